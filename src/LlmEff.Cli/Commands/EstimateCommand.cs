@@ -1,0 +1,155 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using LlmEff.Core;
+using LlmEff.Core.Reference;
+using LlmEff.Core.Serialization;
+using LlmEff.Core.Workloads;
+
+namespace LlmEff.Cli.Commands;
+
+/// <summary><c>llmeff estimate</c>: runtime of a workload under one or more runtime models.</summary>
+internal static class EstimateCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var models = new Option<string[]>("--model", "-m")
+        {
+            Description = "Table 3 model names (e.g. \"OpenAI/davinci\") or paths to runtime-model JSON files. Default: every Table 3 model.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var metric = new Option<string>("--metric")
+        {
+            Description = "Table 3 metric for named models: idealized or denoised.",
+            DefaultValueFactory = _ => "idealized",
+        };
+        metric.AcceptOnlyFromAmong("idealized", "denoised");
+        var json = new Option<bool>("--json") { Description = "Write JSON instead of a table." };
+
+        var command = new Command("estimate", "Estimate the runtime of a workload (default: the built-in 1,000-query sample) under the paper's Table 3 models or fitted models.")
+        {
+            models, metric, json,
+        };
+        command.SetAction(parse =>
+        {
+            var workload = Workload.Sample;
+            var metricValue = parse.GetValue(metric) == "denoised" ? RuntimeMetric.Denoised : RuntimeMetric.Idealized;
+            var selected = ResolveModels(parse.GetValue(models), metricValue);
+            var rows = selected.Select(m => Estimate(m.Name, m.Model, workload)).ToList();
+            if (parse.GetValue(json))
+            {
+                WriteJson(output, workload, metricValue, rows);
+            }
+            else
+            {
+                WriteTable(output, workload, metricValue, rows);
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static List<(string Name, RuntimeModel Model)> ResolveModels(string[]? names, RuntimeMetric metric)
+    {
+        if (names is null || names.Length == 0)
+        {
+            return PaperTable3.All.Where(r => r.Metric == metric).Select(r => (r.ModelName, r.Model)).ToList();
+        }
+
+        return names.Select(n => File.Exists(n)
+            ? (Path.GetFileNameWithoutExtension(n), RuntimeModelJson.Load(n))
+            : (n, PaperTable3.Get(n, metric))).ToList();
+    }
+
+    internal sealed record EstimateRow(string Model, int? Accelerators, double PromptEncoding512Seconds, double PerOutputTokenSeconds, double MeanSeconds, double P90Seconds, double TotalSeconds, int ExtrapolatedQueries);
+
+    private static EstimateRow Estimate(string name, RuntimeModel model, Workload workload)
+    {
+        var seconds = model.PredictBatch(workload.PromptTokens, workload.OutputTokens);
+        var sorted = (double[])seconds.Clone();
+        Array.Sort(sorted);
+        var extrapolated = 0;
+        foreach (var p in workload.PromptTokens)
+        {
+            if (model.IsExtrapolated(p))
+            {
+                extrapolated++;
+            }
+        }
+
+        return new EstimateRow(
+            name,
+            model.Metadata.AcceleratorCount,
+            model.PromptEncodingSeconds(512),
+            model.PerOutputTokenSeconds,
+            seconds.Average(),
+            sorted[(int)Math.Ceiling(0.9 * sorted.Length) - 1],
+            seconds.Sum(),
+            extrapolated);
+    }
+
+    private static void WriteTable(TextWriter output, Workload workload, RuntimeMetric metric, List<EstimateRow> rows)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        output.WriteLine($"{metric} runtime of workload '{workload.Name}' ({workload.Count:N0} queries); parameters from the paper's Table 3 unless a file was given.");
+        output.WriteLine();
+        var header = new[] { "model", "GPUs", "PE(512) s", "g s/token", "mean s", "p90 s", "total s", "extrapolated" };
+        var cells = rows.Select(r => new[]
+        {
+            r.Model,
+            r.Accelerators?.ToString(inv) ?? "-",
+            r.PromptEncoding512Seconds.ToString("F3", inv),
+            r.PerOutputTokenSeconds.ToString("F3", inv),
+            r.MeanSeconds.ToString("F3", inv),
+            r.P90Seconds.ToString("F3", inv),
+            r.TotalSeconds.ToString("F1", inv),
+            r.ExtrapolatedQueries.ToString(inv),
+        }).ToList();
+        var widths = header.Select((h, i) => Math.Max(h.Length, cells.Count == 0 ? 0 : cells.Max(c => c[i].Length))).ToArray();
+        output.WriteLine(string.Join("  ", header.Select((h, i) => i == 0 ? h.PadRight(widths[i]) : h.PadLeft(widths[i]))));
+        output.WriteLine(string.Join("  ", widths.Select(w => new string('-', w))));
+        foreach (var c in cells)
+        {
+            output.WriteLine(string.Join("  ", c.Select((v, i) => i == 0 ? v.PadRight(widths[i]) : v.PadLeft(widths[i]))));
+        }
+
+        output.WriteLine();
+        output.WriteLine("extrapolated: queries whose prompt size lies outside the model's profiled prompt sizes (PE taken from the nearest segment).");
+    }
+
+    private static void WriteJson(TextWriter output, Workload workload, RuntimeMetric metric, List<EstimateRow> rows)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("workload", workload.Name);
+            w.WriteNumber("queries", workload.Count);
+            w.WriteString("metric", metric.ToString().ToLowerInvariant());
+            w.WriteStartArray("models");
+            foreach (var r in rows)
+            {
+                w.WriteStartObject();
+                w.WriteString("model", r.Model);
+                if (r.Accelerators is { } a)
+                {
+                    w.WriteNumber("accelerators", a);
+                }
+
+                w.WriteNumber("prompt_encoding_512_seconds", r.PromptEncoding512Seconds);
+                w.WriteNumber("per_output_token_seconds", r.PerOutputTokenSeconds);
+                w.WriteNumber("mean_seconds", r.MeanSeconds);
+                w.WriteNumber("p90_seconds", r.P90Seconds);
+                w.WriteNumber("total_seconds", r.TotalSeconds);
+                w.WriteNumber("extrapolated_queries", r.ExtrapolatedQueries);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+}

@@ -1,0 +1,55 @@
+namespace LlmEff.Core;
+
+/// <summary>Options for <see cref="RuntimeModel.Fit(IEnumerable{ProfilingSample}, RuntimeFitOptions?)"/>. Defaults follow the paper.</summary>
+public sealed record RuntimeFitOptions
+{
+    /// <summary>Shared default instance.</summary>
+    public static RuntimeFitOptions Default { get; } = new();
+
+    /// <summary>
+    /// How trials of one <c>(p, o)</c> are combined. Default <see cref="TrialAggregation.Minimum"/>, the paper's
+    /// denoising estimator (§4.1); on dedicated hardware it differs from the mean only by the noise.
+    /// </summary>
+    public TrialAggregation Aggregation { get; init; } = TrialAggregation.Minimum;
+
+    /// <summary>How a black-box API's fixed overhead is handled (§3.5). Default <see cref="OverheadMode.None"/>.</summary>
+    public OverheadMode Overhead { get; init; } = OverheadMode.None;
+
+    /// <summary>The overhead in seconds used with <see cref="OverheadMode.Fixed"/>. Default 0.</summary>
+    public double FixedOverheadSeconds { get; init; }
+
+    /// <summary>
+    /// Overall R² below which the fit logs a warning. Default 0.99: the paper saw R² &gt; 0.999 on dedicated
+    /// hardware (§3.2) and 0.917–0.997 through black-box APIs (Table 2), so anything lower deserves a look.
+    /// </summary>
+    public double RSquaredWarningThreshold { get; init; } = 0.99;
+
+    /// <summary>Distinct output lengths required per prompt size for its regression. Default 2, the minimum for a line.</summary>
+    public int MinimumDistinctOutputLengths { get; init; } = 2;
+
+    /// <summary>Provenance stored on the fitted model.</summary>
+    public RuntimeModelMetadata? Metadata { get; init; }
+
+    internal void Validate()
+    {
+        if (!Enum.IsDefined(Aggregation))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Aggregation), Aggregation, "Unknown TrialAggregation; use Minimum, Mean, Median or All.");
+        }
+
+        if (!Enum.IsDefined(Overhead))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Overhead), Overhead, "Unknown OverheadMode; use None, ZeroPromptAnchor or Fixed.");
+        }
+
+        if (!double.IsFinite(FixedOverheadSeconds) || FixedOverheadSeconds < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(FixedOverheadSeconds), FixedOverheadSeconds, "FixedOverheadSeconds must be a finite, non-negative number of seconds.");
+        }
+
+        if (MinimumDistinctOutputLengths < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MinimumDistinctOutputLengths), MinimumDistinctOutputLengths, "A line needs at least 2 distinct output lengths; set MinimumDistinctOutputLengths to 2 or more.");
+        }
+    }
+}

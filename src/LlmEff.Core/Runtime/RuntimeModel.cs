@@ -1,0 +1,306 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using LlmEff.Core.Serialization;
+using Microsoft.Extensions.Logging;
+
+namespace LlmEff.Core;
+
+/// <summary>
+/// The paper's runtime model of one (model, software, hardware) triple (Eq. 3 and §3.5):
+/// <c>t(p, o) = PE(p) + (o − 1)·g + overhead</c>, with <c>PE</c> piecewise linear in the prompt size <c>p</c>
+/// and <c>g</c> the per-output-token time. Immutable and thread-safe.
+/// </summary>
+public sealed class RuntimeModel
+{
+    private static readonly IReadOnlyList<PromptSizeFit> NoFits = Array.Empty<PromptSizeFit>();
+    private static readonly IReadOnlyList<SampleResidual> NoResiduals = Array.Empty<SampleResidual>();
+
+    internal RuntimeModel(
+        PiecewiseLinearFunction promptEncoding,
+        double perOutputTokenSeconds,
+        double overheadSeconds,
+        double rSquared,
+        IReadOnlyList<PromptSizeFit>? promptSizeFits,
+        IReadOnlyList<SampleResidual>? residuals,
+        TrialAggregation? aggregation,
+        RuntimeModelMetadata? metadata)
+    {
+        PromptEncoding = promptEncoding;
+        PerOutputTokenSeconds = perOutputTokenSeconds;
+        OverheadSeconds = overheadSeconds;
+        RSquared = rSquared;
+        PromptSizeFits = promptSizeFits ?? NoFits;
+        Residuals = residuals ?? NoResiduals;
+        Aggregation = aggregation;
+        Metadata = metadata ?? new RuntimeModelMetadata();
+    }
+
+    /// <summary><c>PE(p)</c>: prompt-encoding seconds as a piecewise-linear function of the prompt size in tokens.</summary>
+    public PiecewiseLinearFunction PromptEncoding { get; }
+
+    /// <summary><c>g</c>: seconds per output token after the first.</summary>
+    public double PerOutputTokenSeconds { get; }
+
+    /// <summary>Fixed per-request overhead in seconds (§3.5); 0 unless fitted or given.</summary>
+    public double OverheadSeconds { get; }
+
+    /// <summary>Coefficient of determination of the whole model over the (aggregated) samples it was fitted on; NaN for a model built from given parameters.</summary>
+    public double RSquared { get; }
+
+    /// <summary>Per-prompt-size diagnostics of the first regression step (empty for a model built from given parameters).</summary>
+    public IReadOnlyList<PromptSizeFit> PromptSizeFits { get; }
+
+    /// <summary>Every (aggregated) sample the model was fitted on, against the model's prediction.</summary>
+    public IReadOnlyList<SampleResidual> Residuals { get; }
+
+    /// <summary>The trial aggregation used for fitting, or null for a model built from given parameters.</summary>
+    public TrialAggregation? Aggregation { get; }
+
+    /// <summary>Provenance: model, metric, hardware, software, source.</summary>
+    public RuntimeModelMetadata Metadata { get; }
+
+    /// <summary>True when this model came from <see cref="Fit(IEnumerable{ProfilingSample}, RuntimeFitOptions?)"/> rather than given parameters.</summary>
+    public bool IsFitted => Aggregation is not null;
+
+    /// <summary>The profiled prompt sizes (the knots of <see cref="PromptEncoding"/>).</summary>
+    public IReadOnlyList<int> ProfiledPromptTokens => PromptEncoding.Knots.Select(k => (int)k.X).ToArray();
+
+    /// <summary>
+    /// Fits the model to profiling samples with the two-step procedure of §3.4: per prompt size, least squares
+    /// of runtime on <c>o − 1</c> (the intercept is <c>PE(p)</c>); then one slope <c>g</c> through the origin
+    /// of <c>runtime − PE(p)</c> on <c>o − 1</c> over all samples.
+    /// </summary>
+    /// <param name="samples">Measurements; every prompt size needs at least two distinct output lengths.</param>
+    /// <param name="options">Fit options; <see cref="RuntimeFitOptions.Default"/> when null.</param>
+    /// <exception cref="ArgumentException">No samples, invalid tokens or runtimes, or too few distinct output lengths.</exception>
+    public static RuntimeModel Fit(IEnumerable<ProfilingSample> samples, RuntimeFitOptions? options = null)
+        => RuntimeModelFitter.Fit(samples, options ?? RuntimeFitOptions.Default, logger: null);
+
+    /// <summary>As <see cref="Fit(IEnumerable{ProfilingSample}, RuntimeFitOptions?)"/>, logging warnings (low R², negative PE or g) to <paramref name="logger"/>.</summary>
+    public static RuntimeModel Fit(IEnumerable<ProfilingSample> samples, RuntimeFitOptions? options, ILogger? logger)
+        => RuntimeModelFitter.Fit(samples, options ?? RuntimeFitOptions.Default, logger);
+
+    /// <summary>Builds a model from known parameters, e.g. a published table.</summary>
+    /// <param name="promptEncoding"><c>PE(p)</c> in seconds.</param>
+    /// <param name="perOutputTokenSeconds"><c>g</c> in seconds; finite and non-negative.</param>
+    /// <param name="overheadSeconds">Fixed overhead in seconds; finite and non-negative.</param>
+    /// <param name="metadata">Provenance.</param>
+    public static RuntimeModel Create(
+        PiecewiseLinearFunction promptEncoding,
+        double perOutputTokenSeconds,
+        double overheadSeconds = 0,
+        RuntimeModelMetadata? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(promptEncoding);
+        if (!double.IsFinite(perOutputTokenSeconds) || perOutputTokenSeconds < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(perOutputTokenSeconds), perOutputTokenSeconds, "g must be a finite, non-negative number of seconds per output token.");
+        }
+
+        if (!double.IsFinite(overheadSeconds) || overheadSeconds < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(overheadSeconds), overheadSeconds, "The overhead must be a finite, non-negative number of seconds; pass 0 for idealized models.");
+        }
+
+        return new RuntimeModel(promptEncoding, perOutputTokenSeconds, overheadSeconds, double.NaN, null, null, null, metadata);
+    }
+
+    /// <summary>Builds a model from <c>PE</c> knots given as (prompt tokens, seconds) pairs.</summary>
+    public static RuntimeModel Create(
+        IEnumerable<(int PromptTokens, double Seconds)> promptEncodingKnots,
+        double perOutputTokenSeconds,
+        double overheadSeconds = 0,
+        RuntimeModelMetadata? metadata = null)
+    {
+        ArgumentNullException.ThrowIfNull(promptEncodingKnots);
+        var knots = promptEncodingKnots.Select(k =>
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(k.PromptTokens, nameof(promptEncodingKnots));
+            return new PiecewiseLinearKnot(k.PromptTokens, k.Seconds);
+        });
+        return Create(new PiecewiseLinearFunction(knots), perOutputTokenSeconds, overheadSeconds, metadata);
+    }
+
+    /// <summary>Returns a copy with different provenance.</summary>
+    public RuntimeModel WithMetadata(RuntimeModelMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        return new RuntimeModel(PromptEncoding, PerOutputTokenSeconds, OverheadSeconds, RSquared, PromptSizeFits, Residuals, Aggregation, metadata);
+    }
+
+    /// <summary><c>PE(p)</c> in seconds: interpolated between profiled prompt sizes, extrapolated along the nearest segment outside them, never below 0.</summary>
+    /// <param name="promptTokens">Prompt size in tokens; non-negative.</param>
+    public double PromptEncodingSeconds(int promptTokens)
+    {
+        ThrowIfInvalidPrompt(promptTokens);
+        return Math.Max(0.0, PromptEncoding.Evaluate(promptTokens));
+    }
+
+    /// <summary>True when <paramref name="promptTokens"/> lies outside the profiled prompt sizes.</summary>
+    public bool IsExtrapolated(int promptTokens) => PromptEncoding.IsExtrapolated(promptTokens);
+
+    /// <summary>Predicted end-to-end runtime in seconds of a query with <paramref name="promptTokens"/> prompt tokens generating <paramref name="outputTokens"/> tokens.</summary>
+    /// <param name="promptTokens">Prompt size <c>p</c>; non-negative.</param>
+    /// <param name="outputTokens">Output tokens <c>o</c>; at least 1.</param>
+    public double Predict(int promptTokens, int outputTokens)
+    {
+        ThrowIfInvalidPrompt(promptTokens);
+        ThrowIfInvalidOutput(outputTokens);
+        return Combine(Math.Max(0.0, PromptEncoding.Evaluate(promptTokens)), outputTokens);
+    }
+
+    /// <summary>The prediction broken into <c>PE(p)</c>, generation and overhead, with an extrapolation flag.</summary>
+    public RuntimePrediction Explain(int promptTokens, int outputTokens)
+    {
+        var pe = PromptEncodingSeconds(promptTokens);
+        ThrowIfInvalidOutput(outputTokens);
+        return new RuntimePrediction(
+            promptTokens,
+            outputTokens,
+            pe,
+            PerOutputTokenSeconds * (outputTokens - 1),
+            OverheadSeconds,
+            Combine(pe, outputTokens),
+            IsExtrapolated(promptTokens));
+    }
+
+    /// <summary>
+    /// Predicts many queries at once: <paramref name="destinationSeconds"/>[i] = <c>Predict(promptTokens[i], outputTokens[i])</c>,
+    /// bit for bit, vectorised where the CPU allows. This is how a whole benchmark is estimated in milliseconds.
+    /// </summary>
+    /// <exception cref="ArgumentException">Span lengths differ, or a token count is invalid (the destination is then partly written).</exception>
+    public void PredictBatch(ReadOnlySpan<int> promptTokens, ReadOnlySpan<int> outputTokens, Span<double> destinationSeconds)
+    {
+        if (outputTokens.Length != promptTokens.Length)
+        {
+            throw new ArgumentException($"outputTokens has {outputTokens.Length} entries but promptTokens has {promptTokens.Length}; pass one output length per prompt.", nameof(outputTokens));
+        }
+
+        if (destinationSeconds.Length < promptTokens.Length)
+        {
+            throw new ArgumentException($"destinationSeconds holds {destinationSeconds.Length} values but there are {promptTokens.Length} queries; pass a destination at least as long as the inputs.", nameof(destinationSeconds));
+        }
+
+        var i = 0;
+        if (Avx.IsSupported && promptTokens.Length >= Vector256<double>.Count)
+        {
+            i = PredictBatchAvx(promptTokens, outputTokens, destinationSeconds);
+        }
+
+        for (; i < promptTokens.Length; i++)
+        {
+            var p = promptTokens[i];
+            var o = outputTokens[i];
+            if (p < 0 || o < 1)
+            {
+                ThrowInvalidBatchEntry(promptTokens, outputTokens);
+            }
+
+            destinationSeconds[i] = Combine(Math.Max(0.0, PromptEncoding.Evaluate(p)), o);
+        }
+    }
+
+    /// <summary>Predicts every query and returns the runtimes as a new array.</summary>
+    public double[] PredictBatch(ReadOnlySpan<int> promptTokens, ReadOnlySpan<int> outputTokens)
+    {
+        var result = new double[promptTokens.Length];
+        PredictBatch(promptTokens, outputTokens, result);
+        return result;
+    }
+
+    /// <summary>Serialises the model (parameters, diagnostics, provenance) to JSON in the versioned schema.</summary>
+    public string ToJson() => RuntimeModelJson.Serialize(this);
+
+    /// <summary>Reads a model written by <see cref="ToJson"/>.</summary>
+    /// <exception cref="InvalidDataException">Malformed JSON or another schema version.</exception>
+    public static RuntimeModel FromJson(string json) => RuntimeModelJson.Deserialize(json);
+
+    /// <inheritdoc />
+    public override string ToString() => FormattableString.Invariant(
+        $"{Metadata.ModelName ?? "RuntimeModel"}: PE = [{PromptEncoding}] s, g = {PerOutputTokenSeconds:G4} s/token, overhead = {OverheadSeconds:G4} s, R² = {RSquared:F4}");
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private double Combine(double promptEncodingSeconds, int outputTokens)
+        => promptEncodingSeconds + (PerOutputTokenSeconds * (outputTokens - 1)) + OverheadSeconds;
+
+    private int PredictBatchAvx(ReadOnlySpan<int> promptTokens, ReadOnlySpan<int> outputTokens, Span<double> destination)
+    {
+        var f = PromptEncoding;
+        var hingeX = f.HingeX;
+        var hingeC = f.HingeSlopeChange;
+        var x0 = Vector256.Create(f.X0);
+        var y0 = Vector256.Create(f.Y0);
+        var slope = Vector256.Create(f.BaseSlope);
+        var g = Vector256.Create(PerOutputTokenSeconds);
+        var overhead = Vector256.Create(OverheadSeconds);
+        var one = Vector256.Create(1.0);
+        var zero = Vector256<double>.Zero;
+        var minP = Vector128.Create(int.MaxValue);
+        var minO = Vector128.Create(int.MaxValue);
+
+        ref var pRef = ref MemoryMarshal.GetReference(promptTokens);
+        ref var oRef = ref MemoryMarshal.GetReference(outputTokens);
+        ref var dRef = ref MemoryMarshal.GetReference(destination);
+        var n = promptTokens.Length - (promptTokens.Length % Vector256<double>.Count);
+        var i = 0;
+        for (; i < n; i += Vector256<double>.Count)
+        {
+            var pi = Vector128.LoadUnsafe(ref pRef, (nuint)i);
+            var oi = Vector128.LoadUnsafe(ref oRef, (nuint)i);
+            minP = Sse41.Min(minP, pi);
+            minO = Sse41.Min(minO, oi);
+            var p = Avx.ConvertToVector256Double(pi);
+            var pe = y0 + (slope * (p - x0));
+            for (var k = 0; k < hingeX.Length; k++)
+            {
+                pe += Vector256.Create(hingeC[k]) * Avx.Max(zero, p - Vector256.Create(hingeX[k]));
+            }
+
+            pe = Avx.Max(zero, pe);
+            var t = pe + (g * (Avx.ConvertToVector256Double(oi) - one)) + overhead;
+            t.StoreUnsafe(ref dRef, (nuint)i);
+        }
+
+        if (Vector128.LessThanAny(minP, Vector128<int>.Zero) || Vector128.LessThanAny(minO, Vector128.Create(1)))
+        {
+            ThrowInvalidBatchEntry(promptTokens, outputTokens);
+        }
+
+        return i;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowInvalidBatchEntry(ReadOnlySpan<int> promptTokens, ReadOnlySpan<int> outputTokens)
+    {
+        for (var i = 0; i < promptTokens.Length; i++)
+        {
+            if (promptTokens[i] < 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(promptTokens), promptTokens[i], $"promptTokens[{i}] is negative; prompt sizes are token counts, 0 or more.");
+            }
+
+            if (outputTokens[i] < 1)
+            {
+                throw new ArgumentOutOfRangeException(nameof(outputTokens), outputTokens[i], $"outputTokens[{i}] is {outputTokens[i]}; a query generates at least 1 token (the first comes from prompt encoding).");
+            }
+        }
+    }
+
+    private static void ThrowIfInvalidPrompt(int promptTokens)
+    {
+        if (promptTokens < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(promptTokens), promptTokens, "A prompt size is a token count, 0 or more.");
+        }
+    }
+
+    private static void ThrowIfInvalidOutput(int outputTokens)
+    {
+        if (outputTokens < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(outputTokens), outputTokens, "A query generates at least 1 output token (the first comes from prompt encoding); pass o >= 1.");
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using System.Text;
+
+namespace LlmEff.Core.Serialization;
+
+/// <summary>
+/// Appends samples to a CSV file as they are measured, flushing each row so that a crash loses nothing;
+/// reopening an existing file appends (the header is written only to a new or empty file), which is how
+/// an interrupted profiling run resumes.
+/// </summary>
+public sealed class ProfilingSampleCsvWriter : IDisposable
+{
+    private readonly StreamWriter _writer;
+    private readonly object _gate = new();
+
+    private ProfilingSampleCsvWriter(StreamWriter writer) => _writer = writer;
+
+    /// <summary>The file being written.</summary>
+    public string Path { get; private init; } = string.Empty;
+
+    /// <summary>Opens <paramref name="path"/> for appending, creating it with a header when new or empty.</summary>
+    /// <exception cref="InvalidDataException">The existing file has a header of another layout.</exception>
+    public static ProfilingSampleCsvWriter OpenAppend(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var exists = File.Exists(path) && new FileInfo(path).Length > 0;
+        if (exists)
+        {
+            using var reader = new StreamReader(path, Encoding.UTF8);
+            var first = reader.ReadLine();
+            if (first?.Trim() != ProfilingSampleCsv.Header)
+            {
+                throw new InvalidDataException($"{path}: its header '{first}' differs from '{ProfilingSampleCsv.Header}'; write to a new file or convert this one.");
+            }
+        }
+
+        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(dir))
+        {
+            Directory.CreateDirectory(dir);
+        }
+
+        var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        var writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n" };
+        if (!exists)
+        {
+            writer.WriteLine(ProfilingSampleCsv.Header);
+            writer.Flush();
+        }
+        else if (!EndsWithNewline(path))
+        {
+            writer.WriteLine();
+        }
+
+        return new ProfilingSampleCsvWriter(writer) { Path = path };
+    }
+
+    /// <summary>Appends one sample and flushes it to disk. Thread-safe.</summary>
+    public void Write(ProfilingSample sample)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        var row = ProfilingSampleCsv.FormatRow(sample);
+        lock (_gate)
+        {
+            _writer.WriteLine(row);
+            _writer.Flush();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _writer.Dispose();
+
+    private static bool EndsWithNewline(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        if (fs.Length == 0)
+        {
+            return true;
+        }
+
+        fs.Seek(-1, SeekOrigin.End);
+        return fs.ReadByte() == '\n';
+    }
+}

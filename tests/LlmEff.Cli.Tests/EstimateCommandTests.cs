@@ -1,0 +1,83 @@
+using System.Text.Json;
+using LlmEff.Core;
+using LlmEff.Core.Reference;
+using LlmEff.Core.Workloads;
+
+namespace LlmEff.Cli.Tests;
+
+public class EstimateCommandTests
+{
+    private static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = LlmEffCommand.Run(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void Estimate_Defaults_PrintsEveryTable3ModelForTheSampleWorkload()
+    {
+        var (code, output, err) = Run("estimate");
+
+        Assert.Equal(0, code);
+        Assert.Empty(err);
+        foreach (var row in PaperTable3.Idealized)
+        {
+            Assert.Contains(row.ModelName, output, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("1,000 queries", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Estimate_Json_TotalsEqualTheLibrarysPrediction()
+    {
+        var (code, output, _) = Run("estimate", "--json", "--model", "Anthropic/v4-s3");
+
+        Assert.Equal(0, code);
+        using var doc = JsonDocument.Parse(output);
+        var row = doc.RootElement.GetProperty("models")[0];
+        var model = PaperTable3.Get("Anthropic/v4-s3", RuntimeMetric.Idealized);
+        var w = Workload.Sample;
+        var expected = model.PredictBatch(w.PromptTokens, w.OutputTokens).Sum();
+        Assert.Equal(expected, row.GetProperty("total_seconds").GetDouble(), 1e-9);
+        Assert.Equal(0.054, row.GetProperty("per_output_token_seconds").GetDouble(), 1e-12);
+    }
+
+    [Fact]
+    public void Estimate_ModelFile_IsRead()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"llmeff-cli-{Guid.NewGuid():N}.json");
+        try
+        {
+            File.WriteAllText(path, RuntimeModel.Create([(1, 0.01), (2048, 0.5)], 0.02).ToJson());
+            var (code, output, _) = Run("estimate", "--model", path);
+            Assert.Equal(0, code);
+            Assert.Contains(Path.GetFileNameWithoutExtension(path), output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Estimate_UnknownModel_OneLineErrorAndNonZeroExit()
+    {
+        var (code, _, err) = Run("estimate", "--model", "nope/nothing");
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("llmeff: error:", err, StringComparison.Ordinal);
+        Assert.Contains("OpenAI/davinci", err, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Estimate_BadMetric_IsAParseError()
+    {
+        var (code, _, err) = Run("estimate", "--metric", "fastest");
+        Assert.NotEqual(0, code);
+        Assert.NotEmpty(err);
+    }
+}

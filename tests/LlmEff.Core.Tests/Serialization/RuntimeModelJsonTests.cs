@@ -1,0 +1,86 @@
+using LlmEff.Core.Reference;
+using LlmEff.Core.Serialization;
+using LlmEff.Core.Tests.Runtime;
+
+namespace LlmEff.Core.Tests.Serialization;
+
+public class RuntimeModelJsonTests
+{
+    [Fact]
+    public void FittedModel_RoundTripsExactly()
+    {
+        var model = RuntimeModel.Fit(
+            SyntheticSamples.Generate(3, r => 0.01 * r.NextDouble(), 5),
+            new RuntimeFitOptions { Metadata = new RuntimeModelMetadata { ModelName = "test", Metric = RuntimeMetric.Idealized, Hardware = "H100", AcceleratorCount = 2 } });
+
+        var back = RuntimeModel.FromJson(model.ToJson());
+
+        Assert.Equal(model.PerOutputTokenSeconds, back.PerOutputTokenSeconds);
+        Assert.Equal(model.OverheadSeconds, back.OverheadSeconds);
+        Assert.Equal(model.RSquared, back.RSquared);
+        Assert.Equal(model.Aggregation, back.Aggregation);
+        Assert.Equal(model.Metadata, back.Metadata);
+        Assert.Equal(model.PromptEncoding.Knots, back.PromptEncoding.Knots);
+        Assert.Equal(model.Residuals, back.Residuals);
+        Assert.Equal(model.PromptSizeFits.Count, back.PromptSizeFits.Count);
+        for (var i = 0; i < model.PromptSizeFits.Count; i++)
+        {
+            Assert.Equal(model.PromptSizeFits[i].InterceptSeconds, back.PromptSizeFits[i].InterceptSeconds);
+            Assert.Equal(model.PromptSizeFits[i].Residuals, back.PromptSizeFits[i].Residuals);
+        }
+
+        for (var p = 0; p < 2000; p += 37)
+        {
+            Assert.Equal(model.Predict(p, 17), back.Predict(p, 17));
+        }
+    }
+
+    [Fact]
+    public void Json_HasStableSchemaAndPropertyNames()
+    {
+        var json = PaperTable3.Get("Anthropic/v4-s3", RuntimeMetric.Idealized).ToJson();
+
+        Assert.Contains("\"schema\": \"llmeff.runtime-model\"", json, StringComparison.Ordinal);
+        Assert.Contains("\"schema_version\": 1", json, StringComparison.Ordinal);
+        Assert.Contains("\"per_output_token_seconds\": 0.054", json, StringComparison.Ordinal);
+        Assert.Contains("\"prompt_tokens\": 512", json, StringComparison.Ordinal);
+        Assert.Contains("\"metric\": \"Idealized\"", json, StringComparison.Ordinal);
+        Assert.DoesNotContain("r_squared", json, StringComparison.Ordinal); // NaN for a given model is omitted
+        Assert.True(double.IsNaN(RuntimeModel.FromJson(json).RSquared));
+    }
+
+    [Fact]
+    public void OtherSchemaVersion_ThrowsWithFix()
+    {
+        var json = PaperTable3.All[0].Model.ToJson().Replace("\"schema_version\": 1", "\"schema_version\": 7", StringComparison.Ordinal);
+        var ex = Assert.Throws<InvalidDataException>(() => RuntimeModel.FromJson(json));
+        Assert.Contains("schema_version 7", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Upgrade", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("[]")]
+    [InlineData("{\"schema\": \"something-else\", \"schema_version\": 1}")]
+    [InlineData("not json")]
+    [InlineData("{\"schema\": \"llmeff.runtime-model\", \"schema_version\": 1}")]
+    public void MalformedDocuments_Throw(string json) => Assert.Throws<InvalidDataException>(() => RuntimeModel.FromJson(json));
+
+    [Fact]
+    public void SaveAndLoad_File()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"llmeff-{Guid.NewGuid():N}.json");
+        try
+        {
+            var model = PaperTable3.All[2].Model;
+            RuntimeModelJson.Save(model, path);
+            Assert.Equal(model.Predict(700, 20), RuntimeModelJson.Load(path).Predict(700, 20));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        Assert.Throws<FileNotFoundException>(() => RuntimeModelJson.Load(path));
+    }
+}
