@@ -63,6 +63,53 @@ public sealed record TransformerArchitecture(
     /// <summary>True for a mixture-of-experts model.</summary>
     public bool IsMixtureOfExperts => Experts > 1;
 
+    /// <summary>Width of the key (or value) projection, <c>KeyValueHeads × HeadDim</c>.</summary>
+    public int KeyValueWidth => KeyValueHeads * HeadDim;
+
+    /// <summary>Parameters of one FFN expert: two (standard) or three (gated) <c>h × f</c> matrices, plus biases.</summary>
+    public long FfnParametersPerExpert
+    {
+        get
+        {
+            long h = HiddenSize, f = FfnHiddenSize;
+            var matrices = Ffn == FfnKind.Gated ? 3 : 2;
+            var biases = LinearBiases ? (Ffn == FfnKind.Gated ? 2 * f : f) + h : 0;
+            return (matrices * h * f) + biases;
+        }
+    }
+
+    /// <summary>Parameters of one layer's attention block: Q, K, V and output projections (plus biases).</summary>
+    public long AttentionParametersPerLayer
+    {
+        get
+        {
+            long h = HiddenSize, kv = KeyValueWidth;
+            var biases = LinearBiases ? h + (2 * kv) + h : 0;
+            return (2 * h * h) + (2 * h * kv) + biases;
+        }
+    }
+
+    /// <summary>Parameters of one norm layer (weight, plus bias for LayerNorm).</summary>
+    public long NormParameters => Norm == NormKind.LayerNorm ? 2L * HiddenSize : HiddenSize;
+
+    /// <summary>Parameters of one Transformer layer counting every expert.</summary>
+    public long ParametersPerLayer => AttentionParametersPerLayer + (Experts * FfnParametersPerExpert) + (IsMixtureOfExperts ? (long)HiddenSize * Experts : 0) + (2 * NormParameters);
+
+    /// <summary>Embedding parameters: token table, learned positions if any.</summary>
+    public long EmbeddingParameters => ((long)VocabularySize * HiddenSize) + (Positions == PositionalScheme.Learned ? (long)MaxContextTokens * HiddenSize : 0);
+
+    /// <summary>Output (vocabulary) projection parameters; 0 when tied to the embedding.</summary>
+    public long OutputProjectionParameters => TiedEmbeddings ? 0 : (long)VocabularySize * HiddenSize;
+
+    /// <summary>Total parameters (every expert), computed from the shape.</summary>
+    public long ParameterCount => EmbeddingParameters + (Layers * ParametersPerLayer) + NormParameters + OutputProjectionParameters;
+
+    /// <summary>Parameters one token passes through: for mixture-of-experts only <see cref="ExpertsPerToken"/> experts per layer.</summary>
+    public long ActiveParameterCount => ParameterCount - ((long)Layers * (Experts - ExpertsPerToken) * FfnParametersPerExpert);
+
+    /// <summary>KV-cache elements per token of context: keys and values of every layer, <c>2 · l · KeyValueWidth</c>.</summary>
+    public long KvCacheElementsPerToken => 2L * Layers * KeyValueWidth;
+
     /// <summary>Checks the shape is consistent; throws with the offending value and the fix otherwise.</summary>
     /// <returns>This instance, for chaining.</returns>
     public TransformerArchitecture Validate()

@@ -1,0 +1,41 @@
+using LlmEff.Core.Architecture;
+
+namespace LlmEff.Core.Tests.Architecture;
+
+public class TransformerArchitectureTests
+{
+    [Fact]
+    public void Gpt3Shape_ParameterCountIs12LH2PlusEmbeddings()
+    {
+        // GPT-3 175B (Brown et al. 2020): h = 12288, l = 96, n = 96, vocabulary 50257, context 2048, untied output.
+        var a = new TransformerArchitecture("OpenAI/davinci", 12288, 96, 96, 50257, 2048).Validate();
+        long h = 12288;
+        var perLayer = (12 * h * h) + (13 * h); // 4h² attention + 8h² FFN, biases 4h + 5h, two LayerNorms 4h
+        Assert.Equal(perLayer, a.ParametersPerLayer);
+        Assert.Equal(175e9, a.ParameterCount, 0.03 * 175e9);
+        Assert.Equal(a.ParameterCount, a.ActiveParameterCount);
+        Assert.Equal(2L * 96 * 12288, a.KvCacheElementsPerToken);
+    }
+
+    [Fact]
+    public void Llama3_8B_MatchesPublishedTotal()
+    {
+        // meta-llama/Meta-Llama-3-8B config.json: h 4096, l 32, n 32, kv 8, f 14336, vocab 128256; 8.03B parameters.
+        var a = new TransformerArchitecture("Llama 3 8B", 4096, 32, 32, 128256, 8192)
+        {
+            KeyValueHeads = 8, FfnHiddenSize = 14336, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm,
+            Positions = PositionalScheme.Rotary, LinearBiases = false,
+        }.Validate();
+        Assert.Equal(8.03e9, a.ParameterCount, 0.03 * 8.03e9);
+        Assert.Equal(1024, a.KeyValueWidth);
+    }
+
+    [Fact]
+    public void Validate_RejectsInconsistentShapes()
+    {
+        Assert.Throws<ArgumentException>(() => new TransformerArchitecture("x", 100, 2, 3, 10, 10).Validate());
+        Assert.Throws<ArgumentException>(() => new TransformerArchitecture("x", 96, 2, 8, 10, 10) { KeyValueHeads = 3 }.Validate());
+        Assert.Throws<ArgumentException>(() => new TransformerArchitecture("x", 96, 2, 8, 10, 10) { Experts = 2, ExpertsPerToken = 3 }.Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TransformerArchitecture("x", 96, 0, 8, 10, 10).Validate());
+    }
+}
