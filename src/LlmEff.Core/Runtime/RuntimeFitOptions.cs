@@ -27,6 +27,30 @@ public sealed record RuntimeFitOptions
     /// <summary>Distinct output lengths required per prompt size for its regression. Default 2, the minimum for a line.</summary>
     public int MinimumDistinctOutputLengths { get; init; } = 2;
 
+    /// <summary>
+    /// Decode model: <see cref="DecodeModel.Constant"/> (default, the paper's Eq. 3), <see cref="DecodeModel.ContextLinear"/>
+    /// (per-token time grows with context, Appendix A) or <see cref="DecodeModel.Auto"/> (the lower cross-validated error).
+    /// </summary>
+    public DecodeModel Decode { get; init; } = DecodeModel.Constant;
+
+    /// <summary>Shape constraint on <c>PE</c>. Default <see cref="PromptEncodingShape.Interpolate"/> (the paper).</summary>
+    public PromptEncodingShape PromptEncodingShape { get; init; } = PromptEncodingShape.Interpolate;
+
+    /// <summary>
+    /// When set, keep at most this many <c>PE</c> knots, placed where the curve bends: starting from the end points, the
+    /// knot the current interpolant misses by most is added until the count is reached. Null (default) keeps every
+    /// profiled prompt size. Useful with dense, noisy prompt sweeps.
+    /// </summary>
+    public int? MaximumKnots { get; init; }
+
+    /// <summary>
+    /// Allow prompt sizes measured at a single output length. Their <c>PE(p)</c> is the runtime minus the decode time
+    /// fitted from the prompt sizes that do have a sweep (at least one is required). Default false: the paper's
+    /// procedure needs a line per prompt size, and a lone output length is usually a mistake. Adaptive profiling sets it,
+    /// because <c>o = 1</c> measures <c>PE(p)</c> directly at the cost of one short query.
+    /// </summary>
+    public bool AllowSingleOutputLength { get; init; }
+
     /// <summary>Provenance stored on the fitted model.</summary>
     public RuntimeModelMetadata? Metadata { get; init; }
 
@@ -45,6 +69,21 @@ public sealed record RuntimeFitOptions
         if (!double.IsFinite(FixedOverheadSeconds) || FixedOverheadSeconds < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(FixedOverheadSeconds), FixedOverheadSeconds, "FixedOverheadSeconds must be a finite, non-negative number of seconds.");
+        }
+
+        if (!Enum.IsDefined(Decode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Decode), Decode, "Unknown DecodeModel; use Constant, ContextLinear or Auto.");
+        }
+
+        if (!Enum.IsDefined(PromptEncodingShape))
+        {
+            throw new ArgumentOutOfRangeException(nameof(PromptEncodingShape), PromptEncodingShape, "Unknown PromptEncodingShape; use Interpolate or Monotone.");
+        }
+
+        if (MaximumKnots is < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaximumKnots), MaximumKnots, "Keep at least 2 knots (the end points), or leave MaximumKnots null to keep all.");
         }
 
         if (MinimumDistinctOutputLengths < 2)

@@ -12,7 +12,7 @@ namespace LlmEff.Core;
 /// <c>t(p, o) = PE(p) + (o − 1)·g + overhead</c>, with <c>PE</c> piecewise linear in the prompt size <c>p</c>
 /// and <c>g</c> the per-output-token time. Immutable and thread-safe.
 /// </summary>
-public sealed class RuntimeModel
+public sealed partial class RuntimeModel
 {
     private static readonly IReadOnlyList<PromptSizeFit> NoFits = Array.Empty<PromptSizeFit>();
     private static readonly IReadOnlyList<SampleResidual> NoResiduals = Array.Empty<SampleResidual>();
@@ -25,10 +25,14 @@ public sealed class RuntimeModel
         IReadOnlyList<PromptSizeFit>? promptSizeFits,
         IReadOnlyList<SampleResidual>? residuals,
         TrialAggregation? aggregation,
-        RuntimeModelMetadata? metadata)
+        RuntimeModelMetadata? metadata,
+        double perOutputTokenContextSeconds = 0,
+        PromptEncodingMode promptEncodingMode = PromptEncodingMode.Interpolate)
     {
         PromptEncoding = promptEncoding;
         PerOutputTokenSeconds = perOutputTokenSeconds;
+        PerOutputTokenContextSeconds = perOutputTokenContextSeconds;
+        PromptEncodingMode = promptEncodingMode;
         OverheadSeconds = overheadSeconds;
         RSquared = rSquared;
         PromptSizeFits = promptSizeFits ?? NoFits;
@@ -40,8 +44,20 @@ public sealed class RuntimeModel
     /// <summary><c>PE(p)</c>: prompt-encoding seconds as a piecewise-linear function of the prompt size in tokens.</summary>
     public PiecewiseLinearFunction PromptEncoding { get; }
 
-    /// <summary><c>g</c>: seconds per output token after the first.</summary>
+    /// <summary><c>g</c>: seconds per output token after the first (<c>g0</c>, the cost at context 0, for <see cref="DecodeModel.ContextLinear"/>).</summary>
     public double PerOutputTokenSeconds { get; }
+
+    /// <summary>
+    /// <c>g1</c>: growth of the per-token time per token of context, in seconds (0 for the paper's constant-<c>g</c> model).
+    /// Generating at context <c>i</c> costs <c>g + g1·i</c>.
+    /// </summary>
+    public double PerOutputTokenContextSeconds { get; }
+
+    /// <summary>The decode model this instance follows: <see cref="DecodeModel.ContextLinear"/> when <see cref="PerOutputTokenContextSeconds"/> is non-zero.</summary>
+    public DecodeModel Decode => PerOutputTokenContextSeconds == 0 ? DecodeModel.Constant : DecodeModel.ContextLinear;
+
+    /// <summary>How <c>PE(p)</c> is read off the knots: interpolation (default) or HELM's next-key scaling.</summary>
+    public PromptEncodingMode PromptEncodingMode { get; }
 
     /// <summary>Fixed per-request overhead in seconds (§3.5); 0 unless fitted or given.</summary>
     public double OverheadSeconds { get; }
@@ -107,6 +123,40 @@ public sealed class RuntimeModel
         return new RuntimeModel(promptEncoding, perOutputTokenSeconds, overheadSeconds, double.NaN, null, null, null, metadata);
     }
 
+    /// <summary>Builds a model with every parameter: the context-growth term <c>g1</c> and HELM's PE mode included.</summary>
+    /// <param name="promptEncoding"><c>PE</c> knots.</param>
+    /// <param name="perOutputTokenSeconds"><c>g</c> (or <c>g0</c>) in seconds.</param>
+    /// <param name="perOutputTokenContextSeconds"><c>g1</c> in seconds per context token; finite.</param>
+    /// <param name="overheadSeconds">Fixed overhead in seconds.</param>
+    /// <param name="promptEncodingMode">How PE is read off the knots.</param>
+    /// <param name="metadata">Provenance.</param>
+    public static RuntimeModel Create(
+        PiecewiseLinearFunction promptEncoding,
+        double perOutputTokenSeconds,
+        double perOutputTokenContextSeconds,
+        double overheadSeconds,
+        PromptEncodingMode promptEncodingMode,
+        RuntimeModelMetadata? metadata = null)
+    {
+        var basic = Create(promptEncoding, perOutputTokenSeconds, overheadSeconds, metadata);
+        if (!double.IsFinite(perOutputTokenContextSeconds))
+        {
+            throw new ArgumentOutOfRangeException(nameof(perOutputTokenContextSeconds), perOutputTokenContextSeconds, "g1 must be a finite number of seconds per context token; pass 0 for the paper's constant-g model.");
+        }
+
+        if (!Enum.IsDefined(promptEncodingMode))
+        {
+            throw new ArgumentOutOfRangeException(nameof(promptEncodingMode), promptEncodingMode, "Use Interpolate or HelmNextKeyScaled.");
+        }
+
+        if (promptEncodingMode == PromptEncodingMode.HelmNextKeyScaled && promptEncoding.MinX <= 0)
+        {
+            throw new ArgumentException($"HELM's estimator scales by p / key, so every knot must be at p >= 1; the first knot is at {promptEncoding.MinX}.", nameof(promptEncoding));
+        }
+
+        return new RuntimeModel(basic.PromptEncoding, perOutputTokenSeconds, overheadSeconds, double.NaN, null, null, null, metadata, perOutputTokenContextSeconds, promptEncodingMode);
+    }
+
     /// <summary>Builds a model from <c>PE</c> knots given as (prompt tokens, seconds) pairs.</summary>
     public static RuntimeModel Create(
         IEnumerable<(int PromptTokens, double Seconds)> promptEncodingKnots,
@@ -127,7 +177,7 @@ public sealed class RuntimeModel
     public RuntimeModel WithMetadata(RuntimeModelMetadata metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);
-        return new RuntimeModel(PromptEncoding, PerOutputTokenSeconds, OverheadSeconds, RSquared, PromptSizeFits, Residuals, Aggregation, metadata);
+        return new RuntimeModel(PromptEncoding, PerOutputTokenSeconds, OverheadSeconds, RSquared, PromptSizeFits, Residuals, Aggregation, metadata, PerOutputTokenContextSeconds, PromptEncodingMode);
     }
 
     /// <summary><c>PE(p)</c> in seconds: interpolated between profiled prompt sizes, extrapolated along the nearest segment outside them, never below 0.</summary>
@@ -135,7 +185,7 @@ public sealed class RuntimeModel
     public double PromptEncodingSeconds(int promptTokens)
     {
         ThrowIfInvalidPrompt(promptTokens);
-        return Math.Max(0.0, PromptEncoding.Evaluate(promptTokens));
+        return EvaluatePromptEncoding(promptTokens);
     }
 
     /// <summary>True when <paramref name="promptTokens"/> lies outside the profiled prompt sizes.</summary>
@@ -148,7 +198,7 @@ public sealed class RuntimeModel
     {
         ThrowIfInvalidPrompt(promptTokens);
         ThrowIfInvalidOutput(outputTokens);
-        return Combine(Math.Max(0.0, PromptEncoding.Evaluate(promptTokens)), outputTokens);
+        return Combine(EvaluatePromptEncoding(promptTokens), promptTokens, outputTokens);
     }
 
     /// <summary>The prediction broken into <c>PE(p)</c>, generation and overhead, with an extrapolation flag.</summary>
@@ -160,9 +210,9 @@ public sealed class RuntimeModel
             promptTokens,
             outputTokens,
             pe,
-            PerOutputTokenSeconds * (outputTokens - 1),
+            Combine(0.0, promptTokens, outputTokens) - OverheadSeconds,
             OverheadSeconds,
-            Combine(pe, outputTokens),
+            Combine(pe, promptTokens, outputTokens),
             IsExtrapolated(promptTokens));
     }
 
@@ -184,7 +234,7 @@ public sealed class RuntimeModel
         }
 
         var i = 0;
-        if (Avx.IsSupported && promptTokens.Length >= Vector256<double>.Count)
+        if (Avx.IsSupported && PromptEncodingMode == PromptEncodingMode.Interpolate && promptTokens.Length >= Vector256<double>.Count)
         {
             i = PredictBatchAvx(promptTokens, outputTokens, destinationSeconds);
         }
@@ -198,7 +248,7 @@ public sealed class RuntimeModel
                 ThrowInvalidBatchEntry(promptTokens, outputTokens);
             }
 
-            destinationSeconds[i] = Combine(Math.Max(0.0, PromptEncoding.Evaluate(p)), o);
+            destinationSeconds[i] = Combine(EvaluatePromptEncoding(p), p, o);
         }
     }
 
@@ -219,11 +269,37 @@ public sealed class RuntimeModel
 
     /// <inheritdoc />
     public override string ToString() => FormattableString.Invariant(
-        $"{Metadata.ModelName ?? "RuntimeModel"}: PE = [{PromptEncoding}] s, g = {PerOutputTokenSeconds:G4} s/token, overhead = {OverheadSeconds:G4} s, R² = {RSquared:F4}");
+        $"{Metadata.ModelName ?? "RuntimeModel"}: PE = [{PromptEncoding}] s, g = {PerOutputTokenSeconds:G4} s/token, g1 = {PerOutputTokenContextSeconds:G4} s/token², overhead = {OverheadSeconds:G4} s, R² = {RSquared:F4}");
+
+    // The batch path repeats these operations in this order, lane by lane, so both give identical bits.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private double Combine(double promptEncodingSeconds, int promptTokens, int outputTokens)
+    {
+        double steps = outputTokens - 1;
+        double contextSum = steps * ((2.0 * promptTokens) + (outputTokens - 2.0)) * 0.5;
+        return promptEncodingSeconds + (PerOutputTokenSeconds * steps) + (PerOutputTokenContextSeconds * contextSum) + OverheadSeconds;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private double Combine(double promptEncodingSeconds, int outputTokens)
-        => promptEncodingSeconds + (PerOutputTokenSeconds * (outputTokens - 1)) + OverheadSeconds;
+    private double EvaluatePromptEncoding(int promptTokens)
+        => PromptEncodingMode == PromptEncodingMode.Interpolate
+            ? Math.Max(0.0, PromptEncoding.Evaluate(promptTokens))
+            : Math.Max(0.0, HelmNextKeyScaled(promptTokens));
+
+    private double HelmNextKeyScaled(int promptTokens)
+    {
+        var knots = PromptEncoding.Knots;
+        foreach (var k in knots)
+        {
+            if (promptTokens <= k.X)
+            {
+                return k.Y * (promptTokens / k.X);
+            }
+        }
+
+        var last = knots[^1];
+        return last.Y * (promptTokens / last.X);
+    }
 
     private int PredictBatchAvx(ReadOnlySpan<int> promptTokens, ReadOnlySpan<int> outputTokens, Span<double> destination)
     {
@@ -234,6 +310,9 @@ public sealed class RuntimeModel
         var y0 = Vector256.Create(f.Y0);
         var slope = Vector256.Create(f.BaseSlope);
         var g = Vector256.Create(PerOutputTokenSeconds);
+        var g1 = Vector256.Create(PerOutputTokenContextSeconds);
+        var two = Vector256.Create(2.0);
+        var half = Vector256.Create(0.5);
         var overhead = Vector256.Create(OverheadSeconds);
         var one = Vector256.Create(1.0);
         var zero = Vector256<double>.Zero;
@@ -259,7 +338,10 @@ public sealed class RuntimeModel
             }
 
             pe = Avx.Max(zero, pe);
-            var t = pe + (g * (Avx.ConvertToVector256Double(oi) - one)) + overhead;
+            var o = Avx.ConvertToVector256Double(oi);
+            var steps = o - one;
+            var contextSum = steps * ((two * p) + (o - two)) * half;
+            var t = pe + (g * steps) + (g1 * contextSum) + overhead;
             t.StoreUnsafe(ref dRef, (nuint)i);
         }
 

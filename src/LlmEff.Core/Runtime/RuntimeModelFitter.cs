@@ -10,46 +10,120 @@ internal static class RuntimeModelFitter
 {
     internal readonly record struct Point(int PromptTokens, int OutputTokens, double Seconds);
 
+    internal readonly record struct Group(int Start, int End, int DistinctOutputs)
+    {
+        public int PromptTokens(Point[] points) => points[Start].PromptTokens;
+    }
+
     public static RuntimeModel Fit(IEnumerable<ProfilingSample> samples, RuntimeFitOptions options, ILogger? logger)
     {
         ArgumentNullException.ThrowIfNull(samples);
         options.Validate();
         logger ??= NullLogger.Instance;
-
         var points = Aggregate(Validate(samples), options.Aggregation);
-        var groups = GroupByPrompt(points, options.MinimumDistinctOutputLengths);
+        var model = FitPoints(points, options);
+        Warn(model, options, logger);
+        return model;
+    }
 
-        // Step 1: per prompt size, runtime = PE(p) + slope_p·(o − 1).
-        var fits = new PromptSizeFit[groups.Count];
-        for (var gi = 0; gi < groups.Count; gi++)
+    /// <summary>Fits already validated and aggregated points (sorted by p, then o); used by cross-validation too.</summary>
+    internal static RuntimeModel FitPoints(Point[] points, RuntimeFitOptions options)
+    {
+        var groups = GroupByPrompt(points, options);
+        if (options.Decode != DecodeModel.Auto)
         {
-            fits[gi] = FitLine(points, groups[gi]);
+            return FitCore(points, groups, options.Decode, options);
         }
 
-        // Step 2: one g through the origin of (runtime − PE(p)) on (o − 1) over all points.
-        var g = FitCommonSlope(points, groups, fits);
+        // Auto: both decode models, keep the one with the lower cross-validated error.
+        var constant = FitCore(points, groups, DecodeModel.Constant, options);
+        if (groups.Count(g => g.DistinctOutputs >= options.MinimumDistinctOutputLengths) < 2)
+        {
+            return constant;
+        }
 
-        var overhead = ResolveOverhead(fits, options);
-        var knots = fits
+        var context = FitCore(points, groups, DecodeModel.ContextLinear, options);
+        var constantError = RuntimeCrossValidation.SelectionError(points, options with { Decode = DecodeModel.Constant });
+        var contextError = RuntimeCrossValidation.SelectionError(points, options with { Decode = DecodeModel.ContextLinear });
+        return contextError < constantError ? context : constant;
+    }
+
+    private static RuntimeModel FitCore(Point[] points, List<Group> groups, DecodeModel decode, RuntimeFitOptions options)
+    {
+        var sweeps = groups.Where(g => g.DistinctOutputs >= options.MinimumDistinctOutputLengths).ToList();
+        if (sweeps.Count == 0)
+        {
+            throw new ArgumentException(
+                $"No prompt size was measured at {options.MinimumDistinctOutputLengths} or more distinct output lengths, so g cannot be fitted; sweep o (e.g. 1, 16, 64) at one or more prompt sizes.",
+                "samples");
+        }
+
+        if (decode == DecodeModel.ContextLinear && sweeps.Count < 2)
+        {
+            throw new ArgumentException(
+                $"DecodeModel.ContextLinear separates g0 from g1 through the context, so it needs output-length sweeps at two or more prompt sizes; only p = {sweeps[0].PromptTokens(points)} has one. Sweep another prompt size or use DecodeModel.Constant.",
+                "samples");
+        }
+
+        // Step 1: per prompt size, runtime = PE(p) + slope_p·(o − 1). Step 2: the decode parameters from runtime − PE(p).
+        var curvature = 0.0;
+        var fits = new Dictionary<int, PromptSizeFit>();
+        (double G0, double G1) decodeParameters = default;
+        // With g1, a per-prompt line also absorbs g1·(o−1)(o−2)/2: later passes remove that curvature first, until g1 settles.
+        var passes = decode == DecodeModel.ContextLinear ? 10 : 1;
+        for (var pass = 0; pass < passes; pass++)
+        {
+            foreach (var g in sweeps)
+            {
+                fits[g.Start] = FitLine(points, g, curvature);
+            }
+
+            decodeParameters = FitDecode(points, sweeps, fits, decode);
+            var settled = Math.Abs(decodeParameters.G1 - curvature) <= 1e-12 * Math.Abs(decodeParameters.G1);
+            curvature = decodeParameters.G1;
+            if (settled)
+            {
+                break;
+            }
+        }
+
+        var (g0, g1) = decodeParameters;
+        var allFits = new PromptSizeFit[groups.Count];
+        for (var gi = 0; gi < groups.Count; gi++)
+        {
+            var g = groups[gi];
+            allFits[gi] = fits.TryGetValue(g.Start, out var fit) ? fit : FitFromDecode(points, g, g0, g1);
+        }
+
+        var overhead = ResolveOverhead(allFits, options);
+        var knots = allFits
             .Where(f => !(options.Overhead == OverheadMode.ZeroPromptAnchor && f.PromptTokens == 0))
             .Select(f => new PiecewiseLinearKnot(f.PromptTokens, f.InterceptSeconds - overhead))
             .ToList();
+        var weights = allFits
+            .Where(f => !(options.Overhead == OverheadMode.ZeroPromptAnchor && f.PromptTokens == 0))
+            .Select(f => (double)f.SampleCount)
+            .ToList();
+        if (options.PromptEncodingShape == PromptEncodingShape.Monotone)
+        {
+            knots = PromptEncodingKnots.MakeMonotone(knots, weights);
+        }
+
+        if (options.MaximumKnots is { } maxKnots && knots.Count > maxKnots)
+        {
+            knots = PromptEncodingKnots.SelectWhereCurveBends(knots, maxKnots);
+        }
+
         if (options.Overhead == OverheadMode.ZeroPromptAnchor)
         {
             knots.Add(new PiecewiseLinearKnot(0, 0.0));
         }
 
         var pe = new PiecewiseLinearFunction(knots);
-        var provisional = new RuntimeModel(pe, g, overhead, double.NaN, fits, null, options.Aggregation, options.Metadata);
+        var provisional = new RuntimeModel(pe, g0, overhead, double.NaN, allFits, null, options.Aggregation, options.Metadata, g1);
         var residuals = new SampleResidual[points.Length];
-        double ssRes = 0, mean = 0;
-        foreach (var p in points)
-        {
-            mean += p.Seconds;
-        }
-
-        mean /= points.Length;
-        double ssTot = 0;
+        var mean = points.Average(p => p.Seconds);
+        double ssRes = 0, ssTot = 0;
         for (var i = 0; i < points.Length; i++)
         {
             var pt = points[i];
@@ -59,13 +133,10 @@ internal static class RuntimeModelFitter
             ssTot += (pt.Seconds - mean) * (pt.Seconds - mean);
         }
 
-        var r2 = RSquared(ssRes, ssTot);
-        var model = new RuntimeModel(pe, g, overhead, r2, fits, residuals, options.Aggregation, options.Metadata);
-        Warn(model, options, logger);
-        return model;
+        return new RuntimeModel(pe, g0, overhead, RSquared(ssRes, ssTot), allFits, residuals, options.Aggregation, options.Metadata, g1);
     }
 
-    private static List<Point> Validate(IEnumerable<ProfilingSample> samples)
+    internal static List<Point> Validate(IEnumerable<ProfilingSample> samples)
     {
         var list = new List<Point>(samples is ICollection<ProfilingSample> c ? c.Count : 16);
         var index = 0;
@@ -153,9 +224,9 @@ internal static class RuntimeModelFitter
         return result.ToArray();
     }
 
-    private static List<Range> GroupByPrompt(Point[] points, int minimumDistinct)
+    internal static List<Group> GroupByPrompt(Point[] points, RuntimeFitOptions options)
     {
-        var groups = new List<Range>();
+        var groups = new List<Group>();
         var lacking = new List<string>();
         var start = 0;
         while (start < points.Length)
@@ -172,41 +243,43 @@ internal static class RuntimeModelFitter
                 end++;
             }
 
-            if (distinct < minimumDistinct)
+            if (distinct < options.MinimumDistinctOutputLengths && !options.AllowSingleOutputLength)
             {
                 lacking.Add($"p = {points[start].PromptTokens} ({distinct} distinct)");
             }
 
-            groups.Add(new Range(start, end));
+            groups.Add(new Group(start, end, distinct));
             start = end;
         }
 
         if (lacking.Count > 0)
         {
             throw new ArgumentException(
-                $"Each prompt size needs at least {minimumDistinct} distinct output lengths to fit a line, but {string.Join(", ", lacking)} fall short; profile more output lengths there (e.g. o = 1, 16, 64) or drop those prompt sizes.",
+                $"Each prompt size needs at least {options.MinimumDistinctOutputLengths} distinct output lengths to fit a line, but {string.Join(", ", lacking)} fall short; profile more output lengths there (e.g. o = 1, 16, 64), drop those prompt sizes, or set AllowSingleOutputLength.",
                 "samples");
         }
 
         return groups;
     }
 
-    private static PromptSizeFit FitLine(Point[] points, Range range)
+    internal static double ContextSum(int promptTokens, int outputTokens)
     {
-        var (offset, n) = range.GetOffsetAndLength(points.Length);
+        double steps = outputTokens - 1;
+        return steps * ((2.0 * promptTokens) + (outputTokens - 2.0)) * 0.5;
+    }
+
+    private static PromptSizeFit FitLine(Point[] points, Group group, double curvature)
+    {
+        var n = group.End - group.Start;
         var design = Matrix<double>.Build.Dense(n, 2);
         var y = Vector<double>.Build.Dense(n);
-        var distinct = 0;
         for (var i = 0; i < n; i++)
         {
-            var pt = points[offset + i];
+            var pt = points[group.Start + i];
+            double steps = pt.OutputTokens - 1;
             design[i, 0] = 1.0;
-            design[i, 1] = pt.OutputTokens - 1;
-            y[i] = pt.Seconds;
-            if (i == 0 || pt.OutputTokens != points[offset + i - 1].OutputTokens)
-            {
-                distinct++;
-            }
+            design[i, 1] = steps;
+            y[i] = pt.Seconds - (curvature * steps * (pt.OutputTokens - 2) * 0.5);
         }
 
         var beta = design.QR().Solve(y);
@@ -216,30 +289,61 @@ internal static class RuntimeModelFitter
         double ssRes = 0, ssTot = 0;
         for (var i = 0; i < n; i++)
         {
-            var pt = points[offset + i];
-            residuals[i] = new SampleResidual(pt.PromptTokens, pt.OutputTokens, pt.Seconds, fitted[i]);
+            var pt = points[group.Start + i];
+            residuals[i] = new SampleResidual(pt.PromptTokens, pt.OutputTokens, pt.Seconds, pt.Seconds - y[i] + fitted[i]);
             ssRes += (y[i] - fitted[i]) * (y[i] - fitted[i]);
             ssTot += (y[i] - mean) * (y[i] - mean);
         }
 
-        return new PromptSizeFit(points[offset].PromptTokens, beta[0], beta[1], RSquared(ssRes, ssTot), n, distinct, residuals);
+        return new PromptSizeFit(points[group.Start].PromptTokens, beta[0], beta[1], RSquared(ssRes, ssTot), n, group.DistinctOutputs, residuals);
     }
 
-    private static double FitCommonSlope(Point[] points, List<Range> groups, PromptSizeFit[] fits)
+    private static (double G0, double G1) FitDecode(Point[] points, List<Group> sweeps, Dictionary<int, PromptSizeFit> fits, DecodeModel decode)
     {
-        var x = Matrix<double>.Build.Dense(points.Length, 1);
-        var y = Vector<double>.Build.Dense(points.Length);
-        for (var gi = 0; gi < groups.Count; gi++)
+        var rows = sweeps.Sum(g => g.End - g.Start);
+        var columns = decode == DecodeModel.ContextLinear ? 2 : 1;
+        var x = Matrix<double>.Build.Dense(rows, columns);
+        var y = Vector<double>.Build.Dense(rows);
+        var r = 0;
+        foreach (var g in sweeps)
         {
-            var (offset, n) = groups[gi].GetOffsetAndLength(points.Length);
-            for (var i = offset; i < offset + n; i++)
+            var intercept = fits[g.Start].InterceptSeconds;
+            for (var i = g.Start; i < g.End; i++, r++)
             {
-                x[i, 0] = points[i].OutputTokens - 1;
-                y[i] = points[i].Seconds - fits[gi].InterceptSeconds;
+                x[r, 0] = points[i].OutputTokens - 1;
+                if (columns == 2)
+                {
+                    x[r, 1] = ContextSum(points[i].PromptTokens, points[i].OutputTokens);
+                }
+
+                y[r] = points[i].Seconds - intercept;
             }
         }
 
-        return x.QR().Solve(y)[0];
+        var beta = x.QR().Solve(y);
+        return columns == 2 ? (beta[0], beta[1]) : (beta[0], 0.0);
+    }
+
+    private static PromptSizeFit FitFromDecode(Point[] points, Group group, double g0, double g1)
+    {
+        // One output length: PE(p) is what the runtime leaves after the fitted decode time (mean over points).
+        var n = group.End - group.Start;
+        double sum = 0;
+        for (var i = group.Start; i < group.End; i++)
+        {
+            sum += points[i].Seconds - (g0 * (points[i].OutputTokens - 1)) - (g1 * ContextSum(points[i].PromptTokens, points[i].OutputTokens));
+        }
+
+        var intercept = sum / n;
+        var residuals = new SampleResidual[n];
+        for (var i = 0; i < n; i++)
+        {
+            var pt = points[group.Start + i];
+            residuals[i] = new SampleResidual(pt.PromptTokens, pt.OutputTokens, pt.Seconds, intercept + (g0 * (pt.OutputTokens - 1)) + (g1 * ContextSum(pt.PromptTokens, pt.OutputTokens)));
+        }
+
+        // The slope reported is the model's per-token time at this context; R² is 1 for a line through one point.
+        return new PromptSizeFit(points[group.Start].PromptTokens, intercept, g0 + (g1 * points[group.Start].PromptTokens), 1.0, n, group.DistinctOutputs, residuals);
     }
 
     private static double ResolveOverhead(PromptSizeFit[] fits, RuntimeFitOptions options)

@@ -111,6 +111,8 @@ public static class RuntimeModelJson
         SchemaVersion = SchemaVersion,
         PromptEncoding = m.PromptEncoding.Knots.Select(k => new KnotDto { PromptTokens = k.X, Seconds = k.Y }).ToList(),
         PerOutputTokenSeconds = m.PerOutputTokenSeconds,
+        PerOutputTokenContextSeconds = m.PerOutputTokenContextSeconds == 0 ? null : m.PerOutputTokenContextSeconds,
+        PromptEncodingMode = m.PromptEncodingMode == PromptEncodingMode.Interpolate ? null : m.PromptEncodingMode,
         OverheadSeconds = m.OverheadSeconds,
         RSquared = double.IsFinite(m.RSquared) ? m.RSquared : null,
         Aggregation = m.Aggregation,
@@ -141,7 +143,7 @@ public static class RuntimeModelJson
     private static RuntimeModel FromDto(RuntimeModelDto d)
     {
         var pe = new PiecewiseLinearFunction(d.PromptEncoding!.Select(k => new PiecewiseLinearKnot(k.PromptTokens, k.Seconds)));
-        if (!double.IsFinite(d.PerOutputTokenSeconds) || !double.IsFinite(d.OverheadSeconds))
+        if (!double.IsFinite(d.PerOutputTokenSeconds) || !double.IsFinite(d.OverheadSeconds) || !double.IsFinite(d.PerOutputTokenContextSeconds ?? 0))
         {
             throw new InvalidDataException("per_output_token_seconds and overhead_seconds must be finite numbers.");
         }
@@ -162,7 +164,9 @@ public static class RuntimeModelJson
             fits,
             d.Residuals?.Select(FromDto).ToArray(),
             d.Aggregation,
-            d.Metadata);
+            d.Metadata,
+            d.PerOutputTokenContextSeconds ?? 0,
+            d.PromptEncodingMode ?? PromptEncodingMode.Interpolate);
     }
 
     internal sealed class RuntimeModelDto
@@ -176,6 +180,10 @@ public static class RuntimeModelJson
         public List<KnotDto>? PromptEncoding { get; set; }
 
         public double PerOutputTokenSeconds { get; set; }
+
+        public double? PerOutputTokenContextSeconds { get; set; }
+
+        public PromptEncodingMode? PromptEncodingMode { get; set; }
 
         public double OverheadSeconds { get; set; }
 

@@ -1,0 +1,102 @@
+using LlmEff.Core.Planning;
+
+namespace LlmEff.Core.Evaluation;
+
+/// <summary>
+/// Compares estimation methods on a fully measured grid (issue: estimation accuracy beyond the paper): the paper's fixed
+/// design and fit, the same design with LlmEff's context-aware decode and monotone PE, HELM's estimator on the paper's
+/// knots, and adaptive profiling within the same query budget.
+/// </summary>
+public static class AccuracyStudy
+{
+    /// <summary>The paper's configuration prompt sizes (§3.4).</summary>
+    public static IReadOnlyList<int> PaperPromptTokens { get; } = [1, 256, 512, 1024, 1536];
+
+    /// <summary>Query budget of the paper's design: 5 prompt sizes × 10 output lengths.</summary>
+    public const int PaperBudget = 50;
+
+    /// <summary>Method name of the paper's procedure.</summary>
+    public const string Paper = "paper (§3.4)";
+
+    /// <summary>Method name of the paper's design fitted with context-aware decode (auto) and monotone PE.</summary>
+    public const string PaperDesignLlmEffFit = "paper design, LlmEff fit";
+
+    /// <summary>Method name of HELM's estimator on the paper's fitted knots.</summary>
+    public const string Helm = "HELM estimator";
+
+    /// <summary>Method name of adaptive profiling within the paper's budget.</summary>
+    public const string Adaptive = "adaptive (LlmEff)";
+
+    /// <summary>The fit options LlmEff recommends for the paper's fixed design.</summary>
+    public static RuntimeFitOptions LlmEffFixedDesignOptions { get; } = new() { Decode = DecodeModel.Auto, PromptEncodingShape = PromptEncodingShape.Monotone };
+
+    /// <summary>Runs every method on <paramref name="grid"/>.</summary>
+    public static IReadOnlyList<MethodAccuracy> CompareMethods(ProfilingGrid grid, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        var paperDesign = PaperDesign(grid, grid.OutputTokens.Count);
+        var paper = Evaluate(grid, Paper, paperDesign, new RuntimeFitOptions(), cancellationToken);
+        var helmModel = RuntimeModel.Create(paper.Model.PromptEncoding, paper.Model.PerOutputTokenSeconds, 0, 0, PromptEncodingMode.HelmNextKeyScaled);
+        var helm = paper with { Method = Helm, HeldOut = grid.HeldOutError(helmModel, paperDesign), CrossValidated = null, Model = helmModel };
+        return
+        [
+            paper,
+            Evaluate(grid, PaperDesignLlmEffFit, paperDesign, LlmEffFixedDesignOptions, cancellationToken),
+            helm,
+            Evaluate(grid, Adaptive, AdaptiveDesign(grid, PaperBudget), AdaptiveProfilingPlanner.FitOptions, cancellationToken),
+        ];
+    }
+
+    /// <summary>Held-out error against the number of queries for the paper's grid (5 prompt sizes × k output lengths) and adaptive profiling.</summary>
+    public static IReadOnlyList<BudgetCurvePoint> BudgetCurve(ProfilingGrid grid, IEnumerable<int> budgets, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        ArgumentNullException.ThrowIfNull(budgets);
+        var points = new List<BudgetCurvePoint>();
+        foreach (var budget in budgets.Distinct().Order())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var outputs = budget / PaperPromptTokens.Count;
+            if (outputs >= 2 && outputs <= grid.OutputTokens.Count)
+            {
+                var design = PaperDesign(grid, outputs);
+                points.Add(new BudgetCurvePoint("paper grid", design.Count, grid.HeldOutError(RuntimeModel.Fit(design), design)));
+            }
+
+            var adaptive = AdaptiveDesign(grid, budget);
+            points.Add(new BudgetCurvePoint("adaptive", adaptive.Count, grid.HeldOutError(RuntimeModel.Fit(adaptive, AdaptiveProfilingPlanner.FitOptions), adaptive)));
+        }
+
+        return points;
+    }
+
+    /// <summary>The paper's design on this grid: its prompt sizes × <paramref name="outputCount"/> output lengths spread evenly (smallest and largest included).</summary>
+    public static List<ProfilingSample> PaperDesign(ProfilingGrid grid, int outputCount)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outputCount, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(outputCount, grid.OutputTokens.Count);
+        var outputs = Enumerable.Range(0, outputCount)
+            .Select(i => grid.OutputTokens[(int)Math.Round(i * (grid.OutputTokens.Count - 1) / (double)(outputCount - 1))])
+            .Distinct();
+        return PaperPromptTokens.Where(grid.PromptTokens.Contains)
+            .SelectMany(p => outputs.Select(o => grid.Measure(p, o)))
+            .ToList();
+    }
+
+    /// <summary>The adaptive planner's design on this grid within <paramref name="budget"/> queries.</summary>
+    public static List<ProfilingSample> AdaptiveDesign(ProfilingGrid grid, int budget)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        var planner = new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens);
+        return planner.RunAsync(budget, (q, _) => ValueTask.FromResult(grid.Measure(q.PromptTokens, q.OutputTokens)))
+            .GetAwaiter().GetResult().ToList();
+    }
+
+    private static MethodAccuracy Evaluate(ProfilingGrid grid, string method, List<ProfilingSample> design, RuntimeFitOptions options, CancellationToken cancellationToken)
+    {
+        var model = RuntimeModel.Fit(design, options);
+        var cv = RuntimeModel.CrossValidate(design, options, cancellationToken).EstimateHeldOutError(grid.ShareAtUnprofiledPromptSizes(design));
+        return new MethodAccuracy(method, design.Count, design.Sum(s => s.RuntimeSeconds), grid.HeldOutError(model, design), cv, model);
+    }
+}

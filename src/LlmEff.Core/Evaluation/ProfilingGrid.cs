@@ -1,0 +1,68 @@
+namespace LlmEff.Core.Evaluation;
+
+/// <summary>
+/// A fully measured grid of configurations (for example the authors' Megatron logs: 27 prompt sizes × 10 output
+/// lengths) used as the space to profile from: a design picks some points, a model is fitted on them, and the rest
+/// are held out to measure its error.
+/// </summary>
+public sealed class ProfilingGrid
+{
+    private readonly Dictionary<(int P, int O), double> _runtimes;
+
+    /// <summary>Builds the grid from samples (several trials of a configuration are averaged).</summary>
+    public ProfilingGrid(string name, IEnumerable<ProfilingSample> samples)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(samples);
+        _runtimes = samples.GroupBy(s => (s.PromptTokens, s.OutputTokens)).ToDictionary(g => g.Key, g => g.Average(s => s.RuntimeSeconds));
+        if (_runtimes.Count == 0)
+        {
+            throw new ArgumentException("The grid has no samples.", nameof(samples));
+        }
+
+        Name = name;
+        PromptTokens = _runtimes.Keys.Select(k => k.P).Distinct().Order().ToArray();
+        OutputTokens = _runtimes.Keys.Select(k => k.O).Distinct().Order().ToArray();
+    }
+
+    /// <summary>Name (e.g. the file it came from).</summary>
+    public string Name { get; }
+
+    /// <summary>Distinct prompt sizes.</summary>
+    public IReadOnlyList<int> PromptTokens { get; }
+
+    /// <summary>Distinct output lengths.</summary>
+    public IReadOnlyList<int> OutputTokens { get; }
+
+    /// <summary>Number of configurations.</summary>
+    public int Count => _runtimes.Count;
+
+    /// <summary>The measured runtime of a configuration, as a sample.</summary>
+    /// <exception cref="KeyNotFoundException">The grid does not hold that configuration.</exception>
+    public ProfilingSample Measure(int promptTokens, int outputTokens)
+        => _runtimes.TryGetValue((promptTokens, outputTokens), out var t)
+            ? new ProfilingSample(promptTokens, outputTokens, t) { Source = Name }
+            : throw new KeyNotFoundException($"The grid '{Name}' has no measurement at p = {promptTokens}, o = {outputTokens}.");
+
+    /// <summary>Every configuration of the grid as samples.</summary>
+    public IEnumerable<ProfilingSample> All() => _runtimes.OrderBy(k => k.Key).Select(k => new ProfilingSample(k.Key.P, k.Key.O, k.Value) { Source = Name });
+
+    /// <summary>Of the configurations not in <paramref name="design"/>, the share whose prompt size the design never measured.</summary>
+    public double ShareAtUnprofiledPromptSizes(IEnumerable<ProfilingSample> design)
+    {
+        ArgumentNullException.ThrowIfNull(design);
+        var list = design.ToList();
+        var used = list.Select(s => (s.PromptTokens, s.OutputTokens)).ToHashSet();
+        var prompts = list.Select(s => s.PromptTokens).ToHashSet();
+        var held = _runtimes.Keys.Where(k => !used.Contains(k)).ToList();
+        return held.Count == 0 ? 0 : held.Count(k => !prompts.Contains(k.P)) / (double)held.Count;
+    }
+
+    /// <summary>Errors of <paramref name="model"/> on every configuration not in <paramref name="design"/>.</summary>
+    public ErrorSummary HeldOutError(RuntimeModel model, IEnumerable<ProfilingSample> design)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var used = design.Select(s => (s.PromptTokens, s.OutputTokens)).ToHashSet();
+        return ErrorSummary.Evaluate(model, All().Where(s => !used.Contains((s.PromptTokens, s.OutputTokens))));
+    }
+}

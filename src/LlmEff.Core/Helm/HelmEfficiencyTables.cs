@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LlmEff.Core.Helm;
+
+/// <summary>
+/// Reads and writes HELM's efficiency tables (stanford-crfm/helm, <c>efficiency_data/inference_*_runtimes.json</c>):
+/// a JSON object from model name to <c>{ "runtime_per_output_token", "runtime_for_prompt_tokens": { "p": seconds },
+/// "overhead"? }</c>, as <see cref="RuntimeModel"/>s.
+/// </summary>
+public static class HelmEfficiencyTables
+{
+    /// <summary>Reads every model of a HELM table from <paramref name="json"/>.</summary>
+    /// <param name="json">The table's JSON text.</param>
+    /// <param name="mode">
+    /// How PE is read off the table: <see cref="PromptEncodingMode.HelmNextKeyScaled"/> reproduces HELM's own numbers;
+    /// <see cref="PromptEncodingMode.Interpolate"/> (default) uses LlmEff's interpolation between the same knots.
+    /// </param>
+    /// <param name="metric">Which metric the table holds (idealized or denoised), stored in each model's metadata.</param>
+    /// <exception cref="InvalidDataException">The text is not a HELM efficiency table; the message names the model and field.</exception>
+    public static IReadOnlyDictionary<string, RuntimeModel> Read(string json, PromptEncodingMode mode = PromptEncodingMode.Interpolate, RuntimeMetric metric = RuntimeMetric.Unspecified)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(json);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"Not a HELM efficiency table: {ex.Message}", ex);
+        }
+
+        if (root is not JsonObject models)
+        {
+            throw new InvalidDataException("A HELM efficiency table is a JSON object from model name to its parameters.");
+        }
+
+        var result = new SortedDictionary<string, RuntimeModel>(StringComparer.Ordinal);
+        foreach (var (name, node) in models)
+        {
+            if (node is not JsonObject entry)
+            {
+                throw new InvalidDataException($"HELM table entry '{name}' is not an object.");
+            }
+
+            var g = Number(entry, "runtime_per_output_token", name);
+            var overhead = entry["overhead"] is null ? 0.0 : Number(entry, "overhead", name);
+            if (entry["runtime_for_prompt_tokens"] is not JsonObject prompts || prompts.Count == 0)
+            {
+                throw new InvalidDataException($"HELM table entry '{name}' has no runtime_for_prompt_tokens object.");
+            }
+
+            var knots = new List<PiecewiseLinearKnot>();
+            foreach (var (key, value) in prompts)
+            {
+                if (!int.TryParse(key, NumberStyles.Integer, CultureInfo.InvariantCulture, out var p) || p < 1)
+                {
+                    throw new InvalidDataException($"HELM table entry '{name}': prompt-size key '{key}' is not a positive integer.");
+                }
+
+                if (value is null || value.GetValueKind() != JsonValueKind.Number)
+                {
+                    throw new InvalidDataException($"HELM table entry '{name}': runtime_for_prompt_tokens[\"{key}\"] is not a number.");
+                }
+
+                knots.Add(new PiecewiseLinearKnot(p, value.GetValue<double>()));
+            }
+
+            result[name] = RuntimeModel.Create(
+                new PiecewiseLinearFunction(knots),
+                g,
+                0.0,
+                overhead,
+                mode,
+                new RuntimeModelMetadata { ModelName = name, Metric = metric, Source = "HELM efficiency table" });
+        }
+
+        return result;
+    }
+
+    /// <summary>Reads a HELM table file.</summary>
+    public static IReadOnlyDictionary<string, RuntimeModel> ReadFile(string path, PromptEncodingMode mode = PromptEncodingMode.Interpolate, RuntimeMetric metric = RuntimeMetric.Unspecified)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"No HELM efficiency table at '{path}'.", path);
+        }
+
+        try
+        {
+            return Read(File.ReadAllText(path), mode, metric);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"{path}: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>
+    /// Writes models as a HELM table. HELM has no context-growth term, so a model with <c>g1 ≠ 0</c> is refused (fit it
+    /// with <see cref="DecodeModel.Constant"/> for export); knot x values must be positive integers.
+    /// </summary>
+    public static string Write(IReadOnlyDictionary<string, RuntimeModel> models)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        var root = new JsonObject();
+        foreach (var (name, model) in models.OrderBy(m => m.Key, StringComparer.Ordinal))
+        {
+            if (model.PerOutputTokenContextSeconds != 0)
+            {
+                throw new ArgumentException($"Model '{name}' has g1 = {model.PerOutputTokenContextSeconds}; HELM tables hold a constant per-output-token time. Refit with DecodeModel.Constant to export.", nameof(models));
+            }
+
+            var prompts = new JsonObject();
+            foreach (var k in model.PromptEncoding.Knots)
+            {
+                if (k.X < 1 || k.X != Math.Floor(k.X))
+                {
+                    throw new ArgumentException($"Model '{name}' has a PE knot at p = {k.X}; HELM keys are positive integer prompt sizes.", nameof(models));
+                }
+
+                prompts[((int)k.X).ToString(CultureInfo.InvariantCulture)] = k.Y;
+            }
+
+            var entry = new JsonObject
+            {
+                ["runtime_per_output_token"] = model.PerOutputTokenSeconds,
+                ["runtime_for_prompt_tokens"] = prompts,
+            };
+            if (model.OverheadSeconds != 0)
+            {
+                entry["overhead"] = model.OverheadSeconds;
+            }
+
+            root[name] = entry;
+        }
+
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private static double Number(JsonObject entry, string field, string name)
+        => entry[field] is { } v && v.GetValueKind() == JsonValueKind.Number
+            ? v.GetValue<double>()
+            : throw new InvalidDataException($"HELM table entry '{name}' has no numeric '{field}'.");
+}

@@ -1,0 +1,48 @@
+namespace LlmEff.Core;
+
+/// <summary>Distribution of absolute relative errors |predicted − observed| / observed over a set of points.</summary>
+/// <param name="Count">Points summarised.</param>
+/// <param name="Median">Median absolute relative error (0.01 = 1%).</param>
+/// <param name="P90">90th percentile (nearest rank).</param>
+/// <param name="Max">Largest.</param>
+/// <param name="RootMeanSquare">Root mean square of the relative errors.</param>
+public sealed record ErrorSummary(int Count, double Median, double P90, double Max, double RootMeanSquare)
+{
+    /// <summary>Summarises absolute relative errors (signs are dropped).</summary>
+    /// <exception cref="ArgumentException">No errors, or a non-finite one.</exception>
+    public static ErrorSummary FromRelativeErrors(IEnumerable<double> relativeErrors)
+    {
+        ArgumentNullException.ThrowIfNull(relativeErrors);
+        var sorted = relativeErrors.Select(Math.Abs).Order().ToArray();
+        if (sorted.Length == 0)
+        {
+            throw new ArgumentException("No errors to summarise; pass at least one point.", nameof(relativeErrors));
+        }
+
+        if (!double.IsFinite(sorted[^1]))
+        {
+            throw new ArgumentException("A relative error is not finite; check for zero or missing observations.", nameof(relativeErrors));
+        }
+
+        return new ErrorSummary(
+            sorted.Length,
+            Percentile(sorted, 0.5),
+            Percentile(sorted, 0.9),
+            sorted[^1],
+            Math.Sqrt(sorted.Sum(e => e * e) / sorted.Length));
+    }
+
+    /// <summary>Errors of <paramref name="model"/> on measured samples (each sample as is; aggregate first if you want per-configuration errors).</summary>
+    public static ErrorSummary Evaluate(RuntimeModel model, IEnumerable<ProfilingSample> samples)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(samples);
+        return FromRelativeErrors(samples.Select(s => (model.Predict(s.PromptTokens, s.OutputTokens) - s.RuntimeSeconds) / s.RuntimeSeconds));
+    }
+
+    /// <summary>Nearest-rank percentile of sorted values: the smallest value with at least <paramref name="q"/> of the values at or below it.</summary>
+    internal static double Percentile(double[] sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
+
+    /// <inheritdoc />
+    public override string ToString() => FormattableString.Invariant($"n = {Count}, median {Median:P2}, p90 {P90:P2}, max {Max:P2}");
+}

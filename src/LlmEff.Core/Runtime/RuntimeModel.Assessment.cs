@@ -1,0 +1,84 @@
+namespace LlmEff.Core;
+
+/// <content>Cross-validation and bootstrap: how good a fit is, from its own samples.</content>
+public sealed partial class RuntimeModel
+{
+    /// <summary>
+    /// Cross-validates the fit that <see cref="Fit(IEnumerable{ProfilingSample}, RuntimeFitOptions?)"/> would make:
+    /// leave one prompt size out and leave one output length out (see <see cref="CrossValidationReport"/>).
+    /// With <see cref="DecodeModel.Auto"/> the decode model chosen on all samples is used in every fold.
+    /// </summary>
+    public static CrossValidationReport CrossValidate(IEnumerable<ProfilingSample> samples, RuntimeFitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        options ??= RuntimeFitOptions.Default;
+        options.Validate();
+        var points = RuntimeModelFitter.Aggregate(RuntimeModelFitter.Validate(samples), options.Aggregation);
+        var fixedDecode = options.Decode == DecodeModel.Auto ? RuntimeModelFitter.FitPoints(points, options).Decode : options.Decode;
+        return RuntimeCrossValidation.Run(points, options with { Decode = fixedDecode }, cancellationToken);
+    }
+
+    /// <summary>Bootstrap intervals for <c>PE</c>, <c>g</c> and predictions (residual bootstrap, deterministic under <paramref name="seed"/>).</summary>
+    /// <param name="samples">The samples to fit.</param>
+    /// <param name="options">Fit options.</param>
+    /// <param name="resamples">Bootstrap refits; at least 20. Default 200.</param>
+    /// <param name="level">Interval coverage in (0, 1). Default 0.95.</param>
+    /// <param name="seed">Random seed.</param>
+    /// <param name="cancellationToken">Cancels between refits.</param>
+    public static BootstrapResult Bootstrap(
+        IEnumerable<ProfilingSample> samples,
+        RuntimeFitOptions? options = null,
+        int resamples = 200,
+        double level = 0.95,
+        int seed = 0,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        ArgumentOutOfRangeException.ThrowIfLessThan(resamples, 20);
+        if (!(level > 0 && level < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(level), level, "The interval level is a probability strictly between 0 and 1, e.g. 0.95.");
+        }
+
+        options ??= RuntimeFitOptions.Default;
+        options.Validate();
+        var points = RuntimeModelFitter.Aggregate(RuntimeModelFitter.Validate(samples), options.Aggregation);
+        var model = RuntimeModelFitter.FitPoints(points, options);
+        var fixedOptions = options with { Decode = model.Decode, AllowSingleOutputLength = true };
+        var predicted = points.Select(p => model.Predict(p.PromptTokens, p.OutputTokens)).ToArray();
+        var relative = points.Select((p, i) => (p.Seconds - predicted[i]) / predicted[i]).ToArray();
+        var rng = new Random(seed);
+        var replicates = new RuntimeModel[resamples];
+        var resampled = new RuntimeModelFitter.Point[points.Length];
+        for (var b = 0; b < resamples; b++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            for (var i = 0; i < points.Length; i++)
+            {
+                var e = relative[rng.Next(relative.Length)];
+                resampled[i] = points[i] with { Seconds = Math.Max(predicted[i] * (1 + e), 1e-12) };
+            }
+
+            replicates[b] = RuntimeModelFitter.FitPoints(resampled, fixedOptions);
+        }
+
+        return new BootstrapResult(model, replicates, level);
+    }
+
+    /// <summary>Fits, cross-validates and bootstraps in one call: the model and how good it is.</summary>
+    public static RuntimeFitAssessment FitAndAssess(
+        IEnumerable<ProfilingSample> samples,
+        RuntimeFitOptions? options = null,
+        int resamples = 200,
+        int seed = 0,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(samples);
+        var list = samples as IReadOnlyList<ProfilingSample> ?? samples.ToList();
+        var model = Fit(list, options);
+        return new RuntimeFitAssessment(
+            model,
+            CrossValidate(list, options, cancellationToken),
+            Bootstrap(list, options, resamples, 0.95, seed, cancellationToken));
+    }
+}

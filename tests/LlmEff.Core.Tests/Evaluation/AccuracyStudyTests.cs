@@ -1,0 +1,70 @@
+using LlmEff.Core.Evaluation;
+using LlmEff.Core.Serialization;
+using LlmEff.Core.Tests.TestData;
+
+namespace LlmEff.Core.Tests.Evaluation;
+
+/// <summary>Holds the line on the authors' Megatron logs (issue: estimation accuracy beyond the paper).</summary>
+public class AccuracyStudyTests
+{
+    public static TheoryData<string> Files => new(["a100-anthropic.csv", "a100-gpt_neox_20b.csv", "a100-gptj_6b.csv", "a100-openai_davinci.csv"]);
+
+    private static ProfilingGrid Grid(string file) => new(file, ProfilingSampleCsv.ReadFile(SharedData.Require("megatron/" + file)));
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Paper_ReproducesTheIssuesBaseline(string file)
+    {
+        // Paper §3.4 on its own logs: p90 2.6–5.2% and max 9–20% per file (the issue's figures, to rounding).
+        var paper = AccuracyStudy.CompareMethods(Grid(file), TestContext.Current.CancellationToken).Single(m => m.Method == AccuracyStudy.Paper);
+        Assert.Equal(50, paper.Queries);
+        Assert.InRange(paper.HeldOut.P90, 0.024, 0.052);
+        Assert.InRange(paper.HeldOut.Max, 0.09, 0.20);
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Adaptive_MeetsTheTargetsWithinThePapersBudget(string file)
+    {
+        var methods = AccuracyStudy.CompareMethods(Grid(file), TestContext.Current.CancellationToken);
+        var adaptive = methods.Single(m => m.Method == AccuracyStudy.Adaptive);
+        var paper = methods.Single(m => m.Method == AccuracyStudy.Paper);
+
+        Assert.True(adaptive.Queries <= AccuracyStudy.PaperBudget);
+        Assert.True(adaptive.HeldOut.P90 <= 0.02, $"p90 {adaptive.HeldOut.P90:P2}");
+        Assert.True(adaptive.HeldOut.Max <= 0.05, $"max {adaptive.HeldOut.Max:P2}");
+        Assert.True(adaptive.HeldOut.Median < paper.HeldOut.Median);
+
+        // The fit's own estimate (no extra profiling) is within a factor of two of the real held-out median error.
+        var cv = adaptive.CrossValidated!;
+        Assert.InRange(cv.Median / adaptive.HeldOut.Median, 0.5, 2.0);
+    }
+
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void PaperDesign_CrossValidationEstimateIsWithinTwofold(string file)
+    {
+        var paper = AccuracyStudy.CompareMethods(Grid(file), TestContext.Current.CancellationToken).Single(m => m.Method == AccuracyStudy.Paper);
+        Assert.InRange(paper.CrossValidated!.P90 / paper.HeldOut.P90, 0.5, 2.0);
+        Assert.InRange(paper.CrossValidated.Median / paper.HeldOut.Median, 0.5, 2.0);
+    }
+
+    [Fact]
+    public void HelmEstimator_IsWorseThanInterpolationBetweenTheSameKnots()
+    {
+        var methods = AccuracyStudy.CompareMethods(Grid("a100-gptj_6b.csv"), TestContext.Current.CancellationToken);
+        var helm = methods.Single(m => m.Method == AccuracyStudy.Helm);
+        var paper = methods.Single(m => m.Method == AccuracyStudy.Paper);
+        Assert.True(helm.HeldOut.Max > 5 * paper.HeldOut.Max, "HELM's p/key scaling collapses PE between p = 1 and the next key");
+    }
+
+    [Fact]
+    public void BudgetCurve_AdaptiveImprovesWithBudget()
+    {
+        var curve = AccuracyStudy.BudgetCurve(Grid("a100-gpt_neox_20b.csv"), [10, 30, 50], TestContext.Current.CancellationToken);
+        var adaptive = curve.Where(c => c.Strategy == "adaptive").OrderBy(c => c.Queries).ToArray();
+        Assert.Equal(3, adaptive.Length);
+        Assert.True(adaptive[^1].HeldOut.P90 < adaptive[0].HeldOut.P90);
+        Assert.Equal(3, curve.Count(c => c.Strategy == "paper grid"));
+    }
+}

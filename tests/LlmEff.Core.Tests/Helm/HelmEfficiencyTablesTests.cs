@@ -1,0 +1,78 @@
+using LlmEff.Core.Helm;
+using LlmEff.Core.Tests.TestData;
+
+namespace LlmEff.Core.Tests.Helm;
+
+public class HelmEfficiencyTablesTests
+{
+    private const string Table = """
+        {
+          "ai21/j1-large": { "runtime_per_output_token": 0.016, "runtime_for_prompt_tokens": { "1": 0.016, "256": 0.065, "512": 0.184 }, "overhead": 0.237 },
+          "openai/ada": { "runtime_per_output_token": 0.019, "runtime_for_prompt_tokens": { "1": 0.021, "512": 0.025 } }
+        }
+        """;
+
+    [Fact]
+    public void HelmMode_ReproducesHelmsNextKeyScaledEstimator()
+    {
+        var m = HelmEfficiencyTables.Read(Table, PromptEncodingMode.HelmNextKeyScaled)["ai21/j1-large"];
+
+        // HELM: smallest key >= p, scaled by p/key; plus (o-1)·g + overhead.
+        Assert.Equal((0.065 * 100 / 256) + (9 * 0.016) + 0.237, m.Predict(100, 10), 1e-12);
+        Assert.Equal(0.016 + 0.237, m.Predict(1, 1), 1e-12);
+        // The quirk at small p: p = 2 costs 2/256 of PE(256), far below PE(1).
+        Assert.Equal(0.065 * 2 / 256, m.PromptEncodingSeconds(2), 1e-15);
+        // Above the largest key the largest is scaled.
+        Assert.Equal(0.184 * 1024 / 512, m.PromptEncodingSeconds(1024), 1e-12);
+        Assert.Equal(0.237, m.OverheadSeconds);
+    }
+
+    [Fact]
+    public void InterpolateMode_InterpolatesTheSameKnots()
+    {
+        var m = HelmEfficiencyTables.Read(Table)["ai21/j1-large"];
+        Assert.Equal(0.016 + ((0.065 - 0.016) * 99 / 255), m.PromptEncodingSeconds(100), 1e-12);
+        Assert.Equal(0.016, m.PromptEncodingSeconds(1), 1e-15);
+    }
+
+    [Fact]
+    public void WriteThenRead_RoundTrips()
+    {
+        var models = HelmEfficiencyTables.Read(Table, PromptEncodingMode.HelmNextKeyScaled);
+        var back = HelmEfficiencyTables.Read(HelmEfficiencyTables.Write(models), PromptEncodingMode.HelmNextKeyScaled);
+        Assert.Equal(models.Keys, back.Keys);
+        foreach (var (name, model) in models)
+        {
+            Assert.Equal(model.Predict(300, 12), back[name].Predict(300, 12), 1e-15);
+        }
+    }
+
+    [Fact]
+    public void Write_RefusesContextTerm()
+    {
+        var m = RuntimeModel.Create(new PiecewiseLinearFunction([new(1, 0.1), new(2, 0.2)]), 0.01, 1e-6, 0, PromptEncodingMode.Interpolate);
+        Assert.Throws<ArgumentException>(() => HelmEfficiencyTables.Write(new Dictionary<string, RuntimeModel> { ["x"] = m }));
+    }
+
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("{\"m\": {\"runtime_per_output_token\": 0.1}}")]
+    [InlineData("{\"m\": {\"runtime_per_output_token\": 0.1, \"runtime_for_prompt_tokens\": {\"abc\": 1}}}")]
+    [InlineData("{\"m\": {\"runtime_for_prompt_tokens\": {\"1\": 1}}}")]
+    public void Malformed_Throws(string json) => Assert.Throws<InvalidDataException>(() => HelmEfficiencyTables.Read(json));
+
+    [Fact]
+    public void SharedTables_LoadEveryModel()
+    {
+        var idealized = HelmEfficiencyTables.ReadFile(SharedData.Require("helm/inference_idealized_runtimes.json"), PromptEncodingMode.HelmNextKeyScaled, RuntimeMetric.Idealized);
+        var denoised = HelmEfficiencyTables.ReadFile(SharedData.Require("helm/inference_denoised_runtimes.json"), PromptEncodingMode.HelmNextKeyScaled, RuntimeMetric.Denoised);
+
+        Assert.Equal(19, idealized.Count);
+        Assert.Equal(18, denoised.Count);
+        // openai/davinci's idealized table (keys 1..1920) matches Table 3 at 512/1024/1536 to the paper's rounding.
+        var davinci = idealized["openai/davinci"];
+        Assert.Equal(0.081, davinci.PerOutputTokenSeconds, 0.002);
+        Assert.Equal(0.323, davinci.PromptEncodingSeconds(1024), 0.005);
+        Assert.Contains(denoised.Values, m => m.OverheadSeconds > 0);
+    }
+}

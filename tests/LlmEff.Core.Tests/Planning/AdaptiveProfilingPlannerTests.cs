@@ -1,0 +1,90 @@
+using LlmEff.Core.Planning;
+
+namespace LlmEff.Core.Tests.Planning;
+
+public class AdaptiveProfilingPlannerTests
+{
+    private static readonly int[] Prompts = [1, 64, 128, 256, 384, 512, 768, 1024, 1536, 2048];
+    private static readonly int[] Outputs = [1, 8, 32, 64];
+
+    // A staircase PE (jumps every 256 tokens) on top of a linear trend, as GPU tiling produces.
+    private static double Truth(int p, int o) => 0.02 + (0.0001 * p) + (0.01 * Math.Ceiling(p / 256.0)) + (0.03 * (o - 1));
+
+    private static ValueTask<ProfilingSample> Measure(ConfigurationQuery q, CancellationToken ct) => ValueTask.FromResult(new ProfilingSample(q.PromptTokens, q.OutputTokens, Truth(q.PromptTokens, q.OutputTokens)));
+
+    [Fact]
+    public void Next_StartsWithTheSixSeedQueries()
+    {
+        var planner = new AdaptiveProfilingPlanner(Prompts, Outputs);
+        var measured = new List<ProfilingSample>();
+        var seen = new List<ConfigurationQuery>();
+        for (var i = 0; i < 6; i++)
+        {
+            var q = planner.Next(measured)!.Value;
+            seen.Add(q);
+            measured.Add(new ProfilingSample(q.PromptTokens, q.OutputTokens, Truth(q.PromptTokens, q.OutputTokens)));
+        }
+
+        Assert.Equal([new(1, 1), new(2048, 1), new(1, 64), new(2048, 64), new(1024, 1), new(1024, 64)], seen);
+    }
+
+    [Fact]
+    public async Task RunAsync_IsDeterministicAndRespectsBudget()
+    {
+        var planner = new AdaptiveProfilingPlanner(Prompts, Outputs);
+        var a = await planner.RunAsync(14, Measure, cancellationToken: TestContext.Current.CancellationToken);
+        var b = await planner.RunAsync(14, Measure, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(14, a.Count);
+        Assert.Equal(a, b);
+        Assert.Equal(14, a.Select(s => (s.PromptTokens, s.OutputTokens)).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task RunAsync_ResumesWithoutRepeatingQueries()
+    {
+        var planner = new AdaptiveProfilingPlanner(Prompts, Outputs);
+        var full = await planner.RunAsync(12, Measure, cancellationToken: TestContext.Current.CancellationToken);
+        var calls = 0;
+        var resumed = await planner.RunAsync(
+            12,
+            (q, ct) => { calls++; return Measure(q, ct); },
+            alreadyMeasured: full.Take(7),
+            cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(5, calls);
+        Assert.Equal(full, resumed);
+    }
+
+    [Fact]
+    public async Task AdaptiveDesign_BeatsInterpolationOnAStaircase()
+    {
+        var planner = new AdaptiveProfilingPlanner(Prompts, Outputs);
+        var design = await planner.RunAsync(16, Measure, cancellationToken: TestContext.Current.CancellationToken);
+        var model = RuntimeModel.Fit(design, AdaptiveProfilingPlanner.FitOptions);
+
+        var errors = (from p in Prompts from o in Outputs select Math.Abs((model.Predict(p, o) / Truth(p, o)) - 1)).ToArray();
+        Assert.True(errors.Max() < 0.01, $"max error {errors.Max():P2}");
+        Assert.Equal(0.03, model.PerOutputTokenSeconds, 1e-9);
+    }
+
+    [Fact]
+    public async Task RunAsync_CancelsBetweenQueries()
+    {
+        using var cts = new CancellationTokenSource();
+        var planner = new AdaptiveProfilingPlanner(Prompts, Outputs);
+        var count = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => planner.RunAsync(
+            20,
+            (q, ct) => { if (++count == 3) { cts.Cancel(); } return Measure(q, ct); },
+            cancellationToken: cts.Token));
+        Assert.Equal(3, count);
+    }
+
+    [Fact]
+    public void Constructor_RejectsDegenerateGrids()
+    {
+        Assert.Throws<ArgumentException>(() => new AdaptiveProfilingPlanner([1], Outputs));
+        Assert.Throws<ArgumentException>(() => new AdaptiveProfilingPlanner(Prompts, [0, 4]));
+    }
+}

@@ -1,0 +1,65 @@
+using static LlmEff.Core.Tests.Runtime.SyntheticSamples;
+
+namespace LlmEff.Core.Tests.Runtime;
+
+public class FitAssessmentTests
+{
+    [Fact]
+    public void CrossValidation_NoiseFreeLinearTruth_HasOnlyInterpolationError()
+    {
+        // The true PE has one kink at 256, which is a knot: leaving 256 out interpolates across the kink, so
+        // leave-one-prompt-size-out sees error there; leaving output lengths or configurations out sees none.
+        var report = RuntimeModel.CrossValidate(Generate(1, _ => 0, 1));
+
+        Assert.NotNull(report.LeaveOnePromptSizeOut);
+        Assert.True(report.LeaveOnePromptSizeOut!.Max > 0.001);
+        Assert.Equal(0.0, report.LeaveOneOutputLengthOut!.Max, 1e-9);
+        Assert.Equal(0.0, report.LeaveOneConfigurationOut!.Max, 1e-9);
+        Assert.Equal(3 * Outputs.Length, report.LeaveOnePromptSizeOut.Count); // interior prompt sizes only
+        Assert.Equal(0.0, report.EstimateHeldOutError(0)!.P90, 1e-9);
+        Assert.Equal(report.LeaveOnePromptSizeOut.P90, report.EstimateHeldOutError(1)!.P90, 1e-12);
+    }
+
+    [Fact]
+    public void CrossValidation_TooFewPromptSizes_ReportsNull()
+    {
+        var report = RuntimeModel.CrossValidate(Generate(1, _ => 0, 1, prompts: [1, 512]));
+        Assert.Null(report.LeaveOnePromptSizeOut);
+        Assert.NotNull(report.LeaveOneOutputLengthOut);
+        Assert.Null(report.EstimateHeldOutError(0.5));
+    }
+
+    [Fact]
+    public void Bootstrap_IntervalsCoverTruthAndAreDeterministic()
+    {
+        var samples = Generate(1, r => 0.003 * (r.NextDouble() - 0.5), 4);
+        var a = RuntimeModel.Bootstrap(samples, resamples: 300, seed: 7);
+        var b = RuntimeModel.Bootstrap(samples, resamples: 300, seed: 7);
+
+        Assert.Equal(a.PerOutputTokenSeconds, b.PerOutputTokenSeconds);
+        Assert.InRange(TrueG, a.PerOutputTokenSeconds.Lower, a.PerOutputTokenSeconds.Upper);
+        Assert.True(a.PerOutputTokenSeconds.Upper > a.PerOutputTokenSeconds.Lower);
+        var pe = a.PromptEncoding.Single(k => k.Key == 1024).Value;
+        Assert.InRange(TruePe(1024), pe.Lower - 0.002, pe.Upper + 0.002);
+        var prediction = a.PredictionInterval(700, 20);
+        Assert.InRange(prediction.Estimate, prediction.Lower, prediction.Upper);
+        Assert.True(prediction.RelativeHalfWidth < 0.05);
+    }
+
+    [Fact]
+    public void Bootstrap_InvalidArguments_Throw()
+    {
+        var samples = Generate(1, _ => 0, 1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => RuntimeModel.Bootstrap(samples, resamples: 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => RuntimeModel.Bootstrap(samples, level: 1.5));
+    }
+
+    [Fact]
+    public void FitAndAssess_ReturnsModelWithItsOwnErrorEstimates()
+    {
+        var assessment = RuntimeModel.FitAndAssess(Generate(2, r => 0.001 * r.NextDouble(), 3), resamples: 50);
+        Assert.Equal(RuntimeModel.Fit(Generate(2, r => 0.001 * r.NextDouble(), 3)).PerOutputTokenSeconds, assessment.Model.PerOutputTokenSeconds, 1e-15);
+        Assert.NotNull(assessment.CrossValidation.Combined);
+        Assert.Equal(50, assessment.Bootstrap.Resamples);
+    }
+}
