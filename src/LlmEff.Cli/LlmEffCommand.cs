@@ -15,6 +15,7 @@ public static class LlmEffCommand
         {
             verbose,
             EstimateCommand.Create(output),
+            AccuracyCommand.Create(output),
         };
 
         var parse = root.Parse(args);
@@ -23,7 +24,7 @@ public static class LlmEffCommand
         {
             return parse.Invoke(config);
         }
-        catch (Exception ex) when (ex is ArgumentException or InvalidDataException or IOException or KeyNotFoundException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is ArgumentException or InvalidDataException or IOException or KeyNotFoundException or UnauthorizedAccessException or NotSupportedException)
         {
             error.WriteLine($"llmeff: error: {ex.Message}");
             if (parse.GetValue(verbose))

@@ -1,0 +1,47 @@
+namespace LlmEff.Cli.Tests;
+
+public class AccuracyCommandTests
+{
+    [Fact]
+    public void Accuracy_OnAGridFolder_WritesTheReport()
+    {
+        // A tiny synthetic grid keeps this test independent of shared/data: PE staircase plus linear decode.
+        var dir = Directory.CreateTempSubdirectory("llmeff-acc");
+        try
+        {
+            var lines = new List<string> { "prompt_tokens,output_tokens,runtime_seconds" };
+            foreach (var p in new[] { 1, 64, 128, 192, 256, 320, 384, 448, 512, 768, 1024, 1280, 1536, 1792, 1920 })
+            {
+                foreach (var o in new[] { 1, 2, 4, 8, 12, 16, 24, 32, 48, 64 })
+                {
+                    lines.Add(FormattableString.Invariant($"{p},{o},{0.02 + (0.01 * Math.Ceiling(p / 128.0)) + (0.02 * (o - 1))}"));
+                }
+            }
+
+            File.WriteAllLines(Path.Combine(dir.FullName, "grid.csv"), lines);
+            var output = new StringWriter();
+            var error = new StringWriter();
+            var code = LlmEffCommand.Run(["accuracy", "--data", dir.FullName], output, error);
+
+            Assert.Equal(0, code);
+            Assert.Empty(error.ToString());
+            var report = output.ToString();
+            Assert.Contains("| grid.csv | paper (§3.4) | 50 |", report, StringComparison.Ordinal);
+            Assert.Contains("| grid.csv | adaptive (LlmEff) |", report, StringComparison.Ordinal);
+            Assert.Contains("## Error against number of queries", report, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Accuracy_MissingFolder_IsAOneLineError()
+    {
+        var error = new StringWriter();
+        var code = LlmEffCommand.Run(["accuracy", "--data", "/nonexistent/grids"], new StringWriter(), error);
+        Assert.Equal(1, code);
+        Assert.StartsWith("llmeff: error:", error.ToString(), StringComparison.Ordinal);
+    }
+}
