@@ -16,6 +16,7 @@ public static class LlmEffCommand
             verbose,
             EstimateCommand.Create(output),
             AccuracyCommand.Create(output),
+            FitCommand.Create(output),
         };
 
         var parse = root.Parse(args);

@@ -1,0 +1,83 @@
+using System.CommandLine;
+using System.Globalization;
+using LlmEff.Core;
+using LlmEff.Core.Serialization;
+
+namespace LlmEff.Cli.Commands;
+
+/// <summary><c>llmeff fit samples.csv</c>: fit a runtime model, print its parameters, diagnostics and own error estimate, write it as JSON.</summary>
+internal static class FitCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var samples = new Argument<FileInfo>("samples") { Description = "CSV of samples: prompt_tokens,output_tokens,runtime_seconds[,trial,concurrency,energy_joules,source]." };
+        var model = new Option<FileInfo?>("--output", "-o") { Description = "Write the fitted model as JSON here." };
+        var aggregation = new Option<TrialAggregation>("--aggregation") { Description = "How trials of one (p, o) combine.", DefaultValueFactory = _ => TrialAggregation.Minimum };
+        var decode = new Option<DecodeModel>("--decode") { Description = "Decode model: Constant (the paper), ContextLinear, or Auto (cross-validated).", DefaultValueFactory = _ => DecodeModel.Constant };
+        var monotone = new Option<bool>("--monotone") { Description = "Make PE non-decreasing (isotonic regression of the knots)." };
+        var single = new Option<bool>("--allow-single-output") { Description = "Accept prompt sizes measured at one output length (PE from the decode model)." };
+        var resamples = new Option<int>("--bootstrap") { Description = "Bootstrap refits for intervals (0 to skip).", DefaultValueFactory = _ => 200 };
+        var seed = new Option<int>("--seed") { Description = "Bootstrap seed.", DefaultValueFactory = _ => 0 };
+        var command = new Command("fit", "Fit the runtime model t(p,o) = PE(p) + (o-1)·g to profiling samples (paper §3.4) and report how good the fit is.")
+        {
+            samples, model, aggregation, decode, monotone, single, resamples, seed,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var file = parse.GetValue(samples)!;
+            var data = ProfilingSampleCsv.ReadFile(file.FullName);
+            var options = new RuntimeFitOptions
+            {
+                Aggregation = parse.GetValue(aggregation),
+                Decode = parse.GetValue(decode),
+                PromptEncodingShape = parse.GetValue(monotone) ? PromptEncodingShape.Monotone : PromptEncodingShape.Interpolate,
+                AllowSingleOutputLength = parse.GetValue(single),
+                Metadata = new RuntimeModelMetadata { Source = file.Name },
+            };
+            var fitted = RuntimeModel.Fit(data, options);
+            var cv = RuntimeModel.CrossValidate(data, options, cancellationToken);
+            var b = parse.GetValue(resamples);
+            var bootstrap = b > 0 ? RuntimeModel.Bootstrap(data, options, Math.Max(20, b), 0.95, parse.GetValue(seed), cancellationToken) : null;
+            Print(output, file.Name, data.Count, fitted, cv, bootstrap);
+            if (parse.GetValue(model) is { } target)
+            {
+                RuntimeModelJson.Save(fitted, target.FullName);
+                output.WriteLine($"model written to {target.FullName}");
+            }
+
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    private static void Print(TextWriter o, string name, int count, RuntimeModel m, CrossValidationReport cv, BootstrapResult? bootstrap)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        o.WriteLine(string.Create(inv, $"{name}: {count} samples, {m.Residuals.Count} configurations after {m.Aggregation} aggregation"));
+        o.WriteLine(string.Create(inv, $"g = {m.PerOutputTokenSeconds * 1e3:F3} ms/token{Interval(bootstrap?.PerOutputTokenSeconds, 1e3, "ms")}"));
+        if (m.Decode == DecodeModel.ContextLinear)
+        {
+            o.WriteLine(string.Create(inv, $"g1 = {m.PerOutputTokenContextSeconds * 1e9:F2} ns/token per context token{Interval(bootstrap?.PerOutputTokenContextSeconds, 1e9, "ns")}"));
+        }
+
+        o.WriteLine(string.Create(inv, $"R² = {m.RSquared:F6}"));
+        o.WriteLine();
+        o.WriteLine("   p tokens   PE(p) ms    95% interval     line slope ms   line R²      points  outputs");
+        foreach (var f in m.PromptSizeFits)
+        {
+            var pe = m.PromptEncodingSeconds(f.PromptTokens);
+            var ci = bootstrap?.PromptEncoding.FirstOrDefault(k => k.Key == f.PromptTokens).Value;
+            var interval = ci is { } c && bootstrap is not null ? string.Create(inv, $"[{c.Lower * 1e3:F2}, {c.Upper * 1e3:F2}]") : "-";
+            o.WriteLine(string.Create(inv, $"{f.PromptTokens,11} {pe * 1e3,10:F2} {interval,18} {f.SlopeSecondsPerToken * 1e3,14:F3} {f.RSquared,11:F6} {f.SampleCount,8} {f.DistinctOutputLengths,8}"));
+        }
+
+        o.WriteLine();
+        o.WriteLine("Own error estimate (cross-validation, no extra profiling):");
+        o.WriteLine($"  leave one prompt size out:    {cv.LeaveOnePromptSizeOut?.ToString() ?? "n/a (needs 3+ prompt sizes)"}");
+        o.WriteLine($"  leave one output length out:  {cv.LeaveOneOutputLengthOut?.ToString() ?? "n/a (needs 3+ output lengths)"}");
+        o.WriteLine($"  leave one configuration out:  {cv.LeaveOneConfigurationOut?.ToString() ?? "n/a"}");
+    }
+
+    private static string Interval(ParameterInterval? interval, double scale, string unit)
+        => interval is { } i ? string.Create(CultureInfo.InvariantCulture, $"  (95% bootstrap interval {i.Lower * scale:F3} to {i.Upper * scale:F3} {unit})") : string.Empty;
+}

@@ -1,0 +1,69 @@
+using LlmEff.Core;
+using LlmEff.Core.Serialization;
+
+namespace LlmEff.Cli.Tests;
+
+public class FitCommandTests
+{
+    [Fact]
+    public void Fit_PrintsParametersAndErrorEstimate_AndWritesTheModel()
+    {
+        var dir = Directory.CreateTempSubdirectory("llmeff-fit");
+        try
+        {
+            var csv = Path.Combine(dir.FullName, "samples.csv");
+            var json = Path.Combine(dir.FullName, "model.json");
+            // PE(p) = 0.02 + 1e-4·p, g = 25 ms: the printed and written parameters must be these.
+            ProfilingSampleCsv.WriteFile(csv, from p in new[] { 1, 256, 512, 1024 } from o in new[] { 1, 8, 32, 64 } select new ProfilingSample(p, o, 0.02 + (1e-4 * p) + (0.025 * (o - 1))));
+
+            var output = new StringWriter();
+            var code = LlmEffCommand.Run(["fit", csv, "-o", json, "--bootstrap", "50"], output, new StringWriter());
+
+            Assert.Equal(0, code);
+            var text = output.ToString();
+            Assert.Contains("g = 25.000 ms/token", text, StringComparison.Ordinal);
+            Assert.Contains("leave one prompt size out", text, StringComparison.Ordinal);
+            var model = RuntimeModelJson.Load(json);
+            Assert.Equal(0.025, model.PerOutputTokenSeconds, 1e-12);
+            Assert.Equal(0.02 + 0.0512, model.PromptEncodingSeconds(512), 1e-12);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Fit_MalformedCsv_GivesLineAndColumn()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "prompt_tokens,output_tokens,runtime_seconds\n1,1,0.1\n1,two,0.2\n");
+            var error = new StringWriter();
+            Assert.Equal(1, LlmEffCommand.Run(["fit", file], new StringWriter(), error));
+            Assert.Contains("line 3, column 2", error.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Fit_TooFewOutputLengths_ExplainsTheFix()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "prompt_tokens,output_tokens,runtime_seconds\n1,1,0.1\n1,1,0.2\n");
+            var error = new StringWriter();
+            Assert.Equal(1, LlmEffCommand.Run(["fit", file, "--bootstrap", "0"], new StringWriter(), error));
+            Assert.Contains("distinct output lengths", error.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
