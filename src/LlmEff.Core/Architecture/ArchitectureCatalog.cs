@@ -118,11 +118,21 @@ public static class ArchitectureCatalog
             $"Use one of ArchitectureCatalog.Names or build a TransformerArchitecture yourself.");
     }
 
-    /// <summary>Looks up a built-in architecture by name, ignoring case; false when there is none.</summary>
+    /// <summary>
+    /// Looks up a built-in architecture by name, ignoring case; false when there is none. A name that matches only
+    /// once zeros are read as the letter O (the paper prints BLOOM as <c>BL00M</c>) is accepted when unambiguous.
+    /// </summary>
     public static bool TryGet(string name, out TransformerArchitecture architecture)
     {
         ArgumentNullException.ThrowIfNull(name);
-        var found = All.FirstOrDefault(a => string.Equals(a.Name, name.Trim(), StringComparison.OrdinalIgnoreCase));
+        var trimmed = name.Trim();
+        var found = All.FirstOrDefault(a => string.Equals(a.Name, trimmed, StringComparison.OrdinalIgnoreCase));
+        if (found is null)
+        {
+            var loose = All.Where(a => Loose(a.Name) == Loose(trimmed)).ToArray();
+            found = loose.Length == 1 ? loose[0] : null;
+        }
+
         architecture = found!;
         return found is not null;
     }
@@ -132,14 +142,19 @@ public static class ArchitectureCatalog
     {
         ArgumentNullException.ThrowIfNull(name);
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        var query = name.Trim().ToLowerInvariant();
+        var query = Loose(name);
         return Names
-            .OrderBy(n => n.Contains(query, StringComparison.OrdinalIgnoreCase) || query.Contains(n.ToLowerInvariant(), StringComparison.Ordinal) ? 0 : 1)
-            .ThenBy(n => EditDistance(query, n.ToLowerInvariant()))
-            .ThenBy(n => n, StringComparer.Ordinal)
+            .Select(n => (Name: n, Key: Loose(n), Short: Loose(n[(n.IndexOf('/', StringComparison.Ordinal) + 1)..])))
+            .OrderBy(x => x.Key.Contains(query, StringComparison.Ordinal) || query.Contains(x.Short, StringComparison.Ordinal) ? 0 : 1)
+            .ThenBy(x => Math.Min(EditDistance(query, x.Key), EditDistance(query, x.Short)))
+            .ThenBy(x => x.Name, StringComparer.Ordinal)
             .Take(count)
+            .Select(x => x.Name)
             .ToArray();
     }
+
+    // Case-folded, with zeros read as O, for forgiving comparison only.
+    private static string Loose(string name) => name.Trim().ToLowerInvariant().Replace('0', 'o');
 
     private static TransformerArchitecture Llama(string name, int h, int l, int n, int kv, int f, int vocab, int context, long published) =>
         new(name, h, l, n, vocab, context)
