@@ -57,6 +57,12 @@ public sealed record TransformerArchitecture(
     /// <summary>Experts each token is routed to; 1 for a dense model.</summary>
     public int ExpertsPerToken { get; init; } = 1;
 
+    /// <summary>The parameter total the model's authors published (for checking <see cref="ParameterCount"/>), or null when unknown.</summary>
+    public long? PublishedParameterCount { get; init; }
+
+    /// <summary>Where the shape came from (a paper table, a <c>config.json</c>), for provenance; null when not given.</summary>
+    public string? Source { get; init; }
+
     /// <summary>Per-head dimension <c>h / n</c>.</summary>
     public int HeadDim => HiddenSize / Heads;
 

@@ -1,0 +1,114 @@
+using LlmEff.Core.Architecture;
+
+namespace LlmEff.Core.Analysis;
+
+/// <summary>
+/// Memory footprint and bytes moved per phase: resident weights, KV cache per token, and per forward pass the
+/// weights read, the cache read by attention and the new keys/values written. Activations are left out: at
+/// inference they are <c>O(b·s·h)</c> per layer and stay in on-chip memory or caches far more than weights do.
+/// </summary>
+public static class MemoryTraffic
+{
+    /// <summary>Bytes of resident weights: <c>ParameterCount × bytes per weight</c> (every expert of a mixture).</summary>
+    public static double WeightBytes(TransformerArchitecture architecture, InferencePrecision precision)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(precision);
+        return architecture.ParameterCount * precision.Validate().WeightBytesPerParameter;
+    }
+
+    /// <summary>KV-cache bytes per token of context: <c>2 · l · kvHeads · headDim × bytes per element</c>.</summary>
+    public static double KvCacheBytesPerToken(TransformerArchitecture architecture, InferencePrecision precision)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(precision);
+        return architecture.KvCacheElementsPerToken * precision.Validate().KvCacheBytesPerElement;
+    }
+
+    /// <summary>KV-cache bytes for <paramref name="batchSize"/> sequences of <paramref name="contextTokens"/> tokens.</summary>
+    public static double KvCacheBytes(TransformerArchitecture architecture, InferencePrecision precision, int contextTokens, int batchSize = 1)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(contextTokens);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        return KvCacheBytesPerToken(architecture, precision) * contextTokens * (double)batchSize;
+    }
+
+    /// <summary>
+    /// Expected experts of one layer that at least one of <paramref name="routedTokens"/> tokens is sent to, under
+    /// uniform routing: <c>E·(1 − (1 − k/E)^T)</c>. 1 for a dense model; <c>k</c> for one token; → <c>E</c> for many.
+    /// </summary>
+    public static double ExpectedExpertsTouched(TransformerArchitecture architecture, double routedTokens)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentOutOfRangeException.ThrowIfNegative(routedTokens);
+        if (!architecture.IsMixtureOfExperts)
+        {
+            return 1.0;
+        }
+
+        double e = architecture.Experts, k = architecture.ExpertsPerToken;
+        return e * (1.0 - Math.Pow(1.0 - (k / e), routedTokens));
+    }
+
+    /// <summary>
+    /// Bytes moved by one forward pass of <paramref name="newTokens"/> tokens per sequence over
+    /// <paramref name="cachedTokens"/> cached ones. Weights: every layer weight (for a mixture, only the experts the
+    /// batch touches, see <see cref="ExpectedExpertsTouched"/>), the output projection (<c>V·h</c>, tied or not) and
+    /// the embedding rows looked up. Cache: <c>b·c</c> tokens read, <c>b·s</c> tokens written.
+    /// </summary>
+    public static BytesMoved ForwardPass(TransformerArchitecture architecture, int newTokens, int cachedTokens, int batchSize, InferencePrecision precision)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(precision);
+        ArgumentOutOfRangeException.ThrowIfLessThan(newTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(cachedTokens);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        precision.Validate();
+        var a = architecture;
+        double tokens = (double)newTokens * batchSize;
+
+        var untouchedExperts = a.Experts - ExpectedExpertsTouched(a, tokens);
+        double parametersRead = a.ParameterCount - a.EmbeddingParameters - (a.Layers * untouchedExperts * a.FfnParametersPerExpert);
+        if (a.TiedEmbeddings)
+        {
+            parametersRead += (double)a.VocabularySize * a.HiddenSize;
+        }
+
+        var embeddingRows = a.Positions == PositionalScheme.Learned ? 2.0 : 1.0;
+        parametersRead += embeddingRows * Math.Min(tokens, a.VocabularySize) * a.HiddenSize;
+
+        var kvPerToken = a.KvCacheElementsPerToken * precision.KvCacheBytesPerElement;
+        return new BytesMoved(
+            parametersRead * precision.WeightBytesPerParameter,
+            (double)batchSize * cachedTokens * kvPerToken,
+            tokens * kvPerToken);
+    }
+
+    /// <summary>Prompt encoding: one pass of <paramref name="promptTokens"/> tokens with an empty cache.</summary>
+    public static BytesMoved PromptEncoding(TransformerArchitecture architecture, int promptTokens, int batchSize, InferencePrecision precision)
+        => ForwardPass(architecture, promptTokens, 0, batchSize, precision);
+
+    /// <summary>Generating token <c>i + 1</c> when <c>i</c> tokens exist: one new token over <c>i − 1</c> cached.</summary>
+    public static BytesMoved OutputToken(TransformerArchitecture architecture, int tokensSoFar, int batchSize, InferencePrecision precision)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokensSoFar, 1);
+        return ForwardPass(architecture, 1, tokensSoFar - 1, batchSize, precision);
+    }
+
+    /// <summary>The <c>o − 1</c> generation passes of a query (<c>i = p + 1 … p + o − 1</c>), summed in closed form.</summary>
+    public static BytesMoved Generation(TransformerArchitecture architecture, int promptTokens, int outputTokens, int batchSize, InferencePrecision precision)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(promptTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outputTokens, 1);
+        if (outputTokens == 1)
+        {
+            return default;
+        }
+
+        var first = ForwardPass(architecture, 1, promptTokens, batchSize, precision);
+        double passes = outputTokens - 1;
+        var kvPerToken = KvCacheBytesPerToken(architecture, precision) * batchSize;
+        var sumOfCached = passes * ((2.0 * promptTokens) + outputTokens - 2.0) / 2.0;
+        return new BytesMoved(first.WeightBytes * passes, kvPerToken * sumOfCached, first.KvCacheWriteBytes * passes);
+    }
+}
