@@ -50,7 +50,11 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
 
     public Uri BaseAddress { get; private set; } = null!;
 
+    /// <summary>Requests finished (answered, failed or aborted), in the order they finished.</summary>
     public IReadOnlyList<ReceivedRequest> Requests => _received.ToArray();
+
+    /// <summary>Requests received so far, including any still being answered.</summary>
+    public int ReceivedCount => Volatile.Read(ref _count);
 
     public static async Task<OpenAiEmulator> StartAsync(EmulatedLatency latency, int seed = 1, string? apiKey = null, int? eosAfterTokens = null)
     {
@@ -122,7 +126,7 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
             }
 
             // Requests of one concurrent batch arrive within the overhead; the load seen after it scales the rest.
-            await DelayUntil(start, _latency.OverheadSeconds);
+            await DelayUntil(start, _latency.OverheadSeconds, ctx.RequestAborted);
             var load = 1 + (_latency.LoadPenaltyPerRequest * (Volatile.Read(ref _inFlight) - 1));
             var firstToken = _latency.OverheadSeconds
                 + (load * (_latency.PromptBaseSeconds + (_latency.PromptSecondsPerToken * p) + Noise()))
@@ -131,7 +135,7 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
             var finish = generated < o ? "stop" : "length";
             if (!stream)
             {
-                await DelayUntil(start, firstToken + ((generated - 1) * g));
+                await DelayUntil(start, firstToken + ((generated - 1) * g), ctx.RequestAborted);
                 if (fault?.Kind == EmulatedFaultKind.MalformedJson)
                 {
                     ctx.Response.ContentType = "application/json";
@@ -161,7 +165,7 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
 
             for (var k = 0; k < generated; k++)
             {
-                await DelayUntil(start, firstToken + (k * g));
+                await DelayUntil(start, firstToken + (k * g), ctx.RequestAborted);
                 if (fault?.Kind == EmulatedFaultKind.DropMidStream && k == generated / 2)
                 {
                     ctx.Abort();
@@ -228,12 +232,12 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
 
     // Absolute deadlines keep timer overshoot from accumulating over the tokens of a stream. Task.Delay ticks in
     // ~4 ms steps on this kind of VM while Thread.Sleep is within ~0.1 ms, so the last few milliseconds sleep.
-    private static async Task DelayUntil(long start, double seconds)
+    private static async Task DelayUntil(long start, double seconds, CancellationToken aborted)
     {
         var remaining = TimeSpan.FromSeconds(seconds) - Stopwatch.GetElapsedTime(start);
         if (remaining > TimeSpan.FromMilliseconds(10))
         {
-            await Task.Delay(remaining - TimeSpan.FromMilliseconds(6));
+            await Task.Delay(remaining - TimeSpan.FromMilliseconds(6), aborted);
             remaining = TimeSpan.FromSeconds(seconds) - Stopwatch.GetElapsedTime(start);
         }
 
