@@ -1,0 +1,10 @@
+namespace LlmEff.Profiling.Api.Endpoints;
+
+/// <summary>Removes an API key from text before it is logged or stored.</summary>
+internal static class ApiKeyRedactor
+{
+    public const string Placeholder = "[redacted]";
+
+    public static string Redact(string text, string? apiKey)
+        => string.IsNullOrEmpty(apiKey) ? text : text.Replace(apiKey, Placeholder, StringComparison.Ordinal);
+}

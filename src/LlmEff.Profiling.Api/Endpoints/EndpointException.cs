@@ -1,0 +1,40 @@
+namespace LlmEff.Profiling.Api.Endpoints;
+
+/// <summary>A failed request, classified for the retry policy. Messages never contain the API key.</summary>
+public sealed class EndpointException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="kind">The failure class.</param>
+    /// <param name="message">A description safe to log.</param>
+    /// <param name="statusCode">The HTTP status code, when there was an answer.</param>
+    /// <param name="retryAfter">The server's <c>Retry-After</c>, when given.</param>
+    /// <param name="innerException">The underlying exception, if any.</param>
+    public EndpointException(EndpointFailureKind kind, string message, int? statusCode = null, TimeSpan? retryAfter = null, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Kind = kind;
+        StatusCode = statusCode;
+        RetryAfter = retryAfter;
+    }
+
+    /// <summary>The failure class.</summary>
+    public EndpointFailureKind Kind { get; }
+
+    /// <summary>The HTTP status code, when there was an answer.</summary>
+    public int? StatusCode { get; }
+
+    /// <summary>The server's <c>Retry-After</c>, when given.</summary>
+    public TimeSpan? RetryAfter { get; }
+
+    /// <summary>True when repeating the request may succeed (everything but <see cref="EndpointFailureKind.ClientError"/>).</summary>
+    public bool IsTransient => Kind != EndpointFailureKind.ClientError;
+
+    /// <summary>Classifies an HTTP status code: 429 rate limit, 408 timeout, 5xx server error, other 4xx client error.</summary>
+    public static EndpointFailureKind Classify(int statusCode) => statusCode switch
+    {
+        429 => EndpointFailureKind.RateLimited,
+        408 => EndpointFailureKind.Timeout,
+        >= 500 => EndpointFailureKind.ServerError,
+        _ => EndpointFailureKind.ClientError,
+    };
+}

@@ -1,0 +1,236 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+
+namespace LlmEff.Profiling.Api.Endpoints;
+
+/// <summary>
+/// Profiles an OpenAI-compatible HTTP API (<c>/v1/completions</c> or <c>/v1/chat/completions</c>): sends the
+/// synthetic prompt, asks for exactly <c>o</c> tokens, times the answer (streamed or whole) and returns the
+/// server-reported usage. The API key is read once from the configured environment variable and is never logged.
+/// </summary>
+public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
+{
+    private const int MaxErrorBodyChars = 400;
+    private readonly OpenAiEndpointOptions _options;
+    private readonly HttpClient _http;
+    private readonly bool _ownsHttp;
+    private readonly string? _apiKey;
+    private readonly Uri _route;
+
+    /// <summary>Creates the endpoint.</summary>
+    /// <param name="options">Address, model, key variable and request shape.</param>
+    /// <param name="httpClient">A client to use (not disposed here); null creates one without its own timeout (the profiler times requests out).</param>
+    /// <exception cref="ArgumentException">Invalid options, or the key variable is named but unset.</exception>
+    public OpenAiCompatibleEndpoint(OpenAiEndpointOptions options, HttpClient? httpClient = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _options = options;
+        if (options.ApiKeyEnvironmentVariable is { } variable)
+        {
+            _apiKey = Environment.GetEnvironmentVariable(variable);
+            if (string.IsNullOrEmpty(_apiKey))
+            {
+                throw new ArgumentException(
+                    $"Environment variable '{variable}' holding the API key is not set; set it, or set ApiKeyEnvironmentVariable = null for a server without authentication.",
+                    nameof(options));
+            }
+        }
+
+        _ownsHttp = httpClient is null;
+        _http = httpClient ?? new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+        var baseAddress = options.BaseAddress.AbsoluteUri.EndsWith('/') ? options.BaseAddress : new Uri(options.BaseAddress.AbsoluteUri + "/");
+        _route = new Uri(baseAddress, options.Api == OpenAiApiKind.Completions ? "completions" : "chat/completions");
+    }
+
+    /// <inheritdoc />
+    public string Description => $"{_options.Model} at {_route.GetLeftPart(UriPartial.Path)}";
+
+    /// <inheritdoc />
+    public async Task<EndpointResponse> SendAsync(EndpointRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentOutOfRangeException.ThrowIfLessThan(request.OutputTokens, 1, nameof(request));
+        using var message = new HttpRequestMessage(HttpMethod.Post, _route)
+        {
+            Content = new ByteArrayContent(OpenAiPayload.BuildBody(_options, request)),
+        };
+        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        if (_apiKey is not null)
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _apiKey);
+        }
+
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw await FailureAsync(response, cancellationToken).ConfigureAwait(false);
+            }
+
+            return request.Stream
+                ? await ReadStreamAsync(response, start, cancellationToken).ConfigureAwait(false)
+                : await ReadWholeAsync(response, start, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new EndpointException(EndpointFailureKind.ConnectionFailed, Redact($"Connection to {Description} failed: {ex.Message}"), innerException: null);
+        }
+        catch (IOException ex)
+        {
+            throw new EndpointException(EndpointFailureKind.ConnectionFailed, Redact($"Connection to {Description} dropped mid-answer: {ex.Message}"));
+        }
+        catch (JsonException ex)
+        {
+            throw new EndpointException(EndpointFailureKind.MalformedResponse, Redact($"{Description} answered malformed JSON: {ex.Message}"));
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_ownsHttp)
+        {
+            _http.Dispose();
+        }
+    }
+
+    private static double SecondsSince(long start) => Stopwatch.GetElapsedTime(start).TotalSeconds;
+
+    private async Task<EndpointResponse> ReadWholeAsync(HttpResponseMessage response, long start, CancellationToken cancellationToken)
+    {
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        var runtime = SecondsSince(start);
+        var (p, o, finish) = OpenAiPayload.ReadCompletion(body);
+        return new EndpointResponse { RuntimeSeconds = runtime, ReportedPromptTokens = p, ReportedOutputTokens = o, FinishReason = finish };
+    }
+
+    private async Task<EndpointResponse> ReadStreamAsync(HttpResponseMessage response, long start, CancellationToken cancellationToken)
+    {
+        using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        double? firstToken = null;
+        var last = 0.0;
+        var gaps = new List<double>();
+        var chunks = 0;
+        int? promptTokens = null, outputTokens = null;
+        string? finish = null;
+        var done = false;
+        while (!done)
+        {
+            var line = await reader.ReadLineAsync(cancellationToken).ConfigureAwait(false);
+            if (line is null)
+            {
+                break;
+            }
+
+            if (!line.StartsWith("data:", StringComparison.Ordinal))
+            {
+                continue; // blank separators, comments and event names
+            }
+
+            var data = line.AsSpan(5).Trim().ToString();
+            if (data == "[DONE]")
+            {
+                done = true;
+                break;
+            }
+
+            var now = SecondsSince(start);
+            var chunk = OpenAiPayload.ReadChunk(data, _options.Api);
+            finish ??= chunk.FinishReason;
+            promptTokens = chunk.PromptTokens ?? promptTokens;
+            outputTokens = chunk.OutputTokens ?? outputTokens;
+            if (chunk.IsToken)
+            {
+                if (firstToken is null)
+                {
+                    firstToken = now;
+                }
+                else
+                {
+                    gaps.Add(now - last);
+                }
+
+                last = now;
+                chunks++;
+            }
+        }
+
+        var runtime = SecondsSince(start);
+        if (!done && finish is null)
+        {
+            throw new EndpointException(EndpointFailureKind.ConnectionFailed, $"The stream from {Description} ended after {chunks} tokens without [DONE] or a finish reason.");
+        }
+
+        return new EndpointResponse
+        {
+            RuntimeSeconds = runtime,
+            TimeToFirstTokenSeconds = firstToken,
+            InterTokenGapsSeconds = gaps,
+            StreamedChunks = chunks,
+            ReportedPromptTokens = promptTokens,
+            ReportedOutputTokens = outputTokens,
+            FinishReason = finish,
+        };
+    }
+
+    private async Task<EndpointException> FailureAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = (int)response.StatusCode;
+        string body;
+        try
+        {
+            body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException)
+        {
+            body = string.Empty;
+        }
+
+        if (body.Length > MaxErrorBodyChars)
+        {
+            body = body[..MaxErrorBodyChars] + "...";
+        }
+
+        var kind = EndpointException.Classify(status);
+        var message = Redact($"{Description} answered HTTP {status} ({response.ReasonPhrase}): {body}");
+        return new EndpointException(kind, message, status, ReadRetryAfter(response));
+    }
+
+    private static TimeSpan? ReadRetryAfter(HttpResponseMessage response)
+    {
+        var header = response.Headers.RetryAfter;
+        if (header?.Delta is { } delta)
+        {
+            return delta;
+        }
+
+        if (header?.Date is { } date)
+        {
+            var wait = date - DateTimeOffset.UtcNow;
+            return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+        }
+
+        // Some providers send fractional seconds, which the typed header refuses.
+        if (response.Headers.TryGetValues("Retry-After", out var values)
+            && double.TryParse(values.FirstOrDefault(), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
+            && seconds >= 0)
+        {
+            return TimeSpan.FromSeconds(seconds);
+        }
+
+        return null;
+    }
+
+    // Servers sometimes echo request headers in error bodies; the key must never reach a log or a journal.
+    private string Redact(string text) => ApiKeyRedactor.Redact(text, _apiKey);
+}

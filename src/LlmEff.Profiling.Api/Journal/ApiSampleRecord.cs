@@ -1,0 +1,97 @@
+using System.Text.Json.Serialization;
+using LlmEff.Core;
+using LlmEff.Profiling.Api.Resilience;
+
+namespace LlmEff.Profiling.Api.Journal;
+
+/// <summary>
+/// One journaled request: what was asked, what the server reported, the timings and every attempt. One JSON line
+/// per request in the run's journal (schema <c>llmeff.api-sample</c>, version 1).
+/// </summary>
+public sealed record ApiSampleRecord
+{
+    /// <summary>Requested prompt size <c>p</c> in tokens (under <see cref="Encoding"/>).</summary>
+    public required int PromptTokens { get; init; }
+
+    /// <summary>Requested output tokens <c>o</c>.</summary>
+    public required int OutputTokens { get; init; }
+
+    /// <summary>0-based trial.</summary>
+    public required int Trial { get; init; }
+
+    /// <summary>Requests sent together in this batch (1 outside load studies).</summary>
+    public required int Concurrency { get; init; }
+
+    /// <summary>0-based position within the concurrent batch.</summary>
+    public int Slot { get; init; }
+
+    /// <summary>Whether the answer was streamed.</summary>
+    public bool Stream { get; init; }
+
+    /// <summary>How the request ended.</summary>
+    public required ApiSampleStatus Status { get; init; }
+
+    /// <summary>End-to-end seconds of the successful attempt; null when it failed.</summary>
+    public double? RuntimeSeconds { get; init; }
+
+    /// <summary>Seconds to the first streamed token.</summary>
+    public double? TimeToFirstTokenSeconds { get; init; }
+
+    /// <summary>Seconds between successive streamed tokens.</summary>
+    public IReadOnlyList<double>? InterTokenGapsSeconds { get; init; }
+
+    /// <summary>Prompt tokens the server reported in <c>usage</c>.</summary>
+    public int? ReportedPromptTokens { get; init; }
+
+    /// <summary>Generated tokens the server reported in <c>usage</c>.</summary>
+    public int? ReportedOutputTokens { get; init; }
+
+    /// <summary>True when a reported count differs from the requested one; the sample is kept and fitted with the reported counts.</summary>
+    public bool CountMismatch { get; init; }
+
+    /// <summary>The server's finish reason.</summary>
+    public string? FinishReason { get; init; }
+
+    /// <summary>Every attempt, failures first, in order.</summary>
+    public IReadOnlyList<ApiAttempt> Attempts { get; init; } = Array.Empty<ApiAttempt>();
+
+    /// <summary>When the successful (or last) attempt was sent.</summary>
+    public DateTimeOffset StartedUtc { get; init; }
+
+    /// <summary>The endpoint's description (model and address; never credentials).</summary>
+    public string? Endpoint { get; init; }
+
+    /// <summary>The encoding prompt sizes are counted in.</summary>
+    public string? Encoding { get; init; }
+
+    /// <summary>The identity a resumed run matches.</summary>
+    [JsonIgnore]
+    public ApiRequestKey Key => new(PromptTokens, OutputTokens, Trial, Concurrency, Slot, Stream);
+
+    /// <summary>Prompt size to fit with: the reported count when the server gave one, else the requested.</summary>
+    [JsonIgnore]
+    public int EffectivePromptTokens => ReportedPromptTokens ?? PromptTokens;
+
+    /// <summary>Output tokens to fit with: the reported count when the server gave one, else the requested.</summary>
+    [JsonIgnore]
+    public int EffectiveOutputTokens => ReportedOutputTokens ?? OutputTokens;
+
+    /// <summary>
+    /// The sample for <see cref="RuntimeModel.Fit(IEnumerable{ProfilingSample}, RuntimeFitOptions?)"/>, with the
+    /// server-reported token counts; null for failed requests or a reported output of 0 tokens.
+    /// </summary>
+    public ProfilingSample? ToProfilingSample()
+    {
+        if (Status != ApiSampleStatus.Succeeded || RuntimeSeconds is not { } runtime || runtime <= 0 || EffectiveOutputTokens < 1)
+        {
+            return null;
+        }
+
+        return new ProfilingSample(EffectivePromptTokens, EffectiveOutputTokens, runtime)
+        {
+            Trial = Trial,
+            Concurrency = Concurrency,
+            Source = Endpoint,
+        };
+    }
+}

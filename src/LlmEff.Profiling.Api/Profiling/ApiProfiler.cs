@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using LlmEff.Profiling.Api.Budget;
+using LlmEff.Profiling.Api.Endpoints;
+using LlmEff.Profiling.Api.Journal;
+using LlmEff.Profiling.Api.Prompts;
+using LlmEff.Profiling.Api.Resilience;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LlmEff.Profiling.Api.Profiling;
+
+/// <summary>
+/// Profiles a black-box endpoint over a grid of prompt sizes, output lengths, trials and concurrency levels
+/// (paper §3.5, Figures 5–6), journaling each request as it finishes, retrying transient failures, honouring a
+/// budget, and resuming from its journal without repeating finished requests.
+/// </summary>
+public sealed class ApiProfiler
+{
+    private readonly IProfilingEndpoint _endpoint;
+    private readonly SyntheticPromptFactory _prompts;
+    private readonly ApiProfilingOptions _options;
+    private readonly ILogger<ApiProfiler> _logger;
+
+    /// <summary>Creates a profiler.</summary>
+    /// <param name="endpoint">What to measure.</param>
+    /// <param name="prompts">Builds the exact-size synthetic prompts (its encoding should match the model's).</param>
+    /// <param name="options">Grid, trials, concurrency, retries, budget and journal.</param>
+    /// <param name="logger">Receives retries, mismatches and the stop reason; never the API key.</param>
+    public ApiProfiler(IProfilingEndpoint endpoint, SyntheticPromptFactory prompts, ApiProfilingOptions options, ILogger<ApiProfiler>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _endpoint = endpoint;
+        _prompts = prompts;
+        _options = options;
+        _logger = logger ?? NullLogger<ApiProfiler>.Instance;
+    }
+
+    /// <summary>Runs (or resumes) the plan.</summary>
+    /// <param name="progress">Receives a report after every finished request.</param>
+    /// <param name="cancellationToken">Stops the run; finished requests stay journaled and a rerun resumes after them.</param>
+    /// <exception cref="OperationCanceledException">The run was cancelled.</exception>
+    public async Task<ApiProfilingResult> RunAsync(IProgress<ApiProfilingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var previous = ApiSampleJournal.Read(_options.JournalPath);
+        var finished = previous.Where(r => r.Status == ApiSampleStatus.Succeeded).Select(r => r.Key).ToHashSet();
+        var budget = new BudgetTracker(_options.Budget);
+        foreach (var record in previous)
+        {
+            var succeeded = record.Status == ApiSampleStatus.Succeeded;
+            budget.AddHistory(record.Attempts.Count, succeeded ? record.EffectivePromptTokens : 0, succeeded ? record.EffectiveOutputTokens : 0);
+        }
+
+        var state = new RunState(_options.PlannedRequests, budget, new Random(_options.Seed), progress);
+        var stop = ProfilingStopReason.Completed;
+        using (var journal = ApiSampleJournal.OpenAppend(_options.JournalPath))
+        {
+            _logger.LogInformation(
+                "Profiling {Endpoint}: {Planned} planned requests, {Finished} already in {Journal}.",
+                _endpoint.Description, _options.PlannedRequests, finished.Count, journal.Path);
+            foreach (var (p, o, trial, concurrency) in Plan())
+            {
+                var pending = Enumerable.Range(0, concurrency)
+                    .Select(slot => new ApiRequestKey(p, o, trial, concurrency, slot, _options.Stream))
+                    .Where(key => !finished.Contains(key))
+                    .ToArray();
+                state.Skip(concurrency - pending.Length);
+                if (pending.Length == 0)
+                {
+                    continue;
+                }
+
+                // A partial batch would measure a different load, so the whole batch must fit the budget.
+                if (!budget.CanAfford(pending.Length, p, o))
+                {
+                    stop = ProfilingStopReason.BudgetExhausted;
+                    break;
+                }
+
+                var results = await Task.WhenAll(pending.Select(key => ExecuteAsync(key, journal, state, cancellationToken))).ConfigureAwait(false);
+                if (results.Any(r => !r))
+                {
+                    stop = ProfilingStopReason.BudgetExhausted;
+                    break;
+                }
+            }
+        }
+
+        var usage = budget.Usage;
+        if (stop == ProfilingStopReason.BudgetExhausted)
+        {
+            _logger.LogWarning(
+                "Budget reached after {Requests} requests, {Tokens} tokens, ${Dollars}; stopped cleanly. Rerun with a larger budget to continue from the journal.",
+                usage.Requests, usage.Tokens, usage.Dollars);
+        }
+
+        return new ApiProfilingResult
+        {
+            Records = ApiSampleJournal.Read(_options.JournalPath),
+            StopReason = stop,
+            AttemptsThisRun = state.Attempts,
+            Skipped = state.Skipped,
+            Failed = state.Failed,
+            Usage = usage,
+            JournalPath = Path.GetFullPath(_options.JournalPath),
+        };
+    }
+
+    // Trials are the outer loop inside each concurrency level so that slow periods of a shared API spread over
+    // all configurations instead of hitting every trial of one.
+    private IEnumerable<(int P, int O, int Trial, int Concurrency)> Plan()
+    {
+        foreach (var concurrency in _options.ConcurrencyLevels)
+        {
+            for (var trial = 0; trial < _options.Trials; trial++)
+            {
+                foreach (var p in _options.PromptTokens)
+                {
+                    foreach (var o in _options.OutputTokens)
+                    {
+                        yield return (p, o, trial, concurrency);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <returns>False when the budget refused an attempt (the run must stop).</returns>
+    private async Task<bool> ExecuteAsync(ApiRequestKey key, ApiSampleJournal journal, RunState state, CancellationToken cancellationToken)
+    {
+        var prompt = _prompts.Create(key.PromptTokens, key.PromptSeed(_options.Seed));
+        var request = new EndpointRequest(prompt, key.OutputTokens, key.Stream);
+        var attempts = new List<ApiAttempt>();
+        var startedUtc = DateTimeOffset.UtcNow;
+        for (var number = 1; ; number++)
+        {
+            if (!state.Budget.TryBeginAttempt(key.PromptTokens, key.OutputTokens))
+            {
+                if (attempts.Count > 0)
+                {
+                    Finish(journal, state, Failed(key, attempts, startedUtc, prompt));
+                }
+
+                return false;
+            }
+
+            state.CountAttempt();
+            startedUtc = DateTimeOffset.UtcNow;
+            var clock = Stopwatch.GetTimestamp();
+            EndpointException failure;
+            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                timeout.CancelAfter(_options.RequestTimeout);
+                try
+                {
+                    var response = await _endpoint.SendAsync(request, timeout.Token).ConfigureAwait(false);
+                    var record = Succeeded(key, response, attempts, number, startedUtc, prompt);
+                    state.Budget.EndAttempt(key.PromptTokens, key.OutputTokens, record.EffectivePromptTokens, record.EffectiveOutputTokens);
+                    Finish(journal, state, record);
+                    return true;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    state.Budget.EndAttempt(key.PromptTokens, key.OutputTokens, 0, 0);
+                    throw;
+                }
+                catch (OperationCanceledException)
+                {
+                    failure = new EndpointException(EndpointFailureKind.Timeout, $"No complete answer within {_options.RequestTimeout.TotalSeconds:0.###} s.");
+                }
+                catch (EndpointException ex)
+                {
+                    failure = ex;
+                }
+            }
+
+            state.Budget.EndAttempt(key.PromptTokens, key.OutputTokens, 0, 0);
+            var elapsed = Stopwatch.GetElapsedTime(clock).TotalSeconds;
+            var retryAfter = failure.RetryAfter?.TotalSeconds;
+            var retryable = failure.IsTransient && number < _options.Retry.MaxAttempts
+                && (failure.RetryAfter is null || failure.RetryAfter <= _options.Retry.MaxRetryAfter);
+            if (!retryable)
+            {
+                attempts.Add(new ApiAttempt(number, failure.Kind, failure.StatusCode, elapsed, retryAfter, null, failure.Message));
+                _logger.LogError(
+                    "p={PromptTokens} o={OutputTokens} trial={Trial} failed for good after {Attempts} attempts: {Failure} {Message}",
+                    key.PromptTokens, key.OutputTokens, key.Trial, number, failure.Kind, failure.Message);
+                state.CountFailure();
+                Finish(journal, state, Failed(key, attempts, startedUtc, prompt));
+                return true;
+            }
+
+            var delay = _options.Retry.ComputeDelay(number, failure.RetryAfter, state.Random);
+            attempts.Add(new ApiAttempt(number, failure.Kind, failure.StatusCode, elapsed, retryAfter, delay.TotalSeconds, failure.Message));
+            _logger.LogWarning(
+                "p={PromptTokens} o={OutputTokens} trial={Trial} attempt {Attempt}: {Failure} (HTTP {Status}); retrying in {DelaySeconds:0.###} s.",
+                key.PromptTokens, key.OutputTokens, key.Trial, number, failure.Kind, failure.StatusCode, delay.TotalSeconds);
+            await Task.Delay(delay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void Finish(ApiSampleJournal journal, RunState state, ApiSampleRecord record)
+    {
+        journal.Append(record);
+        if (record.CountMismatch)
+        {
+            var level = state.CountMismatch() == 1 ? LogLevel.Warning : LogLevel.Debug;
+            _logger.Log(
+                level,
+                "p={PromptTokens} o={OutputTokens}: the server reported {ReportedPrompt} prompt and {ReportedOutput} output tokens; kept, flagged and fitted with the reported counts.",
+                record.PromptTokens, record.OutputTokens, record.ReportedPromptTokens, record.ReportedOutputTokens);
+        }
+
+        state.Report(record);
+    }
+
+    private ApiSampleRecord Succeeded(ApiRequestKey key, EndpointResponse response, List<ApiAttempt> attempts, int number, DateTimeOffset startedUtc, SyntheticPrompt prompt)
+    {
+        attempts.Add(new ApiAttempt(number, null, null, response.RuntimeSeconds, null, null, null));
+        var mismatch = (response.ReportedPromptTokens is { } rp && rp != key.PromptTokens)
+            || (response.ReportedOutputTokens is { } ro && ro != key.OutputTokens);
+        return new ApiSampleRecord
+        {
+            PromptTokens = key.PromptTokens,
+            OutputTokens = key.OutputTokens,
+            Trial = key.Trial,
+            Concurrency = key.Concurrency,
+            Slot = key.Slot,
+            Stream = key.Stream,
+            Status = ApiSampleStatus.Succeeded,
+            RuntimeSeconds = response.RuntimeSeconds,
+            TimeToFirstTokenSeconds = response.TimeToFirstTokenSeconds,
+            InterTokenGapsSeconds = key.Stream ? response.InterTokenGapsSeconds : null,
+            ReportedPromptTokens = response.ReportedPromptTokens,
+            ReportedOutputTokens = response.ReportedOutputTokens,
+            CountMismatch = mismatch,
+            FinishReason = response.FinishReason,
+            Attempts = attempts.ToArray(),
+            StartedUtc = startedUtc,
+            Endpoint = _endpoint.Description,
+            Encoding = prompt.EncodingName,
+        };
+    }
+
+    private ApiSampleRecord Failed(ApiRequestKey key, List<ApiAttempt> attempts, DateTimeOffset startedUtc, SyntheticPrompt prompt) => new()
+    {
+        PromptTokens = key.PromptTokens,
+        OutputTokens = key.OutputTokens,
+        Trial = key.Trial,
+        Concurrency = key.Concurrency,
+        Slot = key.Slot,
+        Stream = key.Stream,
+        Status = ApiSampleStatus.Failed,
+        Attempts = attempts.ToArray(),
+        StartedUtc = startedUtc,
+        Endpoint = _endpoint.Description,
+        Encoding = prompt.EncodingName,
+    };
+}

@@ -1,0 +1,117 @@
+using LlmEff.Profiling.Api.Budget;
+using LlmEff.Profiling.Api.Resilience;
+
+namespace LlmEff.Profiling.Api.Profiling;
+
+/// <summary>What an <see cref="ApiProfiler"/> run measures and how. Defaults follow the paper's grid (§3.4, Figure 6).</summary>
+public sealed record ApiProfilingOptions
+{
+    /// <summary>Where every finished request is journaled (JSON lines); reopening it resumes the run. Required.</summary>
+    public required string JournalPath { get; init; }
+
+    /// <summary>Prompt sizes <c>p</c> in tokens. Default the paper's <c>{1, 256, 512, 1024, 1536}</c> (§3.4).</summary>
+    public IReadOnlyList<int> PromptTokens { get; init; } = [1, 256, 512, 1024, 1536];
+
+    /// <summary>Output lengths <c>o</c>; at least two distinct values per prompt size for the fit. Default <c>{1, 2, 4, 8, 16, 32, 64}</c>.</summary>
+    public IReadOnlyList<int> OutputTokens { get; init; } = [1, 2, 4, 8, 16, 32, 64];
+
+    /// <summary>Trials per configuration; the denoised fit takes their minimum. Default 10 (the paper's Figure 6).</summary>
+    public int Trials { get; init; } = 10;
+
+    /// <summary>Concurrent requests per batch, one pass over the grid per level (load study, Figure 6). Default <c>{1}</c>.</summary>
+    public IReadOnlyList<int> ConcurrencyLevels { get; init; } = [1];
+
+    /// <summary>Stream answers, recording time to first token and inter-token gaps. Default false.</summary>
+    public bool Stream { get; init; }
+
+    /// <summary>Time allowed for one attempt, end to end; a slower one counts as a timeout and is retried. Default 120 s.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(120);
+
+    /// <summary>Retries of transient failures. Default <see cref="RetryPolicy.Default"/>.</summary>
+    public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
+
+    /// <summary>Spending caps over the whole journal. Default <see cref="ProfilingBudget.Unlimited"/>.</summary>
+    public ProfilingBudget Budget { get; init; } = ProfilingBudget.Unlimited;
+
+    /// <summary>Seed of the synthetic prompts and of the retry jitter. Default 0.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Clock for retry waits (tests may pass a fake one). Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// A load study as in the paper's Figure 6: one prompt size, several output lengths, the grid repeated at
+    /// 1, 2, 4, ... up to <paramref name="maxConcurrency"/> concurrent requests.
+    /// </summary>
+    /// <param name="journalPath">The journal.</param>
+    /// <param name="maxConcurrency">Highest concurrency; the levels are the powers of two up to it (and it, if not one).</param>
+    /// <param name="promptTokens">The fixed prompt size. Default 512, as in Figure 6.</param>
+    public static ApiProfilingOptions LoadStudy(string journalPath, int maxConcurrency, int promptTokens = 512)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxConcurrency, 1);
+        return new ApiProfilingOptions
+        {
+            JournalPath = journalPath,
+            PromptTokens = [promptTokens],
+            OutputTokens = [1, 16, 32, 64],
+            ConcurrencyLevels = PowersOfTwo(maxConcurrency),
+        };
+    }
+
+    /// <summary>1, 2, 4, ... up to <paramref name="max"/>, with <paramref name="max"/> itself last.</summary>
+    public static IReadOnlyList<int> PowersOfTwo(int max)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(max, 1);
+        var levels = new List<int>();
+        for (var c = 1; c < max; c *= 2)
+        {
+            levels.Add(c);
+        }
+
+        levels.Add(max);
+        return levels;
+    }
+
+    /// <summary>Requests the plan holds: <c>Σ_c c · |P| · |O| · trials</c>.</summary>
+    public long PlannedRequests => ConcurrencyLevels.Sum(c => (long)c) * PromptTokens.Count * OutputTokens.Count * Trials;
+
+    internal void Validate()
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(JournalPath, nameof(JournalPath));
+        CheckList(PromptTokens, nameof(PromptTokens), 0, "prompt sizes must be non-negative token counts");
+        CheckList(OutputTokens, nameof(OutputTokens), 1, "output lengths must be at least 1 token");
+        CheckList(ConcurrencyLevels, nameof(ConcurrencyLevels), 1, "concurrency levels must be at least 1");
+        ArgumentOutOfRangeException.ThrowIfLessThan(Trials, 1, nameof(Trials));
+        if (RequestTimeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RequestTimeout), RequestTimeout, "RequestTimeout must be positive.");
+        }
+
+        ArgumentNullException.ThrowIfNull(Retry, nameof(Retry));
+        ArgumentNullException.ThrowIfNull(Budget, nameof(Budget));
+        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
+        Retry.Validate();
+        Budget.Validate();
+    }
+
+    private static void CheckList(IReadOnlyList<int>? values, string name, int min, string rule)
+    {
+        if (values is null || values.Count == 0)
+        {
+            throw new ArgumentException($"{name} is empty; give at least one value ({rule}).", name);
+        }
+
+        foreach (var v in values)
+        {
+            if (v < min)
+            {
+                throw new ArgumentOutOfRangeException(name, v, $"{name} contains {v}: {rule}.");
+            }
+        }
+
+        if (values.Distinct().Count() != values.Count)
+        {
+            throw new ArgumentException($"{name} lists a value twice ({string.Join(", ", values)}); give each once and raise Trials for repeats.", name);
+        }
+    }
+}

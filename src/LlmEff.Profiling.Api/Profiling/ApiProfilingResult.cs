@@ -1,0 +1,29 @@
+using LlmEff.Profiling.Api.Budget;
+using LlmEff.Profiling.Api.Journal;
+
+namespace LlmEff.Profiling.Api.Profiling;
+
+/// <summary>The outcome of <see cref="ApiProfiler.RunAsync"/>.</summary>
+public sealed record ApiProfilingResult
+{
+    /// <summary>Every record in the journal after the run, earlier runs' included.</summary>
+    public required IReadOnlyList<ApiSampleRecord> Records { get; init; }
+
+    /// <summary>Why the run ended.</summary>
+    public required ProfilingStopReason StopReason { get; init; }
+
+    /// <summary>HTTP attempts this run made, retries included.</summary>
+    public required int AttemptsThisRun { get; init; }
+
+    /// <summary>Planned requests skipped because the journal already had them.</summary>
+    public required long Skipped { get; init; }
+
+    /// <summary>Requests of this run that failed after all retries.</summary>
+    public required long Failed { get; init; }
+
+    /// <summary>What the whole journal has spent.</summary>
+    public required BudgetUsage Usage { get; init; }
+
+    /// <summary>The journal file.</summary>
+    public required string JournalPath { get; init; }
+}

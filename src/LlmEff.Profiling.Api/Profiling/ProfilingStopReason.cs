@@ -1,0 +1,11 @@
+namespace LlmEff.Profiling.Api.Profiling;
+
+/// <summary>Why a run ended (cancellation instead throws <see cref="OperationCanceledException"/> after journaling what finished).</summary>
+public enum ProfilingStopReason
+{
+    /// <summary>Every planned request was sent (or found finished in the journal).</summary>
+    Completed = 0,
+
+    /// <summary>The next batch could exceed a <see cref="Budget.ProfilingBudget"/> cap; rerun with a larger budget to continue.</summary>
+    BudgetExhausted = 1,
+}

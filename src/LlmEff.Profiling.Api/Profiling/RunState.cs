@@ -1,0 +1,45 @@
+using LlmEff.Profiling.Api.Budget;
+using LlmEff.Profiling.Api.Journal;
+
+namespace LlmEff.Profiling.Api.Profiling;
+
+/// <summary>Counters of one run, shared by its concurrent requests.</summary>
+internal sealed class RunState(long total, BudgetTracker budget, Random random, IProgress<ApiProfilingProgress>? progress)
+{
+    private long _finished;
+    private long _skipped;
+    private long _failed;
+    private int _attempts;
+    private int _mismatches;
+
+    public BudgetTracker Budget { get; } = budget;
+
+    public Random Random { get; } = random;
+
+    public int Attempts => Volatile.Read(ref _attempts);
+
+    public long Skipped => Interlocked.Read(ref _skipped);
+
+    public long Failed => Interlocked.Read(ref _failed);
+
+    public void CountAttempt() => Interlocked.Increment(ref _attempts);
+
+    public void CountFailure() => Interlocked.Increment(ref _failed);
+
+    public int CountMismatch() => Interlocked.Increment(ref _mismatches);
+
+    public void Skip(int count)
+    {
+        if (count > 0)
+        {
+            Interlocked.Add(ref _skipped, count);
+            Interlocked.Add(ref _finished, count);
+        }
+    }
+
+    public void Report(ApiSampleRecord record)
+    {
+        var finished = Interlocked.Increment(ref _finished);
+        progress?.Report(new ApiProfilingProgress(finished, total, Skipped, Failed, record));
+    }
+}

@@ -1,0 +1,66 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+
+namespace LlmEff.Profiling.Api.Tests.Endpoints;
+
+/// <summary>An in-memory IChatClient: answers with <c>MaxOutputTokens</c> tokens, reports usage, and fails the first <see cref="RateLimitedCalls"/> calls with a 429.</summary>
+internal sealed class FakeChatClient : IChatClient
+{
+    private int _calls;
+
+    public int RateLimitedCalls { get; init; }
+
+    public TimeSpan TokenDelay { get; init; } = TimeSpan.FromMilliseconds(5);
+
+    public List<ChatOptions?> SeenOptions { get; } = [];
+
+    public int Calls => _calls;
+
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var (prompt, o) = Begin(messages, options);
+        await Task.Delay(TokenDelay * o, cancellationToken);
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, new string('x', o)))
+        {
+            Usage = new UsageDetails { InputTokenCount = prompt, OutputTokenCount = o },
+            FinishReason = ChatFinishReason.Length,
+        };
+    }
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var (prompt, o) = Begin(messages, options);
+        yield return new ChatResponseUpdate(ChatRole.Assistant, string.Empty); // role-only, no token
+        for (var k = 0; k < o; k++)
+        {
+            await Task.Delay(TokenDelay, cancellationToken);
+            yield return new ChatResponseUpdate(ChatRole.Assistant, "x") { FinishReason = k == o - 1 ? ChatFinishReason.Length : null };
+        }
+
+        yield return new ChatResponseUpdate(null, [new UsageContent(new UsageDetails { InputTokenCount = prompt, OutputTokenCount = o })]);
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null)
+        => serviceType == typeof(ChatClientMetadata) ? new ChatClientMetadata("fake", null, "fake-model") : null;
+
+    public void Dispose()
+    {
+    }
+
+    private (int Prompt, int Output) Begin(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    {
+        lock (SeenOptions)
+        {
+            SeenOptions.Add(options);
+        }
+
+        if (Interlocked.Increment(ref _calls) <= RateLimitedCalls)
+        {
+            throw new HttpRequestException("Too many requests", null, HttpStatusCode.TooManyRequests);
+        }
+
+        var text = string.Concat(messages.Select(m => m.Text));
+        return (Harness.Cl100k.CountTokens(text), options!.MaxOutputTokens!.Value);
+    }
+}

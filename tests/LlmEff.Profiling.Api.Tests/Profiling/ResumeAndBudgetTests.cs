@@ -1,0 +1,131 @@
+using LlmEff.Profiling.Api.Budget;
+using LlmEff.Profiling.Api.Journal;
+using LlmEff.Profiling.Api.Profiling;
+using LlmEff.Profiling.Api.Tests.Emulator;
+
+namespace LlmEff.Profiling.Api.Tests.Profiling;
+
+/// <summary>Interrupted and budget-capped runs stop cleanly and resume without repeating finished requests.</summary>
+public sealed class ResumeAndBudgetTests
+{
+    private static readonly EmulatedLatency Fast = new() { OverheadSeconds = 0.001, PromptBaseSeconds = 0.001, PromptSecondsPerToken = 0, PerOutputTokenSeconds = 0.0002, NoiseMeanSeconds = 0 };
+
+    private static ApiProfilingOptions Options(TempDirectory dir) => new()
+    {
+        JournalPath = dir.File("journal.jsonl"),
+        PromptTokens = [16, 32],
+        OutputTokens = [2, 4],
+        Trials = 3,
+        Retry = Harness.FastRetry,
+    };
+
+    private static void AssertNoRepeats(OpenAiEmulator emulator)
+    {
+        // Every planned request has its own seeded prompt, so a repeated request shows up as a repeated prompt.
+        var keys = emulator.Requests.Select(r => r.PromptKey).ToArray();
+        Assert.Equal(keys.Length, keys.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task CancelledRun_ResumesWithoutRepeatingFinishedRequests()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(Fast);
+        using var endpoint = Harness.Endpoint(emulator);
+        using var dir = new TempDirectory();
+        var options = Options(dir);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var progress = new SyncProgress<ApiProfilingProgress>(p =>
+        {
+            if (p.Finished == 5)
+            {
+                cts.Cancel(); // Ctrl-C after the fifth journaled request
+            }
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(progress, cts.Token));
+        Assert.Equal(5, ApiSampleJournal.Read(options.JournalPath).Count);
+        Assert.Equal(5, emulator.ReceivedCount);
+
+        // A crash can tear the last line mid-write; resuming drops it and sends that request again.
+        File.AppendAllText(options.JournalPath, "{\"prompt_tokens\":32,\"output_tok");
+        var reports = new List<ApiProfilingProgress>();
+        var result = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(new SyncProgress<ApiProfilingProgress>(reports.Add), TestContext.Current.CancellationToken);
+
+        Assert.Equal(ProfilingStopReason.Completed, result.StopReason);
+        Assert.Equal(5, result.Skipped);
+        Assert.Equal(12, result.Records.Count);
+        Assert.Equal(12, result.Records.Select(r => r.Key).Distinct().Count());
+        Assert.Equal(12, emulator.ReceivedCount);
+        AssertNoRepeats(emulator);
+        Assert.Equal(7, reports.Count);
+        Assert.Equal(12, reports[^1].Finished);
+        Assert.Equal(12, reports[^1].Total);
+    }
+
+    [Fact]
+    public async Task RequestBudget_StopsCleanly_AndALargerBudgetContinues()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(Fast);
+        using var endpoint = Harness.Endpoint(emulator);
+        using var dir = new TempDirectory();
+        var options = Options(dir) with { Budget = new ProfilingBudget { MaxRequests = 5 } };
+
+        var first = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(ProfilingStopReason.BudgetExhausted, first.StopReason);
+        Assert.Equal(5, first.Records.Count);
+        Assert.Equal(5, first.Usage.Requests);
+        Assert.Equal(5, emulator.ReceivedCount);
+
+        // The budget counts the whole journal: 8 more requests allowed, 7 needed.
+        var second = await new ApiProfiler(endpoint, Harness.Cl100k, options with { Budget = new ProfilingBudget { MaxRequests = 13 } })
+            .RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(ProfilingStopReason.Completed, second.StopReason);
+        Assert.Equal(12, second.Usage.Requests);
+        Assert.Equal(12, emulator.ReceivedCount);
+        AssertNoRepeats(emulator);
+    }
+
+    [Fact]
+    public async Task TokenAndDollarBudgets_StopBeforeTheCapIsExceeded()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(Fast);
+        using var endpoint = Harness.Endpoint(emulator);
+        using var dir = new TempDirectory();
+        // Plan order is trial, p, o: (16,2)=18, (16,4)=20, (32,2)=34, (32,4)=36 tokens; 18 + 20 + 34 = 72 <= 80 < 108.
+        var tokens = await new ApiProfiler(endpoint, Harness.Cl100k, Options(dir) with { Budget = new ProfilingBudget { MaxTokens = 80 } })
+            .RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(ProfilingStopReason.BudgetExhausted, tokens.StopReason);
+        Assert.Equal(3, tokens.Records.Count);
+        Assert.Equal(72, tokens.Usage.Tokens);
+
+        using var dir2 = new TempDirectory();
+        // $1000 per million prompt tokens, $2000 per million output tokens: (16,2) costs $0.020, (16,4) $0.024.
+        var budget = new ProfilingBudget { MaxDollars = 0.05m, DollarsPerMillionPromptTokens = 1000m, DollarsPerMillionOutputTokens = 2000m };
+        var dollars = await new ApiProfiler(endpoint, Harness.Cl100k, Options(dir2) with { Budget = budget })
+            .RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(ProfilingStopReason.BudgetExhausted, dollars.StopReason);
+        Assert.Equal(2, dollars.Records.Count);
+        Assert.Equal(0.044m, dollars.Usage.Dollars);
+    }
+
+    [Fact]
+    public async Task LoadStudyBudget_NeverSendsAPartialBatch()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(Fast);
+        using var endpoint = Harness.Endpoint(emulator);
+        using var dir = new TempDirectory();
+        var options = ApiProfilingOptions.LoadStudy(dir.File("load.jsonl"), 4, promptTokens: 16) with
+        {
+            OutputTokens = [2, 4],
+            Trials = 1,
+            Budget = new ProfilingBudget { MaxRequests = 10 },
+        };
+
+        var result = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        // Concurrency 1: 2 requests, concurrency 2: 4 more (6); a batch of 4 would make 10, the next 14 > 10.
+        Assert.Equal(ProfilingStopReason.BudgetExhausted, result.StopReason);
+        Assert.Equal(10, result.Records.Count);
+        Assert.Equal(new[] { 1, 1, 2, 2, 2, 2, 4, 4, 4, 4 }, result.Records.Select(r => r.Concurrency).Order());
+    }
+}
