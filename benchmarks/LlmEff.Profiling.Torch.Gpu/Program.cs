@@ -1,0 +1,88 @@
+using System.Text.Json;
+using LlmEff.Core.Architecture;
+using LlmEff.Profiling.Torch.Gpu;
+using LlmEff.Profiling.Torch.Hardware;
+using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Profiling;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+// GPU harness for issue 4: profiles GPT-J-6B-like and Llama-3-8B-like random-weight models on the paper's grid, fits
+// the runtime model, checks it on held-out queries, and compares g and PE(1536) with the device's measured limits.
+//   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --out "$OUT"            (GPU machine)
+//   dotnet run --project benchmarks/LlmEff.Profiling.Torch.Gpu -- --smoke  (CPU, tiny model, checks the harness only)
+var smoke = args.Contains("--smoke");
+var outIndex = Array.IndexOf(args, "--out");
+var outDir = outIndex >= 0 ? args[outIndex + 1] : Path.Combine(Path.GetTempPath(), "llmeff-gpu");
+var only = Array.IndexOf(args, "--model") is var mi and >= 0 ? args[mi + 1] : null;
+Directory.CreateDirectory(outDir);
+var log = new ConsoleLogger<Program>();
+
+var device = smoke ? CPU : torch.device("cuda:0");
+var results = new Dictionary<string, object?>
+{
+    ["started_utc"] = DateTimeOffset.UtcNow,
+    ["cuda_available"] = torch.cuda.is_available(),
+    ["device"] = TorchProfiler.DescribeHardware(device),
+    ["software"] = TorchProfiler.DescribeSoftware(ModelPrecision.BFloat16),
+};
+if (NvmlGpu.TryOpen(0) is { } gpu)
+{
+    results["nvml"] = gpu.Query();
+}
+
+void Save()
+{
+    var json = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+    File.WriteAllText(Path.Combine(outDir, "results.json"), json);
+}
+
+var bandwidth = DeviceLimits.CopyBandwidthBytesPerSecond(device, smoke ? 1L << 24 : 4L << 30, smoke ? 3 : 20);
+var matmul = DeviceLimits.MatmulFlopsPerSecond(device, smoke ? 256 : 8192, smoke ? 256 : 8192, smoke ? 256 : 8192, smoke ? 3 : 30);
+var matmulPrefillShape = DeviceLimits.MatmulFlopsPerSecond(device, smoke ? 64 : 1536, smoke ? 64 : 4096, smoke ? 256 : 14336, smoke ? 3 : 50);
+results["copy_bandwidth_bytes_per_second"] = bandwidth;
+results["bf16_matmul_8192_flops_per_second"] = matmul;
+results["bf16_matmul_1536x4096x14336_flops_per_second"] = matmulPrefillShape;
+log.LogInformation("copy {Bw:F0} GB/s, bf16 matmul {Mm:F0} TFLOP/s (8192^3), {Mp:F0} TFLOP/s (1536x4096x14336)", bandwidth / 1e9, matmul / 1e12, matmulPrefillShape / 1e12);
+Save();
+
+var plan = smoke
+    ? new ProfilingPlan { PromptTokens = [1, 16, 32], OutputTokens = [1, 2, 4, 8], Trials = 2, WarmupRuns = 1 }
+    : ProfilingPlan.Paper;
+var models = smoke
+    ? new[] { (Architectures.Tiny, new DecoderOptions { Precision = ModelPrecision.Float32 }) }
+    : new[]
+    {
+        (Architectures.GptJ6B, DecoderOptions.Default),
+        (Architectures.Llama3_8B, DecoderOptions.Default with { RotaryBase = 500000 }),
+    };
+var perModel = new List<object?>();
+results["models"] = perModel;
+foreach (var (arch, options) in models)
+{
+    if (only is not null && !arch.Name.Contains(only, StringComparison.OrdinalIgnoreCase))
+    {
+        continue;
+    }
+
+    try
+    {
+        var r = ModelBenchmark.Run(arch, options, device, plan, smoke ? 5 : 30, outDir, bandwidth, matmul);
+        perModel.Add(r);
+        log.LogInformation("{Result}", JsonSerializer.Serialize(r.Where(kv => kv.Key != "heldout_queries").ToDictionary(), new JsonSerializerOptions { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+    }
+    catch (Exception ex) when (ex is not OutOfMemoryException)
+    {
+        log.LogError(ex, "{Model} failed", arch.Name);
+        perModel.Add(new Dictionary<string, object?> { ["model"] = arch.Name, ["error"] = ex.ToString() });
+    }
+
+    Save();
+    GC.Collect();
+    GC.WaitForPendingFinalizers();
+}
+
+results["finished_utc"] = DateTimeOffset.UtcNow;
+Save();
+Console.WriteLine(File.ReadAllText(Path.Combine(outDir, "results.json")));

@@ -1,0 +1,120 @@
+using LlmEff.Core.Architecture;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch.Model;
+
+/// <summary>
+/// One pre-norm decoder layer: norm, fused QKV projection, attention, output projection, norm, FFN (standard with tanh-GELU,
+/// or gated with SiLU). Holds the weights; the fast path runs them through <see cref="DecoderScript"/>, and
+/// <see cref="Forward"/> is the plain reference used to check it.
+/// </summary>
+public sealed class DecoderBlock : nn.Module
+{
+#pragma warning disable IDE0044, CA1823 // Fields are registered as parameters by RegisterComponents.
+    private readonly Parameter norm1_weight;
+    private readonly Parameter? norm1_bias;
+    private readonly Parameter qkv_weight;
+    private readonly Parameter? qkv_bias;
+    private readonly Parameter out_weight;
+    private readonly Parameter? out_bias;
+    private readonly Parameter norm2_weight;
+    private readonly Parameter? norm2_bias;
+    private readonly Parameter up_weight;
+    private readonly Parameter? up_bias;
+    private readonly Parameter down_weight;
+    private readonly Parameter? down_bias;
+#pragma warning restore IDE0044, CA1823
+
+    private readonly TransformerArchitecture _arch;
+    private readonly double _eps;
+
+    internal DecoderBlock(string name, TransformerArchitecture arch, WeightFactory weights, double normEpsilon)
+        : base(name)
+    {
+        _arch = arch;
+        _eps = normEpsilon;
+        long h = arch.HiddenSize, kv = arch.KeyValueWidth, f = arch.FfnHiddenSize;
+        var ln = arch.Norm == NormKind.LayerNorm;
+        var bias = arch.LinearBiases;
+        var upRows = arch.Ffn == FfnKind.Gated ? 2 * f : f;
+        norm1_weight = weights.Norm(h, 1.0);
+        norm1_bias = ln ? weights.Norm(h, 0.0) : null;
+        qkv_weight = weights.Random(h + (2 * kv), h);
+        qkv_bias = bias ? weights.Random(h + (2 * kv)) : null;
+        out_weight = weights.Random(h, h);
+        out_bias = bias ? weights.Random(h) : null;
+        norm2_weight = weights.Norm(h, 1.0);
+        norm2_bias = ln ? weights.Norm(h, 0.0) : null;
+        up_weight = weights.Random(upRows, h);
+        up_bias = bias ? weights.Random(upRows) : null;
+        down_weight = weights.Random(h, f);
+        down_bias = bias ? weights.Random(h) : null;
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// This layer's tensors in the order <see cref="DecoderScript"/> indexes them: norm1 (weight, bias), QKV (weight, bias),
+    /// output (weight, bias), norm2 (weight, bias), up or gate-up (weight, bias), down (weight, bias); absent biases are skipped.
+    /// </summary>
+    internal IEnumerable<Tensor> ScriptTensors()
+    {
+        Parameter?[] all = [norm1_weight, norm1_bias, qkv_weight, qkv_bias, out_weight, out_bias, norm2_weight, norm2_bias, up_weight, up_bias, down_weight, down_bias];
+        return all.Where(p => p is not null).Select(p => (Tensor)p!);
+    }
+
+    /// <summary>
+    /// Reference forward pass over a whole sequence from position 0, with explicit masked-softmax attention (no KV cache).
+    /// </summary>
+    /// <param name="x">Hidden states <c>[1, T, h]</c>.</param>
+    /// <param name="positions">Position tables of the model.</param>
+    /// <returns>The layer output <c>[1, T, h]</c>.</returns>
+    internal Tensor Forward(Tensor x, PositionTables positions)
+    {
+        int heads = _arch.Heads, kvHeads = _arch.KeyValueHeads, hd = _arch.HeadDim;
+        var t = x.shape[1];
+        var y = Norm(x, norm1_weight, norm1_bias);
+        var qkv = nn.functional.linear(y, qkv_weight, qkv_bias).view(1, t, heads + (2 * kvHeads), hd);
+        var q = qkv.narrow(2, 0, heads);
+        var k = qkv.narrow(2, heads, kvHeads);
+        var v = qkv.narrow(2, heads + kvHeads, kvHeads);
+        if (_arch.Positions == PositionalScheme.Rotary)
+        {
+            q = positions.ApplyRotary(q, 0);
+            k = positions.ApplyRotary(k, 0);
+        }
+
+        var groups = heads / kvHeads;
+        q = q.transpose(1, 2).to(ScalarType.Float32);
+        k = k.transpose(1, 2).repeat_interleave(groups, 1).to(ScalarType.Float32);
+        v = v.transpose(1, 2).repeat_interleave(groups, 1).to(ScalarType.Float32);
+        var scores = matmul(q, k.transpose(2, 3)) / Math.Sqrt(hd);
+        if (_arch.Positions == PositionalScheme.Alibi)
+        {
+            scores += positions.AlibiBias(t).to(ScalarType.Float32).unsqueeze(0);
+        }
+
+        var causal = ones(t, t, ScalarType.Bool, x.device).triu(1);
+        scores = scores.masked_fill(causal, double.NegativeInfinity);
+        var attention = matmul(scores.softmax(-1), v).to(x.dtype).transpose(1, 2).reshape(1, t, heads * hd);
+        x = x + nn.functional.linear(attention, out_weight, out_bias);
+
+        y = Norm(x, norm2_weight, norm2_bias);
+        Tensor ffn;
+        if (_arch.Ffn == FfnKind.Gated)
+        {
+            var gateUp = nn.functional.linear(y, up_weight, up_bias);
+            var f = _arch.FfnHiddenSize;
+            ffn = nn.functional.silu(gateUp.narrow(-1, 0, f)) * gateUp.narrow(-1, f, f);
+        }
+        else
+        {
+            ffn = nn.functional.gelu(nn.functional.linear(y, up_weight, up_bias), GELU.Approximate.tanh);
+        }
+
+        return x + nn.functional.linear(ffn, down_weight, down_bias);
+    }
+
+    private Tensor Norm(Tensor x, Tensor weight, Tensor? bias) => DecoderTransformer.ApplyNorm(_arch.Norm, x, weight, bias, _eps);
+}

@@ -1,0 +1,50 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch.Model;
+
+/// <summary>Creates parameters directly on the target device, so a 70B model never exists as a CPU copy.</summary>
+internal sealed class WeightFactory
+{
+    private readonly Generator? _generator;
+
+    public WeightFactory(Device device, ScalarType dtype, DecoderOptions options)
+    {
+        Device = device;
+        DType = dtype;
+        StandardDeviation = options.InitStandardDeviation;
+        // The meta device has no data to fill; elsewhere a device-local generator keeps the weights seeded and
+        // independent of any global RNG state.
+        if (device.type != DeviceType.META)
+        {
+            _generator = new Generator((ulong)options.Seed, device);
+        }
+    }
+
+    public Device Device { get; }
+
+    public ScalarType DType { get; }
+
+    public double StandardDeviation { get; }
+
+    /// <summary>A matrix or bias in the model precision, N(0, std²).</summary>
+    public Parameter Random(params long[] shape)
+    {
+        using var noGrad = no_grad();
+        var t = empty(shape, DType, Device);
+        if (_generator is not null)
+        {
+            t.normal_(0, StandardDeviation, _generator);
+        }
+
+        return new Parameter(t, requires_grad: false);
+    }
+
+    /// <summary>A norm parameter in fp32 (norms compute in fp32): ones for weights, zeros for biases.</summary>
+    public Parameter Norm(long size, double value)
+    {
+        using var noGrad = no_grad();
+        return new Parameter(full(new[] { size }, value, ScalarType.Float32, Device), requires_grad: false);
+    }
+}

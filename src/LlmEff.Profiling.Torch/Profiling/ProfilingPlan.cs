@@ -1,0 +1,86 @@
+namespace LlmEff.Profiling.Torch.Profiling;
+
+/// <summary>
+/// Which configuration queries a profiling run measures (paper §3.4): every prompt size × every output length, for
+/// <see cref="Trials"/> trials, after <see cref="WarmupRuns"/> untimed generations per prompt size.
+/// </summary>
+public sealed record ProfilingPlan
+{
+    /// <summary>The paper's grid: P = {1, 256, 512, 1024, 1536}, o ∈ {1, 2, 4, ..., 64}, 3 trials, 2 warm-up runs.</summary>
+    public static ProfilingPlan Paper { get; } = new();
+
+    /// <summary>Prompt sizes in tokens. Default {1, 256, 512, 1024, 1536} (§3.4, for a 2048-token context).</summary>
+    public IReadOnlyList<int> PromptTokens { get; init; } = [1, 256, 512, 1024, 1536];
+
+    /// <summary>Output lengths in tokens. Default {1, 2, 4, 8, 16, 32, 64}: enough for the per-prompt lines of §3.2.</summary>
+    public IReadOnlyList<int> OutputTokens { get; init; } = [1, 2, 4, 8, 16, 32, 64];
+
+    /// <summary>Timed repetitions of every (p, o). Default 3; the fit combines them (minimum by default, §4.1).</summary>
+    public int Trials { get; init; } = 3;
+
+    /// <summary>
+    /// Untimed generations per prompt size, at the largest output length, before timing starts. Default 2: the first
+    /// run lets TorchScript profile and specialise, the second warms the allocator and GEMM heuristics.
+    /// </summary>
+    public int WarmupRuns { get; init; } = 2;
+
+    /// <summary>Seed of the random prompt token ids. Default 0.</summary>
+    public long Seed { get; init; }
+
+    /// <summary>A plan over user-chosen prompt sizes and output lengths with the default trials and warm-up.</summary>
+    public static ProfilingPlan Create(IEnumerable<int> promptTokens, IEnumerable<int> outputTokens, int trials = 3) =>
+        new ProfilingPlan { PromptTokens = promptTokens.ToArray(), OutputTokens = outputTokens.ToArray(), Trials = trials }.Validate();
+
+    /// <summary>Largest prompt size.</summary>
+    public int MaxPromptTokens => PromptTokens.Max();
+
+    /// <summary>Largest output length.</summary>
+    public int MaxOutputTokens => OutputTokens.Max();
+
+    /// <summary>KV-cache positions the plan needs: <c>max p + max o - 1</c>.</summary>
+    public int CapacityTokens => MaxPromptTokens + MaxOutputTokens - 1;
+
+    /// <summary>Timed queries in the plan.</summary>
+    public int TotalQueries => PromptTokens.Count * OutputTokens.Count * Trials;
+
+    /// <summary>The timed points in measurement order: trial-major, so slow drift spreads over all points instead of one prompt size.</summary>
+    public IEnumerable<(int PromptTokens, int OutputTokens, int Trial)> Points()
+    {
+        for (var t = 0; t < Trials; t++)
+        {
+            foreach (var p in PromptTokens)
+            {
+                foreach (var o in OutputTokens)
+                {
+                    yield return (p, o, t);
+                }
+            }
+        }
+    }
+
+    /// <summary>Checks the plan; throws naming the bad value and the fix otherwise.</summary>
+    /// <returns>This instance.</returns>
+    public ProfilingPlan Validate()
+    {
+        ArgumentNullException.ThrowIfNull(PromptTokens);
+        ArgumentNullException.ThrowIfNull(OutputTokens);
+        if (PromptTokens.Count == 0 || PromptTokens.Any(p => p < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(PromptTokens), string.Join(",", PromptTokens), "Give at least one prompt size, each at least 1 token.");
+        }
+
+        if (OutputTokens.Count < 2 || OutputTokens.Any(o => o < 1) || OutputTokens.Distinct().Count() < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(OutputTokens), string.Join(",", OutputTokens), "Give at least two distinct output lengths (each at least 1), so every prompt size gets a line.");
+        }
+
+        if (PromptTokens.Distinct().Count() != PromptTokens.Count || OutputTokens.Distinct().Count() != OutputTokens.Count)
+        {
+            throw new ArgumentException($"Prompt sizes ({string.Join(",", PromptTokens)}) and output lengths ({string.Join(",", OutputTokens)}) must not repeat; use Trials for repetitions.", nameof(PromptTokens));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(Trials, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(WarmupRuns);
+        return this;
+    }
+}

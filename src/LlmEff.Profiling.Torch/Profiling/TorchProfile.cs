@@ -1,0 +1,55 @@
+using LlmEff.Core;
+using LlmEff.Core.Architecture;
+using LlmEff.Profiling.Torch.Model;
+using Microsoft.Extensions.Logging;
+
+namespace LlmEff.Profiling.Torch.Profiling;
+
+/// <summary>
+/// The result of a profiling run: the samples and which (model, software, hardware) they describe. Feed it to
+/// <see cref="Fit"/> (or <see cref="RuntimeModel.Fit(IEnumerable{ProfilingSample}, RuntimeFitOptions?)"/> with <see cref="Samples"/>).
+/// </summary>
+/// <param name="Architecture">The profiled architecture.</param>
+/// <param name="Precision">Weight and activation precision.</param>
+/// <param name="Plan">The plan that was run.</param>
+/// <param name="Samples">Every timed sample of the plan, including those resumed from the samples file.</param>
+/// <param name="Hardware">Device description, e.g. <c>NVIDIA H100 80GB HBM3</c>.</param>
+/// <param name="Software">Engine and versions, e.g. <c>LlmEff TorchScript decoder, TorchSharp 0.107.0, .NET 10.0.0, bf16</c>.</param>
+/// <param name="MeasuredUtc">When the run finished.</param>
+public sealed record TorchProfile(
+    TransformerArchitecture Architecture,
+    ModelPrecision Precision,
+    ProfilingPlan Plan,
+    IReadOnlyList<ProfilingSample> Samples,
+    string Hardware,
+    string Software,
+    DateTimeOffset MeasuredUtc)
+{
+    /// <summary>Samples read back from the file instead of measured in this run.</summary>
+    public int ResumedSamples { get; init; }
+
+    /// <summary>The samples file, when one was written.</summary>
+    public string? SamplesPath { get; init; }
+
+    /// <summary>Provenance for the fitted model: idealized runtime of this architecture on this hardware and software.</summary>
+    public RuntimeModelMetadata ToMetadata() => new()
+    {
+        ModelName = Architecture.Name,
+        Metric = RuntimeMetric.Idealized,
+        Hardware = Hardware,
+        AcceleratorCount = 1,
+        Software = Software,
+        Source = SamplesPath is null ? "LlmEff.Profiling.Torch" : $"LlmEff.Profiling.Torch: {Path.GetFileName(SamplesPath)}",
+        MeasuredUtc = MeasuredUtc,
+        Emulated = false,
+        Notes = FormattableString.Invariant(
+            $"random weights; h={Architecture.HiddenSize} l={Architecture.Layers} n={Architecture.Heads} kv={Architecture.KeyValueHeads} f={Architecture.FfnHiddenSize} V={Architecture.VocabularySize} {Architecture.Norm} {Architecture.Positions} {Architecture.Ffn} params={Architecture.ParameterCount}; {Precision.ShortName()}; plan P={{{string.Join(",", Plan.PromptTokens)}}} O={{{string.Join(",", Plan.OutputTokens)}}} x{Plan.Trials}"),
+    };
+
+    /// <summary>Fits the paper's runtime model to <see cref="Samples"/>, with this profile's provenance unless the options carry their own.</summary>
+    public RuntimeModel Fit(RuntimeFitOptions? options = null, ILogger? logger = null)
+    {
+        options ??= RuntimeFitOptions.Default;
+        return RuntimeModel.Fit(Samples, options with { Metadata = options.Metadata ?? ToMetadata() }, logger);
+    }
+}

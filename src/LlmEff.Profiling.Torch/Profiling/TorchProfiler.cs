@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using LlmEff.Core;
+using LlmEff.Core.Architecture;
+using LlmEff.Core.Serialization;
+using LlmEff.Profiling.Torch.Hardware;
+using LlmEff.Profiling.Torch.Model;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch.Profiling;
+
+/// <summary>
+/// Measures idealized runtimes (paper §3.2, §3.4): builds a random-weight decoder, then times greedy generation for every
+/// point of a <see cref="ProfilingPlan"/> with <c>cuda.synchronize()</c> around a stopwatch (model construction and
+/// prompt creation are not timed). Samples are appended to a CSV as they are measured; rerunning with the same file
+/// skips the (p, o, trial) points already there.
+/// </summary>
+public sealed class TorchProfiler
+{
+    private readonly ILogger _logger;
+
+    /// <summary>Creates a profiler.</summary>
+    public TorchProfiler(TorchProfilerOptions? options = null, ILogger<TorchProfiler>? logger = null)
+    {
+        Options = options ?? TorchProfilerOptions.Default;
+        Options.Model.Validate();
+        _logger = (ILogger?)logger ?? NullLogger<TorchProfiler>.Instance;
+    }
+
+    /// <summary>The options in use.</summary>
+    public TorchProfilerOptions Options { get; }
+
+    /// <summary>Builds <paramref name="architecture"/> on the configured device (after the memory check) and profiles it.</summary>
+    /// <exception cref="InsufficientGpuMemoryException">The model does not fit the GPU.</exception>
+    public TorchProfile Run(TransformerArchitecture architecture, ProfilingPlan plan, string? samplesPath = null, IProgress<ProfilingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(plan);
+        plan.Validate();
+        architecture.Validate();
+        var device = torch.device(Options.Device);
+        if (Options.CheckMemory)
+        {
+            CheckMemory(architecture, plan, device);
+        }
+
+        var build = Stopwatch.StartNew();
+        using var model = DecoderTransformer.Create(architecture, Options.Model, device);
+        using var decoder = new GreedyDecoder(model, plan.CapacityTokens);
+        Synchronize(device);
+        _logger.LogInformation("Built {Model} ({Parameters} parameters, {Precision}) on {Device} in {Seconds:F1} s", architecture.Name, architecture.ParameterCount, Options.Model.Precision, device, build.Elapsed.TotalSeconds);
+        return Run(decoder, plan, samplesPath, progress, cancellationToken);
+    }
+
+    /// <summary>Profiles an already built model; the decoder's cache must hold <see cref="ProfilingPlan.CapacityTokens"/>.</summary>
+    public TorchProfile Run(GreedyDecoder decoder, ProfilingPlan plan, string? samplesPath = null, IProgress<ProfilingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(decoder);
+        ArgumentNullException.ThrowIfNull(plan);
+        plan.Validate();
+        if (decoder.CapacityTokens < plan.CapacityTokens)
+        {
+            throw new ArgumentOutOfRangeException(nameof(plan), plan.CapacityTokens, $"The plan needs a KV cache of {plan.CapacityTokens} tokens but the decoder holds {decoder.CapacityTokens}; create it with GreedyDecoder(model, plan.CapacityTokens).");
+        }
+
+        var model = decoder.Model;
+        var label = Options.SourceLabel ?? $"torchsharp:{model.Architecture.Name}:{model.Precision.ShortName()}";
+        var points = plan.Points().ToList();
+        var done = new Dictionary<(int, int, int), ProfilingSample>();
+        if (samplesPath is not null && File.Exists(samplesPath) && new FileInfo(samplesPath).Length > 0)
+        {
+            foreach (var s in ProfilingSampleCsv.ReadFile(samplesPath))
+            {
+                if (s.Source != label)
+                {
+                    throw new InvalidOperationException($"{samplesPath} holds samples of '{s.Source}', not '{label}'; resume only into a file of the same model and precision, or choose another file.");
+                }
+
+                done[(s.PromptTokens, s.OutputTokens, s.Trial ?? 0)] = s;
+            }
+        }
+
+        var resumed = points.Count(done.ContainsKey);
+        using var writer = samplesPath is null ? null : ProfilingSampleCsvWriter.OpenAppend(samplesPath);
+        var samples = points.Where(done.ContainsKey).Select(pt => done[pt]).ToList();
+        _logger.LogInformation("Profiling {Model}: {Total} points ({Resumed} resumed from {Path})", model.Architecture.Name, points.Count, resumed, samplesPath ?? "(no file)");
+        if (resumed < points.Count)
+        {
+            Warmup(decoder, plan, cancellationToken);
+        }
+
+        var completed = resumed;
+        foreach (var (p, o, trial) in points)
+        {
+            if (done.ContainsKey((p, o, trial)))
+            {
+                continue;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            using var prompt = RandomPrompt(model, p, plan.Seed, trial);
+            var seconds = TimeQuery(decoder, prompt, o);
+            var sample = new ProfilingSample(p, o, seconds) { Trial = trial, Source = label };
+            writer?.Write(sample);
+            samples.Add(sample);
+            completed++;
+            _logger.LogDebug("p={Prompt} o={Output} trial={Trial}: {Seconds:F6} s", p, o, trial, seconds);
+            progress?.Report(new ProfilingProgress(completed, points.Count, resumed, sample));
+        }
+
+        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), DescribeSoftware(model.Precision), DateTimeOffset.UtcNow)
+        {
+            ResumedSamples = resumed,
+            SamplesPath = samplesPath,
+        };
+    }
+
+    /// <summary>
+    /// Seconds to generate <paramref name="outputTokens"/> tokens after <paramref name="prompt"/>: the device is synchronised
+    /// before the stopwatch starts and before it stops, so queued work is neither counted nor missed.
+    /// </summary>
+    public static double TimeQuery(GreedyDecoder decoder, Tensor prompt, int outputTokens)
+    {
+        ArgumentNullException.ThrowIfNull(decoder);
+        var device = decoder.Model.Device;
+        Synchronize(device);
+        var sw = Stopwatch.StartNew();
+        using var output = decoder.Generate(prompt, outputTokens);
+        Synchronize(device);
+        return sw.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Random prompt ids <c>[1, p]</c> on the model's device, the same for the same (seed, p, trial).</summary>
+    public static Tensor RandomPrompt(DecoderTransformer model, int promptTokens, long seed, int trial)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(promptTokens, 1);
+        var device = model.Device.type == DeviceType.META ? CPU : model.Device;
+        using var generator = new Generator((ulong)unchecked((seed * 1_000_003) + (promptTokens * 7919L) + trial), device);
+        return randint(0, model.Architecture.VocabularySize, [1, promptTokens], ScalarType.Int64, device, generator: generator);
+    }
+
+    /// <summary>Memory the plan needs for <paramref name="architecture"/> at this profiler's precision.</summary>
+    public GpuMemoryRequirement MemoryRequirement(TransformerArchitecture architecture, ProfilingPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(plan);
+        return GpuMemoryRequirement.Estimate(architecture, Options.Model.Precision, plan.CapacityTokens, plan.MaxPromptTokens);
+    }
+
+    private void CheckMemory(TransformerArchitecture architecture, ProfilingPlan plan, Device device)
+    {
+        if (device.type != DeviceType.CUDA)
+        {
+            return;
+        }
+
+        var gpu = NvmlGpu.TryOpen(Math.Max(0, device.index));
+        if (gpu is null)
+        {
+            _logger.LogWarning("NVML is not available; skipping the GPU memory check.");
+            return;
+        }
+
+        var info = gpu.Query();
+        var need = MemoryRequirement(architecture, plan);
+        _logger.LogInformation("{Model} needs {Need:F1} GiB; {Gpu} has {Free:F1} GiB free", architecture.Name, need.TotalBytes / (double)(1L << 30), info.Name, info.FreeMemoryBytes / (double)(1L << 30));
+        need.EnsureFits(info.FreeMemoryBytes, architecture.Name, info.TotalMemoryBytes);
+    }
+
+    private void Warmup(GreedyDecoder decoder, ProfilingPlan plan, CancellationToken cancellationToken)
+    {
+        var sw = Stopwatch.StartNew();
+        for (var r = 0; r < plan.WarmupRuns; r++)
+        {
+            foreach (var p in plan.PromptTokens)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using var prompt = RandomPrompt(decoder.Model, p, plan.Seed, -1 - r);
+                TimeQuery(decoder, prompt, plan.MaxOutputTokens);
+            }
+        }
+
+        _logger.LogInformation("Warm-up: {Runs} run(s) per prompt size in {Seconds:F1} s", plan.WarmupRuns, sw.Elapsed.TotalSeconds);
+    }
+
+    internal static void Synchronize(Device device)
+    {
+        if (device.type == DeviceType.CUDA)
+        {
+            torch.cuda.synchronize(device);
+        }
+    }
+
+    /// <summary>The GPU's NVML name, or a CPU description.</summary>
+    public static string DescribeHardware(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device.type == DeviceType.CUDA && NvmlGpu.TryOpen(Math.Max(0, device.index)) is { } gpu)
+        {
+            var info = gpu.Query();
+            return $"{info.Name} ({info.TotalMemoryBytes / (1L << 30)} GiB, driver {info.DriverVersion}, CUDA {info.CudaDriverVersion})";
+        }
+
+        return $"{device.type} ({RuntimeInformation.ProcessArchitecture}, {Environment.ProcessorCount} logical processors)";
+    }
+
+    /// <summary>The engine and its versions.</summary>
+    public static string DescribeSoftware(ModelPrecision precision) =>
+        $"LlmEff TorchScript KV-cached greedy decoder, TorchSharp {typeof(torch).Assembly.GetName().Version}, {RuntimeInformation.FrameworkDescription}, {precision.ShortName()}";
+}

@@ -1,0 +1,25 @@
+using LlmEff.Profiling.Torch.Model;
+
+namespace LlmEff.Profiling.Torch.Profiling;
+
+/// <summary>Options of <see cref="TorchProfiler"/>. Defaults profile in bf16 on the first CUDA GPU.</summary>
+public sealed record TorchProfilerOptions
+{
+    /// <summary>Shared default instance.</summary>
+    public static TorchProfilerOptions Default { get; } = new();
+
+    /// <summary>TorchSharp device string: <c>cuda</c>, <c>cuda:1</c>, <c>cpu</c>. Default <c>cuda:0</c>.</summary>
+    public string Device { get; init; } = "cuda:0";
+
+    /// <summary>How the random-weight model is built (precision, seed). Default bf16, seed 0.</summary>
+    public DecoderOptions Model { get; init; } = DecoderOptions.Default;
+
+    /// <summary>
+    /// Check before building the model that weights, KV cache and workspace fit the GPU's free memory (read with NVML),
+    /// failing with <see cref="InsufficientGpuMemoryException"/>. Default true; skipped on the CPU or without NVML.
+    /// </summary>
+    public bool CheckMemory { get; init; } = true;
+
+    /// <summary>Label stored in each sample's <c>source</c> column; default <c>torchsharp:&lt;model&gt;:&lt;dtype&gt;</c> when null.</summary>
+    public string? SourceLabel { get; init; }
+}

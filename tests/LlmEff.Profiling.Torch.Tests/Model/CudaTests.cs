@@ -1,0 +1,76 @@
+using LlmEff.Profiling.Torch.Hardware;
+using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Profiling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch.Tests.Model;
+
+/// <summary>Run on the GPU machine (see docs/gpu-profiling.md); skipped where CUDA is not available.</summary>
+public sealed class CudaTests
+{
+    private static void RequireCuda()
+    {
+        if (!cuda.is_available())
+        {
+            Assert.Skip("CUDA is not available on this machine.");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
+    public void Cuda_incremental_decoding_matches_the_full_forward_pass(string name)
+    {
+        RequireCuda();
+        var arch = TinyArchitectures.ByName(name);
+        var options = new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 4, InitStandardDeviation = 0.2 };
+        using var model = DecoderTransformer.Create(arch, options, CUDA);
+        using var decoder = new GreedyDecoder(model, 16);
+        using var tokens = randint(0, arch.VocabularySize, [1, 12], ScalarType.Int64, CUDA, generator: new Generator(2, CUDA));
+        using var full = model.call(tokens).cpu();
+        using var first = decoder.PrefillLogits(tokens.narrow(1, 0, 5)).cpu();
+        Close(full.narrow(1, 4, 1), first);
+        for (var pos = 5; pos < 12; pos++)
+        {
+            using var step = decoder.DecodeLogits(tokens.narrow(1, pos, 1), pos).cpu();
+            Close(full.narrow(1, pos, 1), step);
+        }
+    }
+
+    [Fact]
+    public void Cuda_bf16_generation_gives_exactly_o_tokens_and_the_same_tokens_twice()
+    {
+        RequireCuda();
+        var arch = TinyArchitectures.Llama;
+        using var model = DecoderTransformer.Create(arch, new DecoderOptions { Seed = 9 }, CUDA);
+        using var decoder = new GreedyDecoder(model, 40);
+        using var prompt = TorchProfiler.RandomPrompt(model, 8, 1, 0);
+        using var a = decoder.Generate(prompt, 30).cpu();
+        using var b = decoder.GenerateStepwise(prompt, 30).cpu();
+        Assert.Equal(new long[] { 1, 30 }, a.shape);
+        Assert.Equal(a.data<long>().ToArray(), b.data<long>().ToArray());
+    }
+
+    [Fact]
+    public void Nvml_reports_the_gpu_and_its_memory()
+    {
+        RequireCuda();
+        var gpu = NvmlGpu.TryOpen(0);
+        Assert.NotNull(gpu);
+        var info = gpu.Query();
+        Assert.Contains("NVIDIA", info.Name, StringComparison.Ordinal);
+        Assert.InRange(info.FreeMemoryBytes, 1L << 30, info.TotalMemoryBytes);
+        var e0 = gpu.TotalEnergyJoules();
+        Assert.NotNull(e0);
+        Thread.Sleep(300);
+        Assert.True(gpu.TotalEnergyJoules() >= e0);
+    }
+
+    private static void Close(Tensor expected, Tensor actual)
+    {
+        // fp32 on the GPU: cuBLAS may use TF32-free fp32 kernels in different orders; 1e-3 relative to the logit scale.
+        var diff = (expected - actual).abs().max().item<float>();
+        var scale = expected.abs().max().item<float>();
+        Assert.True(diff <= 1e-3 * Math.Max(1, scale), $"max |diff| = {diff} (scale {scale})");
+    }
+}

@@ -1,0 +1,42 @@
+using LlmEff.Core.Architecture;
+using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Profiling;
+
+namespace LlmEff.Profiling.Torch.Tests.Profiling;
+
+public sealed class GpuMemoryRequirementTests
+{
+    private static readonly TransformerArchitecture Llama3_70B = new("meta-llama/Meta-Llama-3-70B", 8192, 80, 64, 128256, 8192)
+    {
+        KeyValueHeads = 8,
+        FfnHiddenSize = 28672,
+        Ffn = FfnKind.Gated,
+        Norm = NormKind.RmsNorm,
+        Positions = PositionalScheme.Rotary,
+        LinearBiases = false,
+    };
+
+    [Fact]
+    public void Weights_and_kv_cache_follow_core_counts()
+    {
+        var need = GpuMemoryRequirement.Estimate(Llama3_70B, ModelPrecision.BFloat16, 1599, 1536);
+        Assert.Equal(Llama3_70B.ParameterCount * 2, need.WeightBytes);
+        // 2 (K, V) x 80 layers x 8 KV heads x 128 dims x 1599 tokens x 2 bytes.
+        Assert.Equal(2L * 80 * 8 * 128 * 1599 * 2, need.KvCacheBytes);
+        Assert.True(need.WorkspaceBytes > GpuMemoryRequirement.FixedOverheadBytes);
+    }
+
+    [Fact]
+    public void A_70B_model_does_not_fit_one_80GB_gpu_and_the_message_says_how_many_would()
+    {
+        var need = GpuMemoryRequirement.Estimate(Llama3_70B, ModelPrecision.BFloat16, 1599, 1536);
+        const long h100 = 80L * 1000 * 1000 * 1000; // an H100 80GB's 80e9 bytes
+        var ex = Assert.Throws<InsufficientGpuMemoryException>(() => need.EnsureFits(h100 - (2L << 30), Llama3_70B.Name, h100));
+        // ~141 GB of weights + KV + workspace over ~79 GB usable per GPU: 2 GPUs.
+        Assert.Equal(2, ex.GpusNeeded);
+        Assert.Contains("meta-llama/Meta-Llama-3-70B needs 13", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("72.5 GiB free", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("2 such GPUs", ex.Message, StringComparison.Ordinal);
+        need.EnsureFits(200L << 30, Llama3_70B.Name);
+    }
+}

@@ -1,0 +1,101 @@
+using LlmEff.Core;
+using LlmEff.Core.Serialization;
+using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Profiling;
+
+namespace LlmEff.Profiling.Torch.Tests.Profiling;
+
+public sealed class TorchProfilerTests : IDisposable
+{
+    private static readonly TorchProfilerOptions CpuOptions = new()
+    {
+        Device = "cpu",
+        Model = new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 3 },
+    };
+
+    private static readonly ProfilingPlan SmallPlan = new()
+    {
+        PromptTokens = [1, 8, 16],
+        OutputTokens = [1, 2, 4],
+        Trials = 2,
+        WarmupRuns = 1,
+    };
+
+    private readonly string _dir = Directory.CreateTempSubdirectory("llmeff-torch-").FullName;
+
+    [Fact]
+    public void Profiles_every_point_once_writes_them_to_csv_and_the_result_fits()
+    {
+        var path = Path.Combine(_dir, "samples.csv");
+        var reports = new List<ProfilingProgress>();
+        var profile = new TorchProfiler(CpuOptions).Run(TinyArchitectures.Llama, SmallPlan, path, new SyncProgress<ProfilingProgress>(reports.Add), TestContext.Current.CancellationToken);
+
+        Assert.Equal(SmallPlan.TotalQueries, profile.Samples.Count);
+        Assert.Equal(SmallPlan.Points().OrderBy(x => x).ToList(), profile.Samples.Select(s => (s.PromptTokens, s.OutputTokens, s.Trial ?? -1)).OrderBy(x => x).ToList());
+        Assert.All(profile.Samples, s => Assert.True(s.RuntimeSeconds > 0));
+        Assert.Equal(profile.Samples, ProfilingSampleCsv.ReadFile(path));
+        Assert.Equal(Enumerable.Range(1, SmallPlan.TotalQueries), reports.Select(r => r.Completed));
+
+        var model = profile.Fit(new RuntimeFitOptions { RSquaredWarningThreshold = 0 });
+        Assert.Equal([1, 8, 16], model.ProfiledPromptTokens);
+        Assert.Equal("tiny-llama", model.Metadata.ModelName);
+        Assert.Equal(RuntimeMetric.Idealized, model.Metadata.Metric);
+        Assert.Contains("fp32", model.Metadata.Software, StringComparison.Ordinal);
+        Assert.Contains("kv=2", model.Metadata.Notes, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Interrupted_run_resumes_without_repeating_finished_points()
+    {
+        var path = Path.Combine(_dir, "resume.csv");
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var progress = new SyncProgress<ProfilingProgress>(r =>
+        {
+            if (r.Completed == 7)
+            {
+                cts.Cancel();
+            }
+        });
+        var profiler = new TorchProfiler(CpuOptions);
+        Assert.ThrowsAny<OperationCanceledException>(() => profiler.Run(TinyArchitectures.Gpt, SmallPlan, path, progress, cts.Token));
+        var first = ProfilingSampleCsv.ReadFile(path);
+        Assert.Equal(7, first.Count);
+
+        var resumedReports = new List<ProfilingProgress>();
+        var profile = profiler.Run(TinyArchitectures.Gpt, SmallPlan, path, new SyncProgress<ProfilingProgress>(resumedReports.Add), TestContext.Current.CancellationToken);
+        Assert.Equal(7, profile.ResumedSamples);
+        Assert.Equal(SmallPlan.TotalQueries - 7, resumedReports.Count);
+        Assert.Equal(8, resumedReports[0].Completed);
+        var all = ProfilingSampleCsv.ReadFile(path);
+        Assert.Equal(SmallPlan.TotalQueries, all.Count);
+        Assert.Equal(all.Count, all.Select(s => (s.PromptTokens, s.OutputTokens, s.Trial)).Distinct().Count());
+        Assert.Equal(first, all.Take(7));
+        Assert.Equal(SmallPlan.TotalQueries, profile.Samples.Count);
+    }
+
+    [Fact]
+    public void Resuming_into_a_file_of_another_model_is_refused()
+    {
+        var path = Path.Combine(_dir, "other.csv");
+        ProfilingSampleCsv.WriteFile(path, [new ProfilingSample(1, 1, 0.1) { Trial = 0, Source = "torchsharp:another:bf16" }]);
+        var ex = Assert.Throws<InvalidOperationException>(() => new TorchProfiler(CpuOptions).Run(TinyArchitectures.Gpt, SmallPlan, path, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("torchsharp:another:bf16", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decoder_smaller_than_the_plan_is_rejected()
+    {
+        using var model = DecoderTransformer.Create(TinyArchitectures.Gpt, CpuOptions.Model);
+        using var decoder = new GreedyDecoder(model, 10);
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new TorchProfiler(CpuOptions).Run(decoder, SmallPlan, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("19", ex.Message, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>Reports synchronously on the profiling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class SyncProgress<T>(Action<T> action) : IProgress<T>
+    {
+        public void Report(T value) => action(value);
+    }
+}

@@ -1,0 +1,46 @@
+using LlmEff.Core.Architecture;
+
+namespace LlmEff.Profiling.Torch.Tests;
+
+/// <summary>Tiny shapes covering every engine variant, small enough for CPU tests.</summary>
+internal static class TinyArchitectures
+{
+    /// <summary>GPT-2/3 style: learned positions, LayerNorm, biases, standard FFN.</summary>
+    public static TransformerArchitecture Gpt { get; } = new("tiny-gpt", 32, 2, 4, 97, 64);
+
+    /// <summary>Llama style: rotary, RMSNorm, no biases, gated FFN, grouped-query attention (4 query heads per KV head).</summary>
+    public static TransformerArchitecture Llama { get; } = new("tiny-llama", 64, 2, 8, 101, 64)
+    {
+        KeyValueHeads = 2,
+        FfnHiddenSize = 96,
+        Ffn = FfnKind.Gated,
+        Norm = NormKind.RmsNorm,
+        Positions = PositionalScheme.Rotary,
+        LinearBiases = false,
+    };
+
+    /// <summary>BLOOM style: ALiBi, LayerNorm, biases, tied embeddings, 6 heads (not a power of two).</summary>
+    public static TransformerArchitecture Bloom { get; } = new("tiny-bloom", 48, 2, 6, 89, 64)
+    {
+        Positions = PositionalScheme.Alibi,
+        TiedEmbeddings = true,
+    };
+
+    /// <summary>GPT-J style: rotary with LayerNorm, biases and multi-query attention.</summary>
+    public static TransformerArchitecture Mqa { get; } = new("tiny-mqa", 32, 3, 4, 61, 64)
+    {
+        KeyValueHeads = 1,
+        Positions = PositionalScheme.Rotary,
+    };
+
+    public static TheoryData<string> Names { get; } = ["gpt", "llama", "bloom", "mqa"];
+
+    public static TransformerArchitecture ByName(string name) => name switch
+    {
+        "gpt" => Gpt,
+        "llama" => Llama,
+        "bloom" => Bloom,
+        "mqa" => Mqa,
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown tiny architecture"),
+    };
+}
