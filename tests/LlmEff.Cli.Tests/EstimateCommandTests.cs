@@ -81,3 +81,48 @@ public class EstimateCommandTests
         Assert.NotEmpty(err);
     }
 }
+
+public class EstimateCostTests
+{
+    [Fact]
+    public void Estimate_IdealizedCostAndEnergy_AreRuntimeTimesGpusTimesPriceOrPower()
+    {
+        var output = new StringWriter();
+        Assert.Equal(0, LlmEffCommand.Run(["estimate", "--json", "--model", "OpenAI/davinci"], output, new StringWriter()));
+        using var doc = System.Text.Json.JsonDocument.Parse(output.ToString());
+        var row = doc.RootElement.GetProperty("models")[0];
+        var seconds = row.GetProperty("total_seconds").GetDouble();
+        var a100 = LlmEff.Core.Hardware.Accelerators.A100_80GB;
+
+        // Paper §4.2: t × n × c and t × n × W, with Table 1's 8 A100s for davinci.
+        Assert.Equal(seconds * 8 * a100.PricePerSecondUsd, row.GetProperty("total_cost_usd").GetDouble(), 1e-9);
+        Assert.Equal(seconds * 8 * a100.BoardPowerWatts, row.GetProperty("total_energy_joules").GetDouble(), 1e-6);
+    }
+
+    [Fact]
+    public void Estimate_WorkloadFile_IsUsed()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"llmeff-w-{Guid.NewGuid():N}.csv");
+        try
+        {
+            File.WriteAllText(file, "prompt_tokens,output_tokens\n512,1\n1024,64\n");
+            var output = new StringWriter();
+            Assert.Equal(0, LlmEffCommand.Run(["estimate", "--json", "--workload", file, "--model", "Anthropic/v4-s3"], output, new StringWriter()));
+            using var doc = System.Text.Json.JsonDocument.Parse(output.ToString());
+            Assert.Equal(2, doc.RootElement.GetProperty("queries").GetInt32());
+            Assert.Equal(0.108 + 0.189 + (63 * 0.054), doc.RootElement.GetProperty("models")[0].GetProperty("total_seconds").GetDouble(), 1e-9);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public void Estimate_UnknownAccelerator_IsAnError()
+    {
+        var error = new StringWriter();
+        Assert.Equal(1, LlmEffCommand.Run(["estimate", "--accelerator", "TPU-v99"], new StringWriter(), error));
+        Assert.Contains("TPU-v99", error.ToString(), StringComparison.Ordinal);
+    }
+}

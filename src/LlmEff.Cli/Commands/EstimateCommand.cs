@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using LlmEff.Core;
+using LlmEff.Core.Hardware;
 using LlmEff.Core.Reference;
 using LlmEff.Core.Serialization;
 using LlmEff.Core.Workloads;
@@ -25,17 +26,23 @@ internal static class EstimateCommand
         };
         metric.AcceptOnlyFromAmong("idealized", "denoised");
         var json = new Option<bool>("--json") { Description = "Write JSON instead of a table." };
-
-        var command = new Command("estimate", "Estimate the runtime of a workload (default: the built-in 1,000-query sample) under the paper's Table 3 models or fitted models.")
+        var workloadFile = new Option<FileInfo?>("--workload", "-w") { Description = "Workload CSV (prompt_tokens,output_tokens) or JSON; default: the built-in 1,000-query sample." };
+        var accelerator = new Option<string?>("--accelerator")
         {
-            models, metric, json,
+            Description = "Accelerator for idealized cost and energy (" + string.Join(", ", Accelerators.All.Select(a => a.Name)) + "); default A100-80GB for idealized Table 3 models, none otherwise.",
+        };
+
+        var command = new Command("estimate", "Estimate the runtime, idealized cost and energy of a workload (default: the built-in 1,000-query sample) under the paper's Table 3 models or fitted models.")
+        {
+            models, metric, json, workloadFile, accelerator,
         };
         command.SetAction(parse =>
         {
-            var workload = Workload.Sample;
+            var workload = parse.GetValue(workloadFile) is { } wf ? ReadWorkload(wf) : Workload.Sample;
             var metricValue = parse.GetValue(metric) == "denoised" ? RuntimeMetric.Denoised : RuntimeMetric.Idealized;
+            var hardware = parse.GetValue(accelerator) is { } name ? Accelerators.Get(name) : null;
             var selected = ResolveModels(parse.GetValue(models), metricValue);
-            var rows = selected.Select(m => Estimate(m.Name, m.Model, workload)).ToList();
+            var rows = selected.Select(m => Estimate(m.Name, m.Model, workload, hardware)).ToList();
             if (parse.GetValue(json))
             {
                 WriteJson(output, workload, metricValue, rows);
@@ -62,11 +69,25 @@ internal static class EstimateCommand
             : (n, PaperTable3.Get(n, metric))).ToList();
     }
 
-    internal sealed record EstimateRow(string Model, int? Accelerators, double PromptEncoding512Seconds, double PerOutputTokenSeconds, double MeanSeconds, double P90Seconds, double TotalSeconds, int ExtrapolatedQueries);
-
-    private static EstimateRow Estimate(string name, RuntimeModel model, Workload workload)
+    internal sealed record EstimateRow(string Model, int? Accelerators, double PromptEncoding512Seconds, double PerOutputTokenSeconds, double MeanSeconds, double P90Seconds, double TotalSeconds, int ExtrapolatedQueries)
     {
-        var seconds = model.PredictBatch(workload.PromptTokens, workload.OutputTokens);
+        public string? AcceleratorName { get; init; }
+
+        public double? TotalDollarCostUsd { get; init; }
+
+        public double? TotalEnergyJoules { get; init; }
+    }
+
+    private static Workload ReadWorkload(FileInfo file)
+        => file.Extension.Equals(".json", StringComparison.OrdinalIgnoreCase) ? WorkloadJson.ReadFile(file.FullName) : WorkloadCsv.ReadFile(file.FullName);
+
+    private static EstimateRow Estimate(string name, RuntimeModel model, Workload workload, Accelerator? accelerator)
+    {
+        // Idealized Table 3 parameters were measured on 80-GB A100s, so that is their default hardware; denoised API
+        // models run on unknown hardware and get a cost only when the user names one.
+        accelerator ??= model.Metadata.Metric == RuntimeMetric.Idealized && model.Metadata.Hardware?.Contains("A100", StringComparison.Ordinal) == true ? Accelerators.A100_80GB : null;
+        var estimate = WorkloadEstimator.Estimate(workload, ServingConfiguration.For(model, accelerator) with { Name = name });
+        var seconds = estimate.RuntimeSeconds.ToArray();
         var sorted = (double[])seconds.Clone();
         Array.Sort(sorted);
         var extrapolated = 0;
@@ -86,7 +107,12 @@ internal static class EstimateCommand
             seconds.Average(),
             sorted[(int)Math.Ceiling(0.9 * sorted.Length) - 1],
             seconds.Sum(),
-            extrapolated);
+            extrapolated)
+        {
+            AcceleratorName = accelerator?.Name,
+            TotalDollarCostUsd = estimate.TotalDollarCostUsd,
+            TotalEnergyJoules = estimate.TotalEnergyJoules,
+        };
     }
 
     private static void WriteTable(TextWriter output, Workload workload, RuntimeMetric metric, List<EstimateRow> rows)
@@ -94,7 +120,7 @@ internal static class EstimateCommand
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine($"{metric} runtime of workload '{workload.Name}' ({workload.Count:N0} queries); parameters from the paper's Table 3 unless a file was given.");
         output.WriteLine();
-        var header = new[] { "model", "GPUs", "PE(512) s", "g s/token", "mean s", "p90 s", "total s", "extrapolated" };
+        var header = new[] { "model", "GPUs", "PE(512) s", "g s/token", "mean s", "p90 s", "total s", "cost $", "energy kWh", "extrapolated" };
         var cells = rows.Select(r => new[]
         {
             r.Model,
@@ -104,6 +130,8 @@ internal static class EstimateCommand
             r.MeanSeconds.ToString("F3", inv),
             r.P90Seconds.ToString("F3", inv),
             r.TotalSeconds.ToString("F1", inv),
+            r.TotalDollarCostUsd?.ToString("F4", inv) ?? "-",
+            r.TotalEnergyJoules is { } e ? (e / 3.6e6).ToString("F4", inv) : "-",
             r.ExtrapolatedQueries.ToString(inv),
         }).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, cells.Count == 0 ? 0 : cells.Max(c => c[i].Length))).ToArray();
@@ -115,6 +143,7 @@ internal static class EstimateCommand
         }
 
         output.WriteLine();
+        output.WriteLine("cost and energy: idealized (paper §4.2), runtime × GPUs × hourly price or board power" + (rows.FirstOrDefault(r => r.AcceleratorName is not null)?.AcceleratorName is { } a ? $" of {a}" : string.Empty) + "; '-' where the hardware is unknown (pass --accelerator).");
         output.WriteLine("extrapolated: queries whose prompt size lies outside the model's profiled prompt sizes (PE taken from the nearest segment).");
     }
 
@@ -143,6 +172,20 @@ internal static class EstimateCommand
                 w.WriteNumber("p90_seconds", r.P90Seconds);
                 w.WriteNumber("total_seconds", r.TotalSeconds);
                 w.WriteNumber("extrapolated_queries", r.ExtrapolatedQueries);
+                if (r.AcceleratorName is { } acc)
+                {
+                    w.WriteString("accelerator", acc);
+                }
+
+                if (r.TotalDollarCostUsd is { } cost)
+                {
+                    w.WriteNumber("total_cost_usd", cost);
+                }
+
+                if (r.TotalEnergyJoules is { } energy)
+                {
+                    w.WriteNumber("total_energy_joules", energy);
+                }
                 w.WriteEndObject();
             }
 
