@@ -57,13 +57,16 @@ public static class DenoisedRuntimeAnalysis
             Configurations = configurations,
             MeanCoefficientOfVariation = withSpread.Length == 0 ? double.NaN : withSpread.Average(c => c.CoefficientOfVariation),
             RawVersusDenoised = raw,
-            ShareAboveDenoised = raw.Count(r => r.ObservedSeconds > r.PredictedSeconds) / (double)raw.Length,
+            ShareAboveDenoised = raw.Count(IsAbove) / (double)raw.Length,
             MismatchedSamples = succeeded.Count(r => r.CountMismatch),
             FailedRequests = all.Count(r => r.Status == ApiSampleStatus.Failed),
             MedianTimeToFirstTokenSeconds = Median(streamed.Where(r => r.TimeToFirstTokenSeconds is not null).Select(r => r.TimeToFirstTokenSeconds!.Value)),
             MedianInterTokenGapSeconds = Median(streamed.SelectMany(r => r.InterTokenGapsSeconds ?? Array.Empty<double>())),
         };
     }
+
+    // "Above" means by more than rounding: the minimum a line passes through exactly must not count as slower.
+    private static bool IsAbove(SampleResidual r) => r.ObservedSeconds - r.PredictedSeconds > 1e-9 * Math.Abs(r.PredictedSeconds);
 
     internal static ConfigurationVariation Variation(int p, int o, double[] runtimes)
     {

@@ -36,7 +36,7 @@ public sealed class SyntheticPromptFactory
 
     /// <summary>
     /// A factory for a tiktoken encoding shipped with LlmEff: <c>cl100k_base</c> (GPT-3.5/4), <c>o200k_base</c>
-    /// (GPT-4o and later) or <c>gpt2</c> (GPT-2/GPT-3, also <c>r50k_base</c>).
+    /// (GPT-4o and later) or <c>gpt2</c> (GPT-2 and GPT-3, the same vocabulary as <c>r50k_base</c>).
     /// </summary>
     /// <param name="encodingName">The encoding's name.</param>
     /// <exception cref="ArgumentException">The encoding is unknown.</exception>
@@ -47,12 +47,14 @@ public sealed class SyntheticPromptFactory
         {
             "cl100k" or "cl100k_base" => "cl100k_base",
             "o200k" or "o200k_base" => "o200k_base",
-            "gpt2" or "gpt-2" or "r50k" or "r50k_base" => "r50k_base",
+            // r50k_base is GPT-2's vocabulary; it ships in the Gpt2 data package under the model name.
+            "gpt2" or "gpt-2" or "r50k" or "r50k_base" => "gpt2",
             _ => throw new ArgumentException(
                 $"Unknown encoding '{encodingName}'; use cl100k_base, o200k_base or gpt2, or pass a Tokenizer (e.g. a Llama SentencePiece model) to ForTokenizer.",
                 nameof(encodingName)),
         };
-        return new SyntheticPromptFactory(TiktokenTokenizer.CreateForEncoding(normalized), normalized);
+        var tokenizer = normalized == "gpt2" ? TiktokenTokenizer.CreateForModel("gpt2") : TiktokenTokenizer.CreateForEncoding(normalized);
+        return new SyntheticPromptFactory(tokenizer, normalized);
     }
 
     /// <summary>A factory for any <see cref="Microsoft.ML.Tokenizers.Tokenizer"/>, e.g. <c>LlamaTokenizer.Create(stream)</c> of a model's <c>tokenizer.model</c>.</summary>

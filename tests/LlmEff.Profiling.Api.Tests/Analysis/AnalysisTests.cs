@@ -1,0 +1,81 @@
+using LlmEff.Profiling.Api.Analysis;
+using LlmEff.Profiling.Api.Journal;
+
+namespace LlmEff.Profiling.Api.Tests.Analysis;
+
+public sealed class AnalysisTests
+{
+    private static ApiSampleRecord Ok(int p, int o, int trial, double seconds, int concurrency = 1) => new()
+    {
+        PromptTokens = p,
+        OutputTokens = o,
+        Trial = trial,
+        Concurrency = concurrency,
+        Status = ApiSampleStatus.Succeeded,
+        RuntimeSeconds = seconds,
+        ReportedPromptTokens = p,
+        ReportedOutputTokens = o,
+    };
+
+    [Fact]
+    public void DenoisedFit_UsesTheMinimum_AndReportsSpreadAndShareAbove()
+    {
+        // Truth: PE(100) = 1.0 s, PE(200) = 1.5 s, g = 0.1 s; trial 0 is exact, trials 1 and 2 add +0.2 s and +0.4 s.
+        var records = new List<ApiSampleRecord>();
+        foreach (var p in new[] { 100, 200 })
+        {
+            foreach (var o in new[] { 1, 11 })
+            {
+                var exact = (p == 100 ? 1.0 : 1.5) + ((o - 1) * 0.1);
+                records.Add(Ok(p, o, 0, exact));
+                records.Add(Ok(p, o, 1, exact + 0.2));
+                records.Add(Ok(p, o, 2, exact + 0.4));
+                records.Add(Ok(p, o, 0, exact * 3, concurrency: 4)); // loaded samples stay out of the denoised fit
+            }
+        }
+
+        records.Add(new ApiSampleRecord { PromptTokens = 100, OutputTokens = 1, Trial = 3, Concurrency = 1, Status = ApiSampleStatus.Failed });
+
+        var report = DenoisedRuntimeAnalysis.Analyze(records);
+
+        Assert.Equal(0.1, report.Model.PerOutputTokenSeconds, 9);
+        Assert.Equal(1.0, report.Model.PromptEncodingSeconds(100), 9);
+        Assert.Equal(1.5, report.Model.PromptEncodingSeconds(200), 9);
+        Assert.Equal(12, report.RawVersusDenoised.Count);
+        Assert.Equal(8.0 / 12, report.ShareAboveDenoised, 9);
+        Assert.Equal(1, report.FailedRequests);
+        // (p=100, o=1): runtimes 1.0, 1.2, 1.4: mean 1.2, sample sd 0.2, CV 1/6.
+        var first = report.Configurations[0];
+        Assert.Equal((100, 1, 3), (first.PromptTokens, first.OutputTokens, first.Trials));
+        Assert.Equal(0.2, first.StandardDeviationSeconds, 9);
+        Assert.Equal(1.0 / 6, first.CoefficientOfVariation, 9);
+        Assert.Equal(1.4, first.MaximumOverMinimum, 9);
+        // Every configuration has sd 0.2; means 1.2, 2.2, 1.7, 2.7.
+        Assert.Equal(new[] { 0.2 / 1.2, 0.2 / 2.2, 0.2 / 1.7, 0.2 / 2.7 }.Average(), report.MeanCoefficientOfVariation, 9);
+        Assert.Null(report.MedianInterTokenGapSeconds);
+    }
+
+    [Fact]
+    public void LoadStudy_GroupsByConcurrency_AndComparesMinima()
+    {
+        var records = new[]
+        {
+            Ok(512, 8, 0, 1.0), Ok(512, 8, 1, 1.5),
+            Ok(512, 8, 0, 1.6, 2), Ok(512, 8, 0, 1.8, 2), Ok(512, 8, 1, 2.0, 2), Ok(512, 8, 1, 2.6, 2),
+        };
+
+        var points = LoadStudyAnalysis.Analyze(records);
+
+        Assert.Equal(2, points.Count);
+        Assert.Equal(new LoadStudyPoint(512, 8, 1, 2, 1.0, 1.25, 1.25, 1.5, 1.0), points[0]);
+        Assert.Equal(new LoadStudyPoint(512, 8, 2, 4, 1.6, 1.9, 2.0, 2.6, 1.6), points[1] with { MeanSeconds = Math.Round(points[1].MeanSeconds, 12) });
+    }
+
+    [Fact]
+    public void NoSuccessfulSamples_IsAClearError()
+    {
+        var failed = new ApiSampleRecord { PromptTokens = 1, OutputTokens = 1, Trial = 0, Concurrency = 1, Status = ApiSampleStatus.Failed };
+        var error = Assert.Throws<ArgumentException>(() => DenoisedRuntimeAnalysis.Analyze([failed]));
+        Assert.Contains("no successful sample", error.Message, StringComparison.Ordinal);
+    }
+}
