@@ -17,7 +17,10 @@ public static class WorkloadEstimator
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(configuration.Runtime, nameof(configuration));
         var n = configuration.EffectiveAcceleratorCount;
-        ArgumentOutOfRangeException.ThrowIfLessThan(n, 1, nameof(configuration));
+        if (n < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(configuration), n, $"{configuration.Name}: the accelerator count is {n}; set ServingConfiguration.AcceleratorCount (or the runtime's metadata) to at least 1.");
+        }
 
         var runtimes = configuration.Runtime.PredictBatch(workload.PromptTokens, workload.OutputTokens);
         double[]? cost = null, energy = null, flops = null;

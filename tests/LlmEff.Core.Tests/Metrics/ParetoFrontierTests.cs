@@ -53,7 +53,7 @@ public class ParetoFrontierTests
             var frontier = ParetoFrontier.Compute(points);
             Assert.NotEmpty(frontier);
 
-            // The most accurate and the fastest-among-most-accurate points are always on it; every other point is dominated by a frontier point.
+            // A most accurate point is always on it; every other point is dominated by a frontier point.
             Assert.Contains(frontier, p => p.Capability == points.Max(q => q.Capability));
             var onFrontier = frontier.Select(p => p.Label).ToHashSet();
             Assert.All(points.Where(p => !onFrontier.Contains(p.Label)), p => Assert.Contains(frontier, f => ParetoFrontier.Dominates(f, p)));
