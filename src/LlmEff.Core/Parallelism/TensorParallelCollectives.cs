@@ -1,0 +1,63 @@
+using LlmEff.Core.Architecture;
+using LlmEff.Core.Hardware;
+
+namespace LlmEff.Core.Parallelism;
+
+/// <summary>
+/// The collectives one Megatron-style tensor-parallel rank performs in a forward pass over <c>s</c> tokens: two
+/// all-reduces of the <c>s × h</c> activations per layer (after attention and after the FFN), one after the
+/// vocabulary-parallel embedding (first stage) and an all-gather of the last token's logits (last stage).
+/// </summary>
+/// <param name="Architecture">The model.</param>
+/// <param name="Layers">Layers this rank's stage holds.</param>
+/// <param name="TensorParallel">Tensor-parallel degree N.</param>
+/// <param name="Link">The link between the N ranks.</param>
+/// <param name="ActivationBytes">Bytes per activation element (2 for bf16/fp16).</param>
+public sealed record TensorParallelCollectives(TransformerArchitecture Architecture, int Layers, int TensorParallel, Interconnect Link, double ActivationBytes = 2)
+{
+    /// <summary>True when the stage holds the embedding (adds one all-reduce per pass). Default true.</summary>
+    public bool IncludesEmbedding { get; init; } = true;
+
+    /// <summary>True when the stage holds the vocabulary projection (adds a logits all-gather per pass). Default true.</summary>
+    public bool IncludesOutputProjection { get; init; } = true;
+
+    /// <summary>Bytes per logit gathered for the next-token choice (fp32 logits: 4).</summary>
+    public double LogitBytes { get; init; } = 4;
+
+    /// <summary>Seconds of collectives in one forward pass over <paramref name="tokens"/> tokens (the prompt, or 1 when decoding).</summary>
+    public double ForwardSeconds(int tokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
+        Validate();
+        var activation = (double)tokens * Architecture.HiddenSize * ActivationBytes;
+        var allReduces = (2 * Layers) + (IncludesEmbedding ? 1 : 0);
+        var seconds = allReduces * CommunicationModel.AllReduceSeconds(activation, TensorParallel, Link);
+        if (IncludesOutputProjection)
+        {
+            seconds += CommunicationModel.AllGatherSeconds(Architecture.VocabularySize * LogitBytes, TensorParallel, Link);
+        }
+
+        return seconds;
+    }
+
+    /// <summary>Checks the degree divides the heads (and key/value heads, or is a multiple of them) and the layer count.</summary>
+    public TensorParallelCollectives Validate()
+    {
+        ArgumentNullException.ThrowIfNull(Architecture);
+        ArgumentNullException.ThrowIfNull(Link);
+        ArgumentOutOfRangeException.ThrowIfLessThan(Layers, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(TensorParallel, 1);
+        if (Architecture.Heads % TensorParallel != 0)
+        {
+            var valid = Enumerable.Range(1, Architecture.Heads).Where(d => Architecture.Heads % d == 0);
+            throw new ArgumentException($"{Architecture.Name}: tensor-parallel degree {TensorParallel} does not divide its {Architecture.Heads} heads; valid degrees are {string.Join(", ", valid)}.", nameof(TensorParallel));
+        }
+
+        if (!double.IsFinite(ActivationBytes) || ActivationBytes <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ActivationBytes), ActivationBytes, "Bytes per element must be positive (2 for bf16).");
+        }
+
+        return this;
+    }
+}
