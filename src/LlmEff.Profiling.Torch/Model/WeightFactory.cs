@@ -48,10 +48,13 @@ internal sealed class WeightFactory
         return new Parameter(t, requires_grad: false);
     }
 
-    /// <summary>A norm parameter in fp32 (norms compute in fp32): ones for weights, zeros for biases.</summary>
+    /// <summary>
+    /// A norm parameter, ones for weights and zeros for biases, in the model precision so the fused norm kernels take it
+    /// directly; those kernels compute the statistics in fp32 (and the reference casts to fp32).
+    /// </summary>
     public Parameter Norm(long size, double value)
     {
         using var noGrad = no_grad();
-        return new Parameter(full(new[] { size }, value, ScalarType.Float32, Device), requires_grad: false);
+        return new Parameter(full(new[] { size }, value, DType, Device), requires_grad: false);
     }
 }
