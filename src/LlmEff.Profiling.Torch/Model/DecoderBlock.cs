@@ -56,12 +56,13 @@ public sealed class DecoderBlock : nn.Module
 
     /// <summary>
     /// This layer's tensors in the order <see cref="DecoderScript"/> indexes them: norm1 (weight, bias), QKV (weight, bias),
-    /// output (weight, bias), norm2 (weight, bias), up or gate-up (weight, bias), down (weight, bias); absent biases are skipped.
+    /// output (weight, bias), norm2 (weight, bias), up or gate-up (weight, bias), down (weight, bias); absent biases are
+    /// skipped and matrices come as transposed views (no copies), ready for <c>mm</c>/<c>addmm</c>.
     /// </summary>
     internal IEnumerable<Tensor> ScriptTensors()
     {
-        Parameter?[] all = [norm1_weight, norm1_bias, qkv_weight, qkv_bias, out_weight, out_bias, norm2_weight, norm2_bias, up_weight, up_bias, down_weight, down_bias];
-        return all.Where(p => p is not null).Select(p => (Tensor)p!);
+        Tensor?[] all = [norm1_weight, norm1_bias, qkv_weight.t(), qkv_bias, out_weight.t(), out_bias, norm2_weight, norm2_bias, up_weight.t(), up_bias, down_weight.t(), down_bias];
+        return all.Where(p => p is not null).Select(p => p!);
     }
 
     /// <summary>

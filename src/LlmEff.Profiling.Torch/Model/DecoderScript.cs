@@ -33,80 +33,60 @@ internal static class DecoderScript
 
         var c = new Dictionary<string, string>
         {
-            ["H"] = I(a.Heads), ["KV"] = I(a.KeyValueHeads), ["G"] = I(a.Heads / a.KeyValueHeads), ["HD"] = I(a.HeadDim),
-            ["HALF"] = I(a.HeadDim / 2), ["HID"] = I(a.HiddenSize), ["F"] = I(a.FfnHiddenSize), ["NL"] = I(a.Layers),
-            ["S"] = I(stride), ["EPS"] = eps.ToString("R", CultureInfo.InvariantCulture), ["QK"] = I(a.Heads + a.KeyValueHeads),
-            ["QKV"] = I(a.Heads + (2 * a.KeyValueHeads)), ["GQA"] = a.Heads != a.KeyValueHeads ? ", enable_gqa=True" : string.Empty,
+            ["H"] = I(a.Heads), ["KV"] = I(a.KeyValueHeads), ["KV2"] = I(2 * a.KeyValueHeads), ["G"] = I(a.Heads / a.KeyValueHeads),
+            ["HD"] = I(a.HeadDim), ["HALF"] = I(a.HeadDim / 2), ["HID"] = I(a.HiddenSize), ["F"] = I(a.FfnHiddenSize),
+            ["NL"] = I(a.Layers), ["S"] = I(stride), ["EPS"] = eps.ToString("R", CultureInfo.InvariantCulture),
+            ["QK"] = I(a.Heads + a.KeyValueHeads), ["QKV"] = I(a.Heads + (2 * a.KeyValueHeads)),
+            ["GQA"] = a.Heads != a.KeyValueHeads ? ", enable_gqa=True" : string.Empty,
         };
 
-        string W(int i, string b = "b") => $"w[{b} + {i}]";
-        string Lin(string x, int wi, int bi) => bi >= 0 ? $"torch.linear({x}, {W(wi)}, {W(bi)})" : $"torch.linear({x}, {W(wi)})";
-        string Norm(string x, string wExpr, string? bExpr) => ln
-            ? $"torch.layer_norm({x}.float(), [HID], {wExpr}, {bExpr}, EPS).to({x}.dtype)"
-            : $"torch.rms_norm({x}.float(), [HID], {wExpr}, EPS).to({x}.dtype)";
         var rotary = a.Positions == PositionalScheme.Rotary;
         var alibi = a.Positions == PositionalScheme.Alibi;
+        string W(int i) => $"w[b + {i}]";
+        string Norm(string x, string wExpr, string? bExpr) => ln
+            ? $"torch.layer_norm({x}, [HID], {wExpr}, {bExpr}, EPS)"
+            : $"torch.rms_norm({x}, [HID], {wExpr}, EPS)";
+
+        // x @ W^T (+ bias): the weights arrive as transposed views, so this is one GEMM (bias in its epilogue where cuBLAS can).
+        string Proj(string x, int wi, int bi) => bi >= 0 ? $"torch.addmm({W(bi)}, {x}, {W(wi)})" : $"torch.mm({x}, {W(wi)})";
 
         var sb = new StringBuilder();
         void L(string line) => sb.Append(Subst(line, c)).Append('\n');
 
-        L("def _rope(x: Tensor, c: Tensor, s: Tensor) -> Tensor:");
-        L("    return x * c + torch.cat([-x.narrow(3, HALF, HALF), x.narrow(3, 0, HALF)], 3) * s");
-        L(string.Empty);
-
-        // One layer body, shared by the prefill (pos = 0, T tokens, causal) and decode (T = 1) variants.
-        void Layer(bool decode)
+        // Residual update x += y @ W^T (+ bias), in place: one GEMM with beta = 1 into x, plus the bias when there is one.
+        void Residual(string indent, string y, int wi, int bi)
         {
-            var t = decode ? "1" : "T";
-            var at = decode ? "pos" : "0";
-            L("    for i in range(NL):");
-            L("        b = i * S");
-            L($"        y = {Norm("x", W(n1w), ln ? W(n1b) : null)}");
-            L($"        qkv = {Lin("y", qkvw, qkvb)}.view(1, {t}, QKV, HD)");
-            L(rotary ? "        qk = _rope(qkv.narrow(2, 0, QK), c, s)" : "        qk = qkv.narrow(2, 0, QK)");
-            L($"        kc[i].narrow(1, {at}, {t}).copy_(qk.narrow(2, H, KV))");
-            L($"        vc[i].narrow(1, {at}, {t}).copy_(qkv.narrow(2, QK, KV))");
-            if (decode)
+            L($"{indent}x.addmm_({y}, {W(wi)})");
+            if (bi >= 0)
             {
-                // One query token: the G query heads of a KV head act as G queries of one head, so plain SDPA does GQA
-                // without repeating the cache (query head j uses KV head j // G, as enable_gqa does).
-                L("        q = qk.narrow(2, 0, H).reshape(1, KV, G, HD)");
-                L($"        a = torch.scaled_dot_product_attention(q, kc[i].narrow(1, 0, L).transpose(1, 2), vc[i].narrow(1, 0, L).transpose(1, 2), {(alibi ? "m" : "None")}, 0.0, False)");
-                L("        x = x + " + Lin("a.reshape(1, 1, HID)", ow, ob));
+                L($"{indent}x.add_({W(bi)})");
             }
-            else
-            {
-                L("        q = qk.narrow(2, 0, H).transpose(1, 2)");
-                L("        k = qk.narrow(2, H, KV).transpose(1, 2)");
-                L("        v = qkv.narrow(2, QK, KV).transpose(1, 2)");
-                L(alibi
-                    ? "        a = torch.scaled_dot_product_attention(q, k, v, m, 0.0, False{GQA})"
-                    : "        a = torch.scaled_dot_product_attention(q, k, v, None, 0.0, True{GQA})");
-                L("        x = x + " + Lin("a.transpose(1, 2).reshape(1, T, HID)", ow, ob));
-            }
-
-            L($"        y = {Norm("x", W(n2w), ln ? W(n2b) : null)}");
-            if (gated)
-            {
-                L($"        gu = {Lin("y", uw, ub)}");
-                L("        x = x + " + Lin("torch.silu(gu.narrow(-1, 0, F)) * gu.narrow(-1, F, F)", dw, db));
-            }
-            else
-            {
-                L("        x = x + " + Lin($"torch.gelu({Lin("y", uw, ub)}, approximate='tanh')", dw, db));
-            }
-
-            L("    return x");
-            L(string.Empty);
         }
 
-        var sig = "w: List[Tensor], g: List[Tensor], kc: List[Tensor], vc: List[Tensor]";
+        void Ffn(string indent)
+        {
+            L($"{indent}y = {Norm("x", W(n2w), ln ? W(n2b) : null)}");
+            if (gated)
+            {
+                L($"{indent}gu = {Proj("y", uw, ub)}");
+                Residual(indent, "torch.silu(gu.narrow(1, 0, F)) * gu.narrow(1, F, F)", dw, db);
+            }
+            else
+            {
+                Residual(indent, $"torch.gelu({Proj("y", uw, ub)}, approximate='tanh')", dw, db);
+            }
+        }
+
+        var sig = "w: List[Tensor], g: List[Tensor], kvc: List[Tensor], kk: List[Tensor], vv: List[Tensor]";
+        var args = "w, g, kvc, kk, vv";
+
+        // Prompt encoding: x is [T, h]; the new keys/values go into the cache, and attention reads them back from it.
         L($"def _prefill_layers(x: Tensor, {sig}) -> Tensor:");
-        L("    T = x.size(1)");
+        L("    T = x.size(0)");
         if (rotary)
         {
-            L($"    c = g[{ic}].narrow(0, 0, T)");
-            L($"    s = g[{isn}].narrow(0, 0, T)");
+            L($"    c = g[{ic}].narrow(0, 0, T).unsqueeze(1)");
+            L($"    s = g[{isn}].narrow(0, 0, T).unsqueeze(1)");
         }
 
         if (alibi)
@@ -114,14 +94,33 @@ internal static class DecoderScript
             L($"    m = (g[{ia}].narrow(1, 0, T).unsqueeze(1) + torch.full([T, T], float('-inf'), dtype=x.dtype, device=x.device).triu(1)).unsqueeze(0)");
         }
 
-        Layer(decode: false);
+        L("    for i in range(NL):");
+        L("        b = i * S");
+        L($"        y = {Norm("x", W(n1w), ln ? W(n1b) : null)}");
+        L($"        qkv = {Proj("y", qkvw, qkvb)}.view(T, QKV, HD)");
+        if (rotary)
+        {
+            L("        qk = qkv.narrow(1, 0, QK)");
+            L("        qkv.narrow(1, 0, QK).copy_(qk * c + qk.roll(HALF, -1) * s)");
+        }
 
+        L("        kvc[i].narrow(0, 0, T).copy_(qkv.narrow(1, H, KV2))");
+        L("        q = qkv.narrow(1, 0, H).transpose(0, 1).unsqueeze(0)");
+        L(alibi
+            ? "        a = torch.scaled_dot_product_attention(q, kk[i].narrow(2, 0, T), vv[i].narrow(2, 0, T), m, 0.0, False{GQA})"
+            : "        a = torch.scaled_dot_product_attention(q, kk[i].narrow(2, 0, T), vv[i].narrow(2, 0, T), None, 0.0, True{GQA})");
+        Residual("        ", "a.squeeze(0).transpose(0, 1).reshape(T, HID)", ow, ob);
+        Ffn("        ");
+        L("    return x");
+        L(string.Empty);
+
+        // One decode step: x is [1, h]. Every update is in place, so a step allocates only a few small temporaries.
         L($"def _decode_layers(x: Tensor, pos: int, {sig}) -> Tensor:");
         L("    L = pos + 1");
         if (rotary)
         {
-            L($"    c = g[{ic}].narrow(0, pos, 1)");
-            L($"    s = g[{isn}].narrow(0, pos, 1)");
+            L($"    c = g[{ic}][pos]");
+            L($"    s = g[{isn}][pos]");
         }
 
         if (alibi)
@@ -129,32 +128,60 @@ internal static class DecoderScript
             L($"    m = g[{ia}].narrow(1, 0, L).view(1, KV, G, L)");
         }
 
-        Layer(decode: true);
+        L("    for i in range(NL):");
+        L("        b = i * S");
+        L($"        y = {Norm("x", W(n1w), ln ? W(n1b) : null)}");
+        L($"        qkv = {Proj("y", qkvw, qkvb)}.view(QKV, HD)");
+        if (rotary)
+        {
+            // Rotate-half rotary in place: q·cos + roll(q, HALF)·[-sin, sin].
+            L("        qk = qkv.narrow(0, 0, QK)");
+            L("        r = qk.roll(HALF, -1)");
+            L("        qk.mul_(c).addcmul_(r, s)");
+        }
 
-        var embed = ip >= 0 ? $"torch.embedding(g[{ie}], tokens) + g[{ip}].narrow(0, pos, tokens.size(1))" : $"torch.embedding(g[{ie}], tokens)";
+        L("        kvc[i][pos].copy_(qkv.narrow(0, H, KV2))");
+
+        // One query token: the G query heads of a KV head act as G queries of one head, so plain SDPA does GQA without
+        // repeating the cache (query head j uses KV head j // G, as enable_gqa does).
+        L($"        a = torch.scaled_dot_product_attention(qkv.narrow(0, 0, H).view(1, KV, G, HD), kk[i].narrow(2, 0, L), vv[i].narrow(2, 0, L), {(alibi ? "m" : "None")}, 0.0, False)");
+        Residual("        ", "a.reshape(1, HID)", ow, ob);
+        Ffn("        ");
+        L("    return x");
+        L(string.Empty);
+
+        var embedPrefill = ip >= 0 ? $"torch.embedding(g[{ie}], t) + g[{ip}].narrow(0, pos, t.size(0))" : $"torch.embedding(g[{ie}], t)";
         L("def _head(x: Tensor, g: List[Tensor]) -> Tensor:");
-        L($"    y = {Norm("x.narrow(1, x.size(1) - 1, 1)", $"g[{ifw}]", ln ? $"g[{ifb}]" : null)}");
-        L($"    return torch.linear(y, g[{ih}])");
+        L($"    y = {Norm("x.narrow(0, x.size(0) - 1, 1)", $"g[{ifw}]", ln ? $"g[{ifb}]" : null)}");
+        L($"    return torch.mm(y, g[{ih}])");
         L(string.Empty);
         L($"def prefill_logits(tokens: Tensor, {sig}) -> Tensor:");
         L("    pos = 0");
-        L($"    return _head(_prefill_layers({embed}, w, g, kc, vc), g)");
+        L("    t = tokens.view(-1)");
+        L($"    return _head(_prefill_layers({embedPrefill}, {args}), g).unsqueeze(0)");
         L(string.Empty);
         L($"def decode_logits(tokens: Tensor, pos: int, {sig}) -> Tensor:");
-        L($"    return _head(_decode_layers({embed}, pos, w, g, kc, vc), g)");
+        L("    t = tokens.view(-1)");
+        L($"    return _head(_decode_layers({embedPrefill}, pos, {args}), g).unsqueeze(0)");
+        L(string.Empty);
+        L($"def _decode_next(t: Tensor, pos: int, {sig}) -> Tensor:");
+        L($"    return torch.argmax(_head(_decode_layers({embedPrefill}, pos, {args}), g), -1)");
         L(string.Empty);
         L($"def decode_greedy(tokens: Tensor, pos: int, i: int, out: Tensor, {sig}) -> Tensor:");
-        L("    t = torch.argmax(decode_logits(tokens, pos, w, g, kc, vc), -1)");
-        L("    out.narrow(1, i, 1).copy_(t)");
-        L("    return t");
+        L($"    t = _decode_next(tokens.view(-1), pos, {args})");
+        L("    out.narrow(1, i, 1).copy_(t.view(1, 1))");
+        L("    return t.view(1, 1)");
         L(string.Empty);
         L("# Prompt encoding in one pass, then exactly o - 1 greedy single-token steps (no early stop): the paper's t(p, o).");
+        L("# Tokens never leave the device, so nothing in the loop waits for the GPU.");
         L($"def generate(tokens: Tensor, o: int, out: Tensor, {sig}) -> Tensor:");
         L("    p = tokens.size(1)");
-        L("    t = torch.argmax(prefill_logits(tokens, w, g, kc, vc), -1)");
-        L("    out.narrow(1, 0, 1).copy_(t)");
+        L("    row = out.view(-1)");
+        L($"    t = torch.argmax(prefill_logits(tokens, {args}).view(1, -1), -1)");
+        L("    row.narrow(0, 0, 1).copy_(t)");
         L("    for i in range(1, o):");
-        L("        t = decode_greedy(t, p + i - 1, i, out, w, g, kc, vc)");
+        L($"        t = _decode_next(t, p + i - 1, {args})");
+        L("        row.narrow(0, i, 1).copy_(t)");
         L("    return out");
         return sb.ToString();
     }

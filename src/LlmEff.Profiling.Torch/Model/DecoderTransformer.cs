@@ -112,7 +112,7 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
     /// <summary>Model-level tensors in the order <see cref="DecoderScript"/> indexes them: embedding, head, final norm, positions, tables.</summary>
     internal List<Tensor> ScriptGlobals()
     {
-        var list = new List<Tensor> { token_embedding, output_projection ?? token_embedding, final_norm_weight };
+        var list = new List<Tensor> { token_embedding, (output_projection ?? token_embedding).t(), final_norm_weight };
         if (final_norm_bias is not null)
         {
             list.Add(final_norm_bias);
@@ -133,10 +133,11 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
     internal static Tensor ApplyNorm(NormKind kind, Tensor x, Tensor weight, Tensor? bias, double eps)
     {
         var x32 = x.to(ScalarType.Float32);
+        var w32 = weight.to(ScalarType.Float32);
         var h = x.shape[^1];
         Tensor y = kind == NormKind.LayerNorm
-            ? nn.functional.layer_norm(x32, [h], weight, bias, eps)
-            : x32 * (x32.pow(2).mean([-1L], keepdim: true) + eps).rsqrt() * weight;
+            ? nn.functional.layer_norm(x32, [h], w32, bias?.to(ScalarType.Float32), eps)
+            : x32 * (x32.pow(2).mean([-1L], keepdim: true) + eps).rsqrt() * w32;
         return y.to(x.dtype);
     }
 

@@ -13,6 +13,7 @@ public sealed class GreedyDecoder : IDisposable
     private readonly jit.CompilationUnit _script;
     private readonly Tensor[] _layerTensors;
     private readonly Tensor[] _globals;
+    private readonly Tensor[] _cache;
     private readonly Tensor[] _keys;
     private readonly Tensor[] _values;
 
@@ -32,13 +33,16 @@ public sealed class GreedyDecoder : IDisposable
         CapacityTokens = capacityTokens;
         var a = model.Architecture;
         var dtype = model.Precision.ToScalarType();
+        _cache = new Tensor[a.Layers];
         _keys = new Tensor[a.Layers];
         _values = new Tensor[a.Layers];
         for (var i = 0; i < a.Layers; i++)
         {
-            // Layout [1, T, kvHeads, headDim]: a step's new keys are written with one copy, and attention reads a transposed view.
-            _keys[i] = zeros([1, capacityTokens, a.KeyValueHeads, a.HeadDim], dtype, model.Device);
-            _values[i] = zeros([1, capacityTokens, a.KeyValueHeads, a.HeadDim], dtype, model.Device);
+            // Layout [T, 2·kvHeads, headDim] per layer: a step's keys and values (adjacent in the fused QKV output) are
+            // written with one copy; attention reads [1, kvHeads, T, headDim] views made once here.
+            _cache[i] = zeros([capacityTokens, 2L * a.KeyValueHeads, a.HeadDim], dtype, model.Device);
+            _keys[i] = _cache[i].narrow(1, 0, a.KeyValueHeads).permute(1, 0, 2).unsqueeze(0);
+            _values[i] = _cache[i].narrow(1, a.KeyValueHeads, a.KeyValueHeads).permute(1, 0, 2).unsqueeze(0);
         }
 
         _layerTensors = model.ScriptLayerTensors().ToArray();
@@ -69,8 +73,9 @@ public sealed class GreedyDecoder : IDisposable
         var p = CheckPrompt(promptTokens, outputTokens);
         _ = p;
         using var inference = inference_mode();
+        TorchScriptExecutor.UsePlainInterpreter();
         var output = empty([1, outputTokens], ScalarType.Int64, Model.Device);
-        using var result = (Tensor)_script.invoke("generate", promptTokens, outputTokens, output, _layerTensors, _globals, _keys, _values);
+        using var result = (Tensor)_script.invoke("generate", promptTokens, outputTokens, output, _layerTensors, _globals, _cache, _keys, _values);
         return output;
     }
 
@@ -82,13 +87,14 @@ public sealed class GreedyDecoder : IDisposable
     {
         var p = CheckPrompt(promptTokens, outputTokens);
         using var inference = inference_mode();
+        TorchScriptExecutor.UsePlainInterpreter();
         var output = empty([1, outputTokens], ScalarType.Int64, Model.Device);
         var token = PrefillLogits(promptTokens).argmax(-1);
         output.narrow(1, 0, 1).copy_(token);
         for (var i = 1; i < outputTokens; i++)
         {
             using var scope = NewDisposeScope();
-            var next = (Tensor)_script.invoke("decode_greedy", token, p + i - 1, i, output, _layerTensors, _globals, _keys, _values);
+            var next = (Tensor)_script.invoke("decode_greedy", token, p + i - 1, i, output, _layerTensors, _globals, _cache, _keys, _values);
             token.Dispose();
             token = next.MoveToOuterDisposeScope();
         }
@@ -102,7 +108,8 @@ public sealed class GreedyDecoder : IDisposable
     {
         CheckPrompt(promptTokens, 1);
         using var inference = inference_mode();
-        return (Tensor)_script.invoke("prefill_logits", promptTokens, _layerTensors, _globals, _keys, _values);
+        TorchScriptExecutor.UsePlainInterpreter();
+        return (Tensor)_script.invoke("prefill_logits", promptTokens, _layerTensors, _globals, _cache, _keys, _values);
     }
 
     /// <summary>Runs one cached step for token <paramref name="token"/> <c>[1, 1]</c> at <paramref name="position"/>; returns logits <c>[1, 1, vocab]</c>.</summary>
@@ -116,14 +123,16 @@ public sealed class GreedyDecoder : IDisposable
         }
 
         using var inference = inference_mode();
-        return (Tensor)_script.invoke("decode_logits", token, position, _layerTensors, _globals, _keys, _values);
+        TorchScriptExecutor.UsePlainInterpreter();
+        return (Tensor)_script.invoke("decode_logits", token, position, _layerTensors, _globals, _cache, _keys, _values);
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
         _script.Dispose();
-        foreach (var t in _keys.Concat(_values))
+        // The weight lists hold the model's own parameters (and views of them): the model disposes those.
+        foreach (var t in _keys.Concat(_values).Concat(_cache))
         {
             t.Dispose();
         }

@@ -15,13 +15,21 @@ internal sealed class PositionTables : IDisposable
         Cos = cos;
         Sin = sin;
         Alibi = alibi;
+        if (sin is not null)
+        {
+            var half = sin.shape[1] / 2;
+            SignedSin = cat([-sin.narrow(1, 0, half), sin.narrow(1, half, half)], 1);
+        }
     }
 
-    /// <summary>Rotary cosines <c>[maxT, 1, headDim]</c> in the model dtype, or null.</summary>
+    /// <summary>Rotary cosines <c>[maxT, headDim]</c> in the model dtype, or null.</summary>
     public Tensor? Cos { get; }
 
-    /// <summary>Rotary sines <c>[maxT, 1, headDim]</c> in the model dtype, or null.</summary>
+    /// <summary>Rotary sines <c>[maxT, headDim]</c> in the model dtype, or null.</summary>
     public Tensor? Sin { get; }
+
+    /// <summary>Sines with the first half negated, so that rotate-half is <c>roll(x, headDim/2) · SignedSin</c> (one op fewer).</summary>
+    public Tensor? SignedSin { get; }
 
     /// <summary>ALiBi biases <c>[heads, maxT]</c> = slope · key position in the model dtype, or null.</summary>
     public Tensor? Alibi { get; }
@@ -41,7 +49,7 @@ internal sealed class PositionTables : IDisposable
 
                 var inv = pow(rotaryBase, -arange(0, half, ScalarType.Float32, device) / half);
                 var angles = outer(arange(0, maxTokens, ScalarType.Float32, device), inv);
-                var full = cat([angles, angles], -1).unsqueeze(1);
+                var full = cat([angles, angles], -1);
                 return new PositionTables(full.cos().to(dtype), full.sin().to(dtype), null);
             }
 
@@ -82,7 +90,7 @@ internal sealed class PositionTables : IDisposable
         var t = x.shape[1];
         var half = x.shape[3] / 2;
         var rotated = cat([-x.narrow(3, half, half), x.narrow(3, 0, half)], 3);
-        return (x * Cos!.narrow(0, start, t)) + (rotated * Sin!.narrow(0, start, t));
+        return (x * Cos!.narrow(0, start, t).unsqueeze(1)) + (rotated * Sin!.narrow(0, start, t).unsqueeze(1));
     }
 
     /// <summary>Reference ALiBi bias <c>[heads, T, T]</c> for a sequence from position 0 (row constants cancel in softmax).</summary>
@@ -91,7 +99,7 @@ internal sealed class PositionTables : IDisposable
     /// <summary>The tables in the order <see cref="DecoderScript"/> indexes them after the model tensors.</summary>
     public IEnumerable<Tensor> ScriptTensors()
     {
-        foreach (var t in new[] { Cos, Sin, Alibi })
+        foreach (var t in new[] { Cos, SignedSin, Alibi })
         {
             if (t is not null)
             {
@@ -104,6 +112,7 @@ internal sealed class PositionTables : IDisposable
     {
         Cos?.Dispose();
         Sin?.Dispose();
+        SignedSin?.Dispose();
         Alibi?.Dispose();
     }
 }

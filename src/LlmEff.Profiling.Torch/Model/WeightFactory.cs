@@ -8,18 +8,25 @@ namespace LlmEff.Profiling.Torch.Model;
 internal sealed class WeightFactory
 {
     private readonly Generator? _generator;
+    private readonly bool _fill;
 
     public WeightFactory(Device device, ScalarType dtype, DecoderOptions options)
     {
         Device = device;
         DType = dtype;
         StandardDeviation = options.InitStandardDeviation;
-        // The meta device has no data to fill; elsewhere a device-local generator keeps the weights seeded and
-        // independent of any global RNG state.
-        if (device.type != DeviceType.META)
+        // The meta device has no data to fill. On the CPU a local generator keeps the weights seeded and independent of
+        // global RNG state; TorchSharp's Generator is CPU-only, so CUDA weights use the seeded default CUDA generator.
+        if (device.type == DeviceType.CUDA)
+        {
+            torch.cuda.manual_seed_all(options.Seed);
+        }
+        else if (device.type != DeviceType.META)
         {
             _generator = new Generator((ulong)options.Seed, device);
         }
+
+        _fill = device.type != DeviceType.META;
     }
 
     public Device Device { get; }
@@ -33,7 +40,7 @@ internal sealed class WeightFactory
     {
         using var noGrad = no_grad();
         var t = empty(shape, DType, Device);
-        if (_generator is not null)
+        if (_fill)
         {
             t.normal_(0, StandardDeviation, _generator);
         }
@@ -41,10 +48,13 @@ internal sealed class WeightFactory
         return new Parameter(t, requires_grad: false);
     }
 
-    /// <summary>A norm parameter in fp32 (norms compute in fp32): ones for weights, zeros for biases.</summary>
+    /// <summary>
+    /// A norm parameter, ones for weights and zeros for biases, in the model precision so the fused norm kernels take it
+    /// directly; those kernels compute the statistics in fp32 (and the reference casts to fp32).
+    /// </summary>
     public Parameter Norm(long size, double value)
     {
         using var noGrad = no_grad();
-        return new Parameter(full(new[] { size }, value, ScalarType.Float32, Device), requires_grad: false);
+        return new Parameter(full(new[] { size }, value, DType, Device), requires_grad: false);
     }
 }

@@ -26,7 +26,7 @@ public sealed class CudaTests
         var options = new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 4, InitStandardDeviation = 0.2 };
         using var model = DecoderTransformer.Create(arch, options, CUDA);
         using var decoder = new GreedyDecoder(model, 16);
-        using var tokens = randint(0, arch.VocabularySize, [1, 12], ScalarType.Int64, CUDA, generator: new Generator(2, CUDA));
+        using var tokens = randint(0, arch.VocabularySize, [1, 12], ScalarType.Int64, generator: new Generator(2)).cuda();
         using var full = model.call(tokens).cpu();
         using var first = decoder.PrefillLogits(tokens.narrow(1, 0, 5)).cpu();
         Close(full.narrow(1, 4, 1), first);

@@ -104,6 +104,17 @@ public sealed class DecoderTransformerTests
         Assert.Throws<NotSupportedException>(() => DecoderTransformer.Create(moe, Fp32));
     }
 
+    [Fact]
+    public void Torchscript_plain_interpreter_switch_is_found_in_linux_libtorch()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Skip("The libtorch symbol is checked on Linux builds.");
+        }
+
+        Assert.True(TorchScriptExecutor.IsAvailable);
+    }
+
     private static void AssertClose(Tensor expected, Tensor actual)
     {
         Assert.Equal(expected.shape, actual.shape);
