@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace LlmEff.Profiling.Api.Journal;
 
@@ -16,13 +15,6 @@ public sealed class ApiSampleJournal : IDisposable
 
     /// <summary>The <c>schema_version</c> this version writes and reads.</summary>
     public const int SchemaVersion = 1;
-
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
 
     private static readonly string HeaderLine = $"{{\"schema\":\"{Schema}\",\"schema_version\":{SchemaVersion}}}";
 
@@ -105,7 +97,7 @@ public sealed class ApiSampleJournal : IDisposable
 
             try
             {
-                records.Add(JsonSerializer.Deserialize<ApiSampleRecord>(lines[i], JsonOptions)
+                records.Add(JsonSerializer.Deserialize(lines[i], ApiJournalJsonContext.Default.ApiSampleRecord)
                     ?? throw new JsonException("the line is null"));
             }
             catch (JsonException ex)
@@ -121,7 +113,7 @@ public sealed class ApiSampleJournal : IDisposable
     public void Append(ApiSampleRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var line = JsonSerializer.Serialize(record, JsonOptions);
+        var line = JsonSerializer.Serialize(record, ApiJournalJsonContext.Default.ApiSampleRecord);
         lock (_gate)
         {
             _writer.WriteLine(line);

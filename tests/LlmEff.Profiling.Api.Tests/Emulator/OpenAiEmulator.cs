@@ -102,7 +102,7 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
         var includeUsage = root.TryGetProperty("stream_options", out var so) && so.TryGetProperty("include_usage", out var iu) && iu.GetBoolean();
         var generated = ignoreEos || minTokens >= o || EosAfterTokens is null ? o : Math.Min(o, EosAfterTokens.Value);
         var completed = false;
-        Interlocked.Increment(ref _inFlight);
+        var arrivedWith = Interlocked.Increment(ref _inFlight);
         try
         {
             switch (fault?.Kind)
@@ -127,7 +127,7 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
 
             // Requests of one concurrent batch arrive within the overhead; the load seen after it scales the rest.
             await DelayUntil(start, _latency.OverheadSeconds, ctx.RequestAborted);
-            var load = 1 + (_latency.LoadPenaltyPerRequest * (Volatile.Read(ref _inFlight) - 1));
+            var load = 1 + (_latency.LoadPenaltyPerRequest * (Math.Max(arrivedWith, Volatile.Read(ref _inFlight)) - 1));
             var firstToken = _latency.OverheadSeconds
                 + (load * (_latency.PromptBaseSeconds + (_latency.PromptSecondsPerToken * p) + Noise()))
                 + (fault?.Kind == EmulatedFaultKind.Slow ? fault.Seconds : 0);
@@ -231,7 +231,8 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
     }
 
     // Absolute deadlines keep timer overshoot from accumulating over the tokens of a stream. Task.Delay ticks in
-    // ~4 ms steps on this kind of VM while Thread.Sleep is within ~0.1 ms, so the last few milliseconds sleep.
+    // ~4 ms steps on this kind of VM while Thread.Sleep is within ~0.1 ms, so the last few milliseconds sleep and
+    // the last fraction of one spins.
     private static async Task DelayUntil(long start, double seconds, CancellationToken aborted)
     {
         var remaining = TimeSpan.FromSeconds(seconds) - Stopwatch.GetElapsedTime(start);
@@ -243,7 +244,13 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
 
         if (remaining > TimeSpan.Zero)
         {
-            Thread.Sleep(remaining);
+            Thread.Sleep((int)remaining.TotalMilliseconds); // whole milliseconds only; the rest spins
+        }
+
+        var deadline = TimeSpan.FromSeconds(seconds);
+        while (Stopwatch.GetElapsedTime(start) < deadline)
+        {
+            Thread.SpinWait(50);
         }
     }
 

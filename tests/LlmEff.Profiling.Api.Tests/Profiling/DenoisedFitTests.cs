@@ -93,7 +93,7 @@ public sealed class DenoisedFitTests
     [Fact]
     public async Task LoadStudy_ReportsRuntimeAgainstConcurrency()
     {
-        await using var emulator = await OpenAiEmulator.StartAsync(Truth with { LoadPenaltyPerRequest = 0.5 }, seed: 5);
+        await using var emulator = await OpenAiEmulator.StartAsync(Truth with { LoadPenaltyPerRequest = 0.5, OverheadSeconds = 0.025 }, seed: 5);
         using var endpoint = Harness.Endpoint(emulator);
         using var dir = new TempDirectory();
         var options = ApiProfilingOptions.LoadStudy(dir.File("load.jsonl"), maxConcurrency: 4, promptTokens: 64) with
@@ -115,10 +115,11 @@ public sealed class DenoisedFitTests
             Assert.Equal(new[] { 1, 2, 4 }, curve.Select(pt => pt.Concurrency));
             Assert.Equal(new[] { 3, 6, 12 }, curve.Select(pt => pt.Samples));
             Assert.Equal(1.0, curve[0].SlowdownOfMinimum, 12);
-            // The emulator slows every request by 50% per extra request in flight after its overhead: at 4
-            // concurrent the non-overhead part takes ~2.5×, so even the fastest request is well above 1.3×.
-            Assert.True(curve[2].SlowdownOfMinimum > 1.3, $"o={o}: slowdown at 4 = {curve[2].SlowdownOfMinimum}");
-            Assert.True(curve[2].MinimumSeconds > curve[1].MinimumSeconds * 1.05, $"o={o}: {curve[1].MinimumSeconds} vs {curve[2].MinimumSeconds}");
+            // The emulator slows the non-overhead part of a request by 50% per extra request in flight (counted on
+            // arrival and after the 25 ms overhead): with 4 in flight that part takes 2.5×, so the fastest request at
+            // concurrency 4 is ~1.6× (o = 1) to ~1.9× (o = 8) the unloaded one; 1.2× leaves room for arrival skew.
+            Assert.True(curve[2].SlowdownOfMinimum > 1.2, $"o={o}: slowdown at 4 = {curve[2].SlowdownOfMinimum}");
+            Assert.True(curve[2].MinimumSeconds > curve[1].MinimumSeconds, $"o={o}: {curve[1].MinimumSeconds} vs {curve[2].MinimumSeconds}");
         }
 
         Assert.Equal(42, emulator.ReceivedCount);

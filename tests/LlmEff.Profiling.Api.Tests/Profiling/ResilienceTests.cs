@@ -54,7 +54,7 @@ public sealed class ResilienceTests
         Assert.InRange(first.Attempts[1].DelayBeforeRetrySeconds!.Value, 0.010, 0.020);
         Assert.InRange(first.Attempts[2].DelayBeforeRetrySeconds!.Value, 0.020, 0.040);
         Assert.InRange(first.Attempts[3].DelayBeforeRetrySeconds!.Value, 0.040, 0.080);
-        Assert.InRange(first.Attempts[4].ElapsedSeconds, 0.35, 1.5); // the 0.4 s timeout (timers may fire a few ms early), not the 2 s the server would take
+        Assert.InRange(first.Attempts[4].ElapsedSeconds, 0.35, 1.5); // the 0.4 s timeout (its timer may fire a little early), not the server's 2 s
         Assert.Equal(9, emulator.ReceivedCount);
         Assert.Equal(9, result.AttemptsThisRun);
         Assert.Equal(5, logger.Messages.Count(m => m.StartsWith("Warning") && m.Contains("retrying", StringComparison.Ordinal)));

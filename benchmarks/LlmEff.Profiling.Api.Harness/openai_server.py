@@ -1,0 +1,125 @@
+"""Minimal OpenAI-compatible /v1/completions server over a real transformer decode loop (docs/benchmarks.md).
+
+The model is a Llama-architecture transformer with random weights (no weights can be downloaded on the GPU
+machine); its runtime is that of the real architecture: one prompt-encoding pass that yields the first token,
+then one single-token pass per further token with a KV cache, i.e. t = PE(p) + (o-1)g. One request at a time
+uses the GPU (no batching), so concurrent requests queue, as on a simple single-GPU deployment.
+Prompts must be token ids; exactly max_tokens tokens are generated (no EOS), and usage is reported.
+
+  python3 openai_server.py --port 8000 [--backend torch|sleep] [--layers 16] [--hidden 2048]
+"""
+import argparse
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--port", type=int, default=8000)
+parser.add_argument("--backend", choices=["torch", "sleep"], default="torch")
+parser.add_argument("--layers", type=int, default=16)
+parser.add_argument("--hidden", type=int, default=2048)
+parser.add_argument("--model-name", default="llama-1b-random")
+args = parser.parse_args()
+
+gpu = threading.Lock()
+
+
+class SleepBackend:
+    """Stand-in with PE(p) = 10 ms + 10 us * p and g = 5 ms, to check the HTTP side without a GPU."""
+
+    def generate(self, ids, n):
+        time.sleep(0.010 + 1e-5 * len(ids))
+        yield 0
+        for _ in range(n - 1):
+            time.sleep(0.005)
+            yield 0
+
+
+class TorchBackend:
+    def __init__(self):
+        import torch
+        from transformers import LlamaConfig, LlamaForCausalLM
+
+        self.torch = torch
+        config = LlamaConfig(
+            vocab_size=100352, hidden_size=args.hidden, intermediate_size=int(args.hidden * 2.75),
+            num_hidden_layers=args.layers, num_attention_heads=args.hidden // 128, num_key_value_heads=args.hidden // 128,
+            max_position_embeddings=4096)
+        torch.manual_seed(0)
+        torch.set_default_dtype(torch.float16)
+        with torch.device("cuda"):
+            self.model = LlamaForCausalLM(config).eval()
+        params = sum(p.numel() for p in self.model.parameters())
+        print(f"model: {args.layers} layers, hidden {args.hidden}, {params / 1e9:.2f} B parameters, "
+              f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}", flush=True)
+        for _ in self.generate(list(range(1, 1537)), 4):  # warm-up: kernels, allocator
+            pass
+
+    def generate(self, ids, n):
+        torch = self.torch
+        with torch.inference_mode():
+            x = torch.tensor([ids or [1]], device="cuda")
+            out = self.model(input_ids=x, use_cache=True)
+            past = out.past_key_values
+            nxt = out.logits[:, -1:].argmax(-1)
+            yield int(nxt.item())  # .item() synchronises: the token exists on the host
+            for _ in range(n - 1):
+                out = self.model(input_ids=nxt, past_key_values=past, use_cache=True)
+                past = out.past_key_values
+                nxt = out.logits[:, -1:].argmax(-1)
+                yield int(nxt.item())
+
+
+backend = SleepBackend() if args.backend == "sleep" else TorchBackend()
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *a):
+        pass
+
+    def _json(self, status, obj):
+        body = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length", 0))
+        req = json.loads(self.rfile.read(length))
+        if self.path != "/v1/completions":
+            return self._json(404, {"error": {"message": "only /v1/completions"}})
+        prompt = req.get("prompt")
+        if not isinstance(prompt, list):
+            return self._json(400, {"error": {"message": "send the prompt as token ids"}})
+        n = int(req["max_tokens"])
+        usage = {"prompt_tokens": len(prompt), "completion_tokens": n, "total_tokens": len(prompt) + n}
+        if not req.get("stream"):
+            with gpu:
+                tokens = list(backend.generate(prompt, n))
+            return self._json(200, {"id": "cmpl", "object": "text_completion", "model": args.model_name,
+                                    "choices": [{"index": 0, "text": " ".join(map(str, tokens)), "finish_reason": "length"}],
+                                    "usage": usage})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        with gpu:
+            for i, t in enumerate(backend.generate(prompt, n)):
+                chunk = {"choices": [{"index": 0, "text": f" {t}", "finish_reason": "length" if i == n - 1 else None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+        if (req.get("stream_options") or {}).get("include_usage"):
+            self.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
+
+
+server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+print(f"ready on 127.0.0.1:{args.port}", flush=True)
+server.serve_forever()

@@ -1,0 +1,12 @@
+using System.Text.Json.Serialization;
+using LlmEff.Profiling.Api.Endpoints;
+
+namespace LlmEff.Profiling.Api.Journal;
+
+/// <summary>Source-generated (trim- and AOT-safe) JSON for journal records: snake_case names and enum values, nulls omitted.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    Converters = [typeof(SnakeCaseEnumConverter<ApiSampleStatus>), typeof(SnakeCaseEnumConverter<EndpointFailureKind>)])]
+[JsonSerializable(typeof(ApiSampleRecord))]
+internal sealed partial class ApiJournalJsonContext : JsonSerializerContext;
