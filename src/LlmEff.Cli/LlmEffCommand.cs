@@ -17,6 +17,7 @@ public static class LlmEffCommand
             EstimateCommand.Create(output),
             AccuracyCommand.Create(output),
             FitCommand.Create(output),
+            ModelsCommand.Create(output),
         };
 
         var parse = root.Parse(args);
