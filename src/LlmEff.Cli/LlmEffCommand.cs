@@ -18,6 +18,7 @@ public static class LlmEffCommand
             AccuracyCommand.Create(output),
             FitCommand.Create(output),
             ModelsCommand.Create(output),
+            CompareCommand.Create(output),
         };
 
         var parse = root.Parse(args);
