@@ -19,6 +19,7 @@ public static class LlmEffCommand
             FitCommand.Create(output),
             ModelsCommand.Create(output),
             CompareCommand.Create(output),
+            ParetoCommand.Create(output),
         };
 
         var parse = root.Parse(args);
