@@ -20,6 +20,7 @@ public static class LlmEffCommand
             ModelsCommand.Create(output),
             CompareCommand.Create(output),
             ParetoCommand.Create(output),
+            PlotCommand.Create(output),
         };
 
         var parse = root.Parse(args);
