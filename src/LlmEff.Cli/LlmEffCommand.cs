@@ -17,6 +17,10 @@ public static class LlmEffCommand
             EstimateCommand.Create(output),
             AccuracyCommand.Create(output),
             FitCommand.Create(output),
+            ModelsCommand.Create(output),
+            CompareCommand.Create(output),
+            ParetoCommand.Create(output),
+            PlotCommand.Create(output),
         };
 
         var parse = root.Parse(args);

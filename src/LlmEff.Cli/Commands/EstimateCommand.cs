@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using LlmEff.Cli.Models;
 using LlmEff.Core;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Reference;
@@ -16,7 +17,7 @@ internal static class EstimateCommand
     {
         var models = new Option<string[]>("--model", "-m")
         {
-            Description = "Table 3 model names (e.g. \"OpenAI/davinci\") or paths to runtime-model JSON files. Default: every Table 3 model.",
+            Description = "Table 3 model names (e.g. \"OpenAI/davinci\"), measured profile names, roofline:NAME[@ACCELERATOR] estimates (see 'llmeff models') or paths to runtime-model JSON files. Default: every Table 3 model.",
             AllowMultipleArgumentsPerToken = true,
         };
         var metric = new Option<string>("--metric")
@@ -38,9 +39,9 @@ internal static class EstimateCommand
         };
         command.SetAction(parse =>
         {
-            var workload = parse.GetValue(workloadFile) is { } wf ? ReadWorkload(wf) : Workload.Sample;
+            var workload = CliInputs.ReadWorkload(parse.GetValue(workloadFile));
             var metricValue = parse.GetValue(metric) == "denoised" ? RuntimeMetric.Denoised : RuntimeMetric.Idealized;
-            var hardware = parse.GetValue(accelerator) is { } name ? Accelerators.Get(name) : null;
+            var hardware = parse.GetValue(accelerator) is { } name ? CliInputs.Accelerator(name) : null;
             var selected = ResolveModels(parse.GetValue(models), metricValue);
             var rows = selected.Select(m => Estimate(m.Name, m.Model, workload, hardware)).ToList();
             if (parse.GetValue(json))
@@ -64,9 +65,7 @@ internal static class EstimateCommand
             return PaperTable3.All.Where(r => r.Metric == metric).Select(r => (r.ModelName, r.Model)).ToList();
         }
 
-        return names.Select(n => File.Exists(n)
-            ? (Path.GetFileNameWithoutExtension(n), RuntimeModelJson.Load(n))
-            : (n, PaperTable3.Get(n, metric))).ToList();
+        return names.Select(n => ModelCatalog.Resolve(n, metric)).ToList();
     }
 
     internal sealed record EstimateRow(string Model, int? Accelerators, double PromptEncoding512Seconds, double PerOutputTokenSeconds, double MeanSeconds, double P90Seconds, double TotalSeconds, int ExtrapolatedQueries)
@@ -78,14 +77,9 @@ internal static class EstimateCommand
         public double? TotalEnergyJoules { get; init; }
     }
 
-    private static Workload ReadWorkload(FileInfo file)
-        => file.Extension.Equals(".json", StringComparison.OrdinalIgnoreCase) ? WorkloadJson.ReadFile(file.FullName) : WorkloadCsv.ReadFile(file.FullName);
-
     private static EstimateRow Estimate(string name, RuntimeModel model, Workload workload, Accelerator? accelerator)
     {
-        // Idealized Table 3 parameters were measured on 80-GB A100s, so that is their default hardware; denoised API
-        // models run on unknown hardware and get a cost only when the user names one.
-        accelerator ??= model.Metadata.Metric == RuntimeMetric.Idealized && model.Metadata.Hardware?.Contains("A100", StringComparison.Ordinal) == true ? Accelerators.A100_80GB : null;
+        accelerator ??= CliInputs.DefaultAccelerator(model);
         var estimate = WorkloadEstimator.Estimate(workload, ServingConfiguration.For(model, accelerator) with { Name = name });
         var seconds = estimate.RuntimeSeconds.ToArray();
         var sorted = (double[])seconds.Clone();

@@ -1,0 +1,161 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using LlmEff.Cli.Models;
+using LlmEff.Core;
+using LlmEff.Core.Architecture;
+using LlmEff.Core.Hardware;
+
+namespace LlmEff.Cli.Commands;
+
+/// <summary><c>llmeff models</c>: the runtime profiles the tool ships, with provenance, and the architectures roofline estimates cover.</summary>
+internal static class ModelsCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var json = new Option<bool>("--json") { Description = "Write JSON instead of tables." };
+        var command = new Command("models", "List the shipped runtime profiles (paper Table 3, measured profiles) with provenance, and the architectures 'roofline:NAME[@ACCELERATOR]' accepts.")
+        {
+            json,
+        };
+        command.SetAction(parse =>
+        {
+            var profiles = ModelCatalog.Table3Profiles.Concat(ModelCatalog.MeasuredProfiles).ToList();
+            var architectures = ArchitectureCatalog.All.Select(a => (Architecture: a, Gpus: DefaultGpus(a))).ToList();
+            if (parse.GetValue(json))
+            {
+                WriteJson(output, profiles, architectures);
+            }
+            else
+            {
+                WriteTables(output, profiles, architectures);
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static int? DefaultGpus(TransformerArchitecture architecture)
+    {
+        try
+        {
+            return AcceleratorPlanner.MinimumAccelerators(architecture, Accelerators.A100_80GB).AcceleratorCount;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    private static void WriteTables(TextWriter output, List<ShippedProfile> profiles, List<(TransformerArchitecture Architecture, int? Gpus)> architectures)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        output.WriteLine("Shipped runtime profiles (--model NAME; add --metric denoised for the Table 3 denoised rows):");
+        output.WriteLine();
+        TextTable.Write(
+            output,
+            ["name", "kind", "GPUs", "hardware", "software", "measured", "R²", "emulated", "source"],
+            profiles.Select(p => new[]
+            {
+                p.Name,
+                p.Kind,
+                p.Model.Metadata.AcceleratorCount?.ToString(inv) ?? "-",
+                p.Model.Metadata.Hardware ?? "-",
+                p.Model.Metadata.Software ?? "-",
+                p.Model.Metadata.MeasuredUtc?.ToString("yyyy-MM", inv) ?? "-",
+                p.Model.IsFitted ? p.Model.RSquared.ToString("F4", inv) : "-",
+                p.Model.Metadata.Emulated ? "yes" : "no",
+                p.Model.Metadata.Source ?? "-",
+            }).ToList(),
+            leftAlignedColumns: 9);
+        if (ModelCatalog.MeasuredProfiles.Count == 0)
+        {
+            output.WriteLine("(no measured profiles are embedded in this build; fit your own with 'llmeff fit samples.csv -o model.json' and pass the file)");
+        }
+
+        output.WriteLine();
+        output.WriteLine("Roofline estimates (--model roofline:NAME[@ACCELERATOR], default A100-80GB on the fewest GPUs that hold the model; no profiling, an optimistic bound):");
+        output.WriteLine();
+        TextTable.Write(
+            output,
+            ["name", "parameters (B)", "layers", "hidden", "GPUs on A100-80GB"],
+            architectures.Select(a => new[]
+            {
+                ModelCatalog.RooflinePrefix + a.Architecture.Name,
+                (a.Architecture.ParameterCount / 1e9).ToString("F1", inv),
+                a.Architecture.Layers.ToString(inv),
+                a.Architecture.HiddenSize.ToString(inv),
+                a.Gpus?.ToString(inv) ?? "does not fit",
+            }).ToList());
+        output.WriteLine();
+        output.WriteLine("Accelerators: " + string.Join(", ", Accelerators.All.Select(a => a.Name)) + ".");
+    }
+
+    private static void WriteJson(TextWriter output, List<ShippedProfile> profiles, List<(TransformerArchitecture Architecture, int? Gpus)> architectures)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("profiles");
+            foreach (var p in profiles)
+            {
+                var m = p.Model.Metadata;
+                w.WriteStartObject();
+                w.WriteString("name", p.Name);
+                w.WriteString("kind", p.Kind);
+                w.WriteString("metric", m.Metric.ToString().ToLowerInvariant());
+                WriteOptional(w, "accelerator_count", m.AcceleratorCount);
+                w.WriteString("hardware", m.Hardware);
+                w.WriteString("software", m.Software);
+                w.WriteString("source", m.Source);
+                if (m.MeasuredUtc is { } when)
+                {
+                    w.WriteString("measured_utc", when);
+                }
+
+                if (p.Model.IsFitted)
+                {
+                    w.WriteNumber("r_squared", p.Model.RSquared);
+                }
+
+                w.WriteBoolean("emulated", m.Emulated);
+                w.WriteNumber("per_output_token_seconds", p.Model.PerOutputTokenSeconds);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("roofline_architectures");
+            foreach (var (a, gpus) in architectures)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", ModelCatalog.RooflinePrefix + a.Name);
+                w.WriteNumber("parameter_count", a.ParameterCount);
+                WriteOptional(w, "a100_80gb_count", gpus);
+                w.WriteString("source", a.Source);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("accelerators");
+            foreach (var a in Accelerators.All)
+            {
+                w.WriteStringValue(a.Name);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+
+    private static void WriteOptional(Utf8JsonWriter w, string name, int? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteNumber(name, v);
+        }
+    }
+}

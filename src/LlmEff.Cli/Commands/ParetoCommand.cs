@@ -1,0 +1,191 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using LlmEff.Cli.Models;
+using LlmEff.Cli.Pareto;
+using LlmEff.Core.Metrics;
+
+namespace LlmEff.Cli.Commands;
+
+/// <summary><c>llmeff pareto</c>: capability vs an efficiency metric per scenario, the Pareto frontier and the f1/f2 rankings (paper §5.4, Figures 9–10).</summary>
+internal static class ParetoCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var accuracies = new Option<FileInfo>("--accuracies", "-a")
+        {
+            Description = "CSV of accuracies: columns model, accuracy, optional scenario, and numeric metric columns; or HELM's inference_runtimes_and_accuracies_all_scenarios.csv (metrics raw, idealized).",
+            Required = true,
+        };
+        var metric = new Option<string>("--metric") { Description = "Efficiency metric column (lower is better); for HELM run files: raw, idealized or denoised (needs --denoised-table).", DefaultValueFactory = _ => "idealized" };
+        var accuracyColumn = new Option<string?>("--accuracy-column") { Description = "Accuracy column; default 'accuracy' (HELM: 'exact_match')." };
+        var denoisedTable = new Option<FileInfo?>("--denoised-table") { Description = "HELM denoised efficiency table (inference_denoised_runtimes.json) to add a 'denoised' metric to HELM run files." };
+        var scenarios = new Option<string[]>("--scenario", "-s") { Description = "Only these scenarios (exact names as listed); default: all with at least --min-models models.", AllowMultipleArgumentsPerToken = true };
+        var models = new Option<string[]>("--models") { Description = "Only these models.", AllowMultipleArgumentsPerToken = true };
+        var minimum = new Option<int>("--min-models") { Description = "Skip scenarios with fewer models than this.", DefaultValueFactory = _ => 2 };
+        var logUnit = new Option<double>("--log-unit") { Description = "f2 = accuracy / ln(metric / unit): the unit in the metric's units (seconds for runtimes).", DefaultValueFactory = _ => 0.001 };
+        var json = new Option<bool>("--json") { Description = "Write JSON instead of tables." };
+        var command = new Command("pareto", "Capability vs an efficiency metric per scenario from a CSV of accuracies: the Pareto frontier and the f1 = accuracy/metric and f2 = accuracy/ln(metric) rankings (paper §5.4).")
+        {
+            accuracies, metric, accuracyColumn, denoisedTable, scenarios, models, minimum, logUnit, json,
+        };
+        command.SetAction(parse =>
+        {
+            var minimumModels = parse.GetValue(minimum);
+            if (minimumModels < 1)
+            {
+                throw new ArgumentOutOfRangeException("--min-models", minimumModels, "--min-models must be at least 1.");
+            }
+
+            var frontiers = Analyze(
+                parse.GetValue(accuracies)!.FullName,
+                parse.GetValue(metric)!,
+                parse.GetValue(accuracyColumn),
+                parse.GetValue(denoisedTable)?.FullName,
+                parse.GetValue(scenarios),
+                parse.GetValue(models),
+                minimumModels,
+                parse.GetValue(logUnit));
+            if (parse.GetValue(json))
+            {
+                WriteJson(output, parse.GetValue(metric)!, frontiers);
+            }
+            else
+            {
+                WriteTables(output, parse.GetValue(metric)!, frontiers);
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Reads the file, checks the metric, scenario and model names (suggesting close ones), and computes each scenario's frontier.</summary>
+    public static IReadOnlyList<ScenarioFrontier> Analyze(string path, string metric, string? accuracyColumn, string? denoisedTable, string[]? scenarios, string[]? models, int minimumModels, double logUnit)
+    {
+        var rows = AccuracyTable.ReadFile(path, accuracyColumn, denoisedTable);
+        var metrics = rows.SelectMany(r => r.Metrics.Keys).Distinct(StringComparer.Ordinal).ToArray();
+        if (!metrics.Contains(metric, StringComparer.Ordinal))
+        {
+            var hint = metric == "denoised" ? " (HELM run files get 'denoised' only with --denoised-table)" : string.Empty;
+            throw new KeyNotFoundException($"no metric '{metric}' in {Path.GetFileName(path)}{hint}; it has {string.Join(", ", metrics)}. {NameSuggestions.Describe(metric, metrics)}");
+        }
+
+        rows = Filter(rows, models, r => r.Model, "model");
+        rows = Filter(rows, scenarios, r => r.Scenario, "scenario");
+        var result = ScenarioFrontier.Compute(rows, metric, RankingObjective.AccuracyPerLogRuntime(logUnit), minimumModels);
+        if (result.Count == 0)
+        {
+            throw new ArgumentException($"no scenario has {minimumModels} or more models with accuracy and '{metric}'; lower --min-models or check the filters.");
+        }
+
+        return result;
+    }
+
+    private static IReadOnlyList<AccuracyRow> Filter(IReadOnlyList<AccuracyRow> rows, string[]? wanted, Func<AccuracyRow, string> key, string what)
+    {
+        if (wanted is null || wanted.Length == 0)
+        {
+            return rows;
+        }
+
+        var known = rows.Select(key).Distinct(StringComparer.Ordinal).ToArray();
+        foreach (var w in wanted)
+        {
+            if (!known.Contains(w, StringComparer.Ordinal))
+            {
+                throw new KeyNotFoundException($"unknown {what} '{w}'. {NameSuggestions.Describe(w, known)}");
+            }
+        }
+
+        return rows.Where(r => wanted.Contains(key(r), StringComparer.Ordinal)).ToArray();
+    }
+
+    private static void WriteTables(TextWriter output, string metric, IReadOnlyList<ScenarioFrontier> frontiers)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        foreach (var s in frontiers)
+        {
+            output.WriteLine($"scenario {s.Scenario}: accuracy vs {metric} ({s.Points.Count} models, {s.OnFrontier.Count(f => f)} on the frontier)");
+            var f1 = s.F1.ToDictionary(r => r.Label, r => r.Rank, StringComparer.Ordinal);
+            var f2 = s.F2.ToDictionary(r => r.Label, r => r.Rank, StringComparer.Ordinal);
+            TextTable.Write(
+                output,
+                ["model", "accuracy", metric, "frontier", "f1 rank", "f2 rank"],
+                s.Points.Select((p, i) => (p, i)).OrderBy(x => f1[x.p.Label]).ThenBy(x => x.p.Label, StringComparer.Ordinal).Select(x => new[]
+                {
+                    x.p.Label,
+                    x.p.Capability.ToString("F3", inv),
+                    x.p.EfficiencyMetric.ToString("G4", inv),
+                    s.OnFrontier[x.i] ? "*" : string.Empty,
+                    f1[x.p.Label].ToString(inv),
+                    f2[x.p.Label].ToString(inv),
+                }).ToList());
+            output.WriteLine();
+        }
+
+        if (frontiers.Count > 1)
+        {
+            output.WriteLine($"mean rank over {frontiers.Count} scenarios (Figure 10):");
+            TextTable.Write(
+                output,
+                ["model", "scenarios", "on frontier", "mean f1 rank", "mean f2 rank"],
+                MeanRanks(frontiers).Select(m => new[]
+                {
+                    m.Model, m.Scenarios.ToString(inv), m.Frontier.ToString(inv), m.F1.ToString("F2", inv), m.F2.ToString("F2", inv),
+                }).ToList());
+        }
+
+        output.WriteLine();
+        output.WriteLine("f1 = accuracy / metric; f2 = accuracy / ln(metric / unit) (paper §5.4); rank 1 is best; '*' marks the Pareto frontier.");
+    }
+
+    private static IEnumerable<(string Model, int Scenarios, int Frontier, double F1, double F2)> MeanRanks(IReadOnlyList<ScenarioFrontier> frontiers)
+        => frontiers
+            .SelectMany(s => s.Points.Select((p, i) => (p.Label, OnFrontier: s.OnFrontier[i], F1: s.F1.First(r => r.Label == p.Label).Rank, F2: s.F2.First(r => r.Label == p.Label).Rank)))
+            .GroupBy(x => x.Label, StringComparer.Ordinal)
+            .Select(g => (g.Key, g.Count(), g.Count(x => x.OnFrontier), g.Average(x => (double)x.F1), g.Average(x => (double)x.F2)))
+            .OrderBy(x => x.Item4)
+            .ThenBy(x => x.Key, StringComparer.Ordinal);
+
+    private static void WriteJson(TextWriter output, string metric, IReadOnlyList<ScenarioFrontier> frontiers)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("metric", metric);
+            w.WriteStartArray("scenarios");
+            foreach (var s in frontiers)
+            {
+                w.WriteStartObject();
+                w.WriteString("scenario", s.Scenario);
+                w.WriteStartArray("models");
+                for (var i = 0; i < s.Points.Count; i++)
+                {
+                    var p = s.Points[i];
+                    w.WriteStartObject();
+                    w.WriteString("model", p.Label);
+                    w.WriteNumber("accuracy", p.Capability);
+                    w.WriteNumber("metric", p.EfficiencyMetric);
+                    w.WriteBoolean("on_frontier", s.OnFrontier[i]);
+                    var f1 = s.F1.First(r => r.Label == p.Label);
+                    var f2 = s.F2.First(r => r.Label == p.Label);
+                    w.WriteNumber("f1", f1.Score);
+                    w.WriteNumber("f1_rank", f1.Rank);
+                    w.WriteNumber("f2", f2.Score);
+                    w.WriteNumber("f2_rank", f2.Rank);
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
+    }
+}

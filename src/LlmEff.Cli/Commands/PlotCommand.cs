@@ -1,0 +1,105 @@
+using System.CommandLine;
+using LlmEff.Cli.Plotting;
+using LlmEff.Core;
+using LlmEff.Core.Serialization;
+using ScottPlot;
+
+namespace LlmEff.Cli.Commands;
+
+/// <summary><c>llmeff plot</c>: the paper's figures as PNG or SVG (by the output's extension).</summary>
+internal static class PlotCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var command = new Command("plot", "Draw the paper's figures as PNG or SVG: runtime (Figure 3), prompt-encoding (Figure 4), predicted (Figure 7), pareto (Figure 9).")
+        {
+            RuntimeCommand("runtime", "Runtime vs output tokens per prompt size, with the fitted lines (Figure 3).", output, (s, m, t) => RuntimeFigures.RuntimeVsOutputTokens(s, m, t)),
+            RuntimeCommand("prompt-encoding", "Prompt-encoding time PE vs prompt size: per-size intercepts and the fitted PE (Figure 4).", output, (_, m, t) => RuntimeFigures.PromptEncoding(m, t)),
+            RuntimeCommand("predicted", "Predicted vs measured runtime for every sample, with y = x (Figure 7).", output, (s, m, t) => RuntimeFigures.PredictedVsMeasured(s, m, t)),
+            ParetoPlot(output),
+        };
+        return command;
+    }
+
+    private static Option<FileInfo> OutputOption() => new("--output", "-o") { Description = "Figure file: .png or .svg.", Required = true };
+
+    private static Command RuntimeCommand(string name, string description, TextWriter output, Func<IReadOnlyList<ProfilingSample>, RuntimeModel, string, Plot> draw)
+    {
+        var samples = new Argument<FileInfo>("samples") { Description = "Samples CSV: prompt_tokens,output_tokens,runtime_seconds[,...] (e.g. a profiler's output)." };
+        var model = new Option<FileInfo?>("--model", "-m") { Description = "Runtime-model JSON to draw; default: fit the samples (paper §3.4, minimum over trials)." };
+        var title = new Option<string?>("--title") { Description = "Figure title; default: the samples file name." };
+        var file = OutputOption();
+        var command = new Command(name, description) { samples, model, title, file };
+        command.SetAction(parse =>
+        {
+            var samplesFile = parse.GetValue(samples)!;
+            if (!samplesFile.Exists)
+            {
+                throw new FileNotFoundException($"samples file '{samplesFile.FullName}' does not exist.", samplesFile.FullName);
+            }
+
+            var data = ProfilingSampleCsv.ReadFile(samplesFile.FullName);
+            var runtime = parse.GetValue(model) is { } m ? LoadModel(m) : RuntimeModel.Fit(data);
+            var target = parse.GetValue(file)!.FullName;
+            FigureFile.Save([draw(data, runtime, parse.GetValue(title) ?? samplesFile.Name)], 1, target, 720, 520);
+            output.WriteLine($"figure written to {target}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static RuntimeModel LoadModel(FileInfo file)
+        => file.Exists ? RuntimeModelJson.Load(file.FullName) : throw new FileNotFoundException($"model file '{file.FullName}' does not exist.", file.FullName);
+
+    private static Command ParetoPlot(TextWriter output)
+    {
+        var accuracies = new Option<FileInfo>("--accuracies", "-a") { Description = "Accuracy CSV as for 'llmeff pareto' (generic, or HELM's run file).", Required = true };
+        var metrics = new Option<string[]>("--metric") { Description = "Efficiency metrics, one row of panels each (e.g. raw denoised idealized).", AllowMultipleArgumentsPerToken = true, DefaultValueFactory = _ => ["idealized"] };
+        var scenarios = new Option<string[]>("--scenario", "-s") { Description = "Scenarios, one column of panels each (default: all with enough models; at most 8).", AllowMultipleArgumentsPerToken = true };
+        var models = new Option<string[]>("--models") { Description = "Only these models.", AllowMultipleArgumentsPerToken = true };
+        var accuracyColumn = new Option<string?>("--accuracy-column") { Description = "Accuracy column; default 'accuracy' (HELM: 'exact_match')." };
+        var denoisedTable = new Option<FileInfo?>("--denoised-table") { Description = "HELM denoised efficiency table, for the 'denoised' metric of HELM run files." };
+        var minimum = new Option<int>("--min-models") { Description = "Skip scenarios with fewer models.", DefaultValueFactory = _ => 2 };
+        var file = OutputOption();
+        var command = new Command("pareto", "Accuracy vs efficiency metrics per scenario with the Pareto frontier (Figure 9): rows are metrics, columns scenarios.")
+        {
+            accuracies, metrics, scenarios, models, accuracyColumn, denoisedTable, minimum, file,
+        };
+        command.SetAction(parse =>
+        {
+            var metricNames = parse.GetValue(metrics)!;
+            var rows = metricNames.Select(m => ParetoCommand.Analyze(
+                parse.GetValue(accuracies)!.FullName, m, parse.GetValue(accuracyColumn), parse.GetValue(denoisedTable)?.FullName,
+                parse.GetValue(scenarios), parse.GetValue(models), parse.GetValue(minimum), 0.001)).ToArray();
+
+            // Columns are the scenarios every metric has, so the grid is rectangular.
+            var columns = rows.Select(r => r.Select(s => s.Scenario)).Aggregate((a, b) => a.Intersect(b, StringComparer.Ordinal)).ToArray();
+            if (columns.Length == 0)
+            {
+                throw new ArgumentException($"no scenario has every metric of {string.Join(", ", metricNames)}; drop a metric or pick scenarios.");
+            }
+
+            if (columns.Length > 8)
+            {
+                throw new ArgumentException($"{columns.Length} scenarios would make an unreadable figure; pick at most 8 with --scenario (e.g. boolq imdb).");
+            }
+
+            var colors = CapabilityFigure.ModelColors(rows.SelectMany(r => r.SelectMany(s => s.Points.Select(p => p.Label))));
+            var panels = new List<Plot>();
+            for (var m = 0; m < rows.Length; m++)
+            {
+                foreach (var (scenario, c) in columns.Select((s, c) => (s, c)))
+                {
+                    var frontier = rows[m].Single(s => s.Scenario == scenario);
+                    panels.Add(CapabilityFigure.Panel(frontier, metricNames[m] is "raw" or "denoised" or "idealized" ? $"{metricNames[m]} runtime (s)" : metricNames[m], colors, legend: m == 0 && c == 0));
+                }
+            }
+
+            var target = parse.GetValue(file)!.FullName;
+            FigureFile.Save(panels, columns.Length, target);
+            output.WriteLine($"figure written to {target}");
+            return 0;
+        });
+        return command;
+    }
+}

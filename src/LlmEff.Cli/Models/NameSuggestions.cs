@@ -1,0 +1,51 @@
+namespace LlmEff.Cli.Models;
+
+/// <summary>Closest-name suggestions for unknown model, architecture or scenario names.</summary>
+internal static class NameSuggestions
+{
+    /// <summary>The <paramref name="count"/> candidates closest to <paramref name="name"/>: those containing it (or contained in it) first, then by edit distance, case-insensitive.</summary>
+    public static IReadOnlyList<string> Closest(string name, IEnumerable<string> candidates, int count = 3)
+    {
+        var query = Key(name);
+        return candidates
+            .Distinct(StringComparer.Ordinal)
+            .Select(c => (Name: c, Key: Key(c), Short: Key(c[(c.LastIndexOfAny([':', '/']) + 1)..])))
+            .OrderBy(x => query.Length > 0 && (x.Key.Contains(query, StringComparison.Ordinal) || query.Contains(x.Short, StringComparison.Ordinal)) ? 0 : 1)
+            .ThenBy(x => Math.Min(EditDistance(query, x.Key), EditDistance(query, x.Short)))
+            .ThenBy(x => x.Name, StringComparer.Ordinal)
+            .Take(count)
+            .Select(x => x.Name)
+            .ToArray();
+    }
+
+    /// <summary>"Closest: 'a', 'b', 'c'." for an error message.</summary>
+    public static string Describe(string name, IEnumerable<string> candidates, int count = 3)
+        => "Closest: " + string.Join(", ", Closest(name, candidates, count).Select(c => $"'{c}'")) + ".";
+
+    // Case-folded letters and digits only, so "llama3-8b" finds "Meta-Llama-3-8B".
+    private static string Key(string name) => new(name.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant).ToArray());
+
+    private static int EditDistance(string a, string b)
+    {
+        var previous = new int[b.Length + 1];
+        var current = new int[b.Length + 1];
+        for (var j = 0; j <= b.Length; j++)
+        {
+            previous[j] = j;
+        }
+
+        for (var i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (var j = 1; j <= b.Length; j++)
+            {
+                var substitution = previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+                current[j] = Math.Min(substitution, Math.Min(previous[j], current[j - 1]) + 1);
+            }
+
+            (previous, current) = (current, previous);
+        }
+
+        return previous[b.Length];
+    }
+}

@@ -1,0 +1,6 @@
+using LlmEff.Core;
+
+namespace LlmEff.Cli.Models;
+
+/// <summary>One runtime profile the tool ships: its name as <c>--model</c> accepts it, its kind, and the model with its provenance metadata.</summary>
+internal sealed record ShippedProfile(string Name, string Kind, RuntimeModel Model);

@@ -1,0 +1,179 @@
+using System.Globalization;
+using LlmEff.Core;
+using LlmEff.Core.Helm;
+
+namespace LlmEff.Cli.Pareto;
+
+/// <summary>
+/// Reads model accuracies with efficiency metrics from CSV. Two layouts:
+/// <list type="bullet">
+/// <item>Generic: a header with <c>model</c> and <c>accuracy</c>, optionally <c>scenario</c>, and any number of numeric
+/// metric columns (e.g. <c>idealized_runtime</c>, <c>cost_usd</c>, <c>parameters_b</c>); an empty cell means "not measured".</item>
+/// <item>HELM runs (<c>inference_runtimes_and_accuracies_all_scenarios.csv</c>): the first column <c>scenario</c> holds the
+/// run's arguments including <c>model=...</c>; metrics <c>raw</c> (<c>inference_runtime</c>) and <c>idealized</c>
+/// (<c>inference_idealized_runtime</c>), accuracy <c>exact_match</c>; rows without a model are summaries and are skipped.
+/// With a HELM denoised table, a <c>denoised</c> metric is added from the run's mean prompt and output tokens.</item>
+/// </list>
+/// </summary>
+internal static class AccuracyTable
+{
+    public static IReadOnlyList<AccuracyRow> ReadFile(string path, string? accuracyColumn = null, string? denoisedTablePath = null)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"accuracy file '{path}' does not exist; pass a CSV with model,accuracy[,scenario] and metric columns, or HELM's inference_runtimes_and_accuracies_all_scenarios.csv.", path);
+        }
+
+        using var reader = new StreamReader(path);
+        var name = Path.GetFileName(path);
+        var headerLine = reader.ReadLine() ?? throw new InvalidDataException($"{name}:1:1: the file is empty; it needs a header row.");
+        var header = CsvFields.Split(headerLine, name, 1).Select(f => f.Text.Trim()).ToArray();
+        var denoised = denoisedTablePath is null ? null : HelmEfficiencyTables.ReadFile(denoisedTablePath, metric: RuntimeMetric.Denoised);
+        return IsHelm(header)
+            ? ReadHelm(reader, name, header, accuracyColumn ?? "exact_match", denoised)
+            : ReadGeneric(reader, name, header, accuracyColumn ?? "accuracy", denoised is null ? null : denoisedTablePath);
+    }
+
+    private static bool IsHelm(string[] header)
+        => header.Length > 2 && header[0] == "scenario" && header.Contains("inference_runtime") && header.Contains("inference_idealized_runtime");
+
+    private static List<AccuracyRow> ReadHelm(StreamReader reader, string file, string[] header, string accuracyColumn, IReadOnlyDictionary<string, RuntimeModel>? denoised)
+    {
+        var accuracy = Column(header, accuracyColumn, file);
+        var raw = Column(header, "inference_runtime", file);
+        var idealized = Column(header, "inference_idealized_runtime", file);
+        var promptTokens = Array.IndexOf(header, "num_prompt_tokens") is var pi and >= 0 ? pi : Array.IndexOf(header, "num_tokens_in_prompt");
+        var outputTokens = Array.IndexOf(header, "num_output_tokens");
+        var rows = new List<AccuracyRow>();
+        var lineNumber = 1;
+        while (reader.ReadLine() is { } line)
+        {
+            lineNumber++;
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            var fields = CsvFields.Split(line, file, lineNumber);
+            var arguments = fields[0].Text;
+            var modelStart = arguments.IndexOf("model=", StringComparison.Ordinal);
+            if (modelStart < 0)
+            {
+                continue; // perturbation summaries without a model
+            }
+
+            var modelEnd = arguments.IndexOf(',', modelStart);
+            var model = modelEnd < 0 ? arguments[(modelStart + 6)..] : arguments[(modelStart + 6)..modelEnd];
+            var scenario = (modelEnd < 0 ? arguments[..modelStart] : arguments[..modelStart] + arguments[(modelEnd + 1)..]).TrimEnd(':', ',');
+            var acc = Number(fields, accuracy, header, file, lineNumber);
+            if (acc is null)
+            {
+                continue; // the scenario has no accuracy (e.g. RAFT terms-of-service without exact_match)
+            }
+
+            var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+            Add(metrics, "raw", Number(fields, raw, header, file, lineNumber));
+            Add(metrics, "idealized", Number(fields, idealized, header, file, lineNumber));
+            if (denoised is not null && promptTokens >= 0 && outputTokens >= 0
+                && denoised.TryGetValue(HelmModelKey(model), out var table)
+                && Number(fields, promptTokens, header, file, lineNumber) is { } p && Number(fields, outputTokens, header, file, lineNumber) is { } o)
+            {
+                // Mean tokens of the scenario: t is linear in o and piecewise linear in p, so this is the mean runtime
+                // up to the curvature of PE between knots.
+                metrics["denoised"] = table.Predict(Math.Max(1, (int)Math.Round(p)), Math.Max(1, (int)Math.Round(o)));
+            }
+
+            rows.Add(new AccuracyRow(scenario, model, acc.Value, metrics));
+        }
+
+        return rows;
+    }
+
+    private static List<AccuracyRow> ReadGeneric(StreamReader reader, string file, string[] header, string accuracyColumn, string? denoisedTablePath)
+    {
+        if (denoisedTablePath is not null)
+        {
+            throw new ArgumentException($"--denoised-table applies to HELM run files only; '{file}' is a generic accuracy CSV: add a denoised runtime column to it instead.");
+        }
+
+        var model = Column(header, "model", file);
+        var accuracy = Column(header, accuracyColumn, file);
+        var scenario = Array.IndexOf(header, "scenario");
+        var metricColumns = Enumerable.Range(0, header.Length).Where(i => i != model && i != accuracy && i != scenario && header[i].Length > 0).ToArray();
+        var rows = new List<AccuracyRow>();
+        var lineNumber = 1;
+        while (reader.ReadLine() is { } line)
+        {
+            lineNumber++;
+            if (line.Trim().Length == 0)
+            {
+                continue;
+            }
+
+            var fields = CsvFields.Split(line, file, lineNumber);
+            if (fields.Count != header.Length)
+            {
+                throw new InvalidDataException($"{file}:{lineNumber}:1: expected {header.Length} fields as in the header, found {fields.Count}.");
+            }
+
+            var name = fields[model].Text.Trim();
+            if (name.Length == 0)
+            {
+                throw new InvalidDataException($"{file}:{lineNumber}:{fields[model].Column}: empty model name.");
+            }
+
+            var acc = Number(fields, accuracy, header, file, lineNumber)
+                ?? throw new InvalidDataException($"{file}:{lineNumber}:{fields[accuracy].Column}: empty accuracy; every row needs one.");
+            var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var c in metricColumns)
+            {
+                Add(metrics, header[c], Number(fields, c, header, file, lineNumber));
+            }
+
+            rows.Add(new AccuracyRow(scenario >= 0 ? fields[scenario].Text.Trim() : "all", name, acc, metrics));
+        }
+
+        return rows;
+    }
+
+    /// <summary>HELM run files write <c>openai_davinci</c> where its efficiency tables write <c>openai/davinci</c>.</summary>
+    private static string HelmModelKey(string model)
+    {
+        var underscore = model.IndexOf('_', StringComparison.Ordinal);
+        return underscore < 0 ? model : model[..underscore] + "/" + model[(underscore + 1)..];
+    }
+
+    private static int Column(string[] header, string name, string file)
+    {
+        var index = Array.IndexOf(header, name);
+        return index >= 0
+            ? index
+            : throw new InvalidDataException($"{file}:1: no '{name}' column; the header has {string.Join(", ", header.Where(h => h.Length > 0))}.");
+    }
+
+    private static void Add(Dictionary<string, double> metrics, string name, double? value)
+    {
+        if (value is { } v)
+        {
+            metrics[name] = v;
+        }
+    }
+
+    private static double? Number(List<(string Text, int Column)> fields, int index, string[] header, string file, int line)
+    {
+        if (index >= fields.Count)
+        {
+            return null;
+        }
+
+        var text = fields[index].Text.Trim();
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
+            ? value
+            : throw new InvalidDataException($"{file}:{line}:{fields[index].Column}: '{text}' in column '{header[index]}' is not a finite number.");
+    }
+}

@@ -1,0 +1,124 @@
+using System.Text.Json;
+using static LlmEff.Cli.Tests.CliRunner;
+
+namespace LlmEff.Cli.Tests;
+
+public class ParetoCommandTests
+{
+    private const string HelmRuns = "helm-runs/inference_runtimes_and_accuracies_all_scenarios.csv";
+
+    // Hand case: in scenario s1, A (0.5 acc, 1 s) and C (0.9 acc, 4 s) are on the frontier; B (0.4 acc, 2 s) is
+    // dominated by A. f1 = acc/t: A 0.5, B 0.2, C 0.225 -> ranks A 1, C 2, B 3.
+    // f2 = acc/ln(t/1 ms): A 0.5/6.908 = 0.0724, B 0.4/7.601 = 0.0526, C 0.9/8.294 = 0.1085 -> ranks C 1, A 2, B 3.
+    private const string Generic = "model,scenario,accuracy,runtime_s\nA,s1,0.5,1\nB,s1,0.4,2\nC,s1,0.9,4\nA,s2,0.7,1\nB,s2,0.8,3\n";
+
+    [Fact]
+    public void Pareto_GenericCsv_FrontierAndRanks()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("acc.csv", Generic);
+        var (code, output, err) = Run("pareto", "-a", path, "--metric", "runtime_s", "--scenario", "s1", "--json");
+
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(output);
+        var models = doc.RootElement.GetProperty("scenarios")[0].GetProperty("models").EnumerateArray().ToDictionary(m => m.GetProperty("model").GetString()!);
+        Assert.True(models["A"].GetProperty("on_frontier").GetBoolean());
+        Assert.False(models["B"].GetProperty("on_frontier").GetBoolean());
+        Assert.True(models["C"].GetProperty("on_frontier").GetBoolean());
+        Assert.Equal(1, models["A"].GetProperty("f1_rank").GetInt32());
+        Assert.Equal(2, models["C"].GetProperty("f1_rank").GetInt32());
+        Assert.Equal(3, models["B"].GetProperty("f1_rank").GetInt32());
+        Assert.Equal(1, models["C"].GetProperty("f2_rank").GetInt32());
+        Assert.Equal(0.9 / Math.Log(4000), models["C"].GetProperty("f2").GetDouble(), 1e-12);
+    }
+
+    [Fact]
+    public void Pareto_Table_ShowsEveryScenarioAndMeanRanks()
+    {
+        using var dir = new TempDir();
+        var (code, output, err) = Run("pareto", "-a", dir.File("acc.csv", Generic), "--metric", "runtime_s");
+
+        Assert.True(code == 0, err);
+        Assert.Contains("scenario s1", output, StringComparison.Ordinal);
+        Assert.Contains("scenario s2", output, StringComparison.Ordinal);
+        Assert.Contains("mean rank over 2 scenarios", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pareto_MalformedNumber_ReportsLineAndColumn()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("acc.csv", "model,accuracy,runtime_s\nA,0.5,1\nB,0.4,fast\n");
+        AssertOneLineError(Run("pareto", "-a", path, "--metric", "runtime_s"), "acc.csv:3:7", "'fast'", "runtime_s");
+    }
+
+    [Fact]
+    public void Pareto_WrongFieldCount_ReportsLine()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("acc.csv", "model,accuracy,runtime_s\nA,0.5\n");
+        AssertOneLineError(Run("pareto", "-a", path, "--metric", "runtime_s"), "acc.csv:2:", "expected 3 fields");
+    }
+
+    [Fact]
+    public void Pareto_MissingAccuracyColumn_ListsTheHeader()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("acc.csv", "model,acc,runtime_s\nA,0.5,1\n");
+        AssertOneLineError(Run("pareto", "-a", path, "--metric", "runtime_s"), "no 'accuracy' column", "acc");
+    }
+
+    [Fact]
+    public void Pareto_UnknownMetricAndScenario_SuggestNames()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("acc.csv", Generic);
+        AssertOneLineError(Run("pareto", "-a", path, "--metric", "runtime"), "runtime_s");
+        AssertOneLineError(Run("pareto", "-a", path, "--metric", "runtime_s", "-s", "s3"), "unknown scenario 's3'", "'s1'");
+    }
+
+    [Fact]
+    public void Pareto_MissingFile_NamesIt()
+        => AssertOneLineError(Run("pareto", "-a", "/nonexistent/acc.csv"), "/nonexistent/acc.csv");
+
+    [Theory]
+    [InlineData("boolq")]
+    [InlineData("imdb")]
+    [InlineData("mmlu:subject=college_chemistry")]
+    public void Pareto_HelmRuns_DavinciOnRawFrontierButNotIdealized(string scenario)
+    {
+        // §5.4 "Inconsistent optimizations", among the paper's models present in HELM's file.
+        var path = SharedData.Require(HelmRuns);
+        string[] paper = ["openai_davinci", "ai21_j1-jumbo", "ai21_j1-grande", "ai21_j1-large", "anthropic_stanford-online-helpful-v4-s3"];
+        bool OnFrontier(string metric)
+        {
+            var (code, output, err) = Run(["pareto", "-a", path, "--metric", metric, "-s", scenario, "--models", .. paper, "--json"]);
+            Assert.True(code == 0, err);
+            using var doc = JsonDocument.Parse(output);
+            return doc.RootElement.GetProperty("scenarios")[0].GetProperty("models").EnumerateArray()
+                .Single(m => m.GetProperty("model").GetString() == "openai_davinci").GetProperty("on_frontier").GetBoolean();
+        }
+
+        Assert.True(OnFrontier("raw"));
+        Assert.False(OnFrontier("idealized"));
+    }
+
+    [Fact]
+    public void Pareto_HelmRuns_DenoisedFromHelmTable()
+    {
+        var path = SharedData.Require(HelmRuns);
+        var table = SharedData.Require("helm/inference_denoised_runtimes.json");
+        var (code, output, err) = Run("pareto", "-a", path, "--metric", "denoised", "--denoised-table", table, "-s", "boolq", "--json");
+
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(output);
+        var davinci = doc.RootElement.GetProperty("scenarios")[0].GetProperty("models").EnumerateArray().Single(m => m.GetProperty("model").GetString() == "openai_davinci");
+
+        // HELM's denoised davinci table at the boolq row's mean tokens (1244.746667 -> 1245 prompt, 1 output, from the
+        // CSV), and below the raw 0.662 s HELM measured for that row, as a denoised runtime should be.
+        var helm = LlmEff.Core.Helm.HelmEfficiencyTables.ReadFile(table, metric: LlmEff.Core.RuntimeMetric.Denoised);
+        Assert.Equal(helm["openai/davinci"].Predict(1245, 1), davinci.GetProperty("metric").GetDouble(), 1e-12);
+        Assert.InRange(davinci.GetProperty("metric").GetDouble(), 0.0, 0.6624278116);
+        AssertOneLineError(Run("pareto", "-a", path, "--metric", "denoised"), "--denoised-table");
+    }
+}
