@@ -1,3 +1,4 @@
+using LlmEff.Tests.Shared;
 using System.Text.Json;
 using static LlmEff.Cli.Tests.CliRunner;
 

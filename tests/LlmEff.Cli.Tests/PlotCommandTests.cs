@@ -1,3 +1,4 @@
+using LlmEff.Tests.Shared;
 using System.Globalization;
 using System.Text;
 using System.Xml.Linq;

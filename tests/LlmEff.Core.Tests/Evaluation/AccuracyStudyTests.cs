@@ -1,6 +1,6 @@
 using LlmEff.Core.Evaluation;
 using LlmEff.Core.Serialization;
-using LlmEff.Core.Tests.TestData;
+using LlmEff.Tests.Shared;
 
 namespace LlmEff.Core.Tests.Evaluation;
 

@@ -1,5 +1,6 @@
 using LlmEff.Core.Metrics;
 using LlmEff.Core.Tests.TestData;
+using LlmEff.Tests.Shared;
 
 namespace LlmEff.Core.Tests.Metrics;
 

@@ -2,7 +2,7 @@ using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Metrics;
 using LlmEff.Core.Serialization;
-using LlmEff.Core.Tests.TestData;
+using LlmEff.Tests.Shared;
 
 namespace LlmEff.Core.Tests.Metrics;
 

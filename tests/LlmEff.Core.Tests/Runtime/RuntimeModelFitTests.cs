@@ -1,5 +1,5 @@
 using LlmEff.Core.Serialization;
-using LlmEff.Core.Tests.TestData;
+using LlmEff.Tests.Shared;
 using static LlmEff.Core.Tests.Runtime.SyntheticSamples;
 
 namespace LlmEff.Core.Tests.Runtime;

@@ -1,5 +1,5 @@
 using LlmEff.Core.Serialization;
-using LlmEff.Core.Tests.TestData;
+using LlmEff.Tests.Shared;
 
 namespace LlmEff.Core.Tests.Serialization;
 

@@ -1,4 +1,4 @@
-namespace LlmEff.Cli.Tests;
+namespace LlmEff.Tests.Shared;
 
 /// <summary>Locates the authors' public measurements in ../shared/data (never copied into the repo).</summary>
 internal static class SharedData
