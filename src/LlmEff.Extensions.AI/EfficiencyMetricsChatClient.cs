@@ -13,7 +13,7 @@ namespace LlmEff.Extensions.AI;
 /// <remarks>
 /// Streaming: usage arrives as <see cref="UsageContent"/> (usually at the end), so after the inner stream ends the client
 /// yields one more update, with no contents, that carries the metrics; <c>ToChatResponseAsync</c> merges it into the
-/// response's additional properties. The raw runtime is wall-clock time from the call to the end of the stream, so a
+/// last message's additional properties, where <c>GetEfficiencyMetrics()</c> finds it. The raw runtime is wall-clock time from the call to the end of the stream, so a
 /// consumer that is slow to read the stream adds to it. Calls whose inner client throws are counted as failed; a
 /// stream abandoned before its end is not recorded.
 /// </remarks>
