@@ -29,7 +29,7 @@ internal sealed class FakeChatClient : IChatClient
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var usage = NextUsage();
-        await Task.Delay(Delay, cancellationToken);
+        await WaitAsync(Delay, cancellationToken);
         if (Throw is not null)
         {
             throw Throw;
@@ -45,7 +45,7 @@ internal sealed class FakeChatClient : IChatClient
         var tokens = (int)(usage?.OutputTokenCount ?? 3);
         for (var k = 0; k < tokens; k++)
         {
-            await Task.Delay(Delay, cancellationToken);
+            await WaitAsync(Delay, cancellationToken);
             if (Throw is not null && k == tokens / 2)
             {
                 throw Throw;
@@ -64,6 +64,16 @@ internal sealed class FakeChatClient : IChatClient
 
     public void Dispose()
     {
+    }
+
+    // Task.Delay may wake a little early (millisecond timer ticks); this waits at least the full delay by the stopwatch.
+    private static async Task WaitAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (System.Diagnostics.Stopwatch.GetElapsedTime(start) < delay)
+        {
+            await Task.Delay(1, cancellationToken);
+        }
     }
 
     private UsageDetails? NextUsage()
