@@ -1,0 +1,151 @@
+using LlmEff.Core;
+using LlmEff.Core.Hardware;
+using Microsoft.Extensions.AI;
+
+namespace LlmEff.Extensions.AI.Tests;
+
+public sealed class EfficiencyMetricsCalculatorTests
+{
+    [Fact]
+    public void Reported_usage_gives_every_metric_from_table3()
+    {
+        var calculator = new EfficiencyMetricsCalculator(Expected.Options());
+
+        var m = calculator.Compute(1.25, new UsageDetails { InputTokenCount = 512, OutputTokenCount = 10 });
+
+        Assert.Equal(TokenUsageStatus.Reported, m.UsageStatus);
+        Assert.Equal(1.25, m.RawRuntimeSeconds);
+        Assert.Equal(512, m.PromptTokens);
+        Assert.Equal(10, m.OutputTokens);
+        Assert.Equal(Expected.Idealized512x10Seconds, m.IdealizedRuntimeSeconds!.Value, Expected.Tolerance);
+        Assert.Equal(Expected.Denoised512x10Seconds, m.DenoisedRuntimeSeconds!.Value, Expected.Tolerance);
+        Assert.Equal(Expected.CostUsd(Expected.Idealized512x10Seconds), m.IdealizedCostUsd!.Value, Expected.Tolerance);
+        Assert.Equal(Expected.EnergyJoules(Expected.Idealized512x10Seconds), m.IdealizedEnergyJoules!.Value, 1e-9);
+        Assert.Equal("A100-80GB", m.AcceleratorName);
+        Assert.Equal(8, m.AcceleratorCount); // from the profile's metadata (Table 1: davinci on 8 GPUs)
+        Assert.Equal(Expected.Davinci, m.IdealizedProfileName);
+        Assert.False(m.PromptExtrapolated);
+        Assert.True(m.HasUsage);
+    }
+
+    [Fact]
+    public void Zero_output_tokens_is_a_non_generating_call_priced_at_prompt_encoding()
+    {
+        var calculator = new EfficiencyMetricsCalculator(Expected.Options());
+
+        var m = calculator.Compute(0.5, 1024, 0);
+
+        // HELM: o = 0 costs PE(p) (+ overhead, none here); Table 3 davinci PE(1024) = 0.323 s, denoised 0.033 s.
+        Assert.Equal(TokenUsageStatus.NoOutputTokens, m.UsageStatus);
+        Assert.Equal(0, m.OutputTokens);
+        Assert.Equal(0.323, m.IdealizedRuntimeSeconds!.Value, Expected.Tolerance);
+        Assert.Equal(0.033, m.DenoisedRuntimeSeconds!.Value, Expected.Tolerance);
+        Assert.Equal(Expected.EnergyJoules(0.323), m.IdealizedEnergyJoules!.Value, 1e-9);
+    }
+
+    [Theory]
+    [InlineData(null, 10L)]
+    [InlineData(512L, null)]
+    [InlineData(-1L, 10L)]
+    [InlineData(512L, -3L)]
+    [InlineData(512L, 3_000_000_000L)]
+    public void Missing_or_unusable_usage_leaves_idealized_metrics_null(long? p, long? o)
+    {
+        var calculator = new EfficiencyMetricsCalculator(Expected.Options());
+
+        var m = calculator.Compute(0.75, p, o);
+
+        Assert.Equal(TokenUsageStatus.Missing, m.UsageStatus);
+        Assert.False(m.HasUsage);
+        Assert.Equal(0.75, m.RawRuntimeSeconds);
+        Assert.Null(m.IdealizedRuntimeSeconds);
+        Assert.Null(m.DenoisedRuntimeSeconds);
+        Assert.Null(m.IdealizedCostUsd);
+        Assert.Null(m.IdealizedEnergyJoules);
+    }
+
+    [Fact]
+    public void No_usage_object_is_missing()
+    {
+        var m = new EfficiencyMetricsCalculator(Expected.Options()).Compute(0.1, usage: null);
+        Assert.Equal(TokenUsageStatus.Missing, m.UsageStatus);
+        Assert.Null(m.PromptTokens);
+    }
+
+    [Fact]
+    public void Explicit_accelerator_count_overrides_the_profile_and_null_accelerator_gives_runtimes_only()
+    {
+        var options = Expected.Options();
+        options.Accelerator = Accelerators.H100_SXM;
+        options.AcceleratorCount = 2;
+        var m = new EfficiencyMetricsCalculator(options).Compute(1, 512, 10);
+        Assert.Equal(Expected.Idealized512x10Seconds * 2 * 700, m.IdealizedEnergyJoules!.Value, 1e-9);
+        Assert.Equal(Expected.Idealized512x10Seconds * 2 * (98.32 / 8 / 3600), m.IdealizedCostUsd!.Value, Expected.Tolerance);
+
+        var runtimesOnly = new EfficiencyMetricsOptions { IdealizedRuntime = Expected.Idealized, Accelerator = null };
+        var r = new EfficiencyMetricsCalculator(runtimesOnly).Compute(1, 512, 10);
+        Assert.Equal(Expected.Idealized512x10Seconds, r.IdealizedRuntimeSeconds!.Value, Expected.Tolerance);
+        Assert.Null(r.IdealizedCostUsd);
+        Assert.Null(r.IdealizedEnergyJoules);
+        Assert.Null(r.DenoisedRuntimeSeconds);
+        Assert.Null(r.AcceleratorCount);
+    }
+
+    [Fact]
+    public void Prompt_outside_the_profiled_sizes_is_flagged_extrapolated()
+    {
+        var m = new EfficiencyMetricsCalculator(Expected.Options()).Compute(1, 4000, 5);
+        Assert.True(m.PromptExtrapolated);
+    }
+
+    [Fact]
+    public void Missing_idealized_profile_is_rejected()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new EfficiencyMetricsCalculator(new EfficiencyMetricsOptions()));
+        Assert.Contains("IdealizedRuntime is null", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Swapped_profiles_are_rejected_with_the_fix()
+    {
+        var swapped = new EfficiencyMetricsOptions { IdealizedRuntime = Expected.Denoised };
+        var ex = Assert.Throws<ArgumentException>(() => new EfficiencyMetricsCalculator(swapped));
+        Assert.Equal("IdealizedRuntime", ex.ParamName);
+        Assert.Contains("is a Denoised profile", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("pass it as DenoisedRuntime", ex.Message, StringComparison.Ordinal);
+
+        var swappedDenoised = new EfficiencyMetricsOptions { IdealizedRuntime = Expected.Idealized, DenoisedRuntime = Expected.Idealized };
+        var ex2 = Assert.Throws<ArgumentException>(() => new EfficiencyMetricsCalculator(swappedDenoised));
+        Assert.Equal("DenoisedRuntime", ex2.ParamName);
+    }
+
+    [Fact]
+    public void Accelerator_count_conflicts_and_bad_values_are_rejected()
+    {
+        var orphan = new EfficiencyMetricsOptions { IdealizedRuntime = Expected.Idealized, Accelerator = null, AcceleratorCount = 4 };
+        Assert.Contains("AcceleratorCount = 4 has no effect", Assert.Throws<ArgumentException>(() => new EfficiencyMetricsCalculator(orphan)).Message, StringComparison.Ordinal);
+
+        var zero = new EfficiencyMetricsOptions { IdealizedRuntime = Expected.Idealized, AcceleratorCount = 0 };
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new EfficiencyMetricsCalculator(zero));
+        Assert.Equal(0, ex.ActualValue);
+
+        // A profile without an accelerator count needs one in the options.
+        var bare = RuntimeModel.Create([(512, 0.1), (1024, 0.2)], 0.01);
+        var ex2 = Assert.Throws<ArgumentException>(() => new EfficiencyMetricsCalculator(new EfficiencyMetricsOptions { IdealizedRuntime = bare }));
+        Assert.Contains("records no accelerator count", ex2.Message, StringComparison.Ordinal);
+
+        var badPrice = new EfficiencyMetricsOptions { IdealizedRuntime = Expected.Idealized, Accelerator = Accelerators.A100_80GB with { HourlyPriceUsd = -1 } };
+        Assert.Throws<ArgumentOutOfRangeException>(() => new EfficiencyMetricsCalculator(badPrice));
+    }
+
+    [Theory]
+    [InlineData(-0.1)]
+    [InlineData(double.NaN)]
+    [InlineData(double.PositiveInfinity)]
+    public void Bad_raw_runtime_is_rejected(double seconds)
+    {
+        var calculator = new EfficiencyMetricsCalculator(Expected.Options());
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => calculator.Compute(seconds, 512, 10));
+        Assert.Equal("rawRuntimeSeconds", ex.ParamName);
+    }
+}
