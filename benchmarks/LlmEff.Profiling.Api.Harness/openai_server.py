@@ -1,7 +1,7 @@
 """Minimal OpenAI-compatible /v1/completions server over a real transformer decode loop (docs/benchmarks.md).
 
-The model is a Llama-architecture transformer with random weights (no weights can be downloaded on the GPU
-machine); its runtime is that of the real architecture: one prompt-encoding pass that yields the first token,
+The model is a GPT-style transformer with random weights in plain PyTorch (no weights can be downloaded on the
+GPU machine); its runtime is that of the real architecture: one prompt-encoding pass that yields the first token,
 then one single-token pass per further token with a KV cache, i.e. t = PE(p) + (o-1)g. One request at a time
 uses the GPU (no batching), so concurrent requests queue, as on a simple single-GPU deployment.
 Prompts must be token ids; exactly max_tokens tokens are generated (no EOS), and usage is reported.
@@ -19,7 +19,7 @@ parser.add_argument("--port", type=int, default=8000)
 parser.add_argument("--backend", choices=["torch", "sleep"], default="torch")
 parser.add_argument("--layers", type=int, default=16)
 parser.add_argument("--hidden", type=int, default=2048)
-parser.add_argument("--model-name", default="llama-1b-random")
+parser.add_argument("--model-name", default="gpt-1b-random")
 args = parser.parse_args()
 
 gpu = threading.Lock()
@@ -37,37 +37,57 @@ class SleepBackend:
 
 
 class TorchBackend:
+    """GPT-style decoder (pre-LayerNorm blocks, learned positions, tied embeddings) with random weights and a KV
+    cache, in plain PyTorch fp16: the same architecture as the CPU server's TinyDecoder, without a framework's
+    per-step bookkeeping, so the measured g is the model's rather than Python's."""
+
     def __init__(self):
         import torch
-        from transformers import LlamaConfig, LlamaForCausalLM
+        import torch.nn.functional as F
 
-        self.torch = torch
-        config = LlamaConfig(
-            vocab_size=100352, hidden_size=args.hidden, intermediate_size=int(args.hidden * 2.75),
-            num_hidden_layers=args.layers, num_attention_heads=args.hidden // 128, num_key_value_heads=args.hidden // 128,
-            max_position_embeddings=4096)
+        self.torch, self.F = torch, F
         torch.manual_seed(0)
-        torch.set_default_dtype(torch.float16)
-        with torch.device("cuda"):
-            self.model = LlamaForCausalLM(config).eval()
-        params = sum(p.numel() for p in self.model.parameters())
-        print(f"model: {args.layers} layers, hidden {args.hidden}, {params / 1e9:.2f} B parameters, "
+        h, L = args.hidden, args.layers
+        self.h, self.heads = h, h // 128
+        dev, dt = "cuda", torch.float16
+
+        def w(*shape):
+            return (torch.randn(*shape, device=dev) * 0.02).to(dt)
+
+        self.embed, self.pos = w(100352, h), w(4096, h)
+        self.layers = [dict(qkv=w(h, 3 * h), out=w(h, h), up=w(h, 4 * h), down=w(4 * h, h)) for _ in range(L)]
+        params = 100352 * h + 4096 * h + L * 12 * h * h
+        print(f"model: GPT-style, {L} layers, hidden {h}, {params / 1e9:.2f} B parameters, fp16, "
               f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}", flush=True)
         for _ in self.generate(list(range(1, 1537)), 4):  # warm-up: kernels, allocator
             pass
 
+    def _step(self, ids, start, cache):
+        torch, F, h, nh = self.torch, self.F, self.h, self.heads
+        n = ids.shape[0]
+        x = self.embed[ids] + self.pos[start:start + n]
+        for i, layer in enumerate(self.layers):
+            y = F.layer_norm(x, (h,))
+            q, k, v = (y @ layer["qkv"]).view(n, 3, nh, h // nh).permute(1, 2, 0, 3).unsqueeze(1)
+            if cache[i] is not None:
+                k, v = torch.cat([cache[i][0], k], 2), torch.cat([cache[i][1], v], 2)
+            cache[i] = (k, v)
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=n > 1)
+            x = x + a.squeeze(0).permute(1, 0, 2).reshape(n, h) @ layer["out"]
+            x = x + F.gelu(F.layer_norm(x, (h,)) @ layer["up"]) @ layer["down"]
+        return (F.layer_norm(x[-1], (h,)) @ self.embed.t()).argmax()
+
     def generate(self, ids, n):
         torch = self.torch
         with torch.inference_mode():
-            x = torch.tensor([ids or [1]], device="cuda")
-            out = self.model(input_ids=x, use_cache=True)
-            past = out.past_key_values
-            nxt = out.logits[:, -1:].argmax(-1)
+            cache = [None] * len(self.layers)
+            x = torch.tensor(ids or [1], device="cuda")
+            nxt = self._step(x, 0, cache)
             yield int(nxt.item())  # .item() synchronises: the token exists on the host
+            position = x.shape[0]
             for _ in range(n - 1):
-                out = self.model(input_ids=nxt, past_key_values=past, use_cache=True)
-                past = out.past_key_values
-                nxt = out.logits[:, -1:].argmax(-1)
+                nxt = self._step(nxt.view(1), position, cache)
+                position += 1
                 yield int(nxt.item())
 
 

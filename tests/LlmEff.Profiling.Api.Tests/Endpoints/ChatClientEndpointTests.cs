@@ -6,7 +6,7 @@ namespace LlmEff.Profiling.Api.Tests.Endpoints;
 
 public sealed class ChatClientEndpointTests
 {
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Whole_MapsOptionsAndUsage()
     {
         var client = new FakeChatClient();
@@ -26,7 +26,7 @@ public sealed class ChatClientEndpointTests
         Assert.Equal("my-model via fake IChatClient", endpoint.Description);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Streaming_TimesFirstTokenAndGaps_SkippingRoleOnlyUpdates()
     {
         var endpoint = new ChatClientEndpoint(new FakeChatClient());
@@ -41,7 +41,7 @@ public sealed class ChatClientEndpointTests
         Assert.Equal(12, response.ReportedPromptTokens);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Profiler_RetriesRateLimitsFromAChatClient()
     {
         var client = new FakeChatClient { RateLimitedCalls = 2, TokenDelay = TimeSpan.FromMilliseconds(1) };

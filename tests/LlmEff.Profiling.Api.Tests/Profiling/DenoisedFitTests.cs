@@ -14,7 +14,7 @@ public sealed class DenoisedFitTests
 {
     private static readonly EmulatedLatency Truth = new();
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task DenoisedFit_RecoversKnownLatencyParameters()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Truth, seed: 7);
@@ -54,7 +54,7 @@ public sealed class DenoisedFitTests
         Assert.Equal(Core.RuntimeMetric.Denoised, report.Model.Metadata.Metric);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Streaming_RecordsTimeToFirstTokenAndEveryGap()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Truth with { NoiseMeanSeconds = 0.002, PerOutputTokenSeconds = 0.004 }, seed: 11);
@@ -90,7 +90,7 @@ public sealed class DenoisedFitTests
         Assert.NotNull(report.MedianTimeToFirstTokenSeconds);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task LoadStudy_ReportsRuntimeAgainstConcurrency()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Truth with { LoadPenaltyPerRequest = 0.5, OverheadSeconds = 0.025 }, seed: 5);

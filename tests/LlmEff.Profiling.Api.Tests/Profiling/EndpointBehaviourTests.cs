@@ -11,7 +11,7 @@ public sealed class EndpointBehaviourTests
 {
     private static readonly EmulatedLatency Fast = new() { OverheadSeconds = 0.001, PromptBaseSeconds = 0.001, PromptSecondsPerToken = 0.00001, PerOutputTokenSeconds = 0.0002, NoiseMeanSeconds = 0 };
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task EarlyEos_IsKeptFlaggedAndFittedWithReportedCounts()
     {
         // Without ignore_eos the emulator stops after 3 tokens, as a model hitting EOS would.
@@ -40,7 +40,7 @@ public sealed class EndpointBehaviourTests
         Assert.Equal(new[] { 1, 2, 3 }, report.Configurations.Select(c => c.OutputTokens).Distinct().Order());
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task ChatRoute_CountsTheTemplateTokens_FromReportedUsage()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Fast);
@@ -61,7 +61,7 @@ public sealed class EndpointBehaviourTests
         Assert.Equal(new[] { 15, 45 }, report.Model.ProfiledPromptTokens);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task ApiKey_NeverAppearsInLogsJournalsOrExceptions()
     {
         var variable = "LLMEFF_TEST_KEY_" + Guid.NewGuid().ToString("N");

@@ -21,7 +21,7 @@ public sealed class ResilienceTests
         Retry = Harness.FastRetry with { MaxAttempts = 6 },
     };
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task EveryTransientFault_IsRetriedAndRecorded()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Fast);
@@ -60,7 +60,7 @@ public sealed class ResilienceTests
         Assert.Equal(5, logger.Messages.Count(m => m.StartsWith("Warning") && m.Contains("retrying", StringComparison.Ordinal)));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task StreamFaults_DroppedOrMalformedMidStream_AreRetried()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Fast);
@@ -84,7 +84,7 @@ public sealed class ResilienceTests
         Assert.Equal(3, retried.InterTokenGapsSeconds!.Count);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task ClientErrors_AreNotRetried_AndAResumedRunTriesThemAgain()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Fast);
@@ -106,7 +106,7 @@ public sealed class ResilienceTests
         Assert.Equal(failed.Key, second.Records[^1].Key);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task PersistentServerErrors_FailAfterMaxAttempts_AndTooLongRetryAfterFailsAtOnce()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Fast);

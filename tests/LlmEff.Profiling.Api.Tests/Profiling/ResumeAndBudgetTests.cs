@@ -26,7 +26,7 @@ public sealed class ResumeAndBudgetTests
         Assert.Equal(keys.Length, keys.Distinct().Count());
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task CancelledRun_ResumesWithoutRepeatingFinishedRequests()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Fast);
@@ -62,7 +62,7 @@ public sealed class ResumeAndBudgetTests
         Assert.Equal(12, reports[^1].Total);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task RequestBudget_StopsCleanly_AndALargerBudgetContinues()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Fast);
@@ -85,7 +85,7 @@ public sealed class ResumeAndBudgetTests
         AssertNoRepeats(emulator);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task TokenAndDollarBudgets_StopBeforeTheCapIsExceeded()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Fast);
@@ -108,7 +108,7 @@ public sealed class ResumeAndBudgetTests
         Assert.Equal(0.044m, dollars.Usage.Dollars);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task LoadStudyBudget_NeverSendsAPartialBatch()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Fast);

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LlmEff.Profiling.Api.Harness;
+namespace LlmEff.Profiling.Api.LocalModel;
 
 /// <summary>
 /// A GPT-style decoder (pre-LayerNorm blocks, learned positions, tied embeddings) with random weights and a KV

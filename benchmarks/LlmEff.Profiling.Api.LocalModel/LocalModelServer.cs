@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace LlmEff.Profiling.Api.Harness;
+namespace LlmEff.Profiling.Api.LocalModel;
 
 /// <summary>
 /// An OpenAI-compatible <c>/v1/completions</c> server on 127.0.0.1 over <see cref="TinyDecoder"/>: token-id prompts,
