@@ -21,6 +21,7 @@ public static class LlmEffCommand
             CompareCommand.Create(output),
             ParetoCommand.Create(output),
             PlotCommand.Create(output),
+            ProfileCommand.Create(output, error),
         };
 
         var parse = root.Parse(args);

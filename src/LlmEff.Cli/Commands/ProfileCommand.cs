@@ -1,0 +1,131 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using LlmEff.Core;
+using LlmEff.Core.Serialization;
+using LlmEff.Profiling.Api.Analysis;
+using LlmEff.Profiling.Api.Budget;
+using LlmEff.Profiling.Api.Endpoints;
+using LlmEff.Profiling.Api.Profiling;
+using LlmEff.Profiling.Api.Prompts;
+
+namespace LlmEff.Cli.Commands;
+
+/// <summary><c>llmeff profile api</c>: profile a model behind an OpenAI-compatible endpoint and fit its denoised runtime (paper §3.5, §4.1).</summary>
+internal static class ProfileCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var profile = new Command("profile", "Measure a model and fit its runtime model: `api` for a black-box endpoint (denoised runtime).");
+        profile.Add(CreateApi(output, error));
+        return profile;
+    }
+
+    private static Command CreateApi(TextWriter output, TextWriter error)
+    {
+        var url = new Option<string>("--url") { Description = "Base address of the OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1/ .", Required = true };
+        var model = new Option<string>("--model") { Description = "Model name the endpoint expects.", Required = true };
+        var chat = new Option<bool>("--chat") { Description = "Use /chat/completions instead of /completions." };
+        var keyEnv = new Option<string>("--api-key-env") { Description = "Environment variable holding the API key (never logged or written).", DefaultValueFactory = _ => "OPENAI_API_KEY" };
+        var encoding = new Option<string>("--encoding") { Description = "Tokenizer for exact-size prompts: cl100k_base, o200k_base or gpt2.", DefaultValueFactory = _ => "cl100k_base" };
+        var journal = new Option<FileInfo>("--journal") { Description = "JSONL journal: every request is written as it finishes; rerunning resumes.", Required = true };
+        var prompts = new Option<string>("--prompts") { Description = "Prompt sizes, comma-separated.", DefaultValueFactory = _ => "1,256,512,1024,1536" };
+        var outputs = new Option<string>("--outputs") { Description = "Output lengths, comma-separated.", DefaultValueFactory = _ => "1,2,4,8,16,32,64" };
+        var trials = new Option<int>("--trials") { Description = "Trials per configuration (the denoised fit takes the minimum).", DefaultValueFactory = _ => 10 };
+        var stream = new Option<bool>("--stream") { Description = "Stream responses and record time to first token and inter-token gaps." };
+        var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Send ignore_eos (vLLM and compatible) so exactly o tokens are generated." };
+        var maxRequests = new Option<int?>("--max-requests") { Description = "Stop cleanly after this many requests (budget cap)." };
+        var modelJson = new Option<FileInfo?>("--output", "-o") { Description = "Write the fitted denoised model as JSON here." };
+        var command = new Command("api", "Profile a model behind an OpenAI-compatible endpoint: synthetic exact-size prompts, trials, retries, resumable journal; prints the denoised fit.")
+        {
+            url, model, chat, keyEnv, encoding, journal, prompts, outputs, trials, stream, ignoreEos, maxRequests, modelJson,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var endpointOptions = new OpenAiEndpointOptions
+            {
+                BaseAddress = ParseUrl(parse.GetValue(url)!),
+                Model = parse.GetValue(model)!,
+                Api = parse.GetValue(chat) ? OpenAiApiKind.ChatCompletions : OpenAiApiKind.Completions,
+                ApiKeyEnvironmentVariable = parse.GetValue(keyEnv),
+                IgnoreEos = parse.GetValue(ignoreEos),
+            };
+            var options = new ApiProfilingOptions
+            {
+                JournalPath = parse.GetValue(journal)!.FullName,
+                PromptTokens = ParseList(parse.GetValue(prompts)!, "--prompts"),
+                OutputTokens = ParseList(parse.GetValue(outputs)!, "--outputs"),
+                Trials = parse.GetValue(trials),
+                Stream = parse.GetValue(stream),
+                Budget = parse.GetValue(maxRequests) is { } cap ? new ProfilingBudget { MaxRequests = cap } : ProfilingBudget.Unlimited,
+            };
+            using var endpoint = new OpenAiCompatibleEndpoint(endpointOptions);
+            var profiler = new ApiProfiler(endpoint, SyntheticPromptFactory.ForEncoding(parse.GetValue(encoding)!), options);
+            var clock = Stopwatch.StartNew();
+            var progress = new SynchronousProgress<ApiProfilingProgress>(p =>
+            {
+                // One status line, rewritten in place: points done, failures and an ETA from the rate so far.
+                var done = p.Finished - p.Skipped;
+                var rate = done > 0 ? clock.Elapsed.TotalSeconds / done : double.NaN;
+                var eta = double.IsFinite(rate) ? TimeSpan.FromSeconds(rate * (p.Total - p.Finished)) : (TimeSpan?)null;
+                error.Write(string.Create(CultureInfo.InvariantCulture, $"\r{p.Finished}/{p.Total} requests ({p.Skipped} resumed, {p.Failed} failed) ETA {eta?.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture) ?? "--:--:--"}   "));
+            });
+            ApiProfilingResult result;
+            try
+            {
+                result = await profiler.RunAsync(progress, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                error.WriteLine();
+                error.WriteLine($"llmeff: interrupted; every finished request is in {options.JournalPath}; rerun the same command to resume.");
+                return 130;
+            }
+
+            error.WriteLine();
+            output.WriteLine($"{endpoint.Description}: {result.Records.Count} requests in the journal, stopped: {result.StopReason}, {result.Failed} failed.");
+            var report = DenoisedRuntimeAnalysis.Analyze(result.Records);
+            var m = report.Model;
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"denoised g = {m.PerOutputTokenSeconds * 1e3:F3} ms/token, R² = {m.RSquared:F4}, mean CV = {report.MeanCoefficientOfVariation:F3}, raw runs above the denoised fit: {report.ShareAboveDenoised:P1}"));
+            foreach (var knot in m.PromptEncoding.Knots)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
+            }
+
+            if (parse.GetValue(modelJson) is { } target)
+            {
+                RuntimeModelJson.Save(m.WithMetadata(m.Metadata with { ModelName = endpointOptions.Model, Metric = RuntimeMetric.Denoised, Source = endpoint.Description }), target.FullName);
+                output.WriteLine($"model written to {target.FullName}");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    private static Uri ParseUrl(string text)
+        => Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            ? uri
+            : throw new ArgumentException($"--url: '{text}' is not an absolute http(s) address; give the API's base, e.g. http://127.0.0.1:8000/v1/.");
+
+    private static IReadOnlyList<int> ParseList(string text, string option)
+    {
+        var values = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < 0)
+            {
+                throw new ArgumentException($"{option}: '{part}' is not a non-negative integer; give a comma-separated list such as 1,256,512.");
+            }
+
+            values.Add(v);
+        }
+
+        return values.Count > 0 ? values : throw new ArgumentException($"{option} is empty; give at least one value.");
+    }
+
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}
