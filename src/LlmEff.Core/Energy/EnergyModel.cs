@@ -1,3 +1,5 @@
+using LlmEff.Core.Metrics;
+
 namespace LlmEff.Core.Energy;
 
 /// <summary>
@@ -92,6 +94,6 @@ public sealed class EnergyModel
     public double IdealizedToMeasuredRatio(int promptTokens, int outputTokens, double boardPowerWatts)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(boardPowerWatts);
-        return Runtime.Predict(promptTokens, outputTokens) * AcceleratorCount * boardPowerWatts / Predict(promptTokens, outputTokens);
+        return IdealizedMetrics.EnergyJoules(Runtime.Predict(promptTokens, outputTokens), AcceleratorCount, boardPowerWatts) / Predict(promptTokens, outputTokens);
     }
 }
