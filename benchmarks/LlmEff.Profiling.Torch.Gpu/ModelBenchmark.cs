@@ -39,22 +39,34 @@ internal static class ModelBenchmark
         r["g_seconds"] = fit.PerOutputTokenSeconds;
         r["r_squared"] = fit.RSquared;
 
-        // Held-out random queries, measured separately: one untimed run (new shapes warm up like in the profile), then
-        // the minimum of 3 timed trials, the estimator the fit uses (paper §4.1).
+        // Held-out random queries, measured separately: one untimed pass (new shapes warm up as in the profile), then three
+        // timed passes over all queries, so the minimum per query (the fit's estimator, paper §4.1) is taken over trials
+        // spread in time, like the profile's trial-major order, rather than back to back.
         var rng = new Random(12345);
+        var held = Enumerable.Range(0, heldOut).Select(i => (P: rng.Next(1, plan.MaxPromptTokens + 1), O: rng.Next(1, plan.MaxOutputTokens + 1), I: i)).ToList();
+        var best = new double[heldOut];
+        Array.Fill(best, double.MaxValue);
+        for (var pass = -1; pass < 3; pass++)
+        {
+            foreach (var (p, o, i) in held)
+            {
+                using var prompt = TorchProfiler.RandomPrompt(model, p, 999, i);
+                var seconds = TorchProfiler.TimeQuery(decoder, prompt, o);
+                if (pass >= 0)
+                {
+                    best[i] = Math.Min(best[i], seconds);
+                }
+            }
+        }
+
         var errors = new List<double>();
         var queries = new List<object>();
-        for (var i = 0; i < heldOut; i++)
+        foreach (var (p, o, i) in held)
         {
-            var p = rng.Next(1, plan.MaxPromptTokens + 1);
-            var o = rng.Next(1, plan.MaxOutputTokens + 1);
-            using var prompt = TorchProfiler.RandomPrompt(model, p, 999, i);
-            TorchProfiler.TimeQuery(decoder, prompt, o);
-            var measured = Enumerable.Range(0, 3).Min(_ => TorchProfiler.TimeQuery(decoder, prompt, o));
             var predicted = fit.Predict(p, o);
-            var err = (predicted - measured) / measured;
+            var err = (predicted - best[i]) / best[i];
             errors.Add(Math.Abs(err));
-            queries.Add(new { p, o, measured, predicted, rel_error = err });
+            queries.Add(new { p, o, measured = best[i], predicted, rel_error = err });
         }
 
         errors.Sort();
