@@ -74,6 +74,23 @@ def loop_addmm_(x: Tensor, w: Tensor, n: int) -> Tensor:
         x.addmm_(x, w)
     return x
 
+def loop_mv(v: Tensor, w: Tensor, n: int) -> Tensor:
+    y = v
+    for i in range(n):
+        y = torch.mv(w, v)
+    return y
+
+def loop_addmv_(v: Tensor, w: Tensor, n: int) -> Tensor:
+    for i in range(n):
+        v.addmv_(w, v)
+    return v
+
+def loop_linear(x: Tensor, w: Tensor, n: int) -> Tensor:
+    y = x
+    for i in range(n):
+        y = torch.linear(x, w)
+    return y
+
 def loop_sdpa(q: Tensor, k: Tensor, v: Tensor, n: int) -> Tensor:
     y = q
     for i in range(n):
@@ -110,7 +127,8 @@ def loop_copy_select(c: Tensor, s: Tensor, n: int) -> Tensor:
         {
             ("loop_none", [x]), ("loop_view", [x]), ("loop_narrow", [x]), ("loop_add_", [x.clone()]), ("loop_mul", [x]),
             ("loop_silu", [x]), ("loop_roll", [x]), ("loop_rms_norm", [x, w]), ("loop_layer_norm", [x, w]), ("loop_mm", [x, wsq]),
-            ("loop_addmm_", [x.clone(), wsq]), ("loop_sdpa", [q, k, v]), ("loop_bmm_attention", [q, k, v]), ("loop_copy_select", [cache, s]),
+            ("loop_addmm_", [x.clone(), wsq]), ("loop_mv", [x.view(4096), wsq.t()]), ("loop_addmv_", [x.view(4096).clone(), wsq.t()]),
+            ("loop_linear", [x, wsq.t()]), ("loop_sdpa", [q, k, v]), ("loop_bmm_attention", [q, k, v]), ("loop_copy_select", [cache, s]),
         };
         var result = new Dictionary<string, object>();
         const int n = 200;
