@@ -139,6 +139,7 @@ public sealed class TorchProfiler
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(promptTokens, 1);
         // Drawn on the CPU (TorchSharp's Generator is CPU-only) and copied over: a few KB, outside any timing.
+        TorchBackend.Ensure(CPU);
         using var generator = new Generator((ulong)unchecked((seed * 1_000_003) + (promptTokens * 7919L) + trial));
         using var ids = randint(0, model.Architecture.VocabularySize, [1, promptTokens], ScalarType.Int64, CPU, generator: generator);
         return model.Device.type is DeviceType.META or DeviceType.CPU ? ids.clone() : ids.to(model.Device);
