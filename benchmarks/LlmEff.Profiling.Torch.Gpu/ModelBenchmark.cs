@@ -38,6 +38,10 @@ internal static class ModelBenchmark
         r["pe_knots"] = fit.PromptEncoding.Knots.Select(k => new[] { k.X, k.Y }).ToArray();
         r["g_seconds"] = fit.PerOutputTokenSeconds;
         r["r_squared"] = fit.RSquared;
+        if (profile.Samples.Any(s => s.EnergyJoules is > 0))
+        {
+            r["energy"] = EnergySummary(profile, fit);
+        }
 
         // Held-out random queries, measured separately: one untimed pass (new shapes warm up as in the profile), then three
         // timed passes over all queries, so the minimum per query (the fit's estimator, paper §4.1) is taken over trials
@@ -101,6 +105,35 @@ internal static class ModelBenchmark
         r["pe1536_flops_per_second"] = flops / pe1536;
         r["pe1536_over_matmul"] = flops / pe1536 / matmulFlops;
         return r;
+    }
+
+    /// <summary>Measured energy model beside the paper's idealized energy t × n × board power (§4.2), n = 1 GPU.</summary>
+    private static Dictionary<string, object?> EnergySummary(TorchProfile profile, RuntimeModel time)
+    {
+        var energy = profile.FitEnergy();
+        var board = profile.BoardPowerWatts ?? double.NaN;
+        var idle = profile.IdlePowerWatts ?? double.NaN;
+        double PromptSlope(RuntimeModel m) => (m.PromptEncodingSeconds(1536) - m.PromptEncodingSeconds(512)) / 1024.0;
+        var e = energy.PerOutputTokenSeconds;
+        var ePrompt = PromptSlope(energy);
+        return new Dictionary<string, object?>
+        {
+            ["counter_interval_seconds"] = profile.EnergyCounterIntervalSeconds,
+            ["idle_power_watts"] = idle,
+            ["board_power_watts"] = board,
+            ["samples_with_energy"] = profile.Samples.Count(s => s.EnergyJoules is > 0),
+            ["e_pe_knots_joules"] = energy.PromptEncoding.Knots.Select(k => new[] { k.X, k.Y }).ToArray(),
+            ["e_joules_per_output_token"] = e,
+            ["r_squared"] = energy.RSquared,
+            ["mean_power_per_output_token_watts"] = e / time.PerOutputTokenSeconds,
+            ["idle_joules_per_output_token"] = idle * time.PerOutputTokenSeconds,
+            ["dynamic_joules_per_output_token"] = e - (idle * time.PerOutputTokenSeconds),
+            ["idealized_joules_per_output_token"] = time.PerOutputTokenSeconds * board,
+            ["measured_over_idealized_output"] = e / (time.PerOutputTokenSeconds * board),
+            ["joules_per_prompt_token_512_1536"] = ePrompt,
+            ["idealized_joules_per_prompt_token_512_1536"] = PromptSlope(time) * board,
+            ["measured_over_idealized_prompt"] = ePrompt / (PromptSlope(time) * board),
+        };
     }
 
     public static double PrefillFlops(TransformerArchitecture a, long p)
