@@ -38,23 +38,39 @@ internal static class ModelBenchmark
         r["pe_knots"] = fit.PromptEncoding.Knots.Select(k => new[] { k.X, k.Y }).ToArray();
         r["g_seconds"] = fit.PerOutputTokenSeconds;
         r["r_squared"] = fit.RSquared;
+        if (profile.Samples.Any(s => s.EnergyJoules is > 0))
+        {
+            r["energy"] = EnergySummary(profile, fit);
+        }
 
-        // Held-out random queries, measured separately: one untimed run (new shapes warm up like in the profile), then
-        // the minimum of 3 timed trials, the estimator the fit uses (paper §4.1).
+        // Held-out random queries, measured separately: one untimed pass (new shapes warm up as in the profile), then three
+        // timed passes over all queries, so the minimum per query (the fit's estimator, paper §4.1) is taken over trials
+        // spread in time, like the profile's trial-major order, rather than back to back.
         var rng = new Random(12345);
+        var held = Enumerable.Range(0, heldOut).Select(i => (P: rng.Next(1, plan.MaxPromptTokens + 1), O: rng.Next(1, plan.MaxOutputTokens + 1), I: i)).ToList();
+        var best = new double[heldOut];
+        Array.Fill(best, double.MaxValue);
+        for (var pass = -1; pass < 3; pass++)
+        {
+            foreach (var (p, o, i) in held)
+            {
+                using var prompt = TorchProfiler.RandomPrompt(model, p, 999, i);
+                var seconds = TorchProfiler.TimeQuery(decoder, prompt, o);
+                if (pass >= 0)
+                {
+                    best[i] = Math.Min(best[i], seconds);
+                }
+            }
+        }
+
         var errors = new List<double>();
         var queries = new List<object>();
-        for (var i = 0; i < heldOut; i++)
+        foreach (var (p, o, i) in held)
         {
-            var p = rng.Next(1, plan.MaxPromptTokens + 1);
-            var o = rng.Next(1, plan.MaxOutputTokens + 1);
-            using var prompt = TorchProfiler.RandomPrompt(model, p, 999, i);
-            TorchProfiler.TimeQuery(decoder, prompt, o);
-            var measured = Enumerable.Range(0, 3).Min(_ => TorchProfiler.TimeQuery(decoder, prompt, o));
             var predicted = fit.Predict(p, o);
-            var err = (predicted - measured) / measured;
+            var err = (predicted - best[i]) / best[i];
             errors.Add(Math.Abs(err));
-            queries.Add(new { p, o, measured, predicted, rel_error = err });
+            queries.Add(new { p, o, measured = best[i], predicted, rel_error = err });
         }
 
         errors.Sort();
@@ -89,6 +105,35 @@ internal static class ModelBenchmark
         r["pe1536_flops_per_second"] = flops / pe1536;
         r["pe1536_over_matmul"] = flops / pe1536 / matmulFlops;
         return r;
+    }
+
+    /// <summary>Measured energy model beside the paper's idealized energy t × n × board power (§4.2), n = 1 GPU.</summary>
+    private static Dictionary<string, object?> EnergySummary(TorchProfile profile, RuntimeModel time)
+    {
+        var energy = profile.FitEnergy();
+        var board = profile.BoardPowerWatts ?? double.NaN;
+        var idle = profile.IdlePowerWatts ?? double.NaN;
+        double PromptSlope(RuntimeModel m) => (m.PromptEncodingSeconds(1536) - m.PromptEncodingSeconds(512)) / 1024.0;
+        var e = energy.PerOutputTokenSeconds;
+        var ePrompt = PromptSlope(energy);
+        return new Dictionary<string, object?>
+        {
+            ["counter_interval_seconds"] = profile.EnergyCounterIntervalSeconds,
+            ["idle_power_watts"] = idle,
+            ["board_power_watts"] = board,
+            ["samples_with_energy"] = profile.Samples.Count(s => s.EnergyJoules is > 0),
+            ["e_pe_knots_joules"] = energy.PromptEncoding.Knots.Select(k => new[] { k.X, k.Y }).ToArray(),
+            ["e_joules_per_output_token"] = e,
+            ["r_squared"] = energy.RSquared,
+            ["mean_power_per_output_token_watts"] = e / time.PerOutputTokenSeconds,
+            ["idle_joules_per_output_token"] = idle * time.PerOutputTokenSeconds,
+            ["dynamic_joules_per_output_token"] = e - (idle * time.PerOutputTokenSeconds),
+            ["idealized_joules_per_output_token"] = time.PerOutputTokenSeconds * board,
+            ["measured_over_idealized_output"] = e / (time.PerOutputTokenSeconds * board),
+            ["joules_per_prompt_token_512_1536"] = ePrompt,
+            ["idealized_joules_per_prompt_token_512_1536"] = PromptSlope(time) * board,
+            ["measured_over_idealized_prompt"] = ePrompt / (PromptSlope(time) * board),
+        };
     }
 
     public static double PrefillFlops(TransformerArchitecture a, long p)

@@ -44,6 +44,14 @@ var matmulPrefillShape = DeviceLimits.MatmulFlopsPerSecond(device, smoke ? 64 : 
 results["copy_bandwidth_bytes_per_second"] = bandwidth;
 results["bf16_matmul_8192_flops_per_second"] = matmul;
 results["bf16_matmul_1536x4096x14336_flops_per_second"] = matmulPrefillShape;
+if (args.Contains("--ops"))
+{
+    LlmEff.Profiling.Torch.Model.TorchScriptExecutor.UsePlainInterpreter();
+    results["op_costs"] = OpCosts.Measure(device);
+    Save();
+    Console.WriteLine(JsonSerializer.Serialize(results["op_costs"]));
+}
+
 log.LogInformation("copy {Bw:F0} GB/s, bf16 matmul {Mm:F0} TFLOP/s (8192^3), {Mp:F0} TFLOP/s (1536x4096x14336)", bandwidth / 1e9, matmul / 1e12, matmulPrefillShape / 1e12);
 Save();
 

@@ -79,6 +79,13 @@ public sealed unsafe class NvmlGpu
         return Loaded.Value!.GetPowerUsage(_device, &milliwatts) == Success ? milliwatts / 1000.0 : null;
     }
 
+    /// <summary>The enforced board power limit in watts (the paper's "board power" for idealized energy), or null where unsupported.</summary>
+    public double? PowerLimitWatts()
+    {
+        uint milliwatts;
+        return Loaded.Value!.GetPowerLimit(_device, &milliwatts) == Success ? milliwatts / 1000.0 : null;
+    }
+
     private static void Check(int code, string function)
     {
         if (code != Success)
@@ -104,6 +111,7 @@ public sealed unsafe class NvmlGpu
         public delegate* unmanaged<int*, int> GetCudaDriverVersion;
         public delegate* unmanaged<IntPtr, ulong*, int> GetTotalEnergy;
         public delegate* unmanaged<IntPtr, uint*, int> GetPowerUsage;
+        public delegate* unmanaged<IntPtr, uint*, int> GetPowerLimit;
 
         public static Api? TryLoad()
         {
@@ -131,9 +139,10 @@ public sealed unsafe class NvmlGpu
                     GetCudaDriverVersion = (delegate* unmanaged<int*, int>)F("nvmlSystemGetCudaDriverVersion"),
                     GetTotalEnergy = (delegate* unmanaged<IntPtr, ulong*, int>)F("nvmlDeviceGetTotalEnergyConsumption"),
                     GetPowerUsage = (delegate* unmanaged<IntPtr, uint*, int>)F("nvmlDeviceGetPowerUsage"),
+                    GetPowerLimit = (delegate* unmanaged<IntPtr, uint*, int>)F("nvmlDeviceGetEnforcedPowerLimit"),
                 };
                 return api.GetHandleByIndex is null || api.GetName is null || api.GetMemoryInfo is null || api.GetDriverVersion is null
-                    || api.GetCudaDriverVersion is null || api.GetTotalEnergy is null || api.GetPowerUsage is null ? null : api;
+                    || api.GetCudaDriverVersion is null || api.GetTotalEnergy is null || api.GetPowerUsage is null || api.GetPowerLimit is null ? null : api;
             }
 
             return null;

@@ -98,7 +98,8 @@ public sealed class DecoderBlock : nn.Module
 
         var causal = ones(t, t, ScalarType.Bool, x.device).triu(1);
         scores = scores.masked_fill(causal, double.NegativeInfinity);
-        var attention = matmul(scores.softmax(-1), v).to(x.dtype).transpose(1, 2).reshape(1, t, heads * hd);
+        // Heads enter the output projection in (group, kv head) order, as in DecoderScript (a relabelling of random weights).
+        var attention = matmul(scores.softmax(-1), v).to(x.dtype).view(kvHeads, groups, t, hd).permute(2, 1, 0, 3).reshape(1, t, heads * hd);
         x = x + nn.functional.linear(attention, out_weight, out_bias);
 
         y = Norm(x, norm2_weight, norm2_bias);

@@ -33,7 +33,7 @@ internal static class DecoderScript
 
         var c = new Dictionary<string, string>
         {
-            ["H"] = I(a.Heads), ["KV"] = I(a.KeyValueHeads), ["KV2"] = I(2 * a.KeyValueHeads), ["G"] = I(a.Heads / a.KeyValueHeads),
+            ["H"] = I(a.Heads), ["KV"] = I(a.KeyValueHeads), ["G"] = I(a.Heads / a.KeyValueHeads),
             ["HD"] = I(a.HeadDim), ["HALF"] = I(a.HeadDim / 2), ["HID"] = I(a.HiddenSize), ["F"] = I(a.FfnHiddenSize),
             ["NL"] = I(a.Layers), ["S"] = I(stride), ["EPS"] = eps.ToString("R", CultureInfo.InvariantCulture),
             ["QK"] = I(a.Heads + a.KeyValueHeads), ["QKV"] = I(a.Heads + (2 * a.KeyValueHeads)),
@@ -48,7 +48,11 @@ internal static class DecoderScript
             : $"torch.rms_norm({x}, [HID], {wExpr}, EPS)";
 
         // x @ W^T (+ bias): the weights arrive as transposed views, so this is one GEMM (bias in its epilogue where cuBLAS can).
-        string Proj(string x, int wi, int bi) => bi >= 0 ? $"torch.addmm({W(bi)}, {x}, {W(wi)})" : $"torch.mm({x}, {W(wi)})";
+        string Proj(string x, int wi, int bi, string? outArg = null)
+        {
+            var o = outArg is null ? string.Empty : $", out={outArg}";
+            return bi >= 0 ? $"torch.addmm({W(bi)}, {x}, {W(wi)}{o})" : $"torch.mm({x}, {W(wi)}{o})";
+        }
 
         var sb = new StringBuilder();
         void L(string line) => sb.Append(Subst(line, c)).Append('\n');
@@ -97,19 +101,21 @@ internal static class DecoderScript
         L("    for i in range(NL):");
         L("        b = i * S");
         L($"        y = {Norm("x", W(n1w), ln ? W(n1b) : null)}");
-        L($"        qkv = {Proj("y", qkvw, qkvb)}.view(T, QKV, HD)");
+        // The fused QKV GEMM writes straight into the cache rows [T, H + 2·KV, HD]: no copy of the new keys and values.
+        L("        qkv = kvc[i].narrow(0, 0, T)");
+        L($"        {Proj("y", qkvw, qkvb, "qkv.view(T, QKV * HD)")}");
         if (rotary)
         {
             L("        qk = qkv.narrow(1, 0, QK)");
-            L("        qkv.narrow(1, 0, QK).copy_(qk * c + qk.roll(HALF, -1) * s)");
+            L("        qk.copy_(qk * c + qk.roll(HALF, -1) * s)");
         }
 
-        L("        kvc[i].narrow(0, 0, T).copy_(qkv.narrow(1, H, KV2))");
         L("        q = qkv.narrow(1, 0, H).transpose(0, 1).unsqueeze(0)");
         L(alibi
             ? "        a = torch.scaled_dot_product_attention(q, kk[i].narrow(2, 0, T), vv[i].narrow(2, 0, T), m, 0.0, False{GQA})"
             : "        a = torch.scaled_dot_product_attention(q, kk[i].narrow(2, 0, T), vv[i].narrow(2, 0, T), None, 0.0, True{GQA})");
-        Residual("        ", "a.squeeze(0).transpose(0, 1).reshape(T, HID)", ow, ob);
+        // Heads enter the output projection in (group, kv head) order, the order a decode step's attention produces.
+        Residual("        ", "a.view(KV, G, T, HD).permute(2, 1, 0, 3).reshape(T, HID)", ow, ob);
         Ffn("        ");
         L("    return x");
         L(string.Empty);
@@ -131,7 +137,8 @@ internal static class DecoderScript
         L("    for i in range(NL):");
         L("        b = i * S");
         L($"        y = {Norm("x", W(n1w), ln ? W(n1b) : null)}");
-        L($"        qkv = {Proj("y", qkvw, qkvb)}.view(QKV, HD)");
+        L("        qkv = kvc[i][pos]");
+        L($"        {Proj("y", qkvw, qkvb, "qkv.view(1, QKV * HD)")}");
         if (rotary)
         {
             // Rotate-half rotary in place: q·cos + roll(q, HALF)·[-sin, sin].
@@ -140,12 +147,11 @@ internal static class DecoderScript
             L("        qk.mul_(c).addcmul_(r, s)");
         }
 
-        L("        kvc[i][pos].copy_(qkv.narrow(0, H, KV2))");
 
         // One query token: the G query heads of a KV head act as G queries of one head, so plain SDPA does GQA without
         // repeating the cache (query head j uses KV head j // G, as enable_gqa does).
         L($"        a = torch.scaled_dot_product_attention(qkv.narrow(0, 0, H).view(1, KV, G, HD), kk[i].narrow(2, 0, L), vv[i].narrow(2, 0, L), {(alibi ? "m" : "None")}, 0.0, False)");
-        Residual("        ", "a.reshape(1, HID)", ow, ob);
+        Residual("        ", "a.transpose(1, 2).reshape(1, HID)", ow, ob);
         Ffn("        ");
         L("    return x");
         L(string.Empty);

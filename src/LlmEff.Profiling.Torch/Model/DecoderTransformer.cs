@@ -78,7 +78,9 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
         }
 
         options = (options ?? DecoderOptions.Default).Validate();
-        return new DecoderTransformer(architecture, options, device ?? CPU);
+        device ??= CPU;
+        TorchBackend.Ensure(device);
+        return new DecoderTransformer(architecture, options, device);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using TorchSharp;
+using LlmEff.Profiling.Torch.Profiling;
 using static TorchSharp.torch;
 
 namespace LlmEff.Profiling.Torch.Model;
@@ -38,11 +39,11 @@ public sealed class GreedyDecoder : IDisposable
         _values = new Tensor[a.Layers];
         for (var i = 0; i < a.Layers; i++)
         {
-            // Layout [T, 2·kvHeads, headDim] per layer: a step's keys and values (adjacent in the fused QKV output) are
-            // written with one copy; attention reads [1, kvHeads, T, headDim] views made once here.
-            _cache[i] = zeros([capacityTokens, 2L * a.KeyValueHeads, a.HeadDim], dtype, model.Device);
-            _keys[i] = _cache[i].narrow(1, 0, a.KeyValueHeads).permute(1, 0, 2).unsqueeze(0);
-            _values[i] = _cache[i].narrow(1, a.KeyValueHeads, a.KeyValueHeads).permute(1, 0, 2).unsqueeze(0);
+            // Layout [T, heads + 2·kvHeads, headDim] per layer: the fused QKV GEMM writes a token's query, key and value
+            // straight into its row (no copy into the cache); attention reads [1, kvHeads, T, headDim] views made once here.
+            _cache[i] = zeros([capacityTokens, a.Heads + (2L * a.KeyValueHeads), a.HeadDim], dtype, model.Device);
+            _keys[i] = _cache[i].narrow(1, a.Heads, a.KeyValueHeads).permute(1, 0, 2).unsqueeze(0);
+            _values[i] = _cache[i].narrow(1, a.Heads + a.KeyValueHeads, a.KeyValueHeads).permute(1, 0, 2).unsqueeze(0);
         }
 
         _layerTensors = model.ScriptLayerTensors().ToArray();
@@ -60,8 +61,11 @@ public sealed class GreedyDecoder : IDisposable
     /// <summary>The TorchScript source of the forward passes (for inspection).</summary>
     public string Source { get; }
 
-    /// <summary>KV-cache size in bytes: <c>2 · l · kvWidth · capacity · bytesPerElement</c>.</summary>
-    public long KvCacheBytes => Model.Architecture.KvCacheElementsPerToken * CapacityTokens * Model.Precision.BytesPerElement();
+    /// <summary>
+    /// Cache size in bytes, <c>l · (h + 2 · kvWidth) · capacity · bytesPerElement</c>: the keys and values plus the row's
+    /// query slot that the QKV GEMM writes in place (attention reads only the keys and values).
+    /// </summary>
+    public long KvCacheBytes => GpuMemoryRequirement.CacheBytes(Model.Architecture, CapacityTokens, Model.Precision);
 
     /// <summary>
     /// Generates exactly <paramref name="outputTokens"/> tokens greedily after <paramref name="promptTokens"/> <c>[1, p]</c>

@@ -8,7 +8,7 @@ namespace LlmEff.Profiling.Torch.Profiling;
 /// prompt-encoding activations plus the CUDA context and library workspaces.
 /// </summary>
 /// <param name="WeightBytes">Parameters × bytes per element (norms, kept in fp32, are a rounding error).</param>
-/// <param name="KvCacheBytes">KV cache for <c>capacity</c> tokens.</param>
+/// <param name="KvCacheBytes">KV cache for <c>capacity</c> tokens, with the query slot of each row (see <see cref="CacheBytes"/>).</param>
 /// <param name="WorkspaceBytes">Activations of the largest prompt plus a fixed <see cref="FixedOverheadBytes"/>.</param>
 public sealed record GpuMemoryRequirement(long WeightBytes, long KvCacheBytes, long WorkspaceBytes)
 {
@@ -35,8 +35,18 @@ public sealed record GpuMemoryRequirement(long WeightBytes, long KvCacheBytes, l
             + (architecture.VocabularySize * 4L);
         return new GpuMemoryRequirement(
             architecture.ParameterCount * bytes,
-            architecture.KvCacheElementsPerToken * capacityTokens * bytes,
+            CacheBytes(architecture, capacityTokens, precision),
             activations + FixedOverheadBytes);
+    }
+
+    /// <summary>
+    /// Bytes of <see cref="Model.GreedyDecoder"/>'s cache: per layer and token the keys and values (Core's
+    /// <see cref="TransformerArchitecture.KvCacheElementsPerToken"/>) plus an <c>h</c>-wide query slot.
+    /// </summary>
+    public static long CacheBytes(TransformerArchitecture architecture, int capacityTokens, ModelPrecision precision)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        return (architecture.KvCacheElementsPerToken + ((long)architecture.Layers * architecture.HiddenSize)) * capacityTokens * precision.BytesPerElement();
     }
 
     /// <summary>GPUs of <paramref name="bytesPerGpu"/> each that would hold it (when the model is split evenly).</summary>

@@ -28,6 +28,15 @@ public sealed record TorchProfile(
     /// <summary>Samples read back from the file instead of measured in this run.</summary>
     public int ResumedSamples { get; init; }
 
+    /// <summary>GPU power with nothing running, measured before the run (W); null when energy was not measured.</summary>
+    public double? IdlePowerWatts { get; init; }
+
+    /// <summary>The GPU's enforced board power limit (W): the paper's power for idealized energy (§4.2).</summary>
+    public double? BoardPowerWatts { get; init; }
+
+    /// <summary>Update interval of the NVML energy counter (s); null when energy was not measured.</summary>
+    public double? EnergyCounterIntervalSeconds { get; init; }
+
     /// <summary>The samples file, when one was written.</summary>
     public string? SamplesPath { get; init; }
 
@@ -45,6 +54,26 @@ public sealed record TorchProfile(
         Notes = FormattableString.Invariant(
             $"random weights; h={Architecture.HiddenSize} l={Architecture.Layers} n={Architecture.Heads} kv={Architecture.KeyValueHeads} f={Architecture.FfnHiddenSize} V={Architecture.VocabularySize} {Architecture.Norm} {Architecture.Positions} {Architecture.Ffn} params={Architecture.ParameterCount}; {Precision.ShortName()}; plan P={{{string.Join(",", Plan.PromptTokens)}}} O={{{string.Join(",", Plan.OutputTokens)}}} x{Plan.Trials}"),
     };
+
+    /// <summary>
+    /// Fits the energy model <c>E(p, o) = E_pe(p) + (o − 1)·e</c> with Core's two-step regression to the samples that
+    /// carry <see cref="ProfilingSample.EnergyJoules"/>. The result is a <see cref="RuntimeModel"/> whose "seconds" are
+    /// joules: <see cref="RuntimeModel.PromptEncodingSeconds"/> is <c>E_pe(p)</c> in J and
+    /// <see cref="RuntimeModel.PerOutputTokenSeconds"/> is <c>e</c> in J per output token (its notes say so).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No sample carries energy.</exception>
+    public RuntimeModel FitEnergy(RuntimeFitOptions? options = null, ILogger? logger = null)
+    {
+        var energy = Samples.Where(s => s.EnergyJoules is > 0).Select(s => s with { RuntimeSeconds = s.EnergyJoules!.Value }).ToList();
+        if (energy.Count == 0)
+        {
+            throw new InvalidOperationException($"No sample of {Architecture.Name} carries EnergyJoules; profile on a CUDA GPU with NVML and TorchProfilerOptions.MeasureEnergy = true.");
+        }
+
+        var metadata = ToMetadata() with { Notes = "ENERGY model: values are joules (PE = E_pe(p) in J, g = e in J per output token); " + ToMetadata().Notes };
+        options ??= RuntimeFitOptions.Default;
+        return RuntimeModel.Fit(energy, options with { Metadata = metadata, RSquaredWarningThreshold = Math.Min(options.RSquaredWarningThreshold, 0.95) }, logger);
+    }
 
     /// <summary>Fits the paper's runtime model to <see cref="Samples"/>, with this profile's provenance unless the options carry their own.</summary>
     public RuntimeModel Fit(RuntimeFitOptions? options = null, ILogger? logger = null)

@@ -84,6 +84,15 @@ public sealed class TorchProfiler
         }
 
         var resumed = points.Count(done.ContainsKey);
+        var meter = OpenEnergyMeter(model.Device);
+        double? idleWatts = null;
+        if (meter is not null && resumed < points.Count)
+        {
+            Synchronize(model.Device);
+            idleWatts = meter.AveragePowerWatts(1.0);
+            _logger.LogInformation("Energy: NVML counter updates every {Interval:F4} s; idle power {Idle:F1} W", meter.CounterIntervalSeconds, idleWatts);
+        }
+
         using var writer = samplesPath is null ? null : ProfilingSampleCsvWriter.OpenAppend(samplesPath);
         var samples = points.Where(done.ContainsKey).Select(pt => done[pt]).ToList();
         _logger.LogInformation("Profiling {Model}: {Total} points ({Resumed} resumed from {Path})", model.Architecture.Name, points.Count, resumed, samplesPath ?? "(no file)");
@@ -103,7 +112,8 @@ public sealed class TorchProfiler
             cancellationToken.ThrowIfCancellationRequested();
             using var prompt = RandomPrompt(model, p, plan.Seed, trial);
             var seconds = TimeQuery(decoder, prompt, o);
-            var sample = new ProfilingSample(p, o, seconds) { Trial = trial, Source = label };
+            double? joules = meter is not null && trial < Options.EnergyTrials ? MeasureEnergy(meter, decoder, prompt, o, seconds) : null;
+            var sample = new ProfilingSample(p, o, seconds) { Trial = trial, Source = label, EnergyJoules = joules };
             writer?.Write(sample);
             samples.Add(sample);
             completed++;
@@ -115,7 +125,54 @@ public sealed class TorchProfiler
         {
             ResumedSamples = resumed,
             SamplesPath = samplesPath,
+            IdlePowerWatts = idleWatts,
+            EnergyCounterIntervalSeconds = meter?.CounterIntervalSeconds,
+            BoardPowerWatts = meter?.Gpu.PowerLimitWatts(),
         };
+    }
+
+    /// <summary>
+    /// Energy of one query in joules: the query is run back to back until the runs span
+    /// <see cref="TorchProfilerOptions.EnergyWindowIntervals"/> counter updates, and the counter's difference is divided
+    /// by the repetitions. Separate from the timed run, so timing is never disturbed.
+    /// </summary>
+    public double MeasureEnergy(GpuEnergyMeter meter, GreedyDecoder decoder, Tensor prompt, int outputTokens, double querySeconds)
+    {
+        ArgumentNullException.ThrowIfNull(meter);
+        ArgumentNullException.ThrowIfNull(decoder);
+        var repeats = meter.RepeatsFor(querySeconds, Options.EnergyWindowIntervals);
+        var device = decoder.Model.Device;
+        Synchronize(device);
+        var e0 = meter.ReadJoules();
+        for (var r = 0; r < repeats; r++)
+        {
+            using var output = decoder.Generate(prompt, outputTokens);
+        }
+
+        Synchronize(device);
+        return (meter.ReadJoules() - e0) / repeats;
+    }
+
+    private GpuEnergyMeter? OpenEnergyMeter(Device device)
+    {
+        if (!Options.MeasureEnergy)
+        {
+            return null;
+        }
+
+        if (device.type != DeviceType.CUDA)
+        {
+            _logger.LogInformation("Energy is measured on CUDA GPUs only; profiling {Device} without energy.", device);
+            return null;
+        }
+
+        var meter = GpuEnergyMeter.TryOpen(Math.Max(0, device.index), out var reason);
+        if (meter is null)
+        {
+            _logger.LogWarning("{Reason}", reason);
+        }
+
+        return meter;
     }
 
     /// <summary>
@@ -139,6 +196,7 @@ public sealed class TorchProfiler
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(promptTokens, 1);
         // Drawn on the CPU (TorchSharp's Generator is CPU-only) and copied over: a few KB, outside any timing.
+        TorchBackend.Ensure(CPU);
         using var generator = new Generator((ulong)unchecked((seed * 1_000_003) + (promptTokens * 7919L) + trial));
         using var ids = randint(0, model.Architecture.VocabularySize, [1, promptTokens], ScalarType.Int64, CPU, generator: generator);
         return model.Device.type is DeviceType.META or DeviceType.CPU ? ids.clone() : ids.to(model.Device);

@@ -20,6 +20,23 @@ public sealed record TorchProfilerOptions
     /// </summary>
     public bool CheckMemory { get; init; } = true;
 
+    /// <summary>
+    /// Measure each query's GPU energy with NVML's energy counter (issue 14) into <see cref="LlmEff.Core.ProfilingSample.EnergyJoules"/>.
+    /// Default true; on the CPU, or without NVML or the counter, a message is logged and profiling goes on without energy.
+    /// </summary>
+    public bool MeasureEnergy { get; init; } = true;
+
+    /// <summary>
+    /// Counter updates an energy measurement must span; short queries are repeated until they do, and the energy is the
+    /// total over the repetitions. Default 10, which bounds the counter's quantisation error to about 10% of one
+    /// query's energy even when the counter moves in steps as long as its interval.
+    /// </summary>
+    public int EnergyWindowIntervals { get; init; } = 10;
+
+    /// <summary>Trials whose points also get an energy measurement (the first ones). Default 1: energy needs no denoising by trials
+    /// as much as time does, and the repetitions cost profiling time.</summary>
+    public int EnergyTrials { get; init; } = 1;
+
     /// <summary>Label stored in each sample's <c>source</c> column; default <c>torchsharp:&lt;model&gt;:&lt;dtype&gt;</c> when null.</summary>
     public string? SourceLabel { get; init; }
 }

@@ -21,8 +21,8 @@ public sealed class GpuMemoryRequirementTests
     {
         var need = GpuMemoryRequirement.Estimate(Llama3_70B, ModelPrecision.BFloat16, 1599, 1536);
         Assert.Equal(Llama3_70B.ParameterCount * 2, need.WeightBytes);
-        // 2 (K, V) x 80 layers x 8 KV heads x 128 dims x 1599 tokens x 2 bytes.
-        Assert.Equal(2L * 80 * 8 * 128 * 1599 * 2, need.KvCacheBytes);
+        // 80 layers x (64 query + 2 x 8 KV heads) x 128 dims x 1599 tokens x 2 bytes: keys and values plus the query slot.
+        Assert.Equal(80L * (64 + (2 * 8)) * 128 * 1599 * 2, need.KvCacheBytes);
         Assert.True(need.WorkspaceBytes > GpuMemoryRequirement.FixedOverheadBytes);
     }
 

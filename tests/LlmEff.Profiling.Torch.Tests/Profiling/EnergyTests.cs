@@ -1,0 +1,66 @@
+using LlmEff.Core;
+using LlmEff.Profiling.Torch.Hardware;
+using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Profiling;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch.Tests.Profiling;
+
+public sealed class EnergyTests
+{
+    private static readonly ProfilingPlan Plan = new() { PromptTokens = [1, 8], OutputTokens = [1, 2, 4], Trials = 1, WarmupRuns = 0 };
+
+    [Fact]
+    public void Energy_model_fit_recovers_prompt_and_per_token_energy_from_synthetic_samples()
+    {
+        // E(p, o) = E_pe(p) + (o - 1)·e with E_pe(1) = 0.8 J, E_pe(512) = 3.0 J, e = 0.45 J per token (made-up values).
+        var samples = new List<ProfilingSample>();
+        foreach (var (p, epe) in new[] { (1, 0.8), (512, 3.0) })
+        {
+            foreach (var o in new[] { 1, 2, 4, 8, 16 })
+            {
+                samples.Add(new ProfilingSample(p, o, 0.01 * o) { Trial = 0, EnergyJoules = epe + ((o - 1) * 0.45) });
+            }
+        }
+
+        var profile = new TorchProfile(TinyArchitectures.Gpt, ModelPrecision.BFloat16, Plan, samples, "test GPU", "test", DateTimeOffset.UnixEpoch);
+        var energy = profile.FitEnergy();
+        Assert.Equal(0.45, energy.PerOutputTokenSeconds, 1e-9);
+        Assert.Equal(0.8, energy.PromptEncodingSeconds(1), 1e-9);
+        Assert.Equal(3.0, energy.PromptEncodingSeconds(512), 1e-9);
+        Assert.Contains("ENERGY", energy.Metadata.Notes, StringComparison.Ordinal);
+        Assert.Equal(1.0, energy.RSquared, 1e-9);
+    }
+
+    [Fact]
+    public void Cpu_profiles_carry_no_energy_and_fitting_energy_says_why()
+    {
+        var options = new TorchProfilerOptions { Device = "cpu", Model = new DecoderOptions { Precision = ModelPrecision.Float32 } };
+        var profile = new TorchProfiler(options).Run(TinyArchitectures.Gpt, Plan, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.All(profile.Samples, s => Assert.Null(s.EnergyJoules));
+        Assert.Null(profile.IdlePowerWatts);
+        var ex = Assert.Throws<InvalidOperationException>(() => profile.FitEnergy());
+        Assert.Contains("EnergyJoules", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Cuda_energy_counter_moves_and_a_profile_carries_energy()
+    {
+        if (!cuda.is_available())
+        {
+            Assert.Skip("CUDA is not available on this machine.");
+        }
+
+        var meter = GpuEnergyMeter.TryOpen(0, out var reason);
+        Assert.True(meter is not null, reason);
+        Assert.InRange(meter.CounterIntervalSeconds, 1e-4, 1.0);
+        Assert.Equal(10, meter.RepeatsFor(meter.CounterIntervalSeconds, 10));
+        Assert.InRange(meter.AveragePowerWatts(0.3), 10, 2000);
+        Assert.InRange(meter.Gpu.PowerLimitWatts() ?? 0, 100, 2000);
+
+        var options = new TorchProfilerOptions { Device = "cuda:0", Model = new DecoderOptions { Precision = ModelPrecision.Float32 } };
+        var profile = new TorchProfiler(options).Run(TinyArchitectures.Llama, Plan, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.All(profile.Samples, s => Assert.True(s.EnergyJoules > 0, $"p={s.PromptTokens} o={s.OutputTokens}: {s.EnergyJoules}"));
+        Assert.NotNull(profile.IdlePowerWatts);
+    }
+}
