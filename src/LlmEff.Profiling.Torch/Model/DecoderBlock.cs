@@ -1,4 +1,5 @@
 using LlmEff.Core.Architecture;
+using LlmEff.Profiling.Torch.Parallelism;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -28,29 +29,39 @@ public sealed class DecoderBlock : nn.Module
 #pragma warning restore IDE0044, CA1823
 
     private readonly TransformerArchitecture _arch;
+    private readonly ShardShape _shape;
     private readonly double _eps;
 
-    internal DecoderBlock(string name, TransformerArchitecture arch, WeightFactory weights, double normEpsilon)
+    /// <param name="name">Module name.</param>
+    /// <param name="arch">The whole model's architecture.</param>
+    /// <param name="shape">This shard's local sizes (the whole model's for an unsharded model).</param>
+    /// <param name="globalLayer">The layer's index in the whole model (names its parameters).</param>
+    /// <param name="weights">Where the parameters come from.</param>
+    /// <param name="normEpsilon">Norm epsilon.</param>
+    internal DecoderBlock(string name, TransformerArchitecture arch, ShardShape shape, int globalLayer, WeightSource weights, double normEpsilon)
         : base(name)
     {
         _arch = arch;
+        _shape = shape;
         _eps = normEpsilon;
-        long h = arch.HiddenSize, kv = arch.KeyValueWidth, f = arch.FfnHiddenSize;
+        long h = shape.HiddenSize, qkvRows = (shape.Heads + (2L * shape.KeyValueHeads)) * shape.HeadDim, aw = shape.AttentionWidth, f = shape.FfnHiddenSize;
         var ln = arch.Norm == NormKind.LayerNorm;
         var bias = arch.LinearBiases;
+        var rowBias = bias && shape.HasRowParallelBias;
         var upRows = arch.Ffn == FfnKind.Gated ? 2 * f : f;
-        norm1_weight = weights.Norm(h, 1.0);
-        norm1_bias = ln ? weights.Norm(h, 0.0) : null;
-        qkv_weight = weights.Random(h + (2 * kv), h);
-        qkv_bias = bias ? weights.Random(h + (2 * kv)) : null;
-        out_weight = weights.Random(h, h);
-        out_bias = bias ? weights.Random(h) : null;
-        norm2_weight = weights.Norm(h, 1.0);
-        norm2_bias = ln ? weights.Norm(h, 0.0) : null;
-        up_weight = weights.Random(upRows, h);
-        up_bias = bias ? weights.Random(upRows) : null;
-        down_weight = weights.Random(h, f);
-        down_bias = bias ? weights.Random(h) : null;
+        var p = $"layers.{globalLayer}.";
+        norm1_weight = weights.Norm(p + nameof(norm1_weight), h, 1.0);
+        norm1_bias = ln ? weights.Norm(p + nameof(norm1_bias), h, 0.0) : null;
+        qkv_weight = weights.Random(p + nameof(qkv_weight), qkvRows, h);
+        qkv_bias = bias ? weights.Random(p + nameof(qkv_bias), qkvRows) : null;
+        out_weight = weights.Random(p + nameof(out_weight), h, aw);
+        out_bias = rowBias ? weights.Random(p + nameof(out_bias), h) : null;
+        norm2_weight = weights.Norm(p + nameof(norm2_weight), h, 1.0);
+        norm2_bias = ln ? weights.Norm(p + nameof(norm2_bias), h, 0.0) : null;
+        up_weight = weights.Random(p + nameof(up_weight), upRows, h);
+        up_bias = bias ? weights.Random(p + nameof(up_bias), upRows) : null;
+        down_weight = weights.Random(p + nameof(down_weight), h, f);
+        down_bias = rowBias ? weights.Random(p + nameof(down_bias), h) : null;
         RegisterComponents();
     }
 
@@ -73,6 +84,11 @@ public sealed class DecoderBlock : nn.Module
     /// <returns>The layer output <c>[1, T, h]</c>.</returns>
     internal Tensor Forward(Tensor x, PositionTables positions)
     {
+        if (!_shape.IsFull)
+        {
+            throw new InvalidOperationException("The reference forward pass runs the whole model only; run a shard through its decoder.");
+        }
+
         int heads = _arch.Heads, kvHeads = _arch.KeyValueHeads, hd = _arch.HeadDim;
         var t = x.shape[1];
         var y = Norm(x, norm1_weight, norm1_bias);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using LlmEff.Core.Architecture;
+using LlmEff.Profiling.Torch.Parallelism;
 
 namespace LlmEff.Profiling.Torch.Model;
 
@@ -12,32 +13,43 @@ namespace LlmEff.Profiling.Torch.Model;
 /// </summary>
 internal static class DecoderScript
 {
-    public static string Build(TransformerArchitecture a, double eps)
+    public static string Build(TransformerArchitecture a, double eps) => Build(a, ModelShard.Full.Resolve(a), eps);
+
+    /// <summary>
+    /// The script of one shard (<paramref name="s"/>; the whole model when it is full). Besides the whole-generation
+    /// functions, which run the shard as its rank would with the collectives left out (their time is modelled), it has
+    /// per-layer functions returning the row-parallel partial sums, for a driver that all-reduces them across ranks.
+    /// </summary>
+    public static string Build(TransformerArchitecture a, ShardShape s, double eps)
     {
         var ln = a.Norm == NormKind.LayerNorm;
         var bias = a.LinearBiases;
+        var rowBias = bias && s.HasRowParallelBias;
         var gated = a.Ffn == FfnKind.Gated;
+        var tp = s.Shard.TensorParallelDegree > 1;
 
         // Layer tensor offsets, matching DecoderBlock.ScriptTensors.
         var next = 0;
         int Take(bool present = true) => present ? next++ : -1;
-        int n1w = Take(), n1b = Take(ln), qkvw = Take(), qkvb = Take(bias), ow = Take(), ob = Take(bias);
-        int n2w = Take(), n2b = Take(ln), uw = Take(), ub = Take(bias), dw = Take(), db = Take(bias);
+        int n1w = Take(), n1b = Take(ln), qkvw = Take(), qkvb = Take(bias), ow = Take(), ob = Take(rowBias);
+        int n2w = Take(), n2b = Take(ln), uw = Take(), ub = Take(bias), dw = Take(), db = Take(rowBias);
         var stride = next;
 
         // Global tensor offsets, matching DecoderTransformer.ScriptGlobals.
         next = 0;
-        int ie = Take(), ih = Take(), ifw = Take(), ifb = Take(ln), ip = Take(a.Positions == PositionalScheme.Learned);
+        int ie = Take(s.HasEmbedding), ih = Take(s.HasHead), ifw = Take(s.HasHead), ifb = Take(s.HasHead && ln);
+        int ip = Take(a.Positions == PositionalScheme.Learned && s.HasEmbedding), ix = Take(!s.HasEmbedding);
         int ic = Take(a.Positions == PositionalScheme.Rotary), isn = Take(a.Positions == PositionalScheme.Rotary);
         int ia = Take(a.Positions == PositionalScheme.Alibi);
 
         var c = new Dictionary<string, string>
         {
-            ["H"] = I(a.Heads), ["KV"] = I(a.KeyValueHeads), ["G"] = I(a.Heads / a.KeyValueHeads),
-            ["HD"] = I(a.HeadDim), ["HALF"] = I(a.HeadDim / 2), ["HID"] = I(a.HiddenSize), ["F"] = I(a.FfnHiddenSize),
-            ["NL"] = I(a.Layers), ["S"] = I(stride), ["EPS"] = eps.ToString("R", CultureInfo.InvariantCulture),
-            ["QK"] = I(a.Heads + a.KeyValueHeads), ["QKV"] = I(a.Heads + (2 * a.KeyValueHeads)),
-            ["GQA"] = a.Heads != a.KeyValueHeads ? ", enable_gqa=True" : string.Empty,
+            ["H"] = I(s.Heads), ["KV"] = I(s.KeyValueHeads), ["G"] = I(s.Groups),
+            ["HD"] = I(s.HeadDim), ["HALF"] = I(s.HeadDim / 2), ["HID"] = I(s.HiddenSize), ["AW"] = I(s.AttentionWidth),
+            ["F"] = I(s.FfnHiddenSize), ["NL"] = I(s.Layers), ["S"] = I(stride), ["EPS"] = eps.ToString("R", CultureInfo.InvariantCulture),
+            ["QK"] = I(s.Heads + s.KeyValueHeads), ["QKV"] = I(s.Heads + (2 * s.KeyValueHeads)),
+            ["VS"] = I(s.VocabularyStart), ["VR"] = I(s.VocabularyRows), ["VV"] = I(s.VocabularyValid),
+            ["GQA"] = s.Heads != s.KeyValueHeads ? ", enable_gqa=True" : string.Empty,
         };
 
         var rotary = a.Positions == PositionalScheme.Rotary;
@@ -57,9 +69,16 @@ internal static class DecoderScript
         var sb = new StringBuilder();
         void L(string line) => sb.Append(Subst(line, c)).Append('\n');
 
-        // Residual update x += y @ W^T (+ bias), in place: one GEMM with beta = 1 into x, plus the bias when there is one.
-        void Residual(string indent, string y, int wi, int bi)
+        // Row-parallel projection y @ W^T (+ bias on rank 0): in place into the residual x (whole generation: the shard's
+        // all-reduce is modelled, not run), or returned as this rank's partial sum for a driver to all-reduce.
+        void RowParallel(string indent, string y, int wi, int bi, bool partial)
         {
+            if (partial)
+            {
+                L($"{indent}return {Proj(y, wi, bi)}");
+                return;
+            }
+
             L($"{indent}x.addmm_({y}, {W(wi)})");
             if (bi >= 0)
             {
@@ -67,17 +86,86 @@ internal static class DecoderScript
             }
         }
 
-        void Ffn(string indent)
+        void Ffn(string indent, bool partial)
         {
             L($"{indent}y = {Norm("x", W(n2w), ln ? W(n2b) : null)}");
             if (gated)
             {
                 L($"{indent}gu = {Proj("y", uw, ub)}");
-                Residual(indent, "torch.silu(gu.narrow(1, 0, F)) * gu.narrow(1, F, F)", dw, db);
+                RowParallel(indent, "torch.silu(gu.narrow(1, 0, F)) * gu.narrow(1, F, F)", dw, db, partial);
             }
             else
             {
-                Residual(indent, $"torch.gelu({Proj("y", uw, ub)}, approximate='tanh')", dw, db);
+                RowParallel(indent, $"torch.gelu({Proj("y", uw, ub)}, approximate='tanh')", dw, db, partial);
+            }
+        }
+
+        // Attention of the T tokens in x (positions 0..T-1) against the cache, whose rows they fill.
+        void PrefillAttention(string indent, bool partial)
+        {
+            L($"{indent}y = {Norm("x", W(n1w), ln ? W(n1b) : null)}");
+            // The fused QKV GEMM writes straight into the cache rows [T, H + 2·KV, HD]: no copy of the new keys and values.
+            L($"{indent}qkv = kvc[i].narrow(0, 0, T)");
+            L($"{indent}{Proj("y", qkvw, qkvb, "qkv.view(T, QKV * HD)")}");
+            if (rotary)
+            {
+                L($"{indent}qk = qkv.narrow(1, 0, QK)");
+                L($"{indent}qk.copy_(qk * c + qk.roll(HALF, -1) * s)");
+            }
+
+            L($"{indent}q = qkv.narrow(1, 0, H).transpose(0, 1).unsqueeze(0)");
+            L(alibi
+                ? $"{indent}a = torch.scaled_dot_product_attention(q, kk[i].narrow(2, 0, T), vv[i].narrow(2, 0, T), m, 0.0, False{{GQA}})"
+                : $"{indent}a = torch.scaled_dot_product_attention(q, kk[i].narrow(2, 0, T), vv[i].narrow(2, 0, T), None, 0.0, True{{GQA}})");
+            // Heads enter the output projection in (group, kv head) order, the order a decode step's attention produces.
+            RowParallel(indent, "a.view(KV, G, T, HD).permute(2, 1, 0, 3).reshape(T, AW)", ow, ob, partial);
+        }
+
+        void DecodeAttention(string indent, bool partial)
+        {
+            L($"{indent}y = {Norm("x", W(n1w), ln ? W(n1b) : null)}");
+            L($"{indent}qkv = kvc[i][pos]");
+            L($"{indent}{Proj("y", qkvw, qkvb, "qkv.view(1, QKV * HD)")}");
+            if (rotary)
+            {
+                // Rotate-half rotary in place: q·cos + roll(q, HALF)·[-sin, sin].
+                L($"{indent}qk = qkv.narrow(0, 0, QK)");
+                L($"{indent}r = qk.roll(HALF, -1)");
+                L($"{indent}qk.mul_(c).addcmul_(r, s)");
+            }
+
+            // One query token: the G query heads of a KV head act as G queries of one head, so plain SDPA does GQA without
+            // repeating the cache (query head j uses KV head j // G, as enable_gqa does).
+            L($"{indent}a = torch.scaled_dot_product_attention(qkv.narrow(0, 0, H).view(1, KV, G, HD), kk[i].narrow(2, 0, L), vv[i].narrow(2, 0, L), {(alibi ? "m" : "None")}, 0.0, False)");
+            RowParallel(indent, "a.transpose(1, 2).reshape(1, AW)", ow, ob, partial);
+        }
+
+        void PrefillTables(string indent)
+        {
+            if (rotary)
+            {
+                L($"{indent}c = g[{ic}].narrow(0, 0, T).unsqueeze(1)");
+                L($"{indent}s = g[{isn}].narrow(0, 0, T).unsqueeze(1)");
+            }
+
+            if (alibi)
+            {
+                L($"{indent}m = (g[{ia}].narrow(1, 0, T).unsqueeze(1) + torch.full([T, T], float('-inf'), dtype=x.dtype, device=x.device).triu(1)).unsqueeze(0)");
+            }
+        }
+
+        void DecodeTables(string indent)
+        {
+            L($"{indent}L = pos + 1");
+            if (rotary)
+            {
+                L($"{indent}c = g[{ic}][pos]");
+                L($"{indent}s = g[{isn}][pos]");
+            }
+
+            if (alibi)
+            {
+                L($"{indent}m = g[{ia}].narrow(1, 0, L).view(1, KV, G, L)");
             }
         }
 
@@ -87,91 +175,95 @@ internal static class DecoderScript
         // Prompt encoding: x is [T, h]; the new keys/values go into the cache, and attention reads them back from it.
         L($"def _prefill_layers(x: Tensor, {sig}) -> Tensor:");
         L("    T = x.size(0)");
-        if (rotary)
-        {
-            L($"    c = g[{ic}].narrow(0, 0, T).unsqueeze(1)");
-            L($"    s = g[{isn}].narrow(0, 0, T).unsqueeze(1)");
-        }
-
-        if (alibi)
-        {
-            L($"    m = (g[{ia}].narrow(1, 0, T).unsqueeze(1) + torch.full([T, T], float('-inf'), dtype=x.dtype, device=x.device).triu(1)).unsqueeze(0)");
-        }
-
+        PrefillTables("    ");
         L("    for i in range(NL):");
         L("        b = i * S");
-        L($"        y = {Norm("x", W(n1w), ln ? W(n1b) : null)}");
-        // The fused QKV GEMM writes straight into the cache rows [T, H + 2·KV, HD]: no copy of the new keys and values.
-        L("        qkv = kvc[i].narrow(0, 0, T)");
-        L($"        {Proj("y", qkvw, qkvb, "qkv.view(T, QKV * HD)")}");
-        if (rotary)
-        {
-            L("        qk = qkv.narrow(1, 0, QK)");
-            L("        qk.copy_(qk * c + qk.roll(HALF, -1) * s)");
-        }
-
-        L("        q = qkv.narrow(1, 0, H).transpose(0, 1).unsqueeze(0)");
-        L(alibi
-            ? "        a = torch.scaled_dot_product_attention(q, kk[i].narrow(2, 0, T), vv[i].narrow(2, 0, T), m, 0.0, False{GQA})"
-            : "        a = torch.scaled_dot_product_attention(q, kk[i].narrow(2, 0, T), vv[i].narrow(2, 0, T), None, 0.0, True{GQA})");
-        // Heads enter the output projection in (group, kv head) order, the order a decode step's attention produces.
-        Residual("        ", "a.view(KV, G, T, HD).permute(2, 1, 0, 3).reshape(T, HID)", ow, ob);
-        Ffn("        ");
+        PrefillAttention("        ", partial: false);
+        Ffn("        ", partial: false);
         L("    return x");
         L(string.Empty);
 
         // One decode step: x is [1, h]. Every update is in place, so a step allocates only a few small temporaries.
         L($"def _decode_layers(x: Tensor, pos: int, {sig}) -> Tensor:");
-        L("    L = pos + 1");
-        if (rotary)
-        {
-            L($"    c = g[{ic}][pos]");
-            L($"    s = g[{isn}][pos]");
-        }
-
-        if (alibi)
-        {
-            L($"    m = g[{ia}].narrow(1, 0, L).view(1, KV, G, L)");
-        }
-
+        DecodeTables("    ");
         L("    for i in range(NL):");
         L("        b = i * S");
-        L($"        y = {Norm("x", W(n1w), ln ? W(n1b) : null)}");
-        L("        qkv = kvc[i][pos]");
-        L($"        {Proj("y", qkvw, qkvb, "qkv.view(1, QKV * HD)")}");
-        if (rotary)
-        {
-            // Rotate-half rotary in place: q·cos + roll(q, HALF)·[-sin, sin].
-            L("        qk = qkv.narrow(0, 0, QK)");
-            L("        r = qk.roll(HALF, -1)");
-            L("        qk.mul_(c).addcmul_(r, s)");
-        }
-
-
-        // One query token: the G query heads of a KV head act as G queries of one head, so plain SDPA does GQA without
-        // repeating the cache (query head j uses KV head j // G, as enable_gqa does).
-        L($"        a = torch.scaled_dot_product_attention(qkv.narrow(0, 0, H).view(1, KV, G, HD), kk[i].narrow(2, 0, L), vv[i].narrow(2, 0, L), {(alibi ? "m" : "None")}, 0.0, False)");
-        Residual("        ", "a.transpose(1, 2).reshape(1, HID)", ow, ob);
-        Ffn("        ");
+        DecodeAttention("        ", partial: false);
+        Ffn("        ", partial: false);
         L("    return x");
         L(string.Empty);
 
-        var embedPrefill = ip >= 0 ? $"torch.embedding(g[{ie}], t) + g[{ip}].narrow(0, pos, t.size(0))" : $"torch.embedding(g[{ie}], t)";
+        // Per-layer partial sums for a tensor-parallel driver (one call per layer half; the driver all-reduces and adds).
+        L($"def attn_prefill_partial(x: Tensor, i: int, {sig}) -> Tensor:");
+        L("    T = x.size(0)");
+        L("    b = i * S");
+        PrefillTables("    ");
+        PrefillAttention("    ", partial: true);
+        L(string.Empty);
+        L($"def attn_decode_partial(x: Tensor, i: int, pos: int, {sig}) -> Tensor:");
+        L("    b = i * S");
+        DecodeTables("    ");
+        DecodeAttention("    ", partial: true);
+        L(string.Empty);
+        L("def ffn_partial(x: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+        L("    b = i * S");
+        Ffn("    ", partial: true);
+        L(string.Empty);
+
+        // Embedding. A vocabulary-parallel shard looks up only its own rows (others give zeros, summed by the all-reduce);
+        // learned positions are added by rank 0 only, so the sum has them once. A later pipeline stage reads its input.
+        L("def _embed(t: Tensor, pos: int, g: List[Tensor]) -> Tensor:");
+        if (!s.HasEmbedding)
+        {
+            L($"    return g[{ix}].narrow(0, pos, t.size(0)).clone()");
+        }
+        else
+        {
+            var lookup = tp
+                ? $"torch.embedding(g[{ie}], (t - VS).clamp(0, VR - 1)) * ((t >= VS) & (t < VS + VV)).unsqueeze(1).to(g[{ie}].dtype)"
+                : $"torch.embedding(g[{ie}], t)";
+            L(ip >= 0 && s.HasRowParallelBias ? $"    return {lookup} + g[{ip}].narrow(0, pos, t.size(0))" : $"    return {lookup}");
+        }
+
+        L(string.Empty);
+        L("def embed_partial(tokens: Tensor, pos: int, g: List[Tensor]) -> Tensor:");
+        L("    return _embed(tokens.view(-1), pos, g)");
+        L(string.Empty);
+
+        // Head: this shard's vocabulary logits of the last position (a later stage without the head passes its hidden state on).
         L("def _head(x: Tensor, g: List[Tensor]) -> Tensor:");
-        L($"    y = {Norm("x.narrow(0, x.size(0) - 1, 1)", $"g[{ifw}]", ln ? $"g[{ifb}]" : null)}");
-        L($"    return torch.mm(y, g[{ih}])");
+        if (s.HasHead)
+        {
+            L($"    y = {Norm("x.narrow(0, x.size(0) - 1, 1)", $"g[{ifw}]", ln ? $"g[{ifb}]" : null)}");
+            L($"    return torch.mm(y, g[{ih}])");
+        }
+        else
+        {
+            L("    return x.narrow(0, x.size(0) - 1, 1)");
+        }
+
+        L(string.Empty);
+        L("def head_logits(x: Tensor, g: List[Tensor]) -> Tensor:");
+        L(tp && s.HasHead ? "    return _head(x, g).narrow(1, 0, VV)" : "    return _head(x, g)");
         L(string.Empty);
         L($"def prefill_logits(tokens: Tensor, {sig}) -> Tensor:");
-        L("    pos = 0");
         L("    t = tokens.view(-1)");
-        L($"    return _head(_prefill_layers({embedPrefill}, {args}), g).unsqueeze(0)");
+        L($"    return _head(_prefill_layers(_embed(t, 0, g), {args}), g).unsqueeze(0)");
         L(string.Empty);
         L($"def decode_logits(tokens: Tensor, pos: int, {sig}) -> Tensor:");
         L("    t = tokens.view(-1)");
-        L($"    return _head(_decode_layers({embedPrefill}, pos, {args}), g).unsqueeze(0)");
+        L($"    return _head(_decode_layers(_embed(t, pos, g), pos, {args}), g).unsqueeze(0)");
+        L(string.Empty);
+
+        // Greedy choice within the shard: its best valid row, as a global token id. (Across ranks the choice needs the
+        // ranks' maxima, a tiny all-gather that the communication model counts.)
+        L("def _choose(logits: Tensor) -> Tensor:");
+        L(tp && s.HasHead ? "    return torch.argmax(logits.narrow(1, 0, VV), -1) + VS" : "    return torch.argmax(logits, -1)");
         L(string.Empty);
         L($"def _decode_next(t: Tensor, pos: int, {sig}) -> Tensor:");
-        L($"    return torch.argmax(_head(_decode_layers({embedPrefill}, pos, {args}), g), -1)");
+        L(s.HasHead
+            ? $"    return _choose(_head(_decode_layers(_embed(t, pos, g), pos, {args}), g))"
+            : $"    _decode_layers(_embed(t, pos, g), pos, {args})\n    return t");
         L(string.Empty);
         L($"def decode_greedy(tokens: Tensor, pos: int, i: int, out: Tensor, {sig}) -> Tensor:");
         L($"    t = _decode_next(tokens.view(-1), pos, {args})");
@@ -183,7 +275,7 @@ internal static class DecoderScript
         L($"def generate(tokens: Tensor, o: int, out: Tensor, {sig}) -> Tensor:");
         L("    p = tokens.size(1)");
         L("    row = out.view(-1)");
-        L($"    t = torch.argmax(prefill_logits(tokens, {args}).view(1, -1), -1)");
+        L($"    t = _choose(prefill_logits(tokens, {args}).view(1, -1))");
         L("    row.narrow(0, 0, 1).copy_(t)");
         L("    for i in range(1, o):");
         L($"        t = _decode_next(t, p + i - 1, {args})");

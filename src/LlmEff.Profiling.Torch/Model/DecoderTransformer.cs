@@ -1,4 +1,5 @@
 using LlmEff.Core.Architecture;
+using LlmEff.Profiling.Torch.Parallelism;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -15,38 +16,45 @@ namespace LlmEff.Profiling.Torch.Model;
 public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
 {
 #pragma warning disable IDE0044, CA1823 // Fields are registered as parameters/modules by RegisterComponents.
-    private readonly Parameter token_embedding;
+    private readonly Parameter? token_embedding;
     private readonly Parameter? position_embedding;
     private readonly ModuleList<DecoderBlock> layers;
-    private readonly Parameter final_norm_weight;
+    private readonly Parameter? final_norm_weight;
     private readonly Parameter? final_norm_bias;
     private readonly Parameter? output_projection;
 #pragma warning restore IDE0044, CA1823
 
     private readonly PositionTables _positions;
+    private readonly Tensor? _stageInput;
 
-    private DecoderTransformer(TransformerArchitecture architecture, DecoderOptions options, Device device)
+    private DecoderTransformer(TransformerArchitecture architecture, ShardShape shape, DecoderOptions options, Device device, WeightSource weights)
         : base(architecture.Name)
     {
         Architecture = architecture;
+        Shape = shape;
         Options = options;
         Device = device;
         var dtype = options.Precision.ToScalarType();
-        var weights = new WeightFactory(device, dtype, options);
-        long h = architecture.HiddenSize, v = architecture.VocabularySize;
-        token_embedding = weights.Random(v, h);
-        position_embedding = architecture.Positions == PositionalScheme.Learned ? weights.Random(architecture.MaxContextTokens, h) : null;
-        layers = new ModuleList<DecoderBlock>(Enumerable.Range(0, architecture.Layers)
-            .Select(i => new DecoderBlock($"layer{i}", architecture, weights, options.NormEpsilon)).ToArray());
-        final_norm_weight = weights.Norm(h, 1.0);
-        final_norm_bias = architecture.Norm == NormKind.LayerNorm ? weights.Norm(h, 0.0) : null;
-        output_projection = architecture.TiedEmbeddings ? null : weights.Random(v, h);
-        _positions = PositionTables.Create(architecture, architecture.MaxContextTokens, dtype, device, options.RotaryBase);
+        long h = architecture.HiddenSize, v = shape.VocabularyRows;
+        var tied = architecture.TiedEmbeddings;
+        token_embedding = shape.HasEmbedding || (tied && shape.HasHead) ? weights.Random(nameof(token_embedding), v, h) : null;
+        position_embedding = architecture.Positions == PositionalScheme.Learned && shape.HasEmbedding ? weights.Random(nameof(position_embedding), architecture.MaxContextTokens, h) : null;
+        layers = new ModuleList<DecoderBlock>(Enumerable.Range(0, shape.Layers)
+            .Select(i => new DecoderBlock($"layer{i}", architecture, shape, shape.FirstLayer + i, weights, options.NormEpsilon)).ToArray());
+        final_norm_weight = shape.HasHead ? weights.Norm(nameof(final_norm_weight), h, 1.0) : null;
+        final_norm_bias = shape.HasHead && architecture.Norm == NormKind.LayerNorm ? weights.Norm(nameof(final_norm_bias), h, 0.0) : null;
+        output_projection = shape.HasHead && !tied ? weights.Random(nameof(output_projection), v, h) : null;
+        _positions = PositionTables.Create(architecture, architecture.MaxContextTokens, dtype, device, options.RotaryBase, shape.HeadStart, shape.Heads);
+        // A later pipeline stage receives hidden states from the stage before; profiling it alone reads them from here.
+        _stageInput = shape.HasEmbedding ? null : weights.Random("stage_input", architecture.MaxContextTokens, h).detach();
         RegisterComponents();
     }
 
     /// <summary>The architecture this model was built from.</summary>
     public TransformerArchitecture Architecture { get; }
+
+    /// <summary>The local sizes of the shard this model holds (the whole model's unless built by <see cref="CreateShard(TransformerArchitecture, ModelShard, DecoderOptions?, Device?)"/>).</summary>
+    public ShardShape Shape { get; }
 
     /// <summary>The options it was built with (precision, seed, initialisation).</summary>
     public DecoderOptions Options { get; }
@@ -57,7 +65,7 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
     /// <summary>Weight and activation precision.</summary>
     public ModelPrecision Precision => Options.Precision;
 
-    /// <summary>Parameters actually allocated (tied output projections counted once); equals <see cref="TransformerArchitecture.ParameterCount"/>.</summary>
+    /// <summary>Parameters actually allocated (tied output projections counted once); for the whole model, equals <see cref="TransformerArchitecture.ParameterCount"/>.</summary>
     public long AllocatedParameterCount => parameters().Sum(p => p.numel());
 
     internal PositionTables Positions => _positions;
@@ -77,10 +85,49 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
             throw new NotSupportedException($"{architecture.Name}: mixture-of-experts ({architecture.Experts} experts) is not built by this engine; profile a dense architecture.");
         }
 
+        return CreateShard(architecture, ModelShard.Full, options, device);
+    }
+
+    /// <summary>
+    /// Builds one GPU's shard of <paramref name="architecture"/> (Megatron tensor/pipeline parallelism) with random weights
+    /// created directly on <paramref name="device"/>: the model a rank of a multi-GPU deployment holds and runs.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The shard does not fit the architecture; the message names the valid degrees.</exception>
+    /// <exception cref="NotSupportedException">A mixture-of-experts architecture.</exception>
+    public static DecoderTransformer CreateShard(TransformerArchitecture architecture, ModelShard shard, DecoderOptions? options = null, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(shard);
+        architecture.Validate();
+        if (architecture.IsMixtureOfExperts)
+        {
+            throw new NotSupportedException($"{architecture.Name}: mixture-of-experts ({architecture.Experts} experts) is not built by this engine; profile a dense architecture.");
+        }
+
+        var shape = shard.Resolve(architecture);
         options = (options ?? DecoderOptions.Default).Validate();
         device ??= CPU;
         TorchBackend.Ensure(device);
-        return new DecoderTransformer(architecture, options, device);
+        return new DecoderTransformer(architecture, shape, options, device, new WeightFactory(device, options.Precision.ToScalarType(), options));
+    }
+
+    /// <summary>
+    /// Cuts <paramref name="shard"/> out of a whole model's weights (copies, on <paramref name="device"/> or the model's
+    /// device), so the shards of one model together compute exactly what it computes: the tensor-parallel correctness check.
+    /// </summary>
+    public static DecoderTransformer CreateShard(DecoderTransformer model, ModelShard shard, Device? device = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(shard);
+        if (!model.Shape.IsFull)
+        {
+            throw new ArgumentException("Shards are cut from a whole model; this one is already a shard.", nameof(model));
+        }
+
+        var shape = shard.Resolve(model.Architecture);
+        device ??= model.Device;
+        using var noGrad = no_grad();
+        return new DecoderTransformer(model.Architecture, shape, model.Options, device, new ShardWeightSource(model, shape, device));
     }
 
     /// <summary>
@@ -95,8 +142,13 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"tokens must have shape [1, T]; got [{string.Join(", ", tokens.shape)}].", nameof(tokens));
         }
 
+        if (!Shape.IsFull)
+        {
+            throw new InvalidOperationException("The reference forward pass runs the whole model only; run a shard through its decoder.");
+        }
+
         var t = tokens.shape[1];
-        var x = token_embedding.index_select(0, tokens.flatten()).unsqueeze(0);
+        var x = token_embedding!.index_select(0, tokens.flatten()).unsqueeze(0);
         if (position_embedding is not null)
         {
             x += position_embedding.narrow(0, 0, t).unsqueeze(0);
@@ -107,22 +159,40 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
             x = layer.Forward(x, _positions);
         }
 
-        x = ApplyNorm(Architecture.Norm, x, final_norm_weight, final_norm_bias, Options.NormEpsilon);
-        return nn.functional.linear(x, output_projection ?? token_embedding);
+        x = ApplyNorm(Architecture.Norm, x, final_norm_weight!, final_norm_bias, Options.NormEpsilon);
+        return nn.functional.linear(x, output_projection ?? token_embedding!);
     }
 
-    /// <summary>Model-level tensors in the order <see cref="DecoderScript"/> indexes them: embedding, head, final norm, positions, tables.</summary>
+    /// <summary>
+    /// Model-level tensors in the order <see cref="DecoderScript"/> indexes them: embedding, head, final norm (weight, bias),
+    /// positions, stage input, then the position tables; what a shard does not hold is skipped.
+    /// </summary>
     internal List<Tensor> ScriptGlobals()
     {
-        var list = new List<Tensor> { token_embedding, (output_projection ?? token_embedding).t(), final_norm_weight };
-        if (final_norm_bias is not null)
+        var list = new List<Tensor>();
+        if (Shape.HasEmbedding)
         {
-            list.Add(final_norm_bias);
+            list.Add(token_embedding!);
+        }
+
+        if (Shape.HasHead)
+        {
+            list.Add((output_projection ?? token_embedding!).t());
+            list.Add(final_norm_weight!);
+            if (final_norm_bias is not null)
+            {
+                list.Add(final_norm_bias);
+            }
         }
 
         if (position_embedding is not null)
         {
             list.Add(position_embedding);
+        }
+
+        if (_stageInput is not null)
+        {
+            list.Add(_stageInput);
         }
 
         list.AddRange(_positions.ScriptTensors());
@@ -149,6 +219,7 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
         if (disposing)
         {
             _positions.Dispose();
+            _stageInput?.Dispose();
         }
 
         base.Dispose(disposing);

@@ -33,22 +33,24 @@ public sealed class GreedyDecoder : IDisposable
         Model = model;
         CapacityTokens = capacityTokens;
         var a = model.Architecture;
+        var s = model.Shape;
         var dtype = model.Precision.ToScalarType();
-        _cache = new Tensor[a.Layers];
-        _keys = new Tensor[a.Layers];
-        _values = new Tensor[a.Layers];
-        for (var i = 0; i < a.Layers; i++)
+        _cache = new Tensor[s.Layers];
+        _keys = new Tensor[s.Layers];
+        _values = new Tensor[s.Layers];
+        for (var i = 0; i < s.Layers; i++)
         {
             // Layout [T, heads + 2·kvHeads, headDim] per layer: the fused QKV GEMM writes a token's query, key and value
             // straight into its row (no copy into the cache); attention reads [1, kvHeads, T, headDim] views made once here.
-            _cache[i] = zeros([capacityTokens, a.Heads + (2L * a.KeyValueHeads), a.HeadDim], dtype, model.Device);
-            _keys[i] = _cache[i].narrow(1, a.Heads, a.KeyValueHeads).permute(1, 0, 2).unsqueeze(0);
-            _values[i] = _cache[i].narrow(1, a.Heads + a.KeyValueHeads, a.KeyValueHeads).permute(1, 0, 2).unsqueeze(0);
+            // A shard caches only its own heads.
+            _cache[i] = zeros([capacityTokens, s.Heads + (2L * s.KeyValueHeads), s.HeadDim], dtype, model.Device);
+            _keys[i] = _cache[i].narrow(1, s.Heads, s.KeyValueHeads).permute(1, 0, 2).unsqueeze(0);
+            _values[i] = _cache[i].narrow(1, s.Heads + s.KeyValueHeads, s.KeyValueHeads).permute(1, 0, 2).unsqueeze(0);
         }
 
         _layerTensors = model.ScriptLayerTensors().ToArray();
         _globals = model.ScriptGlobals().ToArray();
-        Source = DecoderScript.Build(a, model.Options.NormEpsilon);
+        Source = DecoderScript.Build(a, s, model.Options.NormEpsilon);
         _script = jit.compile(Source);
     }
 
@@ -65,7 +67,7 @@ public sealed class GreedyDecoder : IDisposable
     /// Cache size in bytes, <c>l · (h + 2 · kvWidth) · capacity · bytesPerElement</c>: the keys and values plus the row's
     /// query slot that the QKV GEMM writes in place (attention reads only the keys and values).
     /// </summary>
-    public long KvCacheBytes => GpuMemoryRequirement.CacheBytes(Model.Architecture, CapacityTokens, Model.Precision);
+    public long KvCacheBytes => GpuMemoryRequirement.CacheBytes(Model.Shape, CapacityTokens, Model.Precision);
 
     /// <summary>
     /// Generates exactly <paramref name="outputTokens"/> tokens greedily after <paramref name="promptTokens"/> <c>[1, p]</c>
@@ -130,6 +132,19 @@ public sealed class GreedyDecoder : IDisposable
         TorchScriptExecutor.UsePlainInterpreter();
         return (Tensor)_script.invoke("decode_logits", token, position, _layerTensors, _globals, _cache, _keys, _values);
     }
+
+    /// <summary>Calls a script function with <paramref name="leading"/> arguments followed by the model's tensors and cache.</summary>
+    internal Tensor InvokeWithModel(string function, params object[] leading) =>
+        (Tensor)_script.invoke(function, [.. leading, _layerTensors, _globals, _cache, _keys, _values]);
+
+    /// <summary>Calls a script function with exactly <paramref name="arguments"/>.</summary>
+    internal Tensor Invoke(string function, params object[] arguments) => (Tensor)_script.invoke(function, arguments);
+
+    /// <summary>The layer tensors in script order (for per-layer calls).</summary>
+    internal Tensor[] LayerTensors => _layerTensors;
+
+    /// <summary>The model-level tensors in script order.</summary>
+    internal Tensor[] Globals => _globals;
 
     /// <inheritdoc />
     public void Dispose()

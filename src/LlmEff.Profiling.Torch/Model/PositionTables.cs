@@ -34,7 +34,7 @@ internal sealed class PositionTables : IDisposable
     /// <summary>ALiBi biases <c>[heads, maxT]</c> = slope · key position in the model dtype, or null.</summary>
     public Tensor? Alibi { get; }
 
-    public static PositionTables Create(TransformerArchitecture arch, int maxTokens, ScalarType dtype, Device device, double rotaryBase)
+    public static PositionTables Create(TransformerArchitecture arch, int maxTokens, ScalarType dtype, Device device, double rotaryBase, int headStart = 0, int? heads = null)
     {
         using var noGrad = no_grad();
         switch (arch.Positions)
@@ -55,7 +55,8 @@ internal sealed class PositionTables : IDisposable
 
             case PositionalScheme.Alibi:
             {
-                var slopes = tensor(AlibiSlopes(arch.Heads), ScalarType.Float32, device);
+                // A tensor-parallel shard keeps the slopes of its own heads.
+                var slopes = tensor(AlibiSlopes(arch.Heads).Skip(headStart).Take(heads ?? arch.Heads).ToArray(), ScalarType.Float32, device);
                 var table = outer(slopes, arange(0, maxTokens, ScalarType.Float32, device));
                 return new PositionTables(null, null, table.to(dtype));
             }

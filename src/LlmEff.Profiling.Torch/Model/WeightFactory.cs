@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 
 namespace LlmEff.Profiling.Torch.Model;
 
-/// <summary>Creates parameters directly on the target device, so a 70B model never exists as a CPU copy.</summary>
-internal sealed class WeightFactory
+/// <summary>Creates random parameters directly on the target device, so a 70B model never exists as a CPU copy.</summary>
+internal sealed class WeightFactory : WeightSource
 {
     private readonly Generator? _generator;
     private readonly bool _fill;
@@ -29,14 +29,14 @@ internal sealed class WeightFactory
         _fill = device.type != DeviceType.META;
     }
 
-    public Device Device { get; }
+    public override Device Device { get; }
 
-    public ScalarType DType { get; }
+    public override ScalarType DType { get; }
 
     public double StandardDeviation { get; }
 
     /// <summary>A matrix or bias in the model precision, N(0, std²).</summary>
-    public Parameter Random(params long[] shape)
+    public override Parameter Random(string name, params long[] shape)
     {
         using var noGrad = no_grad();
         var t = empty(shape, DType, Device);
@@ -52,7 +52,7 @@ internal sealed class WeightFactory
     /// A norm parameter, ones for weights and zeros for biases, in the model precision so the fused norm kernels take it
     /// directly; those kernels compute the statistics in fp32 (and the reference casts to fp32).
     /// </summary>
-    public Parameter Norm(long size, double value)
+    public override Parameter Norm(string name, long size, double value)
     {
         using var noGrad = no_grad();
         return new Parameter(full(new[] { size }, value, DType, Device), requires_grad: false);

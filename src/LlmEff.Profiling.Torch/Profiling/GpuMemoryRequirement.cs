@@ -1,5 +1,6 @@
 using LlmEff.Core.Architecture;
 using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Parallelism;
 
 namespace LlmEff.Profiling.Torch.Profiling;
 
@@ -8,7 +9,7 @@ namespace LlmEff.Profiling.Torch.Profiling;
 /// prompt-encoding activations plus the CUDA context and library workspaces.
 /// </summary>
 /// <param name="WeightBytes">Parameters × bytes per element (norms, kept in fp32, are a rounding error).</param>
-/// <param name="KvCacheBytes">KV cache for <c>capacity</c> tokens, with the query slot of each row (see <see cref="CacheBytes"/>).</param>
+/// <param name="KvCacheBytes">KV cache for <c>capacity</c> tokens, with the query slot of each row (see <see cref="CacheBytes(ShardShape, int, ModelPrecision)"/>).</param>
 /// <param name="WorkspaceBytes">Activations of the largest prompt plus a fixed <see cref="FixedOverheadBytes"/>.</param>
 public sealed record GpuMemoryRequirement(long WeightBytes, long KvCacheBytes, long WorkspaceBytes)
 {
@@ -22,20 +23,29 @@ public sealed record GpuMemoryRequirement(long WeightBytes, long KvCacheBytes, l
     public static GpuMemoryRequirement Estimate(TransformerArchitecture architecture, ModelPrecision precision, int capacityTokens, int maxPromptTokens)
     {
         ArgumentNullException.ThrowIfNull(architecture);
+        return Estimate(architecture, ModelShard.Full.Resolve(architecture), precision, capacityTokens, maxPromptTokens);
+    }
+
+    /// <summary>Estimates the memory one GPU needs to run <paramref name="shard"/> of <paramref name="architecture"/>.</summary>
+    public static GpuMemoryRequirement Estimate(TransformerArchitecture architecture, ShardShape shard, ModelPrecision precision, int capacityTokens, int maxPromptTokens)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(shard);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPromptTokens, 1);
         long bytes = precision.BytesPerElement();
         long h = architecture.HiddenSize, p = maxPromptTokens;
-        long up = architecture.Ffn == FfnKind.Gated ? 2L * architecture.FfnHiddenSize : architecture.FfnHiddenSize;
+        long up = architecture.Ffn == FfnKind.Gated ? 2L * shard.FfnHiddenSize : shard.FfnHiddenSize;
         // A few live [p, h]-sized tensors, the QKV and FFN intermediates, fp32 norm copies, attention scores when the
-        // math kernel runs (ALiBi masks), and fp32 logits of the last position.
-        var activations = (p * ((6 * h) + (2 * up) + (h + (2L * architecture.KeyValueWidth))) * bytes)
+        // math kernel runs (ALiBi masks), fp32 logits of the last position, and a later stage's input buffer.
+        var activations = (p * ((6 * h) + (2 * up) + ((long)(shard.Heads + (2 * shard.KeyValueHeads)) * shard.HeadDim)) * bytes)
             + (p * h * 8)
-            + (architecture.Heads * p * p * bytes)
-            + (architecture.VocabularySize * 4L);
+            + (shard.Heads * p * p * bytes)
+            + (shard.VocabularyRows * 4L)
+            + (shard.HasEmbedding ? 0 : (long)architecture.MaxContextTokens * h * bytes);
         return new GpuMemoryRequirement(
-            architecture.ParameterCount * bytes,
-            CacheBytes(architecture, capacityTokens, precision),
+            shard.ParameterCount(architecture) * bytes,
+            CacheBytes(shard, capacityTokens, precision),
             activations + FixedOverheadBytes);
     }
 
@@ -46,7 +56,14 @@ public sealed record GpuMemoryRequirement(long WeightBytes, long KvCacheBytes, l
     public static long CacheBytes(TransformerArchitecture architecture, int capacityTokens, ModelPrecision precision)
     {
         ArgumentNullException.ThrowIfNull(architecture);
-        return (architecture.KvCacheElementsPerToken + ((long)architecture.Layers * architecture.HiddenSize)) * capacityTokens * precision.BytesPerElement();
+        return CacheBytes(ModelShard.Full.Resolve(architecture), capacityTokens, precision);
+    }
+
+    /// <summary>Bytes of a shard's cache: its own heads' keys, values and query slots in its own layers.</summary>
+    public static long CacheBytes(ShardShape shard, int capacityTokens, ModelPrecision precision)
+    {
+        ArgumentNullException.ThrowIfNull(shard);
+        return (shard.KvCacheElementsPerToken + ((long)shard.Layers * shard.AttentionWidth)) * capacityTokens * precision.BytesPerElement();
     }
 
     /// <summary>GPUs of <paramref name="bytesPerGpu"/> each that would hold it (when the model is split evenly).</summary>
