@@ -77,7 +77,8 @@ public sealed record GpuMemoryRequirement(long WeightBytes, long KvCacheBytes, l
     /// <param name="availableBytes">Free memory on the GPU.</param>
     /// <param name="modelName">Named in the message.</param>
     /// <param name="totalBytesPerGpu">The GPU's whole memory, used to say how many such GPUs would fit it; defaults to <paramref name="availableBytes"/>.</param>
-    public void EnsureFits(long availableBytes, string modelName, long? totalBytesPerGpu = null)
+    /// <param name="advice">Replaces the default advice at the end of the message (e.g. how to split a shard further).</param>
+    public void EnsureFits(long availableBytes, string modelName, long? totalBytesPerGpu = null, string? advice = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(availableBytes);
         if (availableBytes >= TotalBytes)
@@ -86,6 +87,6 @@ public sealed record GpuMemoryRequirement(long WeightBytes, long KvCacheBytes, l
         }
 
         var per = Math.Max(1, (totalBytesPerGpu ?? availableBytes) - FixedOverheadBytes);
-        throw new InsufficientGpuMemoryException(modelName, this, availableBytes, GpusNeeded(per));
+        throw new InsufficientGpuMemoryException(modelName, this, availableBytes, GpusNeeded(per), advice);
     }
 }

@@ -1,6 +1,7 @@
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Parallelism;
 using Microsoft.Extensions.Logging;
 
 namespace LlmEff.Profiling.Torch.Profiling;
@@ -37,6 +38,9 @@ public sealed record TorchProfile(
     /// <summary>Update interval of the NVML energy counter (s); null when energy was not measured.</summary>
     public double? EnergyCounterIntervalSeconds { get; init; }
 
+    /// <summary>The shard that was timed (the whole model's shape unless a tensor/pipeline-parallel shard was profiled).</summary>
+    public ShardShape? Shard { get; init; }
+
     /// <summary>The samples file, when one was written.</summary>
     public string? SamplesPath { get; init; }
 
@@ -52,7 +56,7 @@ public sealed record TorchProfile(
         MeasuredUtc = MeasuredUtc,
         Emulated = false,
         Notes = FormattableString.Invariant(
-            $"random weights; h={Architecture.HiddenSize} l={Architecture.Layers} n={Architecture.Heads} kv={Architecture.KeyValueHeads} f={Architecture.FfnHiddenSize} V={Architecture.VocabularySize} {Architecture.Norm} {Architecture.Positions} {Architecture.Ffn} params={Architecture.ParameterCount}; {Precision.ShortName()}; plan P={{{string.Join(",", Plan.PromptTokens)}}} O={{{string.Join(",", Plan.OutputTokens)}}} x{Plan.Trials}"),
+            $"random weights; {(Shard is { IsFull: false } ? TorchProfiler.Describe(Shard) + "shard only, collectives not included; " : string.Empty)}h={Architecture.HiddenSize} l={Architecture.Layers} n={Architecture.Heads} kv={Architecture.KeyValueHeads} f={Architecture.FfnHiddenSize} V={Architecture.VocabularySize} {Architecture.Norm} {Architecture.Positions} {Architecture.Ffn} params={Architecture.ParameterCount}; {Precision.ShortName()}; plan P={{{string.Join(",", Plan.PromptTokens)}}} O={{{string.Join(",", Plan.OutputTokens)}}} x{Plan.Trials}"),
     };
 
     /// <summary>

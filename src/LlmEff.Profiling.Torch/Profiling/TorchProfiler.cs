@@ -5,6 +5,7 @@ using LlmEff.Core.Architecture;
 using LlmEff.Core.Serialization;
 using LlmEff.Profiling.Torch.Hardware;
 using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Parallelism;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
@@ -33,25 +34,30 @@ public sealed class TorchProfiler
     /// <summary>The options in use.</summary>
     public TorchProfilerOptions Options { get; }
 
-    /// <summary>Builds <paramref name="architecture"/> on the configured device (after the memory check) and profiles it.</summary>
-    /// <exception cref="InsufficientGpuMemoryException">The model does not fit the GPU.</exception>
+    /// <summary>
+    /// Builds <paramref name="architecture"/> (or the <see cref="TorchProfilerOptions.Shard"/> of it) on the configured
+    /// device, after the memory check, and profiles it.
+    /// </summary>
+    /// <exception cref="InsufficientGpuMemoryException">The model (or shard) does not fit the GPU.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The shard does not fit the architecture; the message names the valid degrees.</exception>
     public TorchProfile Run(TransformerArchitecture architecture, ProfilingPlan plan, string? samplesPath = null, IProgress<ProfilingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(plan);
         plan.Validate();
         architecture.Validate();
+        var shape = Options.Shard.Resolve(architecture);
         var device = torch.device(Options.Device);
         if (Options.CheckMemory)
         {
-            CheckMemory(architecture, plan, device);
+            CheckMemory(architecture, shape, plan, device);
         }
 
         var build = Stopwatch.StartNew();
-        using var model = DecoderTransformer.Create(architecture, Options.Model, device);
+        using var model = DecoderTransformer.CreateShard(architecture, Options.Shard, Options.Model, device);
         using var decoder = new GreedyDecoder(model, plan.CapacityTokens);
         Synchronize(device);
-        _logger.LogInformation("Built {Model} ({Parameters} parameters, {Precision}) on {Device} in {Seconds:F1} s", architecture.Name, architecture.ParameterCount, Options.Model.Precision, device, build.Elapsed.TotalSeconds);
+        _logger.LogInformation("Built {Model} {Shard}({Parameters} parameters, {Precision}) on {Device} in {Seconds:F1} s", architecture.Name, Describe(shape), shape.ParameterCount(architecture), Options.Model.Precision, device, build.Elapsed.TotalSeconds);
         return Run(decoder, plan, samplesPath, progress, cancellationToken);
     }
 
@@ -67,7 +73,7 @@ public sealed class TorchProfiler
         }
 
         var model = decoder.Model;
-        var label = Options.SourceLabel ?? $"torchsharp:{model.Architecture.Name}:{model.Precision.ShortName()}";
+        var label = Options.SourceLabel ?? $"torchsharp:{model.Architecture.Name}:{model.Precision.ShortName()}{ShardLabel(model.Shape)}";
         var points = plan.Points().ToList();
         var done = new Dictionary<(int, int, int), ProfilingSample>();
         if (samplesPath is not null && File.Exists(samplesPath) && new FileInfo(samplesPath).Length > 0)
@@ -125,6 +131,7 @@ public sealed class TorchProfiler
         {
             ResumedSamples = resumed,
             SamplesPath = samplesPath,
+            Shard = model.Shape,
             IdlePowerWatts = idleWatts,
             EnergyCounterIntervalSeconds = meter?.CounterIntervalSeconds,
             BoardPowerWatts = meter?.Gpu.PowerLimitWatts(),
@@ -202,15 +209,32 @@ public sealed class TorchProfiler
         return model.Device.type is DeviceType.META or DeviceType.CPU ? ids.clone() : ids.to(model.Device);
     }
 
-    /// <summary>Memory the plan needs for <paramref name="architecture"/> at this profiler's precision.</summary>
+    /// <summary>Memory the plan needs for <paramref name="architecture"/> (the configured shard of it) at this profiler's precision.</summary>
     public GpuMemoryRequirement MemoryRequirement(TransformerArchitecture architecture, ProfilingPlan plan)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(plan);
-        return GpuMemoryRequirement.Estimate(architecture, Options.Model.Precision, plan.CapacityTokens, plan.MaxPromptTokens);
+        return GpuMemoryRequirement.Estimate(architecture, Options.Shard.Resolve(architecture), Options.Model.Precision, plan.CapacityTokens, plan.MaxPromptTokens);
     }
 
-    private void CheckMemory(TransformerArchitecture architecture, ProfilingPlan plan, Device device)
+    /// <summary>Short description of a shard for logs and provenance, e.g. <c>tensor-parallel rank 0 of 8, stage 1 of 3 (35 layers)</c>; empty for the whole model.</summary>
+    public static string Describe(ShardShape shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.IsFull)
+        {
+            return string.Empty;
+        }
+
+        var s = shape.Shard;
+        return FormattableString.Invariant($"tensor-parallel rank {s.TensorParallelRank} of {s.TensorParallelDegree}, stage {s.PipelineStage} of {s.PipelineStages} ({shape.Layers} layers{(shape.HasEmbedding ? ", embedding" : string.Empty)}{(shape.HasHead ? ", head" : string.Empty)}) ");
+    }
+
+    private static string ShardLabel(ShardShape shape) => shape.IsFull
+        ? string.Empty
+        : FormattableString.Invariant($":tp{shape.Shard.TensorParallelDegree}r{shape.Shard.TensorParallelRank}:pp{shape.Shard.PipelineStages}s{shape.Shard.PipelineStage}");
+
+    private void CheckMemory(TransformerArchitecture architecture, ShardShape shape, ProfilingPlan plan, Device device)
     {
         if (device.type != DeviceType.CUDA)
         {
@@ -226,8 +250,25 @@ public sealed class TorchProfiler
 
         var info = gpu.Query();
         var need = MemoryRequirement(architecture, plan);
-        _logger.LogInformation("{Model} needs {Need:F1} GiB; {Gpu} has {Free:F1} GiB free", architecture.Name, need.TotalBytes / (double)(1L << 30), info.Name, info.FreeMemoryBytes / (double)(1L << 30));
-        need.EnsureFits(info.FreeMemoryBytes, architecture.Name, info.TotalMemoryBytes);
+        _logger.LogInformation("{Model} {Shard}needs {Need:F1} GiB; {Gpu} has {Free:F1} GiB free", architecture.Name, Describe(shape), need.TotalBytes / (double)(1L << 30), info.Name, info.FreeMemoryBytes / (double)(1L << 30));
+        if (shape.IsFull)
+        {
+            need.EnsureFits(info.FreeMemoryBytes, architecture.Name, info.TotalMemoryBytes);
+            return;
+        }
+
+        // A shard that still does not fit: say how many more ways to split it.
+        need.EnsureFits(info.FreeMemoryBytes, $"{architecture.Name} ({Describe(shape).Trim()})", info.TotalMemoryBytes, ShardAdvice(architecture, shape, need, info.FreeMemoryBytes));
+    }
+
+    private static string ShardAdvice(TransformerArchitecture architecture, ShardShape shape, GpuMemoryRequirement need, long freeBytes)
+    {
+        var per = Math.Max(1, freeBytes - GpuMemoryRequirement.FixedOverheadBytes);
+        var more = (int)Math.Ceiling((double)(need.TotalBytes - GpuMemoryRequirement.FixedOverheadBytes) / per);
+        var s = shape.Shard;
+        var nextDegree = ModelShard.ValidTensorParallelDegrees(architecture).FirstOrDefault(d => d >= s.TensorParallelDegree * more);
+        var tp = nextDegree > 0 ? FormattableString.Invariant($"tensor parallelism {nextDegree}") : "more tensor parallelism than the heads allow";
+        return FormattableString.Invariant($"This shard must be split about {more} more ways: use {tp}, or {s.PipelineStages * more} pipeline stages.");
     }
 
     private void Warmup(GreedyDecoder decoder, ProfilingPlan plan, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Parallelism;
 
 namespace LlmEff.Profiling.Torch.Profiling;
 
@@ -36,6 +37,13 @@ public sealed record TorchProfilerOptions
     /// <summary>Trials whose points also get an energy measurement (the first ones). Default 1: energy needs no denoising by trials
     /// as much as time does, and the repetitions cost profiling time.</summary>
     public int EnergyTrials { get; init; } = 1;
+
+    /// <summary>
+    /// Which shard of the model to build and time: <see cref="ModelShard.Full"/> (default) for the whole model, or one
+    /// rank of a tensor/pipeline-parallel deployment, timed exactly as that rank runs its part of generation except for
+    /// the collectives (see <see cref="Parallelism.ParallelProfiler"/>, which adds their modelled time).
+    /// </summary>
+    public ModelShard Shard { get; init; } = ModelShard.Full;
 
     /// <summary>Label stored in each sample's <c>source</c> column; default <c>torchsharp:&lt;model&gt;:&lt;dtype&gt;</c> when null.</summary>
     public string? SourceLabel { get; init; }

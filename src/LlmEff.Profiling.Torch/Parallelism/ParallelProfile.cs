@@ -1,0 +1,32 @@
+using LlmEff.Core;
+using LlmEff.Core.Architecture;
+using LlmEff.Core.Hardware;
+using LlmEff.Profiling.Torch.Profiling;
+
+namespace LlmEff.Profiling.Torch.Parallelism;
+
+/// <summary>
+/// A model profiled as a multi-GPU deployment from one GPU: each pipeline stage's tensor-parallel rank-0 shard timed
+/// for real, its modelled collectives added, and the stages chained into the whole model's <see cref="Model"/>.
+/// </summary>
+/// <param name="Architecture">The whole model.</param>
+/// <param name="TensorParallelDegree">Tensor-parallel degree <c>N</c>.</param>
+/// <param name="PipelineStages">Pipeline stages <c>S</c>.</param>
+/// <param name="TensorParallelLink">The link whose all-reduce time was added per layer.</param>
+/// <param name="PipelineLink">The link whose activation transfer was added per stage boundary.</param>
+/// <param name="StageProfiles">The measured shard profile used for each stage, in stage order (middle stages may share one).</param>
+/// <param name="StageModels">Each stage's fitted shard model with its collectives added, in stage order.</param>
+/// <param name="Model">The whole model: <see cref="Core.Parallelism.ParallelComposition.ComposePipeline"/> of the stages; marked emulated, with <c>N·S</c> accelerators.</param>
+public sealed record ParallelProfile(
+    TransformerArchitecture Architecture,
+    int TensorParallelDegree,
+    int PipelineStages,
+    Interconnect TensorParallelLink,
+    Interconnect PipelineLink,
+    IReadOnlyList<TorchProfile> StageProfiles,
+    IReadOnlyList<RuntimeModel> StageModels,
+    RuntimeModel Model)
+{
+    /// <summary>GPUs of the emulated deployment, <c>N · S</c>.</summary>
+    public int AcceleratorCount => TensorParallelDegree * PipelineStages;
+}

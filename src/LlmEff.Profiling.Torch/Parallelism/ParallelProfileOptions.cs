@@ -1,0 +1,45 @@
+using LlmEff.Core;
+using LlmEff.Core.Hardware;
+
+namespace LlmEff.Profiling.Torch.Parallelism;
+
+/// <summary>
+/// How <see cref="ParallelProfiler"/> lays a model out over GPUs it emulates with one: the parallel degrees (by default
+/// Core's minimum-accelerator layout for <see cref="Accelerator"/>) and the links whose modelled collectives are added.
+/// </summary>
+public sealed record ParallelProfileOptions
+{
+    /// <summary>Shared default instance.</summary>
+    public static ParallelProfileOptions Default { get; } = new();
+
+    /// <summary>
+    /// The accelerator whose memory decides the default layout (<see cref="AcceleratorPlanner.MinimumAccelerators"/>) and
+    /// whose usual intra-server link carries the tensor-parallel all-reduces. Default <see cref="Accelerators.H100_SXM"/>,
+    /// the GPU the device tool lends.
+    /// </summary>
+    public Accelerator Accelerator { get; init; } = Accelerators.H100_SXM;
+
+    /// <summary>Tensor-parallel degree; null takes Core's minimum-accelerator layout. The paper's Table 1 counts are set explicitly.</summary>
+    public int? TensorParallelDegree { get; init; }
+
+    /// <summary>Pipeline stages; null takes Core's minimum-accelerator layout.</summary>
+    public int? PipelineStages { get; init; }
+
+    /// <summary>Link of the tensor-parallel group; null takes <see cref="Interconnects.ForAccelerator"/> (NVLink 4 on H100/H200, NVLink 3 on A100).</summary>
+    public Interconnect? TensorParallelLink { get; init; }
+
+    /// <summary>Link between pipeline stages (servers). Default InfiniBand NDR, one 400 Gb/s port per GPU as in a DGX H100.</summary>
+    public Interconnect PipelineLink { get; init; } = Interconnects.InfiniBandNdr;
+
+    /// <summary>Bytes per activation element sent between ranks and stages. Default 2 (bf16/fp16).</summary>
+    public double ActivationBytes { get; init; } = 2;
+
+    /// <summary>How each stage's samples are fitted. Default <see cref="RuntimeFitOptions.Default"/> (the paper's minimum over trials).</summary>
+    public RuntimeFitOptions FitOptions { get; init; } = RuntimeFitOptions.Default;
+
+    /// <summary>
+    /// Time every distinct stage (default). When false and there are more than two stages, the middle stages reuse the
+    /// profile of stage 1 whenever they hold as many layers (they differ from it in nothing else).
+    /// </summary>
+    public bool ProfileEveryStage { get; init; }
+}

@@ -1,0 +1,152 @@
+using System.Globalization;
+using LlmEff.Core;
+using LlmEff.Core.Architecture;
+using LlmEff.Core.Hardware;
+using LlmEff.Core.Parallelism;
+using LlmEff.Core.Serialization;
+using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Profiling;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace LlmEff.Profiling.Torch.Parallelism;
+
+/// <summary>
+/// Profiles a model that needs <c>N × S</c> GPUs on the one at hand: for each pipeline stage it builds tensor-parallel
+/// rank 0's shard, times real generation exactly as that rank runs it (its 1/N of every matrix, its heads' KV cache,
+/// its vocabulary slice) with <see cref="TorchProfiler"/>, fits the paper's runtime model, adds the rank's collectives
+/// from Core's communication model (<see cref="ParallelComposition.AddTensorParallelCommunication"/>) and chains the
+/// stages (<see cref="ParallelComposition.ComposePipeline"/>). The result is an ordinary <see cref="RuntimeModel"/> whose
+/// provenance says it was emulated, with which degrees and link parameters.
+/// </summary>
+public sealed class ParallelProfiler
+{
+    private readonly ILogger<TorchProfiler> _profilerLogger;
+    private readonly ILogger _logger;
+
+    /// <summary>Creates a profiler; <paramref name="profilerOptions"/> set the device, precision, energy and memory check (its <c>Shard</c> is replaced per stage).</summary>
+    public ParallelProfiler(TorchProfilerOptions? profilerOptions = null, ParallelProfileOptions? options = null, ILoggerFactory? loggers = null)
+    {
+        ProfilerOptions = profilerOptions ?? TorchProfilerOptions.Default;
+        Options = options ?? ParallelProfileOptions.Default;
+        _profilerLogger = loggers?.CreateLogger<TorchProfiler>() ?? NullLogger<TorchProfiler>.Instance;
+        _logger = (ILogger?)loggers?.CreateLogger<ParallelProfiler>() ?? NullLogger<ParallelProfiler>.Instance;
+    }
+
+    /// <summary>Device, precision and energy settings of the shard runs.</summary>
+    public TorchProfilerOptions ProfilerOptions { get; }
+
+    /// <summary>Degrees and links.</summary>
+    public ParallelProfileOptions Options { get; }
+
+    /// <summary>
+    /// The layout used for <paramref name="architecture"/>: the options' degrees, or Core's minimum-accelerator layout
+    /// on <see cref="ParallelProfileOptions.Accelerator"/> for those left null.
+    /// </summary>
+    public (int TensorParallelDegree, int PipelineStages) Layout(TransformerArchitecture architecture, ProfilingPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(plan);
+        if (Options.TensorParallelDegree is { } n && Options.PipelineStages is { } s)
+        {
+            return (n, s);
+        }
+
+        var serving = AcceleratorPlanner.MinimumAccelerators(architecture, Options.Accelerator, new ServingRequirements
+        {
+            ContextTokens = Math.Min(architecture.MaxContextTokens, plan.CapacityTokens),
+            Precision = ProfilerOptions.Model.Precision.BytesPerElement() == 4 ? new Core.Analysis.InferencePrecision(4, 4) : Core.Analysis.InferencePrecision.Bf16,
+        });
+        return (Options.TensorParallelDegree ?? serving.TensorParallelDegree, Options.PipelineStages ?? serving.PipelineStages);
+    }
+
+    /// <summary>
+    /// Profiles every distinct stage's rank-0 shard and composes the whole model. Each stage's samples go to
+    /// <c>{slug}-tp{N}-pp{S}-stage{s}-samples.csv</c> in <paramref name="outputDirectory"/> as they are measured, so an
+    /// interrupted run resumes where it stopped.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A degree or stage count that does not fit the architecture (the message names the valid degrees).</exception>
+    /// <exception cref="InsufficientGpuMemoryException">A shard does not fit the GPU; the message says how many more ways to split it.</exception>
+    public ParallelProfile Run(TransformerArchitecture architecture, ProfilingPlan plan, string? outputDirectory = null, IProgress<ProfilingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(plan);
+        plan.Validate();
+        architecture.Validate();
+        var (n, stages) = Layout(architecture, plan);
+        var shards = Enumerable.Range(0, stages)
+            .Select(s => new ModelShard { TensorParallelDegree = n, PipelineStages = stages, PipelineStage = s })
+            .ToArray();
+        var shapes = shards.Select(s => s.Resolve(architecture)).ToArray(); // validates before anything is built
+        var link = Options.TensorParallelLink ?? Interconnects.ForAccelerator(Options.Accelerator);
+        if (outputDirectory is not null)
+        {
+            Directory.CreateDirectory(outputDirectory);
+        }
+
+        // Which measured stage stands for each stage: itself, or stage 1 for middle stages of the same size.
+        var source = Enumerable.Range(0, stages)
+            .Select(s => !Options.ProfileEveryStage && s > 1 && s < stages - 1 && shapes[s].Layers == shapes[1].Layers ? 1 : s)
+            .ToArray();
+        _logger.LogInformation(
+            "{Model}: {N}-way tensor parallel x {S} stage(s) = {Gpus} GPUs emulated on {Device}; timing stage(s) {Stages}",
+            architecture.Name, n, stages, n * stages, ProfilerOptions.Device, string.Join(", ", source.Distinct()));
+
+        var measured = new Dictionary<int, (TorchProfile Profile, RuntimeModel Model)>();
+        foreach (var s in source.Distinct())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var profiler = new TorchProfiler(ProfilerOptions with { Shard = shards[s] }, _profilerLogger);
+            var csv = outputDirectory is null ? null : Path.Combine(outputDirectory, SamplesFileName(architecture, n, stages, s));
+            var profile = profiler.Run(architecture, plan, csv, progress, cancellationToken);
+            var fit = profile.Fit(Options.FitOptions);
+            if (fit.PerOutputTokenSeconds < 0)
+            {
+                throw new InvalidOperationException(FormattableString.Invariant(
+                    $"{architecture.Name} stage {s}: the fitted per-output-token time is negative ({fit.PerOutputTokenSeconds:G3} s): the timings are noisier than a decode step. Profile on an idle device, with more trials or longer outputs."));
+            }
+
+            var collectives = new TensorParallelCollectives(architecture, shapes[s].Layers, n, link, Options.ActivationBytes)
+            {
+                IncludesEmbedding = shapes[s].HasEmbedding,
+                IncludesOutputProjection = shapes[s].HasHead,
+            };
+            var withCollectives = n > 1 ? ParallelComposition.AddTensorParallelCommunication(fit, collectives) : fit;
+            measured[s] = (profile, withCollectives);
+            _logger.LogInformation(
+                "{Model} stage {Stage}: shard g = {G:F3} ms, with collectives {Gc:F3} ms; R^2 {R2:F5}",
+                architecture.Name, s, fit.PerOutputTokenSeconds * 1e3, withCollectives.PerOutputTokenSeconds * 1e3, fit.RSquared);
+        }
+
+        var stageModels = source.Select(s => measured[s].Model).ToArray();
+        var whole = stages == 1 ? stageModels[0] : ParallelComposition.ComposePipeline(stageModels, architecture.HiddenSize, Options.PipelineLink, Options.ActivationBytes);
+        var m = whole.Metadata;
+        var reused = source.Distinct().Count() < stages ? "; middle stages reuse stage 1" : string.Empty;
+        var notes = FormattableString.Invariant(
+            $"emulated {n}x{stages} (tensor x pipeline) = {n * stages} GPUs from rank-0 shards timed on one GPU (stage(s) {string.Join(",", source.Distinct())} measured{reused}); tensor-parallel collectives over {link.Name} ({link.LatencySeconds * 1e6:G3} us, {link.BusBandwidthBytesPerSecond / 1e9:G4} GB/s: {link.Source})");
+        if (stages > 1)
+        {
+            var pl = Options.PipelineLink;
+            notes += FormattableString.Invariant($"; stage transfers over {pl.Name} ({pl.LatencySeconds * 1e6:G3} us, {pl.BusBandwidthBytesPerSecond / 1e9:G4} GB/s: {pl.Source})");
+        }
+
+        notes += "; shard: " + measured[source[0]].Profile.ToMetadata().Notes;
+        var model = whole.WithMetadata(m with
+        {
+            ModelName = architecture.Name,
+            AcceleratorCount = n * stages,
+            Emulated = n * stages > 1 || m.Emulated,
+            Hardware = $"{measured[source[0]].Profile.Hardware}; {n * stages} emulated",
+            Notes = notes,
+        });
+        return new ParallelProfile(architecture, n, stages, link, Options.PipelineLink, source.Select(s => measured[s].Profile).ToArray(), stageModels, model);
+    }
+
+    /// <summary>The samples file of one stage's shard: <c>{slug}-tp{N}-pp{S}-stage{s}-samples.csv</c>.</summary>
+    public static string SamplesFileName(TransformerArchitecture architecture, int tensorParallelDegree, int pipelineStages, int stage)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        var slug = new string(architecture.Name.Select(c => char.IsLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
+        return string.Create(CultureInfo.InvariantCulture, $"{slug}-tp{tensorParallelDegree}-pp{pipelineStages}-stage{stage}-samples.csv");
+    }
+}
