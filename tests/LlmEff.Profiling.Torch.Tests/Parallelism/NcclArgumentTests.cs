@@ -118,6 +118,19 @@ public sealed class NcclArgumentTests
         Assert.Contains("BFloat16", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Data_pointers_come_from_libtorch_and_include_a_views_storage_offset()
+    {
+        // The pointer NCCL gets is read back through plain memory reads on a CPU tensor: element 7 of arange is 7.
+        using var whole = arange(0, 24, dtype: ScalarType.Int32).reshape(4, 6);
+        using var rows = whole.narrow(0, 1, 2);
+        var basePointer = NcclTensors.DataPointer(whole);
+        Assert.Equal(0, Marshal.ReadInt32(basePointer));
+        Assert.Equal(7, Marshal.ReadInt32(basePointer, 7 * sizeof(int)));
+        Assert.Equal(6, Marshal.ReadInt32(NcclTensors.DataPointer(rows)));
+        Assert.Equal(6 * sizeof(int), NcclTensors.DataPointer(rows) - basePointer);
+    }
+
     [Theory]
     [InlineData(22803, 2, 28, 3)] // NCCL_VERSION(2,28,3) = 2·10000 + 28·100 + 3 (nccl.h, NCCL >= 2.9)
     [InlineData(21903, 2, 19, 3)]
