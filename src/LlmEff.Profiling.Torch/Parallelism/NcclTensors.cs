@@ -44,7 +44,8 @@ internal static partial class NcclTensors
                 throw new ArgumentException($"perRank[{r}] ({Describe(t)}) is not contiguous; the sum is written into the tensor's memory, so pass contiguous tensors (allocate them so, or copy into a contiguous buffer and back).", nameof(perRank));
             }
 
-            if (t.dtype != first.dtype || !t.shape.SequenceEqual(first.shape))
+            // Rank 0 is the reference; skipping it keeps a one-rank call to the few native calls it needs.
+            if (r > 0 && (t.dtype != first.dtype || !t.shape.SequenceEqual(first.shape)))
             {
                 throw new ArgumentException($"Rank {r}'s tensor is {Describe(t)} but rank 0's is {Describe(first)}; every rank must pass the same shape and dtype.", nameof(perRank));
             }

@@ -106,6 +106,10 @@ public sealed class NcclGpuTests
             ex = Assert.Throws<ArgumentException>(() => comm.SumInPlace(allOnZero));
             allOnZero.ForEach(t => t.Dispose());
             Assert.Contains("perRank[1] is on cuda:0 but rank 1's device is cuda:1", ex.Message, StringComparison.Ordinal);
+            var mixed = devices.Select((d, r) => zeros([r == 1 ? 5 : 4], device: torch.device(DeviceType.CUDA, d))).ToList();
+            ex = Assert.Throws<ArgumentException>(() => comm.SumInPlace(mixed));
+            mixed.ForEach(t => t.Dispose());
+            Assert.Contains("Rank 1's tensor is Float32[5] but rank 0's is Float32[4]", ex.Message, StringComparison.Ordinal);
         }
     }
 
