@@ -12,6 +12,8 @@ using static TorchSharp.torch;
 // the runtime model, checks it on held-out queries, and compares g and PE(1536) with the device's measured limits.
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --out "$OUT"            (GPU machine)
 //   dotnet run --project benchmarks/LlmEff.Profiling.Torch.Gpu -- --smoke  (CPU, tiny model, checks the harness only)
+//   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --nccl --out "$OUT"     (only the NCCL all-reduce latencies over all
+//                                                                         visible GPUs, a few seconds, then stop)
 var smoke = args.Contains("--smoke");
 var outIndex = Array.IndexOf(args, "--out");
 var outDir = outIndex >= 0 ? args[outIndex + 1] : Path.Combine(Path.GetTempPath(), "llmeff-gpu");
@@ -36,6 +38,25 @@ void Save()
 {
     var json = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
     File.WriteAllText(Path.Combine(outDir, "results.json"), json);
+}
+
+if (args.Contains("--nccl"))
+{
+    try
+    {
+        results["nccl"] = NcclLatency.Measure(log);
+    }
+    catch (InvalidOperationException ex)
+    {
+        // NcclUnavailableException and NcclException are InvalidOperationExceptions: record why, like a failed model.
+        log.LogError(ex, "NCCL all-reduce step failed");
+        results["nccl"] = new Dictionary<string, object?> { ["error"] = ex.Message };
+    }
+
+    results["finished_utc"] = DateTimeOffset.UtcNow;
+    Save();
+    Console.WriteLine(File.ReadAllText(Path.Combine(outDir, "results.json")));
+    return;
 }
 
 var bandwidth = DeviceLimits.CopyBandwidthBytesPerSecond(device, smoke ? 1L << 24 : 4L << 30, smoke ? 3 : 20);
