@@ -108,7 +108,7 @@ internal static class ModelBenchmark
     }
 
     /// <summary>Measured energy model beside the paper's idealized energy t × n × board power (§4.2), n = 1 GPU.</summary>
-    private static Dictionary<string, object?> EnergySummary(TorchProfile profile, RuntimeModel time)
+    internal static Dictionary<string, object?> EnergySummary(TorchProfile profile, RuntimeModel time)
     {
         var energy = profile.FitEnergy();
         var board = profile.BoardPowerWatts ?? double.NaN;

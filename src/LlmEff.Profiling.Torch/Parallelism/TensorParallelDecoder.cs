@@ -18,7 +18,7 @@ public sealed class TensorParallelDecoder : IDisposable
 
     /// <summary>Compiles every rank's script and allocates its cache.</summary>
     /// <param name="shards">Ranks 0..N−1 of one single-stage model, in rank order; they must outlive this decoder.</param>
-    /// <param name="allReduce">The collective across the ranks' devices (one tensor per rank).</param>
+    /// <param name="allReduce">The collective across the ranks' devices (one tensor per rank); the caller keeps ownership and disposes it.</param>
     /// <param name="capacityTokens">Largest <c>p + o − 1</c> to be generated.</param>
     public TensorParallelDecoder(IReadOnlyList<DecoderTransformer> shards, ITensorAllReduce allReduce, int capacityTokens)
     {

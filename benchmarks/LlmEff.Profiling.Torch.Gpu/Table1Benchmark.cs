@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using LlmEff.Core;
+using LlmEff.Core.Architecture;
+using LlmEff.Core.Hardware;
+using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Parallelism;
+using LlmEff.Profiling.Torch.Profiling;
+using Microsoft.Extensions.Logging;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch.Gpu;
+
+/// <summary>
+/// Issue 10's figures: every Table 1 model at the paper's GPU counts (Table 1: tensor-parallel degree × pipeline stages),
+/// profiled on one GPU as rank-0 shards with <see cref="ParallelProfiler"/>, with the per-rank memory roofline beside it.
+/// </summary>
+internal static class Table1Benchmark
+{
+    // Table 1's "# GPUs": 1, 4 and 8 are tensor parallel within a server; TNLG v2's 24 are 8-way tensor x 3-way pipeline.
+    // Ordered cheapest first, so a run that hits its deadline has the most models.
+    public static readonly (string Name, int TensorParallel, int Stages)[] Layouts =
+    [
+        ("EleutherAI/GPT-J", 1, 1),
+        ("AI21/J1-Large v1", 1, 1),
+        ("AI21/J1-Grande v1", 1, 1),
+        ("Cohere/XL v20220609", 4, 1),
+        ("Anthropic/v4-s3", 4, 1),
+        ("Yandex/YaLM", 4, 1),
+        ("OpenAI/davinci", 8, 1),
+        ("BigScience/BL00M", 8, 1),
+        ("AI21/J1-Jumbo v1", 8, 1),
+        ("Microsoft+NV/TNLG v2", 8, 3),
+    ];
+
+    // Energy is measured on one single-GPU model and one shard (per rank), where its repetitions cost least.
+    private static readonly HashSet<string> EnergyModels = ["EleutherAI/GPT-J", "Cohere/XL v20220609"];
+
+    public static List<object?> RunAll(bool smoke, string outDir, TimeSpan deadline, string? only, Action save, ILogger log)
+    {
+        var results = new List<object?>();
+        var clock = Stopwatch.StartNew();
+        var self = typeof(Table1Benchmark).Assembly.Location;
+        foreach (var (name, tp, stages) in Layouts)
+        {
+            if (only is not null && !name.Contains(only, StringComparison.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            if (clock.Elapsed > deadline)
+            {
+                results.Add(new Dictionary<string, object?> { ["model"] = name, ["skipped"] = "deadline" });
+                continue;
+            }
+
+            var file = Path.Combine(outDir, $"table1-{Slug(name)}.json");
+            // Under `dotnet app.dll` the child is `dotnet app.dll ...`; under the apphost it is the apphost itself.
+            var host = Environment.ProcessPath!;
+            var viaDotnet = Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
+            var start = new ProcessStartInfo(host) { UseShellExecute = false };
+            foreach (var a in (viaDotnet ? new[] { self } : []).Concat(["--table1-model", name, "--out", outDir]))
+            {
+                start.ArgumentList.Add(a);
+            }
+
+            if (smoke)
+            {
+                start.ArgumentList.Add("--smoke");
+            }
+
+            log.LogInformation("Table 1: {Model} ({Tp} x {Stages}) in a child process", name, tp, stages);
+            using (var child = Process.Start(start)!)
+            {
+                child.WaitForExit();
+                if (child.ExitCode != 0 && !File.Exists(file))
+                {
+                    results.Add(new Dictionary<string, object?> { ["model"] = name, ["error"] = $"child process exited with {child.ExitCode}" });
+                    save();
+                    continue;
+                }
+            }
+
+            results.Add(JsonSerializer.Deserialize<JsonElement>(File.ReadAllText(file)));
+            save();
+        }
+
+        return results;
+    }
+
+    public static void RunOne(string name, Device device, bool smoke, string outDir)
+    {
+        var log = new ConsoleLogger<ParallelProfiler>();
+        var (_, tp, stages) = Layouts.Single(l => l.Name == name);
+        var arch = ArchitectureCatalog.PaperTable1.Single(a => a.Name == name);
+        if (smoke)
+        {
+            // Same layout on the CPU with the model shrunk to a few layers of small width (checks the harness only).
+            arch = arch with { HiddenSize = 64, Heads = 8, Layers = stages * 2, VocabularySize = 1000, FfnHiddenSize = 64 };
+        }
+
+        var r = new Dictionary<string, object?> { ["model"] = name, ["tensor_parallel"] = tp, ["pipeline_stages"] = stages, ["parameters"] = arch.ParameterCount };
+        var file = Path.Combine(outDir, $"table1-{Slug(name)}.json");
+        void Save() => File.WriteAllText(file, JsonSerializer.Serialize(r, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        try
+        {
+            var bandwidth = DeviceLimits.CopyBandwidthBytesPerSecond(device, smoke ? 1L << 24 : 4L << 30, smoke ? 3 : 20);
+            r["copy_bandwidth_bytes_per_second"] = bandwidth;
+            var plan = PlanFor(arch, smoke);
+            r["plan"] = new { prompts = plan.PromptTokens, outputs = plan.OutputTokens, plan.Trials, plan.WarmupRuns };
+            var profilerOptions = new TorchProfilerOptions
+            {
+                Device = device.ToString(),
+                Model = smoke ? new DecoderOptions { Precision = ModelPrecision.Float32 } : DecoderOptions.Default,
+                MeasureEnergy = !smoke && EnergyModels.Contains(name),
+            };
+            var options = new ParallelProfileOptions { TensorParallelDegree = tp, PipelineStages = stages, Accelerator = Accelerators.H100_SXM };
+            var sw = Stopwatch.StartNew();
+            var result = new ParallelProfiler(profilerOptions, options, new ConsoleLoggerFactory()).Run(arch, plan, outDir);
+            r["profile_seconds"] = sw.Elapsed.TotalSeconds;
+            var slug = $"{Slug(name)}-tp{tp}-pp{stages}";
+            File.WriteAllText(Path.Combine(outDir, $"{slug}-runtime-model.json"), result.Model.ToJson());
+            r["hardware"] = result.StageProfiles[0].Hardware;
+            r["software"] = result.StageProfiles[0].Software;
+            r["pe_knots"] = result.Model.PromptEncoding.Knots.Select(k => new[] { k.X, k.Y }).ToArray();
+            r["g_seconds"] = result.Model.PerOutputTokenSeconds;
+
+            // Per stage: the shard's own fit, its collectives, and its memory roofline at the plan's mean context.
+            var bytes = profilerOptions.Model.Precision.BytesPerElement();
+            var meanContext = plan.PromptTokens.Average() + (plan.MaxOutputTokens / 2.0);
+            var stageRows = new List<object?>();
+            double boundTotal = 0, shardBoundTotal = 0, shardGTotal = 0;
+            for (var s = 0; s < stages; s++)
+            {
+                var profile = result.StageProfiles[s];
+                var shape = profile.Shard!;
+                var fit = profile.Fit();
+                var collectives = result.StageModels[s].PerOutputTokenSeconds - fit.PerOutputTokenSeconds;
+                var shardBound = ((shape.ParameterCount(arch) * (double)bytes) + (shape.KvCacheElementsPerToken * (double)bytes * meanContext)) / bandwidth;
+                boundTotal += shardBound + collectives;
+                shardBoundTotal += shardBound;
+                shardGTotal += fit.PerOutputTokenSeconds;
+                var row = new Dictionary<string, object?>
+                {
+                    ["stage"] = s,
+                    ["layers"] = shape.Layers,
+                    ["shard_parameters"] = shape.ParameterCount(arch),
+                    ["shard_pe_knots"] = fit.PromptEncoding.Knots.Select(k => new[] { k.X, k.Y }).ToArray(),
+                    ["shard_g_seconds"] = fit.PerOutputTokenSeconds,
+                    ["shard_r_squared"] = fit.RSquared,
+                    ["collectives_seconds_per_token"] = collectives,
+                    ["shard_bound_seconds"] = shardBound,
+                    ["shard_g_over_bound"] = fit.PerOutputTokenSeconds / shardBound,
+                };
+                if (profile.Samples.Any(x => x.EnergyJoules is > 0))
+                {
+                    row["energy_per_rank"] = ModelBenchmark.EnergySummary(profile, fit);
+                }
+
+                stageRows.Add(row);
+            }
+
+            var transfers = (stages - 1) * CommunicationModel.TransferSeconds(arch.HiddenSize * 2.0, options.PipelineLink);
+            boundTotal += transfers;
+            r["stages"] = stageRows;
+            r["min_stage_r_squared"] = result.StageProfiles.Select(p => p.Fit().RSquared).Min();
+            r["bound_with_collectives_seconds"] = boundTotal;
+            r["g_over_bound_with_collectives"] = result.Model.PerOutputTokenSeconds / boundTotal;
+            r["shard_g_over_shard_bound"] = shardGTotal / shardBoundTotal;
+            r["runtime_model_file"] = $"{slug}-runtime-model.json";
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            log.LogError(ex, "{Model} failed", name);
+            r["error"] = ex.ToString();
+        }
+
+        Save();
+    }
+
+    /// <summary>
+    /// The paper's prompt sizes P = {1, 256, 512, 1024, 1536} (§3.4) with three output lengths {1, 8, 32} and the minimum of
+    /// two trials: GPU time is scarce (about ten minutes for all ten models), and three distinct o per prompt size fix
+    /// each line's intercept and slope. Prompts are limited to the model's context (YaLM's is 1,024 tokens).
+    /// </summary>
+    public static ProfilingPlan PlanFor(TransformerArchitecture arch, bool smoke)
+    {
+        if (smoke)
+        {
+            return new ProfilingPlan { PromptTokens = [1, 8, 16], OutputTokens = [1, 2, 4, 8], Trials = 1, WarmupRuns = 1 };
+        }
+
+        var paper = ProfilingPlan.Paper with { OutputTokens = [1, 8, 32], Trials = 2, WarmupRuns = 1 };
+        var maxPrompt = arch.MaxContextTokens - paper.MaxOutputTokens + 1;
+        // YaLM's context is 1,024 tokens: its largest prompt is 993 rather than 1,536.
+        var prompts = paper.PromptTokens.Where(p => p <= maxPrompt).ToList();
+        if (prompts.Count < paper.PromptTokens.Count)
+        {
+            prompts.Add(maxPrompt);
+        }
+
+        return paper with { PromptTokens = prompts };
+    }
+
+    private static string Slug(string name) => new(name.Select(c => char.IsLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
+}

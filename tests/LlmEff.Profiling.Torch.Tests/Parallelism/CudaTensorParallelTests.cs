@@ -1,0 +1,63 @@
+using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Parallelism;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch.Tests.Parallelism;
+
+/// <summary>Tensor parallelism on the GPU machine (skipped without CUDA): shards on CUDA, summed by the host or by NCCL.</summary>
+public sealed class CudaTensorParallelTests
+{
+    private static readonly DecoderOptions Fp32 = new() { Precision = ModelPrecision.Float32, Seed = 11, InitStandardDeviation = 0.2 };
+
+    [Theory]
+    [InlineData("llama", 4)]
+    [InlineData("bloom", 2)]
+    [InlineData("mqa", 4)]
+    public void Cuda_shards_give_the_unsharded_logits(string name, int degree)
+    {
+        if (!cuda.is_available())
+        {
+            Assert.Skip("CUDA is not available on this machine.");
+        }
+
+        // All ranks on one GPU (this machine has one); the arithmetic is what N GPUs would run.
+        var arch = TinyArchitectures.ByName(name);
+        using var full = DecoderTransformer.Create(arch, Fp32, CUDA);
+        using var reference = new GreedyDecoder(full, 16);
+        var shards = Enumerable.Range(0, degree).Select(r => DecoderTransformer.CreateShard(full, ModelShard.TensorParallel(degree, r))).ToList();
+        try
+        {
+            using var decoder = new TensorParallelDecoder(shards, new HostAllReduce(degree), 16);
+            using var tokens = randint(0, arch.VocabularySize, [1, 6], ScalarType.Int64, generator: new Generator(5)).cuda();
+            using var expected = reference.Generate(tokens, 8).cpu();
+            using var actual = decoder.Generate(tokens, 8).cpu();
+            Assert.Equal(expected.data<long>().ToArray(), actual.data<long>().ToArray());
+        }
+        finally
+        {
+            shards.ForEach(s => s.Dispose());
+        }
+    }
+
+    [Fact]
+    public void Nccl_drives_a_one_rank_tensor_parallel_decoder()
+    {
+        if (!cuda.is_available() || !NcclCommunicator.IsAvailable)
+        {
+            Assert.Skip("Needs CUDA and libnccl.so.2.");
+        }
+
+        // The real multi-GPU path (embedding, two all-reduces per layer, gathered logits) through NCCL, with one rank.
+        var arch = TinyArchitectures.Llama;
+        using var full = DecoderTransformer.Create(arch, Fp32, CUDA);
+        using var reference = new GreedyDecoder(full, 16);
+        using var rank = DecoderTransformer.CreateShard(full, ModelShard.TensorParallel(1));
+        using var nccl = NcclCommunicator.Create([0]);
+        using var decoder = new TensorParallelDecoder([rank], nccl, 16);
+        using var tokens = randint(0, arch.VocabularySize, [1, 6], ScalarType.Int64, generator: new Generator(5)).cuda();
+        using var expected = reference.Generate(tokens, 8).cpu();
+        using var actual = decoder.Generate(tokens, 8).cpu();
+        Assert.Equal(expected.data<long>().ToArray(), actual.data<long>().ToArray());
+    }
+}
