@@ -33,12 +33,16 @@ internal static class MeasuredEnergyJson
 
     /// <summary>Reads an energy model file.</summary>
     /// <exception cref="InvalidDataException">Not an energy model file, or malformed.</exception>
-    public static MeasuredEnergy Load(string path)
+    public static MeasuredEnergy Load(string path) => Parse(File.ReadAllText(path), path);
+
+    /// <summary>Parses an energy model; <paramref name="path"/> names its origin in errors.</summary>
+    /// <exception cref="InvalidDataException">Not an energy model, or malformed.</exception>
+    public static MeasuredEnergy Parse(string json, string path)
     {
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(path));
+            root = JsonNode.Parse(json);
         }
         catch (JsonException ex)
         {
