@@ -110,6 +110,7 @@ public class MeasuredEnergyTests
         Assert.True(run.Code == 0, run.Err);
         Assert.Contains("(6 resumed)", run.Out, StringComparison.Ordinal);
         Assert.Contains("energy: e = 2.000 J/output token", run.Out, StringComparison.Ordinal);
+        Assert.Contains("energy per prompt token (p = 1 to 8): 0.0100 J", run.Out, StringComparison.Ordinal); // the 0.01·p term
         var modelPath = Path.Combine(outDir, "tiny-gpt-runtime-model.json");
         Assert.True(File.Exists(Path.Combine(outDir, "tiny-gpt-runtime-model.energy.json")));
         var (code, output, err) = Run("estimate", "--json", "--model", modelPath, "--accelerator", "A100-80GB");

@@ -122,6 +122,27 @@ internal static class TorchProfileRunner
         }
 
         output.WriteLine();
+        var knots = model.PromptEncoding.Knots;
+        if (knots.Count >= 2)
+        {
+            // Per prompt token: the slope of E_pe and PE between the two largest profiled prompt sizes (compute-bound prefill).
+            int p0 = (int)knots[^2].X, p1 = (int)knots[^1].X;
+            var measuredPrompt = (energy.Joules.PromptEncodingSeconds(p1) - energy.Joules.PromptEncodingSeconds(p0)) / (p1 - p0);
+            output.Write(string.Create(inv, $"energy per prompt token (p = {p0} to {p1}): {measuredPrompt:F4} J"));
+            if (energy.BoardPowerWatts is { } w)
+            {
+                var idealizedPrompt = (model.PromptEncodingSeconds(p1) - model.PromptEncodingSeconds(p0)) / (p1 - p0) * w;
+                output.Write(string.Create(inv, $"; idealized {idealizedPrompt:F4} J, measured/idealized = {measuredPrompt / idealizedPrompt:F3}"));
+            }
+
+            output.WriteLine();
+        }
+
+        if (energy.IdlePowerWatts is { } idle)
+        {
+            output.WriteLine(string.Create(inv, $"idle power {idle:F1} W: idle share of e = {idle * model.PerOutputTokenSeconds:F3} J, dynamic = {energy.PerOutputTokenJoules - (idle * model.PerOutputTokenSeconds):F3} J per output token"));
+        }
+
         output.WriteLine($"energy model written to {energyPath}");
     }
 
