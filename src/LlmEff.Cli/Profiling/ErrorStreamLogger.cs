@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace LlmEff.Cli.Profiling;
 
 /// <summary>Writes the profiler's warnings (and, with <c>--verbose</c>, its information) to the error stream as <c>llmeff: ...</c> lines.</summary>
-internal sealed class ErrorStreamLogger<T>(TextWriter error, bool verbose) : ILogger<T>
+internal sealed class ErrorStreamLogger<T>(TextWriter error, StatusLine status, bool verbose) : ILogger<T>
 {
     public IDisposable? BeginScope<TState>(TState state)
         where TState : notnull => null;
@@ -14,8 +14,7 @@ internal sealed class ErrorStreamLogger<T>(TextWriter error, bool verbose) : ILo
     {
         if (IsEnabled(logLevel))
         {
-            // A leading newline ends the progress line that \r keeps rewriting.
-            error.WriteLine();
+            status.End();
             error.WriteLine($"llmeff: {formatter(state, exception)}");
         }
     }

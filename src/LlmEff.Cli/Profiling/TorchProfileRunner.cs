@@ -25,6 +25,7 @@ internal static class TorchProfileRunner
         error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"profiling {request.Architecture.Name} ({request.Architecture.ParameterCount:N0} parameters, {request.PrecisionName}) on {request.Profiler.Device}: {plan.TotalQueries} timed points, samples in {request.SamplesPath}"));
         var clock = Stopwatch.StartNew();
         var firstCompleted = -1;
+        var status = new StatusLine(error);
         var progress = new SynchronousProgress<ProfilingProgress>(p =>
         {
             // One status line rewritten in place; the ETA uses only points measured in this run (not the resumed ones),
@@ -38,27 +39,28 @@ internal static class TorchProfileRunner
             var measured = p.Completed - firstCompleted;
             var rate = measured > 0 ? clock.Elapsed.TotalSeconds / measured : double.NaN;
             var eta = double.IsFinite(rate) ? TimeSpan.FromSeconds(rate * (p.Total - p.Completed)).ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture) : "--:--:--";
-            error.Write(string.Create(CultureInfo.InvariantCulture, $"\r{Bar(p.Completed, p.Total)} {p.Completed}/{p.Total} points ({p.Resumed} resumed) p={p.Latest.PromptTokens} o={p.Latest.OutputTokens}: {p.Latest.RuntimeSeconds * 1e3:F1} ms  ETA {eta}   "));
+            status.Update(string.Create(CultureInfo.InvariantCulture, $"{Bar(p.Completed, p.Total)} {p.Completed}/{p.Total} points ({p.Resumed} resumed) p={p.Latest.PromptTokens} o={p.Latest.OutputTokens}: {p.Latest.RuntimeSeconds * 1e3:F1} ms  ETA {eta}   "));
         });
 
         TorchProfile profile;
         try
         {
-            profile = Profile(request, progress, error, verbose, cancellationToken);
+            profile = Profile(request, progress, error, status, verbose, cancellationToken);
         }
         catch (OperationCanceledException)
         {
-            error.WriteLine();
+            status.End();
             error.WriteLine($"llmeff: interrupted; every finished point is in {request.SamplesPath}; rerun the same command to resume.");
             return 130;
         }
         catch (InvalidOperationException ex)
         {
             // Not enough GPU memory (InsufficientGpuMemoryException), or a samples file of another model or precision.
+            status.End();
             throw new ArgumentException(OneLine(ex.Message), ex);
         }
 
-        error.WriteLine();
+        status.End();
         WriteOutputs(request, profile, output);
         return 0;
     }
@@ -68,10 +70,10 @@ internal static class TorchProfileRunner
     /// here: the request gains the layout and this method picks the sharded profiler; files, progress, fit and energy around
     /// it stay as they are (the provenance's accelerator count comes from the profile's metadata).
     /// </summary>
-    private static TorchProfile Profile(TorchProfileRequest request, IProgress<ProfilingProgress> progress, TextWriter error, bool verbose, CancellationToken cancellationToken)
+    private static TorchProfile Profile(TorchProfileRequest request, IProgress<ProfilingProgress> progress, TextWriter error, StatusLine status, bool verbose, CancellationToken cancellationToken)
     {
         // The label is set here so the up-front check (EnsureResumable) and the profiler's own resume check agree.
-        var profiler = new TorchProfiler(request.Profiler with { SourceLabel = request.SourceLabel }, new ErrorStreamLogger<TorchProfiler>(error, verbose));
+        var profiler = new TorchProfiler(request.Profiler with { SourceLabel = request.SourceLabel }, new ErrorStreamLogger<TorchProfiler>(error, status, verbose));
         return profiler.Run(request.Architecture, request.Plan, request.SamplesPath, progress, cancellationToken);
     }
 
