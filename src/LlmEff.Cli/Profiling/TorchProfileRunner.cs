@@ -166,13 +166,22 @@ internal static class TorchProfileRunner
     /// <summary>Loads libtorch and checks the requested device exists, failing with one clear line otherwise.</summary>
     private static void EnsureDevice(string device)
     {
+        // When libtorch is missing TorchSharp prints a long loader trace to the console; the one-line error below replaces it.
+        var (stdout, stderr) = (Console.Out, Console.Error);
         try
         {
+            Console.SetOut(TextWriter.Null);
+            Console.SetError(TextWriter.Null);
             torch.InitializeDeviceType(DeviceType.CPU);
         }
         catch (Exception ex) when (ex is DllNotFoundException or TypeInitializationException or NotSupportedException or InvalidOperationException)
         {
-            throw new NotSupportedException($"libtorch could not be loaded ({OneLine(ex.Message)}); put a PyTorch install's torch/lib on LD_LIBRARY_PATH (see docs/gpu-profiling.md) or run from a build that references a TorchSharp backend package.", ex);
+            throw new NotSupportedException("libtorch could not be loaded: the tool ships TorchSharp without libtorch; put a PyTorch install's torch/lib on LD_LIBRARY_PATH (docs/gpu-profiling.md, \"Using an existing PyTorch install's libtorch\").", ex);
+        }
+        finally
+        {
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
         }
 
         if (!device.StartsWith("cuda", StringComparison.Ordinal))
