@@ -28,5 +28,9 @@ public class PackagingTests
         Assert.Equal("Exe", Property("OutputType"));
         Assert.Contains(project.Descendants("PackageReference"), r => (string?)r.Attribute("Include") == "SkiaSharp.NativeAssets.Linux.NoDependencies");
         Assert.Equal("llmeff", typeof(LlmEffCommand).Assembly.GetName().Name);
+        // 'profile torch' needs the Torch profiler, but the tool must not ship a libtorch backend (GBs): users bring
+        // PyTorch's libtorch through LD_LIBRARY_PATH (docs/gpu-profiling.md).
+        Assert.Contains(project.Descendants("ProjectReference"), r => ((string?)r.Attribute("Include"))?.Contains("LlmEff.Profiling.Torch", StringComparison.Ordinal) == true);
+        Assert.DoesNotContain(project.Descendants("PackageReference"), r => ((string?)r.Attribute("Include"))?.StartsWith("TorchSharp-", StringComparison.Ordinal) == true || ((string?)r.Attribute("Include"))?.StartsWith("libtorch", StringComparison.Ordinal) == true);
     }
 }

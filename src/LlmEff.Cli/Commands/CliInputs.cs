@@ -25,7 +25,8 @@ internal static class CliInputs
 
     /// <summary>
     /// The accelerator a model's idealized cost and energy default to: a built-in accelerator its metadata names exactly
-    /// (roofline estimates), else the 80-GB A100 for idealized models measured on A100s (Table 3), else none: denoised
+    /// (roofline estimates), else for idealized models the H100-SXM or H200 that NVML named (profiles measured by
+    /// <c>profile torch</c>) or the 80-GB A100 for models measured on A100s (Table 3), else none: denoised
     /// API models run on unknown hardware and get a cost only when the user names one.
     /// </summary>
     public static Accelerator? DefaultAccelerator(RuntimeModel model)
@@ -37,7 +38,24 @@ internal static class CliInputs
             return exact;
         }
 
-        return model.Metadata.Metric == RuntimeMetric.Idealized && hardware?.Contains("A100", StringComparison.Ordinal) == true ? Accelerators.A100_80GB : null;
+        if (model.Metadata.Metric != RuntimeMetric.Idealized || hardware is null)
+        {
+            return null;
+        }
+
+        // NVML's names of the GPUs this project profiled on ("NVIDIA H100 80GB HBM3" is the SXM5 part; PCIe and NVL
+        // variants have other power limits and are left to --accelerator).
+        if (hardware.Contains("H100", StringComparison.Ordinal) && !hardware.Contains("PCIe", StringComparison.OrdinalIgnoreCase) && !hardware.Contains("NVL", StringComparison.Ordinal))
+        {
+            return Accelerators.H100_SXM;
+        }
+
+        if (hardware.Contains("H200", StringComparison.Ordinal) && !hardware.Contains("NVL", StringComparison.Ordinal))
+        {
+            return Accelerators.H200;
+        }
+
+        return hardware.Contains("A100", StringComparison.Ordinal) ? Accelerators.A100_80GB : null;
     }
 
     /// <summary>Looks up a built-in accelerator, suggesting the closest names when unknown.</summary>

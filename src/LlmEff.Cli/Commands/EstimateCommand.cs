@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using LlmEff.Cli.Energy;
 using LlmEff.Cli.Models;
 using LlmEff.Core;
 using LlmEff.Core.Hardware;
@@ -43,7 +44,7 @@ internal static class EstimateCommand
             var metricValue = parse.GetValue(metric) == "denoised" ? RuntimeMetric.Denoised : RuntimeMetric.Idealized;
             var hardware = parse.GetValue(accelerator) is { } name ? CliInputs.Accelerator(name) : null;
             var selected = ResolveModels(parse.GetValue(models), metricValue);
-            var rows = selected.Select(m => Estimate(m.Name, m.Model, workload, hardware)).ToList();
+            var rows = selected.Select(m => Estimate(m.Name, m.Model, m.Energy, workload, hardware)).ToList();
             if (parse.GetValue(json))
             {
                 WriteJson(output, workload, metricValue, rows);
@@ -58,14 +59,18 @@ internal static class EstimateCommand
         return command;
     }
 
-    private static List<(string Name, RuntimeModel Model)> ResolveModels(string[]? names, RuntimeMetric metric)
+    private static List<(string Name, RuntimeModel Model, MeasuredEnergy? Energy)> ResolveModels(string[]? names, RuntimeMetric metric)
     {
         if (names is null || names.Length == 0)
         {
-            return PaperTable3.All.Where(r => r.Metric == metric).Select(r => (r.ModelName, r.Model)).ToList();
+            return PaperTable3.All.Where(r => r.Metric == metric).Select(r => (r.ModelName, r.Model, (MeasuredEnergy?)null)).ToList();
         }
 
-        return names.Select(n => ModelCatalog.Resolve(n, metric)).ToList();
+        return names.Select(n =>
+        {
+            var (name, model) = ModelCatalog.Resolve(n, metric);
+            return (name, model, ModelCatalog.ResolveEnergy(n));
+        }).ToList();
     }
 
     internal sealed record EstimateRow(string Model, int? Accelerators, double PromptEncoding512Seconds, double PerOutputTokenSeconds, double MeanSeconds, double P90Seconds, double TotalSeconds, int ExtrapolatedQueries)
@@ -75,9 +80,18 @@ internal static class EstimateCommand
         public double? TotalDollarCostUsd { get; init; }
 
         public double? TotalEnergyJoules { get; init; }
+
+        /// <summary>Measured energy of the workload from the profile's NVML energy model (issue 14), when it has one.</summary>
+        public double? TotalMeasuredEnergyJoules { get; init; }
+
+        /// <summary>Measured joules per output token (<c>e</c>), when the profile carries energy.</summary>
+        public double? MeasuredPerOutputTokenJoules { get; init; }
+
+        /// <summary>Measured over idealized energy of the workload: how far below the <c>t × n × W</c> upper bound the GPU stayed.</summary>
+        public double? MeasuredOverIdealized => TotalMeasuredEnergyJoules / TotalEnergyJoules;
     }
 
-    private static EstimateRow Estimate(string name, RuntimeModel model, Workload workload, Accelerator? accelerator)
+    private static EstimateRow Estimate(string name, RuntimeModel model, MeasuredEnergy? energy, Workload workload, Accelerator? accelerator)
     {
         accelerator ??= CliInputs.DefaultAccelerator(model);
         var estimate = WorkloadEstimator.Estimate(workload, ServingConfiguration.For(model, accelerator) with { Name = name });
@@ -106,6 +120,8 @@ internal static class EstimateCommand
             AcceleratorName = accelerator?.Name,
             TotalDollarCostUsd = estimate.TotalDollarCostUsd,
             TotalEnergyJoules = estimate.TotalEnergyJoules,
+            TotalMeasuredEnergyJoules = energy?.Joules.PredictBatch(workload.PromptTokens, workload.OutputTokens).Sum(),
+            MeasuredPerOutputTokenJoules = energy?.PerOutputTokenJoules,
         };
     }
 
@@ -114,9 +130,11 @@ internal static class EstimateCommand
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine($"{metric} runtime of workload '{workload.Name}' ({workload.Count:N0} queries); parameters from the paper's Table 3 unless a file was given.");
         output.WriteLine();
-        var header = new[] { "model", "GPUs", "PE(512) s", "g s/token", "mean s", "p90 s", "total s", "cost $", "energy kWh", "extrapolated" };
-        var cells = rows.Select(r => new[]
-        {
+        // The measured-energy columns appear only when some profile carries an energy model, so the usual table is unchanged.
+        var measured = rows.Any(r => r.TotalMeasuredEnergyJoules is not null);
+        string[] header = ["model", "GPUs", "PE(512) s", "g s/token", "mean s", "p90 s", "total s", "cost $", "energy kWh", .. (measured ? new[] { "measured kWh", "measured/ideal" } : []), "extrapolated"];
+        var cells = rows.Select(r => (string[])
+        [
             r.Model,
             r.Accelerators?.ToString(inv) ?? "-",
             r.PromptEncoding512Seconds.ToString("F3", inv),
@@ -126,8 +144,9 @@ internal static class EstimateCommand
             r.TotalSeconds.ToString("F1", inv),
             r.TotalDollarCostUsd?.ToString("F4", inv) ?? "-",
             r.TotalEnergyJoules is { } e ? (e / 3.6e6).ToString("F4", inv) : "-",
+            .. (measured ? new[] { r.TotalMeasuredEnergyJoules is { } me ? (me / 3.6e6).ToString("F4", inv) : "-", r.MeasuredOverIdealized?.ToString("F3", inv) ?? "-" } : []),
             r.ExtrapolatedQueries.ToString(inv),
-        }).ToList();
+        ]).ToList();
         var widths = header.Select((h, i) => Math.Max(h.Length, cells.Count == 0 ? 0 : cells.Max(c => c[i].Length))).ToArray();
         output.WriteLine(string.Join("  ", header.Select((h, i) => i == 0 ? h.PadRight(widths[i]) : h.PadLeft(widths[i]))));
         output.WriteLine(string.Join("  ", widths.Select(w => new string('-', w))));
@@ -138,6 +157,11 @@ internal static class EstimateCommand
 
         output.WriteLine();
         output.WriteLine("cost and energy: idealized (paper §4.2), runtime × GPUs × hourly price or board power" + (rows.FirstOrDefault(r => r.AcceleratorName is not null)?.AcceleratorName is { } a ? $" of {a}" : string.Empty) + "; '-' where the hardware is unknown (pass --accelerator).");
+        if (measured)
+        {
+            output.WriteLine("measured energy: the profile's NVML energy model E(p,o) = E_pe(p) + (o-1)·e summed over the workload; measured/ideal is how far below the idealized t × n × W bound the GPUs stayed.");
+        }
+
         output.WriteLine("extrapolated: queries whose prompt size lies outside the model's profiled prompt sizes (PE taken from the nearest segment).");
     }
 
@@ -180,6 +204,17 @@ internal static class EstimateCommand
                 {
                     w.WriteNumber("total_energy_joules", energy);
                 }
+
+                if (r.TotalMeasuredEnergyJoules is { } measuredEnergy)
+                {
+                    w.WriteNumber("total_measured_energy_joules", measuredEnergy);
+                    w.WriteNumber("measured_energy_per_output_token_joules", r.MeasuredPerOutputTokenJoules!.Value);
+                    if (r.MeasuredOverIdealized is { } ratio)
+                    {
+                        w.WriteNumber("measured_over_idealized_energy", ratio);
+                    }
+                }
+
                 w.WriteEndObject();
             }
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using LlmEff.Cli.Energy;
 using LlmEff.Core;
 using LlmEff.Core.Serialization;
 
@@ -39,10 +40,24 @@ internal static class FitCommand
             var b = parse.GetValue(resamples);
             var bootstrap = b > 0 ? RuntimeModel.Bootstrap(data, options, Math.Max(20, b), 0.95, parse.GetValue(seed), cancellationToken) : null;
             Print(output, file.Name, data.Count, fitted, cv, bootstrap);
+            // Samples with energy_joules (profile torch on a GPU with NVML) also give the measured energy model (issue 14).
+            var energy = MeasuredEnergyJson.FitOrNull(data, options);
+            if (energy is not null)
+            {
+                output.WriteLine();
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Measured energy ({data.Count(s => s.EnergyJoules is > 0)} samples with energy_joules): e = {energy.PerOutputTokenJoules:F3} J/output token, E_pe({energy.Joules.PromptEncoding.Knots[^1].X}) = {energy.Joules.PromptEncoding.Knots[^1].Y:F3} J, R² = {energy.Joules.RSquared:F4}, mean decode power {energy.PerOutputTokenJoules / fitted.PerOutputTokenSeconds:F0} W"));
+            }
+
             if (parse.GetValue(model) is { } target)
             {
                 RuntimeModelJson.Save(fitted, target.FullName);
                 output.WriteLine($"model written to {target.FullName}");
+                if (energy is not null)
+                {
+                    var energyPath = MeasuredEnergy.CompanionPath(target.FullName);
+                    MeasuredEnergyJson.Save(energy, energyPath);
+                    output.WriteLine($"energy model written to {energyPath}");
+                }
             }
 
             return Task.FromResult(0);

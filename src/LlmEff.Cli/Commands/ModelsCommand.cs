@@ -105,6 +105,8 @@ internal static class ModelsCommand
                 w.WriteStartObject();
                 w.WriteString("name", p.Name);
                 w.WriteString("kind", p.Kind);
+                w.WriteString("model_name", m.ModelName);
+                w.WriteBoolean("measured_energy", p.Energy is not null);
                 w.WriteString("metric", m.Metric.ToString().ToLowerInvariant());
                 WriteOptional(w, "accelerator_count", m.AcceleratorCount);
                 w.WriteString("hardware", m.Hardware);

@@ -11,12 +11,16 @@ using LlmEff.Profiling.Api.Prompts;
 
 namespace LlmEff.Cli.Commands;
 
-/// <summary><c>llmeff profile api</c>: profile a model behind an OpenAI-compatible endpoint and fit its denoised runtime (paper §3.5, §4.1).</summary>
+/// <summary>
+/// <c>llmeff profile api</c>: profile a model behind an OpenAI-compatible endpoint and fit its denoised runtime (paper §3.5, §4.1);
+/// <c>llmeff profile torch</c> (<see cref="ProfileTorchCommand"/>): idealized runtime of a random-weight decoder.
+/// </summary>
 internal static class ProfileCommand
 {
     public static Command Create(TextWriter output, TextWriter error)
     {
-        var profile = new Command("profile", "Measure a model and fit its runtime model: `api` for a black-box endpoint (denoised runtime).");
+        var profile = new Command("profile", "Measure a model and fit its runtime model: `torch` for a random-weight decoder on a GPU (idealized runtime), `api` for a black-box endpoint (denoised runtime).");
+        profile.Add(ProfileTorchCommand.Create(output, error));
         profile.Add(CreateApi(output, error));
         return profile;
     }
@@ -108,7 +112,7 @@ internal static class ProfileCommand
             ? uri
             : throw new ArgumentException($"--url: '{text}' is not an absolute http(s) address; give the API's base, e.g. http://127.0.0.1:8000/v1/.");
 
-    private static IReadOnlyList<int> ParseList(string text, string option)
+    internal static IReadOnlyList<int> ParseList(string text, string option)
     {
         var values = new List<int>();
         foreach (var part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))

@@ -1,4 +1,5 @@
 using System.Reflection;
+using LlmEff.Cli.Energy;
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
@@ -18,6 +19,8 @@ internal static class ModelCatalog
     public const string RooflinePrefix = "roofline:";
 
     private const string ResourcePrefix = "LlmEff.Cli.Profiles.";
+
+    private const string EnergySuffix = ".energy.json";
 
     private static readonly Lazy<IReadOnlyList<ShippedProfile>> Measured = new(LoadMeasured);
 
@@ -109,22 +112,47 @@ internal static class ModelCatalog
         return ($"{RooflinePrefix}{architecture.Name}@{accelerator.Name}", model);
     }
 
+    /// <summary>
+    /// The measured energy model beside a <c>--model</c> value: a model file's companion <c>&lt;file&gt;.energy.json</c>, or
+    /// a measured profile's shipped one; null when there is none (Table 3 rows and roofline estimates never have one).
+    /// </summary>
+    public static MeasuredEnergy? ResolveEnergy(string spec)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(spec);
+        if (File.Exists(spec))
+        {
+            return MeasuredEnergyJson.TryLoadCompanion(spec);
+        }
+
+        return MeasuredProfiles.FirstOrDefault(p => string.Equals(p.Name, spec.Trim(), StringComparison.OrdinalIgnoreCase))?.Energy;
+    }
+
     private static IReadOnlyList<ShippedProfile> LoadMeasured()
     {
         var assembly = typeof(ModelCatalog).Assembly;
-        return assembly.GetManifestResourceNames()
-            .Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal) && n.EndsWith(".json", StringComparison.Ordinal))
+        var resources = assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)).ToHashSet(StringComparer.Ordinal);
+        return resources
+            .Where(n => n.EndsWith(".json", StringComparison.Ordinal) && !n.EndsWith(EnergySuffix, StringComparison.Ordinal))
             .Order(StringComparer.Ordinal)
-            .Select(n => Load(assembly, n))
+            .Select(n => Load(assembly, n, resources))
             .ToArray();
     }
 
-    private static ShippedProfile Load(Assembly assembly, string resource)
+    // Named by file (e.g. gptj-6b-h100-bf16), which says model, hardware and precision; the metadata names the model.
+    private static ShippedProfile Load(Assembly assembly, string resource, HashSet<string> resources)
+    {
+        var name = resource[ResourcePrefix.Length..^".json".Length];
+        var model = RuntimeModel.FromJson(ReadResource(assembly, resource));
+        var energyResource = ResourcePrefix + name + EnergySuffix;
+        var energy = resources.Contains(energyResource) ? MeasuredEnergyJson.Parse(ReadResource(assembly, energyResource), energyResource) : null;
+
+        return new ShippedProfile(name, model.Metadata.Emulated ? "measured-emulated" : "measured", model) { Energy = energy };
+    }
+
+    private static string ReadResource(Assembly assembly, string resource)
     {
         using var stream = assembly.GetManifestResourceStream(resource)!;
         using var reader = new StreamReader(stream);
-        var model = RuntimeModel.FromJson(reader.ReadToEnd());
-        var name = model.Metadata.ModelName ?? resource[ResourcePrefix.Length..^".json".Length];
-        return new ShippedProfile(name, model.Metadata.Emulated ? "measured-emulated" : "measured", model);
+        return reader.ReadToEnd();
     }
 }

@@ -1,0 +1,137 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using LlmEff.Cli.Models;
+using LlmEff.Cli.Profiling;
+using LlmEff.Core.Architecture;
+using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Profiling;
+
+namespace LlmEff.Cli.Commands;
+
+/// <summary>
+/// <c>llmeff profile torch</c>: build a random-weight decoder from an architecture and measure its idealized runtime on
+/// a GPU (or the CPU) with LlmEff.Profiling.Torch (paper §3.2, §3.4), writing the samples as they are measured and the
+/// fitted model with provenance. Parsing here never touches TorchSharp; <see cref="TorchProfileRunner"/> does the run.
+/// </summary>
+internal static partial class ProfileTorchCommand
+{
+    public static Command Create(TextWriter output, TextWriter error)
+    {
+        var paper = ProfilingPlan.Paper;
+        var arch = new Option<string?>("--arch") { Description = "Architecture name from the catalog (see 'llmeff models', e.g. meta-llama/Meta-Llama-3-8B)." };
+        var archFile = new Option<FileInfo?>("--arch-file") { Description = "JSON architecture instead of --arch: name, hidden_size, layers, heads, vocabulary_size, max_context_tokens [, ffn_hidden_size, key_value_heads, ffn, norm, positions, tied_embeddings, linear_biases]." };
+        var device = new Option<string>("--device") { Description = "TorchSharp device: cuda, cuda:N or cpu.", DefaultValueFactory = _ => "cuda:0" };
+        var precision = new Option<string>("--precision") { Description = "Weights, activations and KV cache: bf16, fp16 or fp32.", DefaultValueFactory = _ => "bf16" };
+        precision.AcceptOnlyFromAmong("bf16", "fp16", "fp32");
+        var seed = new Option<long>("--seed") { Description = "Seed of the random weights and prompts.", DefaultValueFactory = _ => 0 };
+        var prompts = new Option<string>("--prompts") { Description = "Prompt sizes, comma-separated (the paper's grid by default).", DefaultValueFactory = _ => string.Join(',', paper.PromptTokens) };
+        var outputs = new Option<string>("--outputs") { Description = "Output lengths, comma-separated; at least two.", DefaultValueFactory = _ => string.Join(',', paper.OutputTokens) };
+        var trials = new Option<int>("--trials") { Description = "Timed trials per (p, o); the fit takes the minimum.", DefaultValueFactory = _ => paper.Trials };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed generations per prompt size before timing.", DefaultValueFactory = _ => paper.WarmupRuns };
+        var outDir = new Option<DirectoryInfo>("--out") { Description = "Folder for <model>-samples.csv (appended as measured; rerun to resume), <model>-runtime-model.json and, with energy, <model>-runtime-model.energy.json.", Required = true };
+        var noEnergy = new Option<bool>("--no-energy") { Description = "Do not measure GPU energy with NVML (saves the repeated energy runs)." };
+        var command = new Command("torch", "Profile a random-weight decoder built from an architecture on a GPU (or CPU) with TorchSharp: idealized runtime, live progress, resumable samples, fitted model with provenance.")
+        {
+            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy,
+        };
+        command.SetAction((parse, cancellationToken) =>
+        {
+            var architecture = ResolveArchitecture(parse.GetValue(arch), parse.GetValue(archFile));
+            var request = new TorchProfileRequest(
+                architecture,
+                Plan(ProfileCommand.ParseList(parse.GetValue(prompts)!, "--prompts"), ProfileCommand.ParseList(parse.GetValue(outputs)!, "--outputs"), parse.GetValue(trials), parse.GetValue(warmup), parse.GetValue(seed)),
+                new TorchProfilerOptions
+                {
+                    Device = ParseDevice(parse.GetValue(device)!),
+                    Model = new DecoderOptions { Precision = ParsePrecision(parse.GetValue(precision)!), Seed = parse.GetValue(seed) },
+                    MeasureEnergy = !parse.GetValue(noEnergy),
+                },
+                parse.GetValue(outDir)!.FullName);
+            if (request.Plan.CapacityTokens > architecture.MaxContextTokens)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--prompts/--outputs: the largest prompt ({request.Plan.MaxPromptTokens}) plus the longest output ({request.Plan.MaxOutputTokens}) minus 1 is {request.Plan.CapacityTokens} tokens, beyond {architecture.Name}'s context of {architecture.MaxContextTokens}; use smaller sizes."));
+            }
+
+            var verbose = parse.GetValue<bool>("--verbose");
+            return Task.FromResult(TorchProfileRunner.Run(request, output, error, verbose, cancellationToken));
+        });
+        return command;
+    }
+
+    /// <summary>The architecture named by exactly one of <c>--arch</c> and <c>--arch-file</c>.</summary>
+    internal static TransformerArchitecture ResolveArchitecture(string? name, FileInfo? file)
+    {
+        if (name is not null && file is not null)
+        {
+            throw new ArgumentException($"--arch '{name}' and --arch-file '{file.Name}' conflict; give one of them.");
+        }
+
+        if (file is not null)
+        {
+            return ArchitectureJson.ReadFile(file.FullName);
+        }
+
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw new ArgumentException("give the model to profile: --arch NAME (see 'llmeff models') or --arch-file FILE (a JSON architecture).");
+        }
+
+        return ArchitectureCatalog.TryGet(name, out var architecture)
+            ? architecture
+            : throw new KeyNotFoundException($"unknown architecture '{name}'. {NameSuggestions.Describe(name, ArchitectureCatalog.Names)} Run 'llmeff models' for the list, or pass --arch-file.");
+    }
+
+    private static ProfilingPlan Plan(IReadOnlyList<int> promptTokens, IReadOnlyList<int> outputTokens, int trials, int warmup, long seed)
+    {
+        if (trials < 1)
+        {
+            throw new ArgumentException($"--trials {trials}: give at least 1 timed trial per point.");
+        }
+
+        if (warmup < 0)
+        {
+            throw new ArgumentException($"--warmup {warmup}: give 0 or more warm-up runs.");
+        }
+
+        if (promptTokens.FirstOrDefault(p => p < 1, 1) is var badPrompt && badPrompt < 1)
+        {
+            throw new ArgumentException($"--prompts: {badPrompt} is not a prompt size; every prompt needs at least 1 token.");
+        }
+
+        if (outputTokens.FirstOrDefault(o => o < 1, 1) is var badOutput && badOutput < 1)
+        {
+            throw new ArgumentException($"--outputs: {badOutput} is not an output length; every output needs at least 1 token.");
+        }
+
+        if (promptTokens.Distinct().Count() != promptTokens.Count || outputTokens.Distinct().Count() != outputTokens.Count)
+        {
+            throw new ArgumentException($"--prompts ({string.Join(',', promptTokens)}) and --outputs ({string.Join(',', outputTokens)}) must not repeat a value; use --trials for repetitions.");
+        }
+
+        if (outputTokens.Count < 2)
+        {
+            throw new ArgumentException($"--outputs {string.Join(',', outputTokens)}: give at least two output lengths, so every prompt size gets a line (PE and g).");
+        }
+
+        return new ProfilingPlan { PromptTokens = promptTokens, OutputTokens = outputTokens, Trials = trials, WarmupRuns = warmup, Seed = seed }.Validate();
+    }
+
+    private static string ParseDevice(string text)
+    {
+        var device = text.Trim().ToLowerInvariant();
+        return DevicePattern().IsMatch(device)
+            ? device
+            : throw new ArgumentException($"--device '{text}' is not a device; use cuda, cuda:N (e.g. cuda:0) or cpu.");
+    }
+
+    private static ModelPrecision ParsePrecision(string text) => text switch
+    {
+        "fp16" => ModelPrecision.Float16,
+        "fp32" => ModelPrecision.Float32,
+        _ => ModelPrecision.BFloat16,
+    };
+
+    [GeneratedRegex("^(cpu|cuda(:[0-9]{1,3})?)$", RegexOptions.CultureInvariant)]
+    private static partial Regex DevicePattern();
+}

@@ -1,0 +1,36 @@
+using LlmEff.Core.Architecture;
+using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Profiling;
+
+namespace LlmEff.Cli.Profiling;
+
+/// <summary>
+/// What <c>llmeff profile torch</c> was asked to do, parsed and validated without touching TorchSharp (so bad input fails
+/// fast and libtorch loads only for a valid run).
+/// </summary>
+/// <param name="Architecture">The architecture to build with random weights.</param>
+/// <param name="Plan">Prompt sizes, output lengths, trials, warm-up and prompt seed.</param>
+/// <param name="Profiler">Device, precision, weight seed and energy measurement.</param>
+/// <param name="OutputDirectory">Folder for the samples CSV, the runtime-model JSON and its energy companion.</param>
+internal sealed record TorchProfileRequest(TransformerArchitecture Architecture, ProfilingPlan Plan, TorchProfilerOptions Profiler, string OutputDirectory)
+{
+    /// <summary>File-name stem of the outputs, as the GPU harness names them: the architecture name with every non-alphanumeric as '-', lower case.</summary>
+    public string Slug => new(Architecture.Name.Select(c => char.IsLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
+
+    /// <summary>The samples CSV, appended as points are measured; rerunning resumes from it.</summary>
+    public string SamplesPath => Path.Combine(OutputDirectory, Slug + "-samples.csv");
+
+    /// <summary>The samples' <c>source</c> label, <c>torchsharp:&lt;model&gt;:&lt;dtype&gt;</c> (the profiler's default): a rerun resumes only a file with the same label.</summary>
+    public string SourceLabel => Profiler.SourceLabel ?? $"torchsharp:{Architecture.Name}:{PrecisionName}";
+
+    /// <summary>The precision as written in labels and provenance: bf16, fp16 or fp32.</summary>
+    public string PrecisionName => Profiler.Model.Precision switch
+    {
+        ModelPrecision.Float16 => "fp16",
+        ModelPrecision.Float32 => "fp32",
+        _ => "bf16",
+    };
+
+    /// <summary>The fitted runtime model with provenance.</summary>
+    public string ModelPath => Path.Combine(OutputDirectory, Slug + "-runtime-model.json");
+}

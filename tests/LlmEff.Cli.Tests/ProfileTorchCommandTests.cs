@@ -1,0 +1,162 @@
+using LlmEff.Core;
+using LlmEff.Core.Serialization;
+using TorchSharp;
+using static LlmEff.Cli.Tests.CliRunner;
+
+namespace LlmEff.Cli.Tests;
+
+public class ProfileTorchCommandTests
+{
+    // Llama-style tiny decoder (rotary, RMSNorm, gated FFN, GQA): small enough to profile on the CPU in a second.
+    private const string TinyJson = """
+        {
+          "name": "tiny-llama",
+          "hidden_size": 64, "layers": 2, "heads": 8, "key_value_heads": 2,
+          "vocabulary_size": 101, "max_context_tokens": 64, "ffn_hidden_size": 96,
+          "ffn": "gated", "norm": "rmsnorm", "positions": "rotary", "linear_biases": false
+        }
+        """;
+
+    [Fact]
+    public void ProfileTorch_OnCpu_WritesSamplesAndModel_AndResumesWithoutRepeatingPoints()
+    {
+        using var dir = new TempDir();
+        var arch = dir.File("tiny.json", TinyJson);
+        var outDir = System.IO.Path.Combine(dir.Path, "out");
+        string[] args = ["profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "1,8", "--outputs", "1,2,4", "--trials", "1", "--warmup", "0", "--out", outDir];
+
+        var first = Run(args);
+
+        Assert.True(first.Code == 0, first.Err);
+        var samplesPath = System.IO.Path.Combine(outDir, "tiny-llama-samples.csv");
+        var modelPath = System.IO.Path.Combine(outDir, "tiny-llama-runtime-model.json");
+        var samples = ProfilingSampleCsv.ReadFile(samplesPath);
+        Assert.Equal(6, samples.Count); // 2 prompt sizes x 3 output lengths x 1 trial
+        Assert.Equal(
+            [(1, 1), (1, 2), (1, 4), (8, 1), (8, 2), (8, 4)],
+            samples.Select(s => (s.PromptTokens, s.OutputTokens)).Order().ToArray());
+        Assert.All(samples, s => Assert.True(s.RuntimeSeconds > 0));
+        Assert.All(samples, s => Assert.Equal("torchsharp:tiny-llama:fp32", s.Source));
+        var model = RuntimeModelJson.Load(modelPath);
+        Assert.Equal("tiny-llama", model.Metadata.ModelName);
+        Assert.Equal(RuntimeMetric.Idealized, model.Metadata.Metric);
+        Assert.False(model.Metadata.Emulated);
+        Assert.Contains("Cpu", model.Metadata.Hardware, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("fp32", model.Metadata.Software, StringComparison.Ordinal);
+        Assert.Equal([1.0, 8.0], model.PromptEncoding.Knots.Select(k => k.X).ToArray());
+        Assert.Contains("model written to", first.Out, StringComparison.Ordinal);
+        Assert.Contains("6/6 points", first.Err, StringComparison.Ordinal);
+        Assert.Contains("energy: not measured", first.Out, StringComparison.Ordinal);
+        Assert.False(File.Exists(System.IO.Path.Combine(outDir, "tiny-llama-runtime-model.energy.json")));
+
+        // Interrupted run: keep the header and the first 2 samples; the rerun measures only the 4 missing points.
+        var lines = File.ReadAllLines(samplesPath);
+        File.WriteAllLines(samplesPath, lines.Take(3));
+        var measured = lines.Skip(1).Take(2).ToArray();
+
+        var second = Run(args);
+
+        Assert.True(second.Code == 0, second.Err);
+        var resumed = File.ReadAllLines(samplesPath);
+        Assert.Equal(7, resumed.Length);
+        Assert.Equal(measured, resumed.Skip(1).Take(2).ToArray()); // the finished points were kept, not re-measured
+        Assert.Equal(6, ProfilingSampleCsv.ReadFile(samplesPath).Select(s => (s.PromptTokens, s.OutputTokens)).Distinct().Count());
+        Assert.Contains("(2 resumed)", second.Out, StringComparison.Ordinal);
+
+        // A complete file: nothing left to measure, the model is refitted from the file alone.
+        var third = Run(args);
+        Assert.True(third.Code == 0, third.Err);
+        Assert.Equal(resumed, File.ReadAllLines(samplesPath));
+        Assert.Contains("(6 resumed)", third.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ProfileTorch_IntoSamplesOfAnotherPrecision_FailsWithOneLine()
+    {
+        using var dir = new TempDir();
+        var arch = dir.File("tiny.json", TinyJson);
+        var outDir = System.IO.Path.Combine(dir.Path, "out");
+        Directory.CreateDirectory(outDir);
+        File.WriteAllText(System.IO.Path.Combine(outDir, "tiny-llama-samples.csv"), "prompt_tokens,output_tokens,runtime_seconds,trial,concurrency,energy_joules,source\n1,1,0.001,0,,,torchsharp:tiny-llama:bf16\n");
+
+        var result = Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "1,8", "--outputs", "1,2", "--trials", "1", "--warmup", "0", "--out", outDir);
+
+        AssertOneLineError(result, "torchsharp:tiny-llama:bf16", "torchsharp:tiny-llama:fp32");
+    }
+
+    [Fact]
+    public void ProfileTorch_CudaRequestedWithoutCuda_FailsWithOneLine()
+    {
+        torch.InitializeDeviceType(DeviceType.CPU);
+        if (torch.cuda.is_available())
+        {
+            Assert.Skip("CUDA is available here; the error path needs a machine without it");
+        }
+
+        using var dir = new TempDir();
+        var result = Run("profile", "torch", "--arch-file", dir.File("tiny.json", TinyJson), "--device", "cuda:0", "--prompts", "1,8", "--outputs", "1,2", "--out", dir.Path);
+
+        AssertOneLineError(result, "--device cuda:0", "CUDA is not available", "--device cpu");
+        Assert.False(File.Exists(System.IO.Path.Combine(dir.Path, "tiny-llama-samples.csv")));
+    }
+
+    [Fact]
+    public void ProfileTorch_UnknownArchitecture_SuggestsTheClosestNames()
+    {
+        using var dir = new TempDir();
+        AssertOneLineError(Run("profile", "torch", "--arch", "llama3-8b", "--out", dir.Path), "unknown architecture 'llama3-8b'", "Closest:", "meta-llama/Meta-Llama-3-8B");
+    }
+
+    [Theory]
+    [InlineData("--prompts", "1,x", "'x' is not a non-negative integer")]
+    [InlineData("--prompts", "0,8", "at least 1 token")]
+    [InlineData("--prompts", "8,8", "must not repeat")]
+    [InlineData("--outputs", "4", "at least two output lengths")]
+    [InlineData("--outputs", "", "--outputs is empty")]
+    [InlineData("--trials", "0", "--trials 0")]
+    [InlineData("--warmup", "-1", "--warmup -1")]
+    [InlineData("--device", "gpu0", "--device 'gpu0' is not a device")]
+    [InlineData("--outputs", "1,64", "beyond tiny-llama's context of 64")]
+    public void ProfileTorch_BadOptions_FailWithOneLineNamingTheOption(string option, string value, string fragment)
+    {
+        using var dir = new TempDir();
+        var options = new Dictionary<string, string> { ["--arch-file"] = dir.File("tiny.json", TinyJson), ["--device"] = "cpu", ["--prompts"] = "1,8", ["--outputs"] = "1,2", ["--out"] = dir.Path };
+        options[option] = value;
+        var result = Run(["profile", "torch", .. options.SelectMany(o => new[] { o.Key, o.Value })]);
+
+        AssertOneLineError(result, fragment);
+    }
+
+    [Fact]
+    public void ProfileTorch_ArchAndArchFileTogether_Conflict()
+    {
+        using var dir = new TempDir();
+        AssertOneLineError(Run("profile", "torch", "--arch", "EleutherAI/gpt-j-6b", "--arch-file", dir.File("tiny.json", TinyJson), "--out", dir.Path), "conflict");
+    }
+
+    [Fact]
+    public void ProfileTorch_NoArchitecture_SaysHowToGiveOne()
+    {
+        using var dir = new TempDir();
+        AssertOneLineError(Run("profile", "torch", "--out", dir.Path), "--arch NAME", "--arch-file FILE");
+    }
+
+    [Theory]
+    [InlineData("""{"name": "x", "hidden_size": 64, "layers": 2, "heads": 8, "vocabulary_size": 100}""", "max_context_tokens")]
+    [InlineData("""{"name": "x", "hidden_size": 64, "layers": 2, "heads": 8, "vocabulary_size": 100, "max_context_tokens": 64, "hiden": 3}""", "hiden")]
+    [InlineData("""{"name": "x", "hidden_size": 60, "layers": 2, "heads": 8, "vocabulary_size": 100, "max_context_tokens": 64}""", "not divisible by heads")]
+    [InlineData("""{"name": "x", "hidden_size": 64, "layers": 2, "heads": 8, "vocabulary_size": 100, "max_context_tokens": 64, "norm": "batchnorm"}""", "$.norm")]
+    [InlineData("not json", "tiny.json")]
+    public void ProfileTorch_BadArchitectureFile_FailsWithOneLine(string json, string fragment)
+    {
+        using var dir = new TempDir();
+        AssertOneLineError(Run("profile", "torch", "--arch-file", dir.File("tiny.json", json), "--device", "cpu", "--out", dir.Path), "--arch-file", fragment);
+    }
+
+    [Fact]
+    public void ProfileTorch_MissingArchitectureFile_FailsWithOneLine()
+    {
+        using var dir = new TempDir();
+        AssertOneLineError(Run("profile", "torch", "--arch-file", System.IO.Path.Combine(dir.Path, "nope.json"), "--out", dir.Path), "nope.json", "does not exist");
+    }
+}
