@@ -159,4 +159,38 @@ public class ProfileTorchCommandTests
         using var dir = new TempDir();
         AssertOneLineError(Run("profile", "torch", "--arch-file", System.IO.Path.Combine(dir.Path, "nope.json"), "--out", dir.Path), "nope.json", "does not exist");
     }
+
+    [Fact]
+    public void ProfileTorch_WithTensorAndPipelineParallelism_TimesRankZeroShards_AndWritesAnEmulatedModel()
+    {
+        using var dir = new TempDir();
+        // Wide enough (h = 256) that a CPU decode step stands well above timing noise.
+        var arch = dir.File("tiny.json", TinyJson.Replace("\"hidden_size\": 64", "\"hidden_size\": 256", StringComparison.Ordinal).Replace("\"ffn_hidden_size\": 96", "\"ffn_hidden_size\": 1024", StringComparison.Ordinal));
+        var outDir = System.IO.Path.Combine(dir.Path, "out");
+        string[] args = ["profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "1,8", "--outputs", "1,8,16", "--trials", "2", "--warmup", "1", "--tensor-parallel", "2", "--pipeline-stages", "2", "--out", outDir];
+
+        var result = Run(args);
+
+        Assert.True(result.Code == 0, result.Err);
+        Assert.True(File.Exists(System.IO.Path.Combine(outDir, "tiny-llama-tp2-pp2-stage0-samples.csv")));
+        Assert.True(File.Exists(System.IO.Path.Combine(outDir, "tiny-llama-tp2-pp2-stage1-samples.csv")));
+        var model = RuntimeModelJson.Load(System.IO.Path.Combine(outDir, "tiny-llama-tp2-pp2-runtime-model.json"));
+        Assert.True(model.Metadata.Emulated);
+        Assert.Equal(4, model.Metadata.AcceleratorCount);
+        Assert.Contains("emulated 2x2", model.Metadata.Notes, StringComparison.Ordinal);
+        Assert.Contains("stage 1: shard g", result.Out, StringComparison.Ordinal);
+        Assert.Contains("4 GPUs emulated", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ProfileTorch_ConflictingOrInvalidParallelLayouts_FailWithOneLine()
+    {
+        using var dir = new TempDir();
+        var arch = dir.File("tiny.json", TinyJson);
+        AssertOneLineError(Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--gpus", "4", "--tensor-parallel", "2", "--out", dir.Path), "--gpus 4 conflicts");
+        // tiny-llama: 8 heads, 2 KV heads, FFN 96.
+        AssertOneLineError(Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--tensor-parallel", "3", "--out", dir.Path), "--tensor-parallel 3", "allows 1, 2, 4, 8");
+        AssertOneLineError(Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--pipeline-stages", "9", "--out", dir.Path), "--pipeline-stages 9", "1 to 2");
+        AssertOneLineError(Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--accelerator", "Z100", "--out", dir.Path), "--accelerator");
+    }
 }

@@ -4,6 +4,8 @@ using System.Text.RegularExpressions;
 using LlmEff.Cli.Models;
 using LlmEff.Cli.Profiling;
 using LlmEff.Core.Architecture;
+using LlmEff.Core.Hardware;
+using LlmEff.Profiling.Torch.Parallelism;
 using LlmEff.Profiling.Torch.Model;
 using LlmEff.Profiling.Torch.Profiling;
 
@@ -31,9 +33,13 @@ internal static partial class ProfileTorchCommand
         var warmup = new Option<int>("--warmup") { Description = "Untimed generations per prompt size before timing.", DefaultValueFactory = _ => paper.WarmupRuns };
         var outDir = new Option<DirectoryInfo>("--out") { Description = "Folder for <model>-samples.csv (appended as measured; rerun to resume), <model>-runtime-model.json and, with energy, <model>-runtime-model.energy.json.", Required = true };
         var noEnergy = new Option<bool>("--no-energy") { Description = "Do not measure GPU energy with NVML (saves the repeated energy runs)." };
+        var gpus = new Option<int?>("--gpus") { Description = "Emulate a deployment over N GPUs: the largest valid tensor-parallel degree up to 8 that divides N, the rest as pipeline stages." };
+        var tensorParallel = new Option<int?>("--tensor-parallel") { Description = "Tensor-parallel degree N: rank 0's shard is timed on this device and the all-reduces are modelled." };
+        var stages = new Option<int?>("--pipeline-stages") { Description = "Pipeline stages S (each stage's rank-0 shard is timed)." };
+        var accelerator = new Option<string>("--accelerator") { Description = "GPU whose memory sets the default layout (Core's minimum-accelerator plan) and whose link carries the collectives.", DefaultValueFactory = _ => "H100-SXM" };
         var command = new Command("torch", "Profile a random-weight decoder built from an architecture on a GPU (or CPU) with TorchSharp: idealized runtime, live progress, resumable samples, fitted model with provenance.")
         {
-            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy,
+            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, accelerator,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -47,7 +53,10 @@ internal static partial class ProfileTorchCommand
                     Model = new DecoderOptions { Precision = ParsePrecision(parse.GetValue(precision)!), Seed = parse.GetValue(seed) },
                     MeasureEnergy = !parse.GetValue(noEnergy),
                 },
-                parse.GetValue(outDir)!.FullName);
+                parse.GetValue(outDir)!.FullName)
+            {
+                Parallel = ParallelLayout(architecture, parse.GetValue(gpus), parse.GetValue(tensorParallel), parse.GetValue(stages), parse.GetValue(accelerator)!),
+            };
             if (request.Plan.CapacityTokens > architecture.MaxContextTokens)
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--prompts/--outputs: the largest prompt ({request.Plan.MaxPromptTokens}) plus the longest output ({request.Plan.MaxOutputTokens}) minus 1 is {request.Plan.CapacityTokens} tokens, beyond {architecture.Name}'s context of {architecture.MaxContextTokens}; use smaller sizes."));
@@ -80,6 +89,60 @@ internal static partial class ProfileTorchCommand
         return ArchitectureCatalog.TryGet(name, out var architecture)
             ? architecture
             : throw new KeyNotFoundException($"unknown architecture '{name}'. {NameSuggestions.Describe(name, ArchitectureCatalog.Names)} Run 'llmeff models' for the list, or pass --arch-file.");
+    }
+
+    /// <summary>
+    /// The deployment to emulate: <c>--gpus N</c>, or <c>--tensor-parallel</c>/<c>--pipeline-stages</c> (either defaulting to 1),
+    /// or with none of them Core's minimum-accelerator layout on <c>--accelerator</c> (1 × 1 when the model fits one GPU).
+    /// </summary>
+    internal static ParallelProfileOptions ParallelLayout(TransformerArchitecture architecture, int? gpus, int? tensorParallel, int? stages, string acceleratorName)
+    {
+        Accelerator accelerator;
+        try
+        {
+            accelerator = Accelerators.Get(acceleratorName);
+        }
+        catch (KeyNotFoundException ex)
+        {
+            throw new KeyNotFoundException($"--accelerator: {ex.Message}", ex);
+        }
+
+        var options = new ParallelProfileOptions { Accelerator = accelerator };
+        if (gpus is not null && (tensorParallel is not null || stages is not null))
+        {
+            throw new ArgumentException($"--gpus {gpus} conflicts with --tensor-parallel/--pipeline-stages; give the total or the layout, not both.");
+        }
+
+        if (gpus is { } total)
+        {
+            if (total < 1)
+            {
+                throw new ArgumentException($"--gpus {total}: give 1 or more GPUs.");
+            }
+
+            var valid = ModelShard.ValidTensorParallelDegrees(architecture);
+            var degree = valid.Where(d => d <= 8 && total % d == 0).DefaultIfEmpty(1).Max();
+            return options with { TensorParallelDegree = degree, PipelineStages = total / degree };
+        }
+
+        if (tensorParallel is null && stages is null)
+        {
+            return options;
+        }
+
+        var n = tensorParallel ?? 1;
+        var s = stages ?? 1;
+        if (!ModelShard.ValidTensorParallelDegrees(architecture).Contains(n))
+        {
+            throw new ArgumentException($"--tensor-parallel {n}: {architecture.Name} (heads {architecture.Heads}, key/value heads {architecture.KeyValueHeads}, FFN {architecture.FfnHiddenSize}) allows {string.Join(", ", ModelShard.ValidTensorParallelDegrees(architecture))}.");
+        }
+
+        if (s < 1 || s > architecture.Layers)
+        {
+            throw new ArgumentException($"--pipeline-stages {s}: give 1 to {architecture.Layers} (the model's layers).");
+        }
+
+        return options with { TensorParallelDegree = n, PipelineStages = s };
     }
 
     private static ProfilingPlan Plan(IReadOnlyList<int> promptTokens, IReadOnlyList<int> outputTokens, int trials, int warmup, long seed)

@@ -14,6 +14,13 @@ namespace LlmEff.Cli.Profiling;
 /// <param name="OutputDirectory">Folder for the samples CSV, the runtime-model JSON and its energy companion.</param>
 internal sealed record TorchProfileRequest(TransformerArchitecture Architecture, ProfilingPlan Plan, TorchProfilerOptions Profiler, string OutputDirectory)
 {
+    /// <summary>Degrees and links of a multi-GPU deployment emulated from rank-0 shards; null for the whole model on one device.</summary>
+    public LlmEff.Profiling.Torch.Parallelism.ParallelProfileOptions? Parallel { get; init; }
+
+    /// <summary>The emulated composed model's file, <c>&lt;slug&gt;-tp{N}-pp{S}-runtime-model.json</c>.</summary>
+    public string ParallelModelPath(int tensorParallel, int stages) =>
+        Path.Combine(OutputDirectory, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Slug}-tp{tensorParallel}-pp{stages}-runtime-model.json"));
+
     /// <summary>File-name stem of the outputs, as the GPU harness names them: the architecture name with every non-alphanumeric as '-', lower case.</summary>
     public string Slug => new(Architecture.Name.Select(c => char.IsLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
 

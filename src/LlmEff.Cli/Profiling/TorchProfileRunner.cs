@@ -3,6 +3,7 @@ using System.Globalization;
 using LlmEff.Cli.Energy;
 using LlmEff.Core;
 using LlmEff.Core.Serialization;
+using LlmEff.Profiling.Torch.Parallelism;
 using LlmEff.Profiling.Torch.Profiling;
 using TorchSharp;
 
@@ -19,28 +20,18 @@ internal static class TorchProfileRunner
     public static int Run(TorchProfileRequest request, TextWriter output, TextWriter error, bool verbose, CancellationToken cancellationToken)
     {
         EnsureDevice(request.Profiler.Device);
+        var layout = request.Parallel is null ? (1, 1) : new ParallelProfiler(request.Profiler, request.Parallel).Layout(request.Architecture, request.Plan);
+        if (layout != (1, 1))
+        {
+            return RunParallel(request, layout, output, error, verbose, cancellationToken);
+        }
+
         EnsureResumable(request);
         Directory.CreateDirectory(request.OutputDirectory);
         var plan = request.Plan;
         error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"profiling {request.Architecture.Name} ({request.Architecture.ParameterCount:N0} parameters, {request.PrecisionName}) on {request.Profiler.Device}: {plan.TotalQueries} timed points, samples in {request.SamplesPath}"));
-        var clock = Stopwatch.StartNew();
-        var firstCompleted = -1;
         var status = new StatusLine(error);
-        var progress = new SynchronousProgress<ProfilingProgress>(p =>
-        {
-            // One status line rewritten in place; the ETA uses only points measured in this run (not the resumed ones),
-            // counted from the first report so model build and warm-up do not inflate the rate.
-            if (firstCompleted < 0)
-            {
-                firstCompleted = p.Completed;
-                clock.Restart();
-            }
-
-            var measured = p.Completed - firstCompleted;
-            var rate = measured > 0 ? clock.Elapsed.TotalSeconds / measured : double.NaN;
-            var eta = double.IsFinite(rate) ? TimeSpan.FromSeconds(rate * (p.Total - p.Completed)).ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture) : "--:--:--";
-            status.Update(string.Create(CultureInfo.InvariantCulture, $"{Bar(p.Completed, p.Total)} {p.Completed}/{p.Total} points ({p.Resumed} resumed) p={p.Latest.PromptTokens} o={p.Latest.OutputTokens}: {p.Latest.RuntimeSeconds * 1e3:F1} ms  ETA {eta}   "));
-        });
+        var progress = Progress(status);
 
         TorchProfile profile;
         try
@@ -63,6 +54,77 @@ internal static class TorchProfileRunner
         status.End();
         WriteOutputs(request, profile, output);
         return 0;
+    }
+
+    /// <summary>
+    /// A model laid out over N × S GPUs, profiled from rank-0 shards on this device (ParallelProfiler): one samples file
+    /// per stage, resumable, and the composed model with the modelled collectives and emulated provenance.
+    /// </summary>
+    private static int RunParallel(TorchProfileRequest request, (int TensorParallel, int Stages) layout, TextWriter output, TextWriter error, bool verbose, CancellationToken cancellationToken)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var (n, stages) = layout;
+        Directory.CreateDirectory(request.OutputDirectory);
+        var options = request.Parallel! with { TensorParallelDegree = n, PipelineStages = stages };
+        error.WriteLine(string.Create(inv, $"profiling {request.Architecture.Name} as {n}-way tensor parallel x {stages} stage(s) = {n * stages} GPUs, from rank-0 shards on {request.Profiler.Device}; samples in {request.OutputDirectory}"));
+        var status = new StatusLine(error);
+        ParallelProfile result;
+        try
+        {
+            var profiler = new ParallelProfiler(request.Profiler, options, new ErrorStreamLoggerFactory(error, status, verbose));
+            result = profiler.Run(request.Architecture, request.Plan, request.OutputDirectory, Progress(status), cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            status.End();
+            error.WriteLine($"llmeff: interrupted; every finished point is in {request.OutputDirectory}; rerun the same command to resume.");
+            return 130;
+        }
+        catch (InvalidOperationException ex)
+        {
+            status.End();
+            throw new ArgumentException(OneLine(ex.Message), ex);
+        }
+
+        status.End();
+        var path = request.ParallelModelPath(n, stages);
+        RuntimeModelJson.Save(result.Model, path);
+        output.WriteLine(string.Create(inv, $"{request.Architecture.Name}: {n} x {stages} = {result.AcceleratorCount} GPUs emulated on {result.StageProfiles[0].Hardware}"));
+        for (var s = 0; s < stages; s++)
+        {
+            var shard = result.StageProfiles[s].Fit();
+            output.WriteLine(string.Create(inv, $"  stage {s}: shard g = {shard.PerOutputTokenSeconds * 1e3:F3} ms, + collectives over {result.TensorParallelLink.Name} = {result.StageModels[s].PerOutputTokenSeconds * 1e3:F3} ms, R² = {shard.RSquared:F4}"));
+        }
+
+        output.WriteLine(string.Create(inv, $"whole model: g = {result.Model.PerOutputTokenSeconds * 1e3:F3} ms/token"));
+        foreach (var knot in result.Model.PromptEncoding.Knots)
+        {
+            output.WriteLine(string.Create(inv, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
+        }
+
+        output.WriteLine($"model written to {path} (emulated; its notes give the layout and link parameters)");
+        return 0;
+    }
+
+    private static IProgress<ProfilingProgress> Progress(StatusLine status)
+    {
+        var clock = Stopwatch.StartNew();
+        var firstCompleted = -1;
+        return new SynchronousProgress<ProfilingProgress>(p =>
+        {
+            // One status line rewritten in place; the ETA uses only points measured in this run (not the resumed ones),
+            // counted from the first report so model build and warm-up do not inflate the rate.
+            if (firstCompleted < 0)
+            {
+                firstCompleted = p.Completed;
+                clock.Restart();
+            }
+
+            var measured = p.Completed - firstCompleted;
+            var rate = measured > 0 ? clock.Elapsed.TotalSeconds / measured : double.NaN;
+            var eta = double.IsFinite(rate) ? TimeSpan.FromSeconds(rate * (p.Total - p.Completed)).ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture) : "--:--:--";
+            status.Update(string.Create(CultureInfo.InvariantCulture, $"{Bar(p.Completed, p.Total)} {p.Completed}/{p.Total} points ({p.Resumed} resumed) p={p.Latest.PromptTokens} o={p.Latest.OutputTokens}: {p.Latest.RuntimeSeconds * 1e3:F1} ms  ETA {eta}   "));
+        });
     }
 
     /// <summary>

@@ -93,10 +93,14 @@ public sealed class ParallelProfiler
             architecture.Name, n, stages, n * stages, ProfilerOptions.Device, string.Join(", ", source.Distinct()));
 
         var measured = new Dictionary<int, (TorchProfile Profile, RuntimeModel Model)>();
+        long released = 0;
         foreach (var s in source.Distinct())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var profiler = new TorchProfiler(ProfilerOptions with { Shard = shards[s] }, _profilerLogger);
+            // The previous stage's shard is released but stays in PyTorch's cache, which NVML counts as used.
+            var stageOptions = ProfilerOptions with { Shard = shards[s], ReusableMemoryBytes = ProfilerOptions.ReusableMemoryBytes + released };
+            var profiler = new TorchProfiler(stageOptions, _profilerLogger);
+            released = Math.Max(released, profiler.MemoryRequirement(architecture, plan).TotalBytes - GpuMemoryRequirement.FixedOverheadBytes);
             var csv = outputDirectory is null ? null : Path.Combine(outputDirectory, SamplesFileName(architecture, n, stages, s));
             var profile = profiler.Run(architecture, plan, csv, progress, cancellationToken);
             var fit = profile.Fit(Options.FitOptions);

@@ -249,6 +249,8 @@ public sealed class TorchProfiler
         }
 
         var info = gpu.Query();
+        ArgumentOutOfRangeException.ThrowIfNegative(Options.ReusableMemoryBytes);
+        info = info with { FreeMemoryBytes = Math.Min(info.TotalMemoryBytes, info.FreeMemoryBytes + Options.ReusableMemoryBytes) };
         var need = MemoryRequirement(architecture, plan);
         _logger.LogInformation("{Model} {Shard}needs {Need:F1} GiB; {Gpu} has {Free:F1} GiB free", architecture.Name, Describe(shape), need.TotalBytes / (double)(1L << 30), info.Name, info.FreeMemoryBytes / (double)(1L << 30));
         if (shape.IsFull)

@@ -39,6 +39,13 @@ public sealed record TorchProfilerOptions
     public int EnergyTrials { get; init; } = 1;
 
     /// <summary>
+    /// GPU memory this process's PyTorch allocator already holds from a model it has released, counted as available by
+    /// the memory check: NVML reports cached blocks as used, but the allocator reuses them. Default 0.
+    /// <see cref="Parallelism.ParallelProfiler"/> sets it to the largest shard it has already run in this process.
+    /// </summary>
+    public long ReusableMemoryBytes { get; init; }
+
+    /// <summary>
     /// Which shard of the model to build and time: <see cref="ModelShard.Full"/> (default) for the whole model, or one
     /// rank of a tensor/pipeline-parallel deployment, timed exactly as that rank runs its part of generation except for
     /// the collectives (see <see cref="Parallelism.ParallelProfiler"/>, which adds their modelled time).
