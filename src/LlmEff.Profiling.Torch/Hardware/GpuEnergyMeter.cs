@@ -87,7 +87,8 @@ public sealed class GpuEnergyMeter
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(querySeconds);
         ArgumentOutOfRangeException.ThrowIfLessThan(intervals, 1);
-        return (int)Math.Clamp(Math.Ceiling(intervals * CounterIntervalSeconds / querySeconds), 1, 100_000);
+        // The tolerance keeps an exact multiple (10 intervals of a query one interval long) from rounding up to 11.
+        return (int)Math.Clamp(Math.Ceiling((intervals * CounterIntervalSeconds / querySeconds) - 1e-9), 1, 100_000);
     }
 
     /// <summary>Average power over <paramref name="seconds"/> from the counter (the GPU should be idle, e.g. before a run).</summary>

@@ -31,6 +31,7 @@ public sealed class DecoderBlock : nn.Module
     private readonly TransformerArchitecture _arch;
     private readonly ShardShape _shape;
     private readonly double _eps;
+    private Tensor[]? _views;
 
     /// <param name="name">Module name.</param>
     /// <param name="arch">The whole model's architecture.</param>
@@ -72,8 +73,27 @@ public sealed class DecoderBlock : nn.Module
     /// </summary>
     internal IEnumerable<Tensor> ScriptTensors()
     {
-        Tensor?[] all = [norm1_weight, norm1_bias, qkv_weight.t(), qkv_bias, out_weight.t(), out_bias, norm2_weight, norm2_bias, up_weight.t(), up_bias, down_weight.t(), down_bias];
+        // The transposed views are made once and disposed with the block: a view left to the finalizer keeps its whole
+        // weight alive, so a released model would hold its GPU memory until a garbage collection.
+        _views ??= [qkv_weight.t(), out_weight.t(), up_weight.t(), down_weight.t()];
+        Tensor?[] all = [norm1_weight, norm1_bias, _views[0], qkv_bias, _views[1], out_bias, norm2_weight, norm2_bias, _views[2], up_bias, _views[3], down_bias];
         return all.Where(p => p is not null).Select(p => p!);
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && _views is not null)
+        {
+            foreach (var v in _views)
+            {
+                v.Dispose();
+            }
+
+            _views = null;
+        }
+
+        base.Dispose(disposing);
     }
 
     /// <summary>

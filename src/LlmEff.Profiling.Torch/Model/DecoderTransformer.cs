@@ -26,6 +26,7 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
 
     private readonly PositionTables _positions;
     private readonly Tensor? _stageInput;
+    private Tensor? _headView;
 
     private DecoderTransformer(TransformerArchitecture architecture, ShardShape shape, DecoderOptions options, Device device, WeightSource weights)
         : base(architecture.Name)
@@ -177,7 +178,9 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
 
         if (Shape.HasHead)
         {
-            list.Add((output_projection ?? token_embedding!).t());
+            // One transposed view, disposed with the model (see DecoderBlock.ScriptTensors).
+            _headView ??= (output_projection ?? token_embedding!).t();
+            list.Add(_headView);
             list.Add(final_norm_weight!);
             if (final_norm_bias is not null)
             {
@@ -220,6 +223,7 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
         {
             _positions.Dispose();
             _stageInput?.Dispose();
+            _headView?.Dispose();
         }
 
         base.Dispose(disposing);

@@ -44,9 +44,9 @@ internal sealed class ShardWeightSource : WeightSource
         {
             "token_embedding" or "output_projection" => VocabularyRows(full),
             "position_embedding" or "out_bias" or "down_bias" => full,
-            "qkv_weight" or "qkv_bias" => full.index_select(0, QkvRows()),
-            "out_weight" => full.index_select(1, AttentionColumns()),
-            "up_weight" or "up_bias" => full.index_select(0, UpRows()),
+            "qkv_weight" or "qkv_bias" => full.index_select(0, QkvRows().to(full.device)),
+            "out_weight" => full.index_select(1, AttentionColumns().to(full.device)),
+            "up_weight" or "up_bias" => full.index_select(0, UpRows().to(full.device)),
             "down_weight" => full.narrow(1, _shape.FfnStart, _shape.FfnHiddenSize),
             _ => throw new InvalidOperationException($"No partition rule for parameter '{name}'."),
         };
