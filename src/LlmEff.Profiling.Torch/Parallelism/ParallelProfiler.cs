@@ -134,13 +134,15 @@ public sealed class ParallelProfiler
             notes += FormattableString.Invariant($"; stage transfers over {pl.Name} ({pl.LatencySeconds * 1e6:G3} us, {pl.BusBandwidthBytesPerSecond / 1e9:G4} GB/s: {pl.Source})");
         }
 
+        // The composed model is not itself a regression; the stages' fits carry the R².
+        notes += "; stage fit R² " + string.Join(", ", source.Distinct().Select(s => FormattableString.Invariant($"{s}: {measured[s].Profile.Fit(Options.FitOptions).RSquared:F5}")));
         notes += "; shard: " + measured[source[0]].Profile.ToMetadata().Notes;
         var model = whole.WithMetadata(m with
         {
             ModelName = architecture.Name,
             AcceleratorCount = n * stages,
             Emulated = n * stages > 1 || m.Emulated,
-            Hardware = $"{measured[source[0]].Profile.Hardware}; {n * stages} emulated",
+            Hardware = n * stages > 1 ? $"{measured[source[0]].Profile.Hardware}; {n * stages} emulated" : measured[source[0]].Profile.Hardware,
             Notes = notes,
         });
         return new ParallelProfile(architecture, n, stages, link, Options.PipelineLink, source.Select(s => measured[s].Profile).ToArray(), stageModels, model);
