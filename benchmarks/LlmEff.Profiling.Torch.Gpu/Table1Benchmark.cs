@@ -37,7 +37,11 @@ internal static class Table1Benchmark
     // Energy is measured on one single-GPU model and one shard (per rank), where its repetitions cost least.
     private static readonly HashSet<string> EnergyModels = ["EleutherAI/GPT-J", "Cohere/XL v20220609"];
 
-    public static List<object?> RunAll(bool smoke, string outDir, TimeSpan deadline, string? only, Action save, ILogger log)
+    /// <param name="energy">
+    /// Energy mode (issue 14): every model again on a small grid with NVML energy on every point, into
+    /// <c>energy-*.json</c>; its timings are not the Table 1 figures (those come from the timing mode).
+    /// </param>
+    public static List<object?> RunAll(bool smoke, string outDir, TimeSpan deadline, string? only, Action save, ILogger log, bool energy = false)
     {
         var results = new List<object?>();
         var clock = Stopwatch.StartNew();
@@ -55,7 +59,7 @@ internal static class Table1Benchmark
                 continue;
             }
 
-            var file = Path.Combine(outDir, $"table1-{Slug(name)}.json");
+            var file = Path.Combine(outDir, $"{(energy ? "energy" : "table1")}-{Slug(name)}.json");
             // Under `dotnet app.dll` the child is `dotnet app.dll ...`; under the apphost it is the apphost itself.
             var host = Environment.ProcessPath!;
             var viaDotnet = Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
@@ -68,6 +72,11 @@ internal static class Table1Benchmark
             if (smoke)
             {
                 start.ArgumentList.Add("--smoke");
+            }
+
+            if (energy)
+            {
+                start.ArgumentList.Add("--energy");
             }
 
             log.LogInformation("Table 1: {Model} ({Tp} x {Stages}) in a child process", name, tp, stages);
@@ -89,7 +98,7 @@ internal static class Table1Benchmark
         return results;
     }
 
-    public static void RunOne(string name, Device device, bool smoke, string outDir)
+    public static void RunOne(string name, Device device, bool smoke, string outDir, bool energy = false)
     {
         var log = new ConsoleLogger<ParallelProfiler>();
         var (_, tp, stages) = Layouts.Single(l => l.Name == name);
@@ -101,19 +110,20 @@ internal static class Table1Benchmark
         }
 
         var r = new Dictionary<string, object?> { ["model"] = name, ["tensor_parallel"] = tp, ["pipeline_stages"] = stages, ["parameters"] = arch.ParameterCount };
-        var file = Path.Combine(outDir, $"table1-{Slug(name)}.json");
+        var file = Path.Combine(outDir, $"{(energy ? "energy" : "table1")}-{Slug(name)}.json");
         void Save() => File.WriteAllText(file, JsonSerializer.Serialize(r, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         try
         {
             var bandwidth = DeviceLimits.CopyBandwidthBytesPerSecond(device, smoke ? 1L << 24 : 4L << 30, smoke ? 3 : 20);
             r["copy_bandwidth_bytes_per_second"] = bandwidth;
-            var plan = PlanFor(arch, smoke);
+            var plan = energy && !smoke ? EnergyPlanFor(arch) : PlanFor(arch, smoke);
             r["plan"] = new { prompts = plan.PromptTokens, outputs = plan.OutputTokens, plan.Trials, plan.WarmupRuns };
             var profilerOptions = new TorchProfilerOptions
             {
                 Device = device.ToString(),
                 Model = smoke ? new DecoderOptions { Precision = ModelPrecision.Float32 } : DecoderOptions.Default,
-                MeasureEnergy = !smoke && EnergyModels.Contains(name),
+                MeasureEnergy = !smoke && (energy || EnergyModels.Contains(name)),
+                EnergyTrials = 1,
             };
             var options = new ParallelProfileOptions { TensorParallelDegree = tp, PipelineStages = stages, Accelerator = Accelerators.H100_SXM };
             var sw = Stopwatch.StartNew();
@@ -201,6 +211,13 @@ internal static class Table1Benchmark
         }
 
         return paper with { PromptTokens = prompts };
+    }
+
+    /// <summary>Energy mode's grid: three prompt sizes × o ∈ {1, 16, 32}, one trial, every point with energy (≈ 1 s each).</summary>
+    public static ProfilingPlan EnergyPlanFor(TransformerArchitecture arch)
+    {
+        var maxPrompt = Math.Min(1536, arch.MaxContextTokens - 32 + 1);
+        return new ProfilingPlan { PromptTokens = [1, 512, maxPrompt], OutputTokens = [1, 16, 32], Trials = 1, WarmupRuns = 1 };
     }
 
     private static string Slug(string name) => new(name.Select(c => char.IsLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
