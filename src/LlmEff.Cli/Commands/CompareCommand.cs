@@ -14,7 +14,7 @@ internal static class CompareCommand
 {
     public static Command Create(TextWriter output)
     {
-        var a = new Argument<string>("A") { Description = "Baseline: a runtime-model JSON file, a shipped profile name or roofline:NAME[@ACCELERATOR]." };
+        var a = new Argument<string>("A") { Description = "Baseline: a runtime-model JSON file, a shipped profile name, roofline:NAME[@ACCELERATOR] or helm:NAME / helm-denoised:NAME." };
         var b = new Argument<string>("B") { Description = "Candidate, compared against A (same forms as A)." };
         var workloadFile = new Option<FileInfo?>("--workload", "-w") { Description = "Workload CSV (prompt_tokens,output_tokens) or JSON; default: the built-in 1,000-query sample." };
         var metric = new Option<string>("--metric") { Description = "Table 3 metric for named models: idealized or denoised.", DefaultValueFactory = _ => "idealized" };
@@ -27,12 +27,15 @@ internal static class CompareCommand
         {
             a, b, workloadFile, metric, acceleratorA, acceleratorB, perQuery, json,
         };
+        var helm = new HelmCliOptions();
+        helm.AddTo(command);
         command.SetAction(parse =>
         {
             var workload = CliInputs.ReadWorkload(parse.GetValue(workloadFile));
             var metricValue = parse.GetValue(metric) == "denoised" ? RuntimeMetric.Denoised : RuntimeMetric.Idealized;
-            var baseline = Configure(ModelCatalog.Resolve(parse.GetValue(a)!, metricValue), parse.GetValue(acceleratorA));
-            var candidate = Configure(ModelCatalog.Resolve(parse.GetValue(b)!, metricValue), parse.GetValue(acceleratorB));
+            var helmTables = helm.Read(parse);
+            var baseline = Configure(ModelCatalog.Resolve(parse.GetValue(a)!, metricValue, helmTables), parse.GetValue(acceleratorA));
+            var candidate = Configure(ModelCatalog.Resolve(parse.GetValue(b)!, metricValue, helmTables), parse.GetValue(acceleratorB));
             if (string.Equals(baseline.Name, candidate.Name, StringComparison.Ordinal))
             {
                 candidate = candidate with { Name = candidate.Name + " (B)" };

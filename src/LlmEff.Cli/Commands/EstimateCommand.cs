@@ -18,7 +18,7 @@ internal static class EstimateCommand
     {
         var models = new Option<string[]>("--model", "-m")
         {
-            Description = "Table 3 model names (e.g. \"OpenAI/davinci\"), measured profile names, roofline:NAME[@ACCELERATOR] estimates (see 'llmeff models') or paths to runtime-model JSON files. Default: every Table 3 model.",
+            Description = "Table 3 model names (e.g. \"OpenAI/davinci\"), measured profile names, roofline:NAME[@ACCELERATOR] estimates, helm:NAME or helm-denoised:NAME rows of HELM's efficiency tables (see 'llmeff models') or paths to runtime-model JSON files. Default: every Table 3 model.",
             AllowMultipleArgumentsPerToken = true,
         };
         var metric = new Option<string>("--metric")
@@ -38,12 +38,14 @@ internal static class EstimateCommand
         {
             models, metric, json, workloadFile, accelerator,
         };
+        var helm = new HelmCliOptions();
+        helm.AddTo(command);
         command.SetAction(parse =>
         {
             var workload = CliInputs.ReadWorkload(parse.GetValue(workloadFile));
             var metricValue = parse.GetValue(metric) == "denoised" ? RuntimeMetric.Denoised : RuntimeMetric.Idealized;
             var hardware = parse.GetValue(accelerator) is { } name ? CliInputs.Accelerator(name) : null;
-            var selected = ResolveModels(parse.GetValue(models), metricValue);
+            var selected = ResolveModels(parse.GetValue(models), metricValue, helm.Read(parse));
             var rows = selected.Select(m => Estimate(m.Name, m.Model, m.Energy, workload, hardware)).ToList();
             if (parse.GetValue(json))
             {
@@ -59,7 +61,7 @@ internal static class EstimateCommand
         return command;
     }
 
-    private static List<(string Name, RuntimeModel Model, MeasuredEnergy? Energy)> ResolveModels(string[]? names, RuntimeMetric metric)
+    private static List<(string Name, RuntimeModel Model, MeasuredEnergy? Energy)> ResolveModels(string[]? names, RuntimeMetric metric, HelmTableOptions helm)
     {
         if (names is null || names.Length == 0)
         {
@@ -68,7 +70,7 @@ internal static class EstimateCommand
 
         return names.Select(n =>
         {
-            var (name, model) = ModelCatalog.Resolve(n, metric);
+            var (name, model) = ModelCatalog.Resolve(n, metric, helm);
             return (name, model, ModelCatalog.ResolveEnergy(n));
         }).ToList();
     }
@@ -128,7 +130,7 @@ internal static class EstimateCommand
     private static void WriteTable(TextWriter output, Workload workload, RuntimeMetric metric, List<EstimateRow> rows)
     {
         var inv = CultureInfo.InvariantCulture;
-        output.WriteLine($"{metric} runtime of workload '{workload.Name}' ({workload.Count:N0} queries); parameters from the paper's Table 3 unless a file was given.");
+        output.WriteLine($"{metric} runtime of workload '{workload.Name}' ({workload.Count:N0} queries); parameters from the paper's Table 3 unless another model was named.");
         output.WriteLine();
         // The measured-energy columns appear only when some profile carries an energy model, so the usual table is unchanged.
         var measured = rows.Any(r => r.TotalMeasuredEnergyJoules is not null);
@@ -156,7 +158,15 @@ internal static class EstimateCommand
         }
 
         output.WriteLine();
-        output.WriteLine("cost and energy: idealized (paper §4.2), runtime × GPUs × hourly price or board power" + (rows.FirstOrDefault(r => r.AcceleratorName is not null)?.AcceleratorName is { } a ? $" of {a}" : string.Empty) + "; '-' where the hardware is unknown (pass --accelerator).");
+        // Models default to their own hardware (a HELM A100 table beside an H100 profile), so name every accelerator used.
+        var used = rows.Select(r => r.AcceleratorName).OfType<string>().Distinct(StringComparer.Ordinal).ToList();
+        var on = used.Count switch
+        {
+            0 => string.Empty,
+            1 => $" of {used[0]}",
+            _ => $" of each model's accelerator ({string.Join(", ", used)})",
+        };
+        output.WriteLine("cost and energy: idealized (paper §4.2), runtime × GPUs × hourly price or board power" + on + "; '-' where the hardware is unknown (pass --accelerator).");
         if (measured)
         {
             output.WriteLine("measured energy: the profile's NVML energy model E(p,o) = E_pe(p) + (o-1)·e summed over the workload; measured/ideal is how far below the idealized t × n × W bound the GPUs stayed.");

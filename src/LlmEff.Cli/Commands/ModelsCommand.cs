@@ -8,33 +8,46 @@ using LlmEff.Core.Hardware;
 
 namespace LlmEff.Cli.Commands;
 
-/// <summary><c>llmeff models</c>: the runtime profiles the tool ships, with provenance, and the architectures roofline estimates cover.</summary>
+/// <summary>
+/// <c>llmeff models</c>: the runtime profiles the tool ships, with provenance, the architectures roofline estimates cover,
+/// and the models of HELM's efficiency tables when they are found (else how to provide them).
+/// </summary>
 internal static class ModelsCommand
 {
     public static Command Create(TextWriter output)
     {
         var json = new Option<bool>("--json") { Description = "Write JSON instead of tables." };
-        var command = new Command("models", "List the shipped runtime profiles (paper Table 3, measured profiles) with provenance, and the architectures 'roofline:NAME[@ACCELERATOR]' accepts.")
+        var command = new Command("models", "List the shipped runtime profiles (paper Table 3, measured profiles) with provenance, the architectures 'roofline:NAME[@ACCELERATOR]' accepts, and the models of HELM's efficiency tables ('helm:NAME') when they are found.")
         {
             json,
         };
+        var helm = new HelmCliOptions();
+        helm.AddTo(command, withInterpolate: false);
         command.SetAction(parse =>
         {
             var profiles = ModelCatalog.Table3Profiles.Concat(ModelCatalog.MeasuredProfiles).ToList();
             var architectures = ArchitectureCatalog.All.Select(a => (Architecture: a, Gpus: DefaultGpus(a))).ToList();
+            var helmOptions = helm.Read(parse);
+            var helmDirectory = HelmTables.Locate(helmOptions);
+            var helmProfiles = helmDirectory is null ? [] : HelmProfiles(helmOptions);
             if (parse.GetValue(json))
             {
-                WriteJson(output, profiles, architectures);
+                WriteJson(output, profiles, architectures, helmDirectory, helmProfiles);
             }
             else
             {
                 WriteTables(output, profiles, architectures);
+                WriteHelmTable(output, helmDirectory, helmProfiles);
             }
 
             return 0;
         });
         return command;
     }
+
+    private static List<ShippedProfile> HelmProfiles(HelmTableOptions options)
+        => [.. HelmTables.Load(options, RuntimeMetric.Idealized).OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => new ShippedProfile(HelmTables.IdealizedPrefix + m.Key, "helm-idealized", m.Value)),
+            .. HelmTables.Load(options, RuntimeMetric.Denoised).OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => new ShippedProfile(HelmTables.DenoisedPrefix + m.Key, "helm-denoised", m.Value))];
 
     private static int? DefaultGpus(TransformerArchitecture architecture)
     {
@@ -92,7 +105,36 @@ internal static class ModelsCommand
         output.WriteLine("Accelerators: " + string.Join(", ", Accelerators.All.Select(a => a.Name)) + ".");
     }
 
-    private static void WriteJson(TextWriter output, List<ShippedProfile> profiles, List<(TransformerArchitecture Architecture, int? Gpus)> architectures)
+    // HELM's tables are third-party data read at run time, so this section lists what was found or says how to provide it.
+    private static void WriteHelmTable(TextWriter output, string? directory, List<ShippedProfile> helmProfiles)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        output.WriteLine();
+        if (directory is null)
+        {
+            output.WriteLine($"HELM efficiency tables (--model helm:NAME, helm-denoised:NAME): not found; {HelmTables.HowToProvide}.");
+            return;
+        }
+
+        output.WriteLine($"HELM efficiency tables from {directory} (--model helm:NAME for the idealized table, helm-denoised:NAME for the denoised one; GPUs from the paper's Table 1 where it profiled the model):");
+        output.WriteLine();
+        TextTable.Write(
+            output,
+            ["name", "kind", "hardware", "GPUs", "PE(512) s", "g s/token", "overhead s"],
+            helmProfiles.Select(p => new[]
+            {
+                p.Name,
+                p.Kind,
+                p.Model.Metadata.Hardware ?? "-",
+                p.Model.Metadata.AcceleratorCount?.ToString(inv) ?? "-",
+                p.Model.PromptEncodingSeconds(512).ToString("F3", inv),
+                p.Model.PerOutputTokenSeconds.ToString("F3", inv),
+                p.Model.OverheadSeconds.ToString("F3", inv),
+            }).ToList(),
+            leftAlignedColumns: 3);
+    }
+
+    private static void WriteJson(TextWriter output, List<ShippedProfile> profiles, List<(TransformerArchitecture Architecture, int? Gpus)> architectures, string? helmDirectory, List<ShippedProfile> helmProfiles)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -136,6 +178,28 @@ internal static class ModelsCommand
                 w.WriteNumber("parameter_count", a.ParameterCount);
                 WriteOptional(w, "a100_80gb_count", gpus);
                 w.WriteString("source", a.Source);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteString("helm_tables", helmDirectory);
+            if (helmDirectory is null)
+            {
+                w.WriteString("helm_tables_hint", HelmTables.HowToProvide);
+            }
+
+            w.WriteStartArray("helm_models");
+            foreach (var p in helmProfiles)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", p.Name);
+                w.WriteString("kind", p.Kind);
+                w.WriteString("metric", p.Model.Metadata.Metric.ToString().ToLowerInvariant());
+                WriteOptional(w, "accelerator_count", p.Model.Metadata.AcceleratorCount);
+                w.WriteString("hardware", p.Model.Metadata.Hardware);
+                w.WriteString("source", p.Model.Metadata.Source);
+                w.WriteNumber("per_output_token_seconds", p.Model.PerOutputTokenSeconds);
+                w.WriteNumber("overhead_seconds", p.Model.OverheadSeconds);
                 w.WriteEndObject();
             }
 

@@ -11,7 +11,8 @@ namespace LlmEff.Cli.Models;
 
 /// <summary>
 /// The runtime models <c>--model</c> accepts: runtime-model JSON files, the paper's Table 3 rows, measured profiles
-/// embedded from <c>Profiles/*.json</c>, and <c>roofline:NAME[@ACCELERATOR]</c> estimates for the architecture catalog.
+/// embedded from <c>Profiles/*.json</c>, <c>roofline:NAME[@ACCELERATOR]</c> estimates for the architecture catalog, and
+/// <c>helm:NAME</c> / <c>helm-denoised:NAME</c> rows of HELM's efficiency tables (read at run time, see <see cref="HelmTables"/>).
 /// </summary>
 internal static class ModelCatalog
 {
@@ -40,11 +41,12 @@ internal static class ModelCatalog
 
     /// <summary>
     /// Resolves one <c>--model</c> value to a display name and runtime model. Order: an existing file; a
-    /// <c>roofline:</c> spec; a Table 3 name (with <paramref name="metric"/>); a measured profile's name.
+    /// <c>roofline:</c> spec; a <c>helm:</c> or <c>helm-denoised:</c> spec (tables located by <paramref name="helm"/>,
+    /// default <see cref="HelmTableOptions.Default"/>); a Table 3 name (with <paramref name="metric"/>); a measured profile's name.
     /// </summary>
     /// <exception cref="FileNotFoundException">The value names a <c>.json</c> file that does not exist.</exception>
     /// <exception cref="KeyNotFoundException">No such name; the message suggests the closest ones.</exception>
-    public static (string Name, RuntimeModel Model) Resolve(string spec, RuntimeMetric metric)
+    public static (string Name, RuntimeModel Model) Resolve(string spec, RuntimeMetric metric, HelmTableOptions? helm = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
         if (File.Exists(spec))
@@ -62,6 +64,11 @@ internal static class ModelCatalog
             return Roofline(spec[RooflinePrefix.Length..]);
         }
 
+        if (HelmTables.IsHelmSpec(spec))
+        {
+            return HelmTables.Resolve(spec, helm ?? HelmTableOptions.Default);
+        }
+
         var table3 = PaperTable3.All.FirstOrDefault(r => string.Equals(r.ModelName, spec.Trim(), StringComparison.OrdinalIgnoreCase) && r.Metric == metric);
         if (table3 is not null)
         {
@@ -74,7 +81,7 @@ internal static class ModelCatalog
             return (measured.Name, measured.Model);
         }
 
-        throw new KeyNotFoundException($"unknown model '{spec}'. {NameSuggestions.Describe(spec, KnownNames)} Run 'llmeff models' for the list, or pass a model JSON file.");
+        throw new KeyNotFoundException($"unknown model '{spec}'. {NameSuggestions.Describe(spec, KnownNames.Concat(HelmTables.KnownNames(helm ?? HelmTableOptions.Default)))} Run 'llmeff models' for the list, or pass a model JSON file.");
     }
 
     /// <summary>

@@ -1,0 +1,33 @@
+using System.CommandLine;
+using LlmEff.Cli.Models;
+
+namespace LlmEff.Cli.Commands;
+
+/// <summary>The <c>--helm-tables</c> and <c>--helm-interpolate</c> options of the commands that resolve models.</summary>
+internal sealed class HelmCliOptions
+{
+    /// <summary><c>--helm-tables DIR</c>.</summary>
+    public Option<DirectoryInfo?> Tables { get; } = new("--helm-tables")
+    {
+        Description = $"Folder holding HELM's {HelmTables.IdealizedFile} and {HelmTables.DenoisedFile}, for helm:NAME and helm-denoised:NAME models; default: ${HelmTables.EnvironmentVariable}, else the nearest shared/data/helm/ above the current or the tool's directory.",
+    };
+
+    /// <summary><c>--helm-interpolate</c>.</summary>
+    public Option<bool> Interpolate { get; } = new("--helm-interpolate")
+    {
+        Description = "Read PE of helm: models by interpolating between the table's prompt sizes instead of HELM's own estimator (next key scaled by p/key, the default, which reproduces HELM's numbers).",
+    };
+
+    /// <summary>Adds both options to <paramref name="command"/>.</summary>
+    public void AddTo(Command command, bool withInterpolate = true)
+    {
+        command.Options.Add(Tables);
+        if (withInterpolate)
+        {
+            command.Options.Add(Interpolate);
+        }
+    }
+
+    /// <summary>The parsed values.</summary>
+    public HelmTableOptions Read(ParseResult parse) => new(parse.GetValue(Tables)?.FullName, parse.GetValue(Interpolate));
+}

@@ -1,0 +1,19 @@
+namespace LlmEff.Cli.Models;
+
+/// <summary>
+/// Where and how <c>helm:NAME</c> / <c>helm-denoised:NAME</c> models are read: HELM's fitted efficiency tables, located at
+/// run time (they are third-party data, never shipped in the tool).
+/// </summary>
+/// <param name="TablesDirectory">
+/// <c>--helm-tables</c>: a folder holding <c>inference_idealized_runtimes.json</c> and <c>inference_denoised_runtimes.json</c>;
+/// null to use <c>LLMEFF_HELM_TABLES</c> or the nearest <c>shared/data/helm/</c> above the current or the tool's directory.
+/// </param>
+/// <param name="Interpolate">
+/// <c>--helm-interpolate</c>: read PE by LlmEff's interpolation between the table's keys instead of HELM's own
+/// next-key-scaled estimator (default false, so the numbers equal what HELM reports).
+/// </param>
+internal sealed record HelmTableOptions(string? TablesDirectory = null, bool Interpolate = false)
+{
+    /// <summary>Tables found the default way, read with HELM's estimator.</summary>
+    public static HelmTableOptions Default { get; } = new();
+}
