@@ -197,5 +197,5 @@ internal static class ModelBenchmark
         return (Time(33) - Time(1)) / 32;
     }
 
-    private static string Slug(string name) => new(name.Select(c => char.IsLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
+    private static string Slug(string name) => ProfileFiles.Slug(name);
 }

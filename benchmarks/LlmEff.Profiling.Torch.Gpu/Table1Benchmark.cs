@@ -220,5 +220,5 @@ internal static class Table1Benchmark
         return new ProfilingPlan { PromptTokens = [1, 512, maxPrompt], OutputTokens = [1, 16, 32], Trials = 1, WarmupRuns = 1 };
     }
 
-    private static string Slug(string name) => new(name.Select(c => char.IsLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
+    private static string Slug(string name) => ProfileFiles.Slug(name);
 }

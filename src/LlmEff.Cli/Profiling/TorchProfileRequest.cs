@@ -22,7 +22,7 @@ internal sealed record TorchProfileRequest(TransformerArchitecture Architecture,
         Path.Combine(OutputDirectory, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Slug}-tp{tensorParallel}-pp{stages}-runtime-model.json"));
 
     /// <summary>File-name stem of the outputs, as the GPU harness names them: the architecture name with every non-alphanumeric as '-', lower case.</summary>
-    public string Slug => new(Architecture.Name.Select(c => char.IsLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
+    public string Slug => ProfileFiles.Slug(Architecture.Name);
 
     /// <summary>The samples CSV, appended as points are measured; rerunning resumes from it.</summary>
     public string SamplesPath => Path.Combine(OutputDirectory, Slug + "-samples.csv");

@@ -152,7 +152,7 @@ public sealed class ParallelProfiler
     public static string SamplesFileName(TransformerArchitecture architecture, int tensorParallelDegree, int pipelineStages, int stage)
     {
         ArgumentNullException.ThrowIfNull(architecture);
-        var slug = new string(architecture.Name.Select(c => char.IsLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-').ToArray());
+        var slug = ProfileFiles.Slug(architecture.Name);
         return string.Create(CultureInfo.InvariantCulture, $"{slug}-tp{tensorParallelDegree}-pp{pipelineStages}-stage{stage}-samples.csv");
     }
 }
