@@ -145,7 +145,7 @@ internal static class Table1Benchmark
             {
                 var profile = result.StageProfiles[s];
                 var shape = profile.Shard!;
-                var fit = profile.Fit();
+                var fit = result.StageShardModels[s];
                 var collectives = result.StageModels[s].PerOutputTokenSeconds - fit.PerOutputTokenSeconds;
                 var shardBound = ((shape.ParameterCount(arch) * (double)bytes) + (shape.KvCacheElementsPerToken * (double)bytes * meanContext)) / bandwidth;
                 boundTotal += shardBound + collectives;
@@ -174,7 +174,7 @@ internal static class Table1Benchmark
             var transfers = (stages - 1) * CommunicationModel.TransferSeconds(arch.HiddenSize * 2.0, options.PipelineLink);
             boundTotal += transfers;
             r["stages"] = stageRows;
-            r["min_stage_r_squared"] = result.StageProfiles.Select(p => p.Fit().RSquared).Min();
+            r["min_stage_r_squared"] = result.StageShardModels.Min(m => m.RSquared);
             r["bound_with_collectives_seconds"] = boundTotal;
             r["g_over_bound_with_collectives"] = result.Model.PerOutputTokenSeconds / boundTotal;
             r["shard_g_over_shard_bound"] = shardGTotal / shardBoundTotal;

@@ -33,25 +33,12 @@ internal static class TorchProfileRunner
         var status = new StatusLine(error);
         var progress = Progress(status);
 
-        TorchProfile profile;
-        try
+        var profile = Guarded(() => Profile(request, progress, error, status, verbose, cancellationToken), status, error, request.SamplesPath);
+        if (profile is null)
         {
-            profile = Profile(request, progress, error, status, verbose, cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            status.End();
-            error.WriteLine($"llmeff: interrupted; every finished point is in {request.SamplesPath}; rerun the same command to resume.");
             return 130;
         }
-        catch (InvalidOperationException ex)
-        {
-            // Not enough GPU memory (InsufficientGpuMemoryException), or a samples file of another model or precision.
-            status.End();
-            throw new ArgumentException(OneLine(ex.Message), ex);
-        }
 
-        status.End();
         WriteOutputs(request, profile, output);
         return 0;
     }
@@ -68,31 +55,19 @@ internal static class TorchProfileRunner
         var options = request.Parallel! with { TensorParallelDegree = n, PipelineStages = stages };
         error.WriteLine(string.Create(inv, $"profiling {request.Architecture.Name} as {n}-way tensor parallel x {stages} stage(s) = {n * stages} GPUs, from rank-0 shards on {request.Profiler.Device}; samples in {request.OutputDirectory}"));
         var status = new StatusLine(error);
-        ParallelProfile result;
-        try
+        var profiler = new ParallelProfiler(request.Profiler, options, new ErrorStreamLoggerFactory(error, status, verbose));
+        var result = Guarded(() => profiler.Run(request.Architecture, request.Plan, request.OutputDirectory, Progress(status), cancellationToken), status, error, request.OutputDirectory);
+        if (result is null)
         {
-            var profiler = new ParallelProfiler(request.Profiler, options, new ErrorStreamLoggerFactory(error, status, verbose));
-            result = profiler.Run(request.Architecture, request.Plan, request.OutputDirectory, Progress(status), cancellationToken);
-        }
-        catch (OperationCanceledException)
-        {
-            status.End();
-            error.WriteLine($"llmeff: interrupted; every finished point is in {request.OutputDirectory}; rerun the same command to resume.");
             return 130;
         }
-        catch (InvalidOperationException ex)
-        {
-            status.End();
-            throw new ArgumentException(OneLine(ex.Message), ex);
-        }
 
-        status.End();
         var path = request.ParallelModelPath(n, stages);
         RuntimeModelJson.Save(result.Model, path);
         output.WriteLine(string.Create(inv, $"{request.Architecture.Name}: {n} x {stages} = {result.AcceleratorCount} GPUs emulated on {result.StageProfiles[0].Hardware}"));
         for (var s = 0; s < stages; s++)
         {
-            var shard = result.StageProfiles[s].Fit();
+            var shard = result.StageShardModels[s];
             output.WriteLine(string.Create(inv, $"  stage {s}: shard g = {shard.PerOutputTokenSeconds * 1e3:F3} ms, + collectives over {result.TensorParallelLink.Name} = {result.StageModels[s].PerOutputTokenSeconds * 1e3:F3} ms, R² = {shard.RSquared:F4}"));
         }
 
@@ -104,6 +79,34 @@ internal static class TorchProfileRunner
 
         output.WriteLine($"model written to {path} (emulated; its notes give the layout and link parameters)");
         return 0;
+    }
+
+    /// <summary>
+    /// Runs a profile, ending the status line either way. Ctrl-C gives null after saying where the finished points are;
+    /// an InvalidOperationException (not enough GPU memory, a samples file of another model or precision) becomes one
+    /// error line.
+    /// </summary>
+    private static T? Guarded<T>(Func<T> run, StatusLine status, TextWriter error, string samplesWhere)
+        where T : class
+    {
+        try
+        {
+            return run();
+        }
+        catch (OperationCanceledException)
+        {
+            status.End();
+            error.WriteLine($"llmeff: interrupted; every finished point is in {samplesWhere}; rerun the same command to resume.");
+            return null;
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ArgumentException(OneLine(ex.Message), ex);
+        }
+        finally
+        {
+            status.End();
+        }
     }
 
     private static IProgress<ProfilingProgress> Progress(StatusLine status)

@@ -221,15 +221,8 @@ public sealed class ApiProfiler
         attempts.Add(new ApiAttempt(number, null, null, response.RuntimeSeconds, null, null, null));
         var mismatch = (response.ReportedPromptTokens is { } rp && rp != key.PromptTokens)
             || (response.ReportedOutputTokens is { } ro && ro != key.OutputTokens);
-        return new ApiSampleRecord
+        return Record(key, ApiSampleStatus.Succeeded, attempts, startedUtc, prompt) with
         {
-            PromptTokens = key.PromptTokens,
-            OutputTokens = key.OutputTokens,
-            Trial = key.Trial,
-            Concurrency = key.Concurrency,
-            Slot = key.Slot,
-            Stream = key.Stream,
-            Status = ApiSampleStatus.Succeeded,
             RuntimeSeconds = response.RuntimeSeconds,
             TimeToFirstTokenSeconds = response.TimeToFirstTokenSeconds,
             InterTokenGapsSeconds = key.Stream ? response.InterTokenGapsSeconds : null,
@@ -237,14 +230,14 @@ public sealed class ApiProfiler
             ReportedOutputTokens = response.ReportedOutputTokens,
             CountMismatch = mismatch,
             FinishReason = response.FinishReason,
-            Attempts = attempts.ToArray(),
-            StartedUtc = startedUtc,
-            Endpoint = _endpoint.Description,
-            Encoding = prompt.EncodingName,
         };
     }
 
-    private ApiSampleRecord Failed(ApiRequestKey key, List<ApiAttempt> attempts, DateTimeOffset startedUtc, SyntheticPrompt prompt) => new()
+    private ApiSampleRecord Failed(ApiRequestKey key, List<ApiAttempt> attempts, DateTimeOffset startedUtc, SyntheticPrompt prompt) =>
+        Record(key, ApiSampleStatus.Failed, attempts, startedUtc, prompt);
+
+    // What every record says, measured or not: the request, its attempts and where it went.
+    private ApiSampleRecord Record(ApiRequestKey key, ApiSampleStatus status, List<ApiAttempt> attempts, DateTimeOffset startedUtc, SyntheticPrompt prompt) => new()
     {
         PromptTokens = key.PromptTokens,
         OutputTokens = key.OutputTokens,
@@ -252,7 +245,7 @@ public sealed class ApiProfiler
         Concurrency = key.Concurrency,
         Slot = key.Slot,
         Stream = key.Stream,
-        Status = ApiSampleStatus.Failed,
+        Status = status,
         Attempts = attempts.ToArray(),
         StartedUtc = startedUtc,
         Endpoint = _endpoint.Description,

@@ -157,16 +157,22 @@ public sealed class GreedyDecoder : IDisposable
         }
     }
 
-    private int CheckPrompt(Tensor promptTokens, int outputTokens)
+    /// <summary>Checks that <paramref name="promptTokens"/> is <c>[1, p]</c> with <c>p ≥ 1</c>; returns <c>p</c>.</summary>
+    internal static int CheckPromptShape(Tensor promptTokens)
     {
         ArgumentNullException.ThrowIfNull(promptTokens);
-        ArgumentOutOfRangeException.ThrowIfLessThan(outputTokens, 1);
         if (promptTokens.dim() != 2 || promptTokens.shape[0] != 1 || promptTokens.shape[1] < 1)
         {
             throw new ArgumentException($"promptTokens must have shape [1, p] with p >= 1; got [{string.Join(", ", promptTokens.shape)}].", nameof(promptTokens));
         }
 
-        var p = (int)promptTokens.shape[1];
+        return (int)promptTokens.shape[1];
+    }
+
+    private int CheckPrompt(Tensor promptTokens, int outputTokens)
+    {
+        var p = CheckPromptShape(promptTokens);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outputTokens, 1);
         if (p + outputTokens - 1 > CapacityTokens)
         {
             throw new ArgumentOutOfRangeException(nameof(outputTokens), outputTokens, $"p + o - 1 = {p + outputTokens - 1} exceeds the KV cache capacity of {CapacityTokens} tokens; create the decoder with a larger capacity.");

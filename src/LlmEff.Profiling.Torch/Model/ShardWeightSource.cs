@@ -16,12 +16,14 @@ internal sealed class ShardWeightSource : WeightSource
     private readonly Dictionary<string, Tensor> _full;
     private readonly TransformerArchitecture _arch;
     private readonly ShardShape _shape;
+    private readonly Device _modelDevice;
 
     public ShardWeightSource(DecoderTransformer model, ShardShape shape, Device device)
     {
         _full = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter, StringComparer.Ordinal);
         _arch = model.Architecture;
         _shape = shape;
+        _modelDevice = model.Device;
         Device = device;
         DType = model.Precision.ToScalarType();
     }
@@ -44,9 +46,9 @@ internal sealed class ShardWeightSource : WeightSource
         {
             "token_embedding" or "output_projection" => VocabularyRows(full),
             "position_embedding" or "out_bias" or "down_bias" => full,
-            "qkv_weight" or "qkv_bias" => full.index_select(0, QkvRows().to(full.device)),
-            "out_weight" => full.index_select(1, AttentionColumns().to(full.device)),
-            "up_weight" or "up_bias" => full.index_select(0, UpRows().to(full.device)),
+            "qkv_weight" or "qkv_bias" => full.index_select(0, QkvRows()),
+            "out_weight" => full.index_select(1, AttentionColumns()),
+            "up_weight" or "up_bias" => full.index_select(0, UpRows()),
             "down_weight" => full.narrow(1, _shape.FfnStart, _shape.FfnHiddenSize),
             _ => throw new InvalidOperationException($"No partition rule for parameter '{name}'."),
         };
@@ -79,21 +81,22 @@ internal sealed class ShardWeightSource : WeightSource
     {
         int hd = _shape.HeadDim, heads = _arch.Heads, kv = _arch.KeyValueHeads;
         var ids = new List<long>();
-        void Heads(int first, int count)
+        for (var h = 0; h < _shape.Heads; h++)
         {
-            for (var head = first; head < first + count; head++)
-            {
-                for (var d = 0; d < hd; d++)
-                {
-                    ids.Add(((long)head * hd) + d);
-                }
-            }
+            AddHead(ids, _shape.HeadStart + h, hd);
         }
 
-        Heads(_shape.HeadStart, _shape.Heads);
-        Heads(heads + _shape.KeyValueHeadStart, _shape.KeyValueHeads);
-        Heads(heads + kv + _shape.KeyValueHeadStart, _shape.KeyValueHeads);
-        return tensor(ids.ToArray(), ScalarType.Int64);
+        for (var h = 0; h < _shape.KeyValueHeads; h++)
+        {
+            AddHead(ids, heads + _shape.KeyValueHeadStart + h, hd);
+        }
+
+        for (var h = 0; h < _shape.KeyValueHeads; h++)
+        {
+            AddHead(ids, heads + kv + _shape.KeyValueHeadStart + h, hd);
+        }
+
+        return Indices(ids);
     }
 
     // The attention output enters the output projection in (group, kv head, dim) order (see DecoderScript); this
@@ -108,7 +111,7 @@ internal sealed class ShardWeightSource : WeightSource
             var firstGroup = _shape.HeadStart - (_shape.KeyValueHeadStart * groups);
             for (var g = firstGroup; g < firstGroup + _shape.Heads; g++)
             {
-                AddHead((g * kv) + _shape.KeyValueHeadStart);
+                AddHead(ids, (g * kv) + _shape.KeyValueHeadStart, hd);
             }
         }
         else
@@ -117,20 +120,12 @@ internal sealed class ShardWeightSource : WeightSource
             {
                 for (var k = _shape.KeyValueHeadStart; k < _shape.KeyValueHeadStart + _shape.KeyValueHeads; k++)
                 {
-                    AddHead((g * kv) + k);
+                    AddHead(ids, (g * kv) + k, hd);
                 }
             }
         }
 
-        return tensor(ids.ToArray(), ScalarType.Int64);
-
-        void AddHead(int column)
-        {
-            for (var d = 0; d < hd; d++)
-            {
-                ids.Add(((long)column * hd) + d);
-            }
-        }
+        return Indices(ids);
     }
 
     private Tensor UpRows()
@@ -143,6 +138,18 @@ internal sealed class ShardWeightSource : WeightSource
             ids = ids.Concat(Enumerable.Range(f + start, local).Select(i => (long)i));
         }
 
-        return tensor(ids.ToArray(), ScalarType.Int64);
+        return Indices(ids.ToList());
     }
+
+    // The rows (or columns) of one head in a [heads · headDim, ...] weight.
+    private static void AddHead(List<long> ids, long head, int headDim)
+    {
+        for (var d = 0; d < headDim; d++)
+        {
+            ids.Add((head * headDim) + d);
+        }
+    }
+
+    // Index tensors live with the whole model's weights, which index_select requires.
+    private Tensor Indices(List<long> ids) => tensor(ids.ToArray(), ScalarType.Int64, _modelDevice);
 }

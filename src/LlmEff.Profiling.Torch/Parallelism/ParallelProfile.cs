@@ -15,6 +15,7 @@ namespace LlmEff.Profiling.Torch.Parallelism;
 /// <param name="TensorParallelLink">The link whose all-reduce time was added per layer.</param>
 /// <param name="PipelineLink">The link whose activation transfer was added per stage boundary.</param>
 /// <param name="StageProfiles">The measured shard profile used for each stage, in stage order (middle stages may share one).</param>
+/// <param name="StageShardModels">Each stage's shard fitted alone (no collectives; carries the fit's R² and residuals), in stage order.</param>
 /// <param name="StageModels">Each stage's fitted shard model with its collectives added, in stage order.</param>
 /// <param name="Model">The whole model: <see cref="Core.Parallelism.ParallelComposition.ComposePipeline"/> of the stages; marked emulated, with <c>N·S</c> accelerators.</param>
 public sealed record ParallelProfile(
@@ -24,6 +25,7 @@ public sealed record ParallelProfile(
     Interconnect TensorParallelLink,
     Interconnect PipelineLink,
     IReadOnlyList<TorchProfile> StageProfiles,
+    IReadOnlyList<RuntimeModel> StageShardModels,
     IReadOnlyList<RuntimeModel> StageModels,
     RuntimeModel Model)
 {

@@ -92,7 +92,7 @@ public sealed class ParallelProfiler
             "{Model}: {N}-way tensor parallel x {S} stage(s) = {Gpus} GPUs emulated on {Device}; timing stage(s) {Stages}",
             architecture.Name, n, stages, n * stages, ProfilerOptions.Device, string.Join(", ", source.Distinct()));
 
-        var measured = new Dictionary<int, (TorchProfile Profile, RuntimeModel Model)>();
+        var measured = new Dictionary<int, (TorchProfile Profile, RuntimeModel Shard, RuntimeModel Model)>();
         long released = 0;
         foreach (var s in source.Distinct())
         {
@@ -116,7 +116,7 @@ public sealed class ParallelProfiler
                 IncludesOutputProjection = shapes[s].HasHead,
             };
             var withCollectives = n > 1 ? ParallelComposition.AddTensorParallelCommunication(fit, collectives) : fit;
-            measured[s] = (profile, withCollectives);
+            measured[s] = (profile, fit, withCollectives);
             _logger.LogInformation(
                 "{Model} stage {Stage}: shard g = {G:F3} ms, with collectives {Gc:F3} ms; R^2 {R2:F5}",
                 architecture.Name, s, fit.PerOutputTokenSeconds * 1e3, withCollectives.PerOutputTokenSeconds * 1e3, fit.RSquared);
@@ -135,7 +135,7 @@ public sealed class ParallelProfiler
         }
 
         // The composed model is not itself a regression; the stages' fits carry the R².
-        notes += "; stage fit R² " + string.Join(", ", source.Distinct().Select(s => FormattableString.Invariant($"{s}: {measured[s].Profile.Fit(Options.FitOptions).RSquared:F5}")));
+        notes += "; stage fit R² " + string.Join(", ", source.Distinct().Select(s => FormattableString.Invariant($"{s}: {measured[s].Shard.RSquared:F5}")));
         notes += "; shard: " + measured[source[0]].Profile.ToMetadata().Notes;
         var model = whole.WithMetadata(m with
         {
@@ -145,7 +145,7 @@ public sealed class ParallelProfiler
             Hardware = n * stages > 1 ? $"{measured[source[0]].Profile.Hardware}; {n * stages} emulated" : measured[source[0]].Profile.Hardware,
             Notes = notes,
         });
-        return new ParallelProfile(architecture, n, stages, link, Options.PipelineLink, source.Select(s => measured[s].Profile).ToArray(), stageModels, model);
+        return new ParallelProfile(architecture, n, stages, link, Options.PipelineLink, source.Select(s => measured[s].Profile).ToArray(), source.Select(s => measured[s].Shard).ToArray(), stageModels, model);
     }
 
     /// <summary>The samples file of one stage's shard: <c>{slug}-tp{N}-pp{S}-stage{s}-samples.csv</c>.</summary>

@@ -64,12 +64,7 @@ public sealed class TensorParallelDecoder : IDisposable
     /// </summary>
     public Tensor PrefillLogits(Tensor promptTokens)
     {
-        ArgumentNullException.ThrowIfNull(promptTokens);
-        if (promptTokens.dim() != 2 || promptTokens.shape[0] != 1 || promptTokens.shape[1] < 1)
-        {
-            throw new ArgumentException($"promptTokens must have shape [1, p] with p >= 1; got [{string.Join(", ", promptTokens.shape)}].", nameof(promptTokens));
-        }
-
+        GreedyDecoder.CheckPromptShape(promptTokens);
         return Forward(promptTokens, position: 0, prefill: true);
     }
 
@@ -85,14 +80,8 @@ public sealed class TensorParallelDecoder : IDisposable
     /// <summary>Greedy generation of exactly <paramref name="outputTokens"/> tokens; returns their ids <c>[1, o]</c> on rank 0's device.</summary>
     public Tensor Generate(Tensor promptTokens, int outputTokens)
     {
-        ArgumentNullException.ThrowIfNull(promptTokens);
+        var p = GreedyDecoder.CheckPromptShape(promptTokens);
         ArgumentOutOfRangeException.ThrowIfLessThan(outputTokens, 1);
-        if (promptTokens.dim() != 2 || promptTokens.shape[0] != 1 || promptTokens.shape[1] < 1)
-        {
-            throw new ArgumentException($"promptTokens must have shape [1, p] with p >= 1; got [{string.Join(", ", promptTokens.shape)}].", nameof(promptTokens));
-        }
-
-        var p = (int)promptTokens.shape[1];
         if (p + outputTokens - 1 > _ranks[0].CapacityTokens)
         {
             throw new ArgumentOutOfRangeException(nameof(outputTokens), outputTokens, $"p + o - 1 = {p + outputTokens - 1} exceeds the KV cache capacity of {_ranks[0].CapacityTokens} tokens; create the decoder with a larger capacity.");

@@ -51,6 +51,7 @@ public sealed class ParallelProfilerTests : IDisposable
 
         // Each stage's g gains exactly its collectives: 2 all-reduces per layer of one token's activations over NVLink 4.
         var stage1 = result.StageProfiles[1].Fit(Lenient);
+        Assert.Equal(stage1.PerOutputTokenSeconds, result.StageShardModels[1].PerOutputTokenSeconds, 15);
         var collectives = new TensorParallelCollectives(arch, 1, 2, Interconnects.NvLink4) { IncludesEmbedding = false, IncludesOutputProjection = false };
         Assert.Equal(stage1.PerOutputTokenSeconds + collectives.ForwardSeconds(1), result.StageModels[1].PerOutputTokenSeconds, 12);
 
