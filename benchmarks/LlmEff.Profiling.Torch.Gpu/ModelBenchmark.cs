@@ -26,6 +26,7 @@ internal static class ModelBenchmark
         using var decoder = new GreedyDecoder(model, Math.Min(arch.MaxContextTokens, plan.CapacityTokens));
         DeviceLimits.Sync(device);
         r["build_seconds"] = build.Elapsed.TotalSeconds;
+        r["uses_cuda_graphs"] = decoder.UsesCudaGraphs;
 
         var csv = Path.Combine(outDir, $"{Slug(arch.Name)}-samples.csv");
         var profileTime = Stopwatch.StartNew();
@@ -96,6 +97,19 @@ internal static class ModelBenchmark
         // Host cost: the scripted generation returns once every op is queued; without a final synchronize its wall
         // time is the host's issue cost (a lower bound when the GPU queue fills up and blocks).
         r["host_issue_seconds_per_step"] = HostIssuePerStep(decoder, model, device);
+
+        // Same-run baseline: the eager decoder (one TorchScript dispatch per op) on the same model and device, its decode
+        // step at the largest prompt (p = 1536 on the paper grid) measured interleaved with the graph decoder's, minimum of 5.
+        using (var eager = new GreedyDecoder(model, decoder.CapacityTokens, CudaGraphMode.Off))
+        {
+            var (graphStep, eagerStep) = DecodeStepPair(decoder, eager, model, plan.MaxPromptTokens, plan.MaxOutputTokens);
+            r["decode_step_seconds_p1536_this_decoder"] = graphStep;
+            r["decode_step_seconds_p1536_eager_baseline"] = eagerStep;
+            r["decode_step_eager_over_bound_p1536"] = eagerStep / bound1536;
+            r["decode_step_this_decoder_over_bound_p1536"] = graphStep / bound1536;
+            r["host_issue_seconds_per_step_eager"] = HostIssuePerStep(eager, model, device);
+        }
+
         r["stepwise_seconds_per_step_p1"] = StepwiseSecondsPerStep(decoder, model, device);
 
         // Prompt encoding FLOP rate at p = 1536: 2·(matmul parameters)·p + causal attention 2·l·h·p², over PE(1536).
@@ -152,6 +166,31 @@ internal static class ModelBenchmark
         var o1 = plan.OutputTokens.Min();
         var o2 = plan.OutputTokens.Max();
         return plan.PromptTokens.Contains(p) ? (Min(o2) - Min(o1)) / (o2 - o1) : double.NaN;
+    }
+
+    /// <summary>(t(p, o) − t(p, 1)) / (o − 1) for two decoders, interleaved so both see the same GPU state; minimum of 5.</summary>
+    private static (double First, double Second) DecodeStepPair(GreedyDecoder first, GreedyDecoder second, DecoderTransformer model, int p, int o)
+    {
+        using var prompt = TorchProfiler.RandomPrompt(model, p, 77, 0);
+        var best = new double[4];
+        Array.Fill(best, double.MaxValue);
+        for (var trial = -1; trial < 5; trial++)
+        {
+            var times = new[]
+            {
+                TorchProfiler.TimeQuery(first, prompt, o), TorchProfiler.TimeQuery(first, prompt, 1),
+                TorchProfiler.TimeQuery(second, prompt, o), TorchProfiler.TimeQuery(second, prompt, 1),
+            };
+            if (trial >= 0)
+            {
+                for (var i = 0; i < 4; i++)
+                {
+                    best[i] = Math.Min(best[i], times[i]);
+                }
+            }
+        }
+
+        return ((best[0] - best[1]) / (o - 1), (best[2] - best[3]) / (o - 1));
     }
 
     private static double HostIssuePerStep(GreedyDecoder decoder, DecoderTransformer model, Device device)

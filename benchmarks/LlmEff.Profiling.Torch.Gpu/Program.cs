@@ -12,6 +12,7 @@ using static TorchSharp.torch;
 // the runtime model, checks it on held-out queries, and compares g and PE(1536) with the device's measured limits.
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --out "$OUT"            (GPU machine)
 //   dotnet run --project benchmarks/LlmEff.Profiling.Torch.Gpu -- --smoke  (CPU, tiny model, checks the harness only)
+//   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --graph-check-only --graph-check --out "$OUT"   (CUDA-graph tokens vs eager, seconds)
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --nccl --out "$OUT"     (only the NCCL all-reduce latencies over all
 //                                                                         visible GPUs, a few seconds, then stop)
 var smoke = args.Contains("--smoke");
@@ -38,6 +39,18 @@ void Save()
 {
     var json = JsonSerializer.Serialize(results, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
     File.WriteAllText(Path.Combine(outDir, "results.json"), json);
+}
+
+if (args.Contains("--graph-check"))
+{
+    // CUDA-graph replays must give the eager path's tokens before any timing with them counts.
+    results["graph_check"] = GraphCheck.Run(device);
+    Save();
+    Console.WriteLine(JsonSerializer.Serialize(results["graph_check"]));
+    if (args.Contains("--graph-check-only"))
+    {
+        return;
+    }
 }
 
 if (Array.IndexOf(args, "--table1-model") is var tm and >= 0)

@@ -117,6 +117,8 @@ public class ProfileTorchCommandTests
     [InlineData("--warmup", "-1", "--warmup -1")]
     [InlineData("--device", "gpu0", "--device 'gpu0' is not a device")]
     [InlineData("--outputs", "1,64", "beyond tiny-llama's context of 64")]
+    [InlineData("--cuda-graphs", "always", "always")]
+    [InlineData("--cuda-graphs", "required", "--cuda-graphs required needs a CUDA device")]
     public void ProfileTorch_BadOptions_FailWithOneLineNamingTheOption(string option, string value, string fragment)
     {
         using var dir = new TempDir();

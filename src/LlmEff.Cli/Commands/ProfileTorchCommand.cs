@@ -37,9 +37,10 @@ internal static partial class ProfileTorchCommand
         var tensorParallel = new Option<int?>("--tensor-parallel") { Description = "Tensor-parallel degree N: rank 0's shard is timed on this device and the all-reduces are modelled." };
         var stages = new Option<int?>("--pipeline-stages") { Description = "Pipeline stages S (each stage's rank-0 shard is timed)." };
         var accelerator = new Option<string>("--accelerator") { Description = "GPU whose memory sets the default layout (Core's minimum-accelerator plan) and whose link carries the collectives.", DefaultValueFactory = _ => "H100-SXM" };
+        var cudaGraphs = new Option<string>("--cuda-graphs") { Description = "Replay decode steps as CUDA graphs: auto (where the GPU and libtorch allow), off (eager, one TorchScript dispatch per op), or required (fail where unavailable).", DefaultValueFactory = _ => "auto" };
         var command = new Command("torch", "Profile a random-weight decoder built from an architecture on a GPU (or CPU) with TorchSharp: idealized runtime, live progress, resumable samples, fitted model with provenance.")
         {
-            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, accelerator,
+            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, accelerator, cudaGraphs,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -52,11 +53,17 @@ internal static partial class ProfileTorchCommand
                     Device = ParseDevice(parse.GetValue(device)!),
                     Model = new DecoderOptions { Precision = ParsePrecision(parse.GetValue(precision)!), Seed = parse.GetValue(seed) },
                     MeasureEnergy = !parse.GetValue(noEnergy),
+                    CudaGraphs = ParseCudaGraphs(parse.GetValue(cudaGraphs)!),
                 },
                 parse.GetValue(outDir)!.FullName)
             {
                 Parallel = ParallelLayout(architecture, parse.GetValue(gpus), parse.GetValue(tensorParallel), parse.GetValue(stages), parse.GetValue(accelerator)!),
             };
+            if (request.Profiler.CudaGraphs == CudaGraphMode.Required && request.Profiler.Device == "cpu")
+            {
+                throw new ArgumentException("--cuda-graphs required needs a CUDA device; use --device cuda or --cuda-graphs auto.");
+            }
+
             if (request.Plan.CapacityTokens > architecture.MaxContextTokens)
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--prompts/--outputs: the largest prompt ({request.Plan.MaxPromptTokens}) plus the longest output ({request.Plan.MaxOutputTokens}) minus 1 is {request.Plan.CapacityTokens} tokens, beyond {architecture.Name}'s context of {architecture.MaxContextTokens}; use smaller sizes."));
@@ -187,6 +194,14 @@ internal static partial class ProfileTorchCommand
             ? device
             : throw new ArgumentException($"--device '{text}' is not a device; use cuda, cuda:N (e.g. cuda:0) or cpu.");
     }
+
+    private static CudaGraphMode ParseCudaGraphs(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "auto" => CudaGraphMode.Auto,
+        "off" => CudaGraphMode.Off,
+        "required" => CudaGraphMode.Required,
+        _ => throw new ArgumentException($"--cuda-graphs '{text}' is not a mode; use auto, off or required."),
+    };
 
     private static ModelPrecision ParsePrecision(string text) => text switch
     {

@@ -1,5 +1,6 @@
-using TorchSharp;
+using LlmEff.Profiling.Torch.Native;
 using LlmEff.Profiling.Torch.Profiling;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LlmEff.Profiling.Torch.Model;
@@ -8,6 +9,8 @@ namespace LlmEff.Profiling.Torch.Model;
 /// Greedy autoregressive generation with a preallocated KV cache: the prompt is encoded in one forward pass, then exactly
 /// <c>o - 1</c> single-token steps follow, with no early stop, so its runtime is the paper's <c>t(p, o)</c>. The forward
 /// passes run as TorchScript (see <see cref="DecoderScript"/>); tokens stay on the device, so no step synchronises the host.
+/// On a CUDA GPU the decode step is also captured as CUDA graphs (one per window of <see cref="WindowTokens"/> context
+/// positions) and each step is one graph replay, so the host no longer dispatches the step's ~25 ops per layer one by one.
 /// </summary>
 public sealed class GreedyDecoder : IDisposable
 {
@@ -18,13 +21,44 @@ public sealed class GreedyDecoder : IDisposable
     private readonly Tensor[] _keys;
     private readonly Tensor[] _values;
 
-    /// <summary>Compiles the model's forward passes and allocates a KV cache of <paramref name="capacityTokens"/> positions.</summary>
+    // Static-shape state of graph replays: the current token, its position, and every generated id by position.
+    private readonly Tensor _token;
+    private readonly Tensor _position;
+    private readonly Tensor _history;
+    private readonly CudaGraph[]? _graphs;
+
+    /// <summary>
+    /// Compiles the model's forward passes and allocates a KV cache of <paramref name="capacityTokens"/> positions; on a
+    /// CUDA GPU, also captures the decode step as CUDA graphs (<see cref="CudaGraphMode.Auto"/>).
+    /// </summary>
     /// <param name="model">The model; it must outlive this decoder.</param>
     /// <param name="capacityTokens">Largest <c>p + o - 1</c> to be generated; at most the architecture's context length.</param>
     public GreedyDecoder(DecoderTransformer model, int capacityTokens)
+        : this(model, capacityTokens, CudaGraphMode.Auto)
+    {
+    }
+
+    /// <summary>Compiles the model's forward passes, allocates a KV cache of <paramref name="capacityTokens"/> positions and, as <paramref name="cudaGraphs"/> says, captures the decode step.</summary>
+    /// <param name="model">The model; it must outlive this decoder.</param>
+    /// <param name="capacityTokens">Largest <c>p + o - 1</c> to be generated; at most the architecture's context length.</param>
+    /// <param name="cudaGraphs">Whether to replay decode steps as CUDA graphs.</param>
+    /// <exception cref="NotSupportedException"><paramref name="cudaGraphs"/> is <see cref="CudaGraphMode.Required"/> and CUDA graphs are not available; the message says why.</exception>
+    public GreedyDecoder(DecoderTransformer model, int capacityTokens, CudaGraphMode cudaGraphs)
+        : this(model, capacityTokens, cudaGraphs, DefaultWindowTokens)
+    {
+    }
+
+    /// <summary>As the public constructor, with the replay window size settable (small windows let CPU tests cross window boundaries).</summary>
+    internal GreedyDecoder(DecoderTransformer model, int capacityTokens, CudaGraphMode cudaGraphs, int windowTokens)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(windowTokens, 1);
+        if (!Enum.IsDefined(cudaGraphs))
+        {
+            throw new ArgumentOutOfRangeException(nameof(cudaGraphs), cudaGraphs, "Use CudaGraphMode.Auto, Off or Required.");
+        }
+
         if (capacityTokens > model.Architecture.MaxContextTokens)
         {
             throw new ArgumentOutOfRangeException(nameof(capacityTokens), capacityTokens, $"{model.Architecture.Name} has a context of {model.Architecture.MaxContextTokens} tokens; ask for at most that many.");
@@ -52,13 +86,42 @@ public sealed class GreedyDecoder : IDisposable
         _globals = model.ScriptGlobals().ToArray();
         Source = DecoderScript.Build(a, s, model.Options.NormEpsilon);
         _script = jit.compile(Source);
+        _token = zeros([1], ScalarType.Int64, model.Device);
+        _position = zeros([1], ScalarType.Int64, model.Device);
+        _history = zeros([capacityTokens + 1L], ScalarType.Int64, model.Device);
+        WindowTokens = windowTokens;
+        if (cudaGraphs != CudaGraphMode.Off)
+        {
+            var unavailable = GraphsUnavailableReason(model.Device);
+            if (unavailable is null)
+            {
+                _graphs = CaptureGraphs();
+            }
+            else if (cudaGraphs == CudaGraphMode.Required)
+            {
+                Dispose();
+                throw new NotSupportedException($"CudaGraphMode.Required: {unavailable} Use CudaGraphMode.Auto to fall back to eager decoding.");
+            }
+        }
     }
+
+    /// <summary>Default <see cref="WindowTokens"/>: 128 positions, so a step attends to at most 127 masked positions more than it needs.</summary>
+    public const int DefaultWindowTokens = 128;
 
     /// <summary>The model being run.</summary>
     public DecoderTransformer Model { get; }
 
     /// <summary>KV-cache capacity in token positions.</summary>
     public int CapacityTokens { get; }
+
+    /// <summary>True when decode steps replay captured CUDA graphs.</summary>
+    public bool UsesCudaGraphs => _graphs is not null;
+
+    /// <summary>
+    /// Context window of one captured decode step: a step at position <c>pos</c> runs the graph of window
+    /// <c>min(W·(⌊pos / W⌋ + 1), capacity)</c>, attending to that many cache positions with the later ones masked out.
+    /// </summary>
+    public int WindowTokens { get; }
 
     /// <summary>The TorchScript source of the forward passes (for inspection).</summary>
     public string Source { get; }
@@ -77,12 +140,26 @@ public sealed class GreedyDecoder : IDisposable
     public Tensor Generate(Tensor promptTokens, int outputTokens)
     {
         var p = CheckPrompt(promptTokens, outputTokens);
-        _ = p;
+        if (_graphs is not null)
+        {
+            return GenerateStatic(promptTokens, p, outputTokens, replay: true);
+        }
+
         using var inference = inference_mode();
         TorchScriptExecutor.UsePlainInterpreter();
         var output = empty([1, outputTokens], ScalarType.Int64, Model.Device);
         using var result = (Tensor)_script.invoke("generate", promptTokens, outputTokens, output, _layerTensors, _globals, _cache, _keys, _values);
         return output;
+    }
+
+    /// <summary>
+    /// The static-shape path of graph replays, run through the interpreter instead (no capture): prefill, then one
+    /// <c>decode_static</c> call per step in the step's window. Lets CPU tests check what the graphs replay.
+    /// </summary>
+    internal Tensor GenerateStaticShapes(Tensor promptTokens, int outputTokens)
+    {
+        var p = CheckPrompt(promptTokens, outputTokens);
+        return GenerateStatic(promptTokens, p, outputTokens, replay: false);
     }
 
     /// <summary>
@@ -133,6 +210,97 @@ public sealed class GreedyDecoder : IDisposable
         return (Tensor)_script.invoke("decode_logits", token, position, _layerTensors, _globals, _cache, _keys, _values);
     }
 
+    private Tensor GenerateStatic(Tensor promptTokens, int p, int outputTokens, bool replay)
+    {
+        using var inference = inference_mode();
+        TorchScriptExecutor.UsePlainInterpreter();
+        InvokeWithModel("prefill_static", promptTokens, _token, _position, _history).Dispose();
+        for (var i = 1; i < outputTokens; i++)
+        {
+            var window = WindowIndex(p + i - 1);
+            if (replay)
+            {
+                _graphs![window].Replay();
+            }
+            else
+            {
+                DecodeStatic(window);
+            }
+        }
+
+        return _history.narrow(0, p, outputTokens).view(1, outputTokens).clone();
+    }
+
+    private int WindowIndex(int position) => position / WindowTokens;
+
+    private int WindowLength(int window) => (int)Math.Min((long)WindowTokens * (window + 1), CapacityTokens);
+
+    private int WindowCount => ((CapacityTokens - 1) / WindowTokens) + 1;
+
+    private void DecodeStatic(int window) =>
+        InvokeWithModel("decode_static", _token, _position, _history, WindowLength(window)).Dispose();
+
+    private static string? GraphsUnavailableReason(Device device)
+    {
+        if (device.type != DeviceType.CUDA)
+        {
+            return $"the model is on {device}, and CUDA graphs need a CUDA device.";
+        }
+
+        if (device.index > 0)
+        {
+            // Capture and replay use the current device's streams, which TorchSharp cannot switch.
+            return $"the model is on {device}; CUDA graphs are captured on the current device, cuda:0.";
+        }
+
+        return CudaGraph.IsAvailable ? null : CudaGraph.UnavailableReason;
+    }
+
+    /// <summary>
+    /// Captures one decode step per window. Every window first runs once eagerly on the capture stream, so cuBLAS handles,
+    /// workspaces and kernels exist before capture; each step starts from position 0 (any position inside the window
+    /// would do: the captured kernels read the position from the device).
+    /// </summary>
+    private CudaGraph[] CaptureGraphs()
+    {
+        using var inference = inference_mode();
+        var stream = CudaGraph.SideStream();
+        var count = WindowCount;
+        CudaGraph.RunOnSideStream(
+            () =>
+            {
+                TorchScriptExecutor.UsePlainInterpreter();
+                for (var k = 0; k < count; k++)
+                {
+                    _position.zero_();
+                    DecodeStatic(k);
+                }
+            },
+            stream);
+
+        var graphs = new List<CudaGraph>(count);
+        try
+        {
+            for (var k = 0; k < count; k++)
+            {
+                var window = k;
+                graphs.Add(CudaGraph.Capture(() => DecodeStatic(window), stream));
+            }
+        }
+        catch
+        {
+            foreach (var g in graphs)
+            {
+                g.Dispose();
+            }
+
+            throw;
+        }
+
+        torch.cuda.synchronize();
+        return [.. graphs];
+    }
+
     /// <summary>Calls a script function with <paramref name="leading"/> arguments followed by the model's tensors and cache.</summary>
     internal Tensor InvokeWithModel(string function, params object[] leading) =>
         (Tensor)_script.invoke(function, [.. leading, _layerTensors, _globals, _cache, _keys, _values]);
@@ -149,6 +317,14 @@ public sealed class GreedyDecoder : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        foreach (var graph in _graphs ?? [])
+        {
+            graph.Dispose();
+        }
+
+        _token?.Dispose();
+        _position?.Dispose();
+        _history?.Dispose();
         _script.Dispose();
         // The weight lists hold the model's own parameters (and views of them): the model disposes those.
         foreach (var t in _keys.Concat(_values).Concat(_cache))

@@ -1,5 +1,4 @@
-using System.Runtime.InteropServices;
-using TorchSharp;
+using LlmEff.Profiling.Torch.Native;
 
 namespace LlmEff.Profiling.Torch.Model;
 
@@ -33,64 +32,15 @@ internal static unsafe class TorchScriptExecutor
 
     private static IntPtr Resolve()
     {
-        try
-        {
-            torch.InitializeDeviceType(DeviceType.CPU);
-        }
-        catch (Exception e) when (e is DllNotFoundException or NotSupportedException or InvalidOperationException)
+        if (!LoadedLibrary.EnsureTorchLoaded())
         {
             return IntPtr.Zero;
         }
 
         // Itanium (GCC/Clang) and MSVC manglings of void torch::jit::setGraphExecutorOptimize(bool).
-        string[] symbols = ["_ZN5torch3jit24setGraphExecutorOptimizeEb", "?setGraphExecutorOptimize@jit@torch@@YAX_N@Z"];
-        var libraries = new List<string>(OperatingSystem.IsWindows() ? ["torch_cpu.dll"] : ["libtorch_cpu.so"]);
-        if (OperatingSystem.IsLinux())
-        {
-            libraries.AddRange(LoadedLinuxPaths("libtorch_cpu.so"));
-        }
-
-        foreach (var library in libraries)
-        {
-            // TorchSharp has already loaded libtorch; this finds the loaded copy rather than loading another.
-            if (!NativeLibrary.TryLoad(library, out var handle))
-            {
-                continue;
-            }
-
-            foreach (var symbol in symbols)
-            {
-                if (NativeLibrary.TryGetExport(handle, symbol, out var address))
-                {
-                    return address;
-                }
-            }
-        }
-
-        return IntPtr.Zero;
-    }
-
-    // Full paths of an already-mapped library, for loaders that do not match a bare name against loaded libraries.
-    private static IEnumerable<string> LoadedLinuxPaths(string fileName)
-    {
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines("/proc/self/maps");
-        }
-        catch (IOException)
-        {
-            return [];
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return [];
-        }
-
-        return lines
-            .Select(line => line.IndexOf('/', StringComparison.Ordinal) is var i and >= 0 ? line[i..].Trim() : string.Empty)
-            .Where(path => Path.GetFileName(path) == fileName)
-            .Distinct(StringComparer.Ordinal)
-            .ToList();
+        return LoadedLibrary.Find(
+            OperatingSystem.IsWindows() ? "torch_cpu.dll" : "libtorch_cpu.so",
+            "_ZN5torch3jit24setGraphExecutorOptimizeEb",
+            "?setGraphExecutorOptimize@jit@torch@@YAX_N@Z");
     }
 }

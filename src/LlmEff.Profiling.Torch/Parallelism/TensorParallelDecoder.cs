@@ -52,7 +52,8 @@ public sealed class TensorParallelDecoder : IDisposable
         }
 
         _allReduce = allReduce;
-        _ranks = shards.Select(s => new GreedyDecoder(s, capacityTokens)).ToArray();
+        // The driver calls per-layer functions between all-reduces, so whole-step graphs would go unused.
+        _ranks = shards.Select(s => new GreedyDecoder(s, capacityTokens, CudaGraphMode.Off)).ToArray();
     }
 
     /// <summary>Tensor-parallel degree.</summary>

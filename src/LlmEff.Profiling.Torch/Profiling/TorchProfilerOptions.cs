@@ -52,6 +52,13 @@ public sealed record TorchProfilerOptions
     /// </summary>
     public ModelShard Shard { get; init; } = ModelShard.Full;
 
+    /// <summary>
+    /// Whether decode steps replay captured CUDA graphs (see <see cref="GreedyDecoder"/>). Default
+    /// <see cref="CudaGraphMode.Auto"/>: on a CUDA GPU where libtorch's graph entry points are found, else eagerly; the
+    /// profile's software description says which ran.
+    /// </summary>
+    public CudaGraphMode CudaGraphs { get; init; } = CudaGraphMode.Auto;
+
     /// <summary>Label stored in each sample's <c>source</c> column; default <c>torchsharp:&lt;model&gt;:&lt;dtype&gt;</c> when null.</summary>
     public string? SourceLabel { get; init; }
 }

@@ -51,6 +51,27 @@ public sealed class CudaTests
         Assert.Equal(a.data<long>().ToArray(), b.data<long>().ToArray());
     }
 
+    [Theory]
+    [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
+    public void Cuda_graph_replays_give_the_eager_tokens_across_windows(string name)
+    {
+        RequireCuda();
+        var arch = TinyArchitectures.ByName(name);
+        var options = new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 4, InitStandardDeviation = 0.2 };
+        using var model = DecoderTransformer.Create(arch, options, CUDA);
+        using var graphs = new GreedyDecoder(model, 45, CudaGraphMode.Required, windowTokens: 8);
+        using var eager = new GreedyDecoder(model, 45, CudaGraphMode.Off);
+        Assert.True(graphs.UsesCudaGraphs);
+        Assert.False(eager.UsesCudaGraphs);
+        foreach (var (p, o) in new[] { (5, 41), (1, 9), (12, 3) })
+        {
+            using var prompt = TorchProfiler.RandomPrompt(model, p, 1, 0);
+            using var want = eager.Generate(prompt, o).cpu();
+            using var got = graphs.Generate(prompt, o).cpu();
+            Assert.Equal(want.data<long>().ToArray(), got.data<long>().ToArray());
+        }
+    }
+
     [Fact]
     public void Nvml_reports_the_gpu_and_its_memory()
     {

@@ -1,0 +1,14 @@
+namespace LlmEff.Profiling.Torch.Model;
+
+/// <summary>Whether <see cref="GreedyDecoder"/> replays its decode steps as captured CUDA graphs.</summary>
+public enum CudaGraphMode
+{
+    /// <summary>Use CUDA graphs where they are available (a CUDA device with libtorch's graph entry points, Linux x86-64); otherwise run eagerly.</summary>
+    Auto,
+
+    /// <summary>Never: every decode step dispatches its ops from the TorchScript interpreter.</summary>
+    Off,
+
+    /// <summary>Always: fail with <see cref="NotSupportedException"/> where CUDA graphs are not available.</summary>
+    Required,
+}

@@ -1,0 +1,95 @@
+using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Parallelism;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch.Tests.Model;
+
+/// <summary>
+/// The static-shape decode step that CUDA graphs replay (token, position and outputs in device tensors; attention over a
+/// masked fixed window), run here through the interpreter: it must give exactly the eager path's tokens.
+/// </summary>
+public sealed class StaticShapeDecodingTests
+{
+    private static readonly DecoderOptions Fp32 = new() { Precision = ModelPrecision.Float32, Seed = 7, InitStandardDeviation = 0.2 };
+
+    [Theory]
+    [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
+    public void Static_steps_across_windows_give_the_eager_tokens(string name)
+    {
+        var arch = TinyArchitectures.ByName(name);
+        using var model = DecoderTransformer.Create(arch, Fp32);
+        // Windows of 4 over a capacity of 23 (not a multiple of 4): steps at positions 5..22 cross four window
+        // boundaries and end in the short last window.
+        using var decoder = new GreedyDecoder(model, 23, CudaGraphMode.Off, windowTokens: 4);
+        using var prompt = randint(0, arch.VocabularySize, [1, 5], generator: new Generator(3));
+        using var eager = decoder.Generate(prompt, 19);
+        using var stat = decoder.GenerateStaticShapes(prompt, 19);
+        Assert.Equal(new long[] { 1, 19 }, stat.shape);
+        Assert.Equal(eager.data<long>().ToArray(), stat.data<long>().ToArray());
+    }
+
+    [Fact]
+    public void Stale_cache_rows_from_a_longer_earlier_query_are_masked_out()
+    {
+        var arch = TinyArchitectures.Bloom;
+        using var model = DecoderTransformer.Create(arch, Fp32);
+        using var decoder = new GreedyDecoder(model, 30, CudaGraphMode.Off, windowTokens: 16);
+        using var longPrompt = randint(0, arch.VocabularySize, [1, 12], generator: new Generator(8));
+        decoder.GenerateStaticShapes(longPrompt, 18).Dispose();
+
+        // A shorter query now shares its window with rows 3..29 left over from the first one.
+        using var prompt = randint(0, arch.VocabularySize, [1, 3], generator: new Generator(9));
+        using var stat = decoder.GenerateStaticShapes(prompt, 9);
+        using var fresh = new GreedyDecoder(model, 30, CudaGraphMode.Off);
+        using var eager = fresh.Generate(prompt, 9);
+        Assert.Equal(eager.data<long>().ToArray(), stat.data<long>().ToArray());
+    }
+
+    [Theory]
+    [InlineData("gpt", 0)]
+    [InlineData("gpt", 1)]
+    [InlineData("llama", 1)]
+    public void A_tensor_parallel_rank_gives_its_eager_tokens(string name, int rank)
+    {
+        var arch = TinyArchitectures.ByName(name);
+        using var model = DecoderTransformer.CreateShard(arch, ModelShard.TensorParallel(2, rank), Fp32);
+        using var decoder = new GreedyDecoder(model, 20, CudaGraphMode.Off, windowTokens: 8);
+        using var prompt = randint(0, arch.VocabularySize, [1, 4], generator: new Generator(2));
+        using var eager = decoder.Generate(prompt, 15);
+        using var stat = decoder.GenerateStaticShapes(prompt, 15);
+        Assert.Equal(eager.data<long>().ToArray(), stat.data<long>().ToArray());
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_pipeline_stage_gives_its_eager_tokens(int stage)
+    {
+        var arch = TinyArchitectures.Llama with { Layers = 3 };
+        using var model = DecoderTransformer.CreateShard(arch, new ModelShard { TensorParallelDegree = 2, PipelineStages = 3, PipelineStage = stage }, Fp32);
+        using var decoder = new GreedyDecoder(model, 16, CudaGraphMode.Off, windowTokens: 8);
+        using var prompt = randint(0, arch.VocabularySize, [1, 4], generator: new Generator(1));
+        using var eager = decoder.Generate(prompt, 10);
+        using var stat = decoder.GenerateStaticShapes(prompt, 10);
+        Assert.Equal(eager.data<long>().ToArray(), stat.data<long>().ToArray());
+    }
+
+    [Fact]
+    public void Graph_modes_on_the_cpu_fall_back_or_fail_with_the_reason()
+    {
+        using var model = DecoderTransformer.Create(TinyArchitectures.Gpt, Fp32);
+        using (var auto = new GreedyDecoder(model, 8))
+        {
+            Assert.False(auto.UsesCudaGraphs);
+            Assert.Equal(GreedyDecoder.DefaultWindowTokens, auto.WindowTokens);
+        }
+
+        var e = Assert.Throws<NotSupportedException>(() => new GreedyDecoder(model, 8, CudaGraphMode.Required));
+        Assert.Contains("CUDA device", e.Message, StringComparison.Ordinal);
+        Assert.Contains("CudaGraphMode.Auto", e.Message, StringComparison.Ordinal);
+        var bad = Assert.Throws<ArgumentOutOfRangeException>(() => new GreedyDecoder(model, 8, (CudaGraphMode)7));
+        Assert.Equal("cudaGraphs", bad.ParamName);
+    }
+}
