@@ -201,7 +201,7 @@ internal static class Table1Benchmark
             return new ProfilingPlan { PromptTokens = [1, 8, 16], OutputTokens = [1, 2, 4, 8], Trials = 1, WarmupRuns = 1 };
         }
 
-        var paper = ProfilingPlan.Paper with { OutputTokens = [1, 8, 32], Trials = 2, WarmupRuns = 1 };
+        var paper = ProfilingPlan.Paper with { OutputTokens = [1, 8, 32], Trials = 3, WarmupRuns = 1 };
         var maxPrompt = arch.MaxContextTokens - paper.MaxOutputTokens + 1;
         // YaLM's context is 1,024 tokens: its largest prompt is 993 rather than 1,536.
         var prompts = paper.PromptTokens.Where(p => p <= maxPrompt).ToList();
