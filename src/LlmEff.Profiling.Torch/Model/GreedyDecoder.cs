@@ -41,7 +41,11 @@ public sealed class GreedyDecoder : IDisposable
     /// <summary>Compiles the model's forward passes, allocates a KV cache of <paramref name="capacityTokens"/> positions and, as <paramref name="cudaGraphs"/> says, captures the decode step.</summary>
     /// <param name="model">The model; it must outlive this decoder.</param>
     /// <param name="capacityTokens">Largest <c>p + o - 1</c> to be generated; at most the architecture's context length.</param>
-    /// <param name="cudaGraphs">Whether to replay decode steps as CUDA graphs.</param>
+    /// <param name="cudaGraphs">
+    /// Whether to replay decode steps as CUDA graphs. Capturing them (here, a few milliseconds per window) must not overlap
+    /// other CUDA work in the process: while a capture is open, libtorch fails a device synchronize or a draw from the
+    /// default CUDA generator made by any thread, and the failed capture leaves the process's CUDA state unusable.
+    /// </param>
     /// <exception cref="NotSupportedException"><paramref name="cudaGraphs"/> is <see cref="CudaGraphMode.Required"/> and CUDA graphs are not available; the message says why.</exception>
     public GreedyDecoder(DecoderTransformer model, int capacityTokens, CudaGraphMode cudaGraphs)
         : this(model, capacityTokens, cudaGraphs, DefaultWindowTokens)

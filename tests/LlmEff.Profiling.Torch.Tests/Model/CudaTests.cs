@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 namespace LlmEff.Profiling.Torch.Tests.Model;
 
 /// <summary>Run on the GPU machine (see docs/gpu-profiling.md); skipped where CUDA is not available.</summary>
+[Collection(CudaCollection.Name)]
 public sealed class CudaTests
 {
     private static void RequireCuda()

@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 namespace LlmEff.Profiling.Torch.Tests.Parallelism;
 
 /// <summary>Tensor parallelism on the GPU machine (skipped without CUDA): shards on CUDA, summed by the host or by NCCL.</summary>
+[Collection(CudaCollection.Name)]
 public sealed class CudaTensorParallelTests
 {
     private static readonly DecoderOptions Fp32 = new() { Precision = ModelPrecision.Float32, Seed = 11, InitStandardDeviation = 0.2 };

@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 namespace LlmEff.Profiling.Torch.Tests.Parallelism;
 
 /// <summary>The NCCL binding's checks and messages that need neither a GPU nor NCCL; they run in CI.</summary>
+[Collection(CudaCollection.Name)]
 public sealed class NcclArgumentTests
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace LlmEff.Profiling.Torch.Tests.Parallelism;
 /// The NCCL binding on real GPUs (run on the GPU machine, see docs/gpu-profiling.md); skipped without CUDA or NCCL.
 /// One GPU exercises a one-rank communicator; with two or more visible GPUs every test also runs across all of them.
 /// </summary>
+[Collection(CudaCollection.Name)]
 public sealed class NcclGpuTests
 {
     private static void RequireCudaAndNccl()

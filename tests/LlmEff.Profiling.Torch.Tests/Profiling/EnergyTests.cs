@@ -6,6 +6,7 @@ using static TorchSharp.torch;
 
 namespace LlmEff.Profiling.Torch.Tests.Profiling;
 
+[Collection(CudaCollection.Name)]
 public sealed class EnergyTests
 {
     private static readonly ProfilingPlan Plan = new() { PromptTokens = [1, 8], OutputTokens = [1, 2, 4], Trials = 1, WarmupRuns = 0 };
