@@ -55,8 +55,13 @@ internal static class DecoderScript
         var rotary = a.Positions == PositionalScheme.Rotary;
         var alibi = a.Positions == PositionalScheme.Alibi;
         string W(int i) => $"w[b + {i}]";
-        string Norm(string x, string wExpr, string? bExpr) => ln
-            ? $"torch.layer_norm({x}, [HID], {wExpr}, {bExpr}, EPS)"
+        // One row (decode steps, the head): LayerNorm as a one-group GroupNorm, the same arithmetic, whose kernel spreads a
+        // single row over more threads (H100, one bf16 row: 9.3 against 14.2 us at h = 12288, equal at 4096;
+        // benchmarks/python/decode_gemv_variants.py).
+        string Norm(string x, string wExpr, string? bExpr, bool oneRow = false) => ln
+            ? oneRow
+                ? $"torch.group_norm({x}.view(1, HID, 1), 1, {wExpr}, {bExpr}, EPS).view(1, HID)"
+                : $"torch.layer_norm({x}, [HID], {wExpr}, {bExpr}, EPS)"
             : $"torch.rms_norm({x}, [HID], {wExpr}, EPS)";
 
         // x @ W^T (+ bias): the weights arrive as transposed views, so this is one GEMM (bias in its epilogue where cuBLAS can).
@@ -86,9 +91,9 @@ internal static class DecoderScript
             }
         }
 
-        void Ffn(string indent, bool partial)
+        void Ffn(string indent, bool partial, bool oneRow = false)
         {
-            L($"{indent}y = {Norm("x", W(n2w), ln ? W(n2b) : null)}");
+            L($"{indent}y = {Norm("x", W(n2w), ln ? W(n2b) : null, oneRow)}");
             if (gated)
             {
                 L($"{indent}gu = {Proj("y", uw, ub)}");
@@ -123,7 +128,7 @@ internal static class DecoderScript
 
         void DecodeAttention(string indent, bool partial)
         {
-            L($"{indent}y = {Norm("x", W(n1w), ln ? W(n1b) : null)}");
+            L($"{indent}y = {Norm("x", W(n1w), ln ? W(n1b) : null, oneRow: true)}");
             L($"{indent}qkv = kvc[i][pos]");
             L($"{indent}{Proj("y", qkvw, qkvb, "qkv.view(1, QKV * HD)")}");
             if (rotary)
@@ -190,7 +195,7 @@ internal static class DecoderScript
         L("    for i in range(NL):");
         L("        b = i * S");
         DecodeAttention("        ", partial: false);
-        Ffn("        ", partial: false);
+        Ffn("        ", partial: false, oneRow: true);
         L("    return x");
         L(string.Empty);
 
@@ -235,7 +240,7 @@ internal static class DecoderScript
         L("def _head(x: Tensor, g: List[Tensor]) -> Tensor:");
         if (s.HasHead)
         {
-            L($"    y = {Norm("x.narrow(0, x.size(0) - 1, 1)", $"g[{ifw}]", ln ? $"g[{ifb}]" : null)}");
+            L($"    y = {Norm("x.narrow(0, x.size(0) - 1, 1)", $"g[{ifw}]", ln ? $"g[{ifb}]" : null, oneRow: true)}");
             L($"    return torch.mm(y, g[{ih}])");
         }
         else
@@ -316,7 +321,7 @@ internal static class DecoderScript
             : "    m = torch.zeros([1, 1, 1, LB], dtype=x.dtype, device=x.device).masked_fill((ar > pos).view(1, 1, 1, LB), float('-inf'))");
         L("    for i in range(NL):");
         L("        b = i * S");
-        L($"        y = {Norm("x", W(n1w), ln ? W(n1b) : null)}");
+        L($"        y = {Norm("x", W(n1w), ln ? W(n1b) : null, oneRow: true)}");
         L($"        qkv = {Proj("y", qkvw, qkvb)}.view(QKV, HD)");
         if (rotary)
         {
@@ -328,7 +333,7 @@ internal static class DecoderScript
         L("        kvc[i].index_copy_(0, pos, qkv.unsqueeze(0))");
         L("        a = torch.scaled_dot_product_attention(qkv.narrow(0, 0, H).view(1, H, 1, HD), kk[i].narrow(2, 0, LB), vv[i].narrow(2, 0, LB), m, 0.0, False{GQA})");
         RowParallel("        ", "a.view(KV, G, HD).transpose(0, 1).reshape(1, AW)", ow, ob, partial: false);
-        Ffn("        ", partial: false);
+        Ffn("        ", partial: false, oneRow: true);
         L("    return x");
         L(string.Empty);
         L("# Prompt encoding; leaves the first output token in t and hist[p], and p in pos.");
