@@ -3,25 +3,14 @@ call it, for GPT-J (16 heads of 256) and Llama-3-8B (32 query / 8 KV heads of 12
 CUDA graph. Diagnostic run with the GPU machine's PyTorch; not part of the library."""
 import json, sys, time, os
 import torch
+from graph_bench import graph_bench
 import torch.nn.functional as Fn
 dev, dt = "cuda", torch.bfloat16
 out_dir = sys.argv[sys.argv.index("--out") + 1] if "--out" in sys.argv else "."
 C, P, LB = 1664, 1536, 1664
 
-def graph_bench(fn, reps=50, n=5):
-    s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(s):
-        for _ in range(3): fn()
-    torch.cuda.current_stream().wait_stream(s)
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(g):
-        for _ in range(reps): fn()
-    g.replay(); torch.cuda.synchronize()
-    best = 1e9
-    for _ in range(n):
-        t0 = time.perf_counter(); g.replay(); torch.cuda.synchronize()
-        best = min(best, (time.perf_counter() - t0) / reps)
-    return best * 1e6
+def bench_us(fn):
+    return graph_bench(fn)[0] * 1e6
 
 res = {}
 with torch.inference_mode():
@@ -53,20 +42,17 @@ with torch.inference_mode():
             try:
                 got = fn().reshape(KV, G, HD).float()
                 err = (got - want).abs().max().item()
-                r[vn] = {"us": graph_bench(fn), "max_abs_err": err}
+                r[vn] = {"us": bench_us(fn), "max_abs_err": err}
             except Exception as e:
                 r[vn] = {"error": str(e)[:300]}
         # Split-KV by hand (flash-decoding): S chunks as a batch, combined by their log-sum-exp.
         for S in (4, 8, 16):
-            def split(S=S):
-                kc = kw[0].reshape(KV, S, LB // S, HD) if LB % S == 0 else None
-                return kc
             if LB % S:
                 continue
             def fd(S=S):
                 kc = kw[0].unflatten(1, (S, LB // S))  # [KV, S, LB/S, HD]
                 vc = vw[0].unflatten(1, (S, LB // S))
-                s = torch.matmul(q.view(KV, 1, G, HD), kc.transpose(2, 3)).mul_(scale).add_(mf3.view(1, S, 1, LB // S).transpose(0, 0).view(1, S, 1, LB // S))
+                s = torch.matmul(q.view(KV, 1, G, HD), kc.transpose(2, 3)).mul_(scale).add_(mf3.view(1, S, 1, LB // S))
                 m = s.amax(-1, keepdim=True)
                 e = torch.exp(s - m)
                 o = torch.matmul(e, vc)  # [KV, S, G, HD]
@@ -76,7 +62,7 @@ with torch.inference_mode():
                 return ((o * w).sum(1) / (l * w).sum(1))
             try:
                 got = fd().reshape(KV, G, HD).float()
-                r[f"splitkv_{S}"] = {"us": graph_bench(fd), "max_abs_err": (got - want).abs().max().item()}
+                r[f"splitkv_{S}"] = {"us": bench_us(fd), "max_abs_err": (got - want).abs().max().item()}
             except Exception as e:
                 r[f"splitkv_{S}"] = {"error": str(e)[:300]}
         r["kv_bytes_at_copy_rate_us"] = 2 * KV * HD * (P + 1) * 2 / 3.02e12 * 1e6

@@ -3,24 +3,13 @@ and Llama-3-8B decode steps, plus one-row norm variants; each timed as 50 calls 
 GPU machine's PyTorch; not part of the library."""
 import json, sys, time, os
 import torch
+from graph_bench import graph_bench
 import torch.nn.functional as Fn
 dev, dt = "cuda", torch.bfloat16
 out_dir = sys.argv[sys.argv.index("--out") + 1] if "--out" in sys.argv else "."
 
-def graph_bench(fn, reps=50, n=5):
-    s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(s):
-        for _ in range(3): fn()
-    torch.cuda.current_stream().wait_stream(s)
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(g):
-        for _ in range(reps): fn()
-    g.replay(); torch.cuda.synchronize()
-    best = 1e9
-    for _ in range(n):
-        t0 = time.perf_counter(); g.replay(); torch.cuda.synchronize()
-        best = min(best, (time.perf_counter() - t0) / reps)
-    return best
+def bench_s(fn):
+    return graph_bench(fn)[0]
 
 res = {}
 shapes = {"gptj_qkv": (12288, 4096), "gptj_o": (4096, 4096), "gptj_up": (16384, 4096), "gptj_down": (4096, 16384),
@@ -44,7 +33,7 @@ with torch.inference_mode():
         r = res[name] = {"bytes": N * K * 2}
         for vn, fn in v.items():
             try:
-                sec = graph_bench(fn)
+                sec = bench_s(fn)
                 r[vn] = {"us": round(sec * 1e6, 2), "TBps": round(N * K * 2 / sec / 1e12, 3)}
             except Exception as e:
                 r[vn] = {"error": str(e)[:200]}
@@ -61,7 +50,7 @@ with torch.inference_mode():
         r = res[f"norm_{h}"] = {}
         for vn, fn in nv.items():
             try:
-                r[vn] = round(graph_bench(fn) * 1e6, 2)
+                r[vn] = round(bench_s(fn) * 1e6, 2)
             except Exception as e:
                 r[vn] = str(e)[:200]
 print(json.dumps(res, indent=1))

@@ -4,6 +4,7 @@ Diagnostic run with the GPU machine's PyTorch; not part of the library.
   python3 benchmarks/python/decode_step_profile.py [--out DIR]"""
 import json, sys, time, os
 import torch
+from graph_bench import graph_bench
 import torch.nn.functional as Fn
 
 dev, dt = "cuda", torch.bfloat16
@@ -12,20 +13,6 @@ C, P = 1664, 1536
 torch.manual_seed(0)
 res = {}
 
-def graph_bench(fn, reps=20, n=5):
-    s = torch.cuda.Stream(); s.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(s):
-        for _ in range(3): fn()
-    torch.cuda.current_stream().wait_stream(s)
-    g = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(g):
-        for _ in range(reps): fn()
-    g.replay(); torch.cuda.synchronize()
-    best = 1e9
-    for _ in range(n):
-        t0 = time.perf_counter(); g.replay(); torch.cuda.synchronize()
-        best = min(best, (time.perf_counter() - t0) / reps)
-    return best, g
 
 def lin(o, i): return torch.randn(o, i, device=dev, dtype=dt) * 0.02
 def vec(n, v=0.0): return torch.full((n,), v, device=dev, dtype=dt)

@@ -218,18 +218,25 @@ internal static class DecoderScript
 
         // Embedding. A vocabulary-parallel shard looks up only its own rows (others give zeros, summed by the all-reduce);
         // learned positions are added by rank 0 only, so the sum has them once. A later pipeline stage reads its input.
-        L("def _embed(t: Tensor, pos: int, g: List[Tensor]) -> Tensor:");
-        if (!s.HasEmbedding)
+        // rows(table) reads the positions' rows of a per-position table: a view from an int start (eager) or a gathered copy
+        // at a device-tensor position (static).
+        void Embed(string name, string positionType, Func<string, string> rows, bool rowsAreView)
         {
-            L($"    return g[{ix}].narrow(0, pos, t.size(0)).clone()");
-        }
-        else
-        {
+            L($"def {name}(t: Tensor, pos: {positionType}, g: List[Tensor]) -> Tensor:");
+            if (!s.HasEmbedding)
+            {
+                // A copy, so the stage's residual updates in place never write into its input.
+                L($"    return {rows($"g[{ix}]")}{(rowsAreView ? ".clone()" : string.Empty)}");
+                return;
+            }
+
             var lookup = tp
                 ? $"torch.embedding(g[{ie}], (t - VS).clamp(0, VR - 1)) * ((t >= VS) & (t < VS + VV)).unsqueeze(1).to(g[{ie}].dtype)"
                 : $"torch.embedding(g[{ie}], t)";
-            L(ip >= 0 && s.HasRowParallelBias ? $"    return {lookup} + g[{ip}].narrow(0, pos, t.size(0))" : $"    return {lookup}");
+            L(ip >= 0 && s.HasRowParallelBias ? $"    return {lookup} + {rows($"g[{ip}]")}" : $"    return {lookup}");
         }
+
+        Embed("_embed", "int", table => $"{table}.narrow(0, pos, t.size(0))", rowsAreView: true);
 
         L(string.Empty);
         L("def embed_partial(tokens: Tensor, pos: int, g: List[Tensor]) -> Tensor:");
@@ -293,18 +300,7 @@ internal static class DecoderScript
         // device tensors that the step updates in place, and attention reads a fixed LB-position window of the cache with a
         // mask, so one captured step (per window size) replays for every position in its window. Nothing in it reads a
         // device value on the host.
-        L("def _embed_at(t: Tensor, pos: Tensor, g: List[Tensor]) -> Tensor:");
-        if (!s.HasEmbedding)
-        {
-            L($"    return g[{ix}].index_select(0, pos)");
-        }
-        else
-        {
-            var lookup = tp
-                ? $"torch.embedding(g[{ie}], (t - VS).clamp(0, VR - 1)) * ((t >= VS) & (t < VS + VV)).unsqueeze(1).to(g[{ie}].dtype)"
-                : $"torch.embedding(g[{ie}], t)";
-            L(ip >= 0 && s.HasRowParallelBias ? $"    return {lookup} + g[{ip}].index_select(0, pos)" : $"    return {lookup}");
-        }
+        Embed("_embed_at", "Tensor", table => $"{table}.index_select(0, pos)", rowsAreView: false);
 
         L(string.Empty);
         L($"def _decode_layers_static(x: Tensor, pos: Tensor, LB: int, {sig}) -> Tensor:");
