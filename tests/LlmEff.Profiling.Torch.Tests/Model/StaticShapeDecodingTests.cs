@@ -92,4 +92,17 @@ public sealed class StaticShapeDecodingTests
         var bad = Assert.Throws<ArgumentOutOfRangeException>(() => new GreedyDecoder(model, 8, (CudaGraphMode)7));
         Assert.Equal("cudaGraphs", bad.ParamName);
     }
+
+    [Fact]
+    public void Cuda_graph_entry_points_are_not_bound_without_cuda()
+    {
+        if (cuda.is_available())
+        {
+            Assert.Skip("CUDA is available here; the GPU run checks the binding (CudaTests).");
+        }
+
+        // The CPU backend has no libtorch_cuda.so: the binding reports itself unavailable rather than failing later.
+        Assert.False(Native.CudaGraph.IsAvailable);
+        Assert.Contains("libtorch_cuda.so", Native.CudaGraph.UnavailableReason, StringComparison.Ordinal);
+    }
 }
