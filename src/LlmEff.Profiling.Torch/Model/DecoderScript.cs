@@ -72,7 +72,7 @@ internal static class DecoderScript
         }
 
         var sb = new StringBuilder();
-        void L(string line) => sb.Append(Subst(line, c)).Append('\n');
+        void L(string line) => sb.Append(ScriptTemplate.Substitute(line, c)).Append('\n');
 
         // Row-parallel projection y @ W^T (+ bias on rank 0): in place into the residual x (whole generation: the shard's
         // all-reduce is modelled, not run), or returned as this rank's partial sum for a driver to all-reduce.
@@ -357,49 +357,4 @@ internal static class DecoderScript
     }
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);
-
-    private static string Subst(string line, Dictionary<string, string> constants)
-    {
-        // Replace whole-word constant names only (e.g. H but not HD or HID).
-        var sb = new StringBuilder();
-        var i = 0;
-        while (i < line.Length)
-        {
-            if (char.IsLetter(line[i]) || line[i] == '_' || line[i] == '{')
-            {
-                var brace = line[i] == '{';
-                var j = i + (brace ? 1 : 0);
-                while (j < line.Length && (char.IsLetterOrDigit(line[j]) || line[j] == '_'))
-                {
-                    j++;
-                }
-
-                var word = line[(i + (brace ? 1 : 0))..j];
-                if (brace && j < line.Length && line[j] == '}' && constants.TryGetValue(word, out var braced))
-                {
-                    sb.Append(braced);
-                    i = j + 1;
-                    continue;
-                }
-
-                var prevIsDot = i > 0 && line[i - 1] == '.';
-                if (!brace && !prevIsDot && constants.TryGetValue(word, out var value))
-                {
-                    sb.Append(value);
-                }
-                else
-                {
-                    sb.Append(line, i, j - i);
-                }
-
-                i = j;
-                continue;
-            }
-
-            sb.Append(line[i]);
-            i++;
-        }
-
-        return sb.ToString();
-    }
 }
