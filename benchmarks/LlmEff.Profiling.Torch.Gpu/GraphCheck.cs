@@ -43,6 +43,7 @@ internal static class GraphCheck
                 }
 
                 r["uses_cuda_graphs"] = graphs.UsesCudaGraphs;
+                r["uses_fused_kernels"] = graphs.UsesFusedKernels;
                 r["same_tokens_as_eager"] = same;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)

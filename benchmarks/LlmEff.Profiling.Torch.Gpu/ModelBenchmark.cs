@@ -27,6 +27,7 @@ internal static class ModelBenchmark
         DeviceLimits.Sync(device);
         r["build_seconds"] = build.Elapsed.TotalSeconds;
         r["uses_cuda_graphs"] = decoder.UsesCudaGraphs;
+        r["uses_fused_kernels"] = decoder.UsesFusedKernels;
 
         var csv = Path.Combine(outDir, $"{Slug(arch.Name)}-samples.csv");
         var profileTime = Stopwatch.StartNew();

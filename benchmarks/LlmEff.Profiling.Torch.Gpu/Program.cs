@@ -41,6 +41,18 @@ void Save()
     File.WriteAllText(Path.Combine(outDir, "results.json"), json);
 }
 
+if (args.Contains("--kernel-check"))
+{
+    // The NVRTC-compiled decode kernels against the libtorch ops they replace.
+    results["kernel_check"] = KernelCheck.Run(device);
+    Save();
+    Console.WriteLine(JsonSerializer.Serialize(results["kernel_check"]));
+    if (args.Contains("--kernel-check-only"))
+    {
+        return;
+    }
+}
+
 if (args.Contains("--graph-check"))
 {
     // CUDA-graph replays must give the eager path's tokens before any timing with them counts.

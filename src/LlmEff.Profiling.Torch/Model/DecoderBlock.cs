@@ -66,6 +66,24 @@ public sealed class DecoderBlock : nn.Module
         RegisterComponents();
     }
 
+    /// <summary>The first norm's weight (and bias, LayerNorm only).</summary>
+    internal Tensor Norm1Weight => norm1_weight;
+
+    /// <summary>The first norm's bias, or null.</summary>
+    internal Tensor? Norm1Bias => norm1_bias;
+
+    /// <summary>The second norm's weight.</summary>
+    internal Tensor Norm2Weight => norm2_weight;
+
+    /// <summary>The second norm's bias, or null.</summary>
+    internal Tensor? Norm2Bias => norm2_bias;
+
+    /// <summary>The attention output projection's bias on the rank that adds it, or null.</summary>
+    internal Tensor? OutBias => out_bias;
+
+    /// <summary>The FFN down projection's bias on the rank that adds it, or null.</summary>
+    internal Tensor? DownBias => down_bias;
+
     /// <summary>
     /// This layer's tensors in the order <see cref="DecoderScript"/> indexes them: norm1 (weight, bias), QKV (weight, bias),
     /// output (weight, bias), norm2 (weight, bias), up or gate-up (weight, bias), down (weight, bias); absent biases are

@@ -353,7 +353,77 @@ internal static class DecoderScript
         L("    hist.index_copy_(0, pos + 1, t)");
         L("    pos.add_(1)");
         L("    return t");
+
+        if (s.HasHead)
+        {
+            FusedStepPieces();
+        }
+
         return sb.ToString();
+
+        // The static step in pieces, for a driver that launches two fused kernels between them (DecodeKernels): the norm
+        // (with the pending row-parallel bias added to the residual first) and the rotary + cache write. The *_ref
+        // functions are what those kernels compute, for running the same sequence without them (CPU tests).
+        void FusedStepPieces()
+        {
+            L(string.Empty);
+            L("def f_embed(t: Tensor, pos: Tensor, g: List[Tensor]) -> Tensor:");
+            L("    return _embed_at(t, pos, g)");
+            L(string.Empty);
+            L("def f_mask(x: Tensor, pos: Tensor, LB: int, g: List[Tensor]) -> Tensor:");
+            L("    ar = torch.arange(LB, device=pos.device)");
+            L(alibi
+                ? $"    return g[{ia}].narrow(1, 0, LB).view(1, H, 1, LB).masked_fill((ar > pos).view(1, 1, 1, LB), float('-inf'))"
+                : "    return torch.zeros([1, 1, 1, LB], dtype=x.dtype, device=x.device).masked_fill((ar > pos).view(1, 1, 1, LB), float('-inf'))");
+            L(string.Empty);
+            L("def f_qkv(y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+            L("    b = i * S");
+            L($"    return {Proj("y", qkvw, qkvb)}.view(QKV, HD)");
+            L(string.Empty);
+            L("def f_attn(x: Tensor, q: Tensor, i: int, LB: int, m: Tensor, w: List[Tensor], kk: List[Tensor], vv: List[Tensor]) -> Tensor:");
+            L("    b = i * S");
+            L("    a = torch.scaled_dot_product_attention(q.view(1, H, 1, HD), kk[i].narrow(2, 0, LB), vv[i].narrow(2, 0, LB), m, 0.0, False{GQA})");
+            L($"    x.addmm_(a.view(KV, G, HD).transpose(0, 1).reshape(1, AW), {W(ow)})");
+            L("    return x");
+            L(string.Empty);
+            L("def f_ffn(x: Tensor, y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+            L("    b = i * S");
+            if (gated)
+            {
+                L($"    gu = {Proj("y", uw, ub)}");
+                L($"    x.addmm_(torch.silu(gu.narrow(1, 0, F)) * gu.narrow(1, F, F), {W(dw)})");
+            }
+            else
+            {
+                L($"    x.addmm_(torch.gelu({Proj("y", uw, ub)}, approximate='tanh'), {W(dw)})");
+            }
+
+            L("    return x");
+            L(string.Empty);
+            L("def f_head(y: Tensor, t: Tensor, pos: Tensor, hist: Tensor, g: List[Tensor]) -> Tensor:");
+            L($"    t.copy_(_choose(torch.mm(y, g[{ih}])))");
+            L("    hist.index_copy_(0, pos + 1, t)");
+            L("    pos.add_(1)");
+            L("    return t");
+            L(string.Empty);
+            L("def f_norm_ref(x: Tensor, add: Tensor, has_add: int, nw: Tensor, nb: Tensor, y: Tensor) -> Tensor:");
+            L("    if has_add != 0:");
+            L("        x.add_(add)");
+            L($"    y.copy_({Norm("x", "nw", ln ? "nb" : null, oneRow: true)})");
+            L("    return y");
+            L(string.Empty);
+            L("def f_rotary_ref(qkv: Tensor, q: Tensor, kvc_i: Tensor, pos: Tensor, g: List[Tensor]) -> Tensor:");
+            if (rotary)
+            {
+                L("    qk = qkv.narrow(0, 0, QK)");
+                L("    r = qk.roll(HALF, -1)");
+                L($"    qk.mul_(g[{ic}].index_select(0, pos)).addcmul_(r, g[{isn}].index_select(0, pos))");
+            }
+
+            L("    kvc_i.index_copy_(0, pos, qkv.unsqueeze(0))");
+            L("    q.copy_(qkv.narrow(0, 0, H))");
+            L("    return q");
+        }
     }
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);

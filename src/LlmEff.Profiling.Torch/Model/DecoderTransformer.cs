@@ -71,6 +71,15 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
 
     internal PositionTables Positions => _positions;
 
+    /// <summary>The layers, in order.</summary>
+    internal IList<DecoderBlock> Blocks => layers;
+
+    /// <summary>The final norm's weight (stages with the head), or null.</summary>
+    internal Tensor? FinalNormWeight => final_norm_weight;
+
+    /// <summary>The final norm's bias (LayerNorm stages with the head), or null.</summary>
+    internal Tensor? FinalNormBias => final_norm_bias;
+
     /// <summary>
     /// Builds the model with random weights created directly on <paramref name="device"/> (CPU when null). On the
     /// <c>meta</c> device no memory is allocated, which checks the shapes of models of any size.

@@ -27,6 +27,12 @@ public sealed class GreedyDecoder : IDisposable
     private readonly Tensor _history;
     private readonly CudaGraph[]? _graphs;
 
+    // The fused-kernel step (stages with the head): its norm output and rotated queries, and the kernels (null: the
+    // captured step is the all-TorchScript decode_static).
+    private readonly Tensor? _normed;
+    private readonly Tensor? _queries;
+    private readonly DecodeKernels? _kernels;
+
     /// <summary>
     /// Compiles the model's forward passes and allocates a KV cache of <paramref name="capacityTokens"/> positions; on a
     /// CUDA GPU, also captures the decode step as CUDA graphs (<see cref="CudaGraphMode.Auto"/>).
@@ -94,11 +100,18 @@ public sealed class GreedyDecoder : IDisposable
         _position = zeros([1], ScalarType.Int64, model.Device);
         _history = zeros([capacityTokens + 1L], ScalarType.Int64, model.Device);
         WindowTokens = windowTokens;
+        if (s.HasHead)
+        {
+            _normed = zeros([1, s.HiddenSize], dtype, model.Device);
+            _queries = zeros([s.Heads, s.HeadDim], dtype, model.Device);
+        }
+
         if (cudaGraphs != CudaGraphMode.Off)
         {
             var unavailable = GraphsUnavailableReason(model.Device);
             if (unavailable is null)
             {
+                _kernels = FusedKernelsFor(model);
                 _graphs = CaptureGraphs();
             }
             else if (cudaGraphs == CudaGraphMode.Required)
@@ -120,6 +133,12 @@ public sealed class GreedyDecoder : IDisposable
 
     /// <summary>True when decode steps replay captured CUDA graphs.</summary>
     public bool UsesCudaGraphs => _graphs is not null;
+
+    /// <summary>
+    /// True when the captured step uses the two run-time compiled fused kernels (norm with the pending bias; rotary with
+    /// the cache write) in place of the libtorch ops they replace: bf16 or fp32 stages with the head, where NVRTC is found.
+    /// </summary>
+    public bool UsesFusedKernels => _graphs is not null && _kernels is not null;
 
     /// <summary>
     /// Context window of one captured decode step: a step at position <c>pos</c> runs the graph of window
@@ -235,6 +254,93 @@ public sealed class GreedyDecoder : IDisposable
         return _history.narrow(0, p, outputTokens).view(1, outputTokens).clone();
     }
 
+    /// <summary>
+    /// The fused-kernel step's sequence, run through the interpreter with the kernels' reference functions (no capture,
+    /// no kernels): lets CPU tests check the sequence the graphs replay.
+    /// </summary>
+    internal Tensor GenerateFusedReference(Tensor promptTokens, int outputTokens)
+    {
+        var p = CheckPrompt(promptTokens, outputTokens);
+        if (_normed is null)
+        {
+            throw new NotSupportedException("The fused step needs the stage with the head.");
+        }
+
+        using var inference = inference_mode();
+        TorchScriptExecutor.UsePlainInterpreter();
+        InvokeWithModel("prefill_static", promptTokens, _token, _position, _history).Dispose();
+        for (var i = 1; i < outputTokens; i++)
+        {
+            DecodeFused(WindowIndex(p + i - 1), kernels: null, stream: IntPtr.Zero);
+        }
+
+        return _history.narrow(0, p, outputTokens).view(1, outputTokens).clone();
+    }
+
+    private static DecodeKernels? FusedKernelsFor(DecoderTransformer model)
+    {
+        var s = model.Shape;
+        if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024)
+        {
+            return null;
+        }
+
+        return DecodeKernels.For(model.Precision.ToScalarType()).Kernels;
+    }
+
+    /// <summary>
+    /// One static step as pieces: per layer, norm (adding the previous layer's pending down-projection bias), QKV GEMM,
+    /// rotary + cache write, attention and output GEMM, norm (adding the output bias), FFN; then the final norm (adding
+    /// the last down bias) and the head. Row-parallel biases are added by the next norm, in the same order and
+    /// roundings as the eager step adds them.
+    /// </summary>
+    private void DecodeFused(int window, DecodeKernels? kernels, IntPtr stream)
+    {
+        var lb = WindowLength(window);
+        var s = Model.Shape;
+        var ln = Model.Architecture.Norm == Core.Architecture.NormKind.LayerNorm;
+        var eps = Model.Options.NormEpsilon;
+        var y = _normed!;
+        using var scope = NewDisposeScope();
+
+        void Norm(Tensor x, Tensor? add, Tensor weight, Tensor? bias)
+        {
+            if (kernels is not null)
+            {
+                kernels.Norm(x, add, weight, bias, y, eps, ln, stream);
+            }
+            else
+            {
+                Invoke("f_norm_ref", x, add ?? x, add is null ? 0 : 1, weight, bias ?? weight, y);
+            }
+        }
+
+        var x = Invoke("f_embed", _token, _position, _globals);
+        var mask = Invoke("f_mask", x, _position, lb, _globals);
+        var blocks = Model.Blocks;
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            var block = blocks[i];
+            Norm(x, i > 0 ? blocks[i - 1].DownBias : null, block.Norm1Weight, block.Norm1Bias);
+            var qkv = Invoke("f_qkv", y, i, _layerTensors);
+            if (kernels is not null)
+            {
+                kernels.RotaryCache(qkv, _queries!, _cache[i], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream);
+            }
+            else
+            {
+                Invoke("f_rotary_ref", qkv, _queries!, _cache[i], _position, _globals);
+            }
+
+            Invoke("f_attn", x, _queries!, i, lb, mask, _layerTensors, _keys, _values);
+            Norm(x, block.OutBias, block.Norm2Weight, block.Norm2Bias);
+            Invoke("f_ffn", x, y, i, _layerTensors);
+        }
+
+        Norm(x, blocks[^1].DownBias, Model.FinalNormWeight!, Model.FinalNormBias);
+        Invoke("f_head", y, _token, _position, _history, _globals);
+    }
+
     private int WindowIndex(int position) => position / WindowTokens;
 
     private int WindowLength(int window) => (int)Math.Min((long)WindowTokens * (window + 1), CapacityTokens);
@@ -277,10 +383,23 @@ public sealed class GreedyDecoder : IDisposable
                 for (var k = 0; k < count; k++)
                 {
                     _position.zero_();
-                    DecodeStatic(k);
+                    Step(k);
                 }
             },
             stream);
+
+        // Kernel launches go to the stream libtorch uses at the time: the capture stream.
+        void Step(int window)
+        {
+            if (_kernels is null)
+            {
+                DecodeStatic(window);
+            }
+            else
+            {
+                DecodeFused(window, _kernels, CudaGraph.CurrentRawStream());
+            }
+        }
 
         var graphs = new List<CudaGraph>(count);
         try
@@ -288,7 +407,7 @@ public sealed class GreedyDecoder : IDisposable
             for (var k = 0; k < count; k++)
             {
                 var window = k;
-                graphs.Add(CudaGraph.Capture(() => DecodeStatic(window), stream));
+                graphs.Add(CudaGraph.Capture(() => Step(window), stream));
             }
         }
         catch
@@ -326,6 +445,8 @@ public sealed class GreedyDecoder : IDisposable
             graph.Dispose();
         }
 
+        _normed?.Dispose();
+        _queries?.Dispose();
         _token?.Dispose();
         _position?.Dispose();
         _history?.Dispose();

@@ -99,6 +99,14 @@ internal sealed unsafe class CudaGraph : IDisposable
         }
     }
 
+    /// <summary>The <c>cudaStream_t</c> libtorch currently uses on this thread (the capture stream while capturing).</summary>
+    public static IntPtr CurrentRawStream()
+    {
+        var symbols = Resolved.Value ?? throw new NotSupportedException(UnavailableReason);
+        var current = symbols.GetCurrentStream(-1);
+        return symbols.RawStream(&current);
+    }
+
     /// <summary>Launches the captured work on the current stream (asynchronously).</summary>
     public void Replay()
     {
@@ -147,7 +155,8 @@ internal sealed unsafe class CudaGraph : IDisposable
         var pool = LoadedLibrary.Find("libc10_cuda.so", "_ZN3c104cuda17getStreamFromPoolEba");
         var current = LoadedLibrary.Find("libc10_cuda.so", "_ZN3c104cuda20getCurrentCUDAStreamEa");
         var setCurrent = LoadedLibrary.Find("libc10_cuda.so", "_ZN3c104cuda20setCurrentCUDAStreamENS0_10CUDAStreamE");
-        IntPtr[] all = [construct, destruct, begin, end, replay, pool, current, setCurrent];
+        var raw = LoadedLibrary.Find("libc10_cuda.so", "_ZNK3c104cuda10CUDAStream6streamEv");
+        IntPtr[] all = [construct, destruct, begin, end, replay, pool, current, setCurrent, raw];
         if (all.Any(p => p == IntPtr.Zero))
         {
             return null;
@@ -161,7 +170,8 @@ internal sealed unsafe class CudaGraph : IDisposable
             (delegate* unmanaged<void*, void>)replay,
             (delegate* unmanaged<byte, sbyte, CudaStreamHandle>)pool,
             (delegate* unmanaged<sbyte, CudaStreamHandle>)current,
-            (delegate* unmanaged<CudaStreamHandle, void>)setCurrent);
+            (delegate* unmanaged<CudaStreamHandle, void>)setCurrent,
+            (delegate* unmanaged<CudaStreamHandle*, IntPtr>)raw);
     }
 
     private sealed class Symbols(
@@ -172,7 +182,8 @@ internal sealed unsafe class CudaGraph : IDisposable
         delegate* unmanaged<void*, void> replay,
         delegate* unmanaged<byte, sbyte, CudaStreamHandle> getStreamFromPool,
         delegate* unmanaged<sbyte, CudaStreamHandle> getCurrentStream,
-        delegate* unmanaged<CudaStreamHandle, void> setCurrentStream)
+        delegate* unmanaged<CudaStreamHandle, void> setCurrentStream,
+        delegate* unmanaged<CudaStreamHandle*, IntPtr> rawStream)
     {
         public void Construct(void* self, byte keepGraph) => construct(self, keepGraph);
 
@@ -190,5 +201,8 @@ internal sealed unsafe class CudaGraph : IDisposable
         public CudaStreamHandle GetCurrentStream(sbyte device) => getCurrentStream(device);
 
         public void SetCurrentStream(CudaStreamHandle stream) => setCurrentStream(stream);
+
+        // CUDAStream::stream() const: the cudaStream_t behind a c10 stream (this = the 16-byte value).
+        public IntPtr RawStream(CudaStreamHandle* stream) => rawStream(stream);
     }
 }

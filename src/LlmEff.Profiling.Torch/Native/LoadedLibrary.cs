@@ -62,6 +62,9 @@ internal static class LoadedLibrary
         }
     }
 
+    /// <summary>Full paths of a mapped library named <paramref name="fileName"/> (Linux; empty elsewhere).</summary>
+    public static IReadOnlyList<string> LoadedPaths(string fileName) => OperatingSystem.IsLinux() ? LoadedLinuxPaths(fileName) : [];
+
     // Full paths of an already-mapped library, for loaders that do not match a bare name against loaded libraries.
     private static List<string> LoadedLinuxPaths(string fileName)
     {

@@ -57,7 +57,7 @@ public sealed class TorchProfiler
         using var model = DecoderTransformer.CreateShard(architecture, Options.Shard, Options.Model, device);
         using var decoder = new GreedyDecoder(model, plan.CapacityTokens, Options.CudaGraphs);
         Synchronize(device);
-        _logger.LogInformation("Built {Model} {Shard}({Parameters} parameters, {Precision}) on {Device} in {Seconds:F1} s; decode steps {Graphs}", architecture.Name, Describe(shape), shape.ParameterCount(architecture), Options.Model.Precision, device, build.Elapsed.TotalSeconds, decoder.UsesCudaGraphs ? "replay CUDA graphs" : "run eagerly");
+        _logger.LogInformation("Built {Model} {Shard}({Parameters} parameters, {Precision}) on {Device} in {Seconds:F1} s; decode steps {Graphs}", architecture.Name, Describe(shape), shape.ParameterCount(architecture), Options.Model.Precision, device, build.Elapsed.TotalSeconds, decoder.UsesFusedKernels ? "replay CUDA graphs with fused kernels" : decoder.UsesCudaGraphs ? "replay CUDA graphs" : "run eagerly");
         return Run(decoder, plan, samplesPath, progress, cancellationToken);
     }
 
@@ -127,7 +127,7 @@ public sealed class TorchProfiler
             progress?.Report(new ProfilingProgress(completed, points.Count, resumed, sample));
         }
 
-        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), DescribeSoftware(model.Precision, decoder.UsesCudaGraphs), DateTimeOffset.UtcNow)
+        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels), DateTimeOffset.UtcNow)
         {
             ResumedSamples = resumed,
             SamplesPath = samplesPath,
@@ -311,6 +311,6 @@ public sealed class TorchProfiler
     }
 
     /// <summary>The engine and its versions.</summary>
-    public static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs = false) =>
-        $"LlmEff TorchScript KV-cached greedy decoder{(cudaGraphs ? " with CUDA-graph decode steps" : string.Empty)}, TorchSharp {typeof(torch).Assembly.GetName().Version}, {RuntimeInformation.FrameworkDescription}, {precision.ShortName()}";
+    public static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs = false, bool fusedKernels = false) =>
+        $"LlmEff TorchScript KV-cached greedy decoder{(cudaGraphs ? " with CUDA-graph decode steps" : string.Empty)}{(fusedKernels ? " and NVRTC-fused norm/rotary kernels" : string.Empty)}, TorchSharp {typeof(torch).Assembly.GetName().Version}, {RuntimeInformation.FrameworkDescription}, {precision.ShortName()}";
 }

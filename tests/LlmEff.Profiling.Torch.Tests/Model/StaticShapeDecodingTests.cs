@@ -29,6 +29,37 @@ public sealed class StaticShapeDecodingTests
         Assert.Equal(eager.data<long>().ToArray(), stat.data<long>().ToArray());
     }
 
+    [Theory]
+    [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
+    public void The_fused_kernel_step_sequence_gives_the_eager_tokens(string name)
+    {
+        // The sequence the fused-kernel graphs replay (norms with pending biases, rotary + cache write between the
+        // script pieces), with the kernels' reference functions in their place.
+        var arch = TinyArchitectures.ByName(name);
+        using var model = DecoderTransformer.Create(arch, Fp32);
+        using var decoder = new GreedyDecoder(model, 23, CudaGraphMode.Off, windowTokens: 4);
+        using var prompt = randint(0, arch.VocabularySize, [1, 5], generator: new Generator(3));
+        using var eager = decoder.Generate(prompt, 19);
+        using var fused = decoder.GenerateFusedReference(prompt, 19);
+        Assert.Equal(eager.data<long>().ToArray(), fused.data<long>().ToArray());
+    }
+
+    [Theory]
+    [InlineData("gpt", 0)]
+    [InlineData("bloom", 1)]
+    [InlineData("llama", 1)]
+    public void The_fused_kernel_step_sequence_of_a_tensor_parallel_rank_gives_its_eager_tokens(string name, int rank)
+    {
+        // Rank 0 adds the row-parallel biases, the others do not.
+        var arch = TinyArchitectures.ByName(name);
+        using var model = DecoderTransformer.CreateShard(arch, ModelShard.TensorParallel(2, rank), Fp32);
+        using var decoder = new GreedyDecoder(model, 20, CudaGraphMode.Off, windowTokens: 8);
+        using var prompt = randint(0, arch.VocabularySize, [1, 4], generator: new Generator(2));
+        using var eager = decoder.Generate(prompt, 15);
+        using var fused = decoder.GenerateFusedReference(prompt, 15);
+        Assert.Equal(eager.data<long>().ToArray(), fused.data<long>().ToArray());
+    }
+
     [Fact]
     public void Stale_cache_rows_from_a_longer_earlier_query_are_masked_out()
     {
@@ -104,5 +135,30 @@ public sealed class StaticShapeDecodingTests
         // The CPU backend has no libtorch_cuda.so: the binding reports itself unavailable rather than failing later.
         Assert.False(Native.CudaGraph.IsAvailable);
         Assert.Contains("libtorch_cuda.so", Native.CudaGraph.UnavailableReason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_run_time_kernel_compiler_says_why_it_is_unavailable()
+    {
+        var (compiler, reason) = Native.CudaRuntimeCompiler.Load();
+        if (compiler is not null)
+        {
+            Assert.Skip("NVRTC and the CUDA driver are present here; the GPU run checks the kernels (--kernel-check).");
+        }
+
+        // No driver or no NVRTC on a CPU machine: a reason that names what is missing and how to point at NVRTC.
+        Assert.NotNull(reason);
+        Assert.Matches("libcuda|NVRTC|Linux", reason);
+    }
+
+    [Fact]
+    public void Only_stages_with_the_head_have_the_fused_step()
+    {
+        var arch = TinyArchitectures.Llama with { Layers = 2 };
+        using var first = DecoderTransformer.CreateShard(arch, new ModelShard { PipelineStages = 2, PipelineStage = 0 }, Fp32);
+        using var decoder = new GreedyDecoder(first, 8, CudaGraphMode.Off);
+        using var prompt = zeros([1, 2], ScalarType.Int64);
+        Assert.False(decoder.UsesFusedKernels);
+        Assert.Throws<NotSupportedException>(() => decoder.GenerateFusedReference(prompt, 3));
     }
 }

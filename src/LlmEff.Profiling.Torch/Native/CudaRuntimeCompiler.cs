@@ -1,0 +1,214 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace LlmEff.Profiling.Torch.Native;
+
+/// <summary>
+/// Compiles CUDA C source to a module at run time (NVRTC) and launches its kernels through the CUDA driver API, on the
+/// stream libtorch currently uses, so launches made while a CUDA graph is being captured become part of the graph.
+/// Linux x86-64 only; every entry point is looked up by name, and <see cref="Load"/> says why when one is missing.
+/// </summary>
+internal sealed unsafe class CudaRuntimeCompiler
+{
+    private static readonly Lazy<(CudaRuntimeCompiler? Value, string? Reason)> Shared = new(Create, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    private readonly delegate* unmanaged<IntPtr*, byte*, byte*, int, byte**, byte**, int> _createProgram;
+    private readonly delegate* unmanaged<IntPtr, int, byte**, int> _compileProgram;
+    private readonly delegate* unmanaged<IntPtr, nuint*, int> _logSize;
+    private readonly delegate* unmanaged<IntPtr, byte*, int> _log;
+    private readonly delegate* unmanaged<IntPtr, nuint*, int> _cubinSize;
+    private readonly delegate* unmanaged<IntPtr, byte*, int> _cubin;
+    private readonly delegate* unmanaged<IntPtr*, int> _destroyProgram;
+    private readonly delegate* unmanaged<IntPtr*, void*, int> _moduleLoadData;
+    private readonly delegate* unmanaged<IntPtr*, IntPtr, byte*, int> _moduleGetFunction;
+    private readonly delegate* unmanaged<IntPtr, uint, uint, uint, uint, uint, uint, uint, IntPtr, void**, void**, int> _launch;
+    private readonly delegate* unmanaged<int*, int> _ctxGetDevice;
+    private readonly delegate* unmanaged<int*, int, int, int> _deviceGetAttribute;
+
+    private CudaRuntimeCompiler(IntPtr nvrtc, IntPtr driver)
+    {
+        IntPtr F(IntPtr lib, string name) => NativeLibrary.GetExport(lib, name);
+        _createProgram = (delegate* unmanaged<IntPtr*, byte*, byte*, int, byte**, byte**, int>)F(nvrtc, "nvrtcCreateProgram");
+        _compileProgram = (delegate* unmanaged<IntPtr, int, byte**, int>)F(nvrtc, "nvrtcCompileProgram");
+        _logSize = (delegate* unmanaged<IntPtr, nuint*, int>)F(nvrtc, "nvrtcGetProgramLogSize");
+        _log = (delegate* unmanaged<IntPtr, byte*, int>)F(nvrtc, "nvrtcGetProgramLog");
+        _cubinSize = (delegate* unmanaged<IntPtr, nuint*, int>)F(nvrtc, "nvrtcGetCUBINSize");
+        _cubin = (delegate* unmanaged<IntPtr, byte*, int>)F(nvrtc, "nvrtcGetCUBIN");
+        _destroyProgram = (delegate* unmanaged<IntPtr*, int>)F(nvrtc, "nvrtcDestroyProgram");
+        _moduleLoadData = (delegate* unmanaged<IntPtr*, void*, int>)F(driver, "cuModuleLoadData");
+        _moduleGetFunction = (delegate* unmanaged<IntPtr*, IntPtr, byte*, int>)F(driver, "cuModuleGetFunction");
+        _launch = (delegate* unmanaged<IntPtr, uint, uint, uint, uint, uint, uint, uint, IntPtr, void**, void**, int>)F(driver, "cuLaunchKernel");
+        _ctxGetDevice = (delegate* unmanaged<int*, int>)F(driver, "cuCtxGetDevice");
+        _deviceGetAttribute = (delegate* unmanaged<int*, int, int, int>)F(driver, "cuDeviceGetAttribute");
+    }
+
+    /// <summary>The process's compiler, or null with the reason (no NVRTC, no driver, not Linux x86-64).</summary>
+    public static (CudaRuntimeCompiler? Value, string? Reason) Load() => Shared.Value;
+
+    /// <summary>Compiles <paramref name="source"/> for the current device and returns the named kernels.</summary>
+    public IReadOnlyDictionary<string, IntPtr> Compile(string source, string name, IEnumerable<string> kernels)
+    {
+        int device, major, minor;
+        Check(_ctxGetDevice(&device), "cuCtxGetDevice (no current CUDA context: run a CUDA tensor operation first)");
+        Check(_deviceGetAttribute(&major, 75, device), "cuDeviceGetAttribute(major)");
+        Check(_deviceGetAttribute(&minor, 76, device), "cuDeviceGetAttribute(minor)");
+        IntPtr program;
+        var src = Utf8(source);
+        var nm = Utf8(name);
+        fixed (byte* s = src, n = nm)
+        {
+            Check(_createProgram(&program, s, n, 0, null, null), "nvrtcCreateProgram");
+        }
+
+        try
+        {
+            var options = new[] { Utf8($"--gpu-architecture=sm_{major}{minor}"), Utf8("--std=c++17") };
+            var handles = options.Select(o => GCHandle.Alloc(o, GCHandleType.Pinned)).ToArray();
+            try
+            {
+                var ptrs = stackalloc byte*[options.Length];
+                for (var i = 0; i < options.Length; i++)
+                {
+                    ptrs[i] = (byte*)handles[i].AddrOfPinnedObject();
+                }
+
+                var rc = _compileProgram(program, options.Length, ptrs);
+                if (rc != 0)
+                {
+                    throw new InvalidOperationException($"NVRTC could not compile {name} for sm_{major}{minor} (error {rc}): {Log(program)}");
+                }
+            }
+            finally
+            {
+                foreach (var h in handles)
+                {
+                    h.Free();
+                }
+            }
+
+            nuint size;
+            Check(_cubinSize(program, &size), "nvrtcGetCUBINSize");
+            var image = new byte[(int)size];
+            IntPtr module;
+            fixed (byte* img = image)
+            {
+                Check(_cubin(program, img), "nvrtcGetCUBIN");
+                Check(_moduleLoadData(&module, img), "cuModuleLoadData");
+            }
+
+            var result = new Dictionary<string, IntPtr>();
+            foreach (var kernel in kernels)
+            {
+                IntPtr function;
+                var kn = Utf8(kernel);
+                fixed (byte* k = kn)
+                {
+                    Check(_moduleGetFunction(&function, module, k), $"cuModuleGetFunction({kernel})");
+                }
+
+                result[kernel] = function;
+            }
+
+            return result;
+        }
+        finally
+        {
+            _destroyProgram(&program);
+        }
+    }
+
+    /// <summary>Launches <paramref name="function"/> on <paramref name="stream"/> (0: the legacy default stream).</summary>
+    public void Launch(IntPtr function, uint gridX, uint blockX, IntPtr stream, void** arguments)
+    {
+        Check(_launch(function, gridX, 1, 1, blockX, 1, 1, 0, stream, arguments, null), "cuLaunchKernel");
+    }
+
+    private string Log(IntPtr program)
+    {
+        nuint size;
+        if (_logSize(program, &size) != 0 || size == 0)
+        {
+            return "(no log)";
+        }
+
+        var buffer = new byte[(int)size];
+        fixed (byte* b = buffer)
+        {
+            _log(program, b);
+        }
+
+        return Encoding.UTF8.GetString(buffer).TrimEnd('\0');
+    }
+
+    private static void Check(int rc, string what)
+    {
+        if (rc != 0)
+        {
+            throw new InvalidOperationException($"{what} failed with CUDA/NVRTC error {rc}.");
+        }
+    }
+
+    private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s + '\0');
+
+    private static (CudaRuntimeCompiler?, string?) Create()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+        {
+            return (null, "run-time CUDA kernels are built for Linux x86-64 only.");
+        }
+
+        if (!NativeLibrary.TryLoad("libcuda.so.1", out var driver))
+        {
+            return (null, "the CUDA driver (libcuda.so.1) is not loadable.");
+        }
+
+        var nvrtc = FindNvrtc();
+        if (nvrtc == IntPtr.Zero)
+        {
+            return (null, "NVRTC (libnvrtc.so) was not found; set LLMEFF_NVRTC to its path (PyTorch wheels ship it under site-packages/nvidia/*/lib).");
+        }
+
+        try
+        {
+            return (new CudaRuntimeCompiler(nvrtc, driver), null);
+        }
+        catch (EntryPointNotFoundException e)
+        {
+            return (null, $"NVRTC or the CUDA driver lacks an entry point: {e.Message}");
+        }
+    }
+
+    private static IntPtr FindNvrtc()
+    {
+        var candidates = new List<string>();
+        if (Environment.GetEnvironmentVariable("LLMEFF_NVRTC") is { Length: > 0 } explicitPath)
+        {
+            candidates.Add(explicitPath);
+        }
+
+        candidates.AddRange(["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"]);
+
+        // Beside the loaded libtorch: a PyTorch wheel's site-packages/nvidia/<pkg>/lib.
+        foreach (var torchLib in LoadedLibrary.LoadedPaths("libtorch_cuda.so"))
+        {
+            var sitePackages = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(torchLib)));
+            var nvidia = sitePackages is null ? null : Path.Combine(sitePackages, "nvidia");
+            if (nvidia is not null && Directory.Exists(nvidia))
+            {
+                candidates.AddRange(Directory.EnumerateFiles(nvidia, "libnvrtc.so*", SearchOption.AllDirectories)
+                    .Where(f => !f.Contains("builtins", StringComparison.Ordinal))
+                    .OrderByDescending(f => f, StringComparer.Ordinal));
+            }
+        }
+
+        foreach (var candidate in candidates)
+        {
+            if (NativeLibrary.TryLoad(candidate, out var handle))
+            {
+                return handle;
+            }
+        }
+
+        return IntPtr.Zero;
+    }
+}
