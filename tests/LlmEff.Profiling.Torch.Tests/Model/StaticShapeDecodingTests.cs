@@ -13,51 +13,42 @@ public sealed class StaticShapeDecodingTests
 {
     private static readonly DecoderOptions Fp32 = new() { Precision = ModelPrecision.Float32, Seed = 7, InitStandardDeviation = 0.2 };
 
+    /// <summary>Every tiny variant × the two paths graphs replay: the all-TorchScript static step, and the fused-kernel sequence.</summary>
+    public static TheoryData<string, string> VariantsAndPaths { get; } = new()
+    {
+        { "gpt", Static }, { "llama", Static }, { "bloom", Static }, { "mqa", Static },
+        { "gpt", Fused }, { "llama", Fused }, { "bloom", Fused }, { "mqa", Fused },
+    };
+
+    private const string Static = "static";
+    private const string Fused = "fused";
+
     [Theory]
-    [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
-    public void Static_steps_across_windows_give_the_eager_tokens(string name)
+    [MemberData(nameof(VariantsAndPaths))]
+    public void Static_steps_across_windows_give_the_eager_tokens(string name, string path)
     {
         var arch = TinyArchitectures.ByName(name);
         using var model = DecoderTransformer.Create(arch, Fp32);
         // Windows of 4 over a capacity of 23 (not a multiple of 4): steps at positions 5..22 cross four window
         // boundaries and end in the short last window.
         using var decoder = new GreedyDecoder(model, 23, CudaGraphMode.Off, windowTokens: 4);
-        using var prompt = randint(0, arch.VocabularySize, [1, 5], generator: new Generator(3));
-        using var eager = decoder.Generate(prompt, 19);
-        using var stat = decoder.GenerateStaticShapes(prompt, 19);
-        Assert.Equal(new long[] { 1, 19 }, stat.shape);
-        Assert.Equal(eager.data<long>().ToArray(), stat.data<long>().ToArray());
+        AssertEagerTokens(decoder, path, randint(0, arch.VocabularySize, [1, 5], generator: new Generator(3)), 19);
     }
 
     [Theory]
-    [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
-    public void The_fused_kernel_step_sequence_gives_the_eager_tokens(string name)
+    [InlineData("gpt", 0, Static)]
+    [InlineData("gpt", 1, Static)]
+    [InlineData("llama", 1, Static)]
+    [InlineData("gpt", 0, Fused)]
+    [InlineData("bloom", 1, Fused)]
+    [InlineData("llama", 1, Fused)]
+    public void A_tensor_parallel_rank_gives_its_eager_tokens(string name, int rank, string path)
     {
-        // The sequence the fused-kernel graphs replay (norms with pending biases, rotary + cache write between the
-        // script pieces), with the kernels' reference functions in their place.
-        var arch = TinyArchitectures.ByName(name);
-        using var model = DecoderTransformer.Create(arch, Fp32);
-        using var decoder = new GreedyDecoder(model, 23, CudaGraphMode.Off, windowTokens: 4);
-        using var prompt = randint(0, arch.VocabularySize, [1, 5], generator: new Generator(3));
-        using var eager = decoder.Generate(prompt, 19);
-        using var fused = decoder.GenerateFusedReference(prompt, 19);
-        Assert.Equal(eager.data<long>().ToArray(), fused.data<long>().ToArray());
-    }
-
-    [Theory]
-    [InlineData("gpt", 0)]
-    [InlineData("bloom", 1)]
-    [InlineData("llama", 1)]
-    public void The_fused_kernel_step_sequence_of_a_tensor_parallel_rank_gives_its_eager_tokens(string name, int rank)
-    {
-        // Rank 0 adds the row-parallel biases, the others do not.
+        // Rank 0 adds the row-parallel biases (in the fused sequence, inside the next norm), the others do not.
         var arch = TinyArchitectures.ByName(name);
         using var model = DecoderTransformer.CreateShard(arch, ModelShard.TensorParallel(2, rank), Fp32);
         using var decoder = new GreedyDecoder(model, 20, CudaGraphMode.Off, windowTokens: 8);
-        using var prompt = randint(0, arch.VocabularySize, [1, 4], generator: new Generator(2));
-        using var eager = decoder.Generate(prompt, 15);
-        using var fused = decoder.GenerateFusedReference(prompt, 15);
-        Assert.Equal(eager.data<long>().ToArray(), fused.data<long>().ToArray());
+        AssertEagerTokens(decoder, path, randint(0, arch.VocabularySize, [1, 4], generator: new Generator(2)), 15);
     }
 
     [Fact]
@@ -74,21 +65,6 @@ public sealed class StaticShapeDecodingTests
         using var stat = decoder.GenerateStaticShapes(prompt, 9);
         using var fresh = new GreedyDecoder(model, 30, CudaGraphMode.Off);
         using var eager = fresh.Generate(prompt, 9);
-        Assert.Equal(eager.data<long>().ToArray(), stat.data<long>().ToArray());
-    }
-
-    [Theory]
-    [InlineData("gpt", 0)]
-    [InlineData("gpt", 1)]
-    [InlineData("llama", 1)]
-    public void A_tensor_parallel_rank_gives_its_eager_tokens(string name, int rank)
-    {
-        var arch = TinyArchitectures.ByName(name);
-        using var model = DecoderTransformer.CreateShard(arch, ModelShard.TensorParallel(2, rank), Fp32);
-        using var decoder = new GreedyDecoder(model, 20, CudaGraphMode.Off, windowTokens: 8);
-        using var prompt = randint(0, arch.VocabularySize, [1, 4], generator: new Generator(2));
-        using var eager = decoder.Generate(prompt, 15);
-        using var stat = decoder.GenerateStaticShapes(prompt, 15);
         Assert.Equal(eager.data<long>().ToArray(), stat.data<long>().ToArray());
     }
 
@@ -160,5 +136,20 @@ public sealed class StaticShapeDecodingTests
         using var prompt = zeros([1, 2], ScalarType.Int64);
         Assert.False(decoder.UsesFusedKernels);
         Assert.Throws<NotSupportedException>(() => decoder.GenerateFusedReference(prompt, 3));
+    }
+
+    /// <summary>
+    /// The path's tokens (the static step, or the fused sequence with the kernels' reference functions, each as graphs
+    /// would replay it) equal the eager decoder's.
+    /// </summary>
+    private static void AssertEagerTokens(GreedyDecoder decoder, string path, Tensor prompt, int outputTokens)
+    {
+        using (prompt)
+        {
+            using var eager = decoder.Generate(prompt, outputTokens);
+            using var got = path == Fused ? decoder.GenerateFusedReference(prompt, outputTokens) : decoder.GenerateStaticShapes(prompt, outputTokens);
+            Assert.Equal(new long[] { 1, outputTokens }, got.shape);
+            Assert.Equal(eager.data<long>().ToArray(), got.data<long>().ToArray());
+        }
     }
 }
