@@ -140,9 +140,17 @@ internal sealed unsafe class DecodeKernels
                 // A runtime call makes libtorch's (primary) context current on this thread, which the driver API needs.
                 TorchSharp.torch.cuda.synchronize();
                 var (compiler, reason) = CudaRuntimeCompiler.Load();
-                result = compiler is null
-                    ? (null, reason)
-                    : (new DecodeKernels(compiler, compiler.Compile((dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty) + Source, "llmeff_decode.cu", ["fused_norm", "rotary_cache"])), null);
+                try
+                {
+                    result = compiler is null
+                        ? (null, reason)
+                        : (new DecodeKernels(compiler, compiler.Compile((dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty) + Source, "llmeff_decode.cu", ["fused_norm", "rotary_cache"])), null);
+                }
+                catch (InvalidOperationException e)
+                {
+                    // A compiler or driver that fails here leaves the plain captured step, which needs neither.
+                    result = (null, e.Message);
+                }
             }
 
             Compiled[dtype] = result;
