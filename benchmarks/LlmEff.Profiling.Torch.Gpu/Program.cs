@@ -41,25 +41,19 @@ void Save()
     File.WriteAllText(Path.Combine(outDir, "results.json"), json);
 }
 
-if (args.Contains("--kernel-check"))
+// Correctness checks before any timing counts: the NVRTC-compiled decode kernels against the libtorch ops they replace,
+// then CUDA-graph replays against the eager path's tokens. "--<name>-only" stops after that check.
+foreach (var (flag, key, check) in new (string, string, Func<object>)[] { ("--kernel-check", "kernel_check", () => KernelCheck.Run(device)), ("--graph-check", "graph_check", () => GraphCheck.Run(device)) })
 {
-    // The NVRTC-compiled decode kernels against the libtorch ops they replace.
-    results["kernel_check"] = KernelCheck.Run(device);
-    Save();
-    Console.WriteLine(JsonSerializer.Serialize(results["kernel_check"]));
-    if (args.Contains("--kernel-check-only"))
+    if (!args.Contains(flag))
     {
-        return;
+        continue;
     }
-}
 
-if (args.Contains("--graph-check"))
-{
-    // CUDA-graph replays must give the eager path's tokens before any timing with them counts.
-    results["graph_check"] = GraphCheck.Run(device);
+    results[key] = check();
     Save();
-    Console.WriteLine(JsonSerializer.Serialize(results["graph_check"]));
-    if (args.Contains("--graph-check-only"))
+    Console.WriteLine(JsonSerializer.Serialize(results[key]));
+    if (args.Contains(flag + "-only"))
     {
         return;
     }

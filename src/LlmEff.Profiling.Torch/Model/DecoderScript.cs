@@ -91,18 +91,22 @@ internal static class DecoderScript
             }
         }
 
+        // The FFN's activation of the normed y (the gate-up GEMM emitted first when gated), as an expression.
+        string FfnActivation(string indent)
+        {
+            if (!gated)
+            {
+                return $"torch.gelu({Proj("y", uw, ub)}, approximate='tanh')";
+            }
+
+            L($"{indent}gu = {Proj("y", uw, ub)}");
+            return "torch.silu(gu.narrow(1, 0, F)) * gu.narrow(1, F, F)";
+        }
+
         void Ffn(string indent, bool partial, bool oneRow = false)
         {
             L($"{indent}y = {Norm("x", W(n2w), ln ? W(n2b) : null, oneRow)}");
-            if (gated)
-            {
-                L($"{indent}gu = {Proj("y", uw, ub)}");
-                RowParallel(indent, "torch.silu(gu.narrow(1, 0, F)) * gu.narrow(1, F, F)", dw, db, partial);
-            }
-            else
-            {
-                RowParallel(indent, $"torch.gelu({Proj("y", uw, ub)}, approximate='tanh')", dw, db, partial);
-            }
+            RowParallel(indent, FfnActivation(indent), dw, db, partial);
         }
 
         // Attention of the T tokens in x (positions 0..T-1) against the cache, whose rows they fill.
@@ -303,18 +307,22 @@ internal static class DecoderScript
         Embed("_embed_at", "Tensor", table => $"{table}.index_select(0, pos)", rowsAreView: false);
 
         L(string.Empty);
-        L($"def _decode_layers_static(x: Tensor, pos: Tensor, LB: int, {sig}) -> Tensor:");
+        // The window's mask: positions after pos are -inf. Additive, since cuDNN's attention takes a float mask about 20%
+        // faster than a boolean one.
+        L("def _static_mask(x: Tensor, pos: Tensor, LB: int, g: List[Tensor]) -> Tensor:");
         L("    ar = torch.arange(LB, device=pos.device)");
+        L(alibi
+            ? $"    return g[{ia}].narrow(1, 0, LB).view(1, H, 1, LB).masked_fill((ar > pos).view(1, 1, 1, LB), float('-inf'))"
+            : "    return torch.zeros([1, 1, 1, LB], dtype=x.dtype, device=x.device).masked_fill((ar > pos).view(1, 1, 1, LB), float('-inf'))");
+        L(string.Empty);
+        L($"def _decode_layers_static(x: Tensor, pos: Tensor, LB: int, {sig}) -> Tensor:");
         if (rotary)
         {
             L($"    c = g[{ic}].index_select(0, pos)");
             L($"    s = g[{isn}].index_select(0, pos)");
         }
 
-        // An additive float mask: cuDNN's attention takes it about 20% faster than a boolean one.
-        L(alibi
-            ? $"    m = g[{ia}].narrow(1, 0, LB).view(1, H, 1, LB).masked_fill((ar > pos).view(1, 1, 1, LB), float('-inf'))"
-            : "    m = torch.zeros([1, 1, 1, LB], dtype=x.dtype, device=x.device).masked_fill((ar > pos).view(1, 1, 1, LB), float('-inf'))");
+        L("    m = _static_mask(x, pos, LB, g)");
         L("    for i in range(NL):");
         L("        b = i * S");
         L($"        y = {Norm("x", W(n1w), ln ? W(n1b) : null, oneRow: true)}");
@@ -361,20 +369,12 @@ internal static class DecoderScript
 
         return sb.ToString();
 
-        // The static step in pieces, for a driver that launches two fused kernels between them (DecodeKernels): the norm
-        // (with the pending row-parallel bias added to the residual first) and the rotary + cache write. The *_ref
-        // functions are what those kernels compute, for running the same sequence without them (CPU tests).
+        // The static step in pieces (_embed_at and _static_mask, then these), for a driver that launches two fused kernels
+        // between them (DecodeKernels): the norm (with the pending row-parallel bias added to the residual first) and the
+        // rotary + cache write. The *_ref functions are what those kernels compute, for running the same sequence without
+        // them (CPU tests).
         void FusedStepPieces()
         {
-            L(string.Empty);
-            L("def f_embed(t: Tensor, pos: Tensor, g: List[Tensor]) -> Tensor:");
-            L("    return _embed_at(t, pos, g)");
-            L(string.Empty);
-            L("def f_mask(x: Tensor, pos: Tensor, LB: int, g: List[Tensor]) -> Tensor:");
-            L("    ar = torch.arange(LB, device=pos.device)");
-            L(alibi
-                ? $"    return g[{ia}].narrow(1, 0, LB).view(1, H, 1, LB).masked_fill((ar > pos).view(1, 1, 1, LB), float('-inf'))"
-                : "    return torch.zeros([1, 1, 1, LB], dtype=x.dtype, device=x.device).masked_fill((ar > pos).view(1, 1, 1, LB), float('-inf'))");
             L(string.Empty);
             L("def f_qkv(y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
             L("    b = i * S");
@@ -383,21 +383,13 @@ internal static class DecoderScript
             L("def f_attn(x: Tensor, q: Tensor, i: int, LB: int, m: Tensor, w: List[Tensor], kk: List[Tensor], vv: List[Tensor]) -> Tensor:");
             L("    b = i * S");
             L("    a = torch.scaled_dot_product_attention(q.view(1, H, 1, HD), kk[i].narrow(2, 0, LB), vv[i].narrow(2, 0, LB), m, 0.0, False{GQA})");
-            L($"    x.addmm_(a.view(KV, G, HD).transpose(0, 1).reshape(1, AW), {W(ow)})");
+            RowParallel("    ", "a.view(KV, G, HD).transpose(0, 1).reshape(1, AW)", ow, -1, partial: false);
             L("    return x");
             L(string.Empty);
             L("def f_ffn(x: Tensor, y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
             L("    b = i * S");
-            if (gated)
-            {
-                L($"    gu = {Proj("y", uw, ub)}");
-                L($"    x.addmm_(torch.silu(gu.narrow(1, 0, F)) * gu.narrow(1, F, F), {W(dw)})");
-            }
-            else
-            {
-                L($"    x.addmm_(torch.gelu({Proj("y", uw, ub)}, approximate='tanh'), {W(dw)})");
-            }
-
+            // The down projection's bias is left to the next norm (DecodeKernels.Norm adds it), like f_attn's output bias.
+            RowParallel("    ", FfnActivation("    "), dw, -1, partial: false);
             L("    return x");
             L(string.Empty);
             L("def f_head(y: Tensor, t: Tensor, pos: Tensor, hist: Tensor, g: List[Tensor]) -> Tensor:");

@@ -165,7 +165,7 @@ public sealed class GreedyDecoder : IDisposable
         var p = CheckPrompt(promptTokens, outputTokens);
         if (_graphs is not null)
         {
-            return GenerateStatic(promptTokens, p, outputTokens, replay: true);
+            return GenerateStatic(promptTokens, p, outputTokens, window => _graphs[window].Replay());
         }
 
         using var inference = inference_mode();
@@ -182,7 +182,7 @@ public sealed class GreedyDecoder : IDisposable
     internal Tensor GenerateStaticShapes(Tensor promptTokens, int outputTokens)
     {
         var p = CheckPrompt(promptTokens, outputTokens);
-        return GenerateStatic(promptTokens, p, outputTokens, replay: false);
+        return GenerateStatic(promptTokens, p, outputTokens, DecodeStatic);
     }
 
     /// <summary>
@@ -233,22 +233,15 @@ public sealed class GreedyDecoder : IDisposable
         return (Tensor)_script.invoke("decode_logits", token, position, _layerTensors, _globals, _cache, _keys, _values);
     }
 
-    private Tensor GenerateStatic(Tensor promptTokens, int p, int outputTokens, bool replay)
+    /// <summary>Prefill, then <paramref name="step"/> for each decode step's window; the generated ids from the device history.</summary>
+    private Tensor GenerateStatic(Tensor promptTokens, int p, int outputTokens, Action<int> step)
     {
         using var inference = inference_mode();
         TorchScriptExecutor.UsePlainInterpreter();
         InvokeWithModel("prefill_static", promptTokens, _token, _position, _history).Dispose();
         for (var i = 1; i < outputTokens; i++)
         {
-            var window = WindowIndex(p + i - 1);
-            if (replay)
-            {
-                _graphs![window].Replay();
-            }
-            else
-            {
-                DecodeStatic(window);
-            }
+            step(WindowIndex(p + i - 1));
         }
 
         return _history.narrow(0, p, outputTokens).view(1, outputTokens).clone();
@@ -266,15 +259,7 @@ public sealed class GreedyDecoder : IDisposable
             throw new NotSupportedException("The fused step needs the stage with the head.");
         }
 
-        using var inference = inference_mode();
-        TorchScriptExecutor.UsePlainInterpreter();
-        InvokeWithModel("prefill_static", promptTokens, _token, _position, _history).Dispose();
-        for (var i = 1; i < outputTokens; i++)
-        {
-            DecodeFused(WindowIndex(p + i - 1), kernels: null, stream: IntPtr.Zero);
-        }
-
-        return _history.narrow(0, p, outputTokens).view(1, outputTokens).clone();
+        return GenerateStatic(promptTokens, p, outputTokens, window => DecodeFused(window, kernels: null, stream: IntPtr.Zero));
     }
 
     private static DecodeKernels? FusedKernelsFor(DecoderTransformer model)
@@ -315,8 +300,8 @@ public sealed class GreedyDecoder : IDisposable
             }
         }
 
-        var x = Invoke("f_embed", _token, _position, _globals);
-        var mask = Invoke("f_mask", x, _position, lb, _globals);
+        var x = Invoke("_embed_at", _token, _position, _globals);
+        var mask = Invoke("_static_mask", x, _position, lb, _globals);
         var blocks = Model.Blocks;
         for (var i = 0; i < blocks.Count; i++)
         {
