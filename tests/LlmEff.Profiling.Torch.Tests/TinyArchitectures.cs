@@ -33,6 +33,12 @@ internal static class TinyArchitectures
         Positions = PositionalScheme.Rotary,
     };
 
+    /// <summary>
+    /// <see cref="Gpt"/> and <see cref="Llama"/> with FFN widths that are not a multiple of 8 (100 and 90; 50 and 45 per
+    /// rank of 2), which the engine stores padded with zeros (ShardShape.FfnStorageWidth), as YaLM's 6,827 per rank of 4.
+    /// </summary>
+    public static TheoryData<string> OddFfnNames { get; } = ["gpt-odd-ffn", "llama-odd-ffn"];
+
     public static TheoryData<string> Names { get; } = ["gpt", "llama", "bloom", "mqa"];
 
     public static TransformerArchitecture ByName(string name) => name switch
@@ -41,6 +47,8 @@ internal static class TinyArchitectures
         "llama" => Llama,
         "bloom" => Bloom,
         "mqa" => Mqa,
+        "gpt-odd-ffn" => Gpt with { Name = "tiny-gpt-odd-ffn", FfnHiddenSize = 100 },
+        "llama-odd-ffn" => Llama with { Name = "tiny-llama-odd-ffn", FfnHiddenSize = 90 },
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown tiny architecture"),
     };
 }

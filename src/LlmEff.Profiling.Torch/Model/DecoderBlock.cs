@@ -33,6 +33,10 @@ public sealed class DecoderBlock : nn.Module
     private readonly double _eps;
     private Tensor[]? _views;
 
+    // The FFN's padded stores ([gate; up; zeros] rows, [down | zeros] columns, at FfnStorageWidth) when the width is not
+    // a multiple of 8; the up/down parameters are views of their first rows/columns. Null when no padding is needed.
+    private readonly Tensor[]? _ffnStores;
+
     /// <param name="name">Module name.</param>
     /// <param name="arch">The whole model's architecture.</param>
     /// <param name="shape">This shard's local sizes (the whole model's for an unsharded model).</param>
@@ -63,6 +67,24 @@ public sealed class DecoderBlock : nn.Module
         up_bias = bias ? weights.Random(p + nameof(up_bias), upRows) : null;
         down_weight = weights.Random(p + nameof(down_weight), h, f);
         down_bias = rowBias ? weights.Random(p + nameof(down_bias), h) : null;
+        var fp = shape.FfnStorageWidth;
+        if (fp != f)
+        {
+            // Gated: [gate (f); up (f); zeros] in 2·fp rows, so the script's silu(gu[0, fp)) · gu[f, f + fp) is fp wide
+            // with zeros past f (gu[f + j] is a zero row for j >= f).
+            var storeRows = arch.Ffn == FfnKind.Gated ? 2L * fp : fp;
+            Tensor upStore, downStore;
+            Tensor? upBiasStore = null;
+            (up_weight, upStore) = PaddedView(up_weight, 0, storeRows);
+            if (up_bias is not null)
+            {
+                (up_bias, upBiasStore) = PaddedView(up_bias, 0, storeRows);
+            }
+
+            (down_weight, downStore) = PaddedView(down_weight, 1, fp);
+            _ffnStores = upBiasStore is null ? [upStore, downStore] : [upStore, downStore, upBiasStore];
+        }
+
         RegisterComponents();
     }
 
@@ -93,8 +115,11 @@ public sealed class DecoderBlock : nn.Module
     {
         // The transposed views are made once and disposed with the block: a view left to the finalizer keeps its whole
         // weight alive, so a released model would hold its GPU memory until a garbage collection.
-        _views ??= [qkv_weight.t(), out_weight.t(), up_weight.t(), down_weight.t()];
-        Tensor?[] all = [norm1_weight, norm1_bias, _views[0], qkv_bias, _views[1], out_bias, norm2_weight, norm2_bias, _views[2], up_bias, _views[3], down_bias];
+        _views ??= _ffnStores is null
+            ? [qkv_weight.t(), out_weight.t(), up_weight.t(), down_weight.t()]
+            : [qkv_weight.t(), out_weight.t(), _ffnStores[0].t(), _ffnStores[1].t()];
+        var upBias = _ffnStores is { Length: 3 } ? _ffnStores[2] : up_bias;
+        Tensor?[] all = [norm1_weight, norm1_bias, _views[0], qkv_bias, _views[1], out_bias, norm2_weight, norm2_bias, _views[2], upBias, _views[3], down_bias];
         return all.Where(p => p is not null).Select(p => p!);
     }
 
@@ -109,6 +134,14 @@ public sealed class DecoderBlock : nn.Module
             }
 
             _views = null;
+        }
+
+        if (disposing && _ffnStores is not null)
+        {
+            foreach (var t in _ffnStores)
+            {
+                t.Dispose();
+            }
         }
 
         base.Dispose(disposing);
@@ -170,6 +203,23 @@ public sealed class DecoderBlock : nn.Module
         }
 
         return x + nn.functional.linear(ffn, down_weight, down_bias);
+    }
+
+    // A zero tensor `size` long along `dim` holding the parameter's values first, and the parameter again as a view of it.
+    private static (Parameter View, Tensor Store) PaddedView(Parameter parameter, int dim, long size)
+    {
+        var shape = parameter.shape.ToArray();
+        var length = shape[dim];
+        shape[dim] = size;
+        var store = zeros(shape, parameter.dtype, parameter.device);
+        using (no_grad())
+        {
+            using var head = store.narrow(dim, 0, length);
+            head.copy_(parameter);
+        }
+
+        parameter.Dispose();
+        return (new Parameter(store.narrow(dim, 0, length), requires_grad: false), store);
     }
 
     private Tensor Norm(Tensor x, Tensor weight, Tensor? bias) => DecoderTransformer.ApplyNorm(_arch.Norm, x, weight, bias, _eps);

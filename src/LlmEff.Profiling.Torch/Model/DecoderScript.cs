@@ -46,7 +46,7 @@ internal static class DecoderScript
         {
             ["H"] = I(s.Heads), ["KV"] = I(s.KeyValueHeads), ["G"] = I(s.Groups),
             ["HD"] = I(s.HeadDim), ["HALF"] = I(s.HeadDim / 2), ["HID"] = I(s.HiddenSize), ["AW"] = I(s.AttentionWidth),
-            ["F"] = I(s.FfnHiddenSize), ["NL"] = I(s.Layers), ["S"] = I(stride), ["EPS"] = eps.ToString("R", CultureInfo.InvariantCulture),
+            ["F"] = I(s.FfnHiddenSize), ["FP"] = I(s.FfnStorageWidth), ["NL"] = I(s.Layers), ["S"] = I(stride), ["EPS"] = eps.ToString("R", CultureInfo.InvariantCulture),
             ["QK"] = I(s.Heads + s.KeyValueHeads), ["QKV"] = I(s.Heads + (2 * s.KeyValueHeads)),
             ["VS"] = I(s.VocabularyStart), ["VR"] = I(s.VocabularyRows), ["VV"] = I(s.VocabularyValid),
             ["GQA"] = s.Heads != s.KeyValueHeads ? ", enable_gqa=True" : string.Empty,
@@ -91,7 +91,9 @@ internal static class DecoderScript
             }
         }
 
-        // The FFN's activation of the normed y (the gate-up GEMM emitted first when gated), as an expression.
+        // The FFN's activation of the normed y (the gate-up GEMM emitted first when gated), as an expression. The weights
+        // are stored FP wide (DecoderBlock pads an odd width with zeros): the activation is FP wide, zero past F, so the
+        // down projection reads aligned rows.
         string FfnActivation(string indent)
         {
             if (!gated)
@@ -100,7 +102,7 @@ internal static class DecoderScript
             }
 
             L($"{indent}gu = {Proj("y", uw, ub)}");
-            return "torch.silu(gu.narrow(1, 0, F)) * gu.narrow(1, F, F)";
+            return "torch.silu(gu.narrow(1, 0, FP)) * gu.narrow(1, F, FP)";
         }
 
         void Ffn(string indent, bool partial, bool oneRow = false)

@@ -11,6 +11,7 @@ public sealed class DecoderTransformerTests
 
     [Theory]
     [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
+    [MemberData(nameof(TinyArchitectures.OddFfnNames), MemberType = typeof(TinyArchitectures))]
     public void Forward_gives_logits_of_shape_1_T_vocab_and_parameter_count_matches_core(string name)
     {
         var arch = TinyArchitectures.ByName(name);
@@ -24,6 +25,7 @@ public sealed class DecoderTransformerTests
 
     [Theory]
     [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
+    [MemberData(nameof(TinyArchitectures.OddFfnNames), MemberType = typeof(TinyArchitectures))]
     public void Incremental_decoding_with_the_kv_cache_matches_the_full_forward_pass(string name)
     {
         var arch = TinyArchitectures.ByName(name);
@@ -40,6 +42,36 @@ public sealed class DecoderTransformerTests
         {
             using var step = decoder.DecodeLogits(tokens.narrow(1, pos, 1), pos);
             AssertClose(full.narrow(1, pos, 1), step);
+        }
+    }
+
+    [Theory]
+    [InlineData("gpt-odd-ffn", 104)]
+    [InlineData("llama-odd-ffn", 96)]
+    public void An_ffn_width_that_is_not_a_multiple_of_8_is_stored_padded_with_zeros(string name, int stored)
+    {
+        var arch = TinyArchitectures.ByName(name);
+        using var model = DecoderTransformer.Create(arch, Fp32);
+        var block = model.Blocks[0];
+        var up = block.named_parameters().Single(p => p.name == "up_weight").parameter;
+        var down = block.named_parameters().Single(p => p.name == "down_weight").parameter;
+        var gated = arch.Ffn == FfnKind.Gated;
+        var f = arch.FfnHiddenSize;
+        Assert.Equal(new long[] { gated ? 2 * f : f, arch.HiddenSize }, up.shape);
+        Assert.Equal(new long[] { arch.HiddenSize, f }, down.shape);
+
+        // The script's transposed up and down matrices (and up bias) are the padded stores: the parameters' values, then zeros.
+        var tensors = block.ScriptTensors().ToList();
+        var upT = tensors.Single(t => t.ndim == 2 && t.shape[0] == arch.HiddenSize && t.shape[1] == (gated ? 2 * stored : stored));
+        var downT = tensors.Single(t => t.ndim == 2 && t.shape[0] == stored && t.shape[1] == arch.HiddenSize);
+        Assert.True(upT.narrow(1, 0, up.shape[0]).allclose(up.t(), 0, 0));
+        Assert.Equal(0, upT.narrow(1, up.shape[0], upT.shape[1] - up.shape[0]).abs().max().item<float>());
+        Assert.True(downT.narrow(0, 0, f).allclose(down.t(), 0, 0));
+        Assert.Equal(0, downT.narrow(0, f, stored - f).abs().max().item<float>());
+        if (arch.LinearBiases)
+        {
+            var upBias = tensors.Single(t => t.ndim == 1 && t.shape[0] == stored);
+            Assert.Equal(0, upBias.narrow(0, f, stored - f).abs().max().item<float>());
         }
     }
 

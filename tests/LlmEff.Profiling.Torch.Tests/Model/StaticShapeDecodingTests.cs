@@ -42,6 +42,8 @@ public sealed class StaticShapeDecodingTests
     [InlineData("gpt", 0, Fused)]
     [InlineData("bloom", 1, Fused)]
     [InlineData("llama", 1, Fused)]
+    [InlineData("gpt-odd-ffn", 0, Static)]
+    [InlineData("llama-odd-ffn", 1, Fused)]
     public void A_tensor_parallel_rank_gives_its_eager_tokens(string name, int rank, string path)
     {
         // Rank 0 adds the row-parallel biases (in the fused sequence, inside the next norm), the others do not.
