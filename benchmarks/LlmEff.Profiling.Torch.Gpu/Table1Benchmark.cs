@@ -132,7 +132,7 @@ internal static class Table1Benchmark
             var slug = $"{Slug(name)}-tp{tp}-pp{stages}";
             File.WriteAllText(Path.Combine(outDir, $"{slug}-runtime-model.json"), result.Model.ToJson());
             r["hardware"] = result.StageProfiles[0].Hardware;
-            r["software"] = result.StageProfiles[0].Software;
+            r["software"] = result.Model.Metadata.Software;
             r["pe_knots"] = result.Model.PromptEncoding.Knots.Select(k => new[] { k.X, k.Y }).ToArray();
             r["g_seconds"] = result.Model.PerOutputTokenSeconds;
 

@@ -137,8 +137,12 @@ public sealed class ParallelProfiler
         // The composed model is not itself a regression; the stages' fits carry the R².
         notes += "; stage fit R² " + string.Join(", ", source.Distinct().Select(s => FormattableString.Invariant($"{s}: {measured[s].Shard.RSquared:F5}")));
         notes += "; shard: " + measured[source[0]].Profile.ToMetadata().Notes;
+        var software = ComposedSoftware(source.Distinct().Select(s => (s, measured[s].Profile.Software)).ToList());
         var model = whole.WithMetadata(m with
         {
+            Software = software,
+            // When the last stage's samples were taken (the composition starts from the first stage's metadata).
+            MeasuredUtc = source.Distinct().Max(s => measured[s].Profile.MeasuredUtc),
             ModelName = architecture.Name,
             AcceleratorCount = n * stages,
             Emulated = n * stages > 1 || m.Emulated,
@@ -155,4 +159,13 @@ public sealed class ParallelProfiler
         var slug = ProfileFiles.Slug(architecture.Name);
         return string.Create(CultureInfo.InvariantCulture, $"{slug}-tp{tensorParallelDegree}-pp{pipelineStages}-stage{stage}-samples.csv");
     }
+
+    /// <summary>
+    /// The software of a model composed from stages: the stages' one description, or each stage's where they differ (the
+    /// fused decode kernels run only on the stage with the head).
+    /// </summary>
+    internal static string ComposedSoftware(IReadOnlyList<(int Stage, string Software)> stages) =>
+        stages.Select(s => s.Software).Distinct(StringComparer.Ordinal).Count() > 1
+            ? string.Join("; ", stages.Select(s => FormattableString.Invariant($"stage {s.Stage}: {s.Software}")))
+            : stages[0].Software;
 }

@@ -65,6 +65,9 @@ public sealed class ParallelProfilerTests : IDisposable
         Assert.Contains("emulated 2x4", result.Model.Metadata.Notes, StringComparison.Ordinal);
         Assert.Contains("NVLink4", result.Model.Metadata.Notes, StringComparison.Ordinal);
         Assert.Contains("InfiniBand-NDR", result.Model.Metadata.Notes, StringComparison.Ordinal);
+        // On the CPU every stage runs the same engine: one software description, the stages'.
+        Assert.Equal(result.StageProfiles[0].Software, result.Model.Metadata.Software);
+        Assert.Equal(result.StageProfiles.Max(p => p.MeasuredUtc), result.Model.Metadata.MeasuredUtc);
 
         // The composed model round-trips through JSON with its provenance.
         var back = RuntimeModel.FromJson(result.Model.ToJson());
@@ -75,6 +78,15 @@ public sealed class ParallelProfilerTests : IDisposable
         var again = profiler.Run(arch, Plan, _dir, cancellationToken: TestContext.Current.CancellationToken);
         Assert.All(again.StageProfiles, p => Assert.Equal(Plan.TotalQueries, p.ResumedSamples));
         Assert.Equal(result.Model.PerOutputTokenSeconds, again.Model.PerOutputTokenSeconds, 12);
+    }
+
+    [Fact]
+    public void Stages_that_ran_differently_each_have_their_software_named()
+    {
+        const string plain = "decoder with CUDA-graph decode steps, bf16";
+        const string fused = "decoder with CUDA-graph decode steps and NVRTC-fused norm/rotary kernels, bf16";
+        Assert.Equal(plain, ParallelProfiler.ComposedSoftware([(0, plain), (1, plain)]));
+        Assert.Equal($"stage 0: {plain}; stage 1: {plain}; stage 2: {fused}", ParallelProfiler.ComposedSoftware([(0, plain), (1, plain), (2, fused)]));
     }
 
     [Fact]

@@ -1,0 +1,198 @@
+using LlmEff.Profiling.Torch.Native;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch.Model;
+
+/// <summary>
+/// The static-shape decode step behind CUDA-graph replays: the windows, the all-TorchScript step and the fused-kernel
+/// sequence, their capture, and the interpreted runs of both that CPU tests compare with eager decoding.
+/// </summary>
+public sealed partial class GreedyDecoder
+{
+    /// <summary>
+    /// The static-shape path of graph replays, run through the interpreter instead (no capture): prefill, then one
+    /// <c>decode_static</c> call per step in the step's window. Lets CPU tests check what the graphs replay.
+    /// </summary>
+    internal Tensor GenerateStaticShapes(Tensor promptTokens, int outputTokens)
+    {
+        var p = CheckPrompt(promptTokens, outputTokens);
+        return GenerateStatic(promptTokens, p, outputTokens, DecodeStatic);
+    }
+
+    /// <summary>Prefill, then <paramref name="step"/> for each decode step's window; the generated ids from the device history.</summary>
+    private Tensor GenerateStatic(Tensor promptTokens, int p, int outputTokens, Action<int> step)
+    {
+        using var inference = inference_mode();
+        TorchScriptExecutor.UsePlainInterpreter();
+        InvokeWithModel("prefill_static", promptTokens, _token, _position, _history).Dispose();
+        for (var i = 1; i < outputTokens; i++)
+        {
+            step(WindowIndex(p + i - 1));
+        }
+
+        return _history.narrow(0, p, outputTokens).view(1, outputTokens).clone();
+    }
+
+    /// <summary>
+    /// The fused-kernel step's sequence, run through the interpreter with the kernels' reference functions (no capture,
+    /// no kernels): lets CPU tests check the sequence the graphs replay.
+    /// </summary>
+    internal Tensor GenerateFusedReference(Tensor promptTokens, int outputTokens)
+    {
+        var p = CheckPrompt(promptTokens, outputTokens);
+        if (_normed is null)
+        {
+            throw new NotSupportedException("The fused step needs the stage with the head.");
+        }
+
+        return GenerateStatic(promptTokens, p, outputTokens, window => DecodeFused(window, kernels: null, stream: IntPtr.Zero));
+    }
+
+    private static DecodeKernels? FusedKernelsFor(DecoderTransformer model)
+    {
+        var s = model.Shape;
+        if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024)
+        {
+            return null;
+        }
+
+        return DecodeKernels.For(model.Precision.ToScalarType()).Kernels;
+    }
+
+    /// <summary>
+    /// One static step as pieces: per layer, norm (adding the previous layer's pending down-projection bias), QKV GEMM,
+    /// rotary + cache write, attention and output GEMM, norm (adding the output bias), FFN; then the final norm (adding
+    /// the last down bias) and the head. Row-parallel biases are added by the next norm, in the same order and
+    /// roundings as the eager step adds them.
+    /// </summary>
+    private void DecodeFused(int window, DecodeKernels? kernels, IntPtr stream)
+    {
+        var lb = WindowLength(window);
+        var s = Model.Shape;
+        var ln = Model.Architecture.Norm == Core.Architecture.NormKind.LayerNorm;
+        var eps = Model.Options.NormEpsilon;
+        var y = _normed!;
+        using var scope = NewDisposeScope();
+
+        void Norm(Tensor x, Tensor? add, Tensor weight, Tensor? bias)
+        {
+            if (kernels is not null)
+            {
+                kernels.Norm(x, add, weight, bias, y, eps, ln, stream);
+            }
+            else
+            {
+                Invoke("f_norm_ref", x, add ?? x, add is null ? 0 : 1, weight, bias ?? weight, y);
+            }
+        }
+
+        var x = Invoke("_embed_at", _token, _position, _globals);
+        var mask = Invoke("_static_mask", x, _position, lb, _globals);
+        var blocks = Model.Blocks;
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            var block = blocks[i];
+            Norm(x, i > 0 ? blocks[i - 1].DownBias : null, block.Norm1Weight, block.Norm1Bias);
+            var qkv = Invoke("f_qkv", y, i, _layerTensors);
+            if (kernels is not null)
+            {
+                kernels.RotaryCache(qkv, _queries!, _cache[i], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream);
+            }
+            else
+            {
+                Invoke("f_rotary_ref", qkv, _queries!, _cache[i], _position, _globals);
+            }
+
+            Invoke("f_attn", x, _queries!, i, lb, mask, _layerTensors, _keys, _values);
+            Norm(x, block.OutBias, block.Norm2Weight, block.Norm2Bias);
+            Invoke("f_ffn", x, y, i, _layerTensors);
+        }
+
+        Norm(x, blocks[^1].DownBias, Model.FinalNormWeight!, Model.FinalNormBias);
+        Invoke("f_head", y, _token, _position, _history, _globals);
+    }
+
+    private int WindowIndex(int position) => position / WindowTokens;
+
+    private int WindowLength(int window) => (int)Math.Min((long)WindowTokens * (window + 1), CapacityTokens);
+
+    private int WindowCount => ((CapacityTokens - 1) / WindowTokens) + 1;
+
+    private void DecodeStatic(int window) =>
+        InvokeWithModel("decode_static", _token, _position, _history, WindowLength(window)).Dispose();
+
+    private static string? GraphsUnavailableReason(Device device)
+    {
+        if (device.type != DeviceType.CUDA)
+        {
+            return $"the model is on {device}, and CUDA graphs need a CUDA device.";
+        }
+
+        if (device.index > 0)
+        {
+            // Capture and replay use the current device's streams, which TorchSharp cannot switch.
+            return $"the model is on {device}; CUDA graphs are captured on the current device, cuda:0.";
+        }
+
+        return CudaGraph.IsAvailable ? null : CudaGraph.UnavailableReason;
+    }
+
+    /// <summary>
+    /// Captures one decode step per window. Every window first runs once eagerly on the capture stream, so cuBLAS handles,
+    /// workspaces and kernels exist before capture; each step starts from position 0 (any position inside the window
+    /// would do: the captured kernels read the position from the device).
+    /// </summary>
+    private CudaGraph[] CaptureGraphs()
+    {
+        using var inference = inference_mode();
+        var stream = CudaGraph.SideStream();
+        var count = WindowCount;
+        CudaGraph.RunOnSideStream(
+            () =>
+            {
+                TorchScriptExecutor.UsePlainInterpreter();
+                for (var k = 0; k < count; k++)
+                {
+                    _position.zero_();
+                    Step(k);
+                }
+            },
+            stream);
+
+        // Kernel launches go to the stream libtorch uses at the time: the capture stream.
+        void Step(int window)
+        {
+            if (_kernels is null)
+            {
+                DecodeStatic(window);
+            }
+            else
+            {
+                DecodeFused(window, _kernels, CudaGraph.CurrentRawStream());
+            }
+        }
+
+        var graphs = new List<CudaGraph>(count);
+        try
+        {
+            for (var k = 0; k < count; k++)
+            {
+                var window = k;
+                graphs.Add(CudaGraph.Capture(() => Step(window), stream));
+            }
+        }
+        catch
+        {
+            foreach (var g in graphs)
+            {
+                g.Dispose();
+            }
+
+            throw;
+        }
+
+        torch.cuda.synchronize();
+        return [.. graphs];
+    }
+}
