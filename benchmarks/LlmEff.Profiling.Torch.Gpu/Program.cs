@@ -63,7 +63,7 @@ if (Array.IndexOf(args, "--table1-model") is var tm and >= 0)
 {
     // One Table 1 model in its own process (spawned by --table1): a fresh CUDA allocator per model, so each shard's
     // memory check sees the whole GPU and a failure cannot take the other models down.
-    Table1Benchmark.RunOne(args[tm + 1], device, smoke, outDir, args.Contains("--energy"));
+    Table1Benchmark.RunOne(args[tm + 1], device, smoke, outDir, args.Contains("--energy"), !args.Contains("--no-ffn-align"));
     return;
 }
 
@@ -73,7 +73,8 @@ if (args.Contains("--table1"))
     // --deadline S stops starting new models after S seconds, so a time-limited run still returns what it finished.
     var deadline = Array.IndexOf(args, "--deadline") is var di and >= 0 ? TimeSpan.FromSeconds(double.Parse(args[di + 1], System.Globalization.CultureInfo.InvariantCulture)) : TimeSpan.MaxValue;
     var energyMode = args.Contains("--energy");
-    results[energyMode ? "energy" : "table1"] = Table1Benchmark.RunAll(smoke, outDir, deadline, only, Save, log, energyMode);
+    // --no-ffn-align stores odd FFN widths exactly (the baseline of DecoderOptions.AlignFfnWidth).
+    results[energyMode ? "energy" : "table1"] = Table1Benchmark.RunAll(smoke, outDir, deadline, only, Save, log, energyMode, !args.Contains("--no-ffn-align"));
     Save();
     if (!args.Contains("--nccl"))
     {

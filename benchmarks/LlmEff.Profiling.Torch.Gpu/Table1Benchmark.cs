@@ -41,7 +41,11 @@ internal static class Table1Benchmark
     /// Energy mode (issue 14): every model again on a small grid with NVML energy on every point, into
     /// <c>energy-*.json</c>; its timings are not the Table 1 figures (those come from the timing mode).
     /// </param>
-    public static List<object?> RunAll(bool smoke, string outDir, TimeSpan deadline, string? only, Action save, ILogger log, bool energy = false)
+    /// <param name="alignFfn">
+    /// False stores odd FFN widths exactly (<see cref="DecoderOptions.AlignFfnWidth"/>), to measure what the alignment is
+    /// worth against a run with it.
+    /// </param>
+    public static List<object?> RunAll(bool smoke, string outDir, TimeSpan deadline, string? only, Action save, ILogger log, bool energy = false, bool alignFfn = true)
     {
         var results = new List<object?>();
         var clock = Stopwatch.StartNew();
@@ -79,6 +83,11 @@ internal static class Table1Benchmark
                 start.ArgumentList.Add("--energy");
             }
 
+            if (!alignFfn)
+            {
+                start.ArgumentList.Add("--no-ffn-align");
+            }
+
             log.LogInformation("Table 1: {Model} ({Tp} x {Stages}) in a child process", name, tp, stages);
             using (var child = Process.Start(start)!)
             {
@@ -98,7 +107,7 @@ internal static class Table1Benchmark
         return results;
     }
 
-    public static void RunOne(string name, Device device, bool smoke, string outDir, bool energy = false)
+    public static void RunOne(string name, Device device, bool smoke, string outDir, bool energy = false, bool alignFfn = true)
     {
         var log = new ConsoleLogger<ParallelProfiler>();
         var (_, tp, stages) = Layouts.Single(l => l.Name == name);
@@ -109,7 +118,7 @@ internal static class Table1Benchmark
             arch = arch with { HiddenSize = 64, Heads = 8, Layers = stages * 2, VocabularySize = 1000, FfnHiddenSize = 64 };
         }
 
-        var r = new Dictionary<string, object?> { ["model"] = name, ["tensor_parallel"] = tp, ["pipeline_stages"] = stages, ["parameters"] = arch.ParameterCount };
+        var r = new Dictionary<string, object?> { ["model"] = name, ["tensor_parallel"] = tp, ["pipeline_stages"] = stages, ["parameters"] = arch.ParameterCount, ["align_ffn_width"] = alignFfn };
         var file = Path.Combine(outDir, $"{(energy ? "energy" : "table1")}-{Slug(name)}.json");
         void Save() => File.WriteAllText(file, JsonSerializer.Serialize(r, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         try
@@ -121,7 +130,7 @@ internal static class Table1Benchmark
             var profilerOptions = new TorchProfilerOptions
             {
                 Device = device.ToString(),
-                Model = smoke ? new DecoderOptions { Precision = ModelPrecision.Float32 } : DecoderOptions.Default,
+                Model = (smoke ? new DecoderOptions { Precision = ModelPrecision.Float32 } : DecoderOptions.Default) with { AlignFfnWidth = alignFfn },
                 MeasureEnergy = !smoke && (energy || EnergyModels.Contains(name)),
                 EnergyTrials = 1,
             };

@@ -11,7 +11,7 @@ dev, dt = "cuda", torch.bfloat16
 out_dir = sys.argv[sys.argv.index("--out") + 1] if "--out" in sys.argv else "."
 L = int(sys.argv[sys.argv.index("--layers") + 1]) if "--layers" in sys.argv else 80
 h, H, KV, HD, F, V, C = 10240, 32, 32, 80, 6827, 32000, 1024
-P, LB = 677, 768  # the Table 1 plan's mean context and its 128-position window
+P, LB = 677, 768  # a mid-plan context (678 positions with the new token) and its 128-position window
 QKV, G = H + 2 * KV, H // KV
 torch.manual_seed(0)
 res = {"layers": L}

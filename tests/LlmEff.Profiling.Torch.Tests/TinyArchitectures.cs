@@ -37,7 +37,7 @@ internal static class TinyArchitectures
     /// <see cref="Gpt"/> and <see cref="Llama"/> with FFN widths that are not a multiple of 8 (100 and 90; 50 and 45 per
     /// rank of 2), which the engine stores padded with zeros (ShardShape.FfnStorageWidth), as YaLM's 6,827 per rank of 4.
     /// </summary>
-    public static TheoryData<string> OddFfnNames { get; } = ["gpt-odd-ffn", "llama-odd-ffn"];
+    public static TheoryData<string> OddFfnNames { get; } = ["gpt-odd-ffn", "llama-odd-ffn", "gated-bias-odd-ffn"];
 
     public static TheoryData<string> Names { get; } = ["gpt", "llama", "bloom", "mqa"];
 
@@ -49,6 +49,8 @@ internal static class TinyArchitectures
         "mqa" => Mqa,
         "gpt-odd-ffn" => Gpt with { Name = "tiny-gpt-odd-ffn", FfnHiddenSize = 100 },
         "llama-odd-ffn" => Llama with { Name = "tiny-llama-odd-ffn", FfnHiddenSize = 90 },
+        // YaLM's own combination: gated FFN with biases and LayerNorm.
+        "gated-bias-odd-ffn" => Llama with { Name = "tiny-gated-bias-odd-ffn", FfnHiddenSize = 90, LinearBiases = true, Norm = NormKind.LayerNorm },
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown tiny architecture"),
     };
 }

@@ -35,6 +35,7 @@ public sealed class DecoderBlock : nn.Module
 
     // The FFN's padded stores ([gate; up; zeros] rows, [down | zeros] columns, at FfnStorageWidth) when the width is not
     // a multiple of 8; the up/down parameters are views of their first rows/columns. Null when no padding is needed.
+    // The script holds the stores, so the block must stay on the device it was built on (nothing here moves it).
     private readonly Tensor[]? _ffnStores;
 
     /// <param name="name">Module name.</param>
@@ -43,7 +44,8 @@ public sealed class DecoderBlock : nn.Module
     /// <param name="globalLayer">The layer's index in the whole model (names its parameters).</param>
     /// <param name="weights">Where the parameters come from.</param>
     /// <param name="normEpsilon">Norm epsilon.</param>
-    internal DecoderBlock(string name, TransformerArchitecture arch, ShardShape shape, int globalLayer, WeightSource weights, double normEpsilon)
+    /// <param name="alignFfnWidth">Store an FFN width that is not a multiple of 8 zero-padded (<see cref="DecoderOptions.AlignFfnWidth"/>).</param>
+    internal DecoderBlock(string name, TransformerArchitecture arch, ShardShape shape, int globalLayer, WeightSource weights, double normEpsilon, bool alignFfnWidth = true)
         : base(name)
     {
         _arch = arch;
@@ -67,7 +69,7 @@ public sealed class DecoderBlock : nn.Module
         up_bias = bias ? weights.Random(p + nameof(up_bias), upRows) : null;
         down_weight = weights.Random(p + nameof(down_weight), h, f);
         down_bias = rowBias ? weights.Random(p + nameof(down_bias), h) : null;
-        var fp = shape.FfnStorageWidth;
+        var fp = FfnStorageWidth(shape, alignFfnWidth);
         if (fp != f)
         {
             // Gated: [gate (f); up (f); zeros] in 2·fp rows, so the script's silu(gu[0, fp)) · gu[f, f + fp) is fp wide
@@ -204,6 +206,9 @@ public sealed class DecoderBlock : nn.Module
 
         return x + nn.functional.linear(ffn, down_weight, down_bias);
     }
+
+    /// <summary>The width the FFN weights are stored at (and the script's FP): padded to a multiple of 8, or exact.</summary>
+    internal static int FfnStorageWidth(ShardShape shape, bool align) => align ? shape.FfnStorageWidth : shape.FfnHiddenSize;
 
     // A zero tensor `size` long along `dim` holding the parameter's values first, and the parameter again as a view of it.
     private static (Parameter View, Tensor Store) PaddedView(Parameter parameter, int dim, long size)

@@ -20,7 +20,11 @@ internal static class DecoderScript
     /// functions, which run the shard as its rank would with the collectives left out (their time is modelled), it has
     /// per-layer functions returning the row-parallel partial sums, for a driver that all-reduces them across ranks.
     /// </summary>
-    public static string Build(TransformerArchitecture a, ShardShape s, double eps)
+    /// <param name="a">The whole model's architecture.</param>
+    /// <param name="s">The shard's local sizes.</param>
+    /// <param name="eps">Norm epsilon.</param>
+    /// <param name="alignFfnWidth">Whether the blocks store the FFN padded (<see cref="DecoderOptions.AlignFfnWidth"/>).</param>
+    public static string Build(TransformerArchitecture a, ShardShape s, double eps, bool alignFfnWidth = true)
     {
         var ln = a.Norm == NormKind.LayerNorm;
         var bias = a.LinearBiases;
@@ -46,7 +50,7 @@ internal static class DecoderScript
         {
             ["H"] = I(s.Heads), ["KV"] = I(s.KeyValueHeads), ["G"] = I(s.Groups),
             ["HD"] = I(s.HeadDim), ["HALF"] = I(s.HeadDim / 2), ["HID"] = I(s.HiddenSize), ["AW"] = I(s.AttentionWidth),
-            ["F"] = I(s.FfnHiddenSize), ["FP"] = I(s.FfnStorageWidth), ["NL"] = I(s.Layers), ["S"] = I(stride), ["EPS"] = eps.ToString("R", CultureInfo.InvariantCulture),
+            ["F"] = I(s.FfnHiddenSize), ["FP"] = I(DecoderBlock.FfnStorageWidth(s, alignFfnWidth)), ["NL"] = I(s.Layers), ["S"] = I(stride), ["EPS"] = eps.ToString("R", CultureInfo.InvariantCulture),
             ["QK"] = I(s.Heads + s.KeyValueHeads), ["QKV"] = I(s.Heads + (2 * s.KeyValueHeads)),
             ["VS"] = I(s.VocabularyStart), ["VR"] = I(s.VocabularyRows), ["VV"] = I(s.VocabularyValid),
             ["GQA"] = s.Heads != s.KeyValueHeads ? ", enable_gqa=True" : string.Empty,

@@ -41,7 +41,7 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
         token_embedding = shape.HasEmbedding || (tied && shape.HasHead) ? weights.Random(nameof(token_embedding), v, h) : null;
         position_embedding = architecture.Positions == PositionalScheme.Learned && shape.HasEmbedding ? weights.Random(nameof(position_embedding), architecture.MaxContextTokens, h) : null;
         layers = new ModuleList<DecoderBlock>(Enumerable.Range(0, shape.Layers)
-            .Select(i => new DecoderBlock($"layer{i}", architecture, shape, shape.FirstLayer + i, weights, options.NormEpsilon)).ToArray());
+            .Select(i => new DecoderBlock($"layer{i}", architecture, shape, shape.FirstLayer + i, weights, options.NormEpsilon, options.AlignFfnWidth)).ToArray());
         final_norm_weight = shape.HasHead ? weights.Norm(nameof(final_norm_weight), h, 1.0) : null;
         final_norm_bias = shape.HasHead && architecture.Norm == NormKind.LayerNorm ? weights.Norm(nameof(final_norm_bias), h, 0.0) : null;
         output_projection = shape.HasHead && !tied ? weights.Random(nameof(output_projection), v, h) : null;

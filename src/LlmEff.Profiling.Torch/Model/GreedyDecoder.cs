@@ -94,7 +94,7 @@ public sealed partial class GreedyDecoder : IDisposable
 
         _layerTensors = model.ScriptLayerTensors().ToArray();
         _globals = model.ScriptGlobals().ToArray();
-        Source = DecoderScript.Build(a, s, model.Options.NormEpsilon);
+        Source = DecoderScript.Build(a, s, model.Options.NormEpsilon, model.Options.AlignFfnWidth);
         _script = jit.compile(Source);
         _token = zeros([1], ScalarType.Int64, model.Device);
         _position = zeros([1], ScalarType.Int64, model.Device);

@@ -48,6 +48,7 @@ public sealed class DecoderTransformerTests
     [Theory]
     [InlineData("gpt-odd-ffn", 104)]
     [InlineData("llama-odd-ffn", 96)]
+    [InlineData("gated-bias-odd-ffn", 96)]
     public void An_ffn_width_that_is_not_a_multiple_of_8_is_stored_padded_with_zeros(string name, int stored)
     {
         var arch = TinyArchitectures.ByName(name);
@@ -70,9 +71,33 @@ public sealed class DecoderTransformerTests
         Assert.Equal(0, downT.narrow(0, f, stored - f).abs().max().item<float>());
         if (arch.LinearBiases)
         {
-            var upBias = tensors.Single(t => t.ndim == 1 && t.shape[0] == stored);
-            Assert.Equal(0, upBias.narrow(0, f, stored - f).abs().max().item<float>());
+            var upRows = gated ? 2 * f : f;
+            var upBias = tensors.Single(t => t.ndim == 1 && t.shape[0] == upT.shape[1]);
+            Assert.Equal(0, upBias.narrow(0, upRows, upBias.shape[0] - upRows).abs().max().item<float>());
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(TinyArchitectures.OddFfnNames), MemberType = typeof(TinyArchitectures))]
+    public void Without_alignment_the_ffn_keeps_its_exact_width_and_gives_the_same_tokens(string name)
+    {
+        var arch = TinyArchitectures.ByName(name);
+        using var prompt = randint(0, arch.VocabularySize, [1, 4], generator: new Generator(2));
+        long[] Run(bool align, out long[] downShape)
+        {
+            using var model = DecoderTransformer.Create(arch, Fp32 with { AlignFfnWidth = align });
+            // The script's layer tensors end with the down projection's [width, h] transposed view (and maybe its bias).
+            downShape = model.Blocks[0].ScriptTensors().Last(t => t.ndim == 2).shape;
+            using var decoder = new GreedyDecoder(model, 16);
+            using var output = decoder.Generate(prompt, 10);
+            return output.data<long>().ToArray();
+        }
+
+        var padded = Run(true, out var paddedDown);
+        var exact = Run(false, out var exactDown);
+        Assert.Equal(padded, exact);
+        Assert.Equal(arch.FfnHiddenSize, exactDown[0]);
+        Assert.Equal((arch.FfnHiddenSize + 7) / 8 * 8, paddedDown[0]);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using LlmEff.Core.Architecture;
 using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Parallelism;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -52,5 +53,19 @@ public sealed class MetaDeviceTests
         Assert.All(model.parameters(), p => Assert.Equal(DeviceType.META, p.device.type));
         // Cross-check the shape against the published size (1%: vendors round, and GPT-3's vocabulary is approximate).
         Assert.InRange(model.AllocatedParameterCount, publishedParameters * 0.99, publishedParameters * 1.01);
+    }
+
+    [Fact]
+    public void A_shard_with_an_odd_ffn_width_counts_only_its_real_parameters()
+    {
+        // YaLM-100B's rank 0 of 4: 6,827 FFN columns per rank, stored 6,832 wide with zeros (ShardShape.FfnStorageWidth).
+        var yalm = ArchitectureCatalog.PaperTable1.Single(a => a.Name == "Yandex/YaLM");
+        using var shard = DecoderTransformer.CreateShard(yalm, ModelShard.TensorParallel(4, 0), device: META);
+        Assert.Equal(6827, shard.Shape.FfnHiddenSize);
+        Assert.Equal(6832, shard.Shape.FfnStorageWidth);
+        Assert.Equal(shard.Shape.ParameterCount(yalm), shard.AllocatedParameterCount);
+        var down = shard.Blocks[0].ScriptTensors().Single(t => t.ndim == 2 && t.shape[0] == 6832);
+        Assert.Equal(new long[] { 6832, yalm.HiddenSize }, down.shape);
+        Assert.Equal(DeviceType.META, down.device.type);
     }
 }

@@ -44,6 +44,7 @@ public sealed class StaticShapeDecodingTests
     [InlineData("llama", 1, Fused)]
     [InlineData("gpt-odd-ffn", 0, Static)]
     [InlineData("llama-odd-ffn", 1, Fused)]
+    [InlineData("gated-bias-odd-ffn", 0, Fused)]
     public void A_tensor_parallel_rank_gives_its_eager_tokens(string name, int rank, string path)
     {
         // Rank 0 adds the row-parallel biases (in the fused sequence, inside the next norm), the others do not.

@@ -24,7 +24,7 @@ public sealed class TensorParallelTests
         // Multi-query attention: the one KV head is replicated on every rank.
         { "mqa", 2 }, { "mqa", 4 },
         // FFN widths stored padded to a multiple of 8 (50 -> 56 and 45 -> 48 per rank).
-        { "gpt-odd-ffn", 2 }, { "llama-odd-ffn", 2 },
+        { "gpt-odd-ffn", 2 }, { "llama-odd-ffn", 2 }, { "gated-bias-odd-ffn", 2 },
     };
 
     [Theory]
