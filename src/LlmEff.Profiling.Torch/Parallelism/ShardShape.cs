@@ -50,8 +50,8 @@ public sealed record ShardShape(
     public int AttentionWidth => Heads * HeadDim;
 
     /// <summary>
-    /// Width the FFN weights are stored at: <see cref="FfnHiddenSize"/> rounded up to a multiple of 8, the extra columns
-    /// zero. cuBLAS reads a decode step's down projection at 1.9 TB/s when its rows are an odd number of elements (YaLM's
+    /// Width the FFN weights are stored at under <see cref="Model.DecoderOptions.AlignFfnWidth"/> (the default):
+    /// <see cref="FfnHiddenSize"/> rounded up to a multiple of 8, the extra columns zero. cuBLAS reads a decode step's down projection at 1.9 TB/s when its rows are an odd number of elements (YaLM's
     /// 6,827 per rank) against 2.7 TB/s at 6,832 on an H100 (benchmarks/python/yalm_shard_profile.py); the zero columns
     /// leave every output unchanged.
     /// </summary>
