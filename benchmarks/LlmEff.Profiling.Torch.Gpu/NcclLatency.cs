@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlmEff.Core.Hardware;
 using LlmEff.Profiling.Torch.Parallelism;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
@@ -8,11 +9,15 @@ namespace LlmEff.Profiling.Torch.Gpu;
 
 /// <summary>
 /// Latency of the tensor-parallel all-reduce through <see cref="NcclCommunicator"/> over every visible GPU (one rank on a
-/// one-GPU machine) for the messages a decoder sums: one token's hidden state (decode) and a 1536-token prompt (prefill).
+/// one-GPU machine) for the messages a decoder sums: one token's hidden state (decode) and a 1536-token prompt (prefill);
+/// then nccl-tests' sweep, 8 KB to 256 MB in factors of 4, and on two or more GPUs the communication model's latency and
+/// bus bandwidth fitted to all of them (<see cref="InterconnectCalibration"/>) beside the built-in NVLink 4 figures.
 /// </summary>
 internal static class NcclLatency
 {
-    private static readonly (int Tokens, int Hidden)[] Messages = [(1, 4096), (1, 8192), (1, 12288), (1536, 8192)];
+    // bf16 elements as [tokens, hidden]: the decoder's messages, then 8 KB .. 128 MB in factors of 4 and 256 MB, as [1, bytes / 2].
+    private static readonly (int Tokens, int Hidden)[] Messages =
+        [(1, 4096), (1, 8192), (1, 12288), (1536, 8192), .. Enumerable.Range(0, 8).Select(k => (1, 4096 << (2 * k))), (1, 128 << 20)];
 
     public static Dictionary<string, object?> Measure(ILogger log, int calls = 200, int warmup = 20)
     {
@@ -24,6 +29,16 @@ internal static class NcclLatency
 
         using var comm = NcclCommunicator.Create(devices);
         var ranks = comm.Ranks;
+        // NCCL sets up its channels and buffers on the first calls: warm the communicator up before any size is timed (the
+        // first size timed otherwise came out 30% slower than the same size timed later, on 2 H200s).
+        var first = devices.Select(d => zeros([1, 4096], ScalarType.BFloat16, torch.device(DeviceType.CUDA, d))).ToList();
+        for (var i = 0; i < 200; i++)
+        {
+            comm.SumInPlace(first);
+        }
+
+        SyncAll(devices);
+        first.ForEach(t => t.Dispose());
         var sizes = new List<Dictionary<string, object?>>();
         foreach (var (tokens, hidden) in Messages)
         {
@@ -69,7 +84,7 @@ internal static class NcclLatency
             }
         }
 
-        return new Dictionary<string, object?>
+        var result = new Dictionary<string, object?>
         {
             ["nccl_version"] = NcclCommunicator.Version.ToString(),
             ["ranks"] = ranks,
@@ -78,6 +93,20 @@ internal static class NcclLatency
             ["warmup_calls"] = warmup,
             ["sizes"] = sizes,
         };
+        if (ranks > 1)
+        {
+            var samples = sizes.Select(z => new AllReduceSample(ranks, (long)z["bytes"]!, (double)z["seconds_per_call"]!)).ToList();
+            var fit = InterconnectCalibration.FitAllReduce(samples, $"NVLink-measured-{ranks}gpu", $"NCCL {NcclCommunicator.Version} all-reduce over {ranks} GPUs, measured from C# {DateTimeOffset.UtcNow:yyyy-MM-dd}");
+            result["fit_latency_seconds"] = fit.Interconnect.LatencySeconds;
+            result["fit_bus_bandwidth_bytes_per_second"] = fit.Interconnect.BusBandwidthBytesPerSecond;
+            result["fit_max_abs_relative_error"] = fit.MaxAbsoluteRelativeError;
+            result["fit_relative_residuals"] = fit.RelativeResiduals;
+            // The baseline: what the built-in NVLink 4 link (used for the emulated Table 1 profiles) predicts for each size.
+            result["nvlink4_builtin_seconds"] = samples.Select(z => CommunicationModel.AllReduceSeconds(z.Bytes, ranks, Interconnects.NvLink4)).ToArray();
+            log.LogInformation("NCCL fit over {Ranks} GPUs: latency {Us:F1} us, bus bandwidth {Gb:F0} GB/s, max relative error {Err:P1}", ranks, fit.Interconnect.LatencySeconds * 1e6, fit.Interconnect.BusBandwidthBytesPerSecond / 1e9, fit.MaxAbsoluteRelativeError);
+        }
+
+        return result;
     }
 
     private static void SyncAll(int[] devices)

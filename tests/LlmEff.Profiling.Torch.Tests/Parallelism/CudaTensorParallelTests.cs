@@ -61,4 +61,34 @@ public sealed class CudaTensorParallelTests
         using var actual = decoder.Generate(tokens, 8).cpu();
         Assert.Equal(expected.data<long>().ToArray(), actual.data<long>().ToArray());
     }
+
+    [Fact]
+    public void Nccl_drives_a_tensor_parallel_decoder_with_one_rank_per_gpu()
+    {
+        if (!cuda.is_available() || !NcclCommunicator.IsAvailable || cuda.device_count() < 2)
+        {
+            Assert.Skip("Needs two or more CUDA GPUs and libnccl.so.2.");
+        }
+
+        // Rank r's shard on cuda:r, the all-reduces through NCCL between the GPUs: the real multi-GPU engine.
+        var arch = TinyArchitectures.Llama;
+        var degree = ModelShard.ValidTensorParallelDegrees(arch).Where(n => n <= cuda.device_count()).Max();
+        using var full = DecoderTransformer.Create(arch, Fp32, CUDA);
+        using var reference = new GreedyDecoder(full, 16);
+        var shards = Enumerable.Range(0, degree).Select(r => DecoderTransformer.CreateShard(full, ModelShard.TensorParallel(degree, r), torch.device(DeviceType.CUDA, r))).ToList();
+        try
+        {
+            using var nccl = NcclCommunicator.Create(Enumerable.Range(0, degree).ToArray());
+            using var decoder = new TensorParallelDecoder(shards, nccl, 16);
+            using var tokens = randint(0, arch.VocabularySize, [1, 6], ScalarType.Int64, generator: new Generator(5)).cuda();
+            using var expected = reference.Generate(tokens, 8).cpu();
+            using var actual = decoder.Generate(tokens, 8).cpu();
+            Assert.Equal(expected.data<long>().ToArray(), actual.data<long>().ToArray());
+            Assert.Equal(Enumerable.Range(0, degree), shards.Select(sh => (int)sh.Device.index));
+        }
+        finally
+        {
+            shards.ForEach(sh => sh.Dispose());
+        }
+    }
 }
