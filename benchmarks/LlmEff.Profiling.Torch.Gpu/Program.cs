@@ -84,6 +84,19 @@ if (args.Contains("--table1"))
     }
 }
 
+if (args.Contains("--tp-real"))
+{
+    // Issue 12: real N-way tensor parallelism over the visible GPUs against its single-GPU emulation, same process.
+    results["tp_real"] = RealTensorParallel.Measure(log);
+    Save();
+    if (!args.Contains("--nccl"))
+    {
+        results["finished_utc"] = DateTimeOffset.UtcNow;
+        Save();
+        return;
+    }
+}
+
 if (args.Contains("--nccl"))
 {
     try

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using LlmEff.Core;
+using LlmEff.Core.Hardware;
+using LlmEff.Core.Parallelism;
+using LlmEff.Profiling.Torch.Model;
+using LlmEff.Profiling.Torch.Parallelism;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch.Gpu;
+
+/// <summary>
+/// Issue 12 on the GPUs at hand: Llama-3-8B N-way tensor parallel for real (rank r's shard on cuda:r, all-reduces through
+/// NCCL, driven by <see cref="TensorParallelDecoder"/>) against, in the same process and on the same grid, its emulation
+/// (rank 0's shard timed alone on cuda:0 with CUDA graphs, plus the modelled collectives, as <see cref="ParallelProfiler"/>
+/// does) and the whole model on one GPU.
+/// </summary>
+internal static class RealTensorParallel
+{
+    private static readonly int[] Prompts = [1, 512, 1536];
+    private static readonly int[] Outputs = [1, 8, 32];
+    private const int Trials = 3;
+
+    public static Dictionary<string, object?> Measure(ILogger log)
+    {
+        var degree = cuda.device_count();
+        if (degree < 2)
+        {
+            throw new InvalidOperationException($"Real tensor parallelism needs two or more GPUs; {degree} visible.");
+        }
+
+        var arch = Architectures.Llama3_8B;
+        degree = ModelShard.ValidTensorParallelDegrees(arch).Where(n => n <= degree).Max();
+        var capacity = Prompts.Max() + Outputs.Max();
+        var r = new Dictionary<string, object?> { ["model"] = arch.Name, ["degree"] = degree, ["prompts"] = Prompts, ["outputs"] = Outputs, ["trials"] = Trials };
+        using var inference = inference_mode();
+        using var full = DecoderTransformer.Create(arch, DecoderOptions.Default, torch.device("cuda:0"));
+        var devices = Enumerable.Range(0, degree).ToArray();
+
+        using (var single = new GreedyDecoder(full, capacity))
+        {
+            Profile("one GPU, CUDA graphs", (t, o) => single.Generate(t, o), [0], log, r, "one_gpu");
+        }
+
+        var shards = devices.Select(d => DecoderTransformer.CreateShard(full, ModelShard.TensorParallel(degree, d), torch.device(DeviceType.CUDA, d))).ToList();
+        try
+        {
+            RuntimeModel shardFit;
+            using (var rank0 = new GreedyDecoder(shards[0], capacity))
+            {
+                shardFit = Profile("rank-0 shard alone, CUDA graphs", (t, o) => rank0.Generate(t, o), [0], log, r, "rank0_shard");
+            }
+
+            var collectives = new TensorParallelCollectives(arch, arch.Layers, degree, Interconnects.NvLink4);
+            var emulated = ParallelComposition.AddTensorParallelCommunication(shardFit, collectives);
+            r["emulated"] = Summary(emulated);
+
+            using var nccl = NcclCommunicator.Create(devices);
+            using var real = new TensorParallelDecoder(shards, nccl, capacity);
+            var measured = Profile($"{degree} GPUs for real, NCCL", (t, o) => real.Generate(t, o), devices, log, r, "real");
+            r["real_g_over_emulated_g"] = measured.PerOutputTokenSeconds / emulated.PerOutputTokenSeconds;
+            r["real_pe1536_over_emulated"] = measured.PromptEncoding.Evaluate(1536) / emulated.PromptEncoding.Evaluate(1536);
+            log.LogInformation("{Model} {N}-way: real g {Real:F3} ms, emulated {Emu:F3} ms ({Ratio:F2}x)", arch.Name, degree, measured.PerOutputTokenSeconds * 1e3, emulated.PerOutputTokenSeconds * 1e3, measured.PerOutputTokenSeconds / emulated.PerOutputTokenSeconds);
+        }
+        finally
+        {
+            shards.ForEach(s => s.Dispose());
+        }
+
+        return r;
+    }
+
+    private static object Summary(RuntimeModel m) => new Dictionary<string, object?>
+    {
+        ["g_seconds"] = m.PerOutputTokenSeconds,
+        ["pe_knots"] = m.PromptEncoding.Knots.Select(k => new[] { k.X, k.Y }).ToArray(),
+        ["r_squared"] = m.RSquared,
+    };
+
+    private static RuntimeModel Profile(string what, Func<Tensor, int, Tensor> generate, int[] devices, ILogger log, Dictionary<string, object?>? into = null, string? key = null)
+    {
+        void Sync()
+        {
+            foreach (var d in devices)
+            {
+                cuda.synchronize(torch.device(DeviceType.CUDA, d));
+            }
+        }
+
+        var samples = new List<ProfilingSample>();
+        var gen = new Generator(0UL);
+        foreach (var p in Prompts)
+        {
+            using var prompt = randint(0, 1000, [1, p], ScalarType.Int64, generator: gen).cuda();
+            generate(prompt, Outputs.Max()).Dispose(); // warm-up
+            Sync();
+            for (var trial = 0; trial < Trials; trial++)
+            {
+                foreach (var o in Outputs)
+                {
+                    Sync();
+                    var sw = Stopwatch.StartNew();
+                    using var output = generate(prompt, o);
+                    Sync();
+                    samples.Add(new ProfilingSample(p, o, sw.Elapsed.TotalSeconds) { Trial = trial });
+                }
+            }
+        }
+
+        var fit = RuntimeModel.Fit(samples);
+        log.LogInformation("{What}: g {G:F3} ms, PE(1536) {Pe:F1} ms, R^2 {R2:F5}", what, fit.PerOutputTokenSeconds * 1e3, fit.PromptEncoding.Evaluate(1536) * 1e3, fit.RSquared);
+        if (into is not null && key is not null)
+        {
+            into[key] = Summary(fit);
+        }
+
+        return fit;
+    }
+}
