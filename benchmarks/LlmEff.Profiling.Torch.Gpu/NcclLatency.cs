@@ -109,7 +109,8 @@ internal static class NcclLatency
         return result;
     }
 
-    private static void SyncAll(int[] devices)
+    /// <summary>Waits for every listed CUDA device (a timing boundary over several GPUs).</summary>
+    internal static void SyncAll(int[] devices)
     {
         foreach (var d in devices)
         {

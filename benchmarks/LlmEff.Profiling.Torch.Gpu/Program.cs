@@ -41,6 +41,13 @@ void Save()
     File.WriteAllText(Path.Combine(outDir, "results.json"), json);
 }
 
+// Stamps the end of the run into results.json.
+void Finish()
+{
+    results["finished_utc"] = DateTimeOffset.UtcNow;
+    Save();
+}
+
 // Correctness checks before any timing counts: the NVRTC-compiled decode kernels against the libtorch ops they replace,
 // then CUDA-graph replays against the eager path's tokens. "--<name>-only" stops after that check.
 foreach (var (flag, key, check) in new (string, string, Func<object>)[] { ("--kernel-check", "kernel_check", () => KernelCheck.Run(device)), ("--graph-check", "graph_check", () => GraphCheck.Run(device)) })
@@ -78,8 +85,7 @@ if (args.Contains("--table1"))
     Save();
     if (!args.Contains("--nccl"))
     {
-        results["finished_utc"] = DateTimeOffset.UtcNow;
-        Save();
+        Finish();
         return;
     }
 }
@@ -91,8 +97,7 @@ if (args.Contains("--tp-real"))
     Save();
     if (!args.Contains("--nccl"))
     {
-        results["finished_utc"] = DateTimeOffset.UtcNow;
-        Save();
+        Finish();
         return;
     }
 }
@@ -110,8 +115,7 @@ if (args.Contains("--nccl"))
         results["nccl"] = new Dictionary<string, object?> { ["error"] = ex.Message };
     }
 
-    results["finished_utc"] = DateTimeOffset.UtcNow;
-    Save();
+    Finish();
     Console.WriteLine(File.ReadAllText(Path.Combine(outDir, "results.json")));
     return;
 }
@@ -170,6 +174,5 @@ foreach (var (arch, options) in models)
     GC.WaitForPendingFinalizers();
 }
 
-results["finished_utc"] = DateTimeOffset.UtcNow;
-Save();
+Finish();
 Console.WriteLine(File.ReadAllText(Path.Combine(outDir, "results.json")));

@@ -80,13 +80,7 @@ internal static class RealTensorParallel
 
     private static RuntimeModel Profile(string what, Func<Tensor, int, Tensor> generate, int[] devices, ILogger log, Dictionary<string, object?>? into = null, string? key = null)
     {
-        void Sync()
-        {
-            foreach (var d in devices)
-            {
-                cuda.synchronize(torch.device(DeviceType.CUDA, d));
-            }
-        }
+        void Sync() => NcclLatency.SyncAll(devices);
 
         var samples = new List<ProfilingSample>();
         var gen = new Generator(0UL);
