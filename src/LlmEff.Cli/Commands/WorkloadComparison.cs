@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using LlmEff.Core;
 using LlmEff.Core.Workloads;
 
 namespace LlmEff.Cli.Commands;
@@ -39,16 +40,6 @@ internal sealed class WorkloadComparison
 
     public static WorkloadComparison Compute(Workload workload, ServingConfiguration baseline, ServingConfiguration candidate)
         => new(workload, WorkloadEstimator.Estimate(workload, baseline), WorkloadEstimator.Estimate(workload, candidate));
-
-    /// <summary>Linear-interpolated quantile of <paramref name="values"/> (q in [0, 1]).</summary>
-    public static double Quantile(IReadOnlyList<double> values, double q)
-    {
-        var sorted = values.Order().ToArray();
-        var position = q * (sorted.Length - 1);
-        var lower = (int)Math.Floor(position);
-        var upper = Math.Min(lower + 1, sorted.Length - 1);
-        return sorted[lower] + ((position - lower) * (sorted[upper] - sorted[lower]));
-    }
 
     public void WriteSummary(TextWriter output)
     {
@@ -171,7 +162,7 @@ internal sealed class WorkloadComparison
     private static string[] Row(string name, IReadOnlyList<double> values)
     {
         var inv = CultureInfo.InvariantCulture;
-        return [name, values.Average().ToString("F3", inv), Quantile(values, 0.5).ToString("F3", inv), values.Min().ToString("F3", inv), values.Max().ToString("F3", inv)];
+        return [name, values.Average().ToString("F3", inv), Percentiles.Median(values).ToString("F3", inv), values.Min().ToString("F3", inv), values.Max().ToString("F3", inv)];
     }
 
     private static void WriteSide(Utf8JsonWriter w, string name, WorkloadEstimate e)
@@ -196,7 +187,7 @@ internal sealed class WorkloadComparison
     private static void WriteStats(Utf8JsonWriter w, IReadOnlyList<double> values)
     {
         w.WriteNumber("mean", values.Average());
-        w.WriteNumber("median", Quantile(values, 0.5));
+        w.WriteNumber("median", Percentiles.Median(values));
         w.WriteNumber("min", values.Min());
         w.WriteNumber("max", values.Max());
     }
