@@ -27,18 +27,18 @@ internal static class AccuracyTable
 
         using var reader = new StreamReader(path);
         var name = Path.GetFileName(path);
-        var table = CsvTable.Read(reader, name, "model,accuracy,<metric columns>");
-        var header = table.Header.ToArray();
+        var csv = CsvTable.Read(reader, name, "model,accuracy,<metric columns>");
+        var header = csv.Header.ToArray();
         var denoised = denoisedTablePath is null ? null : HelmEfficiencyTables.ReadFile(denoisedTablePath, metric: RuntimeMetric.Denoised);
         return IsHelm(header)
-            ? ReadHelm(table, name, header, accuracyColumn ?? "exact_match", denoised)
-            : ReadGeneric(table, name, header, accuracyColumn ?? "accuracy", denoised is null ? null : denoisedTablePath);
+            ? ReadHelm(csv, name, header, accuracyColumn ?? "exact_match", denoised)
+            : ReadGeneric(csv, name, header, accuracyColumn ?? "accuracy", denoised is null ? null : denoisedTablePath);
     }
 
     private static bool IsHelm(string[] header)
         => header.Length > 2 && header[0] == "scenario" && header.Contains("inference_runtime") && header.Contains("inference_idealized_runtime");
 
-    private static List<AccuracyRow> ReadHelm(CsvTable table, string file, string[] header, string accuracyColumn, IReadOnlyDictionary<string, RuntimeModel>? denoised)
+    private static List<AccuracyRow> ReadHelm(CsvTable csv, string file, string[] header, string accuracyColumn, IReadOnlyDictionary<string, RuntimeModel>? denoised)
     {
         var accuracy = Column(header, accuracyColumn, file);
         var raw = Column(header, "inference_runtime", file);
@@ -46,7 +46,7 @@ internal static class AccuracyTable
         var promptTokens = Array.IndexOf(header, "num_prompt_tokens") is var pi and >= 0 ? pi : Array.IndexOf(header, "num_tokens_in_prompt");
         var outputTokens = Array.IndexOf(header, "num_output_tokens");
         var rows = new List<AccuracyRow>();
-        foreach (var fields in table.Rows)
+        foreach (var fields in csv.Rows)
         {
             var arguments = fields[0];
             var modelStart = arguments.IndexOf("model=", StringComparison.Ordinal);
@@ -82,7 +82,7 @@ internal static class AccuracyTable
         return rows;
     }
 
-    private static List<AccuracyRow> ReadGeneric(CsvTable table, string file, string[] header, string accuracyColumn, string? denoisedTablePath)
+    private static List<AccuracyRow> ReadGeneric(CsvTable csv, string file, string[] header, string accuracyColumn, string? denoisedTablePath)
     {
         if (denoisedTablePath is not null)
         {
@@ -94,7 +94,7 @@ internal static class AccuracyTable
         var scenario = Array.IndexOf(header, "scenario");
         var metricColumns = Enumerable.Range(0, header.Length).Where(i => i != model && i != accuracy && i != scenario && header[i].Length > 0).ToArray();
         var rows = new List<AccuracyRow>();
-        foreach (var fields in table.Rows)
+        foreach (var fields in csv.Rows)
         {
             var name = fields[model].Trim();
             if (name.Length == 0)
