@@ -101,7 +101,7 @@ public sealed class ParallelProfiler
             var stageOptions = ProfilerOptions with { Shard = shards[s], ReusableMemoryBytes = ProfilerOptions.ReusableMemoryBytes + released };
             var profiler = new TorchProfiler(stageOptions, _profilerLogger);
             released = Math.Max(released, profiler.MemoryRequirement(architecture, plan).TotalBytes - GpuMemoryRequirement.FixedOverheadBytes);
-            var csv = outputDirectory is null ? null : Path.Combine(outputDirectory, SamplesFileName(architecture, n, stages, s));
+            var csv = outputDirectory is null ? null : Path.Combine(outputDirectory, ProfileFiles.StageSamplesFileName(architecture, n, stages, s));
             var profile = profiler.Run(architecture, plan, csv, progress, cancellationToken);
             var fit = profile.Fit(Options.FitOptions);
             if (fit.PerOutputTokenSeconds < 0)
@@ -150,14 +150,6 @@ public sealed class ParallelProfiler
             Notes = notes,
         });
         return new ParallelProfile(architecture, n, stages, link, Options.PipelineLink, source.Select(s => measured[s].Profile).ToArray(), source.Select(s => measured[s].Shard).ToArray(), stageModels, model);
-    }
-
-    /// <summary>The samples file of one stage's shard: <c>{slug}-tp{N}-pp{S}-stage{s}-samples.csv</c>.</summary>
-    public static string SamplesFileName(TransformerArchitecture architecture, int tensorParallelDegree, int pipelineStages, int stage)
-    {
-        ArgumentNullException.ThrowIfNull(architecture);
-        var slug = ProfileFiles.Slug(architecture.Name);
-        return string.Create(CultureInfo.InvariantCulture, $"{slug}-tp{tensorParallelDegree}-pp{pipelineStages}-stage{stage}-samples.csv");
     }
 
     /// <summary>
