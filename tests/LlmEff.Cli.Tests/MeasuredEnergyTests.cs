@@ -84,6 +84,21 @@ public class MeasuredEnergyTests
     }
 
     [Fact]
+    public void Fit_EnergiesThatCannotBeFitted_WarnAndWriteOnlyTheRuntimeModel()
+    {
+        using var dir = new TempDir();
+        var csv = dir.File("samples.csv");
+        ProfilingSampleCsv.WriteFile(csv, Samples([1, 256, 512], [1, 8, 32]).Select(s => s with { EnergyJoules = 100 - s.OutputTokens }));
+
+        var fit = Run("fit", csv, "-o", dir.File("model.json"), "--bootstrap", "0");
+
+        Assert.True(fit.Code == 0, fit.Err);
+        Assert.Contains("warning: no energy model", fit.Out, StringComparison.Ordinal);
+        Assert.True(File.Exists(dir.File("model.json")));
+        Assert.False(File.Exists(dir.File("model.energy.json")));
+    }
+
+    [Fact]
     public void Estimate_MalformedEnergyCompanion_FailsWithOneLine()
     {
         using var dir = new TempDir();

@@ -41,7 +41,7 @@ internal static class FitCommand
             var bootstrap = b > 0 ? RuntimeModel.Bootstrap(data, options, Math.Max(20, b), 0.95, parse.GetValue(seed), cancellationToken) : null;
             Print(output, file.Name, data.Count, fitted, cv, bootstrap);
             // Samples with energy_joules (profile torch on a GPU with NVML) also give the measured energy model (issue 14).
-            var energy = FitEnergy(data, options, file.Name);
+            var energy = FitEnergy(data, options, file.Name, output);
             if (energy is not null)
             {
                 var last = energy.PromptEncodingJoules.Knots[^1];
@@ -67,8 +67,8 @@ internal static class FitCommand
         return command;
     }
 
-    /// <summary>The energy model of the samples that carry energy, fitted like the runtime model; null when none does.</summary>
-    private static EnergyModel? FitEnergy(IReadOnlyList<ProfilingSample> data, RuntimeFitOptions options, string source)
+    /// <summary>The energy model of the samples that carry energy, fitted like the runtime model; null when none does or they cannot be fitted (a warning says why).</summary>
+    private static EnergyModel? FitEnergy(IReadOnlyList<ProfilingSample> data, RuntimeFitOptions options, string source, TextWriter output)
     {
         var withEnergy = data.Where(s => s.EnergyJoules is > 0).ToList();
         if (withEnergy.Count == 0)
@@ -77,10 +77,20 @@ internal static class FitCommand
         }
 
         var energyOptions = new EnergyFitOptions { Aggregation = options.Aggregation, PromptEncodingShape = options.PromptEncodingShape };
-        return EnergyModel.Fit(withEnergy, energyOptions) with
+        try
         {
-            Metadata = new EnergyModelMetadata { Source = source, Notes = string.Create(CultureInfo.InvariantCulture, $"{withEnergy.Count} of {data.Count} samples carry energy") },
-        };
+            return EnergyModel.Fit(withEnergy, energyOptions) with
+            {
+                Metadata = new EnergyModelMetadata { Source = source, Notes = string.Create(CultureInfo.InvariantCulture, $"{withEnergy.Count} of {data.Count} samples carry energy") },
+            };
+        }
+        catch (ArgumentException ex)
+        {
+            // The runtime model stands without it; say why there is no energy model.
+            output.WriteLine();
+            output.WriteLine($"warning: no energy model from the samples with energy_joules: {ex.Message}");
+            return null;
+        }
     }
 
     private static void Print(TextWriter o, string name, int count, RuntimeModel m, CrossValidationReport cv, BootstrapResult? bootstrap)

@@ -136,8 +136,8 @@ public sealed record EnergyModel
     /// </summary>
     /// <param name="samples">Samples with measured energy; each prompt size swept over 2 or more output lengths.</param>
     /// <param name="options">Fit options; null for <see cref="EnergyFitOptions.Default"/>.</param>
-    /// <param name="logger">Receives a warning when R² is below <see cref="EnergyFitOptions.RSquaredWarningThreshold"/> or <c>e</c> is not positive; null for none.</param>
-    /// <exception cref="ArgumentException">A sample lacks energy, has a negative, NaN or infinite energy, or the samples cannot be fitted (the message says which and how to fix it).</exception>
+    /// <param name="logger">Receives a warning when R² is below <see cref="EnergyFitOptions.RSquaredWarningThreshold"/>; null for none.</param>
+    /// <exception cref="ArgumentException">A sample lacks energy or has a zero, negative, NaN or infinite energy; the samples cannot be fitted; or the fitted energy per output token is negative (the message says which and how to fix it).</exception>
     public static EnergyModel Fit(IEnumerable<ProfilingSample> samples, EnergyFitOptions? options = null, ILogger<EnergyModel>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(samples);
@@ -171,15 +171,18 @@ public sealed record EnergyModel
         };
         var fitted = RuntimeModelFitter.Fit(list.Select(s => s with { RuntimeSeconds = s.EnergyJoules!.Value }), fitOptions, NullLogger.Instance);
         var residuals = fitted.Residuals.Select(r => new EnergyResidual(r.PromptTokens, r.OutputTokens, r.ObservedSeconds, Math.Max(0, r.PredictedSeconds))).ToArray();
+        if (!(fitted.PerOutputTokenSeconds >= 0))
+        {
+            // A token cannot give energy back: a negative slope means the energies are noisier than a token's energy.
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture, $"The fitted energy per output token is {fitted.PerOutputTokenSeconds:G3} J, below 0: the measured energies are noisier than one token's energy. Measure longer outputs (e.g. o up to 32 or more), more trials, or on an idle device."),
+                nameof(samples));
+        }
+
         var model = new EnergyModel(fitted.PromptEncoding, fitted.PerOutputTokenSeconds, fitted.RSquared, options.Aggregation, residuals);
         if (model.RSquared < options.RSquaredWarningThreshold)
         {
             log.LogWarning("Energy fit R² = {RSquared:F4} is below {Threshold}: the energies are noisy (counter quantisation, a busy device); measure longer queries or more trials.", model.RSquared, options.RSquaredWarningThreshold);
-        }
-
-        if (model.PerOutputTokenJoules <= 0)
-        {
-            log.LogWarning("Energy fit gives e = {Joules} J per output token, which is not physical; check that energy was measured per query.", model.PerOutputTokenJoules);
         }
 
         return model;

@@ -63,9 +63,17 @@ internal static class ProfileFolderRun
         string? energyPath = null;
         if (profile.HasEnergy)
         {
-            energy = profile.FitEnergy(options.EnergyFitOptions, loggers.CreateLogger<EnergyModel>());
-            energyPath = Path.Combine(options.OutputDirectory, ProfileFiles.EnergyModelFileName(architecture));
-            EnergyModelJson.Save(energy, energyPath);
+            try
+            {
+                energy = profile.FitEnergy(options.EnergyFitOptions, loggers.CreateLogger<EnergyModel>());
+                energyPath = Path.Combine(options.OutputDirectory, ProfileFiles.EnergyModelFileName(architecture));
+                EnergyModelJson.Save(energy, energyPath);
+            }
+            catch (ArgumentException ex)
+            {
+                // The runtime model is good without it: say why there is no energy model rather than fail the run.
+                loggers.CreateLogger<TorchProfiler>().LogWarning("No energy model written: {Reason}", ex.Message);
+            }
         }
 
         return new ProfileFolderResult(architecture, 1, 1, [samplesPath], model, modelPath)

@@ -75,6 +75,7 @@ public sealed record TorchProfile(
     /// <param name="options">Fit options; null for <see cref="EnergyFitOptions.Default"/>.</param>
     /// <param name="logger">Receives the fit's warnings; null for none.</param>
     /// <exception cref="InvalidOperationException">No sample carries energy (see <see cref="HasEnergy"/>).</exception>
+    /// <exception cref="ArgumentException">The energies cannot be fitted, e.g. a negative energy per output token (the message says how to measure instead).</exception>
     public EnergyModel FitEnergy(EnergyFitOptions? options = null, ILogger<EnergyModel>? logger = null)
     {
         var energy = Samples.Where(s => s.EnergyJoules is > 0).ToList();

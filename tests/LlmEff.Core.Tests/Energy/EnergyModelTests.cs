@@ -133,6 +133,17 @@ public class EnergyModelTests
     }
 
     [Fact]
+    public void Fit_NegativeEnergyPerToken_IsRefusedWithAdvice()
+    {
+        // Energy that falls with the output length: counter noise larger than a token's energy.
+        var samples = from p in new[] { 1, 512 } from o in new[] { 1, 8, 16 } select new ProfilingSample(p, o, 0.01 * o) { EnergyJoules = 10 - (0.1 * o) };
+        var ex = Assert.Throws<ArgumentException>(() => EnergyModel.Fit(samples));
+        Assert.Equal("samples", ex.ParamName);
+        Assert.Contains("below 0", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("longer outputs", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Fit_OneOutputLength_SaysToSweepOutputs()
     {
         var samples = Samples().Where(s => s.OutputTokens == 8).ToList();
