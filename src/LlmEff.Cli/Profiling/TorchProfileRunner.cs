@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using LlmEff.Profiling.Torch.Model;
 using LlmEff.Core;
-using LlmEff.Core.Serialization;
+using LlmEff.Profiling.Torch.Model;
 using LlmEff.Profiling.Torch.Parallelism;
 using LlmEff.Profiling.Torch.Profiling;
 using TorchSharp;

@@ -1,4 +1,3 @@
-using System.Globalization;
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
@@ -62,7 +61,7 @@ public sealed class ParallelProfiler
 
     /// <summary>
     /// Profiles every distinct stage's rank-0 shard and composes the whole model. Each stage's samples go to
-    /// <c>{slug}-tp{N}-pp{S}-stage{s}-samples.csv</c> in <paramref name="outputDirectory"/> as they are measured, so an
+    /// <see cref="ProfileFiles.StageSamplesFileName"/> in <paramref name="outputDirectory"/> as they are measured, so an
     /// interrupted run resumes where it stopped.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A degree or stage count that does not fit the architecture (the message names the valid degrees).</exception>
