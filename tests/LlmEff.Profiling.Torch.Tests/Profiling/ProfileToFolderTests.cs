@@ -134,6 +134,23 @@ public sealed class ProfileToFolderTests : IDisposable
     }
 
     [Fact]
+    public async Task Energies_that_cannot_be_fitted_leave_the_runtime_model_and_write_no_energy_model()
+    {
+        // Energy falling with the output length (counter noise above a token's energy): e would be negative.
+        var samples = from p in Plan.PromptTokens
+                      from o in Plan.OutputTokens
+                      select new ProfilingSample(p, o, 0.01 + (0.01 * (o - 1))) { Trial = 0, Source = "torchsharp:tiny-gpt:fp32", EnergyJoules = 10.0 - o };
+        ProfilingSampleCsv.WriteFile(Path.Combine(_dir, "tiny-gpt-samples.csv"), samples);
+
+        var result = await TorchProfiler.ProfileToFolderAsync(Options, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.True(File.Exists(result.ModelPath));
+        Assert.Null(result.Energy);
+        Assert.Null(result.EnergyModelPath);
+        Assert.False(File.Exists(Path.Combine(_dir, ProfileFiles.EnergyModelFileName(TinyArchitectures.Gpt))));
+    }
+
+    [Fact]
     public async Task Emulated_layout_writes_one_samples_file_per_stage_and_the_composed_model()
     {
         // Wide enough (h = 512) and long enough outputs that a decode step dwarfs CPU timing noise, as in ParallelProfilerTests.
