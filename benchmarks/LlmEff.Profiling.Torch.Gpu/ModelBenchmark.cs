@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
+using LlmEff.Core.Energy;
 using LlmEff.Profiling.Torch.Model;
 using LlmEff.Profiling.Torch.Profiling;
 using Microsoft.Extensions.Logging;
@@ -29,20 +30,21 @@ internal static class ModelBenchmark
         r["uses_cuda_graphs"] = decoder.UsesCudaGraphs;
         r["uses_fused_kernels"] = decoder.UsesFusedKernels;
 
-        var csv = Path.Combine(outDir, $"{Slug(arch.Name)}-samples.csv");
+        var csv = Path.Combine(outDir, ProfileFiles.SamplesFileName(arch));
         var profileTime = Stopwatch.StartNew();
         var profile = profiler.Run(decoder, plan, csv);
         r["profile_seconds"] = profileTime.Elapsed.TotalSeconds;
         r["hardware"] = profile.Hardware;
         r["software"] = profile.Software;
         var fit = profile.Fit();
-        File.WriteAllText(Path.Combine(outDir, $"{Slug(arch.Name)}-runtime-model.json"), fit.ToJson());
+        File.WriteAllText(Path.Combine(outDir, ProfileFiles.RuntimeModelFileName(arch)), fit.ToJson());
         r["pe_knots"] = fit.PromptEncoding.Knots.Select(k => new[] { k.X, k.Y }).ToArray();
         r["g_seconds"] = fit.PerOutputTokenSeconds;
         r["r_squared"] = fit.RSquared;
-        if (profile.Samples.Any(s => s.EnergyJoules is > 0))
+        if (profile.HasEnergy)
         {
             r["energy"] = EnergySummary(profile, fit);
+            EnergyModelJson.Save(profile.FitEnergy(), Path.Combine(outDir, ProfileFiles.EnergyModelFileName(arch)));
         }
 
         // Held-out random queries, measured separately: one untimed pass (new shapes warm up as in the profile), then three
@@ -128,15 +130,15 @@ internal static class ModelBenchmark
         var board = profile.BoardPowerWatts ?? double.NaN;
         var idle = profile.IdlePowerWatts ?? double.NaN;
         double PromptSlope(RuntimeModel m) => (m.PromptEncodingSeconds(1536) - m.PromptEncodingSeconds(512)) / 1024.0;
-        var e = energy.PerOutputTokenSeconds;
-        var ePrompt = PromptSlope(energy);
+        var e = energy.PerOutputTokenJoules;
+        var ePrompt = (energy.PredictPromptEncodingJoules(1536) - energy.PredictPromptEncodingJoules(512)) / 1024.0;
         return new Dictionary<string, object?>
         {
             ["counter_interval_seconds"] = profile.EnergyCounterIntervalSeconds,
             ["idle_power_watts"] = idle,
             ["board_power_watts"] = board,
             ["samples_with_energy"] = profile.Samples.Count(s => s.EnergyJoules is > 0),
-            ["e_pe_knots_joules"] = energy.PromptEncoding.Knots.Select(k => new[] { k.X, k.Y }).ToArray(),
+            ["e_pe_knots_joules"] = energy.PromptEncodingJoules.Knots.Select(k => new[] { k.X, k.Y }).ToArray(),
             ["e_joules_per_output_token"] = e,
             ["r_squared"] = energy.RSquared,
             ["mean_power_per_output_token_watts"] = e / time.PerOutputTokenSeconds,
@@ -236,5 +238,4 @@ internal static class ModelBenchmark
         return (Time(33) - Time(1)) / 32;
     }
 
-    private static string Slug(string name) => ProfileFiles.Slug(name);
 }

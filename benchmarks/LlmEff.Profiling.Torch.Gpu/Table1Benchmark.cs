@@ -136,11 +136,15 @@ internal static class Table1Benchmark
             };
             var options = new ParallelProfileOptions { TensorParallelDegree = tp, PipelineStages = stages, Accelerator = Accelerators.H100_SXM };
             var sw = Stopwatch.StartNew();
-            var result = new ParallelProfiler(profilerOptions, options, new ConsoleLoggerFactory()).Run(arch, plan, outDir);
+            // The library's one folder call: samples as measured (resumable), fits and file names as llmeff profile torch.
+            var folder = new ProfileFolderOptions { Architecture = arch, OutputDirectory = outDir, Plan = plan, Profiler = profilerOptions, Parallel = options };
+            var result = TorchProfiler.ProfileToFolderAsync(folder, loggers: new ConsoleLoggerFactory()).GetAwaiter().GetResult();
             r["profile_seconds"] = sw.Elapsed.TotalSeconds;
-            var slug = $"{Slug(name)}-tp{tp}-pp{stages}";
-            File.WriteAllText(Path.Combine(outDir, $"{slug}-runtime-model.json"), result.Model.ToJson());
-            r["hardware"] = result.StageProfiles[0].Hardware;
+            // A 1 x 1 layout is profiled as the whole model on one GPU: its one profile stands for the one stage.
+            IReadOnlyList<TorchProfile> stageProfiles = result.Parallel?.StageProfiles ?? [result.Profile!];
+            IReadOnlyList<RuntimeModel> stageShardModels = result.Parallel?.StageShardModels ?? [result.Model];
+            IReadOnlyList<RuntimeModel> stageModels = result.Parallel?.StageModels ?? [result.Model];
+            r["hardware"] = stageProfiles[0].Hardware;
             r["software"] = result.Model.Metadata.Software;
             r["pe_knots"] = result.Model.PromptEncoding.Knots.Select(k => new[] { k.X, k.Y }).ToArray();
             r["g_seconds"] = result.Model.PerOutputTokenSeconds;
@@ -152,10 +156,10 @@ internal static class Table1Benchmark
             double boundTotal = 0, shardBoundTotal = 0, shardGTotal = 0;
             for (var s = 0; s < stages; s++)
             {
-                var profile = result.StageProfiles[s];
+                var profile = stageProfiles[s];
                 var shape = profile.Shard!;
-                var fit = result.StageShardModels[s];
-                var collectives = result.StageModels[s].PerOutputTokenSeconds - fit.PerOutputTokenSeconds;
+                var fit = stageShardModels[s];
+                var collectives = stageModels[s].PerOutputTokenSeconds - fit.PerOutputTokenSeconds;
                 var shardBound = ((shape.ParameterCount(arch) * (double)bytes) + (shape.KvCacheElementsPerToken * (double)bytes * meanContext)) / bandwidth;
                 boundTotal += shardBound + collectives;
                 shardBoundTotal += shardBound;
@@ -172,7 +176,7 @@ internal static class Table1Benchmark
                     ["shard_bound_seconds"] = shardBound,
                     ["shard_g_over_bound"] = fit.PerOutputTokenSeconds / shardBound,
                 };
-                if (profile.Samples.Any(x => x.EnergyJoules is > 0))
+                if (profile.HasEnergy)
                 {
                     row["energy_per_rank"] = ModelBenchmark.EnergySummary(profile, fit);
                 }
@@ -183,11 +187,11 @@ internal static class Table1Benchmark
             var transfers = (stages - 1) * CommunicationModel.TransferSeconds(arch.HiddenSize * 2.0, options.PipelineLink);
             boundTotal += transfers;
             r["stages"] = stageRows;
-            r["min_stage_r_squared"] = result.StageShardModels.Min(m => m.RSquared);
+            r["min_stage_r_squared"] = stageShardModels.Min(m => m.RSquared);
             r["bound_with_collectives_seconds"] = boundTotal;
             r["g_over_bound_with_collectives"] = result.Model.PerOutputTokenSeconds / boundTotal;
             r["shard_g_over_shard_bound"] = shardGTotal / shardBoundTotal;
-            r["runtime_model_file"] = $"{slug}-runtime-model.json";
+            r["runtime_model_file"] = Path.GetFileName(result.ModelPath);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {

@@ -30,6 +30,12 @@ public sealed record EfficiencyMetrics(
     /// <summary>Seconds from the call to the first streamed update; null for non-streaming calls and empty streams.</summary>
     public double? TimeToFirstUpdateSeconds { get; init; }
 
+    /// <summary>
+    /// Measured energy of <c>(p, o)</c> in joules under <see cref="EfficiencyMetricsOptions.Energy"/>; null when no energy
+    /// model is set or usage is missing.
+    /// </summary>
+    public double? MeasuredEnergyJoules { get; init; }
+
     /// <summary>True when <c>p</c> lies outside the prompt sizes the idealized profile was fitted on (extrapolated).</summary>
     public bool PromptExtrapolated { get; init; }
 

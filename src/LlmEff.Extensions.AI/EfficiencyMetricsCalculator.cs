@@ -1,4 +1,5 @@
 using LlmEff.Core;
+using LlmEff.Core.Energy;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Metrics;
 using Microsoft.Extensions.AI;
@@ -23,6 +24,7 @@ public sealed class EfficiencyMetricsCalculator
             nameof(options));
         CheckMetric(IdealizedRuntime, RuntimeMetric.Idealized, nameof(EfficiencyMetricsOptions.IdealizedRuntime), nameof(EfficiencyMetricsOptions.DenoisedRuntime));
         DenoisedRuntime = options.DenoisedRuntime;
+        Energy = options.Energy;
         if (DenoisedRuntime is not null)
         {
             CheckMetric(DenoisedRuntime, RuntimeMetric.Denoised, nameof(EfficiencyMetricsOptions.DenoisedRuntime), nameof(EfficiencyMetricsOptions.IdealizedRuntime));
@@ -57,6 +59,9 @@ public sealed class EfficiencyMetricsCalculator
 
     /// <summary>The denoised runtime profile, if one was set.</summary>
     public RuntimeModel? DenoisedRuntime { get; }
+
+    /// <summary>The measured energy model, if one was set.</summary>
+    public EnergyModel? Energy { get; }
 
     /// <summary>The accelerator for cost and energy; null computes runtimes only.</summary>
     public Accelerator? Accelerator { get; }
@@ -111,6 +116,7 @@ public sealed class EfficiencyMetricsCalculator
         return new EfficiencyMetrics(rawRuntimeSeconds, status, prompt, output, idealized, DenoisedRuntime?.Predict(prompt, modelOutput), cost, energy)
         {
             PromptExtrapolated = IdealizedRuntime.IsExtrapolated(prompt),
+            MeasuredEnergyJoules = Energy?.PredictJoules(prompt, modelOutput),
             IdealizedProfileName = IdealizedRuntime.Metadata.ModelName,
             AcceleratorName = Accelerator?.Name,
             AcceleratorCount = AcceleratorCount,

@@ -1,4 +1,5 @@
 using LlmEff.Core;
+using LlmEff.Core.Energy;
 using LlmEff.Core.Hardware;
 
 namespace LlmEff.Extensions.AI;
@@ -30,6 +31,13 @@ public sealed class EfficiencyMetricsOptions
     /// <see cref="RuntimeModelMetadata.AcceleratorCount"/> (Table 3's GPU counts); it must then be set there or here.
     /// </summary>
     public int? AcceleratorCount { get; set; }
+
+    /// <summary>
+    /// An optional measured energy model of the model behind the client, e.g. <c>EnergyModelJson.Load</c> of the
+    /// <c>.energy.json</c> that <c>TorchProfiler.ProfileToFolderAsync</c> writes; when set, each response also gets
+    /// <see cref="EfficiencyMetrics.MeasuredEnergyJoules"/>. Default <see langword="null"/>. Independent of <see cref="Accelerator"/>.
+    /// </summary>
+    public EnergyModel? Energy { get; set; }
 
     /// <summary>Running totals to add every request to; default <see langword="null"/>: the client keeps its own. Share one between clients to total a whole run.</summary>
     public EfficiencyMetricsAccumulator? Accumulator { get; set; }

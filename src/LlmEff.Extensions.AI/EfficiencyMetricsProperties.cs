@@ -19,6 +19,7 @@ internal static class EfficiencyMetricsProperties
         Set(target, EfficiencyMetricsPropertyNames.DenoisedRuntimeSeconds, metrics.DenoisedRuntimeSeconds);
         Set(target, EfficiencyMetricsPropertyNames.IdealizedCostUsd, metrics.IdealizedCostUsd);
         Set(target, EfficiencyMetricsPropertyNames.IdealizedEnergyJoules, metrics.IdealizedEnergyJoules);
+        Set(target, EfficiencyMetricsPropertyNames.MeasuredEnergyJoules, metrics.MeasuredEnergyJoules);
         Set(target, EfficiencyMetricsPropertyNames.TimeToFirstUpdateSeconds, metrics.TimeToFirstUpdateSeconds);
         Set(target, EfficiencyMetricsPropertyNames.IdealizedProfileName, metrics.IdealizedProfileName);
         Set(target, EfficiencyMetricsPropertyNames.AcceleratorName, metrics.AcceleratorName);
@@ -50,6 +51,7 @@ internal static class EfficiencyMetricsProperties
         {
             Streamed = ReadBool(source, EfficiencyMetricsPropertyNames.Streamed),
             PromptExtrapolated = ReadBool(source, EfficiencyMetricsPropertyNames.PromptExtrapolated),
+            MeasuredEnergyJoules = ReadDouble(source, EfficiencyMetricsPropertyNames.MeasuredEnergyJoules),
             TimeToFirstUpdateSeconds = ReadDouble(source, EfficiencyMetricsPropertyNames.TimeToFirstUpdateSeconds),
             IdealizedProfileName = ReadString(source, EfficiencyMetricsPropertyNames.IdealizedProfileName),
             AcceleratorName = ReadString(source, EfficiencyMetricsPropertyNames.AcceleratorName),

@@ -32,6 +32,9 @@ public static class EfficiencyMetricsPropertyNames
     /// <summary>Idealized energy in joules (double).</summary>
     public const string IdealizedEnergyJoules = "llmeff.idealized_energy_joules";
 
+    /// <summary>Measured energy in joules (double), from <see cref="EfficiencyMetricsOptions.Energy"/>.</summary>
+    public const string MeasuredEnergyJoules = "llmeff.measured_energy_joules";
+
     /// <summary>Whether the response was streamed (bool).</summary>
     public const string Streamed = "llmeff.streamed";
 

@@ -7,7 +7,7 @@ using static LlmEff.Cli.Tests.CliRunner;
 
 namespace LlmEff.Cli.Tests;
 
-/// <summary>Issue 14 in the tool: profiles that carry measured energy show it in estimates beside the idealized t × n × W.</summary>
+/// <summary>Measured energy in the tool: profiles that carry an energy model show it in estimates beside the idealized t × n × W.</summary>
 public class MeasuredEnergyTests
 {
     // Synthetic GPU: t(p, o) = 0.02 + 1e-4·p + 0.01·(o − 1) s and E(p, o) = 5 + 0.01·p + 2·(o − 1) J, i.e. e = 2 J per output
@@ -84,6 +84,21 @@ public class MeasuredEnergyTests
     }
 
     [Fact]
+    public void Fit_EnergiesThatCannotBeFitted_WarnAndWriteOnlyTheRuntimeModel()
+    {
+        using var dir = new TempDir();
+        var csv = dir.File("samples.csv");
+        ProfilingSampleCsv.WriteFile(csv, Samples([1, 256, 512], [1, 8, 32]).Select(s => s with { EnergyJoules = 100 - s.OutputTokens }));
+
+        var fit = Run("fit", csv, "-o", dir.File("model.json"), "--bootstrap", "0");
+
+        Assert.True(fit.Code == 0, fit.Err);
+        Assert.Contains("warning: no energy model", fit.Out, StringComparison.Ordinal);
+        Assert.True(File.Exists(dir.File("model.json")));
+        Assert.False(File.Exists(dir.File("model.energy.json")));
+    }
+
+    [Fact]
     public void Estimate_MalformedEnergyCompanion_FailsWithOneLine()
     {
         using var dir = new TempDir();
@@ -92,6 +107,28 @@ public class MeasuredEnergyTests
         dir.File("model.energy.json", "{\"schema\": \"something-else\"}");
 
         AssertOneLineError(Run("estimate", "--model", modelPath), "model.energy.json", "is not an energy model");
+    }
+
+    [Fact]
+    public void Estimate_VersionOneEnergyCompanion_SaysWhatItIsAndToRefit()
+    {
+        using var dir = new TempDir();
+        var modelPath = dir.File("model.json");
+        RuntimeModelJson.Save(RuntimeModel.Fit(Samples([1, 256, 512], [1, 8, 32])), modelPath);
+        dir.File("model.energy.json", "{\"schema\": \"llmeff.energy-model\", \"schema_version\": 1, \"energy\": {}}");
+
+        AssertOneLineError(Run("estimate", "--model", modelPath), "model.energy.json", "version-1 energy form", "re-fit");
+    }
+
+    [Fact]
+    public void Estimate_ShippedEnergyProfile_KeepsItsMeasuredNumbers()
+    {
+        // The H100 GPT-J energy profile measured with NVML (e = 2.560 J per output token, idle 134.9 W), in the current form.
+        var (code, output, err) = Run("estimate", "--json", "--model", "gptj-h100-bf16-energy", "--accelerator", "H100-SXM");
+
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(output);
+        Assert.Equal(2.5602288179911117, doc.RootElement.GetProperty("models")[0].GetProperty("measured_energy_per_output_token_joules").GetDouble());
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using LlmEff.Core;
+using LlmEff.Core.Energy;
 using LlmEff.Core.Hardware;
 using Microsoft.Extensions.AI;
 
@@ -89,6 +90,20 @@ public sealed class EfficiencyMetricsCalculatorTests
         Assert.Null(r.IdealizedEnergyJoules);
         Assert.Null(r.DenoisedRuntimeSeconds);
         Assert.Null(r.AcceleratorCount);
+    }
+
+    [Fact]
+    public void Measured_energy_model_gives_measured_joules_beside_the_idealized_ones()
+    {
+        // E(p, o) = E_pe(p) + (o - 1)·e with E_pe(512) = 40 J and e = 3 J per output token.
+        var options = Expected.Options();
+        options.Energy = EnergyModel.Create([new(1, 10.0), new(512, 40.0)], 3.0);
+        var m = new EfficiencyMetricsCalculator(options).Compute(1, 512, 10);
+        Assert.Equal(40 + (9 * 3.0), m.MeasuredEnergyJoules!.Value, 1e-12);
+        Assert.NotNull(m.IdealizedEnergyJoules);
+
+        Assert.Null(new EfficiencyMetricsCalculator(options).Compute(1, null, 10).MeasuredEnergyJoules);
+        Assert.Null(new EfficiencyMetricsCalculator(Expected.Options()).Compute(1, 512, 10).MeasuredEnergyJoules);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LlmEff.Core.Energy;
 using Microsoft.Extensions.AI;
 
 namespace LlmEff.Extensions.AI.Tests;
@@ -31,6 +32,20 @@ public sealed class EfficiencyMetricsChatClientTests
         Assert.Equal(m.RawRuntimeSeconds, totals.TotalRawRuntimeSeconds);
         Assert.Equal(Expected.Idealized512x10Seconds, totals.TotalIdealizedRuntimeSeconds!.Value, Expected.Tolerance);
         Assert.Same(client.GetService<EfficiencyMetricsChatClient>()!.Accumulator, client.GetService<EfficiencyMetricsAccumulator>());
+    }
+
+    [Fact]
+    public async Task Measured_energy_is_attached_to_the_response_when_an_energy_model_is_set()
+    {
+        using var inner = new FakeChatClient();
+        var options = Expected.Options();
+        options.Energy = EnergyModel.Create([new(1, 10.0), new(512, 40.0)], 3.0);
+        using var client = new ChatClientBuilder(inner).UseLlmEffMetrics(options).Build();
+
+        var response = await client.GetResponseAsync(Prompt, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(40 + (9 * 3.0), response.GetEfficiencyMetrics()!.MeasuredEnergyJoules!.Value, 1e-12);
+        Assert.Equal(40 + (9 * 3.0), (double)response.AdditionalProperties![EfficiencyMetricsPropertyNames.MeasuredEnergyJoules]!, 1e-12);
     }
 
     [Fact]

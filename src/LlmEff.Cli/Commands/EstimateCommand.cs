@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using LlmEff.Cli.Energy;
 using LlmEff.Cli.Models;
 using LlmEff.Core;
+using LlmEff.Core.Energy;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Reference;
 using LlmEff.Core.Serialization;
@@ -61,11 +61,11 @@ internal static class EstimateCommand
         return command;
     }
 
-    private static List<(string Name, RuntimeModel Model, MeasuredEnergy? Energy)> ResolveModels(string[]? names, RuntimeMetric metric, HelmTableOptions helm)
+    private static List<(string Name, RuntimeModel Model, EnergyModel? Energy)> ResolveModels(string[]? names, RuntimeMetric metric, HelmTableOptions helm)
     {
         if (names is null || names.Length == 0)
         {
-            return PaperTable3.All.Where(r => r.Metric == metric).Select(r => (r.ModelName, r.Model, (MeasuredEnergy?)null)).ToList();
+            return PaperTable3.All.Where(r => r.Metric == metric).Select(r => (r.ModelName, r.Model, (EnergyModel?)null)).ToList();
         }
 
         return names.Select(n =>
@@ -93,7 +93,7 @@ internal static class EstimateCommand
         public double? MeasuredOverIdealized => TotalMeasuredEnergyJoules / TotalEnergyJoules;
     }
 
-    private static EstimateRow Estimate(string name, RuntimeModel model, MeasuredEnergy? energy, Workload workload, Accelerator? accelerator)
+    private static EstimateRow Estimate(string name, RuntimeModel model, EnergyModel? energy, Workload workload, Accelerator? accelerator)
     {
         accelerator ??= CliInputs.DefaultAccelerator(model);
         var estimate = WorkloadEstimator.Estimate(workload, ServingConfiguration.For(model, accelerator) with { Name = name });
@@ -120,7 +120,7 @@ internal static class EstimateCommand
             AcceleratorName = accelerator?.Name,
             TotalDollarCostUsd = estimate.TotalDollarCostUsd,
             TotalEnergyJoules = estimate.TotalEnergyJoules,
-            TotalMeasuredEnergyJoules = energy?.Joules.PredictBatch(workload.PromptTokens, workload.OutputTokens).Sum(),
+            TotalMeasuredEnergyJoules = energy?.PredictTotalJoules(workload.PromptTokens, workload.OutputTokens),
             MeasuredPerOutputTokenJoules = energy?.PerOutputTokenJoules,
         };
     }

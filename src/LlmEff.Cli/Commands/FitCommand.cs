@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using LlmEff.Cli.Energy;
 using LlmEff.Core;
+using LlmEff.Core.Energy;
 using LlmEff.Core.Serialization;
 
 namespace LlmEff.Cli.Commands;
@@ -41,11 +41,13 @@ internal static class FitCommand
             var bootstrap = b > 0 ? RuntimeModel.Bootstrap(data, options, Math.Max(20, b), 0.95, parse.GetValue(seed), cancellationToken) : null;
             Print(output, file.Name, data.Count, fitted, cv, bootstrap);
             // Samples with energy_joules (profile torch on a GPU with NVML) also give the measured energy model (issue 14).
-            var energy = MeasuredEnergyJson.FitOrNull(data, options);
+            var energy = FitEnergy(data, options, file.Name, output);
             if (energy is not null)
             {
+                var last = energy.PromptEncodingJoules.Knots[^1];
+                var power = fitted.PerOutputTokenSeconds > 0 ? string.Create(CultureInfo.InvariantCulture, $", mean decode power {energy.DecodePowerWatts(fitted.PerOutputTokenSeconds):F0} W") : string.Empty;
                 output.WriteLine();
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Measured energy ({data.Count(s => s.EnergyJoules is > 0)} samples with energy_joules): e = {energy.PerOutputTokenJoules:F3} J/output token, E_pe({energy.Joules.PromptEncoding.Knots[^1].X}) = {energy.Joules.PromptEncoding.Knots[^1].Y:F3} J, R² = {energy.Joules.RSquared:F4}, mean decode power {energy.PerOutputTokenJoules / fitted.PerOutputTokenSeconds:F0} W"));
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Measured energy ({data.Count(s => s.EnergyJoules is > 0)} samples with energy_joules): e = {energy.PerOutputTokenJoules:F3} J/output token, E_pe({last.X}) = {last.Y:F3} J, R² = {energy.RSquared:F4}{power}"));
             }
 
             if (parse.GetValue(model) is { } target)
@@ -54,8 +56,8 @@ internal static class FitCommand
                 output.WriteLine($"model written to {target.FullName}");
                 if (energy is not null)
                 {
-                    var energyPath = MeasuredEnergy.CompanionPath(target.FullName);
-                    MeasuredEnergyJson.Save(energy, energyPath);
+                    var energyPath = EnergyModelJson.CompanionPath(target.FullName);
+                    EnergyModelJson.Save(energy, energyPath);
                     output.WriteLine($"energy model written to {energyPath}");
                 }
             }
@@ -63,6 +65,32 @@ internal static class FitCommand
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>The energy model of the samples that carry energy, fitted like the runtime model; null when none does or they cannot be fitted (a warning says why).</summary>
+    private static EnergyModel? FitEnergy(IReadOnlyList<ProfilingSample> data, RuntimeFitOptions options, string source, TextWriter output)
+    {
+        var withEnergy = data.Where(s => s.EnergyJoules is > 0).ToList();
+        if (withEnergy.Count == 0)
+        {
+            return null;
+        }
+
+        var energyOptions = new EnergyFitOptions { Aggregation = options.Aggregation, PromptEncodingShape = options.PromptEncodingShape };
+        try
+        {
+            return EnergyModel.Fit(withEnergy, energyOptions) with
+            {
+                Metadata = new EnergyModelMetadata { Source = source, Notes = string.Create(CultureInfo.InvariantCulture, $"{withEnergy.Count} of {data.Count} samples carry energy") },
+            };
+        }
+        catch (ArgumentException ex)
+        {
+            // The runtime model stands without it; say why there is no energy model.
+            output.WriteLine();
+            output.WriteLine($"warning: no energy model from the samples with energy_joules: {ex.Message}");
+            return null;
+        }
     }
 
     private static void Print(TextWriter o, string name, int count, RuntimeModel m, CrossValidationReport cv, BootstrapResult? bootstrap)

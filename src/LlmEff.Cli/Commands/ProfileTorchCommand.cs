@@ -45,32 +45,32 @@ internal static partial class ProfileTorchCommand
         command.SetAction((parse, cancellationToken) =>
         {
             var architecture = ResolveArchitecture(parse.GetValue(arch), parse.GetValue(archFile));
-            var request = new TorchProfileRequest(
-                architecture,
-                Plan(ProfileCommand.ParseList(parse.GetValue(prompts)!, "--prompts"), ProfileCommand.ParseList(parse.GetValue(outputs)!, "--outputs"), parse.GetValue(trials), parse.GetValue(warmup), parse.GetValue(seed)),
-                new TorchProfilerOptions
+            var options = new ProfileFolderOptions
+            {
+                Architecture = architecture,
+                OutputDirectory = parse.GetValue(outDir)!.FullName,
+                Plan = Plan(ProfileCommand.ParseList(parse.GetValue(prompts)!, "--prompts"), ProfileCommand.ParseList(parse.GetValue(outputs)!, "--outputs"), parse.GetValue(trials), parse.GetValue(warmup), parse.GetValue(seed)),
+                Profiler = new TorchProfilerOptions
                 {
                     Device = ParseDevice(parse.GetValue(device)!),
                     Model = new DecoderOptions { Precision = ParsePrecision(parse.GetValue(precision)!), Seed = parse.GetValue(seed) },
                     MeasureEnergy = !parse.GetValue(noEnergy),
                     CudaGraphs = ParseCudaGraphs(parse.GetValue(cudaGraphs)!),
                 },
-                parse.GetValue(outDir)!.FullName)
-            {
                 Parallel = ParallelLayout(architecture, parse.GetValue(gpus), parse.GetValue(tensorParallel), parse.GetValue(stages), parse.GetValue(accelerator)!),
             };
-            if (request.Profiler.CudaGraphs == CudaGraphMode.Required && request.Profiler.Device == "cpu")
+            if (options.Profiler.CudaGraphs == CudaGraphMode.Required && options.Profiler.Device == "cpu")
             {
                 throw new ArgumentException("--cuda-graphs required needs a CUDA device; use --device cuda or --cuda-graphs auto.");
             }
 
-            if (request.Plan.CapacityTokens > architecture.MaxContextTokens)
+            if (options.Plan.CapacityTokens > architecture.MaxContextTokens)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--prompts/--outputs: the largest prompt ({request.Plan.MaxPromptTokens}) plus the longest output ({request.Plan.MaxOutputTokens}) minus 1 is {request.Plan.CapacityTokens} tokens, beyond {architecture.Name}'s context of {architecture.MaxContextTokens}; use smaller sizes."));
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--prompts/--outputs: the largest prompt ({options.Plan.MaxPromptTokens}) plus the longest output ({options.Plan.MaxOutputTokens}) minus 1 is {options.Plan.CapacityTokens} tokens, beyond {architecture.Name}'s context of {architecture.MaxContextTokens}; use smaller sizes."));
             }
 
             var verbose = parse.GetValue<bool>("--verbose");
-            return Task.FromResult(TorchProfileRunner.Run(request, output, error, verbose, cancellationToken));
+            return TorchProfileRunner.RunAsync(options, output, error, verbose, cancellationToken);
         });
         return command;
     }
@@ -85,7 +85,19 @@ internal static partial class ProfileTorchCommand
 
         if (file is not null)
         {
-            return ArchitectureJson.ReadFile(file.FullName);
+            // Core's messages name the file; the prefix names the option.
+            try
+            {
+                return ArchitectureJson.ReadFile(file.FullName);
+            }
+            catch (FileNotFoundException ex)
+            {
+                throw new FileNotFoundException($"--arch-file: {ex.Message}", ex.FileName, ex);
+            }
+            catch (InvalidDataException ex)
+            {
+                throw new InvalidDataException($"--arch-file {ex.Message}", ex);
+            }
         }
 
         if (string.IsNullOrWhiteSpace(name))

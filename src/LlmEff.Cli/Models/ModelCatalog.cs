@@ -1,7 +1,7 @@
 using System.Reflection;
-using LlmEff.Cli.Energy;
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
+using LlmEff.Core.Energy;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Metrics;
 using LlmEff.Core.Reference;
@@ -21,7 +21,7 @@ internal static class ModelCatalog
 
     private const string ResourcePrefix = "LlmEff.Cli.Profiles.";
 
-    private const string EnergySuffix = ".energy.json";
+    private const string EnergySuffix = EnergyModelJson.CompanionSuffix;
 
     private static readonly Lazy<IReadOnlyList<ShippedProfile>> Measured = new(LoadMeasured);
 
@@ -123,12 +123,12 @@ internal static class ModelCatalog
     /// The measured energy model beside a <c>--model</c> value: a model file's companion <c>&lt;file&gt;.energy.json</c>, or
     /// a measured profile's shipped one; null when there is none (Table 3 rows and roofline estimates never have one).
     /// </summary>
-    public static MeasuredEnergy? ResolveEnergy(string spec)
+    public static EnergyModel? ResolveEnergy(string spec)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
         if (File.Exists(spec))
         {
-            return MeasuredEnergyJson.TryLoadCompanion(spec);
+            return EnergyModelJson.TryLoadCompanion(spec);
         }
 
         return MeasuredProfiles.FirstOrDefault(p => string.Equals(p.Name, spec.Trim(), StringComparison.OrdinalIgnoreCase))?.Energy;
@@ -151,7 +151,7 @@ internal static class ModelCatalog
         var name = resource[ResourcePrefix.Length..^".json".Length];
         var model = RuntimeModel.FromJson(ReadResource(assembly, resource));
         var energyResource = ResourcePrefix + name + EnergySuffix;
-        var energy = resources.Contains(energyResource) ? MeasuredEnergyJson.Parse(ReadResource(assembly, energyResource), energyResource) : null;
+        var energy = resources.Contains(energyResource) ? EnergyModel.FromJson(ReadResource(assembly, energyResource)) : null;
 
         return new ShippedProfile(name, model.Metadata.Emulated ? "measured-emulated" : "measured", model) { Energy = energy };
     }

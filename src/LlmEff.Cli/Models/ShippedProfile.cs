@@ -1,5 +1,5 @@
-using LlmEff.Cli.Energy;
 using LlmEff.Core;
+using LlmEff.Core.Energy;
 
 namespace LlmEff.Cli.Models;
 
@@ -7,5 +7,5 @@ namespace LlmEff.Cli.Models;
 internal sealed record ShippedProfile(string Name, string Kind, RuntimeModel Model)
 {
     /// <summary>The measured energy model shipped beside it (<c>Profiles/&lt;name&gt;.energy.json</c>), when there is one.</summary>
-    public MeasuredEnergy? Energy { get; init; }
+    public EnergyModel? Energy { get; init; }
 }

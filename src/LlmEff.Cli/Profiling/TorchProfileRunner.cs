@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using LlmEff.Cli.Energy;
 using LlmEff.Core;
-using LlmEff.Core.Serialization;
+using LlmEff.Profiling.Torch.Model;
 using LlmEff.Profiling.Torch.Parallelism;
 using LlmEff.Profiling.Torch.Profiling;
 using TorchSharp;
@@ -10,65 +9,67 @@ using TorchSharp;
 namespace LlmEff.Cli.Profiling;
 
 /// <summary>
-/// Runs a <see cref="TorchProfileRequest"/>: loads libtorch, checks the device, profiles with a live progress line, then
-/// fits and writes the runtime model (and the measured energy model when samples carry energy). The only CLI type that
-/// touches TorchSharp, so the other commands never load it.
+/// Runs <c>llmeff profile torch</c>: loads libtorch, checks the device, then hands the run to
+/// <see cref="TorchProfiler.ProfileToFolderAsync"/> (profile, resume, fits, files) with a live progress line, and prints what
+/// it measured. The only CLI type that touches TorchSharp, so the other commands never load it.
 /// </summary>
 internal static class TorchProfileRunner
 {
     /// <summary>Profiles and writes the outputs; returns the exit code (0, or 130 when cancelled).</summary>
-    public static int Run(TorchProfileRequest request, TextWriter output, TextWriter error, bool verbose, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(ProfileFolderOptions options, TextWriter output, TextWriter error, bool verbose, CancellationToken cancellationToken)
     {
-        EnsureDevice(request.Profiler.Device);
-        var layout = request.Parallel is null ? (1, 1) : new ParallelProfiler(request.Profiler, request.Parallel).Layout(request.Architecture, request.Plan);
-        if (layout != (1, 1))
-        {
-            return RunParallel(request, layout, output, error, verbose, cancellationToken);
-        }
-
-        EnsureResumable(request);
-        Directory.CreateDirectory(request.OutputDirectory);
-        var plan = request.Plan;
-        error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"profiling {request.Architecture.Name} ({request.Architecture.ParameterCount:N0} parameters, {request.PrecisionName}) on {request.Profiler.Device}: {plan.TotalQueries} timed points, samples in {request.SamplesPath}"));
+        EnsureDevice(options.Profiler.Device);
+        var inv = CultureInfo.InvariantCulture;
+        var architecture = options.Architecture;
         var status = new StatusLine(error);
-        var progress = Progress(status);
-
-        var profile = Guarded(() => Profile(request, progress, error, status, verbose, cancellationToken), status, error, request.SamplesPath);
-        if (profile is null)
+        ProfileFolderResult result;
+        try
         {
+            // The call checks the layout and the samples file before it starts, so those errors come before the header.
+            var run = TorchProfiler.ProfileToFolderAsync(options, Progress(status), new ErrorStreamLoggerFactory(error, status, verbose), cancellationToken);
+            error.WriteLine(string.Create(inv, $"profiling {architecture.Name} ({architecture.ParameterCount:N0} parameters, {options.Profiler.Model.Precision.ShortName()}) on {options.Profiler.Device}: {options.Plan.TotalQueries} timed points per shard, samples in {options.OutputDirectory}"));
+            result = await run.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            status.End();
+            error.WriteLine($"llmeff: interrupted; every finished point is in {options.OutputDirectory}; rerun the same command to resume.");
             return 130;
         }
+        catch (InvalidOperationException ex)
+        {
+            // Not enough GPU memory, a samples file of another model or precision, samples that cannot be fitted: one line.
+            throw new ArgumentException(OneLine(ex.Message), ex);
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            throw new ArgumentException(OneLine(ex.Message), ex);
+        }
+        finally
+        {
+            status.End();
+        }
 
-        WriteOutputs(request, profile, output);
+        if (result.Parallel is { } parallel)
+        {
+            WriteParallel(result, parallel, output);
+        }
+        else
+        {
+            WriteSingle(result, result.Profile!, options.Profiler.MeasureEnergy, output);
+        }
+
         return 0;
     }
 
-    /// <summary>
-    /// A model laid out over N × S GPUs, profiled from rank-0 shards on this device (ParallelProfiler): one samples file
-    /// per stage, resumable, and the composed model with the modelled collectives and emulated provenance.
-    /// </summary>
-    private static int RunParallel(TorchProfileRequest request, (int TensorParallel, int Stages) layout, TextWriter output, TextWriter error, bool verbose, CancellationToken cancellationToken)
+    private static void WriteParallel(ProfileFolderResult result, ParallelProfile parallel, TextWriter output)
     {
         var inv = CultureInfo.InvariantCulture;
-        var (n, stages) = layout;
-        Directory.CreateDirectory(request.OutputDirectory);
-        var options = request.Parallel! with { TensorParallelDegree = n, PipelineStages = stages };
-        error.WriteLine(string.Create(inv, $"profiling {request.Architecture.Name} as {n}-way tensor parallel x {stages} stage(s) = {n * stages} GPUs, from rank-0 shards on {request.Profiler.Device}; samples in {request.OutputDirectory}"));
-        var status = new StatusLine(error);
-        var profiler = new ParallelProfiler(request.Profiler, options, new ErrorStreamLoggerFactory(error, status, verbose));
-        var result = Guarded(() => profiler.Run(request.Architecture, request.Plan, request.OutputDirectory, Progress(status), cancellationToken), status, error, request.OutputDirectory);
-        if (result is null)
+        output.WriteLine(string.Create(inv, $"{result.Architecture.Name}: {result.TensorParallelDegree} x {result.PipelineStages} = {result.AcceleratorCount} GPUs emulated on {parallel.StageProfiles[0].Hardware}; {result.SampleCount} samples ({result.ResumedSamples} resumed)"));
+        for (var s = 0; s < result.PipelineStages; s++)
         {
-            return 130;
-        }
-
-        var path = request.ParallelModelPath(n, stages);
-        RuntimeModelJson.Save(result.Model, path);
-        output.WriteLine(string.Create(inv, $"{request.Architecture.Name}: {n} x {stages} = {result.AcceleratorCount} GPUs emulated on {result.StageProfiles[0].Hardware}"));
-        for (var s = 0; s < stages; s++)
-        {
-            var shard = result.StageShardModels[s];
-            output.WriteLine(string.Create(inv, $"  stage {s}: shard g = {shard.PerOutputTokenSeconds * 1e3:F3} ms, + collectives over {result.TensorParallelLink.Name} = {result.StageModels[s].PerOutputTokenSeconds * 1e3:F3} ms, R² = {shard.RSquared:F4}"));
+            var shard = parallel.StageShardModels[s];
+            output.WriteLine(string.Create(inv, $"  stage {s}: shard g = {shard.PerOutputTokenSeconds * 1e3:F3} ms, + collectives over {parallel.TensorParallelLink.Name} = {parallel.StageModels[s].PerOutputTokenSeconds * 1e3:F3} ms, R² = {shard.RSquared:F4}"));
         }
 
         output.WriteLine(string.Create(inv, $"whole model: g = {result.Model.PerOutputTokenSeconds * 1e3:F3} ms/token"));
@@ -77,36 +78,7 @@ internal static class TorchProfileRunner
             output.WriteLine(string.Create(inv, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
         }
 
-        output.WriteLine($"model written to {path} (emulated; its notes give the layout and link parameters)");
-        return 0;
-    }
-
-    /// <summary>
-    /// Runs a profile, ending the status line either way. Ctrl-C gives null after saying where the finished points are;
-    /// an InvalidOperationException (not enough GPU memory, a samples file of another model or precision) becomes one
-    /// error line.
-    /// </summary>
-    private static T? Guarded<T>(Func<T> run, StatusLine status, TextWriter error, string samplesWhere)
-        where T : class
-    {
-        try
-        {
-            return run();
-        }
-        catch (OperationCanceledException)
-        {
-            status.End();
-            error.WriteLine($"llmeff: interrupted; every finished point is in {samplesWhere}; rerun the same command to resume.");
-            return null;
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new ArgumentException(OneLine(ex.Message), ex);
-        }
-        finally
-        {
-            status.End();
-        }
+        output.WriteLine($"model written to {result.ModelPath} (emulated; its notes give the layout and link parameters)");
     }
 
     private static IProgress<ProfilingProgress> Progress(StatusLine status)
@@ -130,32 +102,10 @@ internal static class TorchProfileRunner
         });
     }
 
-    /// <summary>
-    /// The profiling call itself. Sharded profiling (<c>--gpus N</c> or <c>--tensor-parallel N --pipeline-stages S</c>) plugs in
-    /// here: the request gains the layout and this method picks the sharded profiler; files, progress, fit and energy around
-    /// it stay as they are (the provenance's accelerator count comes from the profile's metadata).
-    /// </summary>
-    private static TorchProfile Profile(TorchProfileRequest request, IProgress<ProfilingProgress> progress, TextWriter error, StatusLine status, bool verbose, CancellationToken cancellationToken)
-    {
-        // The label is set here so the up-front check (EnsureResumable) and the profiler's own resume check agree.
-        var profiler = new TorchProfiler(request.Profiler with { SourceLabel = request.SourceLabel }, new ErrorStreamLogger<TorchProfiler>(error, status, verbose));
-        return profiler.Run(request.Architecture, request.Plan, request.SamplesPath, progress, cancellationToken);
-    }
-
-    private static void WriteOutputs(TorchProfileRequest request, TorchProfile profile, TextWriter output)
+    private static void WriteSingle(ProfileFolderResult result, TorchProfile profile, bool measureEnergy, TextWriter output)
     {
         var inv = CultureInfo.InvariantCulture;
-        RuntimeModel model;
-        try
-        {
-            model = profile.Fit();
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
-        {
-            throw new ArgumentException($"the {profile.Samples.Count} samples in {request.SamplesPath} could not be fitted: {OneLine(ex.Message)}", ex);
-        }
-
-        RuntimeModelJson.Save(model, request.ModelPath);
+        var model = result.Model;
         output.WriteLine(string.Create(inv, $"{profile.Architecture.Name} on {profile.Hardware}: {profile.Samples.Count} samples ({profile.ResumedSamples} resumed)"));
         output.WriteLine(string.Create(inv, $"g = {model.PerOutputTokenSeconds * 1e3:F3} ms/token, R² = {model.RSquared:F4}"));
         foreach (var knot in model.PromptEncoding.Knots)
@@ -169,19 +119,15 @@ internal static class TorchProfileRunner
             output.WriteLine(string.Create(inv, $"warning: the fit is poor (R² = {model.RSquared:F4}, g = {model.PerOutputTokenSeconds * 1e3:F3} ms); profile on an idle device with --warmup 2 or more and --trials 3 or more."));
         }
 
-        output.WriteLine($"samples: {request.SamplesPath}");
-        output.WriteLine($"model written to {request.ModelPath}");
-        var metadata = profile.ToMetadata();
-        var energy = MeasuredEnergyJson.FitOrNull(profile.Samples, RuntimeFitOptions.Default with { Metadata = metadata }, profile.IdlePowerWatts, profile.BoardPowerWatts, profile.EnergyCounterIntervalSeconds);
-        if (energy is null)
+        output.WriteLine($"samples: {result.SamplesPaths[0]}");
+        output.WriteLine($"model written to {result.ModelPath}");
+        if (result.Energy is not { } energy)
         {
-            output.WriteLine(request.Profiler.MeasureEnergy ? "energy: not measured (needs a CUDA GPU with NVML's energy counter)" : "energy: not measured (--no-energy)");
+            output.WriteLine(measureEnergy ? "energy: not measured (needs a CUDA GPU with NVML's energy counter)" : "energy: not measured (--no-energy)");
             return;
         }
 
-        var energyPath = MeasuredEnergy.CompanionPath(request.ModelPath);
-        MeasuredEnergyJson.Save(energy, energyPath);
-        output.Write(string.Create(inv, $"energy: e = {energy.PerOutputTokenJoules:F3} J/output token, R² = {energy.Joules.RSquared:F4}"));
+        output.Write(string.Create(inv, $"energy: e = {energy.PerOutputTokenJoules:F3} J/output token, R² = {energy.RSquared:F4}"));
         if (energy.BoardPowerWatts is { } board)
         {
             var idealized = model.PerOutputTokenSeconds * board;
@@ -194,7 +140,7 @@ internal static class TorchProfileRunner
         {
             // Per prompt token: the slope of E_pe and PE between the two largest profiled prompt sizes (compute-bound prefill).
             int p0 = (int)knots[^2].X, p1 = (int)knots[^1].X;
-            var measuredPrompt = (energy.Joules.PromptEncodingSeconds(p1) - energy.Joules.PromptEncodingSeconds(p0)) / (p1 - p0);
+            var measuredPrompt = (energy.PredictPromptEncodingJoules(p1) - energy.PredictPromptEncodingJoules(p0)) / (p1 - p0);
             output.Write(string.Create(inv, $"energy per prompt token (p = {p0} to {p1}): {measuredPrompt:F4} J"));
             if (energy.BoardPowerWatts is { } w)
             {
@@ -210,22 +156,7 @@ internal static class TorchProfileRunner
             output.WriteLine(string.Create(inv, $"idle power {idle:F1} W: idle share of e = {idle * model.PerOutputTokenSeconds:F3} J, dynamic = {energy.PerOutputTokenJoules - (idle * model.PerOutputTokenSeconds):F3} J per output token"));
         }
 
-        output.WriteLine($"energy model written to {energyPath}");
-    }
-
-    /// <summary>Refuses up front to append to a samples file of another model or precision (the profiler would refuse later).</summary>
-    private static void EnsureResumable(TorchProfileRequest request)
-    {
-        if (!File.Exists(request.SamplesPath) || new FileInfo(request.SamplesPath).Length == 0)
-        {
-            return;
-        }
-
-        var foreign = ProfilingSampleCsv.ReadFile(request.SamplesPath).FirstOrDefault(s => s.Source != request.SourceLabel);
-        if (foreign is not null)
-        {
-            throw new ArgumentException($"{request.SamplesPath} holds samples of '{foreign.Source}', not '{request.SourceLabel}'; resume only with the same model and --precision, or choose another --out folder.");
-        }
+        output.WriteLine($"energy model written to {result.EnergyModelPath}");
     }
 
     /// <summary>Loads libtorch and checks the requested device exists, failing with one clear line otherwise.</summary>

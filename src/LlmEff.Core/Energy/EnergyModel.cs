@@ -1,99 +1,307 @@
-using LlmEff.Core.Metrics;
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace LlmEff.Core.Energy;
 
 /// <summary>
-/// Measured energy per query with the runtime model's shape, <c>E(p, o) = E_pe(p) + (o − 1)·e</c>, fitted with the same
-/// two-step regression (§3.4) on <see cref="ProfilingSample.EnergyJoules"/>. With the idle power measured before the run,
-/// each prediction splits into idle energy (idle power × runtime × accelerators) and dynamic energy (the rest).
+/// Measured energy per query with the runtime model's shape, <c>E(p, o) = E_pe(p) + (o − 1)·e</c> in joules: prompt-encoding
+/// joules by prompt size (piecewise linear through the profiled sizes) plus joules per output token, summed over
+/// <see cref="AcceleratorCount"/> accelerators. It carries the powers measured around the run (idle and board power in
+/// watts), the energy counter's resolution, and provenance. Fit it with <see cref="Fit"/> from samples with
+/// <see cref="ProfilingSample.EnergyJoules"/>, or read it with <see cref="FromJson"/> / <see cref="EnergyModelJson.Load"/>.
 /// </summary>
-public sealed class EnergyModel
+/// <remarks>Immutable; change the measured powers or provenance with a <c>with</c> expression.</remarks>
+public sealed record EnergyModel
 {
-    private EnergyModel(RuntimeModel joules, RuntimeModel runtime, double? idlePowerWatts, int accelerators)
+    private readonly int _acceleratorCount = 1;
+    private readonly double? _idlePowerWatts;
+    private readonly double? _boardPowerWatts;
+    private readonly double? _counterResolutionJoules;
+    private readonly double? _counterUpdateIntervalSeconds;
+    private readonly EnergyModelMetadata _metadata = new();
+
+    private EnergyModel(PiecewiseLinearFunction promptEncodingJoules, double perOutputTokenJoules, double rSquared, TrialAggregation? aggregation, IReadOnlyList<EnergyResidual> residuals)
     {
-        Joules = joules;
-        Runtime = runtime;
-        IdlePowerWatts = idlePowerWatts;
-        AcceleratorCount = accelerators;
+        PromptEncodingJoules = promptEncodingJoules;
+        PerOutputTokenJoules = perOutputTokenJoules;
+        RSquared = rSquared;
+        Aggregation = aggregation;
+        Residuals = residuals;
     }
 
-    /// <summary>The fitted energy curve, held as a <see cref="RuntimeModel"/> whose unit is joules instead of seconds.</summary>
-    public RuntimeModel Joules { get; }
-
-    /// <summary>The runtime model fitted on the same samples (for the idle share and average power).</summary>
-    public RuntimeModel Runtime { get; }
-
-    /// <summary>Idle power of one accelerator in watts, measured before the run; null when unknown.</summary>
-    public double? IdlePowerWatts { get; }
-
-    /// <summary>Accelerators whose energy the samples sum.</summary>
-    public int AcceleratorCount { get; }
+    /// <summary><c>E_pe(p)</c>: joules to encode a prompt of p tokens (first output token included), by prompt size in tokens.</summary>
+    public PiecewiseLinearFunction PromptEncodingJoules { get; }
 
     /// <summary><c>e</c>: joules per output token after the first.</summary>
-    public double PerOutputTokenJoules => Joules.PerOutputTokenSeconds;
+    public double PerOutputTokenJoules { get; }
 
-    /// <summary>Coefficient of determination of the energy fit.</summary>
-    public double RSquared => Joules.RSquared;
+    /// <summary>Coefficient of determination of the fit over the aggregated points; NaN for a model built with <see cref="Create"/>.</summary>
+    public double RSquared { get; }
+
+    /// <summary>How trials were aggregated before the fit; null for a model built with <see cref="Create"/>.</summary>
+    public TrialAggregation? Aggregation { get; }
+
+    /// <summary>The aggregated points the model was fitted to, with its predictions; empty for a model built with <see cref="Create"/>.</summary>
+    public IReadOnlyList<EnergyResidual> Residuals { get; }
+
+    /// <summary>The prompt sizes (tokens) of <see cref="PromptEncodingJoules"/>'s knots.</summary>
+    public IReadOnlyList<int> ProfiledPromptTokens => PromptEncodingJoules.Knots.Select(k => (int)k.X).ToArray();
+
+    /// <summary>Accelerators whose energy every sample sums. Default 1; at least 1.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
+    public int AcceleratorCount
+    {
+        get => _acceleratorCount;
+        init => _acceleratorCount = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(AcceleratorCount), value, "Give the number of accelerators whose energy each sample sums: 1 or more.");
+    }
+
+    /// <summary>Power of one accelerator with nothing running, in watts, measured before the run; null when unknown.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative, NaN or infinite.</exception>
+    public double? IdlePowerWatts
+    {
+        get => _idlePowerWatts;
+        init => _idlePowerWatts = NonNegative(value, nameof(IdlePowerWatts), "watts");
+    }
 
     /// <summary>
-    /// Fits the energy model. Every sample needs <see cref="ProfilingSample.EnergyJoules"/>; samples without it are refused
-    /// (filter them out first), so a mix of measured and unmeasured energy cannot bias the fit silently.
+    /// The board power limit of one accelerator in watts, read while measuring: the power of the paper's idealized energy
+    /// (runtime × accelerators × board power, §4.2); null when unknown.
     /// </summary>
-    /// <param name="samples">Samples with runtime and energy.</param>
-    /// <param name="idlePowerWatts">Idle power of one accelerator, or null.</param>
-    /// <param name="acceleratorCount">Accelerators summed in each sample's energy; at least 1.</param>
-    /// <param name="options">Fit options, shared by the energy and runtime fits (decode model, aggregation...).</param>
-    public static EnergyModel Fit(IEnumerable<ProfilingSample> samples, double? idlePowerWatts = null, int acceleratorCount = 1, RuntimeFitOptions? options = null)
+    /// <exception cref="ArgumentOutOfRangeException">Negative, NaN or infinite.</exception>
+    public double? BoardPowerWatts
+    {
+        get => _boardPowerWatts;
+        init => _boardPowerWatts = NonNegative(value, nameof(BoardPowerWatts), "watts");
+    }
+
+    /// <summary>The smallest energy step the counter reports, in joules (NVML counts millijoules: 0.001); null when unknown.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative, NaN or infinite.</exception>
+    public double? CounterResolutionJoules
+    {
+        get => _counterResolutionJoules;
+        init => _counterResolutionJoules = NonNegative(value, nameof(CounterResolutionJoules), "joules");
+    }
+
+    /// <summary>
+    /// How often the energy counter updates, in seconds (about 0.1 s on H100s): queries much shorter than this are measured
+    /// by repetition; null when unknown.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Negative, NaN or infinite.</exception>
+    public double? CounterUpdateIntervalSeconds
+    {
+        get => _counterUpdateIntervalSeconds;
+        init => _counterUpdateIntervalSeconds = NonNegative(value, nameof(CounterUpdateIntervalSeconds), "seconds");
+    }
+
+    /// <summary>Provenance: model, hardware, software, source and when it was measured. Default: all unknown.</summary>
+    /// <exception cref="ArgumentNullException">Null.</exception>
+    public EnergyModelMetadata Metadata
+    {
+        get => _metadata;
+        init => _metadata = value ?? throw new ArgumentNullException(nameof(Metadata), "Pass new EnergyModelMetadata() when the provenance is unknown.");
+    }
+
+    /// <summary>
+    /// Builds a model from known parameters (e.g. from a data sheet or another tool), with no fit statistics. Set the powers,
+    /// accelerator count and provenance with a <c>with</c> expression.
+    /// </summary>
+    /// <param name="promptEncodingJoules">Knots of <c>E_pe(p)</c>: X is the prompt size in tokens (0 or more), Y the joules.</param>
+    /// <param name="perOutputTokenJoules"><c>e</c>: joules per output token after the first; finite and 0 or more.</param>
+    /// <exception cref="ArgumentException">No knots, a negative prompt size, or a non-finite or duplicate knot.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="perOutputTokenJoules"/> is negative or not finite.</exception>
+    public static EnergyModel Create(IEnumerable<PiecewiseLinearKnot> promptEncodingJoules, double perOutputTokenJoules)
+    {
+        ArgumentNullException.ThrowIfNull(promptEncodingJoules);
+        var knots = promptEncodingJoules.ToList();
+        if (knots.FindIndex(k => k.X < 0) is var bad and >= 0)
+        {
+            throw new ArgumentException($"promptEncodingJoules[{bad}] is at prompt size {knots[bad].X}; prompt sizes are token counts, 0 or more.", nameof(promptEncodingJoules));
+        }
+
+        if (!double.IsFinite(perOutputTokenJoules) || perOutputTokenJoules < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(perOutputTokenJoules), perOutputTokenJoules, "Joules per output token are a finite number, 0 or more.");
+        }
+
+        return new EnergyModel(new PiecewiseLinearFunction(knots), perOutputTokenJoules, double.NaN, null, []);
+    }
+
+    /// <summary>
+    /// Fits <c>E(p, o) = E_pe(p) + (o − 1)·e</c> with the runtime model's two-step regression (§3.4): per prompt size a line
+    /// over the output lengths, whose intercepts are the <c>E_pe</c> knots, then <c>e</c> from all sizes at once. Every sample
+    /// needs <see cref="ProfilingSample.EnergyJoules"/>: samples without it are refused rather than skipped, so a mix cannot
+    /// bias the fit silently (filter with <c>s =&gt; s.EnergyJoules is not null</c>). Set the measured powers and provenance
+    /// on the result with a <c>with</c> expression.
+    /// </summary>
+    /// <param name="samples">Samples with measured energy; each prompt size swept over 2 or more output lengths.</param>
+    /// <param name="options">Fit options; null for <see cref="EnergyFitOptions.Default"/>.</param>
+    /// <param name="logger">Receives a warning when R² is below <see cref="EnergyFitOptions.RSquaredWarningThreshold"/>; null for none.</param>
+    /// <exception cref="ArgumentException">A sample lacks energy or has a zero, negative, NaN or infinite energy; the samples cannot be fitted; or the fitted energy per output token is negative (the message says which and how to fix it).</exception>
+    public static EnergyModel Fit(IEnumerable<ProfilingSample> samples, EnergyFitOptions? options = null, ILogger<EnergyModel>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(samples);
-        ArgumentOutOfRangeException.ThrowIfLessThan(acceleratorCount, 1);
-        if (idlePowerWatts is { } idle && (!double.IsFinite(idle) || idle < 0))
-        {
-            throw new ArgumentOutOfRangeException(nameof(idlePowerWatts), idlePowerWatts, "Idle power is a finite, non-negative number of watts.");
-        }
-
+        options ??= EnergyFitOptions.Default;
+        options.Validate();
+        ILogger log = (ILogger?)logger ?? NullLogger<EnergyModel>.Instance;
         var list = samples.ToList();
-        var missing = list.FindIndex(s => s.EnergyJoules is null);
-        if (missing >= 0)
+        for (var i = 0; i < list.Count; i++)
         {
-            throw new ArgumentException($"samples[{missing}] (p = {list[missing].PromptTokens}, o = {list[missing].OutputTokens}) has no EnergyJoules; fit energy only on samples whose energy was measured (filter with s => s.EnergyJoules is not null).", nameof(samples));
+            var s = list[i] ?? throw new ArgumentException($"samples[{i}] is null; remove null entries.", nameof(samples));
+            if (s.EnergyJoules is not { } joules)
+            {
+                throw new ArgumentException($"samples[{i}] (p = {s.PromptTokens}, o = {s.OutputTokens}) has no EnergyJoules; fit energy only on samples whose energy was measured (filter with s => s.EnergyJoules is not null).", nameof(samples));
+            }
+
+            if (!double.IsFinite(joules) || joules <= 0)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"samples[{i}] (p = {s.PromptTokens}, o = {s.OutputTokens}) has EnergyJoules = {joules}; energies must be finite and positive: drop failed or unmeasured queries before fitting."), nameof(samples));
+            }
         }
 
-        var bad = list.FindIndex(s => !double.IsFinite(s.EnergyJoules!.Value) || s.EnergyJoules <= 0);
-        if (bad >= 0)
+        // The runtime fitter's regression is unit-agnostic: it is reused on joules in place of seconds. The decode model is the
+        // paper's constant one, since the counter's resolution cannot separate a per-context term in e.
+        var fitOptions = new RuntimeFitOptions
         {
-            throw new ArgumentException($"samples[{bad}] has EnergyJoules = {list[bad].EnergyJoules}; energies must be finite and positive.", nameof(samples));
+            Aggregation = options.Aggregation,
+            PromptEncodingShape = options.PromptEncodingShape,
+            MinimumDistinctOutputLengths = options.MinimumDistinctOutputLengths,
+            Decode = DecodeModel.Constant,
+            Overhead = OverheadMode.None,
+        };
+        var fitted = RuntimeModelFitter.Fit(list.Select(s => s with { RuntimeSeconds = s.EnergyJoules!.Value }), fitOptions, NullLogger.Instance);
+        var residuals = fitted.Residuals.Select(r => new EnergyResidual(r.PromptTokens, r.OutputTokens, r.ObservedSeconds, Math.Max(0, r.PredictedSeconds))).ToArray();
+        if (!(fitted.PerOutputTokenSeconds >= 0))
+        {
+            // A token cannot give energy back: a negative slope means the energies are noisier than a token's energy.
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture, $"The fitted energy per output token is {fitted.PerOutputTokenSeconds:G3} J, below 0: the measured energies are noisier than one token's energy. Measure longer outputs (e.g. o up to 32 or more), more trials, or on an idle device."),
+                nameof(samples));
         }
 
-        var joules = RuntimeModel.Fit(list.Select(s => s with { RuntimeSeconds = s.EnergyJoules!.Value }), options);
-        var runtime = RuntimeModel.Fit(list, options);
-        return new EnergyModel(joules, runtime, idlePowerWatts, acceleratorCount);
+        var model = new EnergyModel(fitted.PromptEncoding, fitted.PerOutputTokenSeconds, fitted.RSquared, options.Aggregation, residuals);
+        if (model.RSquared < options.RSquaredWarningThreshold)
+        {
+            log.LogWarning("Energy fit R² = {RSquared:F4} is below {Threshold}: the energies are noisy (counter quantisation, a busy device); measure longer queries or more trials.", model.RSquared, options.RSquaredWarningThreshold);
+        }
+
+        return model;
     }
 
-    /// <summary><c>E_pe(p)</c>: joules to encode a prompt of <paramref name="promptTokens"/> tokens (first token included).</summary>
-    public double PromptEncodingJoules(int promptTokens) => Joules.PromptEncodingSeconds(promptTokens);
+    /// <summary>A copy with the fit statistics read back from JSON.</summary>
+    internal EnergyModel Restore(double rSquared, TrialAggregation? aggregation, IReadOnlyList<EnergyResidual> residuals)
+        => new(PromptEncodingJoules, PerOutputTokenJoules, rSquared, aggregation, residuals);
 
-    /// <summary>Predicted energy of one query in joules, summed over the accelerators.</summary>
-    public double Predict(int promptTokens, int outputTokens) => Joules.Predict(promptTokens, outputTokens);
+    /// <summary>Reads a model from its JSON form (<see cref="EnergyModelJson"/>).</summary>
+    /// <exception cref="InvalidDataException">Not JSON, another kind or schema version (the message says which and what was expected), or malformed.</exception>
+    public static EnergyModel FromJson(string json) => EnergyModelJson.Deserialize(json);
 
-    /// <summary>The idle part of <see cref="Predict"/>: idle power × predicted runtime × accelerators (0 when idle power is unknown).</summary>
-    public double IdleJoules(int promptTokens, int outputTokens)
-        => (IdlePowerWatts ?? 0) * Runtime.Predict(promptTokens, outputTokens) * AcceleratorCount;
+    /// <summary>This model's JSON form (<see cref="EnergyModelJson"/>), indented.</summary>
+    public string ToJson() => EnergyModelJson.Serialize(this);
 
-    /// <summary>The dynamic part: total minus idle, never below 0.</summary>
-    public double DynamicJoules(int promptTokens, int outputTokens)
-        => Math.Max(0, Predict(promptTokens, outputTokens) - IdleJoules(promptTokens, outputTokens));
+    /// <summary><c>E_pe(p)</c>: joules to encode a prompt of <paramref name="promptTokens"/> tokens, never negative.</summary>
+    /// <param name="promptTokens">Prompt size in tokens; 0 or more.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="promptTokens"/> is negative.</exception>
+    public double PredictPromptEncodingJoules(int promptTokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(promptTokens);
+        return Math.Max(0, PromptEncodingJoules.Evaluate(promptTokens));
+    }
 
-    /// <summary>Average power while generating, per accelerator: <c>e / g / accelerators</c> in watts.</summary>
-    public double DecodePowerWatts => PerOutputTokenJoules / Runtime.PerOutputTokenSeconds / AcceleratorCount;
+    /// <summary>Predicted energy of one query in joules, summed over the accelerators; never negative.</summary>
+    /// <param name="promptTokens">Prompt size in tokens; 0 or more.</param>
+    /// <param name="outputTokens">Generated tokens; 1 or more.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A negative prompt size or fewer than 1 output token.</exception>
+    public double PredictJoules(int promptTokens, int outputTokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(promptTokens);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outputTokens, 1);
+        // Extrapolating a fitted line below the profiled sizes can cross zero; energy cannot.
+        return Math.Max(0, PromptEncodingJoules.Evaluate(promptTokens) + ((outputTokens - 1) * PerOutputTokenJoules));
+    }
+
+    /// <summary>Total predicted energy of a batch of queries in joules.</summary>
+    /// <param name="promptTokens">Prompt sizes in tokens.</param>
+    /// <param name="outputTokens">Generated tokens, one per prompt size.</param>
+    /// <exception cref="ArgumentException">The spans differ in length.</exception>
+    public double PredictTotalJoules(ReadOnlySpan<int> promptTokens, ReadOnlySpan<int> outputTokens)
+    {
+        if (promptTokens.Length != outputTokens.Length)
+        {
+            throw new ArgumentException($"promptTokens has {promptTokens.Length} entries but outputTokens has {outputTokens.Length}; pass one output length per prompt.", nameof(outputTokens));
+        }
+
+        var total = 0.0;
+        for (var i = 0; i < promptTokens.Length; i++)
+        {
+            total += PredictJoules(promptTokens[i], outputTokens[i]);
+        }
+
+        return total;
+    }
 
     /// <summary>
-    /// The paper's idealized energy of the same query (§4.2: runtime × accelerators × board power) divided by the measured
-    /// energy: how loose the upper bound is.
+    /// The query's predicted energy split into idle (idle power × <paramref name="runtimeSeconds"/> × accelerators) and
+    /// dynamic (the rest, never below 0). Idle and dynamic are null when <see cref="IdlePowerWatts"/> is unknown.
     /// </summary>
-    public double IdealizedToMeasuredRatio(int promptTokens, int outputTokens, double boardPowerWatts)
+    /// <param name="promptTokens">Prompt size in tokens; 0 or more.</param>
+    /// <param name="outputTokens">Generated tokens; 1 or more.</param>
+    /// <param name="runtimeSeconds">The query's runtime in seconds (e.g. a runtime model's prediction); finite, 0 or more.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A negative prompt size, fewer than 1 output token, or a negative or non-finite runtime.</exception>
+    public EnergyPrediction Split(int promptTokens, int outputTokens, double runtimeSeconds)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(boardPowerWatts);
-        return IdealizedMetrics.EnergyJoules(Runtime.Predict(promptTokens, outputTokens), AcceleratorCount, boardPowerWatts) / Predict(promptTokens, outputTokens);
+        if (!double.IsFinite(runtimeSeconds) || runtimeSeconds < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(runtimeSeconds), runtimeSeconds, "Pass the query's runtime in seconds: finite, 0 or more (e.g. RuntimeModel.Predict(p, o)).");
+        }
+
+        var total = PredictJoules(promptTokens, outputTokens);
+        if (IdlePowerWatts is not { } idle)
+        {
+            return new EnergyPrediction(total, null, null);
+        }
+
+        var idleJoules = idle * runtimeSeconds * AcceleratorCount;
+        return new EnergyPrediction(total, idleJoules, Math.Max(0, total - idleJoules));
     }
+
+    /// <summary>
+    /// The paper's idealized energy of a query that runs <paramref name="runtimeSeconds"/>: runtime × accelerators × board
+    /// power (§4.2), in joules; null when <see cref="BoardPowerWatts"/> is unknown. Divide by <see cref="PredictJoules"/> to
+    /// see how loose that upper bound is.
+    /// </summary>
+    /// <param name="runtimeSeconds">Runtime in seconds; finite, 0 or more.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A negative or non-finite runtime.</exception>
+    public double? IdealizedJoules(double runtimeSeconds)
+    {
+        if (!double.IsFinite(runtimeSeconds) || runtimeSeconds < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(runtimeSeconds), runtimeSeconds, "Pass a runtime in seconds: finite, 0 or more.");
+        }
+
+        return BoardPowerWatts * runtimeSeconds * AcceleratorCount;
+    }
+
+    /// <summary>Mean power of one accelerator while generating, in watts: <c>e / g / accelerators</c>.</summary>
+    /// <param name="perOutputTokenSeconds"><c>g</c>: the runtime model's seconds per output token; finite and positive.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="perOutputTokenSeconds"/> is not finite and positive.</exception>
+    public double DecodePowerWatts(double perOutputTokenSeconds)
+    {
+        if (!double.IsFinite(perOutputTokenSeconds) || perOutputTokenSeconds <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(perOutputTokenSeconds), perOutputTokenSeconds, "Pass g in seconds per output token, finite and positive (RuntimeModel.PerOutputTokenSeconds).");
+        }
+
+        return PerOutputTokenJoules / perOutputTokenSeconds / AcceleratorCount;
+    }
+
+    /// <summary>A one-line summary with units.</summary>
+    public override string ToString() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"E_pe = [{string.Join(", ", PromptEncodingJoules.Knots.Select(k => string.Create(CultureInfo.InvariantCulture, $"{k.X:G6}: {k.Y:G6} J")))}], e = {PerOutputTokenJoules:G6} J/token, {AcceleratorCount} accelerator(s), R² = {RSquared:F4}");
+
+    private static double? NonNegative(double? value, string name, string unit)
+        => value is { } v && (!double.IsFinite(v) || v < 0)
+            ? throw new ArgumentOutOfRangeException(name, v, $"{name} is a finite number of {unit}, 0 or more; pass null when it is unknown.")
+            : value;
 }

@@ -16,6 +16,9 @@ public sealed class GpuEnergyMeter
         CounterIntervalSeconds = intervalSeconds;
     }
 
+    /// <summary>The smallest step of NVML's energy counter in joules: it counts millijoules.</summary>
+    public const double CounterResolutionJoules = 0.001;
+
     /// <summary>The GPU being metered.</summary>
     public NvmlGpu Gpu { get; }
 

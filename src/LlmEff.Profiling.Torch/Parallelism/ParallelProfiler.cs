@@ -1,4 +1,3 @@
-using System.Globalization;
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
@@ -62,7 +61,7 @@ public sealed class ParallelProfiler
 
     /// <summary>
     /// Profiles every distinct stage's rank-0 shard and composes the whole model. Each stage's samples go to
-    /// <c>{slug}-tp{N}-pp{S}-stage{s}-samples.csv</c> in <paramref name="outputDirectory"/> as they are measured, so an
+    /// <see cref="ProfileFiles.StageSamplesFileName"/> in <paramref name="outputDirectory"/> as they are measured, so an
     /// interrupted run resumes where it stopped.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">A degree or stage count that does not fit the architecture (the message names the valid degrees).</exception>
@@ -101,7 +100,7 @@ public sealed class ParallelProfiler
             var stageOptions = ProfilerOptions with { Shard = shards[s], ReusableMemoryBytes = ProfilerOptions.ReusableMemoryBytes + released };
             var profiler = new TorchProfiler(stageOptions, _profilerLogger);
             released = Math.Max(released, profiler.MemoryRequirement(architecture, plan).TotalBytes - GpuMemoryRequirement.FixedOverheadBytes);
-            var csv = outputDirectory is null ? null : Path.Combine(outputDirectory, SamplesFileName(architecture, n, stages, s));
+            var csv = outputDirectory is null ? null : Path.Combine(outputDirectory, ProfileFiles.StageSamplesFileName(architecture, n, stages, s));
             var profile = profiler.Run(architecture, plan, csv, progress, cancellationToken);
             var fit = profile.Fit(Options.FitOptions);
             if (fit.PerOutputTokenSeconds < 0)
@@ -150,14 +149,6 @@ public sealed class ParallelProfiler
             Notes = notes,
         });
         return new ParallelProfile(architecture, n, stages, link, Options.PipelineLink, source.Select(s => measured[s].Profile).ToArray(), source.Select(s => measured[s].Shard).ToArray(), stageModels, model);
-    }
-
-    /// <summary>The samples file of one stage's shard: <c>{slug}-tp{N}-pp{S}-stage{s}-samples.csv</c>.</summary>
-    public static string SamplesFileName(TransformerArchitecture architecture, int tensorParallelDegree, int pipelineStages, int stage)
-    {
-        ArgumentNullException.ThrowIfNull(architecture);
-        var slug = ProfileFiles.Slug(architecture.Name);
-        return string.Create(CultureInfo.InvariantCulture, $"{slug}-tp{tensorParallelDegree}-pp{pipelineStages}-stage{stage}-samples.csv");
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
+using LlmEff.Core.Energy;
 using LlmEff.Profiling.Torch.Model;
 using LlmEff.Profiling.Torch.Parallelism;
 using Microsoft.Extensions.Logging;
@@ -38,6 +39,12 @@ public sealed record TorchProfile(
     /// <summary>Update interval of the NVML energy counter (s); null when energy was not measured.</summary>
     public double? EnergyCounterIntervalSeconds { get; init; }
 
+    /// <summary>The smallest step of the energy counter in joules (NVML counts millijoules); null when energy was not measured.</summary>
+    public double? EnergyCounterResolutionJoules { get; init; }
+
+    /// <summary>Whether any sample carries a measured energy (a CUDA GPU with NVML and <see cref="TorchProfilerOptions.MeasureEnergy"/>).</summary>
+    public bool HasEnergy => Samples.Any(s => s.EnergyJoules is > 0);
+
     /// <summary>The shard that was timed (the whole model's shape unless a tensor/pipeline-parallel shard was profiled).</summary>
     public ShardShape? Shard { get; init; }
 
@@ -60,23 +67,41 @@ public sealed record TorchProfile(
     };
 
     /// <summary>
-    /// Fits the energy model <c>E(p, o) = E_pe(p) + (o − 1)·e</c> with Core's two-step regression to the samples that
-    /// carry <see cref="ProfilingSample.EnergyJoules"/>. The result is a <see cref="RuntimeModel"/> whose "seconds" are
-    /// joules: <see cref="RuntimeModel.PromptEncodingSeconds"/> is <c>E_pe(p)</c> in J and
-    /// <see cref="RuntimeModel.PerOutputTokenSeconds"/> is <c>e</c> in J per output token (its notes say so).
+    /// Fits Core's <see cref="EnergyModel"/>, <c>E(p, o) = E_pe(p) + (o − 1)·e</c> in joules, to the samples that carry
+    /// <see cref="ProfilingSample.EnergyJoules"/> (the profiler measures energy on the first
+    /// <see cref="TorchProfilerOptions.EnergyTrials"/> trials only), with this run's idle and board power, the counter's
+    /// resolution and update interval, and provenance. The energy is that of the one GPU that was timed.
     /// </summary>
-    /// <exception cref="InvalidOperationException">No sample carries energy.</exception>
-    public RuntimeModel FitEnergy(RuntimeFitOptions? options = null, ILogger? logger = null)
+    /// <param name="options">Fit options; null for <see cref="EnergyFitOptions.Default"/>.</param>
+    /// <param name="logger">Receives the fit's warnings; null for none.</param>
+    /// <exception cref="InvalidOperationException">No sample carries energy (see <see cref="HasEnergy"/>).</exception>
+    /// <exception cref="ArgumentException">The energies cannot be fitted, e.g. a negative energy per output token (the message says how to measure instead).</exception>
+    public EnergyModel FitEnergy(EnergyFitOptions? options = null, ILogger<EnergyModel>? logger = null)
     {
-        var energy = Samples.Where(s => s.EnergyJoules is > 0).Select(s => s with { RuntimeSeconds = s.EnergyJoules!.Value }).ToList();
+        var energy = Samples.Where(s => s.EnergyJoules is > 0).ToList();
         if (energy.Count == 0)
         {
             throw new InvalidOperationException($"No sample of {Architecture.Name} carries EnergyJoules; profile on a CUDA GPU with NVML and TorchProfilerOptions.MeasureEnergy = true.");
         }
 
-        var metadata = ToMetadata() with { Notes = "ENERGY model: values are joules (PE = E_pe(p) in J, g = e in J per output token); " + ToMetadata().Notes };
-        options ??= RuntimeFitOptions.Default;
-        return RuntimeModel.Fit(energy, options with { Metadata = metadata, RSquaredWarningThreshold = Math.Min(options.RSquaredWarningThreshold, 0.95) }, logger);
+        var runtime = ToMetadata();
+        return EnergyModel.Fit(energy, options, logger) with
+        {
+            AcceleratorCount = 1,
+            IdlePowerWatts = IdlePowerWatts,
+            BoardPowerWatts = BoardPowerWatts,
+            CounterResolutionJoules = EnergyCounterResolutionJoules,
+            CounterUpdateIntervalSeconds = EnergyCounterIntervalSeconds,
+            Metadata = new EnergyModelMetadata
+            {
+                ModelName = runtime.ModelName,
+                Hardware = runtime.Hardware,
+                Software = runtime.Software,
+                Source = runtime.Source,
+                MeasuredUtc = runtime.MeasuredUtc,
+                Notes = FormattableString.Invariant($"{energy.Count} of {Samples.Count} samples carry energy; {runtime.Notes}"),
+            },
+        };
     }
 
     /// <summary>Fits the paper's runtime model to <see cref="Samples"/>, with this profile's provenance unless the options carry their own.</summary>

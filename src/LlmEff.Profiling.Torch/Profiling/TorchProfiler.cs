@@ -35,6 +35,38 @@ public sealed class TorchProfiler
     public TorchProfilerOptions Options { get; }
 
     /// <summary>
+    /// Profiles a model into a folder in one call: the whole model on one device, or an emulated tensor/pipeline layout from
+    /// rank-0 shards (<see cref="ProfileFolderOptions.Parallel"/>). Samples are appended to the folder's samples file(s) as
+    /// they are measured, so a rerun with the same options resumes where an interrupted one stopped; then the runtime model
+    /// is fitted with the run's provenance and written, and, when the samples carry energy, the <see cref="Core.Energy.EnergyModel"/>
+    /// beside it. File names come from <see cref="ProfileFiles"/>. The work runs on a dedicated thread, so every TorchSharp
+    /// call of the run shares one thread's state.
+    /// </summary>
+    /// <param name="options">What to profile and where; see <see cref="ProfileFolderOptions"/> for the defaults.</param>
+    /// <param name="progress">Receives a report after every measured point; null for none. Called on the profiling thread.</param>
+    /// <param name="loggers">Creates the loggers of the profilers and fits; null for <see cref="NullLoggerFactory.Instance"/>.</param>
+    /// <param name="cancellationToken">Stops between points; every finished point stays in the samples file.</param>
+    /// <returns>The fitted models, where they were written, and the profile(s) behind them.</returns>
+    /// <exception cref="ArgumentException">Invalid options (the message names the property and the fix); thrown before the task starts.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A layout that does not fit the architecture; thrown before the task starts.</exception>
+    /// <exception cref="InvalidOperationException">The samples file holds another model or precision, or must not be resumed (thrown before the task starts); or the samples could not be fitted.</exception>
+    /// <exception cref="InsufficientGpuMemoryException">The model (or a shard) does not fit the GPU; the message says how to split it.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static Task<ProfileFolderResult> ProfileToFolderAsync(ProfileFolderOptions options, IProgress<ProfilingProgress>? progress = null, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        loggers ??= NullLoggerFactory.Instance;
+        // The checks that need no model throw here, before the task starts, so a caller can report them before any output.
+        var layout = ProfileFolderRun.Prepare(options, loggers);
+        return Task.Factory.StartNew(
+            () => ProfileFolderRun.Run(options, layout, progress, loggers, cancellationToken),
+            cancellationToken,
+            TaskCreationOptions.LongRunning,
+            TaskScheduler.Default);
+    }
+
+    /// <summary>
     /// Builds <paramref name="architecture"/> (or the <see cref="TorchProfilerOptions.Shard"/> of it) on the configured
     /// device, after the memory check, and profiles it.
     /// </summary>
@@ -134,6 +166,7 @@ public sealed class TorchProfiler
             Shard = model.Shape,
             IdlePowerWatts = idleWatts,
             EnergyCounterIntervalSeconds = meter?.CounterIntervalSeconds,
+            EnergyCounterResolutionJoules = meter is null ? null : GpuEnergyMeter.CounterResolutionJoules,
             BoardPowerWatts = meter?.Gpu.PowerLimitWatts(),
         };
     }

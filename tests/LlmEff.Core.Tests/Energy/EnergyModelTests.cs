@@ -1,4 +1,5 @@
 using LlmEff.Core.Energy;
+using Microsoft.Extensions.Logging;
 
 namespace LlmEff.Core.Tests.Energy;
 
@@ -21,42 +22,147 @@ public class EnergyModelTests
     [Fact]
     public void Fit_RecoversEnergyPerTokenAndPerPrompt()
     {
-        var model = EnergyModel.Fit(Samples(), idlePowerWatts: 72);
+        var model = EnergyModel.Fit(Samples()) with { IdlePowerWatts = 72, BoardPowerWatts = 700 };
 
         Assert.Equal(400 * 0.02, model.PerOutputTokenJoules, 1e-9);         // 8 J per output token
-        Assert.Equal(650 * (0.02 + 0.1024), model.PromptEncodingJoules(1024), 1e-9);
-        Assert.Equal(Energy(700, 33), model.Predict(700, 33), 1e-9);
+        Assert.Equal(650 * (0.02 + 0.1024), model.PredictPromptEncodingJoules(1024), 1e-9);
+        Assert.Equal(Energy(700, 33), model.PredictJoules(700, 33), 1e-9);
         Assert.Equal(1.0, model.RSquared, 1e-12);
-        Assert.Equal(400, model.DecodePowerWatts, 1e-6);
+        Assert.Equal(TrialAggregation.Minimum, model.Aggregation);
+        Assert.Equal([1, 256, 512, 1024, 1536], model.ProfiledPromptTokens);
+        Assert.Equal(25, model.Residuals.Count);
+        Assert.All(model.Residuals, r => Assert.Equal(0, r.ResidualJoules, 1e-9));
+        Assert.Equal(400, model.DecodePowerWatts(0.02), 1e-6);
 
         // Idle share: 72 W for the query's runtime; the rest is dynamic.
-        Assert.Equal(72 * Runtime(700, 33), model.IdleJoules(700, 33), 1e-9);
-        Assert.Equal(Energy(700, 33) - (72 * Runtime(700, 33)), model.DynamicJoules(700, 33), 1e-9);
+        var split = model.Split(700, 33, Runtime(700, 33));
+        Assert.Equal(Energy(700, 33), split.TotalJoules, 1e-9);
+        Assert.Equal(72 * Runtime(700, 33), split.IdleJoules!.Value, 1e-9);
+        Assert.Equal(Energy(700, 33) - (72 * Runtime(700, 33)), split.DynamicJoules!.Value, 1e-9);
 
         // The paper's idealized energy with a 700 W board: 700/400 looser than measured during decode-dominated queries.
-        Assert.Equal(700 * Runtime(1, 1000) / Energy(1, 1000), model.IdealizedToMeasuredRatio(1, 1000, 700), 1e-9);
+        Assert.Equal(700 * Runtime(1, 1000), model.IdealizedJoules(Runtime(1, 1000))!.Value, 1e-9);
     }
 
     [Fact]
-    public void Fit_NoisyEnergy_RSquaredBelowOne()
+    public void Fit_NoisyEnergy_RSquaredBelowOne_AndLogsBelowTheThreshold()
     {
-        var model = EnergyModel.Fit(Samples(r => 0.05 * (r.NextDouble() - 0.5)));
+        var logger = new EnergyLogger();
+        var model = EnergyModel.Fit(Samples(r => 0.05 * (r.NextDouble() - 0.5)), new EnergyFitOptions { RSquaredWarningThreshold = 1 }, logger);
         Assert.InRange(model.RSquared, 0.95, 0.99999);
         Assert.Equal(8.0, model.PerOutputTokenJoules, 0.2);
-        Assert.Equal(0.0, model.IdleJoules(1, 1));
+        Assert.Contains(logger.Messages, m => m.Contains("R²", StringComparison.Ordinal));
     }
 
     [Fact]
-    public void Fit_MissingOrBadEnergy_Throws()
+    public void Fit_AcceleratorCount_ScalesIdleShareAndDecodePower()
+    {
+        var model = EnergyModel.Fit(Samples()) with { IdlePowerWatts = 50, AcceleratorCount = 4 };
+        Assert.Equal(100, model.DecodePowerWatts(0.02), 1e-6); // 8 J over 20 ms over 4 accelerators
+        Assert.Equal(50 * 4 * 2.0, model.Split(1, 1, 2.0).IdleJoules!.Value, 1e-9);
+    }
+
+    [Fact]
+    public void Split_WithoutIdlePower_HasNoIdleOrDynamicShare()
+    {
+        var split = EnergyModel.Fit(Samples()).Split(1, 1, 0.1);
+        Assert.Null(split.IdleJoules);
+        Assert.Null(split.DynamicJoules);
+        Assert.Null(EnergyModel.Fit(Samples()).IdealizedJoules(1.0));
+    }
+
+    [Fact]
+    public void Predict_IsNeverNegative_AndDynamicNeverBelowZero()
+    {
+        // E_pe falls from 1 J at p = 100 to 0.5 J at p = 200: extrapolated to p = 1000 the line is negative.
+        var model = EnergyModel.Create([new(100, 1.0), new(200, 0.5)], 0.0) with { IdlePowerWatts = 1000 };
+        Assert.Equal(0.0, model.PredictJoules(1000, 1));
+        Assert.Equal(0.0, model.PredictPromptEncodingJoules(1000));
+        Assert.Equal(0.0, model.Split(100, 1, 10).DynamicJoules);
+        Assert.True(double.IsNaN(model.RSquared));
+        Assert.Null(model.Aggregation);
+        Assert.Empty(model.Residuals);
+    }
+
+    [Fact]
+    public void PredictTotalJoules_SumsTheQueries()
+    {
+        var model = EnergyModel.Create([new(0, 1.0), new(100, 2.0)], 0.5);
+        Assert.Equal(1.5 + 2.0 + 3.0, model.PredictTotalJoules([50, 100, 100], [1, 1, 3]), 1e-12);
+        Assert.Equal("outputTokens", Assert.Throws<ArgumentException>(() => model.PredictTotalJoules([1, 2], [1])).ParamName);
+    }
+
+    [Fact]
+    public void Fit_MissingOrBadEnergy_ThrowsNamingTheSample()
     {
         var samples = Samples();
         samples[3] = samples[3] with { EnergyJoules = null };
         var ex = Assert.Throws<ArgumentException>(() => EnergyModel.Fit(samples));
+        Assert.Equal("samples", ex.ParamName);
         Assert.Contains("samples[3]", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("filter", ex.Message, StringComparison.Ordinal);
 
-        samples[3] = samples[3] with { EnergyJoules = double.NaN };
-        Assert.Throws<ArgumentException>(() => EnergyModel.Fit(samples));
-        Assert.Throws<ArgumentOutOfRangeException>(() => EnergyModel.Fit(Samples(), idlePowerWatts: -1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => EnergyModel.Fit(Samples(), acceleratorCount: 0));
+        foreach (var bad in new[] { double.NaN, double.PositiveInfinity, -1.0, 0.0 })
+        {
+            samples[3] = samples[3] with { EnergyJoules = bad };
+            Assert.Contains("samples[3]", Assert.Throws<ArgumentException>(() => EnergyModel.Fit(samples)).Message, StringComparison.Ordinal);
+        }
+
+        Assert.Throws<ArgumentException>(() => EnergyModel.Fit([]));
+        Assert.Throws<ArgumentNullException>(() => EnergyModel.Fit(null!));
+    }
+
+    [Fact]
+    public void BadInputs_ThrowNamingTheArgument()
+    {
+        var model = EnergyModel.Fit(Samples());
+        Assert.Equal("IdlePowerWatts", Assert.Throws<ArgumentOutOfRangeException>(() => model with { IdlePowerWatts = -1 }).ParamName);
+        Assert.Equal("BoardPowerWatts", Assert.Throws<ArgumentOutOfRangeException>(() => model with { BoardPowerWatts = double.NaN }).ParamName);
+        Assert.Equal("CounterResolutionJoules", Assert.Throws<ArgumentOutOfRangeException>(() => model with { CounterResolutionJoules = double.PositiveInfinity }).ParamName);
+        Assert.Equal("CounterUpdateIntervalSeconds", Assert.Throws<ArgumentOutOfRangeException>(() => model with { CounterUpdateIntervalSeconds = -0.1 }).ParamName);
+        Assert.Equal("AcceleratorCount", Assert.Throws<ArgumentOutOfRangeException>(() => model with { AcceleratorCount = 0 }).ParamName);
+        Assert.Equal("Metadata", Assert.Throws<ArgumentNullException>(() => model with { Metadata = null! }).ParamName);
+        Assert.Equal("promptTokens", Assert.Throws<ArgumentOutOfRangeException>(() => model.PredictJoules(-1, 1)).ParamName);
+        Assert.Equal("outputTokens", Assert.Throws<ArgumentOutOfRangeException>(() => model.PredictJoules(1, 0)).ParamName);
+        Assert.Equal("runtimeSeconds", Assert.Throws<ArgumentOutOfRangeException>(() => model.Split(1, 1, double.NaN)).ParamName);
+        Assert.Equal("runtimeSeconds", Assert.Throws<ArgumentOutOfRangeException>(() => model.IdealizedJoules(-1)).ParamName);
+        Assert.Equal("perOutputTokenSeconds", Assert.Throws<ArgumentOutOfRangeException>(() => model.DecodePowerWatts(0)).ParamName);
+        Assert.Equal("perOutputTokenJoules", Assert.Throws<ArgumentOutOfRangeException>(() => EnergyModel.Create([new(1, 1)], double.NaN)).ParamName);
+        Assert.Equal("promptEncodingJoules", Assert.Throws<ArgumentException>(() => EnergyModel.Create([new(-1, 1)], 1)).ParamName);
+        Assert.Equal("MinimumDistinctOutputLengths", Assert.Throws<ArgumentOutOfRangeException>(() => EnergyModel.Fit(Samples(), new EnergyFitOptions { MinimumDistinctOutputLengths = 1 })).ParamName);
+    }
+
+    [Fact]
+    public void Fit_NegativeEnergyPerToken_IsRefusedWithAdvice()
+    {
+        // Energy that falls with the output length: counter noise larger than a token's energy.
+        var samples = from p in new[] { 1, 512 } from o in new[] { 1, 8, 16 } select new ProfilingSample(p, o, 0.01 * o) { EnergyJoules = 10 - (0.1 * o) };
+        var ex = Assert.Throws<ArgumentException>(() => EnergyModel.Fit(samples));
+        Assert.Equal("samples", ex.ParamName);
+        Assert.Contains("below 0", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("longer outputs", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Fit_OneOutputLength_SaysToSweepOutputs()
+    {
+        var samples = Samples().Where(s => s.OutputTokens == 8).ToList();
+        var ex = Assert.Throws<ArgumentException>(() => EnergyModel.Fit(samples));
+        Assert.Contains("output lengths", ex.Message, StringComparison.Ordinal);
+    }
+
+    private sealed class EnergyLogger : ILogger<EnergyModel>
+    {
+        private readonly ListLogger _inner = new();
+
+        public List<string> Messages => _inner.Messages;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => _inner.Log(logLevel, eventId, state, exception, formatter);
     }
 }

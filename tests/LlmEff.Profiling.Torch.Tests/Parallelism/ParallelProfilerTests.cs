@@ -44,10 +44,10 @@ public sealed class ParallelProfilerTests : IDisposable
         Assert.All(result.StageProfiles, p => Assert.All(p.Samples, s => Assert.Contains(":tp2r0:pp4s", s.Source, StringComparison.Ordinal)));
         foreach (var s in new[] { 0, 1, 3 })
         {
-            Assert.True(File.Exists(Path.Combine(_dir, ParallelProfiler.SamplesFileName(arch, 2, 4, s))));
+            Assert.True(File.Exists(Path.Combine(_dir, ProfileFiles.StageSamplesFileName(arch, 2, 4, s))));
         }
 
-        Assert.False(File.Exists(Path.Combine(_dir, ParallelProfiler.SamplesFileName(arch, 2, 4, 2))));
+        Assert.False(File.Exists(Path.Combine(_dir, ProfileFiles.StageSamplesFileName(arch, 2, 4, 2))));
 
         // Each stage's g gains exactly its collectives: 2 all-reduces per layer of one token's activations over NVLink 4.
         var stage1 = result.StageProfiles[1].Fit(Lenient);

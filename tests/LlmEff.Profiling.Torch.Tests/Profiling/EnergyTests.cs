@@ -24,13 +24,30 @@ public sealed class EnergyTests
             }
         }
 
-        var profile = new TorchProfile(TinyArchitectures.Gpt, ModelPrecision.BFloat16, Plan, samples, "test GPU", "test", DateTimeOffset.UnixEpoch);
+        // Energy on the first trial only (TorchProfilerOptions.EnergyTrials = 1): the second trial's samples carry none.
+        samples.AddRange(samples.Select(s => s with { Trial = 1, EnergyJoules = null }).ToList());
+        var profile = new TorchProfile(TinyArchitectures.Gpt, ModelPrecision.BFloat16, Plan, samples, "test GPU", "test", DateTimeOffset.UnixEpoch)
+        {
+            IdlePowerWatts = 60,
+            BoardPowerWatts = 700,
+            EnergyCounterIntervalSeconds = 0.1,
+            EnergyCounterResolutionJoules = GpuEnergyMeter.CounterResolutionJoules,
+        };
+        Assert.True(profile.HasEnergy);
         var energy = profile.FitEnergy();
-        Assert.Equal(0.45, energy.PerOutputTokenSeconds, 1e-9);
-        Assert.Equal(0.8, energy.PromptEncodingSeconds(1), 1e-9);
-        Assert.Equal(3.0, energy.PromptEncodingSeconds(512), 1e-9);
-        Assert.Contains("ENERGY", energy.Metadata.Notes, StringComparison.Ordinal);
+        Assert.Equal(0.45, energy.PerOutputTokenJoules, 1e-9);
+        Assert.Equal(0.8, energy.PredictPromptEncodingJoules(1), 1e-9);
+        Assert.Equal(3.0, energy.PredictPromptEncodingJoules(512), 1e-9);
         Assert.Equal(1.0, energy.RSquared, 1e-9);
+        Assert.Equal(1, energy.AcceleratorCount);
+        Assert.Equal(60, energy.IdlePowerWatts);
+        Assert.Equal(700, energy.BoardPowerWatts);
+        Assert.Equal(0.1, energy.CounterUpdateIntervalSeconds);
+        Assert.Equal(0.001, energy.CounterResolutionJoules);
+        Assert.Equal(TinyArchitectures.Gpt.Name, energy.Metadata.ModelName);
+        Assert.Equal("test GPU", energy.Metadata.Hardware);
+        Assert.Equal(DateTimeOffset.UnixEpoch, energy.Metadata.MeasuredUtc);
+        Assert.StartsWith("10 of 20 samples carry energy", energy.Metadata.Notes, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -40,6 +57,7 @@ public sealed class EnergyTests
         var profile = new TorchProfiler(options).Run(TinyArchitectures.Gpt, Plan, cancellationToken: TestContext.Current.CancellationToken);
         Assert.All(profile.Samples, s => Assert.Null(s.EnergyJoules));
         Assert.Null(profile.IdlePowerWatts);
+        Assert.False(profile.HasEnergy);
         var ex = Assert.Throws<InvalidOperationException>(() => profile.FitEnergy());
         Assert.Contains("EnergyJoules", ex.Message, StringComparison.Ordinal);
     }
