@@ -117,7 +117,7 @@ public class ParetoCommandTests
 
         // HELM's denoised davinci table at the boolq row's mean tokens (1244.746667 -> 1245 prompt, 1 output, from the
         // CSV), and below the raw 0.662 s HELM measured for that row, as a denoised runtime should be.
-        var helm = LlmEff.Core.Helm.HelmEfficiencyTables.ReadFile(table, metric: LlmEff.Core.RuntimeMetric.Denoised);
+        var helm = LlmEff.Core.Catalog.HelmEfficiencyTables.ReadFile(table, metric: LlmEff.Core.RuntimeMetric.Denoised);
         Assert.Equal(helm["openai/davinci"].Predict(1245, 1), davinci.GetProperty("metric").GetDouble(), 1e-12);
         Assert.InRange(davinci.GetProperty("metric").GetDouble(), 0.0, 0.6624278116);
         AssertOneLineError(Run("pareto", "-a", path, "--metric", "denoised"), "--denoised-table");

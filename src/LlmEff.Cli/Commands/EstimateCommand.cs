@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using LlmEff.Cli.Energy;
-using LlmEff.Cli.Models;
+using LlmEff.Core.Catalog;
 using LlmEff.Core;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Reference;
@@ -71,8 +71,22 @@ internal static class EstimateCommand
         return names.Select(n =>
         {
             var (name, model) = ModelCatalog.Resolve(n, metric, helm);
-            return (name, model, ModelCatalog.ResolveEnergy(n));
+            return (name, model, ResolveEnergy(n));
         }).ToList();
+    }
+
+    /// <summary>
+    /// The measured energy model beside a <c>--model</c> value: a model file's companion <c>&lt;file&gt;.energy.json</c>, or
+    /// a measured profile's shipped one; null when there is none (Table 3 rows and roofline estimates never have one).
+    /// </summary>
+    private static MeasuredEnergy? ResolveEnergy(string spec)
+    {
+        if (File.Exists(spec))
+        {
+            return MeasuredEnergyJson.TryLoadCompanion(spec);
+        }
+
+        return ModelCatalog.FindMeasured(spec) is { EnergyJson: { } json } profile ? MeasuredEnergyJson.Parse(json, profile.Name + ".energy.json") : null;
     }
 
     internal sealed record EstimateRow(string Model, int? Accelerators, double PromptEncoding512Seconds, double PerOutputTokenSeconds, double MeanSeconds, double P90Seconds, double TotalSeconds, int ExtrapolatedQueries)

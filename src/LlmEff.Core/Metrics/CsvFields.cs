@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace LlmEff.Cli.Pareto;
+namespace LlmEff.Core.Metrics;
 
 /// <summary>Splits one CSV line (RFC 4180 quoting, no embedded newlines) into fields with their 1-based start columns, for error messages.</summary>
 internal static class CsvFields

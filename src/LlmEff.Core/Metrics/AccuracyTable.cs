@@ -1,8 +1,7 @@
 using System.Globalization;
-using LlmEff.Core;
-using LlmEff.Core.Helm;
+using LlmEff.Core.Catalog;
 
-namespace LlmEff.Cli.Pareto;
+namespace LlmEff.Core.Metrics;
 
 /// <summary>
 /// Reads model accuracies with efficiency metrics from CSV. Two layouts:
@@ -14,31 +13,56 @@ namespace LlmEff.Cli.Pareto;
 /// (<c>inference_idealized_runtime</c>), accuracy <c>exact_match</c>; rows without a model are summaries and are skipped.
 /// With a HELM denoised table, a <c>denoised</c> metric is added from the run's mean prompt and output tokens.</item>
 /// </list>
+/// A model may appear once per scenario; a second row for the same pair is an error naming both lines.
 /// </summary>
-internal static class AccuracyTable
+public static class AccuracyTable
 {
+    /// <summary>Reads an accuracy file of either layout.</summary>
+    /// <param name="path">The CSV file.</param>
+    /// <param name="accuracyColumn">The accuracy column; default <c>accuracy</c> (HELM runs: <c>exact_match</c>).</param>
+    /// <param name="denoisedTablePath">HELM's <c>inference_denoised_runtimes.json</c>, to add a <c>denoised</c> metric to HELM run files; null for none.</param>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/> (or at <paramref name="denoisedTablePath"/>).</exception>
+    /// <exception cref="InvalidDataException">A malformed header or row, or a duplicate (scenario, model) row; the message gives file, line and column.</exception>
+    /// <exception cref="ArgumentException"><paramref name="denoisedTablePath"/> was given for a generic file.</exception>
     public static IReadOnlyList<AccuracyRow> ReadFile(string path, string? accuracyColumn = null, string? denoisedTablePath = null)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"accuracy file '{path}' does not exist; pass a CSV with model,accuracy[,scenario] and metric columns, or HELM's inference_runtimes_and_accuracies_all_scenarios.csv.", path);
         }
 
         using var reader = new StreamReader(path);
-        var name = Path.GetFileName(path);
+        var denoised = denoisedTablePath is null ? null : HelmEfficiencyTables.ReadFile(denoisedTablePath, metric: RuntimeMetric.Denoised);
+        return Read(reader, Path.GetFileName(path), accuracyColumn, denoised);
+    }
+
+    /// <summary>Reads accuracy CSV text of either layout from <paramref name="reader"/>.</summary>
+    /// <param name="reader">The CSV text, header first.</param>
+    /// <param name="sourceName">What the text is (a file name), named in error messages.</param>
+    /// <param name="accuracyColumn">The accuracy column; default <c>accuracy</c> (HELM runs: <c>exact_match</c>).</param>
+    /// <param name="denoisedTable">HELM's denoised table (<see cref="HelmEfficiencyTables.Read(string, PromptEncodingMode, RuntimeMetric)"/>), to add a <c>denoised</c> metric to HELM run files; null for none.</param>
+    /// <exception cref="InvalidDataException">A malformed header or row, or a duplicate (scenario, model) row; the message gives source, line and column.</exception>
+    /// <exception cref="ArgumentException"><paramref name="denoisedTable"/> was given for a generic file.</exception>
+    public static IReadOnlyList<AccuracyRow> Read(TextReader reader, string sourceName, string? accuracyColumn = null, IReadOnlyDictionary<string, RuntimeModel>? denoisedTable = null)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentException.ThrowIfNullOrWhiteSpace(sourceName);
+        var name = sourceName;
         var headerLine = reader.ReadLine() ?? throw new InvalidDataException($"{name}:1:1: the file is empty; it needs a header row.");
         var header = CsvFields.Split(headerLine, name, 1).Select(f => f.Text.Trim()).ToArray();
-        var denoised = denoisedTablePath is null ? null : HelmEfficiencyTables.ReadFile(denoisedTablePath, metric: RuntimeMetric.Denoised);
-        return IsHelm(header)
-            ? ReadHelm(reader, name, header, accuracyColumn ?? "exact_match", denoised)
-            : ReadGeneric(reader, name, header, accuracyColumn ?? "accuracy", denoised is null ? null : denoisedTablePath);
+        var rows = IsHelm(header)
+            ? ReadHelm(reader, name, header, accuracyColumn ?? "exact_match", denoisedTable)
+            : ReadGeneric(reader, name, header, accuracyColumn ?? "accuracy", denoisedTable is not null);
+        return rows;
     }
 
     private static bool IsHelm(string[] header)
         => header.Length > 2 && header[0] == "scenario" && header.Contains("inference_runtime") && header.Contains("inference_idealized_runtime");
 
-    private static List<AccuracyRow> ReadHelm(StreamReader reader, string file, string[] header, string accuracyColumn, IReadOnlyDictionary<string, RuntimeModel>? denoised)
+    private static List<AccuracyRow> ReadHelm(TextReader reader, string file, string[] header, string accuracyColumn, IReadOnlyDictionary<string, RuntimeModel>? denoised)
     {
+        var seen = new Dictionary<(string, string), int>();
         var accuracy = Column(header, accuracyColumn, file);
         var raw = Column(header, "inference_runtime", file);
         var idealized = Column(header, "inference_idealized_runtime", file);
@@ -83,19 +107,21 @@ internal static class AccuracyTable
                 metrics["denoised"] = table.Predict(Math.Max(1, (int)Math.Round(p)), Math.Max(1, (int)Math.Round(o)));
             }
 
+            CheckUnique(seen, scenario, model, file, lineNumber);
             rows.Add(new AccuracyRow(scenario, model, acc.Value, metrics));
         }
 
         return rows;
     }
 
-    private static List<AccuracyRow> ReadGeneric(StreamReader reader, string file, string[] header, string accuracyColumn, string? denoisedTablePath)
+    private static List<AccuracyRow> ReadGeneric(TextReader reader, string file, string[] header, string accuracyColumn, bool withDenoisedTable)
     {
-        if (denoisedTablePath is not null)
+        if (withDenoisedTable)
         {
-            throw new ArgumentException($"--denoised-table applies to HELM run files only; '{file}' is a generic accuracy CSV: add a denoised runtime column to it instead.");
+            throw new ArgumentException($"--denoised-table (a denoised HELM table) applies to HELM run files only; '{file}' is a generic accuracy CSV: add a denoised runtime column to it instead.");
         }
 
+        var seen = new Dictionary<(string, string), int>();
         var model = Column(header, "model", file);
         var accuracy = Column(header, accuracyColumn, file);
         var scenario = Array.IndexOf(header, "scenario");
@@ -130,10 +156,21 @@ internal static class AccuracyTable
                 Add(metrics, header[c], Number(fields, c, header, file, lineNumber));
             }
 
-            rows.Add(new AccuracyRow(scenario >= 0 ? fields[scenario].Text.Trim() : "all", name, acc, metrics));
+            var scenarioName = scenario >= 0 ? fields[scenario].Text.Trim() : "all";
+            CheckUnique(seen, scenarioName, name, file, lineNumber);
+            rows.Add(new AccuracyRow(scenarioName, name, acc, metrics));
         }
 
         return rows;
+    }
+
+    // A second row for one (scenario, model) would make the frontier and rankings ambiguous, so it is refused here.
+    private static void CheckUnique(Dictionary<(string, string), int> seen, string scenario, string model, string file, int line)
+    {
+        if (!seen.TryAdd((scenario, model), line))
+        {
+            throw new InvalidDataException($"{file}:{line}: duplicate row: model '{model}' in scenario '{scenario}' already appears on line {seen[(scenario, model)]}; keep one row per model and scenario.");
+        }
     }
 
     /// <summary>HELM run files write <c>openai_davinci</c> where its efficiency tables write <c>openai/davinci</c>.</summary>

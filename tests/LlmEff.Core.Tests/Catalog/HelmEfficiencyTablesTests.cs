@@ -1,7 +1,7 @@
-using LlmEff.Core.Helm;
+using LlmEff.Core.Catalog;
 using LlmEff.Tests.Shared;
 
-namespace LlmEff.Core.Tests.Helm;
+namespace LlmEff.Core.Tests.Catalog;
 
 public class HelmEfficiencyTablesTests
 {
