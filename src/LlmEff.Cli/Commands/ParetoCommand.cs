@@ -98,9 +98,9 @@ internal static class ParetoCommand
             TextTable.Write(
                 output,
                 ["model", "scenarios", "on frontier", "mean f1 rank", "mean f2 rank"],
-                MeanRanks(frontiers).Select(m => new[]
+                ModelMeanRank.Over(frontiers).Select(m => new[]
                 {
-                    m.Model, m.Scenarios.ToString(inv), m.Frontier.ToString(inv), m.F1?.ToString("F2", inv) ?? "-", m.F2?.ToString("F2", inv) ?? "-",
+                    m.Model, m.Scenarios.ToString(inv), m.OnFrontier.ToString(inv), m.MeanF1Rank?.ToString("F2", inv) ?? "-", m.MeanF2Rank?.ToString("F2", inv) ?? "-",
                 }).ToList());
         }
 
@@ -110,23 +110,6 @@ internal static class ParetoCommand
 
     private static Dictionary<string, int>? Ranks(IReadOnlyList<RankedModel>? ranking)
         => ranking?.ToDictionary(r => r.Label, r => r.Rank, StringComparer.Ordinal);
-
-    // A mean rank over scenarios is shown only when every scenario the model appears in has that ranking.
-    private static IEnumerable<(string Model, int Scenarios, int Frontier, double? F1, double? F2)> MeanRanks(IReadOnlyList<ScenarioFrontier> frontiers)
-        => frontiers
-            .SelectMany(s => s.Points.Select((p, i) => (p.Label, OnFrontier: s.OnFrontier[i], F1: Rank(s.F1, p.Label), F2: Rank(s.F2, p.Label))))
-            .GroupBy(x => x.Label, StringComparer.Ordinal)
-            .Select(g => (g.Key, g.Count(), g.Count(x => x.OnFrontier), MeanOrNull(g.Select(x => x.F1)), MeanOrNull(g.Select(x => x.F2))))
-            .OrderBy(x => x.Item4 ?? double.MaxValue)
-            .ThenBy(x => x.Key, StringComparer.Ordinal);
-
-    private static int? Rank(IReadOnlyList<RankedModel>? ranking, string label) => ranking?.First(r => r.Label == label).Rank;
-
-    private static double? MeanOrNull(IEnumerable<int?> ranks)
-    {
-        var all = ranks.ToArray();
-        return all.All(r => r is not null) ? all.Average(r => (double)r!.Value) : null;
-    }
 
     private static void WriteJson(TextWriter output, string metric, IReadOnlyList<ScenarioFrontier> frontiers)
     {

@@ -36,6 +36,20 @@ public class ScenarioFrontierTests
     }
 
     [Fact]
+    public void ModelMeanRank_OverBothScenarios()
+    {
+        var frontiers = ScenarioFrontier.Analyze(Rows(), new ScenarioFrontierOptions("runtime_s"));
+
+        // f1 ranks: s1 A 1, C 2, B 3; s2 A 1 (0.7 / 1 s), B 2 (0.8 / 3 s).
+        var ranks = ModelMeanRank.Over(frontiers);
+
+        Assert.Equal(["A", "C", "B"], ranks.Select(r => r.Model));
+        Assert.Equal(new ModelMeanRank("A", 2, 2, 1.0, ranks[0].MeanF2Rank), ranks[0]);
+        Assert.Equal(2.5, ranks[2].MeanF1Rank);
+        Assert.Equal(1, ranks[2].OnFrontier);
+    }
+
+    [Fact]
     public void Analyze_Dollars_BelowTheLogUnit_LeaveF2OutAndSayWhy()
     {
         var frontiers = ScenarioFrontier.Analyze(Rows(), new ScenarioFrontierOptions("cost_usd"), "acc.csv");
