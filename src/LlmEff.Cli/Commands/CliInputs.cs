@@ -26,7 +26,8 @@ internal static class CliInputs
 
     /// <summary>
     /// The accelerator a model's idealized cost and energy default to: what its metadata names
-    /// (<see cref="Accelerators.ForProfile"/>); none for denoised API models, which get a cost only when the user names one.
+    /// (<see cref="Accelerators.ForProfile"/>); none for denoised API models, which get a cost only when the user names one
+    /// or their metadata does.
     /// </summary>
     public static Accelerator? DefaultAccelerator(RuntimeModel model) => Accelerators.ForProfile(model.Metadata);
 

@@ -107,9 +107,10 @@ public static class Accelerators
     /// <summary>
     /// The accelerator a profile's idealized cost and energy are priced on, from its metadata:
     /// <see cref="RuntimeModelMetadata.AcceleratorName"/> when set, else the built-in that
-    /// <see cref="RuntimeModelMetadata.Hardware"/> names exactly, else for idealized profiles
+    /// <see cref="RuntimeModelMetadata.Hardware"/> names exactly, else (unless the profile is denoised)
     /// <see cref="FromHardwareName"/>; with <see cref="RuntimeModelMetadata.AcceleratorHourlyPriceUsd"/> as its price when
-    /// set. Null when the metadata names no known accelerator: denoised API profiles run on unknown hardware.
+    /// set. Null when the metadata names no known accelerator. A denoised profile times an API whose hardware is unknown,
+    /// so its hardware text is not guessed at; name the accelerator in its metadata to price it.
     /// </summary>
     /// <param name="metadata">The profile's provenance.</param>
     /// <exception cref="KeyNotFoundException"><see cref="RuntimeModelMetadata.AcceleratorName"/> names no built-in; the message names the closest.</exception>
@@ -119,7 +120,7 @@ public static class Accelerators
         var accelerator = metadata.AcceleratorName is { Length: > 0 } name
             ? Get(name)
             : All.FirstOrDefault(a => string.Equals(a.Name, metadata.Hardware?.Trim(), StringComparison.OrdinalIgnoreCase))
-              ?? (metadata.Metric == RuntimeMetric.Idealized ? FromHardwareName(metadata.Hardware) : null);
+              ?? (metadata.Metric != RuntimeMetric.Denoised ? FromHardwareName(metadata.Hardware) : null);
         if (accelerator is null || metadata.AcceleratorHourlyPriceUsd is not { } price)
         {
             return accelerator;

@@ -34,6 +34,14 @@ public class AcceleratorsFromNameTests
     }
 
     [Fact]
+    public void ForProfile_UnspecifiedMetricReadsTheHardware_DenoisedDoesNot()
+    {
+        Assert.Equal(Accelerators.H100_SXM, Accelerators.ForProfile(new RuntimeModelMetadata { Hardware = "NVIDIA H100 80GB HBM3" }));
+        Assert.Null(Accelerators.ForProfile(new RuntimeModelMetadata { Hardware = "NVIDIA H100 80GB HBM3", Metric = RuntimeMetric.Denoised }));
+        Assert.Equal(Accelerators.H100_SXM, Accelerators.ForProfile(new RuntimeModelMetadata { Hardware = "h100-sxm", Metric = RuntimeMetric.Denoised }));
+    }
+
+    [Fact]
     public void ForProfile_MeasuredH100ProfileIsTheH100()
         => Assert.Equal(Accelerators.H100_SXM, Accelerators.ForProfile(ModelCatalog.GetProfile("table1-openai-davinci-h100-tp8").Metadata));
 
