@@ -75,10 +75,9 @@ internal static class ModelBenchmark
             queries.Add(new { p, o, measured = best[i], predicted, rel_error = err });
         }
 
-        errors.Sort();
         r["heldout_queries"] = queries;
-        r["heldout_median_abs_rel_error"] = errors[errors.Count / 2];
-        r["heldout_max_abs_rel_error"] = errors[^1];
+        r["heldout_median_abs_rel_error"] = Percentiles.Median(errors);
+        r["heldout_max_abs_rel_error"] = errors.Max();
 
         // Decode-step time against the memory bound: every weight and the KV cache read once per token.
         var bytes = model.Precision.BytesPerElement();

@@ -58,7 +58,7 @@ public class ParetoCommandTests
     {
         using var dir = new TempDir();
         var path = dir.File("acc.csv", "model,accuracy,runtime_s\nA,0.5\n");
-        AssertOneLineError(Run("pareto", "-a", path, "--metric", "runtime_s"), "acc.csv:2:", "expected 3 fields");
+        AssertOneLineError(Run("pareto", "-a", path, "--metric", "runtime_s"), "acc.csv: line 2, column 3 (runtime_s): missing", "the header has 3");
     }
 
     [Fact]

@@ -23,6 +23,7 @@ internal static class AccuracyReport
         md.AppendLine("Errors are |predicted − measured| / measured. *Estimate* is the fit's own error estimate from the same samples");
         md.AppendLine("(`CrossValidationReport.EstimateHeldOutError`): leave-one-prompt-size-out errors for held-out configurations at unprofiled");
         md.AppendLine("prompt sizes, leave-one-configuration-out errors for the rest, mixed in the proportion the held-out set has.");
+        md.AppendLine("Medians and p90s interpolate linearly between closest ranks (`Percentiles`, the default of NumPy and Excel's PERCENTILE.INC).");
         md.AppendLine();
         md.AppendLine("Methods:");
         md.AppendLine();

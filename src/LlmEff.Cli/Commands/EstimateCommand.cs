@@ -112,8 +112,6 @@ internal static class EstimateCommand
         accelerator ??= CliInputs.DefaultAccelerator(model);
         var estimate = WorkloadEstimator.Estimate(workload, ServingConfiguration.For(model, accelerator) with { Name = name });
         var seconds = estimate.RuntimeSeconds.ToArray();
-        var sorted = (double[])seconds.Clone();
-        Array.Sort(sorted);
         var extrapolated = 0;
         foreach (var p in workload.PromptTokens)
         {
@@ -129,7 +127,7 @@ internal static class EstimateCommand
             model.PromptEncodingSeconds(512),
             model.PerOutputTokenSeconds,
             seconds.Average(),
-            sorted[(int)Math.Ceiling(0.9 * sorted.Length) - 1],
+            Percentiles.Of(seconds, 90),
             seconds.Sum(),
             extrapolated)
         {

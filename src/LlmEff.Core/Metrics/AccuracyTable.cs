@@ -1,5 +1,6 @@
 using System.Globalization;
 using LlmEff.Core.Catalog;
+using LlmEff.Core.Serialization;
 
 namespace LlmEff.Core.Metrics;
 
@@ -49,18 +50,17 @@ public static class AccuracyTable
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentException.ThrowIfNullOrWhiteSpace(sourceName);
         var name = sourceName;
-        var headerLine = reader.ReadLine() ?? throw new InvalidDataException($"{name}:1:1: the file is empty; it needs a header row.");
-        var header = CsvFields.Split(headerLine, name, 1).Select(f => f.Text.Trim()).ToArray();
-        var rows = IsHelm(header)
-            ? ReadHelm(reader, name, header, accuracyColumn ?? "exact_match", denoisedTable)
-            : ReadGeneric(reader, name, header, accuracyColumn ?? "accuracy", denoisedTable is not null);
-        return rows;
+        var csv = CsvTable.Read(reader, name, "model,accuracy,<metric columns>");
+        var header = csv.Header.ToArray();
+        return IsHelm(header)
+            ? ReadHelm(csv, name, header, accuracyColumn ?? "exact_match", denoisedTable)
+            : ReadGeneric(csv, name, header, accuracyColumn ?? "accuracy", denoisedTable is not null);
     }
 
     private static bool IsHelm(string[] header)
         => header.Length > 2 && header[0] == "scenario" && header.Contains("inference_runtime") && header.Contains("inference_idealized_runtime");
 
-    private static List<AccuracyRow> ReadHelm(TextReader reader, string file, string[] header, string accuracyColumn, IReadOnlyDictionary<string, RuntimeModel>? denoised)
+    private static List<AccuracyRow> ReadHelm(CsvTable csv, string file, string[] header, string accuracyColumn, IReadOnlyDictionary<string, RuntimeModel>? denoised)
     {
         var seen = new Dictionary<(string, string), int>();
         var accuracy = Column(header, accuracyColumn, file);
@@ -69,17 +69,9 @@ public static class AccuracyTable
         var promptTokens = Array.IndexOf(header, "num_prompt_tokens") is var pi and >= 0 ? pi : Array.IndexOf(header, "num_tokens_in_prompt");
         var outputTokens = Array.IndexOf(header, "num_output_tokens");
         var rows = new List<AccuracyRow>();
-        var lineNumber = 1;
-        while (reader.ReadLine() is { } line)
+        foreach (var fields in csv.Rows)
         {
-            lineNumber++;
-            if (line.Length == 0)
-            {
-                continue;
-            }
-
-            var fields = CsvFields.Split(line, file, lineNumber);
-            var arguments = fields[0].Text;
+            var arguments = fields[0];
             var modelStart = arguments.IndexOf("model=", StringComparison.Ordinal);
             if (modelStart < 0)
             {
@@ -89,32 +81,32 @@ public static class AccuracyTable
             var modelEnd = arguments.IndexOf(',', modelStart);
             var model = modelEnd < 0 ? arguments[(modelStart + 6)..] : arguments[(modelStart + 6)..modelEnd];
             var scenario = (modelEnd < 0 ? arguments[..modelStart] : arguments[..modelStart] + arguments[(modelEnd + 1)..]).TrimEnd(':', ',');
-            var acc = Number(fields, accuracy, header, file, lineNumber);
+            var acc = Number(fields, accuracy, header, file);
             if (acc is null)
             {
                 continue; // the scenario has no accuracy (e.g. RAFT terms-of-service without exact_match)
             }
 
             var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-            Add(metrics, "raw", Number(fields, raw, header, file, lineNumber));
-            Add(metrics, "idealized", Number(fields, idealized, header, file, lineNumber));
+            Add(metrics, "raw", Number(fields, raw, header, file));
+            Add(metrics, "idealized", Number(fields, idealized, header, file));
             if (denoised is not null && promptTokens >= 0 && outputTokens >= 0
                 && denoised.TryGetValue(HelmModelKey(model), out var table)
-                && Number(fields, promptTokens, header, file, lineNumber) is { } p && Number(fields, outputTokens, header, file, lineNumber) is { } o)
+                && Number(fields, promptTokens, header, file) is { } p && Number(fields, outputTokens, header, file) is { } o)
             {
                 // Mean tokens of the scenario: t is linear in o and piecewise linear in p, so this is the mean runtime
                 // up to the curvature of PE between knots.
                 metrics["denoised"] = table.Predict(Math.Max(1, (int)Math.Round(p)), Math.Max(1, (int)Math.Round(o)));
             }
 
-            CheckUnique(seen, scenario, model, file, lineNumber);
+            CheckUnique(seen, scenario, model, file, fields.LineNumber);
             rows.Add(new AccuracyRow(scenario, model, acc.Value, metrics));
         }
 
         return rows;
     }
 
-    private static List<AccuracyRow> ReadGeneric(TextReader reader, string file, string[] header, string accuracyColumn, bool withDenoisedTable)
+    private static List<AccuracyRow> ReadGeneric(CsvTable csv, string file, string[] header, string accuracyColumn, bool withDenoisedTable)
     {
         if (withDenoisedTable)
         {
@@ -127,37 +119,24 @@ public static class AccuracyTable
         var scenario = Array.IndexOf(header, "scenario");
         var metricColumns = Enumerable.Range(0, header.Length).Where(i => i != model && i != accuracy && i != scenario && header[i].Length > 0).ToArray();
         var rows = new List<AccuracyRow>();
-        var lineNumber = 1;
-        while (reader.ReadLine() is { } line)
+        foreach (var fields in csv.Rows)
         {
-            lineNumber++;
-            if (line.Trim().Length == 0)
-            {
-                continue;
-            }
-
-            var fields = CsvFields.Split(line, file, lineNumber);
-            if (fields.Count != header.Length)
-            {
-                throw new InvalidDataException($"{file}:{lineNumber}:1: expected {header.Length} fields as in the header, found {fields.Count}.");
-            }
-
-            var name = fields[model].Text.Trim();
+            var name = fields[model].Trim();
             if (name.Length == 0)
             {
-                throw new InvalidDataException($"{file}:{lineNumber}:{fields[model].Column}: empty model name.");
+                throw new InvalidDataException($"{file}:{fields.LineOf(model)}:{fields.CharacterOf(model)}: empty model name.");
             }
 
-            var acc = Number(fields, accuracy, header, file, lineNumber)
-                ?? throw new InvalidDataException($"{file}:{lineNumber}:{fields[accuracy].Column}: empty accuracy; every row needs one.");
+            var acc = Number(fields, accuracy, header, file)
+                ?? throw new InvalidDataException($"{file}:{fields.LineOf(accuracy)}:{fields.CharacterOf(accuracy)}: empty accuracy; every row needs one.");
             var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
             foreach (var c in metricColumns)
             {
-                Add(metrics, header[c], Number(fields, c, header, file, lineNumber));
+                Add(metrics, header[c], Number(fields, c, header, file));
             }
 
-            var scenarioName = scenario >= 0 ? fields[scenario].Text.Trim() : "all";
-            CheckUnique(seen, scenarioName, name, file, lineNumber);
+            var scenarioName = scenario >= 0 ? fields[scenario].Trim() : "all";
+            CheckUnique(seen, scenarioName, name, file, fields.LineNumber);
             rows.Add(new AccuracyRow(scenarioName, name, acc, metrics));
         }
 
@@ -196,14 +175,9 @@ public static class AccuracyTable
         }
     }
 
-    private static double? Number(List<(string Text, int Column)> fields, int index, string[] header, string file, int line)
+    private static double? Number(CsvRecord fields, int index, string[] header, string file)
     {
-        if (index >= fields.Count)
-        {
-            return null;
-        }
-
-        var text = fields[index].Text.Trim();
+        var text = fields[index].Trim();
         if (text.Length == 0)
         {
             return null;
@@ -211,6 +185,6 @@ public static class AccuracyTable
 
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
             ? value
-            : throw new InvalidDataException($"{file}:{line}:{fields[index].Column}: '{text}' in column '{header[index]}' is not a finite number.");
+            : throw new InvalidDataException($"{file}:{fields.LineOf(index)}:{fields.CharacterOf(index)}: '{text}' in column '{header[index]}' is not a finite number.");
     }
 }

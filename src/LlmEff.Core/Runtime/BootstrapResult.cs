@@ -46,6 +46,6 @@ public sealed class BootstrapResult
     {
         var sorted = values.Order().ToArray();
         var tail = (1 - Level) / 2;
-        return new ParameterInterval(estimate, ErrorSummary.Percentile(sorted, tail), ErrorSummary.Percentile(sorted, 1 - tail));
+        return new ParameterInterval(estimate, Percentiles.OfSorted(sorted, 100 * tail), Percentiles.OfSorted(sorted, 100 * (1 - tail)));
     }
 }

@@ -30,7 +30,8 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
     /// Expected error at configurations that were not profiled, when a share <paramref name="shareAtUnprofiledPromptSizes"/>
     /// of them lies at prompt sizes that were never profiled (interpolated <c>PE</c>: leave-one-prompt-size-out errors) and
     /// the rest at profiled prompt sizes (leave-one-configuration-out errors). The two error sets are mixed with those
-    /// weights. Null when a needed fold set is empty.
+    /// weights, and the median and 90th percentile are <see cref="Percentiles.Weighted"/> of them (equal weights give
+    /// <see cref="Percentiles.Of"/>). Null when a needed fold set is empty.
     /// </summary>
     /// <param name="shareAtUnprofiledPromptSizes">Between 0 and 1.</param>
     public ErrorSummary? EstimateHeldOutError(double shareAtUnprofiledPromptSizes)
@@ -51,22 +52,9 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
             .Where(x => x.Weight > 0)
             .OrderBy(x => x.Error)
             .ToArray();
-        double Quantile(double q)
-        {
-            var cumulative = 0.0;
-            foreach (var (error, weight) in weighted)
-            {
-                cumulative += weight;
-                if (cumulative >= q - 1e-12)
-                {
-                    return error;
-                }
-            }
-
-            return weighted[^1].Error;
-        }
-
-        var rms = Math.Sqrt(weighted.Sum(x => x.Weight * x.Error * x.Error) / weighted.Sum(x => x.Weight));
-        return new ErrorSummary(weighted.Length, Quantile(0.5), Quantile(0.9), weighted[^1].Error, rms);
+        var errors = weighted.Select(x => x.Error).ToArray();
+        var weights = weighted.Select(x => x.Weight).ToArray();
+        var rms = Math.Sqrt(weighted.Sum(x => x.Weight * x.Error * x.Error) / weights.Sum());
+        return new ErrorSummary(weighted.Length, Percentiles.Weighted(errors, weights, 50), Percentiles.Weighted(errors, weights, 90), weighted[^1].Error, rms);
     }
 }

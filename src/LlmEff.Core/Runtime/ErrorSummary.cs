@@ -3,7 +3,7 @@ namespace LlmEff.Core;
 /// <summary>Distribution of absolute relative errors |predicted − observed| / observed over a set of points.</summary>
 /// <param name="Count">Points summarised.</param>
 /// <param name="Median">Median absolute relative error (0.01 = 1%).</param>
-/// <param name="P90">90th percentile (nearest rank).</param>
+/// <param name="P90">90th percentile, by linear interpolation between closest ranks (<see cref="Percentiles"/>).</param>
 /// <param name="Max">Largest.</param>
 /// <param name="RootMeanSquare">Root mean square of the relative errors.</param>
 public sealed record ErrorSummary(int Count, double Median, double P90, double Max, double RootMeanSquare)
@@ -26,8 +26,8 @@ public sealed record ErrorSummary(int Count, double Median, double P90, double M
 
         return new ErrorSummary(
             sorted.Length,
-            Percentile(sorted, 0.5),
-            Percentile(sorted, 0.9),
+            Percentiles.OfSorted(sorted, 50),
+            Percentiles.OfSorted(sorted, 90),
             sorted[^1],
             Math.Sqrt(sorted.Sum(e => e * e) / sorted.Length));
     }
@@ -39,9 +39,6 @@ public sealed record ErrorSummary(int Count, double Median, double P90, double M
         ArgumentNullException.ThrowIfNull(samples);
         return FromRelativeErrors(samples.Select(s => (model.Predict(s.PromptTokens, s.OutputTokens) - s.RuntimeSeconds) / s.RuntimeSeconds));
     }
-
-    /// <summary>Nearest-rank percentile of sorted values: the smallest value with at least <paramref name="q"/> of the values at or below it.</summary>
-    internal static double Percentile(double[] sorted, double q) => sorted[Math.Clamp((int)Math.Ceiling(q * sorted.Length) - 1, 0, sorted.Length - 1)];
 
     /// <inheritdoc />
     public override string ToString() => FormattableString.Invariant($"n = {Count}, median {Median:P2}, p90 {P90:P2}, max {Max:P2}");

@@ -203,7 +203,7 @@ internal static partial class RuntimeModelFitter
                     value = points[start].Seconds; // sorted ascending within (p, o)
                     break;
                 case TrialAggregation.Median:
-                    value = n % 2 == 1 ? points[start + (n / 2)].Seconds : 0.5 * (points[start + (n / 2) - 1].Seconds + points[start + (n / 2)].Seconds);
+                    value = Percentiles.OfSorted(points.GetRange(start, n).ConvertAll(static q => q.Seconds), 50);
                     break;
                 default:
                     double sum = 0;

@@ -6,7 +6,8 @@ namespace LlmEff.Core.Serialization;
 /// <summary>
 /// CSV form of <see cref="ProfilingSample"/>s: header <c>prompt_tokens,output_tokens,runtime_seconds</c>, then the
 /// optional columns <c>trial,concurrency,energy_joules,source</c>. Unknown columns (for example Megatron's
-/// <c>stddev_seconds</c>) are ignored on read; numbers use the invariant culture.
+/// <c>stddev_seconds</c>) are ignored on read; numbers use the invariant culture. Read as RFC 4180 CSV by
+/// <see cref="CsvTable"/>; written through <see cref="CsvFormat"/>, which quotes a source label holding a comma.
 /// </summary>
 public static class ProfilingSampleCsv
 {
@@ -31,59 +32,30 @@ public static class ProfilingSampleCsv
     }
 
     /// <summary>Reads every sample from <paramref name="reader"/>; <paramref name="sourceName"/> names it in error messages.</summary>
+    /// <exception cref="InvalidDataException">Malformed CSV (see <see cref="CsvTable"/>), a missing column or a malformed field; the message gives line and column.</exception>
     public static IReadOnlyList<ProfilingSample> Read(TextReader reader, string? sourceName = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
-        var where = sourceName ?? "CSV";
-        var headerLine = reader.ReadLine();
-        while (headerLine is not null && string.IsNullOrWhiteSpace(headerLine))
-        {
-            headerLine = reader.ReadLine();
-        }
-
-        if (headerLine is null)
-        {
-            throw new InvalidDataException($"{where}: empty; expected the header '{Header}'.");
-        }
-
-        var header = SplitLine(headerLine, where, 1).Select(h => h.Trim().ToLowerInvariant()).ToArray();
-        int Col(string name) => Array.IndexOf(header, name);
+        var table = CsvTable.Read(reader, sourceName ?? "CSV", Header);
         foreach (var name in Required)
         {
-            if (Col(name) < 0)
+            if (table.IndexOf(name) < 0)
             {
-                throw new InvalidDataException($"{where}: line 1: missing column '{name}'; the header must include {string.Join(",", Required)}.");
+                throw new InvalidDataException($"{table.SourceName}: line {table.HeaderLineNumber}: missing column '{name}'; the header must include {string.Join(",", Required)}.");
             }
         }
 
-        int cp = Col("prompt_tokens"), co = Col("output_tokens"), cr = Col("runtime_seconds");
-        int ct = Col("trial"), cc = Col("concurrency"), ce = Col("energy_joules"), cs = Col("source");
-        var samples = new List<ProfilingSample>();
-        var lineNumber = 1;
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
+        int cp = table.IndexOf("prompt_tokens"), co = table.IndexOf("output_tokens"), cr = table.IndexOf("runtime_seconds");
+        int ct = table.IndexOf("trial"), cc = table.IndexOf("concurrency"), ce = table.IndexOf("energy_joules"), cs = table.IndexOf("source");
+        var samples = new List<ProfilingSample>(table.Rows.Count);
+        foreach (var row in table.Rows)
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
+            samples.Add(new ProfilingSample(ParseInt(table, row, cp), ParseInt(table, row, co), ParseDouble(table, row, cr))
             {
-                continue;
-            }
-
-            var fields = SplitLine(line, where, lineNumber);
-            if (fields.Count < header.Length)
-            {
-                throw new InvalidDataException($"{where}: line {lineNumber}: {fields.Count} fields but the header has {header.Length}.");
-            }
-
-            samples.Add(new ProfilingSample(
-                ParseInt(fields, cp, header, where, lineNumber),
-                ParseInt(fields, co, header, where, lineNumber),
-                ParseDouble(fields, cr, header, where, lineNumber))
-            {
-                Trial = ct >= 0 && fields[ct].Length > 0 ? ParseInt(fields, ct, header, where, lineNumber) : null,
-                Concurrency = cc >= 0 && fields[cc].Length > 0 ? ParseInt(fields, cc, header, where, lineNumber) : null,
-                EnergyJoules = ce >= 0 && fields[ce].Length > 0 ? ParseDouble(fields, ce, header, where, lineNumber) : null,
-                Source = cs >= 0 && fields[cs].Length > 0 ? fields[cs] : null,
+                Trial = ct >= 0 && !string.IsNullOrWhiteSpace(row[ct]) ? ParseInt(table, row, ct) : null,
+                Concurrency = cc >= 0 && !string.IsNullOrWhiteSpace(row[cc]) ? ParseInt(table, row, cc) : null,
+                EnergyJoules = ce >= 0 && !string.IsNullOrWhiteSpace(row[ce]) ? ParseDouble(table, row, ce) : null,
+                Source = cs >= 0 && row[cs].Length > 0 ? row[cs] : null,
             });
         }
 
@@ -117,88 +89,31 @@ public static class ProfilingSampleCsv
     {
         ArgumentNullException.ThrowIfNull(sample);
         var inv = CultureInfo.InvariantCulture;
-        return string.Join(
-            ',',
+        return CsvFormat.FormatRow(
+        [
             sample.PromptTokens.ToString(inv),
             sample.OutputTokens.ToString(inv),
             sample.RuntimeSeconds.ToString("R", inv),
-            sample.Trial?.ToString(inv) ?? string.Empty,
-            sample.Concurrency?.ToString(inv) ?? string.Empty,
-            sample.EnergyJoules?.ToString("R", inv) ?? string.Empty,
-            Quote(sample.Source));
+            sample.Trial?.ToString(inv),
+            sample.Concurrency?.ToString(inv),
+            sample.EnergyJoules?.ToString("R", inv),
+            sample.Source,
+        ]);
     }
 
-    private static string Quote(string? value)
+    private static int ParseInt(CsvTable table, CsvRecord row, int column)
     {
-        if (string.IsNullOrEmpty(value))
-        {
-            return string.Empty;
-        }
-
-        return value.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : value;
-    }
-
-    private static List<string> SplitLine(string line, string where, int lineNumber)
-    {
-        var fields = new List<string>();
-        var sb = new StringBuilder();
-        var inQuotes = false;
-        for (var i = 0; i < line.Length; i++)
-        {
-            var c = line[i];
-            if (inQuotes)
-            {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"')
-                {
-                    sb.Append('"');
-                    i++;
-                }
-                else if (c == '"')
-                {
-                    inQuotes = false;
-                }
-                else
-                {
-                    sb.Append(c);
-                }
-            }
-            else if (c == '"')
-            {
-                inQuotes = true;
-            }
-            else if (c == ',')
-            {
-                fields.Add(sb.ToString());
-                sb.Clear();
-            }
-            else
-            {
-                sb.Append(c);
-            }
-        }
-
-        if (inQuotes)
-        {
-            throw new InvalidDataException($"{where}: line {lineNumber}: unterminated quoted field.");
-        }
-
-        fields.Add(sb.ToString().TrimEnd('\r'));
-        return fields;
-    }
-
-    private static int ParseInt(List<string> fields, int col, string[] header, string where, int line)
-    {
-        var text = fields[col].Trim();
+        var text = row[column].Trim();
         return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
             ? v
-            : throw new InvalidDataException($"{where}: line {line}, column {col + 1} ({header[col]}): '{text}' is not an integer.");
+            : throw new InvalidDataException($"{table.Location(row, column)}: '{text}' is not an integer.");
     }
 
-    private static double ParseDouble(List<string> fields, int col, string[] header, string where, int line)
+    private static double ParseDouble(CsvTable table, CsvRecord row, int column)
     {
-        var text = fields[col].Trim();
+        var text = row[column].Trim();
         return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v)
             ? v
-            : throw new InvalidDataException($"{where}: line {line}, column {col + 1} ({header[col]}): '{text}' is not a number.");
+            : throw new InvalidDataException($"{table.Location(row, column)}: '{text}' is not a number.");
     }
 }

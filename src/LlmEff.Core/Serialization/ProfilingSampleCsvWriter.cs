@@ -26,10 +26,11 @@ public sealed class ProfilingSampleCsvWriter : IDisposable
         if (exists)
         {
             using var reader = new StreamReader(path, Encoding.UTF8);
-            var first = reader.ReadLine();
-            if (first?.Trim() != ProfilingSampleCsv.Header)
+            var first = new CsvReader(reader, path).ReadRecord();
+            var header = first is null ? string.Empty : string.Join(",", first.Select(f => f.Trim()));
+            if (header != ProfilingSampleCsv.Header)
             {
-                throw new InvalidDataException($"{path}: its header '{first}' differs from '{ProfilingSampleCsv.Header}'; write to a new file or convert this one.");
+                throw new InvalidDataException($"{path}: its header '{header}' differs from '{ProfilingSampleCsv.Header}'; write to a new file or convert this one.");
             }
         }
 

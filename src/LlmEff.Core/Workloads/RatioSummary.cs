@@ -2,7 +2,7 @@ namespace LlmEff.Core.Workloads;
 
 /// <summary>Summary of per-query ratios (speedups or cost ratios) of a <see cref="WorkloadComparison"/>.</summary>
 /// <param name="Mean">Arithmetic mean.</param>
-/// <param name="Median">Median (the 0.5 quantile, linearly interpolated).</param>
+/// <param name="Median">Median (<see cref="Percentiles.Median"/>, the project's one percentile definition).</param>
 /// <param name="Minimum">Smallest ratio.</param>
 /// <param name="Maximum">Largest ratio.</param>
 public sealed record RatioSummary(double Mean, double Median, double Minimum, double Maximum)
@@ -18,6 +18,6 @@ public sealed record RatioSummary(double Mean, double Median, double Minimum, do
             throw new ArgumentException("A summary needs at least one value; the workload has no queries.", nameof(values));
         }
 
-        return new RatioSummary(values.Average(), WorkloadComparison.Quantile(values, 0.5), values.Min(), values.Max());
+        return new RatioSummary(values.Average(), Percentiles.Median(values), values.Min(), values.Max());
     }
 }

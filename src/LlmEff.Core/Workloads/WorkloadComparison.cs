@@ -62,16 +62,6 @@ public sealed record WorkloadComparison
         return new(workload, WorkloadEstimator.Estimate(workload, baseline), WorkloadEstimator.Estimate(workload, candidate));
     }
 
-    /// <summary>Linear-interpolated quantile of <paramref name="values"/> (q in [0, 1]).</summary>
-    internal static double Quantile(IReadOnlyList<double> values, double q)
-    {
-        var sorted = values.Order().ToArray();
-        var position = q * (sorted.Length - 1);
-        var lower = (int)Math.Floor(position);
-        var upper = Math.Min(lower + 1, sorted.Length - 1);
-        return sorted[lower] + ((position - lower) * (sorted[upper] - sorted[lower]));
-    }
-
     /// <summary>One sentence on the totals: whether B is faster or slower, and cheaper or more expensive, than A.</summary>
     public string Verdict
     {

@@ -1,11 +1,13 @@
 using System.Globalization;
 using System.Text;
+using LlmEff.Core.Serialization;
 
 namespace LlmEff.Core.Workloads;
 
 /// <summary>
 /// CSV form of a <see cref="Workload"/>: header <c>prompt_tokens,output_tokens</c> (other columns are ignored, in any
-/// order), one query per row, invariant-culture integers. Errors name the line and column.
+/// order), one query per row, invariant-culture integers; read as RFC 4180 CSV by <see cref="CsvTable"/>, so quoted fields may
+/// hold commas. Errors name the line and column.
 /// </summary>
 public static class WorkloadCsv
 {
@@ -28,51 +30,30 @@ public static class WorkloadCsv
     }
 
     /// <summary>Reads a workload named <paramref name="name"/> from <paramref name="reader"/>; <paramref name="sourceName"/> names it in errors.</summary>
+    /// <exception cref="InvalidDataException">Malformed CSV (see <see cref="CsvTable"/>), a missing column or a malformed row; the message gives line and column.</exception>
     public static Workload Read(TextReader reader, string name, string? sourceName = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        var where = sourceName ?? "workload CSV";
-        var lineNumber = 0;
-        string? line;
-        do
-        {
-            line = reader.ReadLine();
-            lineNumber++;
-        }
-        while (line is not null && string.IsNullOrWhiteSpace(line));
-
-        if (line is null)
-        {
-            throw new InvalidDataException($"{where}: empty; expected the header '{Header}'.");
-        }
-
-        var header = line.Split(',').Select(h => h.Trim().ToLowerInvariant()).ToArray();
-        var cp = Array.IndexOf(header, "prompt_tokens");
-        var co = Array.IndexOf(header, "output_tokens");
+        var table = CsvTable.Read(reader, sourceName ?? "workload CSV", Header);
+        var cp = table.IndexOf("prompt_tokens");
+        var co = table.IndexOf("output_tokens");
         if (cp < 0 || co < 0)
         {
-            throw new InvalidDataException($"{where}: line {lineNumber}: the header '{line}' lacks '{(cp < 0 ? "prompt_tokens" : "output_tokens")}'; it must include {Header}.");
+            throw new InvalidDataException($"{table.SourceName}: line {table.HeaderLineNumber}: the header '{string.Join(",", table.Header)}' lacks '{(cp < 0 ? "prompt_tokens" : "output_tokens")}'; it must include {Header}.");
         }
 
-        var queries = new List<WorkloadQuery>();
-        while ((line = reader.ReadLine()) is not null)
+        var queries = new List<WorkloadQuery>(table.Rows.Count);
+        foreach (var row in table.Rows)
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            var fields = line.Split(',');
-            var p = Field(fields, cp, "prompt_tokens", minimum: 0, where, lineNumber);
-            var o = Field(fields, co, "output_tokens", minimum: 1, where, lineNumber);
+            var p = Field(table, row, cp, minimum: 0);
+            var o = Field(table, row, co, minimum: 1);
             queries.Add(new WorkloadQuery(p, o));
         }
 
         if (queries.Count == 0)
         {
-            throw new InvalidDataException($"{where}: no queries after the header; add rows of {Header}.");
+            throw new InvalidDataException($"{table.SourceName}: no queries after the header; add rows of {Header}.");
         }
 
         return new Workload(name, queries);
@@ -86,7 +67,7 @@ public static class WorkloadCsv
         writer.WriteLine(Header);
         for (var i = 0; i < workload.Count; i++)
         {
-            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{workload.PromptTokens[i]},{workload.OutputTokens[i]}"));
+            writer.WriteLine(CsvFormat.FormatRow([workload.PromptTokens[i].ToString(CultureInfo.InvariantCulture), workload.OutputTokens[i].ToString(CultureInfo.InvariantCulture)]));
         }
     }
 
@@ -98,22 +79,17 @@ public static class WorkloadCsv
         Write(workload, writer);
     }
 
-    private static int Field(string[] fields, int column, string name, int minimum, string where, int line)
+    private static int Field(CsvTable table, CsvRecord row, int column, int minimum)
     {
-        if (column >= fields.Length)
-        {
-            throw new InvalidDataException($"{where}: line {line}, column {column + 1} ({name}): missing; the row has only {fields.Length} fields.");
-        }
-
-        var text = fields[column].Trim();
+        var text = row[column].Trim();
         if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
         {
-            throw new InvalidDataException($"{where}: line {line}, column {column + 1} ({name}): '{text}' is not a whole number of tokens.");
+            throw new InvalidDataException($"{table.Location(row, column)}: '{text}' is not a whole number of tokens.");
         }
 
         if (value < minimum)
         {
-            throw new InvalidDataException($"{where}: line {line}, column {column + 1} ({name}): {value} is below {minimum}; {(minimum == 0 ? "prompt sizes are 0 or more" : "a query generates at least 1 token")}.");
+            throw new InvalidDataException($"{table.Location(row, column)}: {value} is below {minimum}; {(minimum == 0 ? "prompt sizes are 0 or more" : "a query generates at least 1 token")}.");
         }
 
         return value;

@@ -79,13 +79,7 @@ public static class DenoisedRuntimeAnalysis
 
     internal static double? Median(IEnumerable<double> values)
     {
-        var sorted = values.Order().ToArray();
-        if (sorted.Length == 0)
-        {
-            return null;
-        }
-
-        var mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+        var all = values.ToArray();
+        return all.Length == 0 ? null : Percentiles.Median(all);
     }
 }

@@ -1,3 +1,4 @@
+using LlmEff.Core;
 using LlmEff.Profiling.Api.Journal;
 
 namespace LlmEff.Profiling.Api.Analysis;
@@ -29,7 +30,7 @@ public static class LoadStudyAnalysis
                     level.Key,
                     runtimes.Length,
                     minimum,
-                    DenoisedRuntimeAnalysis.Median(runtimes)!.Value,
+                    Percentiles.Median(runtimes),
                     runtimes.Average(),
                     runtimes.Max(),
                     minimum / baseline));

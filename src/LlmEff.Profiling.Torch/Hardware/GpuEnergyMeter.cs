@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlmEff.Core;
 
 namespace LlmEff.Profiling.Torch.Hardware;
 
@@ -74,9 +75,8 @@ public sealed class GpuEnergyMeter
             return null;
         }
 
-        changes.Sort();
         reason = string.Empty;
-        return new GpuEnergyMeter(gpu, changes[changes.Count / 2]);
+        return new GpuEnergyMeter(gpu, Percentiles.Median(changes));
     }
 
     /// <summary>The counter now, in joules.</summary>

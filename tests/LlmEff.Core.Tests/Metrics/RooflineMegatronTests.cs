@@ -33,11 +33,10 @@ public class RooflineMegatronTests
 
         var errors = all.Where(s => !PaperPrompts.Contains(s.PromptTokens))
             .Select(s => Math.Abs(roofline.Predict(s.PromptTokens, s.OutputTokens) - s.RuntimeSeconds) / s.RuntimeSeconds)
-            .Order()
             .ToArray();
-        var median = errors[errors.Length / 2];
-        var p90 = errors[(int)(0.9 * (errors.Length - 1))];
-        var max = errors[^1];
+        var median = Percentiles.Median(errors);
+        var p90 = Percentiles.Of(errors, 90);
+        var max = errors.Max();
         var summary = FormattableString.Invariant($"{model}: e_c = {options.ComputeEfficiency:F3}, e_m = {options.MemoryEfficiency:F3}, median {median:P1}, p90 {p90:P1}, max {max:P1} over {errors.Length} held-out samples");
         Assert.True(median < 0.03 && p90 < 0.10 && max < 0.30, summary);
         Assert.InRange(options.ComputeEfficiency, 0.05, 1.0);

@@ -43,6 +43,14 @@ public class ProfilingSampleCsvTests
     }
 
     [Fact]
+    public void Read_QuotedSourceWithCommaAndCrlf()
+    {
+        var csv = "prompt_tokens,output_tokens,runtime_seconds,source\r\n1,1,0.5,\"h100, tp2\"\r\n";
+        var back = ProfilingSampleCsv.Read(new StringReader(csv), "x.csv");
+        Assert.Equal([new ProfilingSample(1, 1, 0.5) { Source = "h100, tp2" }], back);
+    }
+
+    [Fact]
     public void Writer_AppendsAndResumes()
     {
         var path = Path.Combine(Path.GetTempPath(), $"llmeff-{Guid.NewGuid():N}", "samples.csv");

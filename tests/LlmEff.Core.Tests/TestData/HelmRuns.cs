@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Text;
+using LlmEff.Core.Serialization;
 
 namespace LlmEff.Core.Tests.TestData;
 
@@ -12,9 +12,8 @@ internal static class HelmRuns
     public static IReadOnlyList<HelmRun> Read(string path)
     {
         var runs = new List<HelmRun>();
-        foreach (var line in File.ReadLines(path).Skip(1))
+        foreach (var fields in CsvTable.ReadFile(path).Rows)
         {
-            var fields = Split(line);
             var arguments = fields[0];
             var modelStart = arguments.IndexOf("model=", StringComparison.Ordinal);
             if (modelStart < 0)
@@ -35,30 +34,4 @@ internal static class HelmRuns
 
     private static double? Number(string text)
         => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;
-
-    private static List<string> Split(string line)
-    {
-        var fields = new List<string>();
-        var current = new StringBuilder();
-        var quoted = false;
-        foreach (var c in line)
-        {
-            if (c == '"')
-            {
-                quoted = !quoted;
-            }
-            else if (c == ',' && !quoted)
-            {
-                fields.Add(current.ToString());
-                current.Clear();
-            }
-            else
-            {
-                current.Append(c);
-            }
-        }
-
-        fields.Add(current.ToString());
-        return fields;
-    }
 }

@@ -18,6 +18,22 @@ public class WorkloadIoTests
         Assert.Equal([5, 1], reordered.OutputTokens.ToArray());
     }
 
+    [Fact]
+    public void Csv_QuotedFieldsMayHoldCommasQuotesAndLineBreaks()
+    {
+        var csv = "id,text,prompt_tokens,output_tokens\r\n1,\"Hello, world\",300,20\r\n2,\"a \"\"quoted\"\"\nline\",4,1\r\n";
+        var w = WorkloadCsv.Read(new StringReader(csv), "w", "test.csv");
+        Assert.Equal([300, 4], w.PromptTokens.ToArray());
+        Assert.Equal([20, 1], w.OutputTokens.ToArray());
+    }
+
+    [Fact]
+    public void Csv_UnquotedComma_IsReportedNotMisread()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => WorkloadCsv.Read(new StringReader("id,text,prompt_tokens,output_tokens\n1,Hello, world,300,20\n"), "w", "test.csv"));
+        Assert.StartsWith("test.csv: line 2, column 5: the row has 5 fields but the header has 4.", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("prompt_tokens,output_tokens\n10,5\n12,x\n", "line 3, column 2 (output_tokens): 'x'")]
     [InlineData("prompt_tokens,output_tokens\n-1,5\n", "line 2, column 1 (prompt_tokens): -1")]
