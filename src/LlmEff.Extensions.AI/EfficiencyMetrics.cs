@@ -48,6 +48,15 @@ public sealed record EfficiencyMetrics(
     /// <summary>Accelerators <c>n</c> serving one request that the cost and energy assume; null when no accelerator was set.</summary>
     public int? AcceleratorCount { get; init; }
 
+    /// <summary>Price per accelerator-hour in US dollars the cost assumes; null when no accelerator was set.</summary>
+    public double? AcceleratorHourlyPriceUsd { get; init; }
+
+    /// <summary>
+    /// Which defaults the cost and energy assume because neither the options nor the profile's metadata gave them (e.g.
+    /// <c>accelerator A100-80GB (…)</c>); null when the accelerator and count came from the options or the profile.
+    /// </summary>
+    public string? PricingDefaults { get; init; }
+
     /// <summary>True when the idealized metrics were computed (usage reported, possibly with 0 output tokens).</summary>
     public bool HasUsage => UsageStatus != TokenUsageStatus.Missing;
 }

@@ -3,6 +3,7 @@ using LlmEff.Core.Energy;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Metrics;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 
 namespace LlmEff.Extensions.AI;
 
@@ -15,7 +16,7 @@ public sealed class EfficiencyMetricsCalculator
 {
     /// <summary>Validates <paramref name="options"/> and copies its values.</summary>
     /// <exception cref="ArgumentException">A profile is missing or of the wrong kind, or the accelerator settings conflict; the message says which and how to fix it.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The accelerator count is below 1, or an accelerator figure is invalid.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The accelerator count is below 1, or an accelerator figure (or the profile's price) is invalid.</exception>
     public EfficiencyMetricsCalculator(EfficiencyMetricsOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -30,28 +31,50 @@ public sealed class EfficiencyMetricsCalculator
             CheckMetric(DenoisedRuntime, RuntimeMetric.Denoised, nameof(EfficiencyMetricsOptions.DenoisedRuntime), nameof(EfficiencyMetricsOptions.IdealizedRuntime));
         }
 
-        if (options.Accelerator is null)
+        if (options.RuntimesOnly)
         {
-            if (options.AcceleratorCount is { } orphan)
+            if (options.Accelerator is not null || options.AcceleratorCount is not null)
             {
                 throw new ArgumentException(
-                    $"AcceleratorCount = {orphan} has no effect because Accelerator is null; set Accelerator (e.g. Accelerators.A100_80GB) for cost and energy, or leave AcceleratorCount null.",
+                    "RuntimesOnly is true, so Accelerator and AcceleratorCount have no effect; leave them null, or set RuntimesOnly = false for cost and energy.",
                     nameof(options));
             }
 
             return;
         }
 
-        Accelerator = options.Accelerator.Validate();
-        var count = options.AcceleratorCount ?? IdealizedRuntime.Metadata.AcceleratorCount ?? throw new ArgumentException(
-            $"AcceleratorCount is null and the idealized profile '{ProfileName(IdealizedRuntime)}' records no accelerator count; set AcceleratorCount to the accelerators serving one request (e.g. 8 for OpenAI/davinci, the paper's Table 1), or Accelerator = null for runtimes only.",
-            nameof(options));
+        // The profile's own hardware, count and price come first, so a profile measured on an H100 is priced as one; each
+        // default taken instead is named in every response's metrics and logged once here.
+        var defaults = new List<string>();
+        var accelerator = options.Accelerator ?? ProfileAccelerator(IdealizedRuntime, nameof(options));
+        if (accelerator is null)
+        {
+            accelerator = EfficiencyMetricsOptions.DefaultAccelerator;
+            defaults.Add($"accelerator {accelerator.Name} (the profile's metadata names no known accelerator: hardware '{IdealizedRuntime.Metadata.Hardware ?? "none"}')");
+        }
+
+        Accelerator = accelerator.Validate();
+        var count = options.AcceleratorCount ?? IdealizedRuntime.Metadata.AcceleratorCount;
+        if (count is null)
+        {
+            count = EfficiencyMetricsOptions.DefaultAcceleratorCount;
+            defaults.Add($"{count} accelerator per request (the profile records no accelerator count)");
+        }
+
         if (count < 1)
         {
             throw new ArgumentOutOfRangeException(nameof(options), count, $"AcceleratorCount = {count}: at least 1 accelerator serves a request; set AcceleratorCount to 1 or more.");
         }
 
         AcceleratorCount = count;
+        if (defaults.Count > 0)
+        {
+            PricingDefaults = string.Join("; ", defaults);
+            options.Logger?.LogWarning(
+                "Idealized cost and energy of profile '{Profile}' use defaults: {Defaults}. Set EfficiencyMetricsOptions.Accelerator and AcceleratorCount, or record them in the profile's metadata.",
+                ProfileName(IdealizedRuntime),
+                PricingDefaults);
+        }
     }
 
     /// <summary>The idealized runtime profile.</summary>
@@ -68,6 +91,12 @@ public sealed class EfficiencyMetricsCalculator
 
     /// <summary>Accelerators serving one request; null exactly when <see cref="Accelerator"/> is null.</summary>
     public int? AcceleratorCount { get; }
+
+    /// <summary>
+    /// Which defaults price the cost and energy because neither the options nor the profile's metadata gave them, e.g.
+    /// <c>accelerator A100-80GB (…)</c>; null when nothing was defaulted or no cost is computed.
+    /// </summary>
+    public string? PricingDefaults { get; }
 
     /// <summary>Metrics of one request from its token usage (<c>InputTokenCount</c> = p, <c>OutputTokenCount</c> = o).</summary>
     /// <param name="rawRuntimeSeconds">Measured wall-clock seconds; finite and non-negative.</param>
@@ -99,6 +128,8 @@ public sealed class EfficiencyMetricsCalculator
                 IdealizedProfileName = IdealizedRuntime.Metadata.ModelName,
                 AcceleratorName = Accelerator?.Name,
                 AcceleratorCount = AcceleratorCount,
+                AcceleratorHourlyPriceUsd = Accelerator?.HourlyPriceUsd,
+                PricingDefaults = PricingDefaults,
             };
         }
 
@@ -120,7 +151,21 @@ public sealed class EfficiencyMetricsCalculator
             IdealizedProfileName = IdealizedRuntime.Metadata.ModelName,
             AcceleratorName = Accelerator?.Name,
             AcceleratorCount = AcceleratorCount,
+            AcceleratorHourlyPriceUsd = Accelerator?.HourlyPriceUsd,
+            PricingDefaults = PricingDefaults,
         };
+    }
+
+    private static Accelerator? ProfileAccelerator(RuntimeModel profile, string parameter)
+    {
+        try
+        {
+            return Accelerators.ForProfile(profile.Metadata);
+        }
+        catch (KeyNotFoundException ex)
+        {
+            throw new ArgumentException($"The idealized profile '{ProfileName(profile)}' names an unknown accelerator: {ex.Message} Fix its metadata's accelerator_name or set EfficiencyMetricsOptions.Accelerator.", parameter, ex);
+        }
     }
 
     private static int? AsCount(long? tokens) => tokens is >= 0 and <= int.MaxValue ? (int)tokens.Value : null;

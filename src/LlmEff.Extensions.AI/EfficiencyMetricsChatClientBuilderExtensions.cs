@@ -1,5 +1,6 @@
 using LlmEff.Core;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 
 namespace LlmEff.Extensions.AI;
 
@@ -13,8 +14,14 @@ public static class EfficiencyMetricsChatClientBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(options);
-        _ = new EfficiencyMetricsCalculator(options);
-        return builder.Use(inner => new EfficiencyMetricsChatClient(inner, options));
+        _ = new EfficiencyMetricsCalculator(options.WithLogger(null));
+
+        // The pricing-defaults note goes to the options' logger, else to the pipeline's logger factory.
+        return builder.Use((inner, services) => new EfficiencyMetricsChatClient(
+            inner,
+            options.Logger is null && services.GetService(typeof(ILoggerFactory)) is ILoggerFactory factory
+                ? options.WithLogger(factory.CreateLogger<EfficiencyMetricsChatClient>())
+                : options));
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using LlmEff.Core;
 using LlmEff.Core.Energy;
 using LlmEff.Core.Hardware;
+using Microsoft.Extensions.Logging;
 
 namespace LlmEff.Extensions.AI;
 
@@ -11,6 +12,12 @@ namespace LlmEff.Extensions.AI;
 /// </summary>
 public sealed class EfficiencyMetricsOptions
 {
+    /// <summary>The accelerator a profile is priced on when neither the options nor its metadata name one: the paper's 80-GB A100.</summary>
+    public static Accelerator DefaultAccelerator => Accelerators.A100_80GB;
+
+    /// <summary>Accelerators per request when neither the options nor the profile's metadata give a count.</summary>
+    public const int DefaultAcceleratorCount = 1;
+
     /// <summary>
     /// The idealized runtime profile <c>t(p, o)</c> of the model behind the client (required), e.g.
     /// <c>PaperTable3.Get("OpenAI/davinci", RuntimeMetric.Idealized)</c> or <c>RuntimeModelJson.Load(path)</c>.
@@ -21,14 +28,18 @@ public sealed class EfficiencyMetricsOptions
     public RuntimeModel? DenoisedRuntime { get; set; }
 
     /// <summary>
-    /// The accelerator whose hourly price and board power give the idealized cost and energy. Default: the paper's
-    /// 80-GB A100 (<see cref="Accelerators.A100_80GB"/>); set <see langword="null"/> to compute runtimes only.
+    /// The accelerator whose hourly price and board power give the idealized cost and energy. Default
+    /// <see langword="null"/>: the one the idealized profile's metadata names (<see cref="Accelerators.ForProfile"/>: its
+    /// accelerator name, hardware and price, so an H100 profile is priced as an H100); where the metadata names none,
+    /// <see cref="DefaultAccelerator"/>, and the response's metrics (<see cref="EfficiencyMetrics.PricingDefaults"/>) and
+    /// the log say so. Set it to price every request on that accelerator instead.
     /// </summary>
-    public Accelerator? Accelerator { get; set; } = Accelerators.A100_80GB;
+    public Accelerator? Accelerator { get; set; }
 
     /// <summary>
     /// Accelerators <c>n</c> serving one request. Default <see langword="null"/>: the idealized profile's
-    /// <see cref="RuntimeModelMetadata.AcceleratorCount"/> (Table 3's GPU counts); it must then be set there or here.
+    /// <see cref="RuntimeModelMetadata.AcceleratorCount"/> (Table 3's GPU counts); where it records none, 1, and the
+    /// response's metrics and the log say so.
     /// </summary>
     public int? AcceleratorCount { get; set; }
 
@@ -39,6 +50,27 @@ public sealed class EfficiencyMetricsOptions
     /// </summary>
     public EnergyModel? Energy { get; set; }
 
+    /// <summary>Compute runtimes only, no idealized cost or energy. Default <see langword="false"/>.</summary>
+    public bool RuntimesOnly { get; set; }
+
+    /// <summary>
+    /// Where the client says which defaults it priced with (once, when it is built); default <see langword="null"/>: the
+    /// pipeline's <c>ILoggerFactory</c> when <c>UseLlmEffMetrics</c> finds one in its services, else no log.
+    /// </summary>
+    public ILogger? Logger { get; set; }
+
     /// <summary>Running totals to add every request to; default <see langword="null"/>: the client keeps its own. Share one between clients to total a whole run.</summary>
     public EfficiencyMetricsAccumulator? Accumulator { get; set; }
+
+    // A copy with another logger, so the builder can add the pipeline's logger without changing the caller's options.
+    internal EfficiencyMetricsOptions WithLogger(ILogger? logger) => new()
+    {
+        IdealizedRuntime = IdealizedRuntime,
+        DenoisedRuntime = DenoisedRuntime,
+        Accelerator = Accelerator,
+        AcceleratorCount = AcceleratorCount,
+        RuntimesOnly = RuntimesOnly,
+        Accumulator = Accumulator,
+        Logger = logger,
+    };
 }

@@ -24,6 +24,8 @@ internal static class EfficiencyMetricsProperties
         Set(target, EfficiencyMetricsPropertyNames.IdealizedProfileName, metrics.IdealizedProfileName);
         Set(target, EfficiencyMetricsPropertyNames.AcceleratorName, metrics.AcceleratorName);
         Set(target, EfficiencyMetricsPropertyNames.AcceleratorCount, metrics.AcceleratorCount);
+        Set(target, EfficiencyMetricsPropertyNames.AcceleratorHourlyPriceUsd, metrics.AcceleratorHourlyPriceUsd);
+        Set(target, EfficiencyMetricsPropertyNames.PricingDefaults, metrics.PricingDefaults);
     }
 
     public static EfficiencyMetrics? Read(AdditionalPropertiesDictionary? source)
@@ -56,6 +58,8 @@ internal static class EfficiencyMetricsProperties
             IdealizedProfileName = ReadString(source, EfficiencyMetricsPropertyNames.IdealizedProfileName),
             AcceleratorName = ReadString(source, EfficiencyMetricsPropertyNames.AcceleratorName),
             AcceleratorCount = ReadInt(source, EfficiencyMetricsPropertyNames.AcceleratorCount),
+            AcceleratorHourlyPriceUsd = ReadDouble(source, EfficiencyMetricsPropertyNames.AcceleratorHourlyPriceUsd),
+            PricingDefaults = ReadString(source, EfficiencyMetricsPropertyNames.PricingDefaults),
         };
     }
 

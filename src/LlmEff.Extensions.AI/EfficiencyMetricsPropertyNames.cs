@@ -52,4 +52,10 @@ public static class EfficiencyMetricsPropertyNames
 
     /// <summary>Accelerators per request for cost and energy (int).</summary>
     public const string AcceleratorCount = "llmeff.accelerator_count";
+
+    /// <summary>Price per accelerator-hour in US dollars for cost (double).</summary>
+    public const string AcceleratorHourlyPriceUsd = "llmeff.accelerator_hourly_price_usd";
+
+    /// <summary>Which defaults priced cost and energy, when the profile gave none (string).</summary>
+    public const string PricingDefaults = "llmeff.pricing_defaults";
 }

@@ -6,7 +6,7 @@ using static LlmEff.Cli.Tests.CliRunner;
 
 namespace LlmEff.Cli.Tests;
 
-/// <summary>The H100 profiles this project measured (src/LlmEff.Cli/Profiles, from the GPU harness run of 2026-11-24).</summary>
+/// <summary>The H100 profiles this project measured (src/LlmEff.Core/Catalog/Profiles, from the GPU harness run of 2026-11-24).</summary>
 public class MeasuredProfileTests
 {
     [Fact]
@@ -66,7 +66,7 @@ public class MeasuredProfileTests
         Assert.Equal(row.GetProperty("total_seconds").GetDouble() * Accelerators.H100_SXM.BoardPowerWatts, row.GetProperty("total_energy_joules").GetDouble(), 1e-6);
         Assert.False(row.TryGetProperty("total_measured_energy_joules", out _));
         // The total is the shipped file's model summed over the built-in sample workload.
-        var file = SourceFile("src", "LlmEff.Cli", "Profiles", "gptj-6b-h100-bf16.json");
+        var file = SourceFile("src", "LlmEff.Core", "Catalog", "Profiles", "gptj-6b-h100-bf16.json");
         var model = RuntimeModelJson.Load(file);
         var w = Workload.Sample;
         Assert.Equal(model.PredictBatch(w.PromptTokens, w.OutputTokens).Sum(), row.GetProperty("total_seconds").GetDouble(), 1e-9);

@@ -79,6 +79,35 @@ public class ParetoCommandTests
     }
 
     [Fact]
+    public void Pareto_Dollars_RanksF1AndSaysWhyF2IsLeftOut()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("acc.csv", "model,scenario,accuracy,cost_usd\nA,s1,0.5,0.0001\nB,s1,0.4,0.0002\nC,s1,0.9,0.0004\n");
+
+        var (code, output, err) = Run("pareto", "-a", path, "--metric", "cost_usd", "--json");
+
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(output);
+        var scenario = doc.RootElement.GetProperty("scenarios")[0];
+        var a = scenario.GetProperty("models").EnumerateArray().Single(m => m.GetProperty("model").GetString() == "A");
+        Assert.Equal(1, a.GetProperty("f1_rank").GetInt32()); // 0.5 / $0.0001 is the best accuracy per dollar
+        Assert.False(a.TryGetProperty("f2_rank", out _));
+        Assert.Contains("--log-unit", scenario.GetProperty("ranking_note").GetString(), StringComparison.Ordinal);
+
+        var table = Run("pareto", "-a", path, "--metric", "cost_usd");
+        Assert.True(table.Code == 0, table.Err);
+        Assert.Contains("no f2 ranking", table.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pareto_DuplicateRow_NamesFileLineAndKey()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("acc.csv", "model,scenario,accuracy,runtime_s\nA,s1,0.5,1\nB,s1,0.4,2\nA,s1,0.6,3\n");
+        AssertOneLineError(Run("pareto", "-a", path, "--metric", "runtime_s"), "acc.csv:4", "duplicate row", "model 'A' in scenario 's1'", "line 2");
+    }
+
+    [Fact]
     public void Pareto_MissingFile_NamesIt()
         => AssertOneLineError(Run("pareto", "-a", "/nonexistent/acc.csv"), "/nonexistent/acc.csv");
 
@@ -117,7 +146,7 @@ public class ParetoCommandTests
 
         // HELM's denoised davinci table at the boolq row's mean tokens (1244.746667 -> 1245 prompt, 1 output, from the
         // CSV), and below the raw 0.662 s HELM measured for that row, as a denoised runtime should be.
-        var helm = LlmEff.Core.Helm.HelmEfficiencyTables.ReadFile(table, metric: LlmEff.Core.RuntimeMetric.Denoised);
+        var helm = LlmEff.Core.Catalog.HelmEfficiencyTables.ReadFile(table, metric: LlmEff.Core.RuntimeMetric.Denoised);
         Assert.Equal(helm["openai/davinci"].Predict(1245, 1), davinci.GetProperty("metric").GetDouble(), 1e-12);
         Assert.InRange(davinci.GetProperty("metric").GetDouble(), 0.0, 0.6624278116);
         AssertOneLineError(Run("pareto", "-a", path, "--metric", "denoised"), "--denoised-table");

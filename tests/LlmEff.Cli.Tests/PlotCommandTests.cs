@@ -86,6 +86,19 @@ public class PlotCommandTests
     }
 
     [Fact]
+    public void PlotPareto_RuntimeAndDollars_NeedsNoRanking()
+    {
+        // Costs below f2's 1 ms log unit once failed with an error about runtimes; a figure ranks nothing.
+        using var dir = new TempDir();
+        var csv = dir.File("acc.csv", "model,scenario,accuracy,idealized_runtime_s,cost_usd\nA,s1,0.5,1,0.0001\nB,s1,0.4,2,0.0002\nC,s1,0.9,4,0.0004\n");
+        var svg = dir.File("f.svg");
+        var (code, _, err) = Run("plot", "pareto", "-a", csv, "--metric", "idealized_runtime_s", "cost_usd", "-o", svg);
+
+        Assert.True(code == 0, err);
+        Assert.Contains("cost_usd", SvgText(svg), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void PlotPareto_HelmRunsFigure9_Png()
     {
         var runs = SharedData.Require("helm-runs/inference_runtimes_and_accuracies_all_scenarios.csv");

@@ -1,4 +1,5 @@
 using LlmEff.Core;
+using LlmEff.Core.Catalog;
 using LlmEff.Core.Energy;
 using LlmEff.Core.Hardware;
 using Microsoft.Extensions.AI;
@@ -74,7 +75,7 @@ public sealed class EfficiencyMetricsCalculatorTests
     }
 
     [Fact]
-    public void Explicit_accelerator_count_overrides_the_profile_and_null_accelerator_gives_runtimes_only()
+    public void Explicit_accelerator_count_overrides_the_profile_and_RuntimesOnly_gives_runtimes_only()
     {
         var options = Expected.Options();
         options.Accelerator = Accelerators.H100_SXM;
@@ -83,7 +84,7 @@ public sealed class EfficiencyMetricsCalculatorTests
         Assert.Equal(Expected.Idealized512x10Seconds * 2 * 700, m.IdealizedEnergyJoules!.Value, 1e-9);
         Assert.Equal(Expected.Idealized512x10Seconds * 2 * (98.32 / 8 / 3600), m.IdealizedCostUsd!.Value, Expected.Tolerance);
 
-        var runtimesOnly = new EfficiencyMetricsOptions { IdealizedRuntime = Expected.Idealized, Accelerator = null };
+        var runtimesOnly = new EfficiencyMetricsOptions { IdealizedRuntime = Expected.Idealized, RuntimesOnly = true };
         var r = new EfficiencyMetricsCalculator(runtimesOnly).Compute(1, 512, 10);
         Assert.Equal(Expected.Idealized512x10Seconds, r.IdealizedRuntimeSeconds!.Value, Expected.Tolerance);
         Assert.Null(r.IdealizedCostUsd);
@@ -137,17 +138,17 @@ public sealed class EfficiencyMetricsCalculatorTests
     [Fact]
     public void Accelerator_count_conflicts_and_bad_values_are_rejected()
     {
-        var orphan = new EfficiencyMetricsOptions { IdealizedRuntime = Expected.Idealized, Accelerator = null, AcceleratorCount = 4 };
-        Assert.Contains("AcceleratorCount = 4 has no effect", Assert.Throws<ArgumentException>(() => new EfficiencyMetricsCalculator(orphan)).Message, StringComparison.Ordinal);
+        var orphan = new EfficiencyMetricsOptions { IdealizedRuntime = Expected.Idealized, RuntimesOnly = true, AcceleratorCount = 4 };
+        Assert.Contains("RuntimesOnly is true", Assert.Throws<ArgumentException>(() => new EfficiencyMetricsCalculator(orphan)).Message, StringComparison.Ordinal);
 
         var zero = new EfficiencyMetricsOptions { IdealizedRuntime = Expected.Idealized, AcceleratorCount = 0 };
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new EfficiencyMetricsCalculator(zero));
         Assert.Equal(0, ex.ActualValue);
 
-        // A profile without an accelerator count needs one in the options.
-        var bare = RuntimeModel.Create([(512, 0.1), (1024, 0.2)], 0.01);
-        var ex2 = Assert.Throws<ArgumentException>(() => new EfficiencyMetricsCalculator(new EfficiencyMetricsOptions { IdealizedRuntime = bare }));
-        Assert.Contains("records no accelerator count", ex2.Message, StringComparison.Ordinal);
+        var unknown = RuntimeModel.Create([(512, 0.1), (1024, 0.2)], 0.01, metadata: new RuntimeModelMetadata { AcceleratorName = "H100-PCIE" });
+        var ex2 = Assert.Throws<ArgumentException>(() => new EfficiencyMetricsCalculator(new EfficiencyMetricsOptions { IdealizedRuntime = unknown }));
+        Assert.Contains("H100-PCIE", ex2.Message, StringComparison.Ordinal);
+        Assert.Contains("'H100-SXM'", ex2.Message, StringComparison.Ordinal);
 
         var badPrice = new EfficiencyMetricsOptions { IdealizedRuntime = Expected.Idealized, Accelerator = Accelerators.A100_80GB with { HourlyPriceUsd = -1 } };
         Assert.Throws<ArgumentOutOfRangeException>(() => new EfficiencyMetricsCalculator(badPrice));
@@ -162,5 +163,79 @@ public sealed class EfficiencyMetricsCalculatorTests
         var calculator = new EfficiencyMetricsCalculator(Expected.Options());
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => calculator.Compute(seconds, 512, 10));
         Assert.Equal("rawRuntimeSeconds", ex.ParamName);
+    }
+
+    [Fact]
+    public void An_H100_profile_is_priced_as_an_H100_from_its_metadata()
+    {
+        // The shipped Llama-3-8B profile was measured on one "NVIDIA H100 80GB HBM3" (NVML's name of the SXM5 part).
+        var llama = ModelCatalog.GetProfile("llama3-8b-h100-bf16");
+        var logger = new ListLogger();
+        var calculator = new EfficiencyMetricsCalculator(new EfficiencyMetricsOptions { IdealizedRuntime = llama, Logger = logger });
+
+        var m = calculator.Compute(1, 512, 10);
+
+        var t = llama.Predict(512, 10);
+        Assert.Equal("H100-SXM", m.AcceleratorName);
+        Assert.Equal(1, m.AcceleratorCount);
+        Assert.Equal(t * Accelerators.H100_SXM.BoardPowerWatts, m.IdealizedEnergyJoules!.Value, 1e-12);
+        Assert.Equal(t * Accelerators.H100_SXM.PricePerSecondUsd, m.IdealizedCostUsd!.Value, 1e-15);
+        Assert.Equal(Accelerators.H100_SXM.HourlyPriceUsd, m.AcceleratorHourlyPriceUsd);
+        Assert.Null(m.PricingDefaults);
+        Assert.Empty(logger.Messages);
+    }
+
+    [Fact]
+    public void Accelerator_name_and_price_in_the_metadata_are_used()
+    {
+        var profile = RuntimeModel.Create(
+            [(512, 0.1), (1024, 0.2)],
+            0.01,
+            metadata: new RuntimeModelMetadata { Metric = RuntimeMetric.Idealized, AcceleratorName = "H200", AcceleratorCount = 2, AcceleratorHourlyPriceUsd = 3.6 });
+
+        var m = new EfficiencyMetricsCalculator(new EfficiencyMetricsOptions { IdealizedRuntime = profile }).Compute(1, 512, 2);
+
+        var t = 0.1 + 0.01;
+        Assert.Equal("H200", m.AcceleratorName);
+        Assert.Equal(2, m.AcceleratorCount);
+        Assert.Equal(3.6, m.AcceleratorHourlyPriceUsd);
+        Assert.Equal(t * 2 * (3.6 / 3600), m.IdealizedCostUsd!.Value, 1e-15);
+        Assert.Equal(t * 2 * Accelerators.H200.BoardPowerWatts, m.IdealizedEnergyJoules!.Value, 1e-12);
+        Assert.Null(m.PricingDefaults);
+    }
+
+    [Fact]
+    public void A_profile_without_hardware_or_count_is_priced_on_the_defaults_and_says_so()
+    {
+        var bare = RuntimeModel.Create([(512, 0.1), (1024, 0.2)], 0.01);
+        var logger = new ListLogger();
+
+        var calculator = new EfficiencyMetricsCalculator(new EfficiencyMetricsOptions { IdealizedRuntime = bare, Logger = logger });
+        var m = calculator.Compute(1, 512, 2);
+
+        Assert.Equal(EfficiencyMetricsOptions.DefaultAccelerator.Name, m.AcceleratorName);
+        Assert.Equal(EfficiencyMetricsOptions.DefaultAcceleratorCount, m.AcceleratorCount);
+        Assert.Equal(0.11 * Accelerators.A100_80GB.BoardPowerWatts, m.IdealizedEnergyJoules!.Value, 1e-12);
+        Assert.Contains("accelerator A100-80GB", m.PricingDefaults, StringComparison.Ordinal);
+        Assert.Contains("1 accelerator per request", m.PricingDefaults, StringComparison.Ordinal);
+        var log = Assert.Single(logger.Messages);
+        Assert.StartsWith("Warning:", log, StringComparison.Ordinal);
+        Assert.Contains("accelerator A100-80GB", log, StringComparison.Ordinal);
+        Assert.Contains("no accelerator count", log, StringComparison.Ordinal);
+
+        // A count in the options leaves only the accelerator defaulted.
+        var counted = new EfficiencyMetricsCalculator(new EfficiencyMetricsOptions { IdealizedRuntime = bare, AcceleratorCount = 4 });
+        Assert.DoesNotContain("per request", counted.PricingDefaults, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_explicit_accelerator_overrides_the_profiles()
+    {
+        var llama = ModelCatalog.GetProfile("llama3-8b-h100-bf16");
+
+        var m = new EfficiencyMetricsCalculator(new EfficiencyMetricsOptions { IdealizedRuntime = llama, Accelerator = Accelerators.A100_80GB }).Compute(1, 512, 10);
+
+        Assert.Equal("A100-80GB", m.AcceleratorName);
+        Assert.Null(m.PricingDefaults);
     }
 }

@@ -216,4 +216,36 @@ public sealed class EfficiencyMetricsChatClientTests
         var ex = Assert.Throws<InvalidDataException>(() => plain.GetEfficiencyMetrics());
         Assert.Contains("Sideways", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Pricing_defaults_reach_the_response_and_the_pipelines_log()
+    {
+        using var inner = new FakeChatClient();
+        var logger = new ListLogger();
+        var services = new LoggerServices(logger);
+        var bare = LlmEff.Core.RuntimeModel.Create([(512, 0.1), (1024, 0.2)], 0.01);
+        using var client = new ChatClientBuilder(inner).UseLlmEffMetrics(bare).Build(services);
+
+        var response = await client.GetResponseAsync(Prompt, cancellationToken: TestContext.Current.CancellationToken);
+
+        var m = response.GetEfficiencyMetrics()!;
+        Assert.Contains("accelerator A100-80GB", m.PricingDefaults, StringComparison.Ordinal);
+        Assert.Equal(m.PricingDefaults, (string)response.AdditionalProperties![EfficiencyMetricsPropertyNames.PricingDefaults]!);
+        Assert.Contains(logger.Messages, l => l.Contains("accelerator A100-80GB", StringComparison.Ordinal));
+    }
+
+    private sealed class LoggerServices(ListLogger logger) : IServiceProvider, Microsoft.Extensions.Logging.ILoggerFactory
+    {
+        public object? GetService(Type serviceType) => serviceType == typeof(Microsoft.Extensions.Logging.ILoggerFactory) ? this : null;
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) => logger;
+
+        public void AddProvider(Microsoft.Extensions.Logging.ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using LlmEff.Core;
+using LlmEff.Core.Catalog;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Workloads;
 
@@ -24,42 +25,14 @@ internal static class CliInputs
     }
 
     /// <summary>
-    /// The accelerator a model's idealized cost and energy default to: a built-in accelerator its metadata names exactly
-    /// (roofline estimates), else for idealized models the H100-SXM or H200 that NVML named (profiles measured by
-    /// <c>profile torch</c>) or the 80-GB A100 for models measured on A100s (Table 3), else none: denoised
-    /// API models run on unknown hardware and get a cost only when the user names one.
+    /// The accelerator a model's idealized cost and energy default to: what its metadata names
+    /// (<see cref="Accelerators.ForProfile"/>); none for denoised API models, which get a cost only when the user names one
+    /// or their metadata does.
     /// </summary>
-    public static Accelerator? DefaultAccelerator(RuntimeModel model)
-    {
-        var hardware = model.Metadata.Hardware;
-        var exact = Accelerators.All.FirstOrDefault(a => string.Equals(a.Name, hardware, StringComparison.OrdinalIgnoreCase));
-        if (exact is not null)
-        {
-            return exact;
-        }
-
-        if (model.Metadata.Metric != RuntimeMetric.Idealized || hardware is null)
-        {
-            return null;
-        }
-
-        // NVML's names of the GPUs this project profiled on ("NVIDIA H100 80GB HBM3" is the SXM5 part; PCIe and NVL
-        // variants have other power limits and are left to --accelerator).
-        if (hardware.Contains("H100", StringComparison.Ordinal) && !hardware.Contains("PCIe", StringComparison.OrdinalIgnoreCase) && !hardware.Contains("NVL", StringComparison.Ordinal))
-        {
-            return Accelerators.H100_SXM;
-        }
-
-        if (hardware.Contains("H200", StringComparison.Ordinal) && !hardware.Contains("NVL", StringComparison.Ordinal))
-        {
-            return Accelerators.H200;
-        }
-
-        return hardware.Contains("A100", StringComparison.Ordinal) ? Accelerators.A100_80GB : null;
-    }
+    public static Accelerator? DefaultAccelerator(RuntimeModel model) => Accelerators.ForProfile(model.Metadata);
 
     /// <summary>Looks up a built-in accelerator, suggesting the closest names when unknown.</summary>
     public static Accelerator Accelerator(string name)
         => Accelerators.All.FirstOrDefault(a => string.Equals(a.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))
-           ?? throw new KeyNotFoundException($"unknown accelerator '{name}'. {Models.NameSuggestions.Describe(name, Accelerators.All.Select(a => a.Name))}");
+           ?? throw new KeyNotFoundException($"unknown accelerator '{name}'. {NameSuggestions.Describe(name, Accelerators.All.Select(a => a.Name))}");
 }

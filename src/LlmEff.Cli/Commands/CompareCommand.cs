@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using LlmEff.Cli.Models;
+using LlmEff.Core.Catalog;
 using LlmEff.Core;
 using LlmEff.Core.Workloads;
 
@@ -53,7 +53,7 @@ internal static class CompareCommand
             }
             else
             {
-                comparison.WriteSummary(output);
+                CompareReport.WriteSummary(output, comparison);
                 if (parse.GetValue(perQuery) is { } written)
                 {
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"per-query results written to {written.FullName}"));
@@ -65,7 +65,7 @@ internal static class CompareCommand
         return command;
     }
 
-    private static ServingConfiguration Configure((string Name, RuntimeModel Model) resolved, string? acceleratorName)
+    private static ServingConfiguration Configure(ResolvedModel resolved, string? acceleratorName)
     {
         var accelerator = acceleratorName is null ? CliInputs.DefaultAccelerator(resolved.Model) : CliInputs.Accelerator(acceleratorName);
         return ServingConfiguration.For(resolved.Model, accelerator) with { Name = resolved.Name };

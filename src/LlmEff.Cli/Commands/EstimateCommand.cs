@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using LlmEff.Cli.Models;
+using LlmEff.Core.Catalog;
 using LlmEff.Core;
 using LlmEff.Core.Energy;
 using LlmEff.Core.Hardware;

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using LlmEff.Cli.Models;
+using LlmEff.Core.Catalog;
 
 namespace LlmEff.Cli.Commands;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using LlmEff.Cli.Models;
+using LlmEff.Core.Catalog;
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
@@ -25,11 +25,11 @@ internal static class ModelsCommand
         helm.AddTo(command, withInterpolate: false);
         command.SetAction(parse =>
         {
-            var profiles = ModelCatalog.Table3Profiles.Concat(ModelCatalog.MeasuredProfiles).ToList();
+            var profiles = ModelCatalog.Profiles.ToList();
             var architectures = ArchitectureCatalog.All.Select(a => (Architecture: a, Gpus: DefaultGpus(a))).ToList();
             var helmOptions = helm.Read(parse);
             var helmDirectory = HelmTables.Locate(helmOptions);
-            var helmProfiles = helmDirectory is null ? [] : HelmProfiles(helmOptions);
+            var helmProfiles = helmDirectory is null ? [] : HelmTables.Profiles(helmOptions).ToList();
             if (parse.GetValue(json))
             {
                 WriteJson(output, profiles, architectures, helmDirectory, helmProfiles);
@@ -45,15 +45,11 @@ internal static class ModelsCommand
         return command;
     }
 
-    private static List<ShippedProfile> HelmProfiles(HelmTableOptions options)
-        => [.. HelmTables.Load(options, RuntimeMetric.Idealized).OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => new ShippedProfile(HelmTables.IdealizedPrefix + m.Key, "helm-idealized", m.Value)),
-            .. HelmTables.Load(options, RuntimeMetric.Denoised).OrderBy(m => m.Key, StringComparer.Ordinal).Select(m => new ShippedProfile(HelmTables.DenoisedPrefix + m.Key, "helm-denoised", m.Value))];
-
     private static int? DefaultGpus(TransformerArchitecture architecture)
     {
         try
         {
-            return AcceleratorPlanner.MinimumAccelerators(architecture, Accelerators.A100_80GB).AcceleratorCount;
+            return AcceleratorPlanner.MinimumAccelerators(architecture, ModelCatalog.DefaultRooflineAccelerator).AcceleratorCount;
         }
         catch (InvalidOperationException)
         {

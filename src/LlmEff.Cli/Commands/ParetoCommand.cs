@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using LlmEff.Cli.Models;
-using LlmEff.Cli.Pareto;
 using LlmEff.Core.Metrics;
 
 namespace LlmEff.Cli.Commands;
@@ -39,13 +37,15 @@ internal static class ParetoCommand
 
             var frontiers = Analyze(
                 parse.GetValue(accuracies)!.FullName,
-                parse.GetValue(metric)!,
                 parse.GetValue(accuracyColumn),
                 parse.GetValue(denoisedTable)?.FullName,
-                parse.GetValue(scenarios),
-                parse.GetValue(models),
-                minimumModels,
-                parse.GetValue(logUnit));
+                new ScenarioFrontierOptions(parse.GetValue(metric)!)
+                {
+                    Scenarios = parse.GetValue(scenarios),
+                    Models = parse.GetValue(models),
+                    MinimumModels = minimumModels,
+                    LogUnit = parse.GetValue(logUnit),
+                });
             if (parse.GetValue(json))
             {
                 WriteJson(output, parse.GetValue(metric)!, frontiers);
@@ -61,45 +61,8 @@ internal static class ParetoCommand
     }
 
     /// <summary>Reads the file, checks the metric, scenario and model names (suggesting close ones), and computes each scenario's frontier.</summary>
-    public static IReadOnlyList<ScenarioFrontier> Analyze(string path, string metric, string? accuracyColumn, string? denoisedTable, string[]? scenarios, string[]? models, int minimumModels, double logUnit)
-    {
-        var rows = AccuracyTable.ReadFile(path, accuracyColumn, denoisedTable);
-        var metrics = rows.SelectMany(r => r.Metrics.Keys).Distinct(StringComparer.Ordinal).ToArray();
-        if (!metrics.Contains(metric, StringComparer.Ordinal))
-        {
-            var hint = metric == "denoised" ? " (HELM run files get 'denoised' only with --denoised-table)" : string.Empty;
-            throw new KeyNotFoundException($"no metric '{metric}' in {Path.GetFileName(path)}{hint}; it has {string.Join(", ", metrics)}. {NameSuggestions.Describe(metric, metrics)}");
-        }
-
-        rows = Filter(rows, models, r => r.Model, "model");
-        rows = Filter(rows, scenarios, r => r.Scenario, "scenario");
-        var result = ScenarioFrontier.Compute(rows, metric, RankingObjective.AccuracyPerLogRuntime(logUnit), minimumModels);
-        if (result.Count == 0)
-        {
-            throw new ArgumentException($"no scenario has {minimumModels} or more models with accuracy and '{metric}'; lower --min-models or check the filters.");
-        }
-
-        return result;
-    }
-
-    private static IReadOnlyList<AccuracyRow> Filter(IReadOnlyList<AccuracyRow> rows, string[]? wanted, Func<AccuracyRow, string> key, string what)
-    {
-        if (wanted is null || wanted.Length == 0)
-        {
-            return rows;
-        }
-
-        var known = rows.Select(key).Distinct(StringComparer.Ordinal).ToArray();
-        foreach (var w in wanted)
-        {
-            if (!known.Contains(w, StringComparer.Ordinal))
-            {
-                throw new KeyNotFoundException($"unknown {what} '{w}'. {NameSuggestions.Describe(w, known)}");
-            }
-        }
-
-        return rows.Where(r => wanted.Contains(key(r), StringComparer.Ordinal)).ToArray();
-    }
+    public static IReadOnlyList<ScenarioFrontier> Analyze(string path, string? accuracyColumn, string? denoisedTable, ScenarioFrontierOptions options)
+        => ScenarioFrontier.Analyze(AccuracyTable.ReadFile(path, accuracyColumn, denoisedTable), options, Path.GetFileName(path));
 
     private static void WriteTables(TextWriter output, string metric, IReadOnlyList<ScenarioFrontier> frontiers)
     {
@@ -107,20 +70,25 @@ internal static class ParetoCommand
         foreach (var s in frontiers)
         {
             output.WriteLine($"scenario {s.Scenario}: accuracy vs {metric} ({s.Points.Count} models, {s.OnFrontier.Count(f => f)} on the frontier)");
-            var f1 = s.F1.ToDictionary(r => r.Label, r => r.Rank, StringComparer.Ordinal);
-            var f2 = s.F2.ToDictionary(r => r.Label, r => r.Rank, StringComparer.Ordinal);
+            var f1 = Ranks(s.F1);
+            var f2 = Ranks(s.F2);
             TextTable.Write(
                 output,
                 ["model", "accuracy", metric, "frontier", "f1 rank", "f2 rank"],
-                s.Points.Select((p, i) => (p, i)).OrderBy(x => f1[x.p.Label]).ThenBy(x => x.p.Label, StringComparer.Ordinal).Select(x => new[]
+                s.Points.Select((p, i) => (p, i)).OrderBy(x => f1?[x.p.Label] ?? 0).ThenBy(x => x.p.EfficiencyMetric).ThenBy(x => x.p.Label, StringComparer.Ordinal).Select(x => new[]
                 {
                     x.p.Label,
                     x.p.Capability.ToString("F3", inv),
                     x.p.EfficiencyMetric.ToString("G4", inv),
                     s.OnFrontier[x.i] ? "*" : string.Empty,
-                    f1[x.p.Label].ToString(inv),
-                    f2[x.p.Label].ToString(inv),
+                    f1?[x.p.Label].ToString(inv) ?? "-",
+                    f2?[x.p.Label].ToString(inv) ?? "-",
                 }).ToList());
+            if (s.RankingNote is { } note)
+            {
+                output.WriteLine(note + ".");
+            }
+
             output.WriteLine();
         }
 
@@ -130,9 +98,9 @@ internal static class ParetoCommand
             TextTable.Write(
                 output,
                 ["model", "scenarios", "on frontier", "mean f1 rank", "mean f2 rank"],
-                MeanRanks(frontiers).Select(m => new[]
+                ModelMeanRank.Over(frontiers).Select(m => new[]
                 {
-                    m.Model, m.Scenarios.ToString(inv), m.Frontier.ToString(inv), m.F1.ToString("F2", inv), m.F2.ToString("F2", inv),
+                    m.Model, m.Scenarios.ToString(inv), m.OnFrontier.ToString(inv), m.MeanF1Rank?.ToString("F2", inv) ?? "-", m.MeanF2Rank?.ToString("F2", inv) ?? "-",
                 }).ToList());
         }
 
@@ -140,13 +108,8 @@ internal static class ParetoCommand
         output.WriteLine("f1 = accuracy / metric; f2 = accuracy / ln(metric / unit) (paper §5.4); rank 1 is best; '*' marks the Pareto frontier.");
     }
 
-    private static IEnumerable<(string Model, int Scenarios, int Frontier, double F1, double F2)> MeanRanks(IReadOnlyList<ScenarioFrontier> frontiers)
-        => frontiers
-            .SelectMany(s => s.Points.Select((p, i) => (p.Label, OnFrontier: s.OnFrontier[i], F1: s.F1.First(r => r.Label == p.Label).Rank, F2: s.F2.First(r => r.Label == p.Label).Rank)))
-            .GroupBy(x => x.Label, StringComparer.Ordinal)
-            .Select(g => (g.Key, g.Count(), g.Count(x => x.OnFrontier), g.Average(x => (double)x.F1), g.Average(x => (double)x.F2)))
-            .OrderBy(x => x.Item4)
-            .ThenBy(x => x.Key, StringComparer.Ordinal);
+    private static Dictionary<string, int>? Ranks(IReadOnlyList<RankedModel>? ranking)
+        => ranking?.ToDictionary(r => r.Label, r => r.Rank, StringComparer.Ordinal);
 
     private static void WriteJson(TextWriter output, string metric, IReadOnlyList<ScenarioFrontier> frontiers)
     {
@@ -169,16 +132,27 @@ internal static class ParetoCommand
                     w.WriteNumber("accuracy", p.Capability);
                     w.WriteNumber("metric", p.EfficiencyMetric);
                     w.WriteBoolean("on_frontier", s.OnFrontier[i]);
-                    var f1 = s.F1.First(r => r.Label == p.Label);
-                    var f2 = s.F2.First(r => r.Label == p.Label);
-                    w.WriteNumber("f1", f1.Score);
-                    w.WriteNumber("f1_rank", f1.Rank);
-                    w.WriteNumber("f2", f2.Score);
-                    w.WriteNumber("f2_rank", f2.Rank);
+                    if (s.F1?.First(r => r.Label == p.Label) is { } f1)
+                    {
+                        w.WriteNumber("f1", f1.Score);
+                        w.WriteNumber("f1_rank", f1.Rank);
+                    }
+
+                    if (s.F2?.First(r => r.Label == p.Label) is { } f2)
+                    {
+                        w.WriteNumber("f2", f2.Score);
+                        w.WriteNumber("f2_rank", f2.Rank);
+                    }
+
                     w.WriteEndObject();
                 }
 
                 w.WriteEndArray();
+                if (s.RankingNote is { } note)
+                {
+                    w.WriteString("ranking_note", note);
+                }
+
                 w.WriteEndObject();
             }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using LlmEff.Cli.Plotting;
 using LlmEff.Core;
+using LlmEff.Core.Metrics;
 using LlmEff.Core.Serialization;
 using ScottPlot;
 
@@ -68,9 +69,10 @@ internal static class PlotCommand
         command.SetAction(parse =>
         {
             var metricNames = parse.GetValue(metrics)!;
+            // The figure shows the frontier only, so no ranking is computed (rankings need metric-specific domains).
             var rows = metricNames.Select(m => ParetoCommand.Analyze(
-                parse.GetValue(accuracies)!.FullName, m, parse.GetValue(accuracyColumn), parse.GetValue(denoisedTable)?.FullName,
-                parse.GetValue(scenarios), parse.GetValue(models), parse.GetValue(minimum), 0.001)).ToArray();
+                parse.GetValue(accuracies)!.FullName, parse.GetValue(accuracyColumn), parse.GetValue(denoisedTable)?.FullName,
+                new ScenarioFrontierOptions(m) { Scenarios = parse.GetValue(scenarios), Models = parse.GetValue(models), MinimumModels = parse.GetValue(minimum), Rank = false })).ToArray();
 
             // Columns are the scenarios every metric has, so the grid is rectangular.
             var columns = rows.Select(r => r.Select(s => s.Scenario)).Aggregate((a, b) => a.Intersect(b, StringComparer.Ordinal)).ToArray();

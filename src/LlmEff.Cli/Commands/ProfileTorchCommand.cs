@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using LlmEff.Cli.Models;
+using LlmEff.Core.Catalog;
 using LlmEff.Cli.Profiling;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;

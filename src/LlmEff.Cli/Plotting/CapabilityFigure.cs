@@ -1,4 +1,4 @@
-using LlmEff.Cli.Pareto;
+using LlmEff.Core.Metrics;
 using ScottPlot;
 
 namespace LlmEff.Cli.Plotting;

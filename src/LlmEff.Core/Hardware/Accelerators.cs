@@ -1,3 +1,5 @@
+using LlmEff.Core.Catalog;
+
 namespace LlmEff.Core.Hardware;
 
 /// <summary>
@@ -61,6 +63,69 @@ public static class Accelerators
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         return All.FirstOrDefault(a => string.Equals(a.Name, name.Trim(), StringComparison.OrdinalIgnoreCase))
-            ?? throw new KeyNotFoundException($"No built-in accelerator is named '{name}'; the built-ins are {string.Join(", ", All.Select(a => a.Name))}. Create your own with new Accelerator(...).");
+            ?? throw new KeyNotFoundException($"No built-in accelerator is named '{name}'. {NameSuggestions.Describe(name, All.Select(a => a.Name))} The built-ins are {string.Join(", ", All.Select(a => a.Name))}; create your own with new Accelerator(...).");
+    }
+
+    /// <summary>
+    /// The built-in accelerator a hardware description names: a built-in's exact name (e.g. <c>H100-SXM</c>, as roofline
+    /// estimates record it), or the driver's name of the GPUs this project profiles on (NVML's <c>NVIDIA H100 80GB HBM3</c>
+    /// is the SXM5 part, <c>NVIDIA A100 80GB</c> the paper's); null for anything else, including H100 PCIe and NVL parts,
+    /// whose power limits differ from the built-ins'.
+    /// </summary>
+    /// <param name="hardware">A hardware description, e.g. <see cref="RuntimeModelMetadata.Hardware"/>; null gives null.</param>
+    public static Accelerator? FromHardwareName(string? hardware)
+    {
+        if (string.IsNullOrWhiteSpace(hardware))
+        {
+            return null;
+        }
+
+        var exact = All.FirstOrDefault(a => string.Equals(a.Name, hardware.Trim(), StringComparison.OrdinalIgnoreCase));
+        if (exact is not null)
+        {
+            return exact;
+        }
+
+        if (hardware.Contains("H100", StringComparison.Ordinal) && !hardware.Contains("PCIe", StringComparison.OrdinalIgnoreCase) && !hardware.Contains("NVL", StringComparison.Ordinal))
+        {
+            return H100_SXM;
+        }
+
+        if (hardware.Contains("H200", StringComparison.Ordinal) && !hardware.Contains("NVL", StringComparison.Ordinal))
+        {
+            return H200;
+        }
+
+        if (hardware.Contains("A100", StringComparison.Ordinal))
+        {
+            return hardware.Contains("40GB", StringComparison.OrdinalIgnoreCase) ? A100_40GB : A100_80GB;
+        }
+
+        return hardware.Contains("MI300X", StringComparison.OrdinalIgnoreCase) ? MI300X : null;
+    }
+
+    /// <summary>
+    /// The accelerator a profile's idealized cost and energy are priced on, from its metadata:
+    /// <see cref="RuntimeModelMetadata.AcceleratorName"/> when set, else the built-in that
+    /// <see cref="RuntimeModelMetadata.Hardware"/> names exactly, else (unless the profile is denoised)
+    /// <see cref="FromHardwareName"/>; with <see cref="RuntimeModelMetadata.AcceleratorHourlyPriceUsd"/> as its price when
+    /// set. Null when the metadata names no known accelerator. A denoised profile times an API whose hardware is unknown,
+    /// so its hardware text is not guessed at; name the accelerator in its metadata to price it.
+    /// </summary>
+    /// <param name="metadata">The profile's provenance.</param>
+    /// <exception cref="KeyNotFoundException"><see cref="RuntimeModelMetadata.AcceleratorName"/> names no built-in; the message names the closest.</exception>
+    public static Accelerator? ForProfile(RuntimeModelMetadata metadata)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        var accelerator = metadata.AcceleratorName is { Length: > 0 } name
+            ? Get(name)
+            : All.FirstOrDefault(a => string.Equals(a.Name, metadata.Hardware?.Trim(), StringComparison.OrdinalIgnoreCase))
+              ?? (metadata.Metric != RuntimeMetric.Denoised ? FromHardwareName(metadata.Hardware) : null);
+        if (accelerator is null || metadata.AcceleratorHourlyPriceUsd is not { } price)
+        {
+            return accelerator;
+        }
+
+        return accelerator with { HourlyPriceUsd = price, PriceSource = "the profile's metadata (accelerator_hourly_price_usd)", PriceDate = null };
     }
 }

@@ -15,6 +15,15 @@ public sealed record RuntimeModelMetadata
     /// <summary>Accelerators serving one request (tensor-parallel degree × pipeline stages), when known.</summary>
     public int? AcceleratorCount { get; init; }
 
+    /// <summary>
+    /// Name of the built-in accelerator (<c>Accelerators.All</c>, e.g. <c>H100-SXM</c>) that prices this profile's idealized
+    /// cost and energy, when <see cref="Hardware"/> does not say it plainly; <c>Accelerators.ForProfile</c> reads it.
+    /// </summary>
+    public string? AcceleratorName { get; init; }
+
+    /// <summary>Rental price per accelerator-hour in US dollars to price this profile with, instead of the accelerator's built-in price.</summary>
+    public double? AcceleratorHourlyPriceUsd { get; init; }
+
     /// <summary>Software stack and versions, e.g. <c>Megatron-LM, fp16</c>.</summary>
     public string? Software { get; init; }
 

@@ -1,7 +1,7 @@
-using LlmEff.Core.Helm;
+using LlmEff.Core.Catalog;
 using LlmEff.Tests.Shared;
 
-namespace LlmEff.Core.Tests.Helm;
+namespace LlmEff.Core.Tests.Catalog;
 
 public class HelmEfficiencyTablesTests
 {
@@ -74,5 +74,45 @@ public class HelmEfficiencyTablesTests
         Assert.Equal(0.081, davinci.PerOutputTokenSeconds, 0.002);
         Assert.Equal(0.323, davinci.PromptEncodingSeconds(1024), 0.005);
         Assert.Contains(denoised.Values, m => m.OverheadSeconds > 0);
+    }
+
+    [Fact]
+    public void Read_Stream_EqualsReadText_AndLeavesTheStreamOpen()
+    {
+        using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(Table));
+
+        var models = HelmEfficiencyTables.Read(stream, "table.json", PromptEncodingMode.HelmNextKeyScaled, RuntimeMetric.Denoised);
+
+        Assert.True(stream.CanRead);
+        Assert.Equal(RuntimeMetric.Denoised, models["openai/ada"].Metadata.Metric);
+        Assert.Equal(HelmEfficiencyTables.Read(Table, PromptEncodingMode.HelmNextKeyScaled)["ai21/j1-large"].Predict(100, 10), models["ai21/j1-large"].Predict(100, 10), 1e-15);
+    }
+
+    [Fact]
+    public void Read_Stream_NotHelm_NamesTheSource()
+    {
+        using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes("model,accuracy\nA,1\n"));
+        var ex = Assert.Throws<InvalidDataException>(() => HelmEfficiencyTables.Read(stream, "runs.csv"));
+        Assert.StartsWith("runs.csv: ", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadFile_MissingOrNotHelm_NamesTheFile()
+    {
+        var missing = Assert.Throws<FileNotFoundException>(() => HelmEfficiencyTables.ReadFile("/nonexistent/inference_idealized_runtimes.json"));
+        Assert.Contains("/nonexistent/inference_idealized_runtimes.json", missing.Message, StringComparison.Ordinal);
+
+        var path = Path.Combine(Path.GetTempPath(), $"llmeff-nothelm-{Guid.NewGuid():N}.json");
+        File.WriteAllText(path, "{\"m\": {\"runtime_per_output_token\": 0.1}}");
+        try
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => HelmEfficiencyTables.ReadFile(path));
+            Assert.Contains(path, ex.Message, StringComparison.Ordinal);
+            Assert.Contains("'m'", ex.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }

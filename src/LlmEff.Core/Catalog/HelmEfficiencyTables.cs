@@ -2,12 +2,13 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace LlmEff.Core.Helm;
+namespace LlmEff.Core.Catalog;
 
 /// <summary>
 /// Reads and writes HELM's efficiency tables (stanford-crfm/helm, <c>efficiency_data/inference_*_runtimes.json</c>):
 /// a JSON object from model name to <c>{ "runtime_per_output_token", "runtime_for_prompt_tokens": { "p": seconds },
-/// "overhead"? }</c>, as <see cref="RuntimeModel"/>s.
+/// "overhead"? }</c>, as <see cref="RuntimeModel"/>s. Reads text, a stream or a file; <see cref="HelmTables"/> locates
+/// HELM's two published tables and adds provenance.
 /// </summary>
 public static class HelmEfficiencyTables
 {
@@ -80,13 +81,39 @@ public static class HelmEfficiencyTables
         return result;
     }
 
+    /// <summary>Reads every model of a HELM table from <paramref name="stream"/> (UTF-8 JSON), leaving the stream open.</summary>
+    /// <param name="stream">The table's JSON, e.g. an embedded resource or a downloaded file.</param>
+    /// <param name="sourceName">What the stream holds (a file or resource name), named in error messages.</param>
+    /// <param name="mode">How PE is read off the table; see <see cref="Read(string, PromptEncodingMode, RuntimeMetric)"/>.</param>
+    /// <param name="metric">Which metric the table holds, stored in each model's metadata.</param>
+    /// <exception cref="InvalidDataException">The stream is not a HELM efficiency table; the message starts with <paramref name="sourceName"/>.</exception>
+    public static IReadOnlyDictionary<string, RuntimeModel> Read(Stream stream, string sourceName, PromptEncodingMode mode = PromptEncodingMode.Interpolate, RuntimeMetric metric = RuntimeMetric.Unspecified)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentException.ThrowIfNullOrWhiteSpace(sourceName);
+        using var reader = new StreamReader(stream, leaveOpen: true);
+        try
+        {
+            return Read(reader.ReadToEnd(), mode, metric);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new InvalidDataException($"{sourceName}: {ex.Message}", ex);
+        }
+    }
+
     /// <summary>Reads a HELM table file.</summary>
+    /// <param name="path">The table's path, e.g. <c>inference_idealized_runtimes.json</c> from HELM's <c>efficiency_data/</c>.</param>
+    /// <param name="mode">How PE is read off the table; see <see cref="Read(string, PromptEncodingMode, RuntimeMetric)"/>.</param>
+    /// <param name="metric">Which metric the table holds, stored in each model's metadata.</param>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>; the message names it.</exception>
+    /// <exception cref="InvalidDataException">The file is not a HELM efficiency table; the message names the file, model and field.</exception>
     public static IReadOnlyDictionary<string, RuntimeModel> ReadFile(string path, PromptEncodingMode mode = PromptEncodingMode.Interpolate, RuntimeMetric metric = RuntimeMetric.Unspecified)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"No HELM efficiency table at '{path}'.", path);
+            throw new FileNotFoundException($"No HELM efficiency table at '{path}'; pass the path of inference_idealized_runtimes.json or inference_denoised_runtimes.json from HELM's efficiency_data/.", path);
         }
 
         try
@@ -100,9 +127,11 @@ public static class HelmEfficiencyTables
     }
 
     /// <summary>
-    /// Writes models as a HELM table. HELM has no context-growth term, so a model with <c>g1 ≠ 0</c> is refused (fit it
+    /// Writes models as a HELM table (indented JSON text). HELM has no context-growth term, so a model with <c>g1 ≠ 0</c> is refused (fit it
     /// with <see cref="DecodeModel.Constant"/> for export); knot x values must be positive integers.
     /// </summary>
+    /// <param name="models">The models by the name HELM's table keys them with.</param>
+    /// <exception cref="ArgumentException">A model has a context-growth term or a non-integer PE knot; the message names it.</exception>
     public static string Write(IReadOnlyDictionary<string, RuntimeModel> models)
     {
         ArgumentNullException.ThrowIfNull(models);

@@ -1,10 +1,10 @@
-namespace LlmEff.Cli.Models;
+namespace LlmEff.Core.Catalog;
 
 /// <summary>
 /// GPU counts of the paper's Table 1 (Narayanan et al. 2023) for the ten models it profiled, keyed by HELM's name for
 /// each, so HELM-table models carry an accelerator count and idealized cost and energy can be priced.
 /// </summary>
-internal static class HelmTable1Accelerators
+public static class HelmTable1Accelerators
 {
     private static readonly Dictionary<string, int> Counts = new(StringComparer.OrdinalIgnoreCase)
     {
@@ -20,6 +20,14 @@ internal static class HelmTable1Accelerators
         ["together/bloom"] = 8,
     };
 
+    /// <summary>Every Table 1 GPU count by HELM model name (case-insensitive keys).</summary>
+    public static IReadOnlyDictionary<string, int> All => Counts;
+
     /// <summary>The Table 1 GPU count of a HELM model name, or null when the paper did not profile it.</summary>
-    public static int? For(string helmName) => Counts.TryGetValue(helmName, out var n) ? n : null;
+    /// <param name="helmName">HELM's model name, e.g. <c>openai/davinci</c>; case is ignored.</param>
+    public static int? For(string helmName)
+    {
+        ArgumentNullException.ThrowIfNull(helmName);
+        return Counts.TryGetValue(helmName, out var n) ? n : null;
+    }
 }

@@ -1,9 +1,8 @@
 using System.Globalization;
-using LlmEff.Core;
-using LlmEff.Core.Helm;
+using LlmEff.Core.Catalog;
 using LlmEff.Core.Serialization;
 
-namespace LlmEff.Cli.Pareto;
+namespace LlmEff.Core.Metrics;
 
 /// <summary>
 /// Reads model accuracies with efficiency metrics from CSV. Two layouts:
@@ -15,24 +14,47 @@ namespace LlmEff.Cli.Pareto;
 /// (<c>inference_idealized_runtime</c>), accuracy <c>exact_match</c>; rows without a model are summaries and are skipped.
 /// With a HELM denoised table, a <c>denoised</c> metric is added from the run's mean prompt and output tokens.</item>
 /// </list>
+/// A model may appear once per scenario; a second row for the same pair is an error naming both lines.
 /// </summary>
-internal static class AccuracyTable
+public static class AccuracyTable
 {
+    /// <summary>Reads an accuracy file of either layout.</summary>
+    /// <param name="path">The CSV file.</param>
+    /// <param name="accuracyColumn">The accuracy column; default <c>accuracy</c> (HELM runs: <c>exact_match</c>).</param>
+    /// <param name="denoisedTablePath">HELM's <c>inference_denoised_runtimes.json</c>, to add a <c>denoised</c> metric to HELM run files; null for none.</param>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/> (or at <paramref name="denoisedTablePath"/>).</exception>
+    /// <exception cref="InvalidDataException">A malformed header or row, or a duplicate (scenario, model) row; the message gives file, line and column.</exception>
+    /// <exception cref="ArgumentException"><paramref name="denoisedTablePath"/> was given for a generic file.</exception>
     public static IReadOnlyList<AccuracyRow> ReadFile(string path, string? accuracyColumn = null, string? denoisedTablePath = null)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"accuracy file '{path}' does not exist; pass a CSV with model,accuracy[,scenario] and metric columns, or HELM's inference_runtimes_and_accuracies_all_scenarios.csv.", path);
         }
 
         using var reader = new StreamReader(path);
-        var name = Path.GetFileName(path);
+        var denoised = denoisedTablePath is null ? null : HelmEfficiencyTables.ReadFile(denoisedTablePath, metric: RuntimeMetric.Denoised);
+        return Read(reader, Path.GetFileName(path), accuracyColumn, denoised);
+    }
+
+    /// <summary>Reads accuracy CSV text of either layout from <paramref name="reader"/>.</summary>
+    /// <param name="reader">The CSV text, header first.</param>
+    /// <param name="sourceName">What the text is (a file name), named in error messages.</param>
+    /// <param name="accuracyColumn">The accuracy column; default <c>accuracy</c> (HELM runs: <c>exact_match</c>).</param>
+    /// <param name="denoisedTable">HELM's denoised table (<see cref="HelmEfficiencyTables.Read(string, PromptEncodingMode, RuntimeMetric)"/>), to add a <c>denoised</c> metric to HELM run files; null for none.</param>
+    /// <exception cref="InvalidDataException">A malformed header or row, or a duplicate (scenario, model) row; the message gives source, line and column.</exception>
+    /// <exception cref="ArgumentException"><paramref name="denoisedTable"/> was given for a generic file.</exception>
+    public static IReadOnlyList<AccuracyRow> Read(TextReader reader, string sourceName, string? accuracyColumn = null, IReadOnlyDictionary<string, RuntimeModel>? denoisedTable = null)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentException.ThrowIfNullOrWhiteSpace(sourceName);
+        var name = sourceName;
         var csv = CsvTable.Read(reader, name, "model,accuracy,<metric columns>");
         var header = csv.Header.ToArray();
-        var denoised = denoisedTablePath is null ? null : HelmEfficiencyTables.ReadFile(denoisedTablePath, metric: RuntimeMetric.Denoised);
         return IsHelm(header)
-            ? ReadHelm(csv, name, header, accuracyColumn ?? "exact_match", denoised)
-            : ReadGeneric(csv, name, header, accuracyColumn ?? "accuracy", denoised is null ? null : denoisedTablePath);
+            ? ReadHelm(csv, name, header, accuracyColumn ?? "exact_match", denoisedTable)
+            : ReadGeneric(csv, name, header, accuracyColumn ?? "accuracy", denoisedTable is not null);
     }
 
     private static bool IsHelm(string[] header)
@@ -40,6 +62,7 @@ internal static class AccuracyTable
 
     private static List<AccuracyRow> ReadHelm(CsvTable csv, string file, string[] header, string accuracyColumn, IReadOnlyDictionary<string, RuntimeModel>? denoised)
     {
+        var seen = new Dictionary<(string, string), int>();
         var accuracy = Column(header, accuracyColumn, file);
         var raw = Column(header, "inference_runtime", file);
         var idealized = Column(header, "inference_idealized_runtime", file);
@@ -76,19 +99,21 @@ internal static class AccuracyTable
                 metrics["denoised"] = table.Predict(Math.Max(1, (int)Math.Round(p)), Math.Max(1, (int)Math.Round(o)));
             }
 
+            CheckUnique(seen, scenario, model, file, fields.LineNumber);
             rows.Add(new AccuracyRow(scenario, model, acc.Value, metrics));
         }
 
         return rows;
     }
 
-    private static List<AccuracyRow> ReadGeneric(CsvTable csv, string file, string[] header, string accuracyColumn, string? denoisedTablePath)
+    private static List<AccuracyRow> ReadGeneric(CsvTable csv, string file, string[] header, string accuracyColumn, bool withDenoisedTable)
     {
-        if (denoisedTablePath is not null)
+        if (withDenoisedTable)
         {
-            throw new ArgumentException($"--denoised-table applies to HELM run files only; '{file}' is a generic accuracy CSV: add a denoised runtime column to it instead.");
+            throw new ArgumentException($"--denoised-table (a denoised HELM table) applies to HELM run files only; '{file}' is a generic accuracy CSV: add a denoised runtime column to it instead.");
         }
 
+        var seen = new Dictionary<(string, string), int>();
         var model = Column(header, "model", file);
         var accuracy = Column(header, accuracyColumn, file);
         var scenario = Array.IndexOf(header, "scenario");
@@ -110,10 +135,21 @@ internal static class AccuracyTable
                 Add(metrics, header[c], Number(fields, c, header, file));
             }
 
-            rows.Add(new AccuracyRow(scenario >= 0 ? fields[scenario].Trim() : "all", name, acc, metrics));
+            var scenarioName = scenario >= 0 ? fields[scenario].Trim() : "all";
+            CheckUnique(seen, scenarioName, name, file, fields.LineNumber);
+            rows.Add(new AccuracyRow(scenarioName, name, acc, metrics));
         }
 
         return rows;
+    }
+
+    // A second row for one (scenario, model) would make the frontier and rankings ambiguous, so it is refused here.
+    private static void CheckUnique(Dictionary<(string, string), int> seen, string scenario, string model, string file, int line)
+    {
+        if (!seen.TryAdd((scenario, model), line))
+        {
+            throw new InvalidDataException($"{file}:{line}: duplicate row: model '{model}' in scenario '{scenario}' already appears on line {seen[(scenario, model)]}; keep one row per model and scenario.");
+        }
     }
 
     /// <summary>HELM run files write <c>openai_davinci</c> where its efficiency tables write <c>openai/davinci</c>.</summary>

@@ -1,11 +1,17 @@
-namespace LlmEff.Cli.Models;
+namespace LlmEff.Core.Catalog;
 
-/// <summary>Closest-name suggestions for unknown model, architecture or scenario names.</summary>
-internal static class NameSuggestions
+/// <summary>Closest-name suggestions for unknown model, architecture, accelerator or scenario names, as the catalog's errors give them.</summary>
+public static class NameSuggestions
 {
     /// <summary>The <paramref name="count"/> candidates closest to <paramref name="name"/>: those containing it (or contained in it) first, then by edit distance, case-insensitive.</summary>
+    /// <param name="name">The unknown name.</param>
+    /// <param name="candidates">The known names.</param>
+    /// <param name="count">How many to return at most.</param>
     public static IReadOnlyList<string> Closest(string name, IEnumerable<string> candidates, int count = 3)
     {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(candidates);
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
         var query = Key(name);
         return candidates
             .Distinct(StringComparer.Ordinal)
@@ -19,6 +25,9 @@ internal static class NameSuggestions
     }
 
     /// <summary>"Closest: 'a', 'b', 'c'." for an error message.</summary>
+    /// <param name="name">The unknown name.</param>
+    /// <param name="candidates">The known names.</param>
+    /// <param name="count">How many to name at most.</param>
     public static string Describe(string name, IEnumerable<string> candidates, int count = 3)
         => "Closest: " + string.Join(", ", Closest(name, candidates, count).Select(c => $"'{c}'")) + ".";
 

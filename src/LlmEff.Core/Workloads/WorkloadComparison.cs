@@ -1,12 +1,13 @@
 using System.Globalization;
 using System.Text.Json;
-using LlmEff.Core;
-using LlmEff.Core.Workloads;
 
-namespace LlmEff.Cli.Commands;
+namespace LlmEff.Core.Workloads;
 
-/// <summary>Per-query and total comparison of a candidate configuration against a baseline over one workload.</summary>
-internal sealed class WorkloadComparison
+/// <summary>
+/// Per-query and total comparison of a candidate configuration (B) against a baseline (A) over one workload (paper §5.3,
+/// Figure 8): speedups, cost and energy ratios, and their summaries. Immutable; build it with <see cref="Compute"/>.
+/// </summary>
+public sealed record WorkloadComparison
 {
     private WorkloadComparison(Workload workload, WorkloadEstimate baseline, WorkloadEstimate candidate)
     {
@@ -15,12 +16,17 @@ internal sealed class WorkloadComparison
         Candidate = candidate;
         Speedups = baseline.RuntimeSeconds.Zip(candidate.RuntimeSeconds, (x, y) => x / y).ToArray();
         CostRatios = baseline.DollarCostUsd is { } ca && candidate.DollarCostUsd is { } cb ? ca.Zip(cb, (x, y) => y / x).ToArray() : null;
+        SpeedupSummary = RatioSummary.Of(Speedups);
+        CostRatioSummary = CostRatios is null ? null : RatioSummary.Of(CostRatios);
     }
 
+    /// <summary>The workload both configurations ran.</summary>
     public Workload Workload { get; }
 
+    /// <summary>A: the baseline's estimate.</summary>
     public WorkloadEstimate Baseline { get; }
 
+    /// <summary>B: the candidate's estimate.</summary>
     public WorkloadEstimate Candidate { get; }
 
     /// <summary>Per query, baseline runtime / candidate runtime: above 1 when the candidate is faster.</summary>
@@ -28,6 +34,12 @@ internal sealed class WorkloadComparison
 
     /// <summary>Per query, candidate cost / baseline cost: below 1 when the candidate is cheaper; null when either cost is unknown.</summary>
     public IReadOnlyList<double>? CostRatios { get; }
+
+    /// <summary>Mean, median, minimum and maximum of <see cref="Speedups"/>.</summary>
+    public RatioSummary SpeedupSummary { get; }
+
+    /// <summary>Mean, median, minimum and maximum of <see cref="CostRatios"/>; null when they are unknown.</summary>
+    public RatioSummary? CostRatioSummary { get; }
 
     /// <summary>Total baseline runtime / total candidate runtime.</summary>
     public double TotalSpeedup => Baseline.TotalRuntimeSeconds / Candidate.TotalRuntimeSeconds;
@@ -38,45 +50,49 @@ internal sealed class WorkloadComparison
     /// <summary>Total candidate energy / total baseline energy, when both are known.</summary>
     public double? TotalEnergyRatio => Candidate.TotalEnergyJoules / Baseline.TotalEnergyJoules;
 
+    /// <summary>Estimates <paramref name="workload"/> under both configurations and compares them.</summary>
+    /// <param name="workload">The queries.</param>
+    /// <param name="baseline">A, the configuration compared against.</param>
+    /// <param name="candidate">B, the configuration compared.</param>
     public static WorkloadComparison Compute(Workload workload, ServingConfiguration baseline, ServingConfiguration candidate)
-        => new(workload, WorkloadEstimator.Estimate(workload, baseline), WorkloadEstimator.Estimate(workload, candidate));
-
-    public void WriteSummary(TextWriter output)
     {
-        var inv = CultureInfo.InvariantCulture;
-        output.WriteLine(string.Create(inv, $"B = {Candidate.ConfigurationName} ({Candidate.AcceleratorCount} accelerator(s)) vs A = {Baseline.ConfigurationName} ({Baseline.AcceleratorCount} accelerator(s)), workload '{Workload.Name}' ({Workload.Count:N0} queries)"));
-        output.WriteLine();
-        var rows = new List<string[]>
-        {
-            Row("speedup (A time / B time)", Speedups),
-        };
-        if (CostRatios is not null)
-        {
-            rows.Add(Row("cost ratio (B cost / A cost)", CostRatios));
-        }
-
-        TextTable.Write(output, ["per query", "mean", "median", "min", "max"], rows);
-        output.WriteLine();
-        output.WriteLine(string.Create(inv, $"total runtime: A {Baseline.TotalRuntimeSeconds:F1} s, B {Candidate.TotalRuntimeSeconds:F1} s, speedup {TotalSpeedup:F3}x"));
-        if (TotalCostRatio is { } cost)
-        {
-            output.WriteLine(string.Create(inv, $"total idealized cost: A ${Baseline.TotalDollarCostUsd:F4}, B ${Candidate.TotalDollarCostUsd:F4}, ratio {cost:F3}"));
-        }
-        else
-        {
-            output.WriteLine("total idealized cost: unknown for a configuration without hardware (pass --accelerator-a / --accelerator-b)");
-        }
-
-        if (TotalEnergyRatio is { } energy)
-        {
-            output.WriteLine(string.Create(inv, $"total idealized energy: A {Baseline.TotalEnergyKilowattHours:F4} kWh, B {Candidate.TotalEnergyKilowattHours:F4} kWh, ratio {energy:F3}"));
-        }
-
-        output.WriteLine(Verdict());
+        ArgumentNullException.ThrowIfNull(workload);
+        ArgumentNullException.ThrowIfNull(baseline);
+        ArgumentNullException.ThrowIfNull(candidate);
+        return new(workload, WorkloadEstimator.Estimate(workload, baseline), WorkloadEstimator.Estimate(workload, candidate));
     }
 
+    /// <summary>One sentence on the totals: whether B is faster or slower, and cheaper or more expensive, than A.</summary>
+    public string Verdict
+    {
+        get
+        {
+            // Within half a percent the two are reported as equally fast rather than flipping on rounding noise.
+            if (Math.Abs(TotalSpeedup - 1) < 0.005 && (TotalCostRatio is null || Math.Abs(TotalCostRatio.Value - 1) < 0.005))
+            {
+                return "A and B are equally fast" + (TotalCostRatio is null ? string.Empty : " and equally expensive") + " on this workload.";
+            }
+
+            var faster = TotalSpeedup >= 1 ? "faster" : "slower";
+            var cheaper = TotalCostRatio is { } c ? (c <= 1 ? " and cheaper" : " but more expensive") : string.Empty;
+            if (TotalSpeedup < 1 && TotalCostRatio is > 1)
+            {
+                cheaper = " and more expensive";
+            }
+            else if (TotalSpeedup < 1 && TotalCostRatio is <= 1)
+            {
+                cheaper = " but cheaper";
+            }
+
+            return $"B is {faster}{cheaper} than A on this workload.";
+        }
+    }
+
+    /// <summary>Writes the comparison as indented JSON: both sides' totals, the summaries, and every query.</summary>
+    /// <param name="output">Where to write.</param>
     public void WriteJson(TextWriter output)
     {
+        ArgumentNullException.ThrowIfNull(output);
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
@@ -86,13 +102,13 @@ internal sealed class WorkloadComparison
             WriteSide(w, "a", Baseline);
             WriteSide(w, "b", Candidate);
             w.WriteStartObject("speedup");
-            WriteStats(w, Speedups);
+            WriteStats(w, SpeedupSummary);
             w.WriteNumber("total", TotalSpeedup);
             w.WriteEndObject();
             if (CostRatios is not null)
             {
                 w.WriteStartObject("cost_ratio");
-                WriteStats(w, CostRatios);
+                WriteStats(w, CostRatioSummary!);
                 w.WriteNumber("total", TotalCostRatio!.Value);
                 w.WriteEndObject();
             }
@@ -126,8 +142,11 @@ internal sealed class WorkloadComparison
         output.WriteLine(System.Text.Encoding.UTF8.GetString(stream.ToArray()));
     }
 
+    /// <summary>Writes every query's runtimes, speedup, costs and cost ratio as CSV (empty cells where costs are unknown).</summary>
+    /// <param name="path">The CSV file to create or overwrite.</param>
     public void WritePerQueryCsv(string path)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var inv = CultureInfo.InvariantCulture;
         using var writer = new StreamWriter(path);
         writer.WriteLine("prompt_tokens,output_tokens,a_seconds,b_seconds,speedup,a_cost_usd,b_cost_usd,cost_ratio");
@@ -135,34 +154,6 @@ internal sealed class WorkloadComparison
         {
             writer.WriteLine(string.Create(inv, $"{Workload.PromptTokens[i]},{Workload.OutputTokens[i]},{Baseline.RuntimeSeconds[i]:R},{Candidate.RuntimeSeconds[i]:R},{Speedups[i]:R},{Baseline.DollarCostUsd?[i]:R},{Candidate.DollarCostUsd?[i]:R},{CostRatios?[i]:R}"));
         }
-    }
-
-    private string Verdict()
-    {
-        // Within half a percent the two are reported as equally fast rather than flipping on rounding noise.
-        if (Math.Abs(TotalSpeedup - 1) < 0.005 && (TotalCostRatio is null || Math.Abs(TotalCostRatio.Value - 1) < 0.005))
-        {
-            return "A and B are equally fast" + (TotalCostRatio is null ? string.Empty : " and equally expensive") + " on this workload.";
-        }
-
-        var faster = TotalSpeedup >= 1 ? "faster" : "slower";
-        var cheaper = TotalCostRatio is { } c ? (c <= 1 ? " and cheaper" : " but more expensive") : string.Empty;
-        if (TotalSpeedup < 1 && TotalCostRatio is > 1)
-        {
-            cheaper = " and more expensive";
-        }
-        else if (TotalSpeedup < 1 && TotalCostRatio is <= 1)
-        {
-            cheaper = " but cheaper";
-        }
-
-        return $"B is {faster}{cheaper} than A on this workload.";
-    }
-
-    private static string[] Row(string name, IReadOnlyList<double> values)
-    {
-        var inv = CultureInfo.InvariantCulture;
-        return [name, values.Average().ToString("F3", inv), Percentiles.Median(values).ToString("F3", inv), values.Min().ToString("F3", inv), values.Max().ToString("F3", inv)];
     }
 
     private static void WriteSide(Utf8JsonWriter w, string name, WorkloadEstimate e)
@@ -184,11 +175,11 @@ internal sealed class WorkloadComparison
         w.WriteEndObject();
     }
 
-    private static void WriteStats(Utf8JsonWriter w, IReadOnlyList<double> values)
+    private static void WriteStats(Utf8JsonWriter w, RatioSummary values)
     {
-        w.WriteNumber("mean", values.Average());
-        w.WriteNumber("median", Percentiles.Median(values));
-        w.WriteNumber("min", values.Min());
-        w.WriteNumber("max", values.Max());
+        w.WriteNumber("mean", values.Mean);
+        w.WriteNumber("median", values.Median);
+        w.WriteNumber("min", values.Minimum);
+        w.WriteNumber("max", values.Maximum);
     }
 }
