@@ -6,7 +6,6 @@ using LlmEff.Cli.Models;
 using LlmEff.Core;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Reference;
-using LlmEff.Core.Serialization;
 using LlmEff.Core.Workloads;
 
 namespace LlmEff.Cli.Commands;
