@@ -90,7 +90,12 @@ public sealed class PackedPackagesTests
                 : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
             foreach (string library in Libraries)
             {
-                TryDelete(Path.Combine(packages, library.ToLowerInvariant(), version));
+                string id = Path.Combine(packages, library.ToLowerInvariant());
+                TryDelete(Path.Combine(id, version));
+                if (Directory.Exists(id) && !Directory.EnumerateFileSystemEntries(id).Any())
+                {
+                    TryDelete(id);
+                }
             }
         }
     }
