@@ -4,9 +4,10 @@ namespace LlmEff.Cli.Tests;
 
 public class PackagingTests
 {
-    // `dotnet pack src/LlmEff.Cli` must produce a .NET tool named llmeff that plots headless on Linux; packing itself
-    // takes too long for this project's test budget, so the project file's settings are checked here and the pack +
-    // `dotnet tool install` round trip is documented in docs/getting-started.md.
+    // `dotnet pack src/LlmEff.Cli` must produce a .NET tool package named llmeff that plots headless on Linux; packing
+    // the tool takes too long for this project's test budget, so the project file's settings are checked here and the
+    // pack + `dotnet tool install` round trip is documented in docs/getting-started.md (the libraries' packages are
+    // packed and consumed for real by tests/LlmEff.Packages.Tests).
     [Fact]
     public void CliProject_PacksAsTheLlmeffToolWithHeadlessSkia()
     {
@@ -25,6 +26,14 @@ public class PackagingTests
         string? Property(string name) => project.Descendants(name).FirstOrDefault()?.Value;
         Assert.Equal("true", Property("PackAsTool"));
         Assert.Equal("llmeff", Property("ToolCommandName"));
+        // `dotnet tool install -g llmeff`: the package id is the command's name.
+        Assert.Equal("llmeff", Property("PackageId"));
+        // The package carries the natives (SkiaSharp, HarfBuzzSharp, LibTorchSharp) of the supported platforms only
+        // (84 MB with all 15, ~31 MB with these); 'osx' is Skia's universal macOS build.
+        string[] runtimes = (Property("LlmEffToolRuntimes") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(["linux-arm64", "linux-x64", "osx", "osx-arm64", "osx-x64", "win-x64"], runtimes.Order(StringComparer.Ordinal));
+        Assert.Contains(project.Descendants("Target"), t => (string?)t.Attribute("Name") == "LlmEffTrimToolRuntimes" && (string?)t.Attribute("AfterTargets") == "PackTool");
+        Assert.True(File.Exists(Path.Combine(dir!, "src", "LlmEff.Cli", "README.md")), "the tool package's own README");
         Assert.Equal("Exe", Property("OutputType"));
         Assert.Contains(project.Descendants("PackageReference"), r => (string?)r.Attribute("Include") == "SkiaSharp.NativeAssets.Linux.NoDependencies");
         Assert.Equal("llmeff", typeof(LlmEffCommand).Assembly.GetName().Name);

@@ -6,7 +6,6 @@ using LlmEff.Core;
 using LlmEff.Core.Energy;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Reference;
-using LlmEff.Core.Serialization;
 using LlmEff.Core.Workloads;
 
 namespace LlmEff.Cli.Commands;

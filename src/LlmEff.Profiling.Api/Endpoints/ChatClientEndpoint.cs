@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using Microsoft.Extensions.AI;
 
 namespace LlmEff.Profiling.Api.Endpoints;

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using System.Text;
 
 namespace LlmEff.Profiling.Torch.Hardware;
 

@@ -1,6 +1,5 @@
 using LlmEff.Core.Architecture;
 using LlmEff.Profiling.Torch.Parallelism;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -1,6 +1,5 @@
 using LlmEff.Profiling.Torch.Native;
 using LlmEff.Profiling.Torch.Profiling;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LlmEff.Profiling.Torch.Model;

@@ -1,5 +1,4 @@
 using LlmEff.Core.Architecture;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LlmEff.Profiling.Torch.Model;

@@ -2,7 +2,6 @@ using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Parallelism;
-using LlmEff.Core.Serialization;
 using LlmEff.Profiling.Torch.Model;
 using LlmEff.Profiling.Torch.Profiling;
 using Microsoft.Extensions.Logging;

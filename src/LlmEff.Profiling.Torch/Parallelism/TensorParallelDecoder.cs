@@ -1,5 +1,4 @@
 using LlmEff.Profiling.Torch.Model;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LlmEff.Profiling.Torch.Parallelism;

@@ -1,0 +1,137 @@
+// A program that uses LlmEff only through its packed NuGet packages (PackedPackagesTests builds and runs it). Each
+// check is one entry of Checks below: it throws on a failure and returns a short detail on success. To cover more of
+// the packages, add an entry (and, to make it required, its name to PackedPackagesTests.ExpectedChecks).
+using System.Globalization;
+using LlmEff.Core;
+using LlmEff.Core.Reference;
+using LlmEff.Extensions.AI;
+using LlmEff.Profiling.Api.Prompts;
+using LlmEff.Profiling.Torch.Profiling;
+using Microsoft.Extensions.AI;
+
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+
+(string Name, Func<Task<string>> Run)[] checks =
+[
+    ("fit", () => Task.FromResult(Checks.FitRuntimeModel())),
+    ("paper-table3", () => Task.FromResult(Checks.PaperTable3Davinci())),
+    ("extensions-ai", Checks.ExtensionsAiMiddlewareAsync),
+    ("profiling-api", () => Task.FromResult(Checks.ProfilingApiPrompts())),
+    ("profiling-torch", () => Task.FromResult(Checks.ProfilingTorchLoads())),
+];
+
+int failed = 0;
+foreach (var (name, run) in checks)
+{
+    try
+    {
+        Console.WriteLine($"PASS {name}: {await run()}");
+    }
+    catch (Exception e)
+    {
+        failed++;
+        Console.WriteLine($"FAIL {name}: {e}");
+    }
+}
+
+Console.WriteLine($"checks: {checks.Length - failed} ok, {failed} failed");
+return failed == 0 ? 0 : 1;
+
+internal static class Checks
+{
+    private static void Require(bool condition, string message)
+    {
+        if (!condition)
+        {
+            throw new InvalidOperationException(message);
+        }
+    }
+
+    // Core: the paper's fit (§3.4) recovers an exact t(p, o) = PE(p) + (o - 1)·g.
+    public static string FitRuntimeModel()
+    {
+        var samples = new List<ProfilingSample>();
+        foreach (int p in new[] { 512, 1024, 1536 })
+        {
+            foreach (int o in new[] { 1, 2, 4, 8, 16 })
+            {
+                samples.Add(new ProfilingSample(p, o, 0.05 + 2e-4 * p + (o - 1) * 0.02));
+            }
+        }
+
+        RuntimeModel model = RuntimeModel.Fit(samples);
+        Require(Math.Abs(model.PerOutputTokenSeconds - 0.02) < 1e-9, $"g = {model.PerOutputTokenSeconds}, expected 0.02");
+        double t = model.Predict(1024, 32);
+        Require(Math.Abs(t - (0.05 + 2e-4 * 1024 + 31 * 0.02)) < 1e-9, $"t(1024, 32) = {t}");
+        RuntimeModel roundTrip = RuntimeModel.FromJson(model.ToJson());
+        Require(roundTrip.Predict(1024, 32) == t, "JSON round trip changed the prediction");
+        return $"g = {model.PerOutputTokenSeconds * 1e3:F1} ms/token, t(1024, 32) = {t:F4} s";
+    }
+
+    // Core: the reference models of the paper's Table 3 ship inside the package.
+    public static string PaperTable3Davinci()
+    {
+        RuntimeModel davinci = PaperTable3.Get("OpenAI/davinci", RuntimeMetric.Idealized);
+        Require(davinci.PerOutputTokenSeconds > 0, "davinci's g is not positive");
+        Require(PaperTable3.Idealized.Count > 0 && PaperTable3.Denoised.Count > 0, "Table 3 is empty");
+        return $"{PaperTable3.All.Count} reference models; davinci g = {davinci.PerOutputTokenSeconds * 1e3:F1} ms/token";
+    }
+
+    // Extensions.AI: the middleware attaches metrics computed from the response's usage and keeps totals.
+    public static async Task<string> ExtensionsAiMiddlewareAsync()
+    {
+        RuntimeModel davinci = PaperTable3.Get("OpenAI/davinci", RuntimeMetric.Idealized);
+        var totals = new EfficiencyMetricsAccumulator();
+        using IChatClient client = new ChatClientBuilder(new FakeChatClient(promptTokens: 512, outputTokens: 16))
+            .UseLlmEffMetrics(davinci, o => o.Accumulator = totals)
+            .Build();
+
+        ChatResponse response = await client.GetResponseAsync("Is the sky blue?", new ChatOptions { MaxOutputTokens = 16 });
+        EfficiencyMetrics m = response.GetEfficiencyMetrics() ?? throw new InvalidOperationException("no metrics on the response");
+        Require(m.PromptTokens == 512 && m.OutputTokens == 16, $"tokens {m.PromptTokens}/{m.OutputTokens}");
+        Require(m.IdealizedRuntimeSeconds is double t && Math.Abs(t - davinci.Predict(512, 16)) < 1e-12, $"idealized runtime {m.IdealizedRuntimeSeconds}");
+        EfficiencyMetricsTotals snapshot = totals.Snapshot();
+        Require(snapshot.RequestCount == 1 && snapshot.TotalOutputTokens == 16, $"totals {snapshot}");
+        return $"idealized {m.IdealizedRuntimeSeconds:F3} s, ${m.IdealizedCostUsd:F5}, {m.IdealizedEnergyJoules:F0} J";
+    }
+
+    // Profiling.Api: the tokenizer data packages come along (exact-size synthetic prompts).
+    public static string ProfilingApiPrompts()
+    {
+        SyntheticPrompt prompt = SyntheticPromptFactory.ForEncoding("cl100k_base").Create(64, seed: 0);
+        Require(prompt.TokenCount == 64, $"{prompt.TokenCount} tokens");
+        return $"64-token cl100k_base prompt of {prompt.Text.Length} characters";
+    }
+
+    // Profiling.Torch: the assembly and TorchSharp's managed part load (no libtorch backend is needed for options).
+    public static string ProfilingTorchLoads()
+    {
+        var options = new TorchProfilerOptions();
+        return $"{typeof(TorchProfilerOptions).Assembly.GetName().Name} {typeof(TorchProfilerOptions).Assembly.GetName().Version}, device {options.Device}";
+    }
+}
+
+// An IChatClient that answers at once with fixed token usage.
+internal sealed class FakeChatClient(long promptTokens, long outputTokens) : IChatClient
+{
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "Yes."))
+        {
+            Usage = new UsageDetails { InputTokenCount = promptTokens, OutputTokenCount = outputTokens },
+        });
+
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ChatResponse response = await GetResponseAsync(messages, options, cancellationToken);
+        foreach (ChatResponseUpdate update in response.ToChatResponseUpdates())
+        {
+            yield return update;
+        }
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+    public void Dispose()
+    {
+    }
+}
