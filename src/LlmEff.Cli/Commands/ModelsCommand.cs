@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using LlmEff.Core.Catalog;
-using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
 

@@ -3,6 +3,8 @@
 // the packages, add an entry (and, to make it required, its name to PackedPackagesTests.ExpectedChecks).
 using System.Globalization;
 using LlmEff.Core;
+using LlmEff.Core.Catalog;
+using LlmEff.Core.Energy;
 using LlmEff.Core.Reference;
 using LlmEff.Extensions.AI;
 using LlmEff.Profiling.Api.Prompts;
@@ -15,7 +17,10 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 [
     ("fit", () => Task.FromResult(Checks.FitRuntimeModel())),
     ("paper-table3", () => Task.FromResult(Checks.PaperTable3Davinci())),
+    ("catalog", () => Task.FromResult(Checks.CatalogResolvesEveryName())),
+    ("energy", () => Task.FromResult(Checks.ShippedEnergyModel())),
     ("extensions-ai", Checks.ExtensionsAiMiddlewareAsync),
+    ("extensions-ai-h100", Checks.ExtensionsAiPricesAnH100ProfileAsAnH100Async),
     ("profiling-api", () => Task.FromResult(Checks.ProfilingApiPrompts())),
     ("profiling-torch", () => Task.FromResult(Checks.ProfilingTorchLoads())),
 ];
@@ -75,6 +80,64 @@ internal static class Checks
         Require(davinci.PerOutputTokenSeconds > 0, "davinci's g is not positive");
         Require(PaperTable3.Idealized.Count > 0 && PaperTable3.Denoised.Count > 0, "Table 3 is empty");
         return $"{PaperTable3.All.Count} reference models; davinci g = {davinci.PerOutputTokenSeconds * 1e3:F1} ms/token";
+    }
+
+    // Core's catalog: every shipped profile loads by name, and the CLI's name grammar resolves from the library.
+    public static string CatalogResolvesEveryName()
+    {
+        Require(ModelCatalog.MeasuredProfiles.Count >= 10, $"{ModelCatalog.MeasuredProfiles.Count} measured profiles");
+        foreach (ShippedProfile profile in ModelCatalog.Profiles)
+        {
+            RuntimeModel model = ModelCatalog.GetProfile(profile.Name, profile.Model.Metadata.Metric);
+            Require(model.PerOutputTokenSeconds > 0, $"{profile.Name}: g = {model.PerOutputTokenSeconds}");
+        }
+
+        Require(ModelCatalog.Resolve("OpenAI/davinci").Model.PerOutputTokenSeconds > 0, "Table 3 name");
+        Require(ModelCatalog.Resolve("roofline:meta-llama/Meta-Llama-3-8B@H100-SXM").Model.PerOutputTokenSeconds > 0, "roofline name");
+        try
+        {
+            ModelCatalog.Resolve("gptj-6b-h100-bf17");
+            throw new InvalidOperationException("a misspelt name resolved");
+        }
+        catch (KeyNotFoundException e) when (e.Message.Contains("gptj-6b-h100-bf16", StringComparison.Ordinal))
+        {
+        }
+
+        try
+        {
+            ModelCatalog.Resolve("helm:openai/davinci", helm: new HelmTableOptions(TablesDirectory: Path.Combine(Path.GetTempPath(), "no-helm-tables-here")));
+            throw new InvalidOperationException("helm: resolved without HELM's tables");
+        }
+        catch (Exception e) when (e is not InvalidOperationException && e.Message.Contains("helm", StringComparison.OrdinalIgnoreCase))
+        {
+        }
+
+        return $"{ModelCatalog.Profiles.Count} profiles, {ModelCatalog.MeasuredProfiles.Count} measured";
+    }
+
+    // Core's one energy model: the shipped GPT-J energy profile loads and predicts joules.
+    public static string ShippedEnergyModel()
+    {
+        EnergyModel energy = ModelCatalog.ResolveEnergy("gptj-h100-bf16-energy") ?? throw new InvalidOperationException("no shipped energy model");
+        double joules = energy.PredictJoules(512, 32);
+        Require(joules > 0 && energy.PerOutputTokenJoules > 0, $"E(512, 32) = {joules} J");
+        EnergyModel roundTrip = EnergyModel.FromJson(energy.ToJson());
+        Require(roundTrip.PredictJoules(512, 32) == joules, "energy JSON round trip changed the prediction");
+        return $"E(512, 32) = {joules:F1} J, e = {energy.PerOutputTokenJoules:F2} J/token";
+    }
+
+    // Extensions.AI: an H100 profile is priced as an H100, from the profile's own metadata.
+    public static async Task<string> ExtensionsAiPricesAnH100ProfileAsAnH100Async()
+    {
+        RuntimeModel llama = ModelCatalog.GetProfile("llama3-8b-h100-bf16");
+        using IChatClient client = new ChatClientBuilder(new FakeChatClient(promptTokens: 512, outputTokens: 16))
+            .UseLlmEffMetrics(llama)
+            .Build();
+        ChatResponse response = await client.GetResponseAsync("Is the sky blue?");
+        EfficiencyMetrics m = response.GetEfficiencyMetrics() ?? throw new InvalidOperationException("no metrics on the response");
+        Require(m.AcceleratorName == "H100-SXM", $"priced on {m.AcceleratorName}");
+        Require(m.PricingDefaults is null, $"defaults used: {m.PricingDefaults}");
+        return $"priced on {m.AcceleratorCount} x {m.AcceleratorName}, ${m.IdealizedCostUsd:F6}";
     }
 
     // Extensions.AI: the middleware attaches metrics computed from the response's usage and keeps totals.
