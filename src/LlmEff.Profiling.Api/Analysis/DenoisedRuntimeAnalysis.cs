@@ -28,8 +28,11 @@ public static class DenoisedRuntimeAnalysis
         var unloaded = succeeded.Min(r => r.Concurrency);
         var used = succeeded.Where(r => r.Concurrency == unloaded).ToArray();
         var samples = used.Select(r => r.ToProfilingSample()!).ToArray();
+        // A black-box endpoint's fit comes after a long, often paid run and the paper saw R² of 0.917-0.997 there, so a
+        // non-physical fit is kept with its warnings (DenoisedRuntimeReport.Model.Warnings; 'profile api' prints them) rather than lost.
         var options = (fitOptions ?? RuntimeFitOptions.Default) with
         {
+            KeepNonPhysicalFit = true,
             Aggregation = TrialAggregation.Minimum,
             Metadata = (fitOptions?.Metadata ?? new RuntimeModelMetadata()) with
             {
