@@ -29,5 +29,24 @@ internal sealed class HelmCliOptions
     }
 
     /// <summary>The parsed values.</summary>
-    public HelmTableOptions Read(ParseResult parse) => new(parse.GetValue(Tables)?.FullName, parse.GetValue(Interpolate));
+    /// <exception cref="DirectoryNotFoundException"><c>--helm-tables</c> names no folder.</exception>
+    /// <exception cref="FileNotFoundException"><c>--helm-tables</c> names a folder without either table.</exception>
+    public HelmTableOptions Read(ParseResult parse)
+    {
+        // A folder given explicitly that holds no table is a typo, not a request for the default search.
+        if (parse.GetValue(Tables) is { } folder)
+        {
+            if (!folder.Exists)
+            {
+                throw new DirectoryNotFoundException($"--helm-tables '{folder.FullName}' does not exist; pass the folder holding {HelmTables.IdealizedFile} and {HelmTables.DenoisedFile} (e.g. shared/data/helm), or omit the option.");
+            }
+
+            if (!File.Exists(Path.Combine(folder.FullName, HelmTables.IdealizedFile)) && !File.Exists(Path.Combine(folder.FullName, HelmTables.DenoisedFile)))
+            {
+                throw new FileNotFoundException($"--helm-tables '{folder.FullName}' holds neither {HelmTables.IdealizedFile} nor {HelmTables.DenoisedFile}; pass the folder holding HELM's efficiency tables (e.g. shared/data/helm), or omit the option.");
+            }
+        }
+
+        return new(parse.GetValue(Tables)?.FullName, parse.GetValue(Interpolate));
+    }
 }

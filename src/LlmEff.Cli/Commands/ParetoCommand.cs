@@ -63,6 +63,7 @@ internal static class ParetoCommand
     /// <summary>Reads the file, checks the metric, scenario and model names (suggesting close ones), and computes each scenario's frontier.</summary>
     public static IReadOnlyList<ScenarioFrontier> Analyze(string path, string metric, string? accuracyColumn, string? denoisedTable, string[]? scenarios, string[]? models, int minimumModels, double logUnit)
     {
+        CliInputs.EnsureText(path, "an accuracy CSV (model,accuracy[,scenario] and metric columns)");
         var rows = AccuracyTable.ReadFile(path, accuracyColumn, denoisedTable);
         var metrics = rows.SelectMany(r => r.Metrics.Keys).Distinct(StringComparer.Ordinal).ToArray();
         if (!metrics.Contains(metric, StringComparer.Ordinal))

@@ -1,3 +1,4 @@
+using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Profiling.Torch.Model;
 using LlmEff.Profiling.Torch.Profiling;
@@ -16,6 +17,9 @@ internal sealed record TorchProfileRequest(TransformerArchitecture Architecture,
 {
     /// <summary>Degrees and links of a multi-GPU deployment emulated from rank-0 shards; null for the whole model on one device.</summary>
     public LlmEff.Profiling.Torch.Parallelism.ParallelProfileOptions? Parallel { get; init; }
+
+    /// <summary>How the samples are fitted: the paper's defaults, with <c>--keep-non-physical</c> setting <see cref="RuntimeFitOptions.KeepNonPhysicalFit"/>.</summary>
+    public RuntimeFitOptions FitOptions { get; init; } = RuntimeFitOptions.Default;
 
     /// <summary>The emulated composed model's file, <c>&lt;slug&gt;-tp{N}-pp{S}-runtime-model.json</c>.</summary>
     public string ParallelModelPath(int tensorParallel, int stages) =>

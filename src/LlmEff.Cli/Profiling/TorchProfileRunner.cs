@@ -52,7 +52,7 @@ internal static class TorchProfileRunner
         var inv = CultureInfo.InvariantCulture;
         var (n, stages) = layout;
         Directory.CreateDirectory(request.OutputDirectory);
-        var options = request.Parallel! with { TensorParallelDegree = n, PipelineStages = stages };
+        var options = request.Parallel! with { TensorParallelDegree = n, PipelineStages = stages, FitOptions = request.FitOptions };
         error.WriteLine(string.Create(inv, $"profiling {request.Architecture.Name} as {n}-way tensor parallel x {stages} stage(s) = {n * stages} GPUs, from rank-0 shards on {request.Profiler.Device}; samples in {request.OutputDirectory}"));
         var status = new StatusLine(error);
         var profiler = new ParallelProfiler(request.Profiler, options, new ErrorStreamLoggerFactory(error, status, verbose));
@@ -77,6 +77,7 @@ internal static class TorchProfileRunner
             output.WriteLine(string.Create(inv, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
         }
 
+        Commands.FitWarnings.Print(output, result.Model);
         output.WriteLine($"model written to {path} (emulated; its notes give the layout and link parameters)");
         return 0;
     }
@@ -148,7 +149,7 @@ internal static class TorchProfileRunner
         RuntimeModel model;
         try
         {
-            model = profile.Fit();
+            model = profile.Fit(request.FitOptions);
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
         {
@@ -163,16 +164,13 @@ internal static class TorchProfileRunner
             output.WriteLine(string.Create(inv, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
         }
 
-        if (model.RSquared < RuntimeFitOptions.Default.RSquaredWarningThreshold || model.PerOutputTokenSeconds <= 0)
-        {
-            // The paper reports R² > 0.999 on dedicated GPUs; a poor fit means noisy timings (a shared or busy device, no warm-up).
-            output.WriteLine(string.Create(inv, $"warning: the fit is poor (R² = {model.RSquared:F4}, g = {model.PerOutputTokenSeconds * 1e3:F3} ms); profile on an idle device with --warmup 2 or more and --trials 3 or more."));
-        }
+        // Only a fit kept with --keep-non-physical has warnings; on a GPU they mean noisy timings (a shared or busy device, no warm-up).
+        Commands.FitWarnings.Print(output, model);
 
         output.WriteLine($"samples: {request.SamplesPath}");
         output.WriteLine($"model written to {request.ModelPath}");
         var metadata = profile.ToMetadata();
-        var energy = MeasuredEnergyJson.FitOrNull(profile.Samples, RuntimeFitOptions.Default with { Metadata = metadata }, profile.IdlePowerWatts, profile.BoardPowerWatts, profile.EnergyCounterIntervalSeconds);
+        var energy = MeasuredEnergyJson.FitOrNull(profile.Samples, request.FitOptions with { Metadata = metadata }, profile.IdlePowerWatts, profile.BoardPowerWatts, profile.EnergyCounterIntervalSeconds);
         if (energy is null)
         {
             output.WriteLine(request.Profiler.MeasureEnergy ? "energy: not measured (needs a CUDA GPU with NVML's energy counter)" : "energy: not measured (--no-energy)");
