@@ -109,7 +109,6 @@ public sealed class BadInputTests : IDisposable
 
         // models
         { "models missing HELM folder", ["models", "--helm-tables", "@nowhere"], ["--helm-tables", "does not exist"] },
-        { "models HELM folder without tables", ["models", "--helm-tables", "@empty-dir"], ["holds neither", "inference_idealized_runtimes.json"] },
         { "models unknown option", ["models", "--jsn"], ["--jsn", "llmeff models --help"] },
 
         // accuracy

@@ -30,21 +30,12 @@ internal sealed class HelmCliOptions
 
     /// <summary>The parsed values.</summary>
     /// <exception cref="DirectoryNotFoundException"><c>--helm-tables</c> names no folder.</exception>
-    /// <exception cref="FileNotFoundException"><c>--helm-tables</c> names a folder without either table.</exception>
     public HelmTableOptions Read(ParseResult parse)
     {
-        // A folder given explicitly that holds no table is a typo, not a request for the default search.
-        if (parse.GetValue(Tables) is { } folder)
+        // A folder given explicitly that does not exist is a typo; an existing one without tables is reported where tables are needed.
+        if (parse.GetValue(Tables) is { Exists: false } folder)
         {
-            if (!folder.Exists)
-            {
-                throw new DirectoryNotFoundException($"--helm-tables '{folder.FullName}' does not exist; pass the folder holding {HelmTables.IdealizedFile} and {HelmTables.DenoisedFile} (e.g. shared/data/helm), or omit the option.");
-            }
-
-            if (!File.Exists(Path.Combine(folder.FullName, HelmTables.IdealizedFile)) && !File.Exists(Path.Combine(folder.FullName, HelmTables.DenoisedFile)))
-            {
-                throw new FileNotFoundException($"--helm-tables '{folder.FullName}' holds neither {HelmTables.IdealizedFile} nor {HelmTables.DenoisedFile}; pass the folder holding HELM's efficiency tables (e.g. shared/data/helm), or omit the option.");
-            }
+            throw new DirectoryNotFoundException($"--helm-tables '{folder.FullName}' does not exist; pass the folder holding {HelmTables.IdealizedFile} and {HelmTables.DenoisedFile} (e.g. shared/data/helm), or omit the option.");
         }
 
         return new(parse.GetValue(Tables)?.FullName, parse.GetValue(Interpolate));
