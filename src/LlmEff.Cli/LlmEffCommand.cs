@@ -47,15 +47,19 @@ public static class LlmEffCommand
         if (parse.Action is ParseErrorAction && parse.Errors.Count > 0)
         {
             // System.CommandLine would print each error and the help on many lines; one line names them all and where help is.
-            var names = new List<string>();
+            var path = new List<string>();
             for (var r = parse.CommandResult; r.Parent is CommandResult parent; r = parent)
             {
-                names.Insert(0, r.Command.Name);
+                path.Insert(0, r.Command.Name);
             }
 
-            var command = string.Join(' ', names);
-            var errors = string.Join("; ", parse.Errors.Select(e => e.Message.ReplaceLineEndings(" ").Trim()));
-            error.WriteLine($"llmeff: error: {errors} (run 'llmeff {(command.Length == 0 ? string.Empty : command + " ")}--help' for the options).");
+            var command = string.Join(' ', path);
+            var errors = string.Join("; ", parse.Errors.Select(e => e.Message.ReplaceLineEndings(" ").Trim().TrimEnd('.')));
+            // A mistyped command gets the closest command names, as a mistyped model name gets the closest models.
+            var unknown = parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith('-'));
+            var names = parse.CommandResult.Command.Subcommands.Select(c => c.Name).ToArray();
+            var hint = unknown is not null && names.Length > 0 ? " " + Models.NameSuggestions.Describe(unknown, names) : string.Empty;
+            error.WriteLine($"llmeff: error: {errors}.{hint} Run 'llmeff {(command.Length == 0 ? string.Empty : command + " ")}--help' for the options.");
             return ErrorExitCode;
         }
 

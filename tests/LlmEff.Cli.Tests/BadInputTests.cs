@@ -35,6 +35,11 @@ public sealed class BadInputTests : IDisposable
 
     public static TheoryData<string, string[], string[]> Cases() => new()
     {
+        // any command: mistyped names and unparsable arguments
+        { "unknown command", ["estmate"], ["'estmate'", "Closest: 'estimate'", "llmeff --help"] },
+        { "unknown subcommand", ["profile", "tourch"], ["'tourch'", "Closest: 'torch'", "llmeff profile --help"] },
+        { "no command", [], ["Required command", "llmeff --help"] },
+
         // fit: files
         { "fit missing", ["fit", "@nope.csv"], ["nope.csv", "does not exist", "prompt_tokens,output_tokens,runtime_seconds"] },
         { "fit empty", ["fit", "@empty.csv"], ["empty.csv", "empty", "header"] },
