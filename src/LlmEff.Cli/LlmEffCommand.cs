@@ -63,14 +63,16 @@ public static class LlmEffCommand
             return ErrorExitCode;
         }
 
-        var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        // Cancellation comes from the caller's token (Program wires Ctrl-C to it), not from System.CommandLine's own handler,
+        // which would end a slow command after two seconds with exit 130 and no message.
+        var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         try
         {
             return parse.InvokeAsync(config, cancellationToken).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException ex)
         {
-            error.WriteLine("llmeff: error: cancelled before the command finished; results written so far were kept (profiling resumes where it stopped), nothing else was written.");
+            error.WriteLine("llmeff: error: cancelled (Ctrl-C) before the command finished; nothing further was written, so rerun it to get its results.");
             WriteTrace(error, ex, parse.GetValue(verbose));
             return CancelledExitCode;
         }

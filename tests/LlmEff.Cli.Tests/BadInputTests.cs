@@ -205,6 +205,17 @@ public sealed class BadInputTests : IDisposable
     }
 
     [Fact]
+    public void Plot_KeepNonPhysical_DrawsAndPrintsTheWarnings()
+    {
+        var figure = _dir.File("kept.svg");
+        var result = Run("plot", "runtime", _dir.File("shrinking.csv"), "-o", figure, "--keep-non-physical");
+
+        Assert.True(result.Code == 0, result.Err);
+        Assert.Contains("warning: g = ", result.Out, StringComparison.Ordinal);
+        Assert.True(File.Exists(figure));
+    }
+
+    [Fact]
     public void CtrlC_DuringFit_EndsWithOneLineAndExit130()
     {
         using var cancelled = new CancellationTokenSource();

@@ -120,6 +120,27 @@ public class PhysicalFitTests
     }
 
     [Fact]
+    public void ComposedModels_CarryTheShardsWarnings()
+    {
+        var kept = RuntimeModel.Fit(Generate(1, r => 0.5 * r.NextDouble(), 9), new RuntimeFitOptions { KeepNonPhysicalFit = true });
+        Assert.NotEmpty(kept.Warnings);
+
+        var pipeline = LlmEff.Core.Parallelism.ParallelComposition.ComposePipeline([kept, RuntimeModel.Create([(1, 0.02), (1536, 0.3)], 0.03)], 4096, LlmEff.Core.Hardware.Interconnects.InfiniBandHdr);
+
+        Assert.Equal(kept.Warnings, pipeline.Warnings);
+    }
+
+    [Fact]
+    public void EditedFile_WithNegativeG_AndNoFitRecord_IsRejectedEvenWithWarnings()
+    {
+        // Only a fit's own record (aggregation plus warnings) may carry a negative g; a given model may not.
+        var json = RuntimeModel.Create([(1, 0.02), (512, 0.1)], 0.03).ToJson()
+            .Replace("\"per_output_token_seconds\": 0.03", "\"per_output_token_seconds\": -0.03, \"warnings\": [ { \"kind\": \"NonPositiveDecodeTime\", \"message\": \"g < 0\" } ]", StringComparison.Ordinal);
+        var ex = Assert.Throws<InvalidDataException>(() => RuntimeModelJson.Deserialize(json));
+        Assert.StartsWith("per_output_token_seconds:", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void KeptModel_RoundTripsThroughJson_WithItsWarnings()
     {
         var model = RuntimeModel.Fit(Shrinking(), new RuntimeFitOptions { KeepNonPhysicalFit = true });
