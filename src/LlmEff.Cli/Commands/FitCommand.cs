@@ -59,7 +59,7 @@ internal static class FitCommand
             Print(output, file.Name, data.Count, fitted, cv, bootstrap);
             FitWarnings.Print(output, fitted);
             // Samples with energy_joules (profile torch on a GPU with NVML) also give the measured energy model (issue 14).
-            var energy = MeasuredEnergyJson.FitOrNull(data, options);
+            var energy = FitWarnings.EnergyFit(file.Name, () => MeasuredEnergyJson.FitOrNull(data, options));
             if (energy is not null)
             {
                 output.WriteLine();

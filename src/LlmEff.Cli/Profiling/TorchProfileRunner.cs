@@ -170,7 +170,7 @@ internal static class TorchProfileRunner
         output.WriteLine($"samples: {request.SamplesPath}");
         output.WriteLine($"model written to {request.ModelPath}");
         var metadata = profile.ToMetadata();
-        var energy = MeasuredEnergyJson.FitOrNull(profile.Samples, request.FitOptions with { Metadata = metadata }, profile.IdlePowerWatts, profile.BoardPowerWatts, profile.EnergyCounterIntervalSeconds);
+        var energy = Commands.FitWarnings.EnergyFit(request.SamplesPath, () => MeasuredEnergyJson.FitOrNull(profile.Samples, request.FitOptions with { Metadata = metadata }, profile.IdlePowerWatts, profile.BoardPowerWatts, profile.EnergyCounterIntervalSeconds));
         if (energy is null)
         {
             output.WriteLine(request.Profiler.MeasureEnergy ? "energy: not measured (needs a CUDA GPU with NVML's energy counter)" : "energy: not measured (--no-energy)");
@@ -179,6 +179,7 @@ internal static class TorchProfileRunner
 
         var energyPath = MeasuredEnergy.CompanionPath(request.ModelPath);
         MeasuredEnergyJson.Save(energy, energyPath);
+        Commands.FitWarnings.Print(output, energy.Joules, "energy model");
         output.Write(string.Create(inv, $"energy: e = {energy.PerOutputTokenJoules:F3} J/output token, R² = {energy.Joules.RSquared:F4}"));
         if (energy.BoardPowerWatts is { } board)
         {
