@@ -257,8 +257,10 @@ public sealed partial class RuntimeModel
     /// <summary>Serialises the model (parameters, diagnostics, provenance) to JSON in the versioned schema.</summary>
     public string ToJson() => RuntimeModelJson.Serialize(this);
 
-    /// <summary>Reads a model written by <see cref="ToJson"/>.</summary>
-    /// <exception cref="InvalidDataException">Malformed JSON or another schema version.</exception>
+    /// <summary>Reads a model written by <see cref="ToJson"/>, with the checks of <see cref="Create(PiecewiseLinearFunction, double, double, RuntimeModelMetadata?)"/>.</summary>
+    /// <exception cref="InvalidDataException">
+    /// Empty, truncated or foreign JSON, another schema version, a missing or mistyped field, or a value that is not physical; the message names the field and the fix.
+    /// </exception>
     public static RuntimeModel FromJson(string json) => RuntimeModelJson.Deserialize(json);
 
     /// <inheritdoc />
