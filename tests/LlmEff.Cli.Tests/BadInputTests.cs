@@ -29,6 +29,12 @@ public sealed class BadInputTests : IDisposable
         File.Copy(_dir.File("nan.csv"), Path.Combine(_dir.File("nan-grid"), "grid.csv"));
         Directory.CreateDirectory(_dir.File("header-grid"));
         File.Copy(_dir.File("header.csv"), Path.Combine(_dir.File("header-grid"), "grid.csv"));
+        Directory.CreateDirectory(_dir.File("negative-grid"));
+        File.Copy(_dir.File("negative-tokens.csv"), Path.Combine(_dir.File("negative-grid"), "grid.csv"));
+        Directory.CreateDirectory(_dir.File("incomplete-grid"));
+        File.WriteAllText(Path.Combine(_dir.File("incomplete-grid"), "grid.csv"), File.ReadAllText(_dir.File("good.csv")).Replace("1,32,", "2,32,", StringComparison.Ordinal));
+        Directory.CreateDirectory(_dir.File("design-grid"));
+        File.Copy(_dir.File("good.csv"), Path.Combine(_dir.File("design-grid"), "grid.csv"));
     }
 
     public void Dispose() => _dir.Dispose();
@@ -122,7 +128,10 @@ public sealed class BadInputTests : IDisposable
         { "accuracy empty folder", ["accuracy", "--data", "@empty-dir"], ["No *.csv grids", "--data"] },
         { "accuracy binary grid", ["accuracy", "--data", "@binary-grid"], ["grid.csv", "is a binary file"] },
         { "accuracy wrong header", ["accuracy", "--data", "@header-grid"], ["grid.csv", "prompt_tokens"] },
-        { "accuracy NaN runtime", ["accuracy", "--data", "@nan-grid"], ["NaN"] },
+        { "accuracy NaN runtime", ["accuracy", "--data", "@nan-grid"], ["grid.csv", "data row 1", "NaN", "finite and positive"] },
+        { "accuracy negative tokens", ["accuracy", "--data", "@negative-grid"], ["grid.csv", "data row 1", "PromptTokens = -1"] },
+        { "accuracy incomplete grid", ["accuracy", "--data", "@incomplete-grid"], ["not fully measured", "p = 1, o = 32", "every prompt size at every output length"] },
+        { "accuracy nothing held out", ["accuracy", "--data", "@design-grid"], ["nothing is held out", "more prompt sizes or output lengths"] },
 
         // pareto
         { "pareto missing", ["pareto", "-a", "@nope.csv"], ["nope.csv", "does not exist", "model,accuracy"] },

@@ -38,7 +38,17 @@ internal static class AccuracyCommand
                 CliInputs.EnsureText(f, "a measured grid as samples CSV (prompt_tokens,output_tokens,runtime_seconds)");
             }
 
-            var grids = files.Select(f => new ProfilingGrid(Path.GetFileName(f), ProfilingSampleCsv.ReadFile(f))).ToList();
+            var grids = files.Select(f =>
+            {
+                try
+                {
+                    return new ProfilingGrid(Path.GetFileName(f), ProfilingSampleCsv.ReadFile(f));
+                }
+                catch (ArgumentException ex) when (ex.ParamName == "samples")
+                {
+                    throw new ArgumentException(CliInputs.NameRows(LlmEffCommand.Describe(ex)), ex);
+                }
+            }).ToList();
             var report = AccuracyReport.Write(grids, Path.GetFileName(folder.TrimEnd(Path.DirectorySeparatorChar)), cancellationToken);
             if (parse.GetValue(file) is { } target)
             {

@@ -55,11 +55,14 @@ internal static partial class CliInputs
         }
         catch (ArgumentException ex) when (ex.ParamName == "samples")
         {
-            var message = SampleIndex().Replace(LlmEffCommand.Describe(ex), m => $"data row {int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) + 1}")
-                .Replace("or set AllowSingleOutputLength", "or pass --allow-single-output", StringComparison.Ordinal);
+            var message = NameRows(LlmEffCommand.Describe(ex)).Replace("or set AllowSingleOutputLength", "or pass --allow-single-output", StringComparison.Ordinal);
             throw new ArgumentException($"{file.Name}: {message}", ex);
         }
     }
+
+    /// <summary>Rewrites the library's <c>samples[i]</c> as <c>data row i+1</c>, the row of the CSV file the samples came from.</summary>
+    public static string NameRows(string message)
+        => SampleIndex().Replace(message, m => $"data row {int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) + 1}");
 
     [GeneratedRegex(@"samples\[(\d+)\]", RegexOptions.CultureInvariant)]
     private static partial Regex SampleIndex();
