@@ -70,7 +70,7 @@ public static class LlmEffCommand
         {
             return parse.InvokeAsync(config, cancellationToken).GetAwaiter().GetResult();
         }
-        catch (OperationCanceledException ex)
+        catch (OperationCanceledException ex) when (cancellationToken.IsCancellationRequested)
         {
             error.WriteLine("llmeff: error: cancelled (Ctrl-C) before the command finished; nothing further was written, so rerun it to get its results.");
             WriteTrace(error, ex, parse.GetValue(verbose));
