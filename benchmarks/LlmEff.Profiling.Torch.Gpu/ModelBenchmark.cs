@@ -36,11 +36,13 @@ internal static class ModelBenchmark
         r["profile_seconds"] = profileTime.Elapsed.TotalSeconds;
         r["hardware"] = profile.Hardware;
         r["software"] = profile.Software;
-        var fit = profile.Fit();
+        // The harness records what the GPU measured: a fit that is not physical is kept and its warnings go into the results.
+        var fit = profile.Fit(new RuntimeFitOptions { KeepNonPhysicalFit = true });
         File.WriteAllText(Path.Combine(outDir, ProfileFiles.RuntimeModelFileName(arch)), fit.ToJson());
         r["pe_knots"] = fit.PromptEncoding.Knots.Select(k => new[] { k.X, k.Y }).ToArray();
         r["g_seconds"] = fit.PerOutputTokenSeconds;
         r["r_squared"] = fit.RSquared;
+        r["fit_warnings"] = fit.Warnings.Select(w => w.ToString()).ToArray();
         if (profile.HasEnergy)
         {
             r["energy"] = EnergySummary(profile, fit);

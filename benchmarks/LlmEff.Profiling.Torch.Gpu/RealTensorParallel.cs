@@ -102,7 +102,13 @@ internal static class RealTensorParallel
             }
         }
 
-        var fit = RuntimeModel.Fit(samples);
+        // Kept even when not physical (an eager multi-GPU decoder can be host-bound and noisy); the warnings are logged with it.
+        var fit = RuntimeModel.Fit(samples, new RuntimeFitOptions { KeepNonPhysicalFit = true });
+        foreach (var warning in fit.Warnings)
+        {
+            log.LogWarning("{What}: {Warning}", what, warning.ToString());
+        }
+
         log.LogInformation("{What}: g {G:F3} ms, PE(1536) {Pe:F1} ms, R^2 {R2:F5}", what, fit.PerOutputTokenSeconds * 1e3, fit.PromptEncoding.Evaluate(1536) * 1e3, fit.RSquared);
         if (into is not null && key is not null)
         {

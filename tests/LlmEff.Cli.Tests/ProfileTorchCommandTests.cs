@@ -24,7 +24,8 @@ public class ProfileTorchCommandTests
         using var dir = new TempDir();
         var arch = dir.File("tiny.json", TinyJson);
         var outDir = System.IO.Path.Combine(dir.Path, "out");
-        string[] args = ["profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "1,8", "--outputs", "1,2,4", "--trials", "1", "--warmup", "0", "--out", outDir];
+        // A 70k-parameter model on a shared CPU times mostly noise, so its fit is kept with warnings rather than refused.
+        string[] args = ["profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "1,8", "--outputs", "1,2,4", "--trials", "1", "--warmup", "0", "--out", outDir, "--keep-non-physical"];
 
         var first = Run(args);
 
@@ -171,7 +172,7 @@ public class ProfileTorchCommandTests
         // above the noise of a busy 2-core CI machine.
         var arch = dir.File("tiny.json", TinyJson.Replace("\"hidden_size\": 64", "\"hidden_size\": 256", StringComparison.Ordinal).Replace("\"ffn_hidden_size\": 96", "\"ffn_hidden_size\": 1024", StringComparison.Ordinal));
         var outDir = System.IO.Path.Combine(dir.Path, "out");
-        string[] args = ["profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "1,8", "--outputs", "1,16,32", "--trials", "3", "--warmup", "1", "--tensor-parallel", "2", "--pipeline-stages", "2", "--out", outDir];
+        string[] args = ["profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "1,8", "--outputs", "1,16,32", "--trials", "3", "--warmup", "1", "--tensor-parallel", "2", "--pipeline-stages", "2", "--out", outDir, "--keep-non-physical"];
 
         var result = Run(args);
 

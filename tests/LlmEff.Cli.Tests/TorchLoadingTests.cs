@@ -18,7 +18,7 @@ public class TorchLoadingTests
         var context = new ToolLoadContext(tool);
         try
         {
-            var entry = context.LoadFromAssemblyPath(tool).GetType("LlmEff.Cli.LlmEffCommand", throwOnError: true)!.GetMethod("Run")!;
+            var entry = context.LoadFromAssemblyPath(tool).GetType("LlmEff.Cli.LlmEffCommand", throwOnError: true)!.GetMethod("Run", [typeof(string[]), typeof(TextWriter), typeof(TextWriter)])!;
             var output = new StringWriter();
             var error = new StringWriter();
 
@@ -43,10 +43,10 @@ public class TorchLoadingTests
         var context = new ToolLoadContext(tool);
         try
         {
-            var entry = context.LoadFromAssemblyPath(tool).GetType("LlmEff.Cli.LlmEffCommand", throwOnError: true)!.GetMethod("Run")!;
+            var entry = context.LoadFromAssemblyPath(tool).GetType("LlmEff.Cli.LlmEffCommand", throwOnError: true)!.GetMethod("Run", [typeof(string[]), typeof(TextWriter), typeof(TextWriter)])!;
             var error = new StringWriter();
 
-            var code = (int)entry.Invoke(null, [new[] { "profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "1,4", "--outputs", "1,2", "--trials", "1", "--warmup", "0", "--out", dir.Path }, new StringWriter(), error])!;
+            var code = (int)entry.Invoke(null, [new[] { "profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "1,4", "--outputs", "1,2", "--trials", "1", "--warmup", "0", "--out", dir.Path, "--keep-non-physical" }, new StringWriter(), error])!;
 
             Assert.True(code == 0, error.ToString());
             Assert.Contains(context.Assemblies, a => a.GetName().Name == "TorchSharp");

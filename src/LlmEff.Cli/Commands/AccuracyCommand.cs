@@ -30,10 +30,25 @@ internal static class AccuracyCommand
             var files = Directory.GetFiles(folder, "*.csv").Order(StringComparer.Ordinal).ToArray();
             if (files.Length == 0)
             {
-                throw new FileNotFoundException($"No *.csv grids in '{folder}'.");
+                throw new FileNotFoundException($"No *.csv grids in '{folder}'; pass --data with a folder of fully measured grids as samples CSVs (e.g. shared/data/megatron).");
             }
 
-            var grids = files.Select(f => new ProfilingGrid(Path.GetFileName(f), ProfilingSampleCsv.ReadFile(f))).ToList();
+            foreach (var f in files)
+            {
+                CliInputs.EnsureText(f, "a measured grid as samples CSV (prompt_tokens,output_tokens,runtime_seconds)");
+            }
+
+            var grids = files.Select(f =>
+            {
+                try
+                {
+                    return new ProfilingGrid(Path.GetFileName(f), ProfilingSampleCsv.ReadFile(f));
+                }
+                catch (ArgumentException ex) when (ex.ParamName == "samples")
+                {
+                    throw new ArgumentException(CliInputs.NameRows(LlmEffCommand.Describe(ex)), ex);
+                }
+            }).ToList();
             var report = AccuracyReport.Write(grids, Path.GetFileName(folder.TrimEnd(Path.DirectorySeparatorChar)), cancellationToken);
             if (parse.GetValue(file) is { } target)
             {

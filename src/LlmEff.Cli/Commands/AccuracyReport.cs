@@ -91,7 +91,10 @@ internal static class AccuracyReport
         return md.ToString();
     }
 
-    private static string Decode(RuntimeModel model) => model.Decode == DecodeModel.ContextLinear ? "g0 + g1·i" : "constant g";
+    // The study keeps fits that are not physical (they are what the procedure gave); the table says so beside the decode model.
+    private static string Decode(RuntimeModel model)
+        => (model.Decode == DecodeModel.ContextLinear ? "g0 + g1·i" : "constant g")
+           + (model.Warnings.Count == 0 ? string.Empty : " (not physical: " + string.Join(", ", model.Warnings.Select(w => w.Kind)) + ")");
 
     private static string Pct(double? value) => value is { } v ? v.ToString("P2", CultureInfo.InvariantCulture).Replace(" %", "%", StringComparison.Ordinal) : "–";
 

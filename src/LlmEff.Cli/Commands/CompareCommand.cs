@@ -12,7 +12,7 @@ namespace LlmEff.Cli.Commands;
 /// </summary>
 internal static class CompareCommand
 {
-    public static Command Create(TextWriter output)
+    public static Command Create(TextWriter output, TextWriter error)
     {
         var a = new Argument<string>("A") { Description = "Baseline: a runtime-model JSON file, a shipped profile name, roofline:NAME[@ACCELERATOR] or helm:NAME / helm-denoised:NAME." };
         var b = new Argument<string>("B") { Description = "Candidate, compared against A (same forms as A)." };
@@ -39,6 +39,13 @@ internal static class CompareCommand
             if (string.Equals(baseline.Name, candidate.Name, StringComparison.Ordinal))
             {
                 candidate = candidate with { Name = candidate.Name + " (B)" };
+            }
+
+            foreach (var c in new[] { baseline, candidate })
+            {
+                CliInputs.CheckWorkloadFits(c.Name, c.Runtime, workload);
+                CliInputs.CheckPositiveRuntimes(c.Name, c.Runtime, workload);
+                FitWarnings.Print(error, c.Runtime, c.Name);
             }
 
             var comparison = WorkloadComparison.Compute(workload, baseline, candidate);

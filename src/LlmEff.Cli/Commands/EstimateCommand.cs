@@ -13,7 +13,7 @@ namespace LlmEff.Cli.Commands;
 /// <summary><c>llmeff estimate</c>: runtime of a workload under one or more runtime models.</summary>
 internal static class EstimateCommand
 {
-    public static Command Create(TextWriter output)
+    public static Command Create(TextWriter output, TextWriter error)
     {
         var models = new Option<string[]>("--model", "-m")
         {
@@ -45,6 +45,12 @@ internal static class EstimateCommand
             var metricValue = parse.GetValue(metric) == "denoised" ? RuntimeMetric.Denoised : RuntimeMetric.Idealized;
             var hardware = parse.GetValue(accelerator) is { } name ? CliInputs.Accelerator(name) : null;
             var selected = ResolveModels(parse.GetValue(models), metricValue, helm.Read(parse));
+            foreach (var m in selected)
+            {
+                CliInputs.CheckWorkloadFits(m.Name, m.Model, workload);
+                FitWarnings.Print(error, m.Model, m.Name);
+            }
+
             var rows = selected.Select(m => Estimate(m.Name, m.Model, m.Energy, workload, hardware)).ToList();
             if (parse.GetValue(json))
             {

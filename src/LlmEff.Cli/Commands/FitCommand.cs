@@ -9,6 +9,9 @@ namespace LlmEff.Cli.Commands;
 /// <summary><c>llmeff fit samples.csv</c>: fit a runtime model, print its parameters, diagnostics and own error estimate, write it as JSON.</summary>
 internal static class FitCommand
 {
+    /// <summary>The most bootstrap refits <c>--bootstrap</c> accepts: past this the intervals no longer change, only the wait.</summary>
+    public const int MaximumResamples = 100_000;
+
     public static Command Create(TextWriter output)
     {
         var samples = new Argument<FileInfo>("samples") { Description = "CSV of samples: prompt_tokens,output_tokens,runtime_seconds[,trial,concurrency,energy_joules,source]." };
@@ -17,15 +20,28 @@ internal static class FitCommand
         var decode = new Option<DecodeModel>("--decode") { Description = "Decode model: Constant (the paper), ContextLinear, or Auto (cross-validated).", DefaultValueFactory = _ => DecodeModel.Constant };
         var monotone = new Option<bool>("--monotone") { Description = "Make PE non-decreasing (isotonic regression of the knots)." };
         var single = new Option<bool>("--allow-single-output") { Description = "Accept prompt sizes measured at one output length (PE from the decode model)." };
-        var resamples = new Option<int>("--bootstrap") { Description = "Bootstrap refits for intervals (0 to skip).", DefaultValueFactory = _ => 200 };
+        var resamples = new Option<int>("--bootstrap") { Description = $"Bootstrap refits for intervals: 0 to skip, else 20 to {MaximumResamples:N0}.", DefaultValueFactory = _ => 200 };
+        var keep = FitWarnings.KeepOption();
         var seed = new Option<int>("--seed") { Description = "Bootstrap seed.", DefaultValueFactory = _ => 0 };
         var command = new Command("fit", "Fit the runtime model t(p,o) = PE(p) + (o-1)·g to profiling samples (paper §3.4) and report how good the fit is.")
         {
-            samples, model, aggregation, decode, monotone, single, resamples, seed,
+            samples, model, aggregation, decode, monotone, single, resamples, seed, keep,
         };
         command.SetAction((parse, cancellationToken) =>
         {
             var file = parse.GetValue(samples)!;
+            var b = parse.GetValue(resamples);
+            if (b != 0 && (b < 20 || b > MaximumResamples))
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--bootstrap {b}: give 0 to skip the bootstrap, or 20 to {MaximumResamples} refits (200 is plenty for 95% intervals)."));
+            }
+
+            if (!file.Exists)
+            {
+                throw new FileNotFoundException($"samples file '{file.FullName}' does not exist; pass a CSV with the header prompt_tokens,output_tokens,runtime_seconds (e.g. written by 'llmeff profile').", file.FullName);
+            }
+
+            CliInputs.EnsureText(file.FullName, "a samples CSV (prompt_tokens,output_tokens,runtime_seconds)");
             var data = ProfilingSampleCsv.ReadFile(file.FullName);
             var options = new RuntimeFitOptions
             {
@@ -34,12 +50,14 @@ internal static class FitCommand
                 PromptEncodingShape = parse.GetValue(monotone) ? PromptEncodingShape.Monotone : PromptEncodingShape.Interpolate,
                 AllowSingleOutputLength = parse.GetValue(single),
                 Metadata = new RuntimeModelMetadata { Source = file.Name },
+                KeepNonPhysicalFit = parse.GetValue(keep),
             };
-            var fitted = RuntimeModel.Fit(data, options);
+            var fitted = CliInputs.Fit(file, data, options);
+            cancellationToken.ThrowIfCancellationRequested();
             var cv = RuntimeModel.CrossValidate(data, options, cancellationToken);
-            var b = parse.GetValue(resamples);
-            var bootstrap = b > 0 ? RuntimeModel.Bootstrap(data, options, Math.Max(20, b), 0.95, parse.GetValue(seed), cancellationToken) : null;
+            var bootstrap = b > 0 ? RuntimeModel.Bootstrap(data, options, b, 0.95, parse.GetValue(seed), cancellationToken) : null;
             Print(output, file.Name, data.Count, fitted, cv, bootstrap);
+            FitWarnings.Print(output, fitted);
             // Samples with energy_joules (profile torch on a GPU with NVML) also give the measured energy model (issue 14).
             var energy = FitEnergy(data, options, file.Name, output);
             if (energy is not null)

@@ -29,5 +29,15 @@ internal sealed class HelmCliOptions
     }
 
     /// <summary>The parsed values.</summary>
-    public HelmTableOptions Read(ParseResult parse) => new(parse.GetValue(Tables)?.FullName, parse.GetValue(Interpolate));
+    /// <exception cref="DirectoryNotFoundException"><c>--helm-tables</c> names no folder.</exception>
+    public HelmTableOptions Read(ParseResult parse)
+    {
+        // A folder given explicitly that does not exist is a typo; an existing one without tables is reported where tables are needed.
+        if (parse.GetValue(Tables) is { Exists: false } folder)
+        {
+            throw new DirectoryNotFoundException($"--helm-tables '{folder.FullName}' does not exist; pass the folder holding {HelmTables.IdealizedFile} and {HelmTables.DenoisedFile} (e.g. shared/data/helm), or omit the option.");
+        }
+
+        return new(parse.GetValue(Tables)?.FullName, parse.GetValue(Interpolate));
+    }
 }

@@ -62,7 +62,10 @@ internal static class ParetoCommand
 
     /// <summary>Reads the file, checks the metric, scenario and model names (suggesting close ones), and computes each scenario's frontier.</summary>
     public static IReadOnlyList<ScenarioFrontier> Analyze(string path, string? accuracyColumn, string? denoisedTable, ScenarioFrontierOptions options)
-        => ScenarioFrontier.Analyze(AccuracyTable.ReadFile(path, accuracyColumn, denoisedTable), options, Path.GetFileName(path));
+    {
+        CliInputs.EnsureText(path, "an accuracy CSV (model,accuracy[,scenario] and metric columns)");
+        return ScenarioFrontier.Analyze(AccuracyTable.ReadFile(path, accuracyColumn, denoisedTable), options, Path.GetFileName(path));
+    }
 
     private static void WriteTables(TextWriter output, string metric, IReadOnlyList<ScenarioFrontier> frontiers)
     {

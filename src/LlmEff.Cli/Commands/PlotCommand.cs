@@ -30,17 +30,20 @@ internal static class PlotCommand
         var model = new Option<FileInfo?>("--model", "-m") { Description = "Runtime-model JSON to draw; default: fit the samples (paper §3.4, minimum over trials)." };
         var title = new Option<string?>("--title") { Description = "Figure title; default: the samples file name." };
         var file = OutputOption();
-        var command = new Command(name, description) { samples, model, title, file };
+        var keep = FitWarnings.KeepOption();
+        var command = new Command(name, description) { samples, model, title, file, keep };
         command.SetAction(parse =>
         {
             var samplesFile = parse.GetValue(samples)!;
             if (!samplesFile.Exists)
             {
-                throw new FileNotFoundException($"samples file '{samplesFile.FullName}' does not exist.", samplesFile.FullName);
+                throw new FileNotFoundException($"samples file '{samplesFile.FullName}' does not exist; pass a CSV with the header prompt_tokens,output_tokens,runtime_seconds (e.g. written by 'llmeff profile').", samplesFile.FullName);
             }
 
+            CliInputs.EnsureText(samplesFile.FullName, "a samples CSV (prompt_tokens,output_tokens,runtime_seconds)");
             var data = ProfilingSampleCsv.ReadFile(samplesFile.FullName);
-            var runtime = parse.GetValue(model) is { } m ? LoadModel(m) : RuntimeModel.Fit(data);
+            var runtime = parse.GetValue(model) is { } m ? LoadModel(m) : CliInputs.Fit(samplesFile, data, new RuntimeFitOptions { KeepNonPhysicalFit = parse.GetValue(keep) });
+            FitWarnings.Print(output, runtime);
             var target = parse.GetValue(file)!.FullName;
             FigureFile.Save([draw(data, runtime, parse.GetValue(title) ?? samplesFile.Name)], 1, target, 720, 520);
             output.WriteLine($"figure written to {target}");

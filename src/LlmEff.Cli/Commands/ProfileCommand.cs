@@ -63,8 +63,20 @@ internal static class ProfileCommand
                 Stream = parse.GetValue(stream),
                 Budget = parse.GetValue(maxRequests) is { } cap ? new ProfilingBudget { MaxRequests = cap } : ProfilingBudget.Unlimited,
             };
+            // Every flag is checked before the endpoint is built, which needs the API key: a typo gets its own answer first.
+            CheckApiFlags(options, parse.GetValue(maxRequests));
+            SyntheticPromptFactory promptFactory;
+            try
+            {
+                promptFactory = SyntheticPromptFactory.ForEncoding(parse.GetValue(encoding)!);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new ArgumentException($"--encoding: {LlmEffCommand.Describe(ex)}", ex);
+            }
+
             using var endpoint = new OpenAiCompatibleEndpoint(endpointOptions);
-            var profiler = new ApiProfiler(endpoint, SyntheticPromptFactory.ForEncoding(parse.GetValue(encoding)!), options);
+            var profiler = new ApiProfiler(endpoint, promptFactory, options);
             var clock = Stopwatch.StartNew();
             var progress = new SynchronousProgress<ApiProfilingProgress>(p =>
             {
@@ -90,6 +102,7 @@ internal static class ProfileCommand
             output.WriteLine($"{endpoint.Description}: {result.Records.Count} requests in the journal, stopped: {result.StopReason}, {result.Failed} failed.");
             var report = DenoisedRuntimeAnalysis.Analyze(result.Records);
             var m = report.Model;
+            FitWarnings.Print(output, m);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"denoised g = {m.PerOutputTokenSeconds * 1e3:F3} ms/token, R² = {m.RSquared:F4}, mean CV = {report.MeanCoefficientOfVariation:F3}, raw runs above the denoised fit: {report.ShareAboveDenoised:P1}"));
             foreach (var knot in m.PromptEncoding.Knots)
             {
@@ -107,6 +120,32 @@ internal static class ProfileCommand
         return command;
     }
 
+    /// <summary>The most trials per configuration the profilers accept: beyond it the minimum no longer moves, only the bill.</summary>
+    internal const int MaximumTrials = 10_000;
+
+    private static void CheckApiFlags(ApiProfilingOptions options, int? maxRequests)
+    {
+        if (options.Trials is < 1 or > MaximumTrials)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--trials {options.Trials}: give 1 to {MaximumTrials} trials per configuration (the paper used 10)."));
+        }
+
+        if (maxRequests is < 1)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--max-requests {maxRequests}: give 1 or more requests, or omit it for no cap."));
+        }
+
+        if (options.OutputTokens.FirstOrDefault(o => o < 1, 1) is var o && o < 1)
+        {
+            throw new ArgumentException($"--outputs: {o} is not an output length; every query generates at least 1 token.");
+        }
+
+        if (options.PromptTokens.Distinct().Count() != options.PromptTokens.Count || options.OutputTokens.Distinct().Count() != options.OutputTokens.Count)
+        {
+            throw new ArgumentException("--prompts and --outputs must not repeat a value; use --trials for repetitions.");
+        }
+    }
+
     private static Uri ParseUrl(string text)
         => Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             ? uri
@@ -120,6 +159,12 @@ internal static class ProfileCommand
             if (!int.TryParse(part, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < 0)
             {
                 throw new ArgumentException($"{option}: '{part}' is not a non-negative integer; give a comma-separated list such as 1,256,512.");
+            }
+
+            // Beyond any model's context; past int's range p + o would also wrap around in buffer sizes.
+            if (v > CliInputs.MaximumTokens)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{option}: {v} tokens is beyond any model's context (at most {CliInputs.MaximumTokens:N0} here); give sizes within the model's context, e.g. 1,256,512."));
             }
 
             values.Add(v);

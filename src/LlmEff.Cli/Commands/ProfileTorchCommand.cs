@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using LlmEff.Core.Catalog;
 using LlmEff.Cli.Profiling;
+using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
 using LlmEff.Profiling.Torch.Parallelism;
@@ -37,10 +38,11 @@ internal static partial class ProfileTorchCommand
         var tensorParallel = new Option<int?>("--tensor-parallel") { Description = "Tensor-parallel degree N: rank 0's shard is timed on this device and the all-reduces are modelled." };
         var stages = new Option<int?>("--pipeline-stages") { Description = "Pipeline stages S (each stage's rank-0 shard is timed)." };
         var accelerator = new Option<string>("--accelerator") { Description = "GPU whose memory sets the default layout (Core's minimum-accelerator plan) and whose link carries the collectives.", DefaultValueFactory = _ => "H100-SXM" };
+        var keep = FitWarnings.KeepOption();
         var cudaGraphs = new Option<string>("--cuda-graphs") { Description = "Replay decode steps as CUDA graphs: auto (where the GPU and libtorch allow), off (eager, one TorchScript dispatch per op), or required (fail where unavailable).", DefaultValueFactory = _ => "auto" };
         var command = new Command("torch", "Profile a random-weight decoder built from an architecture on a GPU (or CPU) with TorchSharp: idealized runtime, live progress, resumable samples, fitted model with provenance.")
         {
-            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, accelerator, cudaGraphs,
+            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, accelerator, cudaGraphs, keep,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -58,6 +60,7 @@ internal static partial class ProfileTorchCommand
                     CudaGraphs = ParseCudaGraphs(parse.GetValue(cudaGraphs)!),
                 },
                 Parallel = ParallelLayout(architecture, parse.GetValue(gpus), parse.GetValue(tensorParallel), parse.GetValue(stages), parse.GetValue(accelerator)!),
+                FitOptions = RuntimeFitOptions.Default with { KeepNonPhysicalFit = parse.GetValue(keep) },
             };
             if (options.Profiler.CudaGraphs == CudaGraphMode.Required && options.Profiler.Device == "cpu")
             {
@@ -166,14 +169,14 @@ internal static partial class ProfileTorchCommand
 
     private static ProfilingPlan Plan(IReadOnlyList<int> promptTokens, IReadOnlyList<int> outputTokens, int trials, int warmup, long seed)
     {
-        if (trials < 1)
+        if (trials is < 1 or > ProfileCommand.MaximumTrials)
         {
-            throw new ArgumentException($"--trials {trials}: give at least 1 timed trial per point.");
+            throw new ArgumentException($"--trials {trials}: give 1 to {ProfileCommand.MaximumTrials} timed trials per point.");
         }
 
-        if (warmup < 0)
+        if (warmup is < 0 or > 1000)
         {
-            throw new ArgumentException($"--warmup {warmup}: give 0 or more warm-up runs.");
+            throw new ArgumentException($"--warmup {warmup}: give 0 to 1000 warm-up runs (2 is enough to reach steady clocks).");
         }
 
         if (promptTokens.FirstOrDefault(p => p < 1, 1) is var badPrompt && badPrompt < 1)

@@ -78,6 +78,7 @@ internal static class TorchProfileRunner
             output.WriteLine(string.Create(inv, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
         }
 
+        Commands.FitWarnings.Print(output, result.Model);
         output.WriteLine($"model written to {result.ModelPath} (emulated; its notes give the layout and link parameters)");
     }
 
@@ -113,11 +114,8 @@ internal static class TorchProfileRunner
             output.WriteLine(string.Create(inv, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
         }
 
-        if (model.RSquared < RuntimeFitOptions.Default.RSquaredWarningThreshold || model.PerOutputTokenSeconds <= 0)
-        {
-            // The paper reports R² > 0.999 on dedicated GPUs; a poor fit means noisy timings (a shared or busy device, no warm-up).
-            output.WriteLine(string.Create(inv, $"warning: the fit is poor (R² = {model.RSquared:F4}, g = {model.PerOutputTokenSeconds * 1e3:F3} ms); profile on an idle device with --warmup 2 or more and --trials 3 or more."));
-        }
+        // Only a fit kept with --keep-non-physical has warnings; on a GPU they mean noisy timings (a shared or busy device, no warm-up).
+        Commands.FitWarnings.Print(output, model);
 
         output.WriteLine($"samples: {result.SamplesPaths[0]}");
         output.WriteLine($"model written to {result.ModelPath}");

@@ -60,11 +60,11 @@ public static class AccuracyStudy
             if (outputs >= 2 && outputs <= grid.OutputTokens.Count)
             {
                 var design = PaperDesign(grid, outputs);
-                points.Add(new BudgetCurvePoint("paper grid", design.Count, grid.HeldOutError(RuntimeModel.Fit(design), design)));
+                points.Add(new BudgetCurvePoint("paper grid", design.Count, grid.HeldOutError(RuntimeModel.Fit(design, StudyOptions(new RuntimeFitOptions())), design)));
             }
 
             var adaptive = AdaptiveDesign(grid, budget);
-            points.Add(new BudgetCurvePoint("adaptive", adaptive.Count, grid.HeldOutError(RuntimeModel.Fit(adaptive, AdaptiveProfilingPlanner.FitOptions), adaptive)));
+            points.Add(new BudgetCurvePoint("adaptive", adaptive.Count, grid.HeldOutError(RuntimeModel.Fit(adaptive, StudyOptions(AdaptiveProfilingPlanner.FitOptions)), adaptive)));
         }
 
         return points;
@@ -93,8 +93,13 @@ public static class AccuracyStudy
             .GetAwaiter().GetResult().ToList();
     }
 
+    // The study measures how far each procedure's fit lands from the measured grid, small and noisy designs included, so a
+    // non-physical fit is data here, not an error: it is kept and its warnings travel with MethodAccuracy.Model.
+    private static RuntimeFitOptions StudyOptions(RuntimeFitOptions options) => options with { KeepNonPhysicalFit = true };
+
     private static MethodAccuracy Evaluate(ProfilingGrid grid, string method, List<ProfilingSample> design, RuntimeFitOptions options, CancellationToken cancellationToken)
     {
+        options = StudyOptions(options);
         var model = RuntimeModel.Fit(design, options);
         var cv = RuntimeModel.CrossValidate(design, options, cancellationToken).EstimateHeldOutError(grid.ShareAtUnprofiledPromptSizes(design));
         return new MethodAccuracy(method, design.Count, design.Sum(s => s.RuntimeSeconds), grid.HeldOutError(model, design), cv, model);

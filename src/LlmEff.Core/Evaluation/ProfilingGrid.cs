@@ -10,19 +10,41 @@ public sealed class ProfilingGrid
     private readonly Dictionary<(int P, int O), double> _runtimes;
 
     /// <summary>Builds the grid from samples (several trials of a configuration are averaged).</summary>
+    /// <exception cref="ArgumentException">
+    /// No samples, a sample a fit would refuse (negative tokens, <c>o = 0</c>, a runtime that is not finite and positive;
+    /// named as <c>samples[i]</c>), or a grid that is not fully measured (every prompt size at every output length).
+    /// </exception>
     public ProfilingGrid(string name, IEnumerable<ProfilingSample> samples)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentNullException.ThrowIfNull(samples);
-        _runtimes = samples.GroupBy(s => (s.PromptTokens, s.OutputTokens)).ToDictionary(g => g.Key, g => g.Average(s => s.RuntimeSeconds));
-        if (_runtimes.Count == 0)
+        var list = samples.ToList();
+        if (list.Count == 0)
         {
-            throw new ArgumentException("The grid has no samples.", nameof(samples));
+            throw new ArgumentException($"The grid '{name}' has no samples; give it a fully measured grid (every prompt size at every output length).", nameof(samples));
         }
 
+        try
+        {
+            // The same checks as a fit's, so a bad row is named here rather than as "no samples to fit" later.
+            RuntimeModelFitter.Validate(list);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"The grid '{name}': {ex.Message.Replace($" (Parameter '{ex.ParamName}')", string.Empty, StringComparison.Ordinal)}", nameof(samples), ex);
+        }
+
+        _runtimes = list.GroupBy(s => (s.PromptTokens, s.OutputTokens)).ToDictionary(g => g.Key, g => g.Average(s => s.RuntimeSeconds));
         Name = name;
         PromptTokens = _runtimes.Keys.Select(k => k.P).Distinct().Order().ToArray();
         OutputTokens = _runtimes.Keys.Select(k => k.O).Distinct().Order().ToArray();
+        var missing = PromptTokens.SelectMany(p => OutputTokens.Select(o => (P: p, O: o))).Where(k => !_runtimes.ContainsKey(k)).ToList();
+        if (missing.Count > 0)
+        {
+            throw new ArgumentException(
+                $"The grid '{name}' is not fully measured: {missing.Count} of {PromptTokens.Count * OutputTokens.Count} configurations are missing (first p = {missing[0].P}, o = {missing[0].O}); measure every prompt size at every output length, or drop the incomplete prompt sizes.",
+                nameof(samples));
+        }
     }
 
     /// <summary>Name (e.g. the file it came from).</summary>
@@ -63,6 +85,12 @@ public sealed class ProfilingGrid
     {
         ArgumentNullException.ThrowIfNull(model);
         var used = design.Select(s => (s.PromptTokens, s.OutputTokens)).ToHashSet();
-        return ErrorSummary.Evaluate(model, All().Where(s => !used.Contains((s.PromptTokens, s.OutputTokens))));
+        var held = All().Where(s => !used.Contains((s.PromptTokens, s.OutputTokens))).ToList();
+        if (held.Count == 0)
+        {
+            throw new ArgumentException($"The design covers every configuration of the grid '{Name}', so nothing is held out to measure the error; use a grid with more prompt sizes or output lengths than the design.", nameof(design));
+        }
+
+        return ErrorSummary.Evaluate(model, held);
     }
 }

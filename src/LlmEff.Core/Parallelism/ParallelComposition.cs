@@ -26,7 +26,8 @@ public static class ParallelComposition
         }
 
         var knots = rankShard.PromptEncoding.Knots
-            .Select(k => new PiecewiseLinearKnot(k.X, k.Y + collectives.ForwardSeconds(Math.Max(1, (int)k.X))))
+            // A shard fit kept with KeepNonPhysicalFit may have negative knots; PE predicts them as 0, and so does the sum.
+            .Select(k => new PiecewiseLinearKnot(k.X, Math.Max(0, k.Y) + collectives.ForwardSeconds(Math.Max(1, (int)k.X))))
             .ToList();
         var m = rankShard.Metadata;
         var metadata = m with
@@ -41,7 +42,7 @@ public static class ParallelComposition
             rankShard.PerOutputTokenContextSeconds,
             rankShard.OverheadSeconds,
             PromptEncodingMode.Interpolate,
-            metadata);
+            metadata).WithWarnings(rankShard.Warnings);
     }
 
     /// <summary>
@@ -70,7 +71,7 @@ public static class ParallelComposition
         var boundaries = stages.Count - 1;
         double Transfer(int tokens) => boundaries == 0 ? 0 : boundaries * CommunicationModel.TransferSeconds((double)tokens * hiddenSize * activationBytes, stageLink);
         var xs = stages.SelectMany(s => s.PromptEncoding.Knots.Select(k => k.X)).Distinct().Order().ToList();
-        var knots = xs.Select(x => new PiecewiseLinearKnot(x, stages.Sum(s => s.PromptEncoding.Evaluate(x)) + Transfer(Math.Max(1, (int)x)))).ToList();
+        var knots = xs.Select(x => new PiecewiseLinearKnot(x, stages.Sum(s => Math.Max(0, s.PromptEncoding.Evaluate(x))) + Transfer(Math.Max(1, (int)x)))).ToList();
         var first = stages[0].Metadata;
         var accelerators = stages.Sum(s => s.Metadata.AcceleratorCount ?? 1);
         var metadata = first with
@@ -85,7 +86,7 @@ public static class ParallelComposition
             stages.Sum(s => s.PerOutputTokenContextSeconds),
             stages.Sum(s => s.OverheadSeconds),
             PromptEncodingMode.Interpolate,
-            metadata);
+            metadata).WithWarnings(stages.SelectMany(s => s.Warnings).Distinct().ToArray());
     }
 
     private static string Join(string? a, string b) => string.IsNullOrEmpty(a) ? b : a + "; " + b;

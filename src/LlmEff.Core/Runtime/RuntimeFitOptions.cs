@@ -19,8 +19,11 @@ public sealed record RuntimeFitOptions
     public double FixedOverheadSeconds { get; init; }
 
     /// <summary>
-    /// Overall R² below which the fit logs a warning. Default 0.99: the paper saw R² &gt; 0.999 on dedicated
-    /// hardware (§3.2) and 0.917–0.997 through black-box APIs (Table 2), so anything lower deserves a look.
+    /// Overall R² below which the fit is not trusted: <see cref="RuntimeModel.Fit(IEnumerable{ProfilingSample}, RuntimeFitOptions?)"/>
+    /// throws <see cref="RuntimeFitException"/> (or, with <see cref="KeepNonPhysicalFit"/>, returns the model with a
+    /// <see cref="RuntimeFitWarningKind.LowRSquared"/> warning). Default 0.99: the paper saw R² &gt; 0.999 on dedicated
+    /// hardware (§3.2) and 0.917–0.997 through black-box APIs (Table 2), so anything lower deserves a look; lower it
+    /// deliberately for noisy black-box endpoints.
     /// </summary>
     public double RSquaredWarningThreshold { get; init; } = 0.99;
 
@@ -50,6 +53,15 @@ public sealed record RuntimeFitOptions
     /// because <c>o = 1</c> measures <c>PE(p)</c> directly at the cost of one short query.
     /// </summary>
     public bool AllowSingleOutputLength { get; init; }
+
+    /// <summary>
+    /// Keep a fit that is not physical (non-positive <c>g</c> or <c>g0</c>, a negative <c>PE</c> knot, a negative
+    /// prediction in the profiled range, R² below <see cref="RSquaredWarningThreshold"/>) instead of throwing
+    /// <see cref="RuntimeFitException"/>; the model then lists what is wrong in <see cref="RuntimeModel.Warnings"/>.
+    /// Default false. Set it where fitting noise is the point (accuracy studies on small designs) or where the caller
+    /// shows the warnings to a person.
+    /// </summary>
+    public bool KeepNonPhysicalFit { get; init; }
 
     /// <summary>Provenance stored on the fitted model.</summary>
     public RuntimeModelMetadata? Metadata { get; init; }
@@ -84,6 +96,11 @@ public sealed record RuntimeFitOptions
         if (MaximumKnots is < 2)
         {
             throw new ArgumentOutOfRangeException(nameof(MaximumKnots), MaximumKnots, "Keep at least 2 knots (the end points), or leave MaximumKnots null to keep all.");
+        }
+
+        if (double.IsNaN(RSquaredWarningThreshold) || RSquaredWarningThreshold > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RSquaredWarningThreshold), RSquaredWarningThreshold, "RSquaredWarningThreshold is an R² of at most 1 (default 0.99); pass a lower value, or double.NegativeInfinity to accept any R².");
         }
 
         if (MinimumDistinctOutputLengths < 2)

@@ -25,6 +25,7 @@ public sealed partial class RuntimeModel
     /// <param name="level">Interval coverage in (0, 1). Default 0.95.</param>
     /// <param name="seed">Random seed.</param>
     /// <param name="cancellationToken">Cancels between refits.</param>
+    /// <exception cref="RuntimeFitException">The model fitted on all samples is not physical and <see cref="RuntimeFitOptions.KeepNonPhysicalFit"/> is not set.</exception>
     public static BootstrapResult Bootstrap(
         IEnumerable<ProfilingSample> samples,
         RuntimeFitOptions? options = null,
@@ -43,7 +44,8 @@ public sealed partial class RuntimeModel
         options ??= RuntimeFitOptions.Default;
         options.Validate();
         var points = RuntimeModelFitter.Aggregate(RuntimeModelFitter.Validate(samples), options.Aggregation);
-        var model = RuntimeModelFitter.FitPoints(points, options);
+        // The central model is refused or kept like Fit's; the replicates below fit resampled noise and are never checked.
+        var model = RuntimeModelFitter.RefuseOrKeep(RuntimeModelFitter.FitPoints(points, options), options, logger: null);
         var fixedOptions = options with { Decode = model.Decode, AllowSingleOutputLength = true };
         var predicted = points.Select(p => model.Predict(p.PromptTokens, p.OutputTokens)).ToArray();
         var relative = points.Select((p, i) => (p.Seconds - predicted[i]) / predicted[i]).ToArray();
@@ -66,6 +68,7 @@ public sealed partial class RuntimeModel
     }
 
     /// <summary>Fits, cross-validates and bootstraps in one call: the model and how good it is.</summary>
+    /// <exception cref="RuntimeFitException">The fitted model is not physical and <see cref="RuntimeFitOptions.KeepNonPhysicalFit"/> is not set.</exception>
     public static RuntimeFitAssessment FitAndAssess(
         IEnumerable<ProfilingSample> samples,
         RuntimeFitOptions? options = null,

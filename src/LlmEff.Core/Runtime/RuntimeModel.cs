@@ -16,6 +16,7 @@ public sealed partial class RuntimeModel
 {
     private static readonly IReadOnlyList<PromptSizeFit> NoFits = Array.Empty<PromptSizeFit>();
     private static readonly IReadOnlyList<SampleResidual> NoResiduals = Array.Empty<SampleResidual>();
+    private static readonly IReadOnlyList<RuntimeFitWarning> NoWarnings = Array.Empty<RuntimeFitWarning>();
 
     internal RuntimeModel(
         PiecewiseLinearFunction promptEncoding,
@@ -27,7 +28,8 @@ public sealed partial class RuntimeModel
         TrialAggregation? aggregation,
         RuntimeModelMetadata? metadata,
         double perOutputTokenContextSeconds = 0,
-        PromptEncodingMode promptEncodingMode = PromptEncodingMode.Interpolate)
+        PromptEncodingMode promptEncodingMode = PromptEncodingMode.Interpolate,
+        IReadOnlyList<RuntimeFitWarning>? warnings = null)
     {
         PromptEncoding = promptEncoding;
         PerOutputTokenSeconds = perOutputTokenSeconds;
@@ -39,6 +41,7 @@ public sealed partial class RuntimeModel
         Residuals = residuals ?? NoResiduals;
         Aggregation = aggregation;
         Metadata = metadata ?? new RuntimeModelMetadata();
+        Warnings = warnings ?? NoWarnings;
     }
 
     /// <summary><c>PE(p)</c>: prompt-encoding seconds as a piecewise-linear function of the prompt size in tokens.</summary>
@@ -77,6 +80,14 @@ public sealed partial class RuntimeModel
     /// <summary>Provenance: model, metric, hardware, software, source.</summary>
     public RuntimeModelMetadata Metadata { get; }
 
+    /// <summary>
+    /// Why this model is not physical (non-positive <c>g</c>, negative <c>PE</c> knot, negative prediction in the profiled
+    /// range, R² below the threshold). Always empty unless the fit was kept with <see cref="RuntimeFitOptions.KeepNonPhysicalFit"/>
+    /// (otherwise <see cref="Fit(IEnumerable{ProfilingSample}, RuntimeFitOptions?)"/> throws <see cref="RuntimeFitException"/>);
+    /// show these to whoever uses the model.
+    /// </summary>
+    public IReadOnlyList<RuntimeFitWarning> Warnings { get; }
+
     /// <summary>True when this model came from <see cref="Fit(IEnumerable{ProfilingSample}, RuntimeFitOptions?)"/> rather than given parameters.</summary>
     public bool IsFitted => Aggregation is not null;
 
@@ -91,45 +102,40 @@ public sealed partial class RuntimeModel
     /// <param name="samples">Measurements; every prompt size needs at least two distinct output lengths.</param>
     /// <param name="options">Fit options; <see cref="RuntimeFitOptions.Default"/> when null.</param>
     /// <exception cref="ArgumentException">No samples, invalid tokens or runtimes, or too few distinct output lengths.</exception>
+    /// <exception cref="RuntimeFitException">
+    /// The fitted model is not physical (see <see cref="RuntimeFitWarningKind"/>) and <see cref="RuntimeFitOptions.KeepNonPhysicalFit"/> is not set.
+    /// </exception>
     public static RuntimeModel Fit(IEnumerable<ProfilingSample> samples, RuntimeFitOptions? options = null)
         => RuntimeModelFitter.Fit(samples, options ?? RuntimeFitOptions.Default, logger: null);
 
-    /// <summary>As <see cref="Fit(IEnumerable{ProfilingSample}, RuntimeFitOptions?)"/>, logging warnings (low R², negative PE or g) to <paramref name="logger"/>.</summary>
+    /// <summary>As <see cref="Fit(IEnumerable{ProfilingSample}, RuntimeFitOptions?)"/>, also logging every finding (low R², negative PE or g) to <paramref name="logger"/>.</summary>
     public static RuntimeModel Fit(IEnumerable<ProfilingSample> samples, RuntimeFitOptions? options, ILogger? logger)
         => RuntimeModelFitter.Fit(samples, options ?? RuntimeFitOptions.Default, logger);
 
     /// <summary>Builds a model from known parameters, e.g. a published table.</summary>
-    /// <param name="promptEncoding"><c>PE(p)</c> in seconds.</param>
+    /// <param name="promptEncoding"><c>PE(p)</c> in seconds: knots at prompt sizes of 0 or more, values of 0 s or more.</param>
     /// <param name="perOutputTokenSeconds"><c>g</c> in seconds; finite and non-negative.</param>
     /// <param name="overheadSeconds">Fixed overhead in seconds; finite and non-negative.</param>
     /// <param name="metadata">Provenance.</param>
+    /// <exception cref="ArgumentException">A parameter is not physical; the message names it and the fix.</exception>
     public static RuntimeModel Create(
         PiecewiseLinearFunction promptEncoding,
         double perOutputTokenSeconds,
         double overheadSeconds = 0,
         RuntimeModelMetadata? metadata = null)
     {
-        ArgumentNullException.ThrowIfNull(promptEncoding);
-        if (!double.IsFinite(perOutputTokenSeconds) || perOutputTokenSeconds < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(perOutputTokenSeconds), perOutputTokenSeconds, "g must be a finite, non-negative number of seconds per output token.");
-        }
-
-        if (!double.IsFinite(overheadSeconds) || overheadSeconds < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(overheadSeconds), overheadSeconds, "The overhead must be a finite, non-negative number of seconds; pass 0 for idealized models.");
-        }
-
+        RuntimeModelPhysics.ValidateParameters(promptEncoding, perOutputTokenSeconds, 0, overheadSeconds, PromptEncodingMode.Interpolate);
         return new RuntimeModel(promptEncoding, perOutputTokenSeconds, overheadSeconds, double.NaN, null, null, null, metadata);
     }
 
     /// <summary>Builds a model with every parameter: the context-growth term <c>g1</c> and HELM's PE mode included.</summary>
-    /// <param name="promptEncoding"><c>PE</c> knots.</param>
-    /// <param name="perOutputTokenSeconds"><c>g</c> (or <c>g0</c>) in seconds.</param>
+    /// <param name="promptEncoding"><c>PE</c> knots (prompt sizes of 0 or more; at 1 or more for <see cref="PromptEncodingMode.HelmNextKeyScaled"/>), values of 0 s or more.</param>
+    /// <param name="perOutputTokenSeconds"><c>g</c> (or <c>g0</c>) in seconds; finite and non-negative.</param>
     /// <param name="perOutputTokenContextSeconds"><c>g1</c> in seconds per context token; finite.</param>
-    /// <param name="overheadSeconds">Fixed overhead in seconds.</param>
+    /// <param name="overheadSeconds">Fixed overhead in seconds; finite and non-negative.</param>
     /// <param name="promptEncodingMode">How PE is read off the knots.</param>
     /// <param name="metadata">Provenance.</param>
+    /// <exception cref="ArgumentException">A parameter is not physical; the message names it and the fix.</exception>
     public static RuntimeModel Create(
         PiecewiseLinearFunction promptEncoding,
         double perOutputTokenSeconds,
@@ -138,23 +144,8 @@ public sealed partial class RuntimeModel
         PromptEncodingMode promptEncodingMode,
         RuntimeModelMetadata? metadata = null)
     {
-        var basic = Create(promptEncoding, perOutputTokenSeconds, overheadSeconds, metadata);
-        if (!double.IsFinite(perOutputTokenContextSeconds))
-        {
-            throw new ArgumentOutOfRangeException(nameof(perOutputTokenContextSeconds), perOutputTokenContextSeconds, "g1 must be a finite number of seconds per context token; pass 0 for the paper's constant-g model.");
-        }
-
-        if (!Enum.IsDefined(promptEncodingMode))
-        {
-            throw new ArgumentOutOfRangeException(nameof(promptEncodingMode), promptEncodingMode, "Use Interpolate or HelmNextKeyScaled.");
-        }
-
-        if (promptEncodingMode == PromptEncodingMode.HelmNextKeyScaled && promptEncoding.MinX <= 0)
-        {
-            throw new ArgumentException($"HELM's estimator scales by p / key, so every knot must be at p >= 1; the first knot is at {promptEncoding.MinX}.", nameof(promptEncoding));
-        }
-
-        return new RuntimeModel(basic.PromptEncoding, perOutputTokenSeconds, overheadSeconds, double.NaN, null, null, null, metadata, perOutputTokenContextSeconds, promptEncodingMode);
+        RuntimeModelPhysics.ValidateParameters(promptEncoding, perOutputTokenSeconds, perOutputTokenContextSeconds, overheadSeconds, promptEncodingMode);
+        return new RuntimeModel(promptEncoding, perOutputTokenSeconds, overheadSeconds, double.NaN, null, null, null, metadata, perOutputTokenContextSeconds, promptEncodingMode);
     }
 
     /// <summary>Builds a model from <c>PE</c> knots given as (prompt tokens, seconds) pairs.</summary>
@@ -177,8 +168,11 @@ public sealed partial class RuntimeModel
     public RuntimeModel WithMetadata(RuntimeModelMetadata metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);
-        return new RuntimeModel(PromptEncoding, PerOutputTokenSeconds, OverheadSeconds, RSquared, PromptSizeFits, Residuals, Aggregation, metadata, PerOutputTokenContextSeconds, PromptEncodingMode);
+        return new RuntimeModel(PromptEncoding, PerOutputTokenSeconds, OverheadSeconds, RSquared, PromptSizeFits, Residuals, Aggregation, metadata, PerOutputTokenContextSeconds, PromptEncodingMode, Warnings);
     }
+
+    internal RuntimeModel WithWarnings(IReadOnlyList<RuntimeFitWarning> warnings)
+        => new(PromptEncoding, PerOutputTokenSeconds, OverheadSeconds, RSquared, PromptSizeFits, Residuals, Aggregation, Metadata, PerOutputTokenContextSeconds, PromptEncodingMode, warnings);
 
     /// <summary><c>PE(p)</c> in seconds: interpolated between profiled prompt sizes, extrapolated along the nearest segment outside them, never below 0.</summary>
     /// <param name="promptTokens">Prompt size in tokens; non-negative.</param>
@@ -191,7 +185,7 @@ public sealed partial class RuntimeModel
     /// <summary>True when <paramref name="promptTokens"/> lies outside the profiled prompt sizes.</summary>
     public bool IsExtrapolated(int promptTokens) => PromptEncoding.IsExtrapolated(promptTokens);
 
-    /// <summary>Predicted end-to-end runtime in seconds of a query with <paramref name="promptTokens"/> prompt tokens generating <paramref name="outputTokens"/> tokens.</summary>
+    /// <summary>Predicted end-to-end runtime in seconds of a query with <paramref name="promptTokens"/> prompt tokens generating <paramref name="outputTokens"/> tokens; never negative.</summary>
     /// <param name="promptTokens">Prompt size <c>p</c>; non-negative.</param>
     /// <param name="outputTokens">Output tokens <c>o</c>; at least 1.</param>
     public double Predict(int promptTokens, int outputTokens)
@@ -201,7 +195,7 @@ public sealed partial class RuntimeModel
         return Combine(EvaluatePromptEncoding(promptTokens), promptTokens, outputTokens);
     }
 
-    /// <summary>The prediction broken into <c>PE(p)</c>, generation and overhead, with an extrapolation flag.</summary>
+    /// <summary>The prediction broken into <c>PE(p)</c>, generation and overhead, with an extrapolation flag (the total is clamped at 0 as in <see cref="Predict"/>).</summary>
     public RuntimePrediction Explain(int promptTokens, int outputTokens)
     {
         var pe = PromptEncodingSeconds(promptTokens);
@@ -210,7 +204,7 @@ public sealed partial class RuntimeModel
             promptTokens,
             outputTokens,
             pe,
-            Combine(0.0, promptTokens, outputTokens) - OverheadSeconds,
+            DecodeSeconds(promptTokens, outputTokens),
             OverheadSeconds,
             Combine(pe, promptTokens, outputTokens),
             IsExtrapolated(promptTokens));
@@ -263,21 +257,31 @@ public sealed partial class RuntimeModel
     /// <summary>Serialises the model (parameters, diagnostics, provenance) to JSON in the versioned schema.</summary>
     public string ToJson() => RuntimeModelJson.Serialize(this);
 
-    /// <summary>Reads a model written by <see cref="ToJson"/>.</summary>
-    /// <exception cref="InvalidDataException">Malformed JSON or another schema version.</exception>
+    /// <summary>Reads a model written by <see cref="ToJson"/>, with the checks of <see cref="Create(PiecewiseLinearFunction, double, double, RuntimeModelMetadata?)"/>.</summary>
+    /// <exception cref="InvalidDataException">
+    /// Empty, truncated or foreign JSON, another schema version, a missing or mistyped field, or a value that is not physical; the message names the field and the fix.
+    /// </exception>
     public static RuntimeModel FromJson(string json) => RuntimeModelJson.Deserialize(json);
 
     /// <inheritdoc />
     public override string ToString() => FormattableString.Invariant(
         $"{Metadata.ModelName ?? "RuntimeModel"}: PE = [{PromptEncoding}] s, g = {PerOutputTokenSeconds:G4} s/token, g1 = {PerOutputTokenContextSeconds:G4} s/token², overhead = {OverheadSeconds:G4} s, R² = {RSquared:F4}");
 
-    // The batch path repeats these operations in this order, lane by lane, so both give identical bits.
+    // The batch path repeats these operations in this order, lane by lane, so both give identical bits. The clamp at 0
+    // matters only for a model kept with KeepNonPhysicalFit (a negative g or g1): a runtime is never negative.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private double Combine(double promptEncodingSeconds, int promptTokens, int outputTokens)
     {
         double steps = outputTokens - 1;
         double contextSum = steps * ((2.0 * promptTokens) + (outputTokens - 2.0)) * 0.5;
-        return promptEncodingSeconds + (PerOutputTokenSeconds * steps) + (PerOutputTokenContextSeconds * contextSum) + OverheadSeconds;
+        return Math.Max(0.0, promptEncodingSeconds + (PerOutputTokenSeconds * steps) + (PerOutputTokenContextSeconds * contextSum) + OverheadSeconds);
+    }
+
+    private double DecodeSeconds(int promptTokens, int outputTokens)
+    {
+        double steps = outputTokens - 1;
+        double contextSum = steps * ((2.0 * promptTokens) + (outputTokens - 2.0)) * 0.5;
+        return (PerOutputTokenSeconds * steps) + (PerOutputTokenContextSeconds * contextSum);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -341,7 +345,7 @@ public sealed partial class RuntimeModel
             var o = Avx.ConvertToVector256Double(oi);
             var steps = o - one;
             var contextSum = steps * ((two * p) + (o - two)) * half;
-            var t = pe + (g * steps) + (g1 * contextSum) + overhead;
+            var t = Avx.Max(zero, pe + (g * steps) + (g1 * contextSum) + overhead);
             t.StoreUnsafe(ref dRef, (nuint)i);
         }
 

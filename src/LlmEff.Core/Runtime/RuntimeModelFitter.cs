@@ -20,9 +20,29 @@ internal static partial class RuntimeModelFitter
         options.Validate();
         logger ??= NullLogger.Instance;
         var points = Aggregate(Validate(samples), options.Aggregation);
-        var model = FitPoints(points, options);
-        Warn(model, options, logger);
-        return model;
+        return RefuseOrKeep(FitPoints(points, options), options, logger);
+    }
+
+    /// <summary>
+    /// Applies the physicality rules to a model fitted for a caller: throws <see cref="RuntimeFitException"/> when it breaks
+    /// one, unless the caller opted in with <see cref="RuntimeFitOptions.KeepNonPhysicalFit"/>, in which case the model
+    /// carries the findings. Cross-validation folds and bootstrap replicates skip this: they fit subsets and noise on purpose.
+    /// </summary>
+    internal static RuntimeModel RefuseOrKeep(RuntimeModel model, RuntimeFitOptions options, ILogger? logger)
+    {
+        var findings = RuntimeModelPhysics.Check(model, options.RSquaredWarningThreshold);
+        if (findings.Count == 0)
+        {
+            return model;
+        }
+
+        foreach (var f in findings)
+        {
+            logger?.LogWarning("Runtime fit: {Finding}", f.ToString());
+        }
+
+        model = model.WithWarnings(findings);
+        return options.KeepNonPhysicalFit ? model : throw new RuntimeFitException(model, findings);
     }
 
     /// <summary>Fits already validated and aggregated points (sorted by p, then o); used by cross-validation too.</summary>
@@ -163,6 +183,14 @@ internal static partial class RuntimeModelFitter
                     nameof(samples));
             }
 
+            // Beyond this the least-squares sums overflow, and no single query runs for decades: it is another unit or column.
+            if (s.RuntimeSeconds > RuntimeModelPhysics.MaximumSampleSeconds)
+            {
+                throw new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"samples[{index}] (p = {s.PromptTokens}, o = {s.OutputTokens}) has RuntimeSeconds = {s.RuntimeSeconds:G4}, more than {RuntimeModelPhysics.MaximumSampleSeconds:G1} s (about 32 years) for one query; the value is in another unit or from another column: give runtimes in seconds."),
+                    nameof(samples));
+            }
+
             list.Add(new Point(s.PromptTokens, s.OutputTokens, s.RuntimeSeconds));
             index++;
         }
@@ -285,28 +313,4 @@ internal static partial class RuntimeModelFitter
 
     internal static double RSquared(double ssRes, double ssTot)
         => ssTot > 0 ? 1.0 - (ssRes / ssTot) : (ssRes <= 1e-30 ? 1.0 : 0.0);
-
-    private static void Warn(RuntimeModel model, RuntimeFitOptions options, ILogger logger)
-    {
-        if (model.RSquared < options.RSquaredWarningThreshold)
-        {
-            logger.LogWarning(
-                "Runtime fit R² = {RSquared:F4} is below {Threshold}: the samples are noisy or not linear in o; consider TrialAggregation.Minimum, more trials, or checking the worst residuals.",
-                model.RSquared,
-                options.RSquaredWarningThreshold);
-        }
-
-        if (model.PerOutputTokenSeconds <= 0)
-        {
-            logger.LogWarning("Fitted per-output-token time g = {G} s is not positive; runtime does not grow with output length in these samples.", model.PerOutputTokenSeconds);
-        }
-
-        foreach (var knot in model.PromptEncoding.Knots)
-        {
-            if (knot.Y < 0)
-            {
-                logger.LogWarning("Fitted PE({Prompt}) = {Seconds} s is negative (predictions clamp it to 0); the overhead may be too large or the samples too noisy.", knot.X, knot.Y);
-            }
-        }
-    }
 }

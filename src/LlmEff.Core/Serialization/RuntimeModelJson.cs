@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -23,32 +24,51 @@ public static class RuntimeModelJson
         return JsonSerializer.Serialize(ToDto(model), RuntimeModelJsonContext.Default.RuntimeModelDto);
     }
 
-    /// <summary>Reads a model from JSON written by <see cref="Serialize"/>.</summary>
-    /// <exception cref="InvalidDataException">Malformed JSON, another schema, or another schema version.</exception>
+    /// <summary>Reads a model from JSON written by <see cref="Serialize"/>, with the checks of <see cref="RuntimeModel.Create(PiecewiseLinearFunction, double, double, RuntimeModelMetadata?)"/>.</summary>
+    /// <exception cref="InvalidDataException">
+    /// Empty, truncated or foreign JSON, another schema version, a missing or mistyped field, or a value that is not
+    /// physical; the message names the field and the fix.
+    /// </exception>
     public static RuntimeModel Deserialize(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            throw new InvalidDataException("The runtime-model JSON is empty; pass a file written by 'llmeff fit --output' or RuntimeModel.ToJson().");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException(
+                string.Create(CultureInfo.InvariantCulture, $"Not valid JSON at line {(ex.LineNumber ?? 0) + 1}, byte {(ex.BytePositionInLine ?? 0) + 1}: the file is truncated, binary or not JSON; write it again with 'llmeff fit --output' or RuntimeModel.ToJson()."),
+                ex);
+        }
+
+        using (document)
+        {
+            CheckSchema(document.RootElement);
+            CheckRequiredFields(document.RootElement);
+        }
+
         RuntimeModelDto? dto;
         try
         {
-            using (var doc = JsonDocument.Parse(json))
-            {
-                CheckSchema(doc.RootElement);
-            }
-
             dto = JsonSerializer.Deserialize(json, RuntimeModelJsonContext.Default.RuntimeModelDto);
         }
         catch (JsonException ex)
         {
-            throw new InvalidDataException($"Not a valid LlmEff runtime-model JSON document: {ex.Message}", ex);
+            var field = (ex.Path ?? "$").TrimStart('$').TrimStart('.');
+            throw new InvalidDataException(
+                string.Create(CultureInfo.InvariantCulture, $"The runtime-model field '{(field.Length == 0 ? "(root)" : field)}' (line {(ex.LineNumber ?? 0) + 1}) has a value of the wrong type: numbers are JSON numbers (0.05, not \"0.05\"), token counts integers, and enums one of their names; see docs/runtime-model.md for the layout."),
+                ex);
         }
 
-        if (dto?.PromptEncoding is not { Count: > 0 })
-        {
-            throw new InvalidDataException("The runtime-model JSON has no prompt_encoding knots; write it with RuntimeModel.ToJson().");
-        }
-
-        return FromDto(dto);
+        return FromDto(dto!);
     }
 
     /// <summary>Writes <paramref name="model"/> to <paramref name="path"/>.</summary>
@@ -83,18 +103,28 @@ public static class RuntimeModelJson
     {
         if (root.ValueKind != JsonValueKind.Object)
         {
-            throw new InvalidDataException("A runtime-model JSON document must be an object.");
+            throw new InvalidDataException($"A runtime-model JSON document is an object, but this one is {Describe(root)}; pass a file written by 'llmeff fit --output' or RuntimeModel.ToJson().");
         }
 
         var schema = root.TryGetProperty("schema", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
         if (schema != SchemaName)
         {
-            throw new InvalidDataException($"Expected \"schema\": \"{SchemaName}\" but found {(schema is null ? "none" : $"\"{schema}\"")}; this file is not an LlmEff runtime model.");
+            throw new InvalidDataException($"Expected \"schema\": \"{SchemaName}\" but found {(schema is null ? "none" : $"\"{schema}\"")}; this file is not an LlmEff runtime model (a workload, energy model or HELM table goes to another option).");
         }
 
-        if (!root.TryGetProperty("schema_version", out var v) || !v.TryGetInt32(out var version))
+        if (!root.TryGetProperty("schema_version", out var v))
         {
-            throw new InvalidDataException("The runtime-model JSON has no integer \"schema_version\".");
+            throw new InvalidDataException($"The runtime-model JSON has no \"schema_version\"; add \"schema_version\": {SchemaVersion} if it was written for this schema.");
+        }
+
+        if (v.ValueKind == JsonValueKind.String)
+        {
+            throw new InvalidDataException($"\"schema_version\" is the string \"{v.GetString()}\"; it is a number: write \"schema_version\": {SchemaVersion} (no quotes).");
+        }
+
+        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out var version))
+        {
+            throw new InvalidDataException($"\"schema_version\" is {Describe(v)}; it is an integer: write \"schema_version\": {SchemaVersion}.");
         }
 
         if (version != SchemaVersion)
@@ -104,6 +134,46 @@ public static class RuntimeModelJson
                 (version > SchemaVersion ? "Upgrade the LlmEff package to read it." : "Re-fit or convert the model with the LlmEff version that wrote it."));
         }
     }
+
+    // The serializer would quietly read a missing number as 0 (g = 0, PE = 0), so the fields a model cannot do without are checked first.
+    private static void CheckRequiredFields(JsonElement root)
+    {
+        if (!root.TryGetProperty("prompt_encoding", out var pe) || pe.ValueKind != JsonValueKind.Array || pe.GetArrayLength() == 0)
+        {
+            throw new InvalidDataException("The runtime-model JSON has no prompt_encoding knots; it needs \"prompt_encoding\": [ { \"prompt_tokens\": 512, \"seconds\": 0.1 }, ... ] (write it with RuntimeModel.ToJson()).");
+        }
+
+        var i = 0;
+        foreach (var knot in pe.EnumerateArray())
+        {
+            if (knot.ValueKind != JsonValueKind.Object || !IsNumber(knot, "prompt_tokens") || !IsNumber(knot, "seconds"))
+            {
+                throw new InvalidDataException($"prompt_encoding[{i}] is {Describe(knot)}; each knot is {{ \"prompt_tokens\": <number>, \"seconds\": <number> }}.");
+            }
+
+            i++;
+        }
+
+        if (!IsNumber(root, "per_output_token_seconds"))
+        {
+            throw new InvalidDataException($"The runtime-model JSON has no numeric per_output_token_seconds ({(root.TryGetProperty("per_output_token_seconds", out var g) ? Describe(g) : "missing")}); add g in seconds, e.g. \"per_output_token_seconds\": 0.03.");
+        }
+    }
+
+    private static bool IsNumber(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number;
+
+    private static string Describe(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.String => $"the string \"{Truncate(e.GetString())}\"",
+        JsonValueKind.Number => $"the number {e.GetRawText()}",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Null => "null",
+        JsonValueKind.True or JsonValueKind.False => $"the boolean {e.GetRawText()}",
+        _ => "missing",
+    };
+
+    private static string Truncate(string? text) => text is null ? string.Empty : text.Length <= 40 ? text : text[..40] + "...";
 
     private static RuntimeModelDto ToDto(RuntimeModel m) => new()
     {
@@ -128,6 +198,7 @@ public static class RuntimeModelJson
             Residuals = f.Residuals.Select(ToDto).ToList(),
         }).ToList(),
         Residuals = m.Residuals.Count == 0 ? null : m.Residuals.Select(ToDto).ToList(),
+        Warnings = m.Warnings.Count == 0 ? null : m.Warnings.Select(w => new WarningDto { Kind = w.Kind, Message = w.Message, LikelyCause = w.LikelyCause, NextMeasurement = w.NextMeasurement }).ToList(),
     };
 
     private static ResidualDto ToDto(SampleResidual r) => new()
@@ -138,35 +209,90 @@ public static class RuntimeModelJson
         PredictedSeconds = r.PredictedSeconds,
     };
 
-    private static SampleResidual FromDto(ResidualDto r) => new(r.PromptTokens, r.OutputTokens, r.ObservedSeconds, r.PredictedSeconds);
-
     private static RuntimeModel FromDto(RuntimeModelDto d)
     {
-        var pe = new PiecewiseLinearFunction(d.PromptEncoding!.Select(k => new PiecewiseLinearKnot(k.PromptTokens, k.Seconds)));
-        if (!double.IsFinite(d.PerOutputTokenSeconds) || !double.IsFinite(d.OverheadSeconds) || !double.IsFinite(d.PerOutputTokenContextSeconds ?? 0))
+        PiecewiseLinearFunction pe;
+        try
         {
-            throw new InvalidDataException("per_output_token_seconds and overhead_seconds must be finite numbers.");
+            pe = new PiecewiseLinearFunction(d.PromptEncoding!.Select(k => new PiecewiseLinearKnot(k.PromptTokens, k.Seconds)));
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidDataException($"prompt_encoding: {OneLine(ex)}", ex);
         }
 
-        var fits = d.PromptSizeFits?.Select(f => new PromptSizeFit(
-            f.PromptTokens,
-            f.InterceptSeconds,
-            f.SlopeSecondsPerToken,
-            f.RSquared,
-            f.SampleCount,
-            f.DistinctOutputLengths,
-            (f.Residuals ?? []).Select(FromDto).ToArray())).ToArray();
+        var warnings = d.Warnings?.Select(w => new RuntimeFitWarning(w.Kind, w.Message ?? string.Empty, w.LikelyCause ?? string.Empty, w.NextMeasurement ?? string.Empty)).ToArray();
+        try
+        {
+            RuntimeModelPhysics.ValidateParameters(
+                pe,
+                d.PerOutputTokenSeconds,
+                d.PerOutputTokenContextSeconds ?? 0,
+                d.OverheadSeconds,
+                d.PromptEncodingMode ?? PromptEncodingMode.Interpolate,
+                keptNonPhysical: d.Aggregation is not null && warnings is { Length: > 0 });
+        }
+        catch (ArgumentException ex)
+        {
+            var field = ex.ParamName switch
+            {
+                "perOutputTokenSeconds" => "per_output_token_seconds",
+                "perOutputTokenContextSeconds" => "per_output_token_context_seconds",
+                "overheadSeconds" => "overhead_seconds",
+                "promptEncodingMode" => "prompt_encoding_mode",
+                _ => "prompt_encoding",
+            };
+            throw new InvalidDataException($"{field}: {OneLine(ex)} Fix the value or re-fit the model ('llmeff fit').", ex);
+        }
+
+        if (d.RSquared is { } r2 && !(r2 <= 1))
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"r_squared: {r2} is above 1, which no fit gives (R² is at most 1); the file was edited or is not a fit: re-fit the model or remove r_squared."));
+        }
+
+        var fits = d.PromptSizeFits?.Select((f, i) =>
+        {
+            if (f.PromptTokens < 0 || f.SampleCount < 0 || f.DistinctOutputLengths < 0 || !(f.RSquared <= 1) || !double.IsFinite(f.InterceptSeconds) || !double.IsFinite(f.SlopeSecondsPerToken))
+            {
+                throw new InvalidDataException($"prompt_size_fits[{i}] is not a fit's diagnostics (negative counts or prompt size, R² above 1, or non-finite line); re-fit the model or remove prompt_size_fits.");
+            }
+
+            return new PromptSizeFit(
+                f.PromptTokens,
+                f.InterceptSeconds,
+                f.SlopeSecondsPerToken,
+                f.RSquared,
+                f.SampleCount,
+                f.DistinctOutputLengths,
+                (f.Residuals ?? []).Select((r, j) => FromDto(r, $"prompt_size_fits[{i}].residuals[{j}]")).ToArray());
+        }).ToArray();
         return new RuntimeModel(
             pe,
             d.PerOutputTokenSeconds,
             d.OverheadSeconds,
             d.RSquared ?? double.NaN,
             fits,
-            d.Residuals?.Select(FromDto).ToArray(),
+            d.Residuals?.Select((r, i) => FromDto(r, $"residuals[{i}]")).ToArray(),
             d.Aggregation,
             d.Metadata,
             d.PerOutputTokenContextSeconds ?? 0,
-            d.PromptEncodingMode ?? PromptEncodingMode.Interpolate);
+            d.PromptEncodingMode ?? PromptEncodingMode.Interpolate,
+            warnings);
+    }
+
+    private static SampleResidual FromDto(ResidualDto r, string where)
+        => r.PromptTokens >= 0 && r.OutputTokens >= 1 && double.IsFinite(r.ObservedSeconds) && double.IsFinite(r.PredictedSeconds)
+            ? new SampleResidual(r.PromptTokens, r.OutputTokens, r.ObservedSeconds, r.PredictedSeconds)
+            : throw new InvalidDataException($"{where} is not a sample (needs prompt_tokens >= 0, output_tokens >= 1 and finite seconds); re-fit the model or remove the residuals.");
+
+    // ArgumentException appends "(Parameter 'x')" and the actual value on another line; a file's reader needs one sentence.
+    private static string OneLine(ArgumentException ex)
+    {
+        var m = ex.Message;
+        var cut = m.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        m = cut >= 0 ? m[..cut] : m;
+        var newline = m.IndexOfAny(['\r', '\n']);
+        return newline >= 0 ? m[..newline] : m;
     }
 
     internal sealed class RuntimeModelDto
@@ -194,6 +320,19 @@ public static class RuntimeModelJson
         public List<PromptFitDto>? PromptSizeFits { get; set; }
 
         public List<ResidualDto>? Residuals { get; set; }
+
+        public List<WarningDto>? Warnings { get; set; }
+    }
+
+    internal sealed class WarningDto
+    {
+        public RuntimeFitWarningKind Kind { get; set; }
+
+        public string? Message { get; set; }
+
+        public string? LikelyCause { get; set; }
+
+        public string? NextMeasurement { get; set; }
     }
 
     internal sealed class KnotDto

@@ -12,7 +12,10 @@ public static class DenoisedRuntimeAnalysis
     /// sent without concurrent load (the lowest concurrency level present) and the server-reported token counts.
     /// </summary>
     /// <param name="records">Journal records, e.g. <see cref="Profiling.ApiProfilingResult.Records"/>.</param>
-    /// <param name="fitOptions">Overhead handling and metadata; the aggregation is always <see cref="TrialAggregation.Minimum"/>.</param>
+    /// <param name="fitOptions">
+    /// Overhead handling and metadata; the aggregation is always <see cref="TrialAggregation.Minimum"/>, and a fit that is not physical is always
+    /// kept (<see cref="RuntimeFitOptions.KeepNonPhysicalFit"/>) with its <see cref="RuntimeModel.Warnings"/>.
+    /// </param>
     /// <param name="logger">Receives the fitter's warnings.</param>
     /// <exception cref="ArgumentException">No successful samples, or too few output lengths per prompt size to fit.</exception>
     public static DenoisedRuntimeReport Analyze(IEnumerable<ApiSampleRecord> records, RuntimeFitOptions? fitOptions = null, ILogger? logger = null)
@@ -28,8 +31,11 @@ public static class DenoisedRuntimeAnalysis
         var unloaded = succeeded.Min(r => r.Concurrency);
         var used = succeeded.Where(r => r.Concurrency == unloaded).ToArray();
         var samples = used.Select(r => r.ToProfilingSample()!).ToArray();
+        // A black-box endpoint's fit comes after a long, often paid run and the paper saw R² of 0.917-0.997 there, so a
+        // non-physical fit is kept with its warnings (DenoisedRuntimeReport.Model.Warnings; 'profile api' prints them) rather than lost.
         var options = (fitOptions ?? RuntimeFitOptions.Default) with
         {
+            KeepNonPhysicalFit = true,
             Aggregation = TrialAggregation.Minimum,
             Metadata = (fitOptions?.Metadata ?? new RuntimeModelMetadata()) with
             {

@@ -5,7 +5,10 @@ namespace LlmEff.Profiling.Api.Analysis;
 /// <summary>The denoised runtime of a black-box API (paper §4.1) and the variation behind it (Figures 5 and 7a).</summary>
 public sealed record DenoisedRuntimeReport
 {
-    /// <summary>The denoised model: <see cref="RuntimeModel.Fit(IEnumerable{LlmEff.Core.ProfilingSample}, RuntimeFitOptions?)"/> over the minimum of each configuration's trials.</summary>
+    /// <summary>
+    /// The denoised model: <see cref="RuntimeModel.Fit(IEnumerable{LlmEff.Core.ProfilingSample}, RuntimeFitOptions?)"/> over the minimum of each configuration's trials,
+    /// kept even when it is not physical; then <see cref="RuntimeModel.Warnings"/> says why. Show them with the model.
+    /// </summary>
     public required RuntimeModel Model { get; init; }
 
     /// <summary>Trial spread per configuration (Figure 5).</summary>

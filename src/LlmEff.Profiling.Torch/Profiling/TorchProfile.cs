@@ -105,6 +105,9 @@ public sealed record TorchProfile(
     }
 
     /// <summary>Fits the paper's runtime model to <see cref="Samples"/>, with this profile's provenance unless the options carry their own.</summary>
+    /// <exception cref="RuntimeFitException">
+    /// The fit is not physical (noisy timings: a busy device, no warm-up, too few trials) and <see cref="RuntimeFitOptions.KeepNonPhysicalFit"/> is not set.
+    /// </exception>
     public RuntimeModel Fit(RuntimeFitOptions? options = null, ILogger? logger = null)
     {
         options ??= RuntimeFitOptions.Default;

@@ -67,4 +67,15 @@ public class AccuracyStudyTests
         Assert.True(adaptive[^1].HeldOut.P90 < adaptive[0].HeldOut.P90);
         Assert.Equal(3, curve.Count(c => c.Strategy == "paper grid"));
     }
+
+    [Fact]
+    public void Grid_NotFullyMeasured_OrWithABadRow_IsNamed()
+    {
+        var incomplete = Assert.Throws<ArgumentException>(() => new ProfilingGrid("g", [new(1, 1, 0.1), new(1, 2, 0.2), new(2, 1, 0.1)]));
+        Assert.Contains("not fully measured", incomplete.Message, StringComparison.Ordinal);
+        Assert.Contains("p = 2, o = 2", incomplete.Message, StringComparison.Ordinal);
+
+        var bad = Assert.Throws<ArgumentException>(() => new ProfilingGrid("g", [new(1, 1, 0.1), new(1, 2, double.NaN)]));
+        Assert.Contains("samples[1]", bad.Message, StringComparison.Ordinal);
+    }
 }

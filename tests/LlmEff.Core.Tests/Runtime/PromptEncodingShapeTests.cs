@@ -10,8 +10,9 @@ public class PromptEncodingShapeTests
     {
         // PE dips at 512 (noise): isotonic regression pools 256 and 512 into their mean, 0.25.
         var samples = WithPe((1, 0.1), (256, 0.3), (512, 0.2), (1024, 0.5));
+        // Two points per prompt size: pooling the dip costs R² (0.985), which is the point here, so the threshold is relaxed.
         var plain = RuntimeModel.Fit(samples);
-        var monotone = RuntimeModel.Fit(samples, new RuntimeFitOptions { PromptEncodingShape = PromptEncodingShape.Monotone });
+        var monotone = RuntimeModel.Fit(samples, new RuntimeFitOptions { PromptEncodingShape = PromptEncodingShape.Monotone, RSquaredWarningThreshold = 0.95 });
 
         Assert.False(plain.PromptEncoding.IsMonotoneNonDecreasing);
         Assert.True(monotone.PromptEncoding.IsMonotoneNonDecreasing);

@@ -76,7 +76,9 @@ public class RuntimeModelFitTests
     public void AggregationAll_RegressesEveryTrial()
     {
         var samples = new List<ProfilingSample> { new(1, 1, 0.10), new(1, 1, 0.30), new(1, 3, 0.50) };
-        var model = RuntimeModel.Fit(samples, new RuntimeFitOptions { Aggregation = TrialAggregation.All });
+        // Two disagreeing trials at o = 1 give R² = 0.75: kept, because the arithmetic is what is tested here.
+        var model = RuntimeModel.Fit(samples, new RuntimeFitOptions { Aggregation = TrialAggregation.All, KeepNonPhysicalFit = true });
+        Assert.Equal(RuntimeFitWarningKind.LowRSquared, Assert.Single(model.Warnings).Kind);
 
         // Least squares through (0, .1), (0, .3), (2, .5): intercept .2, slope .15.
         Assert.Equal(0.2, model.PromptEncodingSeconds(1), 1e-12);
@@ -129,14 +131,18 @@ public class RuntimeModelFitTests
     }
 
     [Fact]
-    public void Fit_LowRSquared_LogsWarning()
+    public void Fit_LowRSquared_IsRefused_OrKeptWithWarningAndLogged()
     {
         var samples = Generate(trials: 1, r => 0.5 * r.NextDouble(), seed: 9);
-        var logger = new ListLogger();
+        var ex = Assert.Throws<RuntimeFitException>(() => RuntimeModel.Fit(samples));
+        Assert.Contains(ex.Findings, f => f.Kind == RuntimeFitWarningKind.LowRSquared);
+        Assert.Contains("R² = ", ex.Message, StringComparison.Ordinal);
 
-        var model = RuntimeModel.Fit(samples, RuntimeFitOptions.Default, logger);
+        var logger = new ListLogger();
+        var model = RuntimeModel.Fit(samples, new RuntimeFitOptions { KeepNonPhysicalFit = true }, logger);
 
         Assert.True(model.RSquared < 0.99);
+        Assert.Contains(model.Warnings, w => w.Kind == RuntimeFitWarningKind.LowRSquared);
         Assert.Contains(logger.Messages, m => m.Contains("R²", StringComparison.Ordinal));
     }
 

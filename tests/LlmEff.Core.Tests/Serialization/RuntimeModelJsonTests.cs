@@ -84,3 +84,61 @@ public class RuntimeModelJsonTests
         Assert.Throws<FileNotFoundException>(() => RuntimeModelJson.Load(path));
     }
 }
+
+/// <summary>Files that are not a physical model of this schema give one clear message naming the field and the fix.</summary>
+public class RuntimeModelJsonBadInputTests
+{
+    private static string Valid => RuntimeModel.Create([(1, 0.02), (512, 0.1)], 0.03).ToJson();
+
+    [Theory]
+    [InlineData("\"per_output_token_seconds\": 0.03", "\"per_output_token_seconds\": -0.03", "per_output_token_seconds")]
+    [InlineData("\"overhead_seconds\": 0", "\"overhead_seconds\": -1", "overhead_seconds")]
+    [InlineData("\"seconds\": 0.1", "\"seconds\": -0.1", "prompt_encoding")]
+    [InlineData("\"prompt_tokens\": 512", "\"prompt_tokens\": 1", "prompt_encoding")]
+    [InlineData("\"overhead_seconds\": 0", "\"overhead_seconds\": 0, \"r_squared\": 5", "r_squared")]
+    [InlineData("\"schema_version\": 1", "\"schema_version\": \"1\"", "\"schema_version\": 1 (no quotes)")]
+    [InlineData("\"schema_version\": 1", "\"schema_version\": 1.5", "integer")]
+    [InlineData("\"per_output_token_seconds\": 0.03", "\"per_output_token_seconds\": \"0.03\"", "per_output_token_seconds")]
+    [InlineData("\"per_output_token_seconds\": 0.03,", "", "per_output_token_seconds")]
+    [InlineData("\"overhead_seconds\": 0", "\"overhead_seconds\": \"none\"", "overhead_seconds")]
+    [InlineData("\"overhead_seconds\": 0", "\"overhead_seconds\": 0, \"aggregation\": \"Maximum\"", "aggregation")]
+    public void EditedField_IsNamed(string find, string replace, string expected)
+    {
+        var json = Valid;
+        Assert.Contains(find, json, StringComparison.Ordinal);
+        var ex = Assert.Throws<InvalidDataException>(() => RuntimeModel.FromJson(json.Replace(find, replace, StringComparison.Ordinal)));
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', ex.Message);
+    }
+
+    [Theory]
+    [InlineData("", "empty")]
+    [InlineData("   ", "empty")]
+    [InlineData("[1, 2]", "is an object")]
+    [InlineData("{\"name\": \"workload\", \"queries\": []}", "not an LlmEff runtime model")]
+    [InlineData("\u0000\u0001\u0002binary", "Not valid JSON")]
+    public void ForeignDocuments_SayWhatTheyAreNot(string json, string expected)
+    {
+        var ex = Assert.Throws<InvalidDataException>(() => RuntimeModel.FromJson(json));
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TruncatedDocument_GivesLineAndFix()
+    {
+        var json = Valid;
+        var ex = Assert.Throws<InvalidDataException>(() => RuntimeModel.FromJson(json[..(json.Length / 2)]));
+        Assert.Contains("truncated", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("line ", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void HelmModeWithKnotAtZero_IsRejected_NotNaN()
+    {
+        var json = RuntimeModel.Create([(0, 0.0), (512, 0.1)], 0.03).ToJson()
+            .Replace("\"per_output_token_seconds\"", "\"prompt_encoding_mode\": \"HelmNextKeyScaled\", \"per_output_token_seconds\"", StringComparison.Ordinal);
+        var ex = Assert.Throws<InvalidDataException>(() => RuntimeModel.FromJson(json));
+        Assert.Contains("p >= 1", ex.Message, StringComparison.Ordinal);
+    }
+}

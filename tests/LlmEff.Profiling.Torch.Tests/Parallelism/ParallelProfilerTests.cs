@@ -21,7 +21,8 @@ public sealed class ParallelProfilerTests : IDisposable
     // Outputs up to 16 and the minimum of two trials after a warm-up keep CPU timing noise well below a decode step.
     private static readonly ProfilingPlan Plan = new() { PromptTokens = [1, 8], OutputTokens = [1, 8, 16], Trials = 2, WarmupRuns = 1 };
 
-    private static readonly RuntimeFitOptions Lenient = new() { RSquaredWarningThreshold = 0 };
+    // CPU timings of tiny shards are noisy: any R² and a fit that is not physical are kept (with warnings), not refused.
+    private static readonly RuntimeFitOptions Lenient = new() { RSquaredWarningThreshold = 0, KeepNonPhysicalFit = true };
 
     private readonly string _dir = Directory.CreateTempSubdirectory("llmeff-parallel-").FullName;
 

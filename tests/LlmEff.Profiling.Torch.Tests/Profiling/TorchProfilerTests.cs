@@ -36,7 +36,7 @@ public sealed class TorchProfilerTests : IDisposable
         Assert.Equal(profile.Samples, ProfilingSampleCsv.ReadFile(path));
         Assert.Equal(Enumerable.Range(1, SmallPlan.TotalQueries), reports.Select(r => r.Completed));
 
-        var model = profile.Fit(new RuntimeFitOptions { RSquaredWarningThreshold = 0 });
+        var model = profile.Fit(new RuntimeFitOptions { RSquaredWarningThreshold = 0, KeepNonPhysicalFit = true });
         Assert.Equal([1, 8, 16], model.ProfiledPromptTokens);
         Assert.Equal("tiny-llama", model.Metadata.ModelName);
         Assert.Equal(RuntimeMetric.Idealized, model.Metadata.Metric);
