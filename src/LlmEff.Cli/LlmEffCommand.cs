@@ -58,7 +58,7 @@ public static class LlmEffCommand
             // A mistyped command gets the closest command names, as a mistyped model name gets the closest models.
             var unknown = parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith('-'));
             var names = parse.CommandResult.Command.Subcommands.Select(c => c.Name).ToArray();
-            var hint = unknown is not null && names.Length > 0 ? " " + Models.NameSuggestions.Describe(unknown, names) : string.Empty;
+            var hint = unknown is not null && names.Length > 0 ? " " + LlmEff.Core.Catalog.NameSuggestions.Describe(unknown, names) : string.Empty;
             error.WriteLine($"llmeff: error: {errors}.{hint} Run 'llmeff {(command.Length == 0 ? string.Empty : command + " ")}--help' for the options.");
             return ErrorExitCode;
         }

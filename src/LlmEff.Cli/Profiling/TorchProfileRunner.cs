@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using LlmEff.Core;
 using LlmEff.Profiling.Torch.Model;
 using LlmEff.Profiling.Torch.Parallelism;
 using LlmEff.Profiling.Torch.Profiling;
