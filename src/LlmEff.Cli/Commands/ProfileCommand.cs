@@ -8,6 +8,7 @@ using LlmEff.Profiling.Api.Budget;
 using LlmEff.Profiling.Api.Endpoints;
 using LlmEff.Profiling.Api.Profiling;
 using LlmEff.Profiling.Api.Prompts;
+using LlmEff.Profiling.Api.Resilience;
 using Microsoft.Extensions.Logging;
 
 namespace LlmEff.Cli.Commands;
@@ -31,7 +32,7 @@ internal static class ProfileCommand
         var url = new Option<string>("--url") { Description = "Base address of the OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1/ .", Required = true };
         var model = new Option<string>("--model") { Description = "Model name the endpoint expects.", Required = true };
         var chat = new Option<bool>("--chat") { Description = "Use /chat/completions instead of /completions." };
-        var keyEnv = new Option<string>("--api-key-env") { Description = "Environment variable holding the API key (never logged or written).", DefaultValueFactory = _ => "OPENAI_API_KEY" };
+        var keyEnv = new Option<string>("--api-key-env") { Description = "Environment variable holding the API key (never logged or written); empty for a server without authentication.", DefaultValueFactory = _ => "OPENAI_API_KEY" };
         var encoding = new Option<string>("--encoding") { Description = "Tokenizer for exact-size prompts: cl100k_base, o200k_base or gpt2.", DefaultValueFactory = _ => "cl100k_base" };
         var journal = new Option<FileInfo>("--journal") { Description = "JSONL journal: every request is written as it finishes; rerunning resumes.", Required = true };
         var prompts = new Option<string>("--prompts") { Description = "Prompt sizes, comma-separated.", DefaultValueFactory = _ => "1,256,512,1024,1536" };
@@ -41,11 +42,11 @@ internal static class ProfileCommand
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Send ignore_eos (vLLM and compatible) so exactly o tokens are generated." };
         var maxRequests = new Option<int?>("--max-requests") { Description = "Stop cleanly after this many requests (budget cap)." };
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed per request attempt before it counts as a timeout and is retried.", DefaultValueFactory = _ => 120 };
-        var verbose = new Option<bool>("--verbose") { Description = "Also log every retry and count mismatch, not only the first of each." };
+        var maxAttempts = new Option<int>("--max-attempts") { Description = "Attempts per request, the first included; transient failures (429, 5xx, timeouts, dropped connections) are retried with backoff.", DefaultValueFactory = _ => RetryPolicy.Default.MaxAttempts };
         var modelJson = new Option<FileInfo?>("--output", "-o") { Description = "Write the fitted denoised model as JSON here." };
         var command = new Command("api", "Profile a model behind an OpenAI-compatible endpoint: synthetic exact-size prompts, trials, retries, resumable journal; prints the denoised fit.")
         {
-            url, model, chat, keyEnv, encoding, journal, prompts, outputs, trials, stream, ignoreEos, maxRequests, timeout, verbose, modelJson,
+            url, model, chat, keyEnv, encoding, journal, prompts, outputs, trials, stream, ignoreEos, maxRequests, timeout, maxAttempts, modelJson,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -54,13 +55,19 @@ internal static class ProfileCommand
                 BaseAddress = ParseUrl(parse.GetValue(url)!),
                 Model = parse.GetValue(model)!,
                 Api = parse.GetValue(chat) ? OpenAiApiKind.ChatCompletions : OpenAiApiKind.Completions,
-                ApiKeyEnvironmentVariable = parse.GetValue(keyEnv),
+                ApiKeyEnvironmentVariable = parse.GetValue(keyEnv) is { Length: > 0 } variable ? variable : null,
                 IgnoreEos = parse.GetValue(ignoreEos),
             };
             var seconds = parse.GetValue(timeout);
             if (!double.IsFinite(seconds) || seconds <= 0 || seconds > TimeSpan.MaxValue.TotalSeconds / 2)
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--timeout {seconds}: give the seconds allowed per request, a positive number such as 30."));
+            }
+
+            var attempts = parse.GetValue(maxAttempts);
+            if (attempts < 1)
+            {
+                throw new ArgumentException($"--max-attempts {attempts}: give at least 1 (1 sends each request once, without retries).");
             }
 
             var options = new ApiProfilingOptions
@@ -71,6 +78,7 @@ internal static class ProfileCommand
                 Trials = parse.GetValue(trials),
                 Stream = parse.GetValue(stream),
                 RequestTimeout = TimeSpan.FromSeconds(seconds),
+                Retry = RetryPolicy.Default with { MaxAttempts = attempts },
                 Budget = parse.GetValue(maxRequests) is { } cap ? new ProfilingBudget { MaxRequests = cap } : ProfilingBudget.Unlimited,
             };
 
@@ -82,7 +90,7 @@ internal static class ProfileCommand
 
             var gate = new object();
             var statusOpen = false;
-            var logger = new ErrorLogger(error, gate, parse.GetValue(verbose), () => statusOpen = false, () => statusOpen);
+            var logger = new ErrorLogger(error, gate, () => statusOpen = false, () => statusOpen);
             using var endpoint = new OpenAiCompatibleEndpoint(endpointOptions);
             var profiler = new ApiProfiler(endpoint, SyntheticPromptFactory.ForEncoding(parse.GetValue(encoding)!), options, logger);
             var clock = Stopwatch.StartNew();
@@ -174,12 +182,13 @@ internal static class ProfileCommand
     /// The profiler's retries, failures and count warnings as <c>llmeff:</c> lines on the error stream; concurrent
     /// requests log together, so writes share the status line's lock.
     /// </summary>
-    private sealed class ErrorLogger(TextWriter error, object gate, bool verbose, Action statusEnded, Func<bool> statusOpen) : ILogger<ApiProfiler>
+    private sealed class ErrorLogger(TextWriter error, object gate, Action statusEnded, Func<bool> statusOpen) : ILogger<ApiProfiler>
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel >= (verbose ? LogLevel.Debug : LogLevel.Warning);
+        // Warnings and errors: every retry with its reason, the first count mismatch and suspect answer of a run.
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
         {
