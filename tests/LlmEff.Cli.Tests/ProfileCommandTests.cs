@@ -153,4 +153,65 @@ public class ProfileCommandTests
 
         CliRunner.AssertOneLineError(result, "\"schema\" is 5");
     }
+
+    [Fact]
+    public async Task ProfileApi_KilledMidRequest_ResumesWithNoSampleLostOrDuplicated()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency { NoiseMeanSeconds = 0 });
+        var hung = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        emulator.Faults = n => n == 4 ? new EmulatedFault(EmulatedFaultKind.Hang) : null;
+        emulator.OnHang = _ => hung.TrySetResult();
+        using var dir = new TempDir();
+        var journal = dir.File("j.jsonl");
+        string[] args = ["profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "", "--journal", journal, "--prompts", "1,64", "--outputs", "1,8", "--trials", "3"];
+
+        // The tool in a child process, killed (SIGKILL on Unix: no cleanup, no flush) while request 4 is on the wire.
+        var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        // Under this test host's runtime config and dependencies: its ASP.NET Core framework (for the emulator) supplies
+        // Microsoft.Extensions.* in place of the package copies the tool ships with, so they are not in this folder.
+        start.ArgumentList.Add("exec");
+        start.ArgumentList.Add("--runtimeconfig");
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "LlmEff.Cli.Tests.runtimeconfig.json"));
+        start.ArgumentList.Add("--depsfile");
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "LlmEff.Cli.Tests.deps.json"));
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "llmeff.dll"));
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using (var child = System.Diagnostics.Process.Start(start)!)
+        {
+            var drained = Task.WhenAll(child.StandardOutput.ReadToEndAsync(), child.StandardError.ReadToEndAsync());
+            var stopped = child.WaitForExitAsync(TestContext.Current.CancellationToken);
+            if (await Task.WhenAny(hung.Task, stopped).WaitAsync(TimeSpan.FromMinutes(3), TestContext.Current.CancellationToken) == stopped)
+            {
+                Assert.Fail($"the tool exited ({child.ExitCode}) before the hanging request: {string.Join("\n", await drained)}");
+            }
+
+            child.Kill(entireProcessTree: true);
+            await child.WaitForExitAsync(TestContext.Current.CancellationToken);
+            await drained;
+        }
+
+        Assert.Equal(4, LlmEff.Profiling.Api.Journal.ApiSampleJournal.Read(journal).Count);
+
+        emulator.Faults = null;
+        var resumed = CliRunner.Run(args);
+
+        Assert.True(resumed.Code == 0, resumed.Err);
+        var records = LlmEff.Profiling.Api.Journal.ApiSampleJournal.Read(journal);
+        Assert.Equal(12, records.Count);
+        Assert.Equal(12, records.Select(r => r.Key).Distinct().Count());
+        // Only the request the kill cut off reached the server twice.
+        var prompts = emulator.Requests.GroupBy(q => q.PromptKey).ToArray();
+        Assert.Equal(12, prompts.Length);
+        Assert.Single(prompts, g => g.Count() == 2);
+        Assert.Equal(13, emulator.ReceivedCount);
+    }
 }
