@@ -248,7 +248,7 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
         return new EndpointException(kind, message, status, ReadRetryAfter(response));
     }
 
-    private static TimeSpan? ReadRetryAfter(HttpResponseMessage response)
+    private TimeSpan? ReadRetryAfter(HttpResponseMessage response)
     {
         var header = response.Headers.RetryAfter;
         if (header?.Delta is { } delta)
@@ -258,7 +258,7 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
 
         if (header?.Date is { } date)
         {
-            var wait = date - DateTimeOffset.UtcNow;
+            var wait = date - _options.TimeProvider.GetUtcNow();
             return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
         }
 
