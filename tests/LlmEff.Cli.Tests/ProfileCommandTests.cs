@@ -23,7 +23,9 @@ public class ProfileCommandTests
             Assert.Equal(0, LlmEffCommand.Run(args, output, error));
             Assert.Equal(27, emulator.ReceivedCount);
             var model = RuntimeModelJson.Load(modelPath);
-            Assert.Equal(0.002, model.PerOutputTokenSeconds, 0.0005);
+            // Timed over real HTTP on whatever machine runs the tests: only a loose range here (the profiler's recovery
+            // of g is checked deterministically in LlmEff.Profiling.Api.Tests' DenoisedFitTests).
+            Assert.InRange(model.PerOutputTokenSeconds, 0.001, 0.01);
             Assert.Equal(LlmEff.Core.RuntimeMetric.Denoised, model.Metadata.Metric);
             Assert.Contains("denoised g =", output.ToString(), StringComparison.Ordinal);
 
