@@ -5,6 +5,9 @@ internal enum EmulatedFaultKind
     /// <summary>HTTP 429 with <c>Retry-After: Seconds</c>.</summary>
     RateLimited,
 
+    /// <summary>HTTP 429 with <c>Retry-After</c> as an HTTP date <c>Seconds</c> after <see cref="OpenAiEmulator.Clock"/>'s now.</summary>
+    RateLimitedUntilDate,
+
     /// <summary>HTTP 429 without Retry-After.</summary>
     RateLimitedNoRetryAfter,
 

@@ -42,6 +42,9 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
     /// <summary>Called with the request number when a <see cref="EmulatedFaultKind.Hang"/> request has arrived and hangs.</summary>
     public Action<int>? OnHang { get; set; }
 
+    /// <summary>The clock HTTP-date <c>Retry-After</c> headers are written against (the client's fake clock in tests).</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
     /// <summary>The key clients must send as a bearer token; null accepts anyone.</summary>
     public string? ApiKey { get; init; }
 
@@ -112,6 +115,10 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
             {
                 case EmulatedFaultKind.RateLimited:
                     ctx.Response.Headers.RetryAfter = fault.Seconds.ToString(CultureInfo.InvariantCulture);
+                    await ErrorAsync(ctx, 429, "rate limited");
+                    return;
+                case EmulatedFaultKind.RateLimitedUntilDate:
+                    ctx.Response.Headers.RetryAfter = Clock.GetUtcNow().AddSeconds(fault.Seconds).ToString("R", CultureInfo.InvariantCulture);
                     await ErrorAsync(ctx, 429, "rate limited");
                     return;
                 case EmulatedFaultKind.RateLimitedNoRetryAfter:

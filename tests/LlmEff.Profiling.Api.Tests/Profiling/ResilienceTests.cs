@@ -75,6 +75,28 @@ public sealed class ResilienceTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task RetryAfterAsAnHttpDate_IsWaitedOnTheInjectedClock()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(Fast);
+        var clock = new TestClock(autoAdvanceBelow: TimeSpan.FromHours(1));
+        emulator.Clock = clock;
+        emulator.Faults = n => n == 0 ? new EmulatedFault(EmulatedFaultKind.RateLimitedUntilDate, 90) : null;
+        using var endpoint = Harness.Endpoint(emulator, o => o with { TimeProvider = clock });
+        using var dir = new TempDirectory();
+        var options = Options(dir, clock) with { OutputTokens = [1], Trials = 1, RequestTimeout = TimeSpan.FromHours(2) };
+
+        var result = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        // 90 s of the fake clock, not of the real one: the test takes milliseconds.
+        var limited = Assert.Single(result.Records).Attempts[0];
+        Assert.Equal(429, limited.StatusCode);
+        Assert.Equal(90, limited.RetryAfterSeconds!.Value, 6);
+        Assert.True(limited.DelayBeforeRetrySeconds >= 90);
+        Assert.Equal(limited.DelayBeforeRetrySeconds!.Value, Assert.Single(clock.Waits).TotalSeconds, 3);
+        Assert.Equal(ApiSampleStatus.Succeeded, result.Records[0].Status);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task StreamFaults_DroppedOrMalformedMidStream_AreRetried()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Fast);
