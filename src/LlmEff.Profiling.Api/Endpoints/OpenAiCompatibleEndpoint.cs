@@ -205,12 +205,8 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
             throw new EndpointException(EndpointFailureKind.ConnectionFailed, $"The stream from {Description} ended after {chunks} tokens without [DONE] or a finish reason.");
         }
 
-        if (!done)
-        {
-            // A finish reason without [DONE]: the usage chunk that follows it may be what was cut off.
-            throw new EndpointException(EndpointFailureKind.ConnectionFailed, $"The stream from {Description} ended after its finish reason but without [DONE].");
-        }
-
+        // A finish reason without [DONE] is accepted (not every server sends it); had the cut taken the usage chunk,
+        // the answer is journaled as suspect for lacking usage.
         return new EndpointResponse
         {
             RuntimeSeconds = runtime,
