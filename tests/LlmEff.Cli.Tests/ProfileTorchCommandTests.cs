@@ -1,6 +1,7 @@
 using LlmEff.Core;
 using LlmEff.Core.Serialization;
 using TorchSharp;
+using LlmEff.Tests.Shared;
 using static LlmEff.Cli.Tests.CliRunner;
 
 namespace LlmEff.Cli.Tests;
@@ -21,6 +22,7 @@ public class ProfileTorchCommandTests
     [Fact]
     public void ProfileTorch_OnCpu_WritesSamplesAndModel_AndResumesWithoutRepeatingPoints()
     {
+        TorchBackend.Require();
         using var dir = new TempDir();
         var arch = dir.File("tiny.json", TinyJson);
         var outDir = System.IO.Path.Combine(dir.Path, "out");
@@ -75,6 +77,7 @@ public class ProfileTorchCommandTests
     [Fact]
     public void ProfileTorch_IntoSamplesOfAnotherPrecision_FailsWithOneLine()
     {
+        TorchBackend.Require();
         using var dir = new TempDir();
         var arch = dir.File("tiny.json", TinyJson);
         var outDir = System.IO.Path.Combine(dir.Path, "out");
@@ -89,7 +92,7 @@ public class ProfileTorchCommandTests
     [Fact]
     public void ProfileTorch_CudaRequestedWithoutCuda_FailsWithOneLine()
     {
-        torch.InitializeDeviceType(DeviceType.CPU);
+        TorchBackend.Require();
         if (torch.cuda.is_available())
         {
             Assert.Skip("CUDA is available here; the error path needs a machine without it");
@@ -167,6 +170,7 @@ public class ProfileTorchCommandTests
     [Fact]
     public void ProfileTorch_WithTensorAndPipelineParallelism_TimesRankZeroShards_AndWritesAnEmulatedModel()
     {
+        TorchBackend.Require();
         using var dir = new TempDir();
         // Wide enough (h = 256) and long enough (31 steps, minimum of 3 trials) that the fitted per-token time stands well
         // above the noise of a busy 2-core CI machine.

@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using TorchSharp;
+using LlmEff.Tests.Shared;
 
 namespace LlmEff.Profiling.Torch.Tests;
 
@@ -8,7 +8,9 @@ internal static class TorchInitialization
     /// <summary>
     /// Load the CPU backend before any test runs: tests create <c>Generator</c>s directly, and TorchSharp only loads its
     /// natives on some entry points, so whichever test ran first in parallel could fail with DllNotFoundException.
+    /// A machine without libtorch is remembered here (<see cref="TorchBackend.UnavailableReason"/>) instead of failing
+    /// the module initializer.
     /// </summary>
     [ModuleInitializer]
-    internal static void LoadBackend() => torch.InitializeDeviceType(DeviceType.CPU);
+    internal static void LoadBackend() => _ = TorchBackend.IsAvailable;
 }

@@ -8,6 +8,8 @@ using LlmEff.Profiling.Api.Budget;
 using LlmEff.Profiling.Api.Endpoints;
 using LlmEff.Profiling.Api.Profiling;
 using LlmEff.Profiling.Api.Prompts;
+using LlmEff.Profiling.Api.Resilience;
+using Microsoft.Extensions.Logging;
 
 namespace LlmEff.Cli.Commands;
 
@@ -30,7 +32,7 @@ internal static class ProfileCommand
         var url = new Option<string>("--url") { Description = "Base address of the OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1/ .", Required = true };
         var model = new Option<string>("--model") { Description = "Model name the endpoint expects.", Required = true };
         var chat = new Option<bool>("--chat") { Description = "Use /chat/completions instead of /completions." };
-        var keyEnv = new Option<string>("--api-key-env") { Description = "Environment variable holding the API key (never logged or written).", DefaultValueFactory = _ => "OPENAI_API_KEY" };
+        var keyEnv = new Option<string>("--api-key-env") { Description = "Environment variable holding the API key (never logged or written); empty for a server without authentication.", DefaultValueFactory = _ => "OPENAI_API_KEY" };
         var encoding = new Option<string>("--encoding") { Description = "Tokenizer for exact-size prompts: cl100k_base, o200k_base or gpt2.", DefaultValueFactory = _ => "cl100k_base" };
         var journal = new Option<FileInfo>("--journal") { Description = "JSONL journal: every request is written as it finishes; rerunning resumes.", Required = true };
         var prompts = new Option<string>("--prompts") { Description = "Prompt sizes, comma-separated.", DefaultValueFactory = _ => "1,256,512,1024,1536" };
@@ -39,10 +41,12 @@ internal static class ProfileCommand
         var stream = new Option<bool>("--stream") { Description = "Stream responses and record time to first token and inter-token gaps." };
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Send ignore_eos (vLLM and compatible) so exactly o tokens are generated." };
         var maxRequests = new Option<int?>("--max-requests") { Description = "Stop cleanly after this many requests (budget cap)." };
+        var timeout = new Option<double>("--timeout") { Description = "Seconds allowed per request attempt before it counts as a timeout and is retried.", DefaultValueFactory = _ => 120 };
+        var maxAttempts = new Option<int>("--max-attempts") { Description = "Attempts per request, the first included; transient failures (429, 5xx, timeouts, dropped connections) are retried with backoff.", DefaultValueFactory = _ => RetryPolicy.Default.MaxAttempts };
         var modelJson = new Option<FileInfo?>("--output", "-o") { Description = "Write the fitted denoised model as JSON here." };
         var command = new Command("api", "Profile a model behind an OpenAI-compatible endpoint: synthetic exact-size prompts, trials, retries, resumable journal; prints the denoised fit.")
         {
-            url, model, chat, keyEnv, encoding, journal, prompts, outputs, trials, stream, ignoreEos, maxRequests, modelJson,
+            url, model, chat, keyEnv, encoding, journal, prompts, outputs, trials, stream, ignoreEos, maxRequests, timeout, maxAttempts, modelJson,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -51,9 +55,21 @@ internal static class ProfileCommand
                 BaseAddress = ParseUrl(parse.GetValue(url)!),
                 Model = parse.GetValue(model)!,
                 Api = parse.GetValue(chat) ? OpenAiApiKind.ChatCompletions : OpenAiApiKind.Completions,
-                ApiKeyEnvironmentVariable = parse.GetValue(keyEnv),
+                ApiKeyEnvironmentVariable = parse.GetValue(keyEnv) is { Length: > 0 } variable ? variable : null,
                 IgnoreEos = parse.GetValue(ignoreEos),
             };
+            var seconds = parse.GetValue(timeout);
+            if (!double.IsFinite(seconds) || seconds <= 0 || seconds > TimeSpan.MaxValue.TotalSeconds / 2)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--timeout {seconds}: give the seconds allowed per request, a positive number such as 30."));
+            }
+
+            var attempts = parse.GetValue(maxAttempts);
+            if (attempts < 1)
+            {
+                throw new ArgumentException($"--max-attempts {attempts}: give at least 1 (1 sends each request once, without retries).");
+            }
+
             var options = new ApiProfilingOptions
             {
                 JournalPath = parse.GetValue(journal)!.FullName,
@@ -61,10 +77,19 @@ internal static class ProfileCommand
                 OutputTokens = ParseList(parse.GetValue(outputs)!, "--outputs"),
                 Trials = parse.GetValue(trials),
                 Stream = parse.GetValue(stream),
+                RequestTimeout = TimeSpan.FromSeconds(seconds),
+                Retry = RetryPolicy.Default with { MaxAttempts = attempts },
                 Budget = parse.GetValue(maxRequests) is { } cap ? new ProfilingBudget { MaxRequests = cap } : ProfilingBudget.Unlimited,
             };
             // Every flag is checked before the endpoint is built, which needs the API key: a typo gets its own answer first.
             CheckApiFlags(options, parse.GetValue(maxRequests));
+
+            // The run ends in a fit, which needs two output lengths per prompt size: say so before sending anything.
+            if (options.OutputTokens.Distinct().Count() < 2)
+            {
+                throw new ArgumentException($"--outputs {string.Join(",", options.OutputTokens)}: the denoised fit needs at least two output lengths, e.g. --outputs 1,16,64.");
+            }
+
             SyntheticPromptFactory promptFactory;
             try
             {
@@ -75,8 +100,11 @@ internal static class ProfileCommand
                 throw new ArgumentException($"--encoding: {LlmEffCommand.Describe(ex)}", ex);
             }
 
+            var gate = new object();
+            var statusOpen = false;
+            var logger = new ErrorLogger(error, gate, () => statusOpen = false, () => statusOpen);
             using var endpoint = new OpenAiCompatibleEndpoint(endpointOptions);
-            var profiler = new ApiProfiler(endpoint, promptFactory, options);
+            var profiler = new ApiProfiler(endpoint, promptFactory, options, logger);
             var clock = Stopwatch.StartNew();
             var progress = new SynchronousProgress<ApiProfilingProgress>(p =>
             {
@@ -84,7 +112,11 @@ internal static class ProfileCommand
                 var done = p.Finished - p.Skipped;
                 var rate = done > 0 ? clock.Elapsed.TotalSeconds / done : double.NaN;
                 var eta = double.IsFinite(rate) ? TimeSpan.FromSeconds(rate * (p.Total - p.Finished)) : (TimeSpan?)null;
-                error.Write(string.Create(CultureInfo.InvariantCulture, $"\r{p.Finished}/{p.Total} requests ({p.Skipped} resumed, {p.Failed} failed) ETA {eta?.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture) ?? "--:--:--"}   "));
+                lock (gate)
+                {
+                    error.Write(string.Create(CultureInfo.InvariantCulture, $"\r{p.Finished}/{p.Total} requests ({p.Skipped} resumed, {p.Failed} failed) ETA {eta?.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture) ?? "--:--:--"}   "));
+                    statusOpen = true;
+                }
             });
             ApiProfilingResult result;
             try
@@ -98,12 +130,25 @@ internal static class ProfileCommand
                 return 130;
             }
 
-            error.WriteLine();
-            output.WriteLine($"{endpoint.Description}: {result.Records.Count} requests in the journal, stopped: {result.StopReason}, {result.Failed} failed.");
+            lock (gate)
+            {
+                if (statusOpen)
+                {
+                    error.WriteLine();
+                }
+            }
+
+            output.WriteLine($"{endpoint.Description}: {result.Records.Count} requests in the journal, stopped: {result.StopReason}, {result.Failed} failed, {result.Suspect} suspect this run.");
             var report = DenoisedRuntimeAnalysis.Analyze(result.Records);
             var m = report.Model;
             FitWarnings.Print(output, m);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"denoised g = {m.PerOutputTokenSeconds * 1e3:F3} ms/token, R² = {m.RSquared:F4}, mean CV = {report.MeanCoefficientOfVariation:F3}, raw runs above the denoised fit: {report.ShareAboveDenoised:P1}"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fitted {report.RawVersusDenoised.Count} samples; left out {report.ExcludedSamples} whose token counts cannot be trusted, {report.FailedRequests} failed requests; {report.MismatchedSamples} fitted with server-reported counts"));
+            foreach (var reason in report.Exclusions.GroupBy(e => e.Reason).OrderByDescending(g => g.Count()).Take(5))
+            {
+                output.WriteLine($"  left out {reason.Count()}: {reason.Key}");
+            }
+
             foreach (var knot in m.PromptEncoding.Knots)
             {
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
@@ -149,7 +194,7 @@ internal static class ProfileCommand
     private static Uri ParseUrl(string text)
         => Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
             ? uri
-            : throw new ArgumentException($"--url: '{text}' is not an absolute http(s) address; give the API's base, e.g. http://127.0.0.1:8000/v1/.");
+            : throw new ArgumentException($"--url: '{System.Text.RegularExpressions.Regex.Replace(text, "//[^/@]*@", "//***@")}' is not an absolute http(s) address; give the API's base, e.g. http://127.0.0.1:8000/v1/.");
 
     internal static IReadOnlyList<int> ParseList(string text, string option)
     {
@@ -176,5 +221,37 @@ internal static class ProfileCommand
     private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
+    }
+
+    /// <summary>
+    /// The profiler's retries, failures and count warnings as <c>llmeff:</c> lines on the error stream; concurrent
+    /// requests log together, so writes share the status line's lock.
+    /// </summary>
+    private sealed class ErrorLogger(TextWriter error, object gate, Action statusEnded, Func<bool> statusOpen) : ILogger<ApiProfiler>
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        // Warnings and errors: every retry with its reason, the first count mismatch and suspect answer of a run.
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel))
+            {
+                return;
+            }
+
+            lock (gate)
+            {
+                if (statusOpen())
+                {
+                    error.WriteLine();
+                    statusEnded();
+                }
+
+                error.WriteLine($"llmeff: {(logLevel >= LogLevel.Error ? "error: " : logLevel == LogLevel.Warning ? "warning: " : string.Empty)}{formatter(state, exception)}");
+            }
+        }
     }
 }

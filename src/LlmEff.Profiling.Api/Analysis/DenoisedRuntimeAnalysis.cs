@@ -1,3 +1,4 @@
+using System.Globalization;
 using LlmEff.Core;
 using LlmEff.Profiling.Api.Journal;
 using Microsoft.Extensions.Logging;
@@ -17,19 +18,46 @@ public static class DenoisedRuntimeAnalysis
     /// kept (<see cref="RuntimeFitOptions.KeepNonPhysicalFit"/>) with its <see cref="RuntimeModel.Warnings"/>.
     /// </param>
     /// <param name="logger">Receives the fitter's warnings.</param>
-    /// <exception cref="ArgumentException">No successful samples, or too few output lengths per prompt size to fit.</exception>
+    /// <remarks>
+    /// Samples whose token counts cannot be trusted are left out and listed in <see cref="DenoisedRuntimeReport.Exclusions"/>:
+    /// <see cref="ApiSampleStatus.Suspect"/> records, answers without usage, and a reported prompt size that differs
+    /// from what the other requests of the same requested size report.
+    /// </remarks>
+    /// <exception cref="ArgumentException">No usable sample (the message gives the failures' reasons), or too few output lengths per prompt size to fit.</exception>
     public static DenoisedRuntimeReport Analyze(IEnumerable<ApiSampleRecord> records, RuntimeFitOptions? fitOptions = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(records);
         var all = records.ToArray();
-        var succeeded = all.Where(r => r.Status == ApiSampleStatus.Succeeded && r.ToProfilingSample() is not null).ToArray();
-        if (succeeded.Length == 0)
+        var exclusions = new List<SampleExclusion>();
+        var candidates = new List<ApiSampleRecord>();
+        foreach (var record in all)
         {
-            throw new ArgumentException($"The {all.Length} records hold no successful sample; profile first (or check the journal's failures).", nameof(records));
+            if (record.Status == ApiSampleStatus.Suspect)
+            {
+                exclusions.Add(new SampleExclusion(record.Key, record.Issue ?? "journaled as suspect"));
+            }
+            else if (record.Status == ApiSampleStatus.Succeeded && record.ToProfilingSample() is not null)
+            {
+                // Journals of older versions (and IChatClient providers) may hold answers without usage.
+                if (record.ReportedPromptTokens is null || record.ReportedOutputTokens is null)
+                {
+                    exclusions.Add(new SampleExclusion(record.Key, "the answer carried no usage, so the tokens behind its runtime are unknown"));
+                }
+                else
+                {
+                    candidates.Add(record);
+                }
+            }
         }
 
-        var unloaded = succeeded.Min(r => r.Concurrency);
-        var used = succeeded.Where(r => r.Concurrency == unloaded).ToArray();
+        var succeeded = ExcludePromptOutliers(candidates, exclusions);
+        if (succeeded.Length == 0)
+        {
+            throw new ArgumentException($"The {all.Length} records hold no usable sample: {Describe(all, exclusions)}.", nameof(records));
+        }
+
+        var unloaded = succeeded.Min(r => r.EffectiveConcurrency);
+        var used = succeeded.Where(r => r.EffectiveConcurrency == unloaded).ToArray();
         var samples = used.Select(r => r.ToProfilingSample()!).ToArray();
         // A black-box endpoint's fit comes after a long, often paid run and the paper saw R² of 0.917-0.997 there, so a
         // non-physical fit is kept with its warnings (DenoisedRuntimeReport.Model.Warnings; 'profile api' prints them) rather than lost.
@@ -65,10 +93,74 @@ public static class DenoisedRuntimeAnalysis
             RawVersusDenoised = raw,
             ShareAboveDenoised = raw.Count(IsAbove) / (double)raw.Length,
             MismatchedSamples = succeeded.Count(r => r.CountMismatch),
+            ExcludedSamples = exclusions.Count,
+            Exclusions = exclusions,
             FailedRequests = all.Count(r => r.Status == ApiSampleStatus.Failed),
             MedianTimeToFirstTokenSeconds = Median(streamed.Where(r => r.TimeToFirstTokenSeconds is not null).Select(r => r.TimeToFirstTokenSeconds!.Value)),
             MedianInterTokenGapSeconds = Median(streamed.SelectMany(r => r.InterTokenGapsSeconds ?? Array.Empty<double>())),
         };
+    }
+
+    // A server that reports another prompt size for one request than for the rest of its prompt size has miscounted
+    // (or answered another request): fitted, that count would become a knot of its own with one output length.
+    private static ApiSampleRecord[] ExcludePromptOutliers(List<ApiSampleRecord> records, List<SampleExclusion> exclusions)
+    {
+        var kept = new List<ApiSampleRecord>(records.Count);
+        foreach (var group in records.GroupBy(r => (r.PromptTokens, r.Stream)))
+        {
+            var counts = group.GroupBy(r => r.ReportedPromptTokens!.Value).ToArray();
+            if (counts.Length == 1)
+            {
+                kept.AddRange(group);
+                continue;
+            }
+
+            // The most common count wins; a tie goes to the count nearest the request (a chat template only adds).
+            var usual = counts
+                .OrderByDescending(c => c.Count())
+                .ThenBy(c => Math.Abs(c.Key - group.Key.PromptTokens))
+                .First().Key;
+            foreach (var record in group)
+            {
+                if (record.ReportedPromptTokens == usual)
+                {
+                    kept.Add(record);
+                }
+                else
+                {
+                    exclusions.Add(new SampleExclusion(
+                        record.Key,
+                        string.Create(CultureInfo.InvariantCulture, $"usage reports {record.ReportedPromptTokens} prompt tokens where the other requests of p = {group.Key.PromptTokens} report {usual}")));
+                }
+            }
+        }
+
+        return kept.ToArray();
+    }
+
+    // Why nothing could be fitted, in the words of the journal: the failures' and exclusions' most common reasons.
+    private static string Describe(ApiSampleRecord[] all, List<SampleExclusion> exclusions)
+    {
+        var parts = new List<string>();
+        var failed = all.Where(r => r.Status == ApiSampleStatus.Failed).ToArray();
+        if (failed.Length > 0)
+        {
+            var reasons = failed
+                .Select(r => r.Attempts.Count > 0 ? r.Attempts[^1] : null)
+                .GroupBy(a => a is null ? "no attempt recorded" : $"{a.Failure?.ToString() ?? "unknown"}: {a.Message}")
+                .OrderByDescending(g => g.Count())
+                .Take(3)
+                .Select(g => $"{g.Count()} × {g.Key}");
+            parts.Add($"{failed.Length} failed ({string.Join("; ", reasons)})");
+        }
+
+        if (exclusions.Count > 0)
+        {
+            var reasons = exclusions.GroupBy(e => e.Reason).OrderByDescending(g => g.Count()).Take(3).Select(g => $"{g.Count()} × {g.Key}");
+            parts.Add($"{exclusions.Count} excluded ({string.Join("; ", reasons)})");
+        }
+
+        return parts.Count == 0 ? "profile first" : string.Join(", ", parts);
     }
 
     // "Above" means by more than rounding: the minimum a line passes through exactly must not count as slower.

@@ -26,6 +26,12 @@ public sealed record DenoisedRuntimeReport
     /// <summary>Successful samples whose server-reported token counts differed from the request (fitted with the reported counts).</summary>
     public required int MismatchedSamples { get; init; }
 
+    /// <summary>Answered requests left out of the fit because their token counts cannot be trusted (see <see cref="Exclusions"/>).</summary>
+    public int ExcludedSamples { get; init; }
+
+    /// <summary>Each answered request left out of the fit, with the reason.</summary>
+    public IReadOnlyList<SampleExclusion> Exclusions { get; init; } = Array.Empty<SampleExclusion>();
+
     /// <summary>Requests that failed after all retries (not fitted).</summary>
     public required int FailedRequests { get; init; }
 

@@ -6,7 +6,10 @@ namespace LlmEff.Profiling.Api.Analysis;
 /// <summary>Runtime against concurrent load (paper Figure 6).</summary>
 public static class LoadStudyAnalysis
 {
-    /// <summary>Summarises successful records per (requested <c>p</c>, <c>o</c>, concurrency), ordered by configuration then load.</summary>
+    /// <summary>
+    /// Summarises successful records per (requested <c>p</c>, <c>o</c>, load), ordered by configuration then load; the
+    /// load is <see cref="ApiSampleRecord.EffectiveConcurrency"/>, the requests really in flight.
+    /// </summary>
     /// <param name="records">Journal records of a run with several concurrency levels.</param>
     public static IReadOnlyList<LoadStudyPoint> Analyze(IEnumerable<ApiSampleRecord> records)
     {
@@ -18,7 +21,8 @@ public static class LoadStudyAnalysis
             .OrderBy(g => g.Key.PromptTokens).ThenBy(g => g.Key.OutputTokens);
         foreach (var configuration in byConfiguration)
         {
-            var levels = configuration.GroupBy(r => r.Concurrency).OrderBy(g => g.Key).ToArray();
+            // By the load each sample ran at: a retry sent after the rest of its batch finished ran nearly alone.
+            var levels = configuration.GroupBy(r => r.EffectiveConcurrency).OrderBy(g => g.Key).ToArray();
             var baseline = levels[0].Min(r => r.RuntimeSeconds!.Value);
             foreach (var level in levels)
             {

@@ -17,7 +17,9 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
     private readonly string? _apiKey;
-    private readonly Uri _route;
+    private readonly Uri _safeRoute;
+    private readonly string? _userInfo;
+    private readonly string? _password;
 
     /// <summary>Creates the endpoint.</summary>
     /// <param name="options">Address, model, key variable and request shape.</param>
@@ -45,18 +47,46 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
             Timeout = Timeout.InfiniteTimeSpan,
         };
         var baseAddress = options.BaseAddress.AbsoluteUri.EndsWith('/') ? options.BaseAddress : new Uri(options.BaseAddress.AbsoluteUri + "/");
-        _route = new Uri(baseAddress, options.Api == OpenAiApiKind.Completions ? "completions" : "chat/completions");
+        var route = new Uri(baseAddress, options.Api == OpenAiApiKind.Completions ? "completions" : "chat/completions");
+
+        // A user name and password in the address (http://user:pw@host/v1/) are sent as Basic authentication when no
+        // key is configured, and are a secret like the key: nothing recorded or printed carries them.
+        _userInfo = string.IsNullOrEmpty(route.UserInfo) ? null : Uri.UnescapeDataString(route.UserInfo);
+        _password = _userInfo?.IndexOf(':', StringComparison.Ordinal) is int colon and >= 0 && colon < _userInfo.Length - 1 ? _userInfo[(colon + 1)..] : null;
+        _safeRoute = WithoutCredentials(route);
     }
 
     /// <inheritdoc />
-    public string Description => $"{_options.Model} at {_route.GetLeftPart(UriPartial.Path)}";
+    public string Description => $"{_options.Model} at {_safeRoute.GetLeftPart(UriPartial.Path)}";
+
+    /// <summary>The model name sent in each request.</summary>
+    public string Model => _options.Model;
+
+    /// <summary>The route requests go to, without user name or password.</summary>
+    public Uri Address => _safeRoute;
+
+    /// <summary>The route profiled.</summary>
+    public OpenAiApiKind Api => _options.Api;
+
+    /// <summary>Removes a user name and password from an address, e.g. before it is logged or stored.</summary>
+    /// <param name="address">Any absolute address.</param>
+    public static Uri WithoutCredentials(Uri address)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        if (!address.IsAbsoluteUri || string.IsNullOrEmpty(address.UserInfo))
+        {
+            return address;
+        }
+
+        return new UriBuilder(address) { UserName = string.Empty, Password = string.Empty }.Uri;
+    }
 
     /// <inheritdoc />
     public async Task<EndpointResponse> SendAsync(EndpointRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentOutOfRangeException.ThrowIfLessThan(request.OutputTokens, 1, nameof(request));
-        using var message = new HttpRequestMessage(HttpMethod.Post, _route)
+        using var message = new HttpRequestMessage(HttpMethod.Post, _safeRoute)
         {
             Content = new ByteArrayContent(OpenAiPayload.BuildBody(_options, request)),
         };
@@ -64,6 +94,10 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
         if (_apiKey is not null)
         {
             message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _apiKey);
+        }
+        else if (_userInfo is not null)
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(_userInfo)));
         }
 
         var start = Stopwatch.GetTimestamp();
@@ -170,6 +204,8 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
             throw new EndpointException(EndpointFailureKind.ConnectionFailed, $"The stream from {Description} ended after {chunks} tokens without [DONE] or a finish reason.");
         }
 
+        // A finish reason without [DONE] is accepted (not every server sends it); had the cut taken the usage chunk,
+        // the answer is journaled as suspect for lacking usage.
         return new EndpointResponse
         {
             RuntimeSeconds = runtime,
@@ -195,6 +231,8 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
             body = string.Empty;
         }
 
+        // Redact before cutting: a key straddling the cut would otherwise survive as a prefix the redactor cannot match.
+        body = Redact(body);
         if (body.Length > MaxErrorBodyChars)
         {
             body = body[..MaxErrorBodyChars] + "...";
@@ -205,7 +243,7 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
         return new EndpointException(kind, message, status, ReadRetryAfter(response));
     }
 
-    private static TimeSpan? ReadRetryAfter(HttpResponseMessage response)
+    private TimeSpan? ReadRetryAfter(HttpResponseMessage response)
     {
         var header = response.Headers.RetryAfter;
         if (header?.Delta is { } delta)
@@ -215,7 +253,7 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
 
         if (header?.Date is { } date)
         {
-            var wait = date - DateTimeOffset.UtcNow;
+            var wait = date - _options.TimeProvider.GetUtcNow();
             return wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
         }
 
@@ -231,5 +269,6 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
     }
 
     // Servers sometimes echo request headers in error bodies; the key must never reach a log or a journal.
-    private string Redact(string text) => ApiKeyRedactor.Redact(text, _apiKey);
+    private string Redact(string text)
+        => ApiKeyRedactor.Redact(ApiKeyRedactor.Redact(ApiKeyRedactor.Redact(text, _apiKey), _userInfo), _password);
 }

@@ -34,8 +34,12 @@ public sealed record OpenAiEndpointOptions
     /// <summary>Sampling temperature sent with every request. Default 0 (greedy; the output text is irrelevant, only its length).</summary>
     public double Temperature { get; init; }
 
+    /// <summary>Clock that turns an HTTP-date <c>Retry-After</c> into a wait. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     internal void Validate()
     {
+        ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
         ArgumentNullException.ThrowIfNull(BaseAddress, nameof(BaseAddress));
         if (!BaseAddress.IsAbsoluteUri || (BaseAddress.Scheme != Uri.UriSchemeHttp && BaseAddress.Scheme != Uri.UriSchemeHttps))
         {

@@ -9,4 +9,5 @@ namespace LlmEff.Profiling.Api.Journal;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     Converters = [typeof(SnakeCaseEnumConverter<ApiSampleStatus>), typeof(SnakeCaseEnumConverter<EndpointFailureKind>)])]
 [JsonSerializable(typeof(ApiSampleRecord))]
+[JsonSerializable(typeof(ApiJournalHeader))]
 internal sealed partial class ApiJournalJsonContext : JsonSerializerContext;

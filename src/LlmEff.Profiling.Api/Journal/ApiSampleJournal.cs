@@ -16,8 +16,6 @@ public sealed class ApiSampleJournal : IDisposable
     /// <summary>The <c>schema_version</c> this version writes and reads.</summary>
     public const int SchemaVersion = 1;
 
-    private static readonly string HeaderLine = $"{{\"schema\":\"{Schema}\",\"schema_version\":{SchemaVersion}}}";
-
     private readonly StreamWriter _writer;
     private readonly object _gate = new();
 
@@ -32,7 +30,19 @@ public sealed class ApiSampleJournal : IDisposable
 
     /// <summary>Opens <paramref name="path"/> for appending, creating it with a header, or dropping a torn last line of an existing journal.</summary>
     /// <exception cref="InvalidDataException">The file exists but is not a journal of this schema version.</exception>
-    public static ApiSampleJournal OpenAppend(string path)
+    public static ApiSampleJournal OpenAppend(string path) => OpenAppend(path, null);
+
+    /// <summary>
+    /// Opens <paramref name="path"/> for appending: a new journal starts with <paramref name="header"/>; an
+    /// existing one must describe the same run (its torn last line, if any, is dropped).
+    /// </summary>
+    /// <param name="path">The journal file.</param>
+    /// <param name="header">What this run measures; null writes a bare schema header and checks nothing.</param>
+    /// <exception cref="InvalidDataException">
+    /// The file is not a journal of this schema version, or it was written for another model, address, API kind,
+    /// encoding or plan (the message names each difference).
+    /// </exception>
+    public static ApiSampleJournal OpenAppend(string path, ApiJournalHeader? header)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var full = System.IO.Path.GetFullPath(path);
@@ -40,6 +50,16 @@ public sealed class ApiSampleJournal : IDisposable
         if (exists)
         {
             _ = Read(full); // validates the header and every complete line before anything is appended
+            if (header is not null && ReadHeader(full) is { HasIdentity: true } existing)
+            {
+                var differences = existing.Differences(header);
+                if (differences.Count > 0)
+                {
+                    throw new InvalidDataException(
+                        $"{full} is the journal of another run ({string.Join("; ", differences)}, journal vs now); resuming it would mix their samples. Pass a new journal path, or the settings the journal was written with.");
+                }
+            }
+
             TruncateTornTail(full);
         }
         else
@@ -55,7 +75,7 @@ public sealed class ApiSampleJournal : IDisposable
         var writer = new StreamWriter(stream, new UTF8Encoding(false)) { NewLine = "\n" };
         if (!exists)
         {
-            writer.WriteLine(HeaderLine);
+            writer.WriteLine(JsonSerializer.Serialize(header ?? new ApiJournalHeader(), ApiJournalJsonContext.Default.ApiJournalHeader));
             writer.Flush();
         }
 
@@ -109,6 +129,38 @@ public sealed class ApiSampleJournal : IDisposable
         return records;
     }
 
+    /// <summary>Reads a journal's header line; null for a missing or empty file.</summary>
+    /// <exception cref="InvalidDataException">The first line is not a header of this schema version.</exception>
+    public static ApiJournalHeader? ReadHeader(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        string? first;
+        using (var reader = new StreamReader(path, Encoding.UTF8))
+        {
+            first = reader.ReadLine();
+        }
+
+        if (string.IsNullOrEmpty(first))
+        {
+            return null;
+        }
+
+        CheckHeader(path, first);
+        try
+        {
+            return JsonSerializer.Deserialize(first, ApiJournalJsonContext.Default.ApiJournalHeader);
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{path}: the header line is not a valid '{Schema}' header ({ex.Message}); pass a journal written by ApiProfiler or a new path.", ex);
+        }
+    }
+
     /// <summary>Appends one record and flushes it to disk. Thread-safe.</summary>
     public void Append(ApiSampleRecord record)
     {
@@ -126,26 +178,39 @@ public sealed class ApiSampleJournal : IDisposable
 
     private static void CheckHeader(string path, string line)
     {
+        JsonElement schema, version;
         try
         {
             using var doc = JsonDocument.Parse(line);
             var root = doc.RootElement;
-            if (root.TryGetProperty("schema", out var schema) && schema.GetString() == Schema
-                && root.TryGetProperty("schema_version", out var version) && version.TryGetInt32(out var v))
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("schema", out schema))
             {
-                if (v != SchemaVersion)
-                {
-                    throw new InvalidDataException($"{path}: journal schema_version {v}, but this LlmEff reads version {SchemaVersion}; use the matching LlmEff version or start a new journal.");
-                }
-
-                return;
+                throw new InvalidDataException($"{path}: the first line is not a '{Schema}' header; pass a journal written by ApiProfiler or a new path.");
             }
+
+            schema = schema.Clone();
+            version = root.TryGetProperty("schema_version", out var v) ? v.Clone() : default;
         }
         catch (JsonException)
         {
+            throw new InvalidDataException($"{path}: the first line is not JSON, so this is no '{Schema}' journal; pass a journal written by ApiProfiler or a new path.");
         }
 
-        throw new InvalidDataException($"{path}: the first line is not a '{Schema}' header; pass a journal written by ApiProfiler or a new path.");
+        // Check the JSON kinds before reading values: "schema": 5 must be a one-line error, not an InvalidOperationException.
+        if (schema.ValueKind != JsonValueKind.String || schema.GetString() != Schema)
+        {
+            throw new InvalidDataException($"{path}: the header's \"schema\" is {schema.GetRawText()}, not \"{Schema}\"; pass a journal written by ApiProfiler or a new path.");
+        }
+
+        if (version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out var number))
+        {
+            throw new InvalidDataException($"{path}: the header's \"schema_version\" is {(version.ValueKind == JsonValueKind.Undefined ? "missing" : version.GetRawText())}, not a version number; pass a journal written by ApiProfiler or a new path.");
+        }
+
+        if (number != SchemaVersion)
+        {
+            throw new InvalidDataException($"{path}: journal schema_version {number}, but this LlmEff reads version {SchemaVersion}; use the matching LlmEff version or start a new journal.");
+        }
     }
 
     private static void TruncateTornTail(string path)

@@ -46,8 +46,25 @@ public sealed record ApiSampleRecord
     /// <summary>Generated tokens the server reported in <c>usage</c>.</summary>
     public int? ReportedOutputTokens { get; init; }
 
-    /// <summary>True when a reported count differs from the requested one; the sample is kept and fitted with the reported counts.</summary>
+    /// <summary>
+    /// True when a reported count differs from the requested one in a way a server legitimately does (an early
+    /// end of sequence, a chat template's tokens); the sample is kept and fitted with the reported counts.
+    /// </summary>
     public bool CountMismatch { get; init; }
+
+    /// <summary>Why the sample is <see cref="ApiSampleStatus.Suspect"/>; null otherwise.</summary>
+    public string? Issue { get; init; }
+
+    /// <summary>
+    /// Requests of the run on the wire when the measured attempt was sent, itself included: the load it really ran
+    /// at. Equals <see cref="Concurrency"/> for a batch's first attempts; a retry sent after the rest of its batch
+    /// finished shows less. Null in journals written before it was recorded.
+    /// </summary>
+    public int? InFlight { get; init; }
+
+    /// <summary>The load the sample was measured at: <see cref="InFlight"/> when recorded, else <see cref="Concurrency"/>.</summary>
+    [JsonIgnore]
+    public int EffectiveConcurrency => InFlight ?? Concurrency;
 
     /// <summary>The server's finish reason.</summary>
     public string? FinishReason { get; init; }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using LlmEff.Profiling.Api.Budget;
 using LlmEff.Profiling.Api.Endpoints;
 using LlmEff.Profiling.Api.Journal;
@@ -45,17 +44,18 @@ public sealed class ApiProfiler
     public async Task<ApiProfilingResult> RunAsync(IProgress<ApiProfilingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var previous = ApiSampleJournal.Read(_options.JournalPath);
-        var finished = previous.Where(r => r.Status == ApiSampleStatus.Succeeded).Select(r => r.Key).ToHashSet();
+        // A suspect answer is finished too: the same server would answer the same way again.
+        var finished = previous.Where(r => r.Status != ApiSampleStatus.Failed).Select(r => r.Key).ToHashSet();
         var budget = new BudgetTracker(_options.Budget);
         foreach (var record in previous)
         {
-            var succeeded = record.Status == ApiSampleStatus.Succeeded;
-            budget.AddHistory(record.Attempts.Count, succeeded ? record.EffectivePromptTokens : 0, succeeded ? record.EffectiveOutputTokens : 0);
+            var answered = record.Status != ApiSampleStatus.Failed;
+            budget.AddHistory(record.Attempts.Count, answered ? record.EffectivePromptTokens : 0, answered ? record.EffectiveOutputTokens : 0);
         }
 
         var state = new RunState(_options.PlannedRequests, budget, new Random(_options.Seed), progress);
         var stop = ProfilingStopReason.Completed;
-        using (var journal = ApiSampleJournal.OpenAppend(_options.JournalPath))
+        using (var journal = ApiSampleJournal.OpenAppend(_options.JournalPath, Header()))
         {
             _logger.LogInformation(
                 "Profiling {Endpoint}: {Planned} planned requests, {Finished} already in {Journal}.",
@@ -79,7 +79,8 @@ public sealed class ApiProfiler
                     break;
                 }
 
-                var results = await Task.WhenAll(pending.Select(key => ExecuteAsync(key, journal, state, cancellationToken))).ConfigureAwait(false);
+                var gate = new BatchGate(pending.Length);
+                var results = await Task.WhenAll(pending.Select(key => ExecuteAsync(key, journal, state, gate, cancellationToken))).ConfigureAwait(false);
                 if (results.Any(r => !r))
                 {
                     stop = ProfilingStopReason.BudgetExhausted;
@@ -103,8 +104,24 @@ public sealed class ApiProfiler
             AttemptsThisRun = state.Attempts,
             Skipped = state.Skipped,
             Failed = state.Failed,
+            Suspect = state.Suspects,
             Usage = usage,
             JournalPath = Path.GetFullPath(_options.JournalPath),
+        };
+    }
+
+    // What the journal must agree with before anything is appended to it.
+    private ApiJournalHeader Header()
+    {
+        var openAi = _endpoint as OpenAiCompatibleEndpoint;
+        return new ApiJournalHeader
+        {
+            Model = openAi?.Model,
+            Url = openAi?.Address.AbsoluteUri,
+            Api = openAi is null ? null : (openAi.Api == OpenAiApiKind.Completions ? "completions" : "chat_completions"),
+            Endpoint = _endpoint.Description,
+            Encoding = _prompts.EncodingName,
+            Plan = new ApiJournalPlan(_options.PromptTokens, _options.OutputTokens, _options.Trials, _options.ConcurrencyLevels, _options.Stream, _options.Seed),
         };
     }
 
@@ -128,16 +145,31 @@ public sealed class ApiProfiler
     }
 
     /// <returns>False when the budget refused an attempt (the run must stop).</returns>
-    private async Task<bool> ExecuteAsync(ApiRequestKey key, ApiSampleJournal journal, RunState state, CancellationToken cancellationToken)
+    private async Task<bool> ExecuteAsync(ApiRequestKey key, ApiSampleJournal journal, RunState state, BatchGate gate, CancellationToken cancellationToken)
     {
-        var prompt = _prompts.Create(key.PromptTokens, key.PromptSeed(_options.Seed));
+        var clock = _options.TimeProvider;
+        SyntheticPrompt prompt;
+        try
+        {
+            prompt = _prompts.Create(key.PromptTokens, key.PromptSeed(_options.Seed));
+        }
+        catch
+        {
+            gate.Abandon();
+            throw;
+        }
+
         var request = new EndpointRequest(prompt, key.OutputTokens, key.Stream);
         var attempts = new List<ApiAttempt>();
-        var startedUtc = DateTimeOffset.UtcNow;
+        var startedUtc = clock.GetUtcNow();
+
+        // Every request of the batch is prepared before any is sent, so the first attempts really overlap.
+        await gate.ArriveAsync(cancellationToken).ConfigureAwait(false);
         for (var number = 1; ; number++)
         {
             if (!state.Budget.TryBeginAttempt(key.PromptTokens, key.OutputTokens))
             {
+                gate.Leave(number == 1);
                 if (attempts.Count > 0)
                 {
                     Finish(journal, state, Failed(key, attempts, startedUtc, prompt));
@@ -147,28 +179,38 @@ public sealed class ApiProfiler
             }
 
             state.CountAttempt();
-            startedUtc = DateTimeOffset.UtcNow;
-            var clock = Stopwatch.GetTimestamp();
+            startedUtc = clock.GetUtcNow();
+            var began = clock.GetTimestamp();
+            var inFlight = gate.Send(number == 1);
             EndpointException failure;
-            using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+
+            // The timeout runs on the options' clock, so a test (or a replay) decides when it fires, not the machine's load.
+            using (var timeout = new CancellationTokenSource(_options.RequestTimeout, clock))
+            using (var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token))
             {
-                timeout.CancelAfter(_options.RequestTimeout);
                 try
                 {
-                    var response = await _endpoint.SendAsync(request, timeout.Token).ConfigureAwait(false);
-                    var record = Succeeded(key, response, attempts, number, startedUtc, prompt);
+                    var response = await _endpoint.SendAsync(request, linked.Token).ConfigureAwait(false);
+                    gate.Done();
+                    var record = Succeeded(key, response, attempts, number, startedUtc, prompt, inFlight);
                     state.Budget.EndAttempt(key.PromptTokens, key.OutputTokens, record.EffectivePromptTokens, record.EffectiveOutputTokens);
                     Finish(journal, state, record);
                     return true;
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
+                    gate.Done();
                     state.Budget.EndAttempt(key.PromptTokens, key.OutputTokens, 0, 0);
                     throw;
                 }
-                catch (OperationCanceledException)
+                catch (OperationCanceledException) when (timeout.IsCancellationRequested)
                 {
                     failure = new EndpointException(EndpointFailureKind.Timeout, $"No complete answer within {_options.RequestTimeout.TotalSeconds:0.###} s.");
+                }
+                catch (OperationCanceledException ex)
+                {
+                    // An endpoint (e.g. an HttpClient with its own Timeout) cancelled by itself: a timeout too.
+                    failure = new EndpointException(EndpointFailureKind.Timeout, $"The endpoint gave up waiting: {ex.Message}");
                 }
                 catch (EndpointException ex)
                 {
@@ -176,8 +218,9 @@ public sealed class ApiProfiler
                 }
             }
 
+            gate.Done();
             state.Budget.EndAttempt(key.PromptTokens, key.OutputTokens, 0, 0);
-            var elapsed = Stopwatch.GetElapsedTime(clock).TotalSeconds;
+            var elapsed = clock.GetElapsedTime(began).TotalSeconds;
             var retryAfter = failure.RetryAfter?.TotalSeconds;
             var retryable = failure.IsTransient && number < _options.Retry.MaxAttempts
                 && (failure.RetryAfter is null || failure.RetryAfter <= _options.Retry.MaxRetryAfter);
@@ -195,16 +238,24 @@ public sealed class ApiProfiler
             var delay = _options.Retry.ComputeDelay(number, failure.RetryAfter, state.Random);
             attempts.Add(new ApiAttempt(number, failure.Kind, failure.StatusCode, elapsed, retryAfter, delay.TotalSeconds, failure.Message));
             _logger.LogWarning(
-                "p={PromptTokens} o={OutputTokens} trial={Trial} attempt {Attempt}: {Failure} (HTTP {Status}); retrying in {DelaySeconds:0.###} s.",
-                key.PromptTokens, key.OutputTokens, key.Trial, number, failure.Kind, failure.StatusCode, delay.TotalSeconds);
-            await Task.Delay(delay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+                "p={PromptTokens} o={OutputTokens} trial={Trial} attempt {Attempt}: {Failure} (HTTP {Status}): {Message}; retrying in {DelaySeconds:0.###} s.",
+                key.PromptTokens, key.OutputTokens, key.Trial, number, failure.Kind, failure.StatusCode, failure.Message, delay.TotalSeconds);
+            await Task.Delay(delay, clock, cancellationToken).ConfigureAwait(false);
         }
     }
 
     private void Finish(ApiSampleJournal journal, RunState state, ApiSampleRecord record)
     {
         journal.Append(record);
-        if (record.CountMismatch)
+        if (record.Issue is not null)
+        {
+            var level = state.CountSuspect() == 1 ? LogLevel.Warning : LogLevel.Debug;
+            _logger.Log(
+                level,
+                "p={PromptTokens} o={OutputTokens} trial={Trial}: {Issue}; journaled as suspect and left out of the fit.",
+                record.PromptTokens, record.OutputTokens, record.Trial, record.Issue);
+        }
+        else if (record.CountMismatch)
         {
             var level = state.CountMismatch() == 1 ? LogLevel.Warning : LogLevel.Debug;
             _logger.Log(
@@ -216,12 +267,14 @@ public sealed class ApiProfiler
         state.Report(record);
     }
 
-    private ApiSampleRecord Succeeded(ApiRequestKey key, EndpointResponse response, List<ApiAttempt> attempts, int number, DateTimeOffset startedUtc, SyntheticPrompt prompt)
+    private ApiSampleRecord Succeeded(ApiRequestKey key, EndpointResponse response, List<ApiAttempt> attempts, int number, DateTimeOffset startedUtc, SyntheticPrompt prompt, int inFlight)
     {
         attempts.Add(new ApiAttempt(number, null, null, response.RuntimeSeconds, null, null, null));
-        var mismatch = (response.ReportedPromptTokens is { } rp && rp != key.PromptTokens)
-            || (response.ReportedOutputTokens is { } ro && ro != key.OutputTokens);
-        return Record(key, ApiSampleStatus.Succeeded, attempts, startedUtc, prompt) with
+        var issue = AnswerCheck.Find(key, response);
+        var mismatch = issue is null
+            && ((response.ReportedPromptTokens is { } rp && rp != key.PromptTokens)
+                || (response.ReportedOutputTokens is { } ro && ro != key.OutputTokens));
+        return Record(key, issue is null ? ApiSampleStatus.Succeeded : ApiSampleStatus.Suspect, attempts, startedUtc, prompt) with
         {
             RuntimeSeconds = response.RuntimeSeconds,
             TimeToFirstTokenSeconds = response.TimeToFirstTokenSeconds,
@@ -229,6 +282,8 @@ public sealed class ApiProfiler
             ReportedPromptTokens = response.ReportedPromptTokens,
             ReportedOutputTokens = response.ReportedOutputTokens,
             CountMismatch = mismatch,
+            Issue = issue,
+            InFlight = inFlight,
             FinishReason = response.FinishReason,
         };
     }

@@ -36,7 +36,11 @@ public sealed record ApiProfilingOptions
     /// <summary>Seed of the synthetic prompts and of the retry jitter. Default 0.</summary>
     public int Seed { get; init; }
 
-    /// <summary>Clock for retry waits (tests may pass a fake one). Default <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>
+    /// Clock of the request timeout, the retry waits (backoff and <c>Retry-After</c>), failed attempts' durations and
+    /// the records' timestamps; a test passes a fake one so that a busy machine cannot race them. Runtimes themselves
+    /// are measured by the endpoint on the real clock. Default <see cref="TimeProvider.System"/>.
+    /// </summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>

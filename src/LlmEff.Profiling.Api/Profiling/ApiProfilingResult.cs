@@ -21,6 +21,9 @@ public sealed record ApiProfilingResult
     /// <summary>Requests of this run that failed after all retries.</summary>
     public required long Failed { get; init; }
 
+    /// <summary>Requests of this run answered with token counts that cannot be trusted (<see cref="ApiSampleStatus.Suspect"/>; not fitted).</summary>
+    public long Suspect { get; init; }
+
     /// <summary>What the whole journal has spent.</summary>
     public required BudgetUsage Usage { get; init; }
 

@@ -11,6 +11,7 @@ internal sealed class RunState(long total, BudgetTracker budget, Random random, 
     private long _failed;
     private int _attempts;
     private int _mismatches;
+    private int _suspects;
 
     public BudgetTracker Budget { get; } = budget;
 
@@ -27,6 +28,10 @@ internal sealed class RunState(long total, BudgetTracker budget, Random random, 
     public void CountFailure() => Interlocked.Increment(ref _failed);
 
     public int CountMismatch() => Interlocked.Increment(ref _mismatches);
+
+    public long Suspects => Volatile.Read(ref _suspects);
+
+    public int CountSuspect() => Interlocked.Increment(ref _suspects);
 
     public void Skip(int count)
     {

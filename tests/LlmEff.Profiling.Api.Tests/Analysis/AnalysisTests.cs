@@ -1,3 +1,4 @@
+using LlmEff.Profiling.Api.Endpoints;
 using LlmEff.Profiling.Api.Analysis;
 using LlmEff.Profiling.Api.Journal;
 
@@ -74,8 +75,13 @@ public sealed class AnalysisTests
     [Fact]
     public void NoSuccessfulSamples_IsAClearError()
     {
-        var failed = new ApiSampleRecord { PromptTokens = 1, OutputTokens = 1, Trial = 0, Concurrency = 1, Status = ApiSampleStatus.Failed };
-        var error = Assert.Throws<ArgumentException>(() => DenoisedRuntimeAnalysis.Analyze([failed]));
-        Assert.Contains("no successful sample", error.Message, StringComparison.Ordinal);
+        var failed = new ApiSampleRecord
+        {
+            PromptTokens = 1, OutputTokens = 1, Trial = 0, Concurrency = 1, Status = ApiSampleStatus.Failed,
+            Attempts = [new(1, EndpointFailureKind.ConnectionFailed, null, 0.01, null, null, "Connection to m at http://127.0.0.1:9/v1/completions failed: Connection refused")],
+        };
+        var error = Assert.Throws<ArgumentException>(() => DenoisedRuntimeAnalysis.Analyze([failed, failed]));
+        // The reason, not only the count: a user must see why nothing could be fitted.
+        Assert.Contains("no usable sample: 2 failed (2 × ConnectionFailed: Connection to m at http://127.0.0.1:9/v1/completions failed: Connection refused)", error.Message, StringComparison.Ordinal);
     }
 }

@@ -39,6 +39,12 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
     /// <summary>Maps a 0-based request number to the fault to inject, if any.</summary>
     public Func<int, EmulatedFault?>? Faults { get; set; }
 
+    /// <summary>Called with the request number when a <see cref="EmulatedFaultKind.Hang"/> request has arrived and hangs.</summary>
+    public Action<int>? OnHang { get; set; }
+
+    /// <summary>The clock HTTP-date <c>Retry-After</c> headers are written against (the client's fake clock in tests).</summary>
+    public TimeProvider Clock { get; set; } = TimeProvider.System;
+
     /// <summary>The key clients must send as a bearer token; null accepts anyone.</summary>
     public string? ApiKey { get; init; }
 
@@ -111,14 +117,43 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
                     ctx.Response.Headers.RetryAfter = fault.Seconds.ToString(CultureInfo.InvariantCulture);
                     await ErrorAsync(ctx, 429, "rate limited");
                     return;
+                case EmulatedFaultKind.RateLimitedUntilDate:
+                    ctx.Response.Headers.RetryAfter = Clock.GetUtcNow().AddSeconds(fault.Seconds).ToString("R", CultureInfo.InvariantCulture);
+                    await ErrorAsync(ctx, 429, "rate limited");
+                    return;
+                case EmulatedFaultKind.RateLimitedNoRetryAfter:
+                    await ErrorAsync(ctx, 429, "rate limited");
+                    return;
                 case EmulatedFaultKind.ServerError:
                     await ErrorAsync(ctx, 500, "internal error");
+                    return;
+                case EmulatedFaultKind.ServiceUnavailable:
+                    await ErrorAsync(ctx, 503, "overloaded");
+                    return;
+                case EmulatedFaultKind.ServerErrorAfterOthers:
+                    while (Volatile.Read(ref _inFlight) > 1)
+                    {
+                        await Task.Delay(2, ctx.RequestAborted);
+                    }
+
+                    await ErrorAsync(ctx, 500, "internal error");
+                    return;
+                case EmulatedFaultKind.Hang:
+                    OnHang?.Invoke(number);
+                    try
+                    {
+                        await Task.Delay(Timeout.Infinite, ctx.RequestAborted);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                    }
+
                     return;
                 case EmulatedFaultKind.BadRequest:
                     await ErrorAsync(ctx, 400, "bad request");
                     return;
                 case EmulatedFaultKind.EchoAuthorization:
-                    await ErrorAsync(ctx, 503, $"upstream refused header Authorization: {ctx.Request.Headers.Authorization}");
+                    await ErrorAsync(ctx, 503, $"{new string('.', (int)fault.Seconds)}upstream refused header Authorization: {ctx.Request.Headers.Authorization}");
                     return;
                 case EmulatedFaultKind.DropConnection:
                     ctx.Abort();
@@ -143,6 +178,13 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
                     return;
                 }
 
+                if (fault?.Kind == EmulatedFaultKind.NoUsage)
+                {
+                    await ctx.Response.WriteAsJsonAsync(new { id = $"cmpl-{number}", choices = new[] { new { index = 0, text = new string('x', generated), finish_reason = finish } } });
+                    completed = true;
+                    return;
+                }
+
                 var content = chat
                     ? new Dictionary<string, object?> { ["index"] = 0, ["message"] = new { role = "assistant", content = new string('x', generated) }, ["finish_reason"] = finish }
                     : new Dictionary<string, object?> { ["index"] = 0, ["text"] = new string('x', generated), ["finish_reason"] = finish };
@@ -150,7 +192,7 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
                 {
                     id = $"cmpl-{number}",
                     choices = new[] { content },
-                    usage = new { prompt_tokens = p, completion_tokens = generated, total_tokens = p + generated },
+                    usage = new { prompt_tokens = ReportedPrompt(p, fault), completion_tokens = ReportedOutput(generated, fault), total_tokens = p + generated },
                 });
                 completed = true;
                 return;
@@ -178,6 +220,18 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
                     return;
                 }
 
+                if (fault?.Kind == EmulatedFaultKind.MalformedSse && k == generated / 2)
+                {
+                    await ctx.Response.WriteAsync("data: <html><body>502 Bad Gateway</body></html>\n\n");
+                    await ctx.Response.Body.FlushAsync();
+                    return;
+                }
+
+                if (fault?.Kind == EmulatedFaultKind.ShortStream && k == 0 && generated > 1)
+                {
+                    continue; // a token the proxy lost; the last one (with its finish reason) and the usage still arrive
+                }
+
                 var last = k == generated - 1;
                 var finishJson = last ? $"\"{finish}\"" : "null";
                 await SendAsync(ctx, chat
@@ -185,9 +239,9 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
                     : $"{{\"choices\":[{{\"index\":0,\"text\":\"x\",\"finish_reason\":{finishJson}}}]}}");
             }
 
-            if (includeUsage)
+            if (includeUsage && fault?.Kind != EmulatedFaultKind.NoUsage)
             {
-                await SendAsync(ctx, $"{{\"choices\":[],\"usage\":{{\"prompt_tokens\":{p},\"completion_tokens\":{generated},\"total_tokens\":{p + generated}}}}}");
+                await SendAsync(ctx, $"{{\"choices\":[],\"usage\":{{\"prompt_tokens\":{ReportedPrompt(p, fault)},\"completion_tokens\":{ReportedOutput(generated, fault)},\"total_tokens\":{p + generated}}}}}");
             }
 
             await ctx.Response.WriteAsync("data: [DONE]\n\n");
@@ -200,6 +254,12 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
             _received.Enqueue(new ReceivedRequest(number, p, o, promptKey, stream, chat, fault?.Kind, completed));
         }
     }
+
+    private static int ReportedPrompt(int p, EmulatedFault? fault)
+        => fault?.Kind == EmulatedFaultKind.WrongPromptUsage ? p + (int)fault.Seconds : p;
+
+    private static int ReportedOutput(int generated, EmulatedFault? fault)
+        => fault?.Kind == EmulatedFaultKind.WrongOutputUsage ? generated + 3 : generated;
 
     private (int PromptTokens, string Key) ReadPrompt(JsonElement root, bool chat)
     {

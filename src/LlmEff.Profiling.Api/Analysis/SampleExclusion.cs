@@ -1,0 +1,8 @@
+using LlmEff.Profiling.Api.Journal;
+
+namespace LlmEff.Profiling.Api.Analysis;
+
+/// <summary>An answered request the denoised fit left out, and why.</summary>
+/// <param name="Key">The request.</param>
+/// <param name="Reason">Why its token counts cannot be trusted.</param>
+public sealed record SampleExclusion(ApiRequestKey Key, string Reason);

@@ -1,0 +1,88 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+
+namespace LlmEff.Profiling.Api.Journal;
+
+/// <summary>
+/// The first line of a journal: its schema and what it measures (model, address without credentials, API kind,
+/// encoding, plan), so that a journal is never resumed for another model or plan by mistake.
+/// </summary>
+public sealed record ApiJournalHeader
+{
+    /// <summary>Always <see cref="ApiSampleJournal.Schema"/>.</summary>
+    public string Schema { get; init; } = ApiSampleJournal.Schema;
+
+    /// <summary>Always <see cref="ApiSampleJournal.SchemaVersion"/>.</summary>
+    public int SchemaVersion { get; init; } = ApiSampleJournal.SchemaVersion;
+
+    /// <summary>The model name sent to the endpoint, when the endpoint exposes it.</summary>
+    public string? Model { get; init; }
+
+    /// <summary>The request address, without user name or password.</summary>
+    public string? Url { get; init; }
+
+    /// <summary>The API kind (<c>completions</c>, <c>chat_completions</c>), when the endpoint exposes it.</summary>
+    public string? Api { get; init; }
+
+    /// <summary>The endpoint's description (never credentials).</summary>
+    public string? Endpoint { get; init; }
+
+    /// <summary>The encoding prompt sizes are counted in.</summary>
+    public string? Encoding { get; init; }
+
+    /// <summary>The plan: grid, trials, concurrency levels, streaming and seed.</summary>
+    public ApiJournalPlan? Plan { get; init; }
+
+    /// <summary>True when the header names what was measured (journals of older versions only carry the schema).</summary>
+    [JsonIgnore]
+    public bool HasIdentity => Model is not null || Endpoint is not null || Plan is not null;
+
+    /// <summary>Every field in which <paramref name="other"/> describes a different run, as <c>name: 'this' vs 'other'</c>.</summary>
+    public IReadOnlyList<string> Differences(ApiJournalHeader other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        var differences = new List<string>();
+        Compare("model", Model, other.Model);
+        Compare("url", Url, other.Url);
+        Compare("api", Api, other.Api);
+        Compare("endpoint", Endpoint, other.Endpoint);
+        Compare("encoding", Encoding, other.Encoding);
+        if (Plan is not null && other.Plan is not null)
+        {
+            Compare("prompt_tokens", Join(Plan.PromptTokens), Join(other.Plan.PromptTokens));
+            Compare("output_tokens", Join(Plan.OutputTokens), Join(other.Plan.OutputTokens));
+            Compare("trials", Plan.Trials.ToString(CultureInfo.InvariantCulture), other.Plan.Trials.ToString(CultureInfo.InvariantCulture));
+            Compare("concurrency_levels", Join(Plan.ConcurrencyLevels), Join(other.Plan.ConcurrencyLevels));
+            Compare("stream", Plan.Stream ? "true" : "false", other.Plan.Stream ? "true" : "false");
+            Compare("seed", Plan.Seed.ToString(CultureInfo.InvariantCulture), other.Plan.Seed.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return differences;
+
+        void Compare(string name, string? mine, string? theirs)
+        {
+            // A field one side does not know (an IChatClient has no URL) cannot contradict the other.
+            if (mine is not null && theirs is not null && !string.Equals(mine, theirs, StringComparison.Ordinal))
+            {
+                differences.Add($"{name}: '{mine}' vs '{theirs}'");
+            }
+        }
+
+        static string Join(IReadOnlyList<int>? values) => values is null ? string.Empty : string.Join(",", values);
+    }
+}
+
+/// <summary>What a run plans to measure, as recorded in its journal's header.</summary>
+/// <param name="PromptTokens">Prompt sizes.</param>
+/// <param name="OutputTokens">Output lengths.</param>
+/// <param name="Trials">Trials per configuration.</param>
+/// <param name="ConcurrencyLevels">Concurrency levels.</param>
+/// <param name="Stream">Whether answers are streamed.</param>
+/// <param name="Seed">Seed of the prompts.</param>
+public sealed record ApiJournalPlan(
+    IReadOnlyList<int> PromptTokens,
+    IReadOnlyList<int> OutputTokens,
+    int Trials,
+    IReadOnlyList<int> ConcurrencyLevels,
+    bool Stream,
+    int Seed);
