@@ -1,10 +1,6 @@
 using System.Globalization;
 using LlmEff.Core;
 using LlmEff.Core.Serialization;
-using LlmEff.Profiling.Api.Analysis;
-using LlmEff.Profiling.Api.Endpoints;
-using LlmEff.Profiling.Api.Profiling;
-using LlmEff.Profiling.Api.Prompts;
 
 namespace LlmEff.Profiling.Api.Harness;
 

@@ -1,5 +1,3 @@
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 

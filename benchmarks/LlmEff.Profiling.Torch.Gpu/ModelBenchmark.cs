@@ -2,8 +2,6 @@ using System.Diagnostics;
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Energy;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Profiling;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using static TorchSharp.torch;

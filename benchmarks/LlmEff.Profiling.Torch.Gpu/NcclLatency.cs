@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using LlmEff.Core.Hardware;
-using LlmEff.Profiling.Torch.Parallelism;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,9 +1,7 @@
 using System.Text.Json;
 using LlmEff.Core.Architecture;
 using LlmEff.Profiling.Torch.Gpu;
-using LlmEff.Profiling.Torch.Hardware;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Profiling;
+using LlmEff.Profiling.Torch;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -128,7 +126,7 @@ results["bf16_matmul_8192_flops_per_second"] = matmul;
 results["bf16_matmul_1536x4096x14336_flops_per_second"] = matmulPrefillShape;
 if (args.Contains("--ops"))
 {
-    LlmEff.Profiling.Torch.Model.TorchScriptExecutor.UsePlainInterpreter();
+    LlmEff.Profiling.Torch.TorchScriptExecutor.UsePlainInterpreter();
     results["op_costs"] = OpCosts.Measure(device);
     Save();
     Console.WriteLine(JsonSerializer.Serialize(results["op_costs"]));

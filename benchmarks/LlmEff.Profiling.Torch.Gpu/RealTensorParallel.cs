@@ -2,8 +2,6 @@ using System.Diagnostics;
 using LlmEff.Core;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Parallelism;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using static TorchSharp.torch;

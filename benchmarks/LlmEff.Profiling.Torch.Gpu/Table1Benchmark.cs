@@ -4,9 +4,6 @@ using System.Text.Json;
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
-using LlmEff.Profiling.Torch.Profiling;
 using Microsoft.Extensions.Logging;
 using static TorchSharp.torch;
 

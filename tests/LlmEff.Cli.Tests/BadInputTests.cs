@@ -60,7 +60,6 @@ public sealed class BadInputTests : IDisposable
         { "fit o = 0", ["fit", "@o0.csv", "--bootstrap", "0"], ["o0.csv", "OutputTokens = 0", "o >= 1"] },
         { "fit one output length", ["fit", "@one-output.csv", "--bootstrap", "0"], ["one-output.csv", "distinct output lengths", "--allow-single-output"] },
         { "fit non-physical", ["fit", "@shrinking.csv", "--bootstrap", "0"], ["not physical", "g = ", "mixed-up column", "o = 1, 16, 64", "--keep-non-physical"] },
-        { "fit non-physical energy", ["fit", "@shrinking-energy.csv", "--bootstrap", "0"], ["shrinking-energy.csv", "the energy model from the energy_joules column does not", "not physical", "--keep-non-physical"] },
         // fit: flags
         { "fit negative bootstrap", ["fit", "@good.csv", "--bootstrap", "-5"], ["--bootstrap -5", "0 to skip", "20 to 100000"] },
         { "fit huge bootstrap", ["fit", "@good.csv", "--bootstrap", "1000000000"], ["--bootstrap 1000000000", "20 to 100000"] },
@@ -273,8 +272,6 @@ public sealed class BadInputTests : IDisposable
         yield return ("header.csv", Text("a,b,c\n1,2,3\n"));
         yield return ("good.csv", Text(Samples((p, o) => 0.02 + (1e-4 * p) + (0.025 * (o - 1)))));
         yield return ("shrinking.csv", Text(Samples((p, o) => 3.0 + (1e-4 * p) - (0.03 * (o - 1)))));
-        yield return ("shrinking-energy.csv", Text("prompt_tokens,output_tokens,runtime_seconds,energy_joules\n" + string.Concat(
-            from p in new[] { 1, 256, 512 } from o in new[] { 1, 8, 32 } select FormattableString.Invariant($"{p},{o},{0.02 + (1e-4 * p) + (0.025 * (o - 1))},{300.0 - (5.0 * o)}\n"))));
         yield return ("nan.csv", Text(SamplesHeader + "1,1,NaN\n1,2,0.2\n"));
         yield return ("inf.csv", Text(SamplesHeader + "1,1,Infinity\n1,2,0.2\n"));
         yield return ("negative.csv", Text(SamplesHeader + "1,1,-0.1\n1,2,0.2\n"));

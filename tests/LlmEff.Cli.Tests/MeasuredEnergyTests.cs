@@ -134,7 +134,7 @@ public class MeasuredEnergyTests
     [Fact]
     public void ProfileTorch_SamplesWithEnergy_WriteTheEnergyCompanionThatEstimateReads()
     {
-        LlmEff.Tests.Shared.TorchBackend.Require();
+        LlmEff.Tests.Shared.LibTorchAvailability.Require();
         // The samples file already holds every point of the plan with energy (as an NVML run writes them), so the run
         // resumes all of them on the CPU and goes straight to the fits: the energy path of 'profile torch' without a GPU.
         using var dir = new TempDir();

@@ -63,8 +63,8 @@ public class ProfileCommandTests
 
     [Theory]
     [InlineData("--outputs", "4", "--outputs 4: the denoised fit needs at least two output lengths")]
-    [InlineData("--outputs", "4,4", "--outputs 4,4: the denoised fit needs at least two output lengths")]
-    [InlineData("--prompts", "8,8", "PromptTokens lists a value twice")]
+    [InlineData("--outputs", "4,4", "--prompts and --outputs must not repeat a value; use --trials")]
+    [InlineData("--prompts", "8,8", "--prompts and --outputs must not repeat a value; use --trials")]
     [InlineData("--timeout", "0", "--timeout 0")]
     [InlineData("--max-attempts", "0", "--max-attempts 0")]
     public async Task ProfileApi_BadPlan_FailsBeforeSendingAnything(string option, string value, string fragment)
@@ -201,13 +201,13 @@ public class ProfileCommandTests
             await drained;
         }
 
-        Assert.Equal(4, LlmEff.Profiling.Api.Journal.ApiSampleJournal.Read(journal).Count);
+        Assert.Equal(4, LlmEff.Profiling.Api.ApiSampleJournal.Read(journal).Count);
 
         emulator.Faults = null;
         var resumed = CliRunner.Run(args);
 
         Assert.True(resumed.Code == 0, resumed.Err);
-        var records = LlmEff.Profiling.Api.Journal.ApiSampleJournal.Read(journal);
+        var records = LlmEff.Profiling.Api.ApiSampleJournal.Read(journal);
         Assert.Equal(12, records.Count);
         Assert.Equal(12, records.Select(r => r.Key).Distinct().Count());
         // Only the request the kill cut off reached the server twice.

@@ -22,7 +22,7 @@ public class ProfileTorchCommandTests
     [Fact]
     public void ProfileTorch_OnCpu_WritesSamplesAndModel_AndResumesWithoutRepeatingPoints()
     {
-        TorchBackend.Require();
+        LibTorchAvailability.Require();
         using var dir = new TempDir();
         var arch = dir.File("tiny.json", TinyJson);
         var outDir = System.IO.Path.Combine(dir.Path, "out");
@@ -77,7 +77,7 @@ public class ProfileTorchCommandTests
     [Fact]
     public void ProfileTorch_IntoSamplesOfAnotherPrecision_FailsWithOneLine()
     {
-        TorchBackend.Require();
+        LibTorchAvailability.Require();
         using var dir = new TempDir();
         var arch = dir.File("tiny.json", TinyJson);
         var outDir = System.IO.Path.Combine(dir.Path, "out");
@@ -92,7 +92,7 @@ public class ProfileTorchCommandTests
     [Fact]
     public void ProfileTorch_CudaRequestedWithoutCuda_FailsWithOneLine()
     {
-        TorchBackend.Require();
+        LibTorchAvailability.Require();
         if (torch.cuda.is_available())
         {
             Assert.Skip("CUDA is available here; the error path needs a machine without it");
@@ -170,7 +170,7 @@ public class ProfileTorchCommandTests
     [Fact]
     public void ProfileTorch_WithTensorAndPipelineParallelism_TimesRankZeroShards_AndWritesAnEmulatedModel()
     {
-        TorchBackend.Require();
+        LibTorchAvailability.Require();
         using var dir = new TempDir();
         // Wide enough (h = 256) and long enough (31 steps, minimum of 3 trials) that the fitted per-token time stands well
         // above the noise of a busy 2-core CI machine.

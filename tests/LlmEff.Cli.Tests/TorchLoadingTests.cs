@@ -37,7 +37,7 @@ public class TorchLoadingTests
     [Fact]
     public void ProfileTorch_LoadsTorchSharp_SoTheCheckAboveCanSeeIt()
     {
-        LlmEff.Tests.Shared.TorchBackend.Require();
+        LlmEff.Tests.Shared.LibTorchAvailability.Require();
         using var dir = new TempDir();
         var arch = dir.File("tiny.json", """{"name": "tiny-gpt", "hidden_size": 32, "layers": 2, "heads": 4, "vocabulary_size": 97, "max_context_tokens": 64}""");
         var tool = Path.Combine(AppContext.BaseDirectory, "llmeff.dll");

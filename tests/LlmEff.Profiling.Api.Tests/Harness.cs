@@ -1,6 +1,3 @@
-using LlmEff.Profiling.Api.Endpoints;
-using LlmEff.Profiling.Api.Prompts;
-using LlmEff.Profiling.Api.Resilience;
 using LlmEff.Profiling.Api.Tests.Emulator;
 
 namespace LlmEff.Profiling.Api.Tests;

@@ -3,12 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using LlmEff.Core;
 using LlmEff.Core.Serialization;
-using LlmEff.Profiling.Api.Analysis;
-using LlmEff.Profiling.Api.Budget;
-using LlmEff.Profiling.Api.Endpoints;
-using LlmEff.Profiling.Api.Profiling;
-using LlmEff.Profiling.Api.Prompts;
-using LlmEff.Profiling.Api.Resilience;
+using LlmEff.Profiling.Api;
 using Microsoft.Extensions.Logging;
 
 namespace LlmEff.Cli.Commands;

@@ -6,9 +6,7 @@ using LlmEff.Cli.Profiling;
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
-using LlmEff.Profiling.Torch.Parallelism;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Profiling;
+using LlmEff.Profiling.Torch;
 
 namespace LlmEff.Cli.Commands;
 

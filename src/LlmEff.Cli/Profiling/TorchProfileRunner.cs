@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
-using LlmEff.Profiling.Torch.Profiling;
+using LlmEff.Profiling.Torch;
 using TorchSharp;
 
 namespace LlmEff.Cli.Profiling;

@@ -168,6 +168,9 @@ public sealed record EnergyModel
             MinimumDistinctOutputLengths = options.MinimumDistinctOutputLengths,
             Decode = DecodeModel.Constant,
             Overhead = OverheadMode.None,
+
+            // The runtime model's physicality rules speak of seconds; the checks below say the same of joules.
+            KeepNonPhysicalFit = true,
         };
         var fitted = RuntimeModelFitter.Fit(list.Select(s => s with { RuntimeSeconds = s.EnergyJoules!.Value }), fitOptions, NullLogger.Instance);
         var residuals = fitted.Residuals.Select(r => new EnergyResidual(r.PromptTokens, r.OutputTokens, r.ObservedSeconds, Math.Max(0, r.PredictedSeconds))).ToArray();
@@ -176,6 +179,13 @@ public sealed record EnergyModel
             // A token cannot give energy back: a negative slope means the energies are noisier than a token's energy.
             throw new ArgumentException(
                 string.Create(CultureInfo.InvariantCulture, $"The fitted energy per output token is {fitted.PerOutputTokenSeconds:G3} J, below 0: the measured energies are noisier than one token's energy. Measure longer outputs (e.g. o up to 32 or more), more trials, or on an idle device."),
+                nameof(samples));
+        }
+
+        if (fitted.PromptEncoding.Knots.Where(k => k.Y < 0).Take(1).ToArray() is [var negative])
+        {
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture, $"The fitted prompt-encoding energy at p = {negative.X} is {negative.Y:G3} J, below 0: the measured energies are noisier than a prompt's energy. Measure more trials, longer prompts, or on an idle device."),
                 nameof(samples));
         }
 

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Analysis;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Spread of the trials of one configuration (paper Figure 5).</summary>
 /// <param name="PromptTokens">Prompt size <c>p</c> (server-reported where given).</param>

@@ -1,9 +1,8 @@
 using System.Globalization;
 using LlmEff.Core;
-using LlmEff.Profiling.Api.Journal;
 using Microsoft.Extensions.Logging;
 
-namespace LlmEff.Profiling.Api.Analysis;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Fits the denoised runtime from a journal and measures the noise it removes (paper §3.5, §4.1, Figures 5 and 7a).</summary>
 public static class DenoisedRuntimeAnalysis
@@ -12,7 +11,7 @@ public static class DenoisedRuntimeAnalysis
     /// Fits <c>t(p, o) = PE(p) + (o − 1)·g</c> to the minimum over trials of each configuration, using the samples
     /// sent without concurrent load (the lowest concurrency level present) and the server-reported token counts.
     /// </summary>
-    /// <param name="records">Journal records, e.g. <see cref="Profiling.ApiProfilingResult.Records"/>.</param>
+    /// <param name="records">Journal records, e.g. <see cref="ApiProfilingResult.Records"/>.</param>
     /// <param name="fitOptions">
     /// Overhead handling and metadata; the aggregation is always <see cref="TrialAggregation.Minimum"/>, and a fit that is not physical is always
     /// kept (<see cref="RuntimeFitOptions.KeepNonPhysicalFit"/>) with its <see cref="RuntimeModel.Warnings"/>.

@@ -1,6 +1,6 @@
 using LlmEff.Core;
 
-namespace LlmEff.Profiling.Api.Analysis;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>The denoised runtime of a black-box API (paper §4.1) and the variation behind it (Figures 5 and 7a).</summary>
 public sealed record DenoisedRuntimeReport

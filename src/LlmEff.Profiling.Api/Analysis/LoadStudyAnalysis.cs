@@ -1,7 +1,6 @@
 using LlmEff.Core;
-using LlmEff.Profiling.Api.Journal;
 
-namespace LlmEff.Profiling.Api.Analysis;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Runtime against concurrent load (paper Figure 6).</summary>
 public static class LoadStudyAnalysis

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Analysis;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Runtimes of one configuration at one concurrency level (paper Figure 6).</summary>
 /// <param name="PromptTokens">Requested prompt size <c>p</c>.</param>

@@ -1,6 +1,5 @@
-using LlmEff.Profiling.Api.Journal;
 
-namespace LlmEff.Profiling.Api.Analysis;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>An answered request the denoised fit left out, and why.</summary>
 /// <param name="Key">The request.</param>

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Budget;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Thread-safe spending against a <see cref="ProfilingBudget"/>; projected costs are reserved before sending.</summary>
 internal sealed class BudgetTracker

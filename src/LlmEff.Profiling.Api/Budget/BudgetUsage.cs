@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Budget;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>What a run has spent, over the whole journal.</summary>
 /// <param name="Requests">HTTP attempts, retries included.</param>

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Budget;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>
 /// A cap on what a run may spend, counted over the whole journal (a resumed run continues the count). A run stops

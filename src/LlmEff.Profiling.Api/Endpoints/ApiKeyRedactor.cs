@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Endpoints;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Removes an API key from text before it is logged or stored.</summary>
 internal static class ApiKeyRedactor

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.AI;
 
-namespace LlmEff.Profiling.Api.Endpoints;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>
 /// Profiles any <see cref="IChatClient"/> (Microsoft.Extensions.AI), so that a provider already wired up in an

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Endpoints;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>A failed request, classified for the retry policy. Messages never contain the API key.</summary>
 public sealed class EndpointException : Exception

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Endpoints;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Why a request failed; decides whether it is retried.</summary>
 public enum EndpointFailureKind

@@ -1,6 +1,5 @@
-using LlmEff.Profiling.Api.Prompts;
 
-namespace LlmEff.Profiling.Api.Endpoints;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>One generation request: a prompt of known size and the exact number of tokens to generate.</summary>
 /// <param name="Prompt">The synthetic prompt.</param>

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Endpoints;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>What one successful request measured.</summary>
 public sealed record EndpointResponse

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Endpoints;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Something that generates text and can be timed: an OpenAI-compatible HTTP API or an <c>IChatClient</c>.</summary>
 public interface IProfilingEndpoint

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Endpoints;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Which OpenAI-compatible route is profiled.</summary>
 public enum OpenAiApiKind

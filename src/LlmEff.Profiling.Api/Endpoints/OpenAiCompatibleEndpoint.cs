@@ -3,7 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 
-namespace LlmEff.Profiling.Api.Endpoints;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>
 /// Profiles an OpenAI-compatible HTTP API (<c>/v1/completions</c> or <c>/v1/chat/completions</c>): sends the

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Endpoints;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>How to reach and drive an OpenAI-compatible endpoint (OpenAI, vLLM, TGI, llama.cpp server, ...).</summary>
 public sealed record OpenAiEndpointOptions

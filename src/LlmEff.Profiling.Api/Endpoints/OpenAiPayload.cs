@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace LlmEff.Profiling.Api.Endpoints;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Builds OpenAI-compatible request bodies and reads their answers.</summary>
 internal static class OpenAiPayload

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
 
-namespace LlmEff.Profiling.Api.Journal;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>
 /// The first line of a journal: its schema and what it measures (model, address without credentials, API kind,

@@ -1,7 +1,6 @@
 using System.Text.Json.Serialization;
-using LlmEff.Profiling.Api.Endpoints;
 
-namespace LlmEff.Profiling.Api.Journal;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Source-generated (trim- and AOT-safe) JSON for journal records: snake_case names and enum values, nulls omitted.</summary>
 [JsonSourceGenerationOptions(

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Journal;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Identity of one planned request: what a resumed run matches against the journal.</summary>
 /// <param name="PromptTokens">Requested prompt size <c>p</c>.</param>

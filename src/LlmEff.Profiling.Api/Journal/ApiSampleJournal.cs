@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace LlmEff.Profiling.Api.Journal;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>
 /// The run's journal: a JSON-lines file with a header line, then one <see cref="ApiSampleRecord"/> per finished

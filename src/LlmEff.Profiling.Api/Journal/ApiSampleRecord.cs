@@ -1,8 +1,7 @@
 using System.Text.Json.Serialization;
 using LlmEff.Core;
-using LlmEff.Profiling.Api.Resilience;
 
-namespace LlmEff.Profiling.Api.Journal;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>
 /// One journaled request: what was asked, what the server reported, the timings and every attempt. One JSON line

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Journal;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>How a journaled request ended.</summary>
 public enum ApiSampleStatus

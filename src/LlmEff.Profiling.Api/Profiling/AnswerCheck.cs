@@ -1,8 +1,6 @@
 using System.Globalization;
-using LlmEff.Profiling.Api.Endpoints;
-using LlmEff.Profiling.Api.Journal;
 
-namespace LlmEff.Profiling.Api.Profiling;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>
 /// Decides whether a successful answer's token counts can be trusted. A runtime is only useful with the number of

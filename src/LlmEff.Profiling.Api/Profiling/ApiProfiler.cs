@@ -1,12 +1,7 @@
-using LlmEff.Profiling.Api.Budget;
-using LlmEff.Profiling.Api.Endpoints;
-using LlmEff.Profiling.Api.Journal;
-using LlmEff.Profiling.Api.Prompts;
-using LlmEff.Profiling.Api.Resilience;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace LlmEff.Profiling.Api.Profiling;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>
 /// Profiles a black-box endpoint over a grid of prompt sizes, output lengths, trials and concurrency levels

@@ -1,7 +1,5 @@
-using LlmEff.Profiling.Api.Budget;
-using LlmEff.Profiling.Api.Resilience;
 
-namespace LlmEff.Profiling.Api.Profiling;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>What an <see cref="ApiProfiler"/> run measures and how. Defaults follow the paper's grid (§3.4, Figure 6).</summary>
 public sealed record ApiProfilingOptions

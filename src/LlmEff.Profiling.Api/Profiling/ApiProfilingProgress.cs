@@ -1,6 +1,5 @@
-using LlmEff.Profiling.Api.Journal;
 
-namespace LlmEff.Profiling.Api.Profiling;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Progress of a run, reported after every finished request.</summary>
 /// <param name="Finished">Planned requests done so far, those found finished in the journal included.</param>

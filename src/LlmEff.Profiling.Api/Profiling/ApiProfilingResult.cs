@@ -1,7 +1,5 @@
-using LlmEff.Profiling.Api.Budget;
-using LlmEff.Profiling.Api.Journal;
 
-namespace LlmEff.Profiling.Api.Profiling;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>The outcome of <see cref="ApiProfiler.RunAsync"/>.</summary>
 public sealed record ApiProfilingResult

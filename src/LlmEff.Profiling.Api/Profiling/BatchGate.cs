@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Profiling;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>
 /// Releases the requests of one concurrent batch together and counts how many of them are on the wire, so each

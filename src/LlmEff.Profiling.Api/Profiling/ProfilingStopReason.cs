@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Profiling;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Why a run ended (cancellation instead throws <see cref="OperationCanceledException"/> after journaling what finished).</summary>
 public enum ProfilingStopReason
@@ -6,6 +6,6 @@ public enum ProfilingStopReason
     /// <summary>Every planned request was sent (or found finished in the journal).</summary>
     Completed = 0,
 
-    /// <summary>The next batch could exceed a <see cref="Budget.ProfilingBudget"/> cap; rerun with a larger budget to continue.</summary>
+    /// <summary>The next batch could exceed a <see cref="ProfilingBudget"/> cap; rerun with a larger budget to continue.</summary>
     BudgetExhausted = 1,
 }

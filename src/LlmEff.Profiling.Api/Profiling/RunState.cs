@@ -1,7 +1,5 @@
-using LlmEff.Profiling.Api.Budget;
-using LlmEff.Profiling.Api.Journal;
 
-namespace LlmEff.Profiling.Api.Profiling;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>Counters of one run, shared by its concurrent requests.</summary>
 internal sealed class RunState(long total, BudgetTracker budget, Random random, IProgress<ApiProfilingProgress>? progress)

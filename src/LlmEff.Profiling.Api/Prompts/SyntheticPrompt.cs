@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Prompts;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>A synthetic prompt of an exact token count under a named encoding (paper §3.4's "pre-configured sizes").</summary>
 /// <param name="Text">The prompt text; encodes to exactly <paramref name="TokenIds"/> under <paramref name="EncodingName"/>.</param>

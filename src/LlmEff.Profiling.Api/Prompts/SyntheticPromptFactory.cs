@@ -1,6 +1,6 @@
 using Microsoft.ML.Tokenizers;
 
-namespace LlmEff.Profiling.Api.Prompts;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>
 /// Builds prompts of an exact token count from seeded random English words, so that every request of a run is

@@ -1,6 +1,5 @@
-using LlmEff.Profiling.Api.Endpoints;
 
-namespace LlmEff.Profiling.Api.Resilience;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>One HTTP attempt of a request, as recorded in the journal.</summary>
 /// <param name="Number">1-based attempt number.</param>

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Api.Resilience;
+namespace LlmEff.Profiling.Api;
 
 /// <summary>
 /// Retries of transient failures (429, 5xx, timeouts, dropped connections, malformed answers): exponential

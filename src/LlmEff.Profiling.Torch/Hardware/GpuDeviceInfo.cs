@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Torch.Hardware;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>What NVML reports about one GPU at one moment.</summary>
 /// <param name="Index">NVML device index.</param>

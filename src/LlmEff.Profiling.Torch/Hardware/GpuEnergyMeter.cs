@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using LlmEff.Core;
 
-namespace LlmEff.Profiling.Torch.Hardware;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Energy of GPU work from NVML's cumulative energy counter. The counter only moves every

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace LlmEff.Profiling.Torch.Hardware;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// One NVIDIA GPU seen through NVML (<c>libnvidia-ml.so.1</c>, part of the driver; <c>nvml.dll</c> on Windows): name,

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Whether <see cref="GreedyDecoder"/> replays its decode steps as captured CUDA graphs. The capture, when the decoder is

@@ -1,8 +1,6 @@
-using LlmEff.Profiling.Torch.Native;
-using LlmEff.Profiling.Torch.Parallelism;
 using static TorchSharp.torch;
 
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Two fused decode-step kernels, compiled at run time with NVRTC (bf16 and fp32), each replacing several libtorch

@@ -1,9 +1,8 @@
 using LlmEff.Core.Architecture;
-using LlmEff.Profiling.Torch.Parallelism;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// One pre-norm decoder layer: norm, fused QKV projection, attention, output projection, norm, FFN (standard with tanh-GELU,

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>How a random-weight <see cref="DecoderTransformer"/> is instantiated. Defaults suit runtime profiling.</summary>
 public sealed record DecoderOptions
@@ -26,7 +26,7 @@ public sealed record DecoderOptions
 
     /// <summary>
     /// Store an FFN whose width (per shard) is not a multiple of 8 padded with zero columns to the next multiple
-    /// (<see cref="Parallelism.ShardShape.FfnStorageWidth"/>): the same outputs, and aligned rows that cuBLAS reads about
+    /// (<see cref="ShardShape.FfnStorageWidth"/>): the same outputs, and aligned rows that cuBLAS reads about
     /// 1.4× faster in a decode step (YaLM's 6,827 per rank of 4). Default true; false keeps the exact width, to measure
     /// what the alignment is worth.
     /// </summary>

@@ -1,9 +1,8 @@
 using System.Globalization;
 using System.Text;
 using LlmEff.Core.Architecture;
-using LlmEff.Profiling.Torch.Parallelism;
 
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Writes the TorchScript source of one architecture's KV-cached forward passes. Running a whole decode step (and the

@@ -1,9 +1,8 @@
 using LlmEff.Core.Architecture;
-using LlmEff.Profiling.Torch.Parallelism;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// A decoder-only Transformer with random weights, shaped by a <see cref="TransformerArchitecture"/>: token embedding

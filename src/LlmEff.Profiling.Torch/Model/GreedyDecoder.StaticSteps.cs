@@ -1,8 +1,7 @@
-using LlmEff.Profiling.Torch.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// The static-shape decode step behind CUDA-graph replays: the windows, the all-TorchScript step and the fused-kernel

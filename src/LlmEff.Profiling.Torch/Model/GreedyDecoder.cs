@@ -1,8 +1,6 @@
-using LlmEff.Profiling.Torch.Native;
-using LlmEff.Profiling.Torch.Profiling;
 using static TorchSharp.torch;
 
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Greedy autoregressive generation with a preallocated KV cache: the prompt is encoded in one forward pass, then exactly

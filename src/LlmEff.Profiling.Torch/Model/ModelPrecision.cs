@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>Numeric type of the random-weight decoder's weights, activations and KV cache (norms always compute in fp32).</summary>
 public enum ModelPrecision

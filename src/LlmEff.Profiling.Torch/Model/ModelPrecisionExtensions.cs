@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>Conversions of <see cref="ModelPrecision"/> to TorchSharp types and sizes.</summary>
 public static class ModelPrecisionExtensions

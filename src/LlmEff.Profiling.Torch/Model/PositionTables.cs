@@ -1,7 +1,7 @@
 using LlmEff.Core.Architecture;
 using static TorchSharp.torch;
 
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Precomputed, parameter-free position tables: rotary cosines and sines (rotate-half convention, over the whole head

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Fills the named constants of a line of generated TorchScript (<see cref="DecoderScript"/>): whole words only, so

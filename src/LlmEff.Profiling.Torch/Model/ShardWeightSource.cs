@@ -1,9 +1,8 @@
 using LlmEff.Core.Architecture;
-using LlmEff.Profiling.Torch.Parallelism;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Megatron's partition of a whole model's weights: column-parallel matrices (QKV by heads, the first FFN projection by

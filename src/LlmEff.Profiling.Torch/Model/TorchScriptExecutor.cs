@@ -1,6 +1,5 @@
-using LlmEff.Profiling.Torch.Native;
 
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Switches libtorch's TorchScript graph executor to plain interpretation on the calling thread

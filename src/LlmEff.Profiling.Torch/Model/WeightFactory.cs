@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>Creates random parameters directly on the target device, so a 70B model never exists as a CPU copy.</summary>
 internal sealed class WeightFactory : WeightSource

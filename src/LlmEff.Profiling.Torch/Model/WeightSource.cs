@@ -1,7 +1,7 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace LlmEff.Profiling.Torch.Model;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Where a model's parameters come from, by name (<c>token_embedding</c>, <c>layers.3.qkv_weight</c>...): fresh random

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using TorchSharp;
 
-namespace LlmEff.Profiling.Torch.Native;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// libtorch's <c>at::cuda::CUDAGraph</c>, which TorchSharp does not expose, bound through its exported C++ symbols

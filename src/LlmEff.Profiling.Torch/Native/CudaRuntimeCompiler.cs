@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace LlmEff.Profiling.Torch.Native;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Compiles CUDA C source to a module at run time (NVRTC) and launches its kernels through the CUDA driver API, on the

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace LlmEff.Profiling.Torch.Native;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// A <c>c10::cuda::CUDAStream</c> by value: 16 trivially copyable bytes (device type and index, then the stream id), which

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using TorchSharp;
 
-namespace LlmEff.Profiling.Torch.Native;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Finds exported C++ entry points of the libtorch libraries that TorchSharp has already loaded, for the few libtorch

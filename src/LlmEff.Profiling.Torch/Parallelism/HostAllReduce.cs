@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// All-reduce by plain tensor ops in the calling process: the partial sums are added on rank 0's device (in fp32, so the

@@ -1,6 +1,6 @@
 using TorchSharp;
 
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// The all-reduce of Megatron tensor parallelism: every rank holds a partial sum of the same shape, and afterwards every

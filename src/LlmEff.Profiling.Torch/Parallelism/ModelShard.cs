@@ -1,6 +1,6 @@
 using LlmEff.Core.Architecture;
 
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Which part of a model one GPU holds under Megatron-style parallelism: rank <see cref="TensorParallelRank"/> of a

@@ -1,7 +1,7 @@
 using System.Collections.ObjectModel;
 using TorchSharp;
 
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// The tensor-parallel all-reduce on GPUs through NCCL: one communicator per GPU of this process, made together by

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>NCCL's <c>ncclDataType_t</c> (values as in <c>nccl.h</c>; bfloat16 needs NCCL 2.10 or newer).</summary>
 internal enum NcclDataType

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>An NCCL call returned an error; the message carries NCCL's own description of it.</summary>
 public sealed class NcclException : InvalidOperationException

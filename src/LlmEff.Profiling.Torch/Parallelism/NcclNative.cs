@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// P/Invoke declarations for NCCL (<c>libnccl.so.2</c>, <c>nccl.h</c> of NCCL 2.x). The library is found the way every

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>NCCL's <c>ncclResult_t</c>: the status every NCCL call returns (values as in <c>nccl.h</c>).</summary>
 public enum NcclResult

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>NCCL (<c>libnccl.so.2</c>) could not be loaded, so GPU all-reduce through NCCL is not possible in this process.</summary>
 public sealed class NcclUnavailableException : InvalidOperationException

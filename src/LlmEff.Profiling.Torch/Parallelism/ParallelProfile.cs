@@ -1,9 +1,8 @@
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
-using LlmEff.Profiling.Torch.Profiling;
 
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// A model profiled as a multi-GPU deployment from one GPU: each pipeline stage's tensor-parallel rank-0 shard timed

@@ -1,7 +1,7 @@
 using LlmEff.Core;
 using LlmEff.Core.Hardware;
 
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// How <see cref="ParallelProfiler"/> lays a model out over GPUs it emulates with one: the parallel degrees (by default

@@ -2,12 +2,10 @@ using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Parallelism;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Profiling;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Profiles a model that needs <c>N × S</c> GPUs on the one at hand: for each pipeline stage it builds tensor-parallel

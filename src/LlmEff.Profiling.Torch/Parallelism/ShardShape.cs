@@ -1,6 +1,6 @@
 using LlmEff.Core.Architecture;
 
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// The local sizes of a <see cref="ModelShard"/> of one architecture: what its weights, KV cache and forward pass hold.
@@ -50,7 +50,7 @@ public sealed record ShardShape(
     public int AttentionWidth => Heads * HeadDim;
 
     /// <summary>
-    /// Width the FFN weights are stored at under <see cref="Model.DecoderOptions.AlignFfnWidth"/> (the default):
+    /// Width the FFN weights are stored at under <see cref="DecoderOptions.AlignFfnWidth"/> (the default):
     /// <see cref="FfnHiddenSize"/> rounded up to a multiple of 8, the extra columns zero. cuBLAS reads a decode step's down projection at 1.9 TB/s when its rows are an odd number of elements (YaLM's
     /// 6,827 per rank) against 2.7 TB/s at 6,832 on an H100 (benchmarks/python/yalm_shard_profile.py); the zero columns
     /// leave every output unchanged.

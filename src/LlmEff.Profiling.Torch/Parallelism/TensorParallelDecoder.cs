@@ -1,7 +1,6 @@
-using LlmEff.Profiling.Torch.Model;
 using static TorchSharp.torch;
 
-namespace LlmEff.Profiling.Torch.Parallelism;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Runs the <c>N</c> tensor-parallel shards of one model together, Megatron style: every rank embeds its vocabulary rows

@@ -1,8 +1,6 @@
 using LlmEff.Core.Architecture;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
 
-namespace LlmEff.Profiling.Torch.Profiling;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Device memory a profiling run needs: the weights, the KV cache at the largest <c>p + o</c>, and a workspace for
@@ -50,7 +48,7 @@ public sealed record GpuMemoryRequirement(long WeightBytes, long KvCacheBytes, l
     }
 
     /// <summary>
-    /// Bytes of <see cref="Model.GreedyDecoder"/>'s cache: per layer and token the keys and values (Core's
+    /// Bytes of <see cref="GreedyDecoder"/>'s cache: per layer and token the keys and values (Core's
     /// <see cref="TransformerArchitecture.KvCacheElementsPerToken"/>) plus an <c>h</c>-wide query slot.
     /// </summary>
     public static long CacheBytes(TransformerArchitecture architecture, int capacityTokens, ModelPrecision precision)

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace LlmEff.Profiling.Torch.Profiling;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>The model, its KV cache and workspace do not fit the GPU; says how much is needed, available, and how many GPUs would do.</summary>
 public sealed class InsufficientGpuMemoryException : InvalidOperationException

@@ -2,7 +2,7 @@ using System.Globalization;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Energy;
 
-namespace LlmEff.Profiling.Torch.Profiling;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// How profiling outputs are named, spelled once so the library (<see cref="TorchProfiler.ProfileToFolderAsync"/>), the GPU

@@ -1,10 +1,8 @@
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Energy;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
 
-namespace LlmEff.Profiling.Torch.Profiling;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// What <see cref="TorchProfiler.ProfileToFolderAsync"/> profiles and where it writes: the architecture, the plan, the device

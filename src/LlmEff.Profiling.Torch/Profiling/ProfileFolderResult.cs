@@ -1,9 +1,8 @@
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Energy;
-using LlmEff.Profiling.Torch.Parallelism;
 
-namespace LlmEff.Profiling.Torch.Profiling;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>What <see cref="TorchProfiler.ProfileToFolderAsync"/> measured, fitted and wrote.</summary>
 /// <param name="Architecture">The profiled architecture.</param>

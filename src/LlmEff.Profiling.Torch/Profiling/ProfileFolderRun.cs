@@ -1,10 +1,9 @@
 using LlmEff.Core;
 using LlmEff.Core.Energy;
 using LlmEff.Core.Serialization;
-using LlmEff.Profiling.Torch.Parallelism;
 using Microsoft.Extensions.Logging;
 
-namespace LlmEff.Profiling.Torch.Profiling;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>The body of <see cref="TorchProfiler.ProfileToFolderAsync"/>: layout and resume check up front, then profile, fits, files.</summary>
 internal static class ProfileFolderRun

@@ -1,4 +1,4 @@
-namespace LlmEff.Profiling.Torch.Profiling;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Which configuration queries a profiling run measures (paper §3.4): every prompt size × every output length, for

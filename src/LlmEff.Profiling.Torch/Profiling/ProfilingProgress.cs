@@ -1,6 +1,6 @@
 using LlmEff.Core;
 
-namespace LlmEff.Profiling.Torch.Profiling;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>Progress of a profiling run, reported after every timed query.</summary>
 /// <param name="Completed">Timed points done, counting those resumed from the samples file.</param>

@@ -1,11 +1,9 @@
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Energy;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
 using Microsoft.Extensions.Logging;
 
-namespace LlmEff.Profiling.Torch.Profiling;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// The result of a profiling run: the samples and which (model, software, hardware) they describe. Feed it to

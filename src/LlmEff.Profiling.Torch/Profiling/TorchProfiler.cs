@@ -3,15 +3,12 @@ using System.Runtime.InteropServices;
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Serialization;
-using LlmEff.Profiling.Torch.Hardware;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LlmEff.Profiling.Torch.Profiling;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// Measures idealized runtimes (paper §3.2, §3.4): builds a random-weight decoder, then times greedy generation for every

@@ -1,7 +1,5 @@
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
 
-namespace LlmEff.Profiling.Torch.Profiling;
+namespace LlmEff.Profiling.Torch;
 
 /// <summary>Options of <see cref="TorchProfiler"/>. Defaults profile in bf16 on the first CUDA GPU.</summary>
 public sealed record TorchProfilerOptions
@@ -41,14 +39,14 @@ public sealed record TorchProfilerOptions
     /// <summary>
     /// GPU memory this process's PyTorch allocator already holds from a model it has released, counted as available by
     /// the memory check: NVML reports cached blocks as used, but the allocator reuses them. Default 0.
-    /// <see cref="Parallelism.ParallelProfiler"/> sets it to the largest shard it has already run in this process.
+    /// <see cref="ParallelProfiler"/> sets it to the largest shard it has already run in this process.
     /// </summary>
     public long ReusableMemoryBytes { get; init; }
 
     /// <summary>
     /// Which shard of the model to build and time: <see cref="ModelShard.Full"/> (default) for the whole model, or one
     /// rank of a tensor/pipeline-parallel deployment, timed exactly as that rank runs its part of generation except for
-    /// the collectives (see <see cref="Parallelism.ParallelProfiler"/>, which adds their modelled time).
+    /// the collectives (see <see cref="ParallelProfiler"/>, which adds their modelled time).
     /// </summary>
     public ModelShard Shard { get; init; } = ModelShard.Full;
 

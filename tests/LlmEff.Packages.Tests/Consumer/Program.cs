@@ -7,8 +7,8 @@ using LlmEff.Core.Catalog;
 using LlmEff.Core.Energy;
 using LlmEff.Core.Reference;
 using LlmEff.Extensions.AI;
-using LlmEff.Profiling.Api.Prompts;
-using LlmEff.Profiling.Torch.Profiling;
+using LlmEff.Profiling.Api;
+using LlmEff.Profiling.Torch;
 using Microsoft.Extensions.AI;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;

@@ -1,6 +1,3 @@
-using LlmEff.Profiling.Api.Endpoints;
-using LlmEff.Profiling.Api.Analysis;
-using LlmEff.Profiling.Api.Journal;
 
 namespace LlmEff.Profiling.Api.Tests.Analysis;
 

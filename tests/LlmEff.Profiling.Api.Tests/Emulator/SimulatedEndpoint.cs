@@ -1,4 +1,3 @@
-using LlmEff.Profiling.Api.Endpoints;
 
 namespace LlmEff.Profiling.Api.Tests.Emulator;
 

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using LlmEff.Profiling.Api.Endpoints;
 
 namespace LlmEff.Profiling.Api.Tests.Endpoints;
 

@@ -1,6 +1,3 @@
-using LlmEff.Profiling.Api.Endpoints;
-using LlmEff.Profiling.Api.Journal;
-using LlmEff.Profiling.Api.Resilience;
 
 namespace LlmEff.Profiling.Api.Tests.Journal;
 

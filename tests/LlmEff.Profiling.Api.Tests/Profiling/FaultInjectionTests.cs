@@ -1,7 +1,3 @@
-using LlmEff.Profiling.Api.Analysis;
-using LlmEff.Profiling.Api.Endpoints;
-using LlmEff.Profiling.Api.Journal;
-using LlmEff.Profiling.Api.Profiling;
 using LlmEff.Profiling.Api.Tests.Emulator;
 
 namespace LlmEff.Profiling.Api.Tests.Profiling;

@@ -1,5 +1,3 @@
-using LlmEff.Profiling.Api.Budget;
-using LlmEff.Profiling.Api.Profiling;
 
 namespace LlmEff.Profiling.Api.Tests.Profiling;
 

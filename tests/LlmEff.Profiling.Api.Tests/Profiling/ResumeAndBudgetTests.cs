@@ -1,6 +1,3 @@
-using LlmEff.Profiling.Api.Budget;
-using LlmEff.Profiling.Api.Journal;
-using LlmEff.Profiling.Api.Profiling;
 using LlmEff.Profiling.Api.Tests.Emulator;
 
 namespace LlmEff.Profiling.Api.Tests.Profiling;

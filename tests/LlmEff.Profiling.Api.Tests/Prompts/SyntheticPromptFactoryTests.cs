@@ -1,4 +1,3 @@
-using LlmEff.Profiling.Api.Prompts;
 
 namespace LlmEff.Profiling.Api.Tests.Prompts;
 

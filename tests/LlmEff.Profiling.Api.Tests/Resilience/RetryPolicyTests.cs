@@ -1,4 +1,3 @@
-using LlmEff.Profiling.Api.Resilience;
 
 namespace LlmEff.Profiling.Api.Tests.Resilience;
 

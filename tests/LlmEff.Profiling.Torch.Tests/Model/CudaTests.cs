@@ -1,6 +1,3 @@
-using LlmEff.Profiling.Torch.Hardware;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Profiling;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,7 +15,7 @@ public sealed class CudaTests
         }
     }
 
-    [Theory]
+    [TorchTheory]
     [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
     public void Cuda_incremental_decoding_matches_the_full_forward_pass(string name)
     {
@@ -38,7 +35,7 @@ public sealed class CudaTests
         }
     }
 
-    [Fact]
+    [TorchFact]
     public void Cuda_bf16_generation_gives_exactly_o_tokens_and_the_same_tokens_twice()
     {
         RequireCuda();
@@ -52,7 +49,7 @@ public sealed class CudaTests
         Assert.Equal(a.data<long>().ToArray(), b.data<long>().ToArray());
     }
 
-    [Theory]
+    [TorchTheory]
     [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
     public void Cuda_graph_replays_give_the_eager_tokens_across_windows(string name)
     {
@@ -73,7 +70,7 @@ public sealed class CudaTests
         }
     }
 
-    [Fact]
+    [TorchFact]
     public void Nvml_reports_the_gpu_and_its_memory()
     {
         RequireCuda();

@@ -1,5 +1,4 @@
 using LlmEff.Core.Architecture;
-using LlmEff.Profiling.Torch.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -9,7 +8,7 @@ public sealed class DecoderTransformerTests
 {
     private static readonly DecoderOptions Fp32 = new() { Precision = ModelPrecision.Float32, Seed = 7, InitStandardDeviation = 0.2 };
 
-    [Theory]
+    [TorchTheory]
     [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
     [MemberData(nameof(TinyArchitectures.OddFfnNames), MemberType = typeof(TinyArchitectures))]
     public void Forward_gives_logits_of_shape_1_T_vocab_and_parameter_count_matches_core(string name)
@@ -23,7 +22,7 @@ public sealed class DecoderTransformerTests
         Assert.Equal(arch.ParameterCount, model.AllocatedParameterCount);
     }
 
-    [Theory]
+    [TorchTheory]
     [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
     [MemberData(nameof(TinyArchitectures.OddFfnNames), MemberType = typeof(TinyArchitectures))]
     public void Incremental_decoding_with_the_kv_cache_matches_the_full_forward_pass(string name)
@@ -45,7 +44,7 @@ public sealed class DecoderTransformerTests
         }
     }
 
-    [Theory]
+    [TorchTheory]
     [InlineData("gpt-odd-ffn", 104)]
     [InlineData("llama-odd-ffn", 96)]
     [InlineData("gated-bias-odd-ffn", 96)]
@@ -77,7 +76,7 @@ public sealed class DecoderTransformerTests
         }
     }
 
-    [Theory]
+    [TorchTheory]
     [MemberData(nameof(TinyArchitectures.OddFfnNames), MemberType = typeof(TinyArchitectures))]
     public void Without_alignment_the_ffn_keeps_its_exact_width_and_gives_the_same_tokens(string name)
     {
@@ -100,7 +99,7 @@ public sealed class DecoderTransformerTests
         Assert.Equal((arch.FfnHiddenSize + 7) / 8 * 8, paddedDown[0]);
     }
 
-    [Fact]
+    [TorchFact]
     public void Same_seed_gives_same_weights_and_tokens_and_another_seed_differs()
     {
         var arch = TinyArchitectures.Llama;
@@ -118,7 +117,7 @@ public sealed class DecoderTransformerTests
         Assert.NotEqual(a, Run(12));
     }
 
-    [Theory]
+    [TorchTheory]
     [InlineData(1, 1)]
     [InlineData(1, 9)]
     [InlineData(7, 1)]
@@ -147,7 +146,7 @@ public sealed class DecoderTransformerTests
         Assert.Equal(output.data<long>().ToArray(), stepwise.data<long>().ToArray());
     }
 
-    [Fact]
+    [TorchFact]
     public void Bad_input_is_rejected_with_the_value_and_the_fix()
     {
         using var model = DecoderTransformer.Create(TinyArchitectures.Gpt, Fp32);
@@ -161,7 +160,7 @@ public sealed class DecoderTransformerTests
         Assert.Throws<NotSupportedException>(() => DecoderTransformer.Create(moe, Fp32));
     }
 
-    [Fact]
+    [TorchFact]
     public void Torchscript_plain_interpreter_switch_is_found_in_linux_libtorch()
     {
         if (!OperatingSystem.IsLinux())

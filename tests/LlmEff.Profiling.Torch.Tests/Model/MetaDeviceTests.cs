@@ -1,6 +1,4 @@
 using LlmEff.Core.Architecture;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -38,7 +36,7 @@ public sealed class MetaDeviceTests
         { "bloom-176b", 176.2e9 },
     };
 
-    [Theory]
+    [TorchTheory]
     [MemberData(nameof(Models))]
     public void Meta_device_model_allocates_exactly_cores_parameter_count(string name, double publishedParameters)
     {
@@ -55,7 +53,7 @@ public sealed class MetaDeviceTests
         Assert.InRange(model.AllocatedParameterCount, publishedParameters * 0.99, publishedParameters * 1.01);
     }
 
-    [Fact]
+    [TorchFact]
     public void A_shard_with_an_odd_ffn_width_counts_only_its_real_parameters()
     {
         // YaLM-100B's rank 0 of 4: 6,827 FFN columns per rank, stored 6,832 wide with zeros (ShardShape.FfnStorageWidth).

@@ -1,5 +1,3 @@
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,7 +21,7 @@ public sealed class StaticShapeDecodingTests
     private const string Static = "static";
     private const string Fused = "fused";
 
-    [Theory]
+    [TorchTheory]
     [MemberData(nameof(VariantsAndPaths))]
     public void Static_steps_across_windows_give_the_eager_tokens(string name, string path)
     {
@@ -35,7 +33,7 @@ public sealed class StaticShapeDecodingTests
         AssertEagerTokens(decoder, path, randint(0, arch.VocabularySize, [1, 5], generator: new Generator(3)), 19);
     }
 
-    [Theory]
+    [TorchTheory]
     [InlineData("gpt", 0, Static)]
     [InlineData("gpt", 1, Static)]
     [InlineData("llama", 1, Static)]
@@ -54,7 +52,7 @@ public sealed class StaticShapeDecodingTests
         AssertEagerTokens(decoder, path, randint(0, arch.VocabularySize, [1, 4], generator: new Generator(2)), 15);
     }
 
-    [Fact]
+    [TorchFact]
     public void Stale_cache_rows_from_a_longer_earlier_query_are_masked_out()
     {
         var arch = TinyArchitectures.Bloom;
@@ -71,7 +69,7 @@ public sealed class StaticShapeDecodingTests
         Assert.Equal(eager.data<long>().ToArray(), stat.data<long>().ToArray());
     }
 
-    [Theory]
+    [TorchTheory]
     [InlineData(0)]
     [InlineData(1)]
     [InlineData(2)]
@@ -86,7 +84,7 @@ public sealed class StaticShapeDecodingTests
         Assert.Equal(eager.data<long>().ToArray(), stat.data<long>().ToArray());
     }
 
-    [Fact]
+    [TorchFact]
     public void Graph_modes_on_the_cpu_fall_back_or_fail_with_the_reason()
     {
         using var model = DecoderTransformer.Create(TinyArchitectures.Gpt, Fp32);
@@ -103,7 +101,7 @@ public sealed class StaticShapeDecodingTests
         Assert.Equal("cudaGraphs", bad.ParamName);
     }
 
-    [Fact]
+    [TorchFact]
     public void Cuda_graph_entry_points_are_not_bound_without_cuda()
     {
         if (cuda.is_available())
@@ -112,14 +110,14 @@ public sealed class StaticShapeDecodingTests
         }
 
         // The CPU backend has no libtorch_cuda.so: the binding reports itself unavailable rather than failing later.
-        Assert.False(Native.CudaGraph.IsAvailable);
-        Assert.Contains("libtorch_cuda.so", Native.CudaGraph.UnavailableReason, StringComparison.Ordinal);
+        Assert.False(CudaGraph.IsAvailable);
+        Assert.Contains("libtorch_cuda.so", CudaGraph.UnavailableReason, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void The_run_time_kernel_compiler_says_why_it_is_unavailable()
     {
-        var (compiler, reason) = Native.CudaRuntimeCompiler.Load();
+        var (compiler, reason) = CudaRuntimeCompiler.Load();
         if (compiler is not null)
         {
             Assert.Skip("NVRTC and the CUDA driver are present here; the GPU run checks the kernels (--kernel-check).");
@@ -130,7 +128,7 @@ public sealed class StaticShapeDecodingTests
         Assert.Matches("libcuda|NVRTC|Linux", reason);
     }
 
-    [Fact]
+    [TorchFact]
     public void Only_stages_with_the_head_have_the_fused_step()
     {
         var arch = TinyArchitectures.Llama with { Layers = 2 };

@@ -1,5 +1,3 @@
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -11,7 +9,7 @@ public sealed class CudaTensorParallelTests
 {
     private static readonly DecoderOptions Fp32 = new() { Precision = ModelPrecision.Float32, Seed = 11, InitStandardDeviation = 0.2 };
 
-    [Theory]
+    [TorchTheory]
     [InlineData("llama", 4)]
     [InlineData("bloom", 2)]
     [InlineData("mqa", 4)]
@@ -41,7 +39,7 @@ public sealed class CudaTensorParallelTests
         }
     }
 
-    [Fact]
+    [TorchFact]
     public void Nccl_drives_a_one_rank_tensor_parallel_decoder()
     {
         if (!cuda.is_available() || !NcclCommunicator.IsAvailable)
@@ -62,7 +60,7 @@ public sealed class CudaTensorParallelTests
         Assert.Equal(expected.data<long>().ToArray(), actual.data<long>().ToArray());
     }
 
-    [Fact]
+    [TorchFact]
     public void Nccl_drives_a_tensor_parallel_decoder_with_one_rank_per_gpu()
     {
         if (!cuda.is_available() || !NcclCommunicator.IsAvailable || cuda.device_count() < 2)

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using LlmEff.Profiling.Torch.Parallelism;
 using static TorchSharp.torch;
 
 namespace LlmEff.Profiling.Torch.Tests.Parallelism;
@@ -8,7 +7,7 @@ namespace LlmEff.Profiling.Torch.Tests.Parallelism;
 [Collection(CudaCollection.Name)]
 public sealed class NcclArgumentTests
 {
-    [Fact]
+    [TorchFact]
     public void Create_rejects_a_missing_or_empty_device_list_before_loading_nccl()
     {
         Assert.Throws<ArgumentNullException>(() => NcclCommunicator.Create(null!));
@@ -17,7 +16,7 @@ public sealed class NcclArgumentTests
         Assert.Contains("at least one CUDA device", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void Create_rejects_repeated_devices_naming_the_device_and_both_ranks()
     {
         var ex = Assert.Throws<ArgumentException>(() => NcclCommunicator.Create([0, 1, 0]));
@@ -25,7 +24,7 @@ public sealed class NcclArgumentTests
         Assert.Contains("CUDA device 0 is listed twice (rank 0 and rank 2)", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void Create_rejects_negative_device_indices()
     {
         var ex = Assert.Throws<ArgumentOutOfRangeException>(() => NcclCommunicator.Create([0, -3]));
@@ -33,7 +32,7 @@ public sealed class NcclArgumentTests
         Assert.Contains("Rank 1's CUDA device index is -3", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void Create_without_any_cuda_device_says_so_instead_of_calling_nccl()
     {
         if (cuda.is_available())
@@ -46,7 +45,7 @@ public sealed class NcclArgumentTests
         Assert.Contains("No CUDA device is visible", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void A_missing_libnccl_gives_a_message_that_says_how_to_install_it()
     {
         if (NativeLibrary.TryLoad("libnccl.so.2", out var handle))
@@ -63,7 +62,7 @@ public sealed class NcclArgumentTests
         Assert.Contains("Install NCCL", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void SumInPlace_checks_reject_a_wrong_tensor_count()
     {
         using var a = zeros(4);
@@ -73,7 +72,7 @@ public sealed class NcclArgumentTests
         Assert.Throws<ArgumentNullException>(() => NcclTensors.Validate([0], null!));
     }
 
-    [Fact]
+    [TorchFact]
     public void SumInPlace_checks_reject_cpu_tensors_and_say_which_device_they_belong_on()
     {
         using var a = zeros(4);
@@ -83,14 +82,14 @@ public sealed class NcclArgumentTests
         Assert.Contains("cuda:2", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void SumInPlace_checks_reject_null_tensors()
     {
         var ex = Assert.Throws<ArgumentException>(() => NcclTensors.Validate([0], [null!]));
         Assert.Contains("perRank[0] is null", ex.Message, StringComparison.Ordinal);
     }
 
-    [Theory]
+    [TorchTheory]
     [InlineData(ScalarType.BFloat16, 9, 1)] // ncclBfloat16
     [InlineData(ScalarType.Float16, 6, 1)] // ncclFloat16
     [InlineData(ScalarType.Float32, 7, 1)] // ncclFloat32
@@ -109,7 +108,7 @@ public sealed class NcclArgumentTests
         Assert.Equal(perValue, NcclTensors.DataType(dtype).ElementsPerValue);
     }
 
-    [Theory]
+    [TorchTheory]
     [InlineData(ScalarType.Int16)]
     [InlineData(ScalarType.Bool)]
     public void Dtypes_nccl_cannot_sum_are_rejected_with_the_supported_list(ScalarType dtype)
@@ -119,7 +118,7 @@ public sealed class NcclArgumentTests
         Assert.Contains("BFloat16", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void Data_pointers_come_from_libtorch_and_include_a_views_storage_offset()
     {
         // The pointer NCCL gets is read back through plain memory reads on a CPU tensor: element 7 of arange is 7.
@@ -132,7 +131,7 @@ public sealed class NcclArgumentTests
         Assert.Equal(6 * sizeof(int), NcclTensors.DataPointer(rows) - basePointer);
     }
 
-    [Theory]
+    [TorchTheory]
     [InlineData(22803, 2, 28, 3)] // NCCL_VERSION(2,28,3) = 2·10000 + 28·100 + 3 (nccl.h, NCCL >= 2.9)
     [InlineData(21903, 2, 19, 3)]
     [InlineData(2708, 2, 7, 8)] // NCCL_VERSION(2,7,8) = 2·1000 + 7·100 + 8 (older encoding)
@@ -141,7 +140,7 @@ public sealed class NcclArgumentTests
         Assert.Equal(new Version(major, minor, patch), NcclCommunicator.ParseVersion(code));
     }
 
-    [Fact]
+    [TorchFact]
     public void Nccl_errors_carry_nccls_own_text_and_the_code()
     {
         var ex = new NcclException("ncclAllReduce", NcclResult.InvalidArgument, "invalid argument (run with NCCL_DEBUG=WARN for details)", "Invalid config blocking attribute value -1");

@@ -1,4 +1,3 @@
-using LlmEff.Profiling.Torch.Parallelism;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -26,14 +25,14 @@ public sealed class NcclGpuTests
 
     private static int[] AllDevices() => Enumerable.Range(0, cuda.device_count()).ToArray();
 
-    [Fact]
+    [TorchFact]
     public void Version_is_nccl_2_or_newer()
     {
         RequireCudaAndNccl();
         Assert.True(NcclCommunicator.Version.Major >= 2, $"NCCL {NcclCommunicator.Version}");
     }
 
-    [Theory]
+    [TorchTheory]
     [InlineData(ScalarType.BFloat16)]
     [InlineData(ScalarType.Float32)]
     public void A_one_rank_sum_leaves_the_tensor_as_it_was(ScalarType dtype)
@@ -49,7 +48,7 @@ public sealed class NcclGpuTests
         Assert.Equal(before.data<float>().ToArray(), after.data<float>().ToArray());
     }
 
-    [Fact]
+    [TorchFact]
     public void A_one_rank_sum_works_on_a_view_with_a_storage_offset_and_is_ordered_after_torch_ops()
     {
         RequireCudaAndNccl();
@@ -64,7 +63,7 @@ public sealed class NcclGpuTests
         Assert.Equal(0f, host.narrow(0, 0, 3).abs().sum().item<float>());
     }
 
-    [Fact]
+    [TorchFact]
     public void Sum_over_all_visible_gpus_matches_the_host_sum()
     {
         RequireCudaAndNccl();
@@ -92,7 +91,7 @@ public sealed class NcclGpuTests
         }
     }
 
-    [Fact]
+    [TorchFact]
     public void Tensors_on_the_wrong_gpu_or_not_contiguous_are_rejected_before_nccl_runs()
     {
         RequireCudaAndNccl();
@@ -115,7 +114,7 @@ public sealed class NcclGpuTests
         }
     }
 
-    [Fact]
+    [TorchFact]
     public void Dispose_is_idempotent_and_a_disposed_communicator_refuses_work()
     {
         RequireCudaAndNccl();

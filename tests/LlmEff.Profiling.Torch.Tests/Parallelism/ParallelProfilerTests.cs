@@ -3,9 +3,6 @@ using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Parallelism;
 using LlmEff.Core.Serialization;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
-using LlmEff.Profiling.Torch.Profiling;
 
 namespace LlmEff.Profiling.Torch.Tests.Parallelism;
 
@@ -26,7 +23,7 @@ public sealed class ParallelProfilerTests : IDisposable
 
     private readonly string _dir = Directory.CreateTempSubdirectory("llmeff-parallel-").FullName;
 
-    [Fact]
+    [TorchFact]
     public void Stages_are_timed_as_rank_zero_shards_and_composed_with_modelled_collectives()
     {
         // 4 layers over 4 stages: stages 1 and 2 are alike, so stage 2 reuses stage 1's profile.
@@ -81,7 +78,7 @@ public sealed class ParallelProfilerTests : IDisposable
         Assert.Equal(result.Model.PerOutputTokenSeconds, again.Model.PerOutputTokenSeconds, 12);
     }
 
-    [Fact]
+    [TorchFact]
     public void Stages_that_ran_differently_each_have_their_software_named()
     {
         const string plain = "decoder with CUDA-graph decode steps, bf16";
@@ -90,7 +87,7 @@ public sealed class ParallelProfilerTests : IDisposable
         Assert.Equal($"stage 0: {plain}; stage 1: {plain}; stage 2: {fused}", ParallelProfiler.ComposedSoftware([(0, plain), (1, plain), (2, fused)]));
     }
 
-    [Fact]
+    [TorchFact]
     public void Default_layout_is_cores_minimum_accelerator_plan()
     {
         // Table 1's davinci (175B, bf16) on 80-GB A100s: Core's planner picks the fewest GPUs whose degree divides the heads.
@@ -110,7 +107,7 @@ public sealed class ParallelProfilerTests : IDisposable
         Assert.Equal((4, 2), explicitLayout);
     }
 
-    [Fact]
+    [TorchFact]
     public void A_degree_that_does_not_fit_fails_before_anything_is_built()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ParallelProfiler(Cpu, new ParallelProfileOptions { TensorParallelDegree = 3, PipelineStages = 1 })
@@ -119,7 +116,7 @@ public sealed class ParallelProfilerTests : IDisposable
         Assert.Empty(Directory.GetFiles(_dir));
     }
 
-    [Fact]
+    [TorchFact]
     public void A_shard_memory_estimate_is_about_one_nth_and_a_shard_that_does_not_fit_says_how_to_split_it()
     {
         var davinci = ArchitectureCatalog.PaperTable1.Single(a => a.Name == "OpenAI/davinci");

@@ -1,6 +1,4 @@
 using LlmEff.Core.Architecture;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -27,7 +25,7 @@ public sealed class TensorParallelTests
         { "gpt-odd-ffn", 2 }, { "llama-odd-ffn", 2 }, { "gated-bias-odd-ffn", 2 },
     };
 
-    [Theory]
+    [TorchTheory]
     [MemberData(nameof(Cases))]
     public void Shards_run_together_give_the_unsharded_logits(string name, int degree)
     {
@@ -64,7 +62,7 @@ public sealed class TensorParallelTests
         }
     }
 
-    [Fact]
+    [TorchFact]
     public void Bf16_shards_agree_with_the_unsharded_model_within_bf16_rounding()
     {
         var arch = TinyArchitectures.Llama;
@@ -89,7 +87,7 @@ public sealed class TensorParallelTests
         }
     }
 
-    [Fact]
+    [TorchFact]
     public void A_degree_that_does_not_divide_the_heads_names_the_valid_degrees()
     {
         // tiny-llama: 8 heads, 2 KV heads, FFN 96.
@@ -101,7 +99,7 @@ public sealed class TensorParallelTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new ModelShard { PipelineStages = 99 }.Resolve(TinyArchitectures.Llama));
     }
 
-    [Fact]
+    [TorchFact]
     public void Table1_shards_at_the_papers_gpu_counts_hold_one_nth_of_the_matrices()
     {
         // Table 1: davinci on 8 GPUs, tensor-parallel. Rank 0's shard on the meta device (no memory).
@@ -124,7 +122,7 @@ public sealed class TensorParallelTests
         Assert.Equal(davinci.ParameterCount + replicated, total);
     }
 
-    [Fact]
+    [TorchFact]
     public void Pipeline_stages_split_the_layers_and_only_the_ends_hold_embedding_and_head()
     {
         // TNLG v2 in Table 1: 105 layers, 8-way tensor x 3-way pipeline on 24 A100s.
@@ -140,7 +138,7 @@ public sealed class TensorParallelTests
         Assert.Equal([2, 2, 1, 1], uneven);
     }
 
-    [Theory]
+    [TorchTheory]
     [InlineData(0)]
     [InlineData(1)]
     [InlineData(2)]
@@ -161,7 +159,7 @@ public sealed class TensorParallelTests
         }
     }
 
-    [Fact]
+    [TorchFact]
     public void The_decoder_rejects_shards_out_of_order_and_a_mismatched_all_reduce()
     {
         var arch = TinyArchitectures.Gpt;
@@ -173,7 +171,7 @@ public sealed class TensorParallelTests
         Assert.Contains("create it for 2 ranks", ranks.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void Host_all_reduce_sums_every_ranks_tensor_in_place()
     {
         using var reduce = new HostAllReduce(3);

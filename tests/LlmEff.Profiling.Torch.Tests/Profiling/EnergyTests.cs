@@ -1,7 +1,4 @@
 using LlmEff.Core;
-using LlmEff.Profiling.Torch.Hardware;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Profiling;
 using static TorchSharp.torch;
 
 namespace LlmEff.Profiling.Torch.Tests.Profiling;
@@ -11,7 +8,7 @@ public sealed class EnergyTests
 {
     private static readonly ProfilingPlan Plan = new() { PromptTokens = [1, 8], OutputTokens = [1, 2, 4], Trials = 1, WarmupRuns = 0 };
 
-    [Fact]
+    [TorchFact]
     public void Energy_model_fit_recovers_prompt_and_per_token_energy_from_synthetic_samples()
     {
         // E(p, o) = E_pe(p) + (o - 1)·e with E_pe(1) = 0.8 J, E_pe(512) = 3.0 J, e = 0.45 J per token (made-up values).
@@ -50,7 +47,7 @@ public sealed class EnergyTests
         Assert.StartsWith("10 of 20 samples carry energy", energy.Metadata.Notes, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void Cpu_profiles_carry_no_energy_and_fitting_energy_says_why()
     {
         var options = new TorchProfilerOptions { Device = "cpu", Model = new DecoderOptions { Precision = ModelPrecision.Float32 } };
@@ -62,7 +59,7 @@ public sealed class EnergyTests
         Assert.Contains("EnergyJoules", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void Cuda_energy_counter_moves_and_a_profile_carries_energy()
     {
         if (!cuda.is_available())

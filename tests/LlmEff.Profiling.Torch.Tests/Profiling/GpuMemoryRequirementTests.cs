@@ -1,6 +1,4 @@
 using LlmEff.Core.Architecture;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Profiling;
 
 namespace LlmEff.Profiling.Torch.Tests.Profiling;
 

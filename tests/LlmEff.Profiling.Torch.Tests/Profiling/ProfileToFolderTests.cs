@@ -1,9 +1,6 @@
 using LlmEff.Core;
 using LlmEff.Core.Energy;
 using LlmEff.Core.Serialization;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Parallelism;
-using LlmEff.Profiling.Torch.Profiling;
 
 namespace LlmEff.Profiling.Torch.Tests.Profiling;
 
@@ -30,7 +27,7 @@ public sealed class ProfileToFolderTests : IDisposable
         FitOptions = Lenient,
     };
 
-    [Fact]
+    [TorchFact]
     public void File_names_are_spelled_once()
     {
         var arch = TinyArchitectures.Gpt with { Name = "EleutherAI/GPT-J" };
@@ -41,7 +38,7 @@ public sealed class ProfileToFolderTests : IDisposable
         Assert.Equal("eleutherai-gpt-j-tp2-pp3-runtime-model.json", ProfileFiles.ParallelRuntimeModelFileName(arch, 2, 3));
     }
 
-    [Fact]
+    [TorchFact]
     public async Task Single_device_run_writes_samples_and_model_then_resumes_without_remeasuring()
     {
         var reports = new List<ProfilingProgress>();
@@ -69,7 +66,7 @@ public sealed class ProfileToFolderTests : IDisposable
         Assert.Equal(lines, File.ReadAllLines(samplesPath));
     }
 
-    [Fact]
+    [TorchFact]
     public async Task Cancelled_run_keeps_finished_points_and_the_rerun_measures_only_the_rest()
     {
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
@@ -89,7 +86,7 @@ public sealed class ProfileToFolderTests : IDisposable
         Assert.Equal(6, ProfilingSampleCsv.ReadFile(samplesPath).Count);
     }
 
-    [Fact]
+    [TorchFact]
     public void Samples_of_another_precision_or_a_run_that_must_not_resume_are_refused_before_it_starts()
     {
         var samplesPath = Path.Combine(_dir, "tiny-gpt-samples.csv");
@@ -103,7 +100,7 @@ public sealed class ProfileToFolderTests : IDisposable
         Assert.Contains("Resume = true", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void Bad_options_name_the_property()
     {
         Assert.Equal("OutputDirectory", Assert.Throws<ArgumentException>(() => { _ = TorchProfiler.ProfileToFolderAsync(Options with { OutputDirectory = " " }); }).ParamName);
@@ -114,7 +111,7 @@ public sealed class ProfileToFolderTests : IDisposable
         Assert.Throws<ArgumentNullException>(() => { _ = TorchProfiler.ProfileToFolderAsync(null!); });
     }
 
-    [Fact]
+    [TorchFact]
     public async Task Samples_with_energy_give_the_energy_model_beside_the_runtime_model()
     {
         // Every point already measured with energy (as an NVML run writes them): the run resumes them all on the CPU and fits.
@@ -133,7 +130,7 @@ public sealed class ProfileToFolderTests : IDisposable
         Assert.Equal(result.Energy!.PerOutputTokenJoules, energy.PerOutputTokenJoules);
     }
 
-    [Fact]
+    [TorchFact]
     public async Task Energies_that_cannot_be_fitted_leave_the_runtime_model_and_write_no_energy_model()
     {
         // Energy falling with the output length (counter noise above a token's energy): e would be negative.
@@ -150,7 +147,7 @@ public sealed class ProfileToFolderTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dir, ProfileFiles.EnergyModelFileName(TinyArchitectures.Gpt))));
     }
 
-    [Fact]
+    [TorchFact]
     public async Task Emulated_layout_writes_one_samples_file_per_stage_and_the_composed_model()
     {
         // Wide enough (h = 512) and long enough outputs that a decode step dwarfs CPU timing noise, as in ParallelProfilerTests.

@@ -1,4 +1,3 @@
-using LlmEff.Profiling.Torch.Profiling;
 
 namespace LlmEff.Profiling.Torch.Tests.Profiling;
 

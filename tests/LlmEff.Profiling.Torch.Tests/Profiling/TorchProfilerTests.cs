@@ -1,7 +1,5 @@
 using LlmEff.Core;
 using LlmEff.Core.Serialization;
-using LlmEff.Profiling.Torch.Model;
-using LlmEff.Profiling.Torch.Profiling;
 
 namespace LlmEff.Profiling.Torch.Tests.Profiling;
 
@@ -23,7 +21,7 @@ public sealed class TorchProfilerTests : IDisposable
 
     private readonly string _dir = Directory.CreateTempSubdirectory("llmeff-torch-").FullName;
 
-    [Fact]
+    [TorchFact]
     public void Profiles_every_point_once_writes_them_to_csv_and_the_result_fits()
     {
         var path = Path.Combine(_dir, "samples.csv");
@@ -44,7 +42,7 @@ public sealed class TorchProfilerTests : IDisposable
         Assert.Contains("kv=2", model.Metadata.Notes, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void Interrupted_run_resumes_without_repeating_finished_points()
     {
         var path = Path.Combine(_dir, "resume.csv");
@@ -73,7 +71,7 @@ public sealed class TorchProfilerTests : IDisposable
         Assert.Equal(SmallPlan.TotalQueries, profile.Samples.Count);
     }
 
-    [Fact]
+    [TorchFact]
     public void Resuming_into_a_file_of_another_model_is_refused()
     {
         var path = Path.Combine(_dir, "other.csv");
@@ -82,7 +80,7 @@ public sealed class TorchProfilerTests : IDisposable
         Assert.Contains("torchsharp:another:bf16", ex.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [TorchFact]
     public void Decoder_smaller_than_the_plan_is_rejected()
     {
         using var model = DecoderTransformer.Create(TinyArchitectures.Gpt, CpuOptions.Model);

@@ -7,7 +7,7 @@ namespace LlmEff.Tests.Shared;
 /// skip with the loader's reason on a machine without libtorch instead of failing. Compiled only into the test
 /// projects that reference TorchSharp.
 /// </summary>
-internal static class TorchBackend
+public static class LibTorchAvailability
 {
     private static readonly Lazy<string?> LoadFailure = new(() =>
     {
@@ -38,12 +38,15 @@ internal static class TorchBackend
     /// <summary>Why libtorch could not be loaded; null when it was.</summary>
     public static string? UnavailableReason => LoadFailure.Value;
 
+    /// <summary>The skip message of a test that needs libtorch, with the loader's reason where it could not be loaded.</summary>
+    public static string SkipMessage => $"libtorch could not be loaded, so this test cannot run here: {LoadFailure.Value ?? "(it loaded)"} (restore TorchSharp-cpu's native package, or put a PyTorch install's torch/lib on LD_LIBRARY_PATH).";
+
     /// <summary>Skips the calling test (xunit v3 dynamic skip) when libtorch cannot be loaded here.</summary>
     public static void Require()
     {
         if (LoadFailure.Value is { } reason)
         {
-            Assert.Skip($"libtorch could not be loaded, so this test cannot run here: {reason} (restore TorchSharp-cpu's native package, or put a PyTorch install's torch/lib on LD_LIBRARY_PATH).");
+            Assert.Skip(SkipMessage);
         }
     }
 }
