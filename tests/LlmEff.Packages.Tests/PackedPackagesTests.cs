@@ -17,7 +17,7 @@ public sealed class PackedPackagesTests
     public static readonly string[] Libraries = ["LlmEff.Core", "LlmEff.Extensions.AI", "LlmEff.Profiling.Api", "LlmEff.Profiling.Torch"];
 
     /// <summary>Checks Consumer/Program.cs must report as passed; it may run more.</summary>
-    public static readonly string[] ExpectedChecks = ["fit", "paper-table3", "catalog", "energy", "extensions-ai", "extensions-ai-h100", "profiling-api", "profiling-torch"];
+    public static readonly string[] ExpectedChecks = ["fit", "paper-table3", "catalog", "energy", "readme-quick-start", "extensions-ai", "extensions-ai-h100", "profiling-api", "profiling-torch"];
 
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(10);
 

@@ -88,7 +88,7 @@ internal static class EstimateCommand
 
         public double? TotalEnergyJoules { get; init; }
 
-        /// <summary>Measured energy of the workload from the profile's NVML energy model (issue 14), when it has one.</summary>
+        /// <summary>Measured energy of the workload from the profile's NVML energy model, when it has one.</summary>
         public double? TotalMeasuredEnergyJoules { get; init; }
 
         /// <summary>Measured joules per output token (<c>e</c>), when the profile carries energy.</summary>

@@ -58,7 +58,7 @@ internal static class FitCommand
             var bootstrap = b > 0 ? RuntimeModel.Bootstrap(data, options, b, 0.95, parse.GetValue(seed), cancellationToken) : null;
             Print(output, file.Name, data.Count, fitted, cv, bootstrap);
             FitWarnings.Print(output, fitted);
-            // Samples with energy_joules (profile torch on a GPU with NVML) also give the measured energy model (issue 14).
+            // Samples with energy_joules (profile torch on a GPU with NVML) also give the measured energy model.
             var energy = FitEnergy(data, options, file.Name, output);
             if (energy is not null)
             {

@@ -20,7 +20,7 @@ public sealed record TorchProfilerOptions
     public bool CheckMemory { get; init; } = true;
 
     /// <summary>
-    /// Measure each query's GPU energy with NVML's energy counter (issue 14) into <see cref="LlmEff.Core.ProfilingSample.EnergyJoules"/>.
+    /// Measure each query's GPU energy with NVML's energy counter into <see cref="LlmEff.Core.ProfilingSample.EnergyJoules"/>.
     /// Default true; on the CPU, or without NVML or the counter, a message is logged and profiling goes on without energy.
     /// </summary>
     public bool MeasureEnergy { get; init; } = true;

@@ -5,6 +5,8 @@ using System.Globalization;
 using LlmEff.Core;
 using LlmEff.Core.Catalog;
 using LlmEff.Core.Energy;
+using LlmEff.Core.Hardware;
+using LlmEff.Core.Workloads;
 using LlmEff.Core.Reference;
 using LlmEff.Extensions.AI;
 using LlmEff.Profiling.Api;
@@ -19,6 +21,7 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
     ("paper-table3", () => Task.FromResult(Checks.PaperTable3Davinci())),
     ("catalog", () => Task.FromResult(Checks.CatalogResolvesEveryName())),
     ("energy", () => Task.FromResult(Checks.ShippedEnergyModel())),
+    ("readme-quick-start", () => Task.FromResult(Checks.ReadmeQuickStart())),
     ("extensions-ai", Checks.ExtensionsAiMiddlewareAsync),
     ("extensions-ai-h100", Checks.ExtensionsAiPricesAnH100ProfileAsAnH100Async),
     ("profiling-api", () => Task.FromResult(Checks.ProfilingApiPrompts())),
@@ -113,6 +116,18 @@ internal static class Checks
         }
 
         return $"{ModelCatalog.Profiles.Count} profiles, {ModelCatalog.MeasuredProfiles.Count} measured";
+    }
+
+    // The README's library quick start, line for line: a shipped H100 profile by name prices a workload as an H100.
+    public static string ReadmeQuickStart()
+    {
+        RuntimeModel llama = ModelCatalog.GetProfile("llama3-8b-h100-bf16");
+        Workload workload = Workload.Sample;
+        var serving = ServingConfiguration.For(llama, Accelerators.ForProfile(llama.Metadata));
+        WorkloadEstimate e = WorkloadEstimator.Estimate(workload, serving);
+        Require(serving.Accelerator?.Name == "H100-SXM", $"priced on {serving.Accelerator?.Name}");
+        Require(e.TotalRuntimeSeconds > 0 && e.TotalDollarCostUsd > 0 && e.TotalEnergyKilowattHours > 0, e.ToString());
+        return $"{e.TotalRuntimeSeconds:F1} s, ${e.TotalDollarCostUsd:F4}, {e.TotalEnergyKilowattHours:F5} kWh";
     }
 
     // Core's one energy model: the shipped GPT-J energy profile loads and predicts joules.

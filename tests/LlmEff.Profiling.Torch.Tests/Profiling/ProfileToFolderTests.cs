@@ -14,7 +14,9 @@ public sealed class ProfileToFolderTests : IDisposable
 
     private static readonly ProfilingPlan Plan = new() { PromptTokens = [1, 8], OutputTokens = [1, 2, 4], Trials = 1, WarmupRuns = 0 };
 
-    private static readonly RuntimeFitOptions Lenient = new() { RSquaredWarningThreshold = 0 };
+    // A tiny model timed on a shared CPU is noise: these tests check files and resume, so the fit keeps what it gets
+    // (with its warnings) instead of refusing it.
+    private static readonly RuntimeFitOptions Lenient = new() { RSquaredWarningThreshold = 0, KeepNonPhysicalFit = true };
 
     private readonly string _dir = Directory.CreateTempSubdirectory("llmeff-folder-").FullName;
 
