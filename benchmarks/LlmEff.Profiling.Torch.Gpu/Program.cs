@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using TorchSharp;
 using static TorchSharp.torch;
 
-// GPU harness for issue 4: profiles GPT-J-6B-like and Llama-3-8B-like random-weight models on the paper's grid, fits
+// GPU harness: profiles GPT-J-6B-like and Llama-3-8B-like random-weight models on the paper's grid, fits
 // the runtime model, checks it on held-out queries, and compares g and PE(1536) with the device's measured limits.
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --out "$OUT"            (GPU machine)
 //   dotnet run --project benchmarks/LlmEff.Profiling.Torch.Gpu -- --smoke  (CPU, tiny model, checks the harness only)
@@ -74,7 +74,7 @@ if (Array.IndexOf(args, "--table1-model") is var tm and >= 0)
 
 if (args.Contains("--table1"))
 {
-    // Issue 10: the paper's ten Table 1 models at its GPU counts, as rank-0 shards on this one GPU, one process each.
+    // The paper's ten Table 1 models at its GPU counts, as rank-0 shards on this one GPU, one process each.
     // --deadline S stops starting new models after S seconds, so a time-limited run still returns what it finished.
     var deadline = Array.IndexOf(args, "--deadline") is var di and >= 0 ? TimeSpan.FromSeconds(double.Parse(args[di + 1], System.Globalization.CultureInfo.InvariantCulture)) : TimeSpan.MaxValue;
     var energyMode = args.Contains("--energy");
@@ -90,7 +90,7 @@ if (args.Contains("--table1"))
 
 if (args.Contains("--tp-real"))
 {
-    // Issue 12: real N-way tensor parallelism over the visible GPUs against its single-GPU emulation, same process.
+    // Real N-way tensor parallelism over the visible GPUs against its single-GPU emulation, same process.
     results["tp_real"] = RealTensorParallel.Measure(log);
     Save();
     if (!args.Contains("--nccl"))

@@ -9,7 +9,7 @@ using static TorchSharp.torch;
 namespace LlmEff.Profiling.Torch.Gpu;
 
 /// <summary>
-/// Issue 12 on the GPUs at hand: Llama-3-8B N-way tensor parallel for real (rank r's shard on cuda:r, all-reduces through
+/// On the GPUs at hand: Llama-3-8B N-way tensor parallel for real (rank r's shard on cuda:r, all-reduces through
 /// NCCL, driven by <see cref="TensorParallelDecoder"/>) against, in the same process and on the same grid, its emulation
 /// (rank 0's shard timed alone on cuda:0 with CUDA graphs, plus the modelled collectives, as <see cref="ParallelProfiler"/>
 /// does) and the whole model on one GPU.

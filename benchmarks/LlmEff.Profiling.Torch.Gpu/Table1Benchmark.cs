@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace LlmEff.Profiling.Torch.Gpu;
 
 /// <summary>
-/// Issue 10's figures: every Table 1 model at the paper's GPU counts (Table 1: tensor-parallel degree × pipeline stages),
+/// Table 1 figures: every Table 1 model at the paper's GPU counts (Table 1: tensor-parallel degree × pipeline stages),
 /// profiled on one GPU as rank-0 shards with <see cref="ParallelProfiler"/>, with the per-rank memory roofline beside it.
 /// </summary>
 internal static class Table1Benchmark
@@ -35,7 +35,7 @@ internal static class Table1Benchmark
     private static readonly HashSet<string> EnergyModels = ["EleutherAI/GPT-J", "Cohere/XL v20220609"];
 
     /// <param name="energy">
-    /// Energy mode (issue 14): every model again on a small grid with NVML energy on every point, into
+    /// Energy mode: every model again on a small grid with NVML energy on every point, into
     /// <c>energy-*.json</c>; its timings are not the Table 1 figures (those come from the timing mode).
     /// </param>
     /// <param name="alignFfn">

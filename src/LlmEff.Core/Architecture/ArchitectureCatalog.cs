@@ -1,3 +1,5 @@
+using LlmEff.Core.Catalog;
+
 namespace LlmEff.Core.Architecture;
 
 /// <summary>
@@ -138,20 +140,7 @@ public static class ArchitectureCatalog
     }
 
     /// <summary>The <paramref name="count"/> built-in names closest to <paramref name="name"/>: names containing it first, then by edit distance.</summary>
-    public static IReadOnlyList<string> ClosestNames(string name, int count)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        var query = Loose(name);
-        return Names
-            .Select(n => (Name: n, Key: Loose(n), Short: Loose(n[(n.IndexOf('/', StringComparison.Ordinal) + 1)..])))
-            .OrderBy(x => x.Key.Contains(query, StringComparison.Ordinal) || query.Contains(x.Short, StringComparison.Ordinal) ? 0 : 1)
-            .ThenBy(x => Math.Min(EditDistance(query, x.Key), EditDistance(query, x.Short)))
-            .ThenBy(x => x.Name, StringComparer.Ordinal)
-            .Take(count)
-            .Select(x => x.Name)
-            .ToArray();
-    }
+    public static IReadOnlyList<string> ClosestNames(string name, int count) => NameSuggestions.Closest(name, Names, count);
 
     // Case-folded, with zeros read as O, for forgiving comparison only.
     private static string Loose(string name) => name.Trim().ToLowerInvariant().Replace('0', 'o');
@@ -168,29 +157,4 @@ public static class ArchitectureCatalog
             PublishedParameterCount = published,
             Source = $"{name} config.json; total as the model card states it",
         };
-
-    // Levenshtein distance; names are short, so the O(mn) table is fine.
-    private static int EditDistance(string a, string b)
-    {
-        var previous = new int[b.Length + 1];
-        var current = new int[b.Length + 1];
-        for (var j = 0; j <= b.Length; j++)
-        {
-            previous[j] = j;
-        }
-
-        for (var i = 1; i <= a.Length; i++)
-        {
-            current[0] = i;
-            for (var j = 1; j <= b.Length; j++)
-            {
-                var cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + cost);
-            }
-
-            (previous, current) = (current, previous);
-        }
-
-        return previous[b.Length];
-    }
 }

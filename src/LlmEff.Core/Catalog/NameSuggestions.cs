@@ -31,8 +31,9 @@ public static class NameSuggestions
     public static string Describe(string name, IEnumerable<string> candidates, int count = 3)
         => "Closest: " + string.Join(", ", Closest(name, candidates, count).Select(c => $"'{c}'")) + ".";
 
-    // Case-folded letters and digits only, so "llama3-8b" finds "Meta-Llama-3-8B".
-    private static string Key(string name) => new(name.Where(char.IsLetterOrDigit).Select(char.ToLowerInvariant).ToArray());
+    // Case-folded letters and digits only, so "llama3-8b" finds "Meta-Llama-3-8B"; zeros read as O because
+    // HELM spells BLOOM "BL00M".
+    private static string Key(string name) => new(name.Where(char.IsLetterOrDigit).Select(c => c == '0' ? 'o' : char.ToLowerInvariant(c)).ToArray());
 
     private static int EditDistance(string a, string b)
     {
