@@ -75,6 +75,7 @@ public sealed class BadInputTests : IDisposable
         { "fit log, every request failed", ["fit", "@vllm-failed.json", "--from", "vllm"], ["vllm-failed.json", "no usable request", "failed 9", "HTTP 500"] },
         { "fit log without per-request data", ["fit", "@vllm-summary.json"], ["vllm-summary.json", "--save-detailed"] },
         { "fit missing log", ["fit", "@nope.json", "--from", "vllm"], ["nope.json", "does not exist"] },
+        { "fit log flags on a CSV", ["fit", "@good.csv", "--keep-mismatched"], ["good.csv", "samples CSV", "--from TOOL"] },
         { "fit unknown tokenizer", ["fit", "@vllm.json", "--tokenizer", "llama9"], ["llama9", "cl100k_base"] },
 
         // plot runtime figures

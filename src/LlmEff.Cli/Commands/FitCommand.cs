@@ -59,6 +59,11 @@ internal static class FitCommand
             IReadOnlyList<ProfilingSample> data;
             if (fromValue is null && !LooksLikeJson(file.FullName))
             {
+                if (parse.GetValue(keepMismatched) || parse.GetValue(tokenizer) is not null)
+                {
+                    throw new ArgumentException($"--keep-mismatched and --tokenizer apply to benchmark logs, and {file.Name} is a samples CSV; drop them, or pass --from TOOL if it is a tool's log.");
+                }
+
                 data = ProfilingSampleCsv.ReadFile(file.FullName);
             }
             else

@@ -197,4 +197,46 @@ public sealed class BenchmarkLogImportTests
         var ex = Assert.Throws<ArgumentException>(() => BenchmarkLogImport.ParseFormat("sglang"));
         Assert.Contains("vllm|aiperf|genai-perf|llmperf|guidellm", ex.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void ToolEntryPoints_ReadPathsAndStreams(BenchmarkLogFormat format)
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("log.json");
+        var text = Write(format, Grid());
+        File.WriteAllText(path, text);
+        Func<string, ImportedBenchmarkLog> fromPath = format switch
+        {
+            BenchmarkLogFormat.Vllm => p => BenchmarkLogImport.ReadVllm(p),
+            BenchmarkLogFormat.AiPerf => p => BenchmarkLogImport.ReadAiPerf(p),
+            BenchmarkLogFormat.GenAiPerf => p => BenchmarkLogImport.ReadGenAiPerf(p),
+            BenchmarkLogFormat.LlmPerf => p => BenchmarkLogImport.ReadLlmPerf(p),
+            _ => p => BenchmarkLogImport.ReadGuideLlm(p),
+        };
+        Func<Stream, ImportedBenchmarkLog> fromStream = format switch
+        {
+            BenchmarkLogFormat.Vllm => s => BenchmarkLogImport.ReadVllm(s, "x"),
+            BenchmarkLogFormat.AiPerf => s => BenchmarkLogImport.ReadAiPerf(s, "x"),
+            BenchmarkLogFormat.GenAiPerf => s => BenchmarkLogImport.ReadGenAiPerf(s, "x"),
+            BenchmarkLogFormat.LlmPerf => s => BenchmarkLogImport.ReadLlmPerf(s, "x"),
+            _ => s => BenchmarkLogImport.ReadGuideLlm(s, "x"),
+        };
+
+        var a = fromPath(path);
+        var b = fromStream(new MemoryStream(Encoding.UTF8.GetBytes(text)));
+
+        Assert.Equal("log.json", a.SourceName);
+        Assert.Equal("x", b.SourceName);
+        Assert.Equal(a.Samples.Select(s => (s.PromptTokens, s.OutputTokens, s.RuntimeSeconds)), b.Samples.Select(s => (s.PromptTokens, s.OutputTokens, s.RuntimeSeconds)));
+        Assert.Equal(format, a.Format);
+        Assert.False(string.IsNullOrWhiteSpace(a.FormatVersion));
+    }
+
+    [Fact]
+    public void MissingFile_NamesThePath()
+    {
+        var ex = Assert.Throws<FileNotFoundException>(() => BenchmarkLogImport.Read("/no/such/log.json"));
+        Assert.Contains("/no/such/log.json", ex.Message, StringComparison.Ordinal);
+    }
 }
