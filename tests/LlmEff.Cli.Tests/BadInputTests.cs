@@ -66,6 +66,17 @@ public sealed class BadInputTests : IDisposable
         { "fit too few bootstrap", ["fit", "@good.csv", "--bootstrap", "5"], ["--bootstrap 5", "20 to 100000"] },
         { "fit unknown aggregation", ["fit", "@good.csv", "--aggregation", "Max"], ["'Max'", "--aggregation", "llmeff fit --help"] },
         { "fit no samples", ["fit"], ["samples", "llmeff fit --help"] },
+        // fit: benchmark logs of other tools
+        { "fit unknown --from", ["fit", "@vllm.json", "--from", "sglang"], ["--from sglang", "vllm|aiperf|genai-perf|llmperf|guidellm"] },
+        { "fit log of another tool", ["fit", "@vllm.json", "--from", "llmperf"], ["vllm.json", "is not a llmperf log", "number_output_tokens", "--from vllm"] },
+        { "fit truncated log", ["fit", "@vllm-truncated.json"], ["vllm-truncated.json", "truncated", "vllm|aiperf"] },
+        { "fit truncated log, named tool", ["fit", "@vllm-truncated.json", "--from", "vllm"], ["vllm-truncated.json", "truncated", "--save-detailed"] },
+        { "fit JSON of no tool", ["fit", "@foreign.json", "--from", "auto"], ["foreign.json", "cannot tell which benchmark tool", "--from vllm|aiperf|genai-perf|llmperf|guidellm"] },
+        { "fit log, every request failed", ["fit", "@vllm-failed.json", "--from", "vllm"], ["vllm-failed.json", "no usable request", "failed 9", "HTTP 500"] },
+        { "fit log without per-request data", ["fit", "@vllm-summary.json"], ["vllm-summary.json", "--save-detailed"] },
+        { "fit missing log", ["fit", "@nope.json", "--from", "vllm"], ["nope.json", "does not exist"] },
+        { "fit log flags on a CSV", ["fit", "@good.csv", "--keep-mismatched"], ["good.csv", "samples CSV", "--from TOOL"] },
+        { "fit unknown tokenizer", ["fit", "@vllm.json", "--tokenizer", "llama9"], ["llama9", "cl100k_base"] },
 
         // plot runtime figures
         { "plot missing", ["plot", "runtime", "@nope.csv", "-o", "@fig.png"], ["nope.csv", "does not exist"] },
@@ -256,11 +267,28 @@ public sealed class BadInputTests : IDisposable
     private static string[] Torch(params string[] extra)
         => ["profile", "torch", "--arch", "EleutherAI/gpt-j-6b", "--device", "cpu", "--out", "@out", .. extra];
 
+    /// <summary>A vLLM 'bench serve --save-detailed' result (per-request lists, seconds) of PE(p) = 0.02 + 1e-4·p, g = 25 ms.</summary>
+    internal static string VllmLog(string? error)
+    {
+        var requests = (from p in new[] { 1, 256, 512 } from o in new[] { 1, 8, 32 } select (p, o, t: 0.02 + (1e-4 * p) + (0.025 * (o - 1)))).ToArray();
+        string List<T>(Func<(int p, int o, double t), T> f) => "[" + string.Join(", ", requests.Select(r => FormattableString.Invariant($"{f(r)}"))) + "]";
+        return "{\"backend\": \"openai\", "
+            + $"\"input_lens\": {List(r => r.p)}, \"output_lens\": {List(r => error is null ? r.o : 0)}, "
+            + $"\"ttfts\": {List(r => 0.02 + (1e-4 * r.p))}, \"itls\": {List(r => "[]")}, \"latencies\": {List(r => error is null ? r.t : 0)}, "
+            + $"\"errors\": {List(r => "\"" + (error ?? string.Empty) + "\"")}}}";
+    }
+
     private static IEnumerable<(string Name, byte[] Contents)> Files()
     {
         static byte[] Text(string s) => System.Text.Encoding.UTF8.GetBytes(s);
         static string Samples(Func<int, int, double> runtime)
             => SamplesHeader + string.Concat(from p in new[] { 1, 256, 512 } from o in new[] { 1, 8, 32 } select FormattableString.Invariant($"{p},{o},{runtime(p, o)}\n"));
+
+        yield return ("vllm.json", Text(VllmLog(error: null)));
+        yield return ("vllm-failed.json", Text(VllmLog(error: "HTTP 500: Internal Server Error")));
+        var vllm = VllmLog(error: null);
+        yield return ("vllm-truncated.json", Text(vllm[..(vllm.Length / 2)]));
+        yield return ("vllm-summary.json", Text("""{"backend": "openai", "completed": 9, "duration": 3.5, "mean_ttft_ms": 21.0}"""));
 
         var binary = new byte[512];
         new Random(7).NextBytes(binary);

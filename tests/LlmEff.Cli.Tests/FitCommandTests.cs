@@ -66,4 +66,31 @@ public class FitCommandTests
             File.Delete(file);
         }
     }
+
+    [Fact]
+    public void Fit_OfABenchmarkLog_PrintsTheImportSummary_ThenTheFit()
+    {
+        var dir = Directory.CreateTempSubdirectory("llmeff-fit-log");
+        try
+        {
+            var log = Path.Combine(dir.FullName, "vllm-result.json");
+            File.WriteAllText(log, BadInputTests.VllmLog(error: null));
+
+            foreach (var args in new[] { new[] { "fit", log, "--bootstrap", "0" }, ["fit", log, "--from", "vllm", "--bootstrap", "0"] })
+            {
+                var output = new StringWriter();
+                var error = new StringWriter();
+                Assert.True(LlmEffCommand.Run(args, output, error) == 0, error.ToString());
+                var text = output.ToString();
+                Assert.Contains("vllm-result.json: vllm log, bench serve result", text, StringComparison.Ordinal);
+                Assert.Contains("requests read: 9, kept: 9, excluded: 0", text, StringComparison.Ordinal);
+                Assert.Contains("g = 25.000 ms/token", text, StringComparison.Ordinal);
+                Assert.True(text.IndexOf("requests read", StringComparison.Ordinal) < text.IndexOf("g = ", StringComparison.Ordinal));
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
 }

@@ -3,18 +3,27 @@ using System.Globalization;
 using LlmEff.Core;
 using LlmEff.Core.Energy;
 using LlmEff.Core.Serialization;
+using LlmEff.Profiling.Api;
 
 namespace LlmEff.Cli.Commands;
 
-/// <summary><c>llmeff fit samples.csv</c>: fit a runtime model, print its parameters, diagnostics and own error estimate, write it as JSON.</summary>
+/// <summary>
+/// <c>llmeff fit samples.csv</c>: fit a runtime model, print its parameters, diagnostics and own error estimate, write it
+/// as JSON. <c>--from TOOL</c> (or a JSON file) imports another benchmark's per-request log instead of a samples CSV.
+/// </summary>
 internal static class FitCommand
 {
     /// <summary>The most bootstrap refits <c>--bootstrap</c> accepts: past this the intervals no longer change, only the wait.</summary>
     public const int MaximumResamples = 100_000;
 
+    private static readonly string FromNames = string.Join("|", Enum.GetValues<BenchmarkLogFormat>().Select(BenchmarkLogImport.FormatName));
+
     public static Command Create(TextWriter output)
     {
-        var samples = new Argument<FileInfo>("samples") { Description = "CSV of samples: prompt_tokens,output_tokens,runtime_seconds[,trial,concurrency,energy_joules,source]." };
+        var samples = new Argument<FileInfo>("samples") { Description = "CSV of samples: prompt_tokens,output_tokens,runtime_seconds[,trial,concurrency,energy_joules,source]; or a benchmark tool's per-request log (see --from)." };
+        var from = new Option<string?>("--from") { Description = $"Read FILE as the per-request log of a benchmark tool: {FromNames}, or auto (detect; also the default for a JSON file)." };
+        var keepMismatched = new Option<bool>("--keep-mismatched") { Description = "Keep logged requests whose output length differs from the requested one, fitted on the length they report." };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Count tokens with this encoding (cl100k_base, o200k_base, gpt2) where a log holds only text (GenAI-Perf without usage)." };
         var model = new Option<FileInfo?>("--output", "-o") { Description = "Write the fitted model as JSON here." };
         var aggregation = new Option<TrialAggregation>("--aggregation") { Description = "How trials of one (p, o) combine.", DefaultValueFactory = _ => TrialAggregation.Minimum };
         var decode = new Option<DecodeModel>("--decode") { Description = "Decode model: Constant (the paper), ContextLinear, or Auto (cross-validated).", DefaultValueFactory = _ => DecodeModel.Constant };
@@ -25,7 +34,7 @@ internal static class FitCommand
         var seed = new Option<int>("--seed") { Description = "Bootstrap seed.", DefaultValueFactory = _ => 0 };
         var command = new Command("fit", "Fit the runtime model t(p,o) = PE(p) + (o-1)·g to profiling samples (paper §3.4) and report how good the fit is.")
         {
-            samples, model, aggregation, decode, monotone, single, resamples, seed, keep,
+            samples, model, aggregation, decode, monotone, single, resamples, seed, keep, from, keepMismatched, tokenizer,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -36,13 +45,34 @@ internal static class FitCommand
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--bootstrap {b}: give 0 to skip the bootstrap, or 20 to {MaximumResamples} refits (200 is plenty for 95% intervals)."));
             }
 
+            var fromValue = parse.GetValue(from);
             if (!file.Exists)
             {
-                throw new FileNotFoundException($"samples file '{file.FullName}' does not exist; pass a CSV with the header prompt_tokens,output_tokens,runtime_seconds (e.g. written by 'llmeff profile').", file.FullName);
+                throw new FileNotFoundException(
+                    fromValue is null
+                        ? $"samples file '{file.FullName}' does not exist; pass a CSV with the header prompt_tokens,output_tokens,runtime_seconds (e.g. written by 'llmeff profile')."
+                        : $"benchmark log '{file.FullName}' does not exist; check the path.",
+                    file.FullName);
             }
 
-            CliInputs.EnsureText(file.FullName, "a samples CSV (prompt_tokens,output_tokens,runtime_seconds)");
-            var data = ProfilingSampleCsv.ReadFile(file.FullName);
+            CliInputs.EnsureText(file.FullName, fromValue is null ? "a samples CSV (prompt_tokens,output_tokens,runtime_seconds) or a benchmark log" : "a benchmark log (JSON)");
+            IReadOnlyList<ProfilingSample> data;
+            if (fromValue is null && !LooksLikeJson(file.FullName))
+            {
+                if (parse.GetValue(keepMismatched) || parse.GetValue(tokenizer) is not null)
+                {
+                    throw new ArgumentException($"--keep-mismatched and --tokenizer apply to benchmark logs, and {file.Name} is a samples CSV; drop them, or pass --from TOOL if it is a tool's log.");
+                }
+
+                data = ProfilingSampleCsv.ReadFile(file.FullName);
+            }
+            else
+            {
+                var imported = Import(file, fromValue, parse.GetValue(keepMismatched), parse.GetValue(tokenizer));
+                PrintImport(output, imported);
+                data = imported.Samples;
+            }
+
             var options = new RuntimeFitOptions
             {
                 Aggregation = parse.GetValue(aggregation),
@@ -83,6 +113,90 @@ internal static class FitCommand
             return Task.FromResult(0);
         });
         return command;
+    }
+
+    /// <summary>Whether the file's first non-blank character opens JSON: a benchmark log rather than a samples CSV.</summary>
+    private static bool LooksLikeJson(string path)
+    {
+        using var reader = new StreamReader(path);
+        int c;
+        while ((c = reader.Read()) >= 0)
+        {
+            if (!char.IsWhiteSpace((char)c) && c != '\uFEFF')
+            {
+                return c is '{' or '[';
+            }
+        }
+
+        return false;
+    }
+
+    private static ImportedBenchmarkLog Import(FileInfo file, string? from, bool keepMismatched, string? encoding)
+    {
+        BenchmarkLogFormat? format = null;
+        if (from is not null && !from.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                format = BenchmarkLogImport.ParseFormat(from);
+            }
+            catch (ArgumentException)
+            {
+                throw new ArgumentException($"--from {from}: unknown benchmark tool; use one of {FromNames} or auto.");
+            }
+        }
+
+        var options = new BenchmarkImportOptions
+        {
+            FitMismatchedOnReportedLength = keepMismatched,
+            Tokenizer = encoding is null ? null : SyntheticPromptFactory.ForEncoding(encoding).Tokenizer,
+        };
+        var log = BenchmarkLogImport.Read(file.FullName, format, options);
+        if (log.Samples.Count == 0)
+        {
+            var why = log.TotalRequests == 0 ? "it lists no requests" : $"all {log.TotalRequests} requests were excluded ({Reasons(log)}); first: {log.Exclusions[0].Detail}";
+            throw new InvalidDataException($"{file.Name}: no usable request in this {BenchmarkLogImport.FormatName(log.Format)} log: {why}.");
+        }
+
+        return log;
+    }
+
+    private static string Reasons(ImportedBenchmarkLog log)
+        => string.Join(", ", log.ExclusionCounts.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{ReasonName(kv.Key)} {kv.Value}")));
+
+    private static string ReasonName(BenchmarkExclusionReason reason) => reason switch
+    {
+        BenchmarkExclusionReason.Failed => "failed",
+        BenchmarkExclusionReason.CutShort => "cut short",
+        BenchmarkExclusionReason.LengthMismatch => "output length not the requested one",
+        BenchmarkExclusionReason.MissingTokenCounts => "missing token counts",
+        BenchmarkExclusionReason.MissingTiming => "missing runtime",
+        _ => reason.ToString(),
+    };
+
+    /// <summary>The import summary: what was read, kept and left out (by reason), before the fit.</summary>
+    private static void PrintImport(TextWriter o, ImportedBenchmarkLog log)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        o.WriteLine(string.Create(inv, $"{log.SourceName}: {BenchmarkLogImport.FormatName(log.Format)} log, {log.FormatVersion}"));
+        o.WriteLine(string.Create(inv, $"  requests read: {log.TotalRequests}, kept: {log.Samples.Count}, excluded: {log.Exclusions.Count}{(log.Exclusions.Count > 0 ? $" ({Reasons(log)})" : string.Empty)}"));
+        if (log.KeptMismatchedCount > 0)
+        {
+            o.WriteLine(string.Create(inv, $"  kept {log.KeptMismatchedCount} with an output length other than requested, on the length they report (--keep-mismatched)"));
+        }
+
+        var levels = log.Samples.Select(s => s.Concurrency ?? 1).Distinct().Order().ToArray();
+        if (levels.Length > 1)
+        {
+            o.WriteLine($"  requests ran at {levels.Length} concurrency levels ({string.Join(", ", levels)}): the fit mixes them; under load g and PE grow");
+        }
+
+        foreach (var note in log.Notes)
+        {
+            o.WriteLine($"  note: {note}");
+        }
+
+        o.WriteLine();
     }
 
     /// <summary>The energy model of the samples that carry energy, fitted like the runtime model; null when none does or they cannot be fitted (a warning says why).</summary>

@@ -20,4 +20,22 @@ public sealed record ProfilingSample(int PromptTokens, int OutputTokens, double 
 
     /// <summary>Free-form origin of the sample (profiler, model, file), for provenance.</summary>
     public string? Source { get; init; }
+
+    /// <summary>
+    /// Seconds from sending the request to receiving the first output token, when the query was streamed and the
+    /// harness recorded it (benchmark logs of serving tools do); the fit uses <see cref="RuntimeSeconds"/> only.
+    /// </summary>
+    public double? TimeToFirstTokenSeconds { get; init; }
+
+    /// <summary>
+    /// Mean gap in seconds between consecutive output tokens after the first, <c>(runtime − TTFT) / (o − 1)</c>, when it
+    /// is known: the per-request counterpart of the decode time per token <c>g</c>.
+    /// </summary>
+    public double? MeanInterTokenSeconds { get; init; }
+
+    /// <summary>
+    /// Hidden reasoning tokens the server reported inside <see cref="OutputTokens"/> (they cost decode steps but are not
+    /// in the visible answer), when reported.
+    /// </summary>
+    public int? ReasoningTokens { get; init; }
 }
