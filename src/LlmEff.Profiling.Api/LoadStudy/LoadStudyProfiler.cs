@@ -133,6 +133,7 @@ public sealed class LoadStudyProfiler
             await Task.Yield();
             while (true)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 if (_options.Duration is { } duration && clock.GetElapsedTime(start) >= duration)
                 {
                     return;
@@ -172,6 +173,7 @@ public sealed class LoadStudyProfiler
         {
             for (var sequence = 0; _options.MaxRequestsPerLevel is not { } max || sequence < max; sequence++)
             {
+                cancellationToken.ThrowIfCancellationRequested();
                 offset += PoissonArrivals.NextInterarrivalSeconds(random, rate);
                 if (_options.Duration is { } duration && offset >= duration.TotalSeconds)
                 {
