@@ -178,6 +178,7 @@ public sealed class BadInputTests : IDisposable
         { "api unknown slo", Api("--concurrency", "1", "--max-requests", "4", "--slo", "foo=1"), ["--slo", "unknown SLO 'foo'", "ttft=0.5,tpot=0.05,e2e=10"] },
         { "api slo not a number", Api("--concurrency", "1", "--max-requests", "4", "--slo", "ttft=abc"), ["--slo", "ttft=SECONDS"] },
         { "api slo without load study", Api("--slo", "e2e=1"), ["--slo belongs to a load study", "--concurrency"] },
+        { "api load study with trials", Api("--concurrency", "1", "--max-requests", "4", "--trials", "3"), ["--trials belongs to the grid run", "Drop --trials"] },
         { "api export extension", Api("--concurrency", "1", "--max-requests", "4", "--export-requests", "@r.txt"), ["--export-requests 'r.txt'", ".csv or .json"] },
 
         // profile torch: argument validation only (fails before loading libtorch)

@@ -16,7 +16,8 @@ public class ProfileCommandTests
         {
             var journal = Path.Combine(dir.FullName, "journal.jsonl");
             var modelPath = Path.Combine(dir.FullName, "model.json");
-            string[] args = ["profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "LLMEFF_TEST_KEY", "--journal", journal, "--prompts", "1,128,256", "--outputs", "1,8,16", "--trials", "3", "-o", modelPath];
+            var requests = Path.Combine(dir.FullName, "requests.csv");
+            string[] args = ["profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "LLMEFF_TEST_KEY", "--journal", journal, "--prompts", "1,128,256", "--outputs", "1,8,16", "--trials", "3", "-o", modelPath, "--export-requests", requests];
             var output = new StringWriter();
             var error = new StringWriter();
 
@@ -28,6 +29,8 @@ public class ProfileCommandTests
             Assert.InRange(model.PerOutputTokenSeconds, 0.001, 0.01);
             Assert.Equal(LlmEff.Core.RuntimeMetric.Denoised, model.Metadata.Metric);
             Assert.Contains("denoised g =", output.ToString(), StringComparison.Ordinal);
+            Assert.Contains("output length: 0 answers (0.0 %) generated another length than asked", output.ToString(), StringComparison.Ordinal);
+            Assert.Equal(27, LlmEff.Core.Serialization.ProfilingSampleCsv.ReadFile(requests).Count);
 
             // A second run finds every request in the journal and sends nothing.
             Assert.Equal(0, LlmEffCommand.Run(args, new StringWriter(), new StringWriter()));

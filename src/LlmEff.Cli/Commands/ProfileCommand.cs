@@ -58,6 +58,19 @@ internal static class ProfileCommand
             var load = ProfileLoadStudy.ParseFlags(
                 parse.GetValue(concurrency), parse.GetValue(requestRate), parse.GetValue(duration), parse.GetValue(maxRequests), parse.GetValue(slo),
                 parse.GetValue(exportRequests), parse.GetValue(summary));
+            if (load is not null)
+            {
+                // Flags of the grid run have no meaning in a load study; ignoring one would surprise, so it is refused.
+                foreach (var (name, given) in new[] { ("--trials", Given(trials)), ("--max-attempts", Given(maxAttempts)), ("--output", Given(modelJson)), ("--fit-reported-length", parse.GetValue(fitReported)) })
+                {
+                    if (given)
+                    {
+                        throw new ArgumentException($"{name} belongs to the grid run and the fit; a load study sends --max-requests per level, once each (no retries, no fit). Drop {name}.");
+                    }
+                }
+            }
+
+            bool Given(Option option) => parse.GetResult(option) is { Implicit: false };
             var endpointOptions = new OpenAiEndpointOptions
             {
                 BaseAddress = ParseUrl(parse.GetValue(url)!),
