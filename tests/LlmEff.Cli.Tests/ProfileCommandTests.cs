@@ -16,7 +16,8 @@ public class ProfileCommandTests
         {
             var journal = Path.Combine(dir.FullName, "journal.jsonl");
             var modelPath = Path.Combine(dir.FullName, "model.json");
-            string[] args = ["profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "LLMEFF_TEST_KEY", "--journal", journal, "--prompts", "1,128,256", "--outputs", "1,8,16", "--trials", "3", "-o", modelPath];
+            var requests = Path.Combine(dir.FullName, "requests.csv");
+            string[] args = ["profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "LLMEFF_TEST_KEY", "--journal", journal, "--prompts", "1,128,256", "--outputs", "1,8,16", "--trials", "3", "-o", modelPath, "--export-requests", requests];
             var output = new StringWriter();
             var error = new StringWriter();
 
@@ -28,6 +29,8 @@ public class ProfileCommandTests
             Assert.InRange(model.PerOutputTokenSeconds, 0.001, 0.01);
             Assert.Equal(LlmEff.Core.RuntimeMetric.Denoised, model.Metadata.Metric);
             Assert.Contains("denoised g =", output.ToString(), StringComparison.Ordinal);
+            Assert.Contains("output length: 0 answers (0.0 %) generated another length than asked", output.ToString(), StringComparison.Ordinal);
+            Assert.Equal(27, LlmEff.Core.Serialization.ProfilingSampleCsv.ReadFile(requests).Count);
 
             // A second run finds every request in the journal and sends nothing.
             Assert.Equal(0, LlmEffCommand.Run(args, new StringWriter(), new StringWriter()));
@@ -42,6 +45,69 @@ public class ProfileCommandTests
             Environment.SetEnvironmentVariable("LLMEFF_TEST_KEY", null);
             dir.Delete(recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task ProfileApi_ConcurrencySweep_PrintsLevels_ExportsRequestsAndSummary_PlotsAndResumes()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency { NoiseMeanSeconds = 0 });
+        using var dir = new TempDir();
+        string[] args =
+        [
+            "profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "", "--journal", dir.File("load.jsonl"),
+            "--concurrency", "1,2", "--max-requests", "4", "--prompts", "16", "--outputs", "8", "--slo", "ttft=5,tpot=1",
+            "--export-requests", dir.File("requests.json"), "--summary", dir.File("summary.json"),
+        ];
+
+        var result = CliRunner.Run(args);
+
+        Assert.True(result.Code == 0, result.Err);
+        Assert.Equal(8, emulator.ReceivedCount);
+        Assert.Contains("TTFT p50/p90/p99 ms", result.Out, StringComparison.Ordinal);
+        Assert.Contains("goodput (ttft=5,tpot=1)", result.Out, StringComparison.Ordinal);
+        Assert.Contains("c=2", result.Out, StringComparison.Ordinal);
+        Assert.Contains("output length: 0 of 8 answers", result.Out, StringComparison.Ordinal);
+        using (var summary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("summary.json"))))
+        {
+            var levels = summary.RootElement.GetProperty("levels");
+            Assert.Equal(new[] { 1.0, 2.0 }, levels.EnumerateArray().Select(l => l.GetProperty("load").GetDouble()));
+            Assert.All(levels.EnumerateArray(), l => Assert.Equal(4, l.GetProperty("meeting_objectives").GetInt32()));
+        }
+
+        using (var requests = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("requests.json"))))
+        {
+            Assert.Equal(8, requests.RootElement.GetArrayLength());
+            Assert.All(requests.RootElement.EnumerateArray(), r => Assert.Equal(8, r.GetProperty("output_tokens").GetInt32()));
+        }
+
+        // The same command again finds both levels in the journal and sends nothing.
+        var again = CliRunner.Run(args);
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Contains("0 levels run, 2 resumed", again.Out, StringComparison.Ordinal);
+        Assert.Equal(8, emulator.ReceivedCount);
+
+        var figure = dir.File("load.svg");
+        var plot = CliRunner.Run("plot", "load-study", dir.File("load.jsonl"), "-o", figure, "--slo", "e2e=10");
+        Assert.True(plot.Code == 0, plot.Err);
+        Assert.Contains("<svg", File.ReadAllText(figure), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProfileApi_RequestRate_WithADuration_ExportsCsv()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency { NoiseMeanSeconds = 0 });
+        using var dir = new TempDir();
+
+        var result = CliRunner.Run(
+            "profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "", "--journal", dir.File("rate.jsonl"),
+            "--request-rate", "20", "--max-requests", "5", "--duration", "30", "--seed", "3", "--prompts", "16", "--outputs", "4", "--export-requests", dir.File("requests.csv"));
+
+        Assert.True(result.Code == 0, result.Err);
+        Assert.Contains("20 req/s", result.Out, StringComparison.Ordinal);
+        Assert.Equal(5, emulator.ReceivedCount);
+        var samples = LlmEff.Core.Serialization.ProfilingSampleCsv.ReadFile(dir.File("requests.csv"));
+        Assert.Equal(5, samples.Count);
+        Assert.All(samples, s => Assert.Equal((16, 4), (s.PromptTokens, s.OutputTokens)));
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using LlmEff.Cli.Plotting;
 using LlmEff.Core;
 using LlmEff.Core.Metrics;
 using LlmEff.Core.Serialization;
+using LlmEff.Profiling.Api;
 using ScottPlot;
 
 namespace LlmEff.Cli.Commands;
@@ -12,12 +13,13 @@ internal static class PlotCommand
 {
     public static Command Create(TextWriter output)
     {
-        var command = new Command("plot", "Draw the paper's figures as PNG or SVG: runtime (Figure 3), prompt-encoding (Figure 4), predicted (Figure 7), pareto (Figure 9).")
+        var command = new Command("plot", "Draw the paper's figures as PNG or SVG: runtime (Figure 3), prompt-encoding (Figure 4), predicted (Figure 7), pareto (Figure 9), load-study (latency and goodput against load).")
         {
             RuntimeCommand("runtime", "Runtime vs output tokens per prompt size, with the fitted lines (Figure 3).", output, (s, m, t) => RuntimeFigures.RuntimeVsOutputTokens(s, m, t)),
             RuntimeCommand("prompt-encoding", "Prompt-encoding time PE vs prompt size: per-size intercepts and the fitted PE (Figure 4).", output, (_, m, t) => RuntimeFigures.PromptEncoding(m, t)),
             RuntimeCommand("predicted", "Predicted vs measured runtime for every sample, with y = x (Figure 7).", output, (s, m, t) => RuntimeFigures.PredictedVsMeasured(s, m, t)),
             ParetoPlot(output),
+            LoadStudyPlot(output),
         };
         return command;
     }
@@ -46,6 +48,37 @@ internal static class PlotCommand
             FitWarnings.Print(output, runtime);
             var target = parse.GetValue(file)!.FullName;
             FigureFile.Save([draw(data, runtime, parse.GetValue(title) ?? samplesFile.Name)], 1, target, 720, 520);
+            output.WriteLine($"figure written to {target}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command LoadStudyPlot(TextWriter output)
+    {
+        var journal = new Argument<FileInfo>("journal") { Description = "Journal of a load study ('llmeff profile api --concurrency ...' or '--request-rate ...')." };
+        var slo = new Option<string?>("--slo") { Description = "Objectives for goodput in seconds, e.g. ttft=0.5,tpot=0.05,e2e=10." };
+        var title = new Option<string?>("--title") { Description = "Figure title; default: the journal file name." };
+        var file = OutputOption();
+        var command = new Command("load-study", "TTFT, TPOT and end-to-end latency (p50/p90/p99), throughput and goodput against concurrency or request rate.") { journal, slo, title, file };
+        command.SetAction(parse =>
+        {
+            var objectives = parse.GetValue(slo) is { } text ? ProfileLoadStudy.ParseObjectives(text) : null;
+            var journalFile = parse.GetValue(journal)!;
+            if (!journalFile.Exists)
+            {
+                throw new FileNotFoundException($"journal '{journalFile.FullName}' does not exist; pass the --journal of a load study.", journalFile.FullName);
+            }
+
+            var levels = LoadStudyAnalysis.Summarize(ApiSampleJournal.Read(journalFile.FullName), objectives);
+            if (levels.Select(l => l.Mode).Distinct().Count() > 1)
+            {
+                throw new ArgumentException($"'{journalFile.Name}' mixes concurrency and request-rate levels; plot a journal of one load study.");
+            }
+
+            ProfileLoadStudy.Print(output, levels, objectives);
+            var target = parse.GetValue(file)!.FullName;
+            FigureFile.Save(LoadStudyFigure.Panels(levels, parse.GetValue(title) ?? journalFile.Name), 2, target);
             output.WriteLine($"figure written to {target}");
             return 0;
         });

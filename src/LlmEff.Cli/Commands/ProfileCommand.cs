@@ -30,21 +30,47 @@ internal static class ProfileCommand
         var keyEnv = new Option<string>("--api-key-env") { Description = "Environment variable holding the API key (never logged or written); empty for a server without authentication.", DefaultValueFactory = _ => "OPENAI_API_KEY" };
         var encoding = new Option<string>("--encoding") { Description = "Tokenizer for exact-size prompts: cl100k_base, o200k_base or gpt2.", DefaultValueFactory = _ => "cl100k_base" };
         var journal = new Option<FileInfo>("--journal") { Description = "JSONL journal: every request is written as it finishes; rerunning resumes.", Required = true };
-        var prompts = new Option<string>("--prompts") { Description = "Prompt sizes, comma-separated.", DefaultValueFactory = _ => "1,256,512,1024,1536" };
-        var outputs = new Option<string>("--outputs") { Description = "Output lengths, comma-separated.", DefaultValueFactory = _ => "1,2,4,8,16,32,64" };
+        var prompts = new Option<string?>("--prompts") { Description = "Prompt sizes, comma-separated (default 1,256,512,1024,1536; a load study: 512, its requests cycling through the prompt × output grid)." };
+        var outputs = new Option<string?>("--outputs") { Description = "Output lengths, comma-separated (default 1,2,4,8,16,32,64; a load study: 64)." };
         var trials = new Option<int>("--trials") { Description = "Trials per configuration (the denoised fit takes the minimum).", DefaultValueFactory = _ => 10 };
         var stream = new Option<bool>("--stream") { Description = "Stream responses and record time to first token and inter-token gaps." };
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Send ignore_eos (vLLM and compatible) so exactly o tokens are generated." };
-        var maxRequests = new Option<int?>("--max-requests") { Description = "Stop cleanly after this many requests (budget cap)." };
+        var noMinTokens = new Option<bool>("--no-min-tokens") { Description = "Do not send min_tokens = max_tokens (sent by default; a server that refuses it gets requests without it)." };
+        var fitReported = new Option<bool>("--fit-reported-length") { Description = "Fit answers of another output length than asked on their reported length (default: leave them out of the fit; counted either way)." };
+        var maxRequests = new Option<int?>("--max-requests") { Description = "Stop cleanly after this many requests (budget cap); in a load study, the requests sent per level." };
+        var concurrency = new Option<string?>("--concurrency") { Description = "Load study: concurrency levels to sweep, e.g. 1,2,4,8,16 (closed loop, that many requests always in flight); needs --duration or --max-requests." };
+        var requestRate = new Option<string?>("--request-rate") { Description = "Load study: request rates to sweep in requests/s, e.g. 0.5,1,2 (Poisson arrivals seeded by --seed); needs --duration or --max-requests." };
+        var duration = new Option<double?>("--duration") { Description = "Load study: seconds each level sends requests (those in flight then are awaited)." };
+        var seed = new Option<int>("--seed") { Description = "Seed of the synthetic prompts and the Poisson arrivals.", DefaultValueFactory = _ => 0 };
+        var slo = new Option<string?>("--slo") { Description = "Load study: objectives for goodput in seconds, e.g. ttft=0.5,tpot=0.05,e2e=10 (any subset)." };
+        var exportRequests = new Option<FileInfo?>("--export-requests") { Description = "Write every request of the journal as .csv or .json (columns in docs/api-profiling.md)." };
+        var summary = new Option<FileInfo?>("--summary") { Description = "Load study: write the per-level summary as JSON here." };
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed per request attempt before it counts as a timeout and is retried.", DefaultValueFactory = _ => 120 };
         var maxAttempts = new Option<int>("--max-attempts") { Description = "Attempts per request, the first included; transient failures (429, 5xx, timeouts, dropped connections) are retried with backoff.", DefaultValueFactory = _ => RetryPolicy.Default.MaxAttempts };
         var modelJson = new Option<FileInfo?>("--output", "-o") { Description = "Write the fitted denoised model as JSON here." };
         var command = new Command("api", "Profile a model behind an OpenAI-compatible endpoint: synthetic exact-size prompts, trials, retries, resumable journal; prints the denoised fit.")
         {
-            url, model, chat, keyEnv, encoding, journal, prompts, outputs, trials, stream, ignoreEos, maxRequests, timeout, maxAttempts, modelJson,
+            url, model, chat, keyEnv, encoding, journal, prompts, outputs, trials, stream, ignoreEos, noMinTokens, fitReported, maxRequests, timeout, maxAttempts, modelJson,
+            concurrency, requestRate, duration, seed, slo, exportRequests, summary,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            var load = ProfileLoadStudy.ParseFlags(
+                parse.GetValue(concurrency), parse.GetValue(requestRate), parse.GetValue(duration), parse.GetValue(maxRequests), parse.GetValue(slo),
+                parse.GetValue(exportRequests), parse.GetValue(summary));
+            if (load is not null)
+            {
+                // Flags of the grid run have no meaning in a load study; ignoring one would surprise, so it is refused.
+                foreach (var (name, given) in new[] { ("--trials", Given(trials)), ("--max-attempts", Given(maxAttempts)), ("--output", Given(modelJson)), ("--fit-reported-length", parse.GetValue(fitReported)) })
+                {
+                    if (given)
+                    {
+                        throw new ArgumentException($"{name} belongs to the grid run and the fit; a load study sends --max-requests per level, once each (no retries, no fit). Drop {name}.");
+                    }
+                }
+            }
+
+            bool Given(Option option) => parse.GetResult(option) is { Implicit: false };
             var endpointOptions = new OpenAiEndpointOptions
             {
                 BaseAddress = ParseUrl(parse.GetValue(url)!),
@@ -52,6 +78,7 @@ internal static class ProfileCommand
                 Api = parse.GetValue(chat) ? OpenAiApiKind.ChatCompletions : OpenAiApiKind.Completions,
                 ApiKeyEnvironmentVariable = parse.GetValue(keyEnv) is { Length: > 0 } variable ? variable : null,
                 IgnoreEos = parse.GetValue(ignoreEos),
+                SendMinTokens = !parse.GetValue(noMinTokens),
             };
             var seconds = parse.GetValue(timeout);
             if (!double.IsFinite(seconds) || seconds <= 0 || seconds > TimeSpan.MaxValue.TotalSeconds / 2)
@@ -65,11 +92,19 @@ internal static class ProfileCommand
                 throw new ArgumentException($"--max-attempts {attempts}: give at least 1 (1 sends each request once, without retries).");
             }
 
+            if (load is not null)
+            {
+                return await ProfileLoadStudy.RunAsync(
+                    load, endpointOptions, parse.GetValue(journal)!.FullName, parse.GetValue(prompts), parse.GetValue(outputs), parse.GetValue(encoding)!,
+                    TimeSpan.FromSeconds(seconds), parse.GetValue(seed), output, error, cancellationToken).ConfigureAwait(false);
+            }
+
             var options = new ApiProfilingOptions
             {
                 JournalPath = parse.GetValue(journal)!.FullName,
-                PromptTokens = ParseList(parse.GetValue(prompts)!, "--prompts"),
-                OutputTokens = ParseList(parse.GetValue(outputs)!, "--outputs"),
+                PromptTokens = ParseList(parse.GetValue(prompts) ?? "1,256,512,1024,1536", "--prompts"),
+                OutputTokens = ParseList(parse.GetValue(outputs) ?? "1,2,4,8,16,32,64", "--outputs"),
+                Seed = parse.GetValue(seed),
                 Trials = parse.GetValue(trials),
                 Stream = parse.GetValue(stream),
                 RequestTimeout = TimeSpan.FromSeconds(seconds),
@@ -97,7 +132,7 @@ internal static class ProfileCommand
 
             var gate = new object();
             var statusOpen = false;
-            var logger = new ErrorLogger(error, gate, () => statusOpen = false, () => statusOpen);
+            var logger = new ErrorLogger<ApiProfiler>(error, gate, () => statusOpen = false, () => statusOpen);
             using var endpoint = new OpenAiCompatibleEndpoint(endpointOptions);
             var profiler = new ApiProfiler(endpoint, promptFactory, options, logger);
             var clock = Stopwatch.StartNew();
@@ -134,11 +169,23 @@ internal static class ProfileCommand
             }
 
             output.WriteLine($"{endpoint.Description}: {result.Records.Count} requests in the journal, stopped: {result.StopReason}, {result.Failed} failed, {result.Suspect} suspect this run.");
-            var report = DenoisedRuntimeAnalysis.Analyze(result.Records);
+            if (endpoint.MinTokensRefused)
+            {
+                output.WriteLine("the server refused min_tokens; requests went without it (exact lengths rest on max_tokens and --ignore-eos).");
+            }
+
+            if (parse.GetValue(exportRequests) is { } requestsFile)
+            {
+                LoadStudyExport.WriteRequests(result.Records, requestsFile.FullName);
+                output.WriteLine($"requests written to {requestsFile.FullName}");
+            }
+
+            var report = DenoisedRuntimeAnalysis.Analyze(result.Records, fitReportedLength: parse.GetValue(fitReported));
             var m = report.Model;
             FitWarnings.Print(output, m);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"denoised g = {m.PerOutputTokenSeconds * 1e3:F3} ms/token, R² = {m.RSquared:F4}, mean CV = {report.MeanCoefficientOfVariation:F3}, raw runs above the denoised fit: {report.ShareAboveDenoised:P1}"));
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fitted {report.RawVersusDenoised.Count} samples; left out {report.ExcludedSamples} whose token counts cannot be trusted, {report.FailedRequests} failed requests; {report.MismatchedSamples} fitted with server-reported counts"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"output length: {report.OutputLengthMismatches} answers ({report.OutputLengthMismatchShare:P1}) generated another length than asked; {(parse.GetValue(fitReported) ? "fitted on their reported length" : "left out of the fit (--fit-reported-length fits them on their reported length)")}"));
             foreach (var reason in report.Exclusions.GroupBy(e => e.Reason).OrderByDescending(g => g.Count()).Take(5))
             {
                 output.WriteLine($"  left out {reason.Count()}: {reason.Key}");
@@ -213,7 +260,7 @@ internal static class ProfileCommand
         return values.Count > 0 ? values : throw new ArgumentException($"{option} is empty; give at least one value.");
     }
 
-    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    internal sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
     }
@@ -222,7 +269,7 @@ internal static class ProfileCommand
     /// The profiler's retries, failures and count warnings as <c>llmeff:</c> lines on the error stream; concurrent
     /// requests log together, so writes share the status line's lock.
     /// </summary>
-    private sealed class ErrorLogger(TextWriter error, object gate, Action statusEnded, Func<bool> statusOpen) : ILogger<ApiProfiler>
+    internal sealed class ErrorLogger<T>(TextWriter error, object gate, Action statusEnded, Func<bool> statusOpen) : ILogger<T>
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;

@@ -17,18 +17,25 @@ public static class DenoisedRuntimeAnalysis
     /// kept (<see cref="RuntimeFitOptions.KeepNonPhysicalFit"/>) with its <see cref="RuntimeModel.Warnings"/>.
     /// </param>
     /// <param name="logger">Receives the fitter's warnings.</param>
+    /// <param name="fitReportedLength">
+    /// False (the default) leaves out answers whose reported output length differs from the requested one
+    /// (<see cref="ApiSampleRecord.OutputLengthMismatch"/>), since the plan asked for exact lengths; true fits them on
+    /// the length the server reported. Either way they are counted in <see cref="DenoisedRuntimeReport.OutputLengthMismatches"/>.
+    /// </param>
     /// <remarks>
     /// Samples whose token counts cannot be trusted are left out and listed in <see cref="DenoisedRuntimeReport.Exclusions"/>:
     /// <see cref="ApiSampleStatus.Suspect"/> records, answers without usage, and a reported prompt size that differs
     /// from what the other requests of the same requested size report.
     /// </remarks>
     /// <exception cref="ArgumentException">No usable sample (the message gives the failures' reasons), or too few output lengths per prompt size to fit.</exception>
-    public static DenoisedRuntimeReport Analyze(IEnumerable<ApiSampleRecord> records, RuntimeFitOptions? fitOptions = null, ILogger? logger = null)
+    public static DenoisedRuntimeReport Analyze(IEnumerable<ApiSampleRecord> records, RuntimeFitOptions? fitOptions = null, ILogger? logger = null, bool fitReportedLength = false)
     {
         ArgumentNullException.ThrowIfNull(records);
         var all = records.ToArray();
         var exclusions = new List<SampleExclusion>();
         var candidates = new List<ApiSampleRecord>();
+        var answered = 0;
+        var lengthMismatches = 0;
         foreach (var record in all)
         {
             if (record.Status == ApiSampleStatus.Suspect)
@@ -44,7 +51,22 @@ public static class DenoisedRuntimeAnalysis
                 }
                 else
                 {
-                    candidates.Add(record);
+                    answered++;
+                    if (record.OutputLengthMismatch)
+                    {
+                        lengthMismatches++;
+                    }
+
+                    if (record.OutputLengthMismatch && !fitReportedLength)
+                    {
+                        exclusions.Add(new SampleExclusion(
+                            record.Key,
+                            string.Create(CultureInfo.InvariantCulture, $"usage reports {record.ReportedOutputTokens} output tokens where {record.OutputTokens} were asked for (fit reported lengths to keep it)")));
+                    }
+                    else
+                    {
+                        candidates.Add(record);
+                    }
                 }
             }
         }
@@ -92,6 +114,8 @@ public static class DenoisedRuntimeAnalysis
             RawVersusDenoised = raw,
             ShareAboveDenoised = raw.Count(IsAbove) / (double)raw.Length,
             MismatchedSamples = succeeded.Count(r => r.CountMismatch),
+            OutputLengthMismatches = lengthMismatches,
+            OutputLengthMismatchShare = answered == 0 ? 0 : lengthMismatches / (double)answered,
             ExcludedSamples = exclusions.Count,
             Exclusions = exclusions,
             FailedRequests = all.Count(r => r.Status == ApiSampleStatus.Failed),

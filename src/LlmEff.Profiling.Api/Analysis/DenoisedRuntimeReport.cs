@@ -26,6 +26,15 @@ public sealed record DenoisedRuntimeReport
     /// <summary>Successful samples whose server-reported token counts differed from the request (fitted with the reported counts).</summary>
     public required int MismatchedSamples { get; init; }
 
+    /// <summary>
+    /// Answered requests whose reported output length differs from the requested one, whether left out of the fit
+    /// (the default) or fitted on their reported length; never dropped silently.
+    /// </summary>
+    public int OutputLengthMismatches { get; init; }
+
+    /// <summary>Of the answered requests (succeeded, with usage), the share in <see cref="OutputLengthMismatches"/>; 0 when none answered.</summary>
+    public double OutputLengthMismatchShare { get; init; }
+
     /// <summary>Answered requests left out of the fit because their token counts cannot be trusted (see <see cref="Exclusions"/>).</summary>
     public int ExcludedSamples { get; init; }
 

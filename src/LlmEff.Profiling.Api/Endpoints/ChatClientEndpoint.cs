@@ -68,15 +68,18 @@ public sealed class ChatClientEndpoint : IProfilingEndpoint
                     RuntimeSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds,
                     ReportedPromptTokens = ToInt(response.Usage?.InputTokenCount),
                     ReportedOutputTokens = ToInt(response.Usage?.OutputTokenCount),
+                    ReportedReasoningTokens = ToInt(response.Usage?.ReasoningTokenCount),
                     FinishReason = response.FinishReason?.Value,
                 };
             }
 
             double? first = null;
+            double? firstContent = null;
             var last = 0.0;
             var gaps = new List<double>();
             var chunks = 0;
-            int? promptTokens = null, outputTokens = null;
+            var reasoningChunks = 0;
+            int? promptTokens = null, outputTokens = null, reasoningTokens = null;
             string? finish = null;
             await foreach (var update in _client.GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
             {
@@ -86,9 +89,23 @@ public sealed class ChatClientEndpoint : IProfilingEndpoint
                 {
                     promptTokens = ToInt(usage.Details.InputTokenCount) ?? promptTokens;
                     outputTokens = ToInt(usage.Details.OutputTokenCount) ?? outputTokens;
+                    reasoningTokens = ToInt(usage.Details.ReasoningTokenCount) ?? reasoningTokens;
                 }
 
-                if (update.Contents.OfType<TextContent>().Any(t => !string.IsNullOrEmpty(t.Text)))
+                // Reasoning the provider streams (TextReasoningContent) is generated tokens too, but not the visible answer.
+                var content = update.Contents.OfType<TextContent>().Any(t => !string.IsNullOrEmpty(t.Text));
+                var reasoning = update.Contents.OfType<TextReasoningContent>().Any(t => !string.IsNullOrEmpty(t.Text));
+                if (content)
+                {
+                    firstContent ??= now;
+                }
+
+                if (reasoning)
+                {
+                    reasoningChunks++;
+                }
+
+                if (content || reasoning)
                 {
                     if (first is null)
                     {
@@ -108,10 +125,13 @@ public sealed class ChatClientEndpoint : IProfilingEndpoint
             {
                 RuntimeSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds,
                 TimeToFirstTokenSeconds = first,
+                TimeToFirstContentTokenSeconds = firstContent,
                 InterTokenGapsSeconds = gaps,
                 StreamedChunks = chunks,
+                StreamedReasoningChunks = reasoningChunks,
                 ReportedPromptTokens = promptTokens,
                 ReportedOutputTokens = outputTokens,
+                ReportedReasoningTokens = reasoningTokens,
                 FinishReason = finish,
             };
         }

@@ -20,6 +20,7 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
     private readonly Uri _safeRoute;
     private readonly string? _userInfo;
     private readonly string? _password;
+    private volatile bool _minTokensRefused;
 
     /// <summary>Creates the endpoint.</summary>
     /// <param name="options">Address, model, key variable and request shape.</param>
@@ -68,6 +69,12 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
     /// <summary>The route profiled.</summary>
     public OpenAiApiKind Api => _options.Api;
 
+    /// <summary>
+    /// True once the server refused <c>min_tokens</c> (HTTP 400 naming the field): requests are then sent without it,
+    /// so exact lengths rest on <c>max_tokens</c> (and <c>ignore_eos</c> when asked) and mismatches are counted.
+    /// </summary>
+    public bool MinTokensRefused => _minTokensRefused;
+
     /// <summary>Removes a user name and password from an address, e.g. before it is logged or stored.</summary>
     /// <param name="address">Any absolute address.</param>
     public static Uri WithoutCredentials(Uri address)
@@ -86,9 +93,24 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentOutOfRangeException.ThrowIfLessThan(request.OutputTokens, 1, nameof(request));
+        var withMinTokens = _options.SendMinTokens && !_minTokensRefused;
+        try
+        {
+            return await SendOnceAsync(request, withMinTokens, cancellationToken).ConfigureAwait(false);
+        }
+        catch (EndpointException ex) when (withMinTokens && ex.StatusCode == 400 && ex.Message.Contains("min_tokens", StringComparison.Ordinal))
+        {
+            // A server that does not know the field (hosted APIs) says so at once; it stays off for the rest of the run.
+            _minTokensRefused = true;
+            return await SendOnceAsync(request, false, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<EndpointResponse> SendOnceAsync(EndpointRequest request, bool withMinTokens, CancellationToken cancellationToken)
+    {
         using var message = new HttpRequestMessage(HttpMethod.Post, _safeRoute)
         {
-            Content = new ByteArrayContent(OpenAiPayload.BuildBody(_options, request)),
+            Content = new ByteArrayContent(OpenAiPayload.BuildBody(_options, request, withMinTokens)),
         };
         message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         if (_apiKey is not null)
@@ -142,8 +164,8 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
     {
         var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         var runtime = SecondsSince(start);
-        var (p, o, finish) = OpenAiPayload.ReadCompletion(body);
-        return new EndpointResponse { RuntimeSeconds = runtime, ReportedPromptTokens = p, ReportedOutputTokens = o, FinishReason = finish };
+        var (p, o, reasoning, finish) = OpenAiPayload.ReadCompletionWithReasoning(body);
+        return new EndpointResponse { RuntimeSeconds = runtime, ReportedPromptTokens = p, ReportedOutputTokens = o, ReportedReasoningTokens = reasoning, FinishReason = finish };
     }
 
     private async Task<EndpointResponse> ReadStreamAsync(HttpResponseMessage response, long start, CancellationToken cancellationToken)
@@ -151,10 +173,12 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
         using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         using var reader = new StreamReader(stream, Encoding.UTF8);
         double? firstToken = null;
+        double? firstContent = null;
         var last = 0.0;
         var gaps = new List<double>();
         var chunks = 0;
-        int? promptTokens = null, outputTokens = null;
+        var reasoningChunks = 0;
+        int? promptTokens = null, outputTokens = null, reasoningTokens = null;
         string? finish = null;
         var done = false;
         while (!done)
@@ -182,6 +206,17 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
             finish ??= chunk.FinishReason;
             promptTokens = chunk.PromptTokens ?? promptTokens;
             outputTokens = chunk.OutputTokens ?? outputTokens;
+            reasoningTokens = chunk.ReasoningTokens ?? reasoningTokens;
+            if (chunk.IsContent)
+            {
+                firstContent ??= now;
+            }
+
+            if (chunk.IsReasoning)
+            {
+                reasoningChunks++;
+            }
+
             if (chunk.IsToken)
             {
                 if (firstToken is null)
@@ -210,10 +245,13 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
         {
             RuntimeSeconds = runtime,
             TimeToFirstTokenSeconds = firstToken,
+            TimeToFirstContentTokenSeconds = firstContent,
             InterTokenGapsSeconds = gaps,
             StreamedChunks = chunks,
+            StreamedReasoningChunks = reasoningChunks,
             ReportedPromptTokens = promptTokens,
             ReportedOutputTokens = outputTokens,
+            ReportedReasoningTokens = reasoningTokens,
             FinishReason = finish,
         };
     }

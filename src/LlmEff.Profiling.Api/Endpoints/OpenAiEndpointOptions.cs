@@ -25,8 +25,13 @@ public sealed record OpenAiEndpointOptions
     /// <summary>Send <c>ignore_eos: true</c> so generation runs to <c>max_tokens</c> (vLLM, llama.cpp, TGI). Default false, since hosted APIs reject unknown fields.</summary>
     public bool IgnoreEos { get; init; }
 
-    /// <summary>Send <c>min_tokens = max_tokens</c> (vLLM). Default false, since hosted APIs reject unknown fields.</summary>
-    public bool SendMinTokens { get; init; }
+    /// <summary>
+    /// Send <c>min_tokens = max_tokens</c> (vLLM and compatible servers) so that generation cannot end early and the
+    /// answer has exactly the requested length. Default true: a server that refuses the field (HTTP 400 naming
+    /// <c>min_tokens</c>, as hosted APIs answer) is asked again without it, and from then on the field stays off
+    /// (<see cref="OpenAiCompatibleEndpoint.MinTokensRefused"/>).
+    /// </summary>
+    public bool SendMinTokens { get; init; } = true;
 
     /// <summary>When streaming, ask for a final usage chunk with <c>stream_options.include_usage</c>. Default true.</summary>
     public bool IncludeStreamUsage { get; init; } = true;

@@ -5,7 +5,12 @@ namespace LlmEff.Profiling.Api;
 /// <summary>Builds OpenAI-compatible request bodies and reads their answers.</summary>
 internal static class OpenAiPayload
 {
-    public static byte[] BuildBody(OpenAiEndpointOptions options, EndpointRequest request)
+    public static byte[] BuildBody(OpenAiEndpointOptions options, EndpointRequest request) => BuildBody(options, request, options.SendMinTokens);
+
+    /// <param name="options">Route, model and extras.</param>
+    /// <param name="request">What to ask for.</param>
+    /// <param name="sendMinTokens">Whether to send <c>min_tokens</c> (false once the server refused the field).</param>
+    public static byte[] BuildBody(OpenAiEndpointOptions options, EndpointRequest request, bool sendMinTokens)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
@@ -46,7 +51,7 @@ internal static class OpenAiPayload
                 json.WriteBoolean("ignore_eos", true);
             }
 
-            if (options.SendMinTokens)
+            if (sendMinTokens)
             {
                 json.WriteNumber("min_tokens", request.OutputTokens);
             }
@@ -68,6 +73,13 @@ internal static class OpenAiPayload
     /// <summary>Reads usage and finish reason from a whole (non-streamed) answer.</summary>
     public static (int? PromptTokens, int? OutputTokens, string? FinishReason) ReadCompletion(string body)
     {
+        var (p, o, _, finish) = ReadCompletionWithReasoning(body);
+        return (p, o, finish);
+    }
+
+    /// <summary>Reads usage (reasoning tokens included) and finish reason from a whole (non-streamed) answer.</summary>
+    public static (int? PromptTokens, int? OutputTokens, int? ReasoningTokens, string? FinishReason) ReadCompletionWithReasoning(string body)
+    {
         using var document = JsonDocument.Parse(body);
         var root = document.RootElement;
         if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array)
@@ -81,26 +93,33 @@ internal static class OpenAiPayload
             finish = f.GetString();
         }
 
-        var (p, o) = ReadUsage(root);
-        return (p, o, finish);
+        var (p, o, r) = ReadUsage(root);
+        return (p, o, r, finish);
     }
 
-    /// <summary>Reads <c>usage.prompt_tokens</c> and <c>usage.completion_tokens</c> when present.</summary>
-    public static (int? PromptTokens, int? OutputTokens) ReadUsage(JsonElement root)
+    /// <summary>
+    /// Reads <c>usage.prompt_tokens</c>, <c>usage.completion_tokens</c> and
+    /// <c>usage.completion_tokens_details.reasoning_tokens</c> when present. OpenAI and vLLM count reasoning tokens
+    /// inside <c>completion_tokens</c>, so that count is every generated token, hidden ones included.
+    /// </summary>
+    public static (int? PromptTokens, int? OutputTokens, int? ReasoningTokens) ReadUsage(JsonElement root)
     {
         if (!root.TryGetProperty("usage", out var usage) || usage.ValueKind != JsonValueKind.Object)
         {
-            return (null, null);
+            return (null, null, null);
         }
 
         int? p = usage.TryGetProperty("prompt_tokens", out var pt) && pt.TryGetInt32(out var pv) ? pv : null;
         int? o = usage.TryGetProperty("completion_tokens", out var ct) && ct.TryGetInt32(out var ov) ? ov : null;
-        return (p, o);
+        int? r = usage.TryGetProperty("completion_tokens_details", out var details) && details.ValueKind == JsonValueKind.Object
+            && details.TryGetProperty("reasoning_tokens", out var rt) && rt.TryGetInt32(out var rv) ? rv : null;
+        return (p, o, r);
     }
 
     /// <summary>
     /// Classifies one streamed chunk: whether it carries a generated token (role-only and empty closing chunks do
-    /// not), its finish reason, and usage if it is the usage chunk.
+    /// not) and whether that token is visible content or reasoning (<c>delta.reasoning_content</c> as vLLM and
+    /// DeepSeek send it, or <c>delta.reasoning</c>), its finish reason, and usage if it is the usage chunk.
     /// </summary>
     public static StreamChunk ReadChunk(string data, OpenAiApiKind api)
     {
@@ -111,8 +130,9 @@ internal static class OpenAiPayload
             throw new JsonException("a streamed chunk is not a JSON object");
         }
 
-        var (p, o) = ReadUsage(root);
-        var isToken = false;
+        var (p, o, r) = ReadUsage(root);
+        var isContent = false;
+        var isReasoning = false;
         string? finish = null;
         if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0)
         {
@@ -123,6 +143,7 @@ internal static class OpenAiPayload
             }
 
             string? text = null;
+            string? reasoning = null;
             var roleOnly = false;
             if (api == OpenAiApiKind.Completions)
             {
@@ -132,14 +153,24 @@ internal static class OpenAiPayload
             {
                 text = delta.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
                 roleOnly = delta.TryGetProperty("role", out _);
+                reasoning = ReadString(delta, "reasoning_content") ?? ReadString(delta, "reasoning");
             }
 
+            isReasoning = !string.IsNullOrEmpty(reasoning);
+
             // An empty text still marks a token when the server sends one chunk per token (partial UTF-8 sequences).
-            isToken = !string.IsNullOrEmpty(text) || (text is not null && finish is null && !roleOnly);
+            isContent = !string.IsNullOrEmpty(text) || (text is not null && finish is null && !roleOnly && !isReasoning);
         }
 
-        return new StreamChunk(isToken, finish, p, o);
+        return new StreamChunk(isContent, isReasoning, finish, p, o, r);
     }
 
-    internal readonly record struct StreamChunk(bool IsToken, string? FinishReason, int? PromptTokens, int? OutputTokens);
+    private static string? ReadString(JsonElement element, string name)
+        => element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    internal readonly record struct StreamChunk(bool IsContent, bool IsReasoning, string? FinishReason, int? PromptTokens, int? OutputTokens, int? ReasoningTokens)
+    {
+        /// <summary>Any generated token, visible or reasoning.</summary>
+        public bool IsToken => IsContent || IsReasoning;
+    }
 }

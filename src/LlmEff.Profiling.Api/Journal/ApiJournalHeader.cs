@@ -55,6 +55,9 @@ public sealed record ApiJournalHeader
             Compare("concurrency_levels", Join(Plan.ConcurrencyLevels), Join(other.Plan.ConcurrencyLevels));
             Compare("stream", Plan.Stream ? "true" : "false", other.Plan.Stream ? "true" : "false");
             Compare("seed", Plan.Seed.ToString(CultureInfo.InvariantCulture), other.Plan.Seed.ToString(CultureInfo.InvariantCulture));
+            Compare("request_rates", JoinRates(Plan.RequestRates), JoinRates(other.Plan.RequestRates));
+            Compare("duration_seconds", Plan.DurationSeconds?.ToString("R", CultureInfo.InvariantCulture) ?? "none", other.Plan.DurationSeconds?.ToString("R", CultureInfo.InvariantCulture) ?? "none");
+            Compare("max_requests_per_level", Plan.MaxRequestsPerLevel?.ToString(CultureInfo.InvariantCulture) ?? "none", other.Plan.MaxRequestsPerLevel?.ToString(CultureInfo.InvariantCulture) ?? "none");
         }
 
         return differences;
@@ -69,6 +72,7 @@ public sealed record ApiJournalHeader
         }
 
         static string Join(IReadOnlyList<int>? values) => values is null ? string.Empty : string.Join(",", values);
+        static string JoinRates(IReadOnlyList<double>? values) => values is null ? string.Empty : string.Join(",", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
     }
 }
 
@@ -85,4 +89,14 @@ public sealed record ApiJournalPlan(
     int Trials,
     IReadOnlyList<int> ConcurrencyLevels,
     bool Stream,
-    int Seed);
+    int Seed)
+{
+    /// <summary>Request rates of a request-rate load study, in requests per second; null otherwise.</summary>
+    public IReadOnlyList<double>? RequestRates { get; init; }
+
+    /// <summary>Seconds each load-study level sends requests; null without a time cap.</summary>
+    public double? DurationSeconds { get; init; }
+
+    /// <summary>Requests per load-study level; null without a count cap.</summary>
+    public int? MaxRequestsPerLevel { get; init; }
+}

@@ -18,7 +18,10 @@ public sealed record ApiSampleRecord
     /// <summary>0-based trial.</summary>
     public required int Trial { get; init; }
 
-    /// <summary>Requests sent together in this batch (1 outside load studies).</summary>
+    /// <summary>
+    /// Requests sent together in this batch (1 outside load studies), or kept in flight by a concurrency load study;
+    /// 0 in a request-rate study, whose load is <see cref="RequestRate"/>.
+    /// </summary>
     public required int Concurrency { get; init; }
 
     /// <summary>0-based position within the concurrent batch.</summary>
@@ -33,8 +36,11 @@ public sealed record ApiSampleRecord
     /// <summary>End-to-end seconds of the successful attempt; null when it failed.</summary>
     public double? RuntimeSeconds { get; init; }
 
-    /// <summary>Seconds to the first streamed token.</summary>
+    /// <summary>Seconds to the first streamed token of any kind, reasoning tokens included (time to first output token).</summary>
     public double? TimeToFirstTokenSeconds { get; init; }
+
+    /// <summary>Seconds to the first streamed visible content token; later than <see cref="TimeToFirstTokenSeconds"/> when a reasoning model thinks first.</summary>
+    public double? TimeToFirstContentTokenSeconds { get; init; }
 
     /// <summary>Seconds between successive streamed tokens.</summary>
     public IReadOnlyList<double>? InterTokenGapsSeconds { get; init; }
@@ -42,8 +48,24 @@ public sealed record ApiSampleRecord
     /// <summary>Prompt tokens the server reported in <c>usage</c>.</summary>
     public int? ReportedPromptTokens { get; init; }
 
-    /// <summary>Generated tokens the server reported in <c>usage</c>.</summary>
+    /// <summary>Generated tokens the server reported in <c>usage</c>, reasoning tokens included.</summary>
     public int? ReportedOutputTokens { get; init; }
+
+    /// <summary>Of <see cref="ReportedOutputTokens"/>, the hidden reasoning tokens (<c>usage.completion_tokens_details.reasoning_tokens</c>).</summary>
+    public int? ReportedReasoningTokens { get; init; }
+
+    /// <summary>
+    /// True for an answered request whose reported output length differs from the requested one (an early end of
+    /// sequence, a server ignoring <c>min_tokens</c>): the fit leaves it out unless asked to fit reported lengths.
+    /// </summary>
+    [JsonIgnore]
+    public bool OutputLengthMismatch => Status == ApiSampleStatus.Succeeded && ReportedOutputTokens is { } reported && reported != OutputTokens;
+
+    /// <summary>Requests per second of the Poisson arrival process this request belongs to; null outside request-rate load studies.</summary>
+    public double? RequestRate { get; init; }
+
+    /// <summary>Seconds from the start of its load level to sending this request (load studies), on the profiler's clock.</summary>
+    public double? LoadOffsetSeconds { get; init; }
 
     /// <summary>
     /// True when a reported count differs from the requested one in a way a server legitimately does (an early
@@ -106,7 +128,7 @@ public sealed record ApiSampleRecord
         return new ProfilingSample(EffectivePromptTokens, EffectiveOutputTokens, runtime)
         {
             Trial = Trial,
-            Concurrency = Concurrency,
+            Concurrency = Concurrency > 0 ? Concurrency : null,
             Source = Endpoint,
         };
     }

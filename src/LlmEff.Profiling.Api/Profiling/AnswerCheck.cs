@@ -34,9 +34,13 @@ internal static class AnswerCheck
 
         // Servers that put several tokens in one chunk would trip this too; those are rare among OpenAI-compatible
         // servers, while a stream cut short but closed cleanly by a proxy is not.
-        if (key.Stream && response.StreamedChunks < reported)
+        // A reasoning model that hides its thinking (no reasoning deltas) streams only the visible tokens.
+        var streamedExpected = response.ReportedReasoningTokens is > 0 && response.StreamedReasoningChunks == 0
+            ? reported - response.ReportedReasoningTokens.Value
+            : reported;
+        if (key.Stream && response.StreamedChunks < streamedExpected)
         {
-            return string.Create(CultureInfo.InvariantCulture, $"the stream delivered {response.StreamedChunks} tokens but usage claims {reported}");
+            return string.Create(CultureInfo.InvariantCulture, $"the stream delivered {response.StreamedChunks} tokens but usage claims {streamedExpected}");
         }
 
         return null;

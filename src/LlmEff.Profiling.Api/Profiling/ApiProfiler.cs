@@ -273,9 +273,11 @@ public sealed class ApiProfiler
         {
             RuntimeSeconds = response.RuntimeSeconds,
             TimeToFirstTokenSeconds = response.TimeToFirstTokenSeconds,
+            TimeToFirstContentTokenSeconds = response.TimeToFirstContentTokenSeconds,
             InterTokenGapsSeconds = key.Stream ? response.InterTokenGapsSeconds : null,
             ReportedPromptTokens = response.ReportedPromptTokens,
             ReportedOutputTokens = response.ReportedOutputTokens,
+            ReportedReasoningTokens = response.ReportedReasoningTokens,
             CountMismatch = mismatch,
             Issue = issue,
             InFlight = inFlight,

@@ -27,6 +27,7 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
     private readonly ConcurrentQueue<ReceivedRequest> _received = new();
     private int _count;
     private int _inFlight;
+    private int _refusedMinTokens;
 
     private OpenAiEmulator(WebApplication app, EmulatedLatency latency, int seed)
     {
@@ -50,6 +51,12 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
     /// <summary>Without ignore_eos or min_tokens, generation stops after this many tokens (an early EOS).</summary>
     public int? EosAfterTokens { get; init; }
 
+    /// <summary>On the chat route, the first this many generated tokens are reasoning: streamed as <c>reasoning_content</c> and reported in <c>completion_tokens_details</c>.</summary>
+    public int ReasoningTokens { get; set; }
+
+    /// <summary>Answer HTTP 400 naming the field to any request carrying <c>min_tokens</c>, as hosted APIs do.</summary>
+    public bool RefuseMinTokens { get; set; }
+
     /// <summary>Tokens the chat template adds to a chat prompt.</summary>
     public int ChatTemplateTokens { get; init; } = 5;
 
@@ -57,6 +64,9 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
 
     /// <summary>Requests finished (answered, failed or aborted), in the order they finished.</summary>
     public IReadOnlyList<ReceivedRequest> Requests => _received.ToArray();
+
+    /// <summary>Requests refused for carrying <c>min_tokens</c> (see <see cref="RefuseMinTokens"/>).</summary>
+    public int RefusedMinTokens => Volatile.Read(ref _refusedMinTokens);
 
     /// <summary>Requests received so far, including any still being answered.</summary>
     public int ReceivedCount => Volatile.Read(ref _count);
@@ -104,6 +114,13 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
         var stream = root.TryGetProperty("stream", out var s) && s.GetBoolean();
         var ignoreEos = root.TryGetProperty("ignore_eos", out var ie) && ie.GetBoolean();
         var minTokens = root.TryGetProperty("min_tokens", out var mt) ? mt.GetInt32() : 0;
+        if (RefuseMinTokens && root.TryGetProperty("min_tokens", out _))
+        {
+            Interlocked.Increment(ref _refusedMinTokens);
+            await ErrorAsync(ctx, 400, "Unrecognized request argument supplied: min_tokens");
+            return;
+        }
+
         var includeUsage = root.TryGetProperty("stream_options", out var so) && so.TryGetProperty("include_usage", out var iu) && iu.GetBoolean();
         var generated = ignoreEos || minTokens >= o || EosAfterTokens is null ? o : Math.Min(o, EosAfterTokens.Value);
         var completed = false;
@@ -233,14 +250,16 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
 
                 var last = k == generated - 1;
                 var finishJson = last ? $"\"{finish}\"" : "null";
+                var field = k < ReasoningTokens ? "reasoning_content" : "content";
                 await SendAsync(ctx, chat
-                    ? $"{{\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"x\"}},\"finish_reason\":{finishJson}}}]}}"
+                    ? $"{{\"choices\":[{{\"index\":0,\"delta\":{{\"{field}\":\"x\"}},\"finish_reason\":{finishJson}}}]}}"
                     : $"{{\"choices\":[{{\"index\":0,\"text\":\"x\",\"finish_reason\":{finishJson}}}]}}");
             }
 
             if (includeUsage && fault?.Kind != EmulatedFaultKind.NoUsage)
             {
-                await SendAsync(ctx, $"{{\"choices\":[],\"usage\":{{\"prompt_tokens\":{ReportedPrompt(p, fault)},\"completion_tokens\":{ReportedOutput(generated, fault)},\"total_tokens\":{p + generated}}}}}");
+                var details = chat && ReasoningTokens > 0 ? $",\"completion_tokens_details\":{{\"reasoning_tokens\":{Math.Min(ReasoningTokens, generated)}}}" : string.Empty;
+                await SendAsync(ctx, $"{{\"choices\":[],\"usage\":{{\"prompt_tokens\":{ReportedPrompt(p, fault)},\"completion_tokens\":{ReportedOutput(generated, fault)},\"total_tokens\":{p + generated}{details}}}}}");
             }
 
             await ctx.Response.WriteAsync("data: [DONE]\n\n");

@@ -51,12 +51,17 @@ internal sealed class SimulatedEndpoint(EmulatedLatency latency, int seed, IRead
         var p = request.Prompt.TokenIds.Count;
         var o = request.OutputTokens;
         var penalty = 1 + (latency.LoadPenaltyPerRequest * (load - 1));
-        var runtime = latency.OverheadSeconds
-            + (penalty * (latency.PromptBaseSeconds + (latency.PromptSecondsPerToken * p) + noise))
-            + (penalty * (o - 1) * latency.PerOutputTokenSeconds);
+        var firstToken = latency.OverheadSeconds + (penalty * (latency.PromptBaseSeconds + (latency.PromptSecondsPerToken * p) + noise));
+        var gap = penalty * latency.PerOutputTokenSeconds;
+        var runtime = firstToken + ((o - 1) * gap);
         return new EndpointResponse
         {
             RuntimeSeconds = runtime,
+            // Streamed: the first token after prompt encoding, then one every g (scaled by the load).
+            TimeToFirstTokenSeconds = request.Stream ? firstToken : null,
+            TimeToFirstContentTokenSeconds = request.Stream ? firstToken : null,
+            InterTokenGapsSeconds = request.Stream ? Enumerable.Repeat(gap, o - 1).ToArray() : [],
+            StreamedChunks = request.Stream ? o : 0,
             ReportedPromptTokens = p,
             ReportedOutputTokens = o,
             FinishReason = "length",

@@ -39,6 +39,19 @@ public sealed class ChatClientEndpointTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Streaming_CountsReasoningAsTokens_AndTimesTheFirstVisibleTokenApart()
+    {
+        var endpoint = new ChatClientEndpoint(new FakeChatClient { ReasoningTokens = 3, TokenDelay = TimeSpan.FromMilliseconds(10) });
+
+        var response = await endpoint.SendAsync(new EndpointRequest(Harness.Cl100k.Create(12, 2), 5, Stream: true), TestContext.Current.CancellationToken);
+
+        Assert.Equal((5, 3), (response.StreamedChunks, response.StreamedReasoningChunks));
+        Assert.Equal((5, 3), (response.ReportedOutputTokens, response.ReportedReasoningTokens));
+        // Three reasoning tokens 10 ms apart come before the first visible one (timers may fire a little early).
+        Assert.True(response.TimeToFirstContentTokenSeconds - response.TimeToFirstTokenSeconds >= 0.025, $"{response.TimeToFirstContentTokenSeconds} vs {response.TimeToFirstTokenSeconds}");
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Profiler_RetriesRateLimitsFromAChatClient()
     {
         var client = new FakeChatClient { RateLimitedCalls = 2, TokenDelay = TimeSpan.FromMilliseconds(1) };

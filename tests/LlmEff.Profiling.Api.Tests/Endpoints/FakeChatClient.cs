@@ -13,6 +13,9 @@ internal sealed class FakeChatClient : IChatClient
 
     public TimeSpan TokenDelay { get; init; } = TimeSpan.FromMilliseconds(5);
 
+    /// <summary>The first this many tokens are streamed as <see cref="TextReasoningContent"/> and reported as reasoning.</summary>
+    public int ReasoningTokens { get; init; }
+
     public List<ChatOptions?> SeenOptions { get; } = [];
 
     public int Calls => _calls;
@@ -35,10 +38,12 @@ internal sealed class FakeChatClient : IChatClient
         for (var k = 0; k < o; k++)
         {
             await Task.Delay(TokenDelay, cancellationToken);
-            yield return new ChatResponseUpdate(ChatRole.Assistant, "x") { FinishReason = k == o - 1 ? ChatFinishReason.Length : null };
+            AIContent token = k < ReasoningTokens ? new TextReasoningContent("r") : new TextContent("x");
+            yield return new ChatResponseUpdate(ChatRole.Assistant, [token]) { FinishReason = k == o - 1 ? ChatFinishReason.Length : null };
         }
 
-        yield return new ChatResponseUpdate(null, [new UsageContent(new UsageDetails { InputTokenCount = prompt, OutputTokenCount = o })]);
+        var usage = new UsageDetails { InputTokenCount = prompt, OutputTokenCount = o, ReasoningTokenCount = ReasoningTokens > 0 ? Math.Min(ReasoningTokens, o) : null };
+        yield return new ChatResponseUpdate(null, [new UsageContent(usage)]);
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null)

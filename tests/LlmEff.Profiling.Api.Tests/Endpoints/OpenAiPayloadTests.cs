@@ -18,6 +18,8 @@ public sealed class OpenAiPayloadTests
     {
         var plain = Body(Base, stream: false);
         Assert.Equal(7, plain.GetProperty("max_tokens").GetInt32());
+        Assert.Equal(7, plain.GetProperty("min_tokens").GetInt32()); // exact lengths by default; dropped if the server refuses it
+        Assert.False(Body(Base with { SendMinTokens = false }, stream: false).TryGetProperty("min_tokens", out _));
         Assert.Equal(JsonValueKind.String, plain.GetProperty("prompt").ValueKind);
         Assert.False(plain.TryGetProperty("ignore_eos", out _)); // hosted APIs reject unknown fields
         Assert.False(plain.TryGetProperty("stream_options", out _));
@@ -42,6 +44,41 @@ public sealed class OpenAiPayloadTests
     [InlineData("{\"choices\":[{\"delta\":{\"content\":\"hi\"},\"finish_reason\":null}]}", OpenAiApiKind.ChatCompletions, true)]
     public void StreamChunks_AreClassified(string data, OpenAiApiKind api, bool isToken)
         => Assert.Equal(isToken, OpenAiPayload.ReadChunk(data, api).IsToken);
+
+    [Theory]
+    [InlineData("{\"choices\":[{\"delta\":{\"reasoning_content\":\"Let\"},\"finish_reason\":null}]}", true, false)] // vLLM, DeepSeek
+    [InlineData("{\"choices\":[{\"delta\":{\"content\":null,\"reasoning\":\"me\"},\"finish_reason\":null}]}", true, false)] // OpenRouter, newer vLLM
+    [InlineData("{\"choices\":[{\"delta\":{\"content\":\"\",\"reasoning_content\":\"x\"},\"finish_reason\":null}]}", true, false)]
+    [InlineData("{\"choices\":[{\"delta\":{\"content\":\"Hi\",\"reasoning_content\":null},\"finish_reason\":null}]}", false, true)]
+    [InlineData("{\"choices\":[{\"delta\":{\"reasoning_content\":\"\"},\"finish_reason\":\"length\"}]}", false, false)]
+    public void ReasoningDeltas_AreTokens_ButNotContent(string data, bool reasoning, bool content)
+    {
+        var chunk = OpenAiPayload.ReadChunk(data, OpenAiApiKind.ChatCompletions);
+        Assert.Equal((reasoning, content, reasoning || content), (chunk.IsReasoning, chunk.IsContent, chunk.IsToken));
+    }
+
+    [Fact]
+    public void ReasoningTokens_AreReadFromUsage_InsideTheCompletionTokens()
+    {
+        var (p, o, r, finish) = OpenAiPayload.ReadCompletionWithReasoning(
+            "{\"choices\":[{\"message\":{\"content\":\"4\"},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":150,\"completion_tokens_details\":{\"reasoning_tokens\":128}}}");
+        Assert.Equal((12, 150, 128, "stop"), (p!.Value, o!.Value, r!.Value, finish));
+        var chunk = OpenAiPayload.ReadChunk("{\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":9,\"completion_tokens_details\":{\"reasoning_tokens\":5}}}", OpenAiApiKind.ChatCompletions);
+        Assert.Equal((9, 5), (chunk.OutputTokens, chunk.ReasoningTokens));
+        Assert.Null(OpenAiPayload.ReadChunk("{\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":9}}", OpenAiApiKind.ChatCompletions).ReasoningTokens);
+    }
+
+    [Fact]
+    public void HiddenReasoning_IsNoShortStream_ButMissingVisibleTokensAre()
+    {
+        // o1-style: 4 reasoning tokens reported in usage, never streamed; the 2 visible tokens arrived.
+        var key = new ApiRequestKey(5, 6, 0, 1, 0, Stream: true);
+        var hidden = new EndpointResponse { RuntimeSeconds = 1, ReportedPromptTokens = 5, ReportedOutputTokens = 6, ReportedReasoningTokens = 4, StreamedChunks = 2, FinishReason = "length" };
+        Assert.Null(AnswerCheck.Find(key, hidden));
+        Assert.Contains("delivered 1 tokens but usage claims 2", AnswerCheck.Find(key, hidden with { StreamedChunks = 1 }), StringComparison.Ordinal);
+        // Streamed reasoning must all arrive.
+        Assert.NotNull(AnswerCheck.Find(key, hidden with { StreamedChunks = 3, StreamedReasoningChunks = 1 }));
+    }
 
     [Fact]
     public void UsageAndFinishReason_AreRead()

@@ -8,11 +8,11 @@ public sealed class EndpointBehaviourTests
     private static readonly EmulatedLatency Fast = new() { OverheadSeconds = 0.001, PromptBaseSeconds = 0.001, PromptSecondsPerToken = 0.00001, PerOutputTokenSeconds = 0.0002, NoiseMeanSeconds = 0 };
 
     [Fact(Timeout = 60_000)]
-    public async Task EarlyEos_IsKeptFlaggedAndFittedWithReportedCounts()
+    public async Task EarlyEos_IsKeptFlaggedCounted_AndLeftOutOfTheFitUnlessReportedLengthsAreFitted()
     {
-        // Without ignore_eos the emulator stops after 3 tokens, as a model hitting EOS would.
+        // Without ignore_eos or min_tokens the emulator stops after 3 tokens, as a model hitting EOS would.
         await using var emulator = await OpenAiEmulator.StartAsync(Fast, eosAfterTokens: 3);
-        using var endpoint = Harness.Endpoint(emulator, o => o with { IgnoreEos = false });
+        using var endpoint = Harness.Endpoint(emulator, o => o with { IgnoreEos = false, SendMinTokens = false });
         using var dir = new TempDirectory();
         var logger = new ListLogger<ApiProfiler>();
         var options = new ApiProfilingOptions { JournalPath = dir.File("j.jsonl"), PromptTokens = [8, 24], OutputTokens = [1, 2, 8], Trials = 2 };
@@ -31,9 +31,66 @@ public sealed class EndpointBehaviourTests
         Assert.All(result.Records.Where(r => !r.CountMismatch), r => Assert.Equal(r.OutputTokens, r.ReportedOutputTokens));
         Assert.Single(logger.Messages, m => m.StartsWith("Warning") && m.Contains("reported", StringComparison.Ordinal));
 
+        // By default the answers of another length than asked are left out of the fit, and counted.
         var report = DenoisedRuntimeAnalysis.Analyze(result.Records);
-        Assert.Equal(4, report.MismatchedSamples);
-        Assert.Equal(new[] { 1, 2, 3 }, report.Configurations.Select(c => c.OutputTokens).Distinct().Order());
+        Assert.Equal(4, report.OutputLengthMismatches);
+        Assert.Equal(4 / 12.0, report.OutputLengthMismatchShare, 12);
+        Assert.Equal(4, report.Exclusions.Count(e => e.Reason.Contains("3 output tokens where 8 were asked for", StringComparison.Ordinal)));
+        Assert.Equal(new[] { 1, 2 }, report.Configurations.Select(c => c.OutputTokens).Distinct().Order());
+
+        var fitted = DenoisedRuntimeAnalysis.Analyze(result.Records, fitReportedLength: true);
+        Assert.Equal(4, fitted.MismatchedSamples);
+        Assert.Equal(4, fitted.OutputLengthMismatches);
+        Assert.Equal(new[] { 1, 2, 3 }, fitted.Configurations.Select(c => c.OutputTokens).Distinct().Order());
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task MinTokens_IsSentByDefault_SoTheLengthIsExact_AndDroppedWhenTheServerRefusesIt()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(Fast, eosAfterTokens: 3);
+        using var endpoint = Harness.Endpoint(emulator, o => o with { IgnoreEos = false });
+        using var dir = new TempDirectory();
+        var options = new ApiProfilingOptions { JournalPath = dir.File("j.jsonl"), PromptTokens = [8], OutputTokens = [1, 8], Trials = 1 };
+
+        var result = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.All(result.Records, r => Assert.False(r.OutputLengthMismatch));
+        Assert.False(endpoint.MinTokensRefused);
+
+        // A server that does not know min_tokens refuses it once; the request is sent again without it, and so are the rest.
+        await using var hosted = await OpenAiEmulator.StartAsync(Fast, eosAfterTokens: 3);
+        hosted.RefuseMinTokens = true;
+        using var plain = Harness.Endpoint(hosted, o => o with { IgnoreEos = false });
+        var second = await new ApiProfiler(plain, Harness.Cl100k, options with { JournalPath = dir.File("k.jsonl") }).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(plain.MinTokensRefused);
+        Assert.Equal(1, hosted.RefusedMinTokens);
+        Assert.All(second.Records, r => Assert.Equal(ApiSampleStatus.Succeeded, r.Status));
+        var mismatch = Assert.Single(second.Records, r => r.OutputLengthMismatch); // o = 8 ended after 3 tokens, counted
+        Assert.Equal(3, mismatch.ReportedOutputTokens);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ReasoningModel_CountsHiddenTokens_AndTimesFirstTokenAndFirstContentSeparately()
+    {
+        // 4 of 6 tokens are reasoning, streamed as reasoning_content 20 ms apart before the first content token.
+        await using var emulator = await OpenAiEmulator.StartAsync(Fast with { PerOutputTokenSeconds = 0.02 });
+        emulator.ReasoningTokens = 4;
+        using var endpoint = Harness.Endpoint(emulator, o => o with { Api = OpenAiApiKind.ChatCompletions, SendTokenIds = false });
+        using var dir = new TempDirectory();
+        var options = new ApiProfilingOptions { JournalPath = dir.File("j.jsonl"), PromptTokens = [10], OutputTokens = [1, 6], Trials = 1, Stream = true };
+
+        var result = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        var six = Assert.Single(result.Records, r => r.OutputTokens == 6);
+        Assert.Equal(ApiSampleStatus.Succeeded, six.Status);
+        Assert.Equal(6, six.ReportedOutputTokens); // o counts every generated token, the hidden ones included
+        Assert.Equal(4, six.ReportedReasoningTokens);
+        Assert.Equal(5, six.InterTokenGapsSeconds!.Count);
+        // The first content token comes 4 token gaps (4 × 20 ms, less the timers' slack) after the first token.
+        Assert.InRange(six.TimeToFirstContentTokenSeconds!.Value - six.TimeToFirstTokenSeconds!.Value, 0.06, 10);
+        var one = Assert.Single(result.Records, r => r.OutputTokens == 1);
+        Assert.Null(one.TimeToFirstContentTokenSeconds); // its only token was reasoning
+        Assert.NotNull(one.TimeToFirstTokenSeconds);
     }
 
     [Fact(Timeout = 60_000)]
