@@ -113,8 +113,11 @@ public class AdaptiveProfilingPlannerTests
         Assert.Equal((Prompts.Length * Outputs.Length) - 16, assessment.UnmeasuredConfigurations);
         Assert.NotNull(assessment.EstimatedHeldOutError);
         Assert.Equal(0.03, assessment.Model.PerOutputTokenSeconds, 1e-9);
-        Assert.False(assessment.BudgetTooSmallFor(0.5));
-        Assert.True(assessment.BudgetTooSmallFor(assessment.EstimatedHeldOutError!.P90 / 2));
+        Assert.False(assessment.BudgetTooSmallFor(0.01));
+
+        // Seven queries leave the staircase between three prompt sizes: the fit's own estimate says so.
+        var small = planner.Assess(design.Take(7), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(small.BudgetTooSmallFor(0.01), $"estimate {small.EstimatedHeldOutError}");
         Assert.Equal("targetP90", Assert.Throws<ArgumentOutOfRangeException>(() => assessment.BudgetTooSmallFor(0)).ParamName);
     }
 
