@@ -37,6 +37,55 @@ public class AccuracyCommandTests
     }
 
     [Fact]
+    public void Accuracy_ASmallGrid_SaysWhatItNeedsInOneLine()
+    {
+        var dir = Directory.CreateTempSubdirectory("llmeff-acc-small");
+        try
+        {
+            var lines = new List<string> { "prompt_tokens,output_tokens,runtime_seconds" };
+            lines.AddRange(from p in new[] { 1, 64, 128, 256, 512 } from o in new[] { 1, 2, 4, 8 } select FormattableString.Invariant($"{p},{o},{0.02 + (0.0001 * p) + (0.02 * (o - 1))}"));
+            File.WriteAllLines(Path.Combine(dir.FullName, "small.csv"), lines);
+            var error = new StringWriter();
+            var code = LlmEffCommand.Run(["accuracy", "--data", dir.FullName], new StringWriter(), error);
+
+            Assert.Equal(1, code);
+            var message = error.ToString().TrimEnd();
+            Assert.DoesNotContain('\n', message);
+            Assert.Contains("5 prompt sizes × 4 output lengths", message, StringComparison.Ordinal);
+            Assert.Contains("at least 6 prompt sizes", message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Accuracy_ProseFollowsTheNumbers()
+    {
+        // A grid the runtime model fits exactly: every method but HELM's is exact, so the report must not claim a gap.
+        var dir = Directory.CreateTempSubdirectory("llmeff-acc-exact");
+        try
+        {
+            var lines = new List<string> { "prompt_tokens,output_tokens,runtime_seconds" };
+            lines.AddRange(from p in new[] { 10, 100, 300, 600, 900, 1200, 1500 } from o in new[] { 1, 4, 16 } select FormattableString.Invariant($"{p},{o},{0.02 + (0.0001 * p) + (0.02 * (o - 1))}"));
+            File.WriteAllLines(Path.Combine(dir.FullName, "exact.csv"), lines);
+            var output = new StringWriter();
+            var code = LlmEffCommand.Run(["accuracy", "--data", dir.FullName], output, new StringWriter());
+
+            Assert.Equal(0, code);
+            var report = output.ToString();
+            Assert.Contains("Within the bar: adaptive profiling on 1 of 1 grid(s), the paper's procedure on 1 of 1.", report, StringComparison.Ordinal);
+            Assert.DoesNotContain("Megatron", report, StringComparison.Ordinal);
+            Assert.DoesNotContain("GPT-NeoX", report, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Accuracy_MissingFolder_IsAOneLineError()
     {
         var error = new StringWriter();

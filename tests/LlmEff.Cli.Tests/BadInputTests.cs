@@ -152,7 +152,7 @@ public sealed class BadInputTests : IDisposable
         { "accuracy NaN runtime", ["accuracy", "--data", "@nan-grid"], ["grid.csv", "data row 1", "NaN", "finite and positive"] },
         { "accuracy negative tokens", ["accuracy", "--data", "@negative-grid"], ["grid.csv", "data row 1", "PromptTokens = -1"] },
         { "accuracy incomplete grid", ["accuracy", "--data", "@incomplete-grid"], ["not fully measured", "p = 1, o = 32", "every prompt size at every output length"] },
-        { "accuracy nothing held out", ["accuracy", "--data", "@design-grid"], ["nothing is held out", "more prompt sizes or output lengths"] },
+        { "accuracy grid too small", ["accuracy", "--data", "@design-grid"], ["grid.csv", "at least 6 prompt sizes", "measure more prompt sizes"] },
 
         // pareto
         { "pareto missing", ["pareto", "-a", "@nope.csv"], ["nope.csv", "does not exist", "model,accuracy"] },

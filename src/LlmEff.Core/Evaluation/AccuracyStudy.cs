@@ -30,10 +30,17 @@ public static class AccuracyStudy
     /// <summary>The fit options LlmEff recommends for the paper's fixed design.</summary>
     public static RuntimeFitOptions LlmEffFixedDesignOptions { get; } = new() { Decode = DecodeModel.Auto, PromptEncodingShape = PromptEncodingShape.Monotone };
 
-    /// <summary>Runs every method on <paramref name="grid"/>.</summary>
+    /// <summary>Fewest prompt sizes a grid needs for the study: the paper's five, and one more held out.</summary>
+    public const int MinimumPromptSizes = 6;
+
+    /// <summary>
+    /// Runs every method on <paramref name="grid"/>. Adaptive profiling gets the paper design's budget on this grid
+    /// (at most <see cref="PaperBudget"/>), so the comparison is at equal cost.
+    /// </summary>
+    /// <exception cref="ArgumentException">The grid has fewer than <see cref="MinimumPromptSizes"/> prompt sizes or fewer than two output lengths.</exception>
     public static IReadOnlyList<MethodAccuracy> CompareMethods(ProfilingGrid grid, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(grid);
+        EnsureLargeEnough(grid);
         var paperDesign = PaperDesign(grid, grid.OutputTokens.Count);
         var paper = Evaluate(grid, Paper, paperDesign, new RuntimeFitOptions(), cancellationToken);
         var helmModel = RuntimeModel.Create(paper.Model.PromptEncoding, paper.Model.PerOutputTokenSeconds, 0, 0, PromptEncodingMode.HelmNextKeyScaled);
@@ -43,24 +50,30 @@ public static class AccuracyStudy
             paper,
             Evaluate(grid, PaperDesignLlmEffFit, paperDesign, LlmEffFixedDesignOptions, cancellationToken),
             helm,
-            Evaluate(grid, Adaptive, AdaptiveDesign(grid, PaperBudget), AdaptiveProfilingPlanner.FitOptions, cancellationToken),
+            Evaluate(grid, Adaptive, AdaptiveDesign(grid, Math.Max(6, Math.Min(PaperBudget, paperDesign.Count))), AdaptiveProfilingPlanner.FitOptions, cancellationToken),
         ];
     }
 
     /// <summary>Held-out error against the number of queries for the paper's grid (5 prompt sizes × k output lengths) and adaptive profiling.</summary>
+    /// <remarks>Budgets a strategy cannot spend on this grid (fewer than its seed, or as many as the grid holds, leaving nothing held out) are left out.</remarks>
     public static IReadOnlyList<BudgetCurvePoint> BudgetCurve(ProfilingGrid grid, IEnumerable<int> budgets, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(grid);
+        EnsureLargeEnough(grid);
         ArgumentNullException.ThrowIfNull(budgets);
         var points = new List<BudgetCurvePoint>();
         foreach (var budget in budgets.Distinct().Order())
         {
             cancellationToken.ThrowIfCancellationRequested();
             var outputs = budget / PaperPromptTokens.Count;
-            if (outputs >= 2 && outputs <= grid.OutputTokens.Count)
+            if (outputs >= 2 && outputs <= grid.OutputTokens.Count && PaperPromptSizes(grid).Count * outputs < grid.Count)
             {
                 var design = PaperDesign(grid, outputs);
                 points.Add(new BudgetCurvePoint("paper grid", design.Count, grid.HeldOutError(RuntimeModel.Fit(design, StudyOptions(new RuntimeFitOptions())), design)));
+            }
+
+            if (budget < 6 || budget >= grid.Count)
+            {
+                continue;
             }
 
             var adaptive = AdaptiveDesign(grid, budget);
@@ -70,7 +83,11 @@ public static class AccuracyStudy
         return points;
     }
 
-    /// <summary>The paper's design on this grid: its prompt sizes × <paramref name="outputCount"/> output lengths spread evenly (smallest and largest included).</summary>
+    /// <summary>
+    /// The paper's design on this grid: its prompt sizes × <paramref name="outputCount"/> output lengths spread evenly
+    /// (smallest and largest included). On a grid without the paper's prompt sizes each is replaced by the grid's nearest
+    /// one (the smaller on a tie); grids that hold them all get exactly the paper's.
+    /// </summary>
     public static List<ProfilingSample> PaperDesign(ProfilingGrid grid, int outputCount)
     {
         ArgumentNullException.ThrowIfNull(grid);
@@ -79,9 +96,23 @@ public static class AccuracyStudy
         var outputs = Enumerable.Range(0, outputCount)
             .Select(i => grid.OutputTokens[(int)Math.Round(i * (grid.OutputTokens.Count - 1) / (double)(outputCount - 1))])
             .Distinct();
-        return PaperPromptTokens.Where(grid.PromptTokens.Contains)
+        return PaperPromptSizes(grid)
             .SelectMany(p => outputs.Select(o => grid.Measure(p, o)))
             .ToList();
+    }
+
+    private static List<int> PaperPromptSizes(ProfilingGrid grid)
+        => PaperPromptTokens.Select(p => grid.PromptTokens.MinBy(g => (Math.Abs(g - p), g))).Distinct().ToList();
+
+    private static void EnsureLargeEnough(ProfilingGrid grid)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        if (grid.PromptTokens.Count < MinimumPromptSizes || grid.OutputTokens.Count < 2)
+        {
+            throw new ArgumentException(
+                $"The grid '{grid.Name}' has {grid.PromptTokens.Count} prompt sizes × {grid.OutputTokens.Count} output lengths; the study needs at least {MinimumPromptSizes} prompt sizes (the paper's design profiles 5 and one must be held out) and 2 output lengths: measure more prompt sizes.",
+                nameof(grid));
+        }
     }
 
     /// <summary>The adaptive planner's design on this grid within <paramref name="budget"/> queries.</summary>

@@ -42,11 +42,51 @@ public sealed class AdaptiveProfilingPlanner
         }
     }
 
-    /// <summary>Share of queries spent on output-length sweeps (outputs above the smallest). Default 0.25.</summary>
-    public double DecodeShare { get; init; } = 0.25;
+    /// <summary>
+    /// Share of queries spent on output-length sweeps (outputs above the smallest). Default 0.15: on noisy grids a new
+    /// prompt size buys more than another sweep point once three sweeps pin the decode slope (see docs/accuracy.md).
+    /// </summary>
+    public double DecodeShare { get; init; } = 0.15;
+
+    /// <summary>
+    /// Largest share of queries spent confirming knots: where a prompt size measured once breaks the order of its
+    /// neighbours (<c>PE</c> never falls as the prompt grows, so that is noise, not a step) by more than
+    /// <see cref="ConfirmNoiseThreshold"/>, the planner measures it again at the second-smallest output length, so its
+    /// <c>PE(p)</c> rests on two measurements (pooled by a fit with <see cref="RuntimeFitOptions.RobustLoss"/>). Default 0,
+    /// off: on the Megatron grids and their noisier variants, a new prompt size lowered the held-out error more than a
+    /// confirmation at every budget up to 50 (docs/accuracy.md). Turn it on where repeats of one configuration scatter more
+    /// than neighbouring prompt sizes differ.
+    /// </summary>
+    public double ConfirmShare { get; init; }
+
+    /// <summary>Relative break of order between neighbouring knots beyond which a lone knot is confirmed. Default 0.005.</summary>
+    public double ConfirmNoiseThreshold { get; init; } = 0.005;
 
     /// <summary>The fit options that suit the planner's designs: single-output prompt sizes allowed, decode model chosen by cross-validation.</summary>
     public static RuntimeFitOptions FitOptions { get; } = new() { AllowSingleOutputLength = true, Decode = DecodeModel.Auto };
+
+    /// <summary>
+    /// Fits what was measured and estimates, from those samples alone, the error at every candidate configuration not
+    /// measured (cross-validation, <see cref="CrossValidationReport.EstimateHeldOutError"/>, mixed in the proportion of
+    /// unmeasured configurations at unmeasured prompt sizes). Compare the estimate with the accuracy you need to tell
+    /// whether the budget was too small.
+    /// </summary>
+    /// <param name="measured">The samples of a run (at least one prompt size swept at two output lengths).</param>
+    /// <param name="options">Fit options; default <see cref="FitOptions"/>. Non-physical fits are kept, with their warnings on the model.</param>
+    /// <param name="cancellationToken">Stops between cross-validation folds.</param>
+    public PlanAssessment Assess(IEnumerable<ProfilingSample> measured, RuntimeFitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(measured);
+        var samples = measured.ToList();
+        options = (options ?? FitOptions) with { KeepNonPhysicalFit = true };
+        var model = RuntimeModel.Fit(samples, options);
+        var done = samples.Select(s => (s.PromptTokens, s.OutputTokens)).ToHashSet();
+        var prompts = samples.Select(s => s.PromptTokens).ToHashSet();
+        var left = _prompts.SelectMany(p => _outputs.Select(o => (P: p, O: o))).Where(k => !done.Contains(k)).ToList();
+        var share = left.Count == 0 ? 0 : left.Count(k => !prompts.Contains(k.P)) / (double)left.Count;
+        var estimate = RuntimeModel.CrossValidate(samples, options, cancellationToken).EstimateHeldOutError(share);
+        return new PlanAssessment(model, estimate, left.Count);
+    }
 
     /// <summary>The next query to measure, or null when every candidate has been measured.</summary>
     /// <param name="measured">Everything measured so far (any trials; the minimum runtime per configuration is used).</param>
@@ -70,7 +110,12 @@ public sealed class AdaptiveProfilingPlanner
             }
         }
 
-        var sweeps = runtimes.Keys.Count(k => k.O != oMin);
+        if (ConfirmShare > 0 && NextConfirmation(runtimes, oMin) is { } confirm)
+        {
+            return confirm;
+        }
+
+        var sweeps = runtimes.Keys.Count(k => k.O != oMin && !IsConfirmation(runtimes, k));
         var wantSweep = sweeps < DecodeShare * (runtimes.Count + 1);
         var pe = wantSweep ? null : NextPromptEncodingQuery(runtimes, oMin);
         return pe ?? NextSweepQuery(runtimes, oMin) ?? NextPromptEncodingQuery(runtimes, oMin) ?? FirstUnmeasured(runtimes);
@@ -114,6 +159,44 @@ public sealed class AdaptiveProfilingPlanner
         return samples;
     }
 
+    // A confirmation is the second output length at a prompt size measured at no other output length above the smallest.
+    private bool IsConfirmation(Dictionary<(int P, int O), double> runtimes, (int P, int O) key)
+        => key.O == _outputs[1] && !_outputs.Skip(2).Any(o => runtimes.ContainsKey((key.P, o)));
+
+    private ConfigurationQuery? NextConfirmation(Dictionary<(int P, int O), double> runtimes, int oMin)
+    {
+        var o2 = _outputs[1];
+        var confirmed = runtimes.Keys.Count(k => IsConfirmation(runtimes, k));
+        if (confirmed >= ConfirmShare * (runtimes.Count + 1))
+        {
+            return null;
+        }
+
+        // PE(p) never falls as the prompt grows, so a lone knot below its left neighbour or above its right one is noise
+        // (a real step keeps the order). Confirm the one that breaks the order most, when it does by more than the threshold.
+        var measured = _prompts.Where(p => runtimes.ContainsKey((p, oMin))).ToArray();
+        ConfigurationQuery? best = null;
+        var bestScore = ConfirmNoiseThreshold;
+        for (var i = 1; i + 1 < measured.Length; i++)
+        {
+            var p = measured[i];
+            if (runtimes.Keys.Any(k => k.P == p && k.O != oMin))
+            {
+                continue;
+            }
+
+            double left = runtimes[(measured[i - 1], oMin)], here = runtimes[(p, oMin)], right = runtimes[(measured[i + 1], oMin)];
+            var score = Math.Max(0, Math.Max(left - here, here - right)) / here;
+            if (score > bestScore)
+            {
+                bestScore = score;
+                best = new ConfigurationQuery(p, o2);
+            }
+        }
+
+        return best;
+    }
+
     private ConfigurationQuery? NextPromptEncodingQuery(Dictionary<(int P, int O), double> runtimes, int oMin)
     {
         var measured = _prompts.Where(p => runtimes.ContainsKey((p, oMin))).ToArray();
@@ -142,7 +225,7 @@ public sealed class AdaptiveProfilingPlanner
 
     private ConfigurationQuery? NextSweepQuery(Dictionary<(int P, int O), double> runtimes, int oMin)
     {
-        var swept = runtimes.Keys.Where(k => k.O != oMin).Select(k => k.P).Distinct().ToArray();
+        var swept = runtimes.Keys.Where(k => k.O != oMin && !IsConfirmation(runtimes, k)).Select(k => k.P).Distinct().ToArray();
         var candidates = runtimes.Keys.Where(k => k.O == oMin).Select(k => k.P).Distinct().Order().ToArray();
         foreach (var p in candidates.OrderByDescending(p => swept.Length == 0 ? 0 : swept.Min(s => Math.Abs(s - p))).ThenBy(p => p))
         {

@@ -63,6 +63,17 @@ public sealed record RuntimeFitOptions
     /// </summary>
     public bool KeepNonPhysicalFit { get; init; }
 
+    /// <summary>
+    /// Fit with a robust loss, so that one unlucky measurement does not move a knot or the decode slope. Default false
+    /// (the paper's least squares). When set: each per-prompt line and the decode regression are Huber-weighted
+    /// (iteratively reweighted least squares; residuals beyond 1.345 robust standard deviations weigh less), a prompt
+    /// size needs three distinct output lengths to get its own line (with two, the short ones are pooled as below;
+    /// if no prompt size has three, two suffice as before), and a prompt size without its own line gets <c>PE(p)</c> from
+    /// its short queries (output lengths up to four times its smallest) after the fitted decode time, pooled by a Huber mean,
+    /// so a repeat or a neighbouring output length averages the noise out of the knot instead of being ignored.
+    /// </summary>
+    public bool RobustLoss { get; init; }
+
     /// <summary>Provenance stored on the fitted model.</summary>
     public RuntimeModelMetadata? Metadata { get; init; }
 

@@ -11,36 +11,39 @@ internal static partial class RuntimeModelFitter
         return steps * ((2.0 * promptTokens) + (outputTokens - 2.0)) * 0.5;
     }
 
-    private static PromptSizeFit FitLine(Point[] points, Group group, double curvature)
+    private static PromptSizeFit FitLine(Point[] points, Group group, double curvature, bool robust)
     {
         // A straight line has a closed-form least-squares solution; with x and y centred it is as accurate as a QR
         // solve, and at this size (a few rows) MathNet's QR cost 8 us per prompt size, 80% of a paper-grid fit.
         var n = group.End - group.Start;
         var x = new double[n];
         var y = new double[n];
-        double meanX = 0, meanY = 0;
         for (var i = 0; i < n; i++)
         {
             var pt = points[group.Start + i];
             double steps = pt.OutputTokens - 1;
             x[i] = steps;
             y[i] = pt.Seconds - (curvature * steps * (pt.OutputTokens - 2) * 0.5);
-            meanX += x[i];
-            meanY += y[i];
         }
 
-        meanX /= n;
-        meanY /= n;
-        double sxy = 0, sxx = 0;
-        for (var i = 0; i < n; i++)
+        var (intercept, slope) = WeightedLine(x, y, null);
+        if (robust && group.DistinctOutputs >= 3)
         {
-            sxy += (x[i] - meanX) * (y[i] - meanY);
-            sxx += (x[i] - meanX) * (x[i] - meanX);
+            var weights = new double[n];
+            for (var iteration = 0; iteration < HuberIterations; iteration++)
+            {
+                var lineResiduals = new double[n];
+                for (var i = 0; i < n; i++)
+                {
+                    lineResiduals[i] = y[i] - intercept - (slope * x[i]);
+                }
+
+                HuberWeights(lineResiduals, weights);
+                (intercept, slope) = WeightedLine(x, y, weights);
+            }
         }
 
-        // Groups reaching here have at least two distinct output lengths, so sxx > 0.
-        var slope = sxy / sxx;
-        var intercept = meanY - (slope * meanX);
+        var meanY = y.Average();
         var residuals = new SampleResidual[n];
         double ssRes = 0, ssTot = 0;
         for (var i = 0; i < n; i++)
@@ -55,7 +58,7 @@ internal static partial class RuntimeModelFitter
         return new PromptSizeFit(points[group.Start].PromptTokens, intercept, slope, RSquared(ssRes, ssTot), n, group.DistinctOutputs, residuals);
     }
 
-    private static (double G0, double G1) FitDecode(Point[] points, List<Group> sweeps, Dictionary<int, PromptSizeFit> fits, DecodeModel decode)
+    private static (double G0, double G1) FitDecode(Point[] points, List<Group> sweeps, Dictionary<int, PromptSizeFit> fits, DecodeModel decode, bool robust)
     {
         var rows = sweeps.Sum(g => g.End - g.Start);
         var columns = decode == DecodeModel.ContextLinear ? 2 : 1;
@@ -78,20 +81,103 @@ internal static partial class RuntimeModelFitter
         }
 
         var beta = x.QR().Solve(y);
+        if (robust && rows > columns + 1)
+        {
+            var weights = new double[rows];
+            for (var iteration = 0; iteration < HuberIterations; iteration++)
+            {
+                HuberWeights((y - (x * beta)).ToArray(), weights);
+                var w = Matrix<double>.Build.DiagonalOfDiagonalArray(weights.Select(Math.Sqrt).ToArray());
+                beta = (w * x).QR().Solve(w * y);
+            }
+        }
+
         return columns == 2 ? (beta[0], beta[1]) : (beta[0], 0.0);
     }
 
-    private static PromptSizeFit FitFromDecode(Point[] points, Group group, double g0, double g1)
+    private const int HuberIterations = 10;
+
+    // Huber's tuning constant: 95% efficiency under Gaussian noise, bounded influence beyond it.
+    private const double HuberK = 1.345;
+
+    /// <summary>Huber weights of residuals, scaled by their median absolute deviation (a robust standard deviation).</summary>
+    private static void HuberWeights(double[] residuals, double[] weights)
     {
-        // One output length: PE(p) is what the runtime leaves after the fitted decode time (mean over points).
-        var n = group.End - group.Start;
-        double sum = 0;
-        for (var i = group.Start; i < group.End; i++)
+        var scale = 1.4826 * Percentiles.Median(residuals.Select(Math.Abs));
+        for (var i = 0; i < residuals.Length; i++)
         {
-            sum += points[i].Seconds - (g0 * (points[i].OutputTokens - 1)) - (g1 * ContextSum(points[i].PromptTokens, points[i].OutputTokens));
+            var r = Math.Abs(residuals[i]);
+            weights[i] = scale <= 0 || r <= HuberK * scale ? 1.0 : HuberK * scale / r;
+        }
+    }
+
+    private static (double Intercept, double Slope) WeightedLine(double[] x, double[] y, double[]? weights)
+    {
+        double sw = 0, meanX = 0, meanY = 0;
+        for (var i = 0; i < x.Length; i++)
+        {
+            var w = weights?[i] ?? 1.0;
+            sw += w;
+            meanX += w * x[i];
+            meanY += w * y[i];
         }
 
-        var intercept = sum / n;
+        meanX /= sw;
+        meanY /= sw;
+        double sxy = 0, sxx = 0;
+        for (var i = 0; i < x.Length; i++)
+        {
+            var w = weights?[i] ?? 1.0;
+            sxy += w * (x[i] - meanX) * (y[i] - meanY);
+            sxx += w * (x[i] - meanX) * (x[i] - meanX);
+        }
+
+        // Groups reaching here have at least two distinct output lengths and positive weights, so sxx > 0.
+        var slope = sxy / sxx;
+        return (meanY - (slope * meanX), slope);
+    }
+
+    /// <summary>Huber M-estimate of the centre of <paramref name="values"/> (the mean when none stands out).</summary>
+    private static double HuberMean(double[] values)
+    {
+        var centre = values.Average();
+        if (values.Length < 3)
+        {
+            return centre;
+        }
+
+        var weights = new double[values.Length];
+        for (var iteration = 0; iteration < HuberIterations; iteration++)
+        {
+            HuberWeights(values.Select(v => v - centre).ToArray(), weights);
+            centre = values.Zip(weights, (v, w) => v * w).Sum() / weights.Sum();
+        }
+
+        return centre;
+    }
+
+    private static PromptSizeFit FitFromDecode(Point[] points, Group group, double g0, double g1, bool robust)
+    {
+        // One output length: PE(p) is what the runtime leaves after the fitted decode time (mean over points). Robust: the
+        // short queries (where PE dominates and the decode model's error is small), pooled by a Huber mean.
+        var n = group.End - group.Start;
+        var shortest = points[group.Start].OutputTokens;
+        var left = new List<double>(n);
+        for (var i = group.Start; i < group.End; i++)
+        {
+            if (!robust || points[i].OutputTokens <= 4 * shortest)
+            {
+                left.Add(points[i].Seconds - (g0 * (points[i].OutputTokens - 1)) - (g1 * ContextSum(points[i].PromptTokens, points[i].OutputTokens)));
+            }
+        }
+
+        double sum = 0;
+        foreach (var v in left)
+        {
+            sum += v; // in order, as the paper's fit always summed
+        }
+
+        var intercept = robust ? HuberMean([.. left]) : sum / left.Count;
         var residuals = new SampleResidual[n];
         for (var i = 0; i < n; i++)
         {

@@ -70,6 +70,12 @@ internal static partial class RuntimeModelFitter
     private static RuntimeModel FitCore(Point[] points, List<Group> groups, DecodeModel decode, RuntimeFitOptions options)
     {
         var sweeps = groups.Where(g => g.DistinctOutputs >= options.MinimumDistinctOutputLengths).ToList();
+        if (options.RobustLoss && sweeps.Count(g => g.DistinctOutputs >= 3) >= (decode == DecodeModel.ContextLinear ? 2 : 1))
+        {
+            // Two output lengths fix a line exactly, noise included; with enough longer sweeps such groups are pooled instead.
+            sweeps = sweeps.Where(g => g.DistinctOutputs >= 3).ToList();
+        }
+
         if (sweeps.Count == 0)
         {
             throw new ArgumentException(
@@ -94,10 +100,10 @@ internal static partial class RuntimeModelFitter
         {
             foreach (var g in sweeps)
             {
-                fits[g.Start] = FitLine(points, g, curvature);
+                fits[g.Start] = FitLine(points, g, curvature, options.RobustLoss);
             }
 
-            decodeParameters = FitDecode(points, sweeps, fits, decode);
+            decodeParameters = FitDecode(points, sweeps, fits, decode, options.RobustLoss);
             var settled = Math.Abs(decodeParameters.G1 - curvature) <= 1e-12 * Math.Abs(decodeParameters.G1);
             curvature = decodeParameters.G1;
             if (settled)
@@ -111,7 +117,7 @@ internal static partial class RuntimeModelFitter
         for (var gi = 0; gi < groups.Count; gi++)
         {
             var g = groups[gi];
-            allFits[gi] = fits.TryGetValue(g.Start, out var fit) ? fit : FitFromDecode(points, g, g0, g1);
+            allFits[gi] = fits.TryGetValue(g.Start, out var fit) ? fit : FitFromDecode(points, g, g0, g1, options.RobustLoss);
         }
 
         var overhead = ResolveOverhead(allFits, options);

@@ -81,6 +81,46 @@ public class AdaptiveProfilingPlannerTests
         Assert.Equal(3, count);
     }
 
+    private static List<ProfilingSample> Seeds()
+        => [.. new (int P, int O)[] { (1, 1), (2048, 1), (1, 64), (2048, 64), (1024, 1), (1024, 64) }.Select(k => new ProfilingSample(k.P, k.O, Truth(k.P, k.O)))];
+
+    [Fact]
+    public void Next_ConfirmsALoneKnotThatBreaksTheOrderOfItsNeighbours()
+    {
+        // PE never falls with the prompt, so a knot at p = 512 below the one at p = 1 is noise: measure it again, shortly.
+        var measured = Seeds();
+        measured.Add(new ProfilingSample(512, 1, 0.9 * Truth(1, 1)));
+
+        Assert.Equal(new ConfigurationQuery(512, 8), new AdaptiveProfilingPlanner(Prompts, Outputs) { ConfirmShare = 0.2 }.Next(measured));
+        Assert.Equal(1, new AdaptiveProfilingPlanner(Prompts, Outputs).Next(measured)!.Value.OutputTokens);
+    }
+
+    [Fact]
+    public void Next_DoesNotConfirmARealStep()
+    {
+        var measured = Seeds();
+        measured.Add(new ProfilingSample(512, 1, Truth(512, 1)));
+        Assert.Equal(1, new AdaptiveProfilingPlanner(Prompts, Outputs) { ConfirmShare = 0.2 }.Next(measured)!.Value.OutputTokens);
+    }
+
+    [Fact]
+    public async Task Assess_ReportsTheFitsOwnEstimateAndWhetherTheBudgetWasTooSmall()
+    {
+        var planner = new AdaptiveProfilingPlanner(Prompts, Outputs);
+        var design = await planner.RunAsync(16, Measure, cancellationToken: TestContext.Current.CancellationToken);
+        var assessment = planner.Assess(design, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal((Prompts.Length * Outputs.Length) - 16, assessment.UnmeasuredConfigurations);
+        Assert.NotNull(assessment.EstimatedHeldOutError);
+        Assert.Equal(0.03, assessment.Model.PerOutputTokenSeconds, 1e-9);
+        Assert.False(assessment.BudgetTooSmallFor(0.01));
+
+        // Seven queries leave the staircase between three prompt sizes: the fit's own estimate says so.
+        var small = planner.Assess(design.Take(7), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.True(small.BudgetTooSmallFor(0.01), $"estimate {small.EstimatedHeldOutError}");
+        Assert.Equal("targetP90", Assert.Throws<ArgumentOutOfRangeException>(() => assessment.BudgetTooSmallFor(0)).ParamName);
+    }
+
     [Fact]
     public void Constructor_RejectsDegenerateGrids()
     {

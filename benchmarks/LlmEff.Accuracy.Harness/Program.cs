@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Globalization;
+using LlmEff.Accuracy.Harness;
+using LlmEff.Core;
+using LlmEff.Core.Evaluation;
+using LlmEff.Core.Planning;
+
+// dotnet run -c Release --project benchmarks/LlmEff.Accuracy.Harness -- [grid folder] [seeds]   (ABLATE=1 adds the ablation rows)
+// Scores adaptive profiling (this build's planner and fit, and the previous planner as baseline) at 30 and 50 queries on
+// each measured grid and on seeded noisier variants of it, against the noise-relaxed bar of AccuracyTarget.
+var folder = args.Length > 0 ? args[0] : FindData() ?? throw new DirectoryNotFoundException("Pass the folder of grid CSVs (e.g. ../shared/data/megatron).");
+var seeds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+(string Name, double Scale, double Lines)[] variants = [("measured", 1, 0), ("×3, lines 1%", 3, 0.01), ("×6, lines 2%", 6, 0.02)];
+int[] budgets = [30, 50];
+var clock = Stopwatch.StartNew();
+var rows = new List<Row>();
+foreach (var file in Directory.GetFiles(folder, "*.csv").Order(StringComparer.Ordinal))
+{
+    foreach (var (name, scale, lines) in variants)
+    {
+        for (var seed = 0; seed < (scale == 1 ? 1 : seeds); seed++)
+        {
+            var grid = scale == 1
+                ? NoisyGrid.FromCsv(file, new NoisyGridOptions { NoiseScale = 1, MinimumStdDevSeconds = 0 })
+                : NoisyGrid.FromCsv(file, new NoisyGridOptions { NoiseScale = scale, PromptLineResidual = lines, Seed = seed + 1 });
+            var target = AccuracyTarget.For(grid);
+            foreach (var budget in budgets)
+            {
+                rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, "baseline", target, Baseline(grid, budget), BaselinePlanner.FitOptions));
+                rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, "current", target, AccuracyStudy.AdaptiveDesign(grid, budget), AdaptiveProfilingPlanner.FitOptions));
+                if (Environment.GetEnvironmentVariable("ABLATE") == "1")
+                {
+                    // Ablations: the previous sweep share, the robust loss, and knot confirmation with the robust loss that pools it.
+                    foreach (var (confirm, share, robust) in new[] { (0.0, 0.25, false), (0.0, 0.15, true), (0.1, 0.15, true) })
+                    {
+                        rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, FormattableString.Invariant($"confirm {confirm}, sweeps {share}, robust {robust}"), target, Design(grid, budget, confirm, share), AdaptiveProfilingPlanner.FitOptions with { RobustLoss = robust }));
+                    }
+                }
+            }
+        }
+    }
+}
+
+Console.WriteLine("| grid | variant | seed | budget | planner | queries | p90 | p90 bar | max | max bar | within bar | estimate p90 / real |");
+Console.WriteLine("|---|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|");
+foreach (var r in rows)
+{
+    Console.WriteLine(FormattableString.Invariant($"| {r.Grid} | {r.Variant} | {r.Seed} | {r.Budget} | {r.Planner} | {r.Queries} | {r.HeldOut.P90:P2} | {r.Target.P90Bar:P2} | {r.HeldOut.Max:P2} | {r.Target.MaxBar:P2} | {(r.Met ? "yes" : "**no**")} | {(r.Estimate is { } e ? (e.P90 / r.HeldOut.P90).ToString("F2", CultureInfo.InvariantCulture) : "–")} |"));
+}
+
+Console.WriteLine();
+Console.WriteLine("| variant | budget | planner | grids within bar | estimate p90 within 2× of real |");
+Console.WriteLine("|---|---:|---|---:|---:|");
+foreach (var g in rows.GroupBy(r => (r.Variant, r.Budget, r.Planner)))
+{
+    var within2 = g.Count(r => r.Estimate is { } e && e.P90 / r.HeldOut.P90 is >= 0.5 and <= 2);
+    Console.WriteLine(FormattableString.Invariant($"| {g.Key.Variant} | {g.Key.Budget} | {g.Key.Planner} | {g.Count(r => r.Met)} / {g.Count()} | {within2} / {g.Count()} |"));
+}
+
+Console.WriteLine();
+Console.WriteLine(FormattableString.Invariant($"{rows.Count} designs scored in {clock.Elapsed.TotalSeconds:F0} s on {Environment.ProcessorCount} cores, .NET {Environment.Version}."));
+
+static List<ProfilingSample> Baseline(ProfilingGrid grid, int budget)
+    => new BaselinePlanner(grid.PromptTokens, grid.OutputTokens)
+        .RunAsync(budget, (q, _) => ValueTask.FromResult(grid.Measure(q.PromptTokens, q.OutputTokens)))
+        .GetAwaiter().GetResult().ToList();
+
+static List<ProfilingSample> Design(ProfilingGrid grid, int budget, double confirmShare, double decodeShare)
+    => new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens) { ConfirmShare = confirmShare, DecodeShare = decodeShare }
+        .RunAsync(budget, (q, _) => ValueTask.FromResult(grid.Measure(q.PromptTokens, q.OutputTokens)))
+        .GetAwaiter().GetResult().ToList();
+
+static Row Score(ProfilingGrid grid, string file, string variant, int seed, int budget, string planner, AccuracyTarget target, List<ProfilingSample> design, RuntimeFitOptions options)
+{
+    options = options with { KeepNonPhysicalFit = true };
+    var model = RuntimeModel.Fit(design, options);
+    var heldOut = grid.HeldOutError(model, design);
+    var estimate = RuntimeModel.CrossValidate(design, options).EstimateHeldOutError(grid.ShareAtUnprofiledPromptSizes(design));
+    return new Row(file, variant, seed, budget, planner, design.Count, heldOut, target, target.IsMetBy(heldOut), estimate);
+}
+
+static string? FindData()
+{
+    for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
+    {
+        var candidate = Path.Combine(dir.FullName, "shared", "data", "megatron");
+        if (Directory.Exists(candidate))
+        {
+            return candidate;
+        }
+    }
+
+    return null;
+}
+
+internal sealed record Row(string Grid, string Variant, int Seed, int Budget, string Planner, int Queries, ErrorSummary HeldOut, AccuracyTarget Target, bool Met, ErrorSummary? Estimate);

@@ -1,0 +1,26 @@
+namespace LlmEff.Core.Planning;
+
+/// <summary>What an adaptive profiling run gives: the fitted model and the fit's own estimate of its error where it did not measure.</summary>
+/// <param name="Model">The model fitted on every sample of the run (non-physical fits kept; see <see cref="RuntimeModel.Warnings"/>).</param>
+/// <param name="EstimatedHeldOutError">
+/// Cross-validated estimate of the error at the candidate configurations not measured; null when the run is too small to
+/// cross-validate (fewer than three prompt sizes, or no configuration above a prompt size's smallest output length).
+/// </param>
+/// <param name="UnmeasuredConfigurations">Candidate configurations the run did not measure.</param>
+public sealed record PlanAssessment(RuntimeModel Model, ErrorSummary? EstimatedHeldOutError, int UnmeasuredConfigurations)
+{
+    /// <summary>
+    /// Whether the budget was too small for <paramref name="targetP90"/>: the estimated p90 exceeds it, or there is no
+    /// estimate at all (then nothing vouches for the model).
+    /// </summary>
+    /// <param name="targetP90">Required 90th-percentile relative error (0.02 = 2%).</param>
+    public bool BudgetTooSmallFor(double targetP90)
+    {
+        if (!(targetP90 > 0) || !double.IsFinite(targetP90))
+        {
+            throw new ArgumentOutOfRangeException(nameof(targetP90), targetP90, "The target is a positive relative error (0.02 = 2%).");
+        }
+
+        return EstimatedHeldOutError is not { } e || e.P90 > targetP90;
+    }
+}
