@@ -183,17 +183,20 @@ public sealed class BatchedRuntimeModel
         var pe = Lerp(lo.PromptEncodingSeconds + lo.OverheadSeconds, hi.PromptEncodingSeconds + hi.OverheadSeconds, w);
         var decode = Lerp(lo.GenerationSeconds, hi.GenerationSeconds, w);
         var total = pe + decode;
-        if (!(total > 0) || pe < 0 || decode < 0)
+        if (!(total > 0))
         {
-            throw new InvalidOperationException(FormattableString.Invariant(
-                $"Batch size {batchSize} lies outside the profiled {_batchSizes[0]}..{_batchSizes[^1]}, and following the nearest profiled segment gives a non-physical runtime (prompt encoding {pe:G4} s, decode {decode:G4} s); profile that batch size."));
+            // Only a kept non-physical per-batch-size fit (see their Warnings) or a falling trend extended past the
+            // profiled range gets here; a runtime of zero or less is never returned.
+            throw new InvalidOperationException(IsBatchSizeExtrapolated(batchSize)
+                ? FormattableString.Invariant($"Batch size {batchSize} lies outside the profiled {_batchSizes[0]}..{_batchSizes[^1]}, and following the nearest profiled segment gives a non-physical runtime (prompt encoding {pe:G4} s, decode {decode:G4} s); profile that batch size.")
+                : FormattableString.Invariant($"Between the profiled batch sizes {_batchSizes[k]} and {_batchSizes[k + 1]} the runtime of (p = {promptTokens}, o = {outputTokens}) comes out non-physical (prompt encoding {pe:G4} s, decode {decode:G4} s): the per-batch-size fits are not physical; see their Warnings and profile again with more trials."));
         }
 
         return new BatchedRuntimePrediction(
             promptTokens, outputTokens, batchSize, pe, decode, total, IsBatchSizeExtrapolated(batchSize), lo.PromptExtrapolated || hi.PromptExtrapolated);
     }
 
-    /// <summary>Errors of this model on measured batches (each sample as is, its <see cref="ProfilingSample.BatchSize"/> null meaning 1).</summary>
+    /// <summary>Errors of this model on measured batches (each sample as is, its <see cref="ProfilingSample.BatchSize"/> null meaning 1); a query it cannot predict physically counts as a 100% error.</summary>
     /// <exception cref="ArgumentException">No samples.</exception>
     public ErrorSummary Evaluate(IEnumerable<ProfilingSample> samples)
     {
@@ -242,6 +245,19 @@ public sealed class BatchedRuntimeModel
 
     private static double Lerp(double a, double b, double w) => a + ((b - a) * w);
 
+    // A query the model cannot predict physically counts as a 100% error rather than stopping the error report.
     private static double RelativeError(BatchedRuntimeModel model, ProfilingSample s)
-        => (model.Predict(s.PromptTokens, s.OutputTokens, s.BatchSize ?? 1) - s.RuntimeSeconds) / s.RuntimeSeconds;
+    {
+        double predicted;
+        try
+        {
+            predicted = model.Predict(s.PromptTokens, s.OutputTokens, s.BatchSize ?? 1);
+        }
+        catch (InvalidOperationException)
+        {
+            predicted = 0;
+        }
+
+        return (predicted - s.RuntimeSeconds) / s.RuntimeSeconds;
+    }
 }
