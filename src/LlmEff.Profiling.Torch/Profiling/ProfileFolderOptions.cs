@@ -71,11 +71,6 @@ public sealed record ProfileFolderOptions
         Architecture.Validate();
         Plan.Validate();
         EnergyFitOptions.Validate();
-        if (Plan.IsBatched && Parallel is not null)
-        {
-            throw new ArgumentException("Batched profiling runs the whole model or one shard on one device; leave Parallel null and set Profiler.Shard to profile a tensor-parallel shard in batches.", nameof(Parallel));
-        }
-
         if (Plan.IsBatched && !Plan.BatchSizes.Contains(1))
         {
             throw new ArgumentException($"Plan.BatchSizes {string.Join(",", Plan.BatchSizes)}: include 1, so the folder's batch-1 runtime model is measured too (e.g. 1,4,16).", nameof(Plan));

@@ -17,6 +17,11 @@ internal static class ProfileFolderRun
     {
         var architecture = options.Architecture;
         var (n, stages) = options.Parallel is null ? (1, 1) : new ParallelProfiler(options.Profiler, options.Parallel, loggers).Layout(architecture, options.Plan);
+        if (options.Plan.IsBatched && (n, stages) != (1, 1))
+        {
+            throw new ArgumentException($"Batched profiling runs the whole model or one shard on one device, not an emulated {n} x {stages} layout; profile one tensor-parallel shard in batches with TorchProfilerOptions.Shard, or drop the batch sizes.", nameof(options));
+        }
+
         if ((n, stages) == (1, 1))
         {
             // Checked before the model is built (minutes for a large one); the profiler checks the label again as it resumes.

@@ -52,8 +52,8 @@ public sealed class BatchedProfileTests : IDisposable
     {
         var noOne = Assert.Throws<ArgumentException>(() => Options(2, 4).Validate());
         Assert.Contains("include 1", noOne.Message, StringComparison.Ordinal);
-        var parallel = Assert.Throws<ArgumentException>(() => (Options(1, 2) with { Parallel = new ParallelProfileOptions { TensorParallelDegree = 2 } }).Validate());
-        Assert.Contains("Profiler.Shard", parallel.Message, StringComparison.Ordinal);
+        var parallel = Assert.Throws<ArgumentException>(() => TorchProfiler.ProfileToFolderAsync(Options(1, 2) with { Parallel = new ParallelProfileOptions { TensorParallelDegree = 2 } }));
+        Assert.Contains("TorchProfilerOptions.Shard", parallel.Message, StringComparison.Ordinal);
         var bad = Assert.Throws<ArgumentOutOfRangeException>(() => new ProfilingPlan { BatchSizes = [1, 0] }.Validate());
         Assert.Equal("BatchSizes", bad.ParamName);
         Assert.Equal(4, new ProfilingPlan { PromptTokens = [1], OutputTokens = [1, 2], Trials = 1, BatchSizes = [1, 3] }.TotalQueries);
