@@ -14,7 +14,7 @@ internal static class FitCommand
 
     public static Command Create(TextWriter output)
     {
-        var samples = new Argument<FileInfo>("samples") { Description = "CSV of samples: prompt_tokens,output_tokens,runtime_seconds[,trial,concurrency,energy_joules,source]." };
+        var samples = new Argument<FileInfo>("samples") { Description = "CSV of samples: prompt_tokens,output_tokens,runtime_seconds[,trial,concurrency,energy_joules,source,batch_size]." };
         var model = new Option<FileInfo?>("--output", "-o") { Description = "Write the fitted model as JSON here." };
         var aggregation = new Option<TrialAggregation>("--aggregation") { Description = "How trials of one (p, o) combine.", DefaultValueFactory = _ => TrialAggregation.Minimum };
         var decode = new Option<DecodeModel>("--decode") { Description = "Decode model: Constant (the paper), ContextLinear, or Auto (cross-validated).", DefaultValueFactory = _ => DecodeModel.Constant };
