@@ -52,7 +52,8 @@ public sealed class BatchedProfileTests : IDisposable
     {
         var noOne = Assert.Throws<ArgumentException>(() => Options(2, 4).Validate());
         Assert.Contains("include 1", noOne.Message, StringComparison.Ordinal);
-        var parallel = Assert.Throws<ArgumentException>(() => TorchProfiler.ProfileToFolderAsync(Options(1, 2) with { Parallel = new ParallelProfileOptions { TensorParallelDegree = 2 } }));
+        // Thrown by the call itself, before any task starts.
+        var parallel = Assert.Throws<ArgumentException>(() => { _ = TorchProfiler.ProfileToFolderAsync(Options(1, 2) with { Parallel = new ParallelProfileOptions { TensorParallelDegree = 2 } }); });
         Assert.Contains("TorchProfilerOptions.Shard", parallel.Message, StringComparison.Ordinal);
         var bad = Assert.Throws<ArgumentOutOfRangeException>(() => new ProfilingPlan { BatchSizes = [1, 0] }.Validate());
         Assert.Equal("BatchSizes", bad.ParamName);
