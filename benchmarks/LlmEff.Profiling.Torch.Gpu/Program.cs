@@ -11,6 +11,9 @@ using static TorchSharp.torch;
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --out "$OUT"            (GPU machine)
 //   dotnet run --project benchmarks/LlmEff.Profiling.Torch.Gpu -- --smoke  (CPU, tiny model, checks the harness only)
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --graph-check-only --graph-check --out "$OUT"   (CUDA-graph tokens vs eager, seconds)
+//   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --batching --out "$OUT"  (static batching: decode step against its bound for
+//                                                                         b = 1, 2, 4, ..., batched fit, held-out error, cost per query)
+//   dotnet run --project benchmarks/LlmEff.Profiling.Torch.Gpu -- --batching --smoke   (the same on the CPU, tiny model)
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --nccl --out "$OUT"     (only the NCCL all-reduce latencies over all
 //                                                                         visible GPUs, a few seconds, then stop)
 var smoke = args.Contains("--smoke");
@@ -130,6 +133,43 @@ if (args.Contains("--ops"))
     results["op_costs"] = OpCosts.Measure(device);
     Save();
     Console.WriteLine(JsonSerializer.Serialize(results["op_costs"]));
+}
+
+if (args.Contains("--batching"))
+{
+    var markdown = new System.Text.StringBuilder("# Static batching (BatchingBenchmark)\n\n");
+    markdown.AppendLine(System.FormattableString.Invariant($"Device: {results["device"]}; copy {bandwidth / 1e9:F0} GB/s, bf16 matmul {matmul / 1e12:F0} TFLOP/s (8192^3).\n"));
+    var batching = new List<object?>();
+    results["batching"] = batching;
+    var batchingModels = smoke
+        ? new[] { (Architectures.Tiny, new DecoderOptions { Precision = ModelPrecision.Float32 }) }
+        : new[] { (Architectures.GptJ6B, DecoderOptions.Default), (Architectures.Llama3_8B, DecoderOptions.Default with { RotaryBase = 500000 }) };
+    foreach (var (arch, options) in batchingModels)
+    {
+        if (only is not null && !arch.Name.Contains(only, StringComparison.OrdinalIgnoreCase))
+        {
+            continue;
+        }
+
+        try
+        {
+            batching.Add(BatchingBenchmark.Run(arch, options, device, smoke, smoke ? 4 : 32, outDir, bandwidth, matmul, log, markdown));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            log.LogError(ex, "{Model} failed", arch.Name);
+            batching.Add(new Dictionary<string, object?> { ["model"] = arch.Name, ["error"] = ex.ToString() });
+        }
+
+        Save();
+        File.WriteAllText(Path.Combine(outDir, "batching.md"), markdown.ToString());
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+    }
+
+    Finish();
+    Console.WriteLine(markdown.ToString());
+    return;
 }
 
 log.LogInformation("copy {Bw:F0} GB/s, bf16 matmul {Mm:F0} TFLOP/s (8192^3), {Mp:F0} TFLOP/s (1536x4096x14336)", bandwidth / 1e9, matmul / 1e12, matmulPrefillShape / 1e12);

@@ -33,9 +33,10 @@ internal static class EstimateCommand
             Description = "Accelerator for idealized cost and energy (" + string.Join(", ", Accelerators.All.Select(a => a.Name)) + "); default A100-80GB for idealized Table 3 models, none otherwise.",
         };
 
+        var batch = new Option<int?>("--batch") { Description = "Serve every query in a static batch of B queries of its (p, o) under batched runtime models (--model FILE: a <model>-batched-runtime-model.json): latency and idealized cost and energy per query." };
         var command = new Command("estimate", "Estimate the runtime, idealized cost and energy of a workload (default: the built-in 1,000-query sample) under the paper's Table 3 models or fitted models.")
         {
-            models, metric, json, workloadFile, accelerator,
+            models, metric, json, workloadFile, accelerator, batch,
         };
         var helm = new HelmCliOptions();
         helm.AddTo(command);
@@ -44,6 +45,16 @@ internal static class EstimateCommand
             var workload = CliInputs.ReadWorkload(parse.GetValue(workloadFile));
             var metricValue = parse.GetValue(metric) == "denoised" ? RuntimeMetric.Denoised : RuntimeMetric.Idealized;
             var hardware = parse.GetValue(accelerator) is { } name ? CliInputs.Accelerator(name) : null;
+            if (parse.GetValue(batch) is { } b)
+            {
+                if (parse.GetValue(json))
+                {
+                    throw new ArgumentException("--batch writes a table; drop --json.");
+                }
+
+                return BatchedEstimate.Run(output, error, parse.GetValue(models), b, workload, hardware);
+            }
+
             var selected = ResolveModels(parse.GetValue(models), metricValue, helm.Read(parse));
             foreach (var m in selected)
             {

@@ -20,7 +20,7 @@ internal static class FitCommand
 
     public static Command Create(TextWriter output)
     {
-        var samples = new Argument<FileInfo>("samples") { Description = "CSV of samples: prompt_tokens,output_tokens,runtime_seconds[,trial,concurrency,energy_joules,source]; or a benchmark tool's per-request log (see --from)." };
+        var samples = new Argument<FileInfo>("samples") { Description = "CSV of samples: prompt_tokens,output_tokens,runtime_seconds[,trial,concurrency,energy_joules,source,batch_size]; or a benchmark tool's per-request log (see --from)." };
         var from = new Option<string?>("--from") { Description = $"Read FILE as the per-request log of a benchmark tool: {FromNames}, or auto (detect; also the default for a JSON file)." };
         var keepMismatched = new Option<bool>("--keep-mismatched") { Description = "Keep logged requests whose output length differs from the requested one, fitted on the length they report." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Count tokens with this encoding (cl100k_base, o200k_base, gpt2) where a log holds only text (GenAI-Perf without usage)." };

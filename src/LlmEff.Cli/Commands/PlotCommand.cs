@@ -13,13 +13,14 @@ internal static class PlotCommand
 {
     public static Command Create(TextWriter output)
     {
-        var command = new Command("plot", "Draw the paper's figures as PNG or SVG: runtime (Figure 3), prompt-encoding (Figure 4), predicted (Figure 7), pareto (Figure 9), load-study (latency and goodput against load).")
+        var command = new Command("plot", "Draw the paper's figures as PNG or SVG: runtime (Figure 3), prompt-encoding (Figure 4), predicted (Figure 7), pareto (Figure 9), load-study (latency and goodput against load), batching (cost per query against latency).")
         {
             RuntimeCommand("runtime", "Runtime vs output tokens per prompt size, with the fitted lines (Figure 3).", output, (s, m, t) => RuntimeFigures.RuntimeVsOutputTokens(s, m, t)),
             RuntimeCommand("prompt-encoding", "Prompt-encoding time PE vs prompt size: per-size intercepts and the fitted PE (Figure 4).", output, (_, m, t) => RuntimeFigures.PromptEncoding(m, t)),
             RuntimeCommand("predicted", "Predicted vs measured runtime for every sample, with y = x (Figure 7).", output, (s, m, t) => RuntimeFigures.PredictedVsMeasured(s, m, t)),
             ParetoPlot(output),
             LoadStudyPlot(output),
+            BatchingPlot(output),
         };
         return command;
     }
@@ -87,6 +88,52 @@ internal static class PlotCommand
 
     private static RuntimeModel LoadModel(FileInfo file)
         => file.Exists ? RuntimeModelJson.Load(file.FullName) : throw new FileNotFoundException($"model file '{file.FullName}' does not exist.", file.FullName);
+
+    private static Command BatchingPlot(TextWriter output)
+    {
+        var model = new Argument<FileInfo>("model") { Description = "Batched runtime-model JSON (<model>-batched-runtime-model.json from 'llmeff profile torch --batch-sizes')." };
+        var prompt = new Option<int>("--prompt-tokens", "-p") { Description = "Prompt size p of every query.", DefaultValueFactory = _ => 1536 };
+        var outputs = new Option<int>("--output-tokens") { Description = "Output tokens o of every query.", DefaultValueFactory = _ => 64 };
+        var accelerator = new Option<string?>("--accelerator") { Description = "Accelerator pricing the GPU time; default: the model's own hardware." };
+        var tpot = new Option<double?>("--max-tpot-ms") { Description = "Latency bound: largest time per output token in milliseconds; the cheapest batch meeting it is marked." };
+        var e2e = new Option<double?>("--max-latency") { Description = "Latency bound: largest end-to-end runtime in seconds." };
+        var title = new Option<string?>("--title") { Description = "Figure title; default: the model and (p, o)." };
+        var file = OutputOption();
+        var command = new Command("batching", "Idealized cost per query against latency for static batches b = 1 .. the largest profiled, with the cheapest batch under a latency bound.")
+        {
+            model, prompt, outputs, accelerator, tpot, e2e, title, file,
+        };
+        command.SetAction(parse =>
+        {
+            var batched = BatchedEstimate.Load(parse.GetValue(model)!.FullName);
+            var hardware = parse.GetValue(accelerator) is { } name ? CliInputs.Accelerator(name) : LlmEff.Core.Hardware.Accelerators.ForProfile(batched.Metadata)
+                ?? throw new ArgumentException("the model names no known accelerator; pass --accelerator (e.g. H100-SXM) to price the GPU time.");
+            var (p, o) = (parse.GetValue(prompt), parse.GetValue(outputs));
+            if (p < 0 || o < 1)
+            {
+                throw new ArgumentException($"--prompt-tokens {p} --output-tokens {o}: give a prompt of 0 or more tokens and at least 1 output token.");
+            }
+
+            var bound = new LlmEff.Core.Batching.BatchLatencyBound { MaxTimePerOutputTokenSeconds = parse.GetValue(tpot) / 1e3, MaxEndToEndSeconds = parse.GetValue(e2e) };
+            try
+            {
+                bound.Validate();
+            }
+            catch (ArgumentOutOfRangeException ex)
+            {
+                throw new ArgumentException($"--max-tpot-ms/--max-latency: {ex.Message.Split('\n')[0]}", ex);
+            }
+
+            var choice = LlmEff.Core.Batching.BatchServing.ChooseBatchSize(batched, p, o, hardware, batched.Metadata.AcceleratorCount ?? 1, bound: bound);
+            output.WriteLine(choice.Explanation);
+            var target = parse.GetValue(file)!.FullName;
+            var caption = parse.GetValue(title) ?? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{batched.Metadata.ModelName ?? "model"}: p = {p}, o = {o} on {hardware.Name}");
+            FigureFile.Save([BatchingFigure.CostVersusLatency(choice, caption)], 1, target, 720, 520);
+            output.WriteLine($"figure written to {target}");
+            return 0;
+        });
+        return command;
+    }
 
     private static Command ParetoPlot(TextWriter output)
     {

@@ -36,11 +36,12 @@ internal static partial class ProfileTorchCommand
         var tensorParallel = new Option<int?>("--tensor-parallel") { Description = "Tensor-parallel degree N: rank 0's shard is timed on this device and the all-reduces are modelled." };
         var stages = new Option<int?>("--pipeline-stages") { Description = "Pipeline stages S (each stage's rank-0 shard is timed)." };
         var accelerator = new Option<string>("--accelerator") { Description = "GPU whose memory sets the default layout (Core's minimum-accelerator plan) and whose link carries the collectives.", DefaultValueFactory = _ => "H100-SXM" };
+        var batchSizes = new Option<string>("--batch-sizes") { Description = "Static batch sizes, comma-separated (e.g. 1,4,16): each (p, o) is also timed as a batch of b queries and <model>-batched-runtime-model.json is fitted; include 1. Energy is not measured for batches.", DefaultValueFactory = _ => "1" };
         var keep = FitWarnings.KeepOption();
         var cudaGraphs = new Option<string>("--cuda-graphs") { Description = "Replay decode steps as CUDA graphs: auto (where the GPU and libtorch allow), off (eager, one TorchScript dispatch per op), or required (fail where unavailable).", DefaultValueFactory = _ => "auto" };
         var command = new Command("torch", "Profile a random-weight decoder built from an architecture on a GPU (or CPU) with TorchSharp: idealized runtime, live progress, resumable samples, fitted model with provenance.")
         {
-            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, accelerator, cudaGraphs, keep,
+            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, accelerator, cudaGraphs, batchSizes, keep,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -49,7 +50,7 @@ internal static partial class ProfileTorchCommand
             {
                 Architecture = architecture,
                 OutputDirectory = parse.GetValue(outDir)!.FullName,
-                Plan = Plan(ProfileCommand.ParseList(parse.GetValue(prompts)!, "--prompts"), ProfileCommand.ParseList(parse.GetValue(outputs)!, "--outputs"), parse.GetValue(trials), parse.GetValue(warmup), parse.GetValue(seed)),
+                Plan = Plan(ProfileCommand.ParseList(parse.GetValue(prompts)!, "--prompts"), ProfileCommand.ParseList(parse.GetValue(outputs)!, "--outputs"), parse.GetValue(trials), parse.GetValue(warmup), parse.GetValue(seed), ProfileCommand.ParseList(parse.GetValue(batchSizes)!, "--batch-sizes")),
                 Profiler = new TorchProfilerOptions
                 {
                     Device = ParseDevice(parse.GetValue(device)!),
@@ -165,8 +166,18 @@ internal static partial class ProfileTorchCommand
         return options with { TensorParallelDegree = n, PipelineStages = s };
     }
 
-    private static ProfilingPlan Plan(IReadOnlyList<int> promptTokens, IReadOnlyList<int> outputTokens, int trials, int warmup, long seed)
+    private static ProfilingPlan Plan(IReadOnlyList<int> promptTokens, IReadOnlyList<int> outputTokens, int trials, int warmup, long seed, IReadOnlyList<int> batchSizes)
     {
+        if (batchSizes.FirstOrDefault(b => b < 1, 1) is var badBatch && badBatch < 1)
+        {
+            throw new ArgumentException($"--batch-sizes: {badBatch} is not a batch size; a batch holds 1 or more queries (e.g. --batch-sizes 1,4,16).");
+        }
+
+        if (batchSizes.Distinct().Count() != batchSizes.Count || (batchSizes.Count > 1 && !batchSizes.Contains(1)))
+        {
+            throw new ArgumentException($"--batch-sizes {string.Join(',', batchSizes)}: give distinct sizes that include 1, e.g. --batch-sizes 1,4,16.");
+        }
+
         if (trials is < 1 or > ProfileCommand.MaximumTrials)
         {
             throw new ArgumentException($"--trials {trials}: give 1 to {ProfileCommand.MaximumTrials} timed trials per point.");
@@ -197,7 +208,7 @@ internal static partial class ProfileTorchCommand
             throw new ArgumentException($"--outputs {string.Join(',', outputTokens)}: give at least two output lengths, so every prompt size gets a line (PE and g).");
         }
 
-        return new ProfilingPlan { PromptTokens = promptTokens, OutputTokens = outputTokens, Trials = trials, WarmupRuns = warmup, Seed = seed }.Validate();
+        return new ProfilingPlan { PromptTokens = promptTokens, OutputTokens = outputTokens, Trials = trials, WarmupRuns = warmup, Seed = seed, BatchSizes = batchSizes }.Validate();
     }
 
     private static string ParseDevice(string text)

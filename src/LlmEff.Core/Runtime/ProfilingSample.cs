@@ -38,4 +38,10 @@ public sealed record ProfilingSample(int PromptTokens, int OutputTokens, double 
     /// in the visible answer), when reported.
     /// </summary>
     public int? ReasoningTokens { get; init; }
+
+    /// <summary>
+    /// Queries run together as one static batch, all with this sample's <c>(p, o)</c>; null means 1 (the paper's setting).
+    /// <see cref="RuntimeSeconds"/> is then the whole batch's runtime, not a per-query share.
+    /// </summary>
+    public int? BatchSize { get; init; }
 }

@@ -5,14 +5,18 @@ namespace LlmEff.Core.Serialization;
 
 /// <summary>
 /// CSV form of <see cref="ProfilingSample"/>s: header <c>prompt_tokens,output_tokens,runtime_seconds</c>, then the
-/// optional columns <c>trial,concurrency,energy_joules,source</c>. Unknown columns (for example Megatron's
+/// optional columns <c>trial,concurrency,energy_joules,source,batch_size</c> (files written before <c>batch_size</c> existed
+/// read as batch 1). Unknown columns (for example Megatron's
 /// <c>stddev_seconds</c>) are ignored on read; numbers use the invariant culture. Read as RFC 4180 CSV by
 /// <see cref="CsvTable"/>; written through <see cref="CsvFormat"/>, which quotes a source label holding a comma.
 /// </summary>
 public static class ProfilingSampleCsv
 {
     /// <summary>The header line this library writes.</summary>
-    public const string Header = "prompt_tokens,output_tokens,runtime_seconds,trial,concurrency,energy_joules,source";
+    public const string Header = "prompt_tokens,output_tokens,runtime_seconds,trial,concurrency,energy_joules,source,batch_size";
+
+    /// <summary>The header written before the <c>batch_size</c> column existed; such files are still read and appended to.</summary>
+    public const string HeaderWithoutBatchSize = "prompt_tokens,output_tokens,runtime_seconds,trial,concurrency,energy_joules,source";
 
     private static readonly string[] Required = ["prompt_tokens", "output_tokens", "runtime_seconds"];
 
@@ -47,6 +51,7 @@ public static class ProfilingSampleCsv
 
         int cp = table.IndexOf("prompt_tokens"), co = table.IndexOf("output_tokens"), cr = table.IndexOf("runtime_seconds");
         int ct = table.IndexOf("trial"), cc = table.IndexOf("concurrency"), ce = table.IndexOf("energy_joules"), cs = table.IndexOf("source");
+        var cb = table.IndexOf("batch_size");
         var samples = new List<ProfilingSample>(table.Rows.Count);
         foreach (var row in table.Rows)
         {
@@ -56,6 +61,7 @@ public static class ProfilingSampleCsv
                 Concurrency = cc >= 0 && !string.IsNullOrWhiteSpace(row[cc]) ? ParseInt(table, row, cc) : null,
                 EnergyJoules = ce >= 0 && !string.IsNullOrWhiteSpace(row[ce]) ? ParseDouble(table, row, ce) : null,
                 Source = cs >= 0 && row[cs].Length > 0 ? row[cs] : null,
+                BatchSize = cb >= 0 && !string.IsNullOrWhiteSpace(row[cb]) ? ParseBatchSize(table, row, cb) : null,
             });
         }
 
@@ -85,9 +91,18 @@ public static class ProfilingSampleCsv
     }
 
     /// <summary>One CSV row (no line break) for <paramref name="sample"/>, in <see cref="Header"/>'s column order.</summary>
-    public static string FormatRow(ProfilingSample sample)
+    public static string FormatRow(ProfilingSample sample) => FormatRow(sample, includeBatchSize: true);
+
+    /// <summary>One CSV row for <paramref name="sample"/>, in <see cref="Header"/>'s layout or, without the batch column, in <see cref="HeaderWithoutBatchSize"/>'s.</summary>
+    /// <exception cref="ArgumentException">The batch column is left out but the sample has a batch size other than 1.</exception>
+    internal static string FormatRow(ProfilingSample sample, bool includeBatchSize)
     {
         ArgumentNullException.ThrowIfNull(sample);
+        if (!includeBatchSize && sample.BatchSize is { } b && b != 1)
+        {
+            throw new ArgumentException($"This file has no batch_size column, so a batch of {b} cannot be recorded in it; write batched samples to a new file.", nameof(sample));
+        }
+
         var inv = CultureInfo.InvariantCulture;
         return CsvFormat.FormatRow(
         [
@@ -98,6 +113,7 @@ public static class ProfilingSampleCsv
             sample.Concurrency?.ToString(inv),
             sample.EnergyJoules?.ToString("R", inv),
             sample.Source,
+            .. includeBatchSize ? [sample.BatchSize?.ToString(inv)] : Array.Empty<string?>(),
         ]);
     }
 
@@ -107,6 +123,12 @@ public static class ProfilingSampleCsv
         return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
             ? v
             : throw new InvalidDataException($"{table.Location(row, column)}: '{text}' is not an integer.");
+    }
+
+    private static int ParseBatchSize(CsvTable table, CsvRecord row, int column)
+    {
+        var b = ParseInt(table, row, column);
+        return b >= 1 ? b : throw new InvalidDataException($"{table.Location(row, column)}: batch_size {b} is not a batch; it counts queries run together, 1 or more.");
     }
 
     private static double ParseDouble(CsvTable table, CsvRecord row, int column)

@@ -12,23 +12,32 @@ public sealed class ProfilingSampleCsvWriter : IDisposable
     private readonly StreamWriter _writer;
     private readonly object _gate = new();
 
-    private ProfilingSampleCsvWriter(StreamWriter writer) => _writer = writer;
+    private readonly bool _batchColumn;
+
+    private ProfilingSampleCsvWriter(StreamWriter writer, bool batchColumn)
+    {
+        _writer = writer;
+        _batchColumn = batchColumn;
+    }
 
     /// <summary>The file being written.</summary>
     public string Path { get; private init; } = string.Empty;
 
     /// <summary>Opens <paramref name="path"/> for appending, creating it with a header when new or empty.</summary>
+    /// <remarks>A file written before the <c>batch_size</c> column existed keeps its layout; batch-1 samples can still be appended to it.</remarks>
     /// <exception cref="InvalidDataException">The existing file has a header of another layout.</exception>
     public static ProfilingSampleCsvWriter OpenAppend(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var exists = File.Exists(path) && new FileInfo(path).Length > 0;
+        var batchColumn = true;
         if (exists)
         {
             using var reader = new StreamReader(path, Encoding.UTF8);
             var first = new CsvReader(reader, path).ReadRecord();
             var header = first is null ? string.Empty : string.Join(",", first.Select(f => f.Trim()));
-            if (header != ProfilingSampleCsv.Header)
+            batchColumn = header != ProfilingSampleCsv.HeaderWithoutBatchSize;
+            if (batchColumn && header != ProfilingSampleCsv.Header)
             {
                 throw new InvalidDataException($"{path}: its header '{header}' differs from '{ProfilingSampleCsv.Header}'; write to a new file or convert this one.");
             }
@@ -52,14 +61,15 @@ public sealed class ProfilingSampleCsvWriter : IDisposable
             writer.WriteLine();
         }
 
-        return new ProfilingSampleCsvWriter(writer) { Path = path };
+        return new ProfilingSampleCsvWriter(writer, batchColumn) { Path = path };
     }
 
     /// <summary>Appends one sample and flushes it to disk. Thread-safe.</summary>
+    /// <exception cref="ArgumentException">The file predates the <c>batch_size</c> column and the sample is batched.</exception>
     public void Write(ProfilingSample sample)
     {
         ArgumentNullException.ThrowIfNull(sample);
-        var row = ProfilingSampleCsv.FormatRow(sample);
+        var row = ProfilingSampleCsv.FormatRow(sample, _batchColumn);
         lock (_gate)
         {
             _writer.WriteLine(row);

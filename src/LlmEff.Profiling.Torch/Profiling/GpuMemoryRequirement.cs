@@ -31,20 +31,73 @@ public sealed record GpuMemoryRequirement(long WeightBytes, long KvCacheBytes, l
         ArgumentNullException.ThrowIfNull(shard);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPromptTokens, 1);
-        long bytes = precision.BytesPerElement();
-        long h = architecture.HiddenSize, p = maxPromptTokens;
-        long up = architecture.Ffn == FfnKind.Gated ? 2L * shard.FfnHiddenSize : shard.FfnHiddenSize;
-        // A few live [p, h]-sized tensors, the QKV and FFN intermediates, fp32 norm copies, attention scores when the
-        // math kernel runs (ALiBi masks), fp32 logits of the last position, and a later stage's input buffer.
-        var activations = (p * ((6 * h) + (2 * up) + ((long)(shard.Heads + (2 * shard.KeyValueHeads)) * shard.HeadDim)) * bytes)
-            + (p * h * 8)
-            + (shard.Heads * p * p * bytes)
-            + (shard.VocabularyRows * 4L)
-            + (shard.HasEmbedding ? 0 : (long)architecture.MaxContextTokens * h * bytes);
         return new GpuMemoryRequirement(
-            shard.ParameterCount(architecture) * bytes,
+            shard.ParameterCount(architecture) * precision.BytesPerElement(),
             CacheBytes(shard, capacityTokens, precision),
-            activations + FixedOverheadBytes);
+            Workspace(architecture, shard, precision, maxPromptTokens, 1));
+    }
+
+    /// <summary>
+    /// Estimates the memory one GPU needs to run a static batch of <paramref name="batchSize"/> queries of <paramref name="shard"/>
+    /// (<see cref="BatchedGreedyDecoder"/>): the weights once, one cache of <paramref name="capacityTokens"/> per query, and the
+    /// activations of a <c>[b, p]</c> prefill.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A count is below 1.</exception>
+    public static GpuMemoryRequirement EstimateBatched(TransformerArchitecture architecture, ShardShape shard, ModelPrecision precision, int capacityTokens, int maxPromptTokens, int batchSize)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(shard);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacityTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPromptTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        return new GpuMemoryRequirement(
+            shard.ParameterCount(architecture) * precision.BytesPerElement(),
+            CacheBytes(shard, capacityTokens, precision) * batchSize,
+            Workspace(architecture, shard, precision, maxPromptTokens, batchSize));
+    }
+
+    /// <summary>The largest batch whose <see cref="EstimateBatched"/> fits <paramref name="availableBytes"/>; 0 when not even one query fits.</summary>
+    public static int LargestBatchSize(TransformerArchitecture architecture, ShardShape shard, ModelPrecision precision, int capacityTokens, int maxPromptTokens, long availableBytes)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(shard);
+        int lo = 0, hi = 1;
+        while (hi < (1 << 20) && EstimateBatched(architecture, shard, precision, capacityTokens, maxPromptTokens, hi).TotalBytes <= availableBytes)
+        {
+            lo = hi;
+            hi *= 2;
+        }
+
+        // Every need grows linearly in b: bisect between the last batch that fits and the first that does not.
+        while (hi - lo > 1)
+        {
+            var mid = lo + ((hi - lo) / 2);
+            if (EstimateBatched(architecture, shard, precision, capacityTokens, maxPromptTokens, mid).TotalBytes <= availableBytes)
+            {
+                lo = mid;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+
+    private static long Workspace(TransformerArchitecture architecture, ShardShape shard, ModelPrecision precision, int promptTokens, int batchSize)
+    {
+        long bytes = precision.BytesPerElement();
+        long h = architecture.HiddenSize, p = promptTokens, b = batchSize, n = p * b;
+        long up = architecture.Ffn == FfnKind.Gated ? 2L * shard.FfnHiddenSize : shard.FfnHiddenSize;
+        // A few live [b·p, h]-sized tensors, the QKV and FFN intermediates, fp32 norm copies, attention scores when the
+        // math kernel runs (ALiBi masks), fp32 logits of the last positions, and a later stage's input buffer.
+        var activations = (n * ((6 * h) + (2 * up) + ((long)(shard.Heads + (2 * shard.KeyValueHeads)) * shard.HeadDim)) * bytes)
+            + (n * h * 8)
+            + (b * shard.Heads * p * p * bytes)
+            + (b * shard.VocabularyRows * 4L)
+            + (shard.HasEmbedding ? 0 : (long)architecture.MaxContextTokens * h * bytes);
+        return activations + FixedOverheadBytes;
     }
 
     /// <summary>

@@ -29,6 +29,9 @@ public static class ProfileFiles
     /// <exception cref="ArgumentNullException"><paramref name="architecture"/> is null.</exception>
     public static string RuntimeModelFileName(TransformerArchitecture architecture) => Stem(architecture) + "-runtime-model.json";
 
+    /// <summary>The batched runtime model's file, <c>&lt;model&gt;-batched-runtime-model.json</c>, of a batched profile.</summary>
+    public static string BatchedRuntimeModelFileName(TransformerArchitecture architecture) => Stem(architecture) + "-batched-runtime-model.json";
+
     /// <summary>
     /// The measured energy model beside the runtime model: <c>{slug}-runtime-model.energy.json</c>
     /// (<see cref="EnergyModelJson.CompanionPath"/> of <see cref="RuntimeModelFileName"/>).

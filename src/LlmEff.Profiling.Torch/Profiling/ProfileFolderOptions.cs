@@ -71,6 +71,11 @@ public sealed record ProfileFolderOptions
         Architecture.Validate();
         Plan.Validate();
         EnergyFitOptions.Validate();
+        if (Plan.IsBatched && !Plan.BatchSizes.Contains(1))
+        {
+            throw new ArgumentException($"Plan.BatchSizes {string.Join(",", Plan.BatchSizes)}: include 1, so the folder's batch-1 runtime model is measured too (e.g. 1,4,16).", nameof(Plan));
+        }
+
         if (Plan.CapacityTokens > Architecture.MaxContextTokens)
         {
             throw new ArgumentException(

@@ -1,5 +1,6 @@
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
+using LlmEff.Core.Batching;
 using LlmEff.Core.Energy;
 
 namespace LlmEff.Profiling.Torch;
@@ -19,6 +20,12 @@ public sealed record ProfileFolderResult(
     RuntimeModel Model,
     string ModelPath)
 {
+    /// <summary>The batched runtime model of a batched plan (then <see cref="Model"/> is its batch-1 model); null otherwise.</summary>
+    public BatchedRuntimeModel? BatchedModel { get; init; }
+
+    /// <summary>Where <see cref="BatchedModel"/> was written; null when there is none.</summary>
+    public string? BatchedModelPath { get; init; }
+
     /// <summary>The single-device profile (samples, hardware, powers); null for an emulated layout.</summary>
     public TorchProfile? Profile { get; init; }
 

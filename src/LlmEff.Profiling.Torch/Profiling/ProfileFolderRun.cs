@@ -1,4 +1,5 @@
 using LlmEff.Core;
+using LlmEff.Core.Batching;
 using LlmEff.Core.Energy;
 using LlmEff.Core.Serialization;
 using Microsoft.Extensions.Logging;
@@ -16,6 +17,11 @@ internal static class ProfileFolderRun
     {
         var architecture = options.Architecture;
         var (n, stages) = options.Parallel is null ? (1, 1) : new ParallelProfiler(options.Profiler, options.Parallel, loggers).Layout(architecture, options.Plan);
+        if (options.Plan.IsBatched && (n, stages) != (1, 1))
+        {
+            throw new ArgumentException($"Batched profiling runs the whole model or one shard on one device, not an emulated {n} x {stages} layout; profile one tensor-parallel shard in batches with TorchProfilerOptions.Shard, or drop the batch sizes.", nameof(options));
+        }
+
         if ((n, stages) == (1, 1))
         {
             // Checked before the model is built (minutes for a large one); the profiler checks the label again as it resumes.
@@ -46,6 +52,11 @@ internal static class ProfileFolderRun
         var samplesPath = Path.Combine(options.OutputDirectory, ProfileFiles.SamplesFileName(architecture));
         var profiler = new TorchProfiler(options.Profiler with { SourceLabel = options.SourceLabel, Shard = ModelShard.Full }, loggers.CreateLogger<TorchProfiler>());
         var profile = profiler.Run(architecture, options.Plan, samplesPath, progress, cancellationToken);
+        if (options.Plan.IsBatched)
+        {
+            return FitBatched(options, profile, samplesPath, loggers);
+        }
+
         RuntimeModel model;
         try
         {
@@ -80,6 +91,33 @@ internal static class ProfileFolderRun
             Profile = profile,
             Energy = energy,
             EnergyModelPath = energyPath,
+        };
+    }
+
+    private static ProfileFolderResult FitBatched(ProfileFolderOptions options, TorchProfile profile, string samplesPath, ILoggerFactory loggers)
+    {
+        var architecture = options.Architecture;
+        BatchedRuntimeModel batched;
+        try
+        {
+            var fit = options.FitOptions == RuntimeFitOptions.Default ? null : options.FitOptions;
+            batched = profile.FitBatched(fit, loggers.CreateLogger<BatchedRuntimeModel>());
+        }
+        catch (ArgumentException ex)
+        {
+            throw new InvalidOperationException($"The {profile.Samples.Count} samples in {samplesPath} could not be fitted: {ex.Message}", ex);
+        }
+
+        var batchedPath = Path.Combine(options.OutputDirectory, ProfileFiles.BatchedRuntimeModelFileName(architecture));
+        File.WriteAllText(batchedPath, batched.ToJson());
+        var smallest = batched.BatchModels[0];
+        var modelPath = Path.Combine(options.OutputDirectory, ProfileFiles.RuntimeModelFileName(architecture));
+        RuntimeModelJson.Save(smallest, modelPath);
+        return new ProfileFolderResult(architecture, 1, 1, [samplesPath], smallest, modelPath)
+        {
+            Profile = profile,
+            BatchedModel = batched,
+            BatchedModelPath = batchedPath,
         };
     }
 

@@ -24,6 +24,19 @@ public sealed record ProfilingPlan
     /// </summary>
     public int WarmupRuns { get; init; } = 2;
 
+    /// <summary>
+    /// Static batch sizes: every (p, o) is measured as a batch of <c>b</c> queries for each <c>b</c> here (samples carry
+    /// <see cref="Core.ProfilingSample.BatchSize"/>), to fit a <see cref="Core.Batching.BatchedRuntimeModel"/>. Default {1},
+    /// the paper's one query at a time.
+    /// </summary>
+    public IReadOnlyList<int> BatchSizes { get; init; } = [1];
+
+    /// <summary>True when the plan measures batches other than 1.</summary>
+    public bool IsBatched => BatchSizes.Count != 1 || BatchSizes[0] != 1;
+
+    /// <summary>Largest batch size.</summary>
+    public int MaxBatchSize => BatchSizes.Max();
+
     /// <summary>Seed of the random prompt token ids. Default 0.</summary>
     public long Seed { get; init; }
 
@@ -41,7 +54,7 @@ public sealed record ProfilingPlan
     public int CapacityTokens => MaxPromptTokens + MaxOutputTokens - 1;
 
     /// <summary>Timed queries in the plan.</summary>
-    public int TotalQueries => PromptTokens.Count * OutputTokens.Count * Trials;
+    public int TotalQueries => PromptTokens.Count * OutputTokens.Count * Trials * BatchSizes.Count;
 
     /// <summary>The timed points in measurement order: trial-major, so slow drift spreads over all points instead of one prompt size.</summary>
     public IEnumerable<(int PromptTokens, int OutputTokens, int Trial)> Points()
@@ -53,6 +66,24 @@ public sealed record ProfilingPlan
                 foreach (var o in OutputTokens)
                 {
                     yield return (p, o, t);
+                }
+            }
+        }
+    }
+
+    /// <summary>The timed points with their batch size: trial-major, then batch size, prompt size and output length.</summary>
+    public IEnumerable<(int PromptTokens, int OutputTokens, int BatchSize, int Trial)> BatchedPoints()
+    {
+        for (var t = 0; t < Trials; t++)
+        {
+            foreach (var b in BatchSizes)
+            {
+                foreach (var p in PromptTokens)
+                {
+                    foreach (var o in OutputTokens)
+                    {
+                        yield return (p, o, b, t);
+                    }
                 }
             }
         }
@@ -77,6 +108,12 @@ public sealed record ProfilingPlan
         if (PromptTokens.Distinct().Count() != PromptTokens.Count || OutputTokens.Distinct().Count() != OutputTokens.Count)
         {
             throw new ArgumentException($"Prompt sizes ({string.Join(",", PromptTokens)}) and output lengths ({string.Join(",", OutputTokens)}) must not repeat; use Trials for repetitions.", nameof(PromptTokens));
+        }
+
+        ArgumentNullException.ThrowIfNull(BatchSizes);
+        if (BatchSizes.Count == 0 || BatchSizes.Any(b => b < 1) || BatchSizes.Distinct().Count() != BatchSizes.Count)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BatchSizes), string.Join(",", BatchSizes), "Give one or more distinct batch sizes, each at least 1 (e.g. 1,4,16).");
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(Trials, 1);

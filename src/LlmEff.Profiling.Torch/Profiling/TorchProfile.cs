@@ -1,4 +1,5 @@
 using LlmEff.Core;
+using LlmEff.Core.Batching;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Energy;
 using Microsoft.Extensions.Logging;
@@ -110,5 +111,16 @@ public sealed record TorchProfile(
     {
         options ??= RuntimeFitOptions.Default;
         return RuntimeModel.Fit(Samples, options with { Metadata = options.Metadata ?? ToMetadata() }, logger);
+    }
+
+    /// <summary>Fits the batched runtime model to <see cref="Samples"/> of a batched plan (two or more batch sizes), with this profile's provenance.</summary>
+    /// <param name="options">Options of each per-batch-size fit; null uses the context-aware decode (see <see cref="BatchedRuntimeModel.Fit"/>).</param>
+    /// <param name="logger">Receives each fit's findings.</param>
+    /// <exception cref="ArgumentException">The samples hold fewer than two batch sizes.</exception>
+    /// <exception cref="RuntimeFitException">A per-batch-size fit is not physical and <see cref="RuntimeFitOptions.KeepNonPhysicalFit"/> is not set.</exception>
+    public BatchedRuntimeModel FitBatched(RuntimeFitOptions? options = null, ILogger? logger = null)
+    {
+        options ??= RuntimeFitOptions.Default with { Decode = DecodeModel.ContextLinear };
+        return BatchedRuntimeModel.Fit(Samples, options with { Metadata = options.Metadata ?? ToMetadata() }, logger);
     }
 }

@@ -84,6 +84,14 @@ public sealed class TorchProfiler
 
         var build = Stopwatch.StartNew();
         using var model = DecoderTransformer.CreateShard(architecture, Options.Shard, Options.Model, device);
+        if (plan.IsBatched)
+        {
+            using var batched = new BatchedGreedyDecoder(model, plan.CapacityTokens, plan.BatchSizes, Options.CudaGraphs);
+            Synchronize(device);
+            _logger.LogInformation("Built {Model} {Shard}({Parameters} parameters, {Precision}) on {Device} in {Seconds:F1} s; batch sizes {Batches}; decode steps {Graphs}", architecture.Name, Describe(shape), shape.ParameterCount(architecture), Options.Model.Precision, device, build.Elapsed.TotalSeconds, string.Join(",", plan.BatchSizes), batched.UsesCudaGraphs ? "replay CUDA graphs" : "run interpreted");
+            return Run(batched, plan, samplesPath, progress, cancellationToken);
+        }
+
         using var decoder = new GreedyDecoder(model, plan.CapacityTokens, Options.CudaGraphs);
         Synchronize(device);
         _logger.LogInformation("Built {Model} {Shard}({Parameters} parameters, {Precision}) on {Device} in {Seconds:F1} s; decode steps {Graphs}", architecture.Name, Describe(shape), shape.ParameterCount(architecture), Options.Model.Precision, device, build.Elapsed.TotalSeconds, decoder.UsesFusedKernels ? "replay CUDA graphs with fused kernels" : decoder.UsesCudaGraphs ? "replay CUDA graphs" : "run eagerly");
@@ -169,6 +177,120 @@ public sealed class TorchProfiler
     }
 
     /// <summary>
+    /// Profiles static batches with an already built batched decoder: every point of <see cref="ProfilingPlan.BatchedPoints"/>,
+    /// timed like <see cref="TimeQuery"/>; samples carry their batch size and resume by (p, o, b, trial). Energy is not
+    /// measured for batches.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The decoder's cache is too small for the plan, or it does not serve one of the plan's batch sizes.</exception>
+    /// <exception cref="InvalidOperationException">The samples file holds another model or precision.</exception>
+    public TorchProfile Run(BatchedGreedyDecoder decoder, ProfilingPlan plan, string? samplesPath = null, IProgress<ProfilingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(decoder);
+        ArgumentNullException.ThrowIfNull(plan);
+        plan.Validate();
+        if (decoder.CapacityTokens < plan.CapacityTokens)
+        {
+            throw new ArgumentOutOfRangeException(nameof(plan), plan.CapacityTokens, $"The plan needs a KV cache of {plan.CapacityTokens} tokens but the decoder holds {decoder.CapacityTokens}; create it with BatchedGreedyDecoder(model, plan.CapacityTokens, plan.BatchSizes).");
+        }
+
+        var missing = plan.BatchSizes.Except(decoder.BatchSizes).ToArray();
+        if (missing.Length > 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(plan), string.Join(",", missing), $"The decoder serves batch sizes {string.Join(",", decoder.BatchSizes)}, not {string.Join(",", missing)}; a smaller batch would run padded and be timed as the larger one. Build it with the plan's batch sizes.");
+        }
+
+        var model = decoder.Model;
+        var label = Options.SourceLabel ?? $"torchsharp:{model.Architecture.Name}:{model.Precision.ShortName()}{ShardLabel(model.Shape)}";
+        var points = plan.BatchedPoints().ToList();
+        var done = new Dictionary<(int, int, int, int), ProfilingSample>();
+        if (samplesPath is not null && File.Exists(samplesPath) && new FileInfo(samplesPath).Length > 0)
+        {
+            foreach (var s in ProfilingSampleCsv.ReadFile(samplesPath))
+            {
+                if (s.Source != label)
+                {
+                    throw new InvalidOperationException($"{samplesPath} holds samples of '{s.Source}', not '{label}'; resume only into a file of the same model and precision, or choose another file.");
+                }
+
+                done[(s.PromptTokens, s.OutputTokens, s.BatchSize ?? 1, s.Trial ?? 0)] = s;
+            }
+        }
+
+        var resumed = points.Count(done.ContainsKey);
+        using var writer = samplesPath is null ? null : ProfilingSampleCsvWriter.OpenAppend(samplesPath);
+        var samples = points.Where(done.ContainsKey).Select(pt => done[pt]).ToList();
+        _logger.LogInformation("Profiling {Model} in batches of {Batches}: {Total} points ({Resumed} resumed from {Path})", model.Architecture.Name, string.Join(",", plan.BatchSizes), points.Count, resumed, samplesPath ?? "(no file)");
+        if (resumed < points.Count)
+        {
+            var sw = Stopwatch.StartNew();
+            for (var r = 0; r < plan.WarmupRuns; r++)
+            {
+                foreach (var b in plan.BatchSizes)
+                {
+                    foreach (var p in plan.PromptTokens)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        using var prompt = RandomPrompts(model, b, p, plan.Seed, -1 - r);
+                        TimeBatch(decoder, prompt, plan.MaxOutputTokens);
+                    }
+                }
+            }
+
+            _logger.LogInformation("Warm-up: {Runs} run(s) per batch and prompt size in {Seconds:F1} s", plan.WarmupRuns, sw.Elapsed.TotalSeconds);
+        }
+
+        var completed = resumed;
+        foreach (var (p, o, b, trial) in points)
+        {
+            if (done.ContainsKey((p, o, b, trial)))
+            {
+                continue;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            using var prompt = RandomPrompts(model, b, p, plan.Seed, trial);
+            var seconds = TimeBatch(decoder, prompt, o);
+            var sample = new ProfilingSample(p, o, seconds) { Trial = trial, Source = label, BatchSize = b };
+            writer?.Write(sample);
+            samples.Add(sample);
+            completed++;
+            _logger.LogDebug("p={Prompt} o={Output} b={Batch} trial={Trial}: {Seconds:F6} s", p, o, b, trial, seconds);
+            progress?.Report(new ProfilingProgress(completed, points.Count, resumed, sample));
+        }
+
+        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), DescribeSoftware(model.Precision, decoder.UsesCudaGraphs) + ", static batches", DateTimeOffset.UtcNow)
+        {
+            ResumedSamples = resumed,
+            SamplesPath = samplesPath,
+            Shard = model.Shape,
+        };
+    }
+
+    /// <summary>Seconds to generate <paramref name="outputTokens"/> tokens for every prompt of the batch <paramref name="prompts"/> <c>[b, p]</c>, synchronised as <see cref="TimeQuery"/>.</summary>
+    public static double TimeBatch(BatchedGreedyDecoder decoder, Tensor prompts, int outputTokens)
+    {
+        ArgumentNullException.ThrowIfNull(decoder);
+        var device = decoder.Model.Device;
+        Synchronize(device);
+        var sw = Stopwatch.StartNew();
+        using var output = decoder.Generate(prompts, outputTokens);
+        Synchronize(device);
+        return sw.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Random prompt ids <c>[b, p]</c> on the model's device, the same for the same (seed, b, p, trial); row 0 is <see cref="RandomPrompt"/>'s ids when <c>b = 1</c>.</summary>
+    public static Tensor RandomPrompts(DecoderTransformer model, int batchSize, int promptTokens, long seed, int trial)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(promptTokens, 1);
+        TorchBackend.Ensure(CPU);
+        using var generator = new Generator((ulong)unchecked((seed * 1_000_003) + (promptTokens * 7919L) + trial + ((batchSize - 1) * 104_729L)));
+        using var ids = randint(0, model.Architecture.VocabularySize, [batchSize, promptTokens], ScalarType.Int64, CPU, generator: generator);
+        return model.Device.type is DeviceType.META or DeviceType.CPU ? ids.clone() : ids.to(model.Device);
+    }
+
+    /// <summary>
     /// Energy of one query in joules: the query is run back to back until the runs span
     /// <see cref="TorchProfilerOptions.EnergyWindowIntervals"/> counter updates, and the counter's difference is divided
     /// by the repetitions. Separate from the timed run, so timing is never disturbed.
@@ -244,7 +366,7 @@ public sealed class TorchProfiler
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(plan);
-        return GpuMemoryRequirement.Estimate(architecture, Options.Shard.Resolve(architecture), Options.Model.Precision, plan.CapacityTokens, plan.MaxPromptTokens);
+        return GpuMemoryRequirement.EstimateBatched(architecture, Options.Shard.Resolve(architecture), Options.Model.Precision, plan.CapacityTokens, plan.MaxPromptTokens, plan.MaxBatchSize);
     }
 
     /// <summary>Short description of a shard for logs and provenance, e.g. <c>tensor-parallel rank 0 of 8, stage 1 of 3 (35 layers)</c>; empty for the whole model.</summary>

@@ -1,0 +1,247 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using LlmEff.Core;
+using LlmEff.Core.Architecture;
+using LlmEff.Core.Batching;
+using LlmEff.Core.Hardware;
+using LlmEff.Core.Serialization;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch.Gpu;
+
+/// <summary>
+/// Static batching on one GPU: the decode step at p = 1536 for b = 1, 2, 4, ... up to the memory limit against
+/// max((weights + b KV caches) / copy rate, FLOPs / matmul rate); the batched runtime model fitted on a small (p, o, b)
+/// grid and checked on random held-out (p, o, b) queries at batch sizes it was not profiled at; cost per query against
+/// batch size and the latency-bounded optimum. Writes batching-*.json/csv and batching.md under the output folder.
+/// </summary>
+internal static class BatchingBenchmark
+{
+    private const int Seed = 4242;
+
+    public static Dictionary<string, object?> Run(
+        TransformerArchitecture arch, DecoderOptions options, Device device, bool smoke, int maxBatchCap, string outDir,
+        double bandwidth, double matmulFlops, ILogger log, StringBuilder markdown)
+    {
+        var r = new Dictionary<string, object?> { ["model"] = arch.Name };
+        var stepPrompt = smoke ? 32 : 1536;
+        int[] gridPrompts = smoke ? [1, 16, 32] : [1, 256, 768, 1536];
+        int[] gridOutputs = smoke ? [1, 4, 8] : [1, 16, 64];
+        var stepOutputs = smoke ? 8 : 33;
+        var capacity = gridPrompts.Max() + gridOutputs.Max() - 1;
+        var precision = options.Precision;
+
+        // Batch sizes 1, 2, 4, ... up to the engine's memory estimate for the GPU's free memory (or the cap on the CPU).
+        var shape = ModelShard.Full.Resolve(arch);
+        long free = NvmlGpu.TryOpen(0)?.Query().FreeMemoryBytes ?? long.MaxValue;
+        var memoryLimit = free == long.MaxValue ? maxBatchCap : GpuMemoryRequirement.LargestBatchSize(arch, shape, precision, capacity, capacity, (long)(free * 0.9));
+        var profiled = new List<int>();
+        for (var b = 1; b <= Math.Min(memoryLimit, maxBatchCap); b *= 2)
+        {
+            profiled.Add(b);
+        }
+
+        r["memory_limit_batch"] = memoryLimit;
+        r["profiled_batch_sizes"] = profiled;
+        var bMax = profiled[^1];
+        // Held-out batch sizes lie between the profiled ones (each needs its own captured bucket for an exact-b run).
+        int[] heldOutBatches = [.. new[] { 3, 6, 12, 24, 48 }.Where(b => b < bMax).Take(smoke ? 1 : 4)];
+        if (heldOutBatches.Length == 0)
+        {
+            heldOutBatches = [bMax];
+        }
+
+        log.LogInformation("{Model}: batch sizes {Batches} (memory limit {Limit}), held-out batch sizes {Held}", arch.Name, string.Join(",", profiled), memoryLimit, string.Join(",", heldOutBatches));
+        var build = Stopwatch.StartNew();
+        using var model = DecoderTransformer.Create(arch, options, device);
+        using var decoder = new BatchedGreedyDecoder(model, capacity, [.. profiled.Concat(heldOutBatches).Distinct()]);
+        DeviceLimits.Sync(device);
+        r["build_and_capture_seconds"] = build.Elapsed.TotalSeconds;
+        r["uses_cuda_graphs"] = decoder.UsesCudaGraphs;
+
+        // 1. Decode step at p = stepPrompt: (t(p, 1 + n) − t(p, 1)) / n, minimum of 3 after a warm-up.
+        var weightBytesRead = (arch.ParameterCount - arch.EmbeddingParameters + (arch.TiedEmbeddings ? (long)arch.VocabularySize * arch.HiddenSize : 0)) * (double)precision.BytesPerElement();
+        var kvPerTokenPerQuery = arch.KvCacheElementsPerToken * (double)precision.BytesPerElement();
+        var steps = new List<Dictionary<string, object?>>();
+        foreach (var b in profiled)
+        {
+            var n = stepOutputs - 1;
+            var t1 = double.MaxValue;
+            var tn = double.MaxValue;
+            for (var pass = 0; pass < 4; pass++)
+            {
+                using var prompt = Prompts(arch, device, b, stepPrompt, pass);
+                var a = Time(decoder, prompt, 1, device);
+                var c = Time(decoder, prompt, stepOutputs, device);
+                if (pass > 0)
+                {
+                    t1 = Math.Min(t1, a);
+                    tn = Math.Min(tn, c);
+                }
+            }
+
+            var step = (tn - t1) / n;
+            var context = stepPrompt + (n / 2.0);
+            var memBound = (weightBytesRead + (b * kvPerTokenPerQuery * context)) / bandwidth;
+            var flops = b * ((2.0 * (arch.ParameterCount - arch.EmbeddingParameters + (arch.TiedEmbeddings ? (long)arch.VocabularySize * arch.HiddenSize : 0))) + (4.0 * arch.Layers * arch.Heads * arch.HeadDim * context));
+            var computeBound = flops / matmulFlops;
+            var bound = Math.Max(memBound, computeBound);
+            steps.Add(new Dictionary<string, object?>
+            {
+                ["b"] = b, ["step_seconds"] = step, ["memory_bound_seconds"] = memBound, ["compute_bound_seconds"] = computeBound,
+                ["over_larger_bound"] = step / bound, ["prefill_seconds"] = t1, ["prefill_tokens_per_second"] = b * stepPrompt / t1,
+            });
+            log.LogInformation("{Model} b={B}: decode step {Step:F3} ms, bound {Bound:F3} ms ({Kind}), {Ratio:F2}x; prefill {Pf:F3} s", arch.Name, b, step * 1e3, bound * 1e3, memBound >= computeBound ? "memory" : "compute", step / bound, t1);
+        }
+
+        r["decode_steps"] = steps;
+        r["decode_max_over_bound"] = steps.Max(s => (double)s["over_larger_bound"]!);
+
+        // 2. The small grid: warm every (b, p) shape once, then two trials, trial-major.
+        var samples = new List<ProfilingSample>();
+        var label = $"torchsharp:{arch.Name}:{precision.ShortName()}";
+        var gridTime = Stopwatch.StartNew();
+        for (var trial = -1; trial < 2; trial++)
+        {
+            foreach (var b in profiled)
+            {
+                foreach (var p in gridPrompts)
+                {
+                    using var prompt = Prompts(arch, device, b, p, 100 + trial);
+                    foreach (var o in trial < 0 ? [1] : gridOutputs)
+                    {
+                        var seconds = Time(decoder, prompt, o, device);
+                        if (trial >= 0)
+                        {
+                            samples.Add(new ProfilingSample(p, o, seconds) { Trial = trial, Source = label, BatchSize = b });
+                        }
+                    }
+                }
+            }
+        }
+
+        r["grid_seconds"] = gridTime.Elapsed.TotalSeconds;
+        var file = arch.Name.Replace('/', '_');
+        ProfilingSampleCsv.WriteFile(Path.Combine(outDir, $"batching-{file}-samples.csv"), samples);
+        var fit = BatchedRuntimeModel.Fit(samples, RuntimeFitOptions.Default with
+        {
+            Decode = DecodeModel.ContextLinear,
+            KeepNonPhysicalFit = true,
+            Metadata = new RuntimeModelMetadata { ModelName = arch.Name, Hardware = TorchProfiler.DescribeHardware(device), AcceleratorCount = 1, Software = TorchProfiler.DescribeSoftware(precision), Source = label },
+        });
+        File.WriteAllText(Path.Combine(outDir, $"batching-{file}-model.json"), fit.ToJson());
+        r["fit_error"] = fit.FitError;
+        r["leave_one_batch_size_out_error"] = fit.LeaveOneBatchSizeOutError;
+        r["fit_warnings"] = fit.BatchModels.SelectMany(m => m.Warnings).Select(w => w.ToString()).ToArray();
+
+        // 3. Held-out random queries at unprofiled batch sizes, measured separately (one warm-up pass, minimum of two).
+        var rng = new Random(Seed);
+        var held = Enumerable.Range(0, smoke ? 6 : 30)
+            .Select(i => (P: rng.Next(1, gridPrompts.Max() + 1), O: rng.Next(1, gridOutputs.Max() + 1), B: heldOutBatches[rng.Next(heldOutBatches.Length)], I: i)).ToList();
+        var best = new double[held.Count];
+        Array.Fill(best, double.MaxValue);
+        var heldTime = Stopwatch.StartNew();
+        for (var pass = -1; pass < 2; pass++)
+        {
+            foreach (var (p, o, b, i) in held)
+            {
+                using var prompt = Prompts(arch, device, b, p, 1000 + i);
+                var seconds = Time(decoder, prompt, o, device);
+                if (pass >= 0)
+                {
+                    best[i] = Math.Min(best[i], seconds);
+                }
+            }
+        }
+
+        r["heldout_seconds"] = heldTime.Elapsed.TotalSeconds;
+        var heldSamples = held.Select(q => new ProfilingSample(q.P, q.O, best[q.I]) { BatchSize = q.B }).ToList();
+        var heldError = fit.Evaluate(heldSamples);
+        r["heldout_error"] = heldError;
+        r["heldout_queries"] = held.Select(q => new { p = q.P, o = q.O, b = q.B, measured = best[q.I], predicted = PredictOrNull(fit, q.P, q.O, q.B) }).ToArray();
+        log.LogInformation("{Model}: held-out {Error}; leave-one-batch-size-out {Loo}", arch.Name, heldError, fit.LeaveOneBatchSizeOutError);
+
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"## {arch.Name}\n");
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"Profiled b = {string.Join(", ", profiled)} (engine memory limit {memoryLimit}); grid p = {{{string.Join(", ", gridPrompts)}}}, o = {{{string.Join(", ", gridOutputs)}}}, 2 trials.\n");
+        markdown.AppendLine("| b | decode step (ms) | memory bound (ms) | compute bound (ms) | step / larger bound | prefill p=" + stepPrompt + " (s) |");
+        markdown.AppendLine("|---:|---:|---:|---:|---:|---:|");
+        foreach (var s in steps)
+        {
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"| {s["b"]} | {(double)s["step_seconds"]! * 1e3:F3} | {(double)s["memory_bound_seconds"]! * 1e3:F3} | {(double)s["compute_bound_seconds"]! * 1e3:F3} | {(double)s["over_larger_bound"]!:F2} | {(double)s["prefill_seconds"]!:F4} |");
+        }
+
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"\nHeld-out ({heldError.Count} random (p, o, b), b in {{{string.Join(", ", heldOutBatches)}}}): median {heldError.Median:P2}, max {heldError.Max:P2}. Fit error: {fit.FitError}. Leave-one-batch-size-out: {fit.LeaveOneBatchSizeOutError?.ToString() ?? "n/a"}.\n");
+
+        // 4. Cost per query against batch size at p = max, o = max on an H100 price, and the cheapest batch under latency
+        // bounds. A non-physical fit (noisy timings) cannot price every batch: record why and keep the measurements above.
+        try
+        {
+            var accelerator = Accelerators.H100_SXM;
+            var plan = BatchMemoryPlan.For(arch, accelerator, capacity);
+            var costP = gridPrompts.Max();
+            var costO = gridOutputs.Max();
+            var curve = BatchServing.ChooseBatchSize(fit, costP, costO, accelerator, memory: plan).Candidates;
+            r["cost_curve"] = curve.Where(c => profiled.Contains(c.BatchSize) || c.BatchSize == curve[^1].BatchSize)
+                .Select(c => new { b = c.BatchSize, latency_seconds = c.LatencySeconds, tpot_seconds = c.TimePerOutputTokenSeconds, cost_per_query_usd = c.CostPerQueryUsd, energy_per_query_joules = c.EnergyPerQueryJoules }).ToArray();
+            var tpot1 = curve[0].TimePerOutputTokenSeconds;
+            var bounds = new[] { 1.5, 2.0, 4.0 }.Select(f => new BatchLatencyBound { MaxTimePerOutputTokenSeconds = tpot1 * f }).ToArray();
+            var choices = bounds.Select(bd => (bd, choice: BatchServing.ChooseBatchSize(fit, costP, costO, accelerator, memory: plan, bound: bd))).ToArray();
+            r["latency_bounded_optimum"] = choices.Select(c => new { bound = c.bd.ToString(), best_b = c.choice.Best?.BatchSize, cost_per_query_usd = c.choice.Best?.CostPerQueryUsd, explanation = c.choice.Explanation }).ToArray();
+
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"Cost per query at p = {costP}, o = {costO} ({accelerator.Name} at {accelerator.HourlyPriceUsd:F2} USD/h):\n");
+            markdown.AppendLine("| b | latency (s) | TPOT (ms) | USD per query | J per query |");
+            markdown.AppendLine("|---:|---:|---:|---:|---:|");
+            foreach (var c in curve.Where(c => profiled.Contains(c.BatchSize)))
+            {
+                markdown.AppendLine(CultureInfo.InvariantCulture, $"| {c.BatchSize} | {c.LatencySeconds:F3} | {c.TimePerOutputTokenSeconds * 1e3:F2} | {c.CostPerQueryUsd:E3} | {c.EnergyPerQueryJoules:F1} |");
+            }
+
+            markdown.AppendLine();
+            foreach (var (bd, choice) in choices)
+            {
+                markdown.AppendLine(CultureInfo.InvariantCulture, $"- {bd}: {choice.Explanation}");
+            }
+        }
+        catch (InvalidOperationException ex)
+        {
+            r["cost_error"] = ex.Message;
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"Cost per query not computed: {ex.Message}");
+        }
+
+        markdown.AppendLine();
+        return r;
+    }
+
+    /// <summary>The prediction, or null where a non-physical fit has none (counted as a 100% error by Evaluate).</summary>
+    private static double? PredictOrNull(BatchedRuntimeModel fit, int p, int o, int b)
+    {
+        try
+        {
+            return fit.Predict(p, o, b);
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Random prompt ids <c>[b, p]</c> on the device, the same for the same (b, p, salt).</summary>
+    private static Tensor Prompts(TransformerArchitecture arch, Device device, int b, int p, int salt)
+    {
+        using var generator = new Generator((ulong)((Seed * 1_000_003L) + (b * 7919L) + (p * 31L) + salt));
+        using var ids = randint(0, arch.VocabularySize, [b, p], ScalarType.Int64, CPU, generator: generator);
+        return device.type == DeviceType.CPU ? ids.clone() : ids.to(device);
+    }
+
+    private static double Time(BatchedGreedyDecoder decoder, Tensor prompt, int outputTokens, Device device)
+    {
+        DeviceLimits.Sync(device);
+        var sw = Stopwatch.StartNew();
+        using var output = decoder.Generate(prompt, outputTokens);
+        DeviceLimits.Sync(device);
+        return sw.Elapsed.TotalSeconds;
+    }
+}

@@ -1,0 +1,109 @@
+using System.Globalization;
+using LlmEff.Core;
+using LlmEff.Core.Batching;
+using LlmEff.Core.Hardware;
+using LlmEff.Core.Workloads;
+
+namespace LlmEff.Cli.Commands;
+
+/// <summary>
+/// <c>llmeff estimate --batch B</c>: every query of the workload served in a static batch of <c>B</c> queries of its own
+/// <c>(p, o)</c> under a batched runtime model: latency (the batch's runtime) and idealized cost and energy per query,
+/// <c>t · n · price / B</c>.
+/// </summary>
+internal static class BatchedEstimate
+{
+    public static int Run(TextWriter output, TextWriter error, string[]? modelPaths, int batchSize, Workload workload, Accelerator? accelerator)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (batchSize < 1)
+        {
+            throw new ArgumentException($"--batch {batchSize}: a batch holds 1 or more queries; pass e.g. --batch 8.");
+        }
+
+        if (modelPaths is null || modelPaths.Length == 0)
+        {
+            throw new ArgumentException("--batch needs a batched runtime model: pass --model FILE with a <model>-batched-runtime-model.json (from 'llmeff profile torch --batch-sizes 1,4,16').");
+        }
+
+        output.WriteLine(string.Create(inv, $"idealized runtime of workload '{workload.Name}' ({workload.Count:N0} queries), each served in a static batch of {batchSize} queries of its (p, o)"));
+        output.WriteLine();
+        string[] header = ["model", "GPUs", "b", "mean latency s", "p90 latency s", "mean TPOT ms", "cost $/query", "energy J/query", "total cost $", "extrapolated"];
+        var rows = new List<string[]>();
+        foreach (var path in modelPaths)
+        {
+            var model = Load(path);
+            var name = model.Metadata.ModelName ?? Path.GetFileNameWithoutExtension(path);
+            if (model.IsBatchSizeExtrapolated(batchSize))
+            {
+                error.WriteLine(string.Create(inv, $"llmeff: warning: {name}: batch {batchSize} lies outside the profiled batch sizes {model.MinimumProfiledBatchSize}..{model.MaximumProfiledBatchSize}; its runtimes are extrapolated from the nearest profiled segment."));
+            }
+
+            var hardware = accelerator ?? Accelerators.ForProfile(model.Metadata);
+            var n = model.Metadata.AcceleratorCount ?? 1;
+            var latencies = new double[workload.Count];
+            double tpot = 0, costPerQuery = 0, energyPerQuery = 0;
+            var extrapolated = 0;
+            for (var i = 0; i < workload.Count; i++)
+            {
+                var p = workload.PromptTokens[i];
+                var o = workload.OutputTokens[i];
+                var prediction = model.Explain(p, o, batchSize);
+                latencies[i] = prediction.BatchSeconds;
+                tpot += prediction.TimePerOutputTokenSeconds;
+                extrapolated += prediction.IsExtrapolated ? 1 : 0;
+                if (hardware is not null)
+                {
+                    var cost = BatchServing.PerQuery(model, p, o, batchSize, hardware, n);
+                    costPerQuery += cost.CostPerQueryUsd;
+                    energyPerQuery += cost.EnergyPerQueryJoules;
+                }
+            }
+
+            rows.Add(
+            [
+                name,
+                n.ToString(inv),
+                batchSize.ToString(inv),
+                latencies.Average().ToString("F3", inv),
+                Percentiles.Of(latencies, 90).ToString("F3", inv),
+                (tpot / workload.Count * 1e3).ToString("F2", inv),
+                hardware is null ? "-" : (costPerQuery / workload.Count).ToString("E3", inv),
+                hardware is null ? "-" : (energyPerQuery / workload.Count).ToString("F2", inv),
+                hardware is null ? "-" : costPerQuery.ToString("F4", inv),
+                extrapolated.ToString(inv),
+            ]);
+        }
+
+        var widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(c => c[i].Length))).ToArray();
+        output.WriteLine(string.Join("  ", header.Select((h, i) => i == 0 ? h.PadRight(widths[i]) : h.PadLeft(widths[i]))));
+        output.WriteLine(string.Join("  ", widths.Select(w => new string('-', w))));
+        foreach (var c in rows)
+        {
+            output.WriteLine(string.Join("  ", c.Select((v, i) => i == 0 ? v.PadRight(widths[i]) : v.PadLeft(widths[i]))));
+        }
+
+        output.WriteLine();
+        output.WriteLine("latency: the whole batch's runtime t(p, o, b); cost and energy per query: t × GPUs × hourly price or board power / b (idealized, paper §4.2 shared by the batch); '-' where the hardware is unknown (pass --accelerator).");
+        output.WriteLine("extrapolated: queries whose prompt size or batch size lies outside what was profiled.");
+        return 0;
+    }
+
+    /// <summary>Reads a batched runtime model file, saying what to pass instead when it is something else.</summary>
+    internal static BatchedRuntimeModel Load(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"--model '{path}': no such file; pass a <model>-batched-runtime-model.json written by 'llmeff profile torch --batch-sizes'.", path);
+        }
+
+        try
+        {
+            return BatchedRuntimeModel.Load(path);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new ArgumentException($"--model {ex.Message}", ex);
+        }
+    }
+}
