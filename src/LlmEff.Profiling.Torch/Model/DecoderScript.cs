@@ -35,7 +35,11 @@ internal static class DecoderScript
         var next = 0;
         int Take(bool present = true) => present ? next++ : -1;
         int n1w = Take(), n1b = Take(ln), qkvw = Take(), qkvb = Take(bias), ow = Take(), ob = Take(rowBias);
-        int n2w = Take(), n2b = Take(ln), uw = Take(), ub = Take(bias), dw = Take(), db = Take(rowBias);
+        int n2w = Take(), n2b = Take(ln);
+        var moe = a.IsMixtureOfExperts;
+        int uw = Take(!moe), ub = Take(bias && !moe), dw = Take(!moe), db = Take(rowBias && !moe);
+        var moeFirst = next;
+        next += moe ? MixtureOfExpertsFeedForward.ScriptTensorCount(a) : 0;
         var stride = next;
 
         // Global tensor offsets, matching DecoderTransformer.ScriptGlobals.
@@ -108,9 +112,17 @@ internal static class DecoderScript
             return "torch.silu(gu.narrow(1, 0, FP)) * gu.narrow(1, F, FP)";
         }
 
-        void Ffn(string indent, bool partial, bool oneRow = false)
+        // routes: the expression of this pass's rows of the layer's routing table (a mixture only).
+        void Ffn(string indent, bool partial, bool oneRow = false, string routes = "")
         {
             L($"{indent}y = {Norm("x", W(n2w), ln ? W(n2b) : null, oneRow)}");
+            if (moe)
+            {
+                var call = $"_moe(y, {string.Format(CultureInfo.InvariantCulture, routes, W(moeFirst + 1))}, w, b)";
+                L(partial ? $"{indent}return {call}" : $"{indent}x.add_({call})");
+                return;
+            }
+
             RowParallel(indent, FfnActivation(indent), dw, db, partial);
         }
 
@@ -184,6 +196,11 @@ internal static class DecoderScript
             }
         }
 
+        if (moe)
+        {
+            MixtureOfExpertsScript.Emit(sb, a, s, moeFirst);
+        }
+
         var sig = "w: List[Tensor], g: List[Tensor], kvc: List[Tensor], kk: List[Tensor], vv: List[Tensor]";
         var args = "w, g, kvc, kk, vv";
 
@@ -194,7 +211,7 @@ internal static class DecoderScript
         L("    for i in range(NL):");
         L("        b = i * S");
         PrefillAttention("        ", partial: false);
-        Ffn("        ", partial: false);
+        Ffn("        ", partial: false, routes: "{0}.narrow(0, 0, T)");
         L("    return x");
         L(string.Empty);
 
@@ -204,7 +221,7 @@ internal static class DecoderScript
         L("    for i in range(NL):");
         L("        b = i * S");
         DecodeAttention("        ", partial: false);
-        Ffn("        ", partial: false, oneRow: true);
+        Ffn("        ", partial: false, oneRow: true, routes: "{0}.narrow(0, pos, 1)");
         L("    return x");
         L(string.Empty);
 
@@ -222,7 +239,8 @@ internal static class DecoderScript
         L(string.Empty);
         L("def ffn_partial(x: Tensor, i: int, w: List[Tensor]) -> Tensor:");
         L("    b = i * S");
-        Ffn("    ", partial: true);
+        // The driver of real ranks runs dense models only (TensorParallelDecoder refuses a mixture); rows from 0 keep this valid.
+        Ffn("    ", partial: true, routes: "{0}.narrow(0, 0, x.size(0))");
         L(string.Empty);
 
         // Embedding. A vocabulary-parallel shard looks up only its own rows (others give zeros, summed by the all-reduce);
@@ -342,7 +360,7 @@ internal static class DecoderScript
         L("        kvc[i].index_copy_(0, pos, qkv.unsqueeze(0))");
         L("        a = torch.scaled_dot_product_attention(qkv.narrow(0, 0, H).view(1, H, 1, HD), kk[i].narrow(2, 0, LB), vv[i].narrow(2, 0, LB), m, 0.0, False{GQA})");
         RowParallel("        ", "a.view(KV, G, HD).transpose(0, 1).reshape(1, AW)", ow, ob, partial: false);
-        Ffn("        ", partial: false, oneRow: true);
+        Ffn("        ", partial: false, oneRow: true, routes: "{0}.index_select(0, pos)");
         L("    return x");
         L(string.Empty);
         L("# Prompt encoding; leaves the first output token in t and hist[p], and p in pos.");
@@ -367,7 +385,7 @@ internal static class DecoderScript
         L("    pos.add_(1)");
         L("    return t");
 
-        if (s.HasHead)
+        if (s.HasHead && !moe)
         {
             FusedStepPieces();
         }
