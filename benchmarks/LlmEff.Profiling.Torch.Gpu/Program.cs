@@ -11,6 +11,7 @@ using static TorchSharp.torch;
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --out "$OUT"            (GPU machine)
 //   dotnet run --project benchmarks/LlmEff.Profiling.Torch.Gpu -- --smoke  (CPU, tiny model, checks the harness only)
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --graph-check-only --graph-check --out "$OUT"   (CUDA-graph tokens vs eager, seconds)
+//   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --moe --out "$OUT"      (mixture-of-experts models, about 5 minutes)
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --nccl --out "$OUT"     (only the NCCL all-reduce latencies over all
 //                                                                         visible GPUs, a few seconds, then stop)
 var smoke = args.Contains("--smoke");
@@ -62,6 +63,14 @@ foreach (var (flag, key, check) in new (string, string, Func<object>)[] { ("--ke
     {
         return;
     }
+}
+
+if (args.Contains("--moe"))
+{
+    // Mixture-of-experts models (MoeBenchmark): Qwen3-30B-A3B whole, Mixtral-8x7B as a 2-way rank-0 shard.
+    results["moe"] = MoeBenchmark.RunAll(device, smoke, outDir, only, Save);
+    Finish();
+    return;
 }
 
 if (Array.IndexOf(args, "--table1-model") is var tm and >= 0)
