@@ -203,6 +203,12 @@ public sealed class DecoderBlock : nn.Module
         }
 
         var causal = ones(t, t, ScalarType.Bool, x.device).triu(1);
+        if (_arch.SlidingWindowTokens is { } window)
+        {
+            // Sliding window: position i sees only i - W + 1 .. i.
+            causal |= ones(t, t, ScalarType.Bool, x.device).tril(-window);
+        }
+
         scores = scores.masked_fill(causal, double.NegativeInfinity);
         // Heads enter the output projection in (group, kv head) order, as in DecoderScript (a relabelling of random weights).
         var attention = matmul(scores.softmax(-1), v).to(x.dtype).view(kvHeads, groups, t, hd).permute(2, 1, 0, 3).reshape(1, t, heads * hd);
