@@ -1,5 +1,6 @@
 using LlmEff.Core.Analysis;
 using LlmEff.Core.Architecture;
+using LlmEff.Core.Hardware;
 
 namespace LlmEff.Core.Tests.Architecture;
 
@@ -98,6 +99,23 @@ public class MixtureOfExpertsArchitectureTests
         // Generation sums the passes (no closed form past the window): equal to summing OutputToken.
         var sum = Enumerable.Range(4001, 199).Sum(i => TransformerFlops.OutputToken(mistral, i));
         Assert.Equal(sum, TransformerFlops.Generation(mistral, 4000, 200), 1e-9 * sum);
+    }
+
+    [Fact]
+    public void MinimumAccelerators_HoldEveryExpert_AndOnlyTheWindowOfCache()
+    {
+        // Mixtral's 46.7B parameters in fp16 (93 GB) do not fit one 80 GB H100, though its 12.9B active ones would.
+        var mixtral = ArchitectureCatalog.Get("mistralai/Mixtral-8x7B-v0.1");
+        var plan = AcceleratorPlanner.MinimumAccelerators(mixtral, Accelerators.H100_SXM, new ServingRequirements { ContextTokens = 4096 });
+        Assert.Equal(2, plan.AcceleratorCount);
+        Assert.Equal(MemoryTraffic.WeightBytes(mixtral, InferencePrecision.Fp16), plan.WeightBytes);
+
+        // Mistral 7B's cache stops at its 4,096-token window: a 32K context needs the cache of 4,096 tokens.
+        var mistral = ArchitectureCatalog.Get("mistralai/Mistral-7B-v0.1");
+        var at32k = AcceleratorPlanner.MinimumAccelerators(mistral, Accelerators.H100_SXM, new ServingRequirements { ContextTokens = 32768 });
+        var at4k = AcceleratorPlanner.MinimumAccelerators(mistral, Accelerators.H100_SXM, new ServingRequirements { ContextTokens = 4096 });
+        Assert.Equal(at4k.KvCacheBytes, at32k.KvCacheBytes);
+        Assert.Equal(MemoryTraffic.KvCacheBytes(mistral, InferencePrecision.Fp16, 4096), at32k.KvCacheBytes);
     }
 
     [Theory]
