@@ -91,7 +91,7 @@ public static class ArchitectureCatalog
 
         // Qwen1.5-MoE-A2.7B (config.json): 60 routed experts of width 1,408, top-4, plus one shared expert of width 5,632
         // scaled by a sigmoid gate; MHA with biases on Q, K and V only (left out, as for Qwen2.5); untied head. Its dense
-        // intermediate_size (5,632) is the shared expert's width; every layer is a mixture.
+        // intermediate_size (5,632) is the shared expert's width; every layer is a mixture (decoder_sparse_step 1).
         Llama("Qwen/Qwen1.5-MoE-A2.7B", 2048, 24, 16, 16, 5632, 151936, 8192, 14_300_000_000) with
         {
             Experts = 60, ExpertsPerToken = 4, ExpertFfnHiddenSize = 1408, SharedExperts = 1, SharedExpertFfnHiddenSize = 5632, SharedExpertGate = true,
@@ -100,7 +100,8 @@ public static class ArchitectureCatalog
 
         // Qwen3-30B-A3B (config.json): head_dim 128 at h = 2,048 (32 query heads are 4,096 wide), 4 KV heads, 128 experts
         // of width 768 (moe_intermediate_size), top-8, no shared expert, every layer sparse, untied head, 40,960 positions.
-        // The per-head Q/K RMSNorm weights (2·128 per layer, 12K in all) are left out.
+        // The per-head Q/K RMSNorm weights (2·128 per layer, 12K in all) are left out. Cross-checked against the Megatron
+        // arguments of THUDM's slime (scripts/models/qwen3-30B-A3B.sh: kv-channels 128, moe-ffn-hidden-size 768, top-8 of 128).
         Llama("Qwen/Qwen3-30B-A3B", 2048, 48, 32, 4, 6144, 151936, 40960, 30_500_000_000) with
         {
             HeadDim = 128, Experts = 128, ExpertsPerToken = 8, ExpertFfnHiddenSize = 768,
