@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using LlmEff.Core;
+using LlmEff.Core.Analysis;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Hardware;
 using static TorchSharp.torch;
@@ -142,6 +143,9 @@ internal static class MoeBenchmark
             var readBytes = ((shape.ParameterCount(arch) - unrouted - embedding + arch.HiddenSize) * bytes) + (shape.KvCacheElementsPerToken * bytes * meanContext);
             var bound = readBytes / bandwidth;
             r["decode_bytes_read"] = readBytes;
+            // Core's estimate of the same step for the whole model (MemoryTraffic, uniform routing): per rank it is this
+            // over the degree, less the replicated parts, so it checks the engine's count for the whole-model layout.
+            r["core_decode_bytes_whole_model"] = MemoryTraffic.OutputToken(arch, (int)Math.Round(meanContext) + 1, 1, smoke ? new InferencePrecision(4.0, 4.0) : InferencePrecision.Bf16).TotalBytes;
             r["bound_seconds"] = bound;
             r["g_over_bound"] = shardFit.PerOutputTokenSeconds / bound;
             r["runtime_model_file"] = Path.GetFileName(result.ModelPath);
