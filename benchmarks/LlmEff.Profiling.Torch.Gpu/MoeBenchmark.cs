@@ -22,7 +22,7 @@ internal static class MoeBenchmark
         ("mistralai/Mixtral-8x7B-v0.1", 2),
     ];
 
-    public static List<object?> RunAll(Device device, bool smoke, string outDir, string? only, Action save)
+    public static List<object?> RunAll(Device device, bool smoke, string outDir, string? only, Action save, CudaGraphMode graphs = CudaGraphMode.Auto)
     {
         var results = new List<object?>();
         foreach (var (name, tp) in Layouts)
@@ -32,7 +32,7 @@ internal static class MoeBenchmark
                 continue;
             }
 
-            results.Add(RunOne(name, tp, device, smoke, outDir));
+            results.Add(RunOne(name, tp, device, smoke, outDir, graphs));
             save();
         }
 
@@ -67,10 +67,10 @@ internal static class MoeBenchmark
 
     // Six random queries off the grid, timed as the profile times (one untimed pass, then the minimum of three passes
     // spread in time), against the shard fit's prediction.
-    private static void HeldOut(Dictionary<string, object?> r, TransformerArchitecture arch, int tp, DecoderOptions options, Device device, ProfilingPlan plan, RuntimeModel fit)
+    private static void HeldOut(Dictionary<string, object?> r, TransformerArchitecture arch, int tp, DecoderOptions options, Device device, ProfilingPlan plan, RuntimeModel fit, CudaGraphMode graphs)
     {
         using var model = DecoderTransformer.CreateShard(arch, tp > 1 ? ModelShard.TensorParallel(tp) : ModelShard.Full, options, device);
-        using var decoder = new GreedyDecoder(model, plan.MaxPromptTokens + plan.MaxOutputTokens);
+        using var decoder = new GreedyDecoder(model, plan.MaxPromptTokens + plan.MaxOutputTokens, graphs);
         var rng = new Random(12345);
         var held = Enumerable.Range(0, 6).Select(i => (P: rng.Next(1, plan.MaxPromptTokens + 1), O: rng.Next(1, plan.MaxOutputTokens + 1), I: i)).ToList();
         var best = new double[held.Count];
@@ -95,7 +95,7 @@ internal static class MoeBenchmark
         r["cuda_graphs"] = decoder.UsesCudaGraphs;
     }
 
-    private static Dictionary<string, object?> RunOne(string name, int tp, Device device, bool smoke, string outDir)
+    private static Dictionary<string, object?> RunOne(string name, int tp, Device device, bool smoke, string outDir, CudaGraphMode graphs)
     {
         var arch = ArchitectureCatalog.Get(name);
         if (smoke)
@@ -118,6 +118,7 @@ internal static class MoeBenchmark
             {
                 Device = device.ToString(),
                 Model = smoke ? new DecoderOptions { Precision = ModelPrecision.Float32 } : DecoderOptions.Default,
+                CudaGraphs = graphs,
             };
             var parallel = tp > 1 ? new ParallelProfileOptions { TensorParallelDegree = tp, Accelerator = Accelerators.H100_SXM } : null;
             var sw = Stopwatch.StartNew();
@@ -149,7 +150,7 @@ internal static class MoeBenchmark
             r["bound_seconds"] = bound;
             r["g_over_bound"] = shardFit.PerOutputTokenSeconds / bound;
             r["runtime_model_file"] = Path.GetFileName(result.ModelPath);
-            HeldOut(r, arch, tp, profilerOptions.Model, device, plan, shardFit);
+            HeldOut(r, arch, tp, profilerOptions.Model, device, plan, shardFit, graphs);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
