@@ -17,6 +17,14 @@ internal static class GraphCheck
         new("tiny-llama", 64, 2, 8, 101, 64) { KeyValueHeads = 2, FfnHiddenSize = 96, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm, Positions = PositionalScheme.Rotary, LinearBiases = false },
         new("tiny-bloom", 48, 2, 6, 89, 64) { Positions = PositionalScheme.Alibi, TiedEmbeddings = true },
         new("tiny-mqa", 32, 3, 4, 61, 64) { KeyValueHeads = 1, Positions = PositionalScheme.Rotary },
+        new("tiny-llama-window", 64, 2, 8, 101, 64) { KeyValueHeads = 2, FfnHiddenSize = 96, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm, Positions = PositionalScheme.Rotary, LinearBiases = false, SlidingWindowTokens = 6 },
+        // Mixtures run in bf16: the grouped GEMMs of their experts are bf16 kernels on CUDA.
+        new("tiny-mixtral", 64, 2, 8, 101, 64) { KeyValueHeads = 2, FfnHiddenSize = 48, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm, Positions = PositionalScheme.Rotary, LinearBiases = false, Experts = 8, ExpertsPerToken = 2 },
+        new("tiny-qwen-moe", 64, 2, 4, 97, 64)
+        {
+            KeyValueHeads = 2, HeadDim = 32, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm, Positions = PositionalScheme.Rotary, LinearBiases = false,
+            Experts = 16, ExpertsPerToken = 4, ExpertFfnHiddenSize = 32, SharedExperts = 1, SharedExpertFfnHiddenSize = 64, SharedExpertGate = true,
+        },
     ];
 
     public static List<Dictionary<string, object?>> Run(Device device)
@@ -27,7 +35,7 @@ internal static class GraphCheck
             var r = new Dictionary<string, object?> { ["model"] = arch.Name };
             try
             {
-                var options = new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 4, InitStandardDeviation = 0.2 };
+                var options = new DecoderOptions { Precision = arch.IsMixtureOfExperts ? ModelPrecision.BFloat16 : ModelPrecision.Float32, Seed = 4, InitStandardDeviation = 0.2 };
                 using var model = DecoderTransformer.Create(arch, options, device);
                 using var graphs = new GreedyDecoder(model, 45, CudaGraphMode.Required, windowTokens: 8);
                 using var eager = new GreedyDecoder(model, 45, CudaGraphMode.Off);

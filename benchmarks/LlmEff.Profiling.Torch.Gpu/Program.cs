@@ -14,6 +14,7 @@ using static TorchSharp.torch;
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --batching --out "$OUT"  (static batching: decode step against its bound for
 //                                                                         b = 1, 2, 4, ..., batched fit, held-out error, cost per query)
 //   dotnet run --project benchmarks/LlmEff.Profiling.Torch.Gpu -- --batching --smoke   (the same on the CPU, tiny model)
+//   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --moe --out "$OUT"      (mixture-of-experts models, about 5 minutes)
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --nccl --out "$OUT"     (only the NCCL all-reduce latencies over all
 //                                                                         visible GPUs, a few seconds, then stop)
 var smoke = args.Contains("--smoke");
@@ -65,6 +66,15 @@ foreach (var (flag, key, check) in new (string, string, Func<object>)[] { ("--ke
     {
         return;
     }
+}
+
+if (args.Contains("--moe"))
+{
+    // Mixture-of-experts models (MoeBenchmark): Qwen3-30B-A3B whole, Mixtral-8x7B as a 2-way rank-0 shard.
+    // --no-graphs decodes eagerly (TorchScript), should graph capture of the grouped GEMMs fail.
+    results["moe"] = MoeBenchmark.RunAll(device, smoke, outDir, only, Save, args.Contains("--no-graphs") ? CudaGraphMode.Off : CudaGraphMode.Auto);
+    Finish();
+    return;
 }
 
 if (Array.IndexOf(args, "--table1-model") is var tm and >= 0)

@@ -155,7 +155,7 @@ internal static partial class ProfileTorchCommand
         var s = stages ?? 1;
         if (!ModelShard.ValidTensorParallelDegrees(architecture).Contains(n))
         {
-            throw new ArgumentException($"--tensor-parallel {n}: {architecture.Name} (heads {architecture.Heads}, key/value heads {architecture.KeyValueHeads}, FFN {architecture.FfnHiddenSize}) allows {string.Join(", ", ModelShard.ValidTensorParallelDegrees(architecture))}.");
+            throw new ArgumentException($"--tensor-parallel {n}: {architecture.Name} (heads {architecture.Heads}, key/value heads {architecture.KeyValueHeads}, FFN {architecture.RoutedFfnHiddenSize}) allows {string.Join(", ", ModelShard.ValidTensorParallelDegrees(architecture))}.");
         }
 
         if (s < 1 || s > architecture.Layers)

@@ -25,12 +25,12 @@ public static class MemoryTraffic
         return architecture.KvCacheElementsPerToken * precision.Validate().KvCacheBytesPerElement;
     }
 
-    /// <summary>KV-cache bytes for <paramref name="batchSize"/> sequences of <paramref name="contextTokens"/> tokens.</summary>
+    /// <summary>KV-cache bytes for <paramref name="batchSize"/> sequences of <paramref name="contextTokens"/> tokens (at most the sliding window of them, where the model has one).</summary>
     public static double KvCacheBytes(TransformerArchitecture architecture, InferencePrecision precision, int contextTokens, int batchSize = 1)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(contextTokens);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        return KvCacheBytesPerToken(architecture, precision) * contextTokens * (double)batchSize;
+        return KvCacheBytesPerToken(architecture, precision) * architecture.KvCacheTokens(contextTokens) * (double)batchSize;
     }
 
     /// <summary>
@@ -54,7 +54,8 @@ public static class MemoryTraffic
     /// Bytes moved by one forward pass of <paramref name="newTokens"/> tokens per sequence over
     /// <paramref name="cachedTokens"/> cached ones. Weights: every layer weight (for a mixture, only the experts the
     /// batch touches, see <see cref="ExpectedExpertsTouched"/>), the output projection (<c>V·h</c>, tied or not) and
-    /// the embedding rows looked up. Cache: <c>b·c</c> tokens read, <c>b·s</c> tokens written.
+    /// the embedding rows looked up; shared experts and the router are always read. Cache: <c>b·c</c> tokens read
+    /// (<c>b·min(c, W − 1)</c> under a sliding window <c>W</c>: the positions the new tokens can still see), <c>b·s</c> written.
     /// </summary>
     public static BytesMoved ForwardPass(TransformerArchitecture architecture, int newTokens, int cachedTokens, int batchSize, InferencePrecision precision)
     {
@@ -80,7 +81,7 @@ public static class MemoryTraffic
         var kvPerToken = a.KvCacheElementsPerToken * precision.KvCacheBytesPerElement;
         return new BytesMoved(
             parametersRead * precision.WeightBytesPerParameter,
-            (double)batchSize * cachedTokens * kvPerToken,
+            (double)batchSize * CachedTokensRead(a, cachedTokens) * kvPerToken,
             tokens * kvPerToken);
     }
 
@@ -105,10 +106,26 @@ public static class MemoryTraffic
             return default;
         }
 
+        if (architecture.SlidingWindowTokens is not null)
+        {
+            // Past the window the cache read stops growing, so sum the passes instead of the closed form below.
+            BytesMoved total = default;
+            for (var i = promptTokens + 1; i < promptTokens + outputTokens; i++)
+            {
+                var pass = OutputToken(architecture, i, batchSize, precision);
+                total = new BytesMoved(total.WeightBytes + pass.WeightBytes, total.KvCacheReadBytes + pass.KvCacheReadBytes, total.KvCacheWriteBytes + pass.KvCacheWriteBytes);
+            }
+
+            return total;
+        }
+
         var first = ForwardPass(architecture, 1, promptTokens, batchSize, precision);
         double passes = outputTokens - 1;
         var kvPerToken = KvCacheBytesPerToken(architecture, precision) * batchSize;
         var sumOfCached = passes * ((2.0 * promptTokens) + outputTokens - 2.0) / 2.0;
         return new BytesMoved(first.WeightBytes * passes, kvPerToken * sumOfCached, first.KvCacheWriteBytes * passes);
     }
+
+    private static double CachedTokensRead(TransformerArchitecture a, int cachedTokens) =>
+        a.SlidingWindowTokens is { } w ? Math.Min(cachedTokens, w - 1) : cachedTokens;
 }

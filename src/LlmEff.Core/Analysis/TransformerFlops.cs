@@ -14,9 +14,11 @@ public static class TransformerFlops
     /// <summary>
     /// FLOPs of one forward pass that feeds <paramref name="newTokens"/> tokens per sequence with
     /// <paramref name="cachedTokens"/> tokens already in the KV cache.
-    /// Per layer and sequence: <c>2·s·(2h² + 2h·kvWidth)</c> projections, <c>4·h·pairs</c> attention (pairs =
-    /// <c>s·(c + s)</c>, or <c>s·c + s(s+1)/2</c> when causal), <c>k·m·2·s·h·f</c> FFN (<c>m</c> = 2 standard, 3 gated,
-    /// <c>k</c> experts per token) plus <c>2·s·h·E</c> routing for mixture-of-experts; then <c>2·h·V</c> per projected token.
+    /// Per layer and sequence: <c>2·s·(2h·q + 2h·kvWidth)</c> projections (<c>q = n·headDim</c>, <c>h</c> for most models),
+    /// <c>4·q·pairs</c> attention (pairs = <c>s·(c + s)</c>, or <c>s·c + s(s+1)/2</c> when causal; with a sliding window
+    /// each token counts at most the window), <c>k·m·2·s·h·f_e</c> routed FFN (<c>m</c> = 2 standard, 3 gated, <c>k</c>
+    /// experts per token of width <c>f_e</c>) plus the shared experts' <c>m·2·s·h·f_s</c> each, the shared gate's
+    /// <c>2·s·h</c> and <c>2·s·h·E</c> routing for mixture-of-experts; then <c>2·h·V</c> per projected token.
     /// </summary>
     /// <param name="architecture">The model shape.</param>
     /// <param name="newTokens"><c>s</c>: tokens processed in this pass per sequence, at least 1.</param>
@@ -31,13 +33,14 @@ public static class TransformerFlops
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         options ??= FlopCountOptions.Default;
         var a = architecture;
-        double h = a.HiddenSize, kv = a.KeyValueWidth, f = a.FfnHiddenSize, s = newTokens, c = cachedTokens;
+        double h = a.HiddenSize, q = a.AttentionWidth, kv = a.KeyValueWidth, f = a.RoutedFfnHiddenSize, s = newTokens, c = cachedTokens;
 
-        var projections = 2.0 * s * ((2.0 * h * h) + (2.0 * h * kv));
-        var pairs = options.CausalAttention ? (s * c) + (s * (s + 1.0) / 2.0) : s * (c + s);
-        var attention = 4.0 * h * pairs;
+        var projections = 2.0 * s * ((2.0 * h * q) + (2.0 * h * kv));
+        var attention = 4.0 * q * AttendedPairs(a, newTokens, cachedTokens, options.CausalAttention);
         var matricesPerExpert = a.Ffn == FfnKind.Gated ? 3.0 : 2.0;
         var ffn = a.ExpertsPerToken * matricesPerExpert * 2.0 * s * h * f;
+        ffn += a.SharedExperts * matricesPerExpert * 2.0 * s * h * a.SharedExpertFfnHiddenSize;
+        ffn += a.SharedExpertGate ? 2.0 * s * h : 0.0;
         var router = a.IsMixtureOfExperts ? 2.0 * s * h * a.Experts : 0.0;
         var perSequence = a.Layers * (projections + attention + ffn + router);
         if (options.IncludeVocabularyProjection)
@@ -75,6 +78,18 @@ public static class TransformerFlops
             return 0.0;
         }
 
+        if (architecture.SlidingWindowTokens is not null)
+        {
+            // Past the window a pass stops growing with the cache, so the closed form below does not hold: sum the passes.
+            var total = 0.0;
+            for (var i = promptTokens + 1; i < promptTokens + outputTokens; i++)
+            {
+                total += OutputToken(architecture, i, batchSize, options);
+            }
+
+            return total;
+        }
+
         var atZero = ForwardPass(architecture, 1, 0, batchSize, options);
         var perCachedToken = ForwardPass(architecture, 1, 1, batchSize, options) - atZero;
         double passes = outputTokens - 1;
@@ -82,6 +97,33 @@ public static class TransformerFlops
         // Cached tokens run from p (generating token p + 2) to p + o − 2.
         var sumOfCached = passes * ((2.0 * promptTokens) + outputTokens - 2.0) / 2.0;
         return (passes * atZero) + (perCachedToken * sumOfCached);
+    }
+
+    /// <summary>
+    /// Query-key pairs one sequence's pass scores: each new token at position <c>j</c> (<c>c ≤ j &lt; c + s</c>) attends to
+    /// <c>j + 1</c> positions when causal (<c>c + s</c> when not), at most <see cref="TransformerArchitecture.SlidingWindowTokens"/>.
+    /// </summary>
+    private static double AttendedPairs(TransformerArchitecture a, int newTokens, int cachedTokens, bool causal)
+    {
+        double s = newTokens, c = cachedTokens;
+        if (a.SlidingWindowTokens is not { } window)
+        {
+            return causal ? (s * c) + (s * (s + 1.0) / 2.0) : s * (c + s);
+        }
+
+        double w = window;
+        if (!causal)
+        {
+            return s * Math.Min(c + s, w);
+        }
+
+        // Sum of min(m, w) for m = c + 1 .. c + s: the part below the window is an arithmetic series, the rest is w each.
+        var lo = c + 1.0;
+        var hi = c + s;
+        var belowEnd = Math.Min(hi, w);
+        var below = belowEnd >= lo ? (belowEnd - lo + 1.0) * (lo + belowEnd) / 2.0 : 0.0;
+        var above = hi > w ? (hi - Math.Max(lo, w + 1.0) + 1.0) * w : 0.0;
+        return below + above;
     }
 
     /// <summary>A whole query: prompt encoding plus generation.</summary>

@@ -78,14 +78,35 @@ public static class ArchitectureCatalog
     /// <summary>
     /// Current open models, named by Hugging Face id, with shapes from each model's <c>config.json</c>. Published totals are
     /// the model cards' rounded figures (Llama 3 8B 8.03B, 70B 70.6B; Mistral 7B 7.24B; Mixtral 8x7B 46.7B total, 12.9B
-    /// active; Qwen2.5 7B 7.61B, 72B 72.7B).
+    /// active; Qwen2.5 7B 7.61B, 72B 72.7B; Qwen1.5-MoE-A2.7B 14.3B total, 2.7B active; Qwen3-30B-A3B 30.5B total,
+    /// 3.3B active).
     /// </summary>
     public static IReadOnlyList<TransformerArchitecture> OpenModels { get; } =
     [
         Llama("meta-llama/Meta-Llama-3-8B", 4096, 32, 32, 8, 14336, 128256, 8192, 8_030_000_000),
         Llama("meta-llama/Meta-Llama-3-70B", 8192, 80, 64, 8, 28672, 128256, 8192, 70_600_000_000),
-        Llama("mistralai/Mistral-7B-v0.1", 4096, 32, 32, 8, 14336, 32000, 32768, 7_240_000_000),
+        // Mistral 7B v0.1 attends over a 4,096-token sliding window (config.json "sliding_window": 4096); Mixtral's is null.
+        Llama("mistralai/Mistral-7B-v0.1", 4096, 32, 32, 8, 14336, 32000, 32768, 7_240_000_000) with { SlidingWindowTokens = 4096 },
         Llama("mistralai/Mixtral-8x7B-v0.1", 4096, 32, 32, 8, 14336, 32000, 32768, 46_700_000_000) with { Experts = 8, ExpertsPerToken = 2 },
+
+        // Qwen1.5-MoE-A2.7B (config.json): 60 routed experts of width 1,408, top-4, plus one shared expert of width 5,632
+        // scaled by a sigmoid gate; MHA with biases on Q, K and V only (left out, as for Qwen2.5); untied head. Its dense
+        // intermediate_size (5,632) is the shared expert's width; every layer is a mixture (decoder_sparse_step 1).
+        Llama("Qwen/Qwen1.5-MoE-A2.7B", 2048, 24, 16, 16, 5632, 151936, 8192, 14_300_000_000) with
+        {
+            Experts = 60, ExpertsPerToken = 4, ExpertFfnHiddenSize = 1408, SharedExperts = 1, SharedExpertFfnHiddenSize = 5632, SharedExpertGate = true,
+            Source = "Qwen/Qwen1.5-MoE-A2.7B config.json; model card: 14.3B total, 2.7B activated",
+        },
+
+        // Qwen3-30B-A3B (config.json): head_dim 128 at h = 2,048 (32 query heads are 4,096 wide), 4 KV heads, 128 experts
+        // of width 768 (moe_intermediate_size), top-8, no shared expert, every layer sparse, untied head, 40,960 positions.
+        // The per-head Q/K RMSNorm weights (2·128 per layer, 12K in all) are left out. Cross-checked against the Megatron
+        // arguments of THUDM's slime (scripts/models/qwen3-30B-A3B.sh: kv-channels 128, moe-ffn-hidden-size 768, top-8 of 128).
+        Llama("Qwen/Qwen3-30B-A3B", 2048, 48, 32, 4, 6144, 151936, 40960, 30_500_000_000) with
+        {
+            HeadDim = 128, Experts = 128, ExpertsPerToken = 8, ExpertFfnHiddenSize = 768,
+            Source = "Qwen/Qwen3-30B-A3B config.json; model card: 30.5B total, 3.3B activated",
+        },
 
         // Qwen2.5 has biases on Q, K and V only (not on the output or FFN projections); with LinearBiases false those
         // 0.13M (7B) / 0.8M (72B) bias parameters are left out, under 0.01% of the total.

@@ -18,7 +18,8 @@ public static class ArchitectureJson
     private static readonly string[] Required = ["name", "hidden_size", "layers", "heads", "vocabulary_size", "max_context_tokens"];
 
     private static readonly string[] Optional =
-        ["ffn_hidden_size", "key_value_heads", "ffn", "norm", "positions", "tied_embeddings", "linear_biases", "experts", "experts_per_token", "published_parameter_count", "source"];
+        ["ffn_hidden_size", "key_value_heads", "ffn", "norm", "positions", "tied_embeddings", "linear_biases", "experts", "experts_per_token", "head_dim", "expert_ffn_hidden_size",
+            "shared_experts", "shared_expert_ffn_hidden_size", "shared_expert_gate", "sliding_window_tokens", "published_parameter_count", "source"];
 
     private static readonly JsonDocumentOptions ReadOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
@@ -97,9 +98,27 @@ public static class ArchitectureJson
                 LinearBiases = values.ContainsKey("linear_biases") ? Get<bool>(values, "linear_biases") : architecture.LinearBiases,
                 Experts = values.ContainsKey("experts") ? Get<int>(values, "experts") : architecture.Experts,
                 ExpertsPerToken = values.ContainsKey("experts_per_token") ? Get<int>(values, "experts_per_token") : architecture.ExpertsPerToken,
+                SharedExperts = values.ContainsKey("shared_experts") ? Get<int>(values, "shared_experts") : architecture.SharedExperts,
+                SharedExpertGate = values.ContainsKey("shared_expert_gate") ? Get<bool>(values, "shared_expert_gate") : architecture.SharedExpertGate,
+                SlidingWindowTokens = values.ContainsKey("sliding_window_tokens") ? Get<int?>(values, "sliding_window_tokens") : null,
                 PublishedParameterCount = values.ContainsKey("published_parameter_count") ? Get<long?>(values, "published_parameter_count") : null,
                 Source = values.ContainsKey("source") ? Get<string?>(values, "source") : null,
             };
+            if (values.ContainsKey("head_dim"))
+            {
+                architecture = architecture with { HeadDim = Get<int>(values, "head_dim") };
+            }
+
+            if (values.ContainsKey("expert_ffn_hidden_size"))
+            {
+                architecture = architecture with { ExpertFfnHiddenSize = Get<int>(values, "expert_ffn_hidden_size") };
+            }
+
+            if (values.ContainsKey("shared_expert_ffn_hidden_size"))
+            {
+                architecture = architecture with { SharedExpertFfnHiddenSize = Get<int>(values, "shared_expert_ffn_hidden_size") };
+            }
+
             return architecture.Validate();
         }
         catch (ArgumentException ex)
@@ -131,6 +150,29 @@ public static class ArchitectureJson
             ["experts"] = architecture.Experts,
             ["experts_per_token"] = architecture.ExpertsPerToken,
         };
+        // The newer shape fields are written only where they say something, so files of dense full-attention models keep their old form.
+        if (architecture.HeadDim * architecture.Heads != architecture.HiddenSize)
+        {
+            root["head_dim"] = architecture.HeadDim;
+        }
+
+        if (architecture.IsMixtureOfExperts && architecture.ExpertFfnHiddenSize != architecture.FfnHiddenSize)
+        {
+            root["expert_ffn_hidden_size"] = architecture.ExpertFfnHiddenSize;
+        }
+
+        if (architecture.SharedExperts > 0)
+        {
+            root["shared_experts"] = architecture.SharedExperts;
+            root["shared_expert_ffn_hidden_size"] = architecture.SharedExpertFfnHiddenSize;
+            root["shared_expert_gate"] = architecture.SharedExpertGate;
+        }
+
+        if (architecture.SlidingWindowTokens is { } window)
+        {
+            root["sliding_window_tokens"] = window;
+        }
+
         if (architecture.PublishedParameterCount is { } published)
         {
             root["published_parameter_count"] = published;

@@ -21,6 +21,9 @@ public sealed record TransformerArchitecture(
 {
     private readonly int? _ffnHiddenSize;
     private readonly int? _keyValueHeads;
+    private readonly int? _headDim;
+    private readonly int? _expertFfnHiddenSize;
+    private readonly int? _sharedExpertFfnHiddenSize;
 
     /// <summary>FFN inner width <c>f</c>; defaults to <c>4h</c> (the paper's assumption).</summary>
     public int FfnHiddenSize
@@ -57,14 +60,50 @@ public sealed record TransformerArchitecture(
     /// <summary>Experts each token is routed to; 1 for a dense model.</summary>
     public int ExpertsPerToken { get; init; } = 1;
 
+    /// <summary>
+    /// FFN inner width of one routed expert; defaults to <see cref="FfnHiddenSize"/>. Fine-grained mixtures (Qwen-MoE,
+    /// Qwen3-MoE) route to many narrow experts whose width differs from the dense FFN width in their config.
+    /// </summary>
+    public int ExpertFfnHiddenSize
+    {
+        get => _expertFfnHiddenSize ?? FfnHiddenSize;
+        init => _expertFfnHiddenSize = value;
+    }
+
+    /// <summary>Experts every token passes through besides its routed ones (Qwen-MoE, DeepSeek); 0 when none.</summary>
+    public int SharedExperts { get; init; }
+
+    /// <summary>FFN inner width of one shared expert; defaults to <see cref="ExpertFfnHiddenSize"/>.</summary>
+    public int SharedExpertFfnHiddenSize
+    {
+        get => _sharedExpertFfnHiddenSize ?? ExpertFfnHiddenSize;
+        init => _sharedExpertFfnHiddenSize = value;
+    }
+
+    /// <summary>True when a sigmoid gate (one <c>h</c>-wide vector per layer) scales the shared experts' output (Qwen-MoE).</summary>
+    public bool SharedExpertGate { get; init; }
+
+    /// <summary>
+    /// Sliding-window attention (Mistral): each token attends to at most this many positions, itself included, so the KV
+    /// cache holds at most this many tokens and attention FLOPs and bytes stop growing past it. Null for full attention.
+    /// </summary>
+    public int? SlidingWindowTokens { get; init; }
+
     /// <summary>The parameter total the model's authors published (for checking <see cref="ParameterCount"/>), or null when unknown.</summary>
     public long? PublishedParameterCount { get; init; }
 
     /// <summary>Where the shape came from (a paper table, a <c>config.json</c>), for provenance; null when not given.</summary>
     public string? Source { get; init; }
 
-    /// <summary>Per-head dimension <c>h / n</c>.</summary>
-    public int HeadDim => HiddenSize / Heads;
+    /// <summary>Per-head dimension; defaults to <c>h / n</c>. Set it where the config's <c>head_dim</c> differs (Qwen3: 128 at h = 2048, 32 heads).</summary>
+    public int HeadDim
+    {
+        get => _headDim ?? (HiddenSize / Heads);
+        init => _headDim = value;
+    }
+
+    /// <summary>Width of the query projection and the attention output, <c>Heads × HeadDim</c> (<c>h</c> unless <see cref="HeadDim"/> is set otherwise).</summary>
+    public int AttentionWidth => Heads * HeadDim;
 
     /// <summary>True for a mixture-of-experts model.</summary>
     public bool IsMixtureOfExperts => Experts > 1;
@@ -72,26 +111,26 @@ public sealed record TransformerArchitecture(
     /// <summary>Width of the key (or value) projection, <c>KeyValueHeads × HeadDim</c>.</summary>
     public int KeyValueWidth => KeyValueHeads * HeadDim;
 
-    /// <summary>Parameters of one FFN expert: two (standard) or three (gated) <c>h × f</c> matrices, plus biases.</summary>
-    public long FfnParametersPerExpert
-    {
-        get
-        {
-            long h = HiddenSize, f = FfnHiddenSize;
-            var matrices = Ffn == FfnKind.Gated ? 3 : 2;
-            var biases = LinearBiases ? (Ffn == FfnKind.Gated ? 2 * f : f) + h : 0;
-            return (matrices * h * f) + biases;
-        }
-    }
+    /// <summary>FFN width of the routed FFN: <see cref="ExpertFfnHiddenSize"/> for a mixture, <see cref="FfnHiddenSize"/> for a dense model.</summary>
+    public int RoutedFfnHiddenSize => IsMixtureOfExperts ? ExpertFfnHiddenSize : FfnHiddenSize;
+
+    /// <summary>Parameters of one routed FFN expert (the dense FFN for a dense model): two (standard) or three (gated) <c>h × f</c> matrices, plus biases.</summary>
+    public long FfnParametersPerExpert => FfnParameters(RoutedFfnHiddenSize);
+
+    /// <summary>Parameters of every shared expert of one layer, with the shared gate when there is one; 0 without shared experts.</summary>
+    public long SharedExpertParametersPerLayer => SharedExperts == 0 ? 0 : (SharedExperts * FfnParameters(SharedExpertFfnHiddenSize)) + (SharedExpertGate ? HiddenSize : 0);
+
+    /// <summary>Parameters of one layer's router, <c>h × E</c> (no bias); 0 for a dense model.</summary>
+    public long RouterParametersPerLayer => IsMixtureOfExperts ? (long)HiddenSize * Experts : 0;
 
     /// <summary>Parameters of one layer's attention block: Q, K, V and output projections (plus biases).</summary>
     public long AttentionParametersPerLayer
     {
         get
         {
-            long h = HiddenSize, kv = KeyValueWidth;
-            var biases = LinearBiases ? h + (2 * kv) + h : 0;
-            return (2 * h * h) + (2 * h * kv) + biases;
+            long h = HiddenSize, kv = KeyValueWidth, q = AttentionWidth;
+            var biases = LinearBiases ? q + (2 * kv) + h : 0;
+            return (2 * h * q) + (2 * h * kv) + biases;
         }
     }
 
@@ -99,7 +138,7 @@ public sealed record TransformerArchitecture(
     public long NormParameters => Norm == NormKind.LayerNorm ? 2L * HiddenSize : HiddenSize;
 
     /// <summary>Parameters of one Transformer layer counting every expert.</summary>
-    public long ParametersPerLayer => AttentionParametersPerLayer + (Experts * FfnParametersPerExpert) + (IsMixtureOfExperts ? (long)HiddenSize * Experts : 0) + (2 * NormParameters);
+    public long ParametersPerLayer => AttentionParametersPerLayer + (Experts * FfnParametersPerExpert) + SharedExpertParametersPerLayer + RouterParametersPerLayer + (2 * NormParameters);
 
     /// <summary>Embedding parameters: token table, learned positions if any.</summary>
     public long EmbeddingParameters => ((long)VocabularySize * HiddenSize) + (Positions == PositionalScheme.Learned ? (long)MaxContextTokens * HiddenSize : 0);
@@ -110,11 +149,27 @@ public sealed record TransformerArchitecture(
     /// <summary>Total parameters (every expert), computed from the shape.</summary>
     public long ParameterCount => EmbeddingParameters + (Layers * ParametersPerLayer) + NormParameters + OutputProjectionParameters;
 
-    /// <summary>Parameters one token passes through: for mixture-of-experts only <see cref="ExpertsPerToken"/> experts per layer.</summary>
+    /// <summary>Parameters one token passes through: for mixture-of-experts only <see cref="ExpertsPerToken"/> routed experts per layer (plus the shared experts and the router).</summary>
     public long ActiveParameterCount => ParameterCount - ((long)Layers * (Experts - ExpertsPerToken) * FfnParametersPerExpert);
 
     /// <summary>KV-cache elements per token of context: keys and values of every layer, <c>2 · l · KeyValueWidth</c>.</summary>
     public long KvCacheElementsPerToken => 2L * Layers * KeyValueWidth;
+
+    /// <summary>Tokens of a <paramref name="contextTokens"/>-token context the KV cache holds: all of them, or at most <see cref="SlidingWindowTokens"/>.</summary>
+    /// <param name="contextTokens">Tokens of context, 0 or more.</param>
+    public long KvCacheTokens(long contextTokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(contextTokens);
+        return SlidingWindowTokens is { } w ? Math.Min(contextTokens, w) : contextTokens;
+    }
+
+    private long FfnParameters(int width)
+    {
+        long h = HiddenSize, f = width;
+        var matrices = Ffn == FfnKind.Gated ? 3 : 2;
+        var biases = LinearBiases ? (Ffn == FfnKind.Gated ? 2 * f : f) + h : 0;
+        return (matrices * h * f) + biases;
+    }
 
     /// <summary>Checks the shape is consistent; throws with the offending value and the fix otherwise.</summary>
     /// <returns>This instance, for chaining.</returns>
@@ -127,7 +182,12 @@ public sealed record TransformerArchitecture(
         ArgumentOutOfRangeException.ThrowIfLessThan(VocabularySize, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxContextTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(FfnHiddenSize, 1);
-        if (HiddenSize % Heads != 0)
+        if (_headDim is { } headDim && headDim < 1)
+        {
+            throw new ArgumentException($"{Name}: head dimension = {headDim} must be at least 1 (or leave it unset for h / n).", nameof(HeadDim));
+        }
+
+        if (_headDim is null && HiddenSize % Heads != 0)
         {
             throw new ArgumentException($"{Name}: hidden size h = {HiddenSize} is not divisible by heads n = {Heads}; h must be a multiple of n (head dimension h/n).", nameof(HiddenSize));
         }
@@ -140,6 +200,26 @@ public sealed record TransformerArchitecture(
         if (Experts < 1 || ExpertsPerToken < 1 || ExpertsPerToken > Experts)
         {
             throw new ArgumentException($"{Name}: experts per token = {ExpertsPerToken} must be between 1 and the {Experts} experts.", nameof(ExpertsPerToken));
+        }
+
+        if (ExpertFfnHiddenSize < 1 || SharedExpertFfnHiddenSize < 1)
+        {
+            throw new ArgumentException($"{Name}: expert FFN widths (routed {ExpertFfnHiddenSize}, shared {SharedExpertFfnHiddenSize}) must be at least 1.", nameof(ExpertFfnHiddenSize));
+        }
+
+        if (SharedExperts < 0 || (SharedExperts > 0 && !IsMixtureOfExperts))
+        {
+            throw new ArgumentException($"{Name}: shared experts = {SharedExperts} needs a mixture of experts (Experts > 1) and must not be negative; set Experts, or leave SharedExperts at 0.", nameof(SharedExperts));
+        }
+
+        if (SharedExpertGate && SharedExperts == 0)
+        {
+            throw new ArgumentException($"{Name}: a shared-expert gate needs shared experts; set SharedExperts or SharedExpertGate = false.", nameof(SharedExpertGate));
+        }
+
+        if (SlidingWindowTokens is < 1)
+        {
+            throw new ArgumentException($"{Name}: sliding window = {SlidingWindowTokens} tokens must be at least 1 (null for full attention).", nameof(SlidingWindowTokens));
         }
 
         return this;

@@ -69,7 +69,7 @@ public static class AcceleratorPlanner
         {
             // Each tensor-parallel rank holds at least one key/value head, so past the KV-head count they are replicated.
             var kvHeadsHeld = Math.Max(architecture.KeyValueHeads, tensor);
-            var kvBytes = 2.0 * architecture.Layers * kvHeadsHeld * architecture.HeadDim * req.Precision.KvCacheBytesPerElement * context * req.BatchSize;
+            var kvBytes = 2.0 * architecture.Layers * kvHeadsHeld * architecture.HeadDim * req.Precision.KvCacheBytesPerElement * architecture.KvCacheTokens(context) * req.BatchSize;
             return new ServingPlan(architecture.Name, accelerator, tensor, stages, weights, kvBytes, usable);
         }
     }

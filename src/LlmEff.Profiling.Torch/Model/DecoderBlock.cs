@@ -20,10 +20,11 @@ public sealed class DecoderBlock : nn.Module
     private readonly Parameter? out_bias;
     private readonly Parameter norm2_weight;
     private readonly Parameter? norm2_bias;
-    private readonly Parameter up_weight;
+    private readonly Parameter? up_weight;
     private readonly Parameter? up_bias;
-    private readonly Parameter down_weight;
+    private readonly Parameter? down_weight;
     private readonly Parameter? down_bias;
+    private readonly MixtureOfExpertsFeedForward? moe;
 #pragma warning restore IDE0044, CA1823
 
     private readonly TransformerArchitecture _arch;
@@ -43,7 +44,8 @@ public sealed class DecoderBlock : nn.Module
     /// <param name="weights">Where the parameters come from.</param>
     /// <param name="normEpsilon">Norm epsilon.</param>
     /// <param name="alignFfnWidth">Store an FFN width that is not a multiple of 8 zero-padded (<see cref="DecoderOptions.AlignFfnWidth"/>).</param>
-    internal DecoderBlock(string name, TransformerArchitecture arch, ShardShape shape, int globalLayer, WeightSource weights, double normEpsilon, bool alignFfnWidth = true)
+    /// <param name="seed">Seeds a mixture's routing (<see cref="MixtureOfExpertsFeedForward"/>).</param>
+    internal DecoderBlock(string name, TransformerArchitecture arch, ShardShape shape, int globalLayer, WeightSource weights, double normEpsilon, bool alignFfnWidth = true, long seed = 0)
         : base(name)
     {
         _arch = arch;
@@ -63,6 +65,13 @@ public sealed class DecoderBlock : nn.Module
         out_bias = rowBias ? weights.Random(p + nameof(out_bias), h) : null;
         norm2_weight = weights.Norm(p + nameof(norm2_weight), h, 1.0);
         norm2_bias = ln ? weights.Norm(p + nameof(norm2_bias), h, 0.0) : null;
+        if (arch.IsMixtureOfExperts)
+        {
+            moe = new MixtureOfExpertsFeedForward(nameof(moe), arch, shape, globalLayer, weights, seed);
+            RegisterComponents();
+            return;
+        }
+
         up_weight = weights.Random(p + nameof(up_weight), upRows, h);
         up_bias = bias ? weights.Random(p + nameof(up_bias), upRows) : null;
         down_weight = weights.Random(p + nameof(down_weight), h, f);
@@ -75,13 +84,13 @@ public sealed class DecoderBlock : nn.Module
             var storeRows = arch.Ffn == FfnKind.Gated ? 2L * fp : fp;
             Tensor upStore, downStore;
             Tensor? upBiasStore = null;
-            (up_weight, upStore) = PaddedView(up_weight, 0, storeRows);
+            (up_weight, upStore) = PaddedView(up_weight!, 0, storeRows);
             if (up_bias is not null)
             {
                 (up_bias, upBiasStore) = PaddedView(up_bias, 0, storeRows);
             }
 
-            (down_weight, downStore) = PaddedView(down_weight, 1, fp);
+            (down_weight, downStore) = PaddedView(down_weight!, 1, fp);
             _ffnStores = upBiasStore is null ? [upStore, downStore] : [upStore, downStore, upBiasStore];
         }
 
@@ -106,6 +115,9 @@ public sealed class DecoderBlock : nn.Module
     /// <summary>The FFN down projection's bias on the rank that adds it, or null.</summary>
     internal Tensor? DownBias => down_bias;
 
+    /// <summary>The mixture-of-experts FFN, or null for a dense layer.</summary>
+    internal MixtureOfExpertsFeedForward? Experts => moe;
+
     /// <summary>
     /// This layer's tensors in the order <see cref="DecoderScript"/> indexes them: norm1 (weight, bias), QKV (weight, bias),
     /// output (weight, bias), norm2 (weight, bias), up or gate-up (weight, bias), down (weight, bias); absent biases are
@@ -115,8 +127,15 @@ public sealed class DecoderBlock : nn.Module
     {
         // The transposed views are made once and disposed with the block: a view left to the finalizer keeps its whole
         // weight alive, so a released model would hold its GPU memory until a garbage collection.
+        if (moe is not null)
+        {
+            _views ??= [qkv_weight.t(), out_weight.t()];
+            Tensor?[] attention = [norm1_weight, norm1_bias, _views[0], qkv_bias, _views[1], out_bias, norm2_weight, norm2_bias];
+            return attention.Where(p => p is not null).Select(p => p!).Concat(moe.ScriptTensors());
+        }
+
         _views ??= _ffnStores is null
-            ? [qkv_weight.t(), out_weight.t(), up_weight.t(), down_weight.t()]
+            ? [qkv_weight.t(), out_weight.t(), up_weight!.t(), down_weight!.t()]
             : [qkv_weight.t(), out_weight.t(), _ffnStores[0].t(), _ffnStores[1].t()];
         var upBias = _ffnStores is { Length: 3 } ? _ffnStores[2] : up_bias;
         Tensor?[] all = [norm1_weight, norm1_bias, _views[0], qkv_bias, _views[1], out_bias, norm2_weight, norm2_bias, _views[2], upBias, _views[3], down_bias];
@@ -184,25 +203,36 @@ public sealed class DecoderBlock : nn.Module
         }
 
         var causal = ones(t, t, ScalarType.Bool, x.device).triu(1);
+        if (_arch.SlidingWindowTokens is { } window)
+        {
+            // Sliding window: position i sees only i - W + 1 .. i.
+            causal |= ones(t, t, ScalarType.Bool, x.device).tril(-window);
+        }
+
         scores = scores.masked_fill(causal, double.NegativeInfinity);
         // Heads enter the output projection in (group, kv head) order, as in DecoderScript (a relabelling of random weights).
         var attention = matmul(scores.softmax(-1), v).to(x.dtype).view(kvHeads, groups, t, hd).permute(2, 1, 0, 3).reshape(1, t, heads * hd);
         x = x + nn.functional.linear(attention, out_weight, out_bias);
 
         y = Norm(x, norm2_weight, norm2_bias);
+        if (moe is not null)
+        {
+            return x + moe.ReferenceForward(y.view(t, -1), 0).view(1, t, -1);
+        }
+
         Tensor ffn;
         if (_arch.Ffn == FfnKind.Gated)
         {
-            var gateUp = nn.functional.linear(y, up_weight, up_bias);
+            var gateUp = nn.functional.linear(y, up_weight!, up_bias);
             var f = _arch.FfnHiddenSize;
             ffn = nn.functional.silu(gateUp.narrow(-1, 0, f)) * gateUp.narrow(-1, f, f);
         }
         else
         {
-            ffn = nn.functional.gelu(nn.functional.linear(y, up_weight, up_bias), GELU.Approximate.tanh);
+            ffn = nn.functional.gelu(nn.functional.linear(y, up_weight!, up_bias), GELU.Approximate.tanh);
         }
 
-        return x + nn.functional.linear(ffn, down_weight, down_bias);
+        return x + nn.functional.linear(ffn, down_weight!, down_bias);
     }
 
     /// <summary>The width the FFN weights are stored at (and the script's FP): padded to a multiple of 8, or exact.</summary>

@@ -35,7 +35,11 @@ internal static class DecoderScript
         var next = 0;
         int Take(bool present = true) => present ? next++ : -1;
         int n1w = Take(), n1b = Take(ln), qkvw = Take(), qkvb = Take(bias), ow = Take(), ob = Take(rowBias);
-        int n2w = Take(), n2b = Take(ln), uw = Take(), ub = Take(bias), dw = Take(), db = Take(rowBias);
+        int n2w = Take(), n2b = Take(ln);
+        var moe = a.IsMixtureOfExperts;
+        int uw = Take(!moe), ub = Take(bias && !moe), dw = Take(!moe), db = Take(rowBias && !moe);
+        var moeFirst = next;
+        next += moe ? MixtureOfExpertsFeedForward.ScriptTensorCount(a) : 0;
         var stride = next;
 
         // Global tensor offsets, matching DecoderTransformer.ScriptGlobals.
@@ -57,6 +61,13 @@ internal static class DecoderScript
 
         var rotary = a.Positions == PositionalScheme.Rotary;
         var alibi = a.Positions == PositionalScheme.Alibi;
+        // Sliding-window attention (Mistral): position i sees positions i - W + 1 .. i; the masks below add the band.
+        var window = a.SlidingWindowTokens;
+        var masked = alibi || window is not null;
+        if (window is { } w0)
+        {
+            c["W"] = I(w0);
+        }
         string W(int i) => $"w[b + {i}]";
         // One row (decode steps, the head): LayerNorm as a one-group GroupNorm, the same arithmetic, whose kernel spreads a
         // single row over more threads (H100, one bf16 row: 9.3 against 14.2 us at h = 12288, equal at 4096;
@@ -108,9 +119,17 @@ internal static class DecoderScript
             return "torch.silu(gu.narrow(1, 0, FP)) * gu.narrow(1, F, FP)";
         }
 
-        void Ffn(string indent, bool partial, bool oneRow = false)
+        // routes: the expression of this pass's rows of the layer's routing table (a mixture only).
+        void Ffn(string indent, bool partial, bool oneRow = false, string routes = "")
         {
             L($"{indent}y = {Norm("x", W(n2w), ln ? W(n2b) : null, oneRow)}");
+            if (moe)
+            {
+                var call = $"_moe(y, {string.Format(CultureInfo.InvariantCulture, routes, W(moeFirst + 1))}, w, b)";
+                L(partial ? $"{indent}return {call}" : $"{indent}x.add_({call})");
+                return;
+            }
+
             RowParallel(indent, FfnActivation(indent), dw, db, partial);
         }
 
@@ -128,7 +147,7 @@ internal static class DecoderScript
             }
 
             L($"{indent}q = qkv.narrow(1, 0, H).transpose(0, 1).unsqueeze(0)");
-            L(alibi
+            L(masked
                 ? $"{indent}a = torch.scaled_dot_product_attention(q, kk[i].narrow(2, 0, T), vv[i].narrow(2, 0, T), m, 0.0, False{{GQA}})"
                 : $"{indent}a = torch.scaled_dot_product_attention(q, kk[i].narrow(2, 0, T), vv[i].narrow(2, 0, T), None, 0.0, True{{GQA}})");
             // Heads enter the output projection in (group, kv head) order, the order a decode step's attention produces.
@@ -151,7 +170,9 @@ internal static class DecoderScript
             // One query token per head, GQA through enable_gqa (query head j uses KV head j // G). Measured on an H100 at
             // context 1537 (benchmarks/python/decode_attention_variants.py): 9 us for Llama-3-8B's 32/8 heads, against 27-42 us
             // when the G query heads of a KV head go in as G queries of one head, which gives the kernel only KV blocks of work.
-            L($"{indent}a = torch.scaled_dot_product_attention(qkv.narrow(0, 0, H).view(1, H, 1, HD), kk[i].narrow(2, 0, L), vv[i].narrow(2, 0, L), {(alibi ? "m" : "None")}, 0.0, False{{GQA}})");
+            var first = window is null ? "0" : "L0";
+            var length = window is null ? "L" : "L - L0";
+            L($"{indent}a = torch.scaled_dot_product_attention(qkv.narrow(0, 0, H).view(1, H, 1, HD), kk[i].narrow(2, {first}, {length}), vv[i].narrow(2, {first}, {length}), {(alibi ? "m" : "None")}, 0.0, False{{GQA}})");
             RowParallel(indent, "a.view(KV, G, HD).transpose(0, 1).reshape(1, AW)", ow, ob, partial);
         }
 
@@ -167,11 +188,26 @@ internal static class DecoderScript
             {
                 L($"{indent}m = (g[{ia}].narrow(1, 0, T).unsqueeze(1) + torch.full([T, T], float('-inf'), dtype=x.dtype, device=x.device).triu(1)).unsqueeze(0)");
             }
+
+            if (window is not null)
+            {
+                // Causal band: i - j in [0, W).
+                L($"{indent}d = torch.arange(T, device=x.device).unsqueeze(1) - torch.arange(T, device=x.device).unsqueeze(0)");
+                L($"{indent}band = (d < 0) | (d >= W)");
+                L(alibi
+                    ? $"{indent}m = m.masked_fill(band.view(1, 1, T, T), float('-inf'))"
+                    : $"{indent}m = torch.zeros([T, T], dtype=x.dtype, device=x.device).masked_fill(band, float('-inf'))");
+            }
         }
 
         void DecodeTables(string indent)
         {
             L($"{indent}L = pos + 1");
+            if (window is not null)
+            {
+                L($"{indent}L0 = max(0, L - W)");
+            }
+
             if (rotary)
             {
                 L($"{indent}c = g[{ic}][pos]");
@@ -180,8 +216,15 @@ internal static class DecoderScript
 
             if (alibi)
             {
-                L($"{indent}m = g[{ia}].narrow(1, 0, L).view(1, H, 1, L)");
+                L(window is null
+                    ? $"{indent}m = g[{ia}].narrow(1, 0, L).view(1, H, 1, L)"
+                    : $"{indent}m = g[{ia}].narrow(1, L0, L - L0).view(1, H, 1, L - L0)");
             }
+        }
+
+        if (moe)
+        {
+            MixtureOfExpertsScript.Emit(sb, a, s, moeFirst);
         }
 
         var sig = "w: List[Tensor], g: List[Tensor], kvc: List[Tensor], kk: List[Tensor], vv: List[Tensor]";
@@ -194,7 +237,7 @@ internal static class DecoderScript
         L("    for i in range(NL):");
         L("        b = i * S");
         PrefillAttention("        ", partial: false);
-        Ffn("        ", partial: false);
+        Ffn("        ", partial: false, routes: "{0}.narrow(0, 0, T)");
         L("    return x");
         L(string.Empty);
 
@@ -204,7 +247,7 @@ internal static class DecoderScript
         L("    for i in range(NL):");
         L("        b = i * S");
         DecodeAttention("        ", partial: false);
-        Ffn("        ", partial: false, oneRow: true);
+        Ffn("        ", partial: false, oneRow: true, routes: "{0}.narrow(0, pos, 1)");
         L("    return x");
         L(string.Empty);
 
@@ -222,7 +265,8 @@ internal static class DecoderScript
         L(string.Empty);
         L("def ffn_partial(x: Tensor, i: int, w: List[Tensor]) -> Tensor:");
         L("    b = i * S");
-        Ffn("    ", partial: true);
+        // The driver of real ranks runs dense models only (TensorParallelDecoder refuses a mixture); rows from 0 keep this valid.
+        Ffn("    ", partial: true, routes: "{0}.narrow(0, 0, x.size(0))");
         L(string.Empty);
 
         // Embedding. A vocabulary-parallel shard looks up only its own rows (others give zeros, summed by the all-reduce);
@@ -316,9 +360,10 @@ internal static class DecoderScript
         // faster than a boolean one.
         L("def _static_mask(x: Tensor, pos: Tensor, LB: int, g: List[Tensor]) -> Tensor:");
         L("    ar = torch.arange(LB, device=pos.device)");
+        var hidden = window is null ? "(ar > pos)" : "((ar > pos) | (ar <= pos - W))";
         L(alibi
-            ? $"    return g[{ia}].narrow(1, 0, LB).view(1, H, 1, LB).masked_fill((ar > pos).view(1, 1, 1, LB), float('-inf'))"
-            : "    return torch.zeros([1, 1, 1, LB], dtype=x.dtype, device=x.device).masked_fill((ar > pos).view(1, 1, 1, LB), float('-inf'))");
+            ? $"    return g[{ia}].narrow(1, 0, LB).view(1, H, 1, LB).masked_fill({hidden}.view(1, 1, 1, LB), float('-inf'))"
+            : $"    return torch.zeros([1, 1, 1, LB], dtype=x.dtype, device=x.device).masked_fill({hidden}.view(1, 1, 1, LB), float('-inf'))");
         L(string.Empty);
         L($"def _decode_layers_static(x: Tensor, pos: Tensor, LB: int, {sig}) -> Tensor:");
         if (rotary)
@@ -342,7 +387,7 @@ internal static class DecoderScript
         L("        kvc[i].index_copy_(0, pos, qkv.unsqueeze(0))");
         L("        a = torch.scaled_dot_product_attention(qkv.narrow(0, 0, H).view(1, H, 1, HD), kk[i].narrow(2, 0, LB), vv[i].narrow(2, 0, LB), m, 0.0, False{GQA})");
         RowParallel("        ", "a.view(KV, G, HD).transpose(0, 1).reshape(1, AW)", ow, ob, partial: false);
-        Ffn("        ", partial: false, oneRow: true);
+        Ffn("        ", partial: false, oneRow: true, routes: "{0}.index_select(0, pos)");
         L("    return x");
         L(string.Empty);
         L("# Prompt encoding; leaves the first output token in t and hist[p], and p in pos.");
@@ -367,7 +412,7 @@ internal static class DecoderScript
         L("    pos.add_(1)");
         L("    return t");
 
-        if (s.HasHead)
+        if (s.HasHead && !moe)
         {
             FusedStepPieces();
         }

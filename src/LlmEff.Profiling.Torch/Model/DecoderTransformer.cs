@@ -39,7 +39,7 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
         token_embedding = shape.HasEmbedding || (tied && shape.HasHead) ? weights.Random(nameof(token_embedding), v, h) : null;
         position_embedding = architecture.Positions == PositionalScheme.Learned && shape.HasEmbedding ? weights.Random(nameof(position_embedding), architecture.MaxContextTokens, h) : null;
         layers = new ModuleList<DecoderBlock>(Enumerable.Range(0, shape.Layers)
-            .Select(i => new DecoderBlock($"layer{i}", architecture, shape, shape.FirstLayer + i, weights, options.NormEpsilon, options.AlignFfnWidth)).ToArray());
+            .Select(i => new DecoderBlock($"layer{i}", architecture, shape, shape.FirstLayer + i, weights, options.NormEpsilon, options.AlignFfnWidth, options.Seed)).ToArray());
         final_norm_weight = shape.HasHead ? weights.Norm(nameof(final_norm_weight), h, 1.0) : null;
         final_norm_bias = shape.HasHead && architecture.Norm == NormKind.LayerNorm ? weights.Norm(nameof(final_norm_bias), h, 0.0) : null;
         output_projection = shape.HasHead && !tied ? weights.Random(nameof(output_projection), v, h) : null;
@@ -83,16 +83,11 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
     /// <c>meta</c> device no memory is allocated, which checks the shapes of models of any size.
     /// </summary>
     /// <exception cref="ArgumentException">The architecture is inconsistent.</exception>
-    /// <exception cref="NotSupportedException">A mixture-of-experts architecture (this engine builds dense models).</exception>
+    /// <exception cref="NotSupportedException">A mixture of experts whose experts carry biases (not built by this engine).</exception>
     public static DecoderTransformer Create(TransformerArchitecture architecture, DecoderOptions? options = null, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         architecture.Validate();
-        if (architecture.IsMixtureOfExperts)
-        {
-            throw new NotSupportedException($"{architecture.Name}: mixture-of-experts ({architecture.Experts} experts) is not built by this engine; profile a dense architecture.");
-        }
-
         return CreateShard(architecture, ModelShard.Full, options, device);
     }
 
@@ -101,17 +96,13 @@ public sealed class DecoderTransformer : nn.Module<Tensor, Tensor>
     /// created directly on <paramref name="device"/>: the model a rank of a multi-GPU deployment holds and runs.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The shard does not fit the architecture; the message names the valid degrees.</exception>
-    /// <exception cref="NotSupportedException">A mixture-of-experts architecture.</exception>
+    /// <exception cref="NotSupportedException">A mixture of experts whose experts carry biases.</exception>
     public static DecoderTransformer CreateShard(TransformerArchitecture architecture, ModelShard shard, DecoderOptions? options = null, Device? device = null)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(shard);
         architecture.Validate();
-        if (architecture.IsMixtureOfExperts)
-        {
-            throw new NotSupportedException($"{architecture.Name}: mixture-of-experts ({architecture.Experts} experts) is not built by this engine; profile a dense architecture.");
-        }
-
+        MixtureOfExpertsSupport.Check(architecture);
         var shape = shard.Resolve(architecture);
         options = (options ?? DecoderOptions.Default).Validate();
         device ??= CPU;

@@ -51,7 +51,8 @@ public sealed partial class GreedyDecoder
     private static DecodeKernels? FusedKernelsFor(DecoderTransformer model)
     {
         var s = model.Shape;
-        if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024)
+        // A mixture's FFN needs the step's position (its routes), which the fused sequence's FFN call does not take.
+        if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024 || model.Architecture.IsMixtureOfExperts)
         {
             return null;
         }

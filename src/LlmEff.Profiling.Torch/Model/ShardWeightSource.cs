@@ -48,7 +48,7 @@ internal sealed class ShardWeightSource : WeightSource
             "out_weight" => full.index_select(1, AttentionColumns()),
             "up_weight" or "up_bias" => full.index_select(0, UpRows()),
             "down_weight" => full.narrow(1, _shape.FfnStart, _shape.FfnHiddenSize),
-            _ => throw new InvalidOperationException($"No partition rule for parameter '{name}'."),
+            _ => MixtureOfExpertsFeedForward.ShardSlice(leaf, full, _arch, _shape) ?? throw new InvalidOperationException($"No partition rule for parameter '{name}'."),
         };
         return Checked(name, slice, shape);
     }

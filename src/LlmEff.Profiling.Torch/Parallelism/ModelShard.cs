@@ -51,7 +51,7 @@ public sealed record ModelShard
         {
             throw new ArgumentOutOfRangeException(
                 nameof(TensorParallelDegree), n,
-                $"{architecture.Name}: a tensor-parallel degree must divide its {architecture.Heads} heads and {architecture.FfnHiddenSize} FFN width, and divide or be a multiple of its {architecture.KeyValueHeads} key/value heads; valid degrees are {string.Join(", ", ValidTensorParallelDegrees(architecture))}.");
+                $"{architecture.Name}: a tensor-parallel degree must divide its {architecture.Heads} heads and {architecture.RoutedFfnHiddenSize} (expert) FFN width, and divide or be a multiple of its {architecture.KeyValueHeads} key/value heads; valid degrees are {string.Join(", ", ValidTensorParallelDegrees(architecture))}.");
         }
 
         if (r < 0 || r >= n)
@@ -90,7 +90,8 @@ public sealed record ModelShard
             kvStart = r / (n / kv);
         }
 
-        var f = architecture.FfnHiddenSize / n;
+        // A mixture splits each routed expert (and the shared experts) across the ranks as the dense FFN is split.
+        var f = architecture.RoutedFfnHiddenSize / n;
         // Vocabulary rows are padded to a multiple of N (Megatron pads the same way); padded rows are never selected.
         var vocabRows = (architecture.VocabularySize + n - 1) / n;
         var vocabStart = r * vocabRows;
@@ -116,5 +117,6 @@ public sealed record ModelShard
     }
 
     private static bool IsValidDegree(TransformerArchitecture a, int n) =>
-        a.Heads % n == 0 && a.FfnHiddenSize % n == 0 && (a.KeyValueHeads % n == 0 || n % a.KeyValueHeads == 0);
+        a.Heads % n == 0 && a.RoutedFfnHiddenSize % n == 0 && (a.KeyValueHeads % n == 0 || n % a.KeyValueHeads == 0)
+        && (a.SharedExperts == 0 || a.SharedExperts * a.SharedExpertFfnHiddenSize % n == 0);
 }

@@ -74,8 +74,7 @@ public sealed record ShardShape(
         var perLayer = (2 * architecture.NormParameters)
             + (qkv * h) + (bias ? qkv : 0)
             + (h * AttentionWidth) + rowBias
-            + (up * h) + (bias ? up : 0)
-            + (h * f) + rowBias;
+            + FfnParameters(architecture, up, f, bias, rowBias);
         var tied = architecture.TiedEmbeddings;
         long total = Layers * perLayer;
         if (HasEmbedding || (tied && HasHead))
@@ -94,6 +93,20 @@ public sealed record ShardShape(
         }
 
         return total;
+    }
+
+    // A dense FFN, or a mixture's E split experts (no biases), replicated router, split shared experts and replicated shared gate.
+    private long FfnParameters(TransformerArchitecture a, long up, long f, bool bias, long rowBias)
+    {
+        long h = HiddenSize;
+        if (!a.IsMixtureOfExperts)
+        {
+            return (up * h) + (bias ? up : 0) + (h * f) + rowBias;
+        }
+
+        long shared = MixtureOfExpertsFeedForward.SharedLocalWidth(a, this);
+        var gatedFactor = a.Ffn == FfnKind.Gated ? 3 : 2;
+        return (a.Experts * gatedFactor * h * f) + a.RouterParametersPerLayer + (gatedFactor * h * shared) + (a.SharedExpertGate ? h : 0);
     }
 
     /// <summary>Key/value cache elements per token for this shard: keys and values of its own heads in its own layers.</summary>

@@ -27,6 +27,11 @@ public sealed class TensorParallelDecoder : IDisposable
             throw new ArgumentException("Pass the N shards of the model, rank 0 first.", nameof(shards));
         }
 
+        if (shards[0].Architecture.IsMixtureOfExperts)
+        {
+            throw new NotSupportedException($"{shards[0].Architecture.Name}: the driver of real ranks runs dense models; profile a mixture's rank shard alone (its collectives are modelled).");
+        }
+
         var n = shards.Count;
         for (var r = 0; r < n; r++)
         {

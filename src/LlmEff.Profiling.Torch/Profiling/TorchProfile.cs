@@ -62,7 +62,7 @@ public sealed record TorchProfile(
         MeasuredUtc = MeasuredUtc,
         Emulated = false,
         Notes = FormattableString.Invariant(
-            $"random weights; {(Shard is { IsFull: false } ? TorchProfiler.Describe(Shard) + "shard only, collectives not included; " : string.Empty)}h={Architecture.HiddenSize} l={Architecture.Layers} n={Architecture.Heads} kv={Architecture.KeyValueHeads} f={Architecture.FfnHiddenSize} V={Architecture.VocabularySize} {Architecture.Norm} {Architecture.Positions} {Architecture.Ffn} params={Architecture.ParameterCount}; {Precision.ShortName()}; plan P={{{string.Join(",", Plan.PromptTokens)}}} O={{{string.Join(",", Plan.OutputTokens)}}} x{Plan.Trials}"),
+            $"random weights; {(Shard is { IsFull: false } ? TorchProfiler.Describe(Shard) + "shard only, collectives not included; " : string.Empty)}h={Architecture.HiddenSize} l={Architecture.Layers} n={Architecture.Heads} kv={Architecture.KeyValueHeads} f={Architecture.FfnHiddenSize} V={Architecture.VocabularySize} {Architecture.Norm} {Architecture.Positions} {Architecture.Ffn}{(Architecture.IsMixtureOfExperts ? $" experts={Architecture.Experts} top-{Architecture.ExpertsPerToken} f_e={Architecture.ExpertFfnHiddenSize} shared={Architecture.SharedExperts} active={Architecture.ActiveParameterCount} uniform seeded routing" : string.Empty)}{(Architecture.SlidingWindowTokens is { } w ? $" window={w}" : string.Empty)} params={Architecture.ParameterCount}; {Precision.ShortName()}; plan P={{{string.Join(",", Plan.PromptTokens)}}} O={{{string.Join(",", Plan.OutputTokens)}}} x{Plan.Trials}"),
     };
 
     /// <summary>
