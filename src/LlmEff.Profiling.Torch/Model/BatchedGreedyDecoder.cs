@@ -1,4 +1,5 @@
 using System.Globalization;
+using LlmEff.Core.Architecture;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -66,6 +67,11 @@ public sealed class BatchedGreedyDecoder : IDisposable
             throw new ArgumentOutOfRangeException(nameof(capacityTokens), capacityTokens, $"{model.Architecture.Name} has a context of {model.Architecture.MaxContextTokens} tokens; ask for at most that many.");
         }
 
+        if (UnsupportedReason(model.Architecture) is { } unsupported)
+        {
+            throw new NotSupportedException(unsupported);
+        }
+
         _buckets = [.. batchSizes.Distinct().Order()];
         var maxBatch = _buckets[^1];
         EnsureFits(model, capacityTokens, maxBatch, availableBytes);
@@ -105,6 +111,17 @@ public sealed class BatchedGreedyDecoder : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Why the batched engine cannot run <paramref name="architecture"/>, or null when it can: its script has the dense
+    /// feed-forward and full causal attention only, so a mixture of experts or a sliding window would be timed wrongly.
+    /// </summary>
+    internal static string? UnsupportedReason(TransformerArchitecture architecture) =>
+        architecture.IsMixtureOfExperts
+            ? $"{architecture.Name} is a mixture of experts; the batched engine builds dense feed-forward layers only."
+            : architecture.SlidingWindowTokens is { } window
+                ? $"{architecture.Name} uses sliding-window attention ({window} tokens); the batched engine attends over the whole context."
+                : null;
 
     /// <summary>The model being run.</summary>
     public DecoderTransformer Model { get; }

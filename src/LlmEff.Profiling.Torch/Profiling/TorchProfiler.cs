@@ -76,6 +76,11 @@ public sealed class TorchProfiler
         plan.Validate();
         architecture.Validate();
         var shape = Options.Shard.Resolve(architecture);
+        if (plan.IsBatched && BatchedGreedyDecoder.UnsupportedReason(architecture) is { } unsupported)
+        {
+            throw new NotSupportedException($"{unsupported} Profile it at batch size 1 (leave --batch-sizes out).");
+        }
+
         var device = torch.device(Options.Device);
         if (Options.CheckMemory)
         {

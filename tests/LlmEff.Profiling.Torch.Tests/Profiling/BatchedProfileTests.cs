@@ -60,5 +60,17 @@ public sealed class BatchedProfileTests : IDisposable
         Assert.Equal(4, new ProfilingPlan { PromptTokens = [1], OutputTokens = [1, 2], Trials = 1, BatchSizes = [1, 3] }.TotalQueries);
     }
 
+    [TorchFact]
+    public void Mixtures_of_experts_and_sliding_windows_are_refused_at_batch_sizes_above_one_before_building()
+    {
+        var plan = new ProfilingPlan { PromptTokens = [2], OutputTokens = [1], Trials = 1, WarmupRuns = 0, BatchSizes = [1, 2] };
+        var moe = TinyArchitectures.Llama with { Name = "tiny-moe", Experts = 4, ExpertsPerToken = 2 };
+        var ex = Assert.Throws<NotSupportedException>(() => new TorchProfiler(Cpu).Run(moe, plan));
+        Assert.Contains("mixture of experts", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("--batch-sizes", ex.Message, StringComparison.Ordinal);
+        var window = TinyArchitectures.Llama with { Name = "tiny-window", SlidingWindowTokens = 4 };
+        Assert.Contains("sliding-window", Assert.Throws<NotSupportedException>(() => new TorchProfiler(Cpu).Run(window, plan)).Message, StringComparison.Ordinal);
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }
