@@ -63,7 +63,7 @@ public sealed class BatchedProfileTests : IDisposable
     [TorchFact]
     public void Mixtures_of_experts_and_sliding_windows_are_refused_at_batch_sizes_above_one_before_building()
     {
-        var plan = new ProfilingPlan { PromptTokens = [2], OutputTokens = [1], Trials = 1, WarmupRuns = 0, BatchSizes = [1, 2] };
+        var plan = new ProfilingPlan { PromptTokens = [2, 8], OutputTokens = [1, 3], Trials = 1, WarmupRuns = 0, BatchSizes = [1, 2] };
         var moe = TinyArchitectures.Llama with { Name = "tiny-moe", Experts = 4, ExpertsPerToken = 2 };
         var ex = Assert.Throws<NotSupportedException>(() => new TorchProfiler(Cpu).Run(moe, plan));
         Assert.Contains("mixture of experts", ex.Message, StringComparison.Ordinal);
