@@ -6,7 +6,11 @@ then one single-token pass per further token with a KV cache, i.e. t = PE(p) + (
 uses the GPU (no batching), so concurrent requests queue, as on a simple single-GPU deployment.
 Prompts must be token ids; exactly max_tokens tokens are generated (no EOS), and usage is reported.
 
-  python3 openai_server.py --port 8000 [--backend torch|sleep] [--layers 16] [--hidden 2048]
+  python3 openai_server.py --port 8000 [--backend torch|sleep] [--layers 16] [--hidden 2048] [--stats stats.jsonl]
+
+--stats appends one JSON line per request with the server-side times: seconds waiting for the GPU, the prompt-encoding
+pass to the first token, and the mean decode step (compute only, the time the client spends reading a token excluded),
+the per-token time a client-side fit of g is checked against.
 """
 import argparse
 import json
@@ -20,7 +24,43 @@ parser.add_argument("--backend", choices=["torch", "sleep"], default="torch")
 parser.add_argument("--layers", type=int, default=16)
 parser.add_argument("--hidden", type=int, default=2048)
 parser.add_argument("--model-name", default="gpt-1b-random")
+parser.add_argument("--stats", default=None)
 args = parser.parse_args()
+stats_lock = threading.Lock()
+
+
+def timed(steps):
+    """Yields the tokens of `steps` and fills `timing` with the compute seconds of the first and of the later steps,
+    the time spent suspended in the caller (writing the token out) excluded."""
+    timing = {"first": None, "decode": 0.0, "steps": 0}
+
+    def run():
+        it = iter(steps)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                token = next(it)
+            except StopIteration:
+                return
+            dt = time.perf_counter() - t0
+            if timing["first"] is None:
+                timing["first"] = dt
+            else:
+                timing["decode"] += dt
+                timing["steps"] += 1
+            yield token
+
+    return run(), timing
+
+
+def record(prompt_tokens, n, queued, timing, stream):
+    if not args.stats:
+        return
+    line = {"prompt_tokens": prompt_tokens, "output_tokens": n, "stream": stream, "queue_seconds": queued,
+            "first_token_seconds": timing["first"],
+            "decode_seconds_per_token": timing["decode"] / timing["steps"] if timing["steps"] else None}
+    with stats_lock, open(args.stats, "a") as f:
+        f.write(json.dumps(line) + "\n")
 
 gpu = threading.Lock()
 
@@ -118,9 +158,13 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(400, {"error": {"message": "send the prompt as token ids"}})
         n = int(req["max_tokens"])
         usage = {"prompt_tokens": len(prompt), "completion_tokens": n, "total_tokens": len(prompt) + n}
+        arrived = time.perf_counter()
         if not req.get("stream"):
             with gpu:
-                tokens = list(backend.generate(prompt, n))
+                queued = time.perf_counter() - arrived
+                steps, timing = timed(backend.generate(prompt, n))
+                tokens = list(steps)
+            record(len(prompt), n, queued, timing, False)
             return self._json(200, {"id": "cmpl", "object": "text_completion", "model": args.model_name,
                                     "choices": [{"index": 0, "text": " ".join(map(str, tokens)), "finish_reason": "length"}],
                                     "usage": usage})
@@ -130,10 +174,13 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.close_connection = True
         with gpu:
-            for i, t in enumerate(backend.generate(prompt, n)):
+            queued = time.perf_counter() - arrived
+            steps, timing = timed(backend.generate(prompt, n))
+            for i, t in enumerate(steps):
                 chunk = {"choices": [{"index": 0, "text": f" {t}", "finish_reason": "length" if i == n - 1 else None}]}
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
+        record(len(prompt), n, queued, timing, True)
         if (req.get("stream_options") or {}).get("include_usage"):
             self.wfile.write(f"data: {json.dumps({'choices': [], 'usage': usage})}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")

@@ -175,6 +175,7 @@ public sealed class BadInputTests : IDisposable
         { "api zero max requests", Api("--max-requests", "0"), ["--max-requests 0", "1 or more"] },
         { "api output 0", Api("--outputs", "0,1"), ["--outputs", "at least 1 token"] },
         { "api unknown encoding", Api("--encoding", "foo"), ["--encoding", "'foo'", "cl100k_base"] },
+        { "api token ids on chat", Api("--token-ids", "--chat"), ["--token-ids", "completions route"] },
         { "api bad url", ["profile", "api", "--url", "ftp://x", "--model", "m", "--journal", "@j.jsonl"], ["--url", "ftp://x", "http://127.0.0.1:8000/v1/"] },
         { "api no journal", ["profile", "api", "--url", "http://127.0.0.1:9/v1/", "--model", "m"], ["--journal", "llmeff profile api --help"] },
         { "api concurrency 0", Api("--concurrency", "0", "--max-requests", "4"), ["--concurrency 0", "1,2,4,8,16"] },

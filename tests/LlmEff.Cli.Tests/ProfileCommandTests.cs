@@ -48,6 +48,35 @@ public class ProfileCommandTests
     }
 
     [Fact]
+    public async Task ProfileApi_WithTokenIds_ExportsRequestsThatFitTheSameModelThroughTheImporter()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency(), seed: 5);
+        using var dir = new TempDir();
+        string[] profile =
+        [
+            "profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "", "--token-ids", "--stream",
+            "--journal", dir.File("grid.jsonl"), "--prompts", "1,128,256", "--outputs", "1,8,16", "--trials", "2",
+            "-o", dir.File("profiled.json"), "--export-requests", dir.File("requests.json"),
+        ];
+
+        var run = CliRunner.Run(profile);
+        Assert.True(run.Code == 0, run.Err);
+        Assert.All(emulator.Requests, r => Assert.Matches("^[0-9]+(,[0-9]+)*$", r.PromptKey));
+
+        // The export is a log like any other tool's: autodetected, every request kept, the same denoised fit.
+        var refit = CliRunner.Run(["fit", dir.File("requests.json"), "-o", dir.File("refit.json")]);
+        Assert.True(refit.Code == 0, refit.Err);
+        Assert.Contains("llmeff", refit.Out, StringComparison.Ordinal);
+        var profiled = RuntimeModelJson.Load(dir.File("profiled.json"));
+        var imported = RuntimeModelJson.Load(dir.File("refit.json"));
+        Assert.Equal(profiled.PerOutputTokenSeconds, imported.PerOutputTokenSeconds, 1e-9);
+        foreach (var p in new[] { 1, 128, 256 })
+        {
+            Assert.Equal(profiled.PromptEncodingSeconds(p), imported.PromptEncodingSeconds(p), 1e-9);
+        }
+    }
+
+    [Fact]
     public async Task ProfileApi_ConcurrencySweep_PrintsLevels_ExportsRequestsAndSummary_PlotsAndResumes()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency { NoiseMeanSeconds = 0 });

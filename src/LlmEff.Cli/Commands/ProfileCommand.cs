@@ -27,6 +27,7 @@ internal static class ProfileCommand
         var url = new Option<string>("--url") { Description = "Base address of the OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1/ .", Required = true };
         var model = new Option<string>("--model") { Description = "Model name the endpoint expects.", Required = true };
         var chat = new Option<bool>("--chat") { Description = "Use /chat/completions instead of /completions." };
+        var tokenIds = new Option<bool>("--token-ids") { Description = "Send each prompt as its token ids (completions route only; vLLM and OpenAI accept it): the server then sees exactly p tokens whatever its tokenizer." };
         var keyEnv = new Option<string>("--api-key-env") { Description = "Environment variable holding the API key (never logged or written); empty for a server without authentication.", DefaultValueFactory = _ => "OPENAI_API_KEY" };
         var encoding = new Option<string>("--encoding") { Description = "Tokenizer for exact-size prompts: cl100k_base, o200k_base or gpt2.", DefaultValueFactory = _ => "cl100k_base" };
         var journal = new Option<FileInfo>("--journal") { Description = "JSONL journal: every request is written as it finishes; rerunning resumes.", Required = true };
@@ -50,7 +51,7 @@ internal static class ProfileCommand
         var modelJson = new Option<FileInfo?>("--output", "-o") { Description = "Write the fitted denoised model as JSON here." };
         var command = new Command("api", "Profile a model behind an OpenAI-compatible endpoint: synthetic exact-size prompts, trials, retries, resumable journal; prints the denoised fit.")
         {
-            url, model, chat, keyEnv, encoding, journal, prompts, outputs, trials, stream, ignoreEos, noMinTokens, fitReported, maxRequests, timeout, maxAttempts, modelJson,
+            url, model, chat, tokenIds, keyEnv, encoding, journal, prompts, outputs, trials, stream, ignoreEos, noMinTokens, fitReported, maxRequests, timeout, maxAttempts, modelJson,
             concurrency, requestRate, duration, seed, slo, exportRequests, summary,
         };
         command.SetAction(async (parse, cancellationToken) =>
@@ -79,7 +80,13 @@ internal static class ProfileCommand
                 ApiKeyEnvironmentVariable = parse.GetValue(keyEnv) is { Length: > 0 } variable ? variable : null,
                 IgnoreEos = parse.GetValue(ignoreEos),
                 SendMinTokens = !parse.GetValue(noMinTokens),
+                SendTokenIds = parse.GetValue(tokenIds),
             };
+            if (endpointOptions.SendTokenIds && endpointOptions.Api == OpenAiApiKind.ChatCompletions)
+            {
+                throw new ArgumentException("--token-ids works with the completions route only (a chat message is text); drop --chat or --token-ids.");
+            }
+
             var seconds = parse.GetValue(timeout);
             if (!double.IsFinite(seconds) || seconds <= 0 || seconds > TimeSpan.MaxValue.TotalSeconds / 2)
             {

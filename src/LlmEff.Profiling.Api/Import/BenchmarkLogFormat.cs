@@ -33,4 +33,10 @@ public enum BenchmarkLogFormat
     /// <c>successful</c>, <c>errored</c> and <c>incomplete</c> requests.
     /// </summary>
     GuideLlm,
+
+    /// <summary>
+    /// LlmEff's own per-request export, <c>llmeff profile api --export-requests FILE.json</c>
+    /// (<see cref="LoadStudyExport.WriteRequests"/>): a JSON list with the columns of <see cref="LoadStudyExport.RequestColumns"/>.
+    /// </summary>
+    LlmEff,
 }

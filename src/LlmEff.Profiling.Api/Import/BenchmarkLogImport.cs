@@ -5,7 +5,7 @@ namespace LlmEff.Profiling.Api;
 
 /// <summary>
 /// Reads the per-request logs of other serving benchmarks (vLLM <c>bench serve</c>, AIPerf, GenAI-Perf, llmperf,
-/// GuideLLM) into <see cref="LlmEff.Core.ProfilingSample"/>s for <c>RuntimeModel.Fit</c>:
+/// GuideLLM), and LlmEff's own request export, into <see cref="LlmEff.Core.ProfilingSample"/>s for <c>RuntimeModel.Fit</c>:
 /// prompt and output tokens, end-to-end runtime in seconds, time to first token and mean inter-token gap. Failed, cut
 /// short, mismatched and uncounted requests are left out and counted by reason (<see cref="ImportedBenchmarkLog.Exclusions"/>).
 /// </summary>
@@ -18,7 +18,7 @@ public static class BenchmarkLogImport
 {
     private static readonly BenchmarkLogFormat[] AllFormats = Enum.GetValues<BenchmarkLogFormat>();
 
-    /// <summary>The name the <c>llmeff</c> tool and error messages use for <paramref name="format"/> (<c>vllm</c>, <c>aiperf</c>, <c>genai-perf</c>, <c>llmperf</c>, <c>guidellm</c>).</summary>
+    /// <summary>The name the <c>llmeff</c> tool and error messages use for <paramref name="format"/> (<c>vllm</c>, <c>aiperf</c>, <c>genai-perf</c>, <c>llmperf</c>, <c>guidellm</c>, <c>llmeff</c>).</summary>
     public static string FormatName(BenchmarkLogFormat format) => format switch
     {
         BenchmarkLogFormat.Vllm => "vllm",
@@ -26,6 +26,7 @@ public static class BenchmarkLogImport
         BenchmarkLogFormat.GenAiPerf => "genai-perf",
         BenchmarkLogFormat.LlmPerf => "llmperf",
         BenchmarkLogFormat.GuideLlm => "guidellm",
+        BenchmarkLogFormat.LlmEff => "llmeff",
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown benchmark log format."),
     };
 
@@ -104,6 +105,12 @@ public static class BenchmarkLogImport
     /// <summary>Reads GuideLLM's benchmarks report from <paramref name="stream"/>.</summary>
     public static ImportedBenchmarkLog ReadGuideLlm(Stream stream, string? sourceName = null, BenchmarkImportOptions? options = null) => Read(stream, BenchmarkLogFormat.GuideLlm, sourceName, options);
 
+    /// <summary>Reads LlmEff's own per-request export (<c>llmeff profile api --export-requests FILE.json</c>).</summary>
+    public static ImportedBenchmarkLog ReadLlmEffExport(string path, BenchmarkImportOptions? options = null) => Read(path, BenchmarkLogFormat.LlmEff, options);
+
+    /// <summary>Reads LlmEff's own per-request export from <paramref name="stream"/>.</summary>
+    public static ImportedBenchmarkLog ReadLlmEffExport(Stream stream, string? sourceName = null, BenchmarkImportOptions? options = null) => Read(stream, BenchmarkLogFormat.LlmEff, sourceName, options);
+
     /// <summary>What a log of <paramref name="format"/> looks like, for error messages.</summary>
     internal static string Expected(BenchmarkLogFormat format) => format switch
     {
@@ -112,6 +119,7 @@ public static class BenchmarkLogImport
         BenchmarkLogFormat.GenAiPerf => "GenAI-Perf's profile_export.json (a JSON object with experiments[].requests[] holding timestamp and response_timestamps)",
         BenchmarkLogFormat.LlmPerf => "llmperf's *_individual_responses.json (a JSON list of requests with ttft_s, end_to_end_latency_s, number_input_tokens, number_output_tokens)",
         BenchmarkLogFormat.GuideLlm => "GuideLLM's benchmarks.json (a JSON object with benchmarks[].requests split into successful, errored and incomplete)",
+        BenchmarkLogFormat.LlmEff => "llmeff profile api's --export-requests FILE.json (a JSON list of requests with runtime_seconds, requested_output_tokens and status)",
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown benchmark log format."),
     };
 
@@ -138,6 +146,7 @@ public static class BenchmarkLogImport
             BenchmarkLogFormat.GenAiPerf => GenAiPerfLogReader.Read(text, collector),
             BenchmarkLogFormat.LlmPerf => LlmPerfLogReader.Read(text, collector),
             BenchmarkLogFormat.GuideLlm => GuideLlmLogReader.Read(text, collector),
+            BenchmarkLogFormat.LlmEff => LlmEffExportReader.Read(text, collector),
             _ => throw new ArgumentOutOfRangeException(nameof(format), format, "Unknown benchmark log format."),
         };
         return collector.Build(version);
@@ -229,9 +238,13 @@ public static class BenchmarkLogImport
             {
                 found.Add(BenchmarkLogFormat.LlmPerf);
             }
+            else if (LlmEffExportReader.IsRequest(first))
+            {
+                found.Add(BenchmarkLogFormat.LlmEff);
+            }
             else
             {
-                hint = root.GetArrayLength() == 0 ? "it is an empty JSON list" : "a JSON list, but not of llmperf requests";
+                hint = root.GetArrayLength() == 0 ? "it is an empty JSON list" : "a JSON list, but not of llmperf or llmeff requests";
             }
 
             return found;

@@ -63,8 +63,38 @@ internal static class BenchmarkLogFixtures
         BenchmarkLogFormat.GenAiPerf => GenAiPerf(requests, withUsage: true),
         BenchmarkLogFormat.LlmPerf => LlmPerf(requests),
         BenchmarkLogFormat.GuideLlm => GuideLlm(requests),
+        BenchmarkLogFormat.LlmEff => LlmEffExport(requests),
         _ => throw new ArgumentOutOfRangeException(nameof(format)),
     };
+
+    /// <summary>LlmEff's own request export, written by the real <see cref="LoadStudyExport.WriteRequests"/> from journal records.</summary>
+    public static string LlmEffExport(IReadOnlyList<FixtureRequest> requests)
+    {
+        var records = requests.Select((r, i) => new ApiSampleRecord
+        {
+            PromptTokens = r.Prompt,
+            OutputTokens = r.Requested ?? r.Output,
+            Trial = i,
+            Concurrency = 1,
+            Stream = true,
+            Status = r.Error is null && !r.Incomplete ? ApiSampleStatus.Succeeded : ApiSampleStatus.Failed,
+            RuntimeSeconds = r.Error is null && !r.Incomplete ? r.Runtime : null,
+            TimeToFirstTokenSeconds = r.Error is null ? r.Ttft : null,
+            ReportedPromptTokens = r.Prompt,
+            ReportedOutputTokens = r.Error is null ? r.Output : null,
+            Issue = r.Error,
+        });
+        var path = Path.Combine(Path.GetTempPath(), $"llmeff-export-{Guid.NewGuid():N}.json");
+        try
+        {
+            LoadStudyExport.WriteRequests(records, path);
+            return File.ReadAllText(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 
     /// <summary>vLLM bench serve --save-detailed: parallel lists, seconds; failed requests have output length 0 and an error.</summary>
     public static string Vllm(IReadOnlyList<FixtureRequest> requests, bool withLatencies)

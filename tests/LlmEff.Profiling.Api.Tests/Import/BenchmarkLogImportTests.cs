@@ -89,7 +89,7 @@ public sealed class BenchmarkLogImportTests
 
         var ex = Assert.Throws<InvalidDataException>(() => BenchmarkLogImport.Read(path));
         Assert.Contains("cannot tell which benchmark tool", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("--from vllm|aiperf|genai-perf|llmperf|guidellm", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("--from vllm|aiperf|genai-perf|llmperf|guidellm|llmeff", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -212,6 +212,7 @@ public sealed class BenchmarkLogImportTests
             BenchmarkLogFormat.AiPerf => p => BenchmarkLogImport.ReadAiPerf(p),
             BenchmarkLogFormat.GenAiPerf => p => BenchmarkLogImport.ReadGenAiPerf(p),
             BenchmarkLogFormat.LlmPerf => p => BenchmarkLogImport.ReadLlmPerf(p),
+            BenchmarkLogFormat.LlmEff => p => BenchmarkLogImport.ReadLlmEffExport(p),
             _ => p => BenchmarkLogImport.ReadGuideLlm(p),
         };
         Func<Stream, ImportedBenchmarkLog> fromStream = format switch
@@ -220,6 +221,7 @@ public sealed class BenchmarkLogImportTests
             BenchmarkLogFormat.AiPerf => s => BenchmarkLogImport.ReadAiPerf(s, "x"),
             BenchmarkLogFormat.GenAiPerf => s => BenchmarkLogImport.ReadGenAiPerf(s, "x"),
             BenchmarkLogFormat.LlmPerf => s => BenchmarkLogImport.ReadLlmPerf(s, "x"),
+            BenchmarkLogFormat.LlmEff => s => BenchmarkLogImport.ReadLlmEffExport(s, "x"),
             _ => s => BenchmarkLogImport.ReadGuideLlm(s, "x"),
         };
 
