@@ -32,12 +32,15 @@ stats_lock = threading.Lock()
 def timed(steps):
     """Yields the tokens of `steps` and fills `timing` with the compute seconds of the first and of the later steps,
     the time spent suspended in the caller (writing the token out) excluded."""
-    timing = {"first": None, "decode": 0.0, "steps": 0}
+    timing = {"first": None, "decode": 0.0, "steps": 0, "outside": 0.0}
 
     def run():
         it = iter(steps)
+        back = None
         while True:
             t0 = time.perf_counter()
+            if back is not None:
+                timing["outside"] += t0 - back
             try:
                 token = next(it)
             except StopIteration:
@@ -49,6 +52,7 @@ def timed(steps):
                 timing["decode"] += dt
                 timing["steps"] += 1
             yield token
+            back = time.perf_counter()
 
     return run(), timing
 
@@ -58,7 +62,8 @@ def record(prompt_tokens, n, queued, timing, stream):
         return
     line = {"prompt_tokens": prompt_tokens, "output_tokens": n, "stream": stream, "queue_seconds": queued,
             "first_token_seconds": timing["first"],
-            "decode_seconds_per_token": timing["decode"] / timing["steps"] if timing["steps"] else None}
+            "decode_seconds_per_token": timing["decode"] / timing["steps"] if timing["steps"] else None,
+            "outside_seconds": timing["outside"]}
     with stats_lock, open(args.stats, "a") as f:
         f.write(json.dumps(line) + "\n")
 
@@ -136,6 +141,8 @@ backend = SleepBackend() if args.backend == "sleep" else TorchBackend()
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # One small write per streamed token: without TCP_NODELAY, Nagle's algorithm could hold a token back for an ACK.
+    disable_nagle_algorithm = True
 
     def log_message(self, *a):
         pass

@@ -25,9 +25,9 @@ url=http://127.0.0.1:$port/v1/
 common=(--url $url --model gpt-1b-random --api-key-env "" --token-ids --stream)
 
 # 1. The paper's grid, one request at a time: the denoised fit (minimum over trials), every request exported.
-llmeff profile api "${common[@]}" --journal "$out/grid.jsonl" --prompts 1,256,512,1024,1536 --outputs 1,8,32,64 --trials 3 \
+llmeff profile api "${common[@]}" --journal "$out/grid.jsonl" --prompts 1,256,512,1024,1536 --outputs 1,8,32,64 --trials ${TRIALS:-3} \
   -o "$out/profiled-model.json" --export-requests "$out/grid-requests.json" 2>&1 | tr '\r' '\n' | grep -v ETA | tee "$out/grid.txt"
 
 # 2. The concurrency sweep (Figure 6 style): p = 512, o = 64, 32 requests per level, goodput against SLOs.
-llmeff profile api "${common[@]}" --journal "$out/load.jsonl" --concurrency 1,2,4,8,16 --max-requests 32 --prompts 512 --outputs 64 \
+llmeff profile api "${common[@]}" --journal "$out/load.jsonl" --concurrency ${LEVELS:-1,2,4,8,16} --max-requests ${PER_LEVEL:-32} --prompts 512 --outputs 64 \
   --slo ttft=0.5,tpot=0.05 --export-requests "$out/load-requests.json" --summary "$out/load-summary.json" 2>&1 | tr '\r' '\n' | grep -v 'requests, ' | tee "$out/load.txt"

@@ -48,7 +48,14 @@ public sealed partial class RuntimeModel
         var model = RuntimeModelFitter.RefuseOrKeep(RuntimeModelFitter.FitPoints(points, options), options, logger: null);
         var fixedOptions = options with { Decode = model.Decode, AllowSingleOutputLength = true };
         var predicted = points.Select(p => model.Predict(p.PromptTokens, p.OutputTokens)).ToArray();
-        var relative = points.Select((p, i) => (p.Seconds - predicted[i]) / predicted[i]).ToArray();
+        // A kept non-physical fit can predict 0 (clamped) somewhere: no relative residual exists there, so those points
+        // keep their measured runtime in every replicate and lend no residual to the others.
+        var relative = points.Select((p, i) => (p.Seconds - predicted[i]) / predicted[i]).Where(double.IsFinite).ToArray();
+        if (relative.Length == 0)
+        {
+            throw new InvalidOperationException("Bootstrap: the kept non-physical fit predicts no positive runtime at any measured point, so there are no residuals to resample; measure more configurations.");
+        }
+
         var rng = new Random(seed);
         var replicates = new RuntimeModel[resamples];
         var resampled = new RuntimeModelFitter.Point[points.Length];
@@ -58,7 +65,7 @@ public sealed partial class RuntimeModel
             for (var i = 0; i < points.Length; i++)
             {
                 var e = relative[rng.Next(relative.Length)];
-                resampled[i] = points[i] with { Seconds = Math.Max(predicted[i] * (1 + e), 1e-12) };
+                resampled[i] = predicted[i] > 0 ? points[i] with { Seconds = Math.Max(predicted[i] * (1 + e), 1e-12) } : points[i];
             }
 
             replicates[b] = RuntimeModelFitter.FitPoints(resampled, fixedOptions);

@@ -84,6 +84,17 @@ public class PhysicalFitTests
     }
 
     [Fact]
+    public void Bootstrap_OfAKeptFitThatPredictsZeroSomewhere_GivesFiniteIntervals()
+    {
+        // t(1, 1) comes out negative and is clamped to 0: no relative residual exists there, and none may become NaN.
+        var kept = RuntimeModel.Bootstrap(NegativeIntercept(), new RuntimeFitOptions { KeepNonPhysicalFit = true }, resamples: 50);
+
+        Assert.Contains(RuntimeModel.Fit(NegativeIntercept(), new RuntimeFitOptions { KeepNonPhysicalFit = true }).Warnings, w => w.Kind == RuntimeFitWarningKind.NegativePrediction);
+        Assert.All(kept.PromptEncoding, k => Assert.True(double.IsFinite(k.Value.Lower) && double.IsFinite(k.Value.Upper)));
+        Assert.True(double.IsFinite(kept.PerOutputTokenSeconds.Lower) && double.IsFinite(kept.PerOutputTokenSeconds.Upper));
+    }
+
+    [Fact]
     public void CrossValidation_FitsNoiseWithoutRefusing()
     {
         // Folds refit subsets on purpose; the report is how one learns the fit is poor, so it must not throw.
