@@ -14,7 +14,9 @@ using static TorchSharp.torch;
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --batching --out "$OUT"  (static batching: decode step against its bound for
 //                                                                         b = 1, 2, 4, ..., batched fit, held-out error, cost per query)
 //   dotnet run --project benchmarks/LlmEff.Profiling.Torch.Gpu -- --batching --smoke   (the same on the CPU, tiny model)
-//   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --moe --out "$OUT"      (mixture-of-experts models, about 5 minutes)
+//   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --moe --model Qwen3 --out "$OUT/q"   (mixture-of-experts models, about 2 minutes
+//                                                                         each; one model per process, since the memory check reads
+//                                                                         NVML's free memory and libtorch keeps a disposed model's blocks cached)
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --nccl --out "$OUT"     (only the NCCL all-reduce latencies over all
 //                                                                         visible GPUs, a few seconds, then stop)
 var smoke = args.Contains("--smoke");
