@@ -64,7 +64,8 @@ public class ProfileCommandTests
         Assert.All(emulator.Requests, r => Assert.Matches("^[0-9]+(,[0-9]+)*$", r.PromptKey));
 
         // The export is a log like any other tool's: autodetected, every request kept, the same denoised fit.
-        var refit = CliRunner.Run(["fit", dir.File("requests.json"), "-o", dir.File("refit.json")]);
+        // Real HTTP timings on a busy machine can fit below the R² bar; profile api keeps such a fit, so the refit must too.
+        var refit = CliRunner.Run(["fit", dir.File("requests.json"), "--keep-non-physical", "-o", dir.File("refit.json")]);
         Assert.True(refit.Code == 0, refit.Err);
         Assert.Contains("llmeff", refit.Out, StringComparison.Ordinal);
         var profiled = RuntimeModelJson.Load(dir.File("profiled.json"));
