@@ -14,9 +14,8 @@ using static TorchSharp.torch;
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --batching --out "$OUT"  (static batching: decode step against its bound for
 //                                                                         b = 1, 2, 4, ..., batched fit, held-out error, cost per query)
 //   dotnet run --project benchmarks/LlmEff.Profiling.Torch.Gpu -- --batching --smoke   (the same on the CPU, tiny model)
-//   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --moe --model Qwen3 --out "$OUT/q"   (mixture-of-experts models, about 2 minutes
-//                                                                         each; one model per process, since the memory check reads
-//                                                                         NVML's free memory and libtorch keeps a disposed model's blocks cached)
+//   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --moe --out "$OUT"      (mixture-of-experts models, about 2 minutes each, each in
+//                                                                         its own child process and folder; --model NAME runs one here)
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --nccl --out "$OUT"     (only the NCCL all-reduce latencies over all
 //                                                                         visible GPUs, a few seconds, then stop)
 var smoke = args.Contains("--smoke");
@@ -66,8 +65,58 @@ foreach (var (flag, key, check) in new (string, string, Func<object>)[] { ("--ke
     Console.WriteLine(JsonSerializer.Serialize(results[key]));
     if (args.Contains(flag + "-only"))
     {
-        return;
+        return 0;
     }
+}
+
+// Several big models in one process: the engine's memory check reads NVML's free memory, which still counts the blocks
+// libtorch keeps cached for a model already disposed, so a second model is refused. On the GPU (or with --per-process)
+// each model runs as a child process of this harness with --model, writing into its own folder under --out.
+int PerProcess(string mode, IEnumerable<string> models)
+{
+    var self = Environment.GetCommandLineArgs()[0];
+    var runs = new List<object?>();
+    var failed = 0;
+    foreach (var name in models)
+    {
+        var folder = Path.Combine(outDir, name.Replace('/', '_'));
+        var child = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        if (!self.Equals(Environment.ProcessPath, StringComparison.Ordinal))
+        {
+            child.ArgumentList.Add(self); // dotnet app.dll
+        }
+
+        foreach (var a in args.Where((_, i) => args[i] != "--out" && (i == 0 || args[i - 1] != "--out")))
+        {
+            child.ArgumentList.Add(a);
+        }
+
+        foreach (var a in new[] { "--model", name, "--out", folder })
+        {
+            child.ArgumentList.Add(a);
+        }
+
+        log.LogInformation("{Mode}: {Model} in its own process, into {Folder}", mode, name, folder);
+        using var process = System.Diagnostics.Process.Start(child)!;
+        process.WaitForExit();
+        failed += process.ExitCode == 0 ? 0 : 1;
+        runs.Add(new Dictionary<string, object?> { ["model"] = name, ["folder"] = folder, ["exit_code"] = process.ExitCode });
+    }
+
+    results[mode + "_processes"] = runs;
+    Finish();
+    return failed == 0 ? 0 : 1;
+}
+
+var perProcess = only is null && (!smoke || args.Contains("--per-process"));
+if (args.Contains("--moe") && perProcess)
+{
+    return PerProcess("moe", MoeBenchmark.Layouts.Select(l => l.Name));
+}
+
+if (args.Contains("--batching") && perProcess)
+{
+    return PerProcess("batching", BatchingModels(smoke).Select(m => m.Arch.Name));
 }
 
 if (args.Contains("--moe"))
@@ -76,7 +125,7 @@ if (args.Contains("--moe"))
     // --no-graphs decodes eagerly (TorchScript), should graph capture of the grouped GEMMs fail.
     results["moe"] = MoeBenchmark.RunAll(device, smoke, outDir, only, Save, args.Contains("--no-graphs") ? CudaGraphMode.Off : CudaGraphMode.Auto);
     Finish();
-    return;
+    return 0;
 }
 
 if (Array.IndexOf(args, "--table1-model") is var tm and >= 0)
@@ -84,7 +133,7 @@ if (Array.IndexOf(args, "--table1-model") is var tm and >= 0)
     // One Table 1 model in its own process (spawned by --table1): a fresh CUDA allocator per model, so each shard's
     // memory check sees the whole GPU and a failure cannot take the other models down.
     Table1Benchmark.RunOne(args[tm + 1], device, smoke, outDir, args.Contains("--energy"), !args.Contains("--no-ffn-align"));
-    return;
+    return 0;
 }
 
 if (args.Contains("--table1"))
@@ -99,7 +148,7 @@ if (args.Contains("--table1"))
     if (!args.Contains("--nccl"))
     {
         Finish();
-        return;
+        return 0;
     }
 }
 
@@ -111,7 +160,7 @@ if (args.Contains("--tp-real"))
     if (!args.Contains("--nccl"))
     {
         Finish();
-        return;
+        return 0;
     }
 }
 
@@ -130,7 +179,7 @@ if (args.Contains("--nccl"))
 
     Finish();
     Console.WriteLine(File.ReadAllText(Path.Combine(outDir, "results.json")));
-    return;
+    return 0;
 }
 
 var bandwidth = DeviceLimits.CopyBandwidthBytesPerSecond(device, smoke ? 1L << 24 : 4L << 30, smoke ? 3 : 20);
@@ -153,10 +202,7 @@ if (args.Contains("--batching"))
     markdown.AppendLine(System.FormattableString.Invariant($"Device: {results["device"]}; copy {bandwidth / 1e9:F0} GB/s, bf16 matmul {matmul / 1e12:F0} TFLOP/s (8192^3).\n"));
     var batching = new List<object?>();
     results["batching"] = batching;
-    var batchingModels = smoke
-        ? new[] { (Architectures.Tiny, new DecoderOptions { Precision = ModelPrecision.Float32 }) }
-        : new[] { (Architectures.GptJ6B, DecoderOptions.Default), (Architectures.Llama3_8B, DecoderOptions.Default with { RotaryBase = 500000 }) };
-    foreach (var (arch, options) in batchingModels)
+    foreach (var (arch, options) in BatchingModels(smoke))
     {
         if (only is not null && !arch.Name.Contains(only, StringComparison.OrdinalIgnoreCase))
         {
@@ -181,7 +227,7 @@ if (args.Contains("--batching"))
 
     Finish();
     Console.WriteLine(markdown.ToString());
-    return;
+    return 0;
 }
 
 log.LogInformation("copy {Bw:F0} GB/s, bf16 matmul {Mm:F0} TFLOP/s (8192^3), {Mp:F0} TFLOP/s (1536x4096x14336)", bandwidth / 1e9, matmul / 1e12, matmulPrefillShape / 1e12);
@@ -226,3 +272,10 @@ foreach (var (arch, options) in models)
 
 Finish();
 Console.WriteLine(File.ReadAllText(Path.Combine(outDir, "results.json")));
+
+return 0;
+
+// The batching figures' models: GPT-J-6B and Llama-3-8B shapes (a tiny model for --smoke).
+static (TransformerArchitecture Arch, DecoderOptions Options)[] BatchingModels(bool smoke) => smoke
+    ? [(Architectures.Tiny, new DecoderOptions { Precision = ModelPrecision.Float32 })]
+    : [(Architectures.GptJ6B, DecoderOptions.Default), (Architectures.Llama3_8B, DecoderOptions.Default with { RotaryBase = 500000 })];
