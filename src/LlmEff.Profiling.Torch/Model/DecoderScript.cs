@@ -27,37 +27,14 @@ internal static class DecoderScript
     {
         var ln = a.Norm == NormKind.LayerNorm;
         var bias = a.LinearBiases;
-        var rowBias = bias && s.HasRowParallelBias;
         var gated = a.Ffn == FfnKind.Gated;
         var tp = s.Shard.TensorParallelDegree > 1;
-
-        // Layer tensor offsets, matching DecoderBlock.ScriptTensors.
-        var next = 0;
-        int Take(bool present = true) => present ? next++ : -1;
-        int n1w = Take(), n1b = Take(ln), qkvw = Take(), qkvb = Take(bias), ow = Take(), ob = Take(rowBias);
-        int n2w = Take(), n2b = Take(ln);
         var moe = a.IsMixtureOfExperts;
-        int uw = Take(!moe), ub = Take(bias && !moe), dw = Take(!moe), db = Take(rowBias && !moe);
-        var moeFirst = next;
-        next += moe ? MixtureOfExpertsFeedForward.ScriptTensorCount(a) : 0;
-        var stride = next;
 
-        // Global tensor offsets, matching DecoderTransformer.ScriptGlobals.
-        next = 0;
-        int ie = Take(s.HasEmbedding), ih = Take(s.HasHead), ifw = Take(s.HasHead), ifb = Take(s.HasHead && ln);
-        int ip = Take(a.Positions == PositionalScheme.Learned && s.HasEmbedding), ix = Take(!s.HasEmbedding);
-        int ic = Take(a.Positions == PositionalScheme.Rotary), isn = Take(a.Positions == PositionalScheme.Rotary);
-        int ia = Take(a.Positions == PositionalScheme.Alibi);
-
-        var c = new Dictionary<string, string>
-        {
-            ["H"] = I(s.Heads), ["KV"] = I(s.KeyValueHeads), ["G"] = I(s.Groups),
-            ["HD"] = I(s.HeadDim), ["HALF"] = I(s.HeadDim / 2), ["HID"] = I(s.HiddenSize), ["AW"] = I(s.AttentionWidth),
-            ["F"] = I(s.FfnHiddenSize), ["FP"] = I(DecoderBlock.FfnStorageWidth(s, alignFfnWidth)), ["NL"] = I(s.Layers), ["S"] = I(stride), ["EPS"] = eps.ToString("R", CultureInfo.InvariantCulture),
-            ["QK"] = I(s.Heads + s.KeyValueHeads), ["QKV"] = I(s.Heads + (2 * s.KeyValueHeads)),
-            ["VS"] = I(s.VocabularyStart), ["VR"] = I(s.VocabularyRows), ["VV"] = I(s.VocabularyValid),
-            ["GQA"] = s.Heads != s.KeyValueHeads ? ", enable_gqa=True" : string.Empty,
-        };
+        // Tensor offsets and shape literals, shared with the other decoder script.
+        var (n1w, n1b, qkvw, qkvb, ow, ob, n2w, n2b, uw, ub, dw, db, moeFirst, stride) = ScriptTensorLayout.LayerOf(a, s);
+        var (ie, ih, ifw, ifb, ip, ix, ic, isn, ia) = ScriptTensorLayout.GlobalsOf(a, s);
+        var c = ScriptTensorLayout.Substitutions(s, eps, alignFfnWidth, stride);
 
         var rotary = a.Positions == PositionalScheme.Rotary;
         var alibi = a.Positions == PositionalScheme.Alibi;
