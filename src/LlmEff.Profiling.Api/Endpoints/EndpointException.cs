@@ -37,4 +37,12 @@ public sealed class EndpointException : Exception
         >= 500 => EndpointFailureKind.ServerError,
         _ => EndpointFailureKind.ClientError,
     };
+
+    /// <summary>
+    /// The timeout failure for a request cancelled without the caller asking: by the profiler's own timeout
+    /// (<paramref name="timedOut"/>), or by the endpoint itself (an HttpClient with its own Timeout, say).
+    /// </summary>
+    internal static EndpointException FromCancellation(OperationCanceledException ex, bool timedOut, TimeSpan requestTimeout) => timedOut
+        ? new EndpointException(EndpointFailureKind.Timeout, $"No complete answer within {requestTimeout.TotalSeconds:0.###} s.")
+        : new EndpointException(EndpointFailureKind.Timeout, $"The endpoint gave up waiting: {ex.Message}");
 }

@@ -268,13 +268,10 @@ public sealed class LoadStudyProfiler
             {
                 throw;
             }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-            {
-                failure = new EndpointException(EndpointFailureKind.Timeout, $"No complete answer within {_options.RequestTimeout.TotalSeconds:0.###} s.");
-            }
             catch (OperationCanceledException ex)
             {
-                failure = new EndpointException(EndpointFailureKind.Timeout, $"The endpoint gave up waiting: {ex.Message}");
+                // The profiler's timeout, or the endpoint cancelling by itself (e.g. an HttpClient with its own Timeout): a timeout either way.
+                failure = EndpointException.FromCancellation(ex, timeout.IsCancellationRequested, _options.RequestTimeout);
             }
             catch (EndpointException ex)
             {
