@@ -275,12 +275,7 @@ public sealed class TorchProfiler
     public static double TimeBatch(BatchedGreedyDecoder decoder, Tensor prompts, int outputTokens)
     {
         ArgumentNullException.ThrowIfNull(decoder);
-        var device = decoder.Model.Device;
-        Synchronize(device);
-        var sw = Stopwatch.StartNew();
-        using var output = decoder.Generate(prompts, outputTokens);
-        Synchronize(device);
-        return sw.Elapsed.TotalSeconds;
+        return TimeSynchronized(decoder.Model.Device, () => decoder.Generate(prompts, outputTokens));
     }
 
     /// <summary>Random prompt ids <c>[b, p]</c> on the model's device, the same for the same (seed, b, p, trial); row 0 is <see cref="RandomPrompt"/>'s ids when <c>b = 1</c>.</summary>
@@ -346,10 +341,15 @@ public sealed class TorchProfiler
     public static double TimeQuery(GreedyDecoder decoder, Tensor prompt, int outputTokens)
     {
         ArgumentNullException.ThrowIfNull(decoder);
-        var device = decoder.Model.Device;
+        return TimeSynchronized(decoder.Model.Device, () => decoder.Generate(prompt, outputTokens));
+    }
+
+    // The device is synchronised before the stopwatch starts and before it stops; the generated tokens are disposed after.
+    private static double TimeSynchronized(Device device, Func<Tensor> generate)
+    {
         Synchronize(device);
         var sw = Stopwatch.StartNew();
-        using var output = decoder.Generate(prompt, outputTokens);
+        using var output = generate();
         Synchronize(device);
         return sw.Elapsed.TotalSeconds;
     }
