@@ -13,6 +13,10 @@ public enum DecodeModel
     /// </summary>
     ContextLinear = 1,
 
-    /// <summary>Fits both and keeps the one with the lower cross-validated error (leave one output length out, else leave one prompt size out).</summary>
+    /// <summary>
+    /// Fits both and keeps the one with the lower cross-validated error (leave one output length out, else leave one prompt
+    /// size out). <see cref="ContextLinear"/> is only a candidate when its fitted <c>g1</c> is positive: the KV cache a step
+    /// reads grows with the context, so a falling per-token time is noise.
+    /// </summary>
     Auto = 2,
 }

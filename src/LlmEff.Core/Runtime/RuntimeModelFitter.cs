@@ -62,6 +62,13 @@ internal static partial class RuntimeModelFitter
         }
 
         var context = FitCore(points, groups, DecodeModel.ContextLinear, options);
+        if (!(context.PerOutputTokenContextSeconds > 0))
+        {
+            // A step reads the KV cache, which only grows with the context: a slope that falls with it is the noise of a few
+            // sweeps, and cross-validation over those same sweeps cannot be trusted to reject it.
+            return constant;
+        }
+
         var constantError = RuntimeCrossValidation.SelectionError(points, options with { Decode = DecodeModel.Constant });
         var contextError = RuntimeCrossValidation.SelectionError(points, options with { Decode = DecodeModel.ContextLinear });
         return contextError < constantError ? context : constant;

@@ -60,6 +60,19 @@ public class DecodeModelTests
     }
 
     [Fact]
+    public void Auto_NeverKeepsAContextSlopeThatFallsWithContext()
+    {
+        // Constant g, with the sweeps at large prompt sizes measured a little fast: ContextLinear alone reads that as g1 < 0.
+        var samples = Generate(1, _ => 0, 1).Select(s => s with { RuntimeSeconds = s.RuntimeSeconds * (1 - (0.01 * s.PromptTokens / 1536.0 * (s.OutputTokens - 1) / 63.0)) }).ToList();
+        var context = RuntimeModel.Fit(samples, new RuntimeFitOptions { Decode = DecodeModel.ContextLinear });
+        Assert.True(context.PerOutputTokenContextSeconds < 0, $"g1 = {context.PerOutputTokenContextSeconds}");
+
+        var auto = RuntimeModel.Fit(samples, new RuntimeFitOptions { Decode = DecodeModel.Auto });
+        Assert.Equal(DecodeModel.Constant, auto.Decode);
+        Assert.Equal(0.0, auto.PerOutputTokenContextSeconds);
+    }
+
+    [Fact]
     public void ContextLinear_NeedsSweepsAtTwoPromptSizes()
     {
         var samples = new List<ProfilingSample> { new(1, 1, 0.1), new(1, 8, 0.4), new(512, 1, 0.3) };
