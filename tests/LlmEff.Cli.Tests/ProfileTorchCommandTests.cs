@@ -202,4 +202,75 @@ public class ProfileTorchCommandTests
         AssertOneLineError(Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--pipeline-stages", "9", "--out", dir.Path), "--pipeline-stages 9", "1 to 2");
         AssertOneLineError(Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--accelerator", "Z100", "--out", dir.Path), "--accelerator");
     }
+
+    [Fact]
+    public void ProfileTorch_RealWithoutADegreeOrWithABadLayout_FailsWithOneLine()
+    {
+        using var dir = new TempDir();
+        var arch = dir.File("tiny.json", TinyJson);
+        AssertOneLineError(Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--real", "--out", dir.Path), "--real needs the number of ranks", "--gpus N");
+        AssertOneLineError(Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--real", "--gpus", "2", "--pipeline-stages", "2", "--out", dir.Path), "--pipeline-stages 2", "tensor parallel");
+        AssertOneLineError(Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--real", "--gpus", "3", "--out", dir.Path), "--real --gpus 3", "splits 1, 2, 4, 8 ways");
+        AssertOneLineError(Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--real", "--gpus", "2", "--tensor-parallel", "4", "--out", dir.Path), "--gpus 2 --tensor-parallel 4", "one of them");
+    }
+
+    [Fact]
+    public void ProfileTorch_RealOnMoreGpusThanThereAre_FailsWithOneLineBeforeBuilding()
+    {
+        LibTorchAvailability.Require();
+        if (torch.cuda.device_count() >= 8)
+        {
+            Assert.Skip("this machine has 8 GPUs; the error path needs fewer");
+        }
+
+        using var dir = new TempDir();
+        var arch = dir.File("tiny.json", TinyJson);
+        var result = Run("profile", "torch", "--arch-file", arch, "--device", "cuda:0", "--prompts", "1,8", "--outputs", "1,2", "--real", "--gpus", "8", "--out", System.IO.Path.Combine(dir.Path, "out"));
+        if (torch.cuda.is_available())
+        {
+            AssertOneLineError(result, "Real 8-way tensor parallelism needs one GPU per rank", "cuda:0 to cuda:7", "CUDA device(s)");
+        }
+        else
+        {
+            // Without CUDA the device check comes first; the rank count is checked in ParallelProfiler's own tests.
+            AssertOneLineError(result, "--device cuda:0", "CUDA is not available");
+        }
+
+        Assert.False(Directory.Exists(System.IO.Path.Combine(dir.Path, "out")) && Directory.EnumerateFiles(System.IO.Path.Combine(dir.Path, "out")).Any());
+    }
+
+    [Fact]
+    public void ProfileTorch_RealRanksOnTheCpu_RunEveryShard_AndWriteARealModelThatResumes()
+    {
+        LibTorchAvailability.Require();
+        using var dir = new TempDir();
+        var arch = dir.File("tiny.json", TinyJson);
+        var outDir = System.IO.Path.Combine(dir.Path, "out");
+        string[] args = ["profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "1,8", "--outputs", "1,2,4", "--trials", "1", "--warmup", "0", "--real", "--gpus", "2", "--out", outDir, "--keep-non-physical"];
+
+        var result = Run(args);
+
+        Assert.True(result.Code == 0, result.Err);
+        var samplesPath = System.IO.Path.Combine(outDir, "tiny-llama-tp2-real-samples.csv");
+        var samples = ProfilingSampleCsv.ReadFile(samplesPath);
+        Assert.Equal(6, samples.Count);
+        Assert.All(samples, s => Assert.Equal("torchsharp:tiny-llama:fp32:tp2-real", s.Source));
+        var model = RuntimeModelJson.Load(System.IO.Path.Combine(outDir, "tiny-llama-tp2-real-runtime-model.json"));
+        Assert.False(model.Metadata.Emulated);
+        Assert.Contains("real 2-way tensor parallel", model.Metadata.Notes, StringComparison.Ordinal);
+        Assert.Contains("a host all-reduce", model.Metadata.Notes, StringComparison.Ordinal);
+        Assert.DoesNotContain("collectives not included", model.Metadata.Notes, StringComparison.Ordinal);
+        Assert.Contains("2 ranks", model.Metadata.Hardware, StringComparison.Ordinal);
+        Assert.Contains("2-way tensor parallel for real", result.Out, StringComparison.Ordinal);
+        Assert.False(File.Exists(System.IO.Path.Combine(outDir, "tiny-llama-tp2-pp1-runtime-model.json")));
+
+        // Resume: drop the last three samples; the rerun measures only those.
+        var lines = File.ReadAllLines(samplesPath);
+        File.WriteAllLines(samplesPath, lines.Take(4));
+        var again = Run(args);
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Contains("(3 resumed)", again.Out, StringComparison.Ordinal);
+        Assert.Equal(lines.Skip(1).Take(3), File.ReadAllLines(samplesPath).Skip(1).Take(3));
+        Assert.Equal(6, ProfilingSampleCsv.ReadFile(samplesPath).Count);
+    }
 }

@@ -37,11 +37,12 @@ internal static partial class ProfileTorchCommand
         var stages = new Option<int?>("--pipeline-stages") { Description = "Pipeline stages S (each stage's rank-0 shard is timed)." };
         var accelerator = new Option<string>("--accelerator") { Description = "GPU whose memory sets the default layout (Core's minimum-accelerator plan) and whose link carries the collectives.", DefaultValueFactory = _ => "H100-SXM" };
         var batchSizes = new Option<string>("--batch-sizes") { Description = "Static batch sizes, comma-separated (e.g. 1,4,16): each (p, o) is also timed as a batch of b queries and <model>-batched-runtime-model.json is fitted; include 1. Energy is not measured for batches.", DefaultValueFactory = _ => "1" };
+        var real = new Option<bool>("--real") { Description = "Run every tensor-parallel rank for real, one per GPU (from --device's index up) with NCCL all-reduces, instead of emulating the ranks from rank 0's shard; give the degree with --gpus or --tensor-parallel (one pipeline stage). Needs that many GPUs and NCCL." };
         var keep = FitWarnings.KeepOption();
         var cudaGraphs = new Option<string>("--cuda-graphs") { Description = "Replay decode steps as CUDA graphs: auto (where the GPU and libtorch allow), off (eager, one TorchScript dispatch per op), or required (fail where unavailable).", DefaultValueFactory = _ => "auto" };
         var command = new Command("torch", "Profile a random-weight decoder built from an architecture on a GPU (or CPU) with TorchSharp: idealized runtime, live progress, resumable samples, fitted model with provenance.")
         {
-            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, accelerator, cudaGraphs, batchSizes, keep,
+            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, real, accelerator, cudaGraphs, batchSizes, keep,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -58,7 +59,7 @@ internal static partial class ProfileTorchCommand
                     MeasureEnergy = !parse.GetValue(noEnergy),
                     CudaGraphs = ParseCudaGraphs(parse.GetValue(cudaGraphs)!),
                 },
-                Parallel = ParallelLayout(architecture, parse.GetValue(gpus), parse.GetValue(tensorParallel), parse.GetValue(stages), parse.GetValue(accelerator)!),
+                Parallel = ParallelLayout(architecture, parse.GetValue(gpus), parse.GetValue(tensorParallel), parse.GetValue(stages), parse.GetValue(accelerator)!, parse.GetValue(real)),
                 FitOptions = RuntimeFitOptions.Default with { KeepNonPhysicalFit = parse.GetValue(keep) },
             };
             if (options.Profiler.CudaGraphs == CudaGraphMode.Required && options.Profiler.Device == "cpu")
@@ -116,8 +117,13 @@ internal static partial class ProfileTorchCommand
     /// The deployment to emulate: <c>--gpus N</c>, or <c>--tensor-parallel</c>/<c>--pipeline-stages</c> (either defaulting to 1),
     /// or with none of them Core's minimum-accelerator layout on <c>--accelerator</c> (1 × 1 when the model fits one GPU).
     /// </summary>
-    internal static ParallelProfileOptions ParallelLayout(TransformerArchitecture architecture, int? gpus, int? tensorParallel, int? stages, string acceleratorName)
+    internal static ParallelProfileOptions ParallelLayout(TransformerArchitecture architecture, int? gpus, int? tensorParallel, int? stages, string acceleratorName, bool real = false)
     {
+        if (real)
+        {
+            return RealLayout(architecture, gpus, tensorParallel, stages, acceleratorName);
+        }
+
         Accelerator accelerator;
         try
         {
@@ -164,6 +170,37 @@ internal static partial class ProfileTorchCommand
         }
 
         return options with { TensorParallelDegree = n, PipelineStages = s };
+    }
+
+    /// <summary>
+    /// The layout of <c>--real</c>: one tensor-parallel degree (<c>--gpus N</c> or <c>--tensor-parallel N</c>), every rank on
+    /// its own GPU, one pipeline stage.
+    /// </summary>
+    private static ParallelProfileOptions RealLayout(TransformerArchitecture architecture, int? gpus, int? tensorParallel, int? stages, string acceleratorName)
+    {
+        if (stages is > 1)
+        {
+            throw new ArgumentException($"--real --pipeline-stages {stages}: real runs are tensor parallel over one machine's GPUs; drop --pipeline-stages, or drop --real to emulate the pipeline.");
+        }
+
+        if (gpus is not null && tensorParallel is not null && gpus != tensorParallel)
+        {
+            throw new ArgumentException($"--real --gpus {gpus} --tensor-parallel {tensorParallel}: a real run uses one GPU per rank; give one of them.");
+        }
+
+        if ((gpus ?? tensorParallel) is not { } n)
+        {
+            throw new ArgumentException("--real needs the number of ranks: --gpus N (one rank per GPU), e.g. --real --gpus 2.");
+        }
+
+        var valid = ModelShard.ValidTensorParallelDegrees(architecture);
+        if (!valid.Contains(n))
+        {
+            var option = gpus is not null ? "--gpus" : "--tensor-parallel";
+            throw new ArgumentException($"--real {option} {n}: {architecture.Name} (heads {architecture.Heads}, key/value heads {architecture.KeyValueHeads}, FFN {architecture.RoutedFfnHiddenSize}) splits {string.Join(", ", valid)} ways, one rank per GPU.");
+        }
+
+        return ParallelLayout(architecture, null, n, 1, acceleratorName) with { Execution = ParallelExecution.Real };
     }
 
     private static ProfilingPlan Plan(IReadOnlyList<int> promptTokens, IReadOnlyList<int> outputTokens, int trials, int warmup, long seed, IReadOnlyList<int> batchSizes)

@@ -62,6 +62,20 @@ internal static class TorchProfileRunner
     private static void WriteParallel(ProfileFolderResult result, ParallelProfile parallel, TextWriter output)
     {
         var inv = CultureInfo.InvariantCulture;
+        if (parallel.Execution == ParallelExecution.Real)
+        {
+            output.WriteLine(string.Create(inv, $"{result.Architecture.Name}: {result.TensorParallelDegree}-way tensor parallel for real on {parallel.StageProfiles[0].Hardware}; {result.SampleCount} samples ({result.ResumedSamples} resumed)"));
+            output.WriteLine(string.Create(inv, $"g = {result.Model.PerOutputTokenSeconds * 1e3:F3} ms/token (collectives measured, not modelled), R² = {result.Model.RSquared:F4}"));
+            foreach (var knot in result.Model.PromptEncoding.Knots)
+            {
+                output.WriteLine(string.Create(inv, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
+            }
+
+            Commands.FitWarnings.Print(output, result.Model);
+            output.WriteLine($"model written to {result.ModelPath} (real ranks; its notes say how they ran)");
+            return;
+        }
+
         output.WriteLine(string.Create(inv, $"{result.Architecture.Name}: {result.TensorParallelDegree} x {result.PipelineStages} = {result.AcceleratorCount} GPUs emulated on {parallel.StageProfiles[0].Hardware}; {result.SampleCount} samples ({result.ResumedSamples} resumed)"));
         for (var s = 0; s < result.PipelineStages; s++)
         {

@@ -28,6 +28,9 @@ public sealed record ParallelProfile(
     IReadOnlyList<RuntimeModel> StageModels,
     RuntimeModel Model)
 {
-    /// <summary>GPUs of the emulated deployment, <c>N · S</c>.</summary>
+    /// <summary>GPUs of the deployment, <c>N · S</c>.</summary>
     public int AcceleratorCount => TensorParallelDegree * PipelineStages;
+
+    /// <summary>Whether the ranks were emulated from rank 0's shard or all ran (<see cref="ParallelExecution.Real"/>: no modelled collectives).</summary>
+    public ParallelExecution Execution { get; init; }
 }

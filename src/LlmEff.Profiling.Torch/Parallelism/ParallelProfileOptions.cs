@@ -38,6 +38,12 @@ public sealed record ParallelProfileOptions
     public RuntimeFitOptions FitOptions { get; init; } = RuntimeFitOptions.Default;
 
     /// <summary>
+    /// Emulate the layout from rank-0 shards on one GPU (default), or run every rank for real on its own GPU
+    /// (<see cref="ParallelExecution.Real"/>: tensor parallel only, one pipeline stage).
+    /// </summary>
+    public ParallelExecution Execution { get; init; }
+
+    /// <summary>
     /// Time every distinct stage (default). When false and there are more than two stages, the middle stages reuse the
     /// profile of stage 1 whenever they hold as many layers (they differ from it in nothing else).
     /// </summary>

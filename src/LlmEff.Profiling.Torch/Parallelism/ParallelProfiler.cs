@@ -4,6 +4,7 @@ using LlmEff.Core.Hardware;
 using LlmEff.Core.Parallelism;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using TorchSharp;
 
 namespace LlmEff.Profiling.Torch;
 
@@ -70,6 +71,11 @@ public sealed class ParallelProfiler
         plan.Validate();
         architecture.Validate();
         var (n, stages) = Layout(architecture, plan);
+        if (Options.Execution == ParallelExecution.Real)
+        {
+            return RunReal(architecture, plan, n, stages, outputDirectory, progress, cancellationToken);
+        }
+
         var shards = Enumerable.Range(0, stages)
             .Select(s => new ModelShard { TensorParallelDegree = n, PipelineStages = stages, PipelineStage = s })
             .ToArray();
@@ -146,6 +152,107 @@ public sealed class ParallelProfiler
             Notes = notes,
         });
         return new ParallelProfile(architecture, n, stages, link, Options.PipelineLink, source.Select(s => measured[s].Profile).ToArray(), source.Select(s => measured[s].Shard).ToArray(), stageModels, model);
+    }
+
+    /// <summary>
+    /// The devices of a real run's ranks, checked before anything is built: <c>N</c> consecutive CUDA devices from the
+    /// profiler's, or the CPU for every rank.
+    /// </summary>
+    /// <exception cref="ArgumentException">A pipeline layout, a mixture of experts, or a batched plan: real runs are single-stage, dense, batch 1.</exception>
+    /// <exception cref="InvalidOperationException">Fewer CUDA devices are visible than the layout has ranks.</exception>
+    internal string[] RealDevices(TransformerArchitecture architecture, ProfilingPlan plan, int n, int stages, Func<int> visibleCudaDevices)
+    {
+        if (stages != 1)
+        {
+            throw new ArgumentException($"{architecture.Name}: real runs are tensor parallel over the GPUs of one machine, but the layout has {stages} pipeline stages; set PipelineStages = 1 (or give --gpus as a tensor-parallel degree), or emulate the pipeline with ParallelExecution.Emulated.", nameof(plan));
+        }
+
+        if (architecture.IsMixtureOfExperts)
+        {
+            throw new ArgumentException($"{architecture.Name} is a mixture of experts; real runs drive dense ranks only. Emulate it (ParallelExecution.Emulated): its rank shard is timed and its collectives modelled.", nameof(architecture));
+        }
+
+        if (plan.IsBatched)
+        {
+            throw new ArgumentException("Real tensor-parallel runs time single queries; drop the plan's batch sizes.", nameof(plan));
+        }
+
+        // Parsed here rather than by TorchSharp, so the layout is checked before libtorch loads.
+        var device = ProfilerOptions.Device.Trim().ToLowerInvariant();
+        if (device != "cuda" && !device.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            return Enumerable.Repeat(device, n).ToArray();
+        }
+
+        var start = 0;
+        if (device != "cuda" && !int.TryParse(device.AsSpan(5), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out start))
+        {
+            throw new ArgumentException($"TorchProfilerOptions.Device '{ProfilerOptions.Device}' is not a CUDA device; give cuda, cuda:N (the first rank's GPU) or cpu.", nameof(plan));
+        }
+
+        var visible = visibleCudaDevices();
+        if (start + n > visible)
+        {
+            throw new InvalidOperationException(FormattableString.Invariant(
+                $"Real {n}-way tensor parallelism needs one GPU per rank, cuda:{start} to cuda:{start + n - 1}, but this process sees {visible} CUDA device(s). Run on a machine with {start + n} GPUs (check CUDA_VISIBLE_DEVICES), lower the degree, or emulate the ranks (ParallelExecution.Emulated, the default) on one GPU."));
+        }
+
+        return Enumerable.Range(start, n).Select(d => FormattableString.Invariant($"cuda:{d}")).ToArray();
+    }
+
+    private ParallelProfile RunReal(TransformerArchitecture architecture, ProfilingPlan plan, int n, int stages, string? outputDirectory, IProgress<ProfilingProgress>? progress, CancellationToken cancellationToken)
+    {
+        var devices = RealDevices(architecture, plan, n, stages, () => torch.cuda.device_count()).Select(d => torch.device(d)).ToArray();
+        var onGpus = devices[0].type == DeviceType.CUDA;
+        for (var r = 0; r < n; r++)
+        {
+            var shard = ModelShard.TensorParallel(n, r);
+            if (ProfilerOptions.CheckMemory && onGpus)
+            {
+                new TorchProfiler(ProfilerOptions with { Shard = shard, Device = devices[r].ToString() }, _profilerLogger).CheckMemory(architecture, shard.Resolve(architecture), plan, devices[r]);
+            }
+        }
+
+        if (outputDirectory is not null)
+        {
+            Directory.CreateDirectory(outputDirectory);
+        }
+
+        // NCCL is created before the shards are built, so a missing library or a failing init is reported in seconds.
+        using ITensorAllReduce allReduce = onGpus ? NcclCommunicator.Create(devices.Select(d => (int)d.index).ToArray()) : new HostAllReduce(n);
+        _logger.LogInformation("{Model}: {N}-way tensor parallel for real on {Devices}", architecture.Name, n, string.Join(", ", devices.Select(d => d.ToString()).Distinct()));
+        var shards = new List<DecoderTransformer>(n);
+        try
+        {
+            for (var r = 0; r < n; r++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                shards.Add(DecoderTransformer.CreateShard(architecture, ModelShard.TensorParallel(n, r), ProfilerOptions.Model, devices[r]));
+            }
+
+            using var decoder = new TensorParallelDecoder(shards, allReduce, plan.CapacityTokens);
+            var csv = outputDirectory is null ? null : Path.Combine(outputDirectory, ProfileFiles.RealSamplesFileName(architecture, n));
+            var profiler = new TorchProfiler(ProfilerOptions with { Shard = ModelShard.TensorParallel(n) }, _profilerLogger);
+            var profile = profiler.Run(decoder, plan, csv, progress, cancellationToken);
+            var fit = profile.Fit(Options.FitOptions);
+            _logger.LogInformation("{Model} {N}-way real: g = {G:F3} ms; R^2 {R2:F5}", architecture.Name, n, fit.PerOutputTokenSeconds * 1e3, fit.RSquared);
+            var notes = FormattableString.Invariant(
+                $"real {n}-way tensor parallel: every rank's shard ran on {string.Join(", ", devices.Select(d => d.ToString()).Distinct())}, all-reduces through {decoder.AllReduceName}; the ranks' steps are issued eagerly from one host thread (no CUDA graphs across ranks), so host dispatch is part of the time");
+            var model = fit.WithMetadata(fit.Metadata with
+            {
+                ModelName = architecture.Name,
+                AcceleratorCount = onGpus ? n : fit.Metadata.AcceleratorCount,
+                Emulated = false,
+                Hardware = profile.Hardware,
+                Notes = string.IsNullOrEmpty(fit.Metadata.Notes) ? notes : notes + "; " + fit.Metadata.Notes,
+            });
+            var link = Options.TensorParallelLink ?? Interconnects.ForAccelerator(Options.Accelerator);
+            return new ParallelProfile(architecture, n, 1, link, Options.PipelineLink, [profile], [fit], [fit], model) { Execution = ParallelExecution.Real };
+        }
+        finally
+        {
+            shards.ForEach(s => s.Dispose());
+        }
     }
 
     /// <summary>

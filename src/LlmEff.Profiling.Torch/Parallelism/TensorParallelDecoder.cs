@@ -62,6 +62,20 @@ public sealed class TensorParallelDecoder : IDisposable
     /// <summary>Tensor-parallel degree.</summary>
     public int Ranks => _ranks.Length;
 
+    /// <summary>Largest <c>p + o − 1</c> the ranks' KV caches hold.</summary>
+    public int CapacityTokens => _ranks[0].CapacityTokens;
+
+    /// <summary>The ranks' shards, rank 0 first.</summary>
+    internal IReadOnlyList<DecoderTransformer> Shards => _ranks.Select(r => r.Model).ToArray();
+
+    /// <summary>What carries the all-reduces, for provenance.</summary>
+    internal string AllReduceName => _allReduce switch
+    {
+        NcclCommunicator => FormattableString.Invariant($"NCCL {NcclCommunicator.Version}"),
+        HostAllReduce => "a host all-reduce",
+        _ => _allReduce.GetType().Name,
+    };
+
     /// <summary>
     /// Encodes <paramref name="promptTokens"/> <c>[1, p]</c> on every rank from position 0; returns the last position's
     /// logits over the whole vocabulary, <c>[1, 1, V]</c>, on rank 0's device.

@@ -49,6 +49,16 @@ public static class ProfileFiles
     public static string ParallelRuntimeModelFileName(TransformerArchitecture architecture, int tensorParallelDegree, int pipelineStages)
         => LayoutStem(architecture, tensorParallelDegree, pipelineStages) + "-runtime-model.json";
 
+    /// <summary>The samples of a real N-way tensor-parallel run: <c>{slug}-tp{N}-real-samples.csv</c>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="architecture"/> is null.</exception>
+    public static string RealSamplesFileName(TransformerArchitecture architecture, int tensorParallelDegree)
+        => string.Create(CultureInfo.InvariantCulture, $"{Stem(architecture)}-tp{tensorParallelDegree}-real-samples.csv");
+
+    /// <summary>The model fitted from a real N-way tensor-parallel run: <c>{slug}-tp{N}-real-runtime-model.json</c>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="architecture"/> is null.</exception>
+    public static string RealRuntimeModelFileName(TransformerArchitecture architecture, int tensorParallelDegree)
+        => string.Create(CultureInfo.InvariantCulture, $"{Stem(architecture)}-tp{tensorParallelDegree}-real-runtime-model.json");
+
     private static string Stem(TransformerArchitecture architecture)
     {
         ArgumentNullException.ThrowIfNull(architecture);

@@ -22,7 +22,13 @@ internal static class ProfileFolderRun
             throw new ArgumentException($"Batched profiling runs the whole model or one shard on one device, not an emulated {n} x {stages} layout; profile one tensor-parallel shard in batches with TorchProfilerOptions.Shard, or drop the batch sizes.", nameof(options));
         }
 
-        if ((n, stages) == (1, 1))
+        if (IsReal(options, (n, stages)))
+        {
+            // Layout, GPU count and the samples file are all checked before NCCL starts or a shard is built.
+            new ParallelProfiler(options.Profiler, options.Parallel, loggers).RealDevices(architecture, options.Plan, n, stages, () => TorchSharp.torch.cuda.device_count());
+            CheckResumable(Path.Combine(options.OutputDirectory, ProfileFiles.RealSamplesFileName(architecture, n)), options.Profiler.SourceLabel ?? RealSourceLabel(options, n), options.Resume);
+        }
+        else if ((n, stages) == (1, 1))
         {
             // Checked before the model is built (minutes for a large one); the profiler checks the label again as it resumes.
             CheckResumable(Path.Combine(options.OutputDirectory, ProfileFiles.SamplesFileName(architecture)), options.SourceLabel, options.Resume);
@@ -41,10 +47,18 @@ internal static class ProfileFolderRun
     public static ProfileFolderResult Run(ProfileFolderOptions options, (int TensorParallelDegree, int PipelineStages) layout, IProgress<ProfilingProgress>? progress, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(options.OutputDirectory);
-        return layout == (1, 1)
+        return layout == (1, 1) && !IsReal(options, layout)
             ? RunSingle(options, progress, loggers, cancellationToken)
             : RunParallel(options, layout.TensorParallelDegree, layout.PipelineStages, progress, loggers, cancellationToken);
     }
+
+    /// <summary>A real run of more than one rank (one rank is the ordinary single-device run).</summary>
+    private static bool IsReal(ProfileFolderOptions options, (int TensorParallelDegree, int PipelineStages) layout)
+        => options.Parallel is { Execution: ParallelExecution.Real } && layout != (1, 1);
+
+    /// <summary>The samples' label of a real run, as <see cref="TorchProfiler"/> writes it.</summary>
+    private static string RealSourceLabel(ProfileFolderOptions options, int n)
+        => $"torchsharp:{options.Architecture.Name}:{options.Profiler.Model.Precision.ShortName()}:tp{n}-real";
 
     private static ProfileFolderResult RunSingle(ProfileFolderOptions options, IProgress<ProfilingProgress>? progress, ILoggerFactory loggers, CancellationToken cancellationToken)
     {
@@ -126,7 +140,9 @@ internal static class ProfileFolderRun
         var architecture = options.Architecture;
         var parallel = options.Parallel! with { TensorParallelDegree = n, PipelineStages = stages, FitOptions = options.FitOptions };
         var result = new ParallelProfiler(options.Profiler, parallel, loggers).Run(architecture, options.Plan, options.OutputDirectory, progress, cancellationToken);
-        var modelPath = Path.Combine(options.OutputDirectory, ProfileFiles.ParallelRuntimeModelFileName(architecture, n, stages));
+        var modelPath = Path.Combine(options.OutputDirectory, result.Execution == ParallelExecution.Real
+            ? ProfileFiles.RealRuntimeModelFileName(architecture, n)
+            : ProfileFiles.ParallelRuntimeModelFileName(architecture, n, stages));
         RuntimeModelJson.Save(result.Model, modelPath);
         var samples = result.StageProfiles.Distinct().Select(p => p.SamplesPath!).ToArray();
         return new ProfileFolderResult(architecture, n, stages, samples, result.Model, modelPath) { Parallel = result };

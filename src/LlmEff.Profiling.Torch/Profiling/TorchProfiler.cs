@@ -116,6 +116,70 @@ public sealed class TorchProfiler
 
         var model = decoder.Model;
         var label = Options.SourceLabel ?? $"torchsharp:{model.Architecture.Name}:{model.Precision.ShortName()}{ShardLabel(model.Shape)}";
+        var meter = OpenEnergyMeter(model.Device);
+        var query = new QueryRunner(model, [model.Device], (prompt, o) => decoder.Generate(prompt, o));
+        Func<Tensor, int, double, double>? energy = meter is null ? null : (prompt, o, seconds) => MeasureEnergy(meter, decoder, prompt, o, seconds);
+        return RunQueries(query, label, plan, samplesPath, meter, energy, DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels), progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// Profiles a model running for real over its tensor-parallel ranks: every query runs on all ranks, and the stopwatch
+    /// stops when every rank's device is done. The samples' source label ends in <c>:tpN-real</c>. Energy is not measured
+    /// (NVML would have to be read on every rank's GPU at once).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The decoder's cache is smaller than the plan needs.</exception>
+    /// <exception cref="InvalidOperationException">The samples file holds another model, precision or layout.</exception>
+    public TorchProfile Run(TensorParallelDecoder decoder, ProfilingPlan plan, string? samplesPath = null, IProgress<ProfilingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(decoder);
+        ArgumentNullException.ThrowIfNull(plan);
+        plan.Validate();
+        if (decoder.CapacityTokens < plan.CapacityTokens)
+        {
+            throw new ArgumentOutOfRangeException(nameof(plan), plan.CapacityTokens, $"The plan needs a KV cache of {plan.CapacityTokens} tokens but the decoder holds {decoder.CapacityTokens}; create it with TensorParallelDecoder(shards, allReduce, plan.CapacityTokens).");
+        }
+
+        if (plan.IsBatched)
+        {
+            throw new ArgumentException("Real tensor-parallel runs time single queries; drop the plan's batch sizes.", nameof(plan));
+        }
+
+        var shards = decoder.Shards;
+        var model = shards[0];
+        var label = Options.SourceLabel ?? $"torchsharp:{model.Architecture.Name}:{model.Precision.ShortName()}:tp{decoder.Ranks}-real";
+        var query = new QueryRunner(model, shards.Select(s => s.Device).ToArray(), decoder.Generate);
+        var software = DescribeSoftware(model.Precision) + $", {decoder.Ranks} ranks driven from one host thread, eager steps, all-reduce through {decoder.AllReduceName}";
+        var profile = RunQueries(query, label, plan, samplesPath, meter: null, energy: null, software, progress, cancellationToken);
+        var devices = string.Join(", ", shards.Select(s => s.Device.ToString()).Distinct());
+        // No shard: the profile times the whole model over its ranks, collectives included.
+        return profile with { Hardware = $"{DescribeHardware(model.Device)}; {decoder.Ranks} ranks on {devices}", Shard = null };
+    }
+
+    /// <summary>A batch-1 query runner: the model whose prompts it takes, the devices to synchronise, and the generation.</summary>
+    private sealed record QueryRunner(DecoderTransformer Model, IReadOnlyList<Device> Devices, Func<Tensor, int, Tensor> Generate)
+    {
+        public double Time(Tensor prompt, int outputTokens)
+        {
+            foreach (var d in Devices)
+            {
+                Synchronize(d);
+            }
+
+            var sw = Stopwatch.StartNew();
+            using var output = Generate(prompt, outputTokens);
+            foreach (var d in Devices)
+            {
+                Synchronize(d);
+            }
+
+            return sw.Elapsed.TotalSeconds;
+        }
+    }
+
+    /// <summary>The batch-1 profiling loop shared by one device and real tensor-parallel ranks: resume, warm-up, timing, energy, progress.</summary>
+    private TorchProfile RunQueries(QueryRunner query, string label, ProfilingPlan plan, string? samplesPath, GpuEnergyMeter? meter, Func<Tensor, int, double, double>? energy, string software, IProgress<ProfilingProgress>? progress, CancellationToken cancellationToken)
+    {
+        var model = query.Model;
         var points = plan.Points().ToList();
         var done = new Dictionary<(int, int, int), ProfilingSample>();
         if (samplesPath is not null && File.Exists(samplesPath) && new FileInfo(samplesPath).Length > 0)
@@ -132,7 +196,6 @@ public sealed class TorchProfiler
         }
 
         var resumed = points.Count(done.ContainsKey);
-        var meter = OpenEnergyMeter(model.Device);
         double? idleWatts = null;
         if (meter is not null && resumed < points.Count)
         {
@@ -146,7 +209,7 @@ public sealed class TorchProfiler
         _logger.LogInformation("Profiling {Model}: {Total} points ({Resumed} resumed from {Path})", model.Architecture.Name, points.Count, resumed, samplesPath ?? "(no file)");
         if (resumed < points.Count)
         {
-            Warmup(decoder, plan, cancellationToken);
+            Warmup(query, plan, cancellationToken);
         }
 
         var completed = resumed;
@@ -159,8 +222,8 @@ public sealed class TorchProfiler
 
             cancellationToken.ThrowIfCancellationRequested();
             using var prompt = RandomPrompt(model, p, plan.Seed, trial);
-            var seconds = TimeQuery(decoder, prompt, o);
-            double? joules = meter is not null && trial < Options.EnergyTrials ? MeasureEnergy(meter, decoder, prompt, o, seconds) : null;
+            var seconds = query.Time(prompt, o);
+            double? joules = energy is not null && trial < Options.EnergyTrials ? energy(prompt, o, seconds) : null;
             var sample = new ProfilingSample(p, o, seconds) { Trial = trial, Source = label, EnergyJoules = joules };
             writer?.Write(sample);
             samples.Add(sample);
@@ -169,7 +232,7 @@ public sealed class TorchProfiler
             progress?.Report(new ProfilingProgress(completed, points.Count, resumed, sample));
         }
 
-        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels), DateTimeOffset.UtcNow)
+        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), software, DateTimeOffset.UtcNow)
         {
             ResumedSamples = resumed,
             SamplesPath = samplesPath,
@@ -391,7 +454,7 @@ public sealed class TorchProfiler
         ? string.Empty
         : FormattableString.Invariant($":tp{shape.Shard.TensorParallelDegree}r{shape.Shard.TensorParallelRank}:pp{shape.Shard.PipelineStages}s{shape.Shard.PipelineStage}");
 
-    private void CheckMemory(TransformerArchitecture architecture, ShardShape shape, ProfilingPlan plan, Device device)
+    internal void CheckMemory(TransformerArchitecture architecture, ShardShape shape, ProfilingPlan plan, Device device)
     {
         if (device.type != DeviceType.CUDA)
         {
@@ -430,7 +493,7 @@ public sealed class TorchProfiler
         return FormattableString.Invariant($"This shard must be split about {more} more ways: use {tp}, or {s.PipelineStages * more} pipeline stages.");
     }
 
-    private void Warmup(GreedyDecoder decoder, ProfilingPlan plan, CancellationToken cancellationToken)
+    private void Warmup(QueryRunner query, ProfilingPlan plan, CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();
         for (var r = 0; r < plan.WarmupRuns; r++)
@@ -438,8 +501,8 @@ public sealed class TorchProfiler
             foreach (var p in plan.PromptTokens)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                using var prompt = RandomPrompt(decoder.Model, p, plan.Seed, -1 - r);
-                TimeQuery(decoder, prompt, plan.MaxOutputTokens);
+                using var prompt = RandomPrompt(query.Model, p, plan.Seed, -1 - r);
+                query.Time(prompt, plan.MaxOutputTokens);
             }
         }
 

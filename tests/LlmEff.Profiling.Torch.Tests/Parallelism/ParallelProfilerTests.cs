@@ -130,5 +130,47 @@ public sealed class ParallelProfilerTests : IDisposable
         Assert.Contains("20.0 GiB free", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Real_runs_check_the_layout_and_the_gpus_before_building_anything()
+    {
+        var arch = TinyArchitectures.Llama;
+        var real = new ParallelProfileOptions { TensorParallelDegree = 2, PipelineStages = 1, Execution = ParallelExecution.Real };
+        var onGpu = new ParallelProfiler(Cpu with { Device = "cuda:0" }, real);
+
+        var tooFew = Assert.Throws<InvalidOperationException>(() => onGpu.RealDevices(arch, Plan, 2, 1, () => 1));
+        Assert.Contains("needs one GPU per rank, cuda:0 to cuda:1, but this process sees 1 CUDA device(s)", tooFew.Message, StringComparison.Ordinal);
+        var offset = Assert.Throws<InvalidOperationException>(() => new ParallelProfiler(Cpu with { Device = "cuda:1" }, real).RealDevices(arch, Plan, 2, 1, () => 2));
+        Assert.Contains("cuda:1 to cuda:2", offset.Message, StringComparison.Ordinal);
+        Assert.Equal(["cuda:0", "cuda:1"], onGpu.RealDevices(arch, Plan, 2, 1, () => 4));
+        Assert.Equal(["cpu", "cpu"], new ParallelProfiler(Cpu, real).RealDevices(arch, Plan, 2, 1, () => 0));
+
+        var stages = Assert.Throws<ArgumentException>(() => onGpu.RealDevices(arch, Plan, 2, 2, () => 4));
+        Assert.Contains("2 pipeline stages", stages.Message, StringComparison.Ordinal);
+        var moe = Assert.Throws<ArgumentException>(() => onGpu.RealDevices(arch with { Experts = 4, ExpertsPerToken = 2 }, Plan, 2, 1, () => 4));
+        Assert.Contains("mixture of experts", moe.Message, StringComparison.Ordinal);
+        var batched = Assert.Throws<ArgumentException>(() => onGpu.RealDevices(arch, Plan with { BatchSizes = [1, 4] }, 2, 1, () => 4));
+        Assert.Contains("single queries", batched.Message, StringComparison.Ordinal);
+    }
+
+    [TorchFact]
+    public void Real_ranks_on_the_cpu_all_run_and_the_model_says_so()
+    {
+        var arch = TinyArchitectures.Llama with { HiddenSize = 256, FfnHiddenSize = 1024 };
+        var options = new ParallelProfileOptions { TensorParallelDegree = 2, PipelineStages = 1, FitOptions = Lenient, Execution = ParallelExecution.Real };
+        var result = new ParallelProfiler(Cpu, options).Run(arch, Plan, _dir, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(ParallelExecution.Real, result.Execution);
+        Assert.Equal(2, result.TensorParallelDegree);
+        var samples = result.StageProfiles.Single().Samples;
+        Assert.Equal(Plan.Points().Count(), samples.Count);
+        Assert.All(samples, s => Assert.EndsWith(":tp2-real", s.Source, StringComparison.Ordinal));
+        Assert.True(File.Exists(Path.Combine(_dir, ProfileFiles.RealSamplesFileName(arch, 2))));
+        // No modelled collectives: the model is the fit of what ran.
+        Assert.Equal(result.StageShardModels[0].PerOutputTokenSeconds, result.Model.PerOutputTokenSeconds);
+        Assert.False(result.Model.Metadata.Emulated);
+        Assert.Contains("real 2-way tensor parallel", result.Model.Metadata.Notes, StringComparison.Ordinal);
+        Assert.Null(result.StageProfiles[0].Shard);
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }
