@@ -158,22 +158,7 @@ public sealed class TorchProfiler
     /// <summary>A batch-1 query runner: the model whose prompts it takes, the devices to synchronise, and the generation.</summary>
     private sealed record QueryRunner(DecoderTransformer Model, IReadOnlyList<Device> Devices, Func<Tensor, int, Tensor> Generate)
     {
-        public double Time(Tensor prompt, int outputTokens)
-        {
-            foreach (var d in Devices)
-            {
-                Synchronize(d);
-            }
-
-            var sw = Stopwatch.StartNew();
-            using var output = Generate(prompt, outputTokens);
-            foreach (var d in Devices)
-            {
-                Synchronize(d);
-            }
-
-            return sw.Elapsed.TotalSeconds;
-        }
+        public double Time(Tensor prompt, int outputTokens) => TimeSynchronized(Devices, () => Generate(prompt, outputTokens));
     }
 
     /// <summary>The batch-1 profiling loop shared by one device and real tensor-parallel ranks: resume, warm-up, timing, energy, progress.</summary>
@@ -338,7 +323,7 @@ public sealed class TorchProfiler
     public static double TimeBatch(BatchedGreedyDecoder decoder, Tensor prompts, int outputTokens)
     {
         ArgumentNullException.ThrowIfNull(decoder);
-        return TimeSynchronized(decoder.Model.Device, () => decoder.Generate(prompts, outputTokens));
+        return TimeSynchronized([decoder.Model.Device], () => decoder.Generate(prompts, outputTokens));
     }
 
     /// <summary>Random prompt ids <c>[b, p]</c> on the model's device, the same for the same (seed, b, p, trial); row 0 is <see cref="RandomPrompt"/>'s ids when <c>b = 1</c>.</summary>
@@ -404,17 +389,25 @@ public sealed class TorchProfiler
     public static double TimeQuery(GreedyDecoder decoder, Tensor prompt, int outputTokens)
     {
         ArgumentNullException.ThrowIfNull(decoder);
-        return TimeSynchronized(decoder.Model.Device, () => decoder.Generate(prompt, outputTokens));
+        return TimeSynchronized([decoder.Model.Device], () => decoder.Generate(prompt, outputTokens));
     }
 
-    // The device is synchronised before the stopwatch starts and before it stops; the generated tokens are disposed after.
-    private static double TimeSynchronized(Device device, Func<Tensor> generate)
+    // Every device is synchronised before the stopwatch starts and before it stops; the generated tokens are disposed after.
+    private static double TimeSynchronized(IReadOnlyList<Device> devices, Func<Tensor> generate)
     {
-        Synchronize(device);
+        SynchronizeAll(devices);
         var sw = Stopwatch.StartNew();
         using var output = generate();
-        Synchronize(device);
+        SynchronizeAll(devices);
         return sw.Elapsed.TotalSeconds;
+    }
+
+    private static void SynchronizeAll(IReadOnlyList<Device> devices)
+    {
+        foreach (var d in devices)
+        {
+            Synchronize(d);
+        }
     }
 
     /// <summary>Random prompt ids <c>[1, p]</c> on the model's device, the same for the same (seed, p, trial).</summary>
