@@ -175,23 +175,99 @@ internal static class BatchingBenchmark
 
         markdown.AppendLine(CultureInfo.InvariantCulture, $"\nHeld-out ({heldError.Count} random (p, o, b), b in {{{string.Join(", ", heldOutBatches)}}}): median {heldError.Median:P2}, max {heldError.Max:P2}. Fit error: {fit.FitError}. Leave-one-batch-size-out: {fit.LeaveOneBatchSizeOutError?.ToString() ?? "n/a"}.\n");
 
-        // 4. Cost per query against batch size at p = max, o = max on an H100 price, and the cheapest batch under latency
-        // bounds. A non-physical fit (noisy timings) cannot price every batch: record why and keep the measurements above.
+        // 4. Cost per query against batch size at p = max, o = max on an H100 price, and the cheapest batch under latency bounds.
+        CostPerQuery(fit, arch, 1, capacity, gridPrompts.Max(), gridOutputs.Max(), profiled, r, markdown);
+        markdown.AppendLine();
+        return r;
+    }
+
+    /// <summary>
+    /// A Table 1 model at its tensor-parallel degree, emulated: rank 0's shard profiled in static batches on this GPU
+    /// through the library (<see cref="ParallelProfiler"/> with a batched plan), each batch size's collectives added from
+    /// Core's communication model, then cost per query against batch size on N accelerators.
+    /// </summary>
+    public static Dictionary<string, object?> RunParallel(
+        TransformerArchitecture arch, int tensorParallel, DecoderOptions options, Device device, bool smoke, int maxBatchCap, string outDir, ILogger log, StringBuilder markdown)
+    {
+        var r = new Dictionary<string, object?> { ["model"] = arch.Name, ["tensor_parallel"] = tensorParallel };
+        int[] gridPrompts = smoke ? [1, 16, 32] : [1, 256, 768, 1536];
+        int[] gridOutputs = smoke ? [1, 4, 8] : [1, 16, 64];
+        var capacity = gridPrompts.Max() + gridOutputs.Max() - 1;
+        var shard = new ModelShard { TensorParallelDegree = tensorParallel, PipelineStages = 1 };
+        long free = NvmlGpu.TryOpen(0)?.Query().FreeMemoryBytes ?? long.MaxValue;
+        var memoryLimit = free == long.MaxValue ? maxBatchCap : GpuMemoryRequirement.LargestBatchSize(arch, shard.Resolve(arch), options.Precision, capacity, capacity, (long)(free * 0.9));
+        var profiled = new List<int>();
+        for (var b = 1; b <= Math.Min(memoryLimit, maxBatchCap); b *= 2)
+        {
+            profiled.Add(b);
+        }
+
+        r["memory_limit_batch"] = memoryLimit;
+        r["profiled_batch_sizes"] = profiled;
+        log.LogInformation("{Model}: rank 0 of {N}-way, batch sizes {Batches} (shard memory limit {Limit})", arch.Name, tensorParallel, string.Join(",", profiled), memoryLimit);
+        var plan = new ProfilingPlan { PromptTokens = gridPrompts, OutputTokens = gridOutputs, Trials = 2, WarmupRuns = 1, BatchSizes = profiled };
+        var profilerOptions = new TorchProfilerOptions { Device = device.ToString(), Model = options, MeasureEnergy = false };
+        // As the dense models' fit above: context-aware decode, and a noisy batch size's fit kept with its warnings.
+        var parallel = new ParallelProfileOptions
+        {
+            TensorParallelDegree = tensorParallel,
+            PipelineStages = 1,
+            Accelerator = Accelerators.H100_SXM,
+            FitOptions = RuntimeFitOptions.Default with { Decode = DecodeModel.ContextLinear, KeepNonPhysicalFit = true },
+        };
+        var sw = Stopwatch.StartNew();
+        var result = new ParallelProfiler(profilerOptions, parallel, new ConsoleLoggerFactory()).Run(arch, plan, outDir);
+        r["profile_seconds"] = sw.Elapsed.TotalSeconds;
+        var fit = result.BatchedModel!;
+        var shardFit = result.BatchedShardModel!;
+        var file = arch.Name.Replace('/', '_').Replace(' ', '_');
+        File.WriteAllText(Path.Combine(outDir, $"batching-{file}-tp{tensorParallel}-model.json"), fit.ToJson());
+        r["fit_error"] = fit.FitError;
+        r["leave_one_batch_size_out_error"] = fit.LeaveOneBatchSizeOutError;
+        var perBatch = profiled.Select((b, i) => new
+        {
+            b,
+            shard_g_seconds = shardFit.BatchModels[i].PerOutputTokenSeconds,
+            shard_g1_seconds_per_token = shardFit.BatchModels[i].PerOutputTokenContextSeconds,
+            g_with_collectives_seconds = fit.BatchModels[i].PerOutputTokenSeconds,
+            pe_1536_seconds = fit.BatchModels[i].PromptEncodingSeconds(gridPrompts.Max()),
+        }).ToArray();
+        r["per_batch"] = perBatch;
+
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"## {arch.Name}, {tensorParallel}-way tensor parallel (emulated from rank 0's shard)\n");
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"Profiled b = {string.Join(", ", profiled)} (shard memory limit {memoryLimit}); grid p = {{{string.Join(", ", gridPrompts)}}}, o = {{{string.Join(", ", gridOutputs)}}}, 2 trials; collectives over {result.TensorParallelLink.Name}.\n");
+        markdown.AppendLine("| b | shard g0 (ms) | g0 + collectives (ms) | PE(" + gridPrompts.Max() + ") with collectives (s) |");
+        markdown.AppendLine("|---:|---:|---:|---:|");
+        foreach (var x in perBatch)
+        {
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"| {x.b} | {x.shard_g_seconds * 1e3:F3} | {x.g_with_collectives_seconds * 1e3:F3} | {x.pe_1536_seconds:F4} |");
+        }
+
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"\nFit error: {fit.FitError}. Leave-one-batch-size-out: {fit.LeaveOneBatchSizeOutError?.ToString() ?? "n/a"}.\n");
+        CostPerQuery(fit, arch, tensorParallel, capacity, gridPrompts.Max(), gridOutputs.Max(), profiled, r, markdown);
+        markdown.AppendLine();
+        return r;
+    }
+
+    /// <summary>
+    /// Cost per query against batch size at (p, o) on N H100s, and the cheapest batch under time-per-token bounds of 1.5,
+    /// 2 and 4 × batch 1's. A non-physical fit (noisy timings) cannot price every batch: record why and keep the rest.
+    /// </summary>
+    private static void CostPerQuery(BatchedRuntimeModel fit, TransformerArchitecture arch, int accelerators, int capacity, int costP, int costO, List<int> profiled, Dictionary<string, object?> r, StringBuilder markdown)
+    {
         try
         {
             var accelerator = Accelerators.H100_SXM;
-            var plan = BatchMemoryPlan.For(arch, accelerator, capacity);
-            var costP = gridPrompts.Max();
-            var costO = gridOutputs.Max();
-            var curve = BatchServing.ChooseBatchSize(fit, costP, costO, accelerator, memory: plan).Candidates;
+            var plan = BatchMemoryPlan.For(arch, accelerator, capacity, accelerators);
+            var curve = BatchServing.ChooseBatchSize(fit, costP, costO, accelerator, accelerators, memory: plan).Candidates;
             r["cost_curve"] = curve.Where(c => profiled.Contains(c.BatchSize) || c.BatchSize == curve[^1].BatchSize)
                 .Select(c => new { b = c.BatchSize, latency_seconds = c.LatencySeconds, tpot_seconds = c.TimePerOutputTokenSeconds, cost_per_query_usd = c.CostPerQueryUsd, energy_per_query_joules = c.EnergyPerQueryJoules }).ToArray();
             var tpot1 = curve[0].TimePerOutputTokenSeconds;
             var bounds = new[] { 1.5, 2.0, 4.0 }.Select(f => new BatchLatencyBound { MaxTimePerOutputTokenSeconds = tpot1 * f }).ToArray();
-            var choices = bounds.Select(bd => (bd, choice: BatchServing.ChooseBatchSize(fit, costP, costO, accelerator, memory: plan, bound: bd))).ToArray();
+            var choices = bounds.Select(bd => (bd, choice: BatchServing.ChooseBatchSize(fit, costP, costO, accelerator, accelerators, memory: plan, bound: bd))).ToArray();
             r["latency_bounded_optimum"] = choices.Select(c => new { bound = c.bd.ToString(), best_b = c.choice.Best?.BatchSize, cost_per_query_usd = c.choice.Best?.CostPerQueryUsd, explanation = c.choice.Explanation }).ToArray();
 
-            markdown.AppendLine(CultureInfo.InvariantCulture, $"Cost per query at p = {costP}, o = {costO} ({accelerator.Name} at {accelerator.HourlyPriceUsd:F2} USD/h):\n");
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"Cost per query at p = {costP}, o = {costO} ({accelerators} × {accelerator.Name} at {accelerator.HourlyPriceUsd:F2} USD/h each; memory fits {plan.MaximumBatchSize} queries):\n");
             markdown.AppendLine("| b | latency (s) | TPOT (ms) | USD per query | J per query |");
             markdown.AppendLine("|---:|---:|---:|---:|---:|");
             foreach (var c in curve.Where(c => profiled.Contains(c.BatchSize)))
@@ -210,9 +286,6 @@ internal static class BatchingBenchmark
             r["cost_error"] = ex.Message;
             markdown.AppendLine(CultureInfo.InvariantCulture, $"Cost per query not computed: {ex.Message}");
         }
-
-        markdown.AppendLine();
-        return r;
     }
 
     /// <summary>The prediction, or null where a non-physical fit has none (counted as a 100% error by Evaluate).</summary>

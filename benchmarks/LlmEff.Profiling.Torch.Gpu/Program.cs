@@ -13,6 +13,7 @@ using static TorchSharp.torch;
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --graph-check-only --graph-check --out "$OUT"   (CUDA-graph tokens vs eager, seconds)
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --batching --out "$OUT"  (static batching: decode step against its bound for
 //                                                                         b = 1, 2, 4, ..., batched fit, held-out error, cost per query)
+//                                                                         and Cohere XL's 4-way rank-0 shard in batches, emulated
 //   dotnet run --project benchmarks/LlmEff.Profiling.Torch.Gpu -- --batching --smoke   (the same on the CPU, tiny model)
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --moe --out "$OUT"      (mixture-of-experts models, about 2 minutes each, each in
 //                                                                         its own child process and folder; --model NAME runs one here)
@@ -116,7 +117,7 @@ if (args.Contains("--moe") && perProcess)
 
 if (args.Contains("--batching") && perProcess)
 {
-    return PerProcess("batching", BatchingModels(smoke).Select(m => m.Arch.Name));
+    return PerProcess("batching", BatchingModels(smoke).Select(m => m.Arch.Name).Concat(BatchingParallelModels(smoke).Select(m => m.Arch.Name)));
 }
 
 if (args.Contains("--moe"))
@@ -225,6 +226,27 @@ if (args.Contains("--batching"))
         GC.WaitForPendingFinalizers();
     }
 
+    foreach (var (arch, tp) in BatchingParallelModels(smoke))
+    {
+        if (only is not null && !arch.Name.Contains(only, StringComparison.OrdinalIgnoreCase))
+        {
+            continue;
+        }
+
+        try
+        {
+            batching.Add(BatchingBenchmark.RunParallel(arch, tp, smoke ? new DecoderOptions { Precision = ModelPrecision.Float32 } : DecoderOptions.Default, device, smoke, smoke ? 4 : 32, outDir, log, markdown));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            log.LogError(ex, "{Model} failed", arch.Name);
+            batching.Add(new Dictionary<string, object?> { ["model"] = arch.Name, ["error"] = ex.ToString() });
+        }
+
+        Save();
+        File.WriteAllText(Path.Combine(outDir, "batching.md"), markdown.ToString());
+    }
+
     Finish();
     Console.WriteLine(markdown.ToString());
     return 0;
@@ -276,6 +298,11 @@ Console.WriteLine(File.ReadAllText(Path.Combine(outDir, "results.json")));
 return 0;
 
 // The batching figures' models: GPT-J-6B and Llama-3-8B shapes (a tiny model for --smoke).
+// One Table 1 model at its tensor-parallel degree (Table 1: Cohere XL on 4 GPUs), emulated from rank 0's shard.
+static (TransformerArchitecture Arch, int TensorParallel)[] BatchingParallelModels(bool smoke) => smoke
+    ? [(Architectures.Tiny with { Name = "tiny-tp" }, 2)]
+    : [(ArchitectureCatalog.PaperTable1.Single(a => a.Name == "Cohere/XL v20220609"), 4)];
+
 static (TransformerArchitecture Arch, DecoderOptions Options)[] BatchingModels(bool smoke) => smoke
     ? [(Architectures.Tiny, new DecoderOptions { Precision = ModelPrecision.Float32 })]
     : [(Architectures.GptJ6B, DecoderOptions.Default), (Architectures.Llama3_8B, DecoderOptions.Default with { RotaryBase = 500000 })];

@@ -90,6 +90,29 @@ public class ProfileTorchCommandTests
     }
 
     [Fact]
+    public void ProfileTorch_BatchesOfAnEmulatedTensorParallelShard_WriteTheBatchedModel_PipelinesAreRefused()
+    {
+        LibTorchAvailability.Require();
+        using var dir = new TempDir();
+        var arch = dir.File("tiny.json", TinyJson);
+        var outDir = System.IO.Path.Combine(dir.Path, "out");
+
+        var result = Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "2,8", "--outputs", "1,8,16", "--trials", "2", "--warmup", "1", "--tensor-parallel", "2", "--batch-sizes", "1,2,4", "--out", outDir, "--keep-non-physical");
+
+        Assert.True(result.Code == 0, result.Err);
+        var batchedPath = System.IO.Path.Combine(outDir, "tiny-llama-tp2-pp1-batched-runtime-model.json");
+        Assert.Contains("batched model written to " + batchedPath, result.Out, StringComparison.Ordinal);
+        var batched = LlmEff.Core.Batching.BatchedRuntimeModel.Load(batchedPath);
+        Assert.Equal([1, 2, 4], batched.ProfiledBatchSizes);
+        Assert.True(batched.Metadata.Emulated);
+        Assert.Equal(2, batched.Metadata.AcceleratorCount);
+
+        AssertOneLineError(
+            Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "2,8", "--outputs", "1,2", "--pipeline-stages", "2", "--batch-sizes", "1,2", "--out", outDir),
+            "one pipeline stage");
+    }
+
+    [Fact]
     public void ProfileTorch_CudaRequestedWithoutCuda_FailsWithOneLine()
     {
         LibTorchAvailability.Require();

@@ -56,6 +56,12 @@ internal static class TorchProfileRunner
             WriteSingle(result, result.Profile!, options.Profiler.MeasureEnergy, output);
         }
 
+        if (result.BatchedModel is { } batched)
+        {
+            output.WriteLine(string.Create(inv, $"batched model, b = {string.Join(",", batched.ProfiledBatchSizes)}: fit error {batched.FitError?.ToString() ?? "n/a"}; leave-one-batch-size-out {batched.LeaveOneBatchSizeOutError?.ToString() ?? "n/a (needs 3 batch sizes)"}"));
+            output.WriteLine($"batched model written to {result.BatchedModelPath} (llmeff estimate --batch B --model FILE, llmeff plot batching FILE)");
+        }
+
         return 0;
     }
 

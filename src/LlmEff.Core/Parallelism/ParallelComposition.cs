@@ -1,18 +1,20 @@
 using System.Globalization;
+using LlmEff.Core.Batching;
 using LlmEff.Core.Hardware;
 
 namespace LlmEff.Core.Parallelism;
 
 /// <summary>
 /// Builds a whole model's <see cref="RuntimeModel"/> from profiles of its parts: one tensor-parallel rank's shard plus its
-/// collectives, and pipeline stages plus the activation transfer at each stage boundary. Batch 1, so stages run one
-/// after another for every forward pass (no pipelining overlap), as in the paper's idealized runtime.
+/// collectives (at batch 1 or for static batches), and pipeline stages plus the activation transfer at each stage
+/// boundary. Pipeline stages run one after another for every forward pass (no pipelining overlap), as in the paper's
+/// idealized runtime.
 /// </summary>
 public static class ParallelComposition
 {
     /// <summary>
     /// Adds a rank's collectives to the runtime profiled for its shard alone: <c>PE'(p) = PE(p) + C(p)</c> and
-    /// <c>g' = g + C(1)</c>, where <c>C(s)</c> is <see cref="TensorParallelCollectives.ForwardSeconds"/>. <c>C</c> is linear in
+    /// <c>g' = g + C(1)</c>, where <c>C(s)</c> is <see cref="TensorParallelCollectives.ForwardSeconds(int)"/>. <c>C</c> is linear in
     /// <c>s</c>, so <c>PE'</c> stays piecewise linear over the same knots. The result is marked emulated.
     /// </summary>
     public static RuntimeModel AddTensorParallelCommunication(RuntimeModel rankShard, TensorParallelCollectives collectives)
@@ -20,6 +22,38 @@ public static class ParallelComposition
         ArgumentNullException.ThrowIfNull(rankShard);
         ArgumentNullException.ThrowIfNull(collectives);
         collectives.Validate();
+        return AddCommunication(rankShard, collectives, batchSize: 1);
+    }
+
+    /// <summary>
+    /// The batched form of <see cref="AddTensorParallelCommunication(RuntimeModel, TensorParallelCollectives)"/>: at every
+    /// profiled batch size <c>b</c>, <c>PE'_b(p) = PE_b(p) + C(p·b, b)</c> and <c>g'_b = g_b + C(b, b)</c>, where
+    /// <c>C(s, b)</c> is <see cref="TensorParallelCollectives.ForwardSeconds(int, int)"/>: the activations of all <c>b</c> queries
+    /// are all-reduced together and each query's logits row is gathered. The shard's fit errors are kept (they are
+    /// the measured part); the result is marked emulated.
+    /// </summary>
+    /// <param name="rankShard">One rank's shard profiled in static batches (<see cref="BatchedRuntimeModel.Fit"/>).</param>
+    /// <param name="collectives">The rank's collectives.</param>
+    public static BatchedRuntimeModel AddTensorParallelCommunication(BatchedRuntimeModel rankShard, TensorParallelCollectives collectives)
+    {
+        ArgumentNullException.ThrowIfNull(rankShard);
+        ArgumentNullException.ThrowIfNull(collectives);
+        collectives.Validate();
+        var models = rankShard.ProfiledBatchSizes
+            .Select((b, i) => KeyValuePair.Create(b, AddCommunication(rankShard.BatchModels[i], collectives, b)))
+            .ToArray();
+        var m = rankShard.Metadata;
+        var metadata = m with
+        {
+            Emulated = true,
+            AcceleratorCount = (m.AcceleratorCount ?? 1) * collectives.TensorParallel,
+            Notes = Join(m.Notes, Describe(collectives)),
+        };
+        return BatchedRuntimeModel.Create(models, metadata, rankShard.FitError, rankShard.LeaveOneBatchSizeOutError);
+    }
+
+    private static RuntimeModel AddCommunication(RuntimeModel rankShard, TensorParallelCollectives collectives, int batchSize)
+    {
         if (rankShard.PromptEncodingMode != PromptEncodingMode.Interpolate)
         {
             throw new ArgumentException("Compose interpolated profiles; HELM-mode tables are not piecewise linear.", nameof(rankShard));
@@ -27,23 +61,25 @@ public static class ParallelComposition
 
         var knots = rankShard.PromptEncoding.Knots
             // A shard fit kept with KeepNonPhysicalFit may have negative knots; PE predicts them as 0, and so does the sum.
-            .Select(k => new PiecewiseLinearKnot(k.X, Math.Max(0, k.Y) + collectives.ForwardSeconds(Math.Max(1, (int)k.X))))
+            .Select(k => new PiecewiseLinearKnot(k.X, Math.Max(0, k.Y) + collectives.ForwardSeconds(Math.Max(1, (int)k.X) * batchSize, batchSize)))
             .ToList();
         var m = rankShard.Metadata;
         var metadata = m with
         {
             Emulated = true,
             AcceleratorCount = (m.AcceleratorCount ?? 1) * collectives.TensorParallel,
-            Notes = Join(m.Notes, string.Create(CultureInfo.InvariantCulture, $"emulated {collectives.TensorParallel}-way tensor parallel from one rank's shard ({collectives.Layers} layers) plus modelled collectives over {collectives.Link.Name} (latency {collectives.Link.LatencySeconds * 1e6:G3} us, bus bandwidth {collectives.Link.BusBandwidthBytesPerSecond / 1e9:G4} GB/s; {collectives.Link.Source})")),
+            Notes = Join(m.Notes, Describe(collectives)),
         };
-        return RuntimeModel.Create(
-            new PiecewiseLinearFunction(knots),
-            rankShard.PerOutputTokenSeconds + collectives.ForwardSeconds(1),
-            rankShard.PerOutputTokenContextSeconds,
-            rankShard.OverheadSeconds,
-            PromptEncodingMode.Interpolate,
-            metadata).WithWarnings(rankShard.Warnings);
+        var pe = new PiecewiseLinearFunction(knots);
+        var g = rankShard.PerOutputTokenSeconds + collectives.ForwardSeconds(batchSize, batchSize);
+        // A shard fit kept non-physical (its Warnings say why) stays so with its collectives added; nothing else may be.
+        RuntimeModelPhysics.ValidateParameters(pe, g, rankShard.PerOutputTokenContextSeconds, rankShard.OverheadSeconds, PromptEncodingMode.Interpolate, keptNonPhysical: rankShard.Warnings.Count > 0);
+        return new RuntimeModel(pe, g, rankShard.OverheadSeconds, double.NaN, null, null, rankShard.Aggregation, metadata, rankShard.PerOutputTokenContextSeconds, PromptEncodingMode.Interpolate, rankShard.Warnings);
     }
+
+    private static string Describe(TensorParallelCollectives collectives) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"emulated {collectives.TensorParallel}-way tensor parallel from one rank's shard ({collectives.Layers} layers) plus modelled collectives over {collectives.Link.Name} (latency {collectives.Link.LatencySeconds * 1e6:G3} us, bus bandwidth {collectives.Link.BusBandwidthBytesPerSecond / 1e9:G4} GB/s; {collectives.Link.Source})");
 
     /// <summary>
     /// Chains pipeline stages: <c>PE(p) = Σ PE_s(p) + (S − 1)·T(p·h·b)</c> and <c>g = Σ g_s + (S − 1)·T(h·b)</c>, where <c>T</c> is

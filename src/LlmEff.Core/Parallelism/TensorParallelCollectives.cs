@@ -25,16 +25,26 @@ public sealed record TensorParallelCollectives(TransformerArchitecture Architect
     public double LogitBytes { get; init; } = 4;
 
     /// <summary>Seconds of collectives in one forward pass over <paramref name="tokens"/> tokens (the prompt, or 1 when decoding).</summary>
-    public double ForwardSeconds(int tokens)
+    public double ForwardSeconds(int tokens) => ForwardSeconds(tokens, 1);
+
+    /// <summary>
+    /// Seconds of collectives in one forward pass of a static batch: <paramref name="tokens"/> tokens in all (<c>p·b</c> for a
+    /// batched prefill, <c>b</c> for a batched decode step) and one logits row gathered for each of the
+    /// <paramref name="sequences"/> queries.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sequences"/> below 1 or above <paramref name="tokens"/>.</exception>
+    public double ForwardSeconds(int tokens, int sequences)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sequences, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(sequences, tokens);
         Validate();
         var activation = (double)tokens * Architecture.HiddenSize * ActivationBytes;
         var allReduces = (2 * Layers) + (IncludesEmbedding ? 1 : 0);
         var seconds = allReduces * CommunicationModel.AllReduceSeconds(activation, TensorParallel, Link);
         if (IncludesOutputProjection)
         {
-            seconds += CommunicationModel.AllGatherSeconds(Architecture.VocabularySize * LogitBytes, TensorParallel, Link);
+            seconds += CommunicationModel.AllGatherSeconds((double)sequences * Architecture.VocabularySize * LogitBytes, TensorParallel, Link);
         }
 
         return seconds;

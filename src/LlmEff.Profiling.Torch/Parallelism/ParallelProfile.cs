@@ -1,5 +1,6 @@
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
+using LlmEff.Core.Batching;
 using LlmEff.Core.Hardware;
 
 namespace LlmEff.Profiling.Torch;
@@ -33,4 +34,17 @@ public sealed record ParallelProfile(
 
     /// <summary>Whether the ranks were emulated from rank 0's shard or all ran (<see cref="ParallelExecution.Real"/>: no modelled collectives).</summary>
     public ParallelExecution Execution { get; init; }
+
+    /// <summary>
+    /// For a batched plan (one stage, emulated): rank 0's shard fitted at every profiled batch size, without collectives;
+    /// null for a batch-1 plan. <see cref="StageShardModels"/> then hold its batch-1 model.
+    /// </summary>
+    public BatchedRuntimeModel? BatchedShardModel { get; init; }
+
+    /// <summary>
+    /// For a batched plan: the whole model under static batching, <see cref="BatchedShardModel"/> with each batch size's
+    /// collectives added (<see cref="Core.Parallelism.ParallelComposition.AddTensorParallelCommunication(BatchedRuntimeModel, Core.Parallelism.TensorParallelCollectives)"/>);
+    /// <see cref="Model"/> is its batch-1 model. Null for a batch-1 plan.
+    /// </summary>
+    public BatchedRuntimeModel? BatchedModel { get; init; }
 }

@@ -1,5 +1,6 @@
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
+using LlmEff.Core.Batching;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Parallelism;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,7 @@ namespace LlmEff.Profiling.Torch;
 /// Profiles a model that needs <c>N × S</c> GPUs on the one at hand: for each pipeline stage it builds tensor-parallel
 /// rank 0's shard, times real generation exactly as that rank runs it (its 1/N of every matrix, its heads' KV cache,
 /// its vocabulary slice) with <see cref="TorchProfiler"/>, fits the paper's runtime model, adds the rank's collectives
-/// from Core's communication model (<see cref="ParallelComposition.AddTensorParallelCommunication"/>) and chains the
+/// from Core's communication model (<see cref="ParallelComposition.AddTensorParallelCommunication(RuntimeModel, TensorParallelCollectives)"/>) and chains the
 /// stages (<see cref="ParallelComposition.ComposePipeline"/>). The result is an ordinary <see cref="RuntimeModel"/> whose
 /// provenance says it was emulated, with which degrees and link parameters.
 /// </summary>
@@ -76,6 +77,20 @@ public sealed class ParallelProfiler
             return RunReal(architecture, plan, n, stages, outputDirectory, progress, cancellationToken);
         }
 
+        if (plan.IsBatched)
+        {
+            // Static batches compose one stage's collectives per batch size; pipelined stages would overlap batches.
+            if (stages != 1)
+            {
+                throw new ArgumentException($"{architecture.Name}: batched profiling emulates tensor parallelism within one pipeline stage, not {n} x {stages}; give ParallelProfileOptions.PipelineStages = 1 with a degree whose shard fits, or drop the plan's batch sizes.", nameof(plan));
+            }
+
+            if (!plan.BatchSizes.Contains(1))
+            {
+                throw new ArgumentException($"Plan.BatchSizes {string.Join(",", plan.BatchSizes)}: include 1, so the profile's batch-1 model is measured too (e.g. 1,4,16).", nameof(plan));
+            }
+        }
+
         var shards = Enumerable.Range(0, stages)
             .Select(s => new ModelShard { TensorParallelDegree = n, PipelineStages = stages, PipelineStage = s })
             .ToArray();
@@ -95,6 +110,8 @@ public sealed class ParallelProfiler
             architecture.Name, n, stages, n * stages, ProfilerOptions.Device, string.Join(", ", source.Distinct()));
 
         var measured = new Dictionary<int, (TorchProfile Profile, RuntimeModel Shard, RuntimeModel Model)>();
+        BatchedRuntimeModel? batchedShard = null;
+        BatchedRuntimeModel? batchedModel = null;
         long released = 0;
         foreach (var s in source.Distinct())
         {
@@ -105,18 +122,25 @@ public sealed class ParallelProfiler
             released = Math.Max(released, profiler.MemoryRequirement(architecture, plan).TotalBytes - GpuMemoryRequirement.FixedOverheadBytes);
             var csv = outputDirectory is null ? null : Path.Combine(outputDirectory, ProfileFiles.StageSamplesFileName(architecture, n, stages, s));
             var profile = profiler.Run(architecture, plan, csv, progress, cancellationToken);
-            var fit = profile.Fit(Options.FitOptions);
+            var collectives = new TensorParallelCollectives(architecture, shapes[s].Layers, n, link, Options.ActivationBytes)
+            {
+                IncludesEmbedding = shapes[s].HasEmbedding,
+                IncludesOutputProjection = shapes[s].HasHead,
+            };
+            if (plan.IsBatched)
+            {
+                // The batched fit defaults to the context-aware decode (b KV caches grow with context), as TorchProfile.FitBatched.
+                batchedShard = profile.FitBatched(Options.FitOptions == RuntimeFitOptions.Default ? null : Options.FitOptions);
+                batchedModel = n > 1 ? ParallelComposition.AddTensorParallelCommunication(batchedShard, collectives) : batchedShard;
+            }
+
+            var fit = plan.IsBatched ? batchedShard!.BatchModels[0] : profile.Fit(Options.FitOptions);
             if (fit.PerOutputTokenSeconds < 0)
             {
                 throw new InvalidOperationException(FormattableString.Invariant(
                     $"{architecture.Name} stage {s}: the fitted per-output-token time is negative ({fit.PerOutputTokenSeconds:G3} s): the timings are noisier than a decode step. Profile on an idle device, with more trials or longer outputs."));
             }
 
-            var collectives = new TensorParallelCollectives(architecture, shapes[s].Layers, n, link, Options.ActivationBytes)
-            {
-                IncludesEmbedding = shapes[s].HasEmbedding,
-                IncludesOutputProjection = shapes[s].HasHead,
-            };
             var withCollectives = n > 1 ? ParallelComposition.AddTensorParallelCommunication(fit, collectives) : fit;
             measured[s] = (profile, fit, withCollectives);
             _logger.LogInformation(
@@ -151,7 +175,18 @@ public sealed class ParallelProfiler
             Hardware = n * stages > 1 ? $"{measured[source[0]].Profile.Hardware}; {n * stages} emulated" : measured[source[0]].Profile.Hardware,
             Notes = notes,
         });
-        return new ParallelProfile(architecture, n, stages, link, Options.PipelineLink, source.Select(s => measured[s].Profile).ToArray(), source.Select(s => measured[s].Shard).ToArray(), stageModels, model);
+        return new ParallelProfile(architecture, n, stages, link, Options.PipelineLink, source.Select(s => measured[s].Profile).ToArray(), source.Select(s => measured[s].Shard).ToArray(), stageModels, model)
+        {
+            BatchedShardModel = batchedShard,
+            BatchedModel = batchedModel?.WithMetadata(batchedModel.Metadata with
+            {
+                Software = software,
+                MeasuredUtc = model.Metadata.MeasuredUtc,
+                ModelName = architecture.Name,
+                Hardware = model.Metadata.Hardware,
+                Notes = notes,
+            }),
+        };
     }
 
     /// <summary>

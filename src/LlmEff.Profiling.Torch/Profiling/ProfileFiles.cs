@@ -49,6 +49,11 @@ public static class ProfileFiles
     public static string ParallelRuntimeModelFileName(TransformerArchitecture architecture, int tensorParallelDegree, int pipelineStages)
         => LayoutStem(architecture, tensorParallelDegree, pipelineStages) + "-runtime-model.json";
 
+    /// <summary>The batched model of an emulated N-way deployment profiled in static batches: <c>{slug}-tp{N}-pp{S}-batched-runtime-model.json</c>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="architecture"/> is null.</exception>
+    public static string ParallelBatchedRuntimeModelFileName(TransformerArchitecture architecture, int tensorParallelDegree, int pipelineStages)
+        => LayoutStem(architecture, tensorParallelDegree, pipelineStages) + "-batched-runtime-model.json";
+
     /// <summary>The samples of a real N-way tensor-parallel run: <c>{slug}-tp{N}-real-samples.csv</c>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="architecture"/> is null.</exception>
     public static string RealSamplesFileName(TransformerArchitecture architecture, int tensorParallelDegree)

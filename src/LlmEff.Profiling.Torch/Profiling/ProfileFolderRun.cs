@@ -17,9 +17,11 @@ internal static class ProfileFolderRun
     {
         var architecture = options.Architecture;
         var (n, stages) = options.Parallel is null ? (1, 1) : new ParallelProfiler(options.Profiler, options.Parallel, loggers).Layout(architecture, options.Plan);
-        if (options.Plan.IsBatched && (n, stages) != (1, 1))
+        if (options.Plan.IsBatched && (stages != 1 || IsReal(options, (n, stages))))
         {
-            throw new ArgumentException($"Batched profiling runs the whole model or one shard on one device, not an emulated {n} x {stages} layout; profile one tensor-parallel shard in batches with TorchProfilerOptions.Shard, or drop the batch sizes.", nameof(options));
+            throw new ArgumentException(stages != 1
+                ? $"Batched profiling emulates tensor parallelism within one pipeline stage, not {n} x {stages}; give a tensor-parallel degree whose shard fits (--tp N --pp 1), or drop the batch sizes."
+                : "Real tensor-parallel runs time single queries; drop the batch sizes, or profile the batches emulated (without --real).", nameof(options));
         }
 
         if (IsReal(options, (n, stages)))
@@ -145,7 +147,19 @@ internal static class ProfileFolderRun
             : ProfileFiles.ParallelRuntimeModelFileName(architecture, n, stages));
         RuntimeModelJson.Save(result.Model, modelPath);
         var samples = result.StageProfiles.Distinct().Select(p => p.SamplesPath!).ToArray();
-        return new ProfileFolderResult(architecture, n, stages, samples, result.Model, modelPath) { Parallel = result };
+        string? batchedPath = null;
+        if (result.BatchedModel is { } batched)
+        {
+            batchedPath = Path.Combine(options.OutputDirectory, ProfileFiles.ParallelBatchedRuntimeModelFileName(architecture, n, stages));
+            File.WriteAllText(batchedPath, batched.ToJson());
+        }
+
+        return new ProfileFolderResult(architecture, n, stages, samples, result.Model, modelPath)
+        {
+            Parallel = result,
+            BatchedModel = result.BatchedModel,
+            BatchedModelPath = batchedPath,
+        };
     }
 
     /// <summary>Refuses a samples file of another model or precision, or any samples when the run must not resume.</summary>

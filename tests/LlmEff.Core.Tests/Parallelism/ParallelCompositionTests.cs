@@ -55,6 +55,43 @@ public class ParallelCompositionTests
     }
 
     [Fact]
+    public void Collectives_OfABatchReduceEveryQuerysActivationsAndGatherEveryQuerysLogits()
+    {
+        var c = new TensorParallelCollectives(Tnlg, Layers: 35, TensorParallel: 8, Link);
+        var perAllReduce = CommunicationModel.AllReduceSeconds(16.0 * 20480 * 2, 8, Link);
+        var logits = CommunicationModel.AllGatherSeconds(16 * 50257 * 4.0, 8, Link);
+        Assert.Equal((71 * perAllReduce) + logits, c.ForwardSeconds(16, 16), 1e-15);
+        Assert.Equal(c.ForwardSeconds(512), c.ForwardSeconds(512, 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => c.ForwardSeconds(4, 8));
+        Assert.Throws<ArgumentOutOfRangeException>(() => c.ForwardSeconds(4, 0));
+    }
+
+    [Fact]
+    public void TensorParallel_AddsEachBatchSizesCollectivesToABatchedShardProfile()
+    {
+        var samples = Tests.Batching.BatchedRuntimeModelTests.Grid(Tests.Batching.BatchedRuntimeModelTests.LinearTruth, [1, 4, 16]);
+        var shard = Core.Batching.BatchedRuntimeModel.Fit(samples, RuntimeFitOptions.Default with { Metadata = new RuntimeModelMetadata { ModelName = "tnlg-stage", AcceleratorCount = 1 } });
+        var c = new TensorParallelCollectives(Tnlg, 35, 8, Link);
+        var whole = ParallelComposition.AddTensorParallelCommunication(shard, c);
+
+        Assert.Equal(shard.ProfiledBatchSizes, whole.ProfiledBatchSizes);
+        for (var i = 0; i < shard.ProfiledBatchSizes.Count; i++)
+        {
+            var b = shard.ProfiledBatchSizes[i];
+            // A decode step all-reduces b tokens' activations; a prefill of p tokens per query, p·b of them.
+            Assert.Equal(shard.BatchModels[i].PerOutputTokenSeconds + c.ForwardSeconds(b, b), whole.BatchModels[i].PerOutputTokenSeconds, 1e-12);
+            Assert.Equal(shard.BatchModels[i].PromptEncodingSeconds(512) + c.ForwardSeconds(512 * b, b), whole.BatchModels[i].PromptEncodingSeconds(512), 1e-12);
+        }
+
+        Assert.Equal(shard.Predict(512, 64, 4) + c.ForwardSeconds(512 * 4, 4) + (63 * c.ForwardSeconds(4, 4)), whole.Predict(512, 64, 4), 1e-9);
+        Assert.Equal(shard.FitError, whole.FitError);
+        Assert.True(whole.Metadata.Emulated);
+        Assert.Equal(8, whole.Metadata.AcceleratorCount);
+        Assert.Contains("8-way tensor parallel", whole.Metadata.Notes, StringComparison.Ordinal);
+        Assert.Throws<ArgumentNullException>(() => ParallelComposition.AddTensorParallelCommunication((Core.Batching.BatchedRuntimeModel)null!, c));
+    }
+
+    [Fact]
     public void Pipeline_TnlgAsEightByThree()
     {
         // The paper's TNLG v2: 8-way tensor x 3-way pipeline on 24 A100s; each stage 35 of the 105 layers.

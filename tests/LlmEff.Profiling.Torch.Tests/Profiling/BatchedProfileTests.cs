@@ -1,5 +1,6 @@
 using LlmEff.Core;
 using LlmEff.Core.Batching;
+using LlmEff.Core.Parallelism;
 using LlmEff.Core.Serialization;
 
 namespace LlmEff.Profiling.Torch.Tests.Profiling;
@@ -48,13 +49,47 @@ public sealed class BatchedProfileTests : IDisposable
     }
 
     [TorchFact]
-    public void Batched_plans_without_batch_one_or_with_an_emulated_layout_are_refused()
+    public async Task An_emulated_tensor_parallel_layout_profiles_its_shard_in_batches_and_adds_each_batchs_collectives()
+    {
+        // Longer outputs and a warm-up than the other tests: the composition refuses a shard whose fitted g comes out negative.
+        var options = Options(1, 2, 4) with
+        {
+            Plan = new ProfilingPlan { PromptTokens = [2, 8], OutputTokens = [1, 8, 16], Trials = 2, WarmupRuns = 1, BatchSizes = [1, 2, 4] },
+            Parallel = new ParallelProfileOptions { TensorParallelDegree = 2, PipelineStages = 1 },
+        };
+        var result = await TorchProfiler.ProfileToFolderAsync(options, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(Path.Combine(_dir, "tiny-llama-tp2-pp1-batched-runtime-model.json"), result.BatchedModelPath);
+        var parallel = result.Parallel!;
+        var shard = parallel.BatchedShardModel!;
+        var whole = BatchedRuntimeModel.Load(result.BatchedModelPath!);
+        Assert.Equal([1, 2, 4], whole.ProfiledBatchSizes);
+        Assert.True(whole.Metadata.Emulated);
+        Assert.Equal(2, whole.Metadata.AcceleratorCount);
+        var collectives = new TensorParallelCollectives(TinyArchitectures.Llama, TinyArchitectures.Llama.Layers, 2, parallel.TensorParallelLink);
+        for (var i = 0; i < 3; i++)
+        {
+            var b = whole.ProfiledBatchSizes[i];
+            Assert.Equal(shard.BatchModels[i].PerOutputTokenSeconds + collectives.ForwardSeconds(b, b), whole.BatchModels[i].PerOutputTokenSeconds, 1e-12);
+        }
+
+        // The batch-1 runtime model of the folder is the whole model's batch-1 member, collectives included.
+        Assert.Equal(whole.BatchModels[0].PerOutputTokenSeconds, result.Model.PerOutputTokenSeconds, 1e-12);
+        Assert.Equal([1, 2, 4], ProfilingSampleCsv.ReadFile(result.SamplesPaths[0]).Select(s => s.BatchSize!.Value).Distinct().Order());
+    }
+
+    [TorchFact]
+    public void Batched_plans_without_batch_one_pipelined_or_real_are_refused()
     {
         var noOne = Assert.Throws<ArgumentException>(() => Options(2, 4).Validate());
         Assert.Contains("include 1", noOne.Message, StringComparison.Ordinal);
         // Thrown by the call itself, before any task starts.
-        var parallel = Assert.Throws<ArgumentException>(() => { _ = TorchProfiler.ProfileToFolderAsync(Options(1, 2) with { Parallel = new ParallelProfileOptions { TensorParallelDegree = 2 } }); });
-        Assert.Contains("TorchProfilerOptions.Shard", parallel.Message, StringComparison.Ordinal);
+        var pipeline = Assert.Throws<ArgumentException>(() => { _ = TorchProfiler.ProfileToFolderAsync(Options(1, 2) with { Parallel = new ParallelProfileOptions { TensorParallelDegree = 1, PipelineStages = 2 } }); });
+        Assert.Contains("one pipeline stage", pipeline.Message, StringComparison.Ordinal);
+        var real = Assert.Throws<ArgumentException>(() => { _ = TorchProfiler.ProfileToFolderAsync(Options(1, 2) with { Parallel = new ParallelProfileOptions { TensorParallelDegree = 2, PipelineStages = 1, Execution = ParallelExecution.Real } }); });
+        Assert.Contains("single queries", real.Message, StringComparison.Ordinal);
+        var direct = Assert.Throws<ArgumentException>(() => new ParallelProfiler(Cpu, new ParallelProfileOptions { TensorParallelDegree = 1, PipelineStages = 2 }).Run(TinyArchitectures.Llama, Options(1, 2).Plan));
+        Assert.Equal("plan", direct.ParamName);
         var bad = Assert.Throws<ArgumentOutOfRangeException>(() => new ProfilingPlan { BatchSizes = [1, 0] }.Validate());
         Assert.Equal("BatchSizes", bad.ParamName);
         Assert.Equal(4, new ProfilingPlan { PromptTokens = [1], OutputTokens = [1, 2], Trials = 1, BatchSizes = [1, 3] }.TotalQueries);
