@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 using LlmEff.Core;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Serialization;
@@ -16,7 +15,7 @@ namespace LlmEff.Profiling.Torch;
 /// prompt creation are not timed). Samples are appended to a CSV as they are measured; rerunning with the same file
 /// skips the (p, o, trial) points already there.
 /// </summary>
-public sealed class TorchProfiler
+public sealed partial class TorchProfiler
 {
     private readonly ILogger _logger;
 
@@ -319,173 +318,6 @@ public sealed class TorchProfiler
         };
     }
 
-    /// <summary>Seconds to generate <paramref name="outputTokens"/> tokens for every prompt of the batch <paramref name="prompts"/> <c>[b, p]</c>, synchronised as <see cref="TimeQuery"/>.</summary>
-    public static double TimeBatch(BatchedGreedyDecoder decoder, Tensor prompts, int outputTokens)
-    {
-        ArgumentNullException.ThrowIfNull(decoder);
-        return TimeSynchronized([decoder.Model.Device], () => decoder.Generate(prompts, outputTokens));
-    }
-
-    /// <summary>Random prompt ids <c>[b, p]</c> on the model's device, the same for the same (seed, b, p, trial); row 0 is <see cref="RandomPrompt"/>'s ids when <c>b = 1</c>.</summary>
-    public static Tensor RandomPrompts(DecoderTransformer model, int batchSize, int promptTokens, long seed, int trial)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(promptTokens, 1);
-        TorchBackend.Ensure(CPU);
-        using var generator = new Generator((ulong)unchecked((seed * 1_000_003) + (promptTokens * 7919L) + trial + ((batchSize - 1) * 104_729L)));
-        using var ids = randint(0, model.Architecture.VocabularySize, [batchSize, promptTokens], ScalarType.Int64, CPU, generator: generator);
-        return model.Device.type is DeviceType.META or DeviceType.CPU ? ids.clone() : ids.to(model.Device);
-    }
-
-    /// <summary>
-    /// Energy of one query in joules: the query is run back to back until the runs span
-    /// <see cref="TorchProfilerOptions.EnergyWindowIntervals"/> counter updates, and the counter's difference is divided
-    /// by the repetitions. Separate from the timed run, so timing is never disturbed.
-    /// </summary>
-    public double MeasureEnergy(GpuEnergyMeter meter, GreedyDecoder decoder, Tensor prompt, int outputTokens, double querySeconds)
-    {
-        ArgumentNullException.ThrowIfNull(meter);
-        ArgumentNullException.ThrowIfNull(decoder);
-        var repeats = meter.RepeatsFor(querySeconds, Options.EnergyWindowIntervals);
-        var device = decoder.Model.Device;
-        Synchronize(device);
-        var e0 = meter.ReadJoules();
-        for (var r = 0; r < repeats; r++)
-        {
-            using var output = decoder.Generate(prompt, outputTokens);
-        }
-
-        Synchronize(device);
-        return (meter.ReadJoules() - e0) / repeats;
-    }
-
-    private GpuEnergyMeter? OpenEnergyMeter(Device device)
-    {
-        if (!Options.MeasureEnergy)
-        {
-            return null;
-        }
-
-        if (device.type != DeviceType.CUDA)
-        {
-            _logger.LogInformation("Energy is measured on CUDA GPUs only; profiling {Device} without energy.", device);
-            return null;
-        }
-
-        var meter = GpuEnergyMeter.TryOpen(Math.Max(0, device.index), out var reason);
-        if (meter is null)
-        {
-            _logger.LogWarning("{Reason}", reason);
-        }
-
-        return meter;
-    }
-
-    /// <summary>
-    /// Seconds to generate <paramref name="outputTokens"/> tokens after <paramref name="prompt"/>: the device is synchronised
-    /// before the stopwatch starts and before it stops, so queued work is neither counted nor missed.
-    /// </summary>
-    public static double TimeQuery(GreedyDecoder decoder, Tensor prompt, int outputTokens)
-    {
-        ArgumentNullException.ThrowIfNull(decoder);
-        return TimeSynchronized([decoder.Model.Device], () => decoder.Generate(prompt, outputTokens));
-    }
-
-    // Every device is synchronised before the stopwatch starts and before it stops; the generated tokens are disposed after.
-    private static double TimeSynchronized(IReadOnlyList<Device> devices, Func<Tensor> generate)
-    {
-        SynchronizeAll(devices);
-        var sw = Stopwatch.StartNew();
-        using var output = generate();
-        SynchronizeAll(devices);
-        return sw.Elapsed.TotalSeconds;
-    }
-
-    private static void SynchronizeAll(IReadOnlyList<Device> devices)
-    {
-        foreach (var d in devices)
-        {
-            Synchronize(d);
-        }
-    }
-
-    /// <summary>Random prompt ids <c>[1, p]</c> on the model's device, the same for the same (seed, p, trial).</summary>
-    public static Tensor RandomPrompt(DecoderTransformer model, int promptTokens, long seed, int trial)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        ArgumentOutOfRangeException.ThrowIfLessThan(promptTokens, 1);
-        // Drawn on the CPU (TorchSharp's Generator is CPU-only) and copied over: a few KB, outside any timing.
-        TorchBackend.Ensure(CPU);
-        using var generator = new Generator((ulong)unchecked((seed * 1_000_003) + (promptTokens * 7919L) + trial));
-        using var ids = randint(0, model.Architecture.VocabularySize, [1, promptTokens], ScalarType.Int64, CPU, generator: generator);
-        return model.Device.type is DeviceType.META or DeviceType.CPU ? ids.clone() : ids.to(model.Device);
-    }
-
-    /// <summary>Memory the plan needs for <paramref name="architecture"/> (the configured shard of it) at this profiler's precision.</summary>
-    public GpuMemoryRequirement MemoryRequirement(TransformerArchitecture architecture, ProfilingPlan plan)
-    {
-        ArgumentNullException.ThrowIfNull(architecture);
-        ArgumentNullException.ThrowIfNull(plan);
-        return GpuMemoryRequirement.EstimateBatched(architecture, Options.Shard.Resolve(architecture), Options.Model.Precision, plan.CapacityTokens, plan.MaxPromptTokens, plan.MaxBatchSize);
-    }
-
-    /// <summary>Short description of a shard for logs and provenance, e.g. <c>tensor-parallel rank 0 of 8, stage 1 of 3 (35 layers)</c>; empty for the whole model.</summary>
-    public static string Describe(ShardShape shape)
-    {
-        ArgumentNullException.ThrowIfNull(shape);
-        if (shape.IsFull)
-        {
-            return string.Empty;
-        }
-
-        var s = shape.Shard;
-        return FormattableString.Invariant($"tensor-parallel rank {s.TensorParallelRank} of {s.TensorParallelDegree}, stage {s.PipelineStage} of {s.PipelineStages} ({shape.Layers} layers{(shape.HasEmbedding ? ", embedding" : string.Empty)}{(shape.HasHead ? ", head" : string.Empty)}) ");
-    }
-
-    private static string ShardLabel(ShardShape shape) => shape.IsFull
-        ? string.Empty
-        : FormattableString.Invariant($":tp{shape.Shard.TensorParallelDegree}r{shape.Shard.TensorParallelRank}:pp{shape.Shard.PipelineStages}s{shape.Shard.PipelineStage}");
-
-    internal void CheckMemory(TransformerArchitecture architecture, ShardShape shape, ProfilingPlan plan, Device device)
-    {
-        if (device.type != DeviceType.CUDA)
-        {
-            return;
-        }
-
-        var gpu = NvmlGpu.TryOpen(Math.Max(0, device.index));
-        if (gpu is null)
-        {
-            _logger.LogWarning("NVML is not available; skipping the GPU memory check.");
-            return;
-        }
-
-        var info = gpu.Query();
-        ArgumentOutOfRangeException.ThrowIfNegative(Options.ReusableMemoryBytes);
-        info = info with { FreeMemoryBytes = Math.Min(info.TotalMemoryBytes, info.FreeMemoryBytes + Options.ReusableMemoryBytes) };
-        var need = MemoryRequirement(architecture, plan);
-        _logger.LogInformation("{Model} {Shard}needs {Need:F1} GiB; {Gpu} has {Free:F1} GiB free", architecture.Name, Describe(shape), need.TotalBytes / (double)(1L << 30), info.Name, info.FreeMemoryBytes / (double)(1L << 30));
-        if (shape.IsFull)
-        {
-            need.EnsureFits(info.FreeMemoryBytes, architecture.Name, info.TotalMemoryBytes);
-            return;
-        }
-
-        // A shard that still does not fit: say how many more ways to split it.
-        need.EnsureFits(info.FreeMemoryBytes, $"{architecture.Name} ({Describe(shape).Trim()})", info.TotalMemoryBytes, ShardAdvice(architecture, shape, need, info.FreeMemoryBytes));
-    }
-
-    private static string ShardAdvice(TransformerArchitecture architecture, ShardShape shape, GpuMemoryRequirement need, long freeBytes)
-    {
-        var per = Math.Max(1, freeBytes - GpuMemoryRequirement.FixedOverheadBytes);
-        var more = (int)Math.Ceiling((double)(need.TotalBytes - GpuMemoryRequirement.FixedOverheadBytes) / per);
-        var s = shape.Shard;
-        var nextDegree = ModelShard.ValidTensorParallelDegrees(architecture).FirstOrDefault(d => d >= s.TensorParallelDegree * more);
-        var tp = nextDegree > 0 ? FormattableString.Invariant($"tensor parallelism {nextDegree}") : "more tensor parallelism than the heads allow";
-        return FormattableString.Invariant($"This shard must be split about {more} more ways: use {tp}, or {s.PipelineStages * more} pipeline stages.");
-    }
-
     private void Warmup(QueryRunner query, ProfilingPlan plan, CancellationToken cancellationToken)
     {
         var sw = Stopwatch.StartNew();
@@ -501,29 +333,4 @@ public sealed class TorchProfiler
 
         _logger.LogInformation("Warm-up: {Runs} run(s) per prompt size in {Seconds:F1} s", plan.WarmupRuns, sw.Elapsed.TotalSeconds);
     }
-
-    internal static void Synchronize(Device device)
-    {
-        if (device.type == DeviceType.CUDA)
-        {
-            torch.cuda.synchronize(device);
-        }
-    }
-
-    /// <summary>The GPU's NVML name, or a CPU description.</summary>
-    public static string DescribeHardware(Device device)
-    {
-        ArgumentNullException.ThrowIfNull(device);
-        if (device.type == DeviceType.CUDA && NvmlGpu.TryOpen(Math.Max(0, device.index)) is { } gpu)
-        {
-            var info = gpu.Query();
-            return $"{info.Name} ({info.TotalMemoryBytes / (1L << 30)} GiB, driver {info.DriverVersion}, CUDA {info.CudaDriverVersion})";
-        }
-
-        return $"{device.type} ({RuntimeInformation.ProcessArchitecture}, {Environment.ProcessorCount} logical processors)";
-    }
-
-    /// <summary>The engine and its versions.</summary>
-    public static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs = false, bool fusedKernels = false) =>
-        $"LlmEff TorchScript KV-cached greedy decoder{(cudaGraphs ? " with CUDA-graph decode steps" : string.Empty)}{(fusedKernels ? " and NVRTC-fused norm/rotary kernels" : string.Empty)}, TorchSharp {typeof(torch).Assembly.GetName().Version}, {RuntimeInformation.FrameworkDescription}, {precision.ShortName()}";
 }

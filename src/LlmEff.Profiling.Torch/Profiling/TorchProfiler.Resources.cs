@@ -1,0 +1,92 @@
+using System.Runtime.InteropServices;
+using LlmEff.Core.Architecture;
+using Microsoft.Extensions.Logging;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch;
+
+/// <summary>What a run needs and runs on: the memory check before building (with advice for a shard that does not fit) and the hardware and software descriptions of provenance.</summary>
+public sealed partial class TorchProfiler
+{
+    /// <summary>Memory the plan needs for <paramref name="architecture"/> (the configured shard of it) at this profiler's precision.</summary>
+    public GpuMemoryRequirement MemoryRequirement(TransformerArchitecture architecture, ProfilingPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        ArgumentNullException.ThrowIfNull(plan);
+        return GpuMemoryRequirement.EstimateBatched(architecture, Options.Shard.Resolve(architecture), Options.Model.Precision, plan.CapacityTokens, plan.MaxPromptTokens, plan.MaxBatchSize);
+    }
+
+    /// <summary>Short description of a shard for logs and provenance, e.g. <c>tensor-parallel rank 0 of 8, stage 1 of 3 (35 layers)</c>; empty for the whole model.</summary>
+    public static string Describe(ShardShape shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.IsFull)
+        {
+            return string.Empty;
+        }
+
+        var s = shape.Shard;
+        return FormattableString.Invariant($"tensor-parallel rank {s.TensorParallelRank} of {s.TensorParallelDegree}, stage {s.PipelineStage} of {s.PipelineStages} ({shape.Layers} layers{(shape.HasEmbedding ? ", embedding" : string.Empty)}{(shape.HasHead ? ", head" : string.Empty)}) ");
+    }
+
+    private static string ShardLabel(ShardShape shape) => shape.IsFull
+        ? string.Empty
+        : FormattableString.Invariant($":tp{shape.Shard.TensorParallelDegree}r{shape.Shard.TensorParallelRank}:pp{shape.Shard.PipelineStages}s{shape.Shard.PipelineStage}");
+
+    internal void CheckMemory(TransformerArchitecture architecture, ShardShape shape, ProfilingPlan plan, Device device)
+    {
+        if (device.type != DeviceType.CUDA)
+        {
+            return;
+        }
+
+        var gpu = NvmlGpu.TryOpen(Math.Max(0, device.index));
+        if (gpu is null)
+        {
+            _logger.LogWarning("NVML is not available; skipping the GPU memory check.");
+            return;
+        }
+
+        var info = gpu.Query();
+        ArgumentOutOfRangeException.ThrowIfNegative(Options.ReusableMemoryBytes);
+        info = info with { FreeMemoryBytes = Math.Min(info.TotalMemoryBytes, info.FreeMemoryBytes + Options.ReusableMemoryBytes) };
+        var need = MemoryRequirement(architecture, plan);
+        _logger.LogInformation("{Model} {Shard}needs {Need:F1} GiB; {Gpu} has {Free:F1} GiB free", architecture.Name, Describe(shape), need.TotalBytes / (double)(1L << 30), info.Name, info.FreeMemoryBytes / (double)(1L << 30));
+        if (shape.IsFull)
+        {
+            need.EnsureFits(info.FreeMemoryBytes, architecture.Name, info.TotalMemoryBytes);
+            return;
+        }
+
+        // A shard that still does not fit: say how many more ways to split it.
+        need.EnsureFits(info.FreeMemoryBytes, $"{architecture.Name} ({Describe(shape).Trim()})", info.TotalMemoryBytes, ShardAdvice(architecture, shape, need, info.FreeMemoryBytes));
+    }
+
+    private static string ShardAdvice(TransformerArchitecture architecture, ShardShape shape, GpuMemoryRequirement need, long freeBytes)
+    {
+        var per = Math.Max(1, freeBytes - GpuMemoryRequirement.FixedOverheadBytes);
+        var more = (int)Math.Ceiling((double)(need.TotalBytes - GpuMemoryRequirement.FixedOverheadBytes) / per);
+        var s = shape.Shard;
+        var nextDegree = ModelShard.ValidTensorParallelDegrees(architecture).FirstOrDefault(d => d >= s.TensorParallelDegree * more);
+        var tp = nextDegree > 0 ? FormattableString.Invariant($"tensor parallelism {nextDegree}") : "more tensor parallelism than the heads allow";
+        return FormattableString.Invariant($"This shard must be split about {more} more ways: use {tp}, or {s.PipelineStages * more} pipeline stages.");
+    }
+
+    /// <summary>The GPU's NVML name, or a CPU description.</summary>
+    public static string DescribeHardware(Device device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device.type == DeviceType.CUDA && NvmlGpu.TryOpen(Math.Max(0, device.index)) is { } gpu)
+        {
+            var info = gpu.Query();
+            return $"{info.Name} ({info.TotalMemoryBytes / (1L << 30)} GiB, driver {info.DriverVersion}, CUDA {info.CudaDriverVersion})";
+        }
+
+        return $"{device.type} ({RuntimeInformation.ProcessArchitecture}, {Environment.ProcessorCount} logical processors)";
+    }
+
+    /// <summary>The engine and its versions.</summary>
+    public static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs = false, bool fusedKernels = false) =>
+        $"LlmEff TorchScript KV-cached greedy decoder{(cudaGraphs ? " with CUDA-graph decode steps" : string.Empty)}{(fusedKernels ? " and NVRTC-fused norm/rotary kernels" : string.Empty)}, TorchSharp {typeof(torch).Assembly.GetName().Version}, {RuntimeInformation.FrameworkDescription}, {precision.ShortName()}";
+}
