@@ -42,14 +42,7 @@ public static class ParallelComposition
         var models = rankShard.ProfiledBatchSizes
             .Select((b, i) => KeyValuePair.Create(b, AddCommunication(rankShard.BatchModels[i], collectives, b)))
             .ToArray();
-        var m = rankShard.Metadata;
-        var metadata = m with
-        {
-            Emulated = true,
-            AcceleratorCount = (m.AcceleratorCount ?? 1) * collectives.TensorParallel,
-            Notes = Join(m.Notes, Describe(collectives)),
-        };
-        return BatchedRuntimeModel.Create(models, metadata, rankShard.FitError, rankShard.LeaveOneBatchSizeOutError);
+        return BatchedRuntimeModel.Create(models, Emulated(rankShard.Metadata, collectives), rankShard.FitError, rankShard.LeaveOneBatchSizeOutError);
     }
 
     private static RuntimeModel AddCommunication(RuntimeModel rankShard, TensorParallelCollectives collectives, int batchSize)
@@ -63,19 +56,20 @@ public static class ParallelComposition
             // A shard fit kept with KeepNonPhysicalFit may have negative knots; PE predicts them as 0, and so does the sum.
             .Select(k => new PiecewiseLinearKnot(k.X, Math.Max(0, k.Y) + collectives.ForwardSeconds(Math.Max(1, (int)k.X) * batchSize, batchSize)))
             .ToList();
-        var m = rankShard.Metadata;
-        var metadata = m with
-        {
-            Emulated = true,
-            AcceleratorCount = (m.AcceleratorCount ?? 1) * collectives.TensorParallel,
-            Notes = Join(m.Notes, Describe(collectives)),
-        };
         var pe = new PiecewiseLinearFunction(knots);
         var g = rankShard.PerOutputTokenSeconds + collectives.ForwardSeconds(batchSize, batchSize);
         // A shard fit kept non-physical (its Warnings say why) stays so with its collectives added; nothing else may be.
         RuntimeModelPhysics.ValidateParameters(pe, g, rankShard.PerOutputTokenContextSeconds, rankShard.OverheadSeconds, PromptEncodingMode.Interpolate, keptNonPhysical: rankShard.Warnings.Count > 0);
-        return new RuntimeModel(pe, g, rankShard.OverheadSeconds, double.NaN, null, null, rankShard.Aggregation, metadata, rankShard.PerOutputTokenContextSeconds, PromptEncodingMode.Interpolate, rankShard.Warnings);
+        return new RuntimeModel(pe, g, rankShard.OverheadSeconds, double.NaN, null, null, rankShard.Aggregation, Emulated(rankShard.Metadata, collectives), rankShard.PerOutputTokenContextSeconds, PromptEncodingMode.Interpolate, rankShard.Warnings);
     }
+
+    // The whole deployment: emulated, N times the shard's accelerators, and the collectives' parameters in the notes.
+    private static RuntimeModelMetadata Emulated(RuntimeModelMetadata shard, TensorParallelCollectives collectives) => shard with
+    {
+        Emulated = true,
+        AcceleratorCount = (shard.AcceleratorCount ?? 1) * collectives.TensorParallel,
+        Notes = Join(shard.Notes, Describe(collectives)),
+    };
 
     private static string Describe(TensorParallelCollectives collectives) => string.Create(
         CultureInfo.InvariantCulture,
