@@ -37,6 +37,20 @@ public sealed class BatchingCommandTests : IDisposable
     }
 
     [Fact]
+    public void Estimate_with_a_batch_averages_time_per_output_token_over_decoding_queries_only()
+    {
+        // A one-token query has no decode step: its prefill must not enter the mean time per output token.
+        var workload = _dir.File("w.csv", "prompt_tokens,output_tokens\n512,1\n256,32\n");
+        var (code, output, _) = Run("estimate", "--batch", "4", "-m", ModelFile(), "-w", workload);
+
+        Assert.Equal(0, code);
+        var row = output.Split('\n').Single(l => l.StartsWith("synthetic", StringComparison.Ordinal));
+        var tpotMs = (Truth(256, 32, 4) - Truth(256, 1, 4)) / 31 * 1e3;
+        Assert.Contains(" " + tpotMs.ToString("F2", CultureInfo.InvariantCulture) + " ", row, StringComparison.Ordinal);
+        Assert.Contains("averaged over the queries with o > 1", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Estimate_beyond_the_profiled_batches_warns_that_it_extrapolates()
     {
         var workload = _dir.File("w.csv", "prompt_tokens,output_tokens\n256,32\n");

@@ -43,14 +43,20 @@ internal static class BatchedEstimate
             var n = model.Metadata.AcceleratorCount ?? 1;
             var latencies = new double[workload.Count];
             double tpot = 0, costPerQuery = 0, energyPerQuery = 0;
-            var extrapolated = 0;
+            int extrapolated = 0, decoding = 0;
             for (var i = 0; i < workload.Count; i++)
             {
                 var p = workload.PromptTokens[i];
                 var o = workload.OutputTokens[i];
                 var prediction = model.Explain(p, o, batchSize);
                 latencies[i] = prediction.BatchSeconds;
-                tpot += prediction.TimePerOutputTokenSeconds;
+                // A one-token query has no time between tokens; counting its prefill would make the mean a prefill time.
+                if (o > 1)
+                {
+                    tpot += prediction.TimePerOutputTokenSeconds;
+                    decoding++;
+                }
+
                 extrapolated += prediction.IsExtrapolated ? 1 : 0;
                 if (hardware is not null)
                 {
@@ -67,7 +73,7 @@ internal static class BatchedEstimate
                 batchSize.ToString(inv),
                 latencies.Average().ToString("F3", inv),
                 Percentiles.Of(latencies, 90).ToString("F3", inv),
-                (tpot / workload.Count * 1e3).ToString("F2", inv),
+                decoding == 0 ? "-" : (tpot / decoding * 1e3).ToString("F2", inv),
                 hardware is null ? "-" : (costPerQuery / workload.Count).ToString("E3", inv),
                 hardware is null ? "-" : (energyPerQuery / workload.Count).ToString("F2", inv),
                 hardware is null ? "-" : costPerQuery.ToString("F4", inv),
@@ -85,6 +91,7 @@ internal static class BatchedEstimate
 
         output.WriteLine();
         output.WriteLine("latency: the whole batch's runtime t(p, o, b); cost and energy per query: t × GPUs × hourly price or board power / b (idealized, paper §4.2 shared by the batch); '-' where the hardware is unknown (pass --accelerator).");
+        output.WriteLine("mean TPOT: decode time over o − 1 steps, averaged over the queries with o > 1; '-' when every query has o = 1.");
         output.WriteLine("extrapolated: queries whose prompt size or batch size lies outside what was profiled.");
         return 0;
     }
