@@ -124,10 +124,11 @@ internal static class PlotCommand
                 throw new ArgumentException($"--max-tpot-ms/--max-latency: {ex.Message.Split('\n')[0]}", ex);
             }
 
-            var choice = LlmEff.Core.Batching.BatchServing.ChooseBatchSize(batched, p, o, hardware, batched.Metadata.AcceleratorCount ?? 1, bound: bound);
+            var accelerators = batched.Metadata.AcceleratorCount ?? 1;
+            var choice = LlmEff.Core.Batching.BatchServing.ChooseBatchSize(batched, p, o, hardware, accelerators, bound: bound);
             output.WriteLine(choice.Explanation);
             var target = parse.GetValue(file)!.FullName;
-            var caption = parse.GetValue(title) ?? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{batched.Metadata.ModelName ?? "model"}: p = {p}, o = {o} on {hardware.Name}");
+            var caption = parse.GetValue(title) ?? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{batched.Metadata.ModelName ?? "model"}: p = {p}, o = {o} on {(accelerators > 1 ? $"{accelerators} × " : string.Empty)}{hardware.Name}");
             FigureFile.Save([BatchingFigure.CostVersusLatency(choice, caption)], 1, target, 720, 520);
             output.WriteLine($"figure written to {target}");
             return 0;
