@@ -28,24 +28,11 @@ internal static class BatchingBenchmark
     {
         var r = new Dictionary<string, object?> { ["model"] = arch.Name };
         var stepPrompt = smoke ? 32 : 1536;
-        int[] gridPrompts = smoke ? [1, 16, 32] : [1, 256, 768, 1536];
-        int[] gridOutputs = smoke ? [1, 4, 8] : [1, 16, 64];
+        var (gridPrompts, gridOutputs) = Grid(smoke);
         var stepOutputs = smoke ? 8 : 33;
         var capacity = gridPrompts.Max() + gridOutputs.Max() - 1;
         var precision = options.Precision;
-
-        // Batch sizes 1, 2, 4, ... up to the engine's memory estimate for the GPU's free memory (or the cap on the CPU).
-        var shape = ModelShard.Full.Resolve(arch);
-        long free = NvmlGpu.TryOpen(0)?.Query().FreeMemoryBytes ?? long.MaxValue;
-        var memoryLimit = free == long.MaxValue ? maxBatchCap : GpuMemoryRequirement.LargestBatchSize(arch, shape, precision, capacity, capacity, (long)(free * 0.9));
-        var profiled = new List<int>();
-        for (var b = 1; b <= Math.Min(memoryLimit, maxBatchCap); b *= 2)
-        {
-            profiled.Add(b);
-        }
-
-        r["memory_limit_batch"] = memoryLimit;
-        r["profiled_batch_sizes"] = profiled;
+        var (memoryLimit, profiled) = BatchSizes(arch, ModelShard.Full, precision, capacity, maxBatchCap, r);
         var bMax = profiled[^1];
         // Held-out batch sizes lie between the profiled ones (each needs its own captured bucket for an exact-b run).
         int[] heldOutBatches = [.. new[] { 3, 6, 12, 24, 48 }.Where(b => b < bMax).Take(smoke ? 1 : 4)];
@@ -190,20 +177,9 @@ internal static class BatchingBenchmark
         TransformerArchitecture arch, int tensorParallel, DecoderOptions options, Device device, bool smoke, int maxBatchCap, string outDir, ILogger log, StringBuilder markdown)
     {
         var r = new Dictionary<string, object?> { ["model"] = arch.Name, ["tensor_parallel"] = tensorParallel };
-        int[] gridPrompts = smoke ? [1, 16, 32] : [1, 256, 768, 1536];
-        int[] gridOutputs = smoke ? [1, 4, 8] : [1, 16, 64];
+        var (gridPrompts, gridOutputs) = Grid(smoke);
         var capacity = gridPrompts.Max() + gridOutputs.Max() - 1;
-        var shard = new ModelShard { TensorParallelDegree = tensorParallel, PipelineStages = 1 };
-        long free = NvmlGpu.TryOpen(0)?.Query().FreeMemoryBytes ?? long.MaxValue;
-        var memoryLimit = free == long.MaxValue ? maxBatchCap : GpuMemoryRequirement.LargestBatchSize(arch, shard.Resolve(arch), options.Precision, capacity, capacity, (long)(free * 0.9));
-        var profiled = new List<int>();
-        for (var b = 1; b <= Math.Min(memoryLimit, maxBatchCap); b *= 2)
-        {
-            profiled.Add(b);
-        }
-
-        r["memory_limit_batch"] = memoryLimit;
-        r["profiled_batch_sizes"] = profiled;
+        var (memoryLimit, profiled) = BatchSizes(arch, new ModelShard { TensorParallelDegree = tensorParallel, PipelineStages = 1 }, options.Precision, capacity, maxBatchCap, r);
         log.LogInformation("{Model}: rank 0 of {N}-way, batch sizes {Batches} (shard memory limit {Limit})", arch.Name, tensorParallel, string.Join(",", profiled), memoryLimit);
         var plan = new ProfilingPlan { PromptTokens = gridPrompts, OutputTokens = gridOutputs, Trials = 2, WarmupRuns = 1, BatchSizes = profiled };
         var profilerOptions = new TorchProfilerOptions { Device = device.ToString(), Model = options, MeasureEnergy = false };
@@ -286,6 +262,30 @@ internal static class BatchingBenchmark
             r["cost_error"] = ex.Message;
             markdown.AppendLine(CultureInfo.InvariantCulture, $"Cost per query not computed: {ex.Message}");
         }
+    }
+
+    /// <summary>The (p, o) grid every batch size is profiled on.</summary>
+    private static (int[] Prompts, int[] Outputs) Grid(bool smoke) => smoke
+        ? ([1, 16, 32], [1, 4, 8])
+        : ([1, 256, 768, 1536], [1, 16, 64]);
+
+    /// <summary>
+    /// Batch sizes 1, 2, 4, ... up to the engine's memory estimate for the model (or shard) in the GPU's free memory, or
+    /// up to the cap on the CPU; both recorded in <paramref name="r"/>.
+    /// </summary>
+    private static (int MemoryLimit, List<int> Profiled) BatchSizes(TransformerArchitecture arch, ModelShard shard, ModelPrecision precision, int capacity, int maxBatchCap, Dictionary<string, object?> r)
+    {
+        long free = NvmlGpu.TryOpen(0)?.Query().FreeMemoryBytes ?? long.MaxValue;
+        var memoryLimit = free == long.MaxValue ? maxBatchCap : GpuMemoryRequirement.LargestBatchSize(arch, shard.Resolve(arch), precision, capacity, capacity, (long)(free * 0.9));
+        var profiled = new List<int>();
+        for (var b = 1; b <= Math.Min(memoryLimit, maxBatchCap); b *= 2)
+        {
+            profiled.Add(b);
+        }
+
+        r["memory_limit_batch"] = memoryLimit;
+        r["profiled_batch_sizes"] = profiled;
+        return (memoryLimit, profiled);
     }
 
     /// <summary>The prediction, or null where a non-physical fit has none (counted as a 100% error by Evaluate).</summary>

@@ -203,7 +203,12 @@ if (args.Contains("--batching"))
     markdown.AppendLine(System.FormattableString.Invariant($"Device: {results["device"]}; copy {bandwidth / 1e9:F0} GB/s, bf16 matmul {matmul / 1e12:F0} TFLOP/s (8192^3).\n"));
     var batching = new List<object?>();
     results["batching"] = batching;
-    foreach (var (arch, options) in BatchingModels(smoke))
+    // Whole models (decode step against its bound, held-out batches) and a Table 1 model's shard (emulated tensor parallel).
+    var runs = BatchingModels(smoke)
+        .Select(m => (m.Arch, Run: (Func<Dictionary<string, object?>>)(() => BatchingBenchmark.Run(m.Arch, m.Options, device, smoke, smoke ? 4 : 32, outDir, bandwidth, matmul, log, markdown))))
+        .Concat(BatchingParallelModels(smoke).Select(m => (m.Arch, Run: (Func<Dictionary<string, object?>>)(() =>
+            BatchingBenchmark.RunParallel(m.Arch, m.TensorParallel, smoke ? new DecoderOptions { Precision = ModelPrecision.Float32 } : DecoderOptions.Default, device, smoke, smoke ? 4 : 32, outDir, log, markdown)))));
+    foreach (var (arch, run) in runs)
     {
         if (only is not null && !arch.Name.Contains(only, StringComparison.OrdinalIgnoreCase))
         {
@@ -212,7 +217,7 @@ if (args.Contains("--batching"))
 
         try
         {
-            batching.Add(BatchingBenchmark.Run(arch, options, device, smoke, smoke ? 4 : 32, outDir, bandwidth, matmul, log, markdown));
+            batching.Add(run());
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -224,27 +229,6 @@ if (args.Contains("--batching"))
         File.WriteAllText(Path.Combine(outDir, "batching.md"), markdown.ToString());
         GC.Collect();
         GC.WaitForPendingFinalizers();
-    }
-
-    foreach (var (arch, tp) in BatchingParallelModels(smoke))
-    {
-        if (only is not null && !arch.Name.Contains(only, StringComparison.OrdinalIgnoreCase))
-        {
-            continue;
-        }
-
-        try
-        {
-            batching.Add(BatchingBenchmark.RunParallel(arch, tp, smoke ? new DecoderOptions { Precision = ModelPrecision.Float32 } : DecoderOptions.Default, device, smoke, smoke ? 4 : 32, outDir, log, markdown));
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            log.LogError(ex, "{Model} failed", arch.Name);
-            batching.Add(new Dictionary<string, object?> { ["model"] = arch.Name, ["error"] = ex.ToString() });
-        }
-
-        Save();
-        File.WriteAllText(Path.Combine(outDir, "batching.md"), markdown.ToString());
     }
 
     Finish();

@@ -72,12 +72,7 @@ internal static class TorchProfileRunner
         {
             output.WriteLine(string.Create(inv, $"{result.Architecture.Name}: {result.TensorParallelDegree}-way tensor parallel for real on {parallel.StageProfiles[0].Hardware}; {result.SampleCount} samples ({result.ResumedSamples} resumed)"));
             output.WriteLine(string.Create(inv, $"g = {result.Model.PerOutputTokenSeconds * 1e3:F3} ms/token (collectives measured, not modelled), R² = {result.Model.RSquared:F4}"));
-            foreach (var knot in result.Model.PromptEncoding.Knots)
-            {
-                output.WriteLine(string.Create(inv, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
-            }
-
-            Commands.FitWarnings.Print(output, result.Model);
+            WriteKnotsAndWarnings(result.Model, output);
             output.WriteLine($"model written to {result.ModelPath} (real ranks; its notes say how they ran)");
             return;
         }
@@ -90,13 +85,20 @@ internal static class TorchProfileRunner
         }
 
         output.WriteLine(string.Create(inv, $"whole model: g = {result.Model.PerOutputTokenSeconds * 1e3:F3} ms/token"));
-        foreach (var knot in result.Model.PromptEncoding.Knots)
+        WriteKnotsAndWarnings(result.Model, output);
+        output.WriteLine($"model written to {result.ModelPath} (emulated; its notes give the layout and link parameters)");
+    }
+
+    // The PE knots, then the fit's warnings: only a fit kept with --keep-non-physical has any; on a GPU they mean noisy
+    // timings (a shared or busy device, no warm-up).
+    private static void WriteKnotsAndWarnings(LlmEff.Core.RuntimeModel model, TextWriter output)
+    {
+        foreach (var knot in model.PromptEncoding.Knots)
         {
-            output.WriteLine(string.Create(inv, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
         }
 
-        Commands.FitWarnings.Print(output, result.Model);
-        output.WriteLine($"model written to {result.ModelPath} (emulated; its notes give the layout and link parameters)");
+        Commands.FitWarnings.Print(output, model);
     }
 
     private static IProgress<ProfilingProgress> Progress(StatusLine status)
@@ -126,13 +128,7 @@ internal static class TorchProfileRunner
         var model = result.Model;
         output.WriteLine(string.Create(inv, $"{profile.Architecture.Name} on {profile.Hardware}: {profile.Samples.Count} samples ({profile.ResumedSamples} resumed)"));
         output.WriteLine(string.Create(inv, $"g = {model.PerOutputTokenSeconds * 1e3:F3} ms/token, R² = {model.RSquared:F4}"));
-        foreach (var knot in model.PromptEncoding.Knots)
-        {
-            output.WriteLine(string.Create(inv, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
-        }
-
-        // Only a fit kept with --keep-non-physical has warnings; on a GPU they mean noisy timings (a shared or busy device, no warm-up).
-        Commands.FitWarnings.Print(output, model);
+        WriteKnotsAndWarnings(model, output);
 
         output.WriteLine($"samples: {result.SamplesPaths[0]}");
         output.WriteLine($"model written to {result.ModelPath}");

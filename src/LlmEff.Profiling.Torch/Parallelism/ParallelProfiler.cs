@@ -77,20 +77,7 @@ public sealed class ParallelProfiler
             return RunReal(architecture, plan, n, stages, outputDirectory, progress, cancellationToken);
         }
 
-        if (plan.IsBatched)
-        {
-            // Static batches compose one stage's collectives per batch size; pipelined stages would overlap batches.
-            if (stages != 1)
-            {
-                throw new ArgumentException($"{architecture.Name}: batched profiling emulates tensor parallelism within one pipeline stage, not {n} x {stages}; give ParallelProfileOptions.PipelineStages = 1 with a degree whose shard fits, or drop the plan's batch sizes.", nameof(plan));
-            }
-
-            if (!plan.BatchSizes.Contains(1))
-            {
-                throw new ArgumentException($"Plan.BatchSizes {string.Join(",", plan.BatchSizes)}: include 1, so the profile's batch-1 model is measured too (e.g. 1,4,16).", nameof(plan));
-            }
-        }
-
+        CheckBatchedLayout(architecture, plan, n, stages);
         var shards = Enumerable.Range(0, stages)
             .Select(s => new ModelShard { TensorParallelDegree = n, PipelineStages = stages, PipelineStage = s })
             .ToArray();
@@ -187,6 +174,30 @@ public sealed class ParallelProfiler
                 Notes = notes,
             }),
         };
+    }
+
+    /// <summary>
+    /// The checks of a batched plan on an emulated layout, made before anything is built: one pipeline stage (static
+    /// batches compose one stage's collectives per batch size; pipelined stages would overlap batches) and batch size 1
+    /// among the plan's (the profile's batch-1 model). Nothing to check for a batch-1 plan.
+    /// </summary>
+    /// <exception cref="ArgumentException">A batched plan with pipeline stages, or without batch size 1.</exception>
+    internal static void CheckBatchedLayout(TransformerArchitecture architecture, ProfilingPlan plan, int n, int stages)
+    {
+        if (!plan.IsBatched)
+        {
+            return;
+        }
+
+        if (stages != 1)
+        {
+            throw new ArgumentException($"{architecture.Name}: batched profiling emulates tensor parallelism within one pipeline stage, not {n} x {stages}; set PipelineStages = 1 (--pipeline-stages 1) with a tensor-parallel degree whose shard fits, or drop the batch sizes.", nameof(plan));
+        }
+
+        if (!plan.BatchSizes.Contains(1))
+        {
+            throw new ArgumentException($"Plan.BatchSizes {string.Join(",", plan.BatchSizes)}: include 1, so the profile's batch-1 model is measured too (e.g. 1,4,16).", nameof(plan));
+        }
     }
 
     /// <summary>

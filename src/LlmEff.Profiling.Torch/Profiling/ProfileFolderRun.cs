@@ -17,20 +17,16 @@ internal static class ProfileFolderRun
     {
         var architecture = options.Architecture;
         var (n, stages) = options.Parallel is null ? (1, 1) : new ParallelProfiler(options.Profiler, options.Parallel, loggers).Layout(architecture, options.Plan);
-        if (options.Plan.IsBatched && (stages != 1 || IsReal(options, (n, stages))))
-        {
-            throw new ArgumentException(stages != 1
-                ? $"Batched profiling emulates tensor parallelism within one pipeline stage, not {n} x {stages}; give a tensor-parallel degree whose shard fits (--tp N --pp 1), or drop the batch sizes."
-                : "Real tensor-parallel runs time single queries; drop the batch sizes, or profile the batches emulated (without --real).", nameof(options));
-        }
-
         if (IsReal(options, (n, stages)))
         {
-            // Layout, GPU count and the samples file are all checked before NCCL starts or a shard is built.
+            // Layout (batch sizes included), GPU count and the samples file are all checked before NCCL starts or a shard is built.
             new ParallelProfiler(options.Profiler, options.Parallel, loggers).RealDevices(architecture, options.Plan, n, stages, () => TorchSharp.torch.cuda.device_count());
-            CheckResumable(Path.Combine(options.OutputDirectory, ProfileFiles.RealSamplesFileName(architecture, n)), options.Profiler.SourceLabel ?? RealSourceLabel(options, n), options.Resume);
+            CheckResumable(Path.Combine(options.OutputDirectory, ProfileFiles.RealSamplesFileName(architecture, n)), options.Profiler.SourceLabel ?? TorchProfiler.RealSourceLabel(architecture, options.Profiler.Model.Precision, n), options.Resume);
+            return (n, stages);
         }
-        else if ((n, stages) == (1, 1))
+
+        ParallelProfiler.CheckBatchedLayout(architecture, options.Plan, n, stages);
+        if ((n, stages) == (1, 1))
         {
             // Checked before the model is built (minutes for a large one); the profiler checks the label again as it resumes.
             CheckResumable(Path.Combine(options.OutputDirectory, ProfileFiles.SamplesFileName(architecture)), options.SourceLabel, options.Resume);
@@ -57,10 +53,6 @@ internal static class ProfileFolderRun
     /// <summary>A real run of more than one rank (one rank is the ordinary single-device run).</summary>
     private static bool IsReal(ProfileFolderOptions options, (int TensorParallelDegree, int PipelineStages) layout)
         => options.Parallel is { Execution: ParallelExecution.Real } && layout != (1, 1);
-
-    /// <summary>The samples' label of a real run, as <see cref="TorchProfiler"/> writes it.</summary>
-    private static string RealSourceLabel(ProfileFolderOptions options, int n)
-        => $"torchsharp:{options.Architecture.Name}:{options.Profiler.Model.Precision.ShortName()}:tp{n}-real";
 
     private static ProfileFolderResult RunSingle(ProfileFolderOptions options, IProgress<ProfilingProgress>? progress, ILoggerFactory loggers, CancellationToken cancellationToken)
     {

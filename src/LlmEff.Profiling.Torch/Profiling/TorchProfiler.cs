@@ -106,12 +106,7 @@ public sealed partial class TorchProfiler
     public TorchProfile Run(GreedyDecoder decoder, ProfilingPlan plan, string? samplesPath = null, IProgress<ProfilingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(decoder);
-        ArgumentNullException.ThrowIfNull(plan);
-        plan.Validate();
-        if (decoder.CapacityTokens < plan.CapacityTokens)
-        {
-            throw new ArgumentOutOfRangeException(nameof(plan), plan.CapacityTokens, $"The plan needs a KV cache of {plan.CapacityTokens} tokens but the decoder holds {decoder.CapacityTokens}; create it with GreedyDecoder(model, plan.CapacityTokens).");
-        }
+        CheckPlan(plan, decoder.CapacityTokens, "GreedyDecoder(model, plan.CapacityTokens)");
 
         var model = decoder.Model;
         var label = Options.SourceLabel ?? $"torchsharp:{model.Architecture.Name}:{model.Precision.ShortName()}{ShardLabel(model.Shape)}";
@@ -131,12 +126,7 @@ public sealed partial class TorchProfiler
     public TorchProfile Run(TensorParallelDecoder decoder, ProfilingPlan plan, string? samplesPath = null, IProgress<ProfilingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(decoder);
-        ArgumentNullException.ThrowIfNull(plan);
-        plan.Validate();
-        if (decoder.CapacityTokens < plan.CapacityTokens)
-        {
-            throw new ArgumentOutOfRangeException(nameof(plan), plan.CapacityTokens, $"The plan needs a KV cache of {plan.CapacityTokens} tokens but the decoder holds {decoder.CapacityTokens}; create it with TensorParallelDecoder(shards, allReduce, plan.CapacityTokens).");
-        }
+        CheckPlan(plan, decoder.CapacityTokens, "TensorParallelDecoder(shards, allReduce, plan.CapacityTokens)");
 
         if (plan.IsBatched)
         {
@@ -145,13 +135,28 @@ public sealed partial class TorchProfiler
 
         var shards = decoder.Shards;
         var model = shards[0];
-        var label = Options.SourceLabel ?? $"torchsharp:{model.Architecture.Name}:{model.Precision.ShortName()}:tp{decoder.Ranks}-real";
+        var label = Options.SourceLabel ?? RealSourceLabel(model.Architecture, model.Precision, decoder.Ranks);
         var query = new QueryRunner(model, shards.Select(s => s.Device).ToArray(), decoder.Generate);
         var software = DescribeSoftware(model.Precision) + $", {decoder.Ranks} ranks driven from one host thread, eager steps, all-reduce through {decoder.AllReduceName}";
         var profile = RunQueries(query, label, plan, samplesPath, meter: null, energy: null, software, progress, cancellationToken);
         var devices = string.Join(", ", shards.Select(s => s.Device.ToString()).Distinct());
         // No shard: the profile times the whole model over its ranks, collectives included.
         return profile with { Hardware = $"{DescribeHardware(model.Device)}; {decoder.Ranks} ranks on {devices}", Shard = null };
+    }
+
+    /// <summary>The samples' source label of a real N-way run, also checked by a folder run before anything is built.</summary>
+    internal static string RealSourceLabel(TransformerArchitecture architecture, ModelPrecision precision, int ranks)
+        => $"torchsharp:{architecture.Name}:{precision.ShortName()}:tp{ranks}-real";
+
+    // The plan is valid and the decoder's KV cache holds its longest query; `create` says how to build one that does.
+    private static void CheckPlan(ProfilingPlan plan, int decoderCapacityTokens, string create)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        plan.Validate();
+        if (decoderCapacityTokens < plan.CapacityTokens)
+        {
+            throw new ArgumentOutOfRangeException(nameof(plan), plan.CapacityTokens, $"The plan needs a KV cache of {plan.CapacityTokens} tokens but the decoder holds {decoderCapacityTokens}; create it with {create}.");
+        }
     }
 
     /// <summary>A batch-1 query runner: the model whose prompts it takes, the devices to synchronise, and the generation.</summary>
@@ -238,12 +243,7 @@ public sealed partial class TorchProfiler
     public TorchProfile Run(BatchedGreedyDecoder decoder, ProfilingPlan plan, string? samplesPath = null, IProgress<ProfilingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(decoder);
-        ArgumentNullException.ThrowIfNull(plan);
-        plan.Validate();
-        if (decoder.CapacityTokens < plan.CapacityTokens)
-        {
-            throw new ArgumentOutOfRangeException(nameof(plan), plan.CapacityTokens, $"The plan needs a KV cache of {plan.CapacityTokens} tokens but the decoder holds {decoder.CapacityTokens}; create it with BatchedGreedyDecoder(model, plan.CapacityTokens, plan.BatchSizes).");
-        }
+        CheckPlan(plan, decoder.CapacityTokens, "BatchedGreedyDecoder(model, plan.CapacityTokens, plan.BatchSizes)");
 
         var missing = plan.BatchSizes.Except(decoder.BatchSizes).ToArray();
         if (missing.Length > 0)
