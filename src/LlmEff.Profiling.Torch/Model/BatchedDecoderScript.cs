@@ -210,6 +210,84 @@ internal static class BatchedDecoderScript
         L("    hist.index_copy_(1, pos + 1, t.view(B, 1))");
         L("    pos.add_(1)");
         L("    return t");
+        if (s.HasHead)
+        {
+            FusedStepPieces();
+        }
+
         return sb.ToString();
+
+        // The decode step in pieces (_embed_at, then these per layer, then f_head) for a driver that launches fused kernels
+        // between them (DecodeKernels, DecodeAttention): the norm with the pending row-parallel bias, the rotary + cache
+        // write, the attention and a gated FFN's activation. The *_ref functions compute what those kernels do, for running
+        // the same sequence without them (CPU tests, and attention the kernel does not serve).
+        void FusedStepPieces()
+        {
+            L(string.Empty);
+            L("def f_qkv(y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+            L("    b = i * S");
+            L($"    return {Proj("y", qkvw, qkvb)}.view(y.size(0), QKV, HD)");
+            L(string.Empty);
+            L("def f_attn_ref(q: Tensor, i: int, LB: int, m: Tensor, a: Tensor, kk: List[Tensor], vv: List[Tensor]) -> Tensor:");
+            L("    B = q.size(0)");
+            L("    r = torch.scaled_dot_product_attention(q.view(B, H, 1, HD), kk[i].narrow(2, 0, LB), vv[i].narrow(2, 0, LB), m, 0.0, False{GQA})");
+            L("    a.copy_(r.view(B, KV, G, HD).transpose(1, 2).reshape(B, AW))");
+            L("    return a");
+            L(string.Empty);
+
+            // Row-parallel projections without their biases: the next norm adds them (DecodeKernels.Norm).
+            L("def f_out(x: Tensor, a: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+            L("    b = i * S");
+            L($"    x.addmm_(a, {W(ow)})");
+            L("    return x");
+            L(string.Empty);
+            if (gated)
+            {
+                L("def f_gate_up(y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+                L("    b = i * S");
+                L($"    return {Proj("y", uw, ub)}");
+                L(string.Empty);
+                L("def f_silu_mul_ref(gu: Tensor, act: Tensor) -> Tensor:");
+                L("    act.copy_(torch.silu(gu.narrow(1, 0, FP)) * gu.narrow(1, F, FP))");
+                L("    return act");
+                L(string.Empty);
+                L("def f_down(x: Tensor, act: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+                L("    b = i * S");
+                L($"    x.addmm_(act, {W(dw)})");
+                L("    return x");
+            }
+            else
+            {
+                L("def f_ffn(x: Tensor, y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+                L("    b = i * S");
+                L($"    x.addmm_(torch.gelu({Proj("y", uw, ub)}, approximate='tanh'), {W(dw)})");
+                L("    return x");
+            }
+
+            L(string.Empty);
+            L("def f_head(y: Tensor, t: Tensor, pos: Tensor, hist: Tensor, g: List[Tensor]) -> Tensor:");
+            L($"    t.copy_(_choose(torch.mm(y, g[{ih}])))");
+            L("    hist.index_copy_(1, pos + 1, t.view(t.size(0), 1))");
+            L("    pos.add_(1)");
+            L("    return t");
+            L(string.Empty);
+            L("def f_norm_ref(x: Tensor, add: Tensor, has_add: int, nw: Tensor, nb: Tensor, y: Tensor) -> Tensor:");
+            L("    if has_add != 0:");
+            L("        x.add_(add)");
+            L($"    y.copy_({Norm("x", "nw", ln ? "nb" : null)})");
+            L("    return y");
+            L(string.Empty);
+            L("def f_rotary_ref(qkv: Tensor, q: Tensor, kvc_i: Tensor, pos: Tensor, g: List[Tensor]) -> Tensor:");
+            if (rotary)
+            {
+                L("    qk = qkv.narrow(1, 0, QK)");
+                L("    r = qk.roll(HALF, -1)");
+                L($"    qk.mul_(g[{ic}].index_select(0, pos)).addcmul_(r, g[{isn}].index_select(0, pos))");
+            }
+
+            L("    kvc_i.index_copy_(1, pos, qkv.unsqueeze(1))");
+            L("    q.copy_(qkv.narrow(1, 0, H))");
+            L("    return q");
+        }
     }
 }

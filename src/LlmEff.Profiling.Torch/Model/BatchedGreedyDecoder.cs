@@ -13,7 +13,7 @@ namespace LlmEff.Profiling.Torch;
 /// its first prompt. On a CUDA GPU each bucket's decode step is captured as CUDA graphs (one per window of
 /// <see cref="WindowTokens"/> context positions), as <see cref="GreedyDecoder"/> does for one query.
 /// </summary>
-public sealed class BatchedGreedyDecoder : IDisposable
+public sealed partial class BatchedGreedyDecoder : IDisposable
 {
     private readonly jit.CompilationUnit _script;
     private readonly Tensor[] _layerTensors;
@@ -25,6 +25,8 @@ public sealed class BatchedGreedyDecoder : IDisposable
     private readonly int[] _buckets;
     private readonly Bucket[] _views;
     private readonly CudaGraph[][]? _graphs;
+    private readonly DecodeKernels? _kernels;
+    private readonly DecodeAttention? _attention;
 
     /// <summary>Compiles the batched passes and allocates one KV cache per query of the largest bucket; on a CUDA GPU, captures each bucket's decode step (<see cref="CudaGraphMode.Auto"/>).</summary>
     /// <param name="model">The model (a whole model or a shard); it must outlive this decoder.</param>
@@ -45,8 +47,11 @@ public sealed class BatchedGreedyDecoder : IDisposable
     {
     }
 
-    /// <summary>With the window size settable, and the free memory given instead of read from NVML (CPU tests of the refusal).</summary>
-    internal BatchedGreedyDecoder(DecoderTransformer model, int capacityTokens, IReadOnlyList<int> batchSizes, CudaGraphMode cudaGraphs, int windowTokens, long? availableBytes)
+    /// <summary>
+    /// With the window size settable, the free memory given instead of read from NVML (CPU tests of the refusal), and the
+    /// fused kernels optional (the benchmark's baseline: the step as one TorchScript call).
+    /// </summary>
+    internal BatchedGreedyDecoder(DecoderTransformer model, int capacityTokens, IReadOnlyList<int> batchSizes, CudaGraphMode cudaGraphs, int windowTokens, long? availableBytes, bool fusedKernels = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batchSizes);
@@ -91,7 +96,13 @@ public sealed class BatchedGreedyDecoder : IDisposable
         _token = zeros([maxBatch], ScalarType.Int64, model.Device);
         _position = zeros([1], ScalarType.Int64, model.Device);
         _history = zeros([maxBatch, capacityTokens + 1L], ScalarType.Int64, model.Device);
-        _views = [.. _buckets.Select(b => new Bucket(b, _cache, _token, _history, s.Heads, s.KeyValueHeads))];
+        var unavailable = cudaGraphs == CudaGraphMode.Off ? null : GraphsUnavailableReason(model.Device);
+        if (cudaGraphs != CudaGraphMode.Off && unavailable is null && fusedKernels)
+        {
+            (_kernels, _attention) = FusedKernelsFor(model);
+        }
+
+        _views = [.. _buckets.Select(b => new Bucket(b, _cache, _token, _history, s, dtype, model.Device, AttentionChunks(b, WindowTokens)))];
         _layerTensors = [.. model.ScriptLayerTensors()];
         _globals = [.. model.ScriptGlobals()];
         Source = BatchedDecoderScript.Build(model.Architecture, s, model.Options.NormEpsilon, model.Options.AlignFfnWidth);
@@ -99,7 +110,6 @@ public sealed class BatchedGreedyDecoder : IDisposable
 
         if (cudaGraphs != CudaGraphMode.Off)
         {
-            var unavailable = GraphsUnavailableReason(model.Device);
             if (unavailable is null)
             {
                 _graphs = CaptureGraphs();
@@ -137,6 +147,20 @@ public sealed class BatchedGreedyDecoder : IDisposable
 
     /// <summary>True when decode steps replay captured CUDA graphs.</summary>
     public bool UsesCudaGraphs => _graphs is not null;
+
+    /// <summary>
+    /// True when the captured step uses the run-time compiled fused kernels of the single-query path, per query row (norm
+    /// with the pending bias, rotary with the cache write, a gated FFN's activation): bf16 or fp32 stages with the head,
+    /// where NVRTC is found.
+    /// </summary>
+    public bool UsesFusedKernels => _graphs is not null && _kernels is not null;
+
+    /// <summary>
+    /// True when the captured step's attention is the split-KV decode kernel, which reads each query's cache up to its
+    /// position only, instead of scaled_dot_product_attention over the captured window (fused kernels in use, no ALiBi,
+    /// head sizes the kernel takes).
+    /// </summary>
+    public bool UsesAttentionKernel => UsesFusedKernels && _attention is not null;
 
     /// <summary>The TorchScript source of the batched passes (for inspection).</summary>
     public string Source { get; }
@@ -301,7 +325,7 @@ public sealed class BatchedGreedyDecoder : IDisposable
                     for (var k = 0; k < count; k++)
                     {
                         _position.zero_();
-                        DecodeStatic(bucket, k);
+                        Step(bucket, k);
                     }
                 }
             },
@@ -317,7 +341,7 @@ public sealed class BatchedGreedyDecoder : IDisposable
                 for (var k = 0; k < count; k++)
                 {
                     var window = k;
-                    perWindow[k] = CudaGraph.Capture(() => DecodeStatic(bucket, window), stream);
+                    perWindow[k] = CudaGraph.Capture(() => Step(bucket, window), stream);
                     all.Add(perWindow[k]);
                 }
 
@@ -338,17 +362,26 @@ public sealed class BatchedGreedyDecoder : IDisposable
         return [.. graphs];
     }
 
-    /// <summary>One bucket's views of the shared buffers: its first <see cref="Size"/> caches, tokens and histories.</summary>
+    /// <summary>One bucket's views of the shared buffers (its first <see cref="Size"/> caches, tokens and histories) and the fused step's own buffers.</summary>
     private sealed class Bucket : IDisposable
     {
-        public Bucket(int size, Tensor[] cache, Tensor token, Tensor history, int heads, int kvHeads)
+        public Bucket(int size, Tensor[] cache, Tensor token, Tensor history, ShardShape s, ScalarType dtype, Device device, int attentionChunks)
         {
             Size = size;
             Cache = [.. cache.Select(c => c.narrow(0, 0, size))];
-            Keys = [.. Cache.Select(c => c.narrow(2, heads, kvHeads).permute(0, 2, 1, 3))];
-            Values = [.. Cache.Select(c => c.narrow(2, heads + kvHeads, kvHeads).permute(0, 2, 1, 3))];
+            Keys = [.. Cache.Select(c => c.narrow(2, s.Heads, s.KeyValueHeads).permute(0, 2, 1, 3))];
+            Values = [.. Cache.Select(c => c.narrow(2, s.Heads + s.KeyValueHeads, s.KeyValueHeads).permute(0, 2, 1, 3))];
             Token = token.narrow(0, 0, size);
             History = history.narrow(0, 0, size);
+            if (s.HasHead)
+            {
+                Normed = zeros([size, s.HiddenSize], dtype, device);
+                Queries = zeros([size, s.Heads, s.HeadDim], dtype, device);
+                Attention = zeros([size, s.AttentionWidth], dtype, device);
+                AttentionChunks = attentionChunks;
+                var floats = DecodeAttention.WorkspaceFloats(size, s.Heads, s.HeadDim, attentionChunks);
+                AttentionWorkspace = floats > 0 ? zeros([floats], ScalarType.Float32, device) : null;
+            }
         }
 
         public int Size { get; }
@@ -363,6 +396,18 @@ public sealed class BatchedGreedyDecoder : IDisposable
 
         public Tensor History { get; }
 
+        /// <summary>The fused step's norm output <c>[b, h]</c>, queries <c>[b, H, HD]</c> and attention output <c>[b, H·HD]</c> (stages with the head).</summary>
+        public Tensor? Normed { get; }
+
+        public Tensor? Queries { get; }
+
+        public Tensor? Attention { get; }
+
+        /// <summary>Most context chunks of the attention kernel over this bucket's windows (0 without the kernel), and their workspace.</summary>
+        public int AttentionChunks { get; }
+
+        public Tensor? AttentionWorkspace { get; }
+
         public void Dispose()
         {
             foreach (var t in Keys.Concat(Values).Concat(Cache))
@@ -372,6 +417,10 @@ public sealed class BatchedGreedyDecoder : IDisposable
 
             Token.Dispose();
             History.Dispose();
+            Normed?.Dispose();
+            Queries?.Dispose();
+            Attention?.Dispose();
+            AttentionWorkspace?.Dispose();
         }
     }
 }

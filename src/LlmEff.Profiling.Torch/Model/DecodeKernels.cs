@@ -3,11 +3,13 @@ using static TorchSharp.torch;
 namespace LlmEff.Profiling.Torch;
 
 /// <summary>
-/// Two fused decode-step kernels, compiled at run time with NVRTC (bf16 and fp32), each replacing several libtorch
-/// kernels of one token's step: <c>fused_norm</c> adds a pending row-parallel bias to the residual and normalises it
-/// (LayerNorm or RMSNorm, fp32 statistics) in one launch; <c>rotary_cache</c> rotates the token's queries and keys
-/// (rotate-half, sign-folded sine table) and writes its keys and values into the cache row at the device-held position.
-/// The arithmetic and roundings follow the libtorch ops they replace, so tokens match the eager decoder.
+/// Fused decode-step kernels, compiled at run time with NVRTC (bf16 and fp32), each replacing several libtorch kernels
+/// of a step of one token per query: <c>fused_norm</c> adds a pending row-parallel bias to the residual and normalises
+/// it (LayerNorm or RMSNorm, fp32 statistics) in one launch; <c>rotary_cache</c> rotates the tokens' queries and keys
+/// (rotate-half, sign-folded sine table) and writes their keys and values into the cache row at the device-held
+/// position; <c>silu_mul</c> is a gated FFN's activation. Each takes a batch of rows (one per query: one block row
+/// each) so the single-query step and the static batch share them. The arithmetic and roundings follow the libtorch
+/// ops they replace, so tokens match the eager decoder.
 /// </summary>
 internal sealed unsafe class DecodeKernels
 {
@@ -46,10 +48,13 @@ internal sealed unsafe class DecodeKernels
             return r;
         }
 
-        // x[h] += add[h] (rounded, as x.add_ would), then y = norm(x) * w (+ b); one block, each thread holding up to 24
-        // values in registers (fixed trip counts, so the array is not spilled to local memory).
+        // Row r = blockIdx.x of x [rows, h]: x[r, :] += add (rounded, as x.add_ would), then y[r, :] = norm(x[r, :]) * w (+ b);
+        // one block per row, each thread holding up to 24 values in registers (fixed trip counts, so the array is not
+        // spilled to local memory).
         extern "C" __global__ void fused_norm(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm) {
             __shared__ float sh[33];
+            x += (long long)blockIdx.x * h;
+            y += (long long)blockIdx.x * h;
             float v[24];
             float s = 0.f;
             #pragma unroll
@@ -85,11 +90,15 @@ internal sealed unsafe class DecodeKernels
             }
         }
 
-        // One block per row of qkv [H + 2KV, HD]; q rows go to q_out, k and v rows to cache[pos]. Rotary (cs != 0) on q, k:
+        // One block per row of qkv [B, H + 2KV, HD] (query blockIdx.y); q rows go to q_out [B, H, HD], k and v rows to
+        // query b's cache [T, H + 2KV, HD] at pos (caches cache_stride values apart). Rotary (cs != 0) on q, k:
         // out = round(round(x·c) + roll(x, HD/2)·s), as qk.mul_(c).addcmul_(roll, s).
-        extern "C" __global__ void rotary_cache(const T* qkv, T* q_out, T* cache, const long long* pos, const T* cs, const T* sn, int H, int KV, int HD) {
+        extern "C" __global__ void rotary_cache(const T* qkv, T* q_out, T* cache, const long long* pos, const T* cs, const T* sn, int H, int KV, int HD, long long cache_stride) {
             int r = blockIdx.x, d = threadIdx.x;
             if (d >= HD) return;
+            qkv += (long long)blockIdx.y * (H + 2 * KV) * HD;
+            q_out += (long long)blockIdx.y * H * HD;
+            cache += blockIdx.y * cache_stride;
             long long p = *pos;
             int QKV = H + 2 * KV, half = HD / 2;
             float v = ld(qkv[r * HD + d]);
@@ -102,6 +111,16 @@ internal sealed unsafe class DecodeKernels
             if (r < H) q_out[r * HD + d] = o;
             else cache[(p * QKV + r) * HD + d] = o;
         }
+
+        // Gated FFN activation of gu [rows, stride] (gate in columns 0..n-1, up from column up): out [rows, n] =
+        // round(round(silu(gate)) · up), as torch.silu(gate) * up rounds.
+        extern "C" __global__ void silu_mul(const T* gu, T* out, int n, int stride, int up) {
+            int i = blockIdx.x * blockDim.x + threadIdx.x;
+            if (i >= n) return;
+            const T* row = gu + (long long)blockIdx.y * stride;
+            float a = ld(row[i]);
+            out[(long long)blockIdx.y * n + i] = st(ld(st(a / (1.0f + expf(-a)))) * ld(row[up + i]));
+        }
         """;
 
     private static readonly Dictionary<ScalarType, (DecodeKernels? Kernels, string? Reason)> Compiled = [];
@@ -110,12 +129,14 @@ internal sealed unsafe class DecodeKernels
     private readonly CudaRuntimeCompiler _compiler;
     private readonly IntPtr _norm;
     private readonly IntPtr _rotary;
+    private readonly IntPtr _siluMul;
 
     private DecodeKernels(CudaRuntimeCompiler compiler, IReadOnlyDictionary<string, IntPtr> functions)
     {
         _compiler = compiler;
         _norm = functions["fused_norm"];
         _rotary = functions["rotary_cache"];
+        _siluMul = functions["silu_mul"];
     }
 
     /// <summary>The kernels for <paramref name="dtype"/> on the current CUDA device (compiled once per process), or null with the reason.</summary>
@@ -142,7 +163,7 @@ internal sealed unsafe class DecodeKernels
                 {
                     result = compiler is null
                         ? (null, reason)
-                        : (new DecodeKernels(compiler, compiler.Compile((dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty) + Source, "llmeff_decode.cu", ["fused_norm", "rotary_cache"])), null);
+                        : (new DecodeKernels(compiler, compiler.Compile((dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty) + Source, "llmeff_decode.cu", ["fused_norm", "rotary_cache", "silu_mul"])), null);
                 }
                 catch (InvalidOperationException e)
                 {
@@ -156,30 +177,54 @@ internal sealed unsafe class DecodeKernels
         }
     }
 
-    /// <summary><paramref name="x"/> += <paramref name="add"/> (when given), then <paramref name="y"/> = norm(x)·w (+ b).</summary>
+    /// <summary>
+    /// Per row of <paramref name="x"/> (its last dimension is the norm's width, the weight's length): the row +=
+    /// <paramref name="add"/> (when given), then that row of <paramref name="y"/> = norm(row)·w (+ b).
+    /// </summary>
     public void Norm(Tensor x, Tensor? add, Tensor weight, Tensor? bias, Tensor y, double eps, bool layerNorm, IntPtr stream)
     {
-        var h = (int)x.numel();
+        var h = (int)weight.numel();
         if (h > MaxNormWidth)
         {
             throw new ArgumentOutOfRangeException(nameof(x), h, $"fused_norm handles rows of at most {MaxNormWidth} values.");
         }
 
+        var rows = (uint)(x.numel() / h);
         IntPtr px = Ptr(x), pa = add is null ? 0 : Ptr(add), pw = Ptr(weight), pb = bias is null ? 0 : Ptr(bias), py = Ptr(y);
         var e = (float)eps;
         var ln = layerNorm ? 1 : 0;
         var args = stackalloc void*[] { &px, &pa, &pw, &pb, &py, &h, &e, &ln };
         var threads = (uint)Math.Min(1024, ((h + 31) / 32) * 32);
-        _compiler.Launch(_norm, 1, threads, stream, args);
+        _compiler.Launch(_norm, rows, threads, stream, args);
     }
 
-    /// <summary>Rotates <paramref name="qkv"/>'s queries and keys (when tables are given) into <paramref name="queries"/> and the cache row at <paramref name="position"/>, with the values.</summary>
+    /// <summary>
+    /// Rotates the queries and keys of each query's <paramref name="qkv"/> row <c>[b, H + 2KV, HD]</c> (when tables are
+    /// given) into <paramref name="queries"/> <c>[b, H, HD]</c> and, with the values, into that query's cache
+    /// <c>[T, H + 2KV, HD]</c> (consecutive in <paramref name="cacheLayer"/>) at <paramref name="position"/>.
+    /// </summary>
     public void RotaryCache(Tensor qkv, Tensor queries, Tensor cacheLayer, Tensor position, Tensor? cos, Tensor? signedSin, int heads, int keyValueHeads, int headDim, IntPtr stream)
     {
+        var rowValues = (long)(heads + (2 * keyValueHeads)) * headDim;
+        var batch = (uint)(qkv.numel() / rowValues);
+        var cacheStride = cacheLayer.numel() / batch;
         IntPtr pq = Ptr(qkv), po = Ptr(queries), pc = Ptr(cacheLayer), pp = Ptr(position), pcs = cos is null ? 0 : Ptr(cos), psn = signedSin is null ? 0 : Ptr(signedSin);
         int hh = heads, kv = keyValueHeads, hd = headDim;
-        var args = stackalloc void*[] { &pq, &po, &pc, &pp, &pcs, &psn, &hh, &kv, &hd };
-        _compiler.Launch(_rotary, (uint)(heads + (2 * keyValueHeads)), (uint)(((headDim + 31) / 32) * 32), stream, args);
+        var args = stackalloc void*[] { &pq, &po, &pc, &pp, &pcs, &psn, &hh, &kv, &hd, &cacheStride };
+        _compiler.Launch(_rotary, (uint)(heads + (2 * keyValueHeads)), batch, 1, (uint)(((headDim + 31) / 32) * 32), stream, args);
+    }
+
+    /// <summary>
+    /// A gated FFN's activation: <paramref name="output"/> <c>[rows, n]</c> = silu(gate)·up, the gate in columns
+    /// <c>0..n−1</c> of each row of <paramref name="gateUp"/> and up from column <paramref name="upColumn"/>.
+    /// </summary>
+    public void SiluMul(Tensor gateUp, Tensor output, int upColumn, IntPtr stream)
+    {
+        var rows = (uint)output.shape[0];
+        int n = (int)output.shape[1], stride = (int)gateUp.shape[1], up = upColumn;
+        IntPtr pg = Ptr(gateUp), po = Ptr(output);
+        var args = stackalloc void*[] { &pg, &po, &n, &stride, &up };
+        _compiler.Launch(_siluMul, (uint)((n + 255) / 256), rows, 1, 256, stream, args);
     }
 
     private static IntPtr Ptr(Tensor t) => NcclTensors.DataPointer(t);

@@ -118,9 +118,13 @@ internal sealed unsafe class CudaRuntimeCompiler
     }
 
     /// <summary>Launches <paramref name="function"/> on <paramref name="stream"/> (0: the legacy default stream).</summary>
-    public void Launch(IntPtr function, uint gridX, uint blockX, IntPtr stream, void** arguments)
+    public void Launch(IntPtr function, uint gridX, uint blockX, IntPtr stream, void** arguments) =>
+        Launch(function, gridX, 1, 1, blockX, stream, arguments);
+
+    /// <summary>Launches <paramref name="function"/> on a three-dimensional grid of one-dimensional blocks.</summary>
+    public void Launch(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, IntPtr stream, void** arguments)
     {
-        Check(_launch(function, gridX, 1, 1, blockX, 1, 1, 0, stream, arguments, null), "cuLaunchKernel");
+        Check(_launch(function, gridX, gridY, gridZ, blockX, 1, 1, 0, stream, arguments, null), "cuLaunchKernel");
     }
 
     private string Log(IntPtr program)

@@ -38,6 +38,42 @@ public sealed class BatchedDecodingTests
         }
     }
 
+    /// <summary>
+    /// The fused step's sequence (per-layer pieces with the kernels' reference functions between them: biases added by
+    /// the next norm, rotary + cache write, attention into the output projection's head order, a gated activation) gives
+    /// the all-TorchScript step's tokens; on a GPU the graphs replay that sequence with the kernels in place.
+    /// </summary>
+    [TorchTheory]
+    [InlineData("gpt")]
+    [InlineData("llama")]
+    [InlineData("bloom")]
+    [InlineData("mqa")]
+    [InlineData("gated-bias-odd-ffn")]
+    [InlineData("llama-odd-ffn")]
+    public void The_fused_step_sequence_gives_the_static_steps_tokens(string name)
+    {
+        var arch = TinyArchitectures.ByName(name);
+        using var model = DecoderTransformer.Create(arch, Fp32);
+        using var batched = new BatchedGreedyDecoder(model, 23, [3], CudaGraphMode.Off, windowTokens: 4, availableBytes: null);
+        using var prompts = randint(0, arch.VocabularySize, [3, 6], generator: new Generator(5));
+
+        using var want = batched.Generate(prompts, 15);
+        using var got = batched.GenerateFusedReference(prompts, 15);
+
+        Assert.False(batched.UsesFusedKernels);
+        Assert.Equal(want.data<long>().ToArray(), got.data<long>().ToArray());
+    }
+
+    [TorchFact]
+    public void A_pipeline_stage_without_the_head_has_no_fused_step()
+    {
+        var arch = TinyArchitectures.Llama;
+        using var first = DecoderTransformer.CreateShard(arch, new ModelShard { PipelineStages = 2, PipelineStage = 0 }, Fp32);
+        using var batched = new BatchedGreedyDecoder(first, 8, [2], CudaGraphMode.Off, windowTokens: 4, availableBytes: null);
+        using var prompts = zeros([2, 2], ScalarType.Int64);
+        Assert.Throws<NotSupportedException>(() => batched.GenerateFusedReference(prompts, 3));
+    }
+
     [TorchFact]
     public void Batched_prefill_logits_equal_batch_one_logits()
     {

@@ -1,0 +1,155 @@
+using LlmEff.Core.Architecture;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch;
+
+/// <summary>
+/// The batched decode step as pieces with fused kernels between them, as <see cref="GreedyDecoder"/>'s single-query
+/// step: about nine kernels per layer instead of the all-TorchScript step's seventeen, and attention that reads each
+/// query's cache only up to its position.
+/// </summary>
+public sealed partial class BatchedGreedyDecoder
+{
+    /// <summary>
+    /// The fused step's sequence through the interpreter with the kernels' reference functions (no capture, no kernels):
+    /// lets CPU tests check the sequence the graphs replay against <see cref="Generate"/>'s interpreted steps.
+    /// </summary>
+    internal Tensor GenerateFusedReference(Tensor promptTokens, int outputTokens)
+    {
+        if (!Model.Shape.HasHead)
+        {
+            throw new NotSupportedException("The fused step needs the stage with the head.");
+        }
+
+        var b = (int)promptTokens.shape[0];
+        var p = (int)promptTokens.shape[1];
+        var bucket = _views[Array.IndexOf(_buckets, b)];
+        using var inference = inference_mode();
+        TorchScriptExecutor.UsePlainInterpreter();
+        Invoke(bucket, "prefill_static", promptTokens, bucket.Token, _position, bucket.History).Dispose();
+        for (var i = 1; i < outputTokens; i++)
+        {
+            DecodeFused(bucket, (p + i - 1) / WindowTokens, kernels: null, attention: null, IntPtr.Zero);
+        }
+
+        return bucket.History.narrow(1, p, outputTokens).clone();
+    }
+
+    /// <summary>The fused kernels for <paramref name="model"/> on the current CUDA device, each null where it does not serve the model.</summary>
+    private static (DecodeKernels? Kernels, DecodeAttention? Attention) FusedKernelsFor(DecoderTransformer model)
+    {
+        var s = model.Shape;
+        if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024)
+        {
+            return (null, null);
+        }
+
+        var dtype = model.Precision.ToScalarType();
+        var kernels = DecodeKernels.For(dtype).Kernels;
+        var attention = kernels is null || model.Architecture.Positions == PositionalScheme.Alibi
+            ? null
+            : DecodeAttention.For(dtype, s.HeadDim, s.Groups).Kernel;
+        return (kernels, attention);
+    }
+
+    /// <summary>Context chunks of the attention kernel for a bucket of <paramref name="batch"/> queries: the most over its windows (0 without the kernel).</summary>
+    private int AttentionChunks(int batch, int windowTokens) =>
+        _attention is null ? 0 : DecodeAttention.Chunks(batch, Model.Shape.KeyValueHeads, Math.Min(CapacityTokens, WindowCount * windowTokens));
+
+    /// <summary>The step a graph captures: the fused sequence where the kernels exist, else the one TorchScript call.</summary>
+    private void Step(Bucket bucket, int window)
+    {
+        if (_kernels is null)
+        {
+            DecodeStatic(bucket, window);
+        }
+        else
+        {
+            DecodeFused(bucket, window, _kernels, _attention, CudaGraph.CurrentRawStream());
+        }
+    }
+
+    /// <summary>
+    /// One batched step as pieces: per layer, norm (adding the previous layer's pending down-projection bias), QKV GEMM,
+    /// rotary + cache write, attention, output GEMM, norm (adding the output bias), FFN (gate/up GEMM, activation, down
+    /// GEMM); then the final norm (adding the last down bias) and the head. Row-parallel biases are added by the next
+    /// norm, in the order and roundings of the all-TorchScript step.
+    /// </summary>
+    private void DecodeFused(Bucket bucket, int window, DecodeKernels? kernels, DecodeAttention? attention, IntPtr stream)
+    {
+        var lb = WindowLength(window);
+        var s = Model.Shape;
+        var ln = Model.Architecture.Norm == NormKind.LayerNorm;
+        var gated = Model.Architecture.Ffn == FfnKind.Gated;
+        var eps = Model.Options.NormEpsilon;
+        var y = bucket.Normed!;
+        using var scope = NewDisposeScope();
+
+        void Norm(Tensor x, Tensor? add, Tensor weight, Tensor? bias)
+        {
+            if (kernels is not null)
+            {
+                kernels.Norm(x, add, weight, bias, y, eps, ln, stream);
+            }
+            else
+            {
+                Call("f_norm_ref", x, add ?? x, add is null ? 0 : 1, weight, bias ?? weight, y);
+            }
+        }
+
+        var x = Call("_embed_at", bucket.Token, _position, _globals);
+        var mask = attention is null ? Call("_static_mask", x, _position, lb, _globals) : null;
+        var act = gated ? empty([bucket.Size, DecoderBlock.FfnStorageWidth(s, Model.Options.AlignFfnWidth)], y.dtype, y.device) : null;
+        var blocks = Model.Blocks;
+        for (var i = 0; i < blocks.Count; i++)
+        {
+            var block = blocks[i];
+            Norm(x, i > 0 ? blocks[i - 1].DownBias : null, block.Norm1Weight, block.Norm1Bias);
+            var qkv = Call("f_qkv", y, i, _layerTensors);
+            if (kernels is not null)
+            {
+                kernels.RotaryCache(qkv, bucket.Queries!, bucket.Cache[i], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream);
+            }
+            else
+            {
+                Call("f_rotary_ref", qkv, bucket.Queries!, bucket.Cache[i], _position, _globals);
+            }
+
+            if (attention is not null)
+            {
+                attention.Run(bucket.Queries!, bucket.Cache[i], _position, bucket.Attention!, bucket.AttentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(bucket.Size, s.KeyValueHeads, lb), lb, stream);
+            }
+            else
+            {
+                Call("f_attn_ref", bucket.Queries!, i, lb, mask!, bucket.Attention!, bucket.Keys, bucket.Values);
+            }
+
+            Call("f_out", x, bucket.Attention!, i, _layerTensors);
+            Norm(x, block.OutBias, block.Norm2Weight, block.Norm2Bias);
+            if (gated)
+            {
+                var gu = Call("f_gate_up", y, i, _layerTensors);
+                if (kernels is not null)
+                {
+                    kernels.SiluMul(gu, act!, s.FfnHiddenSize, stream);
+                }
+                else
+                {
+                    Call("f_silu_mul_ref", gu, act!);
+                }
+
+                Call("f_down", x, act!, i, _layerTensors);
+            }
+            else
+            {
+                Call("f_ffn", x, y, i, _layerTensors);
+            }
+        }
+
+        Norm(x, blocks[^1].DownBias, Model.FinalNormWeight!, Model.FinalNormBias);
+        Call("f_head", y, bucket.Token, _position, bucket.History, _globals);
+    }
+
+    /// <summary>Calls a script function with exactly the given arguments (each piece takes the tensor lists it needs).</summary>
+    private Tensor Call(string function, params object[] arguments) => (Tensor)_script.invoke(function, arguments);
+}
