@@ -42,48 +42,64 @@ internal static class BatchingBenchmark
         }
 
         log.LogInformation("{Model}: batch sizes {Batches} (memory limit {Limit}), held-out batch sizes {Held}", arch.Name, string.Join(",", profiled), memoryLimit, string.Join(",", heldOutBatches));
-        var build = Stopwatch.StartNew();
         using var model = DecoderTransformer.Create(arch, options, device);
+        var weightBytesRead = (arch.ParameterCount - arch.EmbeddingParameters + (arch.TiedEmbeddings ? (long)arch.VocabularySize * arch.HiddenSize : 0)) * (double)precision.BytesPerElement();
+        var kvPerTokenPerQuery = arch.KvCacheElementsPerToken * (double)precision.BytesPerElement();
+
+        // 1. Decode step at p = stepPrompt: (t(p, 1 + n) − t(p, 1)) / n, minimum of 3 after a warm-up; first the baseline
+        // (the step as one TorchScript call, no fused kernels) in the same process, its decoder freed before the measured one.
+        List<Dictionary<string, object?>> MeasureSteps(BatchedGreedyDecoder decoder, string what)
+        {
+            var list = new List<Dictionary<string, object?>>();
+            foreach (var b in profiled)
+            {
+                var n = stepOutputs - 1;
+                var t1 = double.MaxValue;
+                var tn = double.MaxValue;
+                for (var pass = 0; pass < 4; pass++)
+                {
+                    using var prompt = Prompts(arch, device, b, stepPrompt, pass);
+                    var a = Time(decoder, prompt, 1, device);
+                    var c = Time(decoder, prompt, stepOutputs, device);
+                    if (pass > 0)
+                    {
+                        t1 = Math.Min(t1, a);
+                        tn = Math.Min(tn, c);
+                    }
+                }
+
+                var step = (tn - t1) / n;
+                var context = stepPrompt + (n / 2.0);
+                var memBound = (weightBytesRead + (b * kvPerTokenPerQuery * context)) / bandwidth;
+                var flops = b * ((2.0 * (arch.ParameterCount - arch.EmbeddingParameters + (arch.TiedEmbeddings ? (long)arch.VocabularySize * arch.HiddenSize : 0))) + (4.0 * arch.Layers * arch.Heads * arch.HeadDim * context));
+                var computeBound = flops / matmulFlops;
+                var bound = Math.Max(memBound, computeBound);
+                list.Add(new Dictionary<string, object?>
+                {
+                    ["b"] = b, ["step_seconds"] = step, ["memory_bound_seconds"] = memBound, ["compute_bound_seconds"] = computeBound,
+                    ["over_larger_bound"] = step / bound, ["prefill_seconds"] = t1, ["prefill_tokens_per_second"] = b * stepPrompt / t1,
+                });
+                log.LogInformation("{Model} {What} b={B}: decode step {Step:F3} ms, bound {Bound:F3} ms ({Kind}), {Ratio:F2}x; prefill {Pf:F3} s", arch.Name, what, b, step * 1e3, bound * 1e3, memBound >= computeBound ? "memory" : "compute", step / bound, t1);
+            }
+
+            return list;
+        }
+
+        List<Dictionary<string, object?>> baseline;
+        using (var plain = new BatchedGreedyDecoder(model, capacity, profiled, CudaGraphMode.Auto, GreedyDecoder.DefaultWindowTokens, availableBytes: null, fusedKernels: false))
+        {
+            baseline = MeasureSteps(plain, "one-call step");
+        }
+
+        r["decode_steps_one_call_step"] = baseline;
+        var build = Stopwatch.StartNew();
         using var decoder = new BatchedGreedyDecoder(model, capacity, [.. profiled.Concat(heldOutBatches).Distinct()]);
         DeviceLimits.Sync(device);
         r["build_and_capture_seconds"] = build.Elapsed.TotalSeconds;
         r["uses_cuda_graphs"] = decoder.UsesCudaGraphs;
-
-        // 1. Decode step at p = stepPrompt: (t(p, 1 + n) − t(p, 1)) / n, minimum of 3 after a warm-up.
-        var weightBytesRead = (arch.ParameterCount - arch.EmbeddingParameters + (arch.TiedEmbeddings ? (long)arch.VocabularySize * arch.HiddenSize : 0)) * (double)precision.BytesPerElement();
-        var kvPerTokenPerQuery = arch.KvCacheElementsPerToken * (double)precision.BytesPerElement();
-        var steps = new List<Dictionary<string, object?>>();
-        foreach (var b in profiled)
-        {
-            var n = stepOutputs - 1;
-            var t1 = double.MaxValue;
-            var tn = double.MaxValue;
-            for (var pass = 0; pass < 4; pass++)
-            {
-                using var prompt = Prompts(arch, device, b, stepPrompt, pass);
-                var a = Time(decoder, prompt, 1, device);
-                var c = Time(decoder, prompt, stepOutputs, device);
-                if (pass > 0)
-                {
-                    t1 = Math.Min(t1, a);
-                    tn = Math.Min(tn, c);
-                }
-            }
-
-            var step = (tn - t1) / n;
-            var context = stepPrompt + (n / 2.0);
-            var memBound = (weightBytesRead + (b * kvPerTokenPerQuery * context)) / bandwidth;
-            var flops = b * ((2.0 * (arch.ParameterCount - arch.EmbeddingParameters + (arch.TiedEmbeddings ? (long)arch.VocabularySize * arch.HiddenSize : 0))) + (4.0 * arch.Layers * arch.Heads * arch.HeadDim * context));
-            var computeBound = flops / matmulFlops;
-            var bound = Math.Max(memBound, computeBound);
-            steps.Add(new Dictionary<string, object?>
-            {
-                ["b"] = b, ["step_seconds"] = step, ["memory_bound_seconds"] = memBound, ["compute_bound_seconds"] = computeBound,
-                ["over_larger_bound"] = step / bound, ["prefill_seconds"] = t1, ["prefill_tokens_per_second"] = b * stepPrompt / t1,
-            });
-            log.LogInformation("{Model} b={B}: decode step {Step:F3} ms, bound {Bound:F3} ms ({Kind}), {Ratio:F2}x; prefill {Pf:F3} s", arch.Name, b, step * 1e3, bound * 1e3, memBound >= computeBound ? "memory" : "compute", step / bound, t1);
-        }
-
+        r["uses_fused_kernels"] = decoder.UsesFusedKernels;
+        r["uses_attention_kernel"] = decoder.UsesAttentionKernel;
+        var steps = MeasureSteps(decoder, "fused step");
         r["decode_steps"] = steps;
         r["decode_max_over_bound"] = steps.Max(s => (double)s["over_larger_bound"]!);
 
@@ -153,11 +169,14 @@ internal static class BatchingBenchmark
 
         markdown.AppendLine(CultureInfo.InvariantCulture, $"## {arch.Name}\n");
         markdown.AppendLine(CultureInfo.InvariantCulture, $"Profiled b = {string.Join(", ", profiled)} (engine memory limit {memoryLimit}); grid p = {{{string.Join(", ", gridPrompts)}}}, o = {{{string.Join(", ", gridOutputs)}}}, 2 trials.\n");
-        markdown.AppendLine("| b | decode step (ms) | memory bound (ms) | compute bound (ms) | step / larger bound | prefill p=" + stepPrompt + " (s) |");
-        markdown.AppendLine("|---:|---:|---:|---:|---:|---:|");
-        foreach (var s in steps)
+        markdown.AppendLine(CultureInfo.InvariantCulture, $"Fused kernels: {decoder.UsesFusedKernels}; decode attention kernel: {decoder.UsesAttentionKernel}. Baseline: the step as one TorchScript call, same process.\n");
+        markdown.AppendLine("| b | decode step (ms) | baseline step (ms) | memory bound (ms) | compute bound (ms) | step / larger bound | baseline / bound | prefill p=" + stepPrompt + " (s) |");
+        markdown.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (var k = 0; k < steps.Count; k++)
         {
-            markdown.AppendLine(CultureInfo.InvariantCulture, $"| {s["b"]} | {(double)s["step_seconds"]! * 1e3:F3} | {(double)s["memory_bound_seconds"]! * 1e3:F3} | {(double)s["compute_bound_seconds"]! * 1e3:F3} | {(double)s["over_larger_bound"]!:F2} | {(double)s["prefill_seconds"]!:F4} |");
+            var s = steps[k];
+            var b0 = baseline[k];
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"| {s["b"]} | {(double)s["step_seconds"]! * 1e3:F3} | {(double)b0["step_seconds"]! * 1e3:F3} | {(double)s["memory_bound_seconds"]! * 1e3:F3} | {(double)s["compute_bound_seconds"]! * 1e3:F3} | {(double)s["over_larger_bound"]!:F2} | {(double)b0["over_larger_bound"]!:F2} | {(double)s["prefill_seconds"]!:F4} |");
         }
 
         markdown.AppendLine(CultureInfo.InvariantCulture, $"\nHeld-out ({heldError.Count} random (p, o, b), b in {{{string.Join(", ", heldOutBatches)}}}): median {heldError.Median:P2}, max {heldError.Max:P2}. Fit error: {fit.FitError}. Leave-one-batch-size-out: {fit.LeaveOneBatchSizeOutError?.ToString() ?? "n/a"}.\n");

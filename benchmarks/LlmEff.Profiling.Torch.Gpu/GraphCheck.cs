@@ -60,6 +60,55 @@ internal static class GraphCheck
             results.Add(r);
         }
 
+        results.AddRange(RunBatched(device));
+        return results;
+    }
+
+    /// <summary>
+    /// The batched decoder's captured fused steps (norm, rotary, activation and attention kernels) against its interpreted
+    /// one-call steps, buckets of 1 and 3 queries; variants with head sizes the attention kernel takes (32, 64) beside the
+    /// tiny ones it leaves to SDPA.
+    /// </summary>
+    private static List<Dictionary<string, object?>> RunBatched(Device device)
+    {
+        TransformerArchitecture[] variants =
+        [
+            Variants[0], Variants[1], Variants[2], Variants[3],
+            new("tiny-llama-hd32", 128, 2, 4, 101, 64) { KeyValueHeads = 2, FfnHiddenSize = 160, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm, Positions = PositionalScheme.Rotary, LinearBiases = false },
+            new("tiny-gpt-hd64", 128, 2, 2, 97, 64),
+        ];
+        var results = new List<Dictionary<string, object?>>();
+        foreach (var arch in variants)
+        {
+            var r = new Dictionary<string, object?> { ["model"] = arch.Name, ["batched"] = true };
+            try
+            {
+                var options = new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 4, InitStandardDeviation = 0.2 };
+                using var model = DecoderTransformer.Create(arch, options, device);
+                using var graphs = new BatchedGreedyDecoder(model, 45, [1, 3], CudaGraphMode.Required, windowTokens: 8, availableBytes: null);
+                using var eager = new BatchedGreedyDecoder(model, 45, [1, 3], CudaGraphMode.Off, windowTokens: 8, availableBytes: null);
+                var same = true;
+                foreach (var (b, p, o) in new[] { (3, 5, 41), (1, 1, 9), (3, 12, 3), (2, 30, 16) })
+                {
+                    using var prompt = TorchProfiler.RandomPrompts(model, b, p, 0, 0);
+                    using var want = eager.Generate(prompt, o).cpu();
+                    using var got = graphs.Generate(prompt, o).cpu();
+                    same &= want.data<long>().ToArray().SequenceEqual(got.data<long>().ToArray());
+                }
+
+                r["uses_cuda_graphs"] = graphs.UsesCudaGraphs;
+                r["uses_fused_kernels"] = graphs.UsesFusedKernels;
+                r["uses_attention_kernel"] = graphs.UsesAttentionKernel;
+                r["same_tokens_as_eager"] = same;
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                r["error"] = ex.ToString();
+            }
+
+            results.Add(r);
+        }
+
         return results;
     }
 }

@@ -69,6 +69,7 @@ internal static class KernelCheck
                 r["rotary_q_identical"] = (refRow.narrow(0, 0, H) == q).to(ScalarType.Float32).mean().item<float>();
                 r["rotary_kv_identical"] = (refRow.narrow(0, H, 2 * KV) == cache[Pos].narrow(0, H, 2 * KV)).to(ScalarType.Float32).mean().item<float>();
                 r["cache_other_rows_untouched"] = cache.narrow(0, 0, Pos).abs().sum().to(ScalarType.Float32).item<float>() == 0;
+                Batched(kernels, dtype, device, g, r);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -79,5 +80,100 @@ internal static class KernelCheck
         }
 
         return results;
+    }
+
+    /// <summary>The batched step's uses: norms of several rows, rotary + cache writes of several queries, the gated activation, and decode attention against SDPA.</summary>
+    private static void Batched(DecodeKernels kernels, ScalarType dtype, Device device, Generator g, Dictionary<string, object?> r)
+    {
+        using var refs = jit.compile("""
+            def ln_rows(x: Tensor, w: Tensor, b: Tensor) -> Tensor:
+                return torch.layer_norm(x, [x.size(1)], w, b, 1e-05)
+            def silu_mul(gu: Tensor, n: int, up: int) -> Tensor:
+                return torch.silu(gu.narrow(1, 0, n)) * gu.narrow(1, up, n)
+            def attn(q: Tensor, k: Tensor, v: Tensor, G: int) -> Tensor:
+                B = q.size(0)
+                H = q.size(1)
+                KV = k.size(1)
+                HD = q.size(3)
+                a = torch.scaled_dot_product_attention(q, k.repeat_interleave(G, 1), v.repeat_interleave(G, 1), None, 0.0, False)
+                return a.view(B, KV, G, HD).transpose(1, 2).reshape(B, H * HD)
+            """ + "\n");
+
+        // Norms of 5 rows with a shared pending bias.
+        const int Rows = 5, Hid = 4096;
+        var x = randn([Rows, Hid], dtype, generator: g).to(device);
+        var add = randn([Hid], dtype, generator: g).to(device);
+        var w = (randn([Hid], dtype, generator: g).to(device) * 0.1) + 1;
+        var bias = randn([Hid], dtype, generator: g).to(device) * 0.1;
+        var want = x.clone();
+        want.add_(add);
+        var wantY = (Tensor)refs.invoke("ln_rows", want, w, bias);
+        var got = x.clone();
+        var y = empty_like(got);
+        kernels.Norm(got, add, w, bias, y, 1e-5, true, IntPtr.Zero);
+        cuda.synchronize();
+        r["rows_norm_x_identical"] = (want == got).to(ScalarType.Float32).mean().item<float>();
+        r["rows_norm_y_max_abs_diff"] = (wantY.to(ScalarType.Float32) - y.to(ScalarType.Float32)).abs().max().item<float>();
+
+        // Rotary + cache write of 3 queries, caches [3, T, QKV, HD].
+        const int B = 3, H = 32, KV = 8, HD = 128, C = 64, Pos = 41;
+        var qkv = randn([B, H + (2 * KV), HD], dtype, generator: g).to(device);
+        var cos = randn([C, HD], dtype, generator: g).to(device);
+        var sin = randn([C, HD], dtype, generator: g).to(device);
+        var cache = zeros([B, C, H + (2 * KV), HD], dtype, device);
+        var q = empty([B, H, HD], dtype, device);
+        var pos = tensor(new long[] { Pos }, ScalarType.Int64, device);
+        kernels.RotaryCache(qkv, q, cache, pos, cos, sin, H, KV, HD, IntPtr.Zero);
+        cuda.synchronize();
+        var refRow = qkv.clone();
+        var qk = refRow.narrow(1, 0, H + KV);
+        var rolled = qk.roll(HD / 2, -1);
+        qk.mul_(cos[Pos]).addcmul_(rolled, sin[Pos], 1);
+        r["rows_rotary_q_identical"] = (refRow.narrow(1, 0, H) == q).to(ScalarType.Float32).mean().item<float>();
+        r["rows_rotary_kv_identical"] = (refRow.narrow(1, H, 2 * KV) == cache.select(1, Pos).narrow(1, H, 2 * KV)).to(ScalarType.Float32).mean().item<float>();
+        r["rows_cache_other_rows_untouched"] = cache.narrow(1, 0, Pos).abs().sum().to(ScalarType.Float32).item<float>() == 0;
+
+        // Gated activation of 4 rows: gate width 1000, up from column 1024 (an aligned storage width).
+        var gu = randn([4, 2048], dtype, generator: g).to(device);
+        var act = empty([4, 1000], dtype, device);
+        kernels.SiluMul(gu, act, 1024, IntPtr.Zero);
+        cuda.synchronize();
+        var wantAct = (Tensor)refs.invoke("silu_mul", gu, 1000, 1024);
+        r["silu_mul_identical"] = (wantAct == act).to(ScalarType.Float32).mean().item<float>();
+        r["silu_mul_max_abs_diff"] = (wantAct.to(ScalarType.Float32) - act.to(ScalarType.Float32)).abs().max().item<float>();
+
+        // Decode attention against SDPA over positions 0..pos: GPT-J-like (MHA, HD 256), Llama-3-like (GQA 4), MQA of HD 64;
+        // one and several chunks.
+        foreach (var (heads, kvHeads, headDim) in new[] { (16, 16, 256), (32, 8, 128), (8, 1, 64) })
+        {
+            var (kernel, reason) = DecodeAttention.For(dtype, headDim, heads / kvHeads);
+            var key = $"attention_h{heads}_kv{kvHeads}_hd{headDim}";
+            if (kernel is null)
+            {
+                r[key] = reason;
+                continue;
+            }
+
+            foreach (var (batch, position, window) in new[] { (1, 1500, 1536), (5, 257, 384), (2, 0, 128) })
+            {
+                var qkvw = heads + (2 * kvHeads);
+                var caches = randn([batch, window, qkvw, headDim], dtype, generator: g).to(device);
+                var queries = randn([batch, heads, headDim], dtype, generator: g).to(device);
+                var at = tensor(new long[] { position }, ScalarType.Int64, device);
+                var keys = caches.narrow(1, 0, position + 1).narrow(2, heads, kvHeads).permute(0, 2, 1, 3);
+                var values = caches.narrow(1, 0, position + 1).narrow(2, heads + kvHeads, kvHeads).permute(0, 2, 1, 3);
+                var expected = ((Tensor)refs.invoke("attn", queries.unsqueeze(2), keys, values, heads / kvHeads)).to(ScalarType.Float32);
+                foreach (var chunks in new[] { 1, DecodeAttention.Chunks(batch, kvHeads, window) }.Distinct())
+                {
+                    var output = zeros([batch, heads * headDim], dtype, device);
+                    var workspace = chunks > 1 ? zeros([DecodeAttention.WorkspaceFloats(batch, heads, headDim, chunks)], ScalarType.Float32, device) : null;
+                    kernel.Run(queries, caches, at, output, workspace, heads, kvHeads, chunks, window, IntPtr.Zero);
+                    cuda.synchronize();
+                    var diff = (expected - output.to(ScalarType.Float32)).abs().max().item<float>();
+                    r[$"{key}_b{batch}_pos{position}_chunks{chunks}_max_abs_diff"] = diff;
+                    r[$"{key}_b{batch}_pos{position}_chunks{chunks}_max_abs_ref"] = expected.abs().max().item<float>();
+                }
+            }
+        }
     }
 }
