@@ -389,7 +389,7 @@ internal static class DecoderScript
         L("    pos.add_(1)");
         L("    return t");
 
-        if (s.HasHead && !moe)
+        if (s.HasHead)
         {
             FusedStepPieces();
         }
@@ -413,11 +413,22 @@ internal static class DecoderScript
             RowParallel("    ", "a.view(KV, G, HD).transpose(0, 1).reshape(1, AW)", ow, -1, partial: false);
             L("    return x");
             L(string.Empty);
-            L("def f_ffn(x: Tensor, y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
-            L("    b = i * S");
-            // The down projection's bias is left to the next norm (DecodeKernels.Norm adds it), like f_attn's output bias.
-            RowParallel("    ", FfnActivation("    "), dw, -1, partial: false);
-            L("    return x");
+            if (moe)
+            {
+                // A mixture's FFN takes the step's position: its experts are that position's row of the routing table.
+                L("def f_moe(x: Tensor, y: Tensor, i: int, pos: Tensor, w: List[Tensor]) -> Tensor:");
+                L("    b = i * S");
+                L($"    x.add_(_moe(y, {W(moeFirst + 1)}.index_select(0, pos), w, b))");
+                L("    return x");
+            }
+            else
+            {
+                L("def f_ffn(x: Tensor, y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+                L("    b = i * S");
+                // The down projection's bias is left to the next norm (DecodeKernels.Norm adds it), like f_attn's output bias.
+                RowParallel("    ", FfnActivation("    "), dw, -1, partial: false);
+                L("    return x");
+            }
             L(string.Empty);
             L("def f_head(y: Tensor, t: Tensor, pos: Tensor, hist: Tensor, g: List[Tensor]) -> Tensor:");
             L($"    t.copy_(_choose(torch.mm(y, g[{ih}])))");

@@ -51,8 +51,7 @@ public sealed partial class GreedyDecoder
     private static DecodeKernels? FusedKernelsFor(DecoderTransformer model)
     {
         var s = model.Shape;
-        // A mixture's FFN needs the step's position (its routes), which the fused sequence's FFN call does not take.
-        if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024 || model.Architecture.IsMixtureOfExperts)
+        if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024)
         {
             return null;
         }
@@ -106,7 +105,14 @@ public sealed partial class GreedyDecoder
 
             Invoke("f_attn", x, _queries!, i, lb, mask, _layerTensors, _keys, _values);
             Norm(x, block.OutBias, block.Norm2Weight, block.Norm2Bias);
-            Invoke("f_ffn", x, y, i, _layerTensors);
+            if (Model.Architecture.IsMixtureOfExperts)
+            {
+                Invoke("f_moe", x, y, i, _position, _layerTensors);
+            }
+            else
+            {
+                Invoke("f_ffn", x, y, i, _layerTensors);
+            }
         }
 
         Norm(x, blocks[^1].DownBias, Model.FinalNormWeight!, Model.FinalNormBias);

@@ -137,7 +137,9 @@ public sealed class MixtureOfExpertsTests
         using var prompt = randint(0, arch.VocabularySize, [1, 5], generator: new Generator(3));
         using var eager = decoder.Generate(prompt, 19);
         using var stat = decoder.GenerateStaticShapes(prompt, 19);
+        using var fused = decoder.GenerateFusedReference(prompt, 19);
         Assert.Equal(eager.data<long>().ToArray(), stat.data<long>().ToArray());
+        Assert.Equal(eager.data<long>().ToArray(), fused.data<long>().ToArray());
         Assert.False(decoder.UsesFusedKernels);
     }
 
