@@ -50,6 +50,7 @@ internal static class GraphCheck
 
                 r["uses_cuda_graphs"] = graphs.UsesCudaGraphs;
                 r["uses_fused_kernels"] = graphs.UsesFusedKernels;
+                r["uses_expert_kernels"] = graphs.UsesExpertKernels;
                 r["same_tokens_as_eager"] = same;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)

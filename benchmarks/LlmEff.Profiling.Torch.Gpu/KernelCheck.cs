@@ -70,6 +70,7 @@ internal static class KernelCheck
                 r["rotary_kv_identical"] = (refRow.narrow(0, H, 2 * KV) == cache[Pos].narrow(0, H, 2 * KV)).to(ScalarType.Float32).mean().item<float>();
                 r["cache_other_rows_untouched"] = cache.narrow(0, 0, Pos).abs().sum().to(ScalarType.Float32).item<float>() == 0;
                 Batched(kernels, dtype, device, g, r);
+                Experts(dtype, device, g, r);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -80,6 +81,53 @@ internal static class KernelCheck
         }
 
         return results;
+    }
+
+    /// <summary>The routed-expert kernels against the TorchScript mixture's arithmetic (per-expert GEMMs, then the gated sum), with and without a shared output.</summary>
+    private static void Experts(ScalarType dtype, Device device, Generator g, Dictionary<string, object?> r)
+    {
+        var (kernels, reason) = MixtureOfExpertsKernels.For(dtype);
+        if (kernels is null)
+        {
+            r["experts"] = reason;
+            return;
+        }
+
+        using var refs = jit.compile("""
+            def moe_ref(y: Tensor, rt: Tensor, idx: Tensor, egu: Tensor, ed: Tensor, F: int) -> Tensor:
+                gates = torch.softmax(torch.mm(y, rt).gather(1, idx).float(), -1).to(y.dtype)
+                zs: List[Tensor] = []
+                for k in range(idx.size(1)):
+                    e = int(idx[0, k])
+                    u = torch.mm(y, egu[e].t())
+                    zs.append(torch.mm(torch.silu(u.narrow(1, 0, F)) * u.narrow(1, F, F), ed[e].t()))
+                return torch.mm(gates, torch.cat(zs, 0))
+            """ + "\n");
+        foreach (var (experts, k, h, f) in new[] { (16, 4, 256, 96), (128, 8, 2048, 768), (8, 2, 4096, 1792) })
+        {
+            var y = randn([1, h], dtype, generator: g).to(device);
+            var router = randn([h, experts], dtype, generator: g).to(device) * 0.1;
+            var gateUp = randn([experts, 2 * f, h], dtype, generator: g).to(device) * 0.05;
+            var down = randn([experts, h, f], dtype, generator: g).to(device) * 0.05;
+            var routes = stack([.. Enumerable.Range(0, 5).Select(i => randperm(experts, generator: g).narrow(0, 0, k).sort().Values)]).to(device);
+            var position = tensor(new long[] { 3 }, ScalarType.Int64, device);
+            var logits = mm(y, router);
+            foreach (var withShared in new[] { false, true })
+            {
+                var shared = withShared ? randn([1, h], dtype, generator: g).to(device) : null;
+                var x = randn([1, h], dtype, generator: g).to(device);
+                var moe = (Tensor)refs.invoke("moe_ref", y, router, routes.narrow(0, 3, 1), gateUp, down, f);
+                var want = x.clone();
+                want.add_(shared is null ? moe : moe + shared);
+                var got = x.clone();
+                kernels.Run(y, logits, routes, position, gateUp, down, shared, got, empty([k], dtype, device), empty([k, f], dtype, device), IntPtr.Zero);
+                cuda.synchronize();
+                var key = $"experts_e{experts}_k{k}_h{h}_f{f}{(withShared ? "_shared" : string.Empty)}";
+                r[key + "_identical"] = (want == got).to(ScalarType.Float32).mean().item<float>();
+                r[key + "_max_abs_diff"] = (want.to(ScalarType.Float32) - got.to(ScalarType.Float32)).abs().max().item<float>();
+                r[key + "_max_abs_ref"] = want.to(ScalarType.Float32).abs().max().item<float>();
+            }
+        }
     }
 
     /// <summary>The batched step's uses: norms of several rows, rotary + cache writes of several queries, the gated activation, and decode attention against SDPA.</summary>

@@ -93,6 +93,34 @@ internal static class MoeBenchmark
         r["heldout_median_abs_rel_error"] = Percentiles.Median(errors);
         r["heldout_max_abs_rel_error"] = errors.Max();
         r["cuda_graphs"] = decoder.UsesCudaGraphs;
+        r["fused_kernels"] = decoder.UsesFusedKernels;
+        r["expert_kernels"] = decoder.UsesExpertKernels;
+
+        // The decode step at p = the largest prompt, (t(p, 1 + n) − t(p, 1)) / n, minimum of 3 after a warm-up: this decoder,
+        // and as the same-run baseline the captured step as one TorchScript call (no fused or expert kernels).
+        var n = Math.Min(32, plan.MaxOutputTokens - 1);
+        double Step(GreedyDecoder d)
+        {
+            double t1 = double.MaxValue, tn = double.MaxValue;
+            using var prompt = TorchProfiler.RandomPrompt(model, plan.MaxPromptTokens, 998, 0);
+            for (var pass = 0; pass < 4; pass++)
+            {
+                var a = TorchProfiler.TimeQuery(d, prompt, 1);
+                var c = TorchProfiler.TimeQuery(d, prompt, n + 1);
+                if (pass > 0)
+                {
+                    t1 = Math.Min(t1, a);
+                    tn = Math.Min(tn, c);
+                }
+            }
+
+            return (tn - t1) / n;
+        }
+
+        r["decode_step_seconds"] = Step(decoder);
+        decoder.Dispose();
+        using var plain = new GreedyDecoder(model, plan.MaxPromptTokens + n, graphs, GreedyDecoder.DefaultWindowTokens, fusedKernels: false);
+        r["decode_step_one_call_seconds"] = Step(plain);
     }
 
     private static Dictionary<string, object?> RunOne(string name, int tp, Device device, bool smoke, string outDir, CudaGraphMode graphs)

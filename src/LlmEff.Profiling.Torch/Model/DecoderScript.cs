@@ -420,6 +420,19 @@ internal static class DecoderScript
                 L("    b = i * S");
                 L($"    x.add_(_moe(y, {W(moeFirst + 1)}.index_select(0, pos), w, b))");
                 L("    return x");
+                L(string.Empty);
+
+                // The router GEMM and the shared experts, between which MixtureOfExpertsKernels runs the routed experts.
+                L("def f_moe_router(y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+                L("    b = i * S");
+                L($"    return torch.mm(y, {W(moeFirst)})");
+                if (a.SharedExperts > 0)
+                {
+                    L(string.Empty);
+                    L("def f_moe_shared(y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+                    L("    b = i * S");
+                    L("    return _moe_shared(y, w, b)");
+                }
             }
             else
             {

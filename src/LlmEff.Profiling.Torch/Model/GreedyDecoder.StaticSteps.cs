@@ -107,7 +107,19 @@ public sealed partial class GreedyDecoder
             Norm(x, block.OutBias, block.Norm2Weight, block.Norm2Bias);
             if (Model.Architecture.IsMixtureOfExperts)
             {
-                Invoke("f_moe", x, y, i, _position, _layerTensors);
+                if (kernels is not null && _expertKernels is not null)
+                {
+                    var experts = block.Experts!;
+                    var logits = Invoke("f_moe_router", y, i, _layerTensors);
+                    var shared = Model.Architecture.SharedExperts > 0 ? Invoke("f_moe_shared", y, i, _layerTensors) : null;
+                    var gates = empty([Model.Architecture.ExpertsPerToken], y.dtype, y.device);
+                    var activation = empty([Model.Architecture.ExpertsPerToken, s.FfnHiddenSize], y.dtype, y.device);
+                    _expertKernels.Run(y, logits, experts.RoutingTable, _position, experts.GateUpWeight, experts.DownWeight, shared, x, gates, activation, stream);
+                }
+                else
+                {
+                    Invoke("f_moe", x, y, i, _position, _layerTensors);
+                }
             }
             else
             {
@@ -117,6 +129,18 @@ public sealed partial class GreedyDecoder
 
         Norm(x, blocks[^1].DownBias, Model.FinalNormWeight!, Model.FinalNormBias);
         Invoke("f_head", y, _token, _position, _history, _globals);
+    }
+
+    /// <summary>The routed-expert kernels for a gated mixture whose sizes they take, or null (the step's TorchScript FFN then runs them).</summary>
+    private static MixtureOfExpertsKernels? ExpertKernelsFor(DecoderTransformer model)
+    {
+        var a = model.Architecture;
+        if (!a.IsMixtureOfExperts || MixtureOfExpertsKernels.UnsupportedReason(a.Ffn == Core.Architecture.FfnKind.Gated, a.ExpertsPerToken, model.Shape.HiddenSize, model.Shape.FfnHiddenSize) is not null)
+        {
+            return null;
+        }
+
+        return MixtureOfExpertsKernels.For(model.Precision.ToScalarType()).Kernels;
     }
 
     private int WindowIndex(int position) => position / WindowTokens;

@@ -29,6 +29,7 @@ public sealed partial class GreedyDecoder : IDisposable
     private readonly Tensor? _normed;
     private readonly Tensor? _queries;
     private readonly DecodeKernels? _kernels;
+    private readonly MixtureOfExpertsKernels? _expertKernels;
 
     /// <summary>
     /// Compiles the model's forward passes and allocates a KV cache of <paramref name="capacityTokens"/> positions; on a
@@ -56,7 +57,7 @@ public sealed partial class GreedyDecoder : IDisposable
     }
 
     /// <summary>As the public constructor, with the replay window size settable (small windows let CPU tests cross window boundaries).</summary>
-    internal GreedyDecoder(DecoderTransformer model, int capacityTokens, CudaGraphMode cudaGraphs, int windowTokens)
+    internal GreedyDecoder(DecoderTransformer model, int capacityTokens, CudaGraphMode cudaGraphs, int windowTokens, bool fusedKernels = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityTokens, 1);
@@ -108,7 +109,8 @@ public sealed partial class GreedyDecoder : IDisposable
             var unavailable = GraphsUnavailableReason(model.Device);
             if (unavailable is null)
             {
-                _kernels = FusedKernelsFor(model);
+                _kernels = fusedKernels ? FusedKernelsFor(model) : null;
+                _expertKernels = _kernels is null ? null : ExpertKernelsFor(model);
                 _graphs = CaptureGraphs();
             }
             else if (cudaGraphs == CudaGraphMode.Required)
@@ -136,6 +138,9 @@ public sealed partial class GreedyDecoder : IDisposable
     /// the cache write) in place of the libtorch ops they replace: bf16 or fp32 stages with the head, where NVRTC is found.
     /// </summary>
     public bool UsesFusedKernels => _graphs is not null && _kernels is not null;
+
+    /// <summary>True when a mixture's captured step runs its routed experts with <see cref="MixtureOfExpertsKernels"/>.</summary>
+    internal bool UsesExpertKernels => UsesFusedKernels && _expertKernels is not null;
 
     /// <summary>
     /// Context window of one captured decode step: a step at position <c>pos</c> runs the graph of window

@@ -70,6 +70,12 @@ internal sealed class MixtureOfExpertsFeedForward : nn.Module
     /// <summary>The routing table <c>[context, k]</c> (int64, each row's experts ascending): position <c>j</c>'s token goes to row <c>j</c>'s experts.</summary>
     public Tensor RoutingTable => _routes;
 
+    /// <summary>The stacked experts' gate and up rows, <c>[E, 2f, h]</c> (gate rows first).</summary>
+    internal Tensor GateUpWeight => experts_gate_up;
+
+    /// <summary>The stacked experts' down rows, <c>[E, h, f]</c>.</summary>
+    internal Tensor DownWeight => experts_down;
+
     /// <summary>
     /// The tensors <see cref="DecoderScript"/> indexes for this FFN, in order: router (transposed), routes, stacked
     /// gate-up and down (transposed per expert, <c>[E, h, U]</c> and <c>[E, f, h]</c>), then, with shared experts, their

@@ -28,6 +28,21 @@ internal static class MixtureOfExpertsScript
             ? $"torch.silu({u}.narrow(1, 0, {width})) * {u}.narrow(1, {width}, {width})"
             : $"torch.gelu({u}, approximate='tanh')";
 
+        if (shared)
+        {
+            // The shared experts' output for every row of y (the fused decode step calls it on its own).
+            L("def _moe_shared(y: Tensor, w: List[Tensor], b: int) -> Tensor:");
+            L("    su = torch.mm(y, w[b + SGU])");
+            L($"    sz = torch.mm({Act("su", "FS")}, w[b + SD])");
+            if (a.SharedExpertGate)
+            {
+                L("    sz = sz * torch.sigmoid(torch.mm(y, w[b + SG]))");
+            }
+
+            L("    return sz");
+            L(string.Empty);
+        }
+
         L("def _moe(y: Tensor, idx: Tensor, w: List[Tensor], b: int) -> Tensor:");
         L("    T = y.size(0)");
         L("    gates = torch.softmax(torch.mm(y, w[b + RT]).gather(1, idx).float(), -1).to(y.dtype)");
@@ -48,14 +63,7 @@ internal static class MixtureOfExpertsScript
         L("        out = torch.zeros_like(y).index_add_(0, src, z)");
         if (shared)
         {
-            L("    su = torch.mm(y, w[b + SGU])");
-            L($"    sz = torch.mm({Act("su", "FS")}, w[b + SD])");
-            if (a.SharedExpertGate)
-            {
-                L("    sz = sz * torch.sigmoid(torch.mm(y, w[b + SG]))");
-            }
-
-            L("    out = out + sz");
+            L("    out = out + _moe_shared(y, w, b)");
         }
 
         L("    return out");

@@ -1,0 +1,200 @@
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch;
+
+/// <summary>
+/// A gated mixture-of-experts FFN for one token, compiled at run time with NVRTC (bf16 and fp32), in three kernels after
+/// the router GEMM: <c>moe_gates</c> (softmax over the chosen experts' logits), <c>moe_gate_up</c> (each chosen expert's
+/// gate and up rows against the token, one warp per row pair, the activation applied as the product is written) and
+/// <c>moe_down</c> (one warp per output value: every chosen expert's down row against its activation, weighted by its
+/// gate, summed, plus the shared experts' output, added to the residual). The experts are read in place, by the
+/// position's row of the routing table, so a step reads the chosen experts' weights once with wide loads and nothing else:
+/// the grouped GEMMs, sort and gathers of the TorchScript path are several small kernels each. Roundings follow that
+/// path (each expert's outputs rounded, then the gated sum), so tokens match it.
+/// </summary>
+internal sealed unsafe class MixtureOfExpertsKernels
+{
+    /// <summary>Most experts per token the kernels take (one register per expert in <c>moe_down</c>).</summary>
+    public const int MaxExpertsPerToken = 16;
+
+    private const int WarpsPerBlock = 8;
+
+    private const string Source = """
+        #if LLMEFF_FP32
+        typedef float T;
+        typedef float4 V; // 16 bytes: 4 values
+        #define VN 4
+        __device__ __forceinline__ float ld(T v) { return v; }
+        __device__ __forceinline__ T st(float f) { return f; }
+        __device__ __forceinline__ float dotv(V a, V b) { return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w; }
+        #else
+        typedef unsigned short T; // bf16 bits
+        typedef uint4 V; // 16 bytes: 8 values
+        #define VN 8
+        __device__ __forceinline__ float ld(T v) { return __uint_as_float(((unsigned int)v) << 16); }
+        __device__ __forceinline__ T st(float f) {
+            unsigned int u = __float_as_uint(f);
+            if ((u & 0x7f800000u) == 0x7f800000u) return (T)((u >> 16) | ((u & 0xffffu) ? 0x40u : 0u));
+            u += 0x7fffu + ((u >> 16) & 1u);
+            return (T)(u >> 16);
+        }
+        __device__ __forceinline__ float lo(unsigned int w) { return __uint_as_float(w << 16); }
+        __device__ __forceinline__ float hi(unsigned int w) { return __uint_as_float(w & 0xffff0000u); }
+        __device__ __forceinline__ float dotv(V a, V b) {
+            return lo(a.x) * lo(b.x) + hi(a.x) * hi(b.x) + lo(a.y) * lo(b.y) + hi(a.y) * hi(b.y)
+                 + lo(a.z) * lo(b.z) + hi(a.z) * hi(b.z) + lo(a.w) * lo(b.w) + hi(a.w) * hi(b.w);
+        }
+        #endif
+        #define MAXK 16
+
+        __device__ __forceinline__ float warp_sum(float v) {
+            #pragma unroll
+            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+            return v;
+        }
+
+        // gates[k] = softmax over k of logits[routes[pos, k]] (fp32, rounded), as softmax(logits.gather(idx).float()).to(T).
+        extern "C" __global__ void moe_gates(const T* logits, const long long* routes, const long long* pos, T* gates, int K) {
+            int l = threadIdx.x;
+            const long long* idx = routes + (*pos) * K;
+            float v = l < K ? ld(logits[idx[l]]) : -__int_as_float(0x7f800000);
+            float m = v;
+            for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
+            float e = l < K ? expf(v - m) : 0.f;
+            float s = warp_sum(e);
+            if (l < K) gates[l] = st(e / s);
+        }
+
+        // Warp (row u of expert slot k = blockIdx.y): gate row u and up row F + u of expert routes[pos, k] ([2F, h] each)
+        // against y [h]; act[k, u] = round(round(silu(round(gate))) * round(up)).
+        extern "C" __global__ void moe_gate_up(const T* y, const T* w, const long long* routes, const long long* pos, T* act, int h, int F, int K) {
+            int u = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), l = threadIdx.x & 31, k = blockIdx.y;
+            if (u >= F) return;
+            long long e = routes[(*pos) * K + k];
+            const V* g = (const V*)(w + (e * 2 * F + u) * (long long)h);
+            const V* up = (const V*)(w + (e * 2 * F + F + u) * (long long)h);
+            const V* yv = (const V*)y;
+            float a = 0.f, b = 0.f;
+            #pragma unroll 4
+            for (int i = l; i < h / VN; i += 32) {
+                V x = yv[i];
+                a += dotv(g[i], x);
+                b += dotv(up[i], x);
+            }
+            a = warp_sum(a);
+            b = warp_sum(b);
+            if (l == 0) {
+                float gr = ld(st(a));
+                act[k * F + u] = st(ld(st(gr / (1.0f + expf(-gr)))) * ld(st(b)));
+            }
+        }
+
+        // Warp (output value j): z_k = round(down row j of expert routes[pos, k] ([h, F]) · act[k]) for each k, then
+        // out = round(Σ_k gates[k] · z_k) (+ shared[j], rounded) and x[j] = round(x[j] + out).
+        extern "C" __global__ void moe_down(const T* act, const T* w, const long long* routes, const long long* pos, const T* gates, const T* shared, T* x, int h, int F, int K) {
+            int j = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), l = threadIdx.x & 31;
+            if (j >= h) return;
+            const long long* idx = routes + (*pos) * K;
+            float z[MAXK];
+            #pragma unroll
+            for (int k = 0; k < MAXK; k++) {
+                z[k] = 0.f;
+                if (k < K) {
+                    const V* row = (const V*)(w + (idx[k] * h + j) * (long long)F);
+                    const V* av = (const V*)(act + (long long)k * F);
+                    for (int i = l; i < F / VN; i += 32) z[k] += dotv(row[i], av[i]);
+                }
+            }
+            float acc = 0.f;
+            #pragma unroll
+            for (int k = 0; k < MAXK; k++) {
+                if (k < K) acc += ld(gates[k]) * ld(st(warp_sum(z[k])));
+            }
+            if (l == 0) {
+                T o = st(acc);
+                if (shared) o = st(ld(o) + ld(shared[j]));
+                x[j] = st(ld(x[j]) + ld(o));
+            }
+        }
+        """;
+
+    private static readonly Dictionary<ScalarType, (MixtureOfExpertsKernels?, string?)> Compiled = [];
+    private static readonly object Gate = new();
+
+    private readonly CudaRuntimeCompiler _compiler;
+    private readonly IntPtr _gates;
+    private readonly IntPtr _gateUp;
+    private readonly IntPtr _down;
+
+    private MixtureOfExpertsKernels(CudaRuntimeCompiler compiler, IReadOnlyDictionary<string, IntPtr> functions)
+    {
+        _compiler = compiler;
+        _gates = functions["moe_gates"];
+        _gateUp = functions["moe_gate_up"];
+        _down = functions["moe_down"];
+    }
+
+    /// <summary>Why the kernels do not serve a mixture with these sizes, or null when they do.</summary>
+    public static string? UnsupportedReason(bool gated, int expertsPerToken, int hiddenSize, int expertWidth) =>
+        !gated ? "the mixture kernels take gated experts."
+        : expertsPerToken > MaxExpertsPerToken ? $"the mixture kernels take at most {MaxExpertsPerToken} experts per token, not {expertsPerToken}."
+        : hiddenSize % 8 != 0 || expertWidth % 8 != 0 ? $"the mixture kernels read rows in 16-byte pieces: the hidden size ({hiddenSize}) and expert width ({expertWidth}) must be multiples of 8."
+        : null;
+
+    /// <summary>The kernels for <paramref name="dtype"/> on the current CUDA device (compiled once per process), or null with the reason.</summary>
+    public static (MixtureOfExpertsKernels? Kernels, string? Reason) For(ScalarType dtype)
+    {
+        lock (Gate)
+        {
+            if (Compiled.TryGetValue(dtype, out var done))
+            {
+                return done;
+            }
+
+            (MixtureOfExpertsKernels?, string?) result;
+            if (dtype is not (ScalarType.BFloat16 or ScalarType.Float32))
+            {
+                result = (null, $"the mixture kernels are built for bf16 and fp32, not {dtype}.");
+            }
+            else
+            {
+                TorchSharp.torch.cuda.synchronize();
+                var (compiler, reason) = CudaRuntimeCompiler.Load();
+                try
+                {
+                    result = compiler is null
+                        ? (null, reason)
+                        : (new MixtureOfExpertsKernels(compiler, compiler.Compile((dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty) + Source, "llmeff_moe.cu", ["moe_gates", "moe_gate_up", "moe_down"])), null);
+                }
+                catch (InvalidOperationException e)
+                {
+                    result = (null, e.Message);
+                }
+            }
+
+            Compiled[dtype] = result;
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// The routed experts of one token: <paramref name="residual"/> <c>[1, h]</c> += Σ gates·expert(<paramref name="normed"/>)
+    /// (+ <paramref name="sharedOutput"/>), the experts and gates those of <paramref name="position"/>'s row of
+    /// <paramref name="routes"/>; <paramref name="routerLogits"/> <c>[1, E]</c> is the router GEMM's output;
+    /// <paramref name="gates"/> <c>[k]</c> and <paramref name="activation"/> <c>[k, F]</c> are workspace.
+    /// </summary>
+    public void Run(Tensor normed, Tensor routerLogits, Tensor routes, Tensor position, Tensor gateUp, Tensor down, Tensor? sharedOutput, Tensor residual, Tensor gates, Tensor activation, IntPtr stream)
+    {
+        int k = (int)routes.shape[1], h = (int)normed.numel(), f = (int)activation.shape[1];
+        IntPtr py = Ptr(normed), pl = Ptr(routerLogits), pr = Ptr(routes), pp = Ptr(position), pg = Ptr(gates), pa = Ptr(activation);
+        IntPtr pgu = Ptr(gateUp), pd = Ptr(down), ps = sharedOutput is null ? 0 : Ptr(sharedOutput), px = Ptr(residual);
+        var gateArgs = stackalloc void*[] { &pl, &pr, &pp, &pg, &k };
+        _compiler.Launch(_gates, 1, 32, stream, gateArgs);
+        var upArgs = stackalloc void*[] { &py, &pgu, &pr, &pp, &pa, &h, &f, &k };
+        _compiler.Launch(_gateUp, (uint)((f + WarpsPerBlock - 1) / WarpsPerBlock), (uint)k, 1, WarpsPerBlock * 32, stream, upArgs);
+        var downArgs = stackalloc void*[] { &pa, &pd, &pr, &pp, &pg, &ps, &px, &h, &f, &k };
+        _compiler.Launch(_down, (uint)((h + WarpsPerBlock - 1) / WarpsPerBlock), WarpsPerBlock * 32, stream, downArgs);
+    }
+
+    private static IntPtr Ptr(Tensor t) => NcclTensors.DataPointer(t);
+}
