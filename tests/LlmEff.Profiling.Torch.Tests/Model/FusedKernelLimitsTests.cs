@@ -1,0 +1,63 @@
+namespace LlmEff.Profiling.Torch.Tests.Model;
+
+/// <summary>
+/// The run-time compiled kernels' limits and launch arithmetic, which decide on the host which models they serve and how
+/// a captured step cuts its attention (the kernels themselves run on the GPU harness's checks).
+/// </summary>
+public sealed class FusedKernelLimitsTests
+{
+    [Theory]
+    [InlineData(256, 1)] // GPT-J: multi-head, 8 values per lane
+    [InlineData(128, 4)] // Llama-3-8B: 4 query heads per KV head
+    [InlineData(128, 8)] // Qwen3-30B-A3B: 32 values per lane, the most the kernel keeps
+    [InlineData(64, 16)]
+    public void Decode_attention_serves_the_catalogs_head_layouts(int headDim, int groups) =>
+        Assert.Null(DecodeAttention.UnsupportedReason(headDim, groups));
+
+    [Theory]
+    [InlineData(80, 1, "multiples of 32")]
+    [InlineData(512, 1, "multiples of 32 up to 256")]
+    [InlineData(64, 71, "at most 32 values per lane")] // Falcon-7B's multi-query attention
+    public void Decode_attention_refuses_what_it_cannot_hold_and_says_why(int headDim, int groups, string why)
+    {
+        var reason = DecodeAttention.UnsupportedReason(headDim, groups);
+        Assert.NotNull(reason);
+        Assert.Contains(why, reason, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(1, 8, 1664, 26)] // one query: chunks of at least 64 positions bound the split (264 / 8 would be 33)
+    [InlineData(1, 16, 1664, 17)] // 264 blocks wanted over 16 KV heads
+    [InlineData(32, 16, 1664, 1)] // 512 (query, KV head) blocks already fill the GPU
+    [InlineData(4, 8, 128, 2)] // a short window caps the split at 128 / 64
+    [InlineData(2, 2, 40, 1)]
+    public void Decode_attention_splits_the_context_until_the_gpu_is_full(int batch, int kvHeads, int window, int chunks) =>
+        Assert.Equal(chunks, DecodeAttention.Chunks(batch, kvHeads, window));
+
+    [Fact]
+    public void Decode_attention_needs_no_workspace_for_one_chunk() =>
+        Assert.Equal(0, DecodeAttention.WorkspaceFloats(8, 32, 128, 1));
+
+    [Fact]
+    public void Decode_attention_workspace_holds_each_chunks_sums_max_and_total() =>
+        Assert.Equal(2L * 32 * 5 * (128 + 2), DecodeAttention.WorkspaceFloats(2, 32, 128, 5));
+
+    [Theory]
+    [InlineData(true, 8, 2048, 768, null)] // Qwen3-30B-A3B
+    [InlineData(true, 2, 4096, 7168, null)] // Mixtral-8x7B, 2-way shard
+    [InlineData(false, 2, 4096, 7168, "gated")]
+    [InlineData(true, 17, 4096, 7168, "at most 16")]
+    [InlineData(true, 2, 4096, 7170, "multiples of 8")]
+    public void Expert_kernels_take_gated_mixtures_in_16_byte_rows(bool gated, int k, int hidden, int width, string? why)
+    {
+        var reason = MixtureOfExpertsKernels.UnsupportedReason(gated, k, hidden, width);
+        if (why is null)
+        {
+            Assert.Null(reason);
+        }
+        else
+        {
+            Assert.Contains(why, reason, StringComparison.Ordinal);
+        }
+    }
+}
