@@ -24,7 +24,7 @@ internal static class BatchingBenchmark
 
     public static Dictionary<string, object?> Run(
         TransformerArchitecture arch, DecoderOptions options, Device device, bool smoke, int maxBatchCap, string outDir,
-        double bandwidth, double matmulFlops, ILogger log, StringBuilder markdown)
+        double bandwidth, double matmulFlops, ILogger log, StringBuilder markdown, bool stepsOnly = false)
     {
         var r = new Dictionary<string, object?> { ["model"] = arch.Name };
         var stepPrompt = smoke ? 32 : 1536;
@@ -93,7 +93,7 @@ internal static class BatchingBenchmark
 
         r["decode_steps_one_call_step"] = baseline;
         var build = Stopwatch.StartNew();
-        using var decoder = new BatchedGreedyDecoder(model, capacity, [.. profiled.Concat(heldOutBatches).Distinct()]);
+        using var decoder = new BatchedGreedyDecoder(model, capacity, stepsOnly ? profiled : [.. profiled.Concat(heldOutBatches).Distinct()]);
         DeviceLimits.Sync(device);
         r["build_and_capture_seconds"] = build.Elapsed.TotalSeconds;
         r["uses_cuda_graphs"] = decoder.UsesCudaGraphs;
@@ -102,6 +102,27 @@ internal static class BatchingBenchmark
         var steps = MeasureSteps(decoder, "fused step");
         r["decode_steps"] = steps;
         r["decode_max_over_bound"] = steps.Max(s => (double)s["over_larger_bound"]!);
+
+        void StepTable()
+        {
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"Fused kernels: {decoder.UsesFusedKernels}; decode attention kernel: {decoder.UsesAttentionKernel}. Baseline: the step as one TorchScript call, same process.\n");
+            markdown.AppendLine("| b | decode step (ms) | baseline step (ms) | memory bound (ms) | compute bound (ms) | step / larger bound | baseline / bound | prefill p=" + stepPrompt + " (s) |");
+            markdown.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+            for (var k = 0; k < steps.Count; k++)
+            {
+                var s = steps[k];
+                var b0 = baseline[k];
+                markdown.AppendLine(CultureInfo.InvariantCulture, $"| {s["b"]} | {(double)s["step_seconds"]! * 1e3:F3} | {(double)b0["step_seconds"]! * 1e3:F3} | {(double)s["memory_bound_seconds"]! * 1e3:F3} | {(double)s["compute_bound_seconds"]! * 1e3:F3} | {(double)s["over_larger_bound"]!:F2} | {(double)b0["over_larger_bound"]!:F2} | {(double)s["prefill_seconds"]!:F4} |");
+            }
+        }
+
+        if (stepsOnly)
+        {
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"## {arch.Name} (decode steps only)\n");
+            StepTable();
+            markdown.AppendLine();
+            return r;
+        }
 
         // 2. The small grid: warm every (b, p) shape once, then two trials, trial-major.
         var samples = new List<ProfilingSample>();
@@ -169,15 +190,7 @@ internal static class BatchingBenchmark
 
         markdown.AppendLine(CultureInfo.InvariantCulture, $"## {arch.Name}\n");
         markdown.AppendLine(CultureInfo.InvariantCulture, $"Profiled b = {string.Join(", ", profiled)} (engine memory limit {memoryLimit}); grid p = {{{string.Join(", ", gridPrompts)}}}, o = {{{string.Join(", ", gridOutputs)}}}, 2 trials.\n");
-        markdown.AppendLine(CultureInfo.InvariantCulture, $"Fused kernels: {decoder.UsesFusedKernels}; decode attention kernel: {decoder.UsesAttentionKernel}. Baseline: the step as one TorchScript call, same process.\n");
-        markdown.AppendLine("| b | decode step (ms) | baseline step (ms) | memory bound (ms) | compute bound (ms) | step / larger bound | baseline / bound | prefill p=" + stepPrompt + " (s) |");
-        markdown.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
-        for (var k = 0; k < steps.Count; k++)
-        {
-            var s = steps[k];
-            var b0 = baseline[k];
-            markdown.AppendLine(CultureInfo.InvariantCulture, $"| {s["b"]} | {(double)s["step_seconds"]! * 1e3:F3} | {(double)b0["step_seconds"]! * 1e3:F3} | {(double)s["memory_bound_seconds"]! * 1e3:F3} | {(double)s["compute_bound_seconds"]! * 1e3:F3} | {(double)s["over_larger_bound"]!:F2} | {(double)b0["over_larger_bound"]!:F2} | {(double)s["prefill_seconds"]!:F4} |");
-        }
+        StepTable();
 
         markdown.AppendLine(CultureInfo.InvariantCulture, $"\nHeld-out ({heldError.Count} random (p, o, b), b in {{{string.Join(", ", heldOutBatches)}}}): median {heldError.Median:P2}, max {heldError.Max:P2}. Fit error: {fit.FitError}. Leave-one-batch-size-out: {fit.LeaveOneBatchSizeOutError?.ToString() ?? "n/a"}.\n");
 
