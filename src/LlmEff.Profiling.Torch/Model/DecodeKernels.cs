@@ -50,8 +50,8 @@ internal sealed unsafe class DecodeKernels
 
         // Row r = blockIdx.x of x [rows, h]: x[r, :] += add (rounded, as x.add_ would), then y[r, :] = norm(x[r, :]) * w (+ b);
         // one block per row, each thread holding up to 24 values in registers (fixed trip counts, so the array is not
-        // spilled to local memory).
-        extern "C" __global__ void fused_norm(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm) {
+        // spilled to local memory); launch bounds cap the registers so that 1024 threads fit a block.
+        extern "C" __global__ void __launch_bounds__(1024) fused_norm(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm) {
             __shared__ float sh[33];
             x += (long long)blockIdx.x * h;
             y += (long long)blockIdx.x * h;
