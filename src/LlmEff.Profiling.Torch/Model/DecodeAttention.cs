@@ -24,20 +24,6 @@ internal sealed unsafe class DecodeAttention
     private const int MinChunkTokens = 64;
 
     private const string Source = """
-        #if LLMEFF_FP32
-        typedef float T;
-        __device__ __forceinline__ float ld(T v) { return v; }
-        __device__ __forceinline__ T st(float f) { return f; }
-        #else
-        typedef unsigned short T; // bf16 bits
-        __device__ __forceinline__ float ld(T v) { return __uint_as_float(((unsigned int)v) << 16); }
-        __device__ __forceinline__ T st(float f) {
-            unsigned int u = __float_as_uint(f);
-            if ((u & 0x7f800000u) == 0x7f800000u) return (T)((u >> 16) | ((u & 0xffffu) ? 0x40u : 0u));
-            u += 0x7fffu + ((u >> 16) & 1u);
-            return (T)(u >> 16);
-        }
-        #endif
         #define E (HD / 32)
         #define KU 4
         #define NEG_INF (-__int_as_float(0x7f800000))
@@ -153,7 +139,6 @@ internal sealed unsafe class DecodeAttention
         """;
 
     private static readonly Dictionary<(ScalarType, int, int), (DecodeAttention?, string?)> Compiled = [];
-    private static readonly object Gate = new();
 
     private readonly CudaRuntimeCompiler _compiler;
     private readonly IntPtr _chunk;
@@ -185,43 +170,13 @@ internal sealed unsafe class DecodeAttention
     /// <summary>The kernel for <paramref name="dtype"/>, head size and group size on the current CUDA device (compiled once per process), or null with the reason.</summary>
     public static (DecodeAttention? Kernel, string? Reason) For(ScalarType dtype, int headDim, int groups)
     {
-        lock (Gate)
+        if (UnsupportedReason(headDim, groups) is { } unsupported)
         {
-            if (Compiled.TryGetValue((dtype, headDim, groups), out var done))
-            {
-                return done;
-            }
-
-            (DecodeAttention?, string?) result;
-            if (dtype is not (ScalarType.BFloat16 or ScalarType.Float32))
-            {
-                result = (null, $"the decode attention kernel is built for bf16 and fp32, not {dtype}.");
-            }
-            else if (UnsupportedReason(headDim, groups) is { } unsupported)
-            {
-                result = (null, unsupported);
-            }
-            else
-            {
-                TorchSharp.torch.cuda.synchronize();
-                var (compiler, reason) = CudaRuntimeCompiler.Load();
-                try
-                {
-                    var defines = string.Create(CultureInfo.InvariantCulture, $"#define HD {headDim}\n#define G {groups}\n#define WARPS {Warps}\n")
-                        + (dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty);
-                    result = compiler is null
-                        ? (null, reason)
-                        : (new DecodeAttention(compiler, compiler.Compile(defines + Source, "llmeff_decode_attention.cu", ["decode_attention", "decode_attention_merge"]), headDim, groups), null);
-                }
-                catch (InvalidOperationException e)
-                {
-                    result = (null, e.Message);
-                }
-            }
-
-            Compiled[(dtype, headDim, groups)] = result;
-            return result;
+            return (null, unsupported);
         }
+
+        var defines = string.Create(CultureInfo.InvariantCulture, $"#define HD {headDim}\n#define G {groups}\n#define WARPS {Warps}\n");
+        return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups), dtype, "decode attention kernels", defines, Source, ["decode_attention", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups));
     }
 
     /// <summary>

@@ -17,21 +17,6 @@ internal sealed unsafe class DecodeKernels
     public const int MaxNormWidth = 1024 * 24;
 
     private const string Source = """
-        #if LLMEFF_FP32
-        typedef float T;
-        __device__ __forceinline__ float ld(T v) { return v; }
-        __device__ __forceinline__ T st(float f) { return f; }
-        #else
-        typedef unsigned short T; // bf16 bits
-        __device__ __forceinline__ float ld(T v) { return __uint_as_float(((unsigned int)v) << 16); }
-        __device__ __forceinline__ T st(float f) {
-            unsigned int u = __float_as_uint(f);
-            if ((u & 0x7f800000u) == 0x7f800000u) return (T)((u >> 16) | ((u & 0xffffu) ? 0x40u : 0u)); // inf, NaN
-            u += 0x7fffu + ((u >> 16) & 1u); // round to nearest even
-            return (T)(u >> 16);
-        }
-        #endif
-
         __device__ float block_sum(float v, float* sh) {
             for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
             int w = threadIdx.x >> 5, l = threadIdx.x & 31, nw = (blockDim.x + 31) >> 5;
@@ -123,8 +108,7 @@ internal sealed unsafe class DecodeKernels
         }
         """;
 
-    private static readonly Dictionary<ScalarType, (DecodeKernels? Kernels, string? Reason)> Compiled = [];
-    private static readonly object Gate = new();
+    private static readonly Dictionary<ScalarType, (DecodeKernels?, string?)> Compiled = [];
 
     private readonly CudaRuntimeCompiler _compiler;
     private readonly IntPtr _norm;
@@ -140,42 +124,8 @@ internal sealed unsafe class DecodeKernels
     }
 
     /// <summary>The kernels for <paramref name="dtype"/> on the current CUDA device (compiled once per process), or null with the reason.</summary>
-    public static (DecodeKernels? Kernels, string? Reason) For(ScalarType dtype)
-    {
-        lock (Gate)
-        {
-            if (Compiled.TryGetValue(dtype, out var done))
-            {
-                return done;
-            }
-
-            (DecodeKernels?, string?) result;
-            if (dtype is not (ScalarType.BFloat16 or ScalarType.Float32))
-            {
-                result = (null, $"fused decode kernels are built for bf16 and fp32, not {dtype}.");
-            }
-            else
-            {
-                // A runtime call makes libtorch's (primary) context current on this thread, which the driver API needs.
-                TorchSharp.torch.cuda.synchronize();
-                var (compiler, reason) = CudaRuntimeCompiler.Load();
-                try
-                {
-                    result = compiler is null
-                        ? (null, reason)
-                        : (new DecodeKernels(compiler, compiler.Compile((dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty) + Source, "llmeff_decode.cu", ["fused_norm", "rotary_cache", "silu_mul"])), null);
-                }
-                catch (InvalidOperationException e)
-                {
-                    // A compiler or driver that fails here leaves the plain captured step, which needs neither.
-                    result = (null, e.Message);
-                }
-            }
-
-            Compiled[dtype] = result;
-            return result;
-        }
-    }
+    public static (DecodeKernels? Kernels, string? Reason) For(ScalarType dtype) =>
+        RuntimeKernels.Compile(Compiled, dtype, dtype, "fused decode kernels", string.Empty, Source, ["fused_norm", "rotary_cache", "silu_mul"], (c, f) => new DecodeKernels(c, f));
 
     /// <summary>
     /// Per row of <paramref name="x"/> (its last dimension is the norm's width, the weight's length): the row +=

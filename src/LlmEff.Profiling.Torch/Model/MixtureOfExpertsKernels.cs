@@ -21,23 +21,12 @@ internal sealed unsafe class MixtureOfExpertsKernels
 
     private const string Source = """
         #if LLMEFF_FP32
-        typedef float T;
         typedef float4 V; // 16 bytes: 4 values
         #define VN 4
-        __device__ __forceinline__ float ld(T v) { return v; }
-        __device__ __forceinline__ T st(float f) { return f; }
         __device__ __forceinline__ float dotv(V a, V b) { return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w; }
         #else
-        typedef unsigned short T; // bf16 bits
-        typedef uint4 V; // 16 bytes: 8 values
+        typedef uint4 V; // 16 bytes: 8 bf16 values
         #define VN 8
-        __device__ __forceinline__ float ld(T v) { return __uint_as_float(((unsigned int)v) << 16); }
-        __device__ __forceinline__ T st(float f) {
-            unsigned int u = __float_as_uint(f);
-            if ((u & 0x7f800000u) == 0x7f800000u) return (T)((u >> 16) | ((u & 0xffffu) ? 0x40u : 0u));
-            u += 0x7fffu + ((u >> 16) & 1u);
-            return (T)(u >> 16);
-        }
         __device__ __forceinline__ float lo(unsigned int w) { return __uint_as_float(w << 16); }
         __device__ __forceinline__ float hi(unsigned int w) { return __uint_as_float(w & 0xffff0000u); }
         __device__ __forceinline__ float dotv(V a, V b) {
@@ -119,7 +108,6 @@ internal sealed unsafe class MixtureOfExpertsKernels
         """;
 
     private static readonly Dictionary<ScalarType, (MixtureOfExpertsKernels?, string?)> Compiled = [];
-    private static readonly object Gate = new();
 
     private readonly CudaRuntimeCompiler _compiler;
     private readonly IntPtr _gates;
@@ -142,40 +130,8 @@ internal sealed unsafe class MixtureOfExpertsKernels
         : null;
 
     /// <summary>The kernels for <paramref name="dtype"/> on the current CUDA device (compiled once per process), or null with the reason.</summary>
-    public static (MixtureOfExpertsKernels? Kernels, string? Reason) For(ScalarType dtype)
-    {
-        lock (Gate)
-        {
-            if (Compiled.TryGetValue(dtype, out var done))
-            {
-                return done;
-            }
-
-            (MixtureOfExpertsKernels?, string?) result;
-            if (dtype is not (ScalarType.BFloat16 or ScalarType.Float32))
-            {
-                result = (null, $"the mixture kernels are built for bf16 and fp32, not {dtype}.");
-            }
-            else
-            {
-                TorchSharp.torch.cuda.synchronize();
-                var (compiler, reason) = CudaRuntimeCompiler.Load();
-                try
-                {
-                    result = compiler is null
-                        ? (null, reason)
-                        : (new MixtureOfExpertsKernels(compiler, compiler.Compile((dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty) + Source, "llmeff_moe.cu", ["moe_gates", "moe_gate_up", "moe_down"])), null);
-                }
-                catch (InvalidOperationException e)
-                {
-                    result = (null, e.Message);
-                }
-            }
-
-            Compiled[dtype] = result;
-            return result;
-        }
-    }
+    public static (MixtureOfExpertsKernels? Kernels, string? Reason) For(ScalarType dtype) =>
+        RuntimeKernels.Compile(Compiled, dtype, dtype, "the mixture kernels", string.Empty, Source, ["moe_gates", "moe_gate_up", "moe_down"], (c, f) => new MixtureOfExpertsKernels(c, f));
 
     /// <summary>
     /// The routed experts of one token: <paramref name="residual"/> <c>[1, h]</c> += Σ gates·expert(<paramref name="normed"/>)

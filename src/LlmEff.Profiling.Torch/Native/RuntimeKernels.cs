@@ -1,0 +1,77 @@
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch;
+
+/// <summary>
+/// What the run-time compiled decode kernels share: the element type (bf16 bits or fp32) with its load and
+/// round-to-nearest-even store, and compiling a source once per key for the current CUDA device.
+/// </summary>
+internal static class RuntimeKernels
+{
+    /// <summary>
+    /// <c>T</c>, <c>ld</c> (to fp32) and <c>st</c> (from fp32, rounded to nearest even as libtorch rounds; NaN and
+    /// infinity kept) for bf16, or for fp32 where <c>LLMEFF_FP32</c> is defined.
+    /// </summary>
+    public const string ElementType = """
+        #if LLMEFF_FP32
+        typedef float T;
+        __device__ __forceinline__ float ld(T v) { return v; }
+        __device__ __forceinline__ T st(float f) { return f; }
+        #else
+        typedef unsigned short T; // bf16 bits
+        __device__ __forceinline__ float ld(T v) { return __uint_as_float(((unsigned int)v) << 16); }
+        __device__ __forceinline__ T st(float f) {
+            unsigned int u = __float_as_uint(f);
+            if ((u & 0x7f800000u) == 0x7f800000u) return (T)((u >> 16) | ((u & 0xffffu) ? 0x40u : 0u)); // inf, NaN
+            u += 0x7fffu + ((u >> 16) & 1u); // round to nearest even
+            return (T)(u >> 16);
+        }
+        #endif
+
+        """;
+
+    /// <summary>
+    /// The kernel set of <paramref name="key"/> from <paramref name="cache"/>, or compiled now: <see cref="ElementType"/>
+    /// for <paramref name="dtype"/>, then <paramref name="defines"/> and <paramref name="source"/>, its
+    /// <paramref name="kernels"/> handed to <paramref name="create"/>. Null with the reason where the dtype is not bf16
+    /// or fp32, NVRTC or the driver is missing, or compiling fails (the caller then runs the libtorch ops instead).
+    /// </summary>
+    public static (TKernels? Kernels, string? Reason) Compile<TKey, TKernels>(
+        Dictionary<TKey, (TKernels?, string?)> cache, TKey key, ScalarType dtype, string what, string defines, string source, string[] kernels,
+        Func<CudaRuntimeCompiler, IReadOnlyDictionary<string, IntPtr>, TKernels> create)
+        where TKey : notnull
+        where TKernels : class
+    {
+        lock (cache)
+        {
+            if (cache.TryGetValue(key, out var done))
+            {
+                return done;
+            }
+
+            (TKernels?, string?) result;
+            if (dtype is not (ScalarType.BFloat16 or ScalarType.Float32))
+            {
+                result = (null, $"{what} are built for bf16 and fp32, not {dtype}.");
+            }
+            else
+            {
+                // A runtime call makes libtorch's (primary) context current on this thread, which the driver API needs.
+                cuda.synchronize();
+                var (compiler, reason) = CudaRuntimeCompiler.Load();
+                try
+                {
+                    var text = (dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty) + ElementType + defines + source;
+                    result = compiler is null ? (null, reason) : (create(compiler, compiler.Compile(text, $"llmeff_{kernels[0]}.cu", kernels)), null);
+                }
+                catch (InvalidOperationException e)
+                {
+                    result = (null, e.Message);
+                }
+            }
+
+            cache[key] = result;
+            return result;
+        }
+    }
+}
