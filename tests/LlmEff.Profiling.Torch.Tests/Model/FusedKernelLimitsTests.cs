@@ -1,3 +1,5 @@
+using TorchSharp;
+
 namespace LlmEff.Profiling.Torch.Tests.Model;
 
 /// <summary>
@@ -41,6 +43,16 @@ public sealed class FusedKernelLimitsTests
     [Fact]
     public void Decode_attention_workspace_holds_each_chunks_sums_max_and_total() =>
         Assert.Equal(2L * 32 * 5 * (128 + 2), DecodeAttention.WorkspaceFloats(2, 32, 128, 5));
+
+    /// <summary>A dtype the kernels are not built for is answered with the reason, before any CUDA call (the step then keeps the libtorch ops).</summary>
+    [TorchFact]
+    public void Kernels_for_fp16_are_declined_with_the_reason_without_touching_cuda()
+    {
+        Assert.Contains("bf16 and fp32", DecodeKernels.For(torch.ScalarType.Float16).Reason, StringComparison.Ordinal);
+        Assert.Contains("bf16 and fp32", DecodeAttention.For(torch.ScalarType.Float16, 128, 4).Reason, StringComparison.Ordinal);
+        Assert.Contains("bf16 and fp32", MixtureOfExpertsKernels.For(torch.ScalarType.Float16).Reason, StringComparison.Ordinal);
+        Assert.Contains("multiples of 32", DecodeAttention.For(torch.ScalarType.BFloat16, 80, 1).Reason, StringComparison.Ordinal);
+    }
 
     [Theory]
     [InlineData(true, 8, 2048, 768, null)] // Qwen3-30B-A3B
