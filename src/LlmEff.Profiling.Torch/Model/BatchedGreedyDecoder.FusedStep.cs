@@ -35,26 +35,22 @@ public sealed partial class BatchedGreedyDecoder
         return bucket.History.narrow(1, p, outputTokens).clone();
     }
 
-    /// <summary>The fused kernels for <paramref name="model"/> on the current CUDA device, each null where it does not serve the model.</summary>
+    /// <summary>
+    /// The fused kernels for <paramref name="model"/> on the current CUDA device, each null where it does not serve the
+    /// model: the single-query step's kernels where that step takes them, and the attention kernel beside them.
+    /// </summary>
     private static (DecodeKernels? Kernels, DecodeAttention? Attention) FusedKernelsFor(DecoderTransformer model)
     {
-        var s = model.Shape;
-        if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024)
-        {
-            return (null, null);
-        }
-
-        var dtype = model.Precision.ToScalarType();
-        var kernels = DecodeKernels.For(dtype).Kernels;
+        var kernels = GreedyDecoder.FusedKernelsFor(model);
         var attention = kernels is null || model.Architecture.Positions == PositionalScheme.Alibi
             ? null
-            : DecodeAttention.For(dtype, s.HeadDim, s.Groups).Kernel;
+            : DecodeAttention.For(model.Precision.ToScalarType(), model.Shape.HeadDim, model.Shape.Groups).Kernel;
         return (kernels, attention);
     }
 
-    /// <summary>Context chunks of the attention kernel for a bucket of <paramref name="batch"/> queries: the most over its windows (0 without the kernel).</summary>
-    private int AttentionChunks(int batch, int windowTokens) =>
-        _attention is null ? 0 : DecodeAttention.Chunks(batch, Model.Shape.KeyValueHeads, Math.Min(CapacityTokens, WindowCount * windowTokens));
+    /// <summary>Context chunks of the attention kernel for a bucket of <paramref name="batch"/> queries in its longest window, the most over its windows (0 without the kernel).</summary>
+    private int MostAttentionChunks(int batch) =>
+        _attention is null ? 0 : DecodeAttention.Chunks(batch, Model.Shape.KeyValueHeads, WindowLength(WindowCount - 1));
 
     /// <summary>The step a graph captures: the fused sequence where the kernels exist, else the one TorchScript call.</summary>
     private void Step(Bucket bucket, int window)

@@ -102,7 +102,7 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
             (_kernels, _attention) = FusedKernelsFor(model);
         }
 
-        _views = [.. _buckets.Select(b => new Bucket(b, _cache, _token, _history, s, dtype, model.Device, AttentionChunks(b, WindowTokens)))];
+        _views = [.. _buckets.Select(b => new Bucket(b, _cache, _token, _history, s, dtype, model.Device, MostAttentionChunks(b)))];
         _layerTensors = [.. model.ScriptLayerTensors()];
         _globals = [.. model.ScriptGlobals()];
         Source = BatchedDecoderScript.Build(model.Architecture, s, model.Options.NormEpsilon, model.Options.AlignFfnWidth);
@@ -360,67 +360,5 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
 
         torch.cuda.synchronize();
         return [.. graphs];
-    }
-
-    /// <summary>One bucket's views of the shared buffers (its first <see cref="Size"/> caches, tokens and histories) and the fused step's own buffers.</summary>
-    private sealed class Bucket : IDisposable
-    {
-        public Bucket(int size, Tensor[] cache, Tensor token, Tensor history, ShardShape s, ScalarType dtype, Device device, int attentionChunks)
-        {
-            Size = size;
-            Cache = [.. cache.Select(c => c.narrow(0, 0, size))];
-            Keys = [.. Cache.Select(c => c.narrow(2, s.Heads, s.KeyValueHeads).permute(0, 2, 1, 3))];
-            Values = [.. Cache.Select(c => c.narrow(2, s.Heads + s.KeyValueHeads, s.KeyValueHeads).permute(0, 2, 1, 3))];
-            Token = token.narrow(0, 0, size);
-            History = history.narrow(0, 0, size);
-            if (s.HasHead)
-            {
-                Normed = zeros([size, s.HiddenSize], dtype, device);
-                Queries = zeros([size, s.Heads, s.HeadDim], dtype, device);
-                Attention = zeros([size, s.AttentionWidth], dtype, device);
-                AttentionChunks = attentionChunks;
-                var floats = DecodeAttention.WorkspaceFloats(size, s.Heads, s.HeadDim, attentionChunks);
-                AttentionWorkspace = floats > 0 ? zeros([floats], ScalarType.Float32, device) : null;
-            }
-        }
-
-        public int Size { get; }
-
-        public Tensor[] Cache { get; }
-
-        public Tensor[] Keys { get; }
-
-        public Tensor[] Values { get; }
-
-        public Tensor Token { get; }
-
-        public Tensor History { get; }
-
-        /// <summary>The fused step's norm output <c>[b, h]</c>, queries <c>[b, H, HD]</c> and attention output <c>[b, H·HD]</c> (stages with the head).</summary>
-        public Tensor? Normed { get; }
-
-        public Tensor? Queries { get; }
-
-        public Tensor? Attention { get; }
-
-        /// <summary>Most context chunks of the attention kernel over this bucket's windows (0 without the kernel), and their workspace.</summary>
-        public int AttentionChunks { get; }
-
-        public Tensor? AttentionWorkspace { get; }
-
-        public void Dispose()
-        {
-            foreach (var t in Keys.Concat(Values).Concat(Cache))
-            {
-                t.Dispose();
-            }
-
-            Token.Dispose();
-            History.Dispose();
-            Normed?.Dispose();
-            Queries?.Dispose();
-            Attention?.Dispose();
-            AttentionWorkspace?.Dispose();
-        }
     }
 }

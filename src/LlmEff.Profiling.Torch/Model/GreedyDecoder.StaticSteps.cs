@@ -48,7 +48,7 @@ public sealed partial class GreedyDecoder
         return GenerateStatic(promptTokens, p, outputTokens, window => DecodeFused(window, kernels: null, stream: IntPtr.Zero));
     }
 
-    private static DecodeKernels? FusedKernelsFor(DecoderTransformer model)
+    internal static DecodeKernels? FusedKernelsFor(DecoderTransformer model)
     {
         var s = model.Shape;
         if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024)
@@ -87,6 +87,16 @@ public sealed partial class GreedyDecoder
         }
 
         var x = Invoke("_embed_at", _token, _position, _globals);
+        var a = Model.Architecture;
+
+        // The expert kernels' workspace, once per step: the chosen experts' gates and activations.
+        Tensor? gates = null, activation = null;
+        if (kernels is not null && _expertKernels is not null)
+        {
+            gates = empty([a.ExpertsPerToken], y.dtype, y.device);
+            activation = empty([a.ExpertsPerToken, s.FfnHiddenSize], y.dtype, y.device);
+        }
+
         var mask = Invoke("_static_mask", x, _position, lb, _globals);
         var blocks = Model.Blocks;
         for (var i = 0; i < blocks.Count; i++)
@@ -105,16 +115,14 @@ public sealed partial class GreedyDecoder
 
             Invoke("f_attn", x, _queries!, i, lb, mask, _layerTensors, _keys, _values);
             Norm(x, block.OutBias, block.Norm2Weight, block.Norm2Bias);
-            if (Model.Architecture.IsMixtureOfExperts)
+            if (a.IsMixtureOfExperts)
             {
-                if (kernels is not null && _expertKernels is not null)
+                if (gates is not null)
                 {
-                    var experts = block.Experts!;
+                    var ffn = block.Experts!;
                     var logits = Invoke("f_moe_router", y, i, _layerTensors);
-                    var shared = Model.Architecture.SharedExperts > 0 ? Invoke("f_moe_shared", y, i, _layerTensors) : null;
-                    var gates = empty([Model.Architecture.ExpertsPerToken], y.dtype, y.device);
-                    var activation = empty([Model.Architecture.ExpertsPerToken, s.FfnHiddenSize], y.dtype, y.device);
-                    _expertKernels.Run(y, logits, experts.RoutingTable, _position, experts.GateUpWeight, experts.DownWeight, shared, x, gates, activation, stream);
+                    var shared = a.SharedExperts > 0 ? Invoke("f_moe_shared", y, i, _layerTensors) : null;
+                    _expertKernels!.Run(y, logits, ffn.RoutingTable, _position, ffn.GateUpWeight, ffn.DownWeight, shared, x, gates, activation!, stream);
                 }
                 else
                 {
