@@ -81,6 +81,13 @@ internal static class BatchingBenchmark
                     ["over_larger_bound"] = step / bound, ["prefill_seconds"] = t1, ["prefill_tokens_per_second"] = b * stepPrompt / t1,
                 });
                 log.LogInformation("{Model} {What} b={B}: decode step {Step:F3} ms, bound {Bound:F3} ms ({Kind}), {Ratio:F2}x; prefill {Pf:F3} s", arch.Name, what, b, step * 1e3, bound * 1e3, memBound >= computeBound ? "memory" : "compute", step / bound, t1);
+                if (decoder.UsesFusedKernels)
+                {
+                    // Where the fused step's time goes: each piece alone in a graph (microseconds per step, all layers).
+                    var pieces = decoder.MeasureStepPieces(b, stepPrompt);
+                    list[^1]["pieces_us"] = pieces.ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value * 1e6, 1));
+                    log.LogInformation("{Model} b={B} pieces (us): {Pieces}", arch.Name, b, string.Join(", ", pieces.Select(kv => FormattableString.Invariant($"{kv.Key} {kv.Value * 1e6:F0}"))));
+                }
             }
 
             return list;

@@ -118,6 +118,12 @@ internal static class MoeBenchmark
         }
 
         r["decode_step_seconds"] = Step(decoder);
+        if (decoder.UsesFusedKernels)
+        {
+            // Where the fused step's time goes: each piece alone in a graph (microseconds per step, all layers).
+            r["step_pieces_us"] = decoder.MeasureStepPieces(plan.MaxPromptTokens).ToDictionary(kv => kv.Key, kv => Math.Round(kv.Value * 1e6, 1));
+        }
+
         decoder.Dispose();
         using var plain = new GreedyDecoder(model, plan.MaxPromptTokens + n, graphs, GreedyDecoder.DefaultWindowTokens, fusedKernels: false);
         r["decode_step_one_call_seconds"] = Step(plain);

@@ -100,50 +100,125 @@ public sealed partial class BatchedGreedyDecoder
         for (var i = 0; i < blocks.Count; i++)
         {
             var block = blocks[i];
-            Norm(x, i > 0 ? blocks[i - 1].DownBias : null, block.Norm1Weight, block.Norm1Bias);
-            var qkv = Call("f_qkv", y, i, _layerTensors);
-            if (kernels is not null)
+            if (Runs("norm"))
             {
-                kernels.RotaryCache(qkv, bucket.Queries!, bucket.Cache[i], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream);
-            }
-            else
-            {
-                Call("f_rotary_ref", qkv, bucket.Queries!, bucket.Cache[i], _position, _globals);
+                Norm(x, i > 0 ? blocks[i - 1].DownBias : null, block.Norm1Weight, block.Norm1Bias);
             }
 
-            if (attention is not null)
+            var qkv = Output("qkv", () => Call("f_qkv", y, i, _layerTensors));
+            if (Runs("rotary"))
             {
-                attention.Run(bucket.Queries!, bucket.Cache[i], _position, bucket.Attention!, bucket.AttentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(bucket.Size, s.KeyValueHeads, lb), lb, stream);
-            }
-            else
-            {
-                Call("f_attn_ref", bucket.Queries!, i, lb, mask!, bucket.Attention!, bucket.Keys, bucket.Values);
-            }
-
-            Call("f_out", x, bucket.Attention!, i, _layerTensors);
-            Norm(x, block.OutBias, block.Norm2Weight, block.Norm2Bias);
-            if (gated)
-            {
-                var gu = Call("f_gate_up", y, i, _layerTensors);
                 if (kernels is not null)
                 {
-                    kernels.SiluMul(gu, act!, s.FfnHiddenSize, stream);
+                    kernels.RotaryCache(qkv, bucket.Queries!, bucket.Cache[i], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream);
                 }
                 else
                 {
-                    Call("f_silu_mul_ref", gu, act!);
+                    Call("f_rotary_ref", qkv, bucket.Queries!, bucket.Cache[i], _position, _globals);
+                }
+            }
+
+            if (Runs("attention"))
+            {
+                if (attention is not null)
+                {
+                    attention.Run(bucket.Queries!, bucket.Cache[i], _position, bucket.Attention!, bucket.AttentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(bucket.Size, s.KeyValueHeads, lb), lb, stream);
+                }
+                else
+                {
+                    Call("f_attn_ref", bucket.Queries!, i, lb, mask!, bucket.Attention!, bucket.Keys, bucket.Values);
+                }
+            }
+
+            if (Runs("out"))
+            {
+                Call("f_out", x, bucket.Attention!, i, _layerTensors);
+            }
+
+            if (Runs("norm"))
+            {
+                Norm(x, block.OutBias, block.Norm2Weight, block.Norm2Bias);
+            }
+
+            if (gated)
+            {
+                var gu = Output("gate_up", () => Call("f_gate_up", y, i, _layerTensors));
+                if (Runs("activation"))
+                {
+                    if (kernels is not null)
+                    {
+                        kernels.SiluMul(gu, act!, s.FfnHiddenSize, stream);
+                    }
+                    else
+                    {
+                        Call("f_silu_mul_ref", gu, act!);
+                    }
                 }
 
-                Call("f_down", x, act!, i, _layerTensors);
+                if (Runs("down"))
+                {
+                    Call("f_down", x, act!, i, _layerTensors);
+                }
             }
-            else
+            else if (Runs("ffn"))
             {
                 Call("f_ffn", x, y, i, _layerTensors);
             }
         }
 
-        Norm(x, blocks[^1].DownBias, Model.FinalNormWeight!, Model.FinalNormBias);
-        Call("f_head", y, bucket.Token, _position, bucket.History, _globals);
+        if (Runs("norm"))
+        {
+            Norm(x, blocks[^1].DownBias, Model.FinalNormWeight!, Model.FinalNormBias);
+        }
+
+        if (Runs("head"))
+        {
+            Call("f_head", y, bucket.Token, _position, bucket.History, _globals);
+        }
+    }
+
+    private bool Runs(string piece) => _pieces?.Runs(piece) ?? true;
+
+    private Tensor Output(string piece, Func<Tensor> produce) => _pieces is null ? produce() : _pieces.Output(piece, produce);
+
+    /// <summary>
+    /// The fused step's GPU seconds by piece (<see cref="StepPieces"/>) for a batch of <paramref name="batchSize"/> (a
+    /// bucket), replayed <paramref name="replays"/> times from context <paramref name="contextTokens"/>.
+    /// </summary>
+    internal IReadOnlyDictionary<string, double> MeasureStepPieces(int batchSize, int contextTokens, int replays = 20)
+    {
+        if (!UsesFusedKernels)
+        {
+            throw new NotSupportedException("Step pieces are timed on the fused CUDA-graph step; this decoder does not use it.");
+        }
+
+        var k = Array.IndexOf(_buckets, batchSize);
+        if (k < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, $"Not a bucket of this decoder ({string.Join(", ", _buckets)}).");
+        }
+
+        var start = Math.Min(contextTokens, CapacityTokens - replays - 2);
+        ArgumentOutOfRangeException.ThrowIfNegative(start, nameof(contextTokens));
+        var window = (start + replays) / WindowTokens;
+        var bucket = _views[k];
+        using var pieces = new StepPieces();
+        _pieces = pieces;
+        try
+        {
+            return pieces.Measure(
+                () => DecodeFused(bucket, window, _kernels, _attention, CudaGraph.CurrentRawStream()),
+                () =>
+                {
+                    _position.fill_(start);
+                    bucket.Token.zero_();
+                },
+                replays);
+        }
+        finally
+        {
+            _pieces = null;
+        }
     }
 
     /// <summary>Calls a script function with exactly the given arguments (each piece takes the tensor lists it needs).</summary>

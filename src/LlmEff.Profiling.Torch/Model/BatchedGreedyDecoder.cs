@@ -25,6 +25,7 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
     private readonly int[] _buckets;
     private readonly Bucket[] _views;
     private readonly CudaGraph[][]? _graphs;
+    private StepPieces? _pieces;
     private readonly DecodeKernels? _kernels;
     private readonly DecodeAttention? _attention;
 

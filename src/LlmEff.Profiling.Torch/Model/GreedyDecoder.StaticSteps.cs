@@ -102,41 +102,103 @@ public sealed partial class GreedyDecoder
         for (var i = 0; i < blocks.Count; i++)
         {
             var block = blocks[i];
-            Norm(x, i > 0 ? blocks[i - 1].DownBias : null, block.Norm1Weight, block.Norm1Bias);
-            var qkv = Invoke("f_qkv", y, i, _layerTensors);
-            if (kernels is not null)
+            if (Runs("norm"))
             {
-                kernels.RotaryCache(qkv, _queries!, _cache[i], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream);
-            }
-            else
-            {
-                Invoke("f_rotary_ref", qkv, _queries!, _cache[i], _position, _globals);
+                Norm(x, i > 0 ? blocks[i - 1].DownBias : null, block.Norm1Weight, block.Norm1Bias);
             }
 
-            Invoke("f_attn", x, _queries!, i, lb, mask, _layerTensors, _keys, _values);
-            Norm(x, block.OutBias, block.Norm2Weight, block.Norm2Bias);
+            var qkv = Output("qkv", () => Invoke("f_qkv", y, i, _layerTensors));
+            if (Runs("rotary"))
+            {
+                if (kernels is not null)
+                {
+                    kernels.RotaryCache(qkv, _queries!, _cache[i], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream);
+                }
+                else
+                {
+                    Invoke("f_rotary_ref", qkv, _queries!, _cache[i], _position, _globals);
+                }
+            }
+
+            if (Runs("attention"))
+            {
+                Invoke("f_attn", x, _queries!, i, lb, mask, _layerTensors, _keys, _values);
+            }
+
+            if (Runs("norm"))
+            {
+                Norm(x, block.OutBias, block.Norm2Weight, block.Norm2Bias);
+            }
+
             if (a.IsMixtureOfExperts)
             {
                 if (gates is not null)
                 {
                     var ffn = block.Experts!;
-                    var logits = Invoke("f_moe_router", y, i, _layerTensors);
-                    var shared = a.SharedExperts > 0 ? Invoke("f_moe_shared", y, i, _layerTensors) : null;
-                    _expertKernels!.Run(y, logits, ffn.RoutingTable, _position, ffn.GateUpWeight, ffn.DownWeight, shared, x, gates, activation!, stream);
+                    var logits = Output("router", () => Invoke("f_moe_router", y, i, _layerTensors));
+                    var shared = a.SharedExperts > 0 ? Output("shared", () => Invoke("f_moe_shared", y, i, _layerTensors)) : null;
+                    if (Runs("experts"))
+                    {
+                        _expertKernels!.Run(y, logits, ffn.RoutingTable, _position, ffn.GateUpWeight, ffn.DownWeight, shared, x, gates, activation!, stream);
+                    }
                 }
-                else
+                else if (Runs("ffn"))
                 {
                     Invoke("f_moe", x, y, i, _position, _layerTensors);
                 }
             }
-            else
+            else if (Runs("ffn"))
             {
                 Invoke("f_ffn", x, y, i, _layerTensors);
             }
         }
 
-        Norm(x, blocks[^1].DownBias, Model.FinalNormWeight!, Model.FinalNormBias);
-        Invoke("f_head", y, _token, _position, _history, _globals);
+        if (Runs("norm"))
+        {
+            Norm(x, blocks[^1].DownBias, Model.FinalNormWeight!, Model.FinalNormBias);
+        }
+
+        if (Runs("head"))
+        {
+            Invoke("f_head", y, _token, _position, _history, _globals);
+        }
+    }
+
+    private bool Runs(string piece) => _pieces?.Runs(piece) ?? true;
+
+    private Tensor Output(string piece, Func<Tensor> produce) => _pieces is null ? produce() : _pieces.Output(piece, produce);
+
+    /// <summary>
+    /// The fused step's GPU seconds by piece (<see cref="StepPieces"/>), replayed <paramref name="replays"/> times from
+    /// context <paramref name="contextTokens"/>: a diagnostic of where the step's time goes beside its bound.
+    /// </summary>
+    internal IReadOnlyDictionary<string, double> MeasureStepPieces(int contextTokens, int replays = 20)
+    {
+        if (!UsesFusedKernels)
+        {
+            throw new NotSupportedException("Step pieces are timed on the fused CUDA-graph step; this decoder does not use it.");
+        }
+
+        var start = Math.Min(contextTokens, CapacityTokens - replays - 2);
+        ArgumentOutOfRangeException.ThrowIfNegative(start, nameof(contextTokens));
+        var window = WindowIndex(start + replays);
+        using var pieces = new StepPieces();
+        _pieces = pieces;
+        try
+        {
+            return pieces.Measure(
+                () => DecodeFused(window, _kernels, CudaGraph.CurrentRawStream()),
+                () =>
+                {
+                    _position.fill_(start);
+                    _token.zero_();
+                },
+                replays);
+        }
+        finally
+        {
+            _pieces = null;
+        }
     }
 
     /// <summary>The routed-expert kernels for a gated mixture whose sizes they take, or null (the step's TorchScript FFN then runs them).</summary>

@@ -23,6 +23,7 @@ public sealed partial class GreedyDecoder : IDisposable
     private readonly Tensor _position;
     private readonly Tensor _history;
     private readonly CudaGraph[]? _graphs;
+    private StepPieces? _pieces;
 
     // The fused-kernel step (stages with the head): its norm output and rotated queries, and the kernels (null: the
     // captured step is the all-TorchScript decode_static).
