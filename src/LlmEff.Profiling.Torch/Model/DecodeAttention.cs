@@ -17,16 +17,20 @@ internal sealed unsafe class DecodeAttention
     /// <summary>Warps per block of the chunk kernel.</summary>
     private const int Warps = 4;
 
-    /// <summary>Blocks the split aims for: about two waves of an H100's 132 SMs.</summary>
-    private const int TargetBlocks = 264;
+    /// <summary>Busy warps the split aims for: eight per SM of an H100's 132, enough loads in flight to saturate its memory.</summary>
+    private const int TargetWarps = 1056;
 
-    /// <summary>Fewest positions per chunk: below this the merge costs more than the parallelism gains.</summary>
-    private const int MinChunkTokens = 64;
+    /// <summary>Positions of a warp's tile; chunks are whole tiles.</summary>
+    private const int TileTokens = 32;
 
     private const string Source = """
         #define E (HD / 32)
-        #define KU 4
         #define NEG_INF (-__int_as_float(0x7f800000))
+        #if LLMEFF_FP32
+        #define VE 4
+        #else
+        #define VE 8
+        #endif
 
         __device__ __forceinline__ float warp_sum(float v) {
             #pragma unroll
@@ -34,11 +38,43 @@ internal sealed unsafe class DecodeAttention
             return v;
         }
 
+        __device__ __forceinline__ float warp_max(float v) {
+            #pragma unroll
+            for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+            return v;
+        }
+
+        // The VE values of a 16-byte load, to fp32.
+        __device__ __forceinline__ void unpack(uint4 u, float* o) {
+        #if LLMEFF_FP32
+            o[0] = __uint_as_float(u.x); o[1] = __uint_as_float(u.y); o[2] = __uint_as_float(u.z); o[3] = __uint_as_float(u.w);
+        #else
+            unsigned int w[4] = { u.x, u.y, u.z, u.w };
+            #pragma unroll
+            for (int i = 0; i < 4; i++) { o[2 * i] = __uint_as_float(w[i] << 16); o[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u); }
+        #endif
+        }
+
+        // Lane l's E consecutive values of a row (16-byte loads where the slice is that wide).
+        __device__ __forceinline__ void ld_slice(const T* p, float* o) {
+        #if E % VE == 0
+            #pragma unroll
+            for (int i = 0; i < E / VE; i++) unpack(((const uint4*)p)[i], o + i * VE);
+        #else
+            #pragma unroll
+            for (int e = 0; e < E; e++) o[e] = ld(p[e]);
+        #endif
+        }
+
         // Block (s, kv, b): positions [s·C, min(L, s·C + C)) of query b's cache for the G query heads of KV head kv, with
-        // L = *pos + 1. Lane l holds values l, l + 32, ... of a row (coalesced loads); each warp takes KU positions at a time.
-        // One chunk (gridDim.x == 1): writes the normalised output, heads in the output projection's (group, KV head)
-        // order; else the chunk's [HD unnormalised sums, max, sum of exponentials] per head to part [B, H, S, HD + 2].
+        // L = *pos + 1 and C a multiple of 32. Each warp takes tiles of 32 positions: lane l scores position t + l against
+        // the G queries (its whole key row, 16-byte loads; queries in shared memory), one warp max per head and tile for the
+        // online softmax, then the tile's values row by row with lane l holding values l·E .. l·E + E − 1 (coalesced) and
+        // each position's probability broadcast by a shuffle. One chunk (gridDim.x == 1): writes the normalised output,
+        // heads in the output projection's (group, KV head) order; else the chunk's [HD unnormalised sums, max, sum of
+        // exponentials] per head to part [B, H, S, HD + 2].
         extern "C" __global__ void __launch_bounds__(WARPS * 32) decode_attention(const T* q, const T* cache, const long long* pos, T* out, float* part, int H, int KV, long long cache_stride, int C, float scale) {
+            __shared__ float sq[G][HD];
             __shared__ float sh[WARPS][G][HD + 2];
             const int s = blockIdx.x, kv = blockIdx.y, b = blockIdx.z, S = gridDim.x;
             const int w = threadIdx.x >> 5, l = threadIdx.x & 31;
@@ -48,49 +84,68 @@ internal sealed unsafe class DecodeAttention
             const T* qb = q + ((long long)b * H + kv * G) * HD;
             const T* kb = cache + b * cache_stride + (long long)(H + kv) * HD;
             const T* vb = kb + (long long)KV * HD;
-            float qr[G][E], acc[G][E], m[G], sum[G];
+            for (int i = threadIdx.x; i < G * HD; i += WARPS * 32) sq[i / HD][i % HD] = ld(qb[i]) * scale;
+            __syncthreads();
+            float acc[G][E], m[G], sum[G];
             #pragma unroll
             for (int g = 0; g < G; g++) {
                 m[g] = NEG_INF; sum[g] = 0.f;
                 #pragma unroll
-                for (int e = 0; e < E; e++) { qr[g][e] = ld(qb[g * HD + e * 32 + l]) * scale; acc[g][e] = 0.f; }
+                for (int e = 0; e < E; e++) acc[g][e] = 0.f;
             }
 
-            for (int j = j0 + w * KU; j < j1; j += WARPS * KU) {
-                float k[KU][E], v[KU][E];
+            for (int t = j0 + w * 32; t < j1; t += WARPS * 32) {
+                const int j = t + l;
+                const bool ok = j < j1;
+                float sc[G];
                 #pragma unroll
-                for (int u = 0; u < KU; u++) {
-                    bool ok = j + u < j1;
+                for (int g = 0; g < G; g++) sc[g] = 0.f;
+                if (ok) {
+                    const uint4* kr = (const uint4*)(kb + j * rs);
                     #pragma unroll
-                    for (int e = 0; e < E; e++) {
-                        k[u][e] = ok ? ld(kb[(j + u) * rs + e * 32 + l]) : 0.f;
-                        v[u][e] = ok ? ld(vb[(j + u) * rs + e * 32 + l]) : 0.f;
+                    for (int i = 0; i < HD / VE; i++) {
+                        float k8[VE];
+                        unpack(kr[i], k8);
+                        #pragma unroll
+                        for (int g = 0; g < G; g++) {
+                            #pragma unroll
+                            for (int e = 0; e < VE; e++) sc[g] += sq[g][i * VE + e] * k8[e];
+                        }
                     }
                 }
 
                 #pragma unroll
-                for (int u = 0; u < KU; u++) {
-                    if (j + u >= j1) break;
+                for (int g = 0; g < G; g++) {
+                    const float x = ok ? sc[g] : NEG_INF;
+                    const float mn = fmaxf(m[g], warp_max(x));
+                    const float c = __expf(m[g] - mn);
+                    sc[g] = ok ? __expf(x - mn) : 0.f;
+                    sum[g] = sum[g] * c + sc[g];
+                    #pragma unroll
+                    for (int e = 0; e < E; e++) acc[g][e] *= c;
+                    m[g] = mn;
+                }
+
+                const int n = min(32, j1 - t);
+                #pragma unroll 4
+                for (int u = 0; u < n; u++) {
+                    float v[E];
+                    ld_slice(vb + (t + u) * rs + l * E, v);
                     #pragma unroll
                     for (int g = 0; g < G; g++) {
-                        float d = 0.f;
+                        const float p = __shfl_sync(0xffffffffu, sc[g], u);
                         #pragma unroll
-                        for (int e = 0; e < E; e++) d += qr[g][e] * k[u][e];
-                        d = warp_sum(d);
-                        float mn = fmaxf(m[g], d), c = __expf(m[g] - mn), p = __expf(d - mn);
-                        sum[g] = sum[g] * c + p;
-                        #pragma unroll
-                        for (int e = 0; e < E; e++) acc[g][e] = acc[g][e] * c + p * v[u][e];
-                        m[g] = mn;
+                        for (int e = 0; e < E; e++) acc[g][e] += p * v[e];
                     }
                 }
             }
 
             #pragma unroll
             for (int g = 0; g < G; g++) {
+                const float total = warp_sum(sum[g]);
                 #pragma unroll
-                for (int e = 0; e < E; e++) sh[w][g][e * 32 + l] = acc[g][e];
-                if (l == 0) { sh[w][g][HD] = m[g]; sh[w][g][HD + 1] = sum[g]; }
+                for (int e = 0; e < E; e++) sh[w][g][l * E + e] = acc[g][e];
+                if (l == 0) { sh[w][g][HD] = m[g]; sh[w][g][HD + 1] = total; }
             }
 
             __syncthreads();
@@ -126,8 +181,10 @@ internal sealed unsafe class DecodeAttention
             if (d >= HD) return;
             const float* p = part + ((long long)b * H + h) * S * (HD + 2);
             float M = NEG_INF;
+            #pragma unroll 8
             for (int s = 0; s < S; s++) M = fmaxf(M, p[s * (HD + 2) + HD]);
             float num = 0.f, den = 0.f;
+            #pragma unroll 8
             for (int s = 0; s < S; s++) {
                 float ms = p[s * (HD + 2) + HD];
                 if (ms != NEG_INF) { float f = __expf(ms - M); num += f * p[s * (HD + 2) + d]; den += f * p[s * (HD + 2) + HD + 1]; }
@@ -181,13 +238,23 @@ internal sealed unsafe class DecodeAttention
 
     /// <summary>
     /// How many chunks to cut a context of up to <paramref name="windowTokens"/> positions into, for a batch of
-    /// <paramref name="batch"/> queries with <paramref name="keyValueHeads"/> KV heads: enough blocks to fill the GPU,
-    /// chunks of at least <see cref="MinChunkTokens"/> positions.
+    /// <paramref name="batch"/> queries with <paramref name="keyValueHeads"/> KV heads: each warp of a chunk takes the
+    /// same number of <see cref="TileTokens"/>-position tiles, as few as keep about <see cref="TargetWarps"/> warps
+    /// busy (one each when the whole context has fewer tiles than that), so each chunk is <see cref="ChunkTokens"/> long.
     /// </summary>
     public static int Chunks(int batch, int keyValueHeads, int windowTokens)
     {
-        var wanted = (TargetBlocks + (batch * keyValueHeads) - 1) / (batch * keyValueHeads);
-        return Math.Max(1, Math.Min(wanted, windowTokens / MinChunkTokens));
+        var tiles = (windowTokens + TileTokens - 1) / TileTokens;
+        var tilesPerWarp = Math.Max(1, (int)(((long)batch * keyValueHeads * tiles + TargetWarps - 1) / TargetWarps));
+        var chunkTiles = tilesPerWarp * Warps;
+        return (tiles + chunkTiles - 1) / chunkTiles;
+    }
+
+    /// <summary>Positions per chunk when a window of <paramref name="windowTokens"/> is cut into <paramref name="chunks"/>: whole tiles, so the last chunk may be shorter.</summary>
+    public static int ChunkTokens(int windowTokens, int chunks)
+    {
+        var tiles = (windowTokens + TileTokens - 1) / TileTokens;
+        return (tiles + chunks - 1) / chunks * TileTokens;
     }
 
     /// <summary>Floats of the chunk workspace for <paramref name="chunks"/> chunks.</summary>
@@ -207,13 +274,14 @@ internal sealed unsafe class DecodeAttention
         }
 
         var cacheStride = cacheLayer.numel() / batch;
-        var chunkTokens = (windowTokens + chunks - 1) / chunks;
+        // Whole tiles per chunk; rounding up may leave fewer chunks than asked (the workspace is then larger than needed).
+        var chunkTokens = ChunkTokens(windowTokens, chunks);
         var scale = (float)(1.0 / Math.Sqrt(HeadDim));
         IntPtr pq = Ptr(queries), pc = Ptr(cacheLayer), pp = Ptr(position), po = Ptr(output), pw = workspace is null ? 0 : Ptr(workspace);
-        int h = heads, kv = keyValueHeads, s = chunks;
+        int h = heads, kv = keyValueHeads, s = (windowTokens + chunkTokens - 1) / chunkTokens;
         var args = stackalloc void*[] { &pq, &pc, &pp, &po, &pw, &h, &kv, &cacheStride, &chunkTokens, &scale };
-        _compiler.Launch(_chunk, (uint)chunks, (uint)keyValueHeads, (uint)batch, Warps * 32, stream, args);
-        if (chunks > 1)
+        _compiler.Launch(_chunk, (uint)s, (uint)keyValueHeads, (uint)batch, Warps * 32, stream, args);
+        if (s > 1)
         {
             var merge = stackalloc void*[] { &pw, &po, &h, &kv, &s };
             _compiler.Launch(_merge, (uint)heads, (uint)batch, 1, (uint)(((HeadDim + 31) / 32) * 32), stream, merge);

@@ -28,13 +28,26 @@ public sealed class FusedKernelLimitsTests
     }
 
     [Theory]
-    [InlineData(1, 8, 1664, 26)] // one query: chunks of at least 64 positions bound the split (264 / 8 would be 33)
-    [InlineData(1, 16, 1664, 17)] // 264 blocks wanted over 16 KV heads
-    [InlineData(32, 16, 1664, 1)] // 512 (query, KV head) blocks already fill the GPU
-    [InlineData(4, 8, 128, 2)] // a short window caps the split at 128 / 64
-    [InlineData(2, 2, 40, 1)]
+    [InlineData(1, 8, 1664, 13)] // one query: 52 tiles x 8 KV heads = 416 warps, one tile each, 4 per chunk
+    [InlineData(1, 16, 1664, 13)] // 832 tiles still fit one per warp
+    [InlineData(8, 8, 1664, 4)] // 3,328 tiles: 4 per warp, 16 per chunk
+    [InlineData(32, 16, 1664, 1)] // 26,624 tiles: the whole context per block already keeps 1,056 warps busy
+    [InlineData(4, 8, 128, 1)] // a short window: one chunk of its 4 tiles
+    [InlineData(1, 1, 33, 1)]
+    [InlineData(1, 1, 160, 2)] // 5 tiles: 4 + 1
     public void Decode_attention_splits_the_context_until_the_gpu_is_full(int batch, int kvHeads, int window, int chunks) =>
         Assert.Equal(chunks, DecodeAttention.Chunks(batch, kvHeads, window));
+
+    [Theory]
+    [InlineData(1664, 13, 128)]
+    [InlineData(1664, 4, 416)]
+    [InlineData(160, 2, 96)] // 5 tiles in chunks of 3: 96 + 64 positions
+    [InlineData(40, 1, 64)]
+    public void Decode_attention_chunks_are_whole_tiles(int window, int chunks, int tokens)
+    {
+        Assert.Equal(tokens, DecodeAttention.ChunkTokens(window, chunks));
+        Assert.Equal(chunks, (window + tokens - 1) / tokens);
+    }
 
     [Fact]
     public void Decode_attention_needs_no_workspace_for_one_chunk() =>
