@@ -55,11 +55,19 @@ internal sealed unsafe class DecodeAttention
         #endif
         }
 
-        // Lane l's E consecutive values of a row (16-byte loads where the slice is that wide).
+        // Lane l's E consecutive values of a row (16- or 8-byte loads where the slice is that wide).
         __device__ __forceinline__ void ld_slice(const T* p, float* o) {
         #if E % VE == 0
             #pragma unroll
             for (int i = 0; i < E / VE; i++) unpack(((const uint4*)p)[i], o + i * VE);
+        #elif E * 16 / VE == 8
+            const uint2 u = *(const uint2*)p;
+        #if LLMEFF_FP32
+            o[0] = __uint_as_float(u.x); o[1] = __uint_as_float(u.y);
+        #else
+            o[0] = __uint_as_float(u.x << 16); o[1] = __uint_as_float(u.x & 0xffff0000u);
+            o[2] = __uint_as_float(u.y << 16); o[3] = __uint_as_float(u.y & 0xffff0000u);
+        #endif
         #else
             #pragma unroll
             for (int e = 0; e < E; e++) o[e] = ld(p[e]);
@@ -68,7 +76,7 @@ internal sealed unsafe class DecodeAttention
 
         // Block (s, kv, b): positions [s·C, min(L, s·C + C)) of query b's cache for the G query heads of KV head kv, with
         // L = *pos + 1 and C a multiple of 32. Each warp takes tiles of 32 positions: lane l scores position t + l against
-        // the G queries (its whole key row, 16-byte loads; queries in shared memory), one warp max per head and tile for the
+        // the G queries (its key row staged through shared memory; queries in shared memory), one warp max per head and tile for the
         // online softmax, then the tile's values row by row with lane l holding values l·E .. l·E + E − 1 (coalesced) and
         // each position's probability broadcast by a shuffle. One chunk (gridDim.x == 1): writes the normalised output,
         // heads in the output projection's (group, KV head) order; else the chunk's [HD unnormalised sums, max, sum of
@@ -76,6 +84,7 @@ internal sealed unsafe class DecodeAttention
         extern "C" __global__ void __launch_bounds__(WARPS * 32) decode_attention(const T* q, const T* cache, const long long* pos, T* out, float* part, int H, int KV, long long cache_stride, int C, float scale) {
             __shared__ float sq[G][HD];
             __shared__ float sh[WARPS][G][HD + 2];
+            __shared__ uint4 sk[WARPS][32][5]; // a fifth column staggers the rows over the banks
             const int s = blockIdx.x, kv = blockIdx.y, b = blockIdx.z, S = gridDim.x;
             const int w = threadIdx.x >> 5, l = threadIdx.x & 31;
             const int L = (int)(*pos) + 1;
@@ -97,21 +106,33 @@ internal sealed unsafe class DecodeAttention
             for (int t = j0 + w * 32; t < j1; t += WARPS * 32) {
                 const int j = t + l;
                 const bool ok = j < j1;
+                const int n = min(32, j1 - t);
                 float sc[G];
                 #pragma unroll
                 for (int g = 0; g < G; g++) sc[g] = 0.f;
-                if (ok) {
-                    const uint4* kr = (const uint4*)(kb + j * rs);
+                // The tile's keys 64 bytes of each row at a time: loaded coalesced (4 lanes a row, 8 rows an instruction)
+                // into the warp's shared rows, then each lane reads its own row back.
+                #pragma unroll
+                for (int i = 0; i < HD / (4 * VE); i++) {
                     #pragma unroll
-                    for (int i = 0; i < HD / VE; i++) {
+                    for (int k = 0; k < 4; k++) {
+                        const int r = k * 8 + (l >> 2);
+                        sk[w][r][l & 3] = r < n ? ((const uint4*)(kb + (t + r) * rs))[i * 4 + (l & 3)] : make_uint4(0u, 0u, 0u, 0u);
+                    }
+
+                    __syncwarp();
+                    #pragma unroll
+                    for (int c = 0; c < 4; c++) {
                         float k8[VE];
-                        unpack(kr[i], k8);
+                        unpack(sk[w][l][c], k8);
                         #pragma unroll
                         for (int g = 0; g < G; g++) {
                             #pragma unroll
-                            for (int e = 0; e < VE; e++) sc[g] += sq[g][i * VE + e] * k8[e];
+                            for (int e = 0; e < VE; e++) sc[g] += sq[g][(i * 4 + c) * VE + e] * k8[e];
                         }
                     }
+
+                    __syncwarp();
                 }
 
                 #pragma unroll
@@ -126,7 +147,6 @@ internal sealed unsafe class DecodeAttention
                     m[g] = mn;
                 }
 
-                const int n = min(32, j1 - t);
                 #pragma unroll 4
                 for (int u = 0; u < n; u++) {
                     float v[E];
