@@ -27,10 +27,17 @@ internal static class GraphCheck
         },
     ];
 
+    /// <summary>Head sizes the decode attention kernel takes (32 with GQA, 64), beside the tiny ones it leaves to SDPA.</summary>
+    private static readonly TransformerArchitecture[] AttentionKernelVariants =
+    [
+        new("tiny-llama-hd32", 128, 2, 4, 101, 64) { KeyValueHeads = 2, FfnHiddenSize = 160, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm, Positions = PositionalScheme.Rotary, LinearBiases = false },
+        new("tiny-gpt-hd64", 128, 2, 2, 97, 64),
+    ];
+
     public static List<Dictionary<string, object?>> Run(Device device)
     {
         var results = new List<Dictionary<string, object?>>();
-        foreach (var arch in Variants)
+        foreach (var arch in Variants.Concat(AttentionKernelVariants))
         {
             var r = new Dictionary<string, object?> { ["model"] = arch.Name };
             try
@@ -51,6 +58,7 @@ internal static class GraphCheck
                 r["uses_cuda_graphs"] = graphs.UsesCudaGraphs;
                 r["uses_fused_kernels"] = graphs.UsesFusedKernels;
                 r["uses_expert_kernels"] = graphs.UsesExpertKernels;
+                r["uses_attention_kernel"] = graphs.UsesAttentionKernel;
                 r["same_tokens_as_eager"] = same;
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -67,16 +75,13 @@ internal static class GraphCheck
 
     /// <summary>
     /// The batched decoder's captured fused steps (norm, rotary, activation and attention kernels) against its interpreted
-    /// one-call steps, buckets of 1 and 3 queries; variants with head sizes the attention kernel takes (32, 64) beside the
-    /// tiny ones it leaves to SDPA.
+    /// one-call steps, buckets of 1 and 3 queries.
     /// </summary>
     private static List<Dictionary<string, object?>> RunBatched(Device device)
     {
         TransformerArchitecture[] variants =
         [
-            Variants[0], Variants[1], Variants[2], Variants[3],
-            new("tiny-llama-hd32", 128, 2, 4, 101, 64) { KeyValueHeads = 2, FfnHiddenSize = 160, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm, Positions = PositionalScheme.Rotary, LinearBiases = false },
-            new("tiny-gpt-hd64", 128, 2, 2, 97, 64),
+            Variants[0], Variants[1], Variants[2], Variants[3], .. AttentionKernelVariants,
         ];
         var results = new List<Dictionary<string, object?>>();
         foreach (var arch in variants)

@@ -47,6 +47,9 @@ internal static class TinyArchitectures
         "llama" => Llama,
         "bloom" => Bloom,
         "mqa" => Mqa,
+        // Head sizes the decode attention kernel takes: the fused sequence splits attention from its output projection.
+        "llama-hd32" => new("tiny-llama-hd32", 128, 2, 4, 101, 64) { KeyValueHeads = 2, FfnHiddenSize = 160, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm, Positions = PositionalScheme.Rotary, LinearBiases = false },
+        "gpt-hd64" => new("tiny-gpt-hd64", 128, 2, 2, 97, 64),
         "gpt-odd-ffn" => Gpt with { Name = "tiny-gpt-odd-ffn", FfnHiddenSize = 100 },
         "llama-odd-ffn" => Llama with { Name = "tiny-llama-odd-ffn", FfnHiddenSize = 90 },
         // YaLM's own combination: gated FFN with biases and LayerNorm.

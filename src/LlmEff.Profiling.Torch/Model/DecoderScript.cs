@@ -413,6 +413,18 @@ internal static class DecoderScript
             RowParallel("    ", "a.view(KV, G, HD).transpose(0, 1).reshape(1, AW)", ow, -1, partial: false);
             L("    return x");
             L(string.Empty);
+            // Attention and its output projection apart, for the decode attention kernel (DecodeAttention) between them;
+            // f_attn_ref is what the kernel computes: heads in (group, KV head) order, as the projection takes them.
+            L("def f_attn_ref(q: Tensor, i: int, LB: int, m: Tensor, a: Tensor, kk: List[Tensor], vv: List[Tensor]) -> Tensor:");
+            L("    r = torch.scaled_dot_product_attention(q.view(1, H, 1, HD), kk[i].narrow(2, 0, LB), vv[i].narrow(2, 0, LB), m, 0.0, False{GQA})");
+            L("    a.copy_(r.view(KV, G, HD).transpose(0, 1).reshape(1, AW))");
+            L("    return a");
+            L(string.Empty);
+            L("def f_out(x: Tensor, a: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+            L("    b = i * S");
+            RowParallel("    ", "a", ow, -1, partial: false);
+            L("    return x");
+            L(string.Empty);
             if (moe)
             {
                 // A mixture's FFN takes the step's position: its experts are that position's row of the routing table.

@@ -97,7 +97,7 @@ public sealed partial class GreedyDecoder
             activation = empty([a.ExpertsPerToken, s.FfnHiddenSize], y.dtype, y.device);
         }
 
-        var mask = Invoke("_static_mask", x, _position, lb, _globals);
+        var mask = kernels is not null && _attention is not null ? null : Invoke("_static_mask", x, _position, lb, _globals);
         var blocks = Model.Blocks;
         for (var i = 0; i < blocks.Count; i++)
         {
@@ -120,9 +120,31 @@ public sealed partial class GreedyDecoder
                 }
             }
 
-            if (Runs("attention"))
+            if (_attended is null)
             {
-                Invoke("f_attn", x, _queries!, i, lb, mask, _layerTensors, _keys, _values);
+                if (Runs("attention"))
+                {
+                    Invoke("f_attn", x, _queries!, i, lb, mask!, _layerTensors, _keys, _values);
+                }
+            }
+            else
+            {
+                if (Runs("attention"))
+                {
+                    if (kernels is not null && _attention is not null)
+                    {
+                        _attention.Run(_queries!.unsqueeze(0), _cache[i], _position, _attended, _attentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(1, s.KeyValueHeads, lb), lb, stream);
+                    }
+                    else
+                    {
+                        Invoke("f_attn_ref", _queries!, i, lb, mask!, _attended, _keys, _values);
+                    }
+                }
+
+                if (Runs("out"))
+                {
+                    Invoke("f_out", x, _attended, i, _layerTensors);
+                }
             }
 
             if (Runs("norm"))
@@ -199,6 +221,21 @@ public sealed partial class GreedyDecoder
         {
             _pieces = null;
         }
+    }
+
+    /// <summary>
+    /// Why the decode attention kernel cannot serve <paramref name="model"/> with a cache of
+    /// <paramref name="capacityTokens"/>, or null when it can: it attends to every position up to the current one, with no
+    /// ALiBi bias, so a sliding window that could hide positions, ALiBi, or a head shape it does not take rule it out.
+    /// </summary>
+    internal static string? AttentionKernelUnsupportedReason(DecoderTransformer model, int capacityTokens)
+    {
+        var a = model.Architecture;
+        return a.Positions == Core.Architecture.PositionalScheme.Alibi
+            ? "ALiBi adds a per-head bias the decode attention kernel does not apply."
+            : a.SlidingWindowTokens is { } w && w < capacityTokens
+                ? $"the {w}-token sliding window can hide positions of a {capacityTokens}-token cache, and the decode attention kernel attends to all of them."
+                : DecodeAttention.UnsupportedReason(model.Shape.HeadDim, model.Shape.Groups);
     }
 
     /// <summary>The routed-expert kernels for a gated mixture whose sizes they take, or null (the step's TorchScript FFN then runs them).</summary>

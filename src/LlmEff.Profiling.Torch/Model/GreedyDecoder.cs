@@ -32,6 +32,12 @@ public sealed partial class GreedyDecoder : IDisposable
     private readonly DecodeKernels? _kernels;
     private readonly MixtureOfExpertsKernels? _expertKernels;
 
+    // Where the decode attention kernel can serve the model, the fused step computes attention into _attended and runs
+    // the output projection as its own piece; _attention is that kernel where compiled (null: the same split in libtorch).
+    private readonly Tensor? _attended;
+    private readonly DecodeAttention? _attention;
+    private readonly Tensor? _attentionWorkspace;
+
     /// <summary>
     /// Compiles the model's forward passes and allocates a KV cache of <paramref name="capacityTokens"/> positions; on a
     /// CUDA GPU, also captures the decode step as CUDA graphs (<see cref="CudaGraphMode.Auto"/>).
@@ -103,6 +109,10 @@ public sealed partial class GreedyDecoder : IDisposable
         {
             _normed = zeros([1, s.HiddenSize], dtype, model.Device);
             _queries = zeros([s.Heads, s.HeadDim], dtype, model.Device);
+            if (AttentionKernelUnsupportedReason(model, capacityTokens) is null)
+            {
+                _attended = zeros([1, (long)s.Heads * s.HeadDim], dtype, model.Device);
+            }
         }
 
         if (cudaGraphs != CudaGraphMode.Off)
@@ -112,6 +122,9 @@ public sealed partial class GreedyDecoder : IDisposable
             {
                 _kernels = fusedKernels ? FusedKernelsFor(model) : null;
                 _expertKernels = _kernels is null ? null : ExpertKernelsFor(model);
+                _attention = _kernels is null || _attended is null ? null : DecodeAttention.For(dtype, s.HeadDim, s.Groups).Kernel;
+                var chunks = _attention is null ? 0 : Enumerable.Range(0, WindowCount).Max(w => DecodeAttention.Chunks(1, s.KeyValueHeads, WindowLength(w)));
+                _attentionWorkspace = chunks > 1 ? zeros([DecodeAttention.WorkspaceFloats(1, s.Heads, s.HeadDim, chunks)], ScalarType.Float32, model.Device) : null;
                 _graphs = CaptureGraphs();
             }
             else if (cudaGraphs == CudaGraphMode.Required)
@@ -139,6 +152,13 @@ public sealed partial class GreedyDecoder : IDisposable
     /// the cache write) in place of the libtorch ops they replace: bf16 or fp32 stages with the head, where NVRTC is found.
     /// </summary>
     public bool UsesFusedKernels => _graphs is not null && _kernels is not null;
+
+    /// <summary>
+    /// True when the captured step's attention is the run-time compiled split-KV decode attention kernel (reading the
+    /// cache up to the current position) instead of SDPA over the captured window: fused steps of models without ALiBi
+    /// or a sliding window shorter than the cache, with head sizes the kernel takes.
+    /// </summary>
+    public bool UsesAttentionKernel => UsesFusedKernels && _attention is not null;
 
     /// <summary>True when a mixture's captured step runs its routed experts with <see cref="MixtureOfExpertsKernels"/>.</summary>
     internal bool UsesExpertKernels => UsesFusedKernels && _expertKernels is not null;
@@ -249,6 +269,8 @@ public sealed partial class GreedyDecoder : IDisposable
 
         _normed?.Dispose();
         _queries?.Dispose();
+        _attended?.Dispose();
+        _attentionWorkspace?.Dispose();
         _token?.Dispose();
         _position?.Dispose();
         _history?.Dispose();

@@ -16,6 +16,7 @@ public sealed class StaticShapeDecodingTests
     {
         { "gpt", Static }, { "llama", Static }, { "bloom", Static }, { "mqa", Static },
         { "gpt", Fused }, { "llama", Fused }, { "bloom", Fused }, { "mqa", Fused },
+        { "llama-hd32", Fused }, { "gpt-hd64", Fused },
     };
 
     private const string Static = "static";
@@ -43,6 +44,8 @@ public sealed class StaticShapeDecodingTests
     [InlineData("gpt-odd-ffn", 0, Static)]
     [InlineData("llama-odd-ffn", 1, Fused)]
     [InlineData("gated-bias-odd-ffn", 0, Fused)]
+    [InlineData("llama-hd32", 1, Fused)]
+    [InlineData("gpt-hd64", 0, Fused)]
     public void A_tensor_parallel_rank_gives_its_eager_tokens(string name, int rank, string path)
     {
         // Rank 0 adds the row-parallel biases (in the fused sequence, inside the next norm), the others do not.
@@ -126,6 +129,19 @@ public sealed class StaticShapeDecodingTests
         // No driver or no NVRTC on a CPU machine: a reason that names what is missing and how to point at NVRTC.
         Assert.NotNull(reason);
         Assert.Matches("libcuda|NVRTC|Linux", reason);
+    }
+
+    [TorchFact]
+    public void Attention_kernel_is_ruled_out_with_the_reason_where_it_would_attend_wrongly()
+    {
+        using var alibi = DecoderTransformer.Create(TinyArchitectures.Bloom with { HeadDim = 32 }, Fp32);
+        Assert.Contains("ALiBi", GreedyDecoder.AttentionKernelUnsupportedReason(alibi, 20), StringComparison.Ordinal);
+        var llama = TinyArchitectures.ByName("llama-hd32");
+        using var windowed = DecoderTransformer.Create(llama with { SlidingWindowTokens = 6 }, Fp32);
+        Assert.Contains("sliding window", GreedyDecoder.AttentionKernelUnsupportedReason(windowed, 20), StringComparison.Ordinal);
+        Assert.Null(GreedyDecoder.AttentionKernelUnsupportedReason(windowed, 6)); // the window never hides a position of this cache
+        using var small = DecoderTransformer.Create(TinyArchitectures.Llama, Fp32);
+        Assert.Contains("multiples of 32", GreedyDecoder.AttentionKernelUnsupportedReason(small, 20), StringComparison.Ordinal);
     }
 
     [TorchFact]
