@@ -88,5 +88,20 @@ public sealed partial class TorchProfiler
 
     /// <summary>The engine and its versions.</summary>
     public static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs = false, bool fusedKernels = false) =>
-        $"LlmEff TorchScript KV-cached greedy decoder{(cudaGraphs ? " with CUDA-graph decode steps" : string.Empty)}{(fusedKernels ? " and NVRTC-fused norm/rotary kernels" : string.Empty)}, TorchSharp {typeof(torch).Assembly.GetName().Version}, {RuntimeInformation.FrameworkDescription}, {precision.ShortName()}";
+        DescribeSoftware(precision, cudaGraphs, fusedKernels, attentionKernel: false, expertKernels: false);
+
+    /// <summary>The engine and its versions, naming each run-time compiled kernel set its decode steps use.</summary>
+    internal static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs, bool fusedKernels, bool attentionKernel, bool expertKernels)
+    {
+        var kernels = !fusedKernels
+            ? string.Empty
+            : (attentionKernel, expertKernels) switch
+            {
+                (false, false) => " and NVRTC-fused norm/rotary kernels",
+                (true, false) => " and NVRTC-fused norm/rotary and decode attention kernels",
+                (false, true) => " and NVRTC-fused norm/rotary and expert kernels",
+                _ => " and NVRTC-fused norm/rotary, decode attention and expert kernels",
+            };
+        return $"LlmEff TorchScript KV-cached greedy decoder{(cudaGraphs ? " with CUDA-graph decode steps" : string.Empty)}{kernels}, TorchSharp {typeof(torch).Assembly.GetName().Version}, {RuntimeInformation.FrameworkDescription}, {precision.ShortName()}";
+    }
 }
