@@ -118,6 +118,7 @@ internal static class MoeBenchmark
         }
 
         r["decode_step_seconds"] = Step(decoder);
+        r["attention_kernel"] = decoder.UsesAttentionKernel;
         if (decoder.UsesFusedKernels)
         {
             // Where the fused step's time goes: each piece alone in a graph (microseconds per step, all layers).
@@ -127,6 +128,9 @@ internal static class MoeBenchmark
         decoder.Dispose();
         using var plain = new GreedyDecoder(model, plan.MaxPromptTokens + n, graphs, GreedyDecoder.DefaultWindowTokens, fusedKernels: false);
         r["decode_step_one_call_seconds"] = Step(plain);
+        plain.Dispose();
+        using var sdpa = new GreedyDecoder(model, plan.MaxPromptTokens + n, graphs, GreedyDecoder.DefaultWindowTokens, fusedKernels: true, attentionKernel: false);
+        r["decode_step_sdpa_attention_seconds"] = Step(sdpa);
     }
 
     private static Dictionary<string, object?> RunOne(string name, int tp, Device device, bool smoke, string outDir, CudaGraphMode graphs)

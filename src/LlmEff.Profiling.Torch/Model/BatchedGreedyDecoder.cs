@@ -52,7 +52,7 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
     /// With the window size settable, the free memory given instead of read from NVML (CPU tests of the refusal), and the
     /// fused kernels optional (the benchmark's baseline: the step as one TorchScript call).
     /// </summary>
-    internal BatchedGreedyDecoder(DecoderTransformer model, int capacityTokens, IReadOnlyList<int> batchSizes, CudaGraphMode cudaGraphs, int windowTokens, long? availableBytes, bool fusedKernels = true)
+    internal BatchedGreedyDecoder(DecoderTransformer model, int capacityTokens, IReadOnlyList<int> batchSizes, CudaGraphMode cudaGraphs, int windowTokens, long? availableBytes, bool fusedKernels = true, bool attentionKernel = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batchSizes);
@@ -101,6 +101,8 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
         if (cudaGraphs != CudaGraphMode.Off && unavailable is null && fusedKernels)
         {
             (_kernels, _attention) = FusedKernelsFor(model);
+            // Without the attention kernel the fused step runs SDPA over the window (f_attn_ref) between the same pieces.
+            _attention = attentionKernel ? _attention : null;
         }
 
         _views = [.. _buckets.Select(b => new Bucket(b, _cache, _token, _history, s, dtype, model.Device, MostAttentionChunks(b)))];

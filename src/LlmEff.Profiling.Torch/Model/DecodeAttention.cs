@@ -55,24 +55,51 @@ internal sealed unsafe class DecodeAttention
         #endif
         }
 
-        // Lane l's E consecutive values of a row (16- or 8-byte loads where the slice is that wide).
-        __device__ __forceinline__ void ld_slice(const T* p, float* o) {
+        // Lane l's E consecutive values of a row, raw (16- or 8-byte loads where the slice is that wide), so a tile's
+        // loads can all be issued before any is used.
+        struct vslice {
+        #if E % VE == 0
+            uint4 u[E / VE];
+        #elif E * 16 / VE == 8
+            uint2 u;
+        #else
+            T u[E];
+        #endif
+        };
+
+        __device__ __forceinline__ vslice ld_vslice(const T* p) {
+            vslice s;
         #if E % VE == 0
             #pragma unroll
-            for (int i = 0; i < E / VE; i++) unpack(((const uint4*)p)[i], o + i * VE);
+            for (int i = 0; i < E / VE; i++) s.u[i] = ((const uint4*)p)[i];
         #elif E * 16 / VE == 8
-            const uint2 u = *(const uint2*)p;
-        #if LLMEFF_FP32
-            o[0] = __uint_as_float(u.x); o[1] = __uint_as_float(u.y);
+            s.u = *(const uint2*)p;
         #else
-            o[0] = __uint_as_float(u.x << 16); o[1] = __uint_as_float(u.x & 0xffff0000u);
-            o[2] = __uint_as_float(u.y << 16); o[3] = __uint_as_float(u.y & 0xffff0000u);
+            #pragma unroll
+            for (int e = 0; e < E; e++) s.u[e] = p[e];
+        #endif
+            return s;
+        }
+
+        __device__ __forceinline__ void unpack_vslice(const vslice& s, float* o) {
+        #if E % VE == 0
+            #pragma unroll
+            for (int i = 0; i < E / VE; i++) unpack(s.u[i], o + i * VE);
+        #elif E * 16 / VE == 8
+        #if LLMEFF_FP32
+            o[0] = __uint_as_float(s.u.x); o[1] = __uint_as_float(s.u.y);
+        #else
+            o[0] = __uint_as_float(s.u.x << 16); o[1] = __uint_as_float(s.u.x & 0xffff0000u);
+            o[2] = __uint_as_float(s.u.y << 16); o[3] = __uint_as_float(s.u.y & 0xffff0000u);
         #endif
         #else
             #pragma unroll
-            for (int e = 0; e < E; e++) o[e] = ld(p[e]);
+            for (int e = 0; e < E; e++) o[e] = ld(s.u[e]);
         #endif
         }
+
+        // Value rows whose slices a lane holds at once: up to 256 bytes of them.
+        #define VB ((256 / (E * 16 / VE)) < 32 ? (256 / (E * 16 / VE)) : 32)
 
         // Block (s, kv, b): positions [s·C, min(L, s·C + C)) of query b's cache for the G query heads of KV head kv, with
         // L = *pos + 1 and C a multiple of 32. Each warp takes tiles of 32 positions: lane l scores position t + l against
@@ -107,19 +134,29 @@ internal sealed unsafe class DecodeAttention
                 const int j = t + l;
                 const bool ok = j < j1;
                 const int n = min(32, j1 - t);
-                float sc[G];
-                #pragma unroll
-                for (int g = 0; g < G; g++) sc[g] = 0.f;
-                // The tile's keys 64 bytes of each row at a time: loaded coalesced (4 lanes a row, 8 rows an instruction)
-                // into the warp's shared rows, then each lane reads its own row back.
+                // Every load of the tile first (one memory latency, not one per row): the keys 64 bytes of each row a
+                // piece (4 lanes a row, 8 rows an instruction, coalesced) and this lane's slices of the first VB values.
+                uint4 kq[HD / (4 * VE)][4];
                 #pragma unroll
                 for (int i = 0; i < HD / (4 * VE); i++) {
                     #pragma unroll
                     for (int k = 0; k < 4; k++) {
                         const int r = k * 8 + (l >> 2);
-                        sk[w][r][l & 3] = r < n ? ((const uint4*)(kb + (t + r) * rs))[i * 4 + (l & 3)] : make_uint4(0u, 0u, 0u, 0u);
+                        kq[i][k] = r < n ? ((const uint4*)(kb + (t + r) * rs))[i * 4 + (l & 3)] : make_uint4(0u, 0u, 0u, 0u);
                     }
+                }
 
+                vslice vs[VB];
+                #pragma unroll
+                for (int u = 0; u < VB; u++) if (u < n) vs[u] = ld_vslice(vb + (t + u) * rs + l * E);
+                float sc[G];
+                #pragma unroll
+                for (int g = 0; g < G; g++) sc[g] = 0.f;
+                // Each piece through the warp's shared rows, so that each lane reads back its own row.
+                #pragma unroll
+                for (int i = 0; i < HD / (4 * VE); i++) {
+                    #pragma unroll
+                    for (int k = 0; k < 4; k++) sk[w][k * 8 + (l >> 2)][l & 3] = kq[i][k];
                     __syncwarp();
                     #pragma unroll
                     for (int c = 0; c < 4; c++) {
@@ -147,15 +184,25 @@ internal sealed unsafe class DecodeAttention
                     m[g] = mn;
                 }
 
-                #pragma unroll 4
-                for (int u = 0; u < n; u++) {
-                    float v[E];
-                    ld_slice(vb + (t + u) * rs + l * E, v);
-                    #pragma unroll
-                    for (int g = 0; g < G; g++) {
-                        const float p = __shfl_sync(0xffffffffu, sc[g], u);
+                #pragma unroll
+                for (int u0 = 0; u0 < 32; u0 += VB) {
+                    if (u0 > 0) {
                         #pragma unroll
-                        for (int e = 0; e < E; e++) acc[g][e] += p * v[e];
+                        for (int u = 0; u < VB; u++) if (u0 + u < n) vs[u] = ld_vslice(vb + (t + u0 + u) * rs + l * E);
+                    }
+
+                    #pragma unroll
+                    for (int u = 0; u < VB; u++) {
+                        if (u0 + u < n) {
+                            float v[E];
+                            unpack_vslice(vs[u], v);
+                            #pragma unroll
+                            for (int g = 0; g < G; g++) {
+                                const float p = __shfl_sync(0xffffffffu, sc[g], u0 + u);
+                                #pragma unroll
+                                for (int e = 0; e < E; e++) acc[g][e] += p * v[e];
+                            }
+                        }
                     }
                 }
             }

@@ -64,7 +64,7 @@ public sealed partial class GreedyDecoder : IDisposable
     }
 
     /// <summary>As the public constructor, with the replay window size settable (small windows let CPU tests cross window boundaries).</summary>
-    internal GreedyDecoder(DecoderTransformer model, int capacityTokens, CudaGraphMode cudaGraphs, int windowTokens, bool fusedKernels = true)
+    internal GreedyDecoder(DecoderTransformer model, int capacityTokens, CudaGraphMode cudaGraphs, int windowTokens, bool fusedKernels = true, bool attentionKernel = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityTokens, 1);
@@ -122,7 +122,7 @@ public sealed partial class GreedyDecoder : IDisposable
             {
                 _kernels = fusedKernels ? FusedKernelsFor(model) : null;
                 _expertKernels = _kernels is null ? null : ExpertKernelsFor(model);
-                _attention = _kernels is null || _attended is null ? null : DecodeAttention.For(dtype, s.HeadDim, s.Groups).Kernel;
+                _attention = _kernels is null || _attended is null || !attentionKernel ? null : DecodeAttention.For(dtype, s.HeadDim, s.Groups).Kernel;
                 var chunks = _attention is null ? 0 : Enumerable.Range(0, WindowCount).Max(w => DecodeAttention.Chunks(1, s.KeyValueHeads, WindowLength(w)));
                 _attentionWorkspace = chunks > 1 ? zeros([DecodeAttention.WorkspaceFloats(1, s.Heads, s.HeadDim, chunks)], ScalarType.Float32, model.Device) : null;
                 _graphs = CaptureGraphs();
