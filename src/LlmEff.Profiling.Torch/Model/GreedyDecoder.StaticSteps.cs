@@ -120,7 +120,9 @@ public sealed partial class GreedyDecoder
                 }
             }
 
-            if (_attended is null)
+            // The split sequence where the kernel runs, and in the reference run (no kernels) that checks it on the CPU;
+            // otherwise attention and its projection in one script call, as before the kernel existed.
+            if (_attended is null || (kernels is not null && _attention is null))
             {
                 if (Runs("attention"))
                 {
@@ -131,9 +133,9 @@ public sealed partial class GreedyDecoder
             {
                 if (Runs("attention"))
                 {
-                    if (kernels is not null && _attention is not null)
+                    if (kernels is not null)
                     {
-                        _attention.Run(_queries!.unsqueeze(0), _cache[i], _position, _attended, _attentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(1, s.KeyValueHeads, lb), lb, stream);
+                        _attention!.Run(_queries!.unsqueeze(0), _cache[i], _position, _attended, _attentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(1, s.KeyValueHeads, lb), lb, stream);
                     }
                     else
                     {
