@@ -15,8 +15,8 @@ public class ModelCatalogTests
 
         Assert.Equal(PaperTable3.All.Count, profiles.Count(p => p.Kind.StartsWith("table3-", StringComparison.Ordinal)));
         var measured = profiles.Where(p => p.Kind.StartsWith("measured", StringComparison.Ordinal)).ToArray();
-        // Two single-model H100 runs, one with energy, and the ten Table 1 models (catalog/Profiles/README.md).
-        Assert.Equal(13, measured.Length);
+        // Two single-model H100 runs, one with energy, the ten Table 1 models and two mixtures (catalog/Profiles/README.md).
+        Assert.Equal(15, measured.Length);
         Assert.All(measured, p =>
         {
             Assert.StartsWith("NVIDIA H100 80GB HBM3", p.Hardware, StringComparison.Ordinal);
@@ -26,6 +26,8 @@ public class ModelCatalogTests
             Assert.Equal(RuntimeMetric.Idealized, p.Metadata.Metric);
         });
         Assert.Equal("measured-emulated", measured.Single(p => p.Name == "table1-openai-davinci-h100-tp8").Kind);
+        Assert.Equal("measured-emulated", measured.Single(p => p.Name == "moe-mixtral-8x7b-h100-tp2").Kind);
+        Assert.Equal("Qwen/Qwen3-30B-A3B", measured.Single(p => p.Name == "moe-qwen3-30b-a3b-h100-bf16").Metadata.ModelName);
         var energy = measured.Single(p => p.Name == "gptj-h100-bf16-energy").Energy;
         Assert.NotNull(energy);
         Assert.True(energy.PerOutputTokenJoules > 0);
