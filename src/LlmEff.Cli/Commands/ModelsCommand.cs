@@ -72,7 +72,7 @@ internal static class ModelsCommand
                 p.Model.Metadata.Hardware ?? "-",
                 p.Model.Metadata.Software ?? "-",
                 p.Model.Metadata.MeasuredUtc?.ToString("yyyy-MM", inv) ?? "-",
-                p.Model.IsFitted ? p.Model.RSquared.ToString("F4", inv) : "-",
+                p.Model.IsFitted && double.IsFinite(p.Model.RSquared) ? p.Model.RSquared.ToString("F4", inv) : "-",
                 p.Model.Metadata.Emulated ? "yes" : "no",
                 p.Model.Metadata.Source ?? "-",
             }).ToList(),
@@ -154,7 +154,8 @@ internal static class ModelsCommand
                     w.WriteString("measured_utc", when);
                 }
 
-                if (p.Model.IsFitted)
+                // A composed (multi-stage or tensor-parallel) model keeps its samples' aggregation but has no R² of its own.
+                if (p.Model.IsFitted && double.IsFinite(p.Model.RSquared))
                 {
                     w.WriteNumber("r_squared", p.Model.RSquared);
                 }
