@@ -64,7 +64,12 @@ public sealed partial class GreedyDecoder : IDisposable
     }
 
     /// <summary>As the public constructor, with the replay window size settable (small windows let CPU tests cross window boundaries).</summary>
-    internal GreedyDecoder(DecoderTransformer model, int capacityTokens, CudaGraphMode cudaGraphs, int windowTokens, bool fusedKernels = true, bool attentionKernel = true)
+    /// <remarks>
+    /// <paramref name="attentionKernel"/> puts the split-KV decode attention kernel in the fused step (off by default:
+    /// for a single query SDPA's decode kernel measured as fast or faster on an H100, and the kernel's fp32 softmax
+    /// rounds bf16 outputs differently from SDPA's, so greedy tokens can differ from the eager decoder's).
+    /// </remarks>
+    internal GreedyDecoder(DecoderTransformer model, int capacityTokens, CudaGraphMode cudaGraphs, int windowTokens, bool fusedKernels = true, bool attentionKernel = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityTokens, 1);
@@ -155,10 +160,10 @@ public sealed partial class GreedyDecoder : IDisposable
 
     /// <summary>
     /// True when the captured step's attention is the run-time compiled split-KV decode attention kernel (reading the
-    /// cache up to the current position) instead of SDPA over the captured window: fused steps of models without ALiBi
-    /// or a sliding window shorter than the cache, with head sizes the kernel takes.
+    /// cache up to the current position) instead of SDPA over the captured window: asked for, in fused steps of models
+    /// without ALiBi or a sliding window shorter than the cache, with head sizes the kernel takes.
     /// </summary>
-    public bool UsesAttentionKernel => UsesFusedKernels && _attention is not null;
+    internal bool UsesAttentionKernel => UsesFusedKernels && _attention is not null;
 
     /// <summary>True when a mixture's captured step runs its routed experts with <see cref="MixtureOfExpertsKernels"/>.</summary>
     internal bool UsesExpertKernels => UsesFusedKernels && _expertKernels is not null;
