@@ -32,8 +32,9 @@ public sealed partial class GreedyDecoder : IDisposable
     private readonly DecodeKernels? _kernels;
     private readonly MixtureOfExpertsKernels? _expertKernels;
 
-    // Where the decode attention kernel can serve the model, the fused step computes attention into _attended and runs
-    // the output projection as its own piece; _attention is that kernel where compiled (null: the same split in libtorch).
+    // Where the decode attention kernel can serve the model, _attended holds attention's output between it and the output
+    // projection: in steps that run the kernel (_attention, when asked for and compiled) and in the CPU reference run of
+    // that sequence; captured steps without the kernel keep attention and projection in one script call.
     private readonly Tensor? _attended;
     private readonly DecodeAttention? _attention;
     private readonly Tensor? _attentionWorkspace;
