@@ -147,10 +147,11 @@ internal static class MoeBenchmark
         {
             var bandwidth = DeviceLimits.CopyBandwidthBytesPerSecond(device, smoke ? 1L << 24 : 4L << 30, smoke ? 3 : 20);
             r["copy_bandwidth_bytes_per_second"] = bandwidth;
-            // The paper's prompts without 1,536 and outputs {1, 4, 16, 64}, two trials: about two minutes a model on an H100.
+            // The paper's prompts without 1,536, plus the sizes where prompts reach 50/90/99 % of the experts (PE bends
+            // there), and outputs {1, 4, 16, 64}, two trials: under a minute a model on an H100.
             var plan = smoke
                 ? new ProfilingPlan { PromptTokens = [1, 8, 16], OutputTokens = [1, 2, 4, 8], Trials = 1, WarmupRuns = 1 }
-                : new ProfilingPlan { PromptTokens = [1, 256, 512, 1024], OutputTokens = [1, 4, 16, 64], Trials = 2, WarmupRuns = 1 };
+                : ProfilingPlan.ForArchitecture(arch, new ProfilingPlan { PromptTokens = [1, 256, 512, 1024], OutputTokens = [1, 4, 16, 64], Trials = 2, WarmupRuns = 1 });
             r["plan"] = new { prompts = plan.PromptTokens, outputs = plan.OutputTokens, plan.Trials };
             var profilerOptions = new TorchProfilerOptions
             {

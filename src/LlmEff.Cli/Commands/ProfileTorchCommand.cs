@@ -26,7 +26,7 @@ internal static partial class ProfileTorchCommand
         var precision = new Option<string>("--precision") { Description = "Weights, activations and KV cache: bf16, fp16 or fp32.", DefaultValueFactory = _ => "bf16" };
         precision.AcceptOnlyFromAmong("bf16", "fp16", "fp32");
         var seed = new Option<long>("--seed") { Description = "Seed of the random weights and prompts.", DefaultValueFactory = _ => 0 };
-        var prompts = new Option<string>("--prompts") { Description = "Prompt sizes, comma-separated (the paper's grid by default).", DefaultValueFactory = _ => string.Join(',', paper.PromptTokens) };
+        var prompts = new Option<string?>("--prompts") { Description = $"Prompt sizes, comma-separated (default the paper's {string.Join(',', paper.PromptTokens)}; for a mixture of experts also where its prompts reach 50/90/99 % of the experts, where PE bends)." };
         var outputs = new Option<string>("--outputs") { Description = "Output lengths, comma-separated; at least two.", DefaultValueFactory = _ => string.Join(',', paper.OutputTokens) };
         var trials = new Option<int>("--trials") { Description = "Timed trials per (p, o); the fit takes the minimum.", DefaultValueFactory = _ => paper.Trials };
         var warmup = new Option<int>("--warmup") { Description = "Untimed generations per prompt size before timing.", DefaultValueFactory = _ => paper.WarmupRuns };
@@ -51,7 +51,7 @@ internal static partial class ProfileTorchCommand
             {
                 Architecture = architecture,
                 OutputDirectory = parse.GetValue(outDir)!.FullName,
-                Plan = Plan(ProfileCommand.ParseList(parse.GetValue(prompts)!, "--prompts"), ProfileCommand.ParseList(parse.GetValue(outputs)!, "--outputs"), parse.GetValue(trials), parse.GetValue(warmup), parse.GetValue(seed), ProfileCommand.ParseList(parse.GetValue(batchSizes)!, "--batch-sizes")),
+                Plan = Plan(parse.GetValue(prompts) is { } given ? ProfileCommand.ParseList(given, "--prompts") : [.. ProfilingPlan.ForArchitecture(architecture).PromptTokens], ProfileCommand.ParseList(parse.GetValue(outputs)!, "--outputs"), parse.GetValue(trials), parse.GetValue(warmup), parse.GetValue(seed), ProfileCommand.ParseList(parse.GetValue(batchSizes)!, "--batch-sizes")),
                 Profiler = new TorchProfilerOptions
                 {
                     Device = ParseDevice(parse.GetValue(device)!),

@@ -51,6 +51,30 @@ public static class MemoryTraffic
     }
 
     /// <summary>
+    /// Tokens a prompt needs before each layer's routed tokens are expected to have reached a share
+    /// <paramref name="expertShare"/> of its experts under uniform routing: the inverse of
+    /// <see cref="ExpectedExpertsTouched"/>, <c>ln(1 − share) / ln(1 − k/E)</c>. Below it prefill reads a few experts,
+    /// above it nearly all, which is where a mixture's <c>PE(p)</c> bends. 0 for a dense model or <c>k = E</c>.
+    /// </summary>
+    /// <param name="architecture">The model.</param>
+    /// <param name="expertShare">Share of the experts, in (0, 1).</param>
+    public static double RoutedTokensToTouch(TransformerArchitecture architecture, double expertShare)
+    {
+        ArgumentNullException.ThrowIfNull(architecture);
+        if (!(expertShare > 0 && expertShare < 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(expertShare), expertShare, "Give a share of the experts strictly between 0 and 1 (e.g. 0.9).");
+        }
+
+        if (!architecture.IsMixtureOfExperts || architecture.ExpertsPerToken >= architecture.Experts)
+        {
+            return 0;
+        }
+
+        return Math.Log(1.0 - expertShare) / Math.Log(1.0 - ((double)architecture.ExpertsPerToken / architecture.Experts));
+    }
+
+    /// <summary>
     /// Bytes moved by one forward pass of <paramref name="newTokens"/> tokens per sequence over
     /// <paramref name="cachedTokens"/> cached ones. Weights: every layer weight (for a mixture, only the experts the
     /// batch touches, see <see cref="ExpectedExpertsTouched"/>), the output projection (<c>V·h</c>, tied or not) and

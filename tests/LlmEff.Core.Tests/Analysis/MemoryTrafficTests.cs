@@ -44,6 +44,25 @@ public class MemoryTrafficTests
     }
 
     [Fact]
+    public void RoutedTokensToTouch_InvertsTheExpectedExpertsTouched()
+    {
+        var mixtral = ArchitectureCatalog.Get("mistralai/Mixtral-8x7B-v0.1");
+        var qwen = ArchitectureCatalog.Get("Qwen/Qwen3-30B-A3B");
+        foreach (var (a, share) in new[] { (mixtral, 0.5), (mixtral, 0.99), (qwen, 0.9) })
+        {
+            var tokens = MemoryTraffic.RoutedTokensToTouch(a, share);
+            Assert.Equal(share * a.Experts, MemoryTraffic.ExpectedExpertsTouched(a, tokens), 1e-9);
+        }
+
+        // Mixtral (top-2 of 8) reaches 90 % of its experts by 8.0 tokens a layer, Qwen3-30B-A3B (top-8 of 128) by 35.7.
+        Assert.Equal(8.004, MemoryTraffic.RoutedTokensToTouch(mixtral, 0.9), 3);
+        Assert.Equal(35.68, MemoryTraffic.RoutedTokensToTouch(qwen, 0.9), 2);
+        Assert.Equal(0, MemoryTraffic.RoutedTokensToTouch(ArchitectureCatalog.Get("EleutherAI/GPT-J"), 0.9));
+        var bad = Assert.Throws<ArgumentOutOfRangeException>(() => MemoryTraffic.RoutedTokensToTouch(mixtral, 1));
+        Assert.Equal("expertShare", bad.ParamName);
+    }
+
+    [Fact]
     public void Mixture_ReadsOnlyTouchedExperts()
     {
         var mixtral = ArchitectureCatalog.Get("mistralai/Mixtral-8x7B-v0.1");
