@@ -15,6 +15,12 @@ internal sealed class StepPieces : IDisposable
     private readonly List<string> _seen = [];
     private string? _only;
 
+    /// <summary>The pieces a full step ran, in the order it first ran them.</summary>
+    public IReadOnlyList<string> Seen => _seen;
+
+    /// <summary>Singles out <paramref name="piece"/> (null: every piece runs; empty: none does) for the steps that follow.</summary>
+    public void RunOnly(string? piece) => _only = piece;
+
     /// <summary>Whether <paramref name="piece"/> runs in the step being captured (all pieces while none is singled out).</summary>
     public bool Runs(string piece)
     {
@@ -57,7 +63,7 @@ internal sealed class StepPieces : IDisposable
         var stream = CudaGraph.SideStream();
         double Time(string? only)
         {
-            _only = only;
+            RunOnly(only);
             CudaGraph.RunOnSideStream(
                 () =>
                 {
@@ -93,7 +99,7 @@ internal sealed class StepPieces : IDisposable
             result[piece] = Time(piece) - fixedPart;
         }
 
-        _only = null;
+        RunOnly(null);
         return result;
     }
 
