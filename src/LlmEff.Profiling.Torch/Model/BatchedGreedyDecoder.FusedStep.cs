@@ -12,7 +12,7 @@ public sealed partial class BatchedGreedyDecoder
 {
     /// <summary>
     /// The fused step's sequence through the interpreter with the kernels' reference functions (no capture, no kernels):
-    /// lets CPU tests check the sequence the graphs replay against <see cref="Generate"/>'s interpreted steps.
+    /// lets CPU tests check the sequence the graphs replay against <see cref="Generate(Tensor, int)"/>'s interpreted steps.
     /// </summary>
     internal Tensor GenerateFusedReference(Tensor promptTokens, int outputTokens)
     {

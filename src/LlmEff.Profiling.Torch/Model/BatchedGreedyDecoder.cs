@@ -177,7 +177,10 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
     /// Asynchronous on CUDA: synchronise before reading the clock.
     /// </summary>
     /// <exception cref="ArgumentException">The prompt is not <c>[b, p]</c> with <c>b</c> at most the largest batch size and <c>p ≥ 1</c>, or <c>p + o − 1</c> exceeds the capacity.</exception>
-    public Tensor Generate(Tensor promptTokens, int outputTokens)
+    public Tensor Generate(Tensor promptTokens, int outputTokens) => Generate(promptTokens, outputTokens, afterPrefill: null);
+
+    /// <summary>As <see cref="Generate(Tensor, int)"/>, calling <paramref name="afterPrefill"/> between the prefill and the first decode step (a harness times the decode steps alone from there).</summary>
+    internal Tensor Generate(Tensor promptTokens, int outputTokens, Action? afterPrefill)
     {
         ArgumentNullException.ThrowIfNull(promptTokens);
         if (promptTokens.dim() != 2 || promptTokens.shape[0] < 1 || promptTokens.shape[1] < 1)
@@ -207,6 +210,7 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
             ? promptTokens
             : cat([promptTokens, promptTokens.narrow(0, 0, 1).expand(bucket.Size - b, p)], 0);
         Invoke(bucket, "prefill_static", prompt, bucket.Token, _position, bucket.History).Dispose();
+        afterPrefill?.Invoke();
         for (var i = 1; i < outputTokens; i++)
         {
             var window = (p + i - 1) / WindowTokens;
