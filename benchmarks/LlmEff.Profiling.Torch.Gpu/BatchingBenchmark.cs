@@ -119,13 +119,14 @@ internal static class BatchingBenchmark
         r["uses_cuda_graphs"] = decoder.UsesCudaGraphs;
         r["uses_fused_kernels"] = decoder.UsesFusedKernels;
         r["uses_attention_kernel"] = decoder.UsesAttentionKernel;
+        r["preloaded_norms"] = DecodeKernels.PreloadedNorms;
         var steps = MeasureSteps(decoder, engine);
         r["decode_steps"] = steps;
         r["decode_max_over_bound"] = steps.Max(s => (double)s["over_larger_bound"]!);
 
         void StepTable()
         {
-            markdown.AppendLine(CultureInfo.InvariantCulture, $"Engine: {engine} (fused kernels {decoder.UsesFusedKernels}, decode attention kernel {decoder.UsesAttentionKernel}).\n");
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"Engine: {engine} (fused kernels {decoder.UsesFusedKernels}, decode attention kernel {decoder.UsesAttentionKernel}, preloaded norms {DecodeKernels.PreloadedNorms}).\n");
             markdown.AppendLine("| b | decode step (ms) | decode loop alone (ms) | step as graph replays (ms) | memory bound (ms) | compute bound (ms) | step / larger bound | prefill p=" + stepPrompt + " (s) |");
             markdown.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var s in steps)

@@ -11,6 +11,7 @@ internal static class KernelCheck
 {
     public static List<Dictionary<string, object?>> Run(Device device)
     {
+        var preloadedNorms = DecodeKernels.PreloadedNorms;
         var results = new List<Dictionary<string, object?>>();
         foreach (var dtype in new[] { ScalarType.BFloat16, ScalarType.Float32 })
         {
@@ -35,8 +36,10 @@ internal static class KernelCheck
                         return torch.rms_norm(x, [x.size(1)], w, 1e-05)
                     """ + "\n");
                 var g = new Generator(1);
-                foreach (var (h, ln) in new[] { (4096, true), (4096, false), (12288, true), (20480, true) })
+                // Both norm kernels: fused_norm, and fused_norm_preloaded for the rows it takes (keys "..._preloaded").
+                foreach (var (h, ln, preloaded) in new[] { (4096, true, false), (4096, false, false), (12288, true, false), (20480, true, false), (4096, true, true), (4096, false, true), (2048, false, true), (8192, true, true) })
                 {
+                    DecodeKernels.PreloadedNorms = preloaded;
                     var x = randn([1, h], dtype, generator: g).to(device);
                     var add = randn([h], dtype, generator: g).to(device);
                     var w = (randn([h], dtype, generator: g).to(device) * 0.1) + 1;
@@ -48,10 +51,13 @@ internal static class KernelCheck
                     var y = empty_like(got);
                     kernels.Norm(got, add, w, ln ? b : null, y, 1e-5, ln, IntPtr.Zero);
                     cuda.synchronize();
-                    r[$"norm_{(ln ? "ln" : "rms")}_{h}_x_identical"] = (want == got).to(ScalarType.Float32).mean().item<float>();
-                    r[$"norm_{(ln ? "ln" : "rms")}_{h}_y_identical"] = (wantY == y).to(ScalarType.Float32).mean().item<float>();
-                    r[$"norm_{(ln ? "ln" : "rms")}_{h}_y_max_abs_diff"] = (wantY.to(ScalarType.Float32) - y.to(ScalarType.Float32)).abs().max().item<float>();
+                    var key = $"norm_{(ln ? "ln" : "rms")}_{h}{(preloaded ? "_preloaded" : string.Empty)}";
+                    r[$"{key}_x_identical"] = (want == got).to(ScalarType.Float32).mean().item<float>();
+                    r[$"{key}_y_identical"] = (wantY == y).to(ScalarType.Float32).mean().item<float>();
+                    r[$"{key}_y_max_abs_diff"] = (wantY.to(ScalarType.Float32) - y.to(ScalarType.Float32)).abs().max().item<float>();
                 }
+
+                DecodeKernels.PreloadedNorms = preloadedNorms;
 
                 const int H = 32, KV = 8, HD = 128, C = 64, Pos = 37;
                 var qkv = randn([H + (2 * KV), HD], dtype, generator: g).to(device);

@@ -119,6 +119,7 @@ internal static class MoeBenchmark
 
         r["decode_step_seconds"] = Step(decoder);
         r["attention_kernel"] = decoder.UsesAttentionKernel;
+        r["preloaded_norms"] = DecodeKernels.PreloadedNorms;
         if (decoder.UsesFusedKernels)
         {
             // Where the fused step's time goes: each piece alone in a graph (microseconds per step, all layers).

@@ -20,6 +20,8 @@ using static TorchSharp.torch;
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --nccl --out "$OUT"     (only the NCCL all-reduce latencies over all
 //                                                                         visible GPUs, a few seconds, then stop)
 var smoke = args.Contains("--smoke");
+// The norm kernel that loads its weights before the reductions, for this process's captured steps (timed against the default).
+DecodeKernels.PreloadedNorms = args.Contains("--preloaded-norms");
 var outIndex = Array.IndexOf(args, "--out");
 var outDir = outIndex >= 0 ? args[outIndex + 1] : Path.Combine(Path.GetTempPath(), "llmeff-gpu");
 var only = Array.IndexOf(args, "--model") is var mi and >= 0 ? args[mi + 1] : null;
