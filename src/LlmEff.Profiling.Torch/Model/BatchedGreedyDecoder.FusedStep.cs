@@ -50,7 +50,7 @@ public sealed partial class BatchedGreedyDecoder
 
     /// <summary>Context chunks of the attention kernel for a bucket of <paramref name="batch"/> queries in its longest window, the most over its windows (0 without the kernel).</summary>
     private int MostAttentionChunks(int batch) =>
-        _attention is null ? 0 : Enumerable.Range(0, WindowCount).Max(w => DecodeAttention.Chunks(batch, Model.Shape.KeyValueHeads, WindowLength(w)));
+        _attention is null ? 0 : DecodeAttention.MostChunks(batch, Model.Shape.KeyValueHeads, WindowTokens, CapacityTokens);
 
     /// <summary>The step a graph captures: the fused sequence where the kernels exist, else the one TorchScript call.</summary>
     private void Step(Bucket bucket, int window)

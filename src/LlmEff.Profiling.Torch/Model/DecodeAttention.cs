@@ -317,6 +317,22 @@ internal sealed unsafe class DecodeAttention
         return (tiles + chunkTiles - 1) / chunkTiles;
     }
 
+    /// <summary>
+    /// The most chunks any captured window asks for, for windows of <paramref name="windowTokens"/> positions up to a cache
+    /// of <paramref name="capacityTokens"/> (the last one shorter): what a workspace serving every window must hold. Not
+    /// always the longest window's count, since a longer context can move every warp to two tiles and halve the chunks.
+    /// </summary>
+    public static int MostChunks(int batch, int keyValueHeads, int windowTokens, int capacityTokens)
+    {
+        var most = 0;
+        for (var end = windowTokens; end - windowTokens < capacityTokens; end += windowTokens)
+        {
+            most = Math.Max(most, Chunks(batch, keyValueHeads, Math.Min(end, capacityTokens)));
+        }
+
+        return most;
+    }
+
     /// <summary>Positions per chunk when a window of <paramref name="windowTokens"/> is cut into <paramref name="chunks"/>: whole tiles, so the last chunk may be shorter.</summary>
     public static int ChunkTokens(int windowTokens, int chunks)
     {

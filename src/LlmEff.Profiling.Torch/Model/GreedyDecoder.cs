@@ -129,7 +129,7 @@ public sealed partial class GreedyDecoder : IDisposable
                 _kernels = fusedKernels ? FusedKernelsFor(model) : null;
                 _expertKernels = _kernels is null ? null : ExpertKernelsFor(model);
                 _attention = _kernels is null || _attended is null || !attentionKernel ? null : DecodeAttention.For(dtype, s.HeadDim, s.Groups).Kernel;
-                var chunks = _attention is null ? 0 : Enumerable.Range(0, WindowCount).Max(w => DecodeAttention.Chunks(1, s.KeyValueHeads, WindowLength(w)));
+                var chunks = _attention is null ? 0 : DecodeAttention.MostChunks(1, s.KeyValueHeads, WindowTokens, CapacityTokens);
                 _attentionWorkspace = chunks > 1 ? zeros([DecodeAttention.WorkspaceFloats(1, s.Heads, s.HeadDim, chunks)], ScalarType.Float32, model.Device) : null;
                 _graphs = CaptureGraphs();
             }

@@ -50,6 +50,17 @@ public sealed class FusedKernelLimitsTests
     }
 
     [Fact]
+    public void A_workspace_serves_the_window_that_asks_for_the_most_chunks()
+    {
+        // One query, 8 KV heads, windows of 128 up to 4,256 positions: the last window's 133 tiles put two on each warp
+        // (17 chunks), the one before it has 132, one a warp (33 chunks).
+        Assert.Equal(17, DecodeAttention.Chunks(1, 8, 4256));
+        Assert.Equal(33, DecodeAttention.Chunks(1, 8, 4224));
+        Assert.Equal(33, DecodeAttention.MostChunks(1, 8, 128, 4256));
+        Assert.Equal(DecodeAttention.Chunks(4, 8, 100), DecodeAttention.MostChunks(4, 8, 128, 100)); // one short window
+    }
+
+    [Fact]
     public void Decode_attention_needs_no_workspace_for_one_chunk() =>
         Assert.Equal(0, DecodeAttention.WorkspaceFloats(8, 32, 128, 1));
 
