@@ -59,22 +59,7 @@ internal static class KernelCheck
 
                 DecodeKernels.PreloadedNorms = preloadedNorms;
 
-                const int H = 32, KV = 8, HD = 128, C = 64, Pos = 37;
-                var qkv = randn([H + (2 * KV), HD], dtype, generator: g).to(device);
-                var cos = randn([C, HD], dtype, generator: g).to(device);
-                var sin = randn([C, HD], dtype, generator: g).to(device);
-                var cache = zeros([C, H + (2 * KV), HD], dtype, device);
-                var q = empty([H, HD], dtype, device);
-                var pos = tensor(new long[] { Pos }, ScalarType.Int64, device);
-                kernels.RotaryCache(qkv, q, cache, pos, cos, sin, H, KV, HD, IntPtr.Zero);
-                cuda.synchronize();
-                var refRow = qkv.clone();
-                var qk = refRow.narrow(0, 0, H + KV);
-                var rolled = qk.roll(HD / 2, -1);
-                qk.mul_(cos[Pos]).addcmul_(rolled, sin[Pos], 1);
-                r["rotary_q_identical"] = (refRow.narrow(0, 0, H) == q).to(ScalarType.Float32).mean().item<float>();
-                r["rotary_kv_identical"] = (refRow.narrow(0, H, 2 * KV) == cache[Pos].narrow(0, H, 2 * KV)).to(ScalarType.Float32).mean().item<float>();
-                r["cache_other_rows_untouched"] = cache.narrow(0, 0, Pos).abs().sum().to(ScalarType.Float32).item<float>() == 0;
+                Rotary(kernels, dtype, device, g, r, batch: null, position: 37, prefix: string.Empty);
                 Batched(kernels, dtype, device, g, r);
                 Experts(dtype, device, g, r);
             }
@@ -137,6 +122,32 @@ internal static class KernelCheck
     }
 
     /// <summary>The batched step's uses: norms of several rows, rotary + cache writes of several queries, the gated activation, and decode attention against SDPA.</summary>
+    /// <summary>
+    /// Rotary + cache write against qk.mul_(cos).addcmul_(roll, sin): one query's rows <c>[QKV, HD]</c> into a cache
+    /// <c>[T, QKV, HD]</c> (<paramref name="batch"/> null), or a batch's <c>[b, QKV, HD]</c> into caches <c>[b, T, QKV, HD]</c>.
+    /// </summary>
+    private static void Rotary(DecodeKernels kernels, ScalarType dtype, Device device, Generator g, Dictionary<string, object?> r, int? batch, int position, string prefix)
+    {
+        const int H = 32, KV = 8, HD = 128, C = 64;
+        long[] lead = batch is { } b ? [b] : [];
+        var d = lead.Length; // the row dimension of qkv, and the position dimension of the cache
+        var qkv = randn([.. lead, H + (2 * KV), HD], dtype, generator: g).to(device);
+        var cos = randn([C, HD], dtype, generator: g).to(device);
+        var sin = randn([C, HD], dtype, generator: g).to(device);
+        var cache = zeros([.. lead, C, H + (2 * KV), HD], dtype, device);
+        var q = empty([.. lead, H, HD], dtype, device);
+        var pos = tensor(new long[] { position }, ScalarType.Int64, device);
+        kernels.RotaryCache(qkv, q, cache, pos, cos, sin, H, KV, HD, IntPtr.Zero);
+        cuda.synchronize();
+        var refRow = qkv.clone();
+        var qk = refRow.narrow(d, 0, H + KV);
+        var rolled = qk.roll(HD / 2, -1);
+        qk.mul_(cos[position]).addcmul_(rolled, sin[position], 1);
+        r[$"{prefix}rotary_q_identical"] = (refRow.narrow(d, 0, H) == q).to(ScalarType.Float32).mean().item<float>();
+        r[$"{prefix}rotary_kv_identical"] = (refRow.narrow(d, H, 2 * KV) == cache.select(d, position).narrow(d, H, 2 * KV)).to(ScalarType.Float32).mean().item<float>();
+        r[$"{prefix}cache_other_rows_untouched"] = cache.narrow(d, 0, position).abs().sum().to(ScalarType.Float32).item<float>() == 0;
+    }
+
     private static void Batched(DecodeKernels kernels, ScalarType dtype, Device device, Generator g, Dictionary<string, object?> r)
     {
         using var refs = jit.compile("""
@@ -170,22 +181,7 @@ internal static class KernelCheck
         r["rows_norm_y_max_abs_diff"] = (wantY.to(ScalarType.Float32) - y.to(ScalarType.Float32)).abs().max().item<float>();
 
         // Rotary + cache write of 3 queries, caches [3, T, QKV, HD].
-        const int B = 3, H = 32, KV = 8, HD = 128, C = 64, Pos = 41;
-        var qkv = randn([B, H + (2 * KV), HD], dtype, generator: g).to(device);
-        var cos = randn([C, HD], dtype, generator: g).to(device);
-        var sin = randn([C, HD], dtype, generator: g).to(device);
-        var cache = zeros([B, C, H + (2 * KV), HD], dtype, device);
-        var q = empty([B, H, HD], dtype, device);
-        var pos = tensor(new long[] { Pos }, ScalarType.Int64, device);
-        kernels.RotaryCache(qkv, q, cache, pos, cos, sin, H, KV, HD, IntPtr.Zero);
-        cuda.synchronize();
-        var refRow = qkv.clone();
-        var qk = refRow.narrow(1, 0, H + KV);
-        var rolled = qk.roll(HD / 2, -1);
-        qk.mul_(cos[Pos]).addcmul_(rolled, sin[Pos], 1);
-        r["rows_rotary_q_identical"] = (refRow.narrow(1, 0, H) == q).to(ScalarType.Float32).mean().item<float>();
-        r["rows_rotary_kv_identical"] = (refRow.narrow(1, H, 2 * KV) == cache.select(1, Pos).narrow(1, H, 2 * KV)).to(ScalarType.Float32).mean().item<float>();
-        r["rows_cache_other_rows_untouched"] = cache.narrow(1, 0, Pos).abs().sum().to(ScalarType.Float32).item<float>() == 0;
+        Rotary(kernels, dtype, device, g, r, batch: 3, position: 41, prefix: "rows_");
 
         // Gated activation of 4 rows: gate width 1000, up from column 1024 (an aligned storage width).
         var gu = randn([4, 2048], dtype, generator: g).to(device);
