@@ -30,11 +30,10 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     bl1) step bl1 100 --batching --steps-only --one-call-step --model Meta-Llama-3 ;;
     bjs) step bjs 100 --batching --steps-only --no-attention-kernel --model gpt-j ;;
     bls) step bls 100 --batching --steps-only --no-attention-kernel --model Meta-Llama-3 ;;
-    bjn) step bjn 100 --batching --steps-only --preloaded-norms --model gpt-j ;;
-    bln) step bln 100 --batching --steps-only --preloaded-norms --model Meta-Llama-3 ;;
+    bjp) step bjp 100 --batching --steps-only --no-projection-kernel --model gpt-j ;;
+    blp) step blp 100 --batching --steps-only --no-projection-kernel --model Meta-Llama-3 ;;
     mq) step mq 150 --moe --model Qwen ;;
-    mqn) step mqn 150 --moe --preloaded-norms --model Qwen ;;
     mx) step mx 150 --moe --model Mixtral ;;
-    *) echo "unknown step $s (kc gc bj bl bj1 bl1 bjs bls bjn bln mq mqn mx)" | tee -a "$OUT/summary.txt" ;;
+    *) echo "unknown step $s (kc gc bj bl bj1 bl1 bjs bls bjp blp mq mx)" | tee -a "$OUT/summary.txt" ;;
   esac
 done
