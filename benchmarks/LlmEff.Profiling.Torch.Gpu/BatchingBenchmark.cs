@@ -24,7 +24,7 @@ internal static class BatchingBenchmark
 
     public static Dictionary<string, object?> Run(
         TransformerArchitecture arch, DecoderOptions options, Device device, bool smoke, int maxBatchCap, string outDir,
-        double bandwidth, double matmulFlops, ILogger log, StringBuilder markdown, bool stepsOnly = false, bool oneCallStep = false, bool attentionKernel = true, bool projectionKernel = true)
+        double bandwidth, double matmulFlops, ILogger log, StringBuilder markdown, bool stepsOnly = false, bool oneCallStep = false, bool attentionKernel = true)
     {
         var r = new Dictionary<string, object?> { ["model"] = arch.Name };
         var stepPrompt = smoke ? 32 : 1536;
@@ -115,23 +115,22 @@ internal static class BatchingBenchmark
             return list;
         }
 
-        var engine = oneCallStep ? "one-call step" : (attentionKernel ? "fused step" : "fused step, SDPA attention") + (projectionKernel ? string.Empty : ", cuBLAS projections");
+        var engine = oneCallStep ? "one-call step" : attentionKernel ? "fused step" : "fused step, SDPA attention";
         var build = Stopwatch.StartNew();
-        using var decoder = new BatchedGreedyDecoder(model, capacity, stepsOnly ? profiled : [.. profiled.Concat(heldOutBatches).Distinct()], CudaGraphMode.Auto, GreedyDecoder.DefaultWindowTokens, availableBytes: null, fusedKernels: !oneCallStep, attentionKernel: attentionKernel, projectionKernel: projectionKernel);
+        using var decoder = new BatchedGreedyDecoder(model, capacity, stepsOnly ? profiled : [.. profiled.Concat(heldOutBatches).Distinct()], CudaGraphMode.Auto, GreedyDecoder.DefaultWindowTokens, availableBytes: null, fusedKernels: !oneCallStep, attentionKernel: attentionKernel);
         DeviceLimits.Sync(device);
         r["engine"] = engine;
         r["build_and_capture_seconds"] = build.Elapsed.TotalSeconds;
         r["uses_cuda_graphs"] = decoder.UsesCudaGraphs;
         r["uses_fused_kernels"] = decoder.UsesFusedKernels;
         r["uses_attention_kernel"] = decoder.UsesAttentionKernel;
-        r["uses_projection_kernel"] = decoder.UsesProjectionKernel;
         var steps = MeasureSteps(decoder, engine);
         r["decode_steps"] = steps;
         r["decode_max_over_bound"] = steps.Max(s => (double)s["over_larger_bound"]!);
 
         void StepTable()
         {
-            markdown.AppendLine(CultureInfo.InvariantCulture, $"Engine: {engine} (fused kernels {decoder.UsesFusedKernels}, decode attention kernel {decoder.UsesAttentionKernel}, projection kernel for b <= {DecodeKernels.MaxLinearRows} {decoder.UsesProjectionKernel}).\n");
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"Engine: {engine} (fused kernels {decoder.UsesFusedKernels}, decode attention kernel {decoder.UsesAttentionKernel}).\n");
             markdown.AppendLine("| b | decode step (ms) | decode loop alone (ms) | step as graph replays (ms) | memory bound (ms) | compute bound (ms) | step / larger bound | prefill p=" + stepPrompt + " (s) |");
             markdown.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var s in steps)

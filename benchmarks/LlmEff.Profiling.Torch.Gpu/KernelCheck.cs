@@ -57,7 +57,6 @@ internal static class KernelCheck
                 Rotary(kernels, dtype, device, g, r, batch: null, position: 37, prefix: string.Empty);
                 Batched(kernels, dtype, device, g, r);
                 Experts(dtype, device, g, r);
-                Linear(kernels, dtype, device, g, r);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -68,85 +67,6 @@ internal static class KernelCheck
         }
 
         return results;
-    }
-
-    /// <summary>
-    /// linear_rows against torch.mm / addmm / addmm_ on the decode step's projection shapes (GPT-J QKV and output, Llama-3-8B
-    /// QKV, Mixtral's 2-way shard QKV and output), rows 1..8; and in bf16 each one's time per call against cuBLAS's
-    /// (200 calls between synchronisations, best of 3), so the choice of kernel rests on a measurement.
-    /// </summary>
-    private static void Linear(DecodeKernels kernels, ScalarType dtype, Device device, Generator g, Dictionary<string, object?> r)
-    {
-        foreach (var (k, n) in new[] { (4096, 12288), (4096, 4096), (4096, 6144), (4096, 3072), (2048, 4096) })
-        {
-            var weightRows = (randn([n, k], dtype, generator: g).to(device) * 0.02).contiguous();
-            var w = weightRows.t();
-            var bias = randn([n], dtype, generator: g).to(device) * 0.1;
-            foreach (var rows in new[] { 1, 2, 4, 8 })
-            {
-                var x = randn([rows, k], dtype, generator: g).to(device);
-                var key = $"linear_{k}x{n}_b{rows}";
-                var got = empty([rows, n], dtype, device);
-                kernels.Linear(x, w, null, got, accumulate: false, IntPtr.Zero);
-                var want = mm(x, w);
-                Compare(key, want, got);
-                kernels.Linear(x, w, bias, got, accumulate: false, IntPtr.Zero);
-                Compare(key + "_bias", addmm(bias, x, w, 1, 1), got);
-                var residual = randn([rows, n], dtype, generator: g).to(device);
-                var acc = residual.clone();
-                kernels.Linear(x, w, null, acc, accumulate: true, IntPtr.Zero);
-                var wantAcc = residual.clone();
-                wantAcc.addmm_(x, w);
-                Compare(key + "_accumulate", wantAcc, acc);
-                if (dtype == ScalarType.BFloat16)
-                {
-                    var output = empty([rows, n], dtype, device);
-                    r[key + "_kernel_us"] = Math.Round(Microseconds(() => kernels.Linear(x, w, null, output, accumulate: false, CudaGraph.CurrentRawStream())), 2);
-                    r[key + "_cublas_us"] = Math.Round(Microseconds(() => output.copy_(mm(x, w))), 2);
-                    r[key + "_weight_bytes"] = 2L * k * n;
-                }
-            }
-        }
-
-        void Compare(string key, Tensor want, Tensor got)
-        {
-            cuda.synchronize();
-            r[key + "_identical"] = (want == got).to(ScalarType.Float32).mean().item<float>();
-            r[key + "_max_abs_diff"] = (want.to(ScalarType.Float32) - got.to(ScalarType.Float32)).abs().max().item<float>();
-            r[key + "_max_abs_ref"] = want.to(ScalarType.Float32).abs().max().item<float>();
-        }
-
-        // GPU time per call: 50 calls captured in one CUDA graph, replayed (best of 3), so host dispatch does not count.
-        static double Microseconds(Action call)
-        {
-            const int calls = 50;
-            var stream = CudaGraph.SideStream();
-            void Body()
-            {
-                for (var i = 0; i < calls; i++)
-                {
-                    using var scope = NewDisposeScope();
-                    call();
-                }
-            }
-
-            CudaGraph.RunOnSideStream(Body, stream);
-            using var graph = CudaGraph.Capture(Body, stream);
-            var best = double.MaxValue;
-            for (var pass = 0; pass < 4; pass++)
-            {
-                cuda.synchronize();
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                graph.Replay();
-                cuda.synchronize();
-                if (pass > 0)
-                {
-                    best = Math.Min(best, clock.Elapsed.TotalSeconds * 1e6 / calls);
-                }
-            }
-
-            return best;
-        }
     }
 
     /// <summary>The routed-expert kernels against the TorchScript mixture's arithmetic (per-expert GEMMs, then the gated sum), with and without a shared output.</summary>

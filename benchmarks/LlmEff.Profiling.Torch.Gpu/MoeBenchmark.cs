@@ -119,7 +119,6 @@ internal static class MoeBenchmark
 
         r["decode_step_seconds"] = Step(decoder);
         r["attention_kernel"] = decoder.UsesAttentionKernel;
-        r["projection_kernel"] = decoder.UsesProjectionKernel;
         if (decoder.UsesFusedKernels)
         {
             // Where the fused step's time goes: each piece alone in a graph (microseconds per step, all layers).
@@ -132,10 +131,6 @@ internal static class MoeBenchmark
         plain.Dispose();
         using var kernel = new GreedyDecoder(model, plan.MaxPromptTokens + n, graphs, GreedyDecoder.DefaultWindowTokens, fusedKernels: true, attentionKernel: true);
         r["decode_step_attention_kernel_seconds"] = kernel.UsesAttentionKernel ? Step(kernel) : null;
-        kernel.Dispose();
-        // The baseline of the projection kernel in the same process: the fused step with cuBLAS's QKV and output projections.
-        using var cublas = new GreedyDecoder(model, plan.MaxPromptTokens + n, graphs, GreedyDecoder.DefaultWindowTokens, fusedKernels: true, projectionKernel: false);
-        r["decode_step_cublas_projections_seconds"] = cublas.UsesFusedKernels ? Step(cublas) : null;
     }
 
     private static Dictionary<string, object?> RunOne(string name, int tp, Device device, bool smoke, string outDir, CudaGraphMode graphs)

@@ -20,7 +20,6 @@ using static TorchSharp.torch;
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --nccl --out "$OUT"     (only the NCCL all-reduce latencies over all
 //                                                                         visible GPUs, a few seconds, then stop)
 var smoke = args.Contains("--smoke");
-// The norm kernel that loads its weights before the reductions, for this process's captured steps (timed against the default).
 var outIndex = Array.IndexOf(args, "--out");
 var outDir = outIndex >= 0 ? args[outIndex + 1] : Path.Combine(Path.GetTempPath(), "llmeff-gpu");
 var only = Array.IndexOf(args, "--model") is var mi and >= 0 ? args[mi + 1] : null;
@@ -206,7 +205,7 @@ if (args.Contains("--batching"))
     results["batching"] = batching;
     // Whole models (decode step against its bound, held-out batches) and a Table 1 model's shard (emulated tensor parallel).
     var runs = BatchingModels(smoke)
-        .Select(m => (m.Arch, Run: (Func<Dictionary<string, object?>>)(() => BatchingBenchmark.Run(m.Arch, m.Options, device, smoke, smoke ? 4 : 32, outDir, bandwidth, matmul, log, markdown, args.Contains("--steps-only"), args.Contains("--one-call-step"), !args.Contains("--no-attention-kernel"), !args.Contains("--no-projection-kernel")))))
+        .Select(m => (m.Arch, Run: (Func<Dictionary<string, object?>>)(() => BatchingBenchmark.Run(m.Arch, m.Options, device, smoke, smoke ? 4 : 32, outDir, bandwidth, matmul, log, markdown, args.Contains("--steps-only"), args.Contains("--one-call-step"), !args.Contains("--no-attention-kernel")))))
         .Concat(BatchingParallelModels(smoke).Select(m => (m.Arch, Run: (Func<Dictionary<string, object?>>)(() =>
             BatchingBenchmark.RunParallel(m.Arch, m.TensorParallel, smoke ? new DecoderOptions { Precision = ModelPrecision.Float32 } : DecoderOptions.Default, device, smoke, smoke ? 4 : 32, outDir, log, markdown)))));
     foreach (var (arch, run) in runs)

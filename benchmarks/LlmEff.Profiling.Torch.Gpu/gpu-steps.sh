@@ -30,10 +30,8 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     bl1) step bl1 100 --batching --steps-only --one-call-step --model Meta-Llama-3 ;;
     bjs) step bjs 100 --batching --steps-only --no-attention-kernel --model gpt-j ;;
     bls) step bls 100 --batching --steps-only --no-attention-kernel --model Meta-Llama-3 ;;
-    bjp) step bjp 100 --batching --steps-only --no-projection-kernel --model gpt-j ;;
-    blp) step blp 100 --batching --steps-only --no-projection-kernel --model Meta-Llama-3 ;;
     mq) step mq 150 --moe --model Qwen ;;
     mx) step mx 150 --moe --model Mixtral ;;
-    *) echo "unknown step $s (kc gc bj bl bj1 bl1 bjs bls bjp blp mq mx)" | tee -a "$OUT/summary.txt" ;;
+    *) echo "unknown step $s (kc gc bj bl bj1 bl1 bjs bls mq mx)" | tee -a "$OUT/summary.txt" ;;
   esac
 done

@@ -96,7 +96,6 @@ public sealed partial class BatchedGreedyDecoder
         var x = Call("_embed_at", bucket.Token, _position, _globals);
         var mask = attention is null ? Call("_static_mask", x, _position, lb, _globals) : null;
         var act = gated ? empty([bucket.Size, DecoderBlock.FfnStorageWidth(s, Model.Options.AlignFfnWidth)], y.dtype, y.device) : null;
-        var project = kernels is not null && _projectionKernel && bucket.Size <= DecodeKernels.MaxLinearRows;
         var blocks = Model.Blocks;
         for (var i = 0; i < blocks.Count; i++)
         {
@@ -106,9 +105,7 @@ public sealed partial class BatchedGreedyDecoder
                 Norm(x, i > 0 ? blocks[i - 1].DownBias : null, block.Norm1Weight, block.Norm1Bias);
             }
 
-            var qkv = Output("qkv", () => project
-                ? GreedyDecoder.Project(kernels!, y, i, _layerTensors, _layout, stream).view(bucket.Size, s.Heads + (2 * s.KeyValueHeads), s.HeadDim)
-                : Call("f_qkv", y, i, _layerTensors));
+            var qkv = Output("qkv", () => Call("f_qkv", y, i, _layerTensors));
             if (Runs("rotary"))
             {
                 if (kernels is not null)
@@ -135,14 +132,7 @@ public sealed partial class BatchedGreedyDecoder
 
             if (Runs("out"))
             {
-                if (project)
-                {
-                    kernels!.Linear(bucket.Attention!, _layerTensors[(i * _layout.Stride) + _layout.OutW], bias: null, x, accumulate: true, stream);
-                }
-                else
-                {
-                    Call("f_out", x, bucket.Attention!, i, _layerTensors);
-                }
+                Call("f_out", x, bucket.Attention!, i, _layerTensors);
             }
 
             if (Runs("norm"))

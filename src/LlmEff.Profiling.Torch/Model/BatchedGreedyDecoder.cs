@@ -28,8 +28,6 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
     private StepPieces? _pieces;
     private readonly DecodeKernels? _kernels;
     private readonly DecodeAttention? _attention;
-    private readonly ScriptTensorLayout.Layer _layout;
-    private readonly bool _projectionKernel;
 
     /// <summary>Compiles the batched passes and allocates one KV cache per query of the largest bucket; on a CUDA GPU, captures each bucket's decode step (<see cref="CudaGraphMode.Auto"/>).</summary>
     /// <param name="model">The model (a whole model or a shard); it must outlive this decoder.</param>
@@ -54,7 +52,7 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
     /// With the window size settable, the free memory given instead of read from NVML (CPU tests of the refusal), and the
     /// fused kernels optional (the benchmark's baseline: the step as one TorchScript call).
     /// </summary>
-    internal BatchedGreedyDecoder(DecoderTransformer model, int capacityTokens, IReadOnlyList<int> batchSizes, CudaGraphMode cudaGraphs, int windowTokens, long? availableBytes, bool fusedKernels = true, bool attentionKernel = true, bool projectionKernel = true)
+    internal BatchedGreedyDecoder(DecoderTransformer model, int capacityTokens, IReadOnlyList<int> batchSizes, CudaGraphMode cudaGraphs, int windowTokens, long? availableBytes, bool fusedKernels = true, bool attentionKernel = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(batchSizes);
@@ -110,9 +108,6 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
         _views = [.. _buckets.Select(b => new Bucket(b, _cache, _token, _history, s, dtype, model.Device, MostAttentionChunks(b)))];
         _layerTensors = [.. model.ScriptLayerTensors()];
         _globals = [.. model.ScriptGlobals()];
-        _layout = ScriptTensorLayout.LayerOf(model.Architecture, s);
-        // Buckets past DecodeKernels.MaxLinearRows keep cuBLAS's projections.
-        _projectionKernel = projectionKernel && _kernels is not null && GreedyDecoder.ProjectionKernelServes(_layerTensors, _layout, rows: 1);
         Source = BatchedDecoderScript.Build(model.Architecture, s, model.Options.NormEpsilon, model.Options.AlignFfnWidth);
         _script = jit.compile(Source);
 
@@ -169,9 +164,6 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
     /// head sizes the kernel takes).
     /// </summary>
     public bool UsesAttentionKernel => UsesFusedKernels && _attention is not null;
-
-    /// <summary>True when the captured steps of buckets up to <see cref="DecodeKernels.MaxLinearRows"/> queries run their QKV and output projections through <see cref="DecodeKernels.Linear"/>.</summary>
-    internal bool UsesProjectionKernel => UsesFusedKernels && _projectionKernel;
 
     /// <summary>The TorchScript source of the batched passes (for inspection).</summary>
     public string Source { get; }

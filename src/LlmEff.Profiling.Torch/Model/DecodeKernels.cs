@@ -7,8 +7,7 @@ namespace LlmEff.Profiling.Torch;
 /// of a step of one token per query: <c>fused_norm</c> adds a pending row-parallel bias to the residual and normalises
 /// it (LayerNorm or RMSNorm, fp32 statistics) in one launch; <c>rotary_cache</c> rotates the tokens' queries and keys
 /// (rotate-half, sign-folded sine table) and writes their keys and values into the cache row at the device-held
-/// position; <c>silu_mul</c> is a gated FFN's activation; <c>linear_rows</c> is a projection of up to
-/// <see cref="MaxLinearRows"/> rows, reading each weight once with 16-byte loads. Each takes a batch of rows (one per query: one block row
+/// position; <c>silu_mul</c> is a gated FFN's activation. Each takes a batch of rows (one per query: one block row
 /// each) so the single-query step and the static batch share them. The arithmetic and roundings follow the libtorch
 /// ops they replace, so tokens match the eager decoder.
 /// </summary>
@@ -17,15 +16,7 @@ internal sealed unsafe class DecodeKernels
     /// <summary>Largest row a norm launch handles: 1024 threads × 24 values held per thread.</summary>
     public const int MaxNormWidth = 1024 * 24;
 
-    /// <summary>Most rows (queries) a <see cref="Linear"/> launch takes: each weight load is used by every row, whose accumulators stay in registers.</summary>
-    public const int MaxLinearRows = 8;
-
-    /// <summary>Warps per block of a <see cref="Linear"/> launch (one warp per output value).</summary>
-    private const int LinearWarps = 8;
-
     private const string Source = """
-        #define MAXR 8
-
         __device__ float block_sum(float v, float* sh) {
             for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
             int w = threadIdx.x >> 5, l = threadIdx.x & 31, nw = (blockDim.x + 31) >> 5;
@@ -116,41 +107,6 @@ internal sealed unsafe class DecodeKernels
             else cache[(p * QKV + r) * HD + d] = o;
         }
 
-        // y[r, j] = round(x[r, :] · w[j, :] (+ bias[j]) (+ y[r, j] where accumulate)) for rows r < B <= MAXR: one warp per
-        // output j reads weight row j once, in 16-byte pieces, and dots each piece with every row. As torch.mm / addmm /
-        // x.addmm_ round it: the fp32 sum, the bias or the old value added in fp32, one rounding. For the decode step's
-        // skinny projections (a 4096 x 4096 output projection at one row read its weights at 68 % of the copy rate through
-        // cuBLAS on an H100).
-        extern "C" __global__ void linear_rows(const T* x, const T* w, const T* bias, T* y, int k, int n, int B, int accumulate) {
-            int j = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), l = threadIdx.x & 31;
-            if (j >= n) return;
-            const V* row = (const V*)(w + (long long)j * k);
-            float acc[MAXR];
-            #pragma unroll
-            for (int r = 0; r < MAXR; r++) acc[r] = 0.f;
-            int kv = k / VN;
-            #pragma unroll 4
-            for (int i = l; i < kv; i += 32) {
-                V wv = row[i];
-                #pragma unroll
-                for (int r = 0; r < MAXR; r++) {
-                    if (r < B) acc[r] += dotv(wv, ((const V*)(x + (long long)r * k))[i]);
-                }
-            }
-            #pragma unroll
-            for (int r = 0; r < MAXR; r++) {
-                if (r < B) {
-                    float s = warp_sum(acc[r]);
-                    if (l == 0) {
-                        long long o = (long long)r * n + j;
-                        if (bias) s += ld(bias[j]);
-                        if (accumulate) s += ld(y[o]);
-                        y[o] = st(s);
-                    }
-                }
-            }
-        }
-
         // Gated FFN activation of gu [rows, stride] (gate in columns 0..n-1, up from column up): out [rows, n] =
         // round(round(silu(gate)) · up), as torch.silu(gate) * up rounds.
         extern "C" __global__ void silu_mul(const T* gu, T* out, int n, int stride, int up) {
@@ -168,7 +124,6 @@ internal sealed unsafe class DecodeKernels
     private readonly IntPtr _norm;
     private readonly IntPtr _rotary;
     private readonly IntPtr _siluMul;
-    private readonly IntPtr _linear;
 
     private DecodeKernels(CudaRuntimeCompiler compiler, IReadOnlyDictionary<string, IntPtr> functions)
     {
@@ -176,12 +131,11 @@ internal sealed unsafe class DecodeKernels
         _norm = functions["fused_norm"];
         _rotary = functions["rotary_cache"];
         _siluMul = functions["silu_mul"];
-        _linear = functions["linear_rows"];
     }
 
     /// <summary>The kernels for <paramref name="dtype"/> on the current CUDA device (compiled once per process), or null with the reason.</summary>
     public static (DecodeKernels? Kernels, string? Reason) For(ScalarType dtype) =>
-        RuntimeKernels.Compile(Compiled, dtype, dtype, "fused decode kernels", RuntimeKernels.Vectors, Source, ["fused_norm", "rotary_cache", "silu_mul", "linear_rows"], (c, f) => new DecodeKernels(c, f));
+        RuntimeKernels.Compile(Compiled, dtype, dtype, "fused decode kernels", string.Empty, Source, ["fused_norm", "rotary_cache", "silu_mul"], (c, f) => new DecodeKernels(c, f));
 
     /// <summary>
     /// Per row of <paramref name="x"/> (its last dimension is the norm's width, the weight's length): the row +=
@@ -231,39 +185,6 @@ internal sealed unsafe class DecodeKernels
         IntPtr pg = Ptr(gateUp), po = Ptr(output);
         var args = stackalloc void*[] { &pg, &po, &n, &stride, &up };
         _compiler.Launch(_siluMul, (uint)((n + 255) / 256), rows, 1, 256, stream, args);
-    }
-
-    /// <summary>
-    /// Why <see cref="Linear"/> does not take a projection of <paramref name="rows"/> rows by <paramref name="weight"/>
-    /// (as the scripts hold it: the transposed view <c>[k, n]</c> of <c>[n, k]</c> rows), or null when it does.
-    /// </summary>
-    public static string? LinearUnsupportedReason(Tensor weight, long rows)
-    {
-        ArgumentNullException.ThrowIfNull(weight);
-        return rows > MaxLinearRows ? $"linear_rows takes at most {MaxLinearRows} rows, not {rows}."
-            : weight.dim() != 2 || weight.stride(0) != 1 || weight.stride(1) != weight.shape[0] ? "linear_rows reads weights stored as contiguous [n, k] rows (the scripts' transposed views)."
-            : weight.shape[0] % 8 != 0 ? $"linear_rows reads rows in 16-byte pieces: the input width ({weight.shape[0]}) must be a multiple of 8."
-            : Ptr(weight) % 16 != 0 ? "linear_rows reads rows in 16-byte pieces: the weights must start 16-byte aligned."
-            : null;
-    }
-
-    /// <summary>
-    /// <paramref name="output"/> <c>[rows, n]</c> = <paramref name="input"/> <c>[rows, k]</c> · <paramref name="weight"/>
-    /// (<c>[k, n]</c>, the transposed view of <c>[n, k]</c> rows) (+ <paramref name="bias"/>) (+ the output's old values
-    /// where <paramref name="accumulate"/>), rounded once as torch.mm, addmm and addmm_ round.
-    /// </summary>
-    public void Linear(Tensor input, Tensor weight, Tensor? bias, Tensor output, bool accumulate, IntPtr stream)
-    {
-        int k = (int)weight.shape[0], n = (int)weight.shape[1], rows = (int)(input.numel() / k);
-        if (LinearUnsupportedReason(weight, rows) is { } reason)
-        {
-            throw new ArgumentException(reason, nameof(weight));
-        }
-
-        IntPtr px = Ptr(input), pw = Ptr(weight), pb = bias is null ? 0 : Ptr(bias), py = Ptr(output);
-        var acc = accumulate ? 1 : 0;
-        var args = stackalloc void*[] { &px, &pw, &pb, &py, &k, &n, &rows, &acc };
-        _compiler.Launch(_linear, (uint)((n + LinearWarps - 1) / LinearWarps), LinearWarps * 32, stream, args);
     }
 
     private static IntPtr Ptr(Tensor t) => NcclTensors.DataPointer(t);

@@ -107,9 +107,7 @@ public sealed partial class GreedyDecoder
                 Norm(x, i > 0 ? blocks[i - 1].DownBias : null, block.Norm1Weight, block.Norm1Bias);
             }
 
-            var qkv = Output("qkv", () => kernels is not null && _projectionKernel
-                ? Project(kernels, y, i, _layerTensors, _layout, stream).view(s.Heads + (2 * s.KeyValueHeads), s.HeadDim)
-                : Invoke("f_qkv", y, i, _layerTensors));
+            var qkv = Output("qkv", () => Invoke("f_qkv", y, i, _layerTensors));
             if (Runs("rotary"))
             {
                 if (kernels is not null)
@@ -122,9 +120,9 @@ public sealed partial class GreedyDecoder
                 }
             }
 
-            // The split sequence where a kernel runs after or as attention, and in the reference run (no kernels) that
-            // checks it on the CPU; otherwise attention and its projection in one script call.
-            if (_attended is null || (kernels is not null && _attention is null && !_projectionKernel))
+            // The split sequence where the kernel runs, and in the reference run (no kernels) that checks it on the CPU;
+            // otherwise attention and its projection in one script call, as before the kernel existed.
+            if (_attended is null || (kernels is not null && _attention is null))
             {
                 if (Runs("attention"))
                 {
@@ -135,9 +133,9 @@ public sealed partial class GreedyDecoder
             {
                 if (Runs("attention"))
                 {
-                    if (kernels is not null && _attention is not null)
+                    if (kernels is not null)
                     {
-                        _attention.Run(_queries!.unsqueeze(0), _cache[i], _position, _attended, _attentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(1, s.KeyValueHeads, lb), lb, stream);
+                        _attention!.Run(_queries!.unsqueeze(0), _cache[i], _position, _attended, _attentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(1, s.KeyValueHeads, lb), lb, stream);
                     }
                     else
                     {
@@ -147,14 +145,7 @@ public sealed partial class GreedyDecoder
 
                 if (Runs("out"))
                 {
-                    if (kernels is not null && _projectionKernel)
-                    {
-                        kernels.Linear(_attended, _layerTensors[(i * _layout.Stride) + _layout.OutW], bias: null, x, accumulate: true, stream);
-                    }
-                    else
-                    {
-                        Invoke("f_out", x, _attended, i, _layerTensors);
-                    }
+                    Invoke("f_out", x, _attended, i, _layerTensors);
                 }
             }
 
@@ -195,24 +186,6 @@ public sealed partial class GreedyDecoder
         {
             Invoke("f_head", y, _token, _position, _history, _globals);
         }
-    }
-
-    /// <summary>
-    /// Whether <see cref="DecodeKernels.Linear"/> takes the QKV and output projections of steps of <paramref name="rows"/>
-    /// rows (every layer's weights are laid out alike, so layer 0's answer holds for all).
-    /// </summary>
-    internal static bool ProjectionKernelServes(Tensor[] layerTensors, ScriptTensorLayout.Layer layout, int rows) =>
-        DecodeKernels.LinearUnsupportedReason(layerTensors[layout.QkvW], rows) is null
-        && DecodeKernels.LinearUnsupportedReason(layerTensors[layout.OutW], rows) is null;
-
-    /// <summary>Layer <paramref name="layer"/>'s QKV projection of <paramref name="normed"/> through the kernel, as f_qkv computes it (bias included), <c>[rows, QKV·HD]</c>.</summary>
-    internal static Tensor Project(DecodeKernels kernels, Tensor normed, int layer, Tensor[] layerTensors, ScriptTensorLayout.Layer layout, IntPtr stream)
-    {
-        var b = layer * layout.Stride;
-        var weight = layerTensors[b + layout.QkvW];
-        var output = empty([normed.shape[0], weight.shape[1]], normed.dtype, normed.device);
-        kernels.Linear(normed, weight, layout.QkvB >= 0 ? layerTensors[b + layout.QkvB] : null, output, accumulate: false, stream);
-        return output;
     }
 
     private bool Runs(string piece) => _pieces?.Runs(piece) ?? true;

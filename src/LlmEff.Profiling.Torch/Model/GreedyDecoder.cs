@@ -39,11 +39,6 @@ public sealed partial class GreedyDecoder : IDisposable
     private readonly DecodeAttention? _attention;
     private readonly Tensor? _attentionWorkspace;
 
-    // Where each layer's weights sit in _layerTensors, and whether the fused step runs its QKV and output projections
-    // through DecodeKernels.Linear instead of cuBLAS (which reads these skinny shapes' weights well below the copy rate).
-    private readonly ScriptTensorLayout.Layer _layout;
-    private readonly bool _projectionKernel;
-
     /// <summary>
     /// Compiles the model's forward passes and allocates a KV cache of <paramref name="capacityTokens"/> positions; on a
     /// CUDA GPU, also captures the decode step as CUDA graphs (<see cref="CudaGraphMode.Auto"/>).
@@ -75,11 +70,7 @@ public sealed partial class GreedyDecoder : IDisposable
     /// for a single query SDPA's decode kernel measured as fast or faster on an H100, and the kernel's fp32 softmax
     /// rounds bf16 outputs differently from SDPA's, so greedy tokens can differ from the eager decoder's).
     /// </remarks>
-    /// <remarks>
-    /// <paramref name="projectionKernel"/> (on by default) lets the fused step run its QKV and output projections through
-    /// <see cref="DecodeKernels.Linear"/>; off, through cuBLAS as the scripts do (the benchmarks' baseline).
-    /// </remarks>
-    internal GreedyDecoder(DecoderTransformer model, int capacityTokens, CudaGraphMode cudaGraphs, int windowTokens, bool fusedKernels = true, bool attentionKernel = false, bool projectionKernel = true)
+    internal GreedyDecoder(DecoderTransformer model, int capacityTokens, CudaGraphMode cudaGraphs, int windowTokens, bool fusedKernels = true, bool attentionKernel = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityTokens, 1);
@@ -114,7 +105,6 @@ public sealed partial class GreedyDecoder : IDisposable
 
         _layerTensors = model.ScriptLayerTensors().ToArray();
         _globals = model.ScriptGlobals().ToArray();
-        _layout = ScriptTensorLayout.LayerOf(a, s);
         Source = DecoderScript.Build(a, s, model.Options.NormEpsilon, model.Options.AlignFfnWidth);
         _script = jit.compile(Source);
         _token = zeros([1], ScalarType.Int64, model.Device);
@@ -139,7 +129,6 @@ public sealed partial class GreedyDecoder : IDisposable
                 _kernels = fusedKernels ? FusedKernelsFor(model) : null;
                 _expertKernels = _kernels is null ? null : ExpertKernelsFor(model);
                 _attention = _kernels is null || _attended is null || !attentionKernel ? null : DecodeAttention.For(dtype, s.HeadDim, s.Groups).Kernel;
-                _projectionKernel = projectionKernel && _kernels is not null && ProjectionKernelServes(_layerTensors, _layout, rows: 1);
                 var chunks = _attention is null ? 0 : DecodeAttention.MostChunks(1, s.KeyValueHeads, WindowTokens, CapacityTokens);
                 _attentionWorkspace = chunks > 1 ? zeros([DecodeAttention.WorkspaceFloats(1, s.Heads, s.HeadDim, chunks)], ScalarType.Float32, model.Device) : null;
                 _graphs = CaptureGraphs();
@@ -176,9 +165,6 @@ public sealed partial class GreedyDecoder : IDisposable
     /// without ALiBi or a sliding window shorter than the cache, with head sizes the kernel takes.
     /// </summary>
     internal bool UsesAttentionKernel => UsesFusedKernels && _attention is not null;
-
-    /// <summary>True when the captured step's QKV and output projections run through <see cref="DecodeKernels.Linear"/>.</summary>
-    internal bool UsesProjectionKernel => UsesFusedKernels && _projectionKernel;
 
     /// <summary>True when a mixture's captured step runs its routed experts with <see cref="MixtureOfExpertsKernels"/>.</summary>
     internal bool UsesExpertKernels => UsesFusedKernels && _expertKernels is not null;

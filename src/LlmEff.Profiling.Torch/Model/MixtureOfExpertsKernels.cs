@@ -20,7 +20,27 @@ internal sealed unsafe class MixtureOfExpertsKernels
     private const int WarpsPerBlock = 8;
 
     private const string Source = """
+        #if LLMEFF_FP32
+        typedef float4 V; // 16 bytes: 4 values
+        #define VN 4
+        __device__ __forceinline__ float dotv(V a, V b) { return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w; }
+        #else
+        typedef uint4 V; // 16 bytes: 8 bf16 values
+        #define VN 8
+        __device__ __forceinline__ float lo(unsigned int w) { return __uint_as_float(w << 16); }
+        __device__ __forceinline__ float hi(unsigned int w) { return __uint_as_float(w & 0xffff0000u); }
+        __device__ __forceinline__ float dotv(V a, V b) {
+            return lo(a.x) * lo(b.x) + hi(a.x) * hi(b.x) + lo(a.y) * lo(b.y) + hi(a.y) * hi(b.y)
+                 + lo(a.z) * lo(b.z) + hi(a.z) * hi(b.z) + lo(a.w) * lo(b.w) + hi(a.w) * hi(b.w);
+        }
+        #endif
         #define MAXK 16
+
+        __device__ __forceinline__ float warp_sum(float v) {
+            #pragma unroll
+            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+            return v;
+        }
 
         // gates[k] = softmax over k of logits[routes[pos, k]] (fp32, rounded), as softmax(logits.gather(idx).float()).to(T).
         extern "C" __global__ void moe_gates(const T* logits, const long long* routes, const long long* pos, T* gates, int K) {
@@ -111,7 +131,7 @@ internal sealed unsafe class MixtureOfExpertsKernels
 
     /// <summary>The kernels for <paramref name="dtype"/> on the current CUDA device (compiled once per process), or null with the reason.</summary>
     public static (MixtureOfExpertsKernels? Kernels, string? Reason) For(ScalarType dtype) =>
-        RuntimeKernels.Compile(Compiled, dtype, dtype, "the mixture kernels", RuntimeKernels.Vectors, Source, ["moe_gates", "moe_gate_up", "moe_down"], (c, f) => new MixtureOfExpertsKernels(c, f));
+        RuntimeKernels.Compile(Compiled, dtype, dtype, "the mixture kernels", string.Empty, Source, ["moe_gates", "moe_gate_up", "moe_down"], (c, f) => new MixtureOfExpertsKernels(c, f));
 
     /// <summary>
     /// The routed experts of one token: <paramref name="residual"/> <c>[1, h]</c> += Σ gates·expert(<paramref name="normed"/>)

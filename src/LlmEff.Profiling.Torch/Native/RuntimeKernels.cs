@@ -31,33 +31,6 @@ internal static class RuntimeKernels
         """;
 
     /// <summary>
-    /// <c>V</c>: 16 bytes of elements (<c>VN</c> of them: 8 bf16 or 4 fp32) for wide loads, <c>dotv</c> (their dot product
-    /// in fp32) and <c>warp_sum</c> (a 32-lane sum by shuffles), for the kernels that read weight rows.
-    /// </summary>
-    public const string Vectors = """
-        #if LLMEFF_FP32
-        typedef float4 V;
-        #define VN 4
-        __device__ __forceinline__ float dotv(V a, V b) { return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w; }
-        #else
-        typedef uint4 V;
-        #define VN 8
-        __device__ __forceinline__ float lo(unsigned int w) { return __uint_as_float(w << 16); }
-        __device__ __forceinline__ float hi(unsigned int w) { return __uint_as_float(w & 0xffff0000u); }
-        __device__ __forceinline__ float dotv(V a, V b) {
-            return lo(a.x) * lo(b.x) + hi(a.x) * hi(b.x) + lo(a.y) * lo(b.y) + hi(a.y) * hi(b.y)
-                 + lo(a.z) * lo(b.z) + hi(a.z) * hi(b.z) + lo(a.w) * lo(b.w) + hi(a.w) * hi(b.w);
-        }
-        #endif
-        __device__ __forceinline__ float warp_sum(float v) {
-            #pragma unroll
-            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-            return v;
-        }
-
-        """;
-
-    /// <summary>
     /// The kernel set of <paramref name="key"/> from <paramref name="cache"/>, or compiled now: <see cref="ElementType"/>
     /// for <paramref name="dtype"/>, then <paramref name="defines"/> and <paramref name="source"/>, its
     /// <paramref name="kernels"/> handed to <paramref name="create"/>. Null with the reason where the dtype is not bf16

@@ -91,26 +91,17 @@ public sealed partial class TorchProfiler
         DescribeSoftware(precision, cudaGraphs, fusedKernels, attentionKernel: false, expertKernels: false);
 
     /// <summary>The engine and its versions, naming each run-time compiled kernel set its decode steps use.</summary>
-    internal static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs, bool fusedKernels, bool attentionKernel, bool expertKernels, bool projectionKernel = false)
+    internal static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs, bool fusedKernels, bool attentionKernel, bool expertKernels)
     {
-        List<string> sets = ["norm/rotary"];
-        if (projectionKernel)
-        {
-            sets.Add("projection");
-        }
-
-        if (attentionKernel)
-        {
-            sets.Add("decode attention");
-        }
-
-        if (expertKernels)
-        {
-            sets.Add("expert");
-        }
-
-        var named = sets.Count == 1 ? sets[0] : $"{string.Join(", ", sets.Take(sets.Count - 1))} and {sets[^1]}";
-        var kernels = fusedKernels ? $" and NVRTC-fused {named} kernels" : string.Empty;
+        var kernels = !fusedKernels
+            ? string.Empty
+            : (attentionKernel, expertKernels) switch
+            {
+                (false, false) => " and NVRTC-fused norm/rotary kernels",
+                (true, false) => " and NVRTC-fused norm/rotary and decode attention kernels",
+                (false, true) => " and NVRTC-fused norm/rotary and expert kernels",
+                _ => " and NVRTC-fused norm/rotary, decode attention and expert kernels",
+            };
         return $"LlmEff TorchScript KV-cached greedy decoder{(cudaGraphs ? " with CUDA-graph decode steps" : string.Empty)}{kernels}, TorchSharp {typeof(torch).Assembly.GetName().Version}, {RuntimeInformation.FrameworkDescription}, {precision.ShortName()}";
     }
 }

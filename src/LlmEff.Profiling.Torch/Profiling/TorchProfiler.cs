@@ -113,7 +113,7 @@ public sealed partial class TorchProfiler
         var meter = OpenEnergyMeter(model.Device);
         var query = new QueryRunner(model, [model.Device], (prompt, o) => decoder.Generate(prompt, o));
         Func<Tensor, int, double, double>? energy = meter is null ? null : (prompt, o, seconds) => MeasureEnergy(meter, decoder, prompt, o, seconds);
-        return RunQueries(query, label, plan, samplesPath, meter, energy, DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.UsesAttentionKernel, decoder.UsesExpertKernels, decoder.UsesProjectionKernel), progress, cancellationToken);
+        return RunQueries(query, label, plan, samplesPath, meter, energy, DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.UsesAttentionKernel, decoder.UsesExpertKernels), progress, cancellationToken);
     }
 
     /// <summary>
@@ -310,7 +310,7 @@ public sealed partial class TorchProfiler
             progress?.Report(new ProfilingProgress(completed, points.Count, resumed, sample));
         }
 
-        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.UsesAttentionKernel, expertKernels: false, decoder.UsesProjectionKernel) + ", static batches", DateTimeOffset.UtcNow)
+        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.UsesAttentionKernel, expertKernels: false) + ", static batches", DateTimeOffset.UtcNow)
         {
             ResumedSamples = resumed,
             SamplesPath = samplesPath,
