@@ -32,7 +32,8 @@ internal sealed class BaselinePlanner
     public double DecodeShare { get; init; } = 0.25;
 
     /// <summary>The fit options that suit the planner's designs: single-output prompt sizes allowed, decode model chosen by cross-validation.</summary>
-    public static RuntimeFitOptions FitOptions { get; } = new() { AllowSingleOutputLength = true, Decode = DecodeModel.Auto };
+    // Auto as it was before DecodeModel.ContextHinge: constant or context-linear only.
+    public static RuntimeFitOptions FitOptions { get; } = new() { AllowSingleOutputLength = true, Decode = DecodeModel.Auto, AutoConsidersHinge = false };
 
     /// <summary>The next query to measure, or null when every candidate has been measured.</summary>
     /// <param name="measured">Everything measured so far (any trials; the minimum runtime per configuration is used).</param>

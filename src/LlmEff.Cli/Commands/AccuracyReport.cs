@@ -27,7 +27,7 @@ internal static class AccuracyReport
         md.AppendLine("Methods:");
         md.AppendLine();
         md.AppendLine("- **paper (§3.4)**: the paper's prompt sizes P = {1, 256, 512, 1024, 1536} (each replaced by the grid's nearest where the grid lacks it) × every output length; per-prompt lines, one `g`, linear interpolation.");
-        md.AppendLine("- **paper design, LlmEff fit**: the same queries, `DecodeModel.Auto` (constant `g` or `g0 + g1·i`, chosen by cross-validation) and monotone `PE`.");
+        md.AppendLine("- **paper design, LlmEff fit**: the same queries, `DecodeModel.Auto` (constant `g`, `g0 + g1·i` or the hinge `g0 + g1·max(0, i − c0)`, chosen by cross-validation) and monotone `PE`.");
         md.AppendLine("- **HELM estimator**: the paper's fitted knots read the way HELM reads its tables (`PromptEncodingMode.HelmNextKeyScaled`: next larger key scaled by p/key).");
         md.AppendLine("- **adaptive (LlmEff)**: `AdaptiveProfilingPlanner`, as many queries as the paper's design, chosen one at a time from the grid, fitted with `AdaptiveProfilingPlanner.FitOptions`.");
         md.AppendLine();
@@ -156,8 +156,15 @@ internal static class AccuracyReport
 
     // The study keeps fits that are not physical (they are what the procedure gave); the table says so beside the decode model.
     private static string Decode(RuntimeModel model)
-        => (model.Decode == DecodeModel.ContextLinear ? "g0 + g1·i" : "constant g")
+        => DecodeName(model)
            + (model.Warnings.Count == 0 ? string.Empty : " (not physical: " + string.Join(", ", model.Warnings.Select(w => w.Kind)) + ")");
+
+    private static string DecodeName(RuntimeModel model) => model.Decode switch
+    {
+        DecodeModel.ContextLinear => "g0 + g1·i",
+        DecodeModel.ContextHinge => FormattableString.Invariant($"g0 + g1·max(0, i − {model.ContextKneeTokens})"),
+        _ => "constant g",
+    };
 
     private static string Pct(double? value) => value is { } v ? v.ToString("P2", CultureInfo.InvariantCulture).Replace(" %", "%", StringComparison.Ordinal) : "–";
 

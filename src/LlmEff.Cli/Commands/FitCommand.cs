@@ -26,7 +26,7 @@ internal static class FitCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Count tokens with this encoding (cl100k_base, o200k_base, gpt2) where a log holds only text (GenAI-Perf without usage)." };
         var model = new Option<FileInfo?>("--output", "-o") { Description = "Write the fitted model as JSON here." };
         var aggregation = new Option<TrialAggregation>("--aggregation") { Description = "How trials of one (p, o) combine.", DefaultValueFactory = _ => TrialAggregation.Minimum };
-        var decode = new Option<DecodeModel>("--decode") { Description = "Decode model: Constant (the paper), ContextLinear, or Auto (cross-validated).", DefaultValueFactory = _ => DecodeModel.Constant };
+        var decode = new Option<DecodeModel>("--decode") { Description = "Decode model: Constant (the paper), ContextLinear, ContextHinge (flat, then linear past a fitted knee), or Auto (cross-validated).", DefaultValueFactory = _ => DecodeModel.Constant };
         var monotone = new Option<bool>("--monotone") { Description = "Make PE non-decreasing (isotonic regression of the knots)." };
         var single = new Option<bool>("--allow-single-output") { Description = "Accept prompt sizes measured at one output length (PE from the decode model)." };
         var resamples = new Option<int>("--bootstrap") { Description = $"Bootstrap refits for intervals: 0 to skip, else 20 to {MaximumResamples:N0}.", DefaultValueFactory = _ => 200 };
@@ -230,9 +230,10 @@ internal static class FitCommand
         var inv = CultureInfo.InvariantCulture;
         o.WriteLine(string.Create(inv, $"{name}: {count} samples, {m.Residuals.Count} configurations after {m.Aggregation} aggregation"));
         o.WriteLine(string.Create(inv, $"g = {m.PerOutputTokenSeconds * 1e3:F3} ms/token{Interval(bootstrap?.PerOutputTokenSeconds, 1e3, "ms")}"));
-        if (m.Decode == DecodeModel.ContextLinear)
+        if (m.Decode is DecodeModel.ContextLinear or DecodeModel.ContextHinge)
         {
-            o.WriteLine(string.Create(inv, $"g1 = {m.PerOutputTokenContextSeconds * 1e9:F2} ns/token per context token{Interval(bootstrap?.PerOutputTokenContextSeconds, 1e9, "ns")}"));
+            var past = m.ContextKneeTokens > 0 ? string.Create(inv, $" past a context of {m.ContextKneeTokens} tokens") : string.Empty;
+            o.WriteLine(string.Create(inv, $"g1 = {m.PerOutputTokenContextSeconds * 1e9:F2} ns/token per context token{past}{Interval(bootstrap?.PerOutputTokenContextSeconds, 1e9, "ns")}"));
         }
 
         o.WriteLine(string.Create(inv, $"R² = {m.RSquared:F6}"));

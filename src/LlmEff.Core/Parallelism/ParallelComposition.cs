@@ -59,8 +59,8 @@ public static class ParallelComposition
         var pe = new PiecewiseLinearFunction(knots);
         var g = rankShard.PerOutputTokenSeconds + collectives.ForwardSeconds(batchSize, batchSize);
         // A shard fit kept non-physical (its Warnings say why) stays so with its collectives added; nothing else may be.
-        RuntimeModelPhysics.ValidateParameters(pe, g, rankShard.PerOutputTokenContextSeconds, rankShard.OverheadSeconds, PromptEncodingMode.Interpolate, keptNonPhysical: rankShard.Warnings.Count > 0);
-        return new RuntimeModel(pe, g, rankShard.OverheadSeconds, double.NaN, null, null, rankShard.Aggregation, Emulated(rankShard.Metadata, collectives), rankShard.PerOutputTokenContextSeconds, PromptEncodingMode.Interpolate, rankShard.Warnings);
+        RuntimeModelPhysics.ValidateParameters(pe, g, rankShard.PerOutputTokenContextSeconds, rankShard.OverheadSeconds, PromptEncodingMode.Interpolate, keptNonPhysical: rankShard.Warnings.Count > 0, contextKneeTokens: rankShard.ContextKneeTokens);
+        return new RuntimeModel(pe, g, rankShard.OverheadSeconds, double.NaN, null, null, rankShard.Aggregation, Emulated(rankShard.Metadata, collectives), rankShard.PerOutputTokenContextSeconds, PromptEncodingMode.Interpolate, rankShard.Warnings, rankShard.ContextKneeTokens);
     }
 
     // The whole deployment: emulated, N times the shard's accelerators, and the collectives' parameters in the notes.
@@ -98,6 +98,12 @@ public static class ParallelComposition
             throw new ArgumentException("Compose interpolated profiles; HELM-mode tables are not piecewise linear.", nameof(stages));
         }
 
+        if (stages.Where(s => s.PerOutputTokenContextSeconds != 0).Select(s => s.ContextKneeTokens).Distinct().Count() > 1)
+        {
+            throw new ArgumentException("The stages' context terms have different knees (DecodeModel.ContextHinge), so their sum is not one hinge; refit the stages with one decode model (e.g. DecodeModel.ContextLinear).", nameof(stages));
+        }
+
+        var knee = stages.Where(s => s.PerOutputTokenContextSeconds != 0).Select(s => s.ContextKneeTokens).FirstOrDefault();
         var boundaries = stages.Count - 1;
         double Transfer(int tokens) => boundaries == 0 ? 0 : boundaries * CommunicationModel.TransferSeconds((double)tokens * hiddenSize * activationBytes, stageLink);
         var xs = stages.SelectMany(s => s.PromptEncoding.Knots.Select(k => k.X)).Distinct().Order().ToList();
@@ -114,8 +120,8 @@ public static class ParallelComposition
             new PiecewiseLinearFunction(knots),
             stages.Sum(s => s.PerOutputTokenSeconds) + Transfer(1),
             stages.Sum(s => s.PerOutputTokenContextSeconds),
+            knee,
             stages.Sum(s => s.OverheadSeconds),
-            PromptEncodingMode.Interpolate,
             metadata).WithWarnings(stages.SelectMany(s => s.Warnings).Distinct().ToArray());
     }
 

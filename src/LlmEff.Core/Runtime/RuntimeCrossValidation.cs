@@ -29,6 +29,13 @@ internal static class RuntimeCrossValidation
         return errors.Count == 0 ? double.PositiveInfinity : Math.Sqrt(errors.Sum(e => e * e) / errors.Count);
     }
 
+    /// <summary>RMS of leave-one-configuration-out errors (each swept configuration predicted from the rest); +∞ when there are none.</summary>
+    public static double ConfigurationError(RuntimeModelFitter.Point[] points, RuntimeFitOptions options)
+    {
+        var errors = LeaveOneConfigurationOut(points, options, CancellationToken.None);
+        return errors.Count == 0 ? double.PositiveInfinity : Math.Sqrt(errors.Sum(e => e * e) / errors.Count);
+    }
+
     internal static List<double> LeaveOnePromptSizeOut(RuntimeModelFitter.Point[] points, RuntimeFitOptions options, CancellationToken cancellationToken)
     {
         var prompts = points.Select(p => p.PromptTokens).Distinct().Order().ToArray();

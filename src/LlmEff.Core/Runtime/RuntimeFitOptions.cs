@@ -32,7 +32,8 @@ public sealed record RuntimeFitOptions
 
     /// <summary>
     /// Decode model: <see cref="DecodeModel.Constant"/> (default, the paper's Eq. 3), <see cref="DecodeModel.ContextLinear"/>
-    /// (per-token time grows with context, Appendix A) or <see cref="DecodeModel.Auto"/> (the lower cross-validated error).
+    /// (per-token time grows with context, Appendix A), <see cref="DecodeModel.ContextHinge"/> (flat, then growing past a
+    /// fitted knee) or <see cref="DecodeModel.Auto"/> (the lower cross-validated error).
     /// </summary>
     public DecodeModel Decode { get; init; } = DecodeModel.Constant;
 
@@ -77,6 +78,12 @@ public sealed record RuntimeFitOptions
     /// <summary>Provenance stored on the fitted model.</summary>
     public RuntimeModelMetadata? Metadata { get; init; }
 
+    /// <summary>The knee of <see cref="DecodeModel.ContextHinge"/> held fixed (cross-validation folds, bootstrap replicates); 0 searches it.</summary>
+    internal int ContextKneeTokens { get; init; }
+
+    /// <summary>Whether <see cref="DecodeModel.Auto"/> offers <see cref="DecodeModel.ContextHinge"/>; off only to measure the fit without it (the accuracy harness).</summary>
+    internal bool AutoConsidersHinge { get; init; } = true;
+
     internal void Validate()
     {
         if (!Enum.IsDefined(Aggregation))
@@ -96,7 +103,7 @@ public sealed record RuntimeFitOptions
 
         if (!Enum.IsDefined(Decode))
         {
-            throw new ArgumentOutOfRangeException(nameof(Decode), Decode, "Unknown DecodeModel; use Constant, ContextLinear or Auto.");
+            throw new ArgumentOutOfRangeException(nameof(Decode), Decode, "Unknown DecodeModel; use Constant, ContextLinear, ContextHinge or Auto.");
         }
 
         if (!Enum.IsDefined(PromptEncodingShape))

@@ -6,7 +6,8 @@ public sealed partial class RuntimeModel
     /// <summary>
     /// Cross-validates the fit that <see cref="Fit(IEnumerable{ProfilingSample}, RuntimeFitOptions?)"/> would make:
     /// leave one prompt size out and leave one output length out (see <see cref="CrossValidationReport"/>).
-    /// With <see cref="DecodeModel.Auto"/> the decode model chosen on all samples is used in every fold.
+    /// With <see cref="DecodeModel.Auto"/> the decode model chosen on all samples is used in every fold; a
+    /// <see cref="DecodeModel.ContextHinge"/> keeps the knee fitted on all samples.
     /// </summary>
     public static CrossValidationReport CrossValidate(IEnumerable<ProfilingSample> samples, RuntimeFitOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -14,8 +15,13 @@ public sealed partial class RuntimeModel
         options ??= RuntimeFitOptions.Default;
         options.Validate();
         var points = RuntimeModelFitter.Aggregate(RuntimeModelFitter.Validate(samples), options.Aggregation);
-        var fixedDecode = options.Decode == DecodeModel.Auto ? RuntimeModelFitter.FitPoints(points, options).Decode : options.Decode;
-        return RuntimeCrossValidation.Run(points, options with { Decode = fixedDecode }, cancellationToken);
+        if (options.Decode is DecodeModel.Auto or DecodeModel.ContextHinge)
+        {
+            var chosen = RuntimeModelFitter.FitPoints(points, options);
+            options = options with { Decode = chosen.Decode, ContextKneeTokens = chosen.ContextKneeTokens };
+        }
+
+        return RuntimeCrossValidation.Run(points, options, cancellationToken);
     }
 
     /// <summary>Bootstrap intervals for <c>PE</c>, <c>g</c> and predictions (residual bootstrap, deterministic under <paramref name="seed"/>).</summary>
@@ -46,7 +52,7 @@ public sealed partial class RuntimeModel
         var points = RuntimeModelFitter.Aggregate(RuntimeModelFitter.Validate(samples), options.Aggregation);
         // The central model is refused or kept like Fit's; the replicates below fit resampled noise and are never checked.
         var model = RuntimeModelFitter.RefuseOrKeep(RuntimeModelFitter.FitPoints(points, options), options, logger: null);
-        var fixedOptions = options with { Decode = model.Decode, AllowSingleOutputLength = true };
+        var fixedOptions = options with { Decode = model.Decode, ContextKneeTokens = model.ContextKneeTokens, AllowSingleOutputLength = true };
         var predicted = points.Select(p => model.Predict(p.PromptTokens, p.OutputTokens)).ToArray();
         // A kept non-physical fit can predict 0 (clamped) somewhere: no relative residual exists there, so those points
         // keep their measured runtime in every replicate and lend no residual to the others.

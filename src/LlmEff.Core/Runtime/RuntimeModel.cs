@@ -29,8 +29,10 @@ public sealed partial class RuntimeModel
         RuntimeModelMetadata? metadata,
         double perOutputTokenContextSeconds = 0,
         PromptEncodingMode promptEncodingMode = PromptEncodingMode.Interpolate,
-        IReadOnlyList<RuntimeFitWarning>? warnings = null)
+        IReadOnlyList<RuntimeFitWarning>? warnings = null,
+        int contextKneeTokens = 0)
     {
+        ContextKneeTokens = contextKneeTokens;
         PromptEncoding = promptEncoding;
         PerOutputTokenSeconds = perOutputTokenSeconds;
         PerOutputTokenContextSeconds = perOutputTokenContextSeconds;
@@ -56,8 +58,19 @@ public sealed partial class RuntimeModel
     /// </summary>
     public double PerOutputTokenContextSeconds { get; }
 
-    /// <summary>The decode model this instance follows: <see cref="DecodeModel.ContextLinear"/> when <see cref="PerOutputTokenContextSeconds"/> is non-zero.</summary>
-    public DecodeModel Decode => PerOutputTokenContextSeconds == 0 ? DecodeModel.Constant : DecodeModel.ContextLinear;
+    /// <summary>
+    /// The decode model this instance follows: <see cref="DecodeModel.Constant"/> when <see cref="PerOutputTokenContextSeconds"/>
+    /// is zero, else <see cref="DecodeModel.ContextHinge"/> when <see cref="ContextKneeTokens"/> is positive, else
+    /// <see cref="DecodeModel.ContextLinear"/>.
+    /// </summary>
+    public DecodeModel Decode => PerOutputTokenContextSeconds == 0 ? DecodeModel.Constant : ContextKneeTokens > 0 ? DecodeModel.ContextHinge : DecodeModel.ContextLinear;
+
+    /// <summary>
+    /// <c>c0</c>: the context in tokens up to which the per-token time stays at <see cref="PerOutputTokenSeconds"/>
+    /// (<see cref="DecodeModel.ContextHinge"/>); generating at context <c>i</c> costs <c>g0 + g1·max(0, i − c0)</c>.
+    /// 0 for the constant and context-linear models.
+    /// </summary>
+    public int ContextKneeTokens { get; }
 
     /// <summary>How <c>PE(p)</c> is read off the knots: interpolation (default) or HELM's next-key scaling.</summary>
     public PromptEncodingMode PromptEncodingMode { get; }
@@ -148,6 +161,26 @@ public sealed partial class RuntimeModel
         return new RuntimeModel(promptEncoding, perOutputTokenSeconds, overheadSeconds, double.NaN, null, null, null, metadata, perOutputTokenContextSeconds, promptEncodingMode);
     }
 
+    /// <summary>Builds a flat-then-linear (<see cref="DecodeModel.ContextHinge"/>) model: generating at context <c>i</c> costs <c>g0 + g1·max(0, i − c0)</c>.</summary>
+    /// <param name="promptEncoding"><c>PE</c> knots (prompt sizes of 0 or more), values of 0 s or more.</param>
+    /// <param name="perOutputTokenSeconds"><c>g0</c> in seconds, the per-token time up to the knee; finite and non-negative.</param>
+    /// <param name="perOutputTokenContextSeconds"><c>g1</c> in seconds per context token past the knee; finite.</param>
+    /// <param name="contextKneeTokens"><c>c0</c>, the knee in tokens of context; 0 or more (0 is <see cref="DecodeModel.ContextLinear"/>).</param>
+    /// <param name="overheadSeconds">Fixed overhead in seconds; finite and non-negative.</param>
+    /// <param name="metadata">Provenance.</param>
+    /// <exception cref="ArgumentException">A parameter is not physical; the message names it and the fix.</exception>
+    public static RuntimeModel Create(
+        PiecewiseLinearFunction promptEncoding,
+        double perOutputTokenSeconds,
+        double perOutputTokenContextSeconds,
+        int contextKneeTokens,
+        double overheadSeconds,
+        RuntimeModelMetadata? metadata = null)
+    {
+        RuntimeModelPhysics.ValidateParameters(promptEncoding, perOutputTokenSeconds, perOutputTokenContextSeconds, overheadSeconds, PromptEncodingMode.Interpolate, contextKneeTokens: contextKneeTokens);
+        return new RuntimeModel(promptEncoding, perOutputTokenSeconds, overheadSeconds, double.NaN, null, null, null, metadata, perOutputTokenContextSeconds, PromptEncodingMode.Interpolate, contextKneeTokens: contextKneeTokens);
+    }
+
     /// <summary>Builds a model from <c>PE</c> knots given as (prompt tokens, seconds) pairs.</summary>
     public static RuntimeModel Create(
         IEnumerable<(int PromptTokens, double Seconds)> promptEncodingKnots,
@@ -168,11 +201,11 @@ public sealed partial class RuntimeModel
     public RuntimeModel WithMetadata(RuntimeModelMetadata metadata)
     {
         ArgumentNullException.ThrowIfNull(metadata);
-        return new RuntimeModel(PromptEncoding, PerOutputTokenSeconds, OverheadSeconds, RSquared, PromptSizeFits, Residuals, Aggregation, metadata, PerOutputTokenContextSeconds, PromptEncodingMode, Warnings);
+        return new RuntimeModel(PromptEncoding, PerOutputTokenSeconds, OverheadSeconds, RSquared, PromptSizeFits, Residuals, Aggregation, metadata, PerOutputTokenContextSeconds, PromptEncodingMode, Warnings, ContextKneeTokens);
     }
 
     internal RuntimeModel WithWarnings(IReadOnlyList<RuntimeFitWarning> warnings)
-        => new(PromptEncoding, PerOutputTokenSeconds, OverheadSeconds, RSquared, PromptSizeFits, Residuals, Aggregation, Metadata, PerOutputTokenContextSeconds, PromptEncodingMode, warnings);
+        => new(PromptEncoding, PerOutputTokenSeconds, OverheadSeconds, RSquared, PromptSizeFits, Residuals, Aggregation, Metadata, PerOutputTokenContextSeconds, PromptEncodingMode, warnings, ContextKneeTokens);
 
     /// <summary><c>PE(p)</c> in seconds: interpolated between profiled prompt sizes, extrapolated along the nearest segment outside them, never below 0.</summary>
     /// <param name="promptTokens">Prompt size in tokens; non-negative.</param>
@@ -265,7 +298,7 @@ public sealed partial class RuntimeModel
 
     /// <inheritdoc />
     public override string ToString() => FormattableString.Invariant(
-        $"{Metadata.ModelName ?? "RuntimeModel"}: PE = [{PromptEncoding}] s, g = {PerOutputTokenSeconds:G4} s/token, g1 = {PerOutputTokenContextSeconds:G4} s/token², overhead = {OverheadSeconds:G4} s, R² = {RSquared:F4}");
+        $"{Metadata.ModelName ?? "RuntimeModel"}: PE = [{PromptEncoding}] s, g = {PerOutputTokenSeconds:G4} s/token, g1 = {PerOutputTokenContextSeconds:G4} s/token²{(ContextKneeTokens > 0 ? FormattableString.Invariant($" past a context of {ContextKneeTokens}") : string.Empty)}, overhead = {OverheadSeconds:G4} s, R² = {RSquared:F4}");
 
     // The batch path repeats these operations in this order, lane by lane, so both give identical bits. The clamp at 0
     // matters only for a model kept with KeepNonPhysicalFit (a negative g or g1): a runtime is never negative.
@@ -273,14 +306,14 @@ public sealed partial class RuntimeModel
     private double Combine(double promptEncodingSeconds, int promptTokens, int outputTokens)
     {
         double steps = outputTokens - 1;
-        double contextSum = steps * ((2.0 * promptTokens) + (outputTokens - 2.0)) * 0.5;
+        double contextSum = ContextKneeTokens == 0 ? steps * ((2.0 * promptTokens) + (outputTokens - 2.0)) * 0.5 : RuntimeModelFitter.ContextSum(promptTokens, outputTokens, ContextKneeTokens);
         return Math.Max(0.0, promptEncodingSeconds + (PerOutputTokenSeconds * steps) + (PerOutputTokenContextSeconds * contextSum) + OverheadSeconds);
     }
 
     private double DecodeSeconds(int promptTokens, int outputTokens)
     {
         double steps = outputTokens - 1;
-        double contextSum = steps * ((2.0 * promptTokens) + (outputTokens - 2.0)) * 0.5;
+        double contextSum = ContextKneeTokens == 0 ? steps * ((2.0 * promptTokens) + (outputTokens - 2.0)) * 0.5 : RuntimeModelFitter.ContextSum(promptTokens, outputTokens, ContextKneeTokens);
         return (PerOutputTokenSeconds * steps) + (PerOutputTokenContextSeconds * contextSum);
     }
 
@@ -315,6 +348,9 @@ public sealed partial class RuntimeModel
         var slope = Vector256.Create(f.BaseSlope);
         var g = Vector256.Create(PerOutputTokenSeconds);
         var g1 = Vector256.Create(PerOutputTokenContextSeconds);
+        var hinged = ContextKneeTokens != 0;
+        var knee = Vector256.Create((double)ContextKneeTokens);
+        var twoKnee = Vector256.Create(2.0 * ContextKneeTokens);
         var two = Vector256.Create(2.0);
         var half = Vector256.Create(0.5);
         var overhead = Vector256.Create(OverheadSeconds);
@@ -344,7 +380,19 @@ public sealed partial class RuntimeModel
             pe = Avx.Max(zero, pe);
             var o = Avx.ConvertToVector256Double(oi);
             var steps = o - one;
-            var contextSum = steps * ((two * p) + (o - two)) * half;
+            // The hinge sums (i − c0) over the steps' contexts i = max(p, c0) … p + o − 2 as RuntimeModelFitter.ContextSum does.
+            Vector256<double> contextSum;
+            if (hinged)
+            {
+                var lo = Avx.Max(p, knee);
+                var hi = p + o - two;
+                contextSum = Avx.Max(zero, hi - lo + one) * (lo + hi - twoKnee) * half;
+            }
+            else
+            {
+                contextSum = steps * ((two * p) + (o - two)) * half;
+            }
+
             var t = Avx.Max(zero, pe + (g * steps) + (g1 * contextSum) + overhead);
             t.StoreUnsafe(ref dRef, (nuint)i);
         }

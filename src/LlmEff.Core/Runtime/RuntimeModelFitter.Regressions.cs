@@ -11,7 +11,33 @@ internal static partial class RuntimeModelFitter
         return steps * ((2.0 * promptTokens) + (outputTokens - 2.0)) * 0.5;
     }
 
-    private static PromptSizeFit FitLine(Point[] points, Group group, double curvature, bool robust)
+    /// <summary>
+    /// Σ over the steps' contexts <c>i = p … p + o − 2</c> of <c>max(0, i − knee)</c>: the hinge's context term (the batch
+    /// path of <see cref="RuntimeModel.PredictBatch(ReadOnlySpan{int}, ReadOnlySpan{int}, Span{double})"/> repeats these operations).
+    /// </summary>
+    internal static double ContextSum(int promptTokens, int outputTokens, int kneeTokens)
+    {
+        if (kneeTokens == 0)
+        {
+            return ContextSum(promptTokens, outputTokens);
+        }
+
+        double lo = Math.Max(promptTokens, kneeTokens);
+        var hi = promptTokens + outputTokens - 2.0;
+        var n = Math.Max(0.0, hi - lo + 1);
+        return n * (lo + hi - (2.0 * kneeTokens)) * 0.5;
+    }
+
+    /// <summary>What a per-prompt line in o − 1 leaves of the context sum: its curvature in o (per unit g1).</summary>
+    private static double Curvature(int promptTokens, int outputTokens, int kneeTokens)
+    {
+        double steps = outputTokens - 1;
+        return kneeTokens == 0
+            ? steps * (outputTokens - 2) * 0.5
+            : ContextSum(promptTokens, outputTokens, kneeTokens) - (steps * Math.Max(0, promptTokens - kneeTokens));
+    }
+
+    private static PromptSizeFit FitLine(Point[] points, Group group, double curvature, bool robust, int knee)
     {
         // A straight line has a closed-form least-squares solution; with x and y centred it is as accurate as a QR
         // solve, and at this size (a few rows) MathNet's QR cost 8 us per prompt size, 80% of a paper-grid fit.
@@ -23,7 +49,7 @@ internal static partial class RuntimeModelFitter
             var pt = points[group.Start + i];
             double steps = pt.OutputTokens - 1;
             x[i] = steps;
-            y[i] = pt.Seconds - (curvature * steps * (pt.OutputTokens - 2) * 0.5);
+            y[i] = pt.Seconds - (curvature * Curvature(pt.PromptTokens, pt.OutputTokens, knee));
         }
 
         var (intercept, slope) = WeightedLine(x, y, null);
@@ -58,7 +84,7 @@ internal static partial class RuntimeModelFitter
         return new PromptSizeFit(points[group.Start].PromptTokens, intercept, slope, RSquared(ssRes, ssTot), n, group.DistinctOutputs, residuals);
     }
 
-    private static (double G0, double G1) FitDecode(Point[] points, List<Group> sweeps, Dictionary<int, PromptSizeFit> fits, DecodeModel decode, bool robust)
+    private static (double G0, double G1) FitDecode(Point[] points, List<Group> sweeps, Dictionary<int, PromptSizeFit> fits, DecodeModel decode, bool robust, int knee)
     {
         var rows = sweeps.Sum(g => g.End - g.Start);
         var columns = decode == DecodeModel.ContextLinear ? 2 : 1;
@@ -73,11 +99,18 @@ internal static partial class RuntimeModelFitter
                 x[r, 0] = points[i].OutputTokens - 1;
                 if (columns == 2)
                 {
-                    x[r, 1] = ContextSum(points[i].PromptTokens, points[i].OutputTokens);
+                    x[r, 1] = ContextSum(points[i].PromptTokens, points[i].OutputTokens, knee);
                 }
 
                 y[r] = points[i].Seconds - intercept;
             }
+        }
+
+        if (columns == 2 && x.Column(1).AbsoluteMaximum() == 0)
+        {
+            // A hinge whose knee lies past every swept context: nothing measures g1, so the steps are all flat.
+            x = x.SubMatrix(0, rows, 0, 1);
+            columns = 1;
         }
 
         var beta = x.QR().Solve(y);
@@ -156,7 +189,7 @@ internal static partial class RuntimeModelFitter
         return centre;
     }
 
-    private static PromptSizeFit FitFromDecode(Point[] points, Group group, double g0, double g1, bool robust)
+    private static PromptSizeFit FitFromDecode(Point[] points, Group group, double g0, double g1, bool robust, int knee)
     {
         // One output length: PE(p) is what the runtime leaves after the fitted decode time (mean over points). Robust: the
         // short queries (where PE dominates and the decode model's error is small), pooled by a Huber mean.
@@ -167,7 +200,7 @@ internal static partial class RuntimeModelFitter
         {
             if (!robust || points[i].OutputTokens <= 4 * shortest)
             {
-                left.Add(points[i].Seconds - (g0 * (points[i].OutputTokens - 1)) - (g1 * ContextSum(points[i].PromptTokens, points[i].OutputTokens)));
+                left.Add(points[i].Seconds - (g0 * (points[i].OutputTokens - 1)) - (g1 * ContextSum(points[i].PromptTokens, points[i].OutputTokens, knee)));
             }
         }
 
@@ -182,10 +215,10 @@ internal static partial class RuntimeModelFitter
         for (var i = 0; i < n; i++)
         {
             var pt = points[group.Start + i];
-            residuals[i] = new SampleResidual(pt.PromptTokens, pt.OutputTokens, pt.Seconds, intercept + (g0 * (pt.OutputTokens - 1)) + (g1 * ContextSum(pt.PromptTokens, pt.OutputTokens)));
+            residuals[i] = new SampleResidual(pt.PromptTokens, pt.OutputTokens, pt.Seconds, intercept + (g0 * (pt.OutputTokens - 1)) + (g1 * ContextSum(pt.PromptTokens, pt.OutputTokens, knee)));
         }
 
         // The slope reported is the model's per-token time at this context; R² is 1 for a line through one point.
-        return new PromptSizeFit(points[group.Start].PromptTokens, intercept, g0 + (g1 * points[group.Start].PromptTokens), 1.0, n, group.DistinctOutputs, residuals);
+        return new PromptSizeFit(points[group.Start].PromptTokens, intercept, g0 + (g1 * Math.Max(0, points[group.Start].PromptTokens - knee)), 1.0, n, group.DistinctOutputs, residuals);
     }
 }

@@ -49,19 +49,26 @@ internal static partial class RuntimeModelFitter
     internal static RuntimeModel FitPoints(Point[] points, RuntimeFitOptions options)
     {
         var groups = GroupByPrompt(points, options);
-        if (options.Decode != DecodeModel.Auto)
+        switch (options.Decode)
         {
-            return FitCore(points, groups, options.Decode, options);
+            case DecodeModel.Constant:
+            case DecodeModel.ContextLinear:
+                return FitCore(points, groups, options.Decode, options, 0);
+            case DecodeModel.ContextHinge:
+                // A knee given (cross-validation folds and bootstrap replicates keep the one fitted on all samples), else searched.
+                return options.ContextKneeTokens > 0
+                    ? FitCore(points, groups, DecodeModel.ContextLinear, options, options.ContextKneeTokens)
+                    : FitHinge(points, groups, options) ?? FitCore(points, groups, DecodeModel.ContextLinear, options, 0);
         }
 
         // Auto: both decode models, keep the one with the lower cross-validated error.
-        var constant = FitCore(points, groups, DecodeModel.Constant, options);
+        var constant = FitCore(points, groups, DecodeModel.Constant, options, 0);
         if (groups.Count(g => g.DistinctOutputs >= options.MinimumDistinctOutputLengths) < 2)
         {
             return constant;
         }
 
-        var context = FitCore(points, groups, DecodeModel.ContextLinear, options);
+        var context = FitCore(points, groups, DecodeModel.ContextLinear, options, 0);
         if (!(context.PerOutputTokenContextSeconds > 0))
         {
             // A step reads the KV cache, which only grows with the context: a slope that falls with it is the noise of a few
@@ -71,10 +78,64 @@ internal static partial class RuntimeModelFitter
 
         var constantError = RuntimeCrossValidation.SelectionError(points, options with { Decode = DecodeModel.Constant });
         var contextError = RuntimeCrossValidation.SelectionError(points, options with { Decode = DecodeModel.ContextLinear });
-        return contextError < constantError ? context : constant;
+        var chosen = contextError < constantError ? context : constant;
+        if (!options.AutoConsidersHinge)
+        {
+            return chosen;
+        }
+
+        // The hinge (flat, then rising past a knee) replaces that choice when it predicts the swept configurations better.
+        // SelectionError cannot judge it on an adaptive design: with two output lengths it falls back to leaving prompt
+        // sizes out, whose error is the interpolation of PE at the single-output prompt sizes and moved by at most 0.06
+        // percentage points between decode models on the Megatron designs (docs/benchmarks.md). Leaving each configuration out predicts every sweep's long query from the other sweeps' decode.
+        var hinge = FitHinge(points, groups, options);
+        if (hinge is null)
+        {
+            return chosen;
+        }
+
+        var hingeError = RuntimeCrossValidation.ConfigurationError(points, options with { Decode = DecodeModel.ContextHinge, ContextKneeTokens = hinge.ContextKneeTokens });
+        var chosenError = RuntimeCrossValidation.ConfigurationError(points, options with { Decode = chosen.Decode, ContextKneeTokens = 0 });
+        return hingeError < chosenError ? hinge : chosen;
     }
 
-    private static RuntimeModel FitCore(Point[] points, List<Group> groups, DecodeModel decode, RuntimeFitOptions options)
+    /// <summary>
+    /// The hinge decode model with the knee that fits the samples best: least squares over every profiled prompt size strictly
+    /// between the smallest and largest swept ones, among knees whose <c>g0</c> and <c>g1</c> come out positive (a step's time
+    /// neither vanishes nor falls as the KV cache grows). Null when no knee qualifies.
+    /// </summary>
+    private static RuntimeModel? FitHinge(Point[] points, List<Group> groups, RuntimeFitOptions options)
+    {
+        var swept = groups.Where(g => g.DistinctOutputs >= options.MinimumDistinctOutputLengths).Select(g => g.PromptTokens(points)).ToArray();
+        if (swept.Length < 2)
+        {
+            // As ContextLinear: the context term needs sweeps at two or more prompt sizes (FitCore's message says so).
+            return FitCore(points, groups, DecodeModel.ContextLinear, options, 0);
+        }
+
+        int lowest = swept.Min(), highest = swept.Max();
+        RuntimeModel? best = null;
+        var bestSquares = double.PositiveInfinity;
+        foreach (var knee in points.Select(p => p.PromptTokens).Where(p => p > lowest && p < highest).Distinct())
+        {
+            var model = FitCore(points, groups, DecodeModel.ContextLinear, options, knee);
+            var squares = model.Residuals.Sum(r => r.ResidualSeconds * r.ResidualSeconds);
+            if (!double.IsFinite(squares) || !(model.PerOutputTokenSeconds > 0) || !(model.PerOutputTokenContextSeconds > 0))
+            {
+                continue;
+            }
+
+            if (squares < bestSquares)
+            {
+                bestSquares = squares;
+                best = model;
+            }
+        }
+
+        return best;
+    }
+
+    private static RuntimeModel FitCore(Point[] points, List<Group> groups, DecodeModel decode, RuntimeFitOptions options, int knee)
     {
         var sweeps = groups.Where(g => g.DistinctOutputs >= options.MinimumDistinctOutputLengths).ToList();
         if (options.RobustLoss && sweeps.Count(g => g.DistinctOutputs >= 3) >= (decode == DecodeModel.ContextLinear ? 2 : 1))
@@ -107,10 +168,10 @@ internal static partial class RuntimeModelFitter
         {
             foreach (var g in sweeps)
             {
-                fits[g.Start] = FitLine(points, g, curvature, options.RobustLoss);
+                fits[g.Start] = FitLine(points, g, curvature, options.RobustLoss, knee);
             }
 
-            decodeParameters = FitDecode(points, sweeps, fits, decode, options.RobustLoss);
+            decodeParameters = FitDecode(points, sweeps, fits, decode, options.RobustLoss, knee);
             var settled = Math.Abs(decodeParameters.G1 - curvature) <= 1e-12 * Math.Abs(decodeParameters.G1);
             curvature = decodeParameters.G1;
             if (settled)
@@ -124,7 +185,7 @@ internal static partial class RuntimeModelFitter
         for (var gi = 0; gi < groups.Count; gi++)
         {
             var g = groups[gi];
-            allFits[gi] = fits.TryGetValue(g.Start, out var fit) ? fit : FitFromDecode(points, g, g0, g1, options.RobustLoss);
+            allFits[gi] = fits.TryGetValue(g.Start, out var fit) ? fit : FitFromDecode(points, g, g0, g1, options.RobustLoss, knee);
         }
 
         var overhead = ResolveOverhead(allFits, options);
@@ -152,7 +213,7 @@ internal static partial class RuntimeModelFitter
         }
 
         var pe = new PiecewiseLinearFunction(knots);
-        var provisional = new RuntimeModel(pe, g0, overhead, double.NaN, allFits, null, options.Aggregation, options.Metadata, g1);
+        var provisional = new RuntimeModel(pe, g0, overhead, double.NaN, allFits, null, options.Aggregation, options.Metadata, g1, contextKneeTokens: knee);
         var residuals = new SampleResidual[points.Length];
         var mean = points.Average(p => p.Seconds);
         double ssRes = 0, ssTot = 0;
@@ -165,7 +226,7 @@ internal static partial class RuntimeModelFitter
             ssTot += (pt.Seconds - mean) * (pt.Seconds - mean);
         }
 
-        return new RuntimeModel(pe, g0, overhead, RSquared(ssRes, ssTot), allFits, residuals, options.Aggregation, options.Metadata, g1);
+        return new RuntimeModel(pe, g0, overhead, RSquared(ssRes, ssTot), allFits, residuals, options.Aggregation, options.Metadata, g1, contextKneeTokens: knee);
     }
 
     internal static List<Point> Validate(IEnumerable<ProfilingSample> samples)

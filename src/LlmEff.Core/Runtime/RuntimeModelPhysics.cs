@@ -21,7 +21,8 @@ internal static class RuntimeModelPhysics
     /// True for a fitted model saved with its <see cref="RuntimeModel.Warnings"/> (kept with <see cref="RuntimeFitOptions.KeepNonPhysicalFit"/>):
     /// negative <c>g</c> and <c>PE</c> knots are then what the warnings already say, not corruption, so only finiteness is checked for them.
     /// </param>
-    public static void ValidateParameters(PiecewiseLinearFunction promptEncoding, double perOutputTokenSeconds, double perOutputTokenContextSeconds, double overheadSeconds, PromptEncodingMode promptEncodingMode, bool keptNonPhysical = false)
+    /// <param name="contextKneeTokens">The knee <c>c0</c> of <see cref="DecodeModel.ContextHinge"/> in tokens; 0 or more.</param>
+    public static void ValidateParameters(PiecewiseLinearFunction promptEncoding, double perOutputTokenSeconds, double perOutputTokenContextSeconds, double overheadSeconds, PromptEncodingMode promptEncodingMode, bool keptNonPhysical = false, int contextKneeTokens = 0)
     {
         ArgumentNullException.ThrowIfNull(promptEncoding);
         var inv = CultureInfo.InvariantCulture;
@@ -46,6 +47,11 @@ internal static class RuntimeModelPhysics
         if (!double.IsFinite(perOutputTokenContextSeconds))
         {
             throw new ArgumentOutOfRangeException(nameof(perOutputTokenContextSeconds), perOutputTokenContextSeconds, "g1 must be a finite number of seconds per context token; pass 0 for the paper's constant-g model.");
+        }
+
+        if (contextKneeTokens < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(contextKneeTokens), contextKneeTokens, "The knee c0 is a context in tokens, 0 or more; pass 0 for a per-token time linear in the whole context.");
         }
 
         if (!double.IsFinite(overheadSeconds) || overheadSeconds < 0)
@@ -78,11 +84,14 @@ internal static class RuntimeModelPhysics
         var g1 = model.PerOutputTokenContextSeconds;
         var lowContext = (double)prompts[0];
         var highContext = (double)prompts[^1] + Math.Max(0, maxO - 2);
-        var lowestDecode = Math.Min(g0 + (g1 * lowContext), g0 + (g1 * highContext));
+        var knee = model.ContextKneeTokens;
+        var lowestDecode = Math.Min(g0 + (g1 * Math.Max(0, lowContext - knee)), g0 + (g1 * Math.Max(0, highContext - knee)));
         if (!(g0 > 0) || !(lowestDecode > 0))
         {
             var what = g1 == 0
                 ? string.Create(inv, $"g = {g0 * 1e3:G4} ms/token is not positive (runtime does not grow with the output length).")
+                : knee > 0
+                ? string.Create(inv, $"the per-token time g0 + g1·max(0, i − {knee}) = {g0 * 1e3:G4} ms + {g1 * 1e9:G4} ns·max(0, i − {knee}) falls to {lowestDecode * 1e3:G4} ms within the profiled contexts (i = {lowContext:F0} to {highContext:F0}).")
                 : string.Create(inv, $"the per-token time g0 + g1·i = {g0 * 1e3:G4} ms + {g1 * 1e9:G4} ns·i falls to {lowestDecode * 1e3:G4} ms within the profiled contexts (i = {lowContext:F0} to {highContext:F0}).");
             findings.Add(new RuntimeFitWarning(
                 RuntimeFitWarningKind.NonPositiveDecodeTime,
@@ -109,7 +118,7 @@ internal static class RuntimeModelPhysics
             foreach (var o in new[] { minO, maxO })
             {
                 double steps = o - 1;
-                var t = model.PromptEncoding.Evaluate(p) + (g0 * steps) + (g1 * steps * ((2.0 * p) + (o - 2.0)) * 0.5) + model.OverheadSeconds;
+                var t = model.PromptEncoding.Evaluate(p) + (g0 * steps) + (g1 * RuntimeModelFitter.ContextSum(p, o, knee)) + model.OverheadSeconds;
                 if (t < 0 && (worst is null || t < worst.Value.Seconds))
                 {
                     worst = (p, o, t);

@@ -182,6 +182,7 @@ public static class RuntimeModelJson
         PromptEncoding = m.PromptEncoding.Knots.Select(k => new KnotDto { PromptTokens = k.X, Seconds = k.Y }).ToList(),
         PerOutputTokenSeconds = m.PerOutputTokenSeconds,
         PerOutputTokenContextSeconds = m.PerOutputTokenContextSeconds == 0 ? null : m.PerOutputTokenContextSeconds,
+        ContextKneeTokens = m.ContextKneeTokens == 0 ? null : m.ContextKneeTokens,
         PromptEncodingMode = m.PromptEncodingMode == PromptEncodingMode.Interpolate ? null : m.PromptEncodingMode,
         OverheadSeconds = m.OverheadSeconds,
         RSquared = double.IsFinite(m.RSquared) ? m.RSquared : null,
@@ -230,7 +231,8 @@ public static class RuntimeModelJson
                 d.PerOutputTokenContextSeconds ?? 0,
                 d.OverheadSeconds,
                 d.PromptEncodingMode ?? PromptEncodingMode.Interpolate,
-                keptNonPhysical: d.Aggregation is not null && warnings is { Length: > 0 });
+                keptNonPhysical: d.Aggregation is not null && warnings is { Length: > 0 },
+                contextKneeTokens: d.ContextKneeTokens ?? 0);
         }
         catch (ArgumentException ex)
         {
@@ -238,6 +240,7 @@ public static class RuntimeModelJson
             {
                 "perOutputTokenSeconds" => "per_output_token_seconds",
                 "perOutputTokenContextSeconds" => "per_output_token_context_seconds",
+                "contextKneeTokens" => "context_knee_tokens",
                 "overheadSeconds" => "overhead_seconds",
                 "promptEncodingMode" => "prompt_encoding_mode",
                 _ => "prompt_encoding",
@@ -277,7 +280,8 @@ public static class RuntimeModelJson
             d.Metadata,
             d.PerOutputTokenContextSeconds ?? 0,
             d.PromptEncodingMode ?? PromptEncodingMode.Interpolate,
-            warnings);
+            warnings,
+            d.ContextKneeTokens ?? 0);
     }
 
     private static SampleResidual FromDto(ResidualDto r, string where)
@@ -308,6 +312,8 @@ public static class RuntimeModelJson
         public double PerOutputTokenSeconds { get; set; }
 
         public double? PerOutputTokenContextSeconds { get; set; }
+
+        public int? ContextKneeTokens { get; set; }
 
         public PromptEncodingMode? PromptEncodingMode { get; set; }
 
