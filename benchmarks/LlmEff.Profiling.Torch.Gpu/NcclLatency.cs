@@ -62,6 +62,10 @@ internal static class NcclLatency
                 var seconds = sw.Elapsed.TotalSeconds / calls;
                 var bytes = (long)tokens * hidden * 2;
 
+                // The same all-reduce recorded in CUDA graphs (one per rank, as TensorParallelDecoder's captured step has
+                // them) and replayed: no host issue per call.
+                var graphSeconds = CapturedSecondsPerCall(comm, devices, perRank);
+
                 // nccl-tests' convention: algorithm bandwidth = bytes / time; bus bandwidth = 2(N-1)/N of it for a ring.
                 var algorithm = bytes / seconds;
                 sizes.Add(new Dictionary<string, object?>
@@ -71,11 +75,12 @@ internal static class NcclLatency
                     ["dtype"] = "bf16",
                     ["bytes"] = bytes,
                     ["seconds_per_call"] = seconds,
+                    ["graph_seconds_per_call"] = graphSeconds,
                     ["issue_seconds_per_call"] = issueSeconds / calls,
                     ["algorithm_bytes_per_second"] = algorithm,
                     ["bus_bytes_per_second"] = ranks > 1 ? algorithm * 2 * (ranks - 1) / ranks : null,
                 });
-                log.LogInformation("NCCL all-reduce {Ranks} rank(s), {Tokens}x{Hidden} bf16 ({Bytes} B): {Us:F1} us per call ({Issue:F1} us to issue)", ranks, tokens, hidden, bytes, seconds * 1e6, issueSeconds / calls * 1e6);
+                log.LogInformation("NCCL all-reduce {Ranks} rank(s), {Tokens}x{Hidden} bf16 ({Bytes} B): {Us:F1} us per call ({Issue:F1} us to issue), {Graph:F1} us per call in a graph", ranks, tokens, hidden, bytes, seconds * 1e6, issueSeconds / calls * 1e6, graphSeconds * 1e6);
             }
             finally
             {
@@ -94,18 +99,106 @@ internal static class NcclLatency
         };
         if (ranks > 1)
         {
-            var samples = sizes.Select(z => new AllReduceSample(ranks, (long)z["bytes"]!, (double)z["seconds_per_call"]!)).ToList();
-            var fit = InterconnectCalibration.FitAllReduce(samples, $"NVLink-measured-{ranks}gpu", $"NCCL {NcclCommunicator.Version} all-reduce over {ranks} GPUs, measured from C# {DateTimeOffset.UtcNow:yyyy-MM-dd}");
-            result["fit_latency_seconds"] = fit.Interconnect.LatencySeconds;
-            result["fit_bus_bandwidth_bytes_per_second"] = fit.Interconnect.BusBandwidthBytesPerSecond;
-            result["fit_max_abs_relative_error"] = fit.MaxAbsoluteRelativeError;
-            result["fit_relative_residuals"] = fit.RelativeResiduals;
+            Fit("seconds_per_call", "fit", "eager");
+            Fit("graph_seconds_per_call", "graph_fit", "graph-captured");
+        }
+
+        void Fit(string column, string prefix, string how)
+        {
+            var samples = sizes.Select(z => new AllReduceSample(ranks, (long)z["bytes"]!, (double)z[column]!)).ToList();
+            var fit = InterconnectCalibration.FitAllReduce(samples, $"NVLink-measured-{ranks}gpu", $"NCCL {NcclCommunicator.Version} all-reduce over {ranks} GPUs, {how}, measured from C# {DateTimeOffset.UtcNow:yyyy-MM-dd}");
+            result[$"{prefix}_latency_seconds"] = fit.Interconnect.LatencySeconds;
+            result[$"{prefix}_bus_bandwidth_bytes_per_second"] = fit.Interconnect.BusBandwidthBytesPerSecond;
+            result[$"{prefix}_max_abs_relative_error"] = fit.MaxAbsoluteRelativeError;
+            result[$"{prefix}_relative_residuals"] = fit.RelativeResiduals;
             // The baseline: what the built-in NVLink 4 link (used for the emulated Table 1 profiles) predicts for each size.
             result["nvlink4_builtin_seconds"] = samples.Select(z => CommunicationModel.AllReduceSeconds(z.Bytes, ranks, Interconnects.NvLink4)).ToArray();
-            log.LogInformation("NCCL fit over {Ranks} GPUs: latency {Us:F1} us, bus bandwidth {Gb:F0} GB/s, max relative error {Err:P1}", ranks, fit.Interconnect.LatencySeconds * 1e6, fit.Interconnect.BusBandwidthBytesPerSecond / 1e9, fit.MaxAbsoluteRelativeError);
+            log.LogInformation("NCCL {How} fit over {Ranks} GPUs: latency {Us:F1} us, bus bandwidth {Gb:F0} GB/s, max relative error {Err:P1}", how, ranks, fit.Interconnect.LatencySeconds * 1e6, fit.Interconnect.BusBandwidthBytesPerSecond / 1e9, fit.MaxAbsoluteRelativeError);
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Seconds per all-reduce when <paramref name="callsPerGraph"/> of them are captured in one CUDA graph per rank (each
+    /// rank's capture stream current on its device) and the ranks' graphs are replayed together.
+    /// </summary>
+    internal static double CapturedSecondsPerCall(NcclCommunicator comm, int[] devices, List<Tensor> perRank, int callsPerGraph = 20, int replays = 20)
+    {
+        var previousDevice = CudaGraph.CurrentDevice;
+        var previous = devices.Select(CudaGraph.CurrentStream).ToArray();
+        var streams = devices.Select(CudaGraph.SideStream).ToArray();
+        var graphs = new CudaGraph[devices.Length];
+        try
+        {
+            foreach (var stream in streams)
+            {
+                CudaGraph.SetCurrentStream(stream);
+            }
+
+            // NCCL sets up its per-stream state on a stream's first call: not inside the capture.
+            comm.SumInPlace(perRank);
+            SyncAll(devices);
+            for (var r = 0; r < devices.Length; r++)
+            {
+                CudaGraph.SetCurrentDevice(devices[r]);
+                graphs[r] = CudaGraph.BeginCapture(streams[r]);
+            }
+
+            try
+            {
+                for (var k = 0; k < callsPerGraph; k++)
+                {
+                    comm.SumInPlace(perRank);
+                }
+            }
+            catch (Exception e)
+            {
+                foreach (var g in graphs)
+                {
+                    g.Abandon();
+                }
+
+                throw CudaGraph.CaptureFailed(e);
+            }
+
+            for (var r = 0; r < devices.Length; r++)
+            {
+                CudaGraph.SetCurrentDevice(devices[r]);
+                graphs[r].EndCapture();
+            }
+        }
+        finally
+        {
+            foreach (var stream in previous)
+            {
+                CudaGraph.SetCurrentStream(stream);
+            }
+
+            CudaGraph.SetCurrentDevice(previousDevice);
+        }
+
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                Array.ForEach(graphs, g => g.Replay());
+            }
+
+            SyncAll(devices);
+            var sw = Stopwatch.StartNew();
+            for (var i = 0; i < replays; i++)
+            {
+                Array.ForEach(graphs, g => g.Replay());
+            }
+
+            SyncAll(devices);
+            return sw.Elapsed.TotalSeconds / (replays * callsPerGraph);
+        }
+        finally
+        {
+            Array.ForEach(graphs, g => g.Dispose());
+        }
     }
 
     /// <summary>Waits for every listed CUDA device (a timing boundary over several GPUs).</summary>

@@ -10,9 +10,10 @@ namespace LlmEff.Profiling.Torch.Gpu;
 
 /// <summary>
 /// On the GPUs at hand: Llama-3-8B N-way tensor parallel for real (rank r's shard on cuda:r, all-reduces through
-/// NCCL, driven by <see cref="TensorParallelDecoder"/>) against, in the same process and on the same grid, its emulation
-/// (rank 0's shard timed alone on cuda:0 with CUDA graphs, plus the modelled collectives, as <see cref="ParallelProfiler"/>
-/// does) and the whole model on one GPU.
+/// NCCL, driven by <see cref="TensorParallelDecoder"/> with its captured steps, and with eager steps) against, in the same
+/// process and on the same grid, its emulation (rank 0's shard timed alone on cuda:0 with CUDA graphs, plus the modelled
+/// collectives, as <see cref="ParallelProfiler"/> does) and the whole model on one GPU. With one GPU, one rank: the real
+/// engine's captured step (NCCL inside) against the one-GPU decoder, tokens and g.
 /// </summary>
 internal static class RealTensorParallel
 {
@@ -22,44 +23,79 @@ internal static class RealTensorParallel
 
     public static Dictionary<string, object?> Measure(ILogger log)
     {
-        var degree = cuda.device_count();
-        if (degree < 2)
+        var visible = cuda.device_count();
+        if (visible < 1)
         {
-            throw new InvalidOperationException($"Real tensor parallelism needs two or more GPUs; {degree} visible.");
+            throw new InvalidOperationException("Real tensor parallelism needs CUDA GPUs; none is visible.");
         }
 
+        // On one GPU: one rank through NCCL, the captured step's machinery against the one-GPU decoder (the first check of
+        // the real engine's graphs); on several, every rank on its own GPU against the emulation.
         var arch = Architectures.Llama3_8B;
-        degree = ModelShard.ValidTensorParallelDegrees(arch).Where(n => n <= degree).Max();
+        var degree = ModelShard.ValidTensorParallelDegrees(arch).Where(n => n <= visible).Max();
         var capacity = Prompts.Max() + Outputs.Max();
         var r = new Dictionary<string, object?> { ["model"] = arch.Name, ["degree"] = degree, ["prompts"] = Prompts, ["outputs"] = Outputs, ["trials"] = Trials };
         using var inference = inference_mode();
         using var full = DecoderTransformer.Create(arch, DecoderOptions.Default, torch.device("cuda:0"));
         var devices = Enumerable.Range(0, degree).ToArray();
-
+        using var checkPrompt = randint(0, 1000, [1, 512], ScalarType.Int64, generator: new Generator(3)).cuda();
+        long[] oneGpuTokens;
+        RuntimeModel oneGpu;
         using (var single = new GreedyDecoder(full, capacity))
         {
-            Profile("one GPU, CUDA graphs", (t, o) => single.Generate(t, o), [0], log, r, "one_gpu");
+            oneGpu = Profile("one GPU, CUDA graphs", (t, o) => single.Generate(t, o), [0], log, r, "one_gpu");
+            using var tokens = single.Generate(checkPrompt, 32).cpu();
+            oneGpuTokens = tokens.data<long>().ToArray();
         }
 
         var shards = devices.Select(d => DecoderTransformer.CreateShard(full, ModelShard.TensorParallel(degree, d), torch.device(DeviceType.CUDA, d))).ToList();
         try
         {
-            RuntimeModel shardFit;
-            using (var rank0 = new GreedyDecoder(shards[0], capacity))
+            RuntimeModel? emulated = null;
+            if (degree > 1)
             {
-                shardFit = Profile("rank-0 shard alone, CUDA graphs", (t, o) => rank0.Generate(t, o), [0], log, r, "rank0_shard");
+                RuntimeModel shardFit;
+                using (var rank0 = new GreedyDecoder(shards[0], capacity))
+                {
+                    shardFit = Profile("rank-0 shard alone, CUDA graphs", (t, o) => rank0.Generate(t, o), [0], log, r, "rank0_shard");
+                }
+
+                var collectives = new TensorParallelCollectives(arch, arch.Layers, degree, Interconnects.NvLink4);
+                emulated = ParallelComposition.AddTensorParallelCommunication(shardFit, collectives);
+                r["emulated"] = Summary(emulated);
             }
 
-            var collectives = new TensorParallelCollectives(arch, arch.Layers, degree, Interconnects.NvLink4);
-            var emulated = ParallelComposition.AddTensorParallelCommunication(shardFit, collectives);
-            r["emulated"] = Summary(emulated);
-
             using var nccl = NcclCommunicator.Create(devices);
-            using var real = new TensorParallelDecoder(shards, nccl, capacity);
-            var measured = Profile($"{degree} GPUs for real, NCCL", (t, o) => real.Generate(t, o), devices, log, r, "real");
-            r["real_g_over_emulated_g"] = measured.PerOutputTokenSeconds / emulated.PerOutputTokenSeconds;
-            r["real_pe1536_over_emulated"] = measured.PromptEncoding.Evaluate(1536) / emulated.PromptEncoding.Evaluate(1536);
-            log.LogInformation("{Model} {N}-way: real g {Real:F3} ms, emulated {Emu:F3} ms ({Ratio:F2}x)", arch.Name, degree, measured.PerOutputTokenSeconds * 1e3, emulated.PerOutputTokenSeconds * 1e3, measured.PerOutputTokenSeconds / emulated.PerOutputTokenSeconds);
+            RuntimeModel measured;
+            var sw = Stopwatch.StartNew();
+            using (var real = new TensorParallelDecoder(shards, nccl, capacity))
+            {
+                r["real_capture_seconds"] = sw.Elapsed.TotalSeconds;
+                r["real_uses_cuda_graphs"] = real.UsesCudaGraphs;
+                r["real_eager_reason"] = real.EagerReason;
+                log.LogInformation("{N}-way real decoder: graphs {Graphs} ({Reason}); captured in {S:F1} s", degree, real.UsesCudaGraphs, real.EagerReason ?? "captured", sw.Elapsed.TotalSeconds);
+                using (var tokens = real.Generate(checkPrompt, 32).cpu())
+                {
+                    var same = tokens.data<long>().ToArray();
+                    r["real_tokens_equal_one_gpu"] = same.SequenceEqual(oneGpuTokens);
+                    r["real_tokens_matching_one_gpu"] = same.Zip(oneGpuTokens).TakeWhile(z => z.First == z.Second).Count();
+                }
+
+                measured = Profile($"{degree} GPU(s) for real, NCCL, {(real.UsesCudaGraphs ? "CUDA graphs" : "eager")}", (t, o) => real.Generate(t, o), devices, log, r, "real");
+            }
+
+            using (var eager = new TensorParallelDecoder(shards, nccl, capacity, CudaGraphMode.Off))
+            {
+                var e = Profile($"{degree} GPU(s) for real, NCCL, eager steps", (t, o) => eager.Generate(t, o), devices, log, r, "real_eager");
+                r["real_eager_g_over_real_g"] = e.PerOutputTokenSeconds / measured.PerOutputTokenSeconds;
+            }
+
+            var baseline = emulated ?? oneGpu;
+            var against = emulated is null ? "one GPU" : "emulated";
+            r["real_g_over_baseline_g"] = measured.PerOutputTokenSeconds / baseline.PerOutputTokenSeconds;
+            r["baseline"] = against;
+            r["real_pe1536_over_baseline"] = measured.PromptEncoding.Evaluate(1536) / baseline.PromptEncoding.Evaluate(1536);
+            log.LogInformation("{Model} {N}-way: real g {Real:F3} ms, {Against} {Base:F3} ms ({Ratio:F3}x)", arch.Name, degree, measured.PerOutputTokenSeconds * 1e3, against, baseline.PerOutputTokenSeconds * 1e3, measured.PerOutputTokenSeconds / baseline.PerOutputTokenSeconds);
         }
         finally
         {

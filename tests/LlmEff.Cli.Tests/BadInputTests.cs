@@ -93,7 +93,7 @@ public sealed class BadInputTests : IDisposable
         { "plot one output length", ["plot", "prompt-encoding", "@one-output.csv", "-o", "@fig.png"], ["distinct output lengths", "--allow-single-output"] },
         { "plot non-physical", ["plot", "runtime", "@shrinking.csv", "-o", "@fig.png"], ["not physical", "--keep-non-physical"] },
         { "plot truncated model", ["plot", "runtime", "@good.csv", "-m", "@truncated.json", "-o", "@fig.png"], ["truncated.json", "truncated"] },
-        { "plot other schema version", ["plot", "runtime", "@good.csv", "-m", "@v2.json", "-o", "@fig.png"], ["schema_version 2", "Upgrade"] },
+        { "plot other schema version", ["plot", "runtime", "@good.csv", "-m", "@v3.json", "-o", "@fig.png"], ["schema_version 3", "Upgrade"] },
         { "plot bad extension", ["plot", "runtime", "@good.csv", "-o", "@fig.bmp"], ["fig.bmp", ".png or .svg"] },
         { "plot no output", ["plot", "runtime", "@good.csv"], ["--output", "llmeff plot runtime --help"] },
         { "plot pareto missing", ["plot", "pareto", "-a", "@nope.csv", "-o", "@fig.png"], ["nope.csv", "does not exist"] },
@@ -103,7 +103,7 @@ public sealed class BadInputTests : IDisposable
         { "estimate schema version as string", ["estimate", "-m", "@version-string.json"], ["version-string.json", "\"schema_version\": 1 (no quotes)"] },
         { "estimate truncated model", ["estimate", "-m", "@truncated.json"], ["truncated.json", "truncated", "llmeff fit --output"] },
         { "estimate foreign JSON", ["estimate", "-m", "@foreign.json"], ["foreign.json", "not an LlmEff runtime model"] },
-        { "estimate other schema version", ["estimate", "-m", "@v2.json"], ["schema_version 2", "this LlmEff reads version 1", "Upgrade"] },
+        { "estimate other schema version", ["estimate", "-m", "@v3.json"], ["schema_version 3", "this LlmEff reads versions 1 to 2", "Upgrade"] },
         { "estimate empty model", ["estimate", "-m", "@empty.json"], ["empty.json", "empty", "llmeff fit --output"] },
         { "estimate binary model", ["estimate", "-m", "@binary.json"], ["binary.json", "binary"] },
         { "estimate negative g", ["estimate", "-m", "@negative-g.json"], ["per_output_token_seconds", "non-negative", "re-fit"] },
@@ -138,7 +138,7 @@ public sealed class BadInputTests : IDisposable
         { "compare binary workload", ["compare", "OpenAI/davinci", "AI21/J1-Jumbo v1", "-w", "@binary.csv"], ["binary.csv", "is a binary file"] },
         { "compare workload o = 0", ["compare", "OpenAI/davinci", "AI21/J1-Jumbo v1", "-w", "@workload-o0.csv"], ["output_tokens", "at least 1 token"] },
         { "compare negative tokens", ["compare", "OpenAI/davinci", "AI21/J1-Jumbo v1", "-w", "@workload-negative.csv"], ["prompt_tokens", "0 or more"] },
-        { "compare other schema version", ["compare", "@v2.json", "OpenAI/davinci"], ["schema_version 2", "Upgrade"] },
+        { "compare other schema version", ["compare", "@v3.json", "OpenAI/davinci"], ["schema_version 3", "Upgrade"] },
 
         // models
         { "models missing HELM folder", ["models", "--helm-tables", "@nowhere"], ["--helm-tables", "does not exist"] },
@@ -333,7 +333,7 @@ public sealed class BadInputTests : IDisposable
         var valid = RuntimeModel.Create([(1, 0.02), (512, 0.1)], 0.03).ToJson();
         yield return ("truncated.json", Text(valid[..(valid.Length / 2)]));
         yield return ("foreign.json", Text("""{"name": "workload", "queries": [{"prompt_tokens": 1, "output_tokens": 2}]}"""));
-        yield return ("v2.json", Text(valid.Replace("\"schema_version\": 1", "\"schema_version\": 2", StringComparison.Ordinal)));
+        yield return ("v3.json", Text(valid.Replace("\"schema_version\": 1", "\"schema_version\": 3", StringComparison.Ordinal)));
         yield return ("version-string.json", Text(valid.Replace("\"schema_version\": 1", "\"schema_version\": \"1\"", StringComparison.Ordinal)));
         yield return ("negative-g.json", Text(valid.Replace("\"per_output_token_seconds\": 0.03", "\"per_output_token_seconds\": -0.03", StringComparison.Ordinal)));
         yield return ("r2.json", Text(valid.Replace("\"overhead_seconds\": 0", "\"overhead_seconds\": 0, \"r_squared\": 5", StringComparison.Ordinal)));

@@ -14,8 +14,14 @@ public static class RuntimeModelJson
     /// <summary>The schema identifier written to every file.</summary>
     public const string SchemaName = "llmeff.runtime-model";
 
-    /// <summary>The schema version this library writes and reads.</summary>
-    public const int SchemaVersion = 1;
+    /// <summary>
+    /// The newest schema version this library writes and reads: 2 added <c>context_knee_tokens</c> (the hinge decode). A
+    /// model without a knee is written as version 1, which earlier LlmEff versions read unchanged; one with a knee as
+    /// version 2, which they refuse ("upgrade") rather than read without its knee and mispredict.
+    /// </summary>
+    public const int SchemaVersion = 2;
+
+    private const int FirstSchemaVersion = 1;
 
     /// <summary>Serialises <paramref name="model"/> to indented JSON.</summary>
     public static string Serialize(RuntimeModel model)
@@ -119,7 +125,9 @@ public static class RuntimeModelJson
 
         if (v.ValueKind == JsonValueKind.String)
         {
-            throw new InvalidDataException($"\"schema_version\" is the string \"{v.GetString()}\"; it is a number: write \"schema_version\": {SchemaVersion} (no quotes).");
+            var text = v.GetString();
+            var meant = int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : SchemaVersion;
+            throw new InvalidDataException($"\"schema_version\" is the string \"{text}\"; it is a number: write \"schema_version\": {meant} (no quotes).");
         }
 
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out var version))
@@ -127,11 +135,16 @@ public static class RuntimeModelJson
             throw new InvalidDataException($"\"schema_version\" is {Describe(v)}; it is an integer: write \"schema_version\": {SchemaVersion}.");
         }
 
-        if (version != SchemaVersion)
+        if (version is < FirstSchemaVersion or > SchemaVersion)
         {
             throw new InvalidDataException(
-                $"Runtime-model schema_version {version} is not supported: this LlmEff reads version {SchemaVersion}. " +
+                $"Runtime-model schema_version {version} is not supported: this LlmEff reads versions {FirstSchemaVersion} to {SchemaVersion}. " +
                 (version > SchemaVersion ? "Upgrade the LlmEff package to read it." : "Re-fit or convert the model with the LlmEff version that wrote it."));
+        }
+
+        if (version < 2 && root.TryGetProperty("context_knee_tokens", out _))
+        {
+            throw new InvalidDataException($"\"context_knee_tokens\" belongs to schema_version 2, but this file says {version}; write \"schema_version\": 2 (a version-1 reader would drop the knee and mispredict).");
         }
     }
 
@@ -178,7 +191,7 @@ public static class RuntimeModelJson
     private static RuntimeModelDto ToDto(RuntimeModel m) => new()
     {
         Schema = SchemaName,
-        SchemaVersion = SchemaVersion,
+        SchemaVersion = m.ContextKneeTokens == 0 ? FirstSchemaVersion : SchemaVersion,
         PromptEncoding = m.PromptEncoding.Knots.Select(k => new KnotDto { PromptTokens = k.X, Seconds = k.Y }).ToList(),
         PerOutputTokenSeconds = m.PerOutputTokenSeconds,
         PerOutputTokenContextSeconds = m.PerOutputTokenContextSeconds == 0 ? null : m.PerOutputTokenContextSeconds,

@@ -118,7 +118,8 @@ internal sealed unsafe class DecodeKernels
         }
         """;
 
-    private static readonly Dictionary<ScalarType, (DecodeKernels?, string?)> Compiled = [];
+    // By element type and device: an NVRTC module is loaded into one device's context.
+    private static readonly Dictionary<(ScalarType, int), (DecodeKernels?, string?)> Compiled = [];
 
     private readonly CudaRuntimeCompiler _compiler;
     private readonly IntPtr _norm;
@@ -133,9 +134,15 @@ internal sealed unsafe class DecodeKernels
         _siluMul = functions["silu_mul"];
     }
 
-    /// <summary>The kernels for <paramref name="dtype"/> on the current CUDA device (compiled once per process), or null with the reason.</summary>
-    public static (DecodeKernels? Kernels, string? Reason) For(ScalarType dtype) =>
-        RuntimeKernels.Compile(Compiled, dtype, dtype, "fused decode kernels", string.Empty, Source, ["fused_norm", "rotary_cache", "silu_mul"], (c, f) => new DecodeKernels(c, f));
+    /// <summary>The kernels for <paramref name="dtype"/> on CUDA device 0 (compiled once per process), or null with the reason.</summary>
+    public static (DecodeKernels? Kernels, string? Reason) For(ScalarType dtype) => For(dtype, 0);
+
+    /// <summary>
+    /// The kernels for <paramref name="dtype"/> on CUDA device <paramref name="device"/> (compiled there once per process,
+    /// the device made current meanwhile), or null with the reason. Launch them only on that device's streams.
+    /// </summary>
+    public static (DecodeKernels? Kernels, string? Reason) For(ScalarType dtype, int device) =>
+        CudaGraph.OnDevice(device, () => RuntimeKernels.Compile(Compiled, (dtype, device), dtype, "fused decode kernels", string.Empty, Source, ["fused_norm", "rotary_cache", "silu_mul"], (c, f) => new DecodeKernels(c, f)));
 
     /// <summary>
     /// Per row of <paramref name="x"/> (its last dimension is the norm's width, the weight's length): the row +=

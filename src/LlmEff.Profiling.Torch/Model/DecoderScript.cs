@@ -455,6 +455,11 @@ internal static class DecoderScript
                 L("    return x");
             }
             L(string.Empty);
+            if (!moe)
+            {
+                TensorParallelStepPieces();
+            }
+
             L("def f_head(y: Tensor, t: Tensor, pos: Tensor, hist: Tensor, g: List[Tensor]) -> Tensor:");
             L($"    t.copy_(_choose(torch.mm(y, g[{ih}])))");
             L("    hist.index_copy_(0, pos + 1, t)");
@@ -478,6 +483,36 @@ internal static class DecoderScript
             L("    kvc_i.index_copy_(0, pos, qkv.unsqueeze(0))");
             L("    q.copy_(qkv.narrow(0, 0, H))");
             L("    return q");
+        }
+
+        // The static step of a rank driven with real collectives between its pieces (TensorParallelDecoder's captured
+        // step): the row-parallel projections return this rank's partial sums (bias on the rank that holds it), and the
+        // greedy choice is made from every rank's best (logit, global id) pair, summed into one [N, 2] table by the
+        // all-reduce (each rank writes its own row of zeros), so no rank needs another's logits.
+        void TensorParallelStepPieces()
+        {
+            L("def f_out_partial(a: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+            L("    b = i * S");
+            RowParallel("    ", "a", ow, ob, partial: true);
+            L(string.Empty);
+            L("def f_ffn_partial(y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
+            L("    b = i * S");
+            RowParallel("    ", FfnActivation("    "), dw, db, partial: true);
+            L(string.Empty);
+            L("def f_head_pick(y: Tensor, slot: Tensor, g: List[Tensor]) -> Tensor:");
+            L(tp ? $"    lg = torch.mm(y, g[{ih}]).narrow(1, 0, VV)" : $"    lg = torch.mm(y, g[{ih}])");
+            L("    k = torch.argmax(lg, -1)");
+            L($"    slot.copy_(torch.stack([lg.gather(1, k.view(1, 1)).view(1).float(), (k{(tp ? " + VS" : string.Empty)}).float()], 1))");
+            L("    return slot");
+            L(string.Empty);
+            // The first best rank wins a tie, as the first best id of the gathered logits would.
+            L("def f_head_choose(best: Tensor, t: Tensor, pos: Tensor, hist: Tensor) -> Tensor:");
+            L("    r = torch.argmax(best.narrow(1, 0, 1).view(-1), -1)");
+            L("    t.copy_(best.narrow(1, 1, 1).view(-1).index_select(0, r.view(1)).long())");
+            L("    hist.index_copy_(0, pos + 1, t)");
+            L("    pos.add_(1)");
+            L("    return t");
+            L(string.Empty);
         }
     }
 

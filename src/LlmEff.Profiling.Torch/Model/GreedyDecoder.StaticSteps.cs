@@ -48,7 +48,7 @@ public sealed partial class GreedyDecoder
         return GenerateStatic(promptTokens, p, outputTokens, window => DecodeFused(window, kernels: null, stream: IntPtr.Zero));
     }
 
-    internal static DecodeKernels? FusedKernelsFor(DecoderTransformer model)
+    internal static DecodeKernels? FusedKernelsFor(DecoderTransformer model, int device = 0)
     {
         var s = model.Shape;
         if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024)
@@ -56,7 +56,7 @@ public sealed partial class GreedyDecoder
             return null;
         }
 
-        return DecodeKernels.For(model.Precision.ToScalarType()).Kernels;
+        return DecodeKernels.For(model.Precision.ToScalarType(), device).Kernels;
     }
 
     /// <summary>
@@ -69,22 +69,10 @@ public sealed partial class GreedyDecoder
     {
         var lb = WindowLength(window);
         var s = Model.Shape;
-        var ln = Model.Architecture.Norm == Core.Architecture.NormKind.LayerNorm;
-        var eps = Model.Options.NormEpsilon;
         var y = _normed!;
         using var scope = NewDisposeScope();
 
-        void Norm(Tensor x, Tensor? add, Tensor weight, Tensor? bias)
-        {
-            if (kernels is not null)
-            {
-                kernels.Norm(x, add, weight, bias, y, eps, ln, stream);
-            }
-            else
-            {
-                Invoke("f_norm_ref", x, add ?? x, add is null ? 0 : 1, weight, bias ?? weight, y);
-            }
-        }
+        void Norm(Tensor x, Tensor? add, Tensor weight, Tensor? bias) => NormInto(x, add, weight, bias, kernels, stream);
 
         var x = Invoke("_embed_at", _token, _position, _globals);
         var a = Model.Architecture;
@@ -185,6 +173,24 @@ public sealed partial class GreedyDecoder
         if (Runs("head"))
         {
             Invoke("f_head", y, _token, _position, _history, _globals);
+        }
+    }
+
+    /// <summary>
+    /// The fused step's norm: adds <paramref name="add"/> (a pending bias or reduced partial sum) to the residual
+    /// <paramref name="x"/> in place, then writes the normed row into the step's norm output; by the kernel, or by its
+    /// reference function where <paramref name="kernels"/> is null.
+    /// </summary>
+    private void NormInto(Tensor x, Tensor? add, Tensor weight, Tensor? bias, DecodeKernels? kernels, IntPtr stream)
+    {
+        var ln = Model.Architecture.Norm == Core.Architecture.NormKind.LayerNorm;
+        if (kernels is not null)
+        {
+            kernels.Norm(x, add, weight, bias, _normed!, Model.Options.NormEpsilon, ln, stream);
+        }
+        else
+        {
+            Invoke("f_norm_ref", x, add ?? x, add is null ? 0 : 1, weight, bias ?? weight, _normed!);
         }
     }
 

@@ -42,42 +42,135 @@ internal sealed unsafe class CudaGraph : IDisposable
     public static CudaGraph Capture(Action body, CudaStreamHandle sideStream)
     {
         ArgumentNullException.ThrowIfNull(body);
-        var symbols = Resolved.Value ?? throw new NotSupportedException(UnavailableReason);
-        var graph = new CudaGraph();
-        var previous = symbols.GetCurrentStream(-1);
-        symbols.SetCurrentStream(sideStream);
+        var previous = CurrentStream(-1);
         try
         {
-            symbols.CaptureBegin(graph._self, 0, 0, CaptureModeThreadLocal);
+            var graph = BeginCapture(sideStream);
             try
             {
                 body();
             }
             catch (Exception e)
             {
-                // The capture is invalidated, and ending it would raise a C++ exception inside libtorch, which aborts the
-                // process; the graph object is left alive (leaked) rather than destroyed mid-capture.
-                graph._self = null;
-                throw new InvalidOperationException(
-                    "CUDA-graph capture of the decode step failed, and this process's CUDA state may no longer be usable; restart it with CudaGraphMode.Off and report the inner exception.",
-                    e);
+                graph.Abandon();
+                throw CaptureFailed(e);
             }
 
-            symbols.CaptureEnd(graph._self);
+            graph.EndCapture();
+            return graph;
         }
         finally
         {
-            symbols.SetCurrentStream(previous);
+            SetCurrentStream(previous);
         }
+    }
 
+    /// <summary>The error of a capture that failed mid-way (the inner exception says where).</summary>
+    public static InvalidOperationException CaptureFailed(Exception inner) =>
+        new("CUDA-graph capture of the decode step failed, and this process's CUDA state may no longer be usable; restart it with CudaGraphMode.Off and report the inner exception.", inner);
+
+    /// <summary>
+    /// Opens a capture on <paramref name="stream"/>, which becomes the current stream of its device (the current device,
+    /// which must be the stream's: see <see cref="SetCurrentDevice"/>); the work issued until <see cref="EndCapture"/> is
+    /// recorded. Several graphs can be open at once, one per stream (the ranks of a tensor-parallel step, each on its device).
+    /// </summary>
+    public static CudaGraph BeginCapture(CudaStreamHandle stream)
+    {
+        var symbols = Resolved.Value ?? throw new NotSupportedException(UnavailableReason);
+        var graph = new CudaGraph();
+        symbols.SetCurrentStream(stream);
+        symbols.CaptureBegin(graph._self, 0, 0, CaptureModeThreadLocal);
         return graph;
     }
 
+    /// <summary>Closes the capture opened by <see cref="BeginCapture"/>; the current device must be the graph's.</summary>
+    public void EndCapture()
+    {
+        ObjectDisposedException.ThrowIf(_self is null, this);
+        Resolved.Value!.CaptureEnd(_self);
+    }
+
+    /// <summary>
+    /// Leaves a graph whose capture failed mid-way alive and unusable: ending or destroying it would raise a C++ exception
+    /// inside libtorch, which aborts the process.
+    /// </summary>
+    public void Abandon() => _self = null;
+
     /// <summary>A stream from libtorch's pool for the current device.</summary>
-    public static CudaStreamHandle SideStream()
+    public static CudaStreamHandle SideStream() => SideStream(-1);
+
+    /// <summary>A stream from libtorch's pool for CUDA device <paramref name="device"/> (−1: the current device).</summary>
+    public static CudaStreamHandle SideStream(int device)
     {
         var symbols = Resolved.Value ?? throw new NotSupportedException(UnavailableReason);
-        return symbols.GetStreamFromPool(0, -1);
+        return symbols.GetStreamFromPool(0, checked((sbyte)device));
+    }
+
+    /// <summary>The stream libtorch uses on this thread for CUDA device <paramref name="device"/> (−1: the current device).</summary>
+    public static CudaStreamHandle CurrentStream(int device)
+    {
+        var symbols = Resolved.Value ?? throw new NotSupportedException(UnavailableReason);
+        return symbols.GetCurrentStream(checked((sbyte)device));
+    }
+
+    /// <summary>Makes <paramref name="stream"/> the current stream of its device on this thread.</summary>
+    public static void SetCurrentStream(CudaStreamHandle stream)
+    {
+        var symbols = Resolved.Value ?? throw new NotSupportedException(UnavailableReason);
+        symbols.SetCurrentStream(stream);
+    }
+
+    /// <summary>
+    /// Why the current CUDA device cannot be switched (libtorch's <c>c10::cuda::set_device</c> and <c>current_device</c> were
+    /// not found), or null when it can. Only graphs of several devices need it: capture and replay use the current device.
+    /// </summary>
+    public static string? DeviceSwitchUnavailableReason =>
+        Resolved.Value is not { } symbols ? UnavailableReason
+        : symbols.CanSwitchDevice ? null
+        : "libc10_cuda.so exports neither c10::cuda::set_device(DeviceIndex, bool) nor set_device(DeviceIndex), so graphs cannot be captured on several devices from one thread.";
+
+    /// <summary>The current CUDA device of this thread.</summary>
+    public static int CurrentDevice
+    {
+        get
+        {
+            var symbols = Resolved.Value ?? throw new NotSupportedException(UnavailableReason);
+            return symbols.CurrentDevice();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with CUDA device <paramref name="device"/> current, then restores the previous one; runs
+    /// it as it is where the device already is current or libtorch's CUDA backend is absent (nothing to switch).
+    /// </summary>
+    public static T OnDevice<T>(int device, Func<T> body)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        if (Resolved.Value is not { } symbols || symbols.CurrentDevice() == device)
+        {
+            return body();
+        }
+
+        var previous = symbols.CurrentDevice();
+        symbols.SetDevice(checked((sbyte)device));
+        try
+        {
+            return body();
+        }
+        finally
+        {
+            symbols.SetDevice(checked((sbyte)previous));
+        }
+    }
+
+    /// <summary>Makes <paramref name="device"/> the current CUDA device of this thread (a no-op when it already is).</summary>
+    public static void SetCurrentDevice(int device)
+    {
+        var symbols = Resolved.Value ?? throw new NotSupportedException(UnavailableReason);
+        if (symbols.CurrentDevice() != device)
+        {
+            symbols.SetDevice(checked((sbyte)device));
+        }
     }
 
     /// <summary>Runs <paramref name="body"/> with <paramref name="stream"/> current, synchronising the device before and after.</summary>
@@ -100,10 +193,13 @@ internal sealed unsafe class CudaGraph : IDisposable
     }
 
     /// <summary>The <c>cudaStream_t</c> libtorch currently uses on this thread (the capture stream while capturing).</summary>
-    public static IntPtr CurrentRawStream()
+    public static IntPtr CurrentRawStream() => CurrentRawStream(-1);
+
+    /// <summary>The <c>cudaStream_t</c> libtorch currently uses on this thread for CUDA device <paramref name="device"/> (−1: the current device).</summary>
+    public static IntPtr CurrentRawStream(int device)
     {
         var symbols = Resolved.Value ?? throw new NotSupportedException(UnavailableReason);
-        var current = symbols.GetCurrentStream(-1);
+        var current = symbols.GetCurrentStream(checked((sbyte)device));
         return symbols.RawStream(&current);
     }
 
@@ -156,6 +252,11 @@ internal sealed unsafe class CudaGraph : IDisposable
         var current = LoadedLibrary.Find("libc10_cuda.so", "_ZN3c104cuda20getCurrentCUDAStreamEa");
         var setCurrent = LoadedLibrary.Find("libc10_cuda.so", "_ZN3c104cuda20setCurrentCUDAStreamENS0_10CUDAStreamE");
         var raw = LoadedLibrary.Find("libc10_cuda.so", "_ZNK3c104cuda10CUDAStream6streamEv");
+
+        // Optional: only graphs over several devices switch the current device. set_device(DeviceIndex, bool force) since
+        // PyTorch 2.4, set_device(DeviceIndex) before (an extra argument is harmless).
+        var setDevice = LoadedLibrary.Find("libc10_cuda.so", "_ZN3c104cuda10set_deviceEab", "_ZN3c104cuda10set_deviceEa");
+        var currentDevice = LoadedLibrary.Find("libc10_cuda.so", "_ZN3c104cuda14current_deviceEv");
         IntPtr[] all = [construct, destruct, begin, end, replay, pool, current, setCurrent, raw];
         if (all.Any(p => p == IntPtr.Zero))
         {
@@ -171,7 +272,9 @@ internal sealed unsafe class CudaGraph : IDisposable
             (delegate* unmanaged<byte, sbyte, CudaStreamHandle>)pool,
             (delegate* unmanaged<sbyte, CudaStreamHandle>)current,
             (delegate* unmanaged<CudaStreamHandle, void>)setCurrent,
-            (delegate* unmanaged<CudaStreamHandle*, IntPtr>)raw);
+            (delegate* unmanaged<CudaStreamHandle*, IntPtr>)raw,
+            (delegate* unmanaged<sbyte, byte, void>)setDevice,
+            (delegate* unmanaged<sbyte>)currentDevice);
     }
 
     private sealed class Symbols(
@@ -183,8 +286,25 @@ internal sealed unsafe class CudaGraph : IDisposable
         delegate* unmanaged<byte, sbyte, CudaStreamHandle> getStreamFromPool,
         delegate* unmanaged<sbyte, CudaStreamHandle> getCurrentStream,
         delegate* unmanaged<CudaStreamHandle, void> setCurrentStream,
-        delegate* unmanaged<CudaStreamHandle*, IntPtr> rawStream)
+        delegate* unmanaged<CudaStreamHandle*, IntPtr> rawStream,
+        delegate* unmanaged<sbyte, byte, void> setDevice,
+        delegate* unmanaged<sbyte> currentDevice)
     {
+        public bool CanSwitchDevice => setDevice != null && currentDevice != null;
+
+        public void SetDevice(sbyte device)
+        {
+            if (setDevice == null)
+            {
+                throw new NotSupportedException(DeviceSwitchUnavailableReason);
+            }
+
+            setDevice(device, 0);
+        }
+
+        // With only one device (or no current_device export) the current device can only be 0.
+        public int CurrentDevice() => currentDevice == null ? 0 : currentDevice();
+
         public void Construct(void* self, byte keepGraph) => construct(self, keepGraph);
 
         public void Destruct(void* self) => destruct(self);

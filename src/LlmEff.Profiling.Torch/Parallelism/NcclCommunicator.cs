@@ -7,8 +7,9 @@ namespace LlmEff.Profiling.Torch;
 /// The tensor-parallel all-reduce on GPUs through NCCL: one communicator per GPU of this process, made together by
 /// <c>ncclCommInitAll</c>, and a sum over ranks as one group of <c>ncclAllReduce</c> calls. Works for any number of
 /// GPUs, one included (a one-rank sum leaves the tensor as it is but still runs NCCL). Calls are enqueued on each GPU's
-/// legacy default stream, where TorchSharp issues all its work, so they are ordered after the ops that produced the
-/// tensors and before the ops that read them; the call returns before the GPUs finish, as torch ops do.
+/// current libtorch stream, where the ops that produced the tensors ran (the legacy default stream outside graph
+/// capture, the capture stream inside one, so a captured step records its all-reduces), so they are ordered after those
+/// ops and before the ops that read the result; the call returns before the GPUs finish, as torch ops do.
 /// Not thread-safe: use one instance from one thread. Dispose it: NCCL's resources are not freed by the finalizer.
 /// </summary>
 public sealed unsafe class NcclCommunicator : ITensorAllReduce
@@ -108,9 +109,13 @@ public sealed unsafe class NcclCommunicator : ITensorAllReduce
         }
 
         var pointers = new IntPtr[Ranks];
+        var streams = new IntPtr[Ranks];
+        var libtorchStreams = CudaGraph.IsAvailable;
         for (var r = 0; r < Ranks; r++)
         {
             pointers[r] = NcclTensors.DataPointer(perRank[r]);
+            // Without libtorch's stream entry points TorchSharp has only the legacy default stream (0).
+            streams[r] = libtorchStreams ? CudaGraph.CurrentRawStream(_devices[r]) : IntPtr.Zero;
         }
 
         // One thread driving several GPUs must group the calls, or the first would wait for peers that never start.
@@ -118,7 +123,7 @@ public sealed unsafe class NcclCommunicator : ITensorAllReduce
         NcclException? failure = null;
         for (var r = 0; r < Ranks && failure is null; r++)
         {
-            var result = NcclNative.ncclAllReduce(pointers[r], pointers[r], (nuint)count, type, NcclNative.RedOpSum, _comms[r], IntPtr.Zero);
+            var result = NcclNative.ncclAllReduce(pointers[r], pointers[r], (nuint)count, type, NcclNative.RedOpSum, _comms[r], streams[r]);
             if (result != NcclResult.Success)
             {
                 failure = new NcclException("ncclAllReduce", result, NcclNative.ErrorString(result), NcclNative.LastError(_comms[r]));

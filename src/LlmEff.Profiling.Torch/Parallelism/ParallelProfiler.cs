@@ -282,8 +282,11 @@ public sealed class ParallelProfiler
             var profile = profiler.Run(decoder, plan, csv, progress, cancellationToken);
             var fit = profile.Fit(Options.FitOptions);
             _logger.LogInformation("{Model} {N}-way real: g = {G:F3} ms; R^2 {R2:F5}", architecture.Name, n, fit.PerOutputTokenSeconds * 1e3, fit.RSquared);
+            var steps = decoder.UsesCudaGraphs
+                ? "each rank's decode step replays as a CUDA graph with its all-reduces captured inside (prefill eager)"
+                : $"the ranks' steps are issued eagerly from one host thread, so host dispatch is part of the time ({decoder.EagerReason})";
             var notes = FormattableString.Invariant(
-                $"real {n}-way tensor parallel: every rank's shard ran on {string.Join(", ", devices.Select(d => d.ToString()).Distinct())}, all-reduces through {decoder.AllReduceName}; the ranks' steps are issued eagerly from one host thread (no CUDA graphs across ranks), so host dispatch is part of the time");
+                $"real {n}-way tensor parallel: every rank's shard ran on {string.Join(", ", devices.Select(d => d.ToString()).Distinct())}, all-reduces through {decoder.AllReduceName}; {steps}");
             var model = fit.WithMetadata(fit.Metadata with
             {
                 ModelName = architecture.Name,

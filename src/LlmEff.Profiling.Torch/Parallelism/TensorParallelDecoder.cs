@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LlmEff.Profiling.Torch;
@@ -6,22 +7,63 @@ namespace LlmEff.Profiling.Torch;
 /// Runs the <c>N</c> tensor-parallel shards of one model together, Megatron style: every rank embeds its vocabulary rows
 /// and the partial embeddings are all-reduced; in every layer each rank computes its heads' attention and its FFN columns,
 /// and the row-parallel partial sums are all-reduced (twice per layer) and added to every rank's residual stream; the
-/// ranks' vocabulary logits are gathered for the greedy choice. With <see cref="HostAllReduce"/> the ranks can live on
-/// the CPU (the correctness check); with the NCCL communicator on one GPU each.
+/// greedy choice is made from the ranks' vocabulary logits. With <see cref="HostAllReduce"/> the ranks can live on the
+/// CPU (the correctness check); with the NCCL communicator on one GPU each.
 /// </summary>
+/// <remarks>
+/// With NCCL on CUDA devices, each rank's decode step is captured as CUDA graphs (one per window of
+/// <see cref="GreedyDecoder.DefaultWindowTokens"/> context positions, as the one-GPU decoder does), its all-reduces
+/// recorded inside on the rank's capture stream and its fused kernels compiled for its device; a step is then one replay
+/// per rank, with no host dispatch per layer. The prompt is encoded eagerly (its shapes vary). Where graphs cannot be
+/// used, <see cref="EagerReason"/> says why and every step is issued eagerly from this thread.
+/// </remarks>
 public sealed class TensorParallelDecoder : IDisposable
 {
     private readonly GreedyDecoder[] _ranks;
     private readonly ITensorAllReduce _allReduce;
+    private readonly int[] _devices;
+    private readonly int _windowTokens;
 
-    /// <summary>Compiles every rank's script and allocates its cache.</summary>
+    // The static step's buffers per rank: attention output, and the [N, 2] table of every rank's best (logit, id).
+    private readonly Tensor[] _attended;
+    private readonly Tensor[] _best;
+    private readonly DecodeKernels?[] _kernels;
+    private readonly CudaGraph[][]? _graphs;
+
+    /// <summary>Compiles every rank's script and allocates its cache; with NCCL on GPUs, captures the decode step (<see cref="CudaGraphMode.Auto"/>).</summary>
     /// <param name="shards">Ranks 0..N−1 of one single-stage model, in rank order; they must outlive this decoder.</param>
     /// <param name="allReduce">The collective across the ranks' devices (one tensor per rank); the caller keeps ownership and disposes it.</param>
     /// <param name="capacityTokens">Largest <c>p + o − 1</c> to be generated.</param>
     public TensorParallelDecoder(IReadOnlyList<DecoderTransformer> shards, ITensorAllReduce allReduce, int capacityTokens)
+        : this(shards, allReduce, capacityTokens, CudaGraphMode.Auto)
+    {
+    }
+
+    /// <summary>Compiles every rank's script, allocates its cache and, as <paramref name="cudaGraphs"/> says, captures the decode step.</summary>
+    /// <param name="shards">Ranks 0..N−1 of one single-stage model, in rank order; they must outlive this decoder.</param>
+    /// <param name="allReduce">The collective across the ranks' devices (one tensor per rank); the caller keeps ownership and disposes it.</param>
+    /// <param name="capacityTokens">Largest <c>p + o − 1</c> to be generated.</param>
+    /// <param name="cudaGraphs">
+    /// Whether to replay decode steps as CUDA graphs (NCCL on CUDA devices only). Capture must not overlap other CUDA work
+    /// in the process, as for <see cref="GreedyDecoder"/>.
+    /// </param>
+    /// <exception cref="NotSupportedException"><paramref name="cudaGraphs"/> is <see cref="CudaGraphMode.Required"/> and graphs cannot be used; the message says why.</exception>
+    public TensorParallelDecoder(IReadOnlyList<DecoderTransformer> shards, ITensorAllReduce allReduce, int capacityTokens, CudaGraphMode cudaGraphs)
+        : this(shards, allReduce, capacityTokens, cudaGraphs, GreedyDecoder.DefaultWindowTokens)
+    {
+    }
+
+    /// <summary>As the public constructor, with the replay window settable (small windows let CPU tests cross window boundaries).</summary>
+    internal TensorParallelDecoder(IReadOnlyList<DecoderTransformer> shards, ITensorAllReduce allReduce, int capacityTokens, CudaGraphMode cudaGraphs, int windowTokens)
     {
         ArgumentNullException.ThrowIfNull(shards);
         ArgumentNullException.ThrowIfNull(allReduce);
+        ArgumentOutOfRangeException.ThrowIfLessThan(windowTokens, 1);
+        if (!Enum.IsDefined(cudaGraphs))
+        {
+            throw new ArgumentOutOfRangeException(nameof(cudaGraphs), cudaGraphs, "Use CudaGraphMode.Auto, Off or Required.");
+        }
+
         if (shards.Count == 0)
         {
             throw new ArgumentException("Pass the N shards of the model, rank 0 first.", nameof(shards));
@@ -55,8 +97,39 @@ public sealed class TensorParallelDecoder : IDisposable
         }
 
         _allReduce = allReduce;
-        // The driver calls per-layer functions between all-reduces, so whole-step graphs would go unused.
-        _ranks = shards.Select(s => new GreedyDecoder(s, capacityTokens, CudaGraphMode.Off)).ToArray();
+        _windowTokens = windowTokens;
+        // CUDA ranks by device index ("cuda" alone is the current device, 0); -1 for the CPU.
+        _devices = shards.Select(s => s.Device.type == DeviceType.CUDA ? Math.Max(0, (int)s.Device.index) : -1).ToArray();
+
+        // Each rank's own decoder runs its pieces between the all-reduces; its one-GPU graphs would go unused.
+        _ranks = shards.Select(s => new GreedyDecoder(s, capacityTokens, CudaGraphMode.Off, windowTokens)).ToArray();
+        _attended = _ranks.Select(r => r.NewAttentionBuffer()).ToArray();
+        _best = shards.Select(s => zeros([n, 2], ScalarType.Float32, s.Device)).ToArray();
+        _kernels = new DecodeKernels?[n];
+        EagerReason = cudaGraphs == CudaGraphMode.Off ? "CudaGraphMode.Off was asked for." : GraphsUnavailableReason(shards, allReduce);
+        if (EagerReason is null)
+        {
+            try
+            {
+                for (var r = 0; r < n; r++)
+                {
+                    _kernels[r] = GreedyDecoder.FusedKernelsFor(shards[r], _devices[r]);
+                }
+
+                _graphs = CaptureGraphs();
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+        else if (cudaGraphs == CudaGraphMode.Required)
+        {
+            var reason = EagerReason;
+            Dispose();
+            throw new NotSupportedException($"CudaGraphMode.Required: {reason} Use CudaGraphMode.Auto to fall back to eager steps.");
+        }
     }
 
     /// <summary>Tensor-parallel degree.</summary>
@@ -67,6 +140,12 @@ public sealed class TensorParallelDecoder : IDisposable
 
     /// <summary>The ranks' shards, rank 0 first.</summary>
     internal IReadOnlyList<DecoderTransformer> Shards => _ranks.Select(r => r.Model).ToArray();
+
+    /// <summary>True when decode steps replay every rank's captured CUDA graph (all-reduces inside).</summary>
+    public bool UsesCudaGraphs => _graphs is not null;
+
+    /// <summary>Why decode steps are issued eagerly, one host call per layer piece and all-reduce; null when they replay graphs.</summary>
+    public string? EagerReason { get; }
 
     /// <summary>What carries the all-reduces, for provenance.</summary>
     internal string AllReduceName => _allReduce switch
@@ -98,11 +177,17 @@ public sealed class TensorParallelDecoder : IDisposable
     /// <summary>Greedy generation of exactly <paramref name="outputTokens"/> tokens; returns their ids <c>[1, o]</c> on rank 0's device.</summary>
     public Tensor Generate(Tensor promptTokens, int outputTokens)
     {
-        var p = GreedyDecoder.CheckPromptShape(promptTokens);
-        ArgumentOutOfRangeException.ThrowIfLessThan(outputTokens, 1);
-        if (p + outputTokens - 1 > _ranks[0].CapacityTokens)
+        var p = CheckPrompt(promptTokens, outputTokens);
+        if (_graphs is not null)
         {
-            throw new ArgumentOutOfRangeException(nameof(outputTokens), outputTokens, $"p + o - 1 = {p + outputTokens - 1} exceeds the KV cache capacity of {_ranks[0].CapacityTokens} tokens; create the decoder with a larger capacity.");
+            return GenerateStatic(promptTokens, p, outputTokens, window =>
+            {
+                // Each replay goes to its rank's device and current stream; the ranks' graphs run together and meet in NCCL.
+                foreach (var graph in _graphs[window])
+                {
+                    graph.Replay();
+                }
+            });
         }
 
         var device = _ranks[0].Model.Device;
@@ -121,12 +206,268 @@ public sealed class TensorParallelDecoder : IDisposable
         return output;
     }
 
-    /// <inheritdoc />
-    public void Dispose()
+    /// <summary>
+    /// The captured step's sequence run through the interpreter (no capture, the kernels' reference functions): lets CPU
+    /// tests check, with the host all-reduce, what the graphs replay.
+    /// </summary>
+    internal Tensor GenerateStaticReference(Tensor promptTokens, int outputTokens)
+    {
+        var p = CheckPrompt(promptTokens, outputTokens);
+        return GenerateStatic(promptTokens, p, outputTokens, window => Step(window, useKernels: false));
+    }
+
+    /// <summary>
+    /// Prefill (eager, every rank), the first token into every rank's static state, then <paramref name="step"/> per decode
+    /// step's window; the ids from rank 0's history.
+    /// </summary>
+    private Tensor GenerateStatic(Tensor promptTokens, int p, int outputTokens, Action<int> step)
+    {
+        using var inference = inference_mode();
+        using (var scope = NewDisposeScope())
+        {
+            var token = PrefillLogits(promptTokens).argmax(-1).view(1);
+            for (var r = 0; r < _ranks.Length; r++)
+            {
+                _ranks[r].SetStaticState(token.to(_ranks[r].Model.Device), p);
+            }
+        }
+
+        for (var i = 1; i < outputTokens; i++)
+        {
+            step((p + i - 1) / _windowTokens);
+        }
+
+        return _ranks[0].StaticOutput(p, outputTokens);
+    }
+
+    /// <summary>
+    /// One static decode step of every rank, interleaved with the all-reduces: embedding, then per layer the attention and
+    /// FFN partial sums, each reduced and added to the residual by the next norm, then the best (logit, id) table. Issued
+    /// with each rank's device current, so its kernels launch in that device's context on its current stream.
+    /// </summary>
+    private void Step(int window, bool useKernels)
+    {
+        using var scope = NewDisposeScope();
+        TorchScriptExecutor.UsePlainInterpreter();
+        var n = _ranks.Length;
+        var x = new Tensor[n];
+        var mask = new Tensor[n];
+        var streams = new IntPtr[n];
+        for (var r = 0; r < n; r++)
+        {
+            streams[r] = useKernels && _kernels[r] is not null ? CudaGraph.CurrentRawStream(_devices[r]) : IntPtr.Zero;
+            x[r] = OnRank(r, rank => rank.RankEmbed());
+        }
+
+        _allReduce.SumInPlace(x);
+        for (var r = 0; r < n; r++)
+        {
+            mask[r] = OnRank(r, rank => rank.RankMask(x[r], window));
+        }
+
+        var layers = _ranks[0].Model.Shape.Layers;
+        Tensor[]? pending = null;
+        var parts = new Tensor[n];
+        for (var i = 0; i < layers; i++)
+        {
+            var attention = new Tensor[n];
+            for (var r = 0; r < n; r++)
+            {
+                attention[r] = OnRank(r, rank => rank.RankAttentionPartial(x[r], pending?[r], i, window, mask[r], _attended[r], Kernels(r), streams[r]));
+            }
+
+            _allReduce.SumInPlace(attention);
+            for (var r = 0; r < n; r++)
+            {
+                parts[r] = OnRank(r, rank => rank.RankFfnPartial(x[r], attention[r], i, Kernels(r), streams[r]));
+            }
+
+            _allReduce.SumInPlace(parts);
+            pending = [.. parts];
+        }
+
+        for (var r = 0; r < n; r++)
+        {
+            OnRank(r, rank =>
+            {
+                _best[r].zero_();
+                rank.RankHeadPick(x[r], pending![r], _best[r].narrow(0, r, 1), Kernels(r), streams[r]);
+                return 0;
+            });
+        }
+
+        _allReduce.SumInPlace(_best);
+        for (var r = 0; r < n; r++)
+        {
+            OnRank(r, rank =>
+            {
+                rank.RankHeadChoose(_best[r]);
+                return 0;
+            });
+        }
+
+        DecodeKernels? Kernels(int r) => useKernels ? _kernels[r] : null;
+    }
+
+    /// <summary>Runs <paramref name="piece"/> of rank <paramref name="r"/> with its device current where that matters (CUDA).</summary>
+    private T OnRank<T>(int r, Func<GreedyDecoder, T> piece) =>
+        _devices[r] >= 0 ? CudaGraph.OnDevice(_devices[r], () => piece(_ranks[r])) : piece(_ranks[r]);
+
+    /// <summary>
+    /// Why the ranks' steps cannot be captured, or null: they must be on CUDA devices, summed by NCCL (the host all-reduce
+    /// copies between ranks on the host's stream, which no rank's capture can record), with libtorch's graph entry points,
+    /// and for several devices the means to switch the current one.
+    /// </summary>
+    private static string? GraphsUnavailableReason(IReadOnlyList<DecoderTransformer> shards, ITensorAllReduce allReduce)
+    {
+        if (shards.Any(s => s.Device.type != DeviceType.CUDA))
+        {
+            return $"the ranks are on {string.Join(", ", shards.Select(s => s.Device.ToString()).Distinct())}, and CUDA graphs need CUDA devices.";
+        }
+
+        if (allReduce is not NcclCommunicator)
+        {
+            return $"the all-reduce is {allReduce.GetType().Name}; a captured step records its collectives on each rank's stream, which needs NcclCommunicator.";
+        }
+
+        if (!CudaGraph.IsAvailable)
+        {
+            return CudaGraph.UnavailableReason;
+        }
+
+        return shards.Count > 1 ? CudaGraph.DeviceSwitchUnavailableReason : null;
+    }
+
+    /// <summary>
+    /// Captures every window's step on every rank: each window first runs once on the capture streams (cuBLAS handles,
+    /// workspaces, NCCL's per-stream state), then the ranks' captures are opened together, the step is issued once, and
+    /// each rank's capture is closed: one graph per rank and window, replayed together.
+    /// </summary>
+    private CudaGraph[][] CaptureGraphs()
+    {
+        using var inference = inference_mode();
+        var n = _ranks.Length;
+        var windows = ((CapacityTokens - 1) / _windowTokens) + 1;
+        var previousDevice = CudaGraph.CurrentDevice;
+        var previous = _devices.Select(CudaGraph.CurrentStream).ToArray();
+        var streams = _devices.Select(CudaGraph.SideStream).ToArray();
+        var graphs = new List<CudaGraph[]>(windows);
+        SynchronizeRanks();
+        try
+        {
+            foreach (var stream in streams)
+            {
+                CudaGraph.SetCurrentStream(stream);
+            }
+
+            for (var k = 0; k < windows; k++)
+            {
+                SetPositions(k * _windowTokens);
+                Step(k, useKernels: true);
+            }
+
+            SynchronizeRanks();
+            for (var k = 0; k < windows; k++)
+            {
+                SetPositions(k * _windowTokens);
+                SynchronizeRanks();
+                var open = new CudaGraph[n];
+                for (var r = 0; r < n; r++)
+                {
+                    CudaGraph.SetCurrentDevice(_devices[r]);
+                    open[r] = CudaGraph.BeginCapture(streams[r]);
+                }
+
+                try
+                {
+                    Step(k, useKernels: true);
+                }
+                catch (Exception e)
+                {
+                    foreach (var g in open)
+                    {
+                        g.Abandon();
+                    }
+
+                    throw CudaGraph.CaptureFailed(e);
+                }
+
+                for (var r = 0; r < n; r++)
+                {
+                    CudaGraph.SetCurrentDevice(_devices[r]);
+                    open[r].EndCapture();
+                }
+
+                graphs.Add(open);
+            }
+        }
+        catch
+        {
+            foreach (var g in graphs.SelectMany(g => g))
+            {
+                g.Dispose();
+            }
+
+            throw;
+        }
+        finally
+        {
+            foreach (var stream in previous)
+            {
+                CudaGraph.SetCurrentStream(stream);
+            }
+
+            CudaGraph.SetCurrentDevice(previousDevice);
+        }
+
+        SynchronizeRanks();
+        return [.. graphs];
+    }
+
+    private void SetPositions(int position)
     {
         foreach (var rank in _ranks)
         {
-            rank.Dispose();
+            rank.SetStaticPosition(position);
+        }
+    }
+
+    private void SynchronizeRanks()
+    {
+        foreach (var d in _devices.Distinct())
+        {
+            cuda.synchronize(device(DeviceType.CUDA, d));
+        }
+    }
+
+    private int CheckPrompt(Tensor promptTokens, int outputTokens)
+    {
+        var p = GreedyDecoder.CheckPromptShape(promptTokens);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outputTokens, 1);
+        if (p + outputTokens - 1 > _ranks[0].CapacityTokens)
+        {
+            throw new ArgumentOutOfRangeException(nameof(outputTokens), outputTokens, $"p + o - 1 = {p + outputTokens - 1} exceeds the KV cache capacity of {_ranks[0].CapacityTokens} tokens; create the decoder with a larger capacity.");
+        }
+
+        return p;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var graph in _graphs?.SelectMany(g => g) ?? [])
+        {
+            graph.Dispose();
+        }
+
+        foreach (var t in (_attended ?? []).Concat(_best ?? []))
+        {
+            t?.Dispose();
+        }
+
+        foreach (var rank in _ranks ?? [])
+        {
+            rank?.Dispose();
         }
     }
 

@@ -104,9 +104,15 @@ public class ContextHingeTests
             Assert.Equal(model.Predict(p, 200), back.Predict(p, 200));
         }
 
-        // Models without a knee write no field, as before the hinge.
+        // Models without a knee write no field and schema version 1, as before the hinge, so earlier readers still read
+        // them; a knee needs version 2, which earlier readers refuse instead of dropping the knee.
         var linear = RuntimeModel.Fit(HingeSamples(), new RuntimeFitOptions { Decode = DecodeModel.ContextLinear });
         Assert.DoesNotContain("context_knee_tokens", linear.ToJson(), StringComparison.Ordinal);
+        Assert.Contains("\"schema_version\": 1,", linear.ToJson(), StringComparison.Ordinal);
+        Assert.Contains("\"schema_version\": 2,", json, StringComparison.Ordinal);
+        var mislabelled = json.Replace("\"schema_version\": 2,", "\"schema_version\": 1,", StringComparison.Ordinal);
+        var ex = Assert.Throws<InvalidDataException>(() => RuntimeModel.FromJson(mislabelled));
+        Assert.Contains("belongs to schema_version 2", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -61,6 +61,32 @@ public sealed class CudaTensorParallelTests
     }
 
     [TorchFact]
+    public void Nccl_one_rank_decoder_replays_captured_steps_with_the_all_reduces_inside()
+    {
+        if (!cuda.is_available() || !NcclCommunicator.IsAvailable)
+        {
+            Assert.Skip("Needs CUDA and libnccl.so.2.");
+        }
+
+        // The captured step of the real engine (NCCL all-reduces recorded in the graph, fused kernels) with one rank,
+        // against the one-GPU decoder and against the same ranks' eager steps; 4-position windows cross boundaries.
+        var arch = TinyArchitectures.Llama;
+        using var full = DecoderTransformer.Create(arch, Fp32, CUDA);
+        using var reference = new GreedyDecoder(full, 16);
+        using var rank = DecoderTransformer.CreateShard(full, ModelShard.TensorParallel(1));
+        using var nccl = NcclCommunicator.Create([0]);
+        using var captured = new TensorParallelDecoder([rank], nccl, 16, CudaGraphMode.Required, windowTokens: 4);
+        using var eager = new TensorParallelDecoder([rank], nccl, 16, CudaGraphMode.Off);
+        Assert.True(captured.UsesCudaGraphs, captured.EagerReason);
+        using var tokens = randint(0, arch.VocabularySize, [1, 6], ScalarType.Int64, generator: new Generator(5)).cuda();
+        using var expected = reference.Generate(tokens, 10).cpu();
+        using var fromGraphs = captured.Generate(tokens, 10).cpu();
+        using var fromEager = eager.Generate(tokens, 10).cpu();
+        Assert.Equal(expected.data<long>().ToArray(), fromGraphs.data<long>().ToArray());
+        Assert.Equal(expected.data<long>().ToArray(), fromEager.data<long>().ToArray());
+    }
+
+    [TorchFact]
     public void Nccl_drives_a_tensor_parallel_decoder_with_one_rank_per_gpu()
     {
         if (!cuda.is_available() || !NcclCommunicator.IsAvailable || cuda.device_count() < 2)

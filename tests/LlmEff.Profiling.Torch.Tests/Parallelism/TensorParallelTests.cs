@@ -159,6 +159,59 @@ public sealed class TensorParallelTests
         }
     }
 
+    [TorchTheory]
+    [MemberData(nameof(Cases))]
+    public void The_captured_steps_sequence_gives_the_unsharded_tokens_across_windows(string name, int degree)
+    {
+        // What a graph replays on each rank (static pieces with the all-reduces between them, positions on the device),
+        // run through the interpreter: 4-position windows, so 9 decode steps cross two window boundaries.
+        var arch = TinyArchitectures.ByName(name);
+        using var full = DecoderTransformer.Create(arch, Fp32);
+        using var reference = new GreedyDecoder(full, 16);
+        var shards = Enumerable.Range(0, degree).Select(r => DecoderTransformer.CreateShard(full, ModelShard.TensorParallel(degree, r))).ToList();
+        try
+        {
+            using var decoder = new TensorParallelDecoder(shards, new HostAllReduce(degree), 16, CudaGraphMode.Auto, windowTokens: 4);
+            using var prompt = randint(0, arch.VocabularySize, [1, 5], generator: new Generator(7));
+            using var want = reference.Generate(prompt, 10);
+            using var eager = decoder.Generate(prompt, 10);
+            using var stepped = decoder.GenerateStaticReference(prompt, 10);
+            Assert.Equal(want.data<long>().ToArray(), eager.data<long>().ToArray());
+            Assert.Equal(want.data<long>().ToArray(), stepped.data<long>().ToArray());
+
+            // A second, shorter run over the same caches starts from its own prompt, not from the first run's state.
+            using var again = decoder.GenerateStaticReference(prompt.narrow(1, 0, 3), 4);
+            using var wantAgain = reference.Generate(prompt.narrow(1, 0, 3), 4);
+            Assert.Equal(wantAgain.data<long>().ToArray(), again.data<long>().ToArray());
+        }
+        finally
+        {
+            shards.ForEach(s => s.Dispose());
+        }
+    }
+
+    [TorchFact]
+    public void Off_the_gpu_steps_are_eager_and_say_why_and_required_graphs_are_refused()
+    {
+        var arch = TinyArchitectures.Llama;
+        using var a = DecoderTransformer.CreateShard(arch, ModelShard.TensorParallel(2, 0), Fp32);
+        using var b = DecoderTransformer.CreateShard(arch, ModelShard.TensorParallel(2, 1), Fp32);
+        using (var decoder = new TensorParallelDecoder([a, b], new HostAllReduce(2), 8))
+        {
+            Assert.False(decoder.UsesCudaGraphs);
+            Assert.Contains("CUDA graphs need CUDA devices", decoder.EagerReason, StringComparison.Ordinal);
+        }
+
+        using (var off = new TensorParallelDecoder([a, b], new HostAllReduce(2), 8, CudaGraphMode.Off))
+        {
+            Assert.Contains("CudaGraphMode.Off", off.EagerReason, StringComparison.Ordinal);
+        }
+
+        var required = Assert.Throws<NotSupportedException>(() => new TensorParallelDecoder([a, b], new HostAllReduce(2), 8, CudaGraphMode.Required));
+        Assert.Contains("CUDA graphs need CUDA devices", required.Message, StringComparison.Ordinal);
+        Assert.Contains("CudaGraphMode.Auto", required.Message, StringComparison.Ordinal);
+    }
+
     [TorchFact]
     public void The_decoder_rejects_shards_out_of_order_and_a_mismatched_all_reduce()
     {
