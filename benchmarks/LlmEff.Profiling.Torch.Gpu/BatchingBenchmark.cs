@@ -282,14 +282,15 @@ internal static class BatchingBenchmark
     }
 
     /// <summary>
-    /// Cost per query against batch size at (p, o) on N H100s, and the cheapest batch under time-per-token bounds of 1.5,
+    /// Cost per query against batch size at (p, o) on N of the GPUs that ran (H100s where the name is unknown), and the cheapest batch under time-per-token bounds of 1.5,
     /// 2 and 4 × batch 1's. A non-physical fit (noisy timings) cannot price every batch: record why and keep the rest.
     /// </summary>
     private static void CostPerQuery(BatchedRuntimeModel fit, TransformerArchitecture arch, int accelerators, int capacity, int costP, int costO, List<int> profiled, Dictionary<string, object?> r, StringBuilder markdown)
     {
         try
         {
-            var accelerator = Accelerators.H100_SXM;
+            // Priced as the GPU that ran (an H200 run priced at an H100's rate would understate its cost); H100 where unknown.
+            var accelerator = Accelerators.FromHardwareName(fit.Metadata.Hardware) ?? Accelerators.H100_SXM;
             var plan = BatchMemoryPlan.For(arch, accelerator, capacity, accelerators);
             var curve = BatchServing.ChooseBatchSize(fit, costP, costO, accelerator, accelerators, memory: plan).Candidates;
             r["cost_curve"] = curve.Where(c => profiled.Contains(c.BatchSize) || c.BatchSize == curve[^1].BatchSize)

@@ -36,6 +36,7 @@ internal static class RealTensorParallel
         var capacity = Prompts.Max() + Outputs.Max();
         var r = new Dictionary<string, object?> { ["model"] = arch.Name, ["degree"] = degree, ["prompts"] = Prompts, ["outputs"] = Outputs, ["trials"] = Trials };
         using var inference = inference_mode();
+        r["fp32_token_check"] = Fp32TokenCheck(arch with { Layers = 4 }, degree, log);
         using var full = DecoderTransformer.Create(arch, DecoderOptions.Default, torch.device("cuda:0"));
         var devices = Enumerable.Range(0, degree).ToArray();
         using var checkPrompt = randint(0, 1000, [1, 512], ScalarType.Int64, generator: new Generator(3)).cuda();
@@ -82,10 +83,16 @@ internal static class RealTensorParallel
                 }
 
                 measured = Profile($"{degree} GPU(s) for real, NCCL, {(real.UsesCudaGraphs ? "CUDA graphs" : "eager")}", (t, o) => real.Generate(t, o), devices, log, r, "real");
+                using var graphTokens = real.Generate(checkPrompt, 32).cpu();
+                r["real_graph_tokens"] = graphTokens.data<long>().ToArray();
             }
 
             using (var eager = new TensorParallelDecoder(shards, nccl, capacity, CudaGraphMode.Off))
             {
+                // bf16: the captured step against the same ranks' eager steps (same partial sums; the norm kernel's rounding).
+                using var eagerTokens = eager.Generate(checkPrompt, 32).cpu();
+                var graph = (long[])r["real_graph_tokens"]!;
+                r["real_graph_tokens_matching_eager"] = graph.Zip(eagerTokens.data<long>().ToArray()).TakeWhile(z => z.First == z.Second).Count();
                 var e = Profile($"{degree} GPU(s) for real, NCCL, eager steps", (t, o) => eager.Generate(t, o), devices, log, r, "real_eager");
                 r["real_eager_g_over_real_g"] = e.PerOutputTokenSeconds / measured.PerOutputTokenSeconds;
             }
@@ -103,6 +110,62 @@ internal static class RealTensorParallel
         }
 
         return r;
+    }
+
+    /// <summary>
+    /// In fp32 (rounding too small to flip a greedy choice), a shallow copy of the model: the one-GPU decoder's tokens
+    /// against the real ranks' captured steps and their eager steps, 48 tokens across a window boundary.
+    /// </summary>
+    private static Dictionary<string, object?> Fp32TokenCheck(Core.Architecture.TransformerArchitecture arch, int degree, ILogger log)
+    {
+        var options = DecoderOptions.Default with { Precision = ModelPrecision.Float32 };
+        using var full = DecoderTransformer.Create(arch, options, torch.device("cuda:0"));
+        using var prompt = randint(0, 1000, [1, 100], ScalarType.Int64, generator: new Generator(9)).cuda();
+        long[] Tokens(Func<Tensor, int, Tensor> generate)
+        {
+            using var t = generate(prompt, 48).cpu();
+            return t.data<long>().ToArray();
+        }
+
+        long[] one;
+        using (var single = new GreedyDecoder(full, 160))
+        {
+            one = Tokens(single.Generate);
+        }
+
+        var devices = Enumerable.Range(0, degree).ToArray();
+        var shards = devices.Select(d => DecoderTransformer.CreateShard(full, ModelShard.TensorParallel(degree, d), torch.device(DeviceType.CUDA, d))).ToList();
+        try
+        {
+            using var nccl = NcclCommunicator.Create(devices);
+            long[] graphs, eager;
+            bool captured;
+            using (var real = new TensorParallelDecoder(shards, nccl, 160))
+            {
+                captured = real.UsesCudaGraphs;
+                graphs = Tokens(real.Generate);
+            }
+
+            using (var e = new TensorParallelDecoder(shards, nccl, 160, CudaGraphMode.Off))
+            {
+                eager = Tokens(e.Generate);
+            }
+
+            log.LogInformation("fp32 token check ({Layers} layers, {N} rank(s)): graphs {Captured}; captured = one GPU {A}, eager = one GPU {B}", arch.Layers, degree, captured, graphs.SequenceEqual(one), eager.SequenceEqual(one));
+            return new Dictionary<string, object?>
+            {
+                ["layers"] = arch.Layers,
+                ["tokens"] = one.Length,
+                ["uses_cuda_graphs"] = captured,
+                ["captured_equal_one_gpu"] = graphs.SequenceEqual(one),
+                ["eager_equal_one_gpu"] = eager.SequenceEqual(one),
+                ["distinct_tokens"] = one.Distinct().Count(),
+            };
+        }
+        finally
+        {
+            shards.ForEach(s => s.Dispose());
+        }
     }
 
     private static object Summary(RuntimeModel m) => new Dictionary<string, object?>
