@@ -128,7 +128,7 @@ internal static class NcclLatency
         var previousDevice = CudaGraph.CurrentDevice;
         var previous = devices.Select(CudaGraph.CurrentStream).ToArray();
         var streams = devices.Select(CudaGraph.SideStream).ToArray();
-        var graphs = new CudaGraph[devices.Length];
+        CudaGraph[] graphs;
         try
         {
             foreach (var stream in streams)
@@ -139,34 +139,13 @@ internal static class NcclLatency
             // NCCL sets up its per-stream state on a stream's first call: not inside the capture.
             comm.SumInPlace(perRank);
             SyncAll(devices);
-            for (var r = 0; r < devices.Length; r++)
-            {
-                CudaGraph.SetCurrentDevice(devices[r]);
-                graphs[r] = CudaGraph.BeginCapture(streams[r]);
-            }
-
-            try
+            graphs = CudaGraph.CaptureOnDevices(devices, streams, () =>
             {
                 for (var k = 0; k < callsPerGraph; k++)
                 {
                     comm.SumInPlace(perRank);
                 }
-            }
-            catch (Exception e)
-            {
-                foreach (var g in graphs)
-                {
-                    g.Abandon();
-                }
-
-                throw CudaGraph.CaptureFailed(e);
-            }
-
-            for (var r = 0; r < devices.Length; r++)
-            {
-                CudaGraph.SetCurrentDevice(devices[r]);
-                graphs[r].EndCapture();
-            }
+            });
         }
         finally
         {

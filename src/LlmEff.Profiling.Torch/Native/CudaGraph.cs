@@ -65,6 +65,51 @@ internal sealed unsafe class CudaGraph : IDisposable
         }
     }
 
+    /// <summary>
+    /// Captures the work <paramref name="body"/> issues on several devices at once (the ranks of a tensor-parallel step):
+    /// one graph per device, each on its stream, all opened before the body runs and closed after it, each with its device
+    /// current; the previous current device is restored. The streams stay current on their devices (the caller restores
+    /// them). Replaying the graphs together replays the step, collectives between the devices included.
+    /// </summary>
+    public static CudaGraph[] CaptureOnDevices(IReadOnlyList<int> devices, IReadOnlyList<CudaStreamHandle> streams, Action body)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        ArgumentNullException.ThrowIfNull(streams);
+        ArgumentNullException.ThrowIfNull(body);
+        var previousDevice = CurrentDevice;
+        var open = new List<CudaGraph>(devices.Count);
+        try
+        {
+            for (var r = 0; r < devices.Count; r++)
+            {
+                SetCurrentDevice(devices[r]);
+                open.Add(BeginCapture(streams[r]));
+            }
+
+            try
+            {
+                body();
+            }
+            catch (Exception e)
+            {
+                open.ForEach(g => g.Abandon());
+                throw CaptureFailed(e);
+            }
+
+            for (var r = 0; r < devices.Count; r++)
+            {
+                SetCurrentDevice(devices[r]);
+                open[r].EndCapture();
+            }
+
+            return [.. open];
+        }
+        finally
+        {
+            SetCurrentDevice(previousDevice);
+        }
+    }
+
     /// <summary>The error of a capture that failed mid-way (the inner exception says where).</summary>
     public static InvalidOperationException CaptureFailed(Exception inner) =>
         new("CUDA-graph capture of the decode step failed, and this process's CUDA state may no longer be usable; restart it with CudaGraphMode.Off and report the inner exception.", inner);

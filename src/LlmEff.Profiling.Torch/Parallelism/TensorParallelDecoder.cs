@@ -346,7 +346,6 @@ public sealed class TensorParallelDecoder : IDisposable
     private CudaGraph[][] CaptureGraphs()
     {
         using var inference = inference_mode();
-        var n = _ranks.Length;
         var windows = ((CapacityTokens - 1) / _windowTokens) + 1;
         var previousDevice = CudaGraph.CurrentDevice;
         var previous = _devices.Select(CudaGraph.CurrentStream).ToArray();
@@ -371,34 +370,8 @@ public sealed class TensorParallelDecoder : IDisposable
             {
                 SetPositions(k * _windowTokens);
                 SynchronizeRanks();
-                var open = new CudaGraph[n];
-                for (var r = 0; r < n; r++)
-                {
-                    CudaGraph.SetCurrentDevice(_devices[r]);
-                    open[r] = CudaGraph.BeginCapture(streams[r]);
-                }
-
-                try
-                {
-                    Step(k, useKernels: true);
-                }
-                catch (Exception e)
-                {
-                    foreach (var g in open)
-                    {
-                        g.Abandon();
-                    }
-
-                    throw CudaGraph.CaptureFailed(e);
-                }
-
-                for (var r = 0; r < n; r++)
-                {
-                    CudaGraph.SetCurrentDevice(_devices[r]);
-                    open[r].EndCapture();
-                }
-
-                graphs.Add(open);
+                var window = k;
+                graphs.Add(CudaGraph.CaptureOnDevices(_devices, streams, () => Step(window, useKernels: true)));
             }
         }
         catch

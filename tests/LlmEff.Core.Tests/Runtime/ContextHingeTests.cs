@@ -132,14 +132,7 @@ public class ContextHingeTests
     public void PredictBatch_WithKnee_EqualsPredictBitForBit()
     {
         var model = RuntimeModel.Create(new PiecewiseLinearFunction([new(1, 0.02), new(512, 0.1), new(2048, 0.4)]), 0.03, 1.7e-6, 640, 0.01);
-        var rng = new Random(9);
-        var p = Enumerable.Range(0, 1001).Select(_ => rng.Next(0, 4000)).ToArray();
-        var o = Enumerable.Range(0, 1001).Select(_ => rng.Next(1, 600)).ToArray();
-        var batch = model.PredictBatch(p, o);
-        for (var i = 0; i < p.Length; i++)
-        {
-            Assert.Equal(model.Predict(p[i], o[i]), batch[i]);
-        }
+        DecodeModelTests.AssertPredictBatchEqualsPredict(model);
 
         // And the sum it stands for, at a query that starts below the knee and ends above it.
         Assert.Equal(model.PromptEncodingSeconds(600) + 0.01 + Enumerable.Range(600, 99).Sum(i => 0.03 + (1.7e-6 * Math.Max(0, i - 640))), model.Predict(600, 100), 1e-12);

@@ -94,9 +94,12 @@ public class DecodeModelTests
     }
 
     [Fact]
-    public void PredictBatch_WithContextTerm_EqualsPredictBitForBit()
+    public void PredictBatch_WithContextTerm_EqualsPredictBitForBit() =>
+        AssertPredictBatchEqualsPredict(RuntimeModel.Create(new PiecewiseLinearFunction([new(1, 0.02), new(512, 0.1), new(2048, 0.4)]), 0.03, 1.7e-6, 0.01, PromptEncodingMode.Interpolate));
+
+    /// <summary>The batch path (AVX where the CPU has it) against <see cref="RuntimeModel.Predict"/> at 1,001 random queries.</summary>
+    internal static void AssertPredictBatchEqualsPredict(RuntimeModel model)
     {
-        var model = RuntimeModel.Create(new PiecewiseLinearFunction([new(1, 0.02), new(512, 0.1), new(2048, 0.4)]), 0.03, 1.7e-6, 0.01, PromptEncodingMode.Interpolate);
         var rng = new Random(9);
         var p = Enumerable.Range(0, 1001).Select(_ => rng.Next(0, 4000)).ToArray();
         var o = Enumerable.Range(0, 1001).Select(_ => rng.Next(1, 600)).ToArray();
