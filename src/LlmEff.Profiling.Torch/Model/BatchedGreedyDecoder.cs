@@ -214,6 +214,7 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
         {
             // Graph launches queued behind a still-running prefill ran slower than the same replays issued to an idle
             // GPU (about 0.5 ms per step at b = 16 on an H100); waiting for the prefill costs one launch latency per query.
+            // Off by default until a run measures that it removes the gap (benchmarks' --prefill-wait).
             cuda.synchronize();
         }
 
@@ -234,8 +235,8 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
         return bucket.History.narrow(0, 0, b).narrow(1, p, outputTokens).clone().MoveToOuterDisposeScope();
     }
 
-    /// <summary>Whether a generation with replayed decode steps waits for its prefill before the first launch (default true; false measures the queued launches).</summary>
-    internal bool WaitForPrefill { get; set; } = true;
+    /// <summary>Whether a generation with replayed decode steps waits for its prefill before the first launch (default false: the launches queue behind it, as every figure so far was measured).</summary>
+    internal bool WaitForPrefill { get; set; }
 
     /// <summary>The last prompt position's logits <c>[b, vocab rows]</c> of a <c>[b, p]</c> prompt of exactly a served batch size (for tests).</summary>
     internal Tensor PrefillLogits(Tensor promptTokens)
