@@ -276,7 +276,7 @@ public sealed class ParallelProfiler
                 shards.Add(DecoderTransformer.CreateShard(architecture, ModelShard.TensorParallel(n, r), ProfilerOptions.Model, devices[r]));
             }
 
-            using var decoder = new TensorParallelDecoder(shards, allReduce, plan.CapacityTokens);
+            using var decoder = new TensorParallelDecoder(shards, allReduce, plan.CapacityTokens, ProfilerOptions.CudaGraphs);
             var csv = outputDirectory is null ? null : Path.Combine(outputDirectory, ProfileFiles.RealSamplesFileName(architecture, n));
             var profiler = new TorchProfiler(ProfilerOptions with { Shard = ModelShard.TensorParallel(n) }, _profilerLogger);
             var profile = profiler.Run(decoder, plan, csv, progress, cancellationToken);

@@ -51,7 +51,8 @@ public sealed record TorchProfilerOptions
     public ModelShard Shard { get; init; } = ModelShard.Full;
 
     /// <summary>
-    /// Whether decode steps replay captured CUDA graphs (see <see cref="GreedyDecoder"/>). Default
+    /// Whether decode steps replay captured CUDA graphs (see <see cref="GreedyDecoder"/>, and for a real tensor-parallel
+    /// run <see cref="TensorParallelDecoder"/>, whose captured steps hold the NCCL all-reduces). Default
     /// <see cref="CudaGraphMode.Auto"/>: on a CUDA GPU where libtorch's graph entry points are found, else eagerly; the
     /// profile's software description says which ran.
     /// </summary>
