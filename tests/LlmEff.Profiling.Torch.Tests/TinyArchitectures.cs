@@ -33,13 +33,20 @@ internal static class TinyArchitectures
         Positions = PositionalScheme.Rotary,
     };
 
+    /// <summary>GPT-J's block: attention and FFN in parallel on one LayerNorm (rotary, biases, standard FFN).</summary>
+    public static TransformerArchitecture GptJ { get; } = new("tiny-gptj", 32, 2, 4, 83, 64)
+    {
+        Positions = PositionalScheme.Rotary,
+        ParallelResidual = true,
+    };
+
     /// <summary>
     /// <see cref="Gpt"/> and <see cref="Llama"/> with FFN widths that are not a multiple of 8 (100 and 90; 50 and 45 per
     /// rank of 2), which the engine stores padded with zeros (ShardShape.FfnStorageWidth), as YaLM's 6,827 per rank of 4.
     /// </summary>
     public static TheoryData<string> OddFfnNames { get; } = ["gpt-odd-ffn", "llama-odd-ffn", "gated-bias-odd-ffn"];
 
-    public static TheoryData<string> Names { get; } = ["gpt", "llama", "bloom", "mqa"];
+    public static TheoryData<string> Names { get; } = ["gpt", "llama", "bloom", "mqa", "gptj"];
 
     public static TransformerArchitecture ByName(string name) => name switch
     {
@@ -47,6 +54,7 @@ internal static class TinyArchitectures
         "llama" => Llama,
         "bloom" => Bloom,
         "mqa" => Mqa,
+        "gptj" => GptJ,
         // Head sizes the decode attention kernel takes: the fused sequence splits attention from its output projection.
         "llama-hd32" => new("tiny-llama-hd32", 128, 2, 4, 101, 64) { KeyValueHeads = 2, FfnHiddenSize = 160, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm, Positions = PositionalScheme.Rotary, LinearBiases = false },
         "gpt-hd64" => new("tiny-gpt-hd64", 128, 2, 2, 97, 64),

@@ -52,10 +52,11 @@ public static class ArchitectureCatalog
             TiedEmbeddings = true, PublishedParameterCount = 530_000_000_000, Source = "Table 1; Smith et al. 2022 §2",
         },
 
-        // GPT-J 6B (kingoflolz/mesh-transformer-jax README): n_vocab 50,400, context 2,048, rotary, untied output head.
+        // GPT-J 6B (kingoflolz/mesh-transformer-jax README): n_vocab 50,400, context 2,048, rotary, untied output head;
+        // attention and FFN in parallel on one LayerNorm per layer (HF GPTJBlock: x + attn(ln_1(x)) + mlp(ln_1(x))).
         new TransformerArchitecture("EleutherAI/GPT-J", 4096, 28, 16, 50400, 2048)
         {
-            Positions = PositionalScheme.Rotary, PublishedParameterCount = 6_053_381_344, Source = "Table 1; mesh-transformer-jax README (6,053,381,344)",
+            Positions = PositionalScheme.Rotary, ParallelResidual = true, PublishedParameterCount = 6_053_381_344, Source = "Table 1; mesh-transformer-jax README (6,053,381,344)",
         },
 
         // YaLM-100B (yandex/YaLM-100B examples/generate_interactive.sh): rotary, GeGLU with intermediate size 27,308,
@@ -114,7 +115,7 @@ public static class ArchitectureCatalog
         Llama("Qwen/Qwen2.5-72B", 8192, 80, 64, 8, 29568, 152064, 131072, 72_700_000_000),
         new TransformerArchitecture("EleutherAI/gpt-j-6b", 4096, 28, 16, 50400, 2048)
         {
-            Positions = PositionalScheme.Rotary, PublishedParameterCount = 6_053_381_344, Source = "EleutherAI/gpt-j-6b config.json; mesh-transformer-jax README",
+            Positions = PositionalScheme.Rotary, ParallelResidual = true, PublishedParameterCount = 6_053_381_344, Source = "EleutherAI/gpt-j-6b config.json; mesh-transformer-jax README",
         },
     ];
 

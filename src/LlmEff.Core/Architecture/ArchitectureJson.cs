@@ -19,7 +19,7 @@ public static class ArchitectureJson
 
     private static readonly string[] Optional =
         ["ffn_hidden_size", "key_value_heads", "ffn", "norm", "positions", "tied_embeddings", "linear_biases", "experts", "experts_per_token", "head_dim", "expert_ffn_hidden_size",
-            "shared_experts", "shared_expert_ffn_hidden_size", "shared_expert_gate", "sliding_window_tokens", "published_parameter_count", "source"];
+            "shared_experts", "shared_expert_ffn_hidden_size", "shared_expert_gate", "sliding_window_tokens", "parallel_residual", "published_parameter_count", "source"];
 
     private static readonly JsonDocumentOptions ReadOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
@@ -101,6 +101,7 @@ public static class ArchitectureJson
                 SharedExperts = values.ContainsKey("shared_experts") ? Get<int>(values, "shared_experts") : architecture.SharedExperts,
                 SharedExpertGate = values.ContainsKey("shared_expert_gate") ? Get<bool>(values, "shared_expert_gate") : architecture.SharedExpertGate,
                 SlidingWindowTokens = values.ContainsKey("sliding_window_tokens") ? Get<int?>(values, "sliding_window_tokens") : null,
+                ParallelResidual = values.ContainsKey("parallel_residual") ? Get<bool>(values, "parallel_residual") : architecture.ParallelResidual,
                 PublishedParameterCount = values.ContainsKey("published_parameter_count") ? Get<long?>(values, "published_parameter_count") : null,
                 Source = values.ContainsKey("source") ? Get<string?>(values, "source") : null,
             };
@@ -154,6 +155,11 @@ public static class ArchitectureJson
         if (architecture.HeadDim * architecture.Heads != architecture.HiddenSize)
         {
             root["head_dim"] = architecture.HeadDim;
+        }
+
+        if (architecture.ParallelResidual)
+        {
+            root["parallel_residual"] = true;
         }
 
         if (architecture.IsMixtureOfExperts && architecture.ExpertFfnHiddenSize != architecture.FfnHiddenSize)

@@ -89,6 +89,14 @@ public sealed record TransformerArchitecture(
     /// </summary>
     public int? SlidingWindowTokens { get; init; }
 
+    /// <summary>
+    /// True for the parallel block of GPT-J (and Falcon-7B, Command-R): attention and FFN read the same normed input and
+    /// add to the residual together, <c>x + attn(norm(x)) + ffn(norm(x))</c>, with one norm per layer; under tensor
+    /// parallelism their partial sums are added and all-reduced once per layer. False (default) for the sequential pre-norm
+    /// block, <c>x += attn(norm1(x))</c> then <c>x += ffn(norm2(x))</c>.
+    /// </summary>
+    public bool ParallelResidual { get; init; }
+
     /// <summary>The parameter total the model's authors published (for checking <see cref="ParameterCount"/>), or null when unknown.</summary>
     public long? PublishedParameterCount { get; init; }
 
@@ -137,8 +145,11 @@ public sealed record TransformerArchitecture(
     /// <summary>Parameters of one norm layer (weight, plus bias for LayerNorm).</summary>
     public long NormParameters => Norm == NormKind.LayerNorm ? 2L * HiddenSize : HiddenSize;
 
+    /// <summary>Norms per layer: 2 in the sequential block, 1 in the parallel block (<see cref="ParallelResidual"/>).</summary>
+    public int NormsPerLayer => ParallelResidual ? 1 : 2;
+
     /// <summary>Parameters of one Transformer layer counting every expert.</summary>
-    public long ParametersPerLayer => AttentionParametersPerLayer + (Experts * FfnParametersPerExpert) + SharedExpertParametersPerLayer + RouterParametersPerLayer + (2 * NormParameters);
+    public long ParametersPerLayer => AttentionParametersPerLayer + (Experts * FfnParametersPerExpert) + SharedExpertParametersPerLayer + RouterParametersPerLayer + (NormsPerLayer * NormParameters);
 
     /// <summary>Embedding parameters: token table, learned positions if any.</summary>
     public long EmbeddingParameters => ((long)VocabularySize * HiddenSize) + (Positions == PositionalScheme.Learned ? (long)MaxContextTokens * HiddenSize : 0);

@@ -47,7 +47,11 @@ internal static class BatchedDecoderScript
 
         void Ffn(string indent)
         {
-            L($"{indent}y = {Norm("x", W(n2w), ln ? W(n2b) : null)}");
+            // The parallel block (GPT-J): the FFN reads the attention's normed input y, the layer's input normed once.
+            if (!a.ParallelResidual)
+            {
+                L($"{indent}y = {Norm("x", W(n2w), ln ? W(n2b) : null)}");
+            }
             if (gated)
             {
                 L($"{indent}gu = {Proj("y", uw, ub)}");

@@ -102,7 +102,7 @@ public sealed partial class BatchedGreedyDecoder
             var block = blocks[i];
             if (Runs("norm"))
             {
-                Norm(x, i > 0 ? blocks[i - 1].DownBias : null, block.Norm1Weight, block.Norm1Bias);
+                Norm(x, i > 0 ? blocks[i - 1].ResidualBias : null, block.Norm1Weight, block.Norm1Bias);
             }
 
             var qkv = Output("qkv", () => Call("f_qkv", y, i, _layerTensors));
@@ -135,9 +135,11 @@ public sealed partial class BatchedGreedyDecoder
                 Call("f_out", x, bucket.Attention!, i, _layerTensors);
             }
 
-            if (Runs("norm"))
+            // The parallel block has no second norm: the FFN reads the first norm's output, and the output bias waits in
+            // the block's residual bias for the next norm.
+            if (!Model.Architecture.ParallelResidual && Runs("norm"))
             {
-                Norm(x, block.OutBias, block.Norm2Weight, block.Norm2Bias);
+                Norm(x, block.OutBias, block.Norm2Weight!, block.Norm2Bias);
             }
 
             if (gated)
@@ -168,7 +170,7 @@ public sealed partial class BatchedGreedyDecoder
 
         if (Runs("norm"))
         {
-            Norm(x, blocks[^1].DownBias, Model.FinalNormWeight!, Model.FinalNormBias);
+            Norm(x, blocks[^1].ResidualBias, Model.FinalNormWeight!, Model.FinalNormBias);
         }
 
         if (Runs("head"))

@@ -6,7 +6,8 @@ namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// One pre-norm decoder layer: norm, fused QKV projection, attention, output projection, norm, FFN (standard with tanh-GELU,
-/// or gated with SiLU). Holds the weights; the fast path runs them through <see cref="DecoderScript"/>, and
+/// or gated with SiLU); or, for <see cref="TransformerArchitecture.ParallelResidual"/> (GPT-J), one norm whose output both
+/// attention and FFN read, <c>x + attn(norm(x)) + ffn(norm(x))</c>. Holds the weights; the fast path runs them through <see cref="DecoderScript"/>, and
 /// <see cref="Forward"/> is the plain reference used to check it.
 /// </summary>
 public sealed class DecoderBlock : nn.Module
@@ -18,7 +19,7 @@ public sealed class DecoderBlock : nn.Module
     private readonly Parameter? qkv_bias;
     private readonly Parameter out_weight;
     private readonly Parameter? out_bias;
-    private readonly Parameter norm2_weight;
+    private readonly Parameter? norm2_weight;
     private readonly Parameter? norm2_bias;
     private readonly Parameter? up_weight;
     private readonly Parameter? up_bias;
@@ -31,6 +32,7 @@ public sealed class DecoderBlock : nn.Module
     private readonly ShardShape _shape;
     private readonly double _eps;
     private Tensor[]? _views;
+    private Tensor? _residualBias;
 
     // The FFN's padded stores ([gate; up; zeros] rows, [down | zeros] columns, at FfnStorageWidth) when the width is not
     // a multiple of 8; the up/down parameters are views of their first rows/columns. Null when no padding is needed.
@@ -63,10 +65,19 @@ public sealed class DecoderBlock : nn.Module
         qkv_bias = bias ? weights.Random(p + nameof(qkv_bias), qkvRows) : null;
         out_weight = weights.Random(p + nameof(out_weight), h, aw);
         out_bias = rowBias ? weights.Random(p + nameof(out_bias), h) : null;
-        norm2_weight = weights.Norm(p + nameof(norm2_weight), h, 1.0);
-        norm2_bias = ln ? weights.Norm(p + nameof(norm2_bias), h, 0.0) : null;
+        if (!arch.ParallelResidual)
+        {
+            norm2_weight = weights.Norm(p + nameof(norm2_weight), h, 1.0);
+            norm2_bias = ln ? weights.Norm(p + nameof(norm2_bias), h, 0.0) : null;
+        }
+
         if (arch.IsMixtureOfExperts)
         {
+            if (arch.ParallelResidual)
+            {
+                throw new NotSupportedException($"{arch.Name}: a parallel block (ParallelResidual) with a mixture-of-experts FFN is not built by this engine; no catalog model has one.");
+            }
+
             moe = new MixtureOfExpertsFeedForward(nameof(moe), arch, shape, globalLayer, weights, seed);
             RegisterComponents();
             return;
@@ -103,11 +114,36 @@ public sealed class DecoderBlock : nn.Module
     /// <summary>The first norm's bias, or null.</summary>
     internal Tensor? Norm1Bias => norm1_bias;
 
-    /// <summary>The second norm's weight.</summary>
-    internal Tensor Norm2Weight => norm2_weight;
+    /// <summary>The second norm's weight; null in the parallel block, which has one norm.</summary>
+    internal Tensor? Norm2Weight => norm2_weight;
 
     /// <summary>The second norm's bias, or null.</summary>
     internal Tensor? Norm2Bias => norm2_bias;
+
+    /// <summary>
+    /// The row-parallel bias the fused steps leave for the next norm to add to the residual after this layer: the down
+    /// projection's, and in the parallel block (no second norm to take it) the output projection's too, summed once here.
+    /// Null when the rank adds neither.
+    /// </summary>
+    internal Tensor? ResidualBias
+    {
+        get
+        {
+            if (!_arch.ParallelResidual || out_bias is null || down_bias is null)
+            {
+                return _arch.ParallelResidual ? out_bias ?? down_bias : down_bias;
+            }
+
+            if (_residualBias is null)
+            {
+                // Kept for the block's life: out of whatever dispose scope the first step that asks runs in.
+                using var noGrad = no_grad();
+                _residualBias = (out_bias + down_bias).DetachFromDisposeScope();
+            }
+
+            return _residualBias;
+        }
+    }
 
     /// <summary>The attention output projection's bias on the rank that adds it, or null.</summary>
     internal Tensor? OutBias => out_bias;
@@ -153,6 +189,12 @@ public sealed class DecoderBlock : nn.Module
             }
 
             _views = null;
+        }
+
+        if (disposing)
+        {
+            _residualBias?.Dispose();
+            _residualBias = null;
         }
 
         if (disposing && _ffnStores is not null)
@@ -212,27 +254,34 @@ public sealed class DecoderBlock : nn.Module
         scores = scores.masked_fill(causal, double.NegativeInfinity);
         // Heads enter the output projection in (group, kv head) order, as in DecoderScript (a relabelling of random weights).
         var attention = matmul(scores.softmax(-1), v).to(x.dtype).view(kvHeads, groups, t, hd).permute(2, 1, 0, 3).reshape(1, t, heads * hd);
-        x = x + nn.functional.linear(attention, out_weight, out_bias);
+        var attended = nn.functional.linear(attention, out_weight, out_bias);
+        if (_arch.ParallelResidual)
+        {
+            // GPT-J: both branches read the layer's input normed once; their outputs join the residual together.
+            return x + attended + nn.functional.linear(FfnActivation(y), down_weight!, down_bias);
+        }
 
-        y = Norm(x, norm2_weight, norm2_bias);
+        x = x + attended;
+        y = Norm(x, norm2_weight!, norm2_bias);
         if (moe is not null)
         {
             return x + moe.ReferenceForward(y.view(t, -1), 0).view(1, t, -1);
         }
 
-        Tensor ffn;
+        return x + nn.functional.linear(FfnActivation(y), down_weight!, down_bias);
+    }
+
+    // The dense FFN's activation of the normed y, before the down projection.
+    private Tensor FfnActivation(Tensor y)
+    {
         if (_arch.Ffn == FfnKind.Gated)
         {
             var gateUp = nn.functional.linear(y, up_weight!, up_bias);
             var f = _arch.FfnHiddenSize;
-            ffn = nn.functional.silu(gateUp.narrow(-1, 0, f)) * gateUp.narrow(-1, f, f);
-        }
-        else
-        {
-            ffn = nn.functional.gelu(nn.functional.linear(y, up_weight!, up_bias), GELU.Approximate.tanh);
+            return nn.functional.silu(gateUp.narrow(-1, 0, f)) * gateUp.narrow(-1, f, f);
         }
 
-        return x + nn.functional.linear(ffn, down_weight!, down_bias);
+        return nn.functional.gelu(nn.functional.linear(y, up_weight!, up_bias), GELU.Approximate.tanh);
     }
 
     /// <summary>The width the FFN weights are stored at (and the script's FP): padded to a multiple of 8, or exact.</summary>

@@ -254,7 +254,18 @@ internal static partial class DecoderScript
         // routes: the expression of this pass's rows of the layer's routing table (a mixture only).
         private void Ffn(string indent, bool partial, bool oneRow = false, string routes = "")
         {
-            L($"{indent}y = {Norm("x", W(_n2w), _ln ? W(_n2b) : null, oneRow)}");
+            if (!_arch.ParallelResidual)
+            {
+                L($"{indent}y = {Norm("x", W(_n2w), _ln ? W(_n2b) : null, oneRow)}");
+            }
+            else if (partial)
+            {
+                // A driver's FFN half of the parallel block: x is the layer's input, normed as the attention half norms it.
+                L($"{indent}y = {Norm("x", W(_n1w), _ln ? W(_n1b) : null, oneRow)}");
+            }
+
+            // Otherwise, in the parallel block, y is still the attention's normed input: both branches read norm(x) of the
+            // layer's input, and the attention's sum has gone into x in place (x + attn(y) + ffn(y)).
             if (_moe)
             {
                 var call = $"_moe(y, {string.Format(CultureInfo.InvariantCulture, routes, W(_moeFirst + 1))}, w, b)";

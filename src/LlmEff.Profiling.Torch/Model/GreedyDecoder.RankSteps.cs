@@ -58,11 +58,19 @@ public sealed partial class GreedyDecoder
         return Invoke("f_out_partial", attended, layer, _layerTensors);
     }
 
-    /// <summary>Layer <paramref name="layer"/>'s FFN half: <c>x += reducedAttention</c>, the norm, and the row-parallel FFN's partial sum.</summary>
-    internal Tensor RankFfnPartial(Tensor x, Tensor reducedAttention, int layer, DecodeKernels? kernels, IntPtr stream)
+    /// <summary>
+    /// Layer <paramref name="layer"/>'s FFN half: <c>x += reducedAttention</c>, the norm, and the row-parallel FFN's partial
+    /// sum; in the parallel block (no second norm, <paramref name="reducedAttention"/> null) the FFN of the attention
+    /// half's normed input.
+    /// </summary>
+    internal Tensor RankFfnPartial(Tensor x, Tensor? reducedAttention, int layer, DecodeKernels? kernels, IntPtr stream)
     {
-        var block = Model.Blocks[layer];
-        NormInto(x, reducedAttention, block.Norm2Weight, block.Norm2Bias, kernels, stream);
+        if (!Model.Architecture.ParallelResidual)
+        {
+            var block = Model.Blocks[layer];
+            NormInto(x, reducedAttention, block.Norm2Weight!, block.Norm2Bias, kernels, stream);
+        }
+
         return Invoke("f_ffn_partial", _normed!, layer, _layerTensors);
     }
 

@@ -92,7 +92,7 @@ public sealed partial class GreedyDecoder
             var block = blocks[i];
             if (Runs("norm"))
             {
-                Norm(x, i > 0 ? blocks[i - 1].DownBias : null, block.Norm1Weight, block.Norm1Bias);
+                Norm(x, i > 0 ? blocks[i - 1].ResidualBias : null, block.Norm1Weight, block.Norm1Bias);
             }
 
             var qkv = Output("qkv", () => Invoke("f_qkv", y, i, _layerTensors));
@@ -137,9 +137,11 @@ public sealed partial class GreedyDecoder
                 }
             }
 
-            if (Runs("norm"))
+            // The parallel block has no second norm: the FFN reads the first norm's output, and the output bias waits in
+            // the block's residual bias for the next norm.
+            if (!a.ParallelResidual && Runs("norm"))
             {
-                Norm(x, block.OutBias, block.Norm2Weight, block.Norm2Bias);
+                Norm(x, block.OutBias, block.Norm2Weight!, block.Norm2Bias);
             }
 
             if (a.IsMixtureOfExperts)
@@ -167,7 +169,7 @@ public sealed partial class GreedyDecoder
 
         if (Runs("norm"))
         {
-            Norm(x, blocks[^1].DownBias, Model.FinalNormWeight!, Model.FinalNormBias);
+            Norm(x, blocks[^1].ResidualBias, Model.FinalNormWeight!, Model.FinalNormBias);
         }
 
         if (Runs("head"))

@@ -71,7 +71,7 @@ public sealed record ShardShape(
         var bias = architecture.LinearBiases;
         var rowBias = bias && HasRowParallelBias ? h : 0;
         var up = architecture.Ffn == FfnKind.Gated ? 2 * f : f;
-        var perLayer = (2 * architecture.NormParameters)
+        var perLayer = (architecture.NormsPerLayer * architecture.NormParameters)
             + (qkv * h) + (bias ? qkv : 0)
             + (h * AttentionWidth) + rowBias
             + FfnParameters(architecture, up, f, bias, rowBias);

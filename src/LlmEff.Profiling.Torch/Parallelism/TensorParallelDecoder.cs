@@ -266,6 +266,7 @@ public sealed class TensorParallelDecoder : IDisposable
         }
 
         var layers = _ranks[0].Model.Shape.Layers;
+        var parallel = _ranks[0].Model.Architecture.ParallelResidual;
         Tensor[]? pending = null;
         var parts = new Tensor[n];
         for (var i = 0; i < layers; i++)
@@ -274,6 +275,21 @@ public sealed class TensorParallelDecoder : IDisposable
             for (var r = 0; r < n; r++)
             {
                 attention[r] = OnRank(r, rank => rank.RankAttentionPartial(x[r], pending?[r], i, window, mask[r], _attended[r], Kernels(r), streams[r]));
+            }
+
+            if (parallel)
+            {
+                // The parallel block: the FFN of the same normed input, its partial sum added to the attention's, one
+                // all-reduce; the next norm adds the total to the residual.
+                for (var r = 0; r < n; r++)
+                {
+                    var ffn = OnRank(r, rank => rank.RankFfnPartial(x[r], null, i, Kernels(r), streams[r]));
+                    attention[r].add_(ffn);
+                }
+
+                _allReduce.SumInPlace(attention);
+                pending = attention;
+                continue;
             }
 
             _allReduce.SumInPlace(attention);
@@ -458,6 +474,7 @@ public sealed class TensorParallelDecoder : IDisposable
 
         _allReduce.SumInPlace(x);
         var layers = _ranks[0].Model.Shape.Layers;
+        var parallel = _ranks[0].Model.Architecture.ParallelResidual;
         var parts = new Tensor[n];
         for (var i = 0; i < layers; i++)
         {
@@ -466,6 +483,19 @@ public sealed class TensorParallelDecoder : IDisposable
                 parts[r] = prefill
                     ? _ranks[r].InvokeWithModel("attn_prefill_partial", x[r], i)
                     : _ranks[r].InvokeWithModel("attn_decode_partial", x[r], i, position);
+            }
+
+            if (parallel)
+            {
+                // The parallel block: the FFN half reads the same layer input, and both halves' partial sums go into one
+                // all-reduce.
+                for (var r = 0; r < n; r++)
+                {
+                    parts[r].add_(_ranks[r].Invoke("ffn_partial", x[r], i, _ranks[r].LayerTensors));
+                }
+
+                Reduce(x, parts);
+                continue;
             }
 
             Reduce(x, parts);

@@ -31,6 +31,23 @@ public class TransformerArchitectureTests
     }
 
     [Fact]
+    public void ParallelBlock_HasOneNormPerLayer_AndRoundTripsThroughJson()
+    {
+        var gptj = ArchitectureCatalog.Get("EleutherAI/gpt-j-6b");
+        Assert.True(gptj.ParallelResidual);
+        Assert.Equal(1, gptj.NormsPerLayer);
+        var sequential = gptj with { ParallelResidual = false };
+        Assert.Equal(2, sequential.NormsPerLayer);
+        Assert.Equal(28L * 2 * 4096, sequential.ParameterCount - gptj.ParameterCount); // one LayerNorm (weight, bias) per layer
+        Assert.InRange(gptj.ParameterCount, 0.999 * gptj.PublishedParameterCount!.Value, 1.001 * gptj.PublishedParameterCount.Value);
+
+        var json = ArchitectureJson.Serialize(gptj);
+        Assert.Contains("\"parallel_residual\": true", json, StringComparison.Ordinal);
+        Assert.True(ArchitectureJson.Parse(json).ParallelResidual);
+        Assert.DoesNotContain("parallel_residual", ArchitectureJson.Serialize(sequential), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Validate_RejectsInconsistentShapes()
     {
         Assert.Throws<ArgumentException>(() => new TransformerArchitecture("x", 100, 2, 3, 10, 10).Validate());

@@ -32,6 +32,22 @@ public class ParallelCompositionTests
     }
 
     [Fact]
+    public void Collectives_OfAParallelBlock_CountOneAllReducePerLayer()
+    {
+        // GPT-J's parallel block: attention's and FFN's partial sums are added on each rank and all-reduced together.
+        var gptj = ArchitectureCatalog.Get("EleutherAI/GPT-J");
+        Assert.True(gptj.ParallelResidual);
+        var c = new TensorParallelCollectives(gptj, Layers: 28, TensorParallel: 2, Link);
+        Assert.Equal(1, c.AllReducesPerLayer);
+        var perAllReduce = CommunicationModel.AllReduceSeconds(1.0 * 4096 * 2, 2, Link);
+        var logits = CommunicationModel.AllGatherSeconds(50400 * 4.0, 2, Link);
+        Assert.Equal((29 * perAllReduce) + logits, c.ForwardSeconds(1), 1e-15);
+        var sequential = c with { Architecture = gptj with { ParallelResidual = false } };
+        Assert.Equal(2, sequential.AllReducesPerLayer);
+        Assert.Equal(28 * perAllReduce, sequential.ForwardSeconds(1) - c.ForwardSeconds(1), 1e-15);
+    }
+
+    [Fact]
     public void Collectives_DegreeMustDivideHeads()
     {
         var ex = Assert.Throws<ArgumentException>(() => new TensorParallelCollectives(Tnlg, 35, 3, Link).ForwardSeconds(1));

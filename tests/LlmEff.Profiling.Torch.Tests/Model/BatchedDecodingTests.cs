@@ -16,6 +16,7 @@ public sealed class BatchedDecodingTests
     [InlineData("llama")]
     [InlineData("bloom")]
     [InlineData("mqa")]
+    [InlineData("gptj")]
     [InlineData("gated-bias-odd-ffn")]
     public void A_batch_gives_each_querys_batch_one_tokens(string name)
     {
@@ -48,6 +49,7 @@ public sealed class BatchedDecodingTests
     [InlineData("llama")]
     [InlineData("bloom")]
     [InlineData("mqa")]
+    [InlineData("gptj")]
     [InlineData("gated-bias-odd-ffn")]
     [InlineData("llama-odd-ffn")]
     public void The_fused_step_sequence_gives_the_static_steps_tokens(string name)

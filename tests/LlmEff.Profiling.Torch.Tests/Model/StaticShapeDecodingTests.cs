@@ -14,8 +14,8 @@ public sealed class StaticShapeDecodingTests
     /// <summary>Every tiny variant × the two paths graphs replay: the all-TorchScript static step, and the fused-kernel sequence.</summary>
     public static TheoryData<string, string> VariantsAndPaths { get; } = new()
     {
-        { "gpt", Static }, { "llama", Static }, { "bloom", Static }, { "mqa", Static },
-        { "gpt", Fused }, { "llama", Fused }, { "bloom", Fused }, { "mqa", Fused },
+        { "gpt", Static }, { "llama", Static }, { "bloom", Static }, { "mqa", Static }, { "gptj", Static },
+        { "gpt", Fused }, { "llama", Fused }, { "bloom", Fused }, { "mqa", Fused }, { "gptj", Fused },
         { "llama-hd32", Fused }, { "gpt-hd64", Fused },
     };
 
