@@ -6,7 +6,7 @@ namespace LlmEff.Profiling.Torch;
 /// <summary>
 /// Runs the <c>N</c> tensor-parallel shards of one model together, Megatron style: every rank embeds its vocabulary rows
 /// and the partial embeddings are all-reduced; in every layer each rank computes its heads' attention and its FFN columns,
-/// and the row-parallel partial sums are all-reduced (twice per layer) and added to every rank's residual stream; the
+/// and the row-parallel partial sums are all-reduced (twice per layer; once, of both halves' sum, in a parallel block) and added to every rank's residual stream; the
 /// greedy choice is made from the ranks' vocabulary logits. With <see cref="HostAllReduce"/> the ranks can live on the
 /// CPU (the correctness check); with the NCCL communicator on one GPU each.
 /// </summary>
