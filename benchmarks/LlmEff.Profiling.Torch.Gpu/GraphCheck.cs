@@ -17,7 +17,8 @@ internal static class GraphCheck
         new("tiny-llama", 64, 2, 8, 101, 64) { KeyValueHeads = 2, FfnHiddenSize = 96, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm, Positions = PositionalScheme.Rotary, LinearBiases = false },
         new("tiny-bloom", 48, 2, 6, 89, 64) { Positions = PositionalScheme.Alibi, TiedEmbeddings = true },
         new("tiny-mqa", 32, 3, 4, 61, 64) { KeyValueHeads = 1, Positions = PositionalScheme.Rotary },
-        new("tiny-gptj", 32, 2, 4, 83, 64) { Positions = PositionalScheme.Rotary, ParallelResidual = true },
+        new("tiny-gptj", 32, 2, 4, 83, 64) { Positions = PositionalScheme.Rotary, Block = BlockLayout.ParallelSharedNorm },
+        new("tiny-neox", 32, 2, 4, 83, 64) { Positions = PositionalScheme.Rotary, Block = BlockLayout.Parallel },
         new("tiny-llama-window", 64, 2, 8, 101, 64) { KeyValueHeads = 2, FfnHiddenSize = 96, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm, Positions = PositionalScheme.Rotary, LinearBiases = false, SlidingWindowTokens = 6 },
         // Mixtures run in bf16: the grouped GEMMs of their experts are bf16 kernels on CUDA.
         new("tiny-mixtral", 64, 2, 8, 101, 64) { KeyValueHeads = 2, FfnHiddenSize = 48, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm, Positions = PositionalScheme.Rotary, LinearBiases = false, Experts = 8, ExpertsPerToken = 2 },

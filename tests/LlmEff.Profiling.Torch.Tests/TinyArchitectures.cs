@@ -37,7 +37,14 @@ internal static class TinyArchitectures
     public static TransformerArchitecture GptJ { get; } = new("tiny-gptj", 32, 2, 4, 83, 64)
     {
         Positions = PositionalScheme.Rotary,
-        ParallelResidual = true,
+        Block = BlockLayout.ParallelSharedNorm,
+    };
+
+    /// <summary>GPT-NeoX's block: attention and FFN in parallel on the layer's input, each through its own LayerNorm.</summary>
+    public static TransformerArchitecture NeoX { get; } = new("tiny-neox", 32, 2, 4, 83, 64)
+    {
+        Positions = PositionalScheme.Rotary,
+        Block = BlockLayout.Parallel,
     };
 
     /// <summary>
@@ -46,7 +53,7 @@ internal static class TinyArchitectures
     /// </summary>
     public static TheoryData<string> OddFfnNames { get; } = ["gpt-odd-ffn", "llama-odd-ffn", "gated-bias-odd-ffn"];
 
-    public static TheoryData<string> Names { get; } = ["gpt", "llama", "bloom", "mqa", "gptj"];
+    public static TheoryData<string> Names { get; } = ["gpt", "llama", "bloom", "mqa", "gptj", "neox"];
 
     public static TransformerArchitecture ByName(string name) => name switch
     {
@@ -55,6 +62,7 @@ internal static class TinyArchitectures
         "bloom" => Bloom,
         "mqa" => Mqa,
         "gptj" => GptJ,
+        "neox" => NeoX,
         // Head sizes the decode attention kernel takes: the fused sequence splits attention from its output projection.
         "llama-hd32" => new("tiny-llama-hd32", 128, 2, 4, 101, 64) { KeyValueHeads = 2, FfnHiddenSize = 160, Ffn = FfnKind.Gated, Norm = NormKind.RmsNorm, Positions = PositionalScheme.Rotary, LinearBiases = false },
         "gpt-hd64" => new("tiny-gpt-hd64", 128, 2, 2, 97, 64),

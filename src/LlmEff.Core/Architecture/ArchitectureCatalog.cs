@@ -56,7 +56,7 @@ public static class ArchitectureCatalog
         // attention and FFN in parallel on one LayerNorm per layer (HF GPTJBlock: x + attn(ln_1(x)) + mlp(ln_1(x))).
         new TransformerArchitecture("EleutherAI/GPT-J", 4096, 28, 16, 50400, 2048)
         {
-            Positions = PositionalScheme.Rotary, ParallelResidual = true, PublishedParameterCount = 6_053_381_344, Source = "Table 1; mesh-transformer-jax README (6,053,381,344)",
+            Positions = PositionalScheme.Rotary, Block = BlockLayout.ParallelSharedNorm, PublishedParameterCount = 6_053_381_344, Source = "Table 1; mesh-transformer-jax README (6,053,381,344)",
         },
 
         // YaLM-100B (yandex/YaLM-100B examples/generate_interactive.sh): rotary, GeGLU with intermediate size 27,308,
@@ -113,9 +113,15 @@ public static class ArchitectureCatalog
         // 0.13M (7B) / 0.8M (72B) bias parameters are left out, under 0.01% of the total.
         Llama("Qwen/Qwen2.5-7B", 3584, 28, 28, 4, 18944, 152064, 131072, 7_610_000_000),
         Llama("Qwen/Qwen2.5-72B", 8192, 80, 64, 8, 29568, 152064, 131072, 72_700_000_000),
+        // GPT-NeoX-20B (config.json): use_parallel_residual with its two LayerNorms; rotary_pct 0.25 rotates a quarter of
+        // each head where this shape rotates all of it (no parameters, well under 1% of the FLOPs).
+        new TransformerArchitecture("EleutherAI/gpt-neox-20b", 6144, 44, 64, 50432, 2048)
+        {
+            Positions = PositionalScheme.Rotary, Block = BlockLayout.Parallel, PublishedParameterCount = 20_554_567_680, Source = "EleutherAI/gpt-neox-20b config.json; Black et al. 2022",
+        },
         new TransformerArchitecture("EleutherAI/gpt-j-6b", 4096, 28, 16, 50400, 2048)
         {
-            Positions = PositionalScheme.Rotary, ParallelResidual = true, PublishedParameterCount = 6_053_381_344, Source = "EleutherAI/gpt-j-6b config.json; mesh-transformer-jax README",
+            Positions = PositionalScheme.Rotary, Block = BlockLayout.ParallelSharedNorm, PublishedParameterCount = 6_053_381_344, Source = "EleutherAI/gpt-j-6b config.json; mesh-transformer-jax README",
         },
     ];
 

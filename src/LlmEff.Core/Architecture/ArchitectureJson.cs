@@ -19,7 +19,7 @@ public static class ArchitectureJson
 
     private static readonly string[] Optional =
         ["ffn_hidden_size", "key_value_heads", "ffn", "norm", "positions", "tied_embeddings", "linear_biases", "experts", "experts_per_token", "head_dim", "expert_ffn_hidden_size",
-            "shared_experts", "shared_expert_ffn_hidden_size", "shared_expert_gate", "sliding_window_tokens", "parallel_residual", "published_parameter_count", "source"];
+            "shared_experts", "shared_expert_ffn_hidden_size", "shared_expert_gate", "sliding_window_tokens", "block", "published_parameter_count", "source"];
 
     private static readonly JsonDocumentOptions ReadOptions = new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true };
 
@@ -101,7 +101,7 @@ public static class ArchitectureJson
                 SharedExperts = values.ContainsKey("shared_experts") ? Get<int>(values, "shared_experts") : architecture.SharedExperts,
                 SharedExpertGate = values.ContainsKey("shared_expert_gate") ? Get<bool>(values, "shared_expert_gate") : architecture.SharedExpertGate,
                 SlidingWindowTokens = values.ContainsKey("sliding_window_tokens") ? Get<int?>(values, "sliding_window_tokens") : null,
-                ParallelResidual = values.ContainsKey("parallel_residual") ? Get<bool>(values, "parallel_residual") : architecture.ParallelResidual,
+                Block = values.ContainsKey("block") ? GetEnum<BlockLayout>(values, "block") : architecture.Block,
                 PublishedParameterCount = values.ContainsKey("published_parameter_count") ? Get<long?>(values, "published_parameter_count") : null,
                 Source = values.ContainsKey("source") ? Get<string?>(values, "source") : null,
             };
@@ -157,9 +157,9 @@ public static class ArchitectureJson
             root["head_dim"] = architecture.HeadDim;
         }
 
-        if (architecture.ParallelResidual)
+        if (architecture.Block != BlockLayout.Sequential)
         {
-            root["parallel_residual"] = true;
+            root["block"] = architecture.Block == BlockLayout.Parallel ? "parallel" : "parallel_shared_norm";
         }
 
         if (architecture.IsMixtureOfExperts && architecture.ExpertFfnHiddenSize != architecture.FfnHiddenSize)
@@ -216,7 +216,8 @@ public static class ArchitectureJson
         where TEnum : struct, Enum
     {
         var text = Get<string>(values, name);
-        return Enum.TryParse<TEnum>(text, ignoreCase: true, out var value) && Enum.IsDefined(value) && !char.IsDigit(text[0])
+        // Any case, with or without underscores: "parallel_shared_norm", "ParallelSharedNorm", "rmsnorm".
+        return Enum.TryParse<TEnum>(text.Replace("_", string.Empty, StringComparison.Ordinal), ignoreCase: true, out var value) && Enum.IsDefined(value) && !char.IsDigit(text[0])
             ? value
             : throw new InvalidDataException($"$.{name}: '{text}' is not one of {string.Join(", ", Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}.");
     }

@@ -90,12 +90,11 @@ public sealed record TransformerArchitecture(
     public int? SlidingWindowTokens { get; init; }
 
     /// <summary>
-    /// True for the parallel block of GPT-J (and Falcon-7B, Command-R): attention and FFN read the same normed input and
-    /// add to the residual together, <c>x + attn(norm(x)) + ffn(norm(x))</c>, with one norm per layer; under tensor
-    /// parallelism their partial sums are added and all-reduced once per layer. False (default) for the sequential pre-norm
-    /// block, <c>x += attn(norm1(x))</c> then <c>x += ffn(norm2(x))</c>.
+    /// How attention and FFN meet the residual stream. Default <see cref="BlockLayout.Sequential"/>. In the parallel
+    /// layouts (GPT-NeoX; GPT-J with one shared norm) both branches read the layer's input and join the residual together,
+    /// so under tensor parallelism their partial sums are added and all-reduced once per layer.
     /// </summary>
-    public bool ParallelResidual { get; init; }
+    public BlockLayout Block { get; init; } = BlockLayout.Sequential;
 
     /// <summary>The parameter total the model's authors published (for checking <see cref="ParameterCount"/>), or null when unknown.</summary>
     public long? PublishedParameterCount { get; init; }
@@ -145,8 +144,8 @@ public sealed record TransformerArchitecture(
     /// <summary>Parameters of one norm layer (weight, plus bias for LayerNorm).</summary>
     public long NormParameters => Norm == NormKind.LayerNorm ? 2L * HiddenSize : HiddenSize;
 
-    /// <summary>Norms per layer: 2 in the sequential block, 1 in the parallel block (<see cref="ParallelResidual"/>).</summary>
-    public int NormsPerLayer => ParallelResidual ? 1 : 2;
+    /// <summary>Norms per layer: 2, or 1 where both branches share one (<see cref="BlockLayout.ParallelSharedNorm"/>).</summary>
+    public int NormsPerLayer => Block == BlockLayout.ParallelSharedNorm ? 1 : 2;
 
     /// <summary>Parameters of one Transformer layer counting every expert.</summary>
     public long ParametersPerLayer => AttentionParametersPerLayer + (Experts * FfnParametersPerExpert) + SharedExpertParametersPerLayer + RouterParametersPerLayer + (NormsPerLayer * NormParameters);

@@ -6,7 +6,7 @@ namespace LlmEff.Core.Parallelism;
 /// <summary>
 /// The collectives one Megatron-style tensor-parallel rank performs in a forward pass over <c>s</c> tokens: two
 /// all-reduces of the <c>s × h</c> activations per layer (after attention and after the FFN; one, of their sum, in the
-/// parallel block of <see cref="TransformerArchitecture.ParallelResidual"/>), one after the vocabulary-parallel embedding
+/// parallel layouts of <see cref="TransformerArchitecture.Block"/>), one after the vocabulary-parallel embedding
 /// (first stage) and an all-gather of the last token's logits (last stage).
 /// </summary>
 /// <param name="Architecture">The model.</param>
@@ -22,8 +22,8 @@ public sealed record TensorParallelCollectives(TransformerArchitecture Architect
     /// <summary>True when the stage holds the vocabulary projection (adds a logits all-gather per pass). Default true.</summary>
     public bool IncludesOutputProjection { get; init; } = true;
 
-    /// <summary>All-reduces per layer: 2 (after attention and after the FFN), or 1 for a parallel block (<see cref="TransformerArchitecture.ParallelResidual"/>).</summary>
-    public int AllReducesPerLayer => Architecture.ParallelResidual ? 1 : 2;
+    /// <summary>All-reduces per layer: 2 (after attention and after the FFN), or 1 for a parallel block (<see cref="TransformerArchitecture.Block"/>).</summary>
+    public int AllReducesPerLayer => Architecture.Block == BlockLayout.Sequential ? 2 : 1;
 
     /// <summary>Bytes per logit gathered for the next-token choice (fp32 logits: 4).</summary>
     public double LogitBytes { get; init; } = 4;

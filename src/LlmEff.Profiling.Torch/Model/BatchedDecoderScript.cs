@@ -47,10 +47,15 @@ internal static class BatchedDecoderScript
 
         void Ffn(string indent)
         {
-            // The parallel block (GPT-J): the FFN reads the attention's normed input y, the layer's input normed once.
-            if (!a.ParallelResidual)
+            // Parallel blocks: the FFN reads the layer's input normed before the attention's sum went into x, y2 (GPT-NeoX),
+            // or the shared norm's y itself (GPT-J).
+            if (a.Block == BlockLayout.Sequential)
             {
                 L($"{indent}y = {Norm("x", W(n2w), ln ? W(n2b) : null)}");
+            }
+            else if (a.Block == BlockLayout.Parallel)
+            {
+                L($"{indent}y = y2");
             }
             if (gated)
             {
@@ -82,6 +87,11 @@ internal static class BatchedDecoderScript
         L("    for i in range(NL):");
         L("        b = i * S");
         L($"        y = {Norm("x", W(n1w), ln ? W(n1b) : null)}");
+        if (a.Block == BlockLayout.Parallel)
+        {
+            // The parallel block's second norm, of the layer's input, before the attention's sum goes into x.
+            L($"        y2 = {Norm("x", W(n2w), ln ? W(n2b) : null)}");
+        }
         L($"        qkv = {Proj("y", qkvw, qkvb)}.view(B, T, QKV, HD)");
         if (rotary)
         {
@@ -194,6 +204,11 @@ internal static class BatchedDecoderScript
         L("    for i in range(NL):");
         L("        b = i * S");
         L($"        y = {Norm("x", W(n1w), ln ? W(n1b) : null)}");
+        if (a.Block == BlockLayout.Parallel)
+        {
+            // The parallel block's second norm, of the layer's input, before the attention's sum goes into x.
+            L($"        y2 = {Norm("x", W(n2w), ln ? W(n2b) : null)}");
+        }
         L($"        qkv = {Proj("y", qkvw, qkvb)}.view(B, QKV, HD)");
         if (rotary)
         {

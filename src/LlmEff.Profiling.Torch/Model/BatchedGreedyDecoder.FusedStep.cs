@@ -21,6 +21,11 @@ public sealed partial class BatchedGreedyDecoder
             throw new NotSupportedException("The fused step needs the stage with the head.");
         }
 
+        if (GreedyDecoder.FusedStepUnsupportedReason(Model) is { } reason)
+        {
+            throw new NotSupportedException(reason);
+        }
+
         var b = (int)promptTokens.shape[0];
         var p = (int)promptTokens.shape[1];
         var bucket = _views[Array.IndexOf(_buckets, b)];
@@ -137,7 +142,7 @@ public sealed partial class BatchedGreedyDecoder
 
             // The parallel block has no second norm: the FFN reads the first norm's output, and the output bias waits in
             // the block's residual bias for the next norm.
-            if (!Model.Architecture.ParallelResidual && Runs("norm"))
+            if (Model.Architecture.Block == BlockLayout.Sequential && Runs("norm"))
             {
                 Norm(x, block.OutBias, block.Norm2Weight!, block.Norm2Bias);
             }

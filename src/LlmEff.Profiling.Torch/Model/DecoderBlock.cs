@@ -6,8 +6,8 @@ namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// One pre-norm decoder layer: norm, fused QKV projection, attention, output projection, norm, FFN (standard with tanh-GELU,
-/// or gated with SiLU); or, for <see cref="TransformerArchitecture.ParallelResidual"/> (GPT-J), one norm whose output both
-/// attention and FFN read, <c>x + attn(norm(x)) + ffn(norm(x))</c>. Holds the weights; the fast path runs them through <see cref="DecoderScript"/>, and
+/// or gated with SiLU); or, in the parallel layouts of <see cref="TransformerArchitecture.Block"/>, both branches on the
+/// layer's input, <c>x + attn(norm1(x)) + ffn(norm2(x))</c> (GPT-NeoX) or with one shared norm (GPT-J). Holds the weights; the fast path runs them through <see cref="DecoderScript"/>, and
 /// <see cref="Forward"/> is the plain reference used to check it.
 /// </summary>
 public sealed class DecoderBlock : nn.Module
@@ -65,7 +65,7 @@ public sealed class DecoderBlock : nn.Module
         qkv_bias = bias ? weights.Random(p + nameof(qkv_bias), qkvRows) : null;
         out_weight = weights.Random(p + nameof(out_weight), h, aw);
         out_bias = rowBias ? weights.Random(p + nameof(out_bias), h) : null;
-        if (!arch.ParallelResidual)
+        if (arch.Block != BlockLayout.ParallelSharedNorm)
         {
             norm2_weight = weights.Norm(p + nameof(norm2_weight), h, 1.0);
             norm2_bias = ln ? weights.Norm(p + nameof(norm2_bias), h, 0.0) : null;
@@ -73,9 +73,9 @@ public sealed class DecoderBlock : nn.Module
 
         if (arch.IsMixtureOfExperts)
         {
-            if (arch.ParallelResidual)
+            if (arch.Block != BlockLayout.Sequential)
             {
-                throw new NotSupportedException($"{arch.Name}: a parallel block (ParallelResidual) with a mixture-of-experts FFN is not built by this engine; no catalog model has one.");
+                throw new NotSupportedException($"{arch.Name}: a parallel block ({arch.Block}) with a mixture-of-experts FFN is not built by this engine; no catalog model has one.");
             }
 
             moe = new MixtureOfExpertsFeedForward(nameof(moe), arch, shape, globalLayer, weights, seed);
@@ -129,9 +129,10 @@ public sealed class DecoderBlock : nn.Module
     {
         get
         {
-            if (!_arch.ParallelResidual || out_bias is null || down_bias is null)
+            var parallel = _arch.Block != BlockLayout.Sequential;
+            if (!parallel || out_bias is null || down_bias is null)
             {
-                return _arch.ParallelResidual ? out_bias ?? down_bias : down_bias;
+                return parallel ? out_bias ?? down_bias : down_bias;
             }
 
             if (_residualBias is null)
@@ -255,10 +256,12 @@ public sealed class DecoderBlock : nn.Module
         // Heads enter the output projection in (group, kv head) order, as in DecoderScript (a relabelling of random weights).
         var attention = matmul(scores.softmax(-1), v).to(x.dtype).view(kvHeads, groups, t, hd).permute(2, 1, 0, 3).reshape(1, t, heads * hd);
         var attended = nn.functional.linear(attention, out_weight, out_bias);
-        if (_arch.ParallelResidual)
+        if (_arch.Block != BlockLayout.Sequential)
         {
-            // GPT-J: both branches read the layer's input normed once; their outputs join the residual together.
-            return x + attended + nn.functional.linear(FfnActivation(y), down_weight!, down_bias);
+            // Both branches read the layer's input (x is still it), normed once (GPT-J) or by each branch's norm (GPT-NeoX);
+            // their outputs join the residual together.
+            var ffnInput = _arch.Block == BlockLayout.ParallelSharedNorm ? y : Norm(x, norm2_weight!, norm2_bias);
+            return x + attended + nn.functional.linear(FfnActivation(ffnInput), down_weight!, down_bias);
         }
 
         x = x + attended;

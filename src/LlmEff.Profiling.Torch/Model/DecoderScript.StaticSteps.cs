@@ -33,7 +33,7 @@ internal static partial class DecoderScript
             L("    m = _static_mask(x, pos, LB, g)");
             L("    for i in range(NL):");
             L("        b = i * S");
-            L($"        y = {Norm("x", W(_n1w), _ln ? W(_n1b) : null, oneRow: true)}");
+            InputNorms("        ", partial: false, oneRow: true);
             L($"        qkv = {Proj("y", _qkvw, _qkvb)}.view(QKV, HD)");
             if (_rotary)
             {

@@ -254,18 +254,23 @@ internal static partial class DecoderScript
         // routes: the expression of this pass's rows of the layer's routing table (a mixture only).
         private void Ffn(string indent, bool partial, bool oneRow = false, string routes = "")
         {
-            if (!_arch.ParallelResidual)
+            // Sequential: norm 2 of x, which now holds the attention's sum. A driver's FFN half of a parallel block gets the
+            // layer's input as x and norms it as the block does. Inside a parallel block's pass x has taken the attention's
+            // sum in place, so the FFN reads what InputNorms wrote before it: y2 (norm 2) or y itself (the shared norm).
+            var block = _arch.Block;
+            if (block == BlockLayout.Sequential || (partial && block == BlockLayout.Parallel))
             {
                 L($"{indent}y = {Norm("x", W(_n2w), _ln ? W(_n2b) : null, oneRow)}");
             }
             else if (partial)
             {
-                // A driver's FFN half of the parallel block: x is the layer's input, normed as the attention half norms it.
                 L($"{indent}y = {Norm("x", W(_n1w), _ln ? W(_n1b) : null, oneRow)}");
             }
+            else if (block == BlockLayout.Parallel)
+            {
+                L($"{indent}y = y2");
+            }
 
-            // Otherwise, in the parallel block, y is still the attention's normed input: both branches read norm(x) of the
-            // layer's input, and the attention's sum has gone into x in place (x + attn(y) + ffn(y)).
             if (_moe)
             {
                 var call = $"_moe(y, {string.Format(CultureInfo.InvariantCulture, routes, W(_moeFirst + 1))}, w, b)";
@@ -276,10 +281,21 @@ internal static partial class DecoderScript
             RowParallel(indent, FfnActivation(indent), _dw, _db, partial);
         }
 
+        // The layer input's norms: y = norm 1 for attention; in a parallel block with two norms also y2 = norm 2 for the
+        // FFN, taken before the attention's sum goes into x (a driver's partial halves each norm the input they are given).
+        private void InputNorms(string indent, bool partial, bool oneRow)
+        {
+            L($"{indent}y = {Norm("x", W(_n1w), _ln ? W(_n1b) : null, oneRow)}");
+            if (!partial && _arch.Block == BlockLayout.Parallel)
+            {
+                L($"{indent}y2 = {Norm("x", W(_n2w), _ln ? W(_n2b) : null, oneRow)}");
+            }
+        }
+
         // Attention of the T tokens in x (positions 0..T-1) against the cache, whose rows they fill.
         private void PrefillAttention(string indent, bool partial)
         {
-            L($"{indent}y = {Norm("x", W(_n1w), _ln ? W(_n1b) : null)}");
+            InputNorms(indent, partial, oneRow: false);
             // The fused QKV GEMM writes straight into the cache rows [T, H + 2·KV, HD]: no copy of the new keys and values.
             L($"{indent}qkv = kvc[i].narrow(0, 0, T)");
             L($"{indent}{Proj("y", _qkvw, _qkvb, "qkv.view(T, QKV * HD)")}");
@@ -299,7 +315,7 @@ internal static partial class DecoderScript
 
         private void DecodeAttention(string indent, bool partial)
         {
-            L($"{indent}y = {Norm("x", W(_n1w), _ln ? W(_n1b) : null, oneRow: true)}");
+            InputNorms(indent, partial, oneRow: true);
             L($"{indent}qkv = kvc[i][pos]");
             L($"{indent}{Proj("y", _qkvw, _qkvb, "qkv.view(1, QKV * HD)")}");
             if (_rotary)

@@ -1,3 +1,4 @@
+using LlmEff.Core.Architecture;
 using static TorchSharp.torch;
 
 namespace LlmEff.Profiling.Torch;
@@ -65,7 +66,9 @@ public sealed partial class GreedyDecoder
     /// </summary>
     internal Tensor RankFfnPartial(Tensor x, Tensor? reducedAttention, int layer, DecodeKernels? kernels, IntPtr stream)
     {
-        if (!Model.Architecture.ParallelResidual)
+        // Sequential: x += the reduced attention, then norm 2. Parallel: x is still the layer's input (reducedAttention is
+        // null), normed by norm 2 (GPT-NeoX) or already by the shared norm of the attention half (GPT-J).
+        if (Model.Architecture.Block != BlockLayout.ParallelSharedNorm)
         {
             var block = Model.Blocks[layer];
             NormInto(x, reducedAttention, block.Norm2Weight!, block.Norm2Bias, kernels, stream);

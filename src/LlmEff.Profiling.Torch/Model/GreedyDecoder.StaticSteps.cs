@@ -45,13 +45,28 @@ public sealed partial class GreedyDecoder
             throw new NotSupportedException("The fused step needs the stage with the head.");
         }
 
+        if (GreedyDecoder.FusedStepUnsupportedReason(Model) is { } reason)
+        {
+            throw new NotSupportedException(reason);
+        }
+
         return GenerateStatic(promptTokens, p, outputTokens, window => DecodeFused(window, kernels: null, stream: IntPtr.Zero));
     }
+
+    /// <summary>
+    /// Why the fused step's sequence cannot run <paramref name="model"/>, or null: a parallel block with two norms needs
+    /// its second norm taken from the layer's input before attention adds to it, a second norm output the fused steps
+    /// do not keep (its captured step is the all-TorchScript one).
+    /// </summary>
+    internal static string? FusedStepUnsupportedReason(DecoderTransformer model) =>
+        model.Architecture.Block == Core.Architecture.BlockLayout.Parallel
+            ? $"{model.Architecture.Name}: the fused step does not build a parallel block with two norms (BlockLayout.Parallel); its decode step is captured as one TorchScript call instead."
+            : null;
 
     internal static DecodeKernels? FusedKernelsFor(DecoderTransformer model, int device = 0)
     {
         var s = model.Shape;
-        if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024)
+        if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024 || FusedStepUnsupportedReason(model) is not null)
         {
             return null;
         }
@@ -139,7 +154,7 @@ public sealed partial class GreedyDecoder
 
             // The parallel block has no second norm: the FFN reads the first norm's output, and the output bias waits in
             // the block's residual bias for the next norm.
-            if (!a.ParallelResidual && Runs("norm"))
+            if (a.Block == Core.Architecture.BlockLayout.Sequential && Runs("norm"))
             {
                 Norm(x, block.OutBias, block.Norm2Weight!, block.Norm2Bias);
             }

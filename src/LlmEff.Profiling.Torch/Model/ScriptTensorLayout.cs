@@ -26,8 +26,9 @@ internal static class ScriptTensorLayout
         var next = 0;
         int Take(bool present = true) => present ? next++ : -1;
         int n1w = Take(), n1b = Take(ln), qkvw = Take(), qkvb = Take(bias), ow = Take(), ob = Take(rowBias);
-        // The parallel block (GPT-J) has one norm per layer: both branches read norm 1.
-        int n2w = Take(!a.ParallelResidual), n2b = Take(ln && !a.ParallelResidual);
+        // The shared-norm parallel block (GPT-J) has one norm per layer: both branches read norm 1.
+        var norm2 = a.Block != BlockLayout.ParallelSharedNorm;
+        int n2w = Take(norm2), n2b = Take(ln && norm2);
         int uw = Take(!moe), ub = Take(bias && !moe), dw = Take(!moe), db = Take(rowBias && !moe);
         var moeFirst = next;
         next += moe ? MixtureOfExpertsFeedForward.ScriptTensorCount(a) : 0;

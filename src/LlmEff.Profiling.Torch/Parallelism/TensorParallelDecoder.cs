@@ -266,7 +266,7 @@ public sealed class TensorParallelDecoder : IDisposable
         }
 
         var layers = _ranks[0].Model.Shape.Layers;
-        var parallel = _ranks[0].Model.Architecture.ParallelResidual;
+        var parallel = _ranks[0].Model.Architecture.Block != Core.Architecture.BlockLayout.Sequential;
         Tensor[]? pending = null;
         var parts = new Tensor[n];
         for (var i = 0; i < layers; i++)
@@ -474,7 +474,7 @@ public sealed class TensorParallelDecoder : IDisposable
 
         _allReduce.SumInPlace(x);
         var layers = _ranks[0].Model.Shape.Layers;
-        var parallel = _ranks[0].Model.Architecture.ParallelResidual;
+        var parallel = _ranks[0].Model.Architecture.Block != Core.Architecture.BlockLayout.Sequential;
         var parts = new Tensor[n];
         for (var i = 0; i < layers; i++)
         {

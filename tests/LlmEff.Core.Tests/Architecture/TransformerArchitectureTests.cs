@@ -31,20 +31,31 @@ public class TransformerArchitectureTests
     }
 
     [Fact]
-    public void ParallelBlock_HasOneNormPerLayer_AndRoundTripsThroughJson()
+    public void ParallelBlocks_CountTheirNorms_AndRoundTripThroughJson()
     {
         var gptj = ArchitectureCatalog.Get("EleutherAI/gpt-j-6b");
-        Assert.True(gptj.ParallelResidual);
+        Assert.Equal(BlockLayout.ParallelSharedNorm, gptj.Block);
         Assert.Equal(1, gptj.NormsPerLayer);
-        var sequential = gptj with { ParallelResidual = false };
+        var sequential = gptj with { Block = BlockLayout.Sequential };
         Assert.Equal(2, sequential.NormsPerLayer);
         Assert.Equal(28L * 2 * 4096, sequential.ParameterCount - gptj.ParameterCount); // one LayerNorm (weight, bias) per layer
         Assert.InRange(gptj.ParameterCount, 0.999 * gptj.PublishedParameterCount!.Value, 1.001 * gptj.PublishedParameterCount.Value);
 
+        // GPT-NeoX-20B keeps both LayerNorms: its published total to the parameter (44 · (12h² + 13h) + 2 · 50,432 · h + 2h).
+        var neox = ArchitectureCatalog.Get("EleutherAI/gpt-neox-20b");
+        Assert.Equal(BlockLayout.Parallel, neox.Block);
+        Assert.Equal(2, neox.NormsPerLayer);
+        Assert.Equal(20_554_567_680, neox.ParameterCount);
+        Assert.Equal(neox.PublishedParameterCount, neox.ParameterCount);
+
         var json = ArchitectureJson.Serialize(gptj);
-        Assert.Contains("\"parallel_residual\": true", json, StringComparison.Ordinal);
-        Assert.True(ArchitectureJson.Parse(json).ParallelResidual);
-        Assert.DoesNotContain("parallel_residual", ArchitectureJson.Serialize(sequential), StringComparison.Ordinal);
+        Assert.Contains("\"block\": \"parallel_shared_norm\"", json, StringComparison.Ordinal);
+        Assert.Equal(BlockLayout.ParallelSharedNorm, ArchitectureJson.Parse(json).Block);
+        Assert.Equal(BlockLayout.Parallel, ArchitectureJson.Parse(ArchitectureJson.Serialize(neox)).Block);
+        Assert.DoesNotContain("\"block\"", ArchitectureJson.Serialize(sequential), StringComparison.Ordinal);
+        Assert.Equal(BlockLayout.ParallelSharedNorm, ArchitectureJson.Parse(json.Replace("parallel_shared_norm", "ParallelSharedNorm", StringComparison.Ordinal)).Block);
+        var bad = Assert.Throws<InvalidDataException>(() => ArchitectureJson.Parse(json.Replace("parallel_shared_norm", "interleaved", StringComparison.Ordinal)));
+        Assert.Contains("$.block", bad.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -36,13 +36,13 @@ public class ParallelCompositionTests
     {
         // GPT-J's parallel block: attention's and FFN's partial sums are added on each rank and all-reduced together.
         var gptj = ArchitectureCatalog.Get("EleutherAI/GPT-J");
-        Assert.True(gptj.ParallelResidual);
+        Assert.Equal(BlockLayout.ParallelSharedNorm, gptj.Block);
         var c = new TensorParallelCollectives(gptj, Layers: 28, TensorParallel: 2, Link);
         Assert.Equal(1, c.AllReducesPerLayer);
         var perAllReduce = CommunicationModel.AllReduceSeconds(1.0 * 4096 * 2, 2, Link);
         var logits = CommunicationModel.AllGatherSeconds(50400 * 4.0, 2, Link);
         Assert.Equal((29 * perAllReduce) + logits, c.ForwardSeconds(1), 1e-15);
-        var sequential = c with { Architecture = gptj with { ParallelResidual = false } };
+        var sequential = c with { Architecture = gptj with { Block = BlockLayout.Sequential } };
         Assert.Equal(2, sequential.AllReducesPerLayer);
         Assert.Equal(28 * perAllReduce, sequential.ForwardSeconds(1) - c.ForwardSeconds(1), 1e-15);
     }

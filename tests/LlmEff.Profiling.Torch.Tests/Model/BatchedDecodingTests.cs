@@ -17,6 +17,7 @@ public sealed class BatchedDecodingTests
     [InlineData("bloom")]
     [InlineData("mqa")]
     [InlineData("gptj")]
+    [InlineData("neox")]
     [InlineData("gated-bias-odd-ffn")]
     public void A_batch_gives_each_querys_batch_one_tokens(string name)
     {

@@ -21,8 +21,8 @@ public sealed class TensorParallelTests
         { "bloom", 2 }, { "bloom", 3 },
         // Multi-query attention: the one KV head is replicated on every rank.
         { "mqa", 2 }, { "mqa", 4 },
-        // The parallel block (GPT-J): one norm, one all-reduce per layer of the two halves' summed partials.
-        { "gptj", 1 }, { "gptj", 2 }, { "gptj", 4 },
+        // Parallel blocks (GPT-J's shared norm, GPT-NeoX's two): one all-reduce per layer of the two halves' summed partials.
+        { "gptj", 1 }, { "gptj", 2 }, { "gptj", 4 }, { "neox", 2 }, { "neox", 4 },
         // FFN widths stored padded to a multiple of 8 (50 -> 56 and 45 -> 48 per rank).
         { "gpt-odd-ffn", 2 }, { "llama-odd-ffn", 2 }, { "gated-bias-odd-ffn", 2 },
     };
