@@ -8,7 +8,7 @@ public sealed partial class BatchedGreedyDecoder
     /// <summary>One bucket's views of the shared buffers (its first <see cref="Size"/> caches, tokens and histories) and the fused step's own buffers.</summary>
     private sealed class Bucket : IDisposable
     {
-        public Bucket(int size, Tensor[] cache, Tensor token, Tensor history, ShardShape s, ScalarType dtype, Device device, int attentionChunks)
+        public Bucket(int size, Tensor[] cache, Tensor token, Tensor history, ShardShape s, ScalarType dtype, Device device, int attentionChunks, bool secondNorm)
         {
             Size = size;
             Cache = [.. cache.Select(c => c.narrow(0, 0, size))];
@@ -19,6 +19,7 @@ public sealed partial class BatchedGreedyDecoder
             if (s.HasHead)
             {
                 Normed = zeros([size, s.HiddenSize], dtype, device);
+                Normed2 = secondNorm ? zeros([size, s.HiddenSize], dtype, device) : null;
                 Queries = zeros([size, s.Heads, s.HeadDim], dtype, device);
                 Attention = zeros([size, s.AttentionWidth], dtype, device);
                 var floats = DecodeAttention.WorkspaceFloats(size, s.Heads, s.HeadDim, attentionChunks);
@@ -41,6 +42,9 @@ public sealed partial class BatchedGreedyDecoder
         /// <summary>The fused step's norm output <c>[b, h]</c>, queries <c>[b, H, HD]</c> and attention output <c>[b, H·HD]</c> (stages with the head).</summary>
         public Tensor? Normed { get; }
 
+        /// <summary>A two-norm parallel block's second norm output <c>[b, h]</c>, the FFN's input; null otherwise.</summary>
+        public Tensor? Normed2 { get; }
+
         public Tensor? Queries { get; }
 
         public Tensor? Attention { get; }
@@ -58,6 +62,7 @@ public sealed partial class BatchedGreedyDecoder
             Token.Dispose();
             History.Dispose();
             Normed?.Dispose();
+            Normed2?.Dispose();
             Queries?.Dispose();
             Attention?.Dispose();
             AttentionWorkspace?.Dispose();

@@ -21,11 +21,6 @@ public sealed partial class BatchedGreedyDecoder
             throw new NotSupportedException("The fused step needs the stage with the head.");
         }
 
-        if (GreedyDecoder.FusedStepUnsupportedReason(Model) is { } reason)
-        {
-            throw new NotSupportedException(reason);
-        }
-
         var b = (int)promptTokens.shape[0];
         var p = (int)promptTokens.shape[1];
         var bucket = _views[Array.IndexOf(_buckets, b)];
@@ -86,17 +81,20 @@ public sealed partial class BatchedGreedyDecoder
         var y = bucket.Normed!;
         using var scope = NewDisposeScope();
 
-        void Norm(Tensor x, Tensor? add, Tensor weight, Tensor? bias)
+        void Norm(Tensor x, Tensor? add, Tensor weight, Tensor? bias, Tensor? output = null)
         {
             if (kernels is not null)
             {
-                kernels.Norm(x, add, weight, bias, y, eps, ln, stream);
+                kernels.Norm(x, add, weight, bias, output ?? y, eps, ln, stream);
             }
             else
             {
-                Call("f_norm_ref", x, add ?? x, add is null ? 0 : 1, weight, bias ?? weight, y);
+                Call("f_norm_ref", x, add ?? x, add is null ? 0 : 1, weight, bias ?? weight, output ?? y);
             }
         }
+
+        // The FFN's input: the first norm's output, or a two-norm parallel block's second norm of the same layer input.
+        var ffnInput = bucket.Normed2 ?? y;
 
         var x = Call("_embed_at", bucket.Token, _position, _globals);
         var mask = attention is null ? Call("_static_mask", x, _position, lb, _globals) : null;
@@ -108,6 +106,10 @@ public sealed partial class BatchedGreedyDecoder
             if (Runs("norm"))
             {
                 Norm(x, i > 0 ? blocks[i - 1].ResidualBias : null, block.Norm1Weight, block.Norm1Bias);
+                if (bucket.Normed2 is not null)
+                {
+                    Norm(x, null, block.Norm2Weight!, block.Norm2Bias, bucket.Normed2);
+                }
             }
 
             var qkv = Output("qkv", () => Call("f_qkv", y, i, _layerTensors));
@@ -140,8 +142,8 @@ public sealed partial class BatchedGreedyDecoder
                 Call("f_out", x, bucket.Attention!, i, _layerTensors);
             }
 
-            // The parallel block has no second norm: the FFN reads the first norm's output, and the output bias waits in
-            // the block's residual bias for the next norm.
+            // Parallel blocks take no norm here: the FFN reads the layer input's norm (the shared one, or the second kept
+            // apart above), and the output bias waits in the block's residual bias for the next norm.
             if (Model.Architecture.Block == BlockLayout.Sequential && Runs("norm"))
             {
                 Norm(x, block.OutBias, block.Norm2Weight!, block.Norm2Bias);
@@ -149,7 +151,7 @@ public sealed partial class BatchedGreedyDecoder
 
             if (gated)
             {
-                var gu = Output("gate_up", () => Call("f_gate_up", y, i, _layerTensors));
+                var gu = Output("gate_up", () => Call("f_gate_up", ffnInput, i, _layerTensors));
                 if (Runs("activation"))
                 {
                     if (kernels is not null)
@@ -169,7 +171,7 @@ public sealed partial class BatchedGreedyDecoder
             }
             else if (Runs("ffn"))
             {
-                Call("f_ffn", x, y, i, _layerTensors);
+                Call("f_ffn", x, ffnInput, i, _layerTensors);
             }
         }
 

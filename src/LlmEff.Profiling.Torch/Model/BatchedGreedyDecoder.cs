@@ -105,7 +105,7 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
             _attention = attentionKernel ? _attention : null;
         }
 
-        _views = [.. _buckets.Select(b => new Bucket(b, _cache, _token, _history, s, dtype, model.Device, MostAttentionChunks(b)))];
+        _views = [.. _buckets.Select(b => new Bucket(b, _cache, _token, _history, s, dtype, model.Device, MostAttentionChunks(b), model.Architecture.Block == BlockLayout.Parallel))];
         _layerTensors = [.. model.ScriptLayerTensors()];
         _globals = [.. model.ScriptGlobals()];
         Source = BatchedDecoderScript.Build(model.Architecture, s, model.Options.NormEpsilon, model.Options.AlignFfnWidth);

@@ -45,28 +45,13 @@ public sealed partial class GreedyDecoder
             throw new NotSupportedException("The fused step needs the stage with the head.");
         }
 
-        if (GreedyDecoder.FusedStepUnsupportedReason(Model) is { } reason)
-        {
-            throw new NotSupportedException(reason);
-        }
-
         return GenerateStatic(promptTokens, p, outputTokens, window => DecodeFused(window, kernels: null, stream: IntPtr.Zero));
     }
-
-    /// <summary>
-    /// Why the fused step's sequence cannot run <paramref name="model"/>, or null: a parallel block with two norms needs
-    /// its second norm taken from the layer's input before attention adds to it, a second norm output the fused steps
-    /// do not keep (its captured step is the all-TorchScript one).
-    /// </summary>
-    internal static string? FusedStepUnsupportedReason(DecoderTransformer model) =>
-        model.Architecture.Block == Core.Architecture.BlockLayout.Parallel
-            ? $"{model.Architecture.Name}: the fused step does not build a parallel block with two norms (BlockLayout.Parallel); its decode step is captured as one TorchScript call instead."
-            : null;
 
     internal static DecodeKernels? FusedKernelsFor(DecoderTransformer model, int device = 0)
     {
         var s = model.Shape;
-        if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024 || FusedStepUnsupportedReason(model) is not null)
+        if (!s.HasHead || s.HiddenSize > DecodeKernels.MaxNormWidth || s.HeadDim > 1024)
         {
             return null;
         }
@@ -108,6 +93,11 @@ public sealed partial class GreedyDecoder
             if (Runs("norm"))
             {
                 Norm(x, i > 0 ? blocks[i - 1].ResidualBias : null, block.Norm1Weight, block.Norm1Bias);
+                if (_normed2 is not null)
+                {
+                    // GPT-NeoX: the FFN's norm of the same layer input (the pending bias already added), kept apart.
+                    NormInto(x, null, block.Norm2Weight!, block.Norm2Bias, kernels, stream, _normed2);
+                }
             }
 
             var qkv = Output("qkv", () => Invoke("f_qkv", y, i, _layerTensors));
@@ -152,8 +142,8 @@ public sealed partial class GreedyDecoder
                 }
             }
 
-            // The parallel block has no second norm: the FFN reads the first norm's output, and the output bias waits in
-            // the block's residual bias for the next norm.
+            // Parallel blocks take no norm here: the FFN reads the layer input's norm (the shared one, or the second kept
+            // apart above), and the output bias waits in the block's residual bias for the next norm.
             if (a.Block == Core.Architecture.BlockLayout.Sequential && Runs("norm"))
             {
                 Norm(x, block.OutBias, block.Norm2Weight!, block.Norm2Bias);
@@ -178,7 +168,7 @@ public sealed partial class GreedyDecoder
             }
             else if (Runs("ffn"))
             {
-                Invoke("f_ffn", x, y, i, _layerTensors);
+                Invoke("f_ffn", x, _normed2 ?? y, i, _layerTensors);
             }
         }
 
@@ -198,16 +188,17 @@ public sealed partial class GreedyDecoder
     /// <paramref name="x"/> in place, then writes the normed row into the step's norm output; by the kernel, or by its
     /// reference function where <paramref name="kernels"/> is null.
     /// </summary>
-    private void NormInto(Tensor x, Tensor? add, Tensor weight, Tensor? bias, DecodeKernels? kernels, IntPtr stream)
+    private void NormInto(Tensor x, Tensor? add, Tensor weight, Tensor? bias, DecodeKernels? kernels, IntPtr stream, Tensor? output = null)
     {
         var ln = Model.Architecture.Norm == Core.Architecture.NormKind.LayerNorm;
+        var y = output ?? _normed!;
         if (kernels is not null)
         {
-            kernels.Norm(x, add, weight, bias, _normed!, Model.Options.NormEpsilon, ln, stream);
+            kernels.Norm(x, add, weight, bias, y, Model.Options.NormEpsilon, ln, stream);
         }
         else
         {
-            Invoke("f_norm_ref", x, add ?? x, add is null ? 0 : 1, weight, bias ?? weight, _normed!);
+            Invoke("f_norm_ref", x, add ?? x, add is null ? 0 : 1, weight, bias ?? weight, y);
         }
     }
 

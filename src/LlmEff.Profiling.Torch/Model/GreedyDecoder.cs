@@ -28,6 +28,9 @@ public sealed partial class GreedyDecoder : IDisposable
     // The fused-kernel step (stages with the head): its norm output and rotated queries, and the kernels (null: the
     // captured step is the all-TorchScript decode_static).
     private readonly Tensor? _normed;
+
+    // A two-norm parallel block's second norm output (the FFN's input, taken from the layer's input beside the first).
+    private readonly Tensor? _normed2;
     private readonly Tensor? _queries;
     private readonly DecodeKernels? _kernels;
     private readonly MixtureOfExpertsKernels? _expertKernels;
@@ -114,6 +117,7 @@ public sealed partial class GreedyDecoder : IDisposable
         if (s.HasHead)
         {
             _normed = zeros([1, s.HiddenSize], dtype, model.Device);
+            _normed2 = a.Block == Core.Architecture.BlockLayout.Parallel ? zeros([1, s.HiddenSize], dtype, model.Device) : null;
             _queries = zeros([s.Heads, s.HeadDim], dtype, model.Device);
             if (AttentionKernelUnsupportedReason(model, capacityTokens) is null)
             {
@@ -274,6 +278,7 @@ public sealed partial class GreedyDecoder : IDisposable
         }
 
         _normed?.Dispose();
+        _normed2?.Dispose();
         _queries?.Dispose();
         _attended?.Dispose();
         _attentionWorkspace?.Dispose();

@@ -51,6 +51,7 @@ public sealed class BatchedDecodingTests
     [InlineData("bloom")]
     [InlineData("mqa")]
     [InlineData("gptj")]
+    [InlineData("neox")]
     [InlineData("gated-bias-odd-ffn")]
     [InlineData("llama-odd-ffn")]
     public void The_fused_step_sequence_gives_the_static_steps_tokens(string name)
