@@ -125,17 +125,10 @@ internal static class NcclLatency
     /// </summary>
     internal static double CapturedSecondsPerCall(NcclCommunicator comm, int[] devices, List<Tensor> perRank, int callsPerGraph = 20, int replays = 20)
     {
-        var previousDevice = CudaGraph.CurrentDevice;
-        var previous = devices.Select(CudaGraph.CurrentStream).ToArray();
         var streams = devices.Select(CudaGraph.SideStream).ToArray();
-        CudaGraph[] graphs;
-        try
+        CudaGraph[] graphs = [];
+        CudaGraph.OnStreams(devices, streams, () =>
         {
-            foreach (var stream in streams)
-            {
-                CudaGraph.SetCurrentStream(stream);
-            }
-
             // NCCL sets up its per-stream state on a stream's first call: not inside the capture.
             comm.SumInPlace(perRank);
             SyncAll(devices);
@@ -146,16 +139,7 @@ internal static class NcclLatency
                     comm.SumInPlace(perRank);
                 }
             });
-        }
-        finally
-        {
-            foreach (var stream in previous)
-            {
-                CudaGraph.SetCurrentStream(stream);
-            }
-
-            CudaGraph.SetCurrentDevice(previousDevice);
-        }
+        });
 
         try
         {

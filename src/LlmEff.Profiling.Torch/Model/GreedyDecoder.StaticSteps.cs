@@ -30,7 +30,7 @@ public sealed partial class GreedyDecoder
             step(WindowIndex(p + i - 1));
         }
 
-        return _history.narrow(0, p, outputTokens).view(1, outputTokens).clone();
+        return StaticOutput(p, outputTokens);
     }
 
     /// <summary>
@@ -266,11 +266,13 @@ public sealed partial class GreedyDecoder
         return MixtureOfExpertsKernels.For(model.Precision.ToScalarType()).Kernels;
     }
 
-    private int WindowIndex(int position) => position / WindowTokens;
+    /// <summary>The replay window of a step at <paramref name="position"/>.</summary>
+    internal int WindowIndex(int position) => position / WindowTokens;
 
     private int WindowLength(int window) => (int)Math.Min((long)WindowTokens * (window + 1), CapacityTokens);
 
-    private int WindowCount => ((CapacityTokens - 1) / WindowTokens) + 1;
+    /// <summary>Replay windows over the cache (one captured step each).</summary>
+    internal int WindowCount => ((CapacityTokens - 1) / WindowTokens) + 1;
 
     private void DecodeStatic(int window) =>
         InvokeWithModel("decode_static", _token, _position, _history, WindowLength(window)).Dispose();

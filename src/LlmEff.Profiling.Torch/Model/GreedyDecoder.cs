@@ -305,7 +305,8 @@ public sealed partial class GreedyDecoder : IDisposable
         return (int)promptTokens.shape[1];
     }
 
-    private int CheckPrompt(Tensor promptTokens, int outputTokens)
+    /// <summary>Checks a <c>[1, p]</c> prompt and an output length against the cache; returns <c>p</c>.</summary>
+    internal int CheckPrompt(Tensor promptTokens, int outputTokens)
     {
         var p = CheckPromptShape(promptTokens);
         ArgumentOutOfRangeException.ThrowIfLessThan(outputTokens, 1);

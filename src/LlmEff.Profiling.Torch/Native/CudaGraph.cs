@@ -191,20 +191,51 @@ internal sealed unsafe class CudaGraph : IDisposable
     public static T OnDevice<T>(int device, Func<T> body)
     {
         ArgumentNullException.ThrowIfNull(body);
-        if (Resolved.Value is not { } symbols || symbols.CurrentDevice() == device)
+        if (Resolved.Value is null)
         {
             return body();
         }
 
-        var previous = symbols.CurrentDevice();
-        symbols.SetDevice(checked((sbyte)device));
+        var previous = CurrentDevice;
+        SetCurrentDevice(device);
         try
         {
             return body();
         }
         finally
         {
-            symbols.SetDevice(checked((sbyte)previous));
+            SetCurrentDevice(previous);
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with <paramref name="streams"/> current on their devices (<paramref name="devices"/>, in
+    /// the same order), then makes the devices' previous streams and this thread's previous device current again.
+    /// </summary>
+    public static void OnStreams(IReadOnlyList<int> devices, IReadOnlyList<CudaStreamHandle> streams, Action body)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        ArgumentNullException.ThrowIfNull(streams);
+        ArgumentNullException.ThrowIfNull(body);
+        var previousDevice = CurrentDevice;
+        var previous = devices.Select(CurrentStream).ToArray();
+        try
+        {
+            foreach (var stream in streams)
+            {
+                SetCurrentStream(stream);
+            }
+
+            body();
+        }
+        finally
+        {
+            foreach (var stream in previous)
+            {
+                SetCurrentStream(stream);
+            }
+
+            SetCurrentDevice(previousDevice);
         }
     }
 
