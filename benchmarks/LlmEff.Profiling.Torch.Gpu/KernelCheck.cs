@@ -35,7 +35,7 @@ internal static class KernelCheck
                         return torch.rms_norm(x, [x.size(1)], w, 1e-05)
                     """ + "\n");
                 var g = new Generator(1);
-                foreach (var (h, ln) in new[] { (4096, true), (4096, false), (12288, true), (20480, true) })
+                foreach (var (h, ln) in new[] { (2048, false), (4096, true), (4096, false), (6144, true), (8192, false), (12288, true), (20480, true) })
                 {
                     var x = randn([1, h], dtype, generator: g).to(device);
                     var add = randn([h], dtype, generator: g).to(device);
@@ -97,7 +97,7 @@ internal static class KernelCheck
             var down = randn([experts, h, f], dtype, generator: g).to(device) * 0.05;
             var routes = stack([.. Enumerable.Range(0, 5).Select(i => randperm(experts, generator: g).narrow(0, 0, k).sort().Values)]).to(device);
             var position = tensor(new long[] { 3 }, ScalarType.Int64, device);
-            var logits = mm(y, router);
+            var routerRows = router.t().contiguous();
             foreach (var withShared in new[] { false, true })
             {
                 var shared = withShared ? randn([1, h], dtype, generator: g).to(device) : null;
@@ -106,7 +106,7 @@ internal static class KernelCheck
                 var want = x.clone();
                 want.add_(shared is null ? moe : moe + shared);
                 var got = x.clone();
-                kernels.Run(y, logits, routes, position, gateUp, down, shared, got, empty([k], dtype, device), empty([k, f], dtype, device), IntPtr.Zero);
+                kernels.Run(y, routerRows, routes, position, gateUp, down, shared, got, empty([experts], dtype, device), empty([k, f], dtype, device), IntPtr.Zero);
                 cuda.synchronize();
                 var key = $"experts_e{experts}_k{k}_h{h}_f{f}{(withShared ? "_shared" : string.Empty)}";
                 r[key + "_identical"] = (want == got).to(ScalarType.Float32).mean().item<float>();

@@ -35,11 +35,22 @@ internal sealed unsafe class DecodeKernels
 
         // Row r = blockIdx.x of x [rows, h]: x[r, :] += add (rounded, as x.add_ would), then y[r, :] = norm(x[r, :]) * w (+ b);
         // one block per row, each thread holding up to NV values in registers (fixed trip counts, so the arrays are not
-        // spilled to local memory).
+        // spilled to local memory). With few values a thread (NV <= 8) the weight and bias are read up front too, so their
+        // loads overlap the row's and the reductions instead of following them (a step's norms are latency, not bytes).
         template <int NV>
         __device__ __forceinline__ void norm_row(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm, float* sh) {
             x += (long long)blockIdx.x * h;
             y += (long long)blockIdx.x * h;
+            constexpr bool early = NV <= 8;
+            float wv[early ? NV : 1], bv[early ? NV : 1];
+            if (early) {
+                #pragma unroll
+                for (int k = 0; k < NV; k++) {
+                    int i = threadIdx.x + k * blockDim.x;
+                    wv[early ? k : 0] = i < h ? ld(w[i]) : 0.f;
+                    bv[early ? k : 0] = i < h && b ? ld(b[i]) : 0.f;
+                }
+            }
             float v[NV];
             float s = 0.f;
             #pragma unroll
@@ -67,9 +78,9 @@ internal sealed unsafe class DecodeKernels
             for (int k = 0; k < NV; k++) {
                 int i = threadIdx.x + k * blockDim.x;
                 if (i < h) {
-                    float wk = ld(w[i]), o;
+                    float wk = early ? wv[early ? k : 0] : ld(w[i]), o;
                     if (layer_norm) {
-                        float bk = b ? ld(b[i]) : 0.f;
+                        float bk = early ? bv[early ? k : 0] : b ? ld(b[i]) : 0.f;
                         float a = r * wk;
                         o = a * v[k] + (bk - a * mean);
                     }
@@ -79,10 +90,21 @@ internal sealed unsafe class DecodeKernels
             }
         }
 
-        // Up to 24 values a thread at 1,024 threads (rows up to 24,576); launch bounds cap the registers so they fit.
+        // Up to 24 values a thread at 1,024 threads (rows up to 24,576); launch bounds cap the registers so they fit. The
+        // narrower instances serve rows up to 4 and 8 values a thread (hidden sizes up to 4,096 and 8,192).
         extern "C" __global__ void __launch_bounds__(1024) fused_norm(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm) {
             __shared__ float sh[33];
             norm_row<24>(x, add, w, b, y, h, eps, layer_norm, sh);
+        }
+
+        extern "C" __global__ void __launch_bounds__(1024) fused_norm4(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm) {
+            __shared__ float sh[33];
+            norm_row<4>(x, add, w, b, y, h, eps, layer_norm, sh);
+        }
+
+        extern "C" __global__ void __launch_bounds__(1024) fused_norm8(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm) {
+            __shared__ float sh[33];
+            norm_row<8>(x, add, w, b, y, h, eps, layer_norm, sh);
         }
 
         // One block per row of qkv [B, H + 2KV, HD] (query blockIdx.y); q rows go to q_out [B, H, HD], k and v rows to
@@ -123,6 +145,8 @@ internal sealed unsafe class DecodeKernels
 
     private readonly CudaRuntimeCompiler _compiler;
     private readonly IntPtr _norm;
+    private readonly IntPtr _norm4;
+    private readonly IntPtr _norm8;
     private readonly IntPtr _rotary;
     private readonly IntPtr _siluMul;
 
@@ -130,6 +154,8 @@ internal sealed unsafe class DecodeKernels
     {
         _compiler = compiler;
         _norm = functions["fused_norm"];
+        _norm4 = functions["fused_norm4"];
+        _norm8 = functions["fused_norm8"];
         _rotary = functions["rotary_cache"];
         _siluMul = functions["silu_mul"];
     }
@@ -142,7 +168,7 @@ internal sealed unsafe class DecodeKernels
     /// the device made current meanwhile), or null with the reason. Launch them only on that device's streams.
     /// </summary>
     public static (DecodeKernels? Kernels, string? Reason) For(ScalarType dtype, int device) =>
-        CudaGraph.OnDevice(device, () => RuntimeKernels.Compile(Compiled, (dtype, device), dtype, "fused decode kernels", string.Empty, Source, ["fused_norm", "rotary_cache", "silu_mul"], (c, f) => new DecodeKernels(c, f)));
+        CudaGraph.OnDevice(device, () => RuntimeKernels.Compile(Compiled, (dtype, device), dtype, "fused decode kernels", string.Empty, Source, ["fused_norm", "fused_norm4", "fused_norm8", "rotary_cache", "silu_mul"], (c, f) => new DecodeKernels(c, f)));
 
     /// <summary>
     /// Per row of <paramref name="x"/> (its last dimension is the norm's width, the weight's length): the row +=
@@ -162,7 +188,8 @@ internal sealed unsafe class DecodeKernels
         var ln = layerNorm ? 1 : 0;
         var args = stackalloc void*[] { &px, &pa, &pw, &pb, &py, &h, &e, &ln };
         var threads = (uint)Math.Min(1024, ((h + 31) / 32) * 32);
-        _compiler.Launch(_norm, rows, threads, stream, args);
+        var perThread = (h + threads - 1) / threads;
+        _compiler.Launch(perThread <= 4 ? _norm4 : perThread <= 8 ? _norm8 : _norm, rows, threads, stream, args);
     }
 
     /// <summary>

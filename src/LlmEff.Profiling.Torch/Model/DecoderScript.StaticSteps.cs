@@ -110,13 +110,9 @@ internal static partial class DecoderScript
                 L("    return x");
                 L(string.Empty);
 
-                // The router GEMM and the shared experts, between which MixtureOfExpertsKernels runs the routed experts.
-                L("def f_moe_router(y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
-                L("    b = i * S");
-                L($"    return torch.mm(y, {W(_moeFirst)})");
+                // The shared experts, which MixtureOfExpertsKernels adds to the routed experts' sum.
                 if (_arch.SharedExperts > 0)
                 {
-                    L(string.Empty);
                     L("def f_moe_shared(y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
                     L("    b = i * S");
                     L("    return _moe_shared(y, w, b)");

@@ -77,11 +77,11 @@ public sealed partial class GreedyDecoder
         var x = Invoke("_embed_at", _token, _position, _globals);
         var a = Model.Architecture;
 
-        // The expert kernels' workspace, once per step: the chosen experts' gates and activations.
-        Tensor? gates = null, activation = null;
+        // The expert kernels' workspace, once per step: the router's logits and the chosen experts' activations.
+        Tensor? routerLogits = null, activation = null;
         if (kernels is not null && _expertKernels is not null)
         {
-            gates = empty([a.ExpertsPerToken], y.dtype, y.device);
+            routerLogits = empty([a.Experts], y.dtype, y.device);
             activation = empty([a.ExpertsPerToken, s.FfnHiddenSize], y.dtype, y.device);
         }
 
@@ -151,14 +151,13 @@ public sealed partial class GreedyDecoder
 
             if (a.IsMixtureOfExperts)
             {
-                if (gates is not null)
+                if (routerLogits is not null)
                 {
                     var ffn = block.Experts!;
-                    var logits = Output("router", () => Invoke("f_moe_router", y, i, _layerTensors));
                     var shared = a.SharedExperts > 0 ? Output("shared", () => Invoke("f_moe_shared", y, i, _layerTensors)) : null;
                     if (Runs("experts"))
                     {
-                        _expertKernels!.Run(y, logits, ffn.RoutingTable, _position, ffn.GateUpWeight, ffn.DownWeight, shared, x, gates, activation!, stream);
+                        _expertKernels!.Run(y, ffn.RouterWeight, ffn.RoutingTable, _position, ffn.GateUpWeight, ffn.DownWeight, shared, x, routerLogits, activation!, stream);
                     }
                 }
                 else if (Runs("ffn"))

@@ -70,6 +70,9 @@ internal sealed class MixtureOfExpertsFeedForward : nn.Module
     /// <summary>The routing table <c>[context, k]</c> (int64, each row's experts ascending): position <c>j</c>'s token goes to row <c>j</c>'s experts.</summary>
     public Tensor RoutingTable => _routes;
 
+    /// <summary>The router's rows, <c>[E, h]</c> (one per expert).</summary>
+    internal Tensor RouterWeight => router_weight;
+
     /// <summary>The stacked experts' gate and up rows, <c>[E, 2f, h]</c> (gate rows first).</summary>
     internal Tensor GateUpWeight => experts_gate_up;
 

@@ -3,14 +3,16 @@ using static TorchSharp.torch;
 namespace LlmEff.Profiling.Torch;
 
 /// <summary>
-/// A gated mixture-of-experts FFN for one token, compiled at run time with NVRTC (bf16 and fp32), in three kernels after
-/// the router GEMM: <c>moe_gates</c> (softmax over the chosen experts' logits), <c>moe_gate_up</c> (each chosen expert's
-/// gate and up rows against the token, one warp per row pair, the activation applied as the product is written) and
-/// <c>moe_down</c> (one warp per output value: every chosen expert's down row against its activation, weighted by its
-/// gate, summed, plus the shared experts' output, added to the residual). The experts are read in place, by the
-/// position's row of the routing table, so a step reads the chosen experts' weights once with wide loads and nothing else:
-/// the grouped GEMMs, sort and gathers of the TorchScript path are several small kernels each. Roundings follow that
-/// path (each expert's outputs rounded, then the gated sum), so tokens match it.
+/// A gated mixture-of-experts FFN for one token, compiled at run time with NVRTC (bf16 and fp32), in two kernels:
+/// <c>moe_gate_up</c> (each chosen expert's gate and up rows against the token, one warp per row pair, the activation
+/// applied as the product is written; extra warps compute the router's logits, one warp per expert) and <c>moe_down</c>
+/// (one warp per output value: the softmax over the chosen experts' logits, then every chosen expert's down row against
+/// its activation, weighted by its gate, summed, plus the shared experts' output, added to the residual). The experts
+/// are read in place, by the position's row of the routing table, so a step reads the router and the chosen experts'
+/// weights once with wide loads and nothing else: the router GEMM, grouped GEMMs, sort and gathers of the TorchScript
+/// path are several small kernels each, and at batch 1 a step is set by its launches rather than its bytes. Roundings
+/// follow that path (logits and each expert's outputs rounded, the gates' softmax in fp32 then rounded, then the gated
+/// sum), so tokens match it.
 /// </summary>
 internal sealed unsafe class MixtureOfExpertsKernels
 {
@@ -42,27 +44,28 @@ internal sealed unsafe class MixtureOfExpertsKernels
             return v;
         }
 
-        // gates[k] = softmax over k of logits[routes[pos, k]] (fp32, rounded), as softmax(logits.gather(idx).float()).to(T).
-        extern "C" __global__ void moe_gates(const T* logits, const long long* routes, const long long* pos, T* gates, int K) {
-            int l = threadIdx.x;
-            const long long* idx = routes + (*pos) * K;
-            float v = l < K ? ld(logits[idx[l]]) : -__int_as_float(0x7f800000);
-            float m = v;
-            for (int o = 16; o > 0; o >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
-            float e = l < K ? expf(v - m) : 0.f;
-            float s = warp_sum(e);
-            if (l < K) gates[l] = st(e / s);
-        }
-
-        // Warp (row u of expert slot k = blockIdx.y): gate row u and up row F + u of expert routes[pos, k] ([2F, h] each)
-        // against y [h]; act[k, u] = round(round(silu(round(gate))) * round(up)).
-        extern "C" __global__ void moe_gate_up(const T* y, const T* w, const long long* routes, const long long* pos, T* act, int h, int F, int K) {
-            int u = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), l = threadIdx.x & 31, k = blockIdx.y;
+        // Blocks 0..fblocks-1, warp (row u of expert slot k = blockIdx.y): gate row u and up row F + u of expert routes[pos, k]
+        // ([2F, h] each) against y [h]; act[k, u] = round(round(silu(round(gate))) * round(up)). Blocks from fblocks on (slot
+        // 0 only), warp (expert e): the router's logit, logits[e] = round(router row e ([E, h]) · y), as the router GEMM rounds.
+        extern "C" __global__ void moe_gate_up(const T* y, const T* w, const long long* routes, const long long* pos, T* act, int h, int F, int K, const T* router, T* logits, int E, int fblocks) {
+            int warps = blockDim.x >> 5, l = threadIdx.x & 31, k = blockIdx.y;
+            const V* yv = (const V*)y;
+            if ((int)blockIdx.x >= fblocks) {
+                int e = (blockIdx.x - fblocks) * warps + (threadIdx.x >> 5);
+                if (k != 0 || e >= E) return;
+                const V* rv = (const V*)(router + (long long)e * h);
+                float a = 0.f;
+                #pragma unroll 4
+                for (int i = l; i < h / VN; i += 32) a += dotv(rv[i], yv[i]);
+                a = warp_sum(a);
+                if (l == 0) logits[e] = st(a);
+                return;
+            }
+            int u = blockIdx.x * warps + (threadIdx.x >> 5);
             if (u >= F) return;
             long long e = routes[(*pos) * K + k];
             const V* g = (const V*)(w + (e * 2 * F + u) * (long long)h);
             const V* up = (const V*)(w + (e * 2 * F + F + u) * (long long)h);
-            const V* yv = (const V*)y;
             float a = 0.f, b = 0.f;
             #pragma unroll 4
             for (int i = l; i < h / VN; i += 32) {
@@ -78,9 +81,10 @@ internal sealed unsafe class MixtureOfExpertsKernels
             }
         }
 
-        // Warp (output value j): z_k = round(down row j of expert routes[pos, k] ([h, F]) · act[k]) for each k, then
-        // out = round(Σ_k gates[k] · z_k) (+ shared[j], rounded) and x[j] = round(x[j] + out).
-        extern "C" __global__ void moe_down(const T* act, const T* w, const long long* routes, const long long* pos, const T* gates, const T* shared, T* x, int h, int F, int K) {
+        // Warp (output value j): gates = round(softmax over k of logits[routes[pos, k]] in fp32), as
+        // softmax(logits.gather(idx).float()).to(T); z_k = round(down row j of expert routes[pos, k] ([h, F]) · act[k]) for
+        // each k, then out = round(Σ_k gates[k] · z_k) (+ shared[j], rounded) and x[j] = round(x[j] + out).
+        extern "C" __global__ void moe_down(const T* act, const T* w, const long long* routes, const long long* pos, const T* logits, const T* shared, T* x, int h, int F, int K) {
             int j = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), l = threadIdx.x & 31;
             if (j >= h) return;
             const long long* idx = routes + (*pos) * K;
@@ -94,10 +98,19 @@ internal sealed unsafe class MixtureOfExpertsKernels
                     for (int i = l; i < F / VN; i += 32) z[k] += dotv(row[i], av[i]);
                 }
             }
+            float m = -__int_as_float(0x7f800000), s = 0.f;
+            #pragma unroll
+            for (int k = 0; k < MAXK; k++) {
+                if (k < K) m = fmaxf(m, ld(logits[idx[k]]));
+            }
+            #pragma unroll
+            for (int k = 0; k < MAXK; k++) {
+                if (k < K) s += expf(ld(logits[idx[k]]) - m);
+            }
             float acc = 0.f;
             #pragma unroll
             for (int k = 0; k < MAXK; k++) {
-                if (k < K) acc += ld(gates[k]) * ld(st(warp_sum(z[k])));
+                if (k < K) acc += ld(st(expf(ld(logits[idx[k]]) - m) / s)) * ld(st(warp_sum(z[k])));
             }
             if (l == 0) {
                 T o = st(acc);
@@ -110,14 +123,12 @@ internal sealed unsafe class MixtureOfExpertsKernels
     private static readonly Dictionary<ScalarType, (MixtureOfExpertsKernels?, string?)> Compiled = [];
 
     private readonly CudaRuntimeCompiler _compiler;
-    private readonly IntPtr _gates;
     private readonly IntPtr _gateUp;
     private readonly IntPtr _down;
 
     private MixtureOfExpertsKernels(CudaRuntimeCompiler compiler, IReadOnlyDictionary<string, IntPtr> functions)
     {
         _compiler = compiler;
-        _gates = functions["moe_gates"];
         _gateUp = functions["moe_gate_up"];
         _down = functions["moe_down"];
     }
@@ -131,24 +142,23 @@ internal sealed unsafe class MixtureOfExpertsKernels
 
     /// <summary>The kernels for <paramref name="dtype"/> on the current CUDA device (compiled once per process), or null with the reason.</summary>
     public static (MixtureOfExpertsKernels? Kernels, string? Reason) For(ScalarType dtype) =>
-        RuntimeKernels.Compile(Compiled, dtype, dtype, "the mixture kernels", string.Empty, Source, ["moe_gates", "moe_gate_up", "moe_down"], (c, f) => new MixtureOfExpertsKernels(c, f));
+        RuntimeKernels.Compile(Compiled, dtype, dtype, "the mixture kernels", string.Empty, Source, ["moe_gate_up", "moe_down"], (c, f) => new MixtureOfExpertsKernels(c, f));
 
     /// <summary>
     /// The routed experts of one token: <paramref name="residual"/> <c>[1, h]</c> += Σ gates·expert(<paramref name="normed"/>)
-    /// (+ <paramref name="sharedOutput"/>), the experts and gates those of <paramref name="position"/>'s row of
-    /// <paramref name="routes"/>; <paramref name="routerLogits"/> <c>[1, E]</c> is the router GEMM's output;
-    /// <paramref name="gates"/> <c>[k]</c> and <paramref name="activation"/> <c>[k, F]</c> are workspace.
+    /// (+ <paramref name="sharedOutput"/>), the experts those of <paramref name="position"/>'s row of
+    /// <paramref name="routes"/>, the gates the softmax of <paramref name="router"/> <c>[E, h]</c>'s logits at them;
+    /// <paramref name="logits"/> <c>[E]</c> and <paramref name="activation"/> <c>[k, F]</c> are workspace.
     /// </summary>
-    public void Run(Tensor normed, Tensor routerLogits, Tensor routes, Tensor position, Tensor gateUp, Tensor down, Tensor? sharedOutput, Tensor residual, Tensor gates, Tensor activation, IntPtr stream)
+    public void Run(Tensor normed, Tensor router, Tensor routes, Tensor position, Tensor gateUp, Tensor down, Tensor? sharedOutput, Tensor residual, Tensor logits, Tensor activation, IntPtr stream)
     {
-        int k = (int)routes.shape[1], h = (int)normed.numel(), f = (int)activation.shape[1];
-        IntPtr py = Ptr(normed), pl = Ptr(routerLogits), pr = Ptr(routes), pp = Ptr(position), pg = Ptr(gates), pa = Ptr(activation);
+        int k = (int)routes.shape[1], h = (int)normed.numel(), f = (int)activation.shape[1], e = (int)router.shape[0];
+        var fblocks = (f + WarpsPerBlock - 1) / WarpsPerBlock;
+        IntPtr py = Ptr(normed), prt = Ptr(router), pl = Ptr(logits), pr = Ptr(routes), pp = Ptr(position), pa = Ptr(activation);
         IntPtr pgu = Ptr(gateUp), pd = Ptr(down), ps = sharedOutput is null ? 0 : Ptr(sharedOutput), px = Ptr(residual);
-        var gateArgs = stackalloc void*[] { &pl, &pr, &pp, &pg, &k };
-        _compiler.Launch(_gates, 1, 32, stream, gateArgs);
-        var upArgs = stackalloc void*[] { &py, &pgu, &pr, &pp, &pa, &h, &f, &k };
-        _compiler.Launch(_gateUp, (uint)((f + WarpsPerBlock - 1) / WarpsPerBlock), (uint)k, 1, WarpsPerBlock * 32, stream, upArgs);
-        var downArgs = stackalloc void*[] { &pa, &pd, &pr, &pp, &pg, &ps, &px, &h, &f, &k };
+        var upArgs = stackalloc void*[] { &py, &pgu, &pr, &pp, &pa, &h, &f, &k, &prt, &pl, &e, &fblocks };
+        _compiler.Launch(_gateUp, (uint)(fblocks + ((e + WarpsPerBlock - 1) / WarpsPerBlock)), (uint)k, 1, WarpsPerBlock * 32, stream, upArgs);
+        var downArgs = stackalloc void*[] { &pa, &pd, &pr, &pp, &pl, &ps, &px, &h, &f, &k };
         _compiler.Launch(_down, (uint)((h + WarpsPerBlock - 1) / WarpsPerBlock), WarpsPerBlock * 32, stream, downArgs);
     }
 
