@@ -24,7 +24,7 @@ internal static class BatchingBenchmark
 
     public static Dictionary<string, object?> Run(
         TransformerArchitecture arch, DecoderOptions options, Device device, bool smoke, int maxBatchCap, string outDir,
-        double bandwidth, double matmulFlops, ILogger log, StringBuilder markdown, bool stepsOnly = false, bool oneCallStep = false, bool attentionKernel = true, bool waitForPrefill = false)
+        double bandwidth, double matmulFlops, ILogger log, StringBuilder markdown, bool stepsOnly = false, bool oneCallStep = false, bool attentionKernel = true)
     {
         var r = new Dictionary<string, object?> { ["model"] = arch.Name };
         var stepPrompt = smoke ? 32 : 1536;
@@ -115,9 +115,9 @@ internal static class BatchingBenchmark
             return list;
         }
 
-        var engine = (oneCallStep ? "one-call step" : attentionKernel ? "fused step" : "fused step, SDPA attention") + (waitForPrefill ? ", decode launches after the prefill finishes" : string.Empty);
+        var engine = (oneCallStep ? "one-call step" : attentionKernel ? "fused step" : "fused step, SDPA attention");
         var build = Stopwatch.StartNew();
-        using var decoder = new BatchedGreedyDecoder(model, capacity, stepsOnly ? profiled : [.. profiled.Concat(heldOutBatches).Distinct()], CudaGraphMode.Auto, GreedyDecoder.DefaultWindowTokens, availableBytes: null, fusedKernels: !oneCallStep, attentionKernel: attentionKernel) { WaitForPrefill = waitForPrefill };
+        using var decoder = new BatchedGreedyDecoder(model, capacity, stepsOnly ? profiled : [.. profiled.Concat(heldOutBatches).Distinct()], CudaGraphMode.Auto, GreedyDecoder.DefaultWindowTokens, availableBytes: null, fusedKernels: !oneCallStep, attentionKernel: attentionKernel);
         DeviceLimits.Sync(device);
         r["engine"] = engine;
         r["build_and_capture_seconds"] = build.Elapsed.TotalSeconds;

@@ -205,7 +205,7 @@ if (args.Contains("--batching"))
     results["batching"] = batching;
     // Whole models (decode step against its bound, held-out batches) and a Table 1 model's shard (emulated tensor parallel).
     var runs = BatchingModels(smoke)
-        .Select(m => (m.Arch, Run: (Func<Dictionary<string, object?>>)(() => BatchingBenchmark.Run(m.Arch, m.Options, device, smoke, smoke ? 4 : 32, outDir, bandwidth, matmul, log, markdown, args.Contains("--steps-only"), args.Contains("--one-call-step"), !args.Contains("--no-attention-kernel"), args.Contains("--prefill-wait")))))
+        .Select(m => (m.Arch, Run: (Func<Dictionary<string, object?>>)(() => BatchingBenchmark.Run(m.Arch, m.Options, device, smoke, smoke ? 4 : 32, outDir, bandwidth, matmul, log, markdown, args.Contains("--steps-only"), args.Contains("--one-call-step"), !args.Contains("--no-attention-kernel")))))
         .Concat(BatchingParallelModels(smoke).Select(m => (m.Arch, Run: (Func<Dictionary<string, object?>>)(() =>
             BatchingBenchmark.RunParallel(m.Arch, m.TensorParallel, smoke ? new DecoderOptions { Precision = ModelPrecision.Float32 } : DecoderOptions.Default, device, smoke, smoke ? 4 : 32, outDir, log, markdown)))));
     foreach (var (arch, run) in runs)

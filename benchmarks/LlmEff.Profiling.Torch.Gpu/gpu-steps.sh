@@ -30,13 +30,11 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     bl1) step bl1 100 --batching --steps-only --one-call-step --model Meta-Llama-3 ;;
     bjs) step bjs 100 --batching --steps-only --no-attention-kernel --model gpt-j ;;
     bls) step bls 100 --batching --steps-only --no-attention-kernel --model Meta-Llama-3 ;;
-    bjw) step bjw 110 --batching --steps-only --prefill-wait --model gpt-j ;;
-    blw) step blw 110 --batching --steps-only --prefill-wait --model Meta-Llama-3 ;;
     bfj) step bfj 300 --batching --model gpt-j ;;
     bfl) step bfl 300 --batching --model Meta-Llama-3 ;;
     tp) step tp 240 --tp-real --nccl ;;
     mq) step mq 150 --moe --model Qwen ;;
     mx) step mx 150 --moe --model Mixtral ;;
-    *) echo "unknown step $s (kc gc bj bl bj1 bl1 bjs bls bjw blw bfj bfl tp mq mx)" | tee -a "$OUT/summary.txt" ;;
+    *) echo "unknown step $s (kc gc bj bl bj1 bl1 bjs bls bfj bfl tp mq mx)" | tee -a "$OUT/summary.txt" ;;
   esac
 done

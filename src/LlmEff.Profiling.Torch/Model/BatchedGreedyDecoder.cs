@@ -210,14 +210,6 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
             ? promptTokens
             : cat([promptTokens, promptTokens.narrow(0, 0, 1).expand(bucket.Size - b, p)], 0);
         Invoke(bucket, "prefill_static", prompt, bucket.Token, _position, bucket.History).Dispose();
-        if (_graphs is not null && outputTokens > 1 && WaitForPrefill)
-        {
-            // Graph launches queued behind a still-running prefill ran slower than the same replays issued to an idle
-            // GPU (about 0.5 ms per step at b = 16 on an H100); waiting for the prefill costs one launch latency per query.
-            // Off by default until a run measures that it removes the gap (benchmarks' --prefill-wait).
-            cuda.synchronize();
-        }
-
         afterPrefill?.Invoke();
         for (var i = 1; i < outputTokens; i++)
         {
@@ -234,9 +226,6 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
 
         return bucket.History.narrow(0, 0, b).narrow(1, p, outputTokens).clone().MoveToOuterDisposeScope();
     }
-
-    /// <summary>Whether a generation with replayed decode steps waits for its prefill before the first launch (default false: the launches queue behind it, as every figure so far was measured).</summary>
-    internal bool WaitForPrefill { get; set; }
 
     /// <summary>The last prompt position's logits <c>[b, vocab rows]</c> of a <c>[b, p]</c> prompt of exactly a served batch size (for tests).</summary>
     internal Tensor PrefillLogits(Tensor promptTokens)
