@@ -132,7 +132,7 @@ public static class AccuracyStudy
     {
         options = StudyOptions(options);
         var model = RuntimeModel.Fit(design, options);
-        var cv = RuntimeModel.CrossValidate(design, options, cancellationToken).EstimateHeldOutError(grid.ShareAtUnprofiledPromptSizes(design));
+        var cv = RuntimeModel.CrossValidate(design, options, cancellationToken).EstimateHeldOutError(model, grid.Unmeasured(design));
         return new MethodAccuracy(method, design.Count, design.Sum(s => s.RuntimeSeconds), grid.HeldOutError(model, design), cv, model);
     }
 }

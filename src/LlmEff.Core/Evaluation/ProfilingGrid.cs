@@ -80,6 +80,14 @@ public sealed class ProfilingGrid
         return held.Count == 0 ? 0 : held.Count(k => !prompts.Contains(k.P)) / (double)held.Count;
     }
 
+    /// <summary>The configurations of the grid that <paramref name="design"/> did not measure (the held-out set), in grid order.</summary>
+    public IReadOnlyList<(int PromptTokens, int OutputTokens)> Unmeasured(IEnumerable<ProfilingSample> design)
+    {
+        ArgumentNullException.ThrowIfNull(design);
+        var used = design.Select(s => (s.PromptTokens, s.OutputTokens)).ToHashSet();
+        return _runtimes.Keys.Where(k => !used.Contains(k)).Order().ToArray();
+    }
+
     /// <summary>Errors of <paramref name="model"/> on every configuration not in <paramref name="design"/>.</summary>
     public ErrorSummary HeldOutError(RuntimeModel model, IEnumerable<ProfilingSample> design)
     {

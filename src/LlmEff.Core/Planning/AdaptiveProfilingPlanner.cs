@@ -67,8 +67,9 @@ public sealed class AdaptiveProfilingPlanner
 
     /// <summary>
     /// Fits what was measured and estimates, from those samples alone, the error at every candidate configuration not
-    /// measured (cross-validation, <see cref="CrossValidationReport.EstimateHeldOutError"/>, mixed in the proportion of
-    /// unmeasured configurations at unmeasured prompt sizes). Compare the estimate with the accuracy you need to tell
+    /// measured (cross-validation, <see cref="CrossValidationReport.EstimateHeldOutError(RuntimeModel, IEnumerable{ValueTuple{int, int}})"/>:
+    /// fold errors mixed in the proportion of unmeasured configurations at unmeasured prompt sizes, widened by the rounding of
+    /// the runtimes' clock where one is detected). Compare the estimate with the accuracy you need to tell
     /// whether the budget was too small.
     /// </summary>
     /// <param name="measured">The samples of a run (at least one prompt size swept at two output lengths).</param>
@@ -81,10 +82,9 @@ public sealed class AdaptiveProfilingPlanner
         options = (options ?? FitOptions) with { KeepNonPhysicalFit = true };
         var model = RuntimeModel.Fit(samples, options);
         var done = samples.Select(s => (s.PromptTokens, s.OutputTokens)).ToHashSet();
-        var prompts = samples.Select(s => s.PromptTokens).ToHashSet();
-        var left = _prompts.SelectMany(p => _outputs.Select(o => (P: p, O: o))).Where(k => !done.Contains(k)).ToList();
-        var share = left.Count == 0 ? 0 : left.Count(k => !prompts.Contains(k.P)) / (double)left.Count;
-        var estimate = RuntimeModel.CrossValidate(samples, options, cancellationToken).EstimateHeldOutError(share);
+        var left = _prompts.SelectMany(p => _outputs.Select(o => (PromptTokens: p, OutputTokens: o))).Where(k => !done.Contains(k)).ToList();
+        var report = RuntimeModel.CrossValidate(samples, options, cancellationToken);
+        var estimate = left.Count == 0 ? report.EstimateHeldOutError(0) : report.EstimateHeldOutError(model, left);
         return new PlanAssessment(model, estimate, left.Count);
     }
 

@@ -14,6 +14,8 @@ internal static class RuntimeCrossValidation
             Combined = Summary(pooled),
             PromptFoldErrors = byPrompt,
             ConfigurationFoldErrors = byConfiguration,
+            MeasurementResolutionSeconds = MeasurementResolution.DetectStepSeconds(points.Select(p => p.Seconds)),
+            ConfigurationFoldInverseSquareSeconds = MeanInverseSquare(ConfigurationFoldTestPoints(points)),
         };
     }
 
@@ -87,6 +89,19 @@ internal static class RuntimeCrossValidation
         }
 
         return errors;
+    }
+
+    // The points the configuration folds predict (those of a fold that cannot be refitted included: rare, and only a weight here).
+    private static IEnumerable<RuntimeModelFitter.Point> ConfigurationFoldTestPoints(RuntimeModelFitter.Point[] points)
+    {
+        var anchors = points.GroupBy(p => p.PromptTokens).ToDictionary(g => g.Key, g => g.Min(p => p.OutputTokens));
+        return points.Where(p => p.OutputTokens != anchors[p.PromptTokens]);
+    }
+
+    private static double MeanInverseSquare(IEnumerable<RuntimeModelFitter.Point> points)
+    {
+        var list = points.ToList();
+        return list.Count == 0 ? 0 : list.Average(p => 1 / (p.Seconds * p.Seconds));
     }
 
     private static ErrorSummary? Summary(IReadOnlyCollection<double> errors) => errors.Count > 0 ? ErrorSummary.FromRelativeErrors(errors) : null;

@@ -49,6 +49,25 @@ public class AccuracyStudyTests
         Assert.InRange(paper.CrossValidated.Median / paper.HeldOut.Median, 0.5, 2.0);
     }
 
+    [Theory]
+    [MemberData(nameof(Files))]
+    public void Adaptive_EstimateOfP90IsWithinTwofold(string file)
+    {
+        // The logs round to the millisecond: the estimate adds that rounding to the folds' error (GPT-J-6B: folds alone 0.36×).
+        var adaptive = AccuracyStudy.CompareMethods(Grid(file), TestContext.Current.CancellationToken).Single(m => m.Method == AccuracyStudy.Adaptive);
+        Assert.InRange(adaptive.CrossValidated!.P90 / adaptive.HeldOut.P90, 0.5, 2.0);
+    }
+
+    [Fact]
+    public void Unmeasured_IsTheGridLessTheDesign()
+    {
+        var grid = Grid("a100-gptj_6b.csv");
+        var design = AccuracyStudy.AdaptiveDesign(grid, 30);
+        var unmeasured = grid.Unmeasured(design);
+        Assert.Equal(grid.Count - 30, unmeasured.Count);
+        Assert.DoesNotContain(unmeasured, c => design.Any(s => s.PromptTokens == c.PromptTokens && s.OutputTokens == c.OutputTokens));
+    }
+
     [Fact]
     public void HelmEstimator_IsWorseThanInterpolationBetweenTheSameKnots()
     {
