@@ -21,7 +21,8 @@ internal static class AccuracyReport
         md.AppendLine("A method measures some configurations, fits, and is scored on **every configuration it did not measure** (held out).");
         md.AppendLine("Errors are |predicted − measured| / measured. *Estimate* is the fit's own error estimate from the same samples");
         md.AppendLine("(`CrossValidationReport.EstimateHeldOutError`): leave-one-prompt-size-out errors for held-out configurations at unprofiled");
-        md.AppendLine("prompt sizes, leave-one-configuration-out errors for the rest, mixed in the proportion the held-out set has.");
+        md.AppendLine("prompt sizes, leave-one-configuration-out errors for the rest, mixed in the proportion the held-out set has; where the runtimes are");
+        md.AppendLine("rounded to a clock step (1 ms in these logs), the configuration folds' errors are widened by the rounding of a short held-out query and its anchor.");
         md.AppendLine("Medians and p90s are type-7 percentiles: linear interpolation between closest ranks (`Percentiles`, the default of NumPy and Excel's PERCENTILE.INC).");
         md.AppendLine();
         md.AppendLine("Methods:");
