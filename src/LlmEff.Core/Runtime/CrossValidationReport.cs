@@ -143,5 +143,4 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
             }
         }
     }
-
 }
