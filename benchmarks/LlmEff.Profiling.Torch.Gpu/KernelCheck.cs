@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -54,6 +55,7 @@ internal static class KernelCheck
                     r[$"{key}_y_max_abs_diff"] = (wantY.to(ScalarType.Float32) - y.to(ScalarType.Float32)).abs().max().item<float>();
                 }
 
+                NormTimes(kernels, dtype, device, g, r);
                 Rotary(kernels, dtype, device, g, r, batch: null, position: 37, prefix: string.Empty);
                 Batched(kernels, dtype, device, g, r);
                 Experts(dtype, device, g, r);
@@ -98,6 +100,8 @@ internal static class KernelCheck
             var routes = stack([.. Enumerable.Range(0, 5).Select(i => randperm(experts, generator: g).narrow(0, 0, k).sort().Values)]).to(device);
             var position = tensor(new long[] { 3 }, ScalarType.Int64, device);
             var routerRows = router.t().contiguous();
+            // What the expert kernels now do inside moe_gate_up: the router GEMM the step used to launch (µs per call).
+            r[$"router_gemm_e{experts}_h{h}_us"] = Math.Round(GraphSecondsPerCall(() => mm(y, router).Dispose(), 48) * 1e6, 2);
             foreach (var withShared in new[] { false, true })
             {
                 var shared = withShared ? randn([1, h], dtype, generator: g).to(device) : null;
@@ -106,14 +110,72 @@ internal static class KernelCheck
                 var want = x.clone();
                 want.add_(shared is null ? moe : moe + shared);
                 var got = x.clone();
-                kernels.Run(y, routerRows, routes, position, gateUp, down, shared, got, empty([experts], dtype, device), empty([k, f], dtype, device), IntPtr.Zero);
+                var logits = empty([experts], dtype, device);
+                var activation = empty([k, f], dtype, device);
+                kernels.Run(y, routerRows, routes, position, gateUp, down, shared, got, logits, activation, IntPtr.Zero);
                 cuda.synchronize();
                 var key = $"experts_e{experts}_k{k}_h{h}_f{f}{(withShared ? "_shared" : string.Empty)}";
+                if (!withShared)
+                {
+                    var scratch = x.clone();
+                    r[key + "_us"] = Math.Round(GraphSecondsPerCall(() => kernels.Run(y, routerRows, routes, position, gateUp, down, null, scratch, logits, activation, CudaGraph.CurrentRawStream()), 48) * 1e6, 2);
+                }
+
                 r[key + "_identical"] = (want == got).to(ScalarType.Float32).mean().item<float>();
                 r[key + "_max_abs_diff"] = (want.to(ScalarType.Float32) - got.to(ScalarType.Float32)).abs().max().item<float>();
                 r[key + "_max_abs_ref"] = want.to(ScalarType.Float32).abs().max().item<float>();
             }
         }
+    }
+
+    /// <summary>
+    /// The one-row norm's time per call, the narrow instance the decoders launch against the 24-values-a-thread kernel
+    /// used for every width before (weights read after the reductions), 64 calls back to back in a CUDA graph.
+    /// </summary>
+    private static void NormTimes(DecodeKernels kernels, ScalarType dtype, Device device, Generator g, Dictionary<string, object?> r)
+    {
+        foreach (var (h, ln) in new[] { (4096, false), (4096, true) })
+        {
+            var x = randn([1, h], dtype, generator: g).to(device);
+            var add = randn([h], dtype, generator: g).to(device) * 1e-3;
+            var w = (randn([h], dtype, generator: g).to(device) * 0.1) + 1;
+            var b = randn([h], dtype, generator: g).to(device) * 0.1;
+            var y = empty_like(x);
+            var key = $"norm_{(ln ? "ln" : "rms")}_{h}";
+            r[key + "_us"] = Math.Round(GraphSecondsPerCall(() => kernels.Norm(x, add, w, ln ? b : null, y, 1e-5, ln, CudaGraph.CurrentRawStream()), 64) * 1e6, 2);
+            r[key + "_wide_kernel_us"] = Math.Round(GraphSecondsPerCall(() => kernels.NormWide(x, add, w, ln ? b : null, y, 1e-5, ln, CudaGraph.CurrentRawStream()), 64) * 1e6, 2);
+        }
+    }
+
+    /// <summary>Seconds per call of <paramref name="body"/>, issued <paramref name="calls"/> times in one CUDA graph (best of 3 series of 20 replays).</summary>
+    private static double GraphSecondsPerCall(Action body, int calls)
+    {
+        var stream = CudaGraph.SideStream();
+        CudaGraph.RunOnSideStream(body, stream);
+        using var graph = CudaGraph.Capture(
+            () =>
+            {
+                for (var i = 0; i < calls; i++)
+                {
+                    body();
+                }
+            },
+            stream);
+        var best = double.MaxValue;
+        for (var series = 0; series < 3; series++)
+        {
+            cuda.synchronize();
+            var clock = Stopwatch.StartNew();
+            for (var replay = 0; replay < 20; replay++)
+            {
+                graph.Replay();
+            }
+
+            cuda.synchronize();
+            best = Math.Min(best, clock.Elapsed.TotalSeconds / (20.0 * calls));
+        }
+
+        return best;
     }
 
     /// <summary>The batched step's uses: norms of several rows, rotary + cache writes of several queries, the gated activation, and decode attention against SDPA.</summary>

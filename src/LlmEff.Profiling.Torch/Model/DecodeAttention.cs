@@ -7,8 +7,8 @@ namespace LlmEff.Profiling.Torch;
 /// Decode attention of one token per query over its KV cache, compiled at run time with NVRTC for one head size and
 /// group size (the constants unroll the kernel and keep its accumulators in registers). Split-KV ("flash decoding"):
 /// the context of each (query, KV head) is cut into chunks so that even one query fills the GPU; each block reads its
-/// chunk's keys and values once for all the query heads of the group (GQA), keeps an online softmax in fp32, and the
-/// last chunk of each (query, KV head) to finish merges them (a counter per pair, no second launch). Unlike the SDPA call it replaces, it reads the cache in place (the
+/// chunk's keys and values once for all the query heads of the group (GQA), keeps an online softmax in fp32, and a
+/// second kernel merges the chunks. Unlike the SDPA call it replaces, it reads the cache in place (the
 /// <c>[T, H + 2KV, HD]</c> layout, no strided views) and only the positions up to the device-held one, not the whole
 /// window the graph was captured for.
 /// </summary>
@@ -101,31 +101,14 @@ internal sealed unsafe class DecodeAttention
         // Value rows whose slices a lane holds at once: up to 256 bytes of them.
         #define VB ((256 / (E * 16 / VE)) < 32 ? (256 / (E * 16 / VE)) : 32)
 
-        // Value d of head h of query b: the S chunks' partial sums merged (read through L2: other blocks wrote them).
-        __device__ __forceinline__ void merge_chunks(const float* part, T* out, int H, int KV, int S, int b, int h, int d) {
-            const float* p = part + ((long long)b * H + h) * S * (HD + 2);
-            float M = NEG_INF;
-            #pragma unroll 8
-            for (int s = 0; s < S; s++) M = fmaxf(M, __ldcg(p + s * (HD + 2) + HD));
-            float num = 0.f, den = 0.f;
-            #pragma unroll 8
-            for (int s = 0; s < S; s++) {
-                float ms = __ldcg(p + s * (HD + 2) + HD);
-                if (ms != NEG_INF) { float f = __expf(ms - M); num += f * __ldcg(p + s * (HD + 2) + d); den += f * __ldcg(p + s * (HD + 2) + HD + 1); }
-            }
-
-            int kv = h / G, g = h - kv * G;
-            out[(long long)b * H * HD + (g * KV + kv) * HD + d] = st(num / den);
-        }
-
         // Block (s, kv, b): positions [s·C, min(L, s·C + C)) of query b's cache for the G query heads of KV head kv, with
         // L = *pos + 1 and C a multiple of 32. Each warp takes tiles of 32 positions: lane l scores position t + l against
         // the G queries (its key row staged through shared memory; queries in shared memory), one warp max per head and tile for the
         // online softmax, then the tile's values row by row with lane l holding values l·E .. l·E + E − 1 (coalesced) and
         // each position's probability broadcast by a shuffle. One chunk (gridDim.x == 1): writes the normalised output,
         // heads in the output projection's (group, KV head) order; else the chunk's [HD unnormalised sums, max, sum of
-        // exponentials] per head to part [B, H, S, HD + 2], and the last of the S blocks of (kv, b) merges them.
-        extern "C" __global__ void __launch_bounds__(WARPS * 32) decode_attention(const T* q, const T* cache, const long long* pos, T* out, unsigned int* done, float* part, int H, int KV, long long cache_stride, int C, float scale) {
+        // exponentials] per head to part [B, H, S, HD + 2].
+        extern "C" __global__ void __launch_bounds__(WARPS * 32) decode_attention(const T* q, const T* cache, const long long* pos, T* out, float* part, int H, int KV, long long cache_stride, int C, float scale) {
             __shared__ float sq[G][HD];
             __shared__ float sh[WARPS][G][HD + 2];
             __shared__ uint4 sk[WARPS][32][5]; // a fifth column staggers the rows over the banks
@@ -257,39 +240,39 @@ internal sealed unsafe class DecodeAttention
                     if (d == 0) { pp[HD] = M; pp[HD + 1] = den; }
                 }
             }
-
-            if (S == 1) return;
-            // The last chunk of (query b, KV head kv) to finish merges the group's chunks, in chunk order (so the result
-            // does not depend on which finished last), instead of a second launch: its counter says how many are done,
-            // and it sets the counter back to 0 for the next step (a graph replays the same launch).
-            __shared__ int last;
-            __threadfence();
-            __syncthreads();
-            if (threadIdx.x == 0) {
-                unsigned int* c = done + b * KV + kv;
-                last = atomicAdd(c, 1u) == (unsigned int)(S - 1);
-                if (last) *c = 0u;
-            }
-            __syncthreads();
-            if (!last) return;
-            __threadfence();
-            for (int i = threadIdx.x; i < G * HD; i += WARPS * 32) {
-                int g = i / HD, d = i - g * HD;
-                merge_chunks(part, out, H, KV, S, b, kv * G + g, d);
-            }
         }
 
+        // Block (h, b), one thread per value: merges the S chunks of head h of query b.
+        extern "C" __global__ void decode_attention_merge(const float* part, T* out, int H, int KV, int S) {
+            const int h = blockIdx.x, b = blockIdx.y, d = threadIdx.x;
+            if (d >= HD) return;
+            const float* p = part + ((long long)b * H + h) * S * (HD + 2);
+            float M = NEG_INF;
+            #pragma unroll 8
+            for (int s = 0; s < S; s++) M = fmaxf(M, p[s * (HD + 2) + HD]);
+            float num = 0.f, den = 0.f;
+            #pragma unroll 8
+            for (int s = 0; s < S; s++) {
+                float ms = p[s * (HD + 2) + HD];
+                if (ms != NEG_INF) { float f = __expf(ms - M); num += f * p[s * (HD + 2) + d]; den += f * p[s * (HD + 2) + HD + 1]; }
+            }
+
+            int kv = h / G, g = h - kv * G;
+            out[(long long)b * H * HD + (g * KV + kv) * HD + d] = st(num / den);
+        }
         """;
 
     private static readonly Dictionary<(ScalarType, int, int), (DecodeAttention?, string?)> Compiled = [];
 
     private readonly CudaRuntimeCompiler _compiler;
     private readonly IntPtr _chunk;
+    private readonly IntPtr _merge;
 
     private DecodeAttention(CudaRuntimeCompiler compiler, IReadOnlyDictionary<string, IntPtr> functions, int headDim, int groups)
     {
         _compiler = compiler;
         _chunk = functions["decode_attention"];
+        _merge = functions["decode_attention_merge"];
         HeadDim = headDim;
         Groups = groups;
     }
@@ -317,7 +300,7 @@ internal sealed unsafe class DecodeAttention
         }
 
         var defines = string.Create(CultureInfo.InvariantCulture, $"#define HD {headDim}\n#define G {groups}\n#define WARPS {Warps}\n");
-        return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups), dtype, "decode attention kernels", defines, Source, ["decode_attention"], (c, f) => new DecodeAttention(c, f, headDim, groups));
+        return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups), dtype, "decode attention kernels", defines, Source, ["decode_attention", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups));
     }
 
     /// <summary>
@@ -357,11 +340,8 @@ internal sealed unsafe class DecodeAttention
         return (tiles + chunks - 1) / chunks * TileTokens;
     }
 
-    /// <summary>
-    /// Floats of the chunk workspace for <paramref name="chunks"/> chunks: a finished-chunk counter per (query, head)
-    /// (zero when allocated; each launch leaves them zero), then the chunks' partial sums.
-    /// </summary>
-    public static long WorkspaceFloats(int batch, int heads, int headDim, int chunks) => chunks <= 1 ? 0 : (long)batch * heads * (1 + (chunks * (headDim + 2)));
+    /// <summary>Floats of the chunk workspace for <paramref name="chunks"/> chunks.</summary>
+    public static long WorkspaceFloats(int batch, int heads, int headDim, int chunks) => chunks <= 1 ? 0 : (long)batch * heads * chunks * (headDim + 2);
 
     /// <summary>
     /// <paramref name="output"/> <c>[b, H·HD]</c> = softmax(q·Kᵀ/√HD)·V over positions 0..<paramref name="position"/> of
@@ -380,12 +360,15 @@ internal sealed unsafe class DecodeAttention
         // Whole tiles per chunk; rounding up may leave fewer chunks than asked (the workspace is then larger than needed).
         var chunkTokens = ChunkTokens(windowTokens, chunks);
         var scale = (float)(1.0 / Math.Sqrt(HeadDim));
-        // The counters first (uint32, as many as (query, head) pairs, so at least the (query, KV head) pairs), then the partial sums.
-        IntPtr pq = Ptr(queries), pc = Ptr(cacheLayer), pp = Ptr(position), po = Ptr(output), pd = workspace is null ? 0 : Ptr(workspace);
-        IntPtr pw = pd == 0 ? 0 : pd + (nint)((long)batch * heads * sizeof(float));
+        IntPtr pq = Ptr(queries), pc = Ptr(cacheLayer), pp = Ptr(position), po = Ptr(output), pw = workspace is null ? 0 : Ptr(workspace);
         int h = heads, kv = keyValueHeads, s = (windowTokens + chunkTokens - 1) / chunkTokens;
-        var args = stackalloc void*[] { &pq, &pc, &pp, &po, &pd, &pw, &h, &kv, &cacheStride, &chunkTokens, &scale };
+        var args = stackalloc void*[] { &pq, &pc, &pp, &po, &pw, &h, &kv, &cacheStride, &chunkTokens, &scale };
         _compiler.Launch(_chunk, (uint)s, (uint)keyValueHeads, (uint)batch, Warps * 32, stream, args);
+        if (s > 1)
+        {
+            var merge = stackalloc void*[] { &pw, &po, &h, &kv, &s };
+            _compiler.Launch(_merge, (uint)heads, (uint)batch, 1, (uint)(((HeadDim + 31) / 32) * 32), stream, merge);
+        }
     }
 
     private static IntPtr Ptr(Tensor t) => NcclTensors.DataPointer(t);

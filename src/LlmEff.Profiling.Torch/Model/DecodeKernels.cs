@@ -193,6 +193,21 @@ internal sealed unsafe class DecodeKernels
     }
 
     /// <summary>
+    /// <see cref="Norm"/> through the 24-values-a-thread instance whatever the width (weights read after the reductions):
+    /// the kernel every width used before the narrow instances, kept for timing them against it in one process.
+    /// </summary>
+    internal void NormWide(Tensor x, Tensor? add, Tensor weight, Tensor? bias, Tensor y, double eps, bool layerNorm, IntPtr stream)
+    {
+        var h = (int)weight.numel();
+        var rows = (uint)(x.numel() / h);
+        IntPtr px = Ptr(x), pa = add is null ? 0 : Ptr(add), pw = Ptr(weight), pb = bias is null ? 0 : Ptr(bias), py = Ptr(y);
+        var e = (float)eps;
+        var ln = layerNorm ? 1 : 0;
+        var args = stackalloc void*[] { &px, &pa, &pw, &pb, &py, &h, &e, &ln };
+        _compiler.Launch(_norm, rows, (uint)Math.Min(1024, ((h + 31) / 32) * 32), stream, args);
+    }
+
+    /// <summary>
     /// Rotates the queries and keys of each query's <paramref name="qkv"/> row <c>[b, H + 2KV, HD]</c> (when tables are
     /// given) into <paramref name="queries"/> <c>[b, H, HD]</c> and, with the values, into that query's cache
     /// <c>[T, H + 2KV, HD]</c> (consecutive in <paramref name="cacheLayer"/>) at <paramref name="position"/>.
