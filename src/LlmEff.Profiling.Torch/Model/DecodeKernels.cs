@@ -177,6 +177,22 @@ internal sealed unsafe class DecodeKernels
     public void Norm(Tensor x, Tensor? add, Tensor weight, Tensor? bias, Tensor y, double eps, bool layerNorm, IntPtr stream)
     {
         var h = (int)weight.numel();
+        var perThread = (h + NormThreads(h) - 1) / NormThreads(h);
+        LaunchNorm(perThread <= 4 ? _norm4 : perThread <= 8 ? _norm8 : _norm, x, add, weight, bias, y, eps, layerNorm, stream);
+    }
+
+    /// <summary>
+    /// <see cref="Norm"/> through the 24-values-a-thread instance whatever the width (weights read after the reductions):
+    /// the kernel every width used before the narrow instances, kept for timing them against it in one process.
+    /// </summary>
+    internal void NormWide(Tensor x, Tensor? add, Tensor weight, Tensor? bias, Tensor y, double eps, bool layerNorm, IntPtr stream) =>
+        LaunchNorm(_norm, x, add, weight, bias, y, eps, layerNorm, stream);
+
+    private static uint NormThreads(int h) => (uint)Math.Min(1024, ((h + 31) / 32) * 32);
+
+    private void LaunchNorm(IntPtr kernel, Tensor x, Tensor? add, Tensor weight, Tensor? bias, Tensor y, double eps, bool layerNorm, IntPtr stream)
+    {
+        var h = (int)weight.numel();
         if (h > MaxNormWidth)
         {
             throw new ArgumentOutOfRangeException(nameof(x), h, $"fused_norm handles rows of at most {MaxNormWidth} values.");
@@ -187,24 +203,7 @@ internal sealed unsafe class DecodeKernels
         var e = (float)eps;
         var ln = layerNorm ? 1 : 0;
         var args = stackalloc void*[] { &px, &pa, &pw, &pb, &py, &h, &e, &ln };
-        var threads = (uint)Math.Min(1024, ((h + 31) / 32) * 32);
-        var perThread = (h + threads - 1) / threads;
-        _compiler.Launch(perThread <= 4 ? _norm4 : perThread <= 8 ? _norm8 : _norm, rows, threads, stream, args);
-    }
-
-    /// <summary>
-    /// <see cref="Norm"/> through the 24-values-a-thread instance whatever the width (weights read after the reductions):
-    /// the kernel every width used before the narrow instances, kept for timing them against it in one process.
-    /// </summary>
-    internal void NormWide(Tensor x, Tensor? add, Tensor weight, Tensor? bias, Tensor y, double eps, bool layerNorm, IntPtr stream)
-    {
-        var h = (int)weight.numel();
-        var rows = (uint)(x.numel() / h);
-        IntPtr px = Ptr(x), pa = add is null ? 0 : Ptr(add), pw = Ptr(weight), pb = bias is null ? 0 : Ptr(bias), py = Ptr(y);
-        var e = (float)eps;
-        var ln = layerNorm ? 1 : 0;
-        var args = stackalloc void*[] { &px, &pa, &pw, &pb, &py, &h, &e, &ln };
-        _compiler.Launch(_norm, rows, (uint)Math.Min(1024, ((h + 31) / 32) * 32), stream, args);
+        _compiler.Launch(kernel, rows, NormThreads(h), stream, args);
     }
 
     /// <summary>
