@@ -284,29 +284,7 @@ internal static class BatchedDecoderScript
             }
 
             L(string.Empty);
-            L("def f_head(y: Tensor, t: Tensor, pos: Tensor, hist: Tensor, g: List[Tensor]) -> Tensor:");
-            L($"    t.copy_(_choose(torch.mm(y, g[{ih}])))");
-            L("    hist.index_copy_(1, pos + 1, t.view(t.size(0), 1))");
-            L("    pos.add_(1)");
-            L("    return t");
-            L(string.Empty);
-            L("def f_norm_ref(x: Tensor, add: Tensor, has_add: int, nw: Tensor, nb: Tensor, y: Tensor) -> Tensor:");
-            L("    if has_add != 0:");
-            L("        x.add_(add)");
-            L($"    y.copy_({Norm("x", "nw", ln ? "nb" : null)})");
-            L("    return y");
-            L(string.Empty);
-            L("def f_rotary_ref(qkv: Tensor, q: Tensor, kvc_i: Tensor, pos: Tensor, g: List[Tensor]) -> Tensor:");
-            if (rotary)
-            {
-                L("    qk = qkv.narrow(1, 0, QK)");
-                L("    r = qk.roll(HALF, -1)");
-                L($"    qk.mul_(g[{ic}].index_select(0, pos)).addcmul_(r, g[{isn}].index_select(0, pos))");
-            }
-
-            L("    kvc_i.index_copy_(1, pos, qkv.unsqueeze(1))");
-            L("    q.copy_(qkv.narrow(1, 0, H))");
-            L("    return q");
+            FusedStepReferenceScript.Emit(L, batched: true, ih, Norm("x", "nw", ln ? "nb" : null), rotary, ic, isn);
         }
     }
 }

@@ -132,29 +132,7 @@ internal static partial class DecoderScript
                 TensorParallelStepPieces();
             }
 
-            L("def f_head(y: Tensor, t: Tensor, pos: Tensor, hist: Tensor, g: List[Tensor]) -> Tensor:");
-            L($"    t.copy_(_choose(torch.mm(y, g[{_ih}])))");
-            L("    hist.index_copy_(0, pos + 1, t)");
-            L("    pos.add_(1)");
-            L("    return t");
-            L(string.Empty);
-            L("def f_norm_ref(x: Tensor, add: Tensor, has_add: int, nw: Tensor, nb: Tensor, y: Tensor) -> Tensor:");
-            L("    if has_add != 0:");
-            L("        x.add_(add)");
-            L($"    y.copy_({Norm("x", "nw", _ln ? "nb" : null, oneRow: true)})");
-            L("    return y");
-            L(string.Empty);
-            L("def f_rotary_ref(qkv: Tensor, q: Tensor, kvc_i: Tensor, pos: Tensor, g: List[Tensor]) -> Tensor:");
-            if (_rotary)
-            {
-                L("    qk = qkv.narrow(0, 0, QK)");
-                L("    r = qk.roll(HALF, -1)");
-                L($"    qk.mul_(g[{_ic}].index_select(0, pos)).addcmul_(r, g[{_isn}].index_select(0, pos))");
-            }
-
-            L("    kvc_i.index_copy_(0, pos, qkv.unsqueeze(0))");
-            L("    q.copy_(qkv.narrow(0, 0, H))");
-            L("    return q");
+            FusedStepReferenceScript.Emit(L, batched: false, _ih, Norm("x", "nw", _ln ? "nb" : null, oneRow: true), _rotary, _ic, _isn);
         }
 
         // The static step of a rank driven with real collectives between its pieces (TensorParallelDecoder's captured
