@@ -211,23 +211,15 @@ public sealed partial class BatchedGreedyDecoder
         ArgumentOutOfRangeException.ThrowIfNegative(start, nameof(contextTokens));
         var window = (start + replays) / WindowTokens;
         var bucket = _views[k];
-        using var pieces = new StepPieces();
-        _pieces = pieces;
-        try
-        {
-            return pieces.Measure(
-                () => DecodeFused(bucket, window, _kernels, _attention, CudaGraph.CurrentRawStream()),
-                () =>
-                {
-                    _position.fill_(start);
-                    bucket.Token.zero_();
-                },
-                replays);
-        }
-        finally
-        {
-            _pieces = null;
-        }
+        return StepPieces.MeasureAttached(
+            p => _pieces = p,
+            () => DecodeFused(bucket, window, _kernels, _attention, CudaGraph.CurrentRawStream()),
+            () =>
+            {
+                _position.fill_(start);
+                bucket.Token.zero_();
+            },
+            replays);
     }
 
     /// <summary>Calls a script function with exactly the given arguments (each piece takes the tensor lists it needs).</summary>

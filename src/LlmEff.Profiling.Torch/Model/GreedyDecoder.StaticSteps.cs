@@ -219,23 +219,15 @@ public sealed partial class GreedyDecoder
         var start = Math.Min(contextTokens, CapacityTokens - replays - 2);
         ArgumentOutOfRangeException.ThrowIfNegative(start, nameof(contextTokens));
         var window = WindowIndex(start + replays);
-        using var pieces = new StepPieces();
-        _pieces = pieces;
-        try
-        {
-            return pieces.Measure(
-                () => DecodeFused(window, _kernels, CudaGraph.CurrentRawStream()),
-                () =>
-                {
-                    _position.fill_(start);
-                    _token.zero_();
-                },
-                replays);
-        }
-        finally
-        {
-            _pieces = null;
-        }
+        return StepPieces.MeasureAttached(
+            p => _pieces = p,
+            () => DecodeFused(window, _kernels, CudaGraph.CurrentRawStream()),
+            () =>
+            {
+                _position.fill_(start);
+                _token.zero_();
+            },
+            replays);
     }
 
     /// <summary>

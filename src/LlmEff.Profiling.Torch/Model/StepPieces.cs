@@ -103,6 +103,24 @@ internal sealed class StepPieces : IDisposable
         return result;
     }
 
+    /// <summary>
+    /// <see cref="Measure"/> with fresh pieces that <paramref name="attach"/> hands to the decoder whose step is timed (its
+    /// step asks them which pieces run), and takes back (null) afterwards, even when the timing fails.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> MeasureAttached(Action<StepPieces?> attach, Action step, Action reset, int replays)
+    {
+        using var pieces = new StepPieces();
+        attach(pieces);
+        try
+        {
+            return pieces.Measure(step, reset, replays);
+        }
+        finally
+        {
+            attach(null);
+        }
+    }
+
     public void Dispose()
     {
         foreach (var t in _standIns.Values)
