@@ -14,8 +14,9 @@ namespace LlmEff.Profiling.Torch;
 /// distinct experts out of <c>E</c>, fixed per (seed, layer, position) in a table held on the device. A trained router
 /// with its load-balancing loss spreads tokens evenly over experts on average, and runtime depends only on how many
 /// tokens each expert receives, not on which; a uniform draw is that balanced load without the data a real router
-/// needs. The router GEMM still runs, and its logits at the chosen experts give the mixing weights (softmax over the
-/// <c>k</c> chosen, Mixtral's rule and Qwen's renormalised top-k), so the step does the real router's work.
+/// needs. The router still computes every expert's logit (a GEMM in the script, warps of the expert kernels in the fused
+/// step), and its logits at the chosen experts give the mixing weights (softmax over the <c>k</c> chosen, Mixtral's rule
+/// and Qwen's renormalised top-k), so the step does the real router's work.
 /// </para>
 /// <para>
 /// The experts run as two grouped GEMMs (<c>torch._grouped_mm</c>) over the token copies sorted by expert: every shape
