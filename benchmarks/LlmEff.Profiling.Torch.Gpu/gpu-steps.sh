@@ -24,8 +24,8 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
   case $s in
     kc) step kc 120 --kernel-check --kernel-check-only ;;
     gc) step gc 150 --graph-check --graph-check-only ;;
-    bj) step bj 110 --batching --steps-only --model gpt-j ;;
-    bl) step bl 110 --batching --steps-only --model Meta-Llama-3 ;;
+    bj) step bj 140 --batching --steps-only --model gpt-j ;;
+    bl) step bl 140 --batching --steps-only --model Meta-Llama-3 ;;
     bj1) step bj1 100 --batching --steps-only --one-call-step --model gpt-j ;;
     bl1) step bl1 100 --batching --steps-only --one-call-step --model Meta-Llama-3 ;;
     bjs) step bjs 100 --batching --steps-only --no-attention-kernel --model gpt-j ;;
