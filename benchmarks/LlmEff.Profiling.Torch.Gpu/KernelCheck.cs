@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -161,21 +160,7 @@ internal static class KernelCheck
                 }
             },
             stream);
-        var best = double.MaxValue;
-        for (var series = 0; series < 3; series++)
-        {
-            cuda.synchronize();
-            var clock = Stopwatch.StartNew();
-            for (var replay = 0; replay < 20; replay++)
-            {
-                graph.Replay();
-            }
-
-            cuda.synchronize();
-            best = Math.Min(best, clock.Elapsed.TotalSeconds / (20.0 * calls));
-        }
-
-        return best;
+        return graph.BestSecondsPerReplay(20) / calls;
     }
 
     /// <summary>The batched step's uses: norms of several rows, rotary + cache writes of several queries, the gated activation, and decode attention against SDPA.</summary>

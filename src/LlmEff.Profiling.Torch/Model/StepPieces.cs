@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using static TorchSharp.torch;
 
 namespace LlmEff.Profiling.Torch;
@@ -73,22 +72,7 @@ internal sealed class StepPieces : IDisposable
                 },
                 stream);
             using var graph = CudaGraph.Capture(step, stream);
-            var best = double.MaxValue;
-            for (var series = 0; series < 3; series++)
-            {
-                reset();
-                cuda.synchronize();
-                var clock = Stopwatch.StartNew();
-                for (var r = 0; r < replays; r++)
-                {
-                    graph.Replay();
-                }
-
-                cuda.synchronize();
-                best = Math.Min(best, clock.Elapsed.TotalSeconds / replays);
-            }
-
-            return best;
+            return graph.BestSecondsPerReplay(replays, reset);
         }
 
         var result = new Dictionary<string, double> { ["step"] = Time(null) };
