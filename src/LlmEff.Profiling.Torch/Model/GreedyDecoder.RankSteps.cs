@@ -43,17 +43,9 @@ public sealed partial class GreedyDecoder
     internal Tensor RankAttentionPartial(Tensor x, Tensor? pending, int layer, int window, Tensor mask, Tensor attended, DecodeKernels? kernels, IntPtr stream)
     {
         var block = Model.Blocks[layer];
-        var s = Model.Shape;
         NormInto(x, pending, block.Norm1Weight, block.Norm1Bias, kernels, stream);
         var qkv = Invoke("f_qkv", _normed!, layer, _layerTensors);
-        if (kernels is not null)
-        {
-            kernels.RotaryCache(qkv, _queries!, _cache[layer], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream);
-        }
-        else
-        {
-            Invoke("f_rotary_ref", qkv, _queries!, _cache[layer], _position, _globals);
-        }
+        RotaryInto(qkv, layer, kernels, stream);
 
         Invoke("f_attn_ref", _queries!, layer, WindowLength(window), mask, attended, _keys, _values);
         return Invoke("f_out_partial", attended, layer, _layerTensors);

@@ -103,14 +103,7 @@ public sealed partial class GreedyDecoder
             var qkv = Output("qkv", () => Invoke("f_qkv", y, i, _layerTensors));
             if (Runs("rotary"))
             {
-                if (kernels is not null)
-                {
-                    kernels.RotaryCache(qkv, _queries!, _cache[i], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream);
-                }
-                else
-                {
-                    Invoke("f_rotary_ref", qkv, _queries!, _cache[i], _position, _globals);
-                }
+                RotaryInto(qkv, i, kernels, stream);
             }
 
             // The split sequence where the kernel runs, and in the reference run (no kernels) that checks it on the CPU;
@@ -198,6 +191,24 @@ public sealed partial class GreedyDecoder
         else
         {
             Invoke("f_norm_ref", x, add ?? x, add is null ? 0 : 1, weight, bias ?? weight, y);
+        }
+    }
+
+    /// <summary>
+    /// The fused step's rotary + cache write of layer <paramref name="layer"/>: the token's rotated queries into the step's
+    /// query buffer and its keys and values into the layer's cache at the current position; by the kernel, or by its
+    /// reference function where <paramref name="kernels"/> is null.
+    /// </summary>
+    private void RotaryInto(Tensor qkv, int layer, DecodeKernels? kernels, IntPtr stream)
+    {
+        if (kernels is not null)
+        {
+            var s = Model.Shape;
+            kernels.RotaryCache(qkv, _queries!, _cache[layer], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream);
+        }
+        else
+        {
+            Invoke("f_rotary_ref", qkv, _queries!, _cache[layer], _position, _globals);
         }
     }
 
