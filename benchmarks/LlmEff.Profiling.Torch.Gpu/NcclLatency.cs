@@ -36,7 +36,7 @@ internal static class NcclLatency
             comm.SumInPlace(first);
         }
 
-        SyncAll(devices);
+        CudaGraph.SynchronizeDevices(devices);
         first.ForEach(t => t.Dispose());
         var sizes = new List<Dictionary<string, object?>>();
         foreach (var (tokens, hidden) in Messages)
@@ -50,7 +50,7 @@ internal static class NcclLatency
                     comm.SumInPlace(perRank);
                 }
 
-                SyncAll(devices);
+                CudaGraph.SynchronizeDevices(devices);
                 var sw = Stopwatch.StartNew();
                 for (var i = 0; i < calls; i++)
                 {
@@ -58,7 +58,7 @@ internal static class NcclLatency
                 }
 
                 var issueSeconds = sw.Elapsed.TotalSeconds;
-                SyncAll(devices);
+                CudaGraph.SynchronizeDevices(devices);
                 var seconds = sw.Elapsed.TotalSeconds / calls;
                 var bytes = (long)tokens * hidden * 2;
 
@@ -131,7 +131,7 @@ internal static class NcclLatency
         {
             // NCCL sets up its per-stream state on a stream's first call: not inside the capture.
             comm.SumInPlace(perRank);
-            SyncAll(devices);
+            CudaGraph.SynchronizeDevices(devices);
             graphs = CudaGraph.CaptureOnDevices(devices, streams, () =>
             {
                 for (var k = 0; k < callsPerGraph; k++)
@@ -148,28 +148,19 @@ internal static class NcclLatency
                 Array.ForEach(graphs, g => g.Replay());
             }
 
-            SyncAll(devices);
+            CudaGraph.SynchronizeDevices(devices);
             var sw = Stopwatch.StartNew();
             for (var i = 0; i < replays; i++)
             {
                 Array.ForEach(graphs, g => g.Replay());
             }
 
-            SyncAll(devices);
+            CudaGraph.SynchronizeDevices(devices);
             return sw.Elapsed.TotalSeconds / (replays * callsPerGraph);
         }
         finally
         {
             Array.ForEach(graphs, g => g.Dispose());
-        }
-    }
-
-    /// <summary>Waits for every listed CUDA device (a timing boundary over several GPUs).</summary>
-    internal static void SyncAll(int[] devices)
-    {
-        foreach (var d in devices)
-        {
-            cuda.synchronize(torch.device(DeviceType.CUDA, d));
         }
     }
 }

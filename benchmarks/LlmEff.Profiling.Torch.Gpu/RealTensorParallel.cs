@@ -177,7 +177,7 @@ internal static class RealTensorParallel
 
     private static RuntimeModel Profile(string what, Func<Tensor, int, Tensor> generate, int[] devices, ILogger log, Dictionary<string, object?>? into = null, string? key = null)
     {
-        void Sync() => NcclLatency.SyncAll(devices);
+        void Sync() => CudaGraph.SynchronizeDevices(devices);
 
         var samples = new List<ProfilingSample>();
         var gen = new Generator(0UL);

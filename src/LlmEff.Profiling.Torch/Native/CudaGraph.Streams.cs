@@ -145,4 +145,14 @@ internal sealed unsafe partial class CudaGraph
         var current = symbols.GetCurrentStream(checked((sbyte)device));
         return symbols.RawStream(&current);
     }
+
+    /// <summary>Waits for every listed CUDA device, each once (a timing or capture boundary over several GPUs).</summary>
+    public static void SynchronizeDevices(IEnumerable<int> devices)
+    {
+        ArgumentNullException.ThrowIfNull(devices);
+        foreach (var d in devices.Distinct())
+        {
+            torch.cuda.synchronize(torch.device(DeviceType.CUDA, d));
+        }
+    }
 }

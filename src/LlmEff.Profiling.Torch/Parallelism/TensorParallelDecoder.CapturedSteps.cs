@@ -171,7 +171,7 @@ public sealed partial class TensorParallelDecoder
         var windowTokens = _ranks[0].WindowTokens;
         var streams = _devices.Select(CudaGraph.SideStream).ToArray();
         var graphs = new List<CudaGraph[]>(windows);
-        SynchronizeRanks();
+        CudaGraph.SynchronizeDevices(_devices);
         try
         {
             CudaGraph.OnStreams(_devices, streams, () =>
@@ -182,11 +182,11 @@ public sealed partial class TensorParallelDecoder
                     Step(k, useKernels: true);
                 }
 
-                SynchronizeRanks();
+                CudaGraph.SynchronizeDevices(_devices);
                 for (var k = 0; k < windows; k++)
                 {
                     SetPositions(k * windowTokens);
-                    SynchronizeRanks();
+                    CudaGraph.SynchronizeDevices(_devices);
                     var window = k;
                     graphs.Add(CudaGraph.CaptureOnDevices(_devices, streams, () => Step(window, useKernels: true)));
                 }
@@ -202,7 +202,7 @@ public sealed partial class TensorParallelDecoder
             throw;
         }
 
-        SynchronizeRanks();
+        CudaGraph.SynchronizeDevices(_devices);
         return [.. graphs];
     }
 
@@ -211,14 +211,6 @@ public sealed partial class TensorParallelDecoder
         foreach (var rank in _ranks)
         {
             rank.SetStaticPosition(position);
-        }
-    }
-
-    private void SynchronizeRanks()
-    {
-        foreach (var d in _devices.Distinct())
-        {
-            cuda.synchronize(device(DeviceType.CUDA, d));
         }
     }
 }
