@@ -74,10 +74,9 @@ public sealed class ProfilingGrid
     {
         ArgumentNullException.ThrowIfNull(design);
         var list = design.ToList();
-        var used = list.Select(s => (s.PromptTokens, s.OutputTokens)).ToHashSet();
         var prompts = list.Select(s => s.PromptTokens).ToHashSet();
-        var held = _runtimes.Keys.Where(k => !used.Contains(k)).ToList();
-        return held.Count == 0 ? 0 : held.Count(k => !prompts.Contains(k.P)) / (double)held.Count;
+        var held = Unmeasured(list);
+        return held.Count == 0 ? 0 : held.Count(k => !prompts.Contains(k.PromptTokens)) / (double)held.Count;
     }
 
     /// <summary>The configurations of the grid that <paramref name="design"/> did not measure (the held-out set), in grid order.</summary>
