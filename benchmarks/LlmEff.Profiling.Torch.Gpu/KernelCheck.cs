@@ -128,6 +128,48 @@ internal static class KernelCheck
     }
 
     /// <summary>
+    /// One layer's decode attention per call (µs) at p = 1,536 in a 1,664-position window, the batching figures' shapes
+    /// (GPT-J: 16 heads of 256; Llama-3-8B: 32 heads of 128 in 8 KV groups), for each batch size and each number of busy
+    /// warps the chunk split aims for (the engine's is <see cref="DecodeAttention.TargetWarps"/>); 32 calls back to back
+    /// in a CUDA graph. Caches are drawn on the device (values do not matter for the time).
+    /// </summary>
+    public static Dictionary<string, object?> AttentionSweep(Device device)
+    {
+        const int Window = 1664, Position = 1535;
+        var dtype = ScalarType.BFloat16;
+        var r = new Dictionary<string, object?>();
+        using var inference = inference_mode();
+        foreach (var (name, heads, kvHeads, headDim) in new[] { ("gptj", 16, 16, 256), ("llama", 32, 8, 128) })
+        {
+            var (kernel, reason) = DecodeAttention.For(dtype, headDim, heads / kvHeads);
+            if (kernel is null)
+            {
+                r[name] = reason;
+                continue;
+            }
+
+            r[$"{name}_registers"] = kernel.ChunkKernelRegisters;
+            foreach (var batch in new[] { 1, 2, 4, 8, 16, 32 })
+            {
+                using var scope = NewDisposeScope();
+                var caches = randn([batch, Window, heads + (2 * kvHeads), headDim], dtype, device);
+                var queries = randn([batch, heads, headDim], dtype, device);
+                var at = tensor(new long[] { Position }, ScalarType.Int64, device);
+                var output = empty([batch, heads * headDim], dtype, device);
+                foreach (var target in new[] { 528, 1056, 1584, 2112, 3168, 4224 })
+                {
+                    var chunks = DecodeAttention.Chunks(batch, kvHeads, Window, target);
+                    var workspace = chunks > 1 ? empty([DecodeAttention.WorkspaceFloats(batch, heads, headDim, chunks)], ScalarType.Float32, device) : null;
+                    var us = GraphSecondsPerCall(() => kernel.Run(queries, caches, at, output, workspace, heads, kvHeads, chunks, Window, CudaGraph.CurrentRawStream()), 32) * 1e6;
+                    r[$"{name}_b{batch}_warps{target}"] = $"{chunks} chunks {us:F2} us";
+                }
+            }
+        }
+
+        return r;
+    }
+
+    /// <summary>
     /// The one-row norm's time per call, the narrow instance the decoders launch against the 24-values-a-thread kernel
     /// used for every width before (weights read after the reductions), 64 calls back to back in a CUDA graph.
     /// </summary>
@@ -163,7 +205,6 @@ internal static class KernelCheck
         return graph.BestSecondsPerReplay(20) / calls;
     }
 
-    /// <summary>The batched step's uses: norms of several rows, rotary + cache writes of several queries, the gated activation, and decode attention against SDPA.</summary>
     /// <summary>
     /// Rotary + cache write against qk.mul_(cos).addcmul_(roll, sin): one query's rows <c>[QKV, HD]</c> into a cache
     /// <c>[T, QKV, HD]</c> (<paramref name="batch"/> null), or a batch's <c>[b, QKV, HD]</c> into caches <c>[b, T, QKV, HD]</c>.
@@ -190,6 +231,7 @@ internal static class KernelCheck
         r[$"{prefix}cache_other_rows_untouched"] = cache.narrow(d, 0, position).abs().sum().to(ScalarType.Float32).item<float>() == 0;
     }
 
+    /// <summary>The batched step's uses: norms of several rows, rotary + cache writes of several queries, the gated activation, and decode attention against SDPA.</summary>
     private static void Batched(DecodeKernels kernels, ScalarType dtype, Device device, Generator g, Dictionary<string, object?> r)
     {
         using var refs = jit.compile("""

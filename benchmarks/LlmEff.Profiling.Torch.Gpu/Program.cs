@@ -27,12 +27,18 @@ Directory.CreateDirectory(outDir);
 var log = new ConsoleLogger<Program>();
 
 var device = smoke ? CPU : torch.device("cuda:0");
+// An experiment's split of the decode attention: busy warps its chunks aim for (the engine's default otherwise).
+if (Array.IndexOf(args, "--attention-target-warps") is var tw and >= 0)
+{
+    DecodeAttention.TargetWarpsInUse = int.Parse(args[tw + 1], System.Globalization.CultureInfo.InvariantCulture);
+}
 var results = new Dictionary<string, object?>
 {
     ["started_utc"] = DateTimeOffset.UtcNow,
     ["cuda_available"] = torch.cuda.is_available(),
     ["device"] = TorchProfiler.DescribeHardware(device),
     ["software"] = TorchProfiler.DescribeSoftware(ModelPrecision.BFloat16),
+    ["attention_target_warps"] = DecodeAttention.TargetWarpsInUse,
 };
 if (NvmlGpu.TryOpen(0) is { } gpu)
 {
@@ -54,7 +60,7 @@ void Finish()
 
 // Correctness checks before any timing counts: the NVRTC-compiled decode kernels against the libtorch ops they replace,
 // then CUDA-graph replays against the eager path's tokens. "--<name>-only" stops after that check.
-foreach (var (flag, key, check) in new (string, string, Func<object>)[] { ("--kernel-check", "kernel_check", () => KernelCheck.Run(device)), ("--graph-check", "graph_check", () => GraphCheck.Run(device)) })
+foreach (var (flag, key, check) in new (string, string, Func<object>)[] { ("--kernel-check", "kernel_check", () => KernelCheck.Run(device)), ("--graph-check", "graph_check", () => GraphCheck.Run(device)), ("--attention-sweep", "attention_sweep", () => KernelCheck.AttentionSweep(device)) })
 {
     if (!args.Contains(flag))
     {

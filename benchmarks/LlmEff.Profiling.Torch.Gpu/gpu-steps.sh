@@ -24,8 +24,23 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
   case $s in
     kc) step kc 120 --kernel-check --kernel-check-only ;;
     gc) step gc 150 --graph-check --graph-check-only ;;
+    as) step as 120 --attention-sweep --attention-sweep-only ;;
     bj) step bj 140 --batching --steps-only --model gpt-j ;;
     bl) step bl 140 --batching --steps-only --model Meta-Llama-3 ;;
+    blt|bjt)
+      # The batched step with the attention split the sweep (step "as", run before) found best for the model's shape:
+      # the busy-warp target whose times over b = 1 … 32 have the lowest geometric mean relative to the default's.
+      m=llama; M=Meta-Llama-3; [ "$s" = bjt ] && { m=gptj; M=gpt-j; }
+      tw=$(python3 - "$W/as/results.json" "$m" <<'PY' 2>/dev/null || echo 1056
+import json, math, sys
+r = json.load(open(sys.argv[1]))["attention_sweep"]; m = sys.argv[2]
+us = lambda k: float(r[k].split()[2])
+best = min((sum(math.log(us(f"{m}_b{b}_warps{t}") / us(f"{m}_b{b}_warps1056")) for b in (1, 2, 4, 8, 16, 32)), t) for t in (528, 1056, 1584, 2112, 3168, 4224))
+print(best[1])
+PY
+)
+      echo "$s: attention target warps $tw" | tee -a "$OUT/summary.txt"
+      step $s 140 --batching --steps-only --attention-target-warps "$tw" --model $M ;;
     bj1) step bj1 100 --batching --steps-only --one-call-step --model gpt-j ;;
     bl1) step bl1 100 --batching --steps-only --one-call-step --model Meta-Llama-3 ;;
     bjs) step bjs 100 --batching --steps-only --no-attention-kernel --model gpt-j ;;
@@ -35,6 +50,6 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     tp) step tp 240 --tp-real --nccl ;;
     mq) step mq 150 --moe --model Qwen ;;
     mx) step mx 150 --moe --model Mixtral ;;
-    *) echo "unknown step $s (kc gc bj bl bj1 bl1 bjs bls bfj bfl tp mq mx)" | tee -a "$OUT/summary.txt" ;;
+    *) echo "unknown step $s (kc gc as blt bjt bj bl bj1 bl1 bjs bls bfj bfl tp mq mx)" | tee -a "$OUT/summary.txt" ;;
   esac
 done

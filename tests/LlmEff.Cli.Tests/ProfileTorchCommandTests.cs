@@ -147,6 +147,7 @@ public class ProfileTorchCommandTests
     [InlineData("--outputs", "1,64", "beyond tiny-llama's context of 64")]
     [InlineData("--cuda-graphs", "always", "always")]
     [InlineData("--cuda-graphs", "required", "--cuda-graphs required needs a CUDA device")]
+    [InlineData("--idle-ms", "-5", "--idle-ms -5")]
     public void ProfileTorch_BadOptions_FailWithOneLineNamingTheOption(string option, string value, string fragment)
     {
         using var dir = new TempDir();

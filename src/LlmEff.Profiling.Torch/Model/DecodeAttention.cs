@@ -18,7 +18,10 @@ internal sealed unsafe class DecodeAttention
     private const int Warps = 4;
 
     /// <summary>Busy warps the split aims for: eight per SM of an H100's 132, enough loads in flight to saturate its memory.</summary>
-    private const int TargetWarps = 1056;
+    internal const int TargetWarps = 1056;
+
+    /// <summary>The busy warps <see cref="Chunks"/> aims for when not told: <see cref="TargetWarps"/> unless an experiment (the GPU harness) sets another; set it before building a decoder.</summary>
+    internal static int TargetWarpsInUse { get; set; } = TargetWarps;
 
     /// <summary>Positions of a warp's tile; chunks are whole tiles.</summary>
     private const int TileTokens = 32;
@@ -283,6 +286,9 @@ internal sealed unsafe class DecodeAttention
     /// <summary>Query heads per KV head.</summary>
     public int Groups { get; }
 
+    /// <summary>Registers a thread of the chunk kernel uses, as compiled for this device (what bounds its resident warps).</summary>
+    public int ChunkKernelRegisters => _compiler.Registers(_chunk);
+
     /// <summary>Why the kernel does not serve heads of <paramref name="headDim"/> values in groups of <paramref name="groups"/>, or null when it does.</summary>
     public static string? UnsupportedReason(int headDim, int groups) =>
         headDim % 32 != 0 || headDim > 256
@@ -309,10 +315,11 @@ internal sealed unsafe class DecodeAttention
     /// same number of <see cref="TileTokens"/>-position tiles, as few as keep about <see cref="TargetWarps"/> warps
     /// busy (one each when the whole context has fewer tiles than that), so each chunk is <see cref="ChunkTokens"/> long.
     /// </summary>
-    public static int Chunks(int batch, int keyValueHeads, int windowTokens)
+    public static int Chunks(int batch, int keyValueHeads, int windowTokens, int? targetWarps = null)
     {
+        var target = targetWarps ?? TargetWarpsInUse;
         var tiles = (windowTokens + TileTokens - 1) / TileTokens;
-        var tilesPerWarp = Math.Max(1, (int)(((long)batch * keyValueHeads * tiles + TargetWarps - 1) / TargetWarps));
+        var tilesPerWarp = Math.Max(1, (int)(((long)batch * keyValueHeads * tiles + target - 1) / target));
         var chunkTiles = tilesPerWarp * Warps;
         return (tiles + chunkTiles - 1) / chunkTiles;
     }

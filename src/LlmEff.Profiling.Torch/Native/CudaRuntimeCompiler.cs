@@ -22,6 +22,7 @@ internal sealed unsafe class CudaRuntimeCompiler
     private readonly delegate* unmanaged<IntPtr*, void*, int> _moduleLoadData;
     private readonly delegate* unmanaged<IntPtr*, IntPtr, byte*, int> _moduleGetFunction;
     private readonly delegate* unmanaged<IntPtr, uint, uint, uint, uint, uint, uint, uint, IntPtr, void**, void**, int> _launch;
+    private readonly delegate* unmanaged<int*, int, IntPtr, int> _funcGetAttribute;
     private readonly delegate* unmanaged<int*, int> _ctxGetDevice;
     private readonly delegate* unmanaged<int*, int, int, int> _deviceGetAttribute;
 
@@ -38,6 +39,7 @@ internal sealed unsafe class CudaRuntimeCompiler
         _moduleLoadData = (delegate* unmanaged<IntPtr*, void*, int>)F(driver, "cuModuleLoadData");
         _moduleGetFunction = (delegate* unmanaged<IntPtr*, IntPtr, byte*, int>)F(driver, "cuModuleGetFunction");
         _launch = (delegate* unmanaged<IntPtr, uint, uint, uint, uint, uint, uint, uint, IntPtr, void**, void**, int>)F(driver, "cuLaunchKernel");
+        _funcGetAttribute = (delegate* unmanaged<int*, int, IntPtr, int>)F(driver, "cuFuncGetAttribute");
         _ctxGetDevice = (delegate* unmanaged<int*, int>)F(driver, "cuCtxGetDevice");
         _deviceGetAttribute = (delegate* unmanaged<int*, int, int, int>)F(driver, "cuDeviceGetAttribute");
     }
@@ -125,6 +127,14 @@ internal sealed unsafe class CudaRuntimeCompiler
     public void Launch(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, IntPtr stream, void** arguments)
     {
         Check(_launch(function, gridX, gridY, gridZ, blockX, 1, 1, 0, stream, arguments, null), "cuLaunchKernel");
+    }
+
+    /// <summary>Registers per thread of a compiled kernel (CU_FUNC_ATTRIBUTE_NUM_REGS).</summary>
+    public int Registers(IntPtr function)
+    {
+        int value;
+        Check(_funcGetAttribute(&value, 4, function), "cuFuncGetAttribute(NUM_REGS)");
+        return value;
     }
 
     private string Log(IntPtr program)

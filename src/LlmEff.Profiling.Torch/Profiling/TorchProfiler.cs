@@ -24,6 +24,15 @@ public sealed partial class TorchProfiler
     {
         Options = options ?? TorchProfilerOptions.Default;
         Options.Model.Validate();
+        if (Options.IdleBeforeEachQuery < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.IdleBeforeEachQuery, "TorchProfilerOptions.IdleBeforeEachQuery is negative; use TimeSpan.Zero to time the grid back to back, or a positive idle time (0.5 s lets the GPU settle after a heavy prefill).");
+        }
+
+        if (Options.TimeProvider is null)
+        {
+            throw new ArgumentException("TorchProfilerOptions.TimeProvider is null; leave it at TimeProvider.System unless a test passes a fake clock.", nameof(options));
+        }
         _logger = (ILogger?)logger ?? NullLogger<TorchProfiler>.Instance;
     }
 
@@ -211,6 +220,7 @@ public sealed partial class TorchProfiler
 
             cancellationToken.ThrowIfCancellationRequested();
             using var prompt = RandomPrompt(model, p, plan.Seed, trial);
+            IdleBeforeQuery(cancellationToken);
             var seconds = query.Time(prompt, o);
             double? joules = energy is not null && trial < Options.EnergyTrials ? energy(prompt, o, seconds) : null;
             var sample = new ProfilingSample(p, o, seconds) { Trial = trial, Source = label, EnergyJoules = joules };
@@ -301,6 +311,7 @@ public sealed partial class TorchProfiler
 
             cancellationToken.ThrowIfCancellationRequested();
             using var prompt = RandomPrompts(model, b, p, plan.Seed, trial);
+            IdleBeforeQuery(cancellationToken);
             var seconds = TimeBatch(decoder, prompt, o);
             var sample = new ProfilingSample(p, o, seconds) { Trial = trial, Source = label, BatchSize = b };
             writer?.Write(sample);
@@ -316,6 +327,15 @@ public sealed partial class TorchProfiler
             SamplesPath = samplesPath,
             Shard = model.Shape,
         };
+    }
+
+    /// <summary>Waits <see cref="TorchProfilerOptions.IdleBeforeEachQuery"/> on the options' clock (nothing when zero).</summary>
+    private void IdleBeforeQuery(CancellationToken cancellationToken)
+    {
+        if (Options.IdleBeforeEachQuery > TimeSpan.Zero)
+        {
+            Task.Delay(Options.IdleBeforeEachQuery, Options.TimeProvider, cancellationToken).GetAwaiter().GetResult();
+        }
     }
 
     private void Warmup(QueryRunner query, ProfilingPlan plan, CancellationToken cancellationToken)
