@@ -1,3 +1,4 @@
+using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -163,6 +164,41 @@ internal static class KernelCheck
                     var us = GraphSecondsPerCall(() => kernel.Run(queries, caches, at, output, workspace, heads, kvHeads, chunks, Window, CudaGraph.CurrentRawStream()), 32) * 1e6;
                     r[$"{name}_b{batch}_warps{target}"] = $"{chunks} chunks {us:F2} us";
                 }
+            }
+        }
+
+        return r;
+    }
+
+    /// <summary>
+    /// cuBLAS projections of <c>b</c> rows as the decoders call them, <c>mm(x, W)</c> with <c>W [in, out]</c>, against the
+    /// <c>nn.Linear</c> layout, <c>mm(x, Wᵀ)</c> with <c>W [out, in]</c> (another cuBLAS kernel family for few rows), per call
+    /// in µs and as a share of the copy rate: 32 calls in a CUDA graph, rotating over enough weight copies (at least 160 MB)
+    /// that each call reads its weights from memory, not from the L2 cache, as in a decode step. Shapes: Llama-3-8B's
+    /// QKV, output, gate/up and down projections, and GPT-J's QKV.
+    /// </summary>
+    public static Dictionary<string, object?> GemmSweep(Device device)
+    {
+        var dtype = ScalarType.BFloat16;
+        var r = new Dictionary<string, object?>();
+        using var inference = inference_mode();
+        var bandwidth = DeviceLimits.CopyBandwidthBytesPerSecond(device, 4L << 30, 20);
+        r["copy_bytes_per_second"] = bandwidth;
+        foreach (var (name, inputs, outputs) in new[] { ("llama_qkv", 4096, 6144), ("llama_out", 4096, 4096), ("llama_gate_up", 4096, 28672), ("llama_down", 14336, 4096), ("gptj_qkv", 4096, 12288) })
+        {
+            var bytes = 2L * inputs * outputs;
+            var copies = (int)Math.Max(2, Math.Ceiling(160e6 / bytes));
+            using var scope = NewDisposeScope();
+            var stored = Enumerable.Range(0, copies).Select(_ => randn([inputs, outputs], dtype, device) * 0.02).ToArray();
+            var transposed = Enumerable.Range(0, copies).Select(_ => randn([outputs, inputs], dtype, device) * 0.02).ToArray();
+            foreach (var b in new[] { 1, 2, 4, 8, 16, 32 })
+            {
+                var x = randn([b, inputs], dtype, device);
+                var i = 0;
+                var nn = GraphSecondsPerCall(() => mm(x, stored[i++ % copies]).Dispose(), 32);
+                i = 0;
+                var nt = GraphSecondsPerCall(() => mm(x, transposed[i++ % copies].t()).Dispose(), 32);
+                r[$"{name}_b{b}"] = string.Create(CultureInfo.InvariantCulture, $"[in,out] {nn * 1e6:F2} us ({bytes / nn / bandwidth:P0} of copy), [out,in]ᵀ {nt * 1e6:F2} us ({bytes / nt / bandwidth:P0})");
             }
         }
 

@@ -25,6 +25,7 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     kc) step kc 120 --kernel-check --kernel-check-only ;;
     gc) step gc 150 --graph-check --graph-check-only ;;
     as) step as 120 --attention-sweep --attention-sweep-only ;;
+    gs) step gs 120 --gemm-sweep --gemm-sweep-only ;;
     bj) step bj 140 --batching --steps-only --model gpt-j ;;
     bl) step bl 140 --batching --steps-only --model Meta-Llama-3 ;;
     blt|bjt)
@@ -50,6 +51,6 @@ PY
     tp) step tp 240 --tp-real --nccl ;;
     mq) step mq 150 --moe --model Qwen ;;
     mx) step mx 150 --moe --model Mixtral ;;
-    *) echo "unknown step $s (kc gc as blt bjt bj bl bj1 bl1 bjs bls bfj bfl tp mq mx)" | tee -a "$OUT/summary.txt" ;;
+    *) echo "unknown step $s (kc gc as gs blt bjt bj bl bj1 bl1 bjs bls bfj bfl tp mq mx)" | tee -a "$OUT/summary.txt" ;;
   esac
 done
