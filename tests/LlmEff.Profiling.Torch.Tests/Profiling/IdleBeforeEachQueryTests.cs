@@ -31,6 +31,34 @@ public sealed class IdleBeforeEachQueryTests
     }
 
     [TorchFact]
+    public async Task Batched_points_wait_once_each_too()
+    {
+        var clock = new WaitRecordingClock();
+        var dir = Directory.CreateTempSubdirectory("llmeff-idle-").FullName;
+        try
+        {
+            var options = new ProfileFolderOptions
+            {
+                Architecture = TinyArchitectures.Llama,
+                OutputDirectory = dir,
+                Plan = SmallPlan with { BatchSizes = [1, 2], Trials = 1, WarmupRuns = 0 },
+                Profiler = new TorchProfilerOptions { Device = "cpu", Model = new DecoderOptions { Precision = ModelPrecision.Float32 }, IdleBeforeEachQuery = TimeSpan.FromSeconds(2), TimeProvider = clock },
+                FitOptions = new Core.RuntimeFitOptions { RSquaredWarningThreshold = 0, KeepNonPhysicalFit = true },
+            };
+
+            var result = await TorchProfiler.ProfileToFolderAsync(options, cancellationToken: TestContext.Current.CancellationToken);
+
+            var timed = Core.Serialization.ProfilingSampleCsv.ReadFile(result.SamplesPaths[0]).Count;
+            Assert.Equal(8, timed);
+            Assert.Equal(Enumerable.Repeat(TimeSpan.FromSeconds(2), timed), clock.Waits);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [TorchFact]
     public void Back_to_back_by_default_never_touches_the_clock()
     {
         var clock = new WaitRecordingClock();
