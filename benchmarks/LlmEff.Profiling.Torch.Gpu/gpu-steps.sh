@@ -42,6 +42,17 @@ PY
 )
       echo "$s: attention target warps $tw" | tee -a "$OUT/summary.txt"
       step $s 140 --batching --steps-only --attention-target-warps "$tw" --model $M ;;
+    blT|bjT|gsT)
+      # libtorch's TunableOp: every GEMM shape timed against cuBLAS/cuBLASLt's candidate algorithms on its first (eager)
+      # call, the fastest kept (also inside the captured graphs); the results file comes back with the step's folder.
+      mkdir -p "$W/$s"
+      export PYTORCH_TUNABLEOP_ENABLED=1 PYTORCH_TUNABLEOP_TUNING=1 PYTORCH_TUNABLEOP_VERBOSE=1 PYTORCH_TUNABLEOP_FILENAME="$W/$s/tunableop.csv"
+      case $s in
+        blT) step blT 200 --batching --steps-only --model Meta-Llama-3 ;;
+        bjT) step bjT 200 --batching --steps-only --model gpt-j ;;
+        gsT) step gsT 150 --gemm-sweep --gemm-sweep-only ;;
+      esac
+      unset PYTORCH_TUNABLEOP_ENABLED PYTORCH_TUNABLEOP_TUNING PYTORCH_TUNABLEOP_VERBOSE PYTORCH_TUNABLEOP_FILENAME ;;
     bj1) step bj1 100 --batching --steps-only --one-call-step --model gpt-j ;;
     bl1) step bl1 100 --batching --steps-only --one-call-step --model Meta-Llama-3 ;;
     bjs) step bjs 100 --batching --steps-only --no-attention-kernel --model gpt-j ;;
@@ -51,6 +62,6 @@ PY
     tp) step tp 240 --tp-real --nccl ;;
     mq) step mq 150 --moe --model Qwen ;;
     mx) step mx 150 --moe --model Mixtral ;;
-    *) echo "unknown step $s (kc gc as gs blt bjt bj bl bj1 bl1 bjs bls bfj bfl tp mq mx)" | tee -a "$OUT/summary.txt" ;;
+    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt bj bl bj1 bl1 bjs bls bfj bfl tp mq mx)" | tee -a "$OUT/summary.txt" ;;
   esac
 done
