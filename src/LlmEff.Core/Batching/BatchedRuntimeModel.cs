@@ -93,7 +93,9 @@ public sealed class BatchedRuntimeModel
         var models = new RuntimeModel[groups.Length];
         for (var k = 0; k < groups.Length; k++)
         {
-            var metadata = (options.Metadata ?? new RuntimeModelMetadata()) with { Notes = $"batch size {sizes[k]}" };
+            // Each batch size's model keeps the run's provenance, its batch size first.
+            var shared = options.Metadata ?? new RuntimeModelMetadata();
+            var metadata = shared with { Notes = string.IsNullOrEmpty(shared.Notes) ? $"batch size {sizes[k]}" : $"batch size {sizes[k]}; {shared.Notes}" };
             models[k] = RuntimeModel.Fit(groups[k], options with { Metadata = metadata }, logger);
         }
 

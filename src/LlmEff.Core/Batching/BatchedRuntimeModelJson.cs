@@ -6,7 +6,8 @@ namespace LlmEff.Core.Batching;
 
 /// <summary>
 /// JSON of <see cref="BatchedRuntimeModel"/>: <c>{"schema": "llmeff.batched-runtime-model", "schema_version": 1,
-/// "model_name", "hardware", "accelerator_count", "source", "batches": [{"batch_size", "model": {runtime model}}],
+/// "model_name", "hardware", "accelerator_count", "accelerator_name", "software", "source", "emulated", "metric",
+/// "accelerator_hourly_price_usd", "measured_utc", "notes", "batches": [{"batch_size", "model": {runtime model}}],
 /// "fit_error", "leave_one_batch_size_out_error"}</c>, each <c>model</c> in <see cref="RuntimeModel"/>'s own schema, so
 /// every per-batch-size model is read with that schema's checks.
 /// </summary>
@@ -38,6 +39,10 @@ internal static class BatchedRuntimeModelJson
             ["software"] = m.Software,
             ["source"] = m.Source,
             ["emulated"] = m.Emulated,
+            ["metric"] = m.Metric.ToString(),
+            ["accelerator_hourly_price_usd"] = m.AcceleratorHourlyPriceUsd,
+            ["measured_utc"] = m.MeasuredUtc?.ToString("O", CultureInfo.InvariantCulture),
+            ["notes"] = m.Notes,
             ["batches"] = batches,
             ["fit_error"] = Error(model.FitError),
             ["leave_one_batch_size_out_error"] = Error(model.LeaveOneBatchSizeOutError),
@@ -113,6 +118,19 @@ internal static class BatchedRuntimeModelJson
             Software = Text(root, "software"),
             Source = Text(root, "source"),
             Emulated = root["emulated"] is JsonValue ev && ev.TryGetValue<bool>(out var e) && e,
+            // Files written before these fields existed have none of them.
+            Metric = Text(root, "metric") is { } metric
+                ? Enum.TryParse<RuntimeMetric>(metric, ignoreCase: true, out var parsedMetric) && Enum.IsDefined(parsedMetric)
+                    ? parsedMetric
+                    : throw new InvalidDataException($"The field 'metric' is \"{metric}\"; write one of {string.Join(", ", Enum.GetNames<RuntimeMetric>())}.")
+                : default,
+            AcceleratorHourlyPriceUsd = root["accelerator_hourly_price_usd"] is null ? null : Num(root, "accelerator_hourly_price_usd", "accelerator_hourly_price_usd"),
+            MeasuredUtc = Text(root, "measured_utc") is { } measured
+                ? DateTimeOffset.TryParse(measured, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var when)
+                    ? when
+                    : throw new InvalidDataException($"The field 'measured_utc' is \"{measured}\", not a date; write it as ISO 8601 (2026-12-07T00:38:25Z).")
+                : null,
+            Notes = Text(root, "notes"),
         };
         try
         {

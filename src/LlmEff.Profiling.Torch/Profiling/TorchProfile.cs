@@ -50,6 +50,9 @@ public sealed record TorchProfile(
     /// <summary>The samples file, when one was written.</summary>
     public string? SamplesPath { get; init; }
 
+    /// <summary>Idle time waited before each timed point (<see cref="TorchProfilerOptions.IdleBeforeEachQuery"/>); zero when the grid ran back to back. The fitted model's notes say so.</summary>
+    public TimeSpan IdleBeforeEachQuery { get; init; }
+
     /// <summary>Provenance for the fitted model: idealized runtime of this architecture on this hardware and software.</summary>
     public RuntimeModelMetadata ToMetadata() => new()
     {
@@ -62,7 +65,7 @@ public sealed record TorchProfile(
         MeasuredUtc = MeasuredUtc,
         Emulated = false,
         Notes = FormattableString.Invariant(
-            $"random weights; {(Shard is { IsFull: false } ? TorchProfiler.Describe(Shard) + "shard only, collectives not included; " : string.Empty)}h={Architecture.HiddenSize} l={Architecture.Layers} n={Architecture.Heads} kv={Architecture.KeyValueHeads} f={Architecture.FfnHiddenSize} V={Architecture.VocabularySize} {Architecture.Norm} {Architecture.Positions} {Architecture.Ffn}{(Architecture.IsMixtureOfExperts ? $" experts={Architecture.Experts} top-{Architecture.ExpertsPerToken} f_e={Architecture.ExpertFfnHiddenSize} shared={Architecture.SharedExperts} active={Architecture.ActiveParameterCount} uniform seeded routing" : string.Empty)}{(Architecture.SlidingWindowTokens is { } w ? $" window={w}" : string.Empty)} params={Architecture.ParameterCount}; {Precision.ShortName()}; plan P={{{string.Join(",", Plan.PromptTokens)}}} O={{{string.Join(",", Plan.OutputTokens)}}} x{Plan.Trials}"),
+            $"random weights; {(Shard is { IsFull: false } ? TorchProfiler.Describe(Shard) + "shard only, collectives not included; " : string.Empty)}h={Architecture.HiddenSize} l={Architecture.Layers} n={Architecture.Heads} kv={Architecture.KeyValueHeads} f={Architecture.FfnHiddenSize} V={Architecture.VocabularySize} {Architecture.Norm} {Architecture.Positions} {Architecture.Ffn}{(Architecture.IsMixtureOfExperts ? $" experts={Architecture.Experts} top-{Architecture.ExpertsPerToken} f_e={Architecture.ExpertFfnHiddenSize} shared={Architecture.SharedExperts} active={Architecture.ActiveParameterCount} uniform seeded routing" : string.Empty)}{(Architecture.SlidingWindowTokens is { } w ? $" window={w}" : string.Empty)} params={Architecture.ParameterCount}; {Precision.ShortName()}; plan P={{{string.Join(",", Plan.PromptTokens)}}} O={{{string.Join(",", Plan.OutputTokens)}}} x{Plan.Trials}{(IdleBeforeEachQuery > TimeSpan.Zero ? $"; {IdleBeforeEachQuery.TotalSeconds:0.###} s idle before each timed point" : string.Empty)}"),
     };
 
     /// <summary>

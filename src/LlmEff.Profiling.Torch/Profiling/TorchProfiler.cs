@@ -236,6 +236,7 @@ public sealed partial class TorchProfiler
             ResumedSamples = resumed,
             SamplesPath = samplesPath,
             Shard = model.Shape,
+            IdleBeforeEachQuery = Options.IdleBeforeEachQuery,
             IdlePowerWatts = idleWatts,
             EnergyCounterIntervalSeconds = meter?.CounterIntervalSeconds,
             EnergyCounterResolutionJoules = meter is null ? null : GpuEnergyMeter.CounterResolutionJoules,
@@ -326,6 +327,7 @@ public sealed partial class TorchProfiler
             ResumedSamples = resumed,
             SamplesPath = samplesPath,
             Shard = model.Shape,
+            IdleBeforeEachQuery = Options.IdleBeforeEachQuery,
         };
     }
 

@@ -105,15 +105,25 @@ public class BatchedRuntimeModelTests
         var model = BatchedRuntimeModel.Fit(Grid(LinearTruth, Batches), RuntimeFitOptions.Default with
         {
             Decode = DecodeModel.ContextLinear,
-            Metadata = new RuntimeModelMetadata { ModelName = "tiny", Hardware = "H100", AcceleratorCount = 1 },
+            Metadata = new RuntimeModelMetadata
+            {
+                ModelName = "tiny",
+                Hardware = "H100",
+                AcceleratorCount = 1,
+                Metric = RuntimeMetric.Idealized,
+                AcceleratorHourlyPriceUsd = 12.29,
+                MeasuredUtc = new DateTimeOffset(2026, 12, 7, 0, 38, 25, TimeSpan.Zero),
+                Notes = "random weights; plan x2",
+            },
         });
         var json = model.ToJson();
         var back = BatchedRuntimeModel.FromJson(json);
 
         Assert.Contains("\"schema\": \"llmeff.batched-runtime-model\"", json, StringComparison.Ordinal);
         Assert.Equal(model.ProfiledBatchSizes, back.ProfiledBatchSizes);
-        Assert.Equal("tiny", back.Metadata.ModelName);
-        Assert.Equal(1, back.Metadata.AcceleratorCount);
+        Assert.Equal(model.Metadata, back.Metadata);
+        // Each batch size's model keeps the run's provenance after its batch size.
+        Assert.Equal("batch size 4; random weights; plan x2", back.BatchModels[1].Metadata.Notes);
         Assert.Equal(model.LeaveOneBatchSizeOutError!.Count, back.LeaveOneBatchSizeOutError!.Count);
         foreach (var (p, o, b) in new[] { (128, 8, 2), (1536, 200, 37), (700, 1, 64) })
         {
@@ -129,5 +139,22 @@ public class BatchedRuntimeModelTests
         Assert.Contains("llmeff.batched-runtime-model", ex.Message, StringComparison.Ordinal);
         Assert.Throws<InvalidDataException>(() => BatchedRuntimeModel.FromJson("{\"schema\": \"llmeff.batched-runtime-model\", \"schema_version\": 1, \"batches\": [{\"batch_size\": 1}]}"));
         Assert.Throws<InvalidDataException>(() => BatchedRuntimeModel.FromJson("not json"));
+    }
+
+    [Fact]
+    public void Json_WithABadMetricOrDate_SaysWhatToWrite()
+    {
+        var json = BatchedRuntimeModel.Fit(Grid(LinearTruth, Batches), RuntimeFitOptions.Default with { Decode = DecodeModel.ContextLinear }).ToJson();
+        string With(string field, string value)
+        {
+            var root = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+            root[field] = value;
+            return root.ToJsonString();
+        }
+
+        var metric = Assert.Throws<InvalidDataException>(() => BatchedRuntimeModel.FromJson(With("metric", "fast")));
+        Assert.Contains("Idealized", metric.Message, StringComparison.Ordinal);
+        var date = Assert.Throws<InvalidDataException>(() => BatchedRuntimeModel.FromJson(With("measured_utc", "yesterday")));
+        Assert.Contains("measured_utc", date.Message, StringComparison.Ordinal);
     }
 }

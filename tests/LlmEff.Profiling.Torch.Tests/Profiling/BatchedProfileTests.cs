@@ -40,7 +40,10 @@ public sealed class BatchedProfileTests : IDisposable
         Assert.Equal([1, 2, 4], batched.ProfiledBatchSizes);
         Assert.Equal("tiny-llama", batched.Metadata.ModelName);
         Assert.NotNull(batched.LeaveOneBatchSizeOutError);
-        Assert.Equal("batch size 1", RuntimeModelJson.Load(result.ModelPath).Metadata.Notes);
+        Assert.StartsWith("batch size 1; random weights; ", RuntimeModelJson.Load(result.ModelPath).Metadata.Notes, StringComparison.Ordinal);
+        Assert.StartsWith("random weights; ", batched.Metadata.Notes, StringComparison.Ordinal);
+        Assert.Equal(RuntimeMetric.Idealized, batched.Metadata.Metric);
+        Assert.NotNull(batched.Metadata.MeasuredUtc);
 
         var lines = File.ReadAllLines(result.SamplesPaths[0]);
         var again = await TorchProfiler.ProfileToFolderAsync(Options(1, 2, 4), cancellationToken: TestContext.Current.CancellationToken);

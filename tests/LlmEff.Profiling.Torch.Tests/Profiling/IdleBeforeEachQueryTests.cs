@@ -28,6 +28,7 @@ public sealed class IdleBeforeEachQueryTests
 
         Assert.Equal(SmallPlan.TotalQueries, profile.Samples.Count);
         Assert.Equal(Enumerable.Repeat(TimeSpan.FromMilliseconds(500), SmallPlan.TotalQueries), clock.Waits);
+        Assert.EndsWith("; 0.5 s idle before each timed point", profile.ToMetadata().Notes, StringComparison.Ordinal);
     }
 
     [TorchFact]
@@ -51,6 +52,7 @@ public sealed class IdleBeforeEachQueryTests
             var timed = Core.Serialization.ProfilingSampleCsv.ReadFile(result.SamplesPaths[0]).Count;
             Assert.Equal(8, timed);
             Assert.Equal(Enumerable.Repeat(TimeSpan.FromSeconds(2), timed), clock.Waits);
+            Assert.EndsWith("; 2 s idle before each timed point", Core.Batching.BatchedRuntimeModel.Load(result.BatchedModelPath!).Metadata.Notes, StringComparison.Ordinal);
         }
         finally
         {
@@ -64,9 +66,10 @@ public sealed class IdleBeforeEachQueryTests
         var clock = new WaitRecordingClock();
         var options = new TorchProfilerOptions { Device = "cpu", Model = new DecoderOptions { Precision = ModelPrecision.Float32 }, TimeProvider = clock };
 
-        new TorchProfiler(options).Run(TinyArchitectures.Gpt, SmallPlan, cancellationToken: TestContext.Current.CancellationToken);
+        var profile = new TorchProfiler(options).Run(TinyArchitectures.Gpt, SmallPlan, cancellationToken: TestContext.Current.CancellationToken);
 
         Assert.Empty(clock.Waits);
+        Assert.DoesNotContain("idle", profile.ToMetadata().Notes, StringComparison.Ordinal);
     }
 
     [Fact]
