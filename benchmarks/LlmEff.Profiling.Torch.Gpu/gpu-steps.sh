@@ -46,13 +46,14 @@ PY
       # libtorch's TunableOp: every GEMM shape timed against cuBLAS/cuBLASLt's candidate algorithms on its first (eager)
       # call, the fastest kept (also inside the captured graphs); the results file comes back with the step's folder.
       mkdir -p "$W/$s"
-      export PYTORCH_TUNABLEOP_ENABLED=1 PYTORCH_TUNABLEOP_TUNING=1 PYTORCH_TUNABLEOP_VERBOSE=1 PYTORCH_TUNABLEOP_FILENAME="$W/$s/tunableop.csv"
+      # Candidates are timed over a 256 MiB rotation of copies (past the L2 cache), as a decode step reads its weights.
+      export PYTORCH_TUNABLEOP_ENABLED=1 PYTORCH_TUNABLEOP_TUNING=1 PYTORCH_TUNABLEOP_VERBOSE=1 PYTORCH_TUNABLEOP_ROTATING_BUFFER_SIZE=256 PYTORCH_TUNABLEOP_FILENAME="$W/$s/tunableop.csv"
       case $s in
         blT) step blT 200 --batching --steps-only --model Meta-Llama-3 ;;
         bjT) step bjT 200 --batching --steps-only --model gpt-j ;;
         gsT) step gsT 150 --gemm-sweep --gemm-sweep-only ;;
       esac
-      unset PYTORCH_TUNABLEOP_ENABLED PYTORCH_TUNABLEOP_TUNING PYTORCH_TUNABLEOP_VERBOSE PYTORCH_TUNABLEOP_FILENAME ;;
+      unset PYTORCH_TUNABLEOP_ENABLED PYTORCH_TUNABLEOP_TUNING PYTORCH_TUNABLEOP_VERBOSE PYTORCH_TUNABLEOP_ROTATING_BUFFER_SIZE PYTORCH_TUNABLEOP_FILENAME ;;
     bj1) step bj1 100 --batching --steps-only --one-call-step --model gpt-j ;;
     bl1) step bl1 100 --batching --steps-only --one-call-step --model Meta-Llama-3 ;;
     bjs) step bjs 100 --batching --steps-only --no-attention-kernel --model gpt-j ;;
