@@ -39,6 +39,16 @@ public sealed class FusedKernelLimitsTests
         Assert.Equal(chunks, DecodeAttention.Chunks(batch, kvHeads, window));
 
     [Theory]
+    [InlineData(4, 1056, 7)] // the engine's target: 1,664 tiles, 2 per warp, 8 per chunk
+    [InlineData(4, 2112, 13)] // twice the warps: one tile each, 4 per chunk
+    [InlineData(4, 528, 4)] // half: 4 per warp, 16 per chunk
+    public void A_split_target_other_than_the_engines_changes_only_the_tiles_per_warp(int batch, int targetWarps, int chunks)
+    {
+        Assert.Equal(1056, DecodeAttention.TargetWarpsInUse);
+        Assert.Equal(chunks, DecodeAttention.Chunks(batch, 8, 1664, targetWarps));
+    }
+
+    [Theory]
     [InlineData(1664, 13, 128)]
     [InlineData(1664, 4, 416)]
     [InlineData(160, 2, 96)] // 5 tiles in chunks of 3: 96 + 64 positions
