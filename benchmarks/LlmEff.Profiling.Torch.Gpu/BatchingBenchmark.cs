@@ -56,20 +56,39 @@ internal static class BatchingBenchmark
             foreach (var b in profiled)
             {
                 var n = stepOutputs - 1;
-                var t1 = double.MaxValue;
-                var tn = double.MaxValue;
-                for (var pass = 0; pass < 4; pass++)
+
+                // Best of passes 1..3 of t(p, 1) and t(p, 1 + n), pass 0 (when run) a warm-up; with idleMs, each run after that idle.
+                (double One, double Many) BestRuns(bool warmUp, int idleMs)
                 {
-                    using var prompt = Prompts(arch, device, b, stepPrompt, pass);
-                    var a = Time(decoder, prompt, 1, device);
-                    var c = Time(decoder, prompt, stepOutputs, device);
-                    if (pass > 0)
+                    var one = double.MaxValue;
+                    var many = double.MaxValue;
+                    for (var pass = warmUp ? 0 : 1; pass < 4; pass++)
                     {
-                        t1 = Math.Min(t1, a);
-                        tn = Math.Min(tn, c);
+                        using var prompt = Prompts(arch, device, b, stepPrompt, pass);
+                        Idle(idleMs);
+                        var a = Time(decoder, prompt, 1, device);
+                        Idle(idleMs);
+                        var c = Time(decoder, prompt, stepOutputs, device);
+                        if (pass > 0)
+                        {
+                            one = Math.Min(one, a);
+                            many = Math.Min(many, c);
+                        }
+                    }
+
+                    return (one, many);
+                }
+
+                // Back to back means no call at all: even Sleep(0) yields the thread between the timed runs.
+                static void Idle(int ms)
+                {
+                    if (ms > 0)
+                    {
+                        Thread.Sleep(ms);
                     }
                 }
 
+                var (t1, tn) = BestRuns(warmUp: true, idleMs: 0);
                 var step = (tn - t1) / n;
 
                 // The decode steps alone: clock started after the prefill has finished (minimum of 3); and that prefill's own
@@ -99,17 +118,7 @@ internal static class BatchingBenchmark
                 double? afterIdle = null;
                 if (b >= Math.Min(8, profiled[^1]))
                 {
-                    var i1 = double.MaxValue;
-                    var iN = double.MaxValue;
-                    for (var pass = 1; pass < 4; pass++)
-                    {
-                        using var prompt = Prompts(arch, device, b, stepPrompt, pass);
-                        Thread.Sleep(500);
-                        i1 = Math.Min(i1, Time(decoder, prompt, 1, device));
-                        Thread.Sleep(500);
-                        iN = Math.Min(iN, Time(decoder, prompt, stepOutputs, device));
-                    }
-
+                    var (i1, iN) = BestRuns(warmUp: false, idleMs: 500);
                     afterIdle = (iN - i1) / n;
                 }
 

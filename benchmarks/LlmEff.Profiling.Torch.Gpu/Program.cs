@@ -59,7 +59,8 @@ void Finish()
 }
 
 // Correctness checks before any timing counts: the NVRTC-compiled decode kernels against the libtorch ops they replace,
-// then CUDA-graph replays against the eager path's tokens. "--<name>-only" stops after that check.
+// then CUDA-graph replays against the eager path's tokens; then the kernel sweeps (decode attention's split, the
+// projections' weight layout), which only time. "--<name>-only" stops after that one.
 foreach (var (flag, key, check) in new (string, string, Func<object>)[] { ("--kernel-check", "kernel_check", () => KernelCheck.Run(device)), ("--graph-check", "graph_check", () => GraphCheck.Run(device)), ("--attention-sweep", "attention_sweep", () => KernelCheck.AttentionSweep(device)), ("--gemm-sweep", "gemm_sweep", () => KernelCheck.GemmSweep(device)) })
 {
     if (!args.Contains(flag))

@@ -177,7 +177,8 @@ internal sealed unsafe class DecodeKernels
     public void Norm(Tensor x, Tensor? add, Tensor weight, Tensor? bias, Tensor y, double eps, bool layerNorm, IntPtr stream)
     {
         var h = (int)weight.numel();
-        var perThread = (h + NormThreads(h) - 1) / NormThreads(h);
+        var threads = (int)NormThreads(h);
+        var perThread = (h + threads - 1) / threads;
         LaunchNorm(perThread <= 4 ? _norm4 : perThread <= 8 ? _norm8 : _norm, x, add, weight, bias, y, eps, layerNorm, stream);
     }
 
