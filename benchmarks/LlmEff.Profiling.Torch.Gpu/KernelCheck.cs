@@ -132,8 +132,9 @@ internal static class KernelCheck
     /// One layer's decode attention per call (µs) at p = 1,536 in a 1,664-position window, the batching figures' shapes
     /// (GPT-J: 16 heads of 256; Llama-3-8B: 32 heads of 128 in 8 KV groups), for each batch size and each number of busy
     /// warps the chunk split aims for (the engine's is <see cref="DecodeAttention.TargetWarps"/>); 32 calls back to back
-    /// in a CUDA graph, rotating over cache copies so that each call reads from memory, and as a share of the copy rate. Caches
-    /// are drawn on the device (values do not matter for the time).
+    /// in a CUDA graph, rotating over cache copies so that each call reads from memory, and as a share of the copy rate; then
+    /// the same reads from caches without the query rows, in two layouts. Caches are drawn on the device (values do not
+    /// matter for the time).
     /// </summary>
     public static Dictionary<string, object?> AttentionSweep(Device device)
     {
@@ -171,6 +172,21 @@ internal static class KernelCheck
                     var i = 0;
                     var us = GraphSecondsPerCall(() => kernel.Run(queries, caches[i++ % copies], at, output, workspace, heads, kvHeads, chunks, Window, CudaGraph.CurrentRawStream()), 32) * 1e6;
                     r[$"{name}_b{batch}_warps{target}"] = string.Create(CultureInfo.InvariantCulture, $"{chunks} chunks {us:F2} us ({kvBytes / (us * 1e-6) / bandwidth:P0} of copy)");
+                }
+
+                // The same keys and values in two layouts without the query rows: [T, 2KV, HD] (a position's keys and values
+                // together) and [2, KV, T, HD] (each head's keys contiguous over positions), at two split targets.
+                var rows = Enumerable.Range(0, copies).Select(_ => randn([batch, Window, 2 * kvHeads, headDim], dtype, device)).ToArray();
+                var major = Enumerable.Range(0, copies).Select(_ => randn([batch, 2, kvHeads, Window, headDim], dtype, device)).ToArray();
+                foreach (var target in new[] { 1056, 2112 })
+                {
+                    var chunks = DecodeAttention.Chunks(batch, kvHeads, Window, target);
+                    var workspace = chunks > 1 ? empty([DecodeAttention.WorkspaceFloats(batch, heads, headDim, chunks)], ScalarType.Float32, device) : null;
+                    var i = 0;
+                    var rowsUs = GraphSecondsPerCall(() => kernel.Run(queries, rows[i++ % copies], at, output, workspace, heads, kvHeads, chunks, Window, 2L * kvHeads * headDim, headDim, 0, (long)kvHeads * headDim, CudaGraph.CurrentRawStream()), 32) * 1e6;
+                    i = 0;
+                    var majorUs = GraphSecondsPerCall(() => kernel.Run(queries, major[i++ % copies], at, output, workspace, heads, kvHeads, chunks, Window, headDim, (long)Window * headDim, 0, (long)kvHeads * Window * headDim, CudaGraph.CurrentRawStream()), 32) * 1e6;
+                    r[$"{name}_b{batch}_warps{target}_layouts"] = string.Create(CultureInfo.InvariantCulture, $"[T, 2KV, HD] {rowsUs:F2} us ({kvBytes / (rowsUs * 1e-6) / bandwidth:P0}), [2, KV, T, HD] {majorUs:F2} us ({kvBytes / (majorUs * 1e-6) / bandwidth:P0})");
                 }
             }
         }

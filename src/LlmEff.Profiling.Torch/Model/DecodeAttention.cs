@@ -111,7 +111,7 @@ internal sealed unsafe class DecodeAttention
         // each position's probability broadcast by a shuffle. One chunk (gridDim.x == 1): writes the normalised output,
         // heads in the output projection's (group, KV head) order; else the chunk's [HD unnormalised sums, max, sum of
         // exponentials] per head to part [B, H, S, HD + 2].
-        extern "C" __global__ void __launch_bounds__(WARPS * 32) decode_attention(const T* q, const T* cache, const long long* pos, T* out, float* part, int H, int KV, long long cache_stride, int C, float scale) {
+        extern "C" __global__ void __launch_bounds__(WARPS * 32) decode_attention(const T* q, const T* cache, const long long* pos, T* out, float* part, int H, int KV, long long cache_stride, long long rs, long long hs, long long ko, long long vo, int C, float scale) {
             __shared__ float sq[G][HD];
             __shared__ float sh[WARPS][G][HD + 2];
             __shared__ uint4 sk[WARPS][32][5]; // a fifth column staggers the rows over the banks
@@ -119,10 +119,9 @@ internal sealed unsafe class DecodeAttention
             const int w = threadIdx.x >> 5, l = threadIdx.x & 31;
             const int L = (int)(*pos) + 1;
             const int j0 = s * C, j1 = min(L, j0 + C);
-            const long long rs = (long long)(H + 2 * KV) * HD;
             const T* qb = q + ((long long)b * H + kv * G) * HD;
-            const T* kb = cache + b * cache_stride + (long long)(H + kv) * HD;
-            const T* vb = kb + (long long)KV * HD;
+            const T* kb = cache + b * cache_stride + ko + kv * hs;
+            const T* vb = kb + vo;
             for (int i = threadIdx.x; i < G * HD; i += WARPS * 32) sq[i / HD][i % HD] = ld(qb[i]) * scale;
             __syncthreads();
             float acc[G][E], m[G], sum[G];
@@ -355,7 +354,17 @@ internal sealed unsafe class DecodeAttention
     /// each query's cache, for <paramref name="queries"/> <c>[b, H, HD]</c> and caches <c>[T, H + 2KV, HD]</c>
     /// consecutive in <paramref name="cacheLayer"/>; heads in (group, KV head) order, as the output projection takes them.
     /// </summary>
-    public void Run(Tensor queries, Tensor cacheLayer, Tensor position, Tensor output, Tensor? workspace, int heads, int keyValueHeads, int chunks, int windowTokens, IntPtr stream)
+    public void Run(Tensor queries, Tensor cacheLayer, Tensor position, Tensor output, Tensor? workspace, int heads, int keyValueHeads, int chunks, int windowTokens, IntPtr stream) =>
+        Run(queries, cacheLayer, position, output, workspace, heads, keyValueHeads, chunks, windowTokens, (long)(heads + (2 * keyValueHeads)) * HeadDim, HeadDim, (long)heads * HeadDim, (long)keyValueHeads * HeadDim, stream);
+
+    /// <summary>
+    /// As <see cref="Run(Tensor, Tensor, Tensor, Tensor, Tensor?, int, int, int, int, IntPtr)"/> for any cache layout with rows of
+    /// <see cref="HeadDim"/> values: in elements, <paramref name="positionStride"/> between positions, <paramref name="headStride"/>
+    /// between KV heads, <paramref name="keyOffset"/> to the first key row and <paramref name="valueOffset"/> from a head's
+    /// key row to its value row (the engine's <c>[T, H + 2KV, HD]</c> layout: (H + 2KV)·HD, HD, H·HD, KV·HD). For measuring
+    /// other layouts against the engine's.
+    /// </summary>
+    public void Run(Tensor queries, Tensor cacheLayer, Tensor position, Tensor output, Tensor? workspace, int heads, int keyValueHeads, int chunks, int windowTokens, long positionStride, long headStride, long keyOffset, long valueOffset, IntPtr stream)
     {
         var batch = (int)queries.shape[0];
         if (chunks > 1 && (workspace is null || workspace.numel() < WorkspaceFloats(batch, heads, HeadDim, chunks)))
@@ -369,7 +378,8 @@ internal sealed unsafe class DecodeAttention
         var scale = (float)(1.0 / Math.Sqrt(HeadDim));
         IntPtr pq = Ptr(queries), pc = Ptr(cacheLayer), pp = Ptr(position), po = Ptr(output), pw = workspace is null ? 0 : Ptr(workspace);
         int h = heads, kv = keyValueHeads, s = (windowTokens + chunkTokens - 1) / chunkTokens;
-        var args = stackalloc void*[] { &pq, &pc, &pp, &po, &pw, &h, &kv, &cacheStride, &chunkTokens, &scale };
+        long rs = positionStride, hs = headStride, ko = keyOffset, vo = valueOffset;
+        var args = stackalloc void*[] { &pq, &pc, &pp, &po, &pw, &h, &kv, &cacheStride, &rs, &hs, &ko, &vo, &chunkTokens, &scale };
         _compiler.Launch(_chunk, (uint)s, (uint)keyValueHeads, (uint)batch, Warps * 32, stream, args);
         if (s > 1)
         {
