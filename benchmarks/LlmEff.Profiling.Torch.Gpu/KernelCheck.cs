@@ -154,6 +154,15 @@ internal static class KernelCheck
             }
 
             r[$"{name}_registers"] = kernel.ChunkKernelRegisters;
+            // The chunk kernel's compile-time variants (launch bounds, value rows prefetched): registers and spills of each.
+            var variants = new DecodeAttention?[DecodeAttention.Variants.Length];
+            for (var v = 0; v < variants.Length; v++)
+            {
+                var (compiled, why) = DecodeAttention.For(dtype, headDim, heads / kvHeads, v);
+                variants[v] = compiled;
+                r[$"{name}_variant{v}"] = compiled is null ? why : $"min blocks {DecodeAttention.Variants[v].MinBlocks}, value rows {DecodeAttention.Variants[v].ValueRows}: {compiled.ChunkKernelRegisters} registers, {compiled.ChunkKernelLocalBytes} local bytes";
+            }
+
             foreach (var batch in new[] { 1, 2, 4, 8, 16, 32 })
             {
                 using var scope = NewDisposeScope();
@@ -172,6 +181,15 @@ internal static class KernelCheck
                     var i = 0;
                     var us = GraphSecondsPerCall(() => kernel.Run(queries, caches[i++ % copies], at, output, workspace, heads, kvHeads, chunks, Window, CudaGraph.CurrentRawStream()), 32) * 1e6;
                     r[$"{name}_b{batch}_warps{target}"] = string.Create(CultureInfo.InvariantCulture, $"{chunks} chunks {us:F2} us ({kvBytes / (us * 1e-6) / bandwidth:P0} of copy)");
+                }
+
+                foreach (var (variant, v) in variants.Select((k, v) => (k, v)).Where(x => x.k is not null && x.v > 0))
+                {
+                    var chunks = DecodeAttention.Chunks(batch, kvHeads, Window, DecodeAttention.TargetWarps);
+                    var workspace = chunks > 1 ? empty([DecodeAttention.WorkspaceFloats(batch, heads, headDim, chunks)], ScalarType.Float32, device) : null;
+                    var i = 0;
+                    var us = GraphSecondsPerCall(() => variant!.Run(queries, caches[i++ % copies], at, output, workspace, heads, kvHeads, chunks, Window, CudaGraph.CurrentRawStream()), 32) * 1e6;
+                    r[$"{name}_b{batch}_variant{v}"] = string.Create(CultureInfo.InvariantCulture, $"{chunks} chunks {us:F2} us ({kvBytes / (us * 1e-6) / bandwidth:P0} of copy)");
                 }
 
                 // The same keys and values in two layouts without the query rows: [T, 2KV, HD] (a position's keys and values

@@ -32,6 +32,11 @@ if (Array.IndexOf(args, "--attention-target-warps") is var tw and >= 0)
 {
     DecodeAttention.TargetWarpsInUse = int.Parse(args[tw + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
+// An experiment's compile-time variant of the decode attention kernel (DecodeAttention.Variants; 0 is the engine's).
+if (Array.IndexOf(args, "--attention-variant") is var av and >= 0)
+{
+    DecodeAttention.VariantInUse = int.Parse(args[av + 1], System.Globalization.CultureInfo.InvariantCulture);
+}
 var results = new Dictionary<string, object?>
 {
     ["started_utc"] = DateTimeOffset.UtcNow,
@@ -39,6 +44,7 @@ var results = new Dictionary<string, object?>
     ["device"] = TorchProfiler.DescribeHardware(device),
     ["software"] = TorchProfiler.DescribeSoftware(ModelPrecision.BFloat16),
     ["attention_target_warps"] = DecodeAttention.TargetWarpsInUse,
+    ["attention_variant"] = DecodeAttention.VariantInUse,
 };
 if (NvmlGpu.TryOpen(0) is { } gpu)
 {

@@ -101,8 +101,9 @@ internal sealed unsafe class DecodeAttention
         #endif
         }
 
-        // Value rows whose slices a lane holds at once: up to 256 bytes of them.
-        #define VB ((256 / (E * 16 / VE)) < 32 ? (256 / (E * 16 / VE)) : 32)
+        // Value rows whose slices a lane holds at once: up to 256 bytes of them, and at most VBMAX rows.
+        #define VB0 ((256 / (E * 16 / VE)) < 32 ? (256 / (E * 16 / VE)) : 32)
+        #define VB (VB0 < VBMAX ? VB0 : VBMAX)
 
         // Block (s, kv, b): positions [s·C, min(L, s·C + C)) of query b's cache for the G query heads of KV head kv, with
         // L = *pos + 1 and C a multiple of 32. Each warp takes tiles of 32 positions: lane l scores position t + l against
@@ -111,7 +112,7 @@ internal sealed unsafe class DecodeAttention
         // each position's probability broadcast by a shuffle. One chunk (gridDim.x == 1): writes the normalised output,
         // heads in the output projection's (group, KV head) order; else the chunk's [HD unnormalised sums, max, sum of
         // exponentials] per head to part [B, H, S, HD + 2].
-        extern "C" __global__ void __launch_bounds__(WARPS * 32) decode_attention(const T* q, const T* cache, const long long* pos, T* out, float* part, int H, int KV, long long cache_stride, long long rs, long long hs, long long ko, long long vo, int C, float scale) {
+        extern "C" __global__ void __launch_bounds__(WARPS * 32, MINB) decode_attention(const T* q, const T* cache, const long long* pos, T* out, float* part, int H, int KV, long long cache_stride, long long rs, long long hs, long long ko, long long vo, int C, float scale) {
             __shared__ float sq[G][HD];
             __shared__ float sh[WARPS][G][HD + 2];
             __shared__ uint4 sk[WARPS][32][5]; // a fifth column staggers the rows over the banks
@@ -264,7 +265,17 @@ internal sealed unsafe class DecodeAttention
         }
         """;
 
-    private static readonly Dictionary<(ScalarType, int, int), (DecodeAttention?, string?)> Compiled = [];
+    private static readonly Dictionary<(ScalarType, int, int, int), (DecodeAttention?, string?)> Compiled = [];
+
+    /// <summary>
+    /// Compile-time variants of the chunk kernel, for measuring register pressure against resident warps: the fewest resident
+    /// blocks per SM its launch bounds ask for (the compiler caps registers to fit them) and the most value rows a lane
+    /// prefetches. Variant 0 is the engine's.
+    /// </summary>
+    internal static readonly (int MinBlocks, int ValueRows)[] Variants = [(1, 32), (3, 32), (1, 16), (3, 16), (4, 8)];
+
+    /// <summary>The variant <see cref="For(ScalarType, int, int)"/> compiles: 0 (the engine's) unless an experiment (the GPU harness) sets another; set it before building a decoder.</summary>
+    internal static int VariantInUse { get; set; }
 
     private readonly CudaRuntimeCompiler _compiler;
     private readonly IntPtr _chunk;
@@ -288,6 +299,9 @@ internal sealed unsafe class DecodeAttention
     /// <summary>Registers a thread of the chunk kernel uses, as compiled for this device (what bounds its resident warps).</summary>
     public int ChunkKernelRegisters => _compiler.Registers(_chunk);
 
+    /// <summary>Local memory bytes a thread of the chunk kernel uses (register spills), as compiled for this device.</summary>
+    public int ChunkKernelLocalBytes => _compiler.LocalBytes(_chunk);
+
     /// <summary>Why the kernel does not serve heads of <paramref name="headDim"/> values in groups of <paramref name="groups"/>, or null when it does.</summary>
     public static string? UnsupportedReason(int headDim, int groups) =>
         headDim % 32 != 0 || headDim > 256
@@ -297,15 +311,19 @@ internal sealed unsafe class DecodeAttention
                 : null;
 
     /// <summary>The kernel for <paramref name="dtype"/>, head size and group size on the current CUDA device (compiled once per process), or null with the reason.</summary>
-    public static (DecodeAttention? Kernel, string? Reason) For(ScalarType dtype, int headDim, int groups)
+    public static (DecodeAttention? Kernel, string? Reason) For(ScalarType dtype, int headDim, int groups) => For(dtype, headDim, groups, VariantInUse);
+
+    /// <summary>As <see cref="For(ScalarType, int, int)"/>, compiled as <see cref="Variants"/>[<paramref name="variant"/>].</summary>
+    internal static (DecodeAttention? Kernel, string? Reason) For(ScalarType dtype, int headDim, int groups, int variant)
     {
         if (UnsupportedReason(headDim, groups) is { } unsupported)
         {
             return (null, unsupported);
         }
 
-        var defines = string.Create(CultureInfo.InvariantCulture, $"#define HD {headDim}\n#define G {groups}\n#define WARPS {Warps}\n");
-        return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups), dtype, "decode attention kernels", defines, Source, ["decode_attention", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups));
+        var (minBlocks, valueRows) = Variants[variant];
+        var defines = string.Create(CultureInfo.InvariantCulture, $"#define HD {headDim}\n#define G {groups}\n#define WARPS {Warps}\n#define MINB {minBlocks}\n#define VBMAX {valueRows}\n");
+        return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups, variant), dtype, "decode attention kernels", defines, Source, ["decode_attention", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups));
     }
 
     /// <summary>

@@ -137,6 +137,14 @@ internal sealed unsafe class CudaRuntimeCompiler
         return value;
     }
 
+    /// <summary>Local memory bytes per thread of a compiled kernel (CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES): its register spills and local arrays.</summary>
+    public int LocalBytes(IntPtr function)
+    {
+        int value;
+        Check(_funcGetAttribute(&value, 3, function), "cuFuncGetAttribute(LOCAL_SIZE_BYTES)");
+        return value;
+    }
+
     private string Log(IntPtr program)
     {
         nuint size;
