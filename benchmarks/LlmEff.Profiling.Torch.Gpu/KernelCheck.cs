@@ -240,7 +240,11 @@ internal static class KernelCheck
                 var nn = GraphSecondsPerCall(() => mm(x, stored[i++ % copies]).Dispose(), 32);
                 i = 0;
                 var nt = GraphSecondsPerCall(() => mm(x, transposed[i++ % copies].t()).Dispose(), 32);
-                r[$"{name}_b{b}"] = string.Create(CultureInfo.InvariantCulture, $"[in,out] {nn * 1e6:F2} us ({bytes / nn / bandwidth:P0} of copy), [out,in]ᵀ {nt * 1e6:F2} us ({bytes / nt / bandwidth:P0})");
+                // Into a residual as the decoders' output and down projections add (cuBLAS with beta = 1).
+                var residual = zeros([b, outputs], dtype, device);
+                i = 0;
+                var add = GraphSecondsPerCall(() => residual.addmm_(x, stored[i++ % copies]), 32);
+                r[$"{name}_b{b}"] = string.Create(CultureInfo.InvariantCulture, $"[in,out] {nn * 1e6:F2} us ({bytes / nn / bandwidth:P0} of copy), [out,in]ᵀ {nt * 1e6:F2} us ({bytes / nt / bandwidth:P0}), [in,out] added into a residual {add * 1e6:F2} us ({bytes / add / bandwidth:P0})");
             }
         }
 

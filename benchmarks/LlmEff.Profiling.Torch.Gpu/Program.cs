@@ -37,6 +37,8 @@ if (Array.IndexOf(args, "--attention-variant") is var av and >= 0)
 {
     DecodeAttention.VariantInUse = int.Parse(args[av + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
+// An experiment's switch: the batched fused step's output and down projections leave their residual adds to the next norm.
+BatchedGreedyDecoder.DeferResidualAddsInUse = Array.IndexOf(args, "--defer-residual-adds") >= 0;
 var results = new Dictionary<string, object?>
 {
     ["started_utc"] = DateTimeOffset.UtcNow,
@@ -45,6 +47,7 @@ var results = new Dictionary<string, object?>
     ["software"] = TorchProfiler.DescribeSoftware(ModelPrecision.BFloat16),
     ["attention_target_warps"] = DecodeAttention.TargetWarpsInUse,
     ["attention_variant"] = DecodeAttention.VariantInUse,
+    ["defer_residual_adds"] = BatchedGreedyDecoder.DeferResidualAddsInUse,
 };
 if (NvmlGpu.TryOpen(0) is { } gpu)
 {

@@ -42,10 +42,12 @@ PY
 )
       echo "$s: attention target warps $tw" | tee -a "$OUT/summary.txt"
       step $s 140 --batching --steps-only --attention-target-warps "$tw" --model $M ;;
-    blv|bjv)
+    blv|bjv|blx)
       # The batched step with the attention kernel variant the sweep (step "as", run before) found best for the model's
       # shape: the lowest geometric mean over b = 1 … 32 of its time relative to variant 0 (the engine's).
+      # blx: the same with the residual adds of the output and down projections left to the next norm.
       m=llama; M=Meta-Llama-3; [ "$s" = bjv ] && { m=gptj; M=gpt-j; }
+      x=; [ "$s" = blx ] && x=--defer-residual-adds
       av=$(python3 - "$W/as/results.json" "$m" <<'PY' 2>/dev/null || echo 0
 import json, math, sys
 r = json.load(open(sys.argv[1]))["attention_sweep"]; m = sys.argv[2]
@@ -56,7 +58,7 @@ print(best[1])
 PY
 )
       echo "$s: attention variant $av" | tee -a "$OUT/summary.txt"
-      step $s 140 --batching --steps-only --attention-variant "$av" --model $M ;;
+      step $s 140 --batching --steps-only --attention-variant "$av" $x --model $M ;;
     blT|bjT|gsT)
       # libtorch's TunableOp: every GEMM shape timed against cuBLAS/cuBLASLt's candidate algorithms on its first (eager)
       # call, the fastest kept (also inside the captured graphs); the results file comes back with the step's folder.
@@ -78,6 +80,6 @@ PY
     tp) step tp 240 --tp-real --nccl ;;
     mq) step mq 150 --moe --model Qwen ;;
     mx) step mx 150 --moe --model Mixtral ;;
-    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt blv bjv bj bl bj1 bl1 bjs bls bfj bfl tp mq mx)" | tee -a "$OUT/summary.txt" ;;
+    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt blv bjv blx bj bl bj1 bl1 bjs bls bfj bfl tp mq mx)" | tee -a "$OUT/summary.txt" ;;
   esac
 done

@@ -260,6 +260,11 @@ internal static class BatchedDecoderScript
             L($"    x.addmm_(a, {W(ow)})");
             L("    return x");
             L(string.Empty);
+            // The projections into a buffer instead of the residual, for a step whose next norm adds them (deferred adds).
+            L("def f_out_mm(a: Tensor, i: int, w: List[Tensor], o: Tensor) -> Tensor:");
+            L("    b = i * S");
+            L($"    return torch.mm(a, {W(ow)}, out=o)");
+            L(string.Empty);
             if (gated)
             {
                 L("def f_gate_up(y: Tensor, i: int, w: List[Tensor]) -> Tensor:");
@@ -274,6 +279,10 @@ internal static class BatchedDecoderScript
                 L("    b = i * S");
                 L($"    x.addmm_(act, {W(dw)})");
                 L("    return x");
+                L(string.Empty);
+                L("def f_down_mm(act: Tensor, i: int, w: List[Tensor], o: Tensor) -> Tensor:");
+                L("    b = i * S");
+                L($"    return torch.mm(act, {W(dw)}, out=o)");
             }
             else
             {

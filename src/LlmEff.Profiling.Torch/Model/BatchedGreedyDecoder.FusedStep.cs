@@ -100,12 +100,19 @@ public sealed partial class BatchedGreedyDecoder
         var mask = attention is null ? Call("_static_mask", x, _position, lb, _globals) : null;
         var act = gated ? empty([bucket.Size, DecoderBlock.FfnStorageWidth(s, Model.Options.AlignFfnWidth)], y.dtype, y.device) : null;
         var blocks = Model.Blocks;
+        // Deferred adds (an experiment's switch): the output and down projections write a buffer that the next norm adds to
+        // the residual, instead of adding into it themselves (cuBLAS with beta = 1). Only where no bias waits for that norm.
+        var defer = DeferResidualAddsInUse && kernels is not null && gated && Model.Architecture.Block == BlockLayout.Sequential
+            && blocks.All(b => b.OutBias is null && b.ResidualBias is null);
+        var pending = defer ? empty([bucket.Size, s.HiddenSize], y.dtype, y.device) : null;
+        Tensor? waiting = null;
         for (var i = 0; i < blocks.Count; i++)
         {
             var block = blocks[i];
             if (Runs("norm"))
             {
-                Norm(x, i > 0 ? blocks[i - 1].ResidualBias : null, block.Norm1Weight, block.Norm1Bias);
+                Norm(x, waiting ?? (i > 0 ? blocks[i - 1].ResidualBias : null), block.Norm1Weight, block.Norm1Bias);
+                waiting = null;
                 if (bucket.Normed2 is not null)
                 {
                     Norm(x, null, block.Norm2Weight!, block.Norm2Bias, bucket.Normed2);
@@ -139,14 +146,23 @@ public sealed partial class BatchedGreedyDecoder
 
             if (Runs("out"))
             {
-                Call("f_out", x, bucket.Attention!, i, _layerTensors);
+                if (defer)
+                {
+                    Call("f_out_mm", bucket.Attention!, i, _layerTensors, pending!);
+                    waiting = pending;
+                }
+                else
+                {
+                    Call("f_out", x, bucket.Attention!, i, _layerTensors);
+                }
             }
 
             // Parallel blocks take no norm here: the FFN reads the layer input's norm (the shared one, or the second kept
             // apart above), and the output bias waits in the block's residual bias for the next norm.
             if (Model.Architecture.Block == BlockLayout.Sequential && Runs("norm"))
             {
-                Norm(x, block.OutBias, block.Norm2Weight!, block.Norm2Bias);
+                Norm(x, waiting ?? block.OutBias, block.Norm2Weight!, block.Norm2Bias);
+                waiting = null;
             }
 
             if (gated)
@@ -166,7 +182,15 @@ public sealed partial class BatchedGreedyDecoder
 
                 if (Runs("down"))
                 {
-                    Call("f_down", x, act!, i, _layerTensors);
+                    if (defer)
+                    {
+                        Call("f_down_mm", act!, i, _layerTensors, pending!);
+                        waiting = pending;
+                    }
+                    else
+                    {
+                        Call("f_down", x, act!, i, _layerTensors);
+                    }
                 }
             }
             else if (Runs("ffn"))
@@ -177,7 +201,7 @@ public sealed partial class BatchedGreedyDecoder
 
         if (Runs("norm"))
         {
-            Norm(x, blocks[^1].ResidualBias, Model.FinalNormWeight!, Model.FinalNormBias);
+            Norm(x, waiting ?? blocks[^1].ResidualBias, Model.FinalNormWeight!, Model.FinalNormBias);
         }
 
         if (Runs("head"))
@@ -185,6 +209,12 @@ public sealed partial class BatchedGreedyDecoder
             Call("f_head", y, bucket.Token, _position, bucket.History, _globals);
         }
     }
+
+    /// <summary>
+    /// Whether the fused step defers the residual adds of its output and down projections to the next norm (an experiment
+    /// the GPU harness sets before building a decoder; off by default, where cuBLAS adds them with beta = 1).
+    /// </summary>
+    internal static bool DeferResidualAddsInUse { get; set; }
 
     private bool Runs(string piece) => _pieces?.Runs(piece) ?? true;
 

@@ -92,19 +92,19 @@ internal sealed unsafe class DecodeKernels
 
         // Up to 24 values a thread at 1,024 threads (rows up to 24,576); launch bounds cap the registers so they fit. The
         // narrower instances serve rows up to 4 and 8 values a thread (hidden sizes up to 4,096 and 8,192).
-        extern "C" __global__ void __launch_bounds__(1024) fused_norm(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm) {
+        extern "C" __global__ void __launch_bounds__(1024) fused_norm(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm, int add_rows) {
             __shared__ float sh[33];
-            norm_row<24>(x, add, w, b, y, h, eps, layer_norm, sh);
+            norm_row<24>(x, add && add_rows ? add + (long long)blockIdx.x * h : add, w, b, y, h, eps, layer_norm, sh);
         }
 
-        extern "C" __global__ void __launch_bounds__(1024) fused_norm4(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm) {
+        extern "C" __global__ void __launch_bounds__(1024) fused_norm4(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm, int add_rows) {
             __shared__ float sh[33];
-            norm_row<4>(x, add, w, b, y, h, eps, layer_norm, sh);
+            norm_row<4>(x, add && add_rows ? add + (long long)blockIdx.x * h : add, w, b, y, h, eps, layer_norm, sh);
         }
 
-        extern "C" __global__ void __launch_bounds__(1024) fused_norm8(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm) {
+        extern "C" __global__ void __launch_bounds__(1024) fused_norm8(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm, int add_rows) {
             __shared__ float sh[33];
-            norm_row<8>(x, add, w, b, y, h, eps, layer_norm, sh);
+            norm_row<8>(x, add && add_rows ? add + (long long)blockIdx.x * h : add, w, b, y, h, eps, layer_norm, sh);
         }
 
         // One block per row of qkv [B, H + 2KV, HD] (query blockIdx.y); q rows go to q_out [B, H, HD], k and v rows to
@@ -172,7 +172,7 @@ internal sealed unsafe class DecodeKernels
 
     /// <summary>
     /// Per row of <paramref name="x"/> (its last dimension is the norm's width, the weight's length): the row +=
-    /// <paramref name="add"/> (when given), then that row of <paramref name="y"/> = norm(row)·w (+ b).
+    /// <paramref name="add"/> (when given: one row for every row, or a row per row), then that row of <paramref name="y"/> = norm(row)·w (+ b).
     /// </summary>
     public void Norm(Tensor x, Tensor? add, Tensor weight, Tensor? bias, Tensor y, double eps, bool layerNorm, IntPtr stream)
     {
@@ -203,7 +203,9 @@ internal sealed unsafe class DecodeKernels
         IntPtr px = Ptr(x), pa = add is null ? 0 : Ptr(add), pw = Ptr(weight), pb = bias is null ? 0 : Ptr(bias), py = Ptr(y);
         var e = (float)eps;
         var ln = layerNorm ? 1 : 0;
-        var args = stackalloc void*[] { &px, &pa, &pw, &pb, &py, &h, &e, &ln };
+        // A bias (one row) is added to every row; a [rows, h] tensor (deferred projection outputs) row by row.
+        var addRows = add is not null && rows > 1 && add.numel() == x.numel() ? 1 : 0;
+        var args = stackalloc void*[] { &px, &pa, &pw, &pb, &py, &h, &e, &ln, &addRows };
         _compiler.Launch(kernel, rows, NormThreads(h), stream, args);
     }
 
