@@ -346,6 +346,17 @@ internal static class KernelCheck
         r["rows_norm_x_identical"] = (want == got).to(ScalarType.Float32).mean().item<float>();
         r["rows_norm_y_max_abs_diff"] = (wantY.to(ScalarType.Float32) - y.to(ScalarType.Float32)).abs().max().item<float>();
 
+        // The same rows with a row of its own each (deferred projection outputs).
+        var adds = randn([Rows, Hid], dtype, generator: g).to(device);
+        var wantRows = x.clone();
+        wantRows.add_(adds);
+        var wantRowsY = (Tensor)refs.invoke("ln_rows", wantRows, w, bias);
+        var gotRows = x.clone();
+        kernels.Norm(gotRows, adds, w, bias, y, 1e-5, true, IntPtr.Zero);
+        cuda.synchronize();
+        r["rows_norm_row_adds_x_identical"] = (wantRows == gotRows).to(ScalarType.Float32).mean().item<float>();
+        r["rows_norm_row_adds_y_max_abs_diff"] = (wantRowsY.to(ScalarType.Float32) - y.to(ScalarType.Float32)).abs().max().item<float>();
+
         // Rotary + cache write of 3 queries, caches [3, T, QKV, HD].
         Rotary(kernels, dtype, device, g, r, batch: 3, position: 41, prefix: "rows_");
 

@@ -102,7 +102,7 @@ public sealed partial class BatchedGreedyDecoder
         var blocks = Model.Blocks;
         // Deferred adds (an experiment's switch): the output and down projections write a buffer that the next norm adds to
         // the residual, instead of adding into it themselves (cuBLAS with beta = 1). Only where no bias waits for that norm.
-        var defer = DeferResidualAddsInUse && kernels is not null && gated && Model.Architecture.Block == BlockLayout.Sequential
+        var defer = DeferResidualAdds && gated && Model.Architecture.Block == BlockLayout.Sequential
             && blocks.All(b => b.OutBias is null && b.ResidualBias is null);
         var pending = defer ? empty([bucket.Size, s.HiddenSize], y.dtype, y.device) : null;
         Tensor? waiting = null;
@@ -215,6 +215,9 @@ public sealed partial class BatchedGreedyDecoder
     /// the GPU harness sets before building a decoder; off by default, where cuBLAS adds them with beta = 1).
     /// </summary>
     internal static bool DeferResidualAddsInUse { get; set; }
+
+    /// <summary>This decoder's choice, taken from <see cref="DeferResidualAddsInUse"/> when built (set it before the graphs are captured).</summary>
+    internal bool DeferResidualAdds { get; set; } = DeferResidualAddsInUse;
 
     private bool Runs(string piece) => _pieces?.Runs(piece) ?? true;
 

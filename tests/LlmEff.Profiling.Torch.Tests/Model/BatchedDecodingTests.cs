@@ -68,6 +68,27 @@ public sealed class BatchedDecodingTests
         Assert.Equal(want.data<long>().ToArray(), got.data<long>().ToArray());
     }
 
+    /// <summary>
+    /// With the output and down projections' residual adds left to the next norm (a buffer of each projection, added row by
+    /// row), the fused sequence still gives the all-TorchScript step's tokens: each buffer reaches the norm that follows it,
+    /// the last one the final norm.
+    /// </summary>
+    [TorchTheory]
+    [InlineData("llama")]
+    [InlineData("llama-odd-ffn")]
+    public void Deferred_residual_adds_give_the_static_steps_tokens(string name)
+    {
+        var arch = TinyArchitectures.ByName(name);
+        using var model = DecoderTransformer.Create(arch, Fp32);
+        using var batched = new BatchedGreedyDecoder(model, 23, [3], CudaGraphMode.Off, windowTokens: 4, availableBytes: null) { DeferResidualAdds = true };
+        using var prompts = randint(0, arch.VocabularySize, [3, 6], generator: new Generator(5));
+
+        using var want = batched.Generate(prompts, 15);
+        using var got = batched.GenerateFusedReference(prompts, 15);
+
+        Assert.Equal(want.data<long>().ToArray(), got.data<long>().ToArray());
+    }
+
     [TorchFact]
     public void A_pipeline_stage_without_the_head_has_no_fused_step()
     {
