@@ -144,7 +144,7 @@ internal static class KernelCheck
         using var inference = inference_mode();
         var bandwidth = DeviceLimits.CopyBandwidthBytesPerSecond(device, 4L << 30, 20);
         r["copy_bytes_per_second"] = bandwidth;
-        foreach (var (name, heads, kvHeads, headDim) in new[] { ("gptj", 16, 16, 256), ("llama", 32, 8, 128) })
+        foreach (var (name, heads, kvHeads, headDim) in new[] { ("gptj", 16, 16, 256), ("llama", 32, 8, 128), ("qwen3moe", 32, 4, 128) })
         {
             var (kernel, reason) = DecodeAttention.For(dtype, headDim, heads / kvHeads);
             if (kernel is null)

@@ -42,23 +42,26 @@ PY
 )
       echo "$s: attention target warps $tw" | tee -a "$OUT/summary.txt"
       step $s 140 --batching --steps-only --attention-target-warps "$tw" --model $M ;;
-    blv|bjv|blx)
+    blv|bjv|blx|mqv)
       # The batched step with the attention kernel variant the sweep (step "as", run before) found best for the model's
-      # shape: the lowest geometric mean over b = 1 … 32 of its time relative to variant 0 (the engine's).
+      # shape: the lowest geometric mean over b = 1 … 32 (b = 1 for the mixture) of its time relative to variant 0 (the engine's).
       # blx: the same with the residual adds of the output and down projections left to the next norm.
-      m=llama; M=Meta-Llama-3; [ "$s" = bjv ] && { m=gptj; M=gpt-j; }
+      # mqv: Qwen3-30B-A3B's single-query step (the --moe figures) with the variant best for its shape (G = 8).
+      m=llama; M=Meta-Llama-3; [ "$s" = bjv ] && { m=gptj; M=gpt-j; }; [ "$s" = mqv ] && m=qwen3moe
       x=; [ "$s" = blx ] && x=--defer-residual-adds
       av=$(python3 - "$W/as/results.json" "$m" <<'PY' 2>/dev/null || echo 0
 import json, math, sys
 r = json.load(open(sys.argv[1]))["attention_sweep"]; m = sys.argv[2]
 us = lambda k: float(r[k].split()[2])
 vs = [v for v in range(1, 8) if f"{m}_b1_variant{v}" in r]
-best = min([(0.0, 0)] + [(sum(math.log(us(f"{m}_b{b}_variant{v}") / us(f"{m}_b{b}_warps1056")) for b in (1, 2, 4, 8, 16, 32)), v) for v in vs])
+bs = (1,) if m == "qwen3moe" else (1, 2, 4, 8, 16, 32)
+best = min([(0.0, 0)] + [(sum(math.log(us(f"{m}_b{b}_variant{v}") / us(f"{m}_b{b}_warps1056")) for b in bs), v) for v in vs])
 print(best[1])
 PY
 )
       echo "$s: attention variant $av" | tee -a "$OUT/summary.txt"
-      step $s 140 --batching --steps-only --attention-variant "$av" $x --model $M ;;
+      if [ "$s" = mqv ]; then step mqv 150 --moe --attention-variant "$av" --model Qwen
+      else step $s 140 --batching --steps-only --attention-variant "$av" $x --model $M; fi ;;
     blT|bjT|gsT)
       # libtorch's TunableOp: every GEMM shape timed against cuBLAS/cuBLASLt's candidate algorithms on its first (eager)
       # call, the fastest kept (also inside the captured graphs); the results file comes back with the step's folder.
@@ -80,6 +83,6 @@ PY
     tp) step tp 240 --tp-real --nccl ;;
     mq) step mq 150 --moe --model Qwen ;;
     mx) step mx 150 --moe --model Mixtral ;;
-    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt blv bjv blx bj bl bj1 bl1 bjs bls bfj bfl tp mq mx)" | tee -a "$OUT/summary.txt" ;;
+    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt blv bjv blx mqv bj bl bj1 bl1 bjs bls bfj bfl tp mq mx)" | tee -a "$OUT/summary.txt" ;;
   esac
 done
