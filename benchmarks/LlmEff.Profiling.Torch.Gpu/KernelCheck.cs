@@ -174,22 +174,31 @@ internal static class KernelCheck
                 var queries = randn([batch, heads, headDim], dtype, device);
                 var at = tensor(new long[] { Position }, ScalarType.Int64, device);
                 var output = empty([batch, heads * headDim], dtype, device);
-                foreach (var target in new[] { 528, 1056, 1584, 2112, 3168, 4224 })
+
+                // One kernel over the caches of a set, split for a target of busy warps: chunks and µs per call.
+                (int Chunks, double Us) Time(DecodeAttention k, Tensor[] set, int target, Action<DecodeAttention, Tensor, Tensor?, int> run)
                 {
                     var chunks = DecodeAttention.Chunks(batch, kvHeads, Window, target);
                     var workspace = chunks > 1 ? empty([DecodeAttention.WorkspaceFloats(batch, heads, headDim, chunks)], ScalarType.Float32, device) : null;
                     var i = 0;
-                    var us = GraphSecondsPerCall(() => kernel.Run(queries, caches[i++ % copies], at, output, workspace, heads, kvHeads, chunks, Window, CudaGraph.CurrentRawStream()), 32) * 1e6;
-                    r[$"{name}_b{batch}_warps{target}"] = string.Create(CultureInfo.InvariantCulture, $"{chunks} chunks {us:F2} us ({kvBytes / (us * 1e-6) / bandwidth:P0} of copy)");
+                    return (chunks, GraphSecondsPerCall(() => run(k, set[i++ % set.Length], workspace, chunks), 32) * 1e6);
+                }
+
+                string Share(double us) => string.Create(CultureInfo.InvariantCulture, $"{kvBytes / (us * 1e-6) / bandwidth:P0}");
+
+                // The engine's layout: [T, H + 2KV, HD].
+                void Engine(DecodeAttention k, Tensor cache, Tensor? workspace, int chunks) =>
+                    k.Run(queries, cache, at, output, workspace, heads, kvHeads, chunks, Window, CudaGraph.CurrentRawStream());
+                foreach (var target in new[] { 528, 1056, 1584, 2112, 3168, 4224 })
+                {
+                    var (chunks, us) = Time(kernel, caches, target, Engine);
+                    r[$"{name}_b{batch}_warps{target}"] = string.Create(CultureInfo.InvariantCulture, $"{chunks} chunks {us:F2} us ({Share(us)} of copy)");
                 }
 
                 foreach (var (variant, v) in variants.Select((k, v) => (k, v)).Where(x => x.k is not null && x.v > 0))
                 {
-                    var chunks = DecodeAttention.Chunks(batch, kvHeads, Window, DecodeAttention.TargetWarps);
-                    var workspace = chunks > 1 ? empty([DecodeAttention.WorkspaceFloats(batch, heads, headDim, chunks)], ScalarType.Float32, device) : null;
-                    var i = 0;
-                    var us = GraphSecondsPerCall(() => variant!.Run(queries, caches[i++ % copies], at, output, workspace, heads, kvHeads, chunks, Window, CudaGraph.CurrentRawStream()), 32) * 1e6;
-                    r[$"{name}_b{batch}_variant{v}"] = string.Create(CultureInfo.InvariantCulture, $"{chunks} chunks {us:F2} us ({kvBytes / (us * 1e-6) / bandwidth:P0} of copy)");
+                    var (chunks, us) = Time(variant!, caches, DecodeAttention.TargetWarps, Engine);
+                    r[$"{name}_b{batch}_variant{v}"] = string.Create(CultureInfo.InvariantCulture, $"{chunks} chunks {us:F2} us ({Share(us)} of copy)");
                 }
 
                 // The same keys and values in two layouts without the query rows: [T, 2KV, HD] (a position's keys and values
@@ -198,13 +207,11 @@ internal static class KernelCheck
                 var major = Enumerable.Range(0, copies).Select(_ => randn([batch, 2, kvHeads, Window, headDim], dtype, device)).ToArray();
                 foreach (var target in new[] { 1056, 2112 })
                 {
-                    var chunks = DecodeAttention.Chunks(batch, kvHeads, Window, target);
-                    var workspace = chunks > 1 ? empty([DecodeAttention.WorkspaceFloats(batch, heads, headDim, chunks)], ScalarType.Float32, device) : null;
-                    var i = 0;
-                    var rowsUs = GraphSecondsPerCall(() => kernel.Run(queries, rows[i++ % copies], at, output, workspace, heads, kvHeads, chunks, Window, 2L * kvHeads * headDim, headDim, 0, (long)kvHeads * headDim, CudaGraph.CurrentRawStream()), 32) * 1e6;
-                    i = 0;
-                    var majorUs = GraphSecondsPerCall(() => kernel.Run(queries, major[i++ % copies], at, output, workspace, heads, kvHeads, chunks, Window, headDim, (long)Window * headDim, 0, (long)kvHeads * Window * headDim, CudaGraph.CurrentRawStream()), 32) * 1e6;
-                    r[$"{name}_b{batch}_warps{target}_layouts"] = string.Create(CultureInfo.InvariantCulture, $"[T, 2KV, HD] {rowsUs:F2} us ({kvBytes / (rowsUs * 1e-6) / bandwidth:P0}), [2, KV, T, HD] {majorUs:F2} us ({kvBytes / (majorUs * 1e-6) / bandwidth:P0})");
+                    var (_, rowsUs) = Time(kernel, rows, target, (k, cache, workspace, chunks) =>
+                        k.Run(queries, cache, at, output, workspace, heads, kvHeads, chunks, Window, 2L * kvHeads * headDim, headDim, 0, (long)kvHeads * headDim, CudaGraph.CurrentRawStream()));
+                    var (_, majorUs) = Time(kernel, major, target, (k, cache, workspace, chunks) =>
+                        k.Run(queries, cache, at, output, workspace, heads, kvHeads, chunks, Window, headDim, (long)Window * headDim, 0, (long)kvHeads * Window * headDim, CudaGraph.CurrentRawStream()));
+                    r[$"{name}_b{batch}_warps{target}_layouts"] = string.Create(CultureInfo.InvariantCulture, $"[T, 2KV, HD] {rowsUs:F2} us ({Share(rowsUs)}), [2, KV, T, HD] {majorUs:F2} us ({Share(majorUs)})");
                 }
             }
         }

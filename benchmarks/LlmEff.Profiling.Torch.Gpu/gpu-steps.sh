@@ -20,6 +20,19 @@ step() {
   tail -c 5000 "$W/$name.log" > "$OUT/$name.log"
   tar czf "$OUT/results.tgz" -C "$W" --exclude='*.log' . 2>/dev/null
 }
+# The candidate of the attention sweep (step "as", run before) whose times for the model's shape $1 have the lowest
+# geometric mean, over batch sizes $4, relative to the engine's (split for 1,056 busy warps, variant 0); $2 is the key's
+# suffix with {c} for the candidate, $3 the candidates; prints $5 (the engine's) when the sweep's results are missing.
+best() {
+  python3 - "$W/as/results.json" "$@" <<'PY' 2>/dev/null || echo "$5"
+import json, math, sys
+r = json.load(open(sys.argv[1]))["attention_sweep"]
+m, key, cands, bs, default = sys.argv[2], sys.argv[3], sys.argv[4].split(), sys.argv[5].split(), sys.argv[6]
+us = lambda k: float(r[k].split()[2])
+ok = [c for c in cands if all(f"{m}_b{b}_{key.format(c=c)}" in r for b in bs)]
+print(min([(0.0, default)] + [(sum(math.log(us(f"{m}_b{b}_{key.format(c=c)}") / us(f"{m}_b{b}_warps1056")) for b in bs), c) for c in ok])[1])
+PY
+}
 for s in ${STEPS:-kc gc bj bl mq mx}; do
   case $s in
     kc) step kc 120 --kernel-check --kernel-check-only ;;
@@ -32,14 +45,7 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
       # The batched step with the attention split the sweep (step "as", run before) found best for the model's shape:
       # the busy-warp target whose times over b = 1 … 32 have the lowest geometric mean relative to the default's.
       m=llama; M=Meta-Llama-3; [ "$s" = bjt ] && { m=gptj; M=gpt-j; }
-      tw=$(python3 - "$W/as/results.json" "$m" <<'PY' 2>/dev/null || echo 1056
-import json, math, sys
-r = json.load(open(sys.argv[1]))["attention_sweep"]; m = sys.argv[2]
-us = lambda k: float(r[k].split()[2])
-best = min((sum(math.log(us(f"{m}_b{b}_warps{t}") / us(f"{m}_b{b}_warps1056")) for b in (1, 2, 4, 8, 16, 32)), t) for t in (528, 1056, 1584, 2112, 3168, 4224))
-print(best[1])
-PY
-)
+      tw=$(best $m 'warps{c}' "528 1056 1584 2112 3168 4224" "1 2 4 8 16 32" 1056)
       echo "$s: attention target warps $tw" | tee -a "$OUT/summary.txt"
       step $s 140 --batching --steps-only --attention-target-warps "$tw" --model $M ;;
     blv|bjv|blx|mqv)
@@ -49,16 +55,8 @@ PY
       # mqv: Qwen3-30B-A3B's single-query step (the --moe figures) with the variant best for its shape (G = 8).
       m=llama; M=Meta-Llama-3; [ "$s" = bjv ] && { m=gptj; M=gpt-j; }; [ "$s" = mqv ] && m=qwen3moe
       x=; [ "$s" = blx ] && x=--defer-residual-adds
-      av=$(python3 - "$W/as/results.json" "$m" <<'PY' 2>/dev/null || echo 0
-import json, math, sys
-r = json.load(open(sys.argv[1]))["attention_sweep"]; m = sys.argv[2]
-us = lambda k: float(r[k].split()[2])
-vs = [v for v in range(1, 8) if f"{m}_b1_variant{v}" in r]
-bs = (1,) if m == "qwen3moe" else (1, 2, 4, 8, 16, 32)
-best = min([(0.0, 0)] + [(sum(math.log(us(f"{m}_b{b}_variant{v}") / us(f"{m}_b{b}_warps1056")) for b in bs), v) for v in vs])
-print(best[1])
-PY
-)
+      bs="1 2 4 8 16 32"; [ "$s" = mqv ] && bs=1
+      av=$(best $m 'variant{c}' "1 2 3 4 5 6 7" "$bs" 0)
       echo "$s: attention variant $av" | tee -a "$OUT/summary.txt"
       if [ "$s" = mqv ]; then step mqv 150 --moe --attention-variant "$av" --model Qwen
       else step $s 140 --batching --steps-only --attention-variant "$av" $x --model $M; fi ;;

@@ -33,14 +33,16 @@ internal sealed unsafe class DecodeKernels
             return r;
         }
 
-        // Row r = blockIdx.x of x [rows, h]: x[r, :] += add (rounded, as x.add_ would), then y[r, :] = norm(x[r, :]) * w (+ b);
+        // Row r = blockIdx.x of x [rows, h]: x[r, :] += add (one row for all, or row r of add [rows, h] where add_rows; rounded,
+        // as x.add_ would), then y[r, :] = norm(x[r, :]) * w (+ b);
         // one block per row, each thread holding up to NV values in registers (fixed trip counts, so the arrays are not
         // spilled to local memory). With few values a thread (NV <= 8) the weight and bias are read up front too, so their
         // loads overlap the row's and the reductions instead of following them (a step's norms are latency, not bytes).
         template <int NV>
-        __device__ __forceinline__ void norm_row(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm, float* sh) {
+        __device__ __forceinline__ void norm_row(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm, int add_rows, float* sh) {
             x += (long long)blockIdx.x * h;
             y += (long long)blockIdx.x * h;
+            if (add && add_rows) add += (long long)blockIdx.x * h;
             constexpr bool early = NV <= 8;
             float wv[early ? NV : 1], bv[early ? NV : 1];
             if (early) {
@@ -94,17 +96,17 @@ internal sealed unsafe class DecodeKernels
         // narrower instances serve rows up to 4 and 8 values a thread (hidden sizes up to 4,096 and 8,192).
         extern "C" __global__ void __launch_bounds__(1024) fused_norm(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm, int add_rows) {
             __shared__ float sh[33];
-            norm_row<24>(x, add && add_rows ? add + (long long)blockIdx.x * h : add, w, b, y, h, eps, layer_norm, sh);
+            norm_row<24>(x, add, w, b, y, h, eps, layer_norm, add_rows, sh);
         }
 
         extern "C" __global__ void __launch_bounds__(1024) fused_norm4(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm, int add_rows) {
             __shared__ float sh[33];
-            norm_row<4>(x, add && add_rows ? add + (long long)blockIdx.x * h : add, w, b, y, h, eps, layer_norm, sh);
+            norm_row<4>(x, add, w, b, y, h, eps, layer_norm, add_rows, sh);
         }
 
         extern "C" __global__ void __launch_bounds__(1024) fused_norm8(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm, int add_rows) {
             __shared__ float sh[33];
-            norm_row<8>(x, add && add_rows ? add + (long long)blockIdx.x * h : add, w, b, y, h, eps, layer_norm, sh);
+            norm_row<8>(x, add, w, b, y, h, eps, layer_norm, add_rows, sh);
         }
 
         // One block per row of qkv [B, H + 2KV, HD] (query blockIdx.y); q rows go to q_out [B, H, HD], k and v rows to
