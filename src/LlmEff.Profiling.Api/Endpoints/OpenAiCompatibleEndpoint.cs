@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -122,7 +121,7 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
             message.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(_userInfo)));
         }
 
-        var start = Stopwatch.GetTimestamp();
+        var start = _options.TimeProvider.GetTimestamp();
         try
         {
             using var response = await _http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
@@ -158,7 +157,7 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
         }
     }
 
-    private static double SecondsSince(long start) => Stopwatch.GetElapsedTime(start).TotalSeconds;
+    private double SecondsSince(long start) => _options.TimeProvider.GetElapsedTime(start).TotalSeconds;
 
     private async Task<EndpointResponse> ReadWholeAsync(HttpResponseMessage response, long start, CancellationToken cancellationToken)
     {

@@ -39,7 +39,11 @@ public sealed record OpenAiEndpointOptions
     /// <summary>Sampling temperature sent with every request. Default 0 (greedy; the output text is irrelevant, only its length).</summary>
     public double Temperature { get; init; }
 
-    /// <summary>Clock that turns an HTTP-date <c>Retry-After</c> into a wait. Default <see cref="TimeProvider.System"/>.</summary>
+    /// <summary>
+    /// Clock that times each answer (runtime, time to first token, gaps between tokens) and turns an HTTP-date
+    /// <c>Retry-After</c> into a wait. Default <see cref="TimeProvider.System"/>; tests pass a fake one so that no
+    /// timing depends on how busy the machine is.
+    /// </summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     internal void Validate()

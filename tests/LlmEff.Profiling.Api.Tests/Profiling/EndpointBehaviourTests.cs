@@ -86,8 +86,9 @@ public sealed class EndpointBehaviourTests
         Assert.Equal(6, six.ReportedOutputTokens); // o counts every generated token, the hidden ones included
         Assert.Equal(4, six.ReportedReasoningTokens);
         Assert.Equal(5, six.InterTokenGapsSeconds!.Count);
-        // The first content token comes 4 token gaps (4 × 20 ms, less the timers' slack) after the first token.
-        Assert.InRange(six.TimeToFirstContentTokenSeconds!.Value - six.TimeToFirstTokenSeconds!.Value, 0.06, 10);
+        // Both first-token times are recorded, in order; their exact distance is checked on an injected clock in
+        // StreamTimingTests, as the emulator's real-time stream catches up after a late first token on a busy machine.
+        Assert.True(six.TimeToFirstContentTokenSeconds!.Value >= six.TimeToFirstTokenSeconds!.Value);
         var one = Assert.Single(result.Records, r => r.OutputTokens == 1);
         Assert.Null(one.TimeToFirstContentTokenSeconds); // its only token was reasoning
         Assert.NotNull(one.TimeToFirstTokenSeconds);
