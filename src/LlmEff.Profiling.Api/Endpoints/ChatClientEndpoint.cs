@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.AI;
 
 namespace LlmEff.Profiling.Api;
@@ -14,6 +13,7 @@ public sealed class ChatClientEndpoint : IProfilingEndpoint
     private readonly IChatClient _client;
     private readonly string? _modelId;
     private readonly IReadOnlyDictionary<string, object?>? _additionalProperties;
+    private readonly TimeProvider _timeProvider;
 
     /// <summary>Creates the adapter.</summary>
     /// <param name="client">The chat client; not disposed here.</param>
@@ -22,12 +22,17 @@ public sealed class ChatClientEndpoint : IProfilingEndpoint
     /// Provider-specific request fields added to <see cref="ChatOptions.AdditionalProperties"/>, e.g.
     /// <c>ignore_eos = true</c> for a vLLM-backed client.
     /// </param>
-    public ChatClientEndpoint(IChatClient client, string? modelId = null, IReadOnlyDictionary<string, object?>? additionalProperties = null)
+    /// <param name="timeProvider">
+    /// Clock that times each answer (runtime, time to first token, gaps between tokens); null uses
+    /// <see cref="TimeProvider.System"/>. Tests pass a fake one so that no timing depends on how busy the machine is.
+    /// </param>
+    public ChatClientEndpoint(IChatClient client, string? modelId = null, IReadOnlyDictionary<string, object?>? additionalProperties = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         _client = client;
         _modelId = modelId;
         _additionalProperties = additionalProperties;
+        _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
     /// <inheritdoc />
@@ -57,7 +62,7 @@ public sealed class ChatClientEndpoint : IProfilingEndpoint
             }
         }
 
-        var start = Stopwatch.GetTimestamp();
+        var start = _timeProvider.GetTimestamp();
         try
         {
             if (!request.Stream)
@@ -65,7 +70,7 @@ public sealed class ChatClientEndpoint : IProfilingEndpoint
                 var response = await _client.GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
                 return new EndpointResponse
                 {
-                    RuntimeSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds,
+                    RuntimeSeconds = _timeProvider.GetElapsedTime(start).TotalSeconds,
                     ReportedPromptTokens = ToInt(response.Usage?.InputTokenCount),
                     ReportedOutputTokens = ToInt(response.Usage?.OutputTokenCount),
                     ReportedReasoningTokens = ToInt(response.Usage?.ReasoningTokenCount),
@@ -73,67 +78,24 @@ public sealed class ChatClientEndpoint : IProfilingEndpoint
                 };
             }
 
-            double? first = null;
-            double? firstContent = null;
-            var last = 0.0;
-            var gaps = new List<double>();
-            var chunks = 0;
-            var reasoningChunks = 0;
-            int? promptTokens = null, outputTokens = null, reasoningTokens = null;
-            string? finish = null;
+            var tally = new StreamTally();
             await foreach (var update in _client.GetStreamingResponseAsync(messages, options, cancellationToken).ConfigureAwait(false))
             {
-                var now = Stopwatch.GetElapsedTime(start).TotalSeconds;
-                finish ??= update.FinishReason?.Value;
+                var now = _timeProvider.GetElapsedTime(start).TotalSeconds;
                 foreach (var usage in update.Contents.OfType<UsageContent>())
                 {
-                    promptTokens = ToInt(usage.Details.InputTokenCount) ?? promptTokens;
-                    outputTokens = ToInt(usage.Details.OutputTokenCount) ?? outputTokens;
-                    reasoningTokens = ToInt(usage.Details.ReasoningTokenCount) ?? reasoningTokens;
+                    tally.Report(null, ToInt(usage.Details.InputTokenCount), ToInt(usage.Details.OutputTokenCount), ToInt(usage.Details.ReasoningTokenCount));
                 }
 
+                tally.Report(update.FinishReason?.Value, null, null, null);
                 // Reasoning the provider streams (TextReasoningContent) is generated tokens too, but not the visible answer.
-                var content = update.Contents.OfType<TextContent>().Any(t => !string.IsNullOrEmpty(t.Text));
-                var reasoning = update.Contents.OfType<TextReasoningContent>().Any(t => !string.IsNullOrEmpty(t.Text));
-                if (content)
-                {
-                    firstContent ??= now;
-                }
-
-                if (reasoning)
-                {
-                    reasoningChunks++;
-                }
-
-                if (content || reasoning)
-                {
-                    if (first is null)
-                    {
-                        first = now;
-                    }
-                    else
-                    {
-                        gaps.Add(now - last);
-                    }
-
-                    last = now;
-                    chunks++;
-                }
+                tally.Chunk(
+                    now,
+                    content: update.Contents.OfType<TextContent>().Any(t => !string.IsNullOrEmpty(t.Text)),
+                    reasoning: update.Contents.OfType<TextReasoningContent>().Any(t => !string.IsNullOrEmpty(t.Text)));
             }
 
-            return new EndpointResponse
-            {
-                RuntimeSeconds = Stopwatch.GetElapsedTime(start).TotalSeconds,
-                TimeToFirstTokenSeconds = first,
-                TimeToFirstContentTokenSeconds = firstContent,
-                InterTokenGapsSeconds = gaps,
-                StreamedChunks = chunks,
-                StreamedReasoningChunks = reasoningChunks,
-                ReportedPromptTokens = promptTokens,
-                ReportedOutputTokens = outputTokens,
-                ReportedReasoningTokens = reasoningTokens,
-                FinishReason = finish,
-            };
+            return tally.ToResponse(_timeProvider.GetElapsedTime(start).TotalSeconds);
         }
         catch (HttpRequestException ex) when (ex.StatusCode is { } status)
         {

@@ -171,14 +171,7 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
     {
         using var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         using var reader = new StreamReader(stream, Encoding.UTF8);
-        double? firstToken = null;
-        double? firstContent = null;
-        var last = 0.0;
-        var gaps = new List<double>();
-        var chunks = 0;
-        var reasoningChunks = 0;
-        int? promptTokens = null, outputTokens = null, reasoningTokens = null;
-        string? finish = null;
+        var tally = new StreamTally();
         var done = false;
         while (!done)
         {
@@ -202,57 +195,19 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
 
             var now = SecondsSince(start);
             var chunk = OpenAiPayload.ReadChunk(data, _options.Api);
-            finish ??= chunk.FinishReason;
-            promptTokens = chunk.PromptTokens ?? promptTokens;
-            outputTokens = chunk.OutputTokens ?? outputTokens;
-            reasoningTokens = chunk.ReasoningTokens ?? reasoningTokens;
-            if (chunk.IsContent)
-            {
-                firstContent ??= now;
-            }
-
-            if (chunk.IsReasoning)
-            {
-                reasoningChunks++;
-            }
-
-            if (chunk.IsToken)
-            {
-                if (firstToken is null)
-                {
-                    firstToken = now;
-                }
-                else
-                {
-                    gaps.Add(now - last);
-                }
-
-                last = now;
-                chunks++;
-            }
+            tally.Report(chunk.FinishReason, chunk.PromptTokens, chunk.OutputTokens, chunk.ReasoningTokens);
+            tally.Chunk(now, chunk.IsContent, chunk.IsReasoning);
         }
 
         var runtime = SecondsSince(start);
-        if (!done && finish is null)
+        if (!done && tally.FinishReason is null)
         {
-            throw new EndpointException(EndpointFailureKind.ConnectionFailed, $"The stream from {Description} ended after {chunks} tokens without [DONE] or a finish reason.");
+            throw new EndpointException(EndpointFailureKind.ConnectionFailed, $"The stream from {Description} ended after {tally.Chunks} tokens without [DONE] or a finish reason.");
         }
 
         // A finish reason without [DONE] is accepted (not every server sends it); had the cut taken the usage chunk,
         // the answer is journaled as suspect for lacking usage.
-        return new EndpointResponse
-        {
-            RuntimeSeconds = runtime,
-            TimeToFirstTokenSeconds = firstToken,
-            TimeToFirstContentTokenSeconds = firstContent,
-            InterTokenGapsSeconds = gaps,
-            StreamedChunks = chunks,
-            StreamedReasoningChunks = reasoningChunks,
-            ReportedPromptTokens = promptTokens,
-            ReportedOutputTokens = outputTokens,
-            ReportedReasoningTokens = reasoningTokens,
-            FinishReason = finish,
-        };
+        return tally.ToResponse(runtime);
     }
 
     private async Task<EndpointException> FailureAsync(HttpResponseMessage response, CancellationToken cancellationToken)

@@ -1,3 +1,5 @@
+using LlmEff.Profiling.Api.Tests.Profiling;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmEff.Profiling.Api.Tests.Endpoints;
 
@@ -41,14 +43,20 @@ public sealed class ChatClientEndpointTests
     [Fact(Timeout = 60_000)]
     public async Task Streaming_CountsReasoningAsTokens_AndTimesTheFirstVisibleTokenApart()
     {
-        var endpoint = new ChatClientEndpoint(new FakeChatClient { ReasoningTokens = 3, TokenDelay = TimeSpan.FromMilliseconds(10) });
+        // Tokens 10 ms apart on a fake clock that the endpoint times on too: the timings are exact on any machine.
+        var clock = new FakeTimeProvider();
+        var endpoint = new ChatClientEndpoint(new FakeChatClient { ReasoningTokens = 3, TokenDelay = TimeSpan.FromMilliseconds(10), Clock = clock }, timeProvider: clock);
 
         var response = await endpoint.SendAsync(new EndpointRequest(Harness.Cl100k.Create(12, 2), 5, Stream: true), TestContext.Current.CancellationToken);
 
         Assert.Equal((5, 3), (response.StreamedChunks, response.StreamedReasoningChunks));
         Assert.Equal((5, 3), (response.ReportedOutputTokens, response.ReportedReasoningTokens));
-        // Three reasoning tokens 10 ms apart come before the first visible one (timers may fire a little early).
-        Assert.True(response.TimeToFirstContentTokenSeconds - response.TimeToFirstTokenSeconds >= 0.025, $"{response.TimeToFirstContentTokenSeconds} vs {response.TimeToFirstTokenSeconds}");
+        // Three reasoning tokens come before the first visible one; the role-only first update is no token.
+        Assert.Equal(0.010, response.TimeToFirstTokenSeconds!.Value, 9);
+        Assert.Equal(0.040, response.TimeToFirstContentTokenSeconds!.Value, 9);
+        Assert.Equal(Enumerable.Repeat(0.010, 4), response.InterTokenGapsSeconds!, new Tolerance(1e-9));
+        Assert.Equal(0.050, response.RuntimeSeconds, 9);
+        Assert.Equal("length", response.FinishReason);
     }
 
     [Fact(Timeout = 60_000)]

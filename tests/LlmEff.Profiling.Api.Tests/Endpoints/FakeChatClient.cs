@@ -1,6 +1,7 @@
 using System.Net;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmEff.Profiling.Api.Tests.Endpoints;
 
@@ -13,6 +14,9 @@ internal sealed class FakeChatClient : IChatClient
 
     public TimeSpan TokenDelay { get; init; } = TimeSpan.FromMilliseconds(5);
 
+    /// <summary>When set, each token's delay moves this clock forward instead of waiting for real.</summary>
+    public FakeTimeProvider? Clock { get; init; }
+
     /// <summary>The first this many tokens are streamed as <see cref="TextReasoningContent"/> and reported as reasoning.</summary>
     public int ReasoningTokens { get; init; }
 
@@ -23,7 +27,7 @@ internal sealed class FakeChatClient : IChatClient
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var (prompt, o) = Begin(messages, options);
-        await Task.Delay(TokenDelay * o, cancellationToken);
+        await WaitAsync(TokenDelay * o, cancellationToken);
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, new string('x', o)))
         {
             Usage = new UsageDetails { InputTokenCount = prompt, OutputTokenCount = o },
@@ -37,7 +41,7 @@ internal sealed class FakeChatClient : IChatClient
         yield return new ChatResponseUpdate(ChatRole.Assistant, string.Empty); // role-only, no token
         for (var k = 0; k < o; k++)
         {
-            await Task.Delay(TokenDelay, cancellationToken);
+            await WaitAsync(TokenDelay, cancellationToken);
             AIContent token = k < ReasoningTokens ? new TextReasoningContent("r") : new TextContent("x");
             yield return new ChatResponseUpdate(ChatRole.Assistant, [token]) { FinishReason = k == o - 1 ? ChatFinishReason.Length : null };
         }
@@ -51,6 +55,17 @@ internal sealed class FakeChatClient : IChatClient
 
     public void Dispose()
     {
+    }
+
+    private Task WaitAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        if (Clock is null)
+        {
+            return Task.Delay(delay, cancellationToken);
+        }
+
+        Clock.Advance(delay);
+        return Task.CompletedTask;
     }
 
     private (int Prompt, int Output) Begin(IEnumerable<ChatMessage> messages, ChatOptions? options)
