@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using LlmEff.Cli.Commands;
 using LlmEff.Core;
 
@@ -54,7 +55,7 @@ public static class LlmEffCommand
             }
 
             var command = string.Join(' ', path);
-            var errors = string.Join("; ", parse.Errors.Select(e => e.Message.ReplaceLineEndings(" ").Trim().TrimEnd('.')));
+            var errors = string.Join("; ", parse.Errors.Select(e => Plain(e.Message.ReplaceLineEndings(" ").Trim().TrimEnd('.'))));
             // A mistyped command gets the closest command names, as a mistyped model name gets the closest models.
             var unknown = parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith('-'));
             var names = parse.CommandResult.Command.Subcommands.Select(c => c.Name).ToArray();
@@ -91,6 +92,15 @@ public static class LlmEffCommand
             error.WriteLine(ex.ToString());
         }
     }
+
+    // System.CommandLine names the .NET type it could not parse into ('System.Nullable`1[System.Int32]'); say what to type.
+    private static string Plain(string message) => Regex.Replace(message, @"as expected type '(?:System\.Nullable`1\[)?([\w.]+)\]?'", m => m.Groups[1].Value switch
+    {
+        "System.Int32" or "System.Int64" => "as a whole number",
+        "System.Double" or "System.Single" or "System.Decimal" => "as a number",
+        "System.Boolean" => "as true or false",
+        var type => $"as a {type[(type.LastIndexOf('.') + 1)..]}",
+    });
 
     // A binary file's bytes echoed in a message would garble the terminal: control characters and undecodable bytes become '?'.
     private static string Printable(string message)

@@ -45,6 +45,8 @@ public sealed class BadInputTests : IDisposable
         { "unknown command", ["estmate"], ["'estmate'", "Closest: 'estimate'", "llmeff --help"] },
         { "unknown subcommand", ["profile", "tourch"], ["'tourch'", "Closest: 'torch'", "llmeff profile --help"] },
         { "no command", [], ["Required command", "llmeff --help"] },
+        { "word for a count", ["estimate", "--batch", "eight"], ["'eight'", "--batch", "as a whole number", "llmeff estimate --help"] },
+        { "word for a number", ["pareto", "--log-unit", "tiny"], ["'tiny'", "--log-unit", "as a number"] },
 
         // fit: files
         { "fit missing", ["fit", "@nope.csv"], ["nope.csv", "does not exist", "prompt_tokens,output_tokens,runtime_seconds"] },
