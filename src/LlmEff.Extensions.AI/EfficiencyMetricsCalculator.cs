@@ -20,6 +20,11 @@ public sealed class EfficiencyMetricsCalculator
     public EfficiencyMetricsCalculator(EfficiencyMetricsOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.TimeProvider is null)
+        {
+            throw new ArgumentException("EfficiencyMetricsOptions.TimeProvider is null; leave it at TimeProvider.System, or set the clock calls should be timed on.", nameof(options));
+        }
+
         IdealizedRuntime = options.IdealizedRuntime ?? throw new ArgumentException(
             "EfficiencyMetricsOptions.IdealizedRuntime is null; set it to the model's idealized profile, e.g. PaperTable3.Get(\"OpenAI/davinci\", RuntimeMetric.Idealized) or RuntimeModelJson.Load(path).",
             nameof(options));

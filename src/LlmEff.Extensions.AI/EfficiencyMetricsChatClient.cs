@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 
@@ -19,6 +18,8 @@ namespace LlmEff.Extensions.AI;
 /// </remarks>
 public sealed class EfficiencyMetricsChatClient : DelegatingChatClient
 {
+    private readonly TimeProvider _clock;
+
     /// <summary>Wraps <paramref name="innerClient"/>.</summary>
     /// <exception cref="ArgumentException">The options are invalid; see <see cref="EfficiencyMetricsCalculator(EfficiencyMetricsOptions)"/>.</exception>
     public EfficiencyMetricsChatClient(IChatClient innerClient, EfficiencyMetricsOptions options)
@@ -26,6 +27,7 @@ public sealed class EfficiencyMetricsChatClient : DelegatingChatClient
     {
         Calculator = new EfficiencyMetricsCalculator(options);
         Accumulator = options.Accumulator ?? new EfficiencyMetricsAccumulator();
+        _clock = options.TimeProvider;
     }
 
     /// <summary>The validated settings the metrics are computed with.</summary>
@@ -40,7 +42,7 @@ public sealed class EfficiencyMetricsChatClient : DelegatingChatClient
     /// <inheritdoc />
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var start = Stopwatch.GetTimestamp();
+        var start = _clock.GetTimestamp();
         ChatResponse response;
         try
         {
@@ -52,7 +54,7 @@ public sealed class EfficiencyMetricsChatClient : DelegatingChatClient
             throw;
         }
 
-        var metrics = Calculator.Compute(Stopwatch.GetElapsedTime(start).TotalSeconds, response.Usage);
+        var metrics = Calculator.Compute(_clock.GetElapsedTime(start).TotalSeconds, response.Usage);
         EfficiencyMetricsProperties.Write(response.AdditionalProperties ??= [], metrics);
         Accumulator.Record(metrics);
         return response;
@@ -62,7 +64,7 @@ public sealed class EfficiencyMetricsChatClient : DelegatingChatClient
     public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var start = Stopwatch.GetTimestamp();
+        var start = _clock.GetTimestamp();
         double? firstUpdateSeconds = null;
         long? promptTokens = null, outputTokens = null;
         ChatResponseUpdate? last = null;
@@ -87,7 +89,7 @@ public sealed class EfficiencyMetricsChatClient : DelegatingChatClient
                 }
 
                 var update = updates.Current;
-                firstUpdateSeconds ??= Stopwatch.GetElapsedTime(start).TotalSeconds;
+                firstUpdateSeconds ??= _clock.GetElapsedTime(start).TotalSeconds;
                 foreach (var usage in update.Contents.OfType<UsageContent>())
                 {
                     promptTokens = Sum(promptTokens, usage.Details.InputTokenCount);
@@ -103,7 +105,7 @@ public sealed class EfficiencyMetricsChatClient : DelegatingChatClient
             await updates.DisposeAsync().ConfigureAwait(false);
         }
 
-        var metrics = Calculator.Compute(Stopwatch.GetElapsedTime(start).TotalSeconds, promptTokens, outputTokens) with
+        var metrics = Calculator.Compute(_clock.GetElapsedTime(start).TotalSeconds, promptTokens, outputTokens) with
         {
             Streamed = true,
             TimeToFirstUpdateSeconds = firstUpdateSeconds,

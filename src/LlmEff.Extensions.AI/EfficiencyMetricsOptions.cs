@@ -62,15 +62,18 @@ public sealed class EfficiencyMetricsOptions
     /// <summary>Running totals to add every request to; default <see langword="null"/>: the client keeps its own. Share one between clients to total a whole run.</summary>
     public EfficiencyMetricsAccumulator? Accumulator { get; set; }
 
-    // A copy with another logger, so the builder can add the pipeline's logger without changing the caller's options.
-    internal EfficiencyMetricsOptions WithLogger(ILogger? logger) => new()
+    /// <summary>
+    /// Clock that times every call (raw runtime, time to the first streamed update). Default <see cref="TimeProvider.System"/>;
+    /// tests pass a fake one so that no timing depends on how busy the machine is.
+    /// </summary>
+    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    // A copy with another logger, so the builder can add the pipeline's logger without changing the caller's options. A
+    // member-wise copy, so that no setting added later is left behind (the energy model once was).
+    internal EfficiencyMetricsOptions WithLogger(ILogger? logger)
     {
-        IdealizedRuntime = IdealizedRuntime,
-        DenoisedRuntime = DenoisedRuntime,
-        Accelerator = Accelerator,
-        AcceleratorCount = AcceleratorCount,
-        RuntimesOnly = RuntimesOnly,
-        Accumulator = Accumulator,
-        Logger = logger,
-    };
+        var copy = (EfficiencyMetricsOptions)MemberwiseClone();
+        copy.Logger = logger;
+        return copy;
+    }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using LlmEff.Core.Energy;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmEff.Extensions.AI.Tests;
 
@@ -11,8 +12,11 @@ public sealed class EfficiencyMetricsChatClientTests
     [Fact]
     public async Task Non_streaming_response_carries_the_metrics_and_adds_to_the_totals()
     {
-        using var inner = new FakeChatClient { Delay = TimeSpan.FromMilliseconds(20) };
-        using var client = new ChatClientBuilder(inner).UseLlmEffMetrics(Expected.Options()).Build();
+        var clock = new FakeTimeProvider();
+        using var inner = new FakeChatClient { Delay = TimeSpan.FromMilliseconds(20), Clock = clock };
+        var options = Expected.Options();
+        options.TimeProvider = clock;
+        using var client = new ChatClientBuilder(inner).UseLlmEffMetrics(options).Build();
 
         var response = await client.GetResponseAsync(Prompt, cancellationToken: TestContext.Current.CancellationToken);
 
@@ -21,7 +25,7 @@ public sealed class EfficiencyMetricsChatClientTests
         Assert.Equal(TokenUsageStatus.Reported, m.UsageStatus);
         Assert.False(m.Streamed);
         Assert.Null(m.TimeToFirstUpdateSeconds);
-        Assert.True(m.RawRuntimeSeconds >= 0.020, $"raw {m.RawRuntimeSeconds} s is below the inner client's 20 ms wait");
+        Assert.Equal(0.020, m.RawRuntimeSeconds, 12); // the inner client's 20 ms, on the injected clock
         Assert.Equal(Expected.Idealized512x10Seconds, m.IdealizedRuntimeSeconds!.Value, Expected.Tolerance);
         Assert.Equal(Expected.Denoised512x10Seconds, m.DenoisedRuntimeSeconds!.Value, Expected.Tolerance);
         Assert.Equal(Expected.CostUsd(Expected.Idealized512x10Seconds), m.IdealizedCostUsd!.Value, Expected.Tolerance);
@@ -51,8 +55,11 @@ public sealed class EfficiencyMetricsChatClientTests
     [Fact]
     public async Task Streaming_final_update_carries_the_metrics_and_merges_into_the_response()
     {
-        using var inner = new FakeChatClient { PromptTokens = 512, OutputTokens = 10, Delay = TimeSpan.FromMilliseconds(2) };
-        using var client = new EfficiencyMetricsChatClient(inner, Expected.Options());
+        var clock = new FakeTimeProvider();
+        using var inner = new FakeChatClient { PromptTokens = 512, OutputTokens = 10, Delay = TimeSpan.FromMilliseconds(2), Clock = clock };
+        var options = Expected.Options();
+        options.TimeProvider = clock;
+        using var client = new EfficiencyMetricsChatClient(inner, options);
 
         var updates = new List<ChatResponseUpdate>();
         await foreach (var update in client.GetStreamingResponseAsync(Prompt, cancellationToken: TestContext.Current.CancellationToken))
@@ -68,8 +75,8 @@ public sealed class EfficiencyMetricsChatClientTests
         Assert.Equal(512, m.PromptTokens);
         Assert.Equal(10, m.OutputTokens);
         Assert.Equal(Expected.Idealized512x10Seconds, m.IdealizedRuntimeSeconds!.Value, Expected.Tolerance);
-        Assert.True(m.TimeToFirstUpdateSeconds <= m.RawRuntimeSeconds);
-        Assert.True(m.RawRuntimeSeconds >= 0.020, $"raw {m.RawRuntimeSeconds} s is below 10 × 2 ms of streaming");
+        Assert.Equal(0.002, m.TimeToFirstUpdateSeconds!.Value, 12); // one token's 2 ms
+        Assert.Equal(0.020, m.RawRuntimeSeconds, 12); // ten of them
 
         var response = updates.ToChatResponse();
         Assert.Equal(m, response.GetEfficiencyMetrics());
@@ -232,6 +239,36 @@ public sealed class EfficiencyMetricsChatClientTests
         Assert.Contains("accelerator A100-80GB", m.PricingDefaults, StringComparison.Ordinal);
         Assert.Equal(m.PricingDefaults, (string)response.AdditionalProperties![EfficiencyMetricsPropertyNames.PricingDefaults]!);
         Assert.Contains(logger.Messages, l => l.Contains("accelerator A100-80GB", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_pipelines_logger_is_added_to_a_copy_that_keeps_every_other_setting()
+    {
+        // The copy made to add the pipeline's logger once left the energy model and the clock behind.
+        var clock = new FakeTimeProvider();
+        using var inner = new FakeChatClient { Delay = TimeSpan.FromMilliseconds(7), Clock = clock };
+        var options = Expected.Options();
+        options.Energy = EnergyModel.Create([new(1, 10.0), new(512, 40.0)], 3.0);
+        options.TimeProvider = clock;
+        var logger = new ListLogger();
+        using var client = new ChatClientBuilder(inner).UseLlmEffMetrics(options).Build(new LoggerServices(logger));
+
+        var m = (await client.GetResponseAsync(Prompt, cancellationToken: TestContext.Current.CancellationToken)).GetEfficiencyMetrics()!;
+
+        Assert.Equal(40 + (9 * 3.0), m.MeasuredEnergyJoules!.Value, 1e-12);
+        Assert.Equal(0.007, m.RawRuntimeSeconds, 12);
+        Assert.Equal(Expected.Denoised512x10Seconds, m.DenoisedRuntimeSeconds!.Value, Expected.Tolerance);
+        Assert.Null(options.Logger); // the caller's options are left as they were
+    }
+
+    [Fact]
+    public void A_null_clock_is_refused_with_the_fix()
+    {
+        var options = Expected.Options();
+        options.TimeProvider = null!;
+        var ex = Assert.Throws<ArgumentException>(() => new ChatClientBuilder(new FakeChatClient()).UseLlmEffMetrics(options));
+        Assert.Contains("TimeProvider", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("TimeProvider.System", ex.Message, StringComparison.Ordinal);
     }
 
     private sealed class LoggerServices(ListLogger logger) : IServiceProvider, Microsoft.Extensions.Logging.ILoggerFactory

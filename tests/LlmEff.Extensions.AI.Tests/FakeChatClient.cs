@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmEff.Extensions.AI.Tests;
 
@@ -21,6 +22,9 @@ internal sealed class FakeChatClient : IChatClient
     public Func<int, UsageDetails?>? UsageFor { get; init; }
 
     public TimeSpan Delay { get; init; }
+
+    /// <summary>When set, each <see cref="Delay"/> moves this clock forward instead of waiting for real.</summary>
+    public FakeTimeProvider? Clock { get; init; }
 
     public Exception? Throw { get; init; }
 
@@ -67,8 +71,14 @@ internal sealed class FakeChatClient : IChatClient
     }
 
     // Task.Delay may wake a little early (millisecond timer ticks); this waits at least the full delay by the stopwatch.
-    private static async Task WaitAsync(TimeSpan delay, CancellationToken cancellationToken)
+    private async Task WaitAsync(TimeSpan delay, CancellationToken cancellationToken)
     {
+        if (Clock is not null)
+        {
+            Clock.Advance(delay);
+            return;
+        }
+
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         while (System.Diagnostics.Stopwatch.GetElapsedTime(start) < delay)
         {
