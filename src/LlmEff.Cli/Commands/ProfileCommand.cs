@@ -175,7 +175,10 @@ internal static class ProfileCommand
                 }
             }
 
-            output.WriteLine($"{endpoint.Description}: {result.Records.Count} requests in the journal, stopped: {result.StopReason}, {result.Failed} failed, {result.Suspect} suspect this run.");
+            // A request that failed and was sent again on resume has a record of each; it is one request.
+            var requests = result.Records.Select(r => r.Key).Distinct().Count();
+            var records = requests == result.Records.Count ? string.Empty : $" ({result.Records.Count} records)";
+            output.WriteLine($"{endpoint.Description}: {requests} requests in the journal{records}, stopped: {result.StopReason}, {result.Failed} failed, {result.Suspect} suspect this run.");
             if (endpoint.MinTokensRefused)
             {
                 output.WriteLine("the server refused min_tokens; requests went without it (exact lengths rest on max_tokens and --ignore-eos).");

@@ -39,5 +39,5 @@ public sealed record BatchLatencyBound
 
     /// <inheritdoc />
     public override string ToString() => FormattableString.Invariant(
-        $"{(MaxTimePerOutputTokenSeconds is { } t ? $"TPOT <= {t * 1e3:G4} ms" : "no TPOT bound")}, {(MaxEndToEndSeconds is { } e ? $"end-to-end <= {e:G4} s" : "no end-to-end bound")}");
+        $"{(MaxTimePerOutputTokenSeconds is { } t ? FormattableString.Invariant($"TPOT <= {t * 1e3:G4} ms") : "no TPOT bound")}, {(MaxEndToEndSeconds is { } e ? FormattableString.Invariant($"end-to-end <= {e:G4} s") : "no end-to-end bound")}");
 }

@@ -108,15 +108,16 @@ public sealed record EnergyModel
     /// </summary>
     /// <param name="promptEncodingJoules">Knots of <c>E_pe(p)</c>: X is the prompt size in tokens (0 or more), Y the joules.</param>
     /// <param name="perOutputTokenJoules"><c>e</c>: joules per output token after the first; finite and 0 or more.</param>
-    /// <exception cref="ArgumentException">No knots, a negative prompt size, or a non-finite or duplicate knot.</exception>
+    /// <exception cref="ArgumentException">No knots, a prompt size that is negative or not a whole number, or a non-finite or duplicate knot.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="perOutputTokenJoules"/> is negative or not finite.</exception>
     public static EnergyModel Create(IEnumerable<PiecewiseLinearKnot> promptEncodingJoules, double perOutputTokenJoules)
     {
         ArgumentNullException.ThrowIfNull(promptEncodingJoules);
         var knots = promptEncodingJoules.ToList();
-        if (knots.FindIndex(k => k.X < 0) is var bad and >= 0)
+        // Whole token counts only: the JSON form stores prompt sizes as integers, so a fractional knot would move on a round trip.
+        if (knots.FindIndex(k => !(k.X >= 0 && k.X <= int.MaxValue && k.X == Math.Floor(k.X))) is var bad and >= 0)
         {
-            throw new ArgumentException($"promptEncodingJoules[{bad}] is at prompt size {knots[bad].X}; prompt sizes are token counts, 0 or more.", nameof(promptEncodingJoules));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"promptEncodingJoules[{bad}] is at prompt size {knots[bad].X}; prompt sizes are whole token counts, 0 or more."), nameof(promptEncodingJoules));
         }
 
         if (!double.IsFinite(perOutputTokenJoules) || perOutputTokenJoules < 0)

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace LlmEff.Core.Planning;
 
 /// <summary>
@@ -110,7 +112,7 @@ public sealed class AdaptiveProfilingPlanner
             }
         }
 
-        if (ConfirmShare > 0 && NextConfirmation(runtimes, oMin) is { } confirm)
+        if (ConfirmShare > 0 && _outputs.Length > 2 && NextConfirmation(runtimes, oMin) is { } confirm)
         {
             return confirm;
         }
@@ -131,6 +133,7 @@ public sealed class AdaptiveProfilingPlanner
     /// <param name="progress">Reports each finished query.</param>
     /// <param name="cancellationToken">Stops between queries; what was measured is in the samples already written.</param>
     /// <returns>Every sample, earlier ones included.</returns>
+    /// <exception cref="InvalidOperationException"><paramref name="measure"/> answered a query with a sample of another configuration, and the planner would ask that query again.</exception>
     public async Task<IReadOnlyList<ProfilingSample>> RunAsync(
         int budget,
         Func<ConfigurationQuery, CancellationToken, ValueTask<ProfilingSample>> measure,
@@ -142,6 +145,7 @@ public sealed class AdaptiveProfilingPlanner
         ArgumentNullException.ThrowIfNull(measure);
         var samples = alreadyMeasured?.ToList() ?? [];
         var configurations = samples.Select(s => (s.PromptTokens, s.OutputTokens)).ToHashSet();
+        var answered = new Dictionary<ConfigurationQuery, ProfilingSample>();
         while (configurations.Count < budget)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -150,7 +154,17 @@ public sealed class AdaptiveProfilingPlanner
                 break;
             }
 
+            // Next plans from the samples' own configurations, so a sample of another configuration than asked would have
+            // it ask the same query again, for ever.
+            if (answered.TryGetValue(query, out var other))
+            {
+                throw new InvalidOperationException(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"measure answered the query (p = {query.PromptTokens}, o = {query.OutputTokens}) with a sample of (p = {other.PromptTokens}, o = {other.OutputTokens}), so the planner would ask it again for ever. Return the sample of the configuration asked for (an API that stops early: send ignore_eos or min_tokens), or leave that configuration out of the candidates."));
+            }
+
             var sample = await measure(query, cancellationToken).ConfigureAwait(false);
+            answered[query] = sample;
             samples.Add(sample);
             configurations.Add((query.PromptTokens, query.OutputTokens));
             progress?.Report(new PlannerProgress(configurations.Count, budget, query));
@@ -160,8 +174,9 @@ public sealed class AdaptiveProfilingPlanner
     }
 
     // A confirmation is the second output length at a prompt size measured at no other output length above the smallest.
+    // With only two output lengths the second is the largest, and a query there is a sweep: there are no confirmations.
     private bool IsConfirmation(Dictionary<(int P, int O), double> runtimes, (int P, int O) key)
-        => key.O == _outputs[1] && !_outputs.Skip(2).Any(o => runtimes.ContainsKey((key.P, o)));
+        => _outputs.Length > 2 && key.O == _outputs[1] && !_outputs.Skip(2).Any(o => runtimes.ContainsKey((key.P, o)));
 
     private ConfigurationQuery? NextConfirmation(Dictionary<(int P, int O), double> runtimes, int oMin)
     {

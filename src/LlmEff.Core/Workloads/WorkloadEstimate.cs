@@ -64,5 +64,5 @@ public sealed class WorkloadEstimate
 
     /// <inheritdoc />
     public override string ToString() => FormattableString.Invariant(
-        $"{ConfigurationName} on {WorkloadName}: {Count} queries, {TotalRuntimeSeconds:F2} s, {(TotalDollarCostUsd is { } c ? $"${c:F4}" : "cost n/a")}, {(TotalEnergyJoules is { } e ? $"{e:F0} J" : "energy n/a")}");
+        $"{ConfigurationName} on {WorkloadName}: {Count} queries, {TotalRuntimeSeconds:F2} s, {(TotalDollarCostUsd is { } c ? FormattableString.Invariant($"${c:F4}") : "cost n/a")}, {(TotalEnergyJoules is { } e ? FormattableString.Invariant($"{e:F0} J") : "energy n/a")}");
 }

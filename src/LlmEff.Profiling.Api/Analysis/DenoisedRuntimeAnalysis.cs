@@ -118,7 +118,7 @@ public static class DenoisedRuntimeAnalysis
             OutputLengthMismatchShare = answered == 0 ? 0 : lengthMismatches / (double)answered,
             ExcludedSamples = exclusions.Count,
             Exclusions = exclusions,
-            FailedRequests = all.Count(r => r.Status == ApiSampleStatus.Failed),
+            FailedRequests = StillFailed(all).Length,
             MedianTimeToFirstTokenSeconds = Median(streamed.Where(r => r.TimeToFirstTokenSeconds is not null).Select(r => r.TimeToFirstTokenSeconds!.Value)),
             MedianInterTokenGapSeconds = Median(streamed.SelectMany(r => r.InterTokenGapsSeconds ?? Array.Empty<double>())),
         };
@@ -161,11 +161,19 @@ public static class DenoisedRuntimeAnalysis
         return kept.ToArray();
     }
 
+    // A resumed run sends a failed request again and journals the answer beside the failure, so a request counts as failed
+    // only while no record of its key has another status; its last failure stands for it.
+    private static ApiSampleRecord[] StillFailed(ApiSampleRecord[] all)
+        => all.GroupBy(r => r.Key)
+            .Where(g => g.All(r => r.Status == ApiSampleStatus.Failed))
+            .Select(g => g.Last())
+            .ToArray();
+
     // Why nothing could be fitted, in the words of the journal: the failures' and exclusions' most common reasons.
     private static string Describe(ApiSampleRecord[] all, List<SampleExclusion> exclusions)
     {
         var parts = new List<string>();
-        var failed = all.Where(r => r.Status == ApiSampleStatus.Failed).ToArray();
+        var failed = StillFailed(all);
         if (failed.Length > 0)
         {
             var reasons = failed

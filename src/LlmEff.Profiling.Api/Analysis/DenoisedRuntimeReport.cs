@@ -41,7 +41,7 @@ public sealed record DenoisedRuntimeReport
     /// <summary>Each answered request left out of the fit, with the reason.</summary>
     public IReadOnlyList<SampleExclusion> Exclusions { get; init; } = Array.Empty<SampleExclusion>();
 
-    /// <summary>Requests that failed after all retries (not fitted).</summary>
+    /// <summary>Requests that failed after all retries and were not answered since (a resumed run sends them again); not fitted.</summary>
     public required int FailedRequests { get; init; }
 
     /// <summary>Median time to first token over streamed samples, in seconds; null without streaming.</summary>

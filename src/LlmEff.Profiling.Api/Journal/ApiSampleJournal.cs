@@ -13,6 +13,9 @@ public sealed class ApiSampleJournal : IDisposable
     /// <summary>The <c>schema</c> value of the header line.</summary>
     public const string Schema = "llmeff.api-journal";
 
+    // How every header line begins (the schema is its first property).
+    private const string HeaderOpening = "{\"schema\":\"" + Schema + "\"";
+
     /// <summary>The <c>schema_version</c> this version writes and reads.</summary>
     public const int SchemaVersion = 1;
 
@@ -47,6 +50,23 @@ public sealed class ApiSampleJournal : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var full = System.IO.Path.GetFullPath(path);
         var exists = File.Exists(full) && new FileInfo(full).Length > 0;
+        if (exists && !HasCompleteLine(full))
+        {
+            // A crash while the header was written leaves only part of it: the journal starts afresh. Any other file
+            // without a complete line is not a journal, and is not cut.
+            var text = File.ReadAllText(full, Encoding.UTF8);
+            var tornHeader = text.Length <= HeaderOpening.Length
+                ? HeaderOpening.StartsWith(text, StringComparison.Ordinal)
+                : text.StartsWith(HeaderOpening, StringComparison.Ordinal);
+            if (!tornHeader)
+            {
+                throw new InvalidDataException($"{full} holds no complete line and is no '{Schema}' journal; pass a journal written by ApiProfiler or a new path.");
+            }
+
+            File.WriteAllBytes(full, []);
+            exists = false;
+        }
+
         if (exists)
         {
             _ = Read(full); // validates the header and every complete line before anything is appended
@@ -211,6 +231,53 @@ public sealed class ApiSampleJournal : IDisposable
         {
             throw new InvalidDataException($"{path}: journal schema_version {number}, but this LlmEff reads version {SchemaVersion}; use the matching LlmEff version or start a new journal.");
         }
+    }
+
+    /// <summary>
+    /// Rewrites the journal without the records <paramref name="drop"/> selects (and without a torn last line), keeping
+    /// every other line as it was; the new file replaces the old one only once it is complete.
+    /// </summary>
+    /// <returns>How many records were dropped.</returns>
+    internal static int RemoveRecords(string path, Func<ApiSampleRecord, bool> drop)
+    {
+        var lines = File.ReadAllText(path, Encoding.UTF8).Split('\n');
+        var kept = new StringBuilder();
+        var dropped = 0;
+        for (var i = 0; i < lines.Length - 1; i++)
+        {
+            if (i > 0 && !string.IsNullOrWhiteSpace(lines[i])
+                && drop(JsonSerializer.Deserialize(lines[i], ApiJournalJsonContext.Default.ApiSampleRecord)!))
+            {
+                dropped++;
+                continue;
+            }
+
+            kept.Append(lines[i]).Append('\n');
+        }
+
+        if (dropped > 0)
+        {
+            var temporary = path + ".rewrite";
+            File.WriteAllText(temporary, kept.ToString(), new UTF8Encoding(false));
+            File.Move(temporary, path, overwrite: true);
+        }
+
+        return dropped;
+    }
+
+    private static bool HasCompleteLine(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        var buffer = new byte[4096];
+        for (int n; (n = fs.Read(buffer)) > 0;)
+        {
+            if (Array.IndexOf(buffer, (byte)'\n', 0, n) >= 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static void TruncateTornTail(string path)

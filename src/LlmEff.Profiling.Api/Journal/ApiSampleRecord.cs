@@ -68,6 +68,12 @@ public sealed record ApiSampleRecord
     public double? LoadOffsetSeconds { get; init; }
 
     /// <summary>
+    /// Load studies: how many requests its level journaled. A level has fewer records in the journal only when the run
+    /// stopped while writing them; a resumed study then drops them and runs the level again. Null outside load studies.
+    /// </summary>
+    public int? LevelRequests { get; init; }
+
+    /// <summary>
     /// True when a reported count differs from the requested one in a way a server legitimately does (an early
     /// end of sequence, a chat template's tokens); the sample is kept and fitted with the reported counts.
     /// </summary>

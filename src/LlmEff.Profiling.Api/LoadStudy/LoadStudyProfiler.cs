@@ -48,9 +48,9 @@ public sealed class LoadStudyProfiler
     /// <exception cref="InvalidDataException">The journal belongs to another model, endpoint or plan.</exception>
     public async Task<LoadStudyResult> RunAsync(IProgress<LoadStudyProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        var previous = ApiSampleJournal.Read(_options.JournalPath);
         var mode = _options.Mode;
         var levels = _options.Levels;
+        var previous = DropPartLevels(ApiSampleJournal.Read(_options.JournalPath), mode, levels);
         var run = 0;
         var resumed = 0;
         var failed = 0;
@@ -71,9 +71,10 @@ public sealed class LoadStudyProfiler
                 var records = mode == LoadStudyMode.Concurrency
                     ? await RunClosedLoopAsync(index, (int)load, counter, cancellationToken).ConfigureAwait(false)
                     : await RunPoissonAsync(index, load, counter, cancellationToken).ConfigureAwait(false);
+                // Each record carries its level's count, so that a level cut short while written is told from a whole one.
                 foreach (var record in records.OrderBy(r => r.Trial))
                 {
-                    journal.Append(record);
+                    journal.Append(record with { LevelRequests = records.Count });
                 }
 
                 run++;
@@ -91,6 +92,32 @@ public sealed class LoadStudyProfiler
             MinTokensRefused = (_endpoint as OpenAiCompatibleEndpoint)?.MinTokensRefused ?? false,
             JournalPath = Path.GetFullPath(_options.JournalPath),
         };
+    }
+
+    // A level is journaled whole or, when the run stopped while writing it, in part: a part is dropped from the journal
+    // (the level is run again), as a level cut short while running is.
+    private IReadOnlyList<ApiSampleRecord> DropPartLevels(IReadOnlyList<ApiSampleRecord> previous, LoadStudyMode mode, IReadOnlyList<double> levels)
+    {
+        var partial = levels
+            .Select(load => (Load: load, Records: previous.Where(r => IsOfLevel(r, mode, load)).ToArray()))
+            .Where(l => l.Records.Any(r => r.LevelRequests is { } n && n != l.Records.Length))
+            .ToArray();
+        if (partial.Length == 0)
+        {
+            return previous;
+        }
+
+        foreach (var (load, records) in partial)
+        {
+            _logger.LogWarning(
+                "Level {Mode} {Load} is in the journal in part ({Found} of {Requests} requests; the run stopped while writing it): dropped, and run again.",
+                mode, load, records.Length, records.Max(r => r.LevelRequests));
+        }
+
+        // Opened first for its checks alone: the journal of another run is refused before anything in it is touched.
+        ApiSampleJournal.OpenAppend(_options.JournalPath, Header()).Dispose();
+        ApiSampleJournal.RemoveRecords(_options.JournalPath, r => partial.Any(l => IsOfLevel(r, mode, l.Load)));
+        return ApiSampleJournal.Read(_options.JournalPath);
     }
 
     /// <summary>Whether <paramref name="record"/> was measured at this level of a study of this mode.</summary>

@@ -167,6 +167,7 @@ public sealed class ApiProfiler
                 gate.Leave(number == 1);
                 if (attempts.Count > 0)
                 {
+                    state.CountFailure(); // journaled as failed, so counted as failed
                     Finish(journal, state, Failed(key, attempts, startedUtc, prompt));
                 }
 

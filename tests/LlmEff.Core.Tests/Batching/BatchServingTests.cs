@@ -11,6 +11,24 @@ public class BatchServingTests
         BatchedRuntimeModelTests.Grid(BatchedRuntimeModelTests.LinearTruth, BatchedRuntimeModelTests.Batches));
 
     [Fact]
+    public void LatencyBound_ToString_ReadsTheSameUnderACommaCulture()
+    {
+        var bound = new BatchLatencyBound { MaxTimePerOutputTokenSeconds = 0.0125, MaxEndToEndSeconds = 1.5 };
+        var previous = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            var comma = (System.Globalization.CultureInfo)System.Globalization.CultureInfo.InvariantCulture.Clone();
+            comma.NumberFormat.NumberDecimalSeparator = ",";
+            System.Globalization.CultureInfo.CurrentCulture = comma;
+            Assert.Equal("TPOT <= 12.5 ms, end-to-end <= 1.5 s", bound.ToString()); // the text the batch choice's reasons quote
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = previous;
+        }
+    }
+
+    [Fact]
     public void MemoryPlan_CountsWeightsAndOneKvCachePerQuery()
     {
         var gptj = ArchitectureCatalog.Get("EleutherAI/gpt-j-6b");

@@ -129,6 +129,9 @@ public class EnergyModelTests
         Assert.Equal("perOutputTokenSeconds", Assert.Throws<ArgumentOutOfRangeException>(() => model.DecodePowerWatts(0)).ParamName);
         Assert.Equal("perOutputTokenJoules", Assert.Throws<ArgumentOutOfRangeException>(() => EnergyModel.Create([new(1, 1)], double.NaN)).ParamName);
         Assert.Equal("promptEncodingJoules", Assert.Throws<ArgumentException>(() => EnergyModel.Create([new(-1, 1)], 1)).ParamName);
+        // Prompt sizes are whole token counts: the JSON form stores them as integers, and a fractional knot would move there.
+        Assert.Contains("100.5", Assert.Throws<ArgumentException>(() => EnergyModel.Create([new(100.5, 10), new(200, 20)], 1)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => EnergyModel.Create([new(1e10, 10)], 1));
         Assert.Equal("MinimumDistinctOutputLengths", Assert.Throws<ArgumentOutOfRangeException>(() => EnergyModel.Fit(Samples(), new EnergyFitOptions { MinimumDistinctOutputLengths = 1 })).ParamName);
     }
 

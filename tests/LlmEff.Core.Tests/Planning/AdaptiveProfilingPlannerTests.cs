@@ -122,6 +122,41 @@ public class AdaptiveProfilingPlannerTests
     }
 
     [Fact]
+    public async Task TwoOutputLengths_SpendTheDecodeShareOnSweeps_AsMoreDo()
+    {
+        // With two output lengths the second is the longest: a query there is a sweep, never a confirmation (once every
+        // sweep counted as one, and the planner swept about half of its budget, always at the smallest unswept prompt).
+        int[] prompts = [.. Enumerable.Range(0, 33).Select(i => (i * 64) + 1)];
+        foreach (var outputs in new[] { new[] { 1, 64 }, [1, 8, 32, 64] })
+        {
+            var design = await new AdaptiveProfilingPlanner(prompts, outputs).RunAsync(30, Measure, cancellationToken: TestContext.Current.CancellationToken);
+            var sweeps = design.Where(s => s.OutputTokens != 1).Select(s => s.PromptTokens).ToArray();
+            Assert.InRange(sweeps.Length, 3, 8); // the three seed sweeps and DecodeShare = 0.15 of the rest
+            Assert.Contains(sweeps, p => p is > 1 and < 1024); // spread out, not all at the smallest prompt sizes
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task RunAsync_RefusesASampleOfAnotherConfiguration_InsteadOfAskingForItForEver()
+    {
+        // A server that stops a token early (an EOS) answers another o than asked; the planner would ask again and again.
+        var calls = 0;
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => new AdaptiveProfilingPlanner(Prompts, Outputs).RunAsync(
+            10,
+            (q, _) =>
+            {
+                calls++;
+                var o = q.OutputTokens > 1 ? q.OutputTokens - 1 : 1;
+                return ValueTask.FromResult(new ProfilingSample(q.PromptTokens, o, Truth(q.PromptTokens, o)));
+            },
+            cancellationToken: TestContext.Current.CancellationToken));
+
+        Assert.InRange(calls, 1, 10);
+        Assert.Contains("o = 63", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("ignore_eos", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Constructor_RejectsDegenerateGrids()
     {
         Assert.Throws<ArgumentException>(() => new AdaptiveProfilingPlanner([1], Outputs));

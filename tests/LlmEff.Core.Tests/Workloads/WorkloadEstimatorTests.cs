@@ -12,6 +12,29 @@ public class WorkloadEstimatorTests
     private static readonly Workload Two = new("two", [new WorkloadQuery(512, 11), new WorkloadQuery(1024, 1)]);
 
     [Fact]
+    public void ToString_ReadsTheSameUnderACommaCulture()
+    {
+        var config = new ServingConfiguration("davinci", PaperTable3.Get("OpenAI/davinci", RuntimeMetric.Idealized)) { Accelerator = Accelerators.A100_80GB };
+        var estimate = WorkloadEstimator.Estimate(Two, config);
+        var invariant = estimate.ToString();
+        var previous = System.Globalization.CultureInfo.CurrentCulture;
+        try
+        {
+            var comma = (System.Globalization.CultureInfo)System.Globalization.CultureInfo.InvariantCulture.Clone();
+            comma.NumberFormat.NumberDecimalSeparator = ",";
+            comma.NumberFormat.CurrencyDecimalSeparator = ",";
+            System.Globalization.CultureInfo.CurrentCulture = comma;
+            Assert.Equal(invariant, estimate.ToString()); // the cost and energy once took the comma
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = previous;
+        }
+
+        Assert.Matches(@"\$\d+\.\d{4}, \d+ J$", invariant);
+    }
+
+    [Fact]
     public void Davinci_PerQueryAndAggregate_FromTable3()
     {
         // Table 3 idealized davinci (PE(512) = 0.178, PE(1024) = 0.323, g = 0.081), 8 × A100-80GB (Table 1):

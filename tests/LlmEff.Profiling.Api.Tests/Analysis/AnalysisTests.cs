@@ -77,8 +77,12 @@ public sealed class AnalysisTests
             PromptTokens = 1, OutputTokens = 1, Trial = 0, Concurrency = 1, Status = ApiSampleStatus.Failed,
             Attempts = [new(1, EndpointFailureKind.ConnectionFailed, null, 0.01, null, null, "Connection to m at http://127.0.0.1:9/v1/completions failed: Connection refused")],
         };
-        var error = Assert.Throws<ArgumentException>(() => DenoisedRuntimeAnalysis.Analyze([failed, failed]));
+        var error = Assert.Throws<ArgumentException>(() => DenoisedRuntimeAnalysis.Analyze([failed, failed with { Trial = 1 }]));
         // The reason, not only the count: a user must see why nothing could be fitted.
         Assert.Contains("no usable sample: 2 failed (2 × ConnectionFailed: Connection to m at http://127.0.0.1:9/v1/completions failed: Connection refused)", error.Message, StringComparison.Ordinal);
+
+        // One request that failed again on resume is one failed request.
+        var again = Assert.Throws<ArgumentException>(() => DenoisedRuntimeAnalysis.Analyze([failed, failed]));
+        Assert.Contains("The 2 records hold no usable sample: 1 failed (1 × ConnectionFailed", again.Message, StringComparison.Ordinal);
     }
 }

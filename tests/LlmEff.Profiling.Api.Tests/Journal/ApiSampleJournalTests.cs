@@ -98,4 +98,43 @@ public sealed class ApiSampleJournalTests
         var sample = Record(0).ToProfilingSample()!;
         Assert.Equal((513, 16, 0.75, 2), (sample.PromptTokens, sample.OutputTokens, sample.RuntimeSeconds, sample.Concurrency!.Value));
     }
+
+    [Fact]
+    public void HeaderTornByACrash_StartsTheJournalAfresh_WithOrWithoutAHeaderToCheck()
+    {
+        using var dir = new TempDirectory();
+        var header = new ApiJournalHeader { Model = "m", Endpoint = "e" };
+        var full = System.Text.Json.JsonSerializer.Serialize(header, ApiJournalJsonContext.Default.ApiJournalHeader);
+        foreach (var cut in new[] { 1, 12, 31, full.Length / 2, full.Length })
+        {
+            foreach (var withHeader in new[] { false, true })
+            {
+                var path = dir.File($"torn-{cut}-{withHeader}.jsonl");
+                File.WriteAllText(path, full[..cut]); // no newline: the crash came before the header line ended
+                using (var journal = withHeader ? ApiSampleJournal.OpenAppend(path, header) : ApiSampleJournal.OpenAppend(path))
+                {
+                    journal.Append(Record(0));
+                }
+
+                Assert.Equal(0, Assert.Single(ApiSampleJournal.Read(path)).Trial);
+                if (withHeader)
+                {
+                    Assert.Equal("m", ApiSampleJournal.ReadHeader(path)!.Model);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void AFileWithoutACompleteLine_ThatIsNoTornHeader_IsRefusedAndLeftAlone()
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("notes.txt");
+        File.WriteAllText(path, "my notes, no newline");
+
+        var ex = Assert.Throws<InvalidDataException>(() => ApiSampleJournal.OpenAppend(path));
+
+        Assert.Contains("no complete line", ex.Message, StringComparison.Ordinal);
+        Assert.Equal("my notes, no newline", File.ReadAllText(path)); // once cut to nothing
+    }
 }

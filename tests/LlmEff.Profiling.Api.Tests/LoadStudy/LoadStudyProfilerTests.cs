@@ -124,6 +124,30 @@ public sealed class LoadStudyProfilerTests
         Assert.Contains("max_requests_per_level: '6' vs '7'", refused.Message, StringComparison.Ordinal);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task LevelJournaledInPart_IsDroppedAndRerun()
+    {
+        // The run stopped while writing level 2's records: three of its six lines reached the journal.
+        using var dir = new TempDirectory();
+        var endpoint = new SimulatedEndpoint(Model, 1);
+        var options = new LoadStudyOptions { JournalPath = dir.File("load.jsonl"), PromptTokens = [16], OutputTokens = [4], ConcurrencyLevels = [1, 2], MaxRequestsPerLevel = 6 };
+        await new LoadStudyProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var lines = File.ReadAllLines(options.JournalPath);
+        Assert.Equal(1 + 12, lines.Length);
+        Assert.All(ApiSampleJournal.Read(options.JournalPath), r => Assert.Equal(6, r.LevelRequests));
+        File.WriteAllText(options.JournalPath, string.Join('\n', lines.Take(1 + 6 + 3)) + "\n" + lines[10][..20]);
+        var logger = new ListLogger<LoadStudyProfiler>();
+
+        var resumed = await new LoadStudyProfiler(endpoint, Harness.Cl100k, options, logger).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal((1, 1), (resumed.LevelsRun, resumed.LevelsResumed));
+        Assert.Equal(12 + 6, endpoint.Requests);
+        Assert.Equal([6, 6], resumed.Records.GroupBy(r => r.Concurrency).Select(g => g.Count()));
+        Assert.Equal(Enumerable.Range(0, 6), resumed.Records.Where(r => r.Concurrency == 2).Select(r => r.Trial));
+        Assert.Single(logger.Messages, m => m.StartsWith("Warning", StringComparison.Ordinal) && m.Contains("3 of 6 requests", StringComparison.Ordinal));
+        Assert.Equal(6, LoadStudyAnalysis.Summarize(resumed.Records).Single(l => l.Load == 2).Succeeded);
+    }
+
     [Fact]
     public void Options_AreCheckedWithTheFix()
     {

@@ -125,4 +125,43 @@ public sealed class ResumeAndBudgetTests
         Assert.Equal(10, result.Records.Count);
         Assert.Equal(new[] { 1, 1, 2, 2, 2, 2, 4, 4, 4, 4 }, result.Records.Select(r => r.Concurrency).Order());
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task FailedRequestAnsweredOnResume_IsNoLongerCountedAsFailed()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(Fast);
+        emulator.Faults = n => n == 0 ? new EmulatedFault(EmulatedFaultKind.ServerError) : null; // the first request fails for good
+        using var endpoint = Harness.Endpoint(emulator);
+        using var dir = new TempDirectory();
+        var options = Options(dir) with { Trials = 1, Retry = Harness.FastRetry with { MaxAttempts = 1 } };
+        var first = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(1, first.Failed);
+        Assert.Single(first.Records, r => r.Status == ApiSampleStatus.Failed);
+
+        // The resumed run sends it again and it is answered: the journal holds its failure and its answer, one request.
+        var second = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(5, second.Records.Count);
+        Assert.Equal(4, second.Records.Select(r => r.Key).Distinct().Count());
+        var report = DenoisedRuntimeAnalysis.Analyze(second.Records);
+        Assert.Equal(0, report.FailedRequests);
+        Assert.Equal(4, report.RawVersusDenoised.Count);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task BudgetRefusingARetry_CountsTheFailureItJournals()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(Fast);
+        emulator.Faults = _ => new EmulatedFault(EmulatedFaultKind.ServerError);
+        using var endpoint = Harness.Endpoint(emulator);
+        using var dir = new TempDirectory();
+        var options = Options(dir) with { PromptTokens = [16], Trials = 1, Budget = new ProfilingBudget { MaxRequests = 2 } };
+
+        var result = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        // Two attempts of the first request, then the budget refuses its third: journaled as failed, and counted so.
+        var failed = Assert.Single(result.Records, r => r.Status == ApiSampleStatus.Failed);
+        Assert.Equal(2, failed.Attempts.Count);
+        Assert.Equal(1, result.Failed);
+        Assert.Equal(ProfilingStopReason.BudgetExhausted, result.StopReason);
+    }
 }
