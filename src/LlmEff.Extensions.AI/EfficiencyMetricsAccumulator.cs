@@ -77,7 +77,8 @@ public sealed class EfficiencyMetricsAccumulator
                 _withUsage == 0 ? null : _idealized,
                 _denoisedCount == 0 ? null : _denoised,
                 _costCount == 0 ? null : _cost,
-                _energyCount == 0 ? null : _energy);
+                _energyCount == 0 ? null : _energy,
+                _denoisedCount);
         }
     }
 

@@ -69,8 +69,19 @@ public sealed class EfficiencyMetricsChatClient : DelegatingChatClient
         long? promptTokens = null, outputTokens = null;
         ChatResponseUpdate? last = null;
 
-        // Enumerated by hand because C# cannot yield inside a try block that has a catch clause.
-        var updates = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        // Enumerated by hand because C# cannot yield inside a try block that has a catch clause. An inner client that
+        // throws before its first update (no streaming support, a bad argument) failed the call too.
+        IAsyncEnumerator<ChatResponseUpdate> updates;
+        try
+        {
+            updates = base.GetStreamingResponseAsync(messages, options, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        }
+        catch
+        {
+            Accumulator.RecordFailure();
+            throw;
+        }
+
         try
         {
             while (true)

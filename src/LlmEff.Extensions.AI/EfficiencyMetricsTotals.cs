@@ -18,6 +18,7 @@ namespace LlmEff.Extensions.AI;
 /// <param name="TotalDenoisedRuntimeSeconds">Sum of denoised runtimes; null when no request had one.</param>
 /// <param name="TotalIdealizedCostUsd">Sum of idealized costs in US dollars; null when no request had one.</param>
 /// <param name="TotalIdealizedEnergyJoules">Sum of idealized energies in joules; null when no request had one.</param>
+/// <param name="RequestsWithDenoisedRuntime">Requests that got a denoised runtime (usage reported to a client with a denoised profile): what <see cref="TotalDenoisedRuntimeSeconds"/> sums over.</param>
 public sealed record EfficiencyMetricsTotals(
     long RequestCount,
     long RequestsWithUsage,
@@ -30,7 +31,8 @@ public sealed record EfficiencyMetricsTotals(
     double? TotalIdealizedRuntimeSeconds,
     double? TotalDenoisedRuntimeSeconds,
     double? TotalIdealizedCostUsd,
-    double? TotalIdealizedEnergyJoules)
+    double? TotalIdealizedEnergyJoules,
+    long RequestsWithDenoisedRuntime)
 {
     /// <summary>Mean raw runtime per completed request in seconds; null before the first request.</summary>
     public double? MeanRawRuntimeSeconds => RequestCount == 0 ? null : TotalRawRuntimeSeconds / RequestCount;
@@ -38,6 +40,9 @@ public sealed record EfficiencyMetricsTotals(
     /// <summary>Mean idealized runtime per request with usage in seconds; null when none had usage.</summary>
     public double? MeanIdealizedRuntimeSeconds => RequestsWithUsage == 0 ? null : TotalIdealizedRuntimeSeconds / RequestsWithUsage;
 
-    /// <summary>Mean denoised runtime per request with usage in seconds; null when none had one.</summary>
-    public double? MeanDenoisedRuntimeSeconds => RequestsWithUsage == 0 ? null : TotalDenoisedRuntimeSeconds / RequestsWithUsage;
+    /// <summary>
+    /// Mean denoised runtime per request that got one, in seconds; null when none did. Clients sharing an accumulator
+    /// without a denoised profile do not dilute it.
+    /// </summary>
+    public double? MeanDenoisedRuntimeSeconds => RequestsWithDenoisedRuntime == 0 ? null : TotalDenoisedRuntimeSeconds / RequestsWithDenoisedRuntime;
 }

@@ -271,6 +271,60 @@ public sealed class EfficiencyMetricsChatClientTests
         Assert.Contains("TimeProvider.System", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_call_whose_inner_client_throws_before_any_update_is_counted_as_failed_on_both_paths()
+    {
+        using var client = new EfficiencyMetricsChatClient(new RefusesAtOnce(), Expected.Options());
+
+        await Assert.ThrowsAsync<NotSupportedException>(async () =>
+        {
+            await foreach (var _ in client.GetStreamingResponseAsync(Prompt, cancellationToken: TestContext.Current.CancellationToken))
+            {
+            }
+        });
+        await Assert.ThrowsAsync<NotSupportedException>(() => client.GetResponseAsync(Prompt, cancellationToken: TestContext.Current.CancellationToken));
+
+        Assert.Equal(2, client.Totals.FailedRequests);
+        Assert.Equal(0, client.Totals.RequestCount);
+    }
+
+    [Fact]
+    public async Task Mean_denoised_runtime_is_over_the_requests_that_had_one()
+    {
+        // Two clients share the totals; only one has a denoised profile, and the other must not dilute its mean.
+        var shared = new EfficiencyMetricsAccumulator();
+        var withDenoised = Expected.Options(shared);
+        var withoutDenoised = Expected.Options(shared);
+        withoutDenoised.DenoisedRuntime = null;
+        using var inner = new FakeChatClient();
+        using var a = new EfficiencyMetricsChatClient(inner, withDenoised);
+        using var b = new EfficiencyMetricsChatClient(inner, withoutDenoised);
+
+        await a.GetResponseAsync(Prompt, cancellationToken: TestContext.Current.CancellationToken);
+        await b.GetResponseAsync(Prompt, cancellationToken: TestContext.Current.CancellationToken);
+
+        var totals = shared.Snapshot();
+        Assert.Equal((2L, 1L), (totals.RequestsWithUsage, totals.RequestsWithDenoisedRuntime));
+        Assert.Equal(Expected.Denoised512x10Seconds, totals.MeanDenoisedRuntimeSeconds!.Value, Expected.Tolerance);
+        Assert.Null(new EfficiencyMetricsAccumulator().Snapshot().MeanDenoisedRuntimeSeconds);
+    }
+
+    // Refuses both calls from a plain method, before any enumeration: a client without streaming support does so.
+    private sealed class RefusesAtOnce : IChatClient
+    {
+        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+            => throw new NotSupportedException("no");
+
+        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+            => throw new NotSupportedException("streaming is not supported");
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+
     private sealed class LoggerServices(ListLogger logger) : IServiceProvider, Microsoft.Extensions.Logging.ILoggerFactory
     {
         public object? GetService(Type serviceType) => serviceType == typeof(Microsoft.Extensions.Logging.ILoggerFactory) ? this : null;

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Reflection;
 using LlmEff.Core.Architecture;
 using LlmEff.Core.Energy;
@@ -149,7 +150,18 @@ public static class ModelCatalog
             throw new ArgumentException($"'{RooflinePrefix}{spec}': {ex.Message}", nameof(spec), ex);
         }
 
-        var model = RooflineEstimator.Estimate(architecture, accelerator, plan.AcceleratorCount);
+        // One query at a time goes through the pipeline stages one after another (the paper's idealized runtime): its time is
+        // a tensor-parallel group's, while cost and energy count every accelerator of the plan.
+        var model = RooflineEstimator.Estimate(architecture, accelerator, plan.TensorParallelDegree);
+        if (plan.PipelineStages > 1)
+        {
+            model = model.WithMetadata(model.Metadata with
+            {
+                AcceleratorCount = plan.AcceleratorCount,
+                Notes = string.Create(CultureInfo.InvariantCulture, $"{model.Metadata.Notes}; {plan.PipelineStages} pipeline stages of {plan.TensorParallelDegree} accelerators, run one after another, so the time is one stage group's over the whole model"),
+            });
+        }
+
         return new ResolvedModel($"{RooflinePrefix}{architecture.Name}@{accelerator.Name}", model);
     }
 

@@ -69,8 +69,8 @@ public static class Accelerators
     /// <summary>
     /// The built-in accelerator a hardware description names: a built-in's exact name (e.g. <c>H100-SXM</c>, as roofline
     /// estimates record it), or the driver's name of the GPUs this project profiles on (NVML's <c>NVIDIA H100 80GB HBM3</c>
-    /// is the SXM5 part, <c>NVIDIA A100 80GB</c> the paper's); null for anything else, including H100 PCIe and NVL parts,
-    /// whose power limits differ from the built-ins'.
+    /// is the SXM5 part, <c>NVIDIA A100 80GB</c> the paper's); null for anything else, including H100 and A100 PCIe cards,
+    /// NVL parts and GH200, whose memory or power limits differ from the built-ins'.
     /// </summary>
     /// <param name="hardware">A hardware description, e.g. <see cref="RuntimeModelMetadata.Hardware"/>; null gives null.</param>
     public static Accelerator? FromHardwareName(string? hardware)
@@ -91,12 +91,14 @@ public static class Accelerators
             return H100_SXM;
         }
 
-        if (hardware.Contains("H200", StringComparison.Ordinal) && !hardware.Contains("NVL", StringComparison.Ordinal))
+        // GH200 (Grace Hopper) contains "H200" but is another part, with its own memory and power.
+        if (hardware.Contains("H200", StringComparison.Ordinal) && !hardware.Contains("GH200", StringComparison.Ordinal) && !hardware.Contains("NVL", StringComparison.Ordinal))
         {
             return H200;
         }
 
-        if (hardware.Contains("A100", StringComparison.Ordinal))
+        // The A100 PCIe cards draw 250–300 W and read memory slower than the SXM4 built-ins.
+        if (hardware.Contains("A100", StringComparison.Ordinal) && !hardware.Contains("PCIe", StringComparison.OrdinalIgnoreCase))
         {
             return hardware.Contains("40GB", StringComparison.OrdinalIgnoreCase) ? A100_40GB : A100_80GB;
         }

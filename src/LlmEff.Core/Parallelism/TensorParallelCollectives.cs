@@ -54,17 +54,19 @@ public sealed record TensorParallelCollectives(TransformerArchitecture Architect
         return seconds;
     }
 
-    /// <summary>Checks the degree divides the heads (and key/value heads, or is a multiple of them) and the layer count.</summary>
+    /// <summary>Checks the degree divides the heads and divides the key/value heads or is a multiple of them (as <see cref="AcceleratorPlanner.TensorParallelDegrees"/> requires), and that there is at least one layer.</summary>
     public TensorParallelCollectives Validate()
     {
         ArgumentNullException.ThrowIfNull(Architecture);
         ArgumentNullException.ThrowIfNull(Link);
         ArgumentOutOfRangeException.ThrowIfLessThan(Layers, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(TensorParallel, 1);
-        if (Architecture.Heads % TensorParallel != 0)
+        var kv = Architecture.KeyValueHeads;
+        static bool Fits(int heads, int kv, int t) => heads % t == 0 && (kv % t == 0 || t % kv == 0);
+        if (!Fits(Architecture.Heads, kv, TensorParallel))
         {
-            var valid = Enumerable.Range(1, Architecture.Heads).Where(d => Architecture.Heads % d == 0);
-            throw new ArgumentException($"{Architecture.Name}: tensor-parallel degree {TensorParallel} does not divide its {Architecture.Heads} heads; valid degrees are {string.Join(", ", valid)}.", nameof(TensorParallel));
+            var valid = Enumerable.Range(1, Architecture.Heads).Where(d => Fits(Architecture.Heads, kv, d));
+            throw new ArgumentException($"{Architecture.Name}: tensor-parallel degree {TensorParallel} does not split its {Architecture.Heads} heads and {kv} key/value heads evenly (it must divide the heads, and divide the key/value heads or be a multiple of them); valid degrees are {string.Join(", ", valid)}.", nameof(TensorParallel));
         }
 
         if (!double.IsFinite(ActivationBytes) || ActivationBytes <= 0)

@@ -107,6 +107,22 @@ public class ModelCatalogTests
     }
 
     [Fact]
+    public void Resolve_Roofline_PipelineStagesRunOneAfterAnother_AndAllAreCharged()
+    {
+        // TNLG v2 (530B) needs pipeline stages on A100-80GBs: one query passes them in turn, so its time is a
+        // tensor-parallel group's over the whole model (it once was divided by every accelerator, stages included).
+        var arch = LlmEff.Core.Architecture.ArchitectureCatalog.Get("Microsoft+NV/TNLG v2");
+        var plan = AcceleratorPlanner.MinimumAccelerators(arch, Accelerators.A100_80GB);
+        Assert.True(plan.PipelineStages > 1, plan.ToString());
+        var resolved = ModelCatalog.Resolve("roofline:Microsoft+NV/TNLG v2").Model;
+
+        Assert.Equal(plan.AcceleratorCount, resolved.Metadata.AcceleratorCount);
+        var group = LlmEff.Core.Metrics.RooflineEstimator.ForwardPassSeconds(arch, Accelerators.A100_80GB, plan.TensorParallelDegree, 1, Math.Min(LlmEff.Core.Metrics.RooflineOptions.Default.GenerationContextTokens, arch.MaxContextTokens));
+        Assert.Equal(group, resolved.PerOutputTokenSeconds, 1e-12);
+        Assert.Contains("pipeline stages", resolved.Metadata.Notes, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Resolve_Roofline_BadPartsNameTheClosest()
     {
         var arch = Assert.Throws<KeyNotFoundException>(() => ModelCatalog.Resolve("roofline:meta-llama/Llama-3-8B"));

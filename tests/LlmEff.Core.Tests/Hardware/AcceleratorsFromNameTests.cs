@@ -22,6 +22,10 @@ public class AcceleratorsFromNameTests
     [InlineData("")]
     [InlineData("NVIDIA H100 PCIe")]
     [InlineData("NVIDIA H100 NVL")]
+    [InlineData("NVIDIA GH200 480GB")]
+    [InlineData("NVIDIA GH200 144G HBM3e")]
+    [InlineData("NVIDIA A100 80GB PCIe")]
+    [InlineData("NVIDIA A100-PCIE-40GB")]
     [InlineData("openai API (unknown hardware)")]
     public void FromHardwareName_OtherHardwareIsUnknown(string? hardware)
         => Assert.Null(Accelerators.FromHardwareName(hardware));

@@ -52,6 +52,14 @@ public class ParallelCompositionTests
     {
         var ex = Assert.Throws<ArgumentException>(() => new TensorParallelCollectives(Tnlg, 35, 3, Link).ForwardSeconds(1));
         Assert.Contains("valid degrees are 1, 2, 4, 8, 16, 32, 64, 128", ex.Message, StringComparison.Ordinal);
+
+        // Qwen2.5-7B: 28 heads but 4 key/value heads, so 7 divides the heads yet splits no key/value head evenly.
+        var qwen = ArchitectureCatalog.Get("Qwen/Qwen2.5-7B");
+        Assert.DoesNotContain(7, AcceleratorPlanner.TensorParallelDegrees(qwen, new ServingRequirements { MaxTensorParallelDegree = 28 }));
+        var kv = Assert.Throws<ArgumentException>(() => new TensorParallelCollectives(qwen, qwen.Layers, 7, Link).Validate());
+        Assert.Contains("4 key/value heads", kv.Message, StringComparison.Ordinal);
+        Assert.Contains("valid degrees are 1, 2, 4, 28", kv.Message, StringComparison.Ordinal);
+        new TensorParallelCollectives(qwen, qwen.Layers, 4, Link).Validate();
     }
 
     [Fact]
