@@ -64,6 +64,40 @@ public sealed class ProfilingSampleCsvWriter : IDisposable
         return new ProfilingSampleCsvWriter(writer, batchColumn) { Path = path };
     }
 
+    /// <summary>
+    /// Reads the samples an interrupted run wrote to <paramref name="path"/>, to resume it: a row torn by a crash while it
+    /// was written (the text after the last newline of a file with this writer's header, which ends every row it writes
+    /// with one) is cut off first, so it is measured again rather than refused or misread (a torn <c>…,16</c> would read
+    /// as batch size 1). A missing or empty file gives none.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A complete row does not parse (named by line).</exception>
+    public static IReadOnlyList<ProfilingSample> ReadForResume(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (!File.Exists(path) || new FileInfo(path).Length == 0)
+        {
+            return [];
+        }
+
+        if (!EndsWithNewline(path))
+        {
+            string? first;
+            using (var reader = new StreamReader(path, Encoding.UTF8))
+            {
+                first = reader.ReadLine();
+            }
+
+            if (first?.Trim() is ProfilingSampleCsv.Header or ProfilingSampleCsv.HeaderWithoutBatchSize)
+            {
+                var bytes = File.ReadAllBytes(path);
+                using var fs = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read);
+                fs.SetLength(Array.LastIndexOf(bytes, (byte)'\n') + 1);
+            }
+        }
+
+        return ProfilingSampleCsv.ReadFile(path);
+    }
+
     /// <summary>Appends one sample and flushes it to disk. Thread-safe.</summary>
     /// <exception cref="ArgumentException">The file predates the <c>batch_size</c> column and the sample is batched.</exception>
     public void Write(ProfilingSample sample)

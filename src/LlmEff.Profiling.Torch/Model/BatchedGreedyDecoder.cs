@@ -284,12 +284,13 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
         }
 
         var largest = GpuMemoryRequirement.LargestBatchSize(model.Architecture, model.Shape, model.Precision, capacityTokens, capacityTokens, free + need.WeightBytes);
+        // The exception reports the memory really free; the weights, built already, are not counted against it.
         throw new InsufficientGpuMemoryException(
             $"A batch of {batchSize} of {model.Architecture.Name}",
             need,
-            free + need.WeightBytes,
+            free,
             need.GpusNeeded(Math.Max(1, (total ?? free) - GpuMemoryRequirement.FixedOverheadBytes)),
-            string.Create(CultureInfo.InvariantCulture, $"the largest batch that fits at {capacityTokens} tokens of context is {largest}; use batch sizes up to {largest}, a shorter context, or a tensor-parallel shard."));
+            string.Create(CultureInfo.InvariantCulture, $"its weights are resident already, so the KV cache and workspace ({extra / (double)(1L << 30):F1} GiB) must fit the free memory; the largest batch that fits at {capacityTokens} tokens of context is {largest}; use batch sizes up to {largest}, a shorter context, or a tensor-parallel shard."));
     }
 
     private static string? GraphsUnavailableReason(Device device)

@@ -100,7 +100,11 @@ public sealed class ParallelProfiler
         BatchedRuntimeModel? batchedShard = null;
         BatchedRuntimeModel? batchedModel = null;
         long released = 0;
-        foreach (var s in source.Distinct())
+        // One count over every measured stage: each stage's own run counts from 1 to its points again.
+        var measuredStages = source.Distinct().ToArray();
+        var done = 0;
+        var resumedBefore = 0;
+        foreach (var s in measuredStages)
         {
             cancellationToken.ThrowIfCancellationRequested();
             // The previous stage's shard is released but stays in PyTorch's cache, which NVML counts as used.
@@ -108,7 +112,17 @@ public sealed class ParallelProfiler
             var profiler = new TorchProfiler(stageOptions, _profilerLogger);
             released = Math.Max(released, profiler.MemoryRequirement(architecture, plan).TotalBytes - GpuMemoryRequirement.FixedOverheadBytes);
             var csv = outputDirectory is null ? null : Path.Combine(outputDirectory, ProfileFiles.StageSamplesFileName(architecture, n, stages, s));
-            var profile = profiler.Run(architecture, plan, csv, progress, cancellationToken);
+            var offset = done;
+            var resumedOffset = resumedBefore;
+            var stageProgress = progress is null ? null : new StageProgress(progress, r => r with
+            {
+                Completed = offset + r.Completed,
+                Total = r.Total * measuredStages.Length,
+                Resumed = resumedOffset + r.Resumed,
+            });
+            var profile = profiler.Run(architecture, plan, csv, stageProgress, cancellationToken);
+            done += profile.Samples.Count;
+            resumedBefore += profile.ResumedSamples;
             var collectives = new TensorParallelCollectives(architecture, shapes[s].Layers, n, link, Options.ActivationBytes)
             {
                 IncludesEmbedding = shapes[s].HasEmbedding,
@@ -312,4 +326,10 @@ public sealed class ParallelProfiler
         stages.Select(s => s.Software).Distinct(StringComparer.Ordinal).Count() > 1
             ? string.Join("; ", stages.Select(s => FormattableString.Invariant($"stage {s.Stage}: {s.Software}")))
             : stages[0].Software;
+
+    // Passes a stage's reports on, synchronously, as one count over the whole layout.
+    private sealed class StageProgress(IProgress<ProfilingProgress> inner, Func<ProfilingProgress, ProfilingProgress> map) : IProgress<ProfilingProgress>
+    {
+        public void Report(ProfilingProgress value) => inner.Report(map(value));
+    }
 }

@@ -167,7 +167,7 @@ internal static class ProfileFolderRun
             throw new InvalidOperationException($"{samplesPath} already holds samples; set ProfileFolderOptions.Resume = true to continue that run, or choose another output folder.");
         }
 
-        var foreign = ProfilingSampleCsv.ReadFile(samplesPath).FirstOrDefault(s => s.Source != label);
+        var foreign = ProfilingSampleCsvWriter.ReadForResume(samplesPath).FirstOrDefault(s => s.Source != label);
         if (foreign is not null)
         {
             throw new InvalidOperationException($"{samplesPath} holds samples of '{foreign.Source}', not '{label}'; resume only with the same model and precision, or choose another output folder.");

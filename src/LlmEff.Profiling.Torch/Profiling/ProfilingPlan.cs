@@ -140,6 +140,12 @@ public sealed record ProfilingPlan
             throw new ArgumentOutOfRangeException(nameof(BatchSizes), string.Join(",", BatchSizes), "Give one or more distinct batch sizes, each at least 1 (e.g. 1,4,16).");
         }
 
+        // p + o − 1 cache positions: computed wide, since the int sum of absurd sizes wraps to a negative capacity.
+        if ((long)MaxPromptTokens + MaxOutputTokens - 1 > int.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(PromptTokens), $"{MaxPromptTokens} + {MaxOutputTokens}", "The largest prompt plus the longest output exceeds any KV cache (2^31 positions); profile prompt sizes and output lengths within the model's context.");
+        }
+
         ArgumentOutOfRangeException.ThrowIfLessThan(Trials, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(WarmupRuns);
         return this;

@@ -9,13 +9,19 @@ namespace LlmEff.Profiling.Torch;
 /// <summary>What a run needs and runs on: the memory check before building (with advice for a shard that does not fit) and the hardware and software descriptions of provenance.</summary>
 public sealed partial class TorchProfiler
 {
-    /// <summary>Memory the plan needs for <paramref name="architecture"/> (the configured shard of it) at this profiler's precision.</summary>
+    /// <summary>
+    /// Memory the plan needs for <paramref name="architecture"/> (the configured shard of it) at this profiler's precision.
+    /// A batched plan's workspace is sized for prompts of the whole capacity, as <see cref="BatchedGreedyDecoder"/> checks it,
+    /// so a batch this check lets through is not refused after the weights are built.
+    /// </summary>
     public GpuMemoryRequirement MemoryRequirement(TransformerArchitecture architecture, ProfilingPlan plan)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(plan);
-        return GpuMemoryRequirement.EstimateBatched(architecture, Options.Shard.Resolve(architecture), Options.Model.Precision, plan.CapacityTokens, plan.MaxPromptTokens, plan.MaxBatchSize);
+        return GpuMemoryRequirement.EstimateBatched(architecture, Options.Shard.Resolve(architecture), Options.Model.Precision, plan.CapacityTokens, PromptTokensOfWorkspace(plan), plan.MaxBatchSize);
     }
+
+    private static int PromptTokensOfWorkspace(ProfilingPlan plan) => plan.IsBatched ? plan.CapacityTokens : plan.MaxPromptTokens;
 
     /// <summary>Short description of a shard for logs and provenance, e.g. <c>tensor-parallel rank 0 of 8, stage 1 of 3 (35 layers)</c>; empty for the whole model.</summary>
     public static string Describe(ShardShape shape)
@@ -55,12 +61,20 @@ public sealed partial class TorchProfiler
         _logger.LogInformation("{Model} {Shard}needs {Need:F1} GiB; {Gpu} has {Free:F1} GiB free", architecture.Name, Describe(shape), need.TotalBytes / (double)(1L << 30), info.Name, info.FreeMemoryBytes / (double)(1L << 30));
         if (shape.IsFull)
         {
-            need.EnsureFits(info.FreeMemoryBytes, architecture.Name, info.TotalMemoryBytes);
+            need.EnsureFits(info.FreeMemoryBytes, architecture.Name, info.TotalMemoryBytes, plan.IsBatched ? BatchAdvice(architecture, shape, plan, info.FreeMemoryBytes) : null);
             return;
         }
 
         // A shard that still does not fit: say how many more ways to split it.
         need.EnsureFits(info.FreeMemoryBytes, $"{architecture.Name} ({Describe(shape).Trim()})", info.TotalMemoryBytes, ShardAdvice(architecture, shape, need, info.FreeMemoryBytes));
+    }
+
+    private string BatchAdvice(TransformerArchitecture architecture, ShardShape shape, ProfilingPlan plan, long freeBytes)
+    {
+        var largest = GpuMemoryRequirement.LargestBatchSize(architecture, shape, Options.Model.Precision, plan.CapacityTokens, PromptTokensOfWorkspace(plan), freeBytes);
+        return largest < 1
+            ? "Not even one query fits beside the weights; use a tensor-parallel shard or a shorter context."
+            : FormattableString.Invariant($"The largest batch that fits at {plan.CapacityTokens} tokens of context is {largest}; use batch sizes up to {largest}, a shorter context, or a tensor-parallel shard.");
     }
 
     private static string ShardAdvice(TransformerArchitecture architecture, ShardShape shape, GpuMemoryRequirement need, long freeBytes)

@@ -33,6 +33,18 @@ public sealed partial class TorchProfiler
         {
             throw new ArgumentException("TorchProfilerOptions.TimeProvider is null; leave it at TimeProvider.System unless a test passes a fake clock.", nameof(options));
         }
+
+        // Checked here, not at the first energy measurement after the model is built and warmed up.
+        if (Options.EnergyWindowIntervals < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.EnergyWindowIntervals, "TorchProfilerOptions.EnergyWindowIntervals must be 1 or more (default 10: a measurement spans ten counter updates).");
+        }
+
+        if (Options.EnergyTrials < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.EnergyTrials, "TorchProfilerOptions.EnergyTrials must be 0 (no energy) or more (default 1: the first trial's points).");
+        }
+
         _logger = (ILogger?)logger ?? NullLogger<TorchProfiler>.Instance;
     }
 
@@ -180,16 +192,21 @@ public sealed partial class TorchProfiler
         var model = query.Model;
         var points = plan.Points().ToList();
         var done = new Dictionary<(int, int, int), ProfilingSample>();
-        if (samplesPath is not null && File.Exists(samplesPath) && new FileInfo(samplesPath).Length > 0)
+        if (samplesPath is not null)
         {
-            foreach (var s in ProfilingSampleCsv.ReadFile(samplesPath))
+            foreach (var s in ProfilingSampleCsvWriter.ReadForResume(samplesPath))
             {
                 if (s.Source != label)
                 {
                     throw new InvalidOperationException($"{samplesPath} holds samples of '{s.Source}', not '{label}'; resume only into a file of the same model and precision, or choose another file.");
                 }
 
-                done[(s.PromptTokens, s.OutputTokens, s.Trial ?? 0)] = s;
+                // A batched run writes to the same file under the same label: its rows are not batch-1 points. Each point is
+                // written once; should one appear twice, the first stands.
+                if ((s.BatchSize ?? 1) == 1)
+                {
+                    done.TryAdd((s.PromptTokens, s.OutputTokens, s.Trial ?? 0), s);
+                }
             }
         }
 
@@ -266,16 +283,16 @@ public sealed partial class TorchProfiler
         var label = Options.SourceLabel ?? $"torchsharp:{model.Architecture.Name}:{model.Precision.ShortName()}{ShardLabel(model.Shape)}";
         var points = plan.BatchedPoints().ToList();
         var done = new Dictionary<(int, int, int, int), ProfilingSample>();
-        if (samplesPath is not null && File.Exists(samplesPath) && new FileInfo(samplesPath).Length > 0)
+        if (samplesPath is not null)
         {
-            foreach (var s in ProfilingSampleCsv.ReadFile(samplesPath))
+            foreach (var s in ProfilingSampleCsvWriter.ReadForResume(samplesPath))
             {
                 if (s.Source != label)
                 {
                     throw new InvalidOperationException($"{samplesPath} holds samples of '{s.Source}', not '{label}'; resume only into a file of the same model and precision, or choose another file.");
                 }
 
-                done[(s.PromptTokens, s.OutputTokens, s.BatchSize ?? 1, s.Trial ?? 0)] = s;
+                done.TryAdd((s.PromptTokens, s.OutputTokens, s.BatchSize ?? 1, s.Trial ?? 0), s);
             }
         }
 

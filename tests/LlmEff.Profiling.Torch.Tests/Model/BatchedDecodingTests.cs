@@ -166,6 +166,8 @@ public sealed class BatchedDecodingTests
         Assert.Contains("A batch of 8", e.Message, StringComparison.Ordinal);
         Assert.Contains("the largest batch that fits at 32 tokens of context is 3", e.Message, StringComparison.Ordinal);
         Assert.Equal(need.TotalBytes, e.Requirement.TotalBytes);
+        Assert.Equal(free, e.AvailableBytes); // the memory really free, not free plus the resident weights
+        Assert.Contains("weights are resident already", e.Message, StringComparison.Ordinal);
         Assert.Equal(3, GpuMemoryRequirement.LargestBatchSize(arch, model.Shape, ModelPrecision.Float32, 32, 32, free + need.WeightBytes));
     }
 

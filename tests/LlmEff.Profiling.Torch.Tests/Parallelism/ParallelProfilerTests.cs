@@ -31,8 +31,12 @@ public sealed class ParallelProfilerTests : IDisposable
         var arch = TinyArchitectures.Llama with { HiddenSize = 512, FfnHiddenSize = 2048, Layers = 4 };
         var options = new ParallelProfileOptions { TensorParallelDegree = 2, PipelineStages = 4, FitOptions = Lenient };
         var profiler = new ParallelProfiler(Cpu, options);
-        var result = profiler.Run(arch, Plan, _dir, cancellationToken: TestContext.Current.CancellationToken);
+        var reports = new List<ProfilingProgress>();
+        var result = profiler.Run(arch, Plan, _dir, new SyncProgress<ProfilingProgress>(reports.Add), TestContext.Current.CancellationToken);
 
+        // One count over the three measured stages, not one per stage starting again at 1.
+        Assert.Equal(Enumerable.Range(1, 3 * Plan.TotalQueries), reports.Select(r => r.Completed));
+        Assert.All(reports, r => Assert.Equal(3 * Plan.TotalQueries, r.Total));
         Assert.Equal(8, result.AcceleratorCount);
         Assert.Equal(4, result.StageModels.Count);
         Assert.Same(result.StageProfiles[1], result.StageProfiles[2]);

@@ -37,4 +37,15 @@ public sealed class GpuMemoryRequirementTests
         Assert.Contains("2 such GPUs", ex.Message, StringComparison.Ordinal);
         need.EnsureFits(200L << 30, Llama3_70B.Name);
     }
+
+    [Fact]
+    public void A_batched_plan_is_checked_for_what_the_batched_decoder_will_check()
+    {
+        // Checked before the build with the decoder's own workspace, so a batch let through is not refused after it.
+        var arch = LlmEff.Core.Architecture.ArchitectureCatalog.Get("meta-llama/Meta-Llama-3-8B");
+        var plan = ProfilingPlan.Paper with { BatchSizes = [1, 64] };
+        var profiler = new TorchProfiler(new TorchProfilerOptions()).MemoryRequirement(arch, plan);
+        var decoder = GpuMemoryRequirement.EstimateBatched(arch, ModelShard.Full.Resolve(arch), ModelPrecision.BFloat16, plan.CapacityTokens, plan.CapacityTokens, 64);
+        Assert.Equal(decoder.TotalBytes, profiler.TotalBytes);
+    }
 }

@@ -30,6 +30,19 @@ public sealed class ProfileToFolderTests : IDisposable
     };
 
     [TorchFact]
+    public async Task A_batch_1_rerun_after_a_batched_run_resumes_only_batch_1_samples()
+    {
+        // Both write the same file under the same label; batched rows once stood in for batch-1 points.
+        var plan = new ProfilingPlan { PromptTokens = [2, 8], OutputTokens = [1, 3], Trials = 1, WarmupRuns = 0 };
+        await TorchProfiler.ProfileToFolderAsync(Options with { Architecture = TinyArchitectures.Llama, Plan = plan with { BatchSizes = [1, 2] } }, cancellationToken: TestContext.Current.CancellationToken);
+
+        var again = await TorchProfiler.ProfileToFolderAsync(Options with { Architecture = TinyArchitectures.Llama, Plan = plan }, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(4, again.Profile!.Samples.Count);
+        Assert.All(again.Profile.Samples, s => Assert.Equal(1, s.BatchSize ?? 1));
+    }
+
+    [TorchFact]
     public void File_names_are_spelled_once()
     {
         var arch = TinyArchitectures.Gpt with { Name = "EleutherAI/GPT-J" };
@@ -173,9 +186,4 @@ public sealed class ProfileToFolderTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    private sealed class SyncProgress<T>(Action<T> action) : IProgress<T>
-    {
-        public void Report(T value) => action(value);
-    }
 }

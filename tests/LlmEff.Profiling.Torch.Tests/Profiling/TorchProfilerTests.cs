@@ -89,11 +89,52 @@ public sealed class TorchProfilerTests : IDisposable
         Assert.Contains("19", ex.Message, StringComparison.Ordinal);
     }
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
-    /// <summary>Reports synchronously on the profiling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
-    private sealed class SyncProgress<T>(Action<T> action) : IProgress<T>
+    [TorchFact]
+    public void A_row_torn_by_a_crash_is_measured_again_not_refused()
     {
-        public void Report(T value) => action(value);
+        var path = Path.Combine(_dir, "torn.csv");
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var profiler = new TorchProfiler(CpuOptions);
+        Assert.ThrowsAny<OperationCanceledException>(() => profiler.Run(TinyArchitectures.Gpt, SmallPlan, path, new SyncProgress<ProfilingProgress>(r =>
+        {
+            if (r.Completed == 2)
+            {
+                cts.Cancel();
+            }
+        }), cts.Token));
+        File.AppendAllText(path, "16,1,0.00"); // the third row, cut off mid-write
+
+        var profile = profiler.Run(TinyArchitectures.Gpt, SmallPlan, path, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(2, profile.ResumedSamples);
+        Assert.Equal(SmallPlan.TotalQueries, ProfilingSampleCsv.ReadFile(path).Count);
     }
+
+    [TorchFact]
+    public void A_batch_size_torn_to_1_does_not_replace_the_batch_1_sample()
+    {
+        // "…,10" cut after its "1" reads as a whole batch-1 row; the writer ends every row with a newline, so it is torn.
+        var plan = new ProfilingPlan { PromptTokens = [2], OutputTokens = [1, 3], Trials = 1, WarmupRuns = 0, BatchSizes = [1, 10] };
+        var path = Path.Combine(_dir, "batched.csv");
+        File.WriteAllText(path, ProfilingSampleCsv.Header + "\n2,1,0.001,0,,,torchsharp:tiny-llama:fp32,1\n2,1,9.5,0,,,torchsharp:tiny-llama:fp32,1");
+        using var model = DecoderTransformer.Create(TinyArchitectures.Llama, CpuOptions.Model);
+        using var decoder = new BatchedGreedyDecoder(model, plan.CapacityTokens, plan.BatchSizes, CudaGraphMode.Off);
+
+        var profile = new TorchProfiler(CpuOptions).Run(decoder, plan, path, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(0.001, profile.Samples.Single(s => s is { PromptTokens: 2, OutputTokens: 1, BatchSize: null or 1 }).RuntimeSeconds);
+        Assert.Equal(1, profile.ResumedSamples);
+    }
+
+    [TorchFact]
+    public void Options_that_would_fail_after_the_build_are_refused_up_front()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TorchProfiler(CpuOptions with { EnergyWindowIntervals = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TorchProfiler(CpuOptions with { EnergyTrials = -1 }));
+        // p + o − 1 wrapped to a negative capacity and passed every check.
+        var wrap = Assert.Throws<ArgumentOutOfRangeException>(() => new ProfilingPlan { PromptTokens = [int.MaxValue], OutputTokens = [1, 2] }.Validate());
+        Assert.Contains("exceeds any KV cache", wrap.Message, StringComparison.Ordinal);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 }
