@@ -61,7 +61,7 @@ internal static class GenAiPerfLogReader
         var request = payloadDocument?.RootElement ?? inputs;
         var answer = new StringBuilder();
         int? promptTokens = null, completionTokens = null, reasoningTokens = null;
-        double? firstContent = null;
+        double? firstToken = null;
         bool done = false, finished = false;
         string? error = null;
         for (var i = 0; i < outputs.Length; i++)
@@ -105,13 +105,20 @@ internal static class GenAiPerfLogReader
                     var choice = choices[0];
                     finished |= JsonLog.Text(choice, "finish_reason") is not null;
                     var delta = JsonLog.Get(choice, "delta") ?? JsonLog.Get(choice, "message");
+                    // A reasoning model's thinking (vLLM: reasoning_content, newer: reasoning) is generated tokens too: it
+                    // comes first, so it marks the first token, and it counts when the tokenizer counts the answer.
+                    if (delta is { } thinking)
+                    {
+                        answer.Append(JsonLog.Text(thinking, "reasoning_content") ?? JsonLog.Text(thinking, "reasoning") ?? string.Empty);
+                    }
+
                     answer.Append((delta is { } d ? JsonLog.Text(d, "content") : null) ?? JsonLog.Text(choice, "text") ?? string.Empty);
                 }
             }
 
-            if (answer.Length > before && firstContent is null && i < stamps.Length)
+            if (answer.Length > before && firstToken is null && i < stamps.Length)
             {
-                firstContent = stamps[i];
+                firstToken = stamps[i];
             }
         }
 
@@ -145,7 +152,8 @@ internal static class GenAiPerfLogReader
             OutputTokens = completionTokens,
             ReasoningTokens = reasoningTokens,
             RuntimeSeconds = runtime,
-            TimeToFirstTokenSeconds = firstContent is { } first ? (first - sent.Value) / 1e9 : null,
+            // One response without streaming is the end of the request, not a first token.
+            TimeToFirstTokenSeconds = (streamed || stamps.Length > 1) && firstToken is { } first ? (first - sent.Value) / 1e9 : null,
             RequestedOutputTokens = JsonLog.FindCount(request, 0, "max_tokens", "max_completion_tokens"),
             StartSeconds = sent.Value / 1e9,
             Concurrency = concurrency,

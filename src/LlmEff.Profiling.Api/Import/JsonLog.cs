@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 
 namespace LlmEff.Profiling.Api;
 
@@ -83,7 +84,10 @@ internal static class JsonLog
             ? v
             : throw new InvalidDataException($"{sourceName}: '{name}' is missing or not a list; expected {expected}.");
 
-    /// <summary>The value of the first of <paramref name="names"/> found, searched depth-first through nested objects and JSON strings.</summary>
+    /// <summary>
+    /// The value of the first of <paramref name="names"/> found, searched depth-first through nested objects and strings that
+    /// hold JSON or a Python dict's text.
+    /// </summary>
     public static int? FindCount(JsonElement element, int depth, params string[] names)
     {
         if (depth > 4)
@@ -134,6 +138,17 @@ internal static class JsonLog
                 }
                 catch (JsonException)
                 {
+                    // GuideLLM writes request_args as str() of a Python dict ({'body': {'max_tokens': 128, 'stop': None}}),
+                    // which is no JSON: the names are found in its text instead, in the same order of preference.
+                    foreach (var name in names)
+                    {
+                        var match = Regex.Match(s, $@"['""]{Regex.Escape(name)}['""]\s*:\s*(\d{{1,9}})\b");
+                        if (match.Success)
+                        {
+                            return int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+                        }
+                    }
+
                     return null;
                 }
             }

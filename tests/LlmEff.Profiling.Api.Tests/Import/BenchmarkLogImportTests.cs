@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json.Nodes;
+using System.Text.Json;
 using LlmEff.Core;
 using static LlmEff.Profiling.Api.Tests.Import.BenchmarkLogFixtures;
 
@@ -240,5 +242,111 @@ public sealed class BenchmarkLogImportTests
     {
         var ex = Assert.Throws<FileNotFoundException>(() => BenchmarkLogImport.Read("/no/such/log.json"));
         Assert.Contains("/no/such/log.json", ex.Message, StringComparison.Ordinal);
+    }
+
+    // GuideLLM writes request_args = str(request.arguments.model_dump()): a Python dict's text, not JSON.
+    [Fact]
+    public void GuideLlm_RequestArgsAsPythonDictText_StillGiveTheRequestedLength()
+    {
+        var requests = Grid();
+        requests[0] = requests[0] with { Requested = requests[0].Output + 10 };
+        var root = JsonNode.Parse(GuideLlm(requests))!;
+        foreach (var r in root["benchmarks"]![0]!["requests"]!["successful"]!.AsArray())
+        {
+            var args = JsonNode.Parse(r!["request_args"]!.GetValue<string>())!;
+            var max = args["payload"]!["max_tokens"]!.GetValue<int>();
+            r["request_args"] = $"{{'method': 'POST', 'stream': True, 'headers': {{}}, 'params': {{}}, 'body': {{'model': 'm', 'prompt': 'x', 'max_tokens': {max}, 'stop': None, 'ignore_eos': True, 'stream': True}}, 'files': None}}";
+        }
+
+        var log = Import(BenchmarkLogFormat.GuideLlm, root.ToJsonString());
+        var exclusion = Assert.Single(log.Exclusions);
+        Assert.Equal(BenchmarkExclusionReason.LengthMismatch, exclusion.Reason);
+    }
+
+    // GenAI-Perf's default (no --streaming): one non-streamed response per request.
+    [Fact]
+    public void GenAiPerf_OneResponseWithoutStreaming_HasNoTtftNorGap()
+    {
+        var sent = 1_000_000_000_000L;
+        var payload = JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = "hi" } }, model = "m", max_tokens = 64 });
+        var body = "{\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Once upon a time\"},\"finish_reason\":\"length\"}],\"usage\":{\"prompt_tokens\":128,\"completion_tokens\":64}}";
+        var root = new JsonObject
+        {
+            ["service_kind"] = "openai",
+            ["experiments"] = new JsonArray(new JsonObject
+            {
+                ["experiment"] = new JsonObject { ["mode"] = "concurrency", ["value"] = 1 },
+                ["requests"] = new JsonArray(new JsonObject
+                {
+                    ["timestamp"] = sent,
+                    ["request_inputs"] = new JsonObject { ["payload"] = payload },
+                    ["response_timestamps"] = new JsonArray(sent + 1_500_000_000L),
+                    ["response_outputs"] = new JsonArray(new JsonObject { ["response"] = body }),
+                }),
+            }),
+        };
+
+        var sample = Assert.Single(Import(BenchmarkLogFormat.GenAiPerf, root.ToJsonString()).Samples);
+        Assert.Equal(1.5, sample.RuntimeSeconds, 9);
+        Assert.Null(sample.TimeToFirstTokenSeconds); // its one response is the request's end, not a first token
+        Assert.Null(sample.MeanInterTokenSeconds);
+    }
+
+    // vLLM streams reasoning in delta.reasoning_content; the first chunks have no content.
+    [Fact]
+    public void GenAiPerf_ReasoningChunks_MarkTheFirstToken()
+    {
+        var sent = 1_000_000_000_000L;
+        var payload = JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = "hi" } }, model = "m", stream = true, max_tokens = 4 });
+        string Chunk(string delta, string? finish = null) => $"data: {{\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{(finish is null ? "null" : $"\"{finish}\"")}}}]}}\n\n";
+        var root = new JsonObject
+        {
+            ["experiments"] = new JsonArray(new JsonObject
+            {
+                ["requests"] = new JsonArray(new JsonObject
+                {
+                    ["timestamp"] = sent,
+                    ["request_inputs"] = new JsonObject { ["payload"] = payload },
+                    ["response_timestamps"] = new JsonArray(sent + 100_000_000L, sent + 200_000_000L, sent + 300_000_000L, sent + 400_000_000L, sent + 400_000_001L),
+                    ["response_outputs"] = new JsonArray(
+                        new JsonObject { ["response"] = Chunk("{\"reasoning_content\":\"Let\"}") },
+                        new JsonObject { ["response"] = Chunk("{\"reasoning_content\":\" me\"}") },
+                        new JsonObject { ["response"] = Chunk("{\"content\":\"Hi\"}") },
+                        new JsonObject { ["response"] = Chunk("{\"content\":\"!\"}", "length") + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4,\"completion_tokens_details\":{\"reasoning_tokens\":2}}}\n\n" },
+                        new JsonObject { ["response"] = "data: [DONE]\n\n" }),
+                }),
+            }),
+        };
+
+        var sample = Assert.Single(Import(BenchmarkLogFormat.GenAiPerf, root.ToJsonString()).Samples);
+        Assert.Equal(4, sample.OutputTokens);
+        Assert.Equal(0.1, sample.TimeToFirstTokenSeconds!.Value, 6); // the first reasoning chunk, not the first visible one
+    }
+
+    [Fact]
+    public void GenAiPerf_ReasoningChunks_CountWhenTheTokenizerCounts()
+    {
+        var sent = 1_000_000_000_000L;
+        var payload = JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = "hi" } }, model = "m", stream = true });
+        string Chunk(string delta, string? finish = null) => $"data: {{\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{(finish is null ? "null" : $"\"{finish}\"")}}}]}}\n\n";
+        var root = new JsonObject
+        {
+            ["experiments"] = new JsonArray(new JsonObject
+            {
+                ["requests"] = new JsonArray(new JsonObject
+                {
+                    ["timestamp"] = sent,
+                    ["request_inputs"] = new JsonObject { ["payload"] = payload },
+                    ["response_timestamps"] = new JsonArray(sent + 100_000_000L, sent + 300_000_000L, sent + 400_000_000L),
+                    ["response_outputs"] = new JsonArray(
+                        new JsonObject { ["response"] = Chunk("{\"reasoning_content\":\"Let me think about the dog\"}") },
+                        new JsonObject { ["response"] = Chunk("{\"content\":\"Hi!\"}", "stop") },
+                        new JsonObject { ["response"] = "data: [DONE]\n\n" }),
+                }),
+            }),
+        };
+        var tokenizer = SyntheticPromptFactory.ForEncoding("cl100k_base").Tokenizer;
+        var sample = Assert.Single(Import(BenchmarkLogFormat.GenAiPerf, root.ToJsonString(), new BenchmarkImportOptions { Tokenizer = tokenizer }).Samples);
+        Assert.Equal(tokenizer.CountTokens("Let me think about the dog") + tokenizer.CountTokens("Hi!"), sample.OutputTokens);
     }
 }
