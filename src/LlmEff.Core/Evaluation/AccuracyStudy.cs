@@ -43,7 +43,9 @@ public static class AccuracyStudy
         EnsureLargeEnough(grid);
         var paperDesign = PaperDesign(grid, grid.OutputTokens.Count);
         var paper = Evaluate(grid, Paper, paperDesign, new RuntimeFitOptions(), cancellationToken);
-        var helmModel = RuntimeModel.Create(paper.Model.PromptEncoding, paper.Model.PerOutputTokenSeconds, 0, 0, PromptEncodingMode.HelmNextKeyScaled);
+        // HELM's estimator on the paper fit's knots, as they are: the study keeps a non-physical fit as data (KeepNonPhysicalFit),
+        // which RuntimeModel.Create would refuse.
+        var helmModel = new RuntimeModel(paper.Model.PromptEncoding, paper.Model.PerOutputTokenSeconds, 0, double.NaN, null, null, null, null, promptEncodingMode: PromptEncodingMode.HelmNextKeyScaled);
         var helm = paper with { Method = Helm, HeldOut = grid.HeldOutError(helmModel, paperDesign), CrossValidated = null, Model = helmModel };
         return
         [

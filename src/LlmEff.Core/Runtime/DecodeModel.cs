@@ -27,7 +27,9 @@ public enum DecodeModel
     /// (<see cref="RuntimeModel.ContextKneeTokens"/>) fitted by least squares over the profiled prompt sizes strictly between
     /// the smallest and largest swept ones. For a GPU whose step time is set by the weights' read until the KV cache grows
     /// large enough to matter (A100 GPT-NeoX-20B: flat to a context of about 512, then +2.3 µs per token). Needs sweeps at
-    /// two or more prompt sizes, as <see cref="ContextLinear"/>, which it reduces to when <c>c0 = 0</c>.
+    /// two or more prompt sizes, as <see cref="ContextLinear"/>, which it reduces to when <c>c0 = 0</c>. Where no knee gives
+    /// a positive <c>g1</c>, the fit is <see cref="ContextLinear"/> if its slope is positive, else <see cref="Constant"/>
+    /// (<see cref="RuntimeModel.Decode"/> says which).
     /// </summary>
     ContextHinge = 3,
 }

@@ -23,7 +23,7 @@ internal static partial class RuntimeModelFitter
         }
 
         double lo = Math.Max(promptTokens, kneeTokens);
-        var hi = promptTokens + outputTokens - 2.0;
+        var hi = (double)promptTokens + outputTokens - 2.0; // in double: the int sum of extreme sizes wraps
         var n = Math.Max(0.0, hi - lo + 1);
         return n * (lo + hi - (2.0 * kneeTokens)) * 0.5;
     }

@@ -56,9 +56,20 @@ internal static partial class RuntimeModelFitter
                 return FitCore(points, groups, options.Decode, options, 0);
             case DecodeModel.ContextHinge:
                 // A knee given (cross-validation folds and bootstrap replicates keep the one fitted on all samples), else searched.
-                return options.ContextKneeTokens > 0
-                    ? FitCore(points, groups, DecodeModel.ContextLinear, options, options.ContextKneeTokens)
-                    : FitHinge(points, groups, options) ?? FitCore(points, groups, DecodeModel.ContextLinear, options, 0);
+                if (options.ContextKneeTokens > 0)
+                {
+                    return FitCore(points, groups, DecodeModel.ContextLinear, options, options.ContextKneeTokens);
+                }
+
+                // No knee with a rising slope: the straight context line, unless its slope falls with the context too, which
+                // a step reading a growing KV cache cannot do (as Auto judges it): then the constant decode.
+                if (FitHinge(points, groups, options) is { } fitted)
+                {
+                    return fitted;
+                }
+
+                var line = FitCore(points, groups, DecodeModel.ContextLinear, options, 0);
+                return line.PerOutputTokenContextSeconds > 0 ? line : FitCore(points, groups, DecodeModel.Constant, options, 0);
         }
 
         // Auto: both decode models, keep the one with the lower cross-validated error.
@@ -233,12 +244,25 @@ internal static partial class RuntimeModelFitter
     {
         var list = new List<Point>(samples is ICollection<ProfilingSample> c ? c.Count : 16);
         var index = 0;
+        int? batchSize = null;
         foreach (var s in samples)
         {
             if (s is null)
             {
                 throw new ArgumentException($"samples[{index}] is null; remove null entries.", nameof(samples));
             }
+
+            // A batched sample's runtime is its whole batch's: pooled with another batch size's as if they were trials, the
+            // two would be averaged into a model of neither.
+            var b = s.BatchSize ?? 1;
+            if (batchSize is { } first && b != first)
+            {
+                throw new ArgumentException(
+                    string.Create(CultureInfo.InvariantCulture, $"samples[{index}] (p = {s.PromptTokens}, o = {s.OutputTokens}) is of batch size {b}, the samples before it of {first}; one runtime model describes one batch size: fit batched samples with BatchedRuntimeModel.Fit, or keep one batch size."),
+                    nameof(samples));
+            }
+
+            batchSize = b;
 
             if (s.PromptTokens < 0)
             {

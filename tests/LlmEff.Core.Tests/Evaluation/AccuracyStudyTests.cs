@@ -97,4 +97,21 @@ public class AccuracyStudyTests
         var bad = Assert.Throws<ArgumentException>(() => new ProfilingGrid("g", [new(1, 1, 0.1), new(1, 2, double.NaN)]));
         Assert.Contains("samples[1]", bad.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void CompareMethods_WhenThePaperFitIsNonPhysical_StillComparesHelmOnIt()
+    {
+        // The p = 1 line, fitted over the paper's design, has a negative intercept: the study keeps that fit as data,
+        // and HELM's estimator on its knots once threw instead.
+        int[] prompts = [1, 256, 512, 768, 1024, 1536], outputs = [1, 2, 4, 8, 16, 32, 64];
+        var samples = prompts.SelectMany(p => outputs.Select(o => new ProfilingSample(p, o,
+            p == 1 ? Math.Max(0.002, -0.02 + (0.021 * (o - 1))) : 0.02 + (p * 1e-4) + (0.02 * (o - 1))))).ToList();
+        var grid = new ProfilingGrid("negative-knot", samples);
+        Assert.True(RuntimeModel.Fit(AccuracyStudy.PaperDesign(grid, outputs.Length), new RuntimeFitOptions { KeepNonPhysicalFit = true }).PromptEncoding.Knots[0].Y < 0);
+
+        var methods = AccuracyStudy.CompareMethods(grid, TestContext.Current.CancellationToken);
+
+        Assert.Equal(4, methods.Count);
+        Assert.All(methods, m => Assert.True(double.IsFinite(m.HeldOut.P90)));
+    }
 }

@@ -137,4 +137,17 @@ public class ContextHingeTests
         // And the sum it stands for, at a query that starts below the knee and ends above it.
         Assert.Equal(model.PromptEncodingSeconds(600) + 0.01 + Enumerable.Range(600, 99).Sum(i => 0.03 + (1.7e-6 * Math.Max(0, i - 640))), model.Predict(600, 100), 1e-12);
     }
+
+    [Fact]
+    public void ContextHinge_WithNoRisingKnee_FallsBackToConstant_NotToAFallingSlope()
+    {
+        // A step time that falls with the context (sweep noise on a grid with no context growth): no knee has a rising
+        // slope, and the straight context line falls too, which a step reading a growing KV cache cannot do.
+        var falling = Prompts.SelectMany(p => Outputs.Select(o => new ProfilingSample(p, o, TruePe(p) + Enumerable.Range(p, o - 1).Sum(i => G0 - (1e-7 * i))))).ToList();
+
+        var model = RuntimeModel.Fit(falling, new RuntimeFitOptions { Decode = DecodeModel.ContextHinge });
+
+        Assert.Equal(DecodeModel.Constant, model.Decode);
+        Assert.Equal(0, model.PerOutputTokenContextSeconds);
+    }
 }

@@ -96,4 +96,19 @@ public class RuntimeModelBadInputTests
         Assert.Throws<ArgumentOutOfRangeException>(() => RuntimeModel.Create(pe, -0.01));
         Assert.Throws<ArgumentOutOfRangeException>(() => RuntimeModel.Create(pe, 0.01, overheadSeconds: -1));
     }
+
+    [Fact]
+    public void Fit_SamplesOfTwoBatchSizes_AreRefused_NotPooledAsTrials()
+    {
+        int[] batches = [1, 16], prompts = [16, 512, 1024], outputs = [1, 16, 64];
+        var samples = batches.SelectMany(b => prompts.SelectMany(p => outputs.Select(o =>
+            new ProfilingSample(p, o, 0.01 + (p * b * 2e-5) + ((o - 1) * (0.02 + (b * 0.002)))) { BatchSize = b }))).ToList();
+
+        var ex = Assert.Throws<ArgumentException>(() => RuntimeModel.Fit(samples, new RuntimeFitOptions { Aggregation = TrialAggregation.Mean }));
+
+        Assert.Contains("batch size 16", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("BatchedRuntimeModel.Fit", ex.Message, StringComparison.Ordinal);
+        // One batch size throughout is one model, batched or not.
+        Assert.Equal(0.052, RuntimeModel.Fit(samples.Where(s => s.BatchSize == 16)).PerOutputTokenSeconds, 9);
+    }
 }

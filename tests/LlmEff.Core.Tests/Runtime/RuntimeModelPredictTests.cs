@@ -60,4 +60,14 @@ public class RuntimeModelPredictTests
         Assert.Equal(0.0, steep.PromptEncodingSeconds(1));
         Assert.Equal(0.0, steep.PredictBatch(new int[8], Enumerable.Repeat(1, 8).ToArray()).Max());
     }
+
+    [Fact]
+    public void Hinge_AtExtremeSizes_PredictsAsThePredictBatchPathDoes()
+    {
+        // p + o past int.MaxValue once wrapped in the hinge's context sum of Predict, not in the vectorised batch path.
+        var model = RuntimeModel.Create(new PiecewiseLinearFunction([new(1, 0.02), new(1024, 0.08)]), 0.02, 1e-6, 300, 0.0);
+        int[] p = [int.MaxValue - 5, 1, 1, 1];
+        int[] o = [10, 1, 1, 1];
+        Assert.Equal(model.PredictBatch(p, o)[0], model.Predict(p[0], o[0]));
+    }
 }
