@@ -3,7 +3,11 @@ namespace LlmEff.Core.Catalog;
 /// <summary>Closest-name suggestions for unknown model, architecture, accelerator or scenario names, as the catalog's errors give them.</summary>
 public static class NameSuggestions
 {
-    /// <summary>The <paramref name="count"/> candidates closest to <paramref name="name"/>: those containing it (or contained in it) first, then by edit distance, case-insensitive.</summary>
+    /// <summary>
+    /// The <paramref name="count"/> candidates closest to <paramref name="name"/>, case-insensitive: a typo of a whole name
+    /// first (an edit or two, about one in eight characters), then those containing it (or contained in it), then by edit
+    /// distance.
+    /// </summary>
     /// <param name="name">The unknown name.</param>
     /// <param name="candidates">The known names.</param>
     /// <param name="count">How many to return at most.</param>
@@ -16,7 +20,9 @@ public static class NameSuggestions
         return candidates
             .Distinct(StringComparer.Ordinal)
             .Select(c => (Name: c, Key: Key(c), Short: Key(c[(c.LastIndexOfAny([':', '/']) + 1)..])))
-            .OrderBy(x => query.Length > 0 && (x.Key.Contains(query, StringComparison.Ordinal) || query.Contains(x.Short, StringComparison.Ordinal)) ? 0 : 1)
+            // A one-character slip of a full name ("…-bf17" for "…-bf16") outranks a short name that happens to be inside it.
+            .OrderBy(x => query.Length > 0 && EditDistance(query, x.Key) <= Math.Max(1, query.Length / 8) ? 0
+                : query.Length > 0 && (x.Key.Contains(query, StringComparison.Ordinal) || query.Contains(x.Short, StringComparison.Ordinal)) ? 1 : 2)
             .ThenBy(x => Math.Min(EditDistance(query, x.Key), EditDistance(query, x.Short)))
             .ThenBy(x => x.Name, StringComparer.Ordinal)
             .Take(count)

@@ -198,6 +198,9 @@ public class ModelCatalogTests
     {
         Assert.Equal(["Meta-Llama-3-8B", "Llama-2-7B"], NameSuggestions.Closest("llama3-8b", ["Llama-2-7B", "Meta-Llama-3-8B"], 2));
         Assert.Equal("Closest: 'bloom'.", NameSuggestions.Describe("blom", ["bloom", "yalm-100b-long-name"], 1));
+        // A slip of one character in a full name beats a short name that happens to sit inside the typed one (HELM's
+        // "gpt-j-6b" inside "gptj-6b-h100-bf17").
+        Assert.Equal("gptj-6b-h100-bf16", NameSuggestions.Closest("gptj-6b-h100-bf17", ["helm:gooseai/gpt-j-6b", "helm:together/gpt-j-6b", "gptj-6b-h100-bf16"], 1)[0]);
         Assert.Throws<ArgumentOutOfRangeException>(() => NameSuggestions.Closest("x", ["y"], 0));
     }
 
