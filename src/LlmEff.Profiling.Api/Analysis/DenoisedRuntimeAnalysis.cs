@@ -9,7 +9,8 @@ public static class DenoisedRuntimeAnalysis
 {
     /// <summary>
     /// Fits <c>t(p, o) = PE(p) + (o − 1)·g</c> to the minimum over trials of each configuration, using the samples
-    /// sent without concurrent load (the lowest concurrency level present) and the server-reported token counts.
+    /// sent without concurrent load (the lowest planned concurrency level; at level 1, the requests that ran alone) and the
+    /// server-reported token counts.
     /// </summary>
     /// <param name="records">Journal records, e.g. <see cref="ApiProfilingResult.Records"/>.</param>
     /// <param name="fitOptions">
@@ -77,8 +78,12 @@ public static class DenoisedRuntimeAnalysis
             throw new ArgumentException($"The {all.Length} records hold no usable sample: {Describe(all, exclusions)}.", nameof(records));
         }
 
-        var unloaded = succeeded.Min(r => r.EffectiveConcurrency);
-        var used = succeeded.Where(r => r.EffectiveConcurrency == unloaded).ToArray();
+        // The least loaded samples of the lowest planned level: at level 1, those that ran alone (a retry of a larger batch
+        // that ran alone too). A plan without level 1 fits its lowest level whole, so that one retry that ran alone does not
+        // stand for the whole plan; a request-rate study (no level) fits its least loaded samples.
+        var lowestLevel = succeeded.Min(r => r.Concurrency);
+        var least = succeeded.Min(r => r.EffectiveConcurrency);
+        var used = succeeded.Where(r => lowestLevel > 0 ? r.EffectiveConcurrency <= lowestLevel : r.EffectiveConcurrency == least).ToArray();
         var samples = used.Select(r => r.ToProfilingSample()!).ToArray();
         // A black-box endpoint's fit comes after a long, often paid run and the paper saw R² of 0.917-0.997 there, so a
         // non-physical fit is kept with its warnings (DenoisedRuntimeReport.Model.Warnings; 'profile api' prints them) rather than lost.
@@ -113,7 +118,7 @@ public static class DenoisedRuntimeAnalysis
             MeanCoefficientOfVariation = withSpread.Length == 0 ? double.NaN : withSpread.Average(c => c.CoefficientOfVariation),
             RawVersusDenoised = raw,
             ShareAboveDenoised = raw.Count(IsAbove) / (double)raw.Length,
-            MismatchedSamples = succeeded.Count(r => r.CountMismatch),
+            MismatchedSamples = used.Count(r => r.CountMismatch),
             OutputLengthMismatches = lengthMismatches,
             OutputLengthMismatchShare = answered == 0 ? 0 : lengthMismatches / (double)answered,
             ExcludedSamples = exclusions.Count,

@@ -11,6 +11,11 @@ internal sealed class BudgetTracker
     private long _reservedPrompt;
     private long _reservedOutput;
 
+    // The most tokens an answer was charged beyond what was asked (a chat template's prompt tokens, an answer longer than
+    // max_tokens): projections add them, so that a batch the caps allow is not charged past them.
+    private long _extraPrompt;
+    private long _extraOutput;
+
     public BudgetTracker(ProfilingBudget budget) => _budget = budget;
 
     public BudgetUsage Usage
@@ -32,6 +37,16 @@ internal sealed class BudgetTracker
             _requests += requests;
             _promptTokens += promptTokens;
             _outputTokens += outputTokens;
+        }
+    }
+
+    /// <summary>Notes how many tokens beyond the requested counts an answer was charged (negative values are ignored).</summary>
+    public void ObserveExtra(long promptTokens, long outputTokens)
+    {
+        lock (_gate)
+        {
+            _extraPrompt = Math.Max(_extraPrompt, promptTokens);
+            _extraOutput = Math.Max(_extraOutput, outputTokens);
         }
     }
 
@@ -70,6 +85,11 @@ internal sealed class BudgetTracker
             _reservedOutput -= reservedOutput;
             _promptTokens += usedPrompt;
             _outputTokens += usedOutput;
+            if (usedPrompt > 0 || usedOutput > 0)
+            {
+                _extraPrompt = Math.Max(_extraPrompt, usedPrompt - reservedPrompt);
+                _extraOutput = Math.Max(_extraOutput, usedOutput - reservedOutput);
+            }
         }
     }
 
@@ -80,8 +100,8 @@ internal sealed class BudgetTracker
             return false;
         }
 
-        var prompt = _promptTokens + _reservedPrompt + promptTokens;
-        var output = _outputTokens + _reservedOutput + outputTokens;
+        var prompt = _promptTokens + _reservedPrompt + promptTokens + (requests * _extraPrompt);
+        var output = _outputTokens + _reservedOutput + outputTokens + (requests * _extraOutput);
         if (_budget.MaxTokens is { } maxTokens && prompt + output > maxTokens)
         {
             return false;

@@ -20,4 +20,10 @@ public enum EndpointFailureKind
 
     /// <summary>Any other HTTP 4xx (bad request, unauthorized, unknown model). Not retried: repeating cannot help.</summary>
     ClientError = 5,
+
+    /// <summary>
+    /// The run was cancelled (Ctrl-C) while the attempt was in flight or waiting to be retried. Journaled with the request's
+    /// earlier attempts, so that a resumed run counts them against the request budget; the resumed run sends it again.
+    /// </summary>
+    Cancelled = 6,
 }

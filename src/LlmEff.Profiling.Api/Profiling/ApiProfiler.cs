@@ -46,6 +46,10 @@ public sealed class ApiProfiler
         {
             var answered = record.Status != ApiSampleStatus.Failed;
             budget.AddHistory(record.Attempts.Count, answered ? record.EffectivePromptTokens : 0, answered ? record.EffectiveOutputTokens : 0);
+            if (answered)
+            {
+                budget.ObserveExtra(record.EffectivePromptTokens - record.PromptTokens, record.EffectiveOutputTokens - record.OutputTokens);
+            }
         }
 
         var state = new RunState(_options.PlannedRequests, budget, new Random(_options.Seed), progress);
@@ -162,6 +166,18 @@ public sealed class ApiProfiler
         await gate.ArriveAsync(cancellationToken).ConfigureAwait(false);
         for (var number = 1; ; number++)
         {
+            // A run cancelled before this attempt goes out sends nothing more; the attempts already made are journaled.
+            if (cancellationToken.IsCancellationRequested)
+            {
+                if (attempts.Count > 0)
+                {
+                    journal.Append(Failed(key, attempts, startedUtc, prompt));
+                }
+
+                gate.Leave(number == 1);
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+
             if (!state.Budget.TryBeginAttempt(key.PromptTokens, key.OutputTokens))
             {
                 gate.Leave(number == 1);
@@ -197,6 +213,9 @@ public sealed class ApiProfiler
                 {
                     gate.Done();
                     state.Budget.EndAttempt(key.PromptTokens, key.OutputTokens, 0, 0);
+                    // The attempt was sent, and every attempt counts against the budget: journaled, a resumed run counts it.
+                    attempts.Add(new ApiAttempt(number, EndpointFailureKind.Cancelled, null, clock.GetElapsedTime(began).TotalSeconds, null, null, "the run was cancelled while this attempt was in flight"));
+                    journal.Append(Failed(key, attempts, startedUtc, prompt));
                     throw;
                 }
                 catch (OperationCanceledException ex)
@@ -232,7 +251,16 @@ public sealed class ApiProfiler
             _logger.LogWarning(
                 "p={PromptTokens} o={OutputTokens} trial={Trial} attempt {Attempt}: {Failure} (HTTP {Status}): {Message}; retrying in {DelaySeconds:0.###} s.",
                 key.PromptTokens, key.OutputTokens, key.Trial, number, failure.Kind, failure.StatusCode, failure.Message, delay.TotalSeconds);
-            await Task.Delay(delay, clock, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(delay, clock, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Cancelled before the retry: the attempts made are journaled, so a resumed run counts them.
+                journal.Append(Failed(key, attempts, startedUtc, prompt));
+                throw;
+            }
         }
     }
 

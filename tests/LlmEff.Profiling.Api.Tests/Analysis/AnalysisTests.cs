@@ -85,4 +85,37 @@ public sealed class AnalysisTests
         var again = Assert.Throws<ArgumentException>(() => DenoisedRuntimeAnalysis.Analyze([failed, failed]));
         Assert.Contains("The 2 records hold no usable sample: 1 failed (1 × ConnectionFailed", again.Message, StringComparison.Ordinal);
     }
+
+    private static ApiSampleRecord Answer(int o, int trial, int concurrency, int slot, double seconds, int? inFlight = null, int template = 0) => new()
+    {
+        PromptTokens = 16, OutputTokens = o, Trial = trial, Concurrency = concurrency, Slot = slot, Status = ApiSampleStatus.Succeeded,
+        RuntimeSeconds = seconds, ReportedPromptTokens = 16 + template, ReportedOutputTokens = o, CountMismatch = template != 0, InFlight = inFlight ?? concurrency,
+    };
+
+    [Fact]
+    public void MismatchedSamples_CountsTheFittedSamplesOnly()
+    {
+        // Chat route (5 template tokens on every answer), levels 1 and 4: only level 1 is fitted.
+        var records = new[] { 2, 4, 8 }.SelectMany(o => Enumerable.Range(0, 2).SelectMany(trial =>
+            Enumerable.Range(0, 4).Select(slot => Answer(o, trial, 4, slot, 0.2 + (0.02 * o), template: 5))
+                .Append(Answer(o, trial, 1, 0, 0.1 + (0.01 * o) + (0.001 * trial), template: 5)))).ToList();
+
+        var report = DenoisedRuntimeAnalysis.Analyze(records);
+
+        Assert.Equal(6, report.RawVersusDenoised.Count);
+        Assert.Equal(6, report.MismatchedSamples);
+    }
+
+    [Fact]
+    public void APlanWithoutLevel1_FitsItsLowestLevel_NotOneRetryThatRanAlone()
+    {
+        // Levels [4] only; one request was retried after its batch had finished, alone (InFlight 1).
+        var records = new[] { 2, 4, 8 }.SelectMany(o => Enumerable.Range(0, 4)
+            .Select(slot => Answer(o, 0, 4, slot, 0.2 + (0.02 * o), inFlight: o == 2 && slot == 0 ? 1 : 4))).ToList();
+
+        var report = DenoisedRuntimeAnalysis.Analyze(records);
+
+        Assert.Equal(12, report.RawVersusDenoised.Count);
+        Assert.Equal(0.02, report.Model.PerOutputTokenSeconds, 9);
+    }
 }

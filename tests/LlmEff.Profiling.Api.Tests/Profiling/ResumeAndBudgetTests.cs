@@ -164,4 +164,74 @@ public sealed class ResumeAndBudgetTests
         Assert.Equal(1, result.Failed);
         Assert.Equal(ProfilingStopReason.BudgetExhausted, result.StopReason);
     }
+
+    [Fact(Timeout = 60_000)]
+    public async Task TokenCap_CountsTheTemplateTokensTheServerAdds()
+    {
+        // A chat route reports 5 template tokens more than each prompt held; once seen, every projection adds them.
+        using var dir = new TempDirectory();
+        var endpoint = new StubEndpoint((_, r, _) => Task.FromResult(StubEndpoint.Ok(r, extraPrompt: 5)));
+        var options = Options(dir) with { PromptTokens = [16], OutputTokens = [2], Trials = 3, Budget = new ProfilingBudget { MaxTokens = 42 } };
+
+        var result = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        // The first answer is charged 16 + 5 + 2 = 23; a second one would reach 46 (its projection once said 41).
+        Assert.Equal(ProfilingStopReason.BudgetExhausted, result.StopReason);
+        Assert.Equal(1, endpoint.Calls);
+        Assert.Equal(23, result.Usage.Tokens);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AttemptsOfACancelledRequest_AreJournaled_AndCountAgainstTheRequestCapOnResume()
+    {
+        using var dir = new TempDirectory();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        // Request 0 fails with a 503; Ctrl-C comes with its second attempt, before the retry's wait.
+        var endpoint = new StubEndpoint((n, r, _) =>
+        {
+            if (n < 2)
+            {
+                if (n == 1)
+                {
+                    cts.Cancel();
+                }
+
+                throw new EndpointException(EndpointFailureKind.ServerError, "overloaded", 503);
+            }
+
+            return Task.FromResult(StubEndpoint.Ok(r));
+        });
+        var options = Options(dir) with { PromptTokens = [16], OutputTokens = [2], Trials = 3, Budget = new ProfilingBudget { MaxRequests = 3 } };
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: cts.Token));
+        var cancelled = Assert.Single(ApiSampleJournal.Read(options.JournalPath));
+        Assert.Equal((ApiSampleStatus.Failed, 2), (cancelled.Status, cancelled.Attempts.Count));
+
+        var resumed = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        // Two attempts spent before the cancel, one after: the cap of 3 holds over both runs.
+        Assert.Equal(3, endpoint.Calls);
+        Assert.Equal(3, resumed.Usage.Requests);
+        Assert.Equal(ProfilingStopReason.BudgetExhausted, resumed.StopReason);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task AnAttemptInFlightWhenTheRunIsCancelled_IsJournaledAsCancelled()
+    {
+        using var dir = new TempDirectory();
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var endpoint = new StubEndpoint((_, _, ct) =>
+        {
+            cts.Cancel(); // Ctrl-C while the request is out
+            ct.ThrowIfCancellationRequested();
+            throw new InvalidOperationException("unreachable");
+        });
+        var options = Options(dir) with { PromptTokens = [16], OutputTokens = [2], Trials = 1 };
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: cts.Token));
+
+        var record = Assert.Single(ApiSampleJournal.Read(options.JournalPath));
+        Assert.Equal(ApiSampleStatus.Failed, record.Status);
+        Assert.Equal(EndpointFailureKind.Cancelled, Assert.Single(record.Attempts).Failure);
+    }
 }
