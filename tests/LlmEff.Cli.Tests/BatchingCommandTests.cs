@@ -66,6 +66,11 @@ public sealed class BatchingCommandTests : IDisposable
         AssertOneLineError(Run("estimate", "--batch", "4"), "--batch needs a batched runtime model");
         var single = _dir.File("single.json", RuntimeModel.Create([(128, 0.01), (512, 0.03)], 0.01).ToJson());
         AssertOneLineError(Run("estimate", "--batch", "4", "-m", single), "llmeff.batched-runtime-model");
+
+        // Every model is read before anything is printed: a broken second file leaves no half table on stdout.
+        var broken = Run("estimate", "--batch", "4", "-m", ModelFile(), _dir.File("broken.json", "{bad"));
+        AssertOneLineError(broken, "broken.json", "llmeff profile torch --batch-sizes");
+        Assert.Empty(broken.Out);
     }
 
     [Fact]

@@ -11,6 +11,33 @@ internal static class CliRunner
         return (code, output.ToString(), error.ToString());
     }
 
+    /// <summary>
+    /// The tool as a child process, for what only a process shows (a kill, native libraries writing to the real stderr).
+    /// It runs under this test host's runtime config and dependencies: its ASP.NET Core framework (for the emulator)
+    /// supplies Microsoft.Extensions.* in place of the package copies the tool ships with, so they are not in this folder.
+    /// </summary>
+    public static System.Diagnostics.ProcessStartInfo ChildProcess(params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("exec");
+        start.ArgumentList.Add("--runtimeconfig");
+        start.ArgumentList.Add(System.IO.Path.Combine(AppContext.BaseDirectory, "LlmEff.Cli.Tests.runtimeconfig.json"));
+        start.ArgumentList.Add("--depsfile");
+        start.ArgumentList.Add(System.IO.Path.Combine(AppContext.BaseDirectory, "LlmEff.Cli.Tests.deps.json"));
+        start.ArgumentList.Add(System.IO.Path.Combine(AppContext.BaseDirectory, "llmeff.dll"));
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return start;
+    }
+
     /// <summary>Asserts the run failed with exactly one "llmeff: error:" line (no stack trace) containing every fragment.</summary>
     public static void AssertOneLineError((int Code, string Out, string Err) result, params string[] fragments)
     {

@@ -76,6 +76,17 @@ public class CompareCommandTests
     }
 
     [Fact]
+    public void Compare_SaysWhenAModelRecordsNoGpuCount_AndThatEqualTimesAreAsFast()
+    {
+        // Table 3's denoised rows record no GPU count; the same model twice is as fast, not "faster".
+        var (code, output, err) = Run("compare", "OpenAI/davinci", "OpenAI/davinci", "--metric", "denoised");
+
+        Assert.True(code == 0, err);
+        Assert.Contains("(GPU count not recorded: priced as 1)", output, StringComparison.Ordinal);
+        Assert.Contains("A and B are equally fast", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Compare_UnknownModel_SuggestsNames()
         => AssertOneLineError(Run("compare", "OpenAI/davinci", "Anthropic/v5"), "Anthropic/v4-s3");
 

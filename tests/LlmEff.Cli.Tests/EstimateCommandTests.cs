@@ -80,6 +80,29 @@ public class EstimateCommandTests
         Assert.NotEqual(0, code);
         Assert.NotEmpty(err);
     }
+
+    [Fact]
+    public void Estimate_ModelWithoutAGpuCount_IsPricedOnOneGpu_Marked_AndLabelledWithItsOwnMetric()
+    {
+        // A denoised model file that records no accelerator count: priced on one A100 when asked, and said so.
+        using var dir = new TempDir();
+        var path = dir.File("api.json");
+        Core.Serialization.RuntimeModelJson.Save(RuntimeModel.Create([(1, 0.1), (2048, 0.5)], 0.02, metadata: new RuntimeModelMetadata { ModelName = "api", Metric = RuntimeMetric.Denoised }), path);
+
+        var (code, output, err) = Run("estimate", "-m", path, "--accelerator", "A100-80GB");
+        Assert.True(code == 0, err);
+        Assert.StartsWith("Denoised runtime of workload", output, StringComparison.Ordinal);
+        Assert.Contains("    1*  ", output, StringComparison.Ordinal);
+        Assert.Contains("1*: the model does not record how many GPUs serve it", output, StringComparison.Ordinal);
+
+        var (jsonCode, json, _) = Run("estimate", "--json", "-m", path, "--accelerator", "A100-80GB");
+        Assert.Equal(0, jsonCode);
+        using var doc = JsonDocument.Parse(json);
+        Assert.Equal("denoised", doc.RootElement.GetProperty("metric").GetString());
+        var row = doc.RootElement.GetProperty("models")[0];
+        Assert.True(row.GetProperty("accelerators_assumed").GetBoolean());
+        Assert.Equal(1, row.GetProperty("accelerators").GetInt32());
+    }
 }
 
 public class EstimateCostTests

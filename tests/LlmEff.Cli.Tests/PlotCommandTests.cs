@@ -128,4 +128,33 @@ public class PlotCommandTests
         var csv = dir.File("s.csv", "prompt_tokens,output_tokens,runtime_seconds\n128,1,0.05\n128,x,0.1\n");
         AssertOneLineError(Run("plot", "runtime", csv, "-o", dir.File("f.png")), "line 3");
     }
+
+    [Fact]
+    public async Task PlotSvg_DrawsSolidLines_WithoutANativeComplaintPerStroke()
+    {
+        // Skia's SVG canvas cannot dash: a dashed line once printed "Unsupported path effect in addPaint." to the
+        // process's stderr for every stroke (seen only in a child process: the native library writes to fd 2).
+        using var dir = new TempDir();
+        var svg = dir.File("f3.svg");
+        using var child = System.Diagnostics.Process.Start(CliRunner.ChildProcess("plot", "runtime", dir.File("s.csv", Samples()), "-o", svg))!;
+        var streams = await Task.WhenAll(child.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken), child.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken));
+        await child.WaitForExitAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(child.ExitCode == 0, streams[1]);
+        Assert.DoesNotContain("path effect", streams[1], StringComparison.Ordinal);
+        Assert.Contains("fitted PE(p) + (o-1)·g", SvgText(svg), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void PlotPromptEncoding_WithAModel_TakesTheInterceptsFromTheSamplesNamed()
+    {
+        // The model was fitted on other samples (PE 0.5 s at both sizes); the figure must show these samples' intercepts.
+        var model = Core.RuntimeModel.Create([(128, 0.5), (512, 0.5)], 0.02);
+        var samples = Core.Serialization.ProfilingSampleCsv.Read(new StringReader(Samples()), "s.csv");
+
+        var plot = LlmEff.Cli.Plotting.RuntimeFigures.PromptEncoding(samples, model, "s.csv");
+
+        var points = plot.GetPlottables().OfType<ScottPlot.Plottables.Scatter>().First(p => p.LegendText == "per-prompt-size intercept");
+        Assert.Equal(new[] { 0.05, 0.1 }, points.Data.GetScatterPoints().Select(c => Math.Round(c.Y, 9)));
+    }
 }

@@ -264,24 +264,7 @@ public class ProfileCommandTests
         string[] args = ["profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "", "--journal", journal, "--prompts", "1,64", "--outputs", "1,8", "--trials", "3"];
 
         // The tool in a child process, killed (SIGKILL on Unix: no cleanup, no flush) while request 4 is on the wire.
-        var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        // Under this test host's runtime config and dependencies: its ASP.NET Core framework (for the emulator) supplies
-        // Microsoft.Extensions.* in place of the package copies the tool ships with, so they are not in this folder.
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add("--runtimeconfig");
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "LlmEff.Cli.Tests.runtimeconfig.json"));
-        start.ArgumentList.Add("--depsfile");
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "LlmEff.Cli.Tests.deps.json"));
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "llmeff.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
+        var start = CliRunner.ChildProcess(args);
 
         using (var child = System.Diagnostics.Process.Start(start)!)
         {

@@ -26,13 +26,14 @@ internal static class BatchedEstimate
             throw new ArgumentException("--batch needs a batched runtime model: pass --model FILE with a <model>-batched-runtime-model.json (from 'llmeff profile torch --batch-sizes 1,4,16').");
         }
 
+        // Every model is loaded before anything is printed: a bad file fails with its one error line and no half table.
+        var models = modelPaths.Select(path => (Path: path, Model: Load(path))).ToArray();
         output.WriteLine(string.Create(inv, $"idealized runtime of workload '{workload.Name}' ({workload.Count:N0} queries), each served in a static batch of {batchSize} queries of its (p, o)"));
         output.WriteLine();
         string[] header = ["model", "GPUs", "b", "mean latency s", "p90 latency s", "mean TPOT ms", "cost $/query", "energy J/query", "total cost $", "extrapolated"];
         var rows = new List<string[]>();
-        foreach (var path in modelPaths)
+        foreach (var (path, model) in models)
         {
-            var model = Load(path);
             var name = model.Metadata.ModelName ?? Path.GetFileNameWithoutExtension(path);
             if (model.IsBatchSizeExtrapolated(batchSize))
             {

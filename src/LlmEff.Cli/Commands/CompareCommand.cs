@@ -60,7 +60,7 @@ internal static class CompareCommand
             }
             else
             {
-                CompareReport.WriteSummary(output, comparison);
+                CompareReport.WriteSummary(output, comparison, baseline.Runtime.Metadata.AcceleratorCount is not null, candidate.Runtime.Metadata.AcceleratorCount is not null);
                 if (parse.GetValue(perQuery) is { } written)
                 {
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"per-query results written to {written.FullName}"));

@@ -6,11 +6,16 @@ namespace LlmEff.Cli.Commands;
 /// <summary>The text summary <c>llmeff compare</c> prints for a <see cref="WorkloadComparison"/>.</summary>
 internal static class CompareReport
 {
-    public static void WriteSummary(TextWriter output, WorkloadComparison comparison)
+    /// <param name="output">Where to write.</param>
+    /// <param name="comparison">The comparison.</param>
+    /// <param name="baselineCountKnown">Whether A's model records how many accelerators serve it (else it is priced on one).</param>
+    /// <param name="candidateCountKnown">The same for B.</param>
+    public static void WriteSummary(TextWriter output, WorkloadComparison comparison, bool baselineCountKnown = true, bool candidateCountKnown = true)
     {
         var inv = CultureInfo.InvariantCulture;
         var (workload, baseline, candidate) = (comparison.Workload, comparison.Baseline, comparison.Candidate);
-        output.WriteLine(string.Create(inv, $"B = {candidate.ConfigurationName} ({candidate.AcceleratorCount} accelerator(s)) vs A = {baseline.ConfigurationName} ({baseline.AcceleratorCount} accelerator(s)), workload '{workload.Name}' ({workload.Count:N0} queries)"));
+        string Count(WorkloadEstimate e, bool known) => known ? string.Create(inv, $"{e.AcceleratorCount} accelerator(s)") : "GPU count not recorded: priced as 1";
+        output.WriteLine(string.Create(inv, $"B = {candidate.ConfigurationName} ({Count(candidate, candidateCountKnown)}) vs A = {baseline.ConfigurationName} ({Count(baseline, baselineCountKnown)}), workload '{workload.Name}' ({workload.Count:N0} queries)"));
         output.WriteLine();
         var rows = new List<string[]>
         {

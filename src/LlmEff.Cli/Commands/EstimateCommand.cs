@@ -63,6 +63,10 @@ internal static class EstimateCommand
             }
 
             var rows = selected.Select(m => Estimate(m.Name, m.Model, m.Energy, workload, hardware)).ToList();
+
+            // --metric picks Table 3's rows; a model file or profile carries its own metric, which is what its runtime is.
+            var metrics = selected.Select(m => m.Model.Metadata.Metric is RuntimeMetric.Unspecified ? metricValue : m.Model.Metadata.Metric).Distinct().ToArray();
+            metricValue = metrics.Length == 1 ? metrics[0] : RuntimeMetric.Unspecified;
             if (parse.GetValue(json))
             {
                 WriteJson(output, workload, metricValue, rows);
@@ -144,7 +148,8 @@ internal static class EstimateCommand
     private static void WriteTable(TextWriter output, Workload workload, RuntimeMetric metric, List<EstimateRow> rows)
     {
         var inv = CultureInfo.InvariantCulture;
-        output.WriteLine($"{metric} runtime of workload '{workload.Name}' ({workload.Count:N0} queries); parameters from the paper's Table 3 unless another model was named.");
+        var kind = metric == RuntimeMetric.Unspecified ? "Runtime (each model's own metric)" : $"{metric} runtime";
+        output.WriteLine($"{kind} of workload '{workload.Name}' ({workload.Count:N0} queries); parameters from the paper's Table 3 unless another model was named.");
         output.WriteLine();
         // The measured-energy columns appear only when some profile carries an energy model, so the usual table is unchanged.
         var measured = rows.Any(r => r.TotalMeasuredEnergyJoules is not null);
@@ -152,7 +157,8 @@ internal static class EstimateCommand
         var cells = rows.Select(r => (string[])
         [
             r.Model,
-            r.Accelerators?.ToString(inv) ?? "-",
+            // Priced without a recorded count, a row is priced on one GPU: marked, never silently (a 175B model on one GPU is not).
+            r.Accelerators?.ToString(inv) ?? (r.TotalDollarCostUsd is null && r.TotalEnergyJoules is null ? "-" : "1*"),
             r.PromptEncoding512Seconds.ToString("F3", inv),
             r.PerOutputTokenSeconds.ToString("F3", inv),
             r.MeanSeconds.ToString("F3", inv),
@@ -181,6 +187,10 @@ internal static class EstimateCommand
             _ => $" of each model's accelerator ({string.Join(", ", used)})",
         };
         output.WriteLine("cost and energy: idealized (paper §4.2), runtime × GPUs × hourly price or board power" + on + "; '-' where the hardware is unknown (pass --accelerator).");
+        if (rows.Any(r => r.Accelerators is null && (r.TotalDollarCostUsd is not null || r.TotalEnergyJoules is not null)))
+        {
+            output.WriteLine("1*: the model does not record how many GPUs serve it, so its cost and energy are for one GPU; a model that needs several costs that many times more (record accelerator_count in its metadata).");
+        }
         if (measured)
         {
             output.WriteLine("measured energy: the profile's NVML energy model E(p,o) = E_pe(p) + (o-1)·e summed over the workload; measured/ideal is how far below the idealized t × n × W bound the GPUs stayed.");
@@ -197,7 +207,7 @@ internal static class EstimateCommand
             w.WriteStartObject();
             w.WriteString("workload", workload.Name);
             w.WriteNumber("queries", workload.Count);
-            w.WriteString("metric", metric.ToString().ToLowerInvariant());
+            w.WriteString("metric", metric == RuntimeMetric.Unspecified ? "mixed" : metric.ToString().ToLowerInvariant());
             w.WriteStartArray("models");
             foreach (var r in rows)
             {
@@ -206,6 +216,12 @@ internal static class EstimateCommand
                 if (r.Accelerators is { } a)
                 {
                     w.WriteNumber("accelerators", a);
+                }
+                else if (r.TotalDollarCostUsd is not null || r.TotalEnergyJoules is not null)
+                {
+                    // Priced on one GPU because the model records no count: said, so a reader does not take it as measured.
+                    w.WriteNumber("accelerators", 1);
+                    w.WriteBoolean("accelerators_assumed", true);
                 }
 
                 w.WriteNumber("prompt_encoding_512_seconds", r.PromptEncoding512Seconds);

@@ -16,7 +16,7 @@ internal static class PlotCommand
         var command = new Command("plot", "Draw the paper's figures as PNG or SVG: runtime (Figure 3), prompt-encoding (Figure 4), predicted (Figure 7), pareto (Figure 9), load-study (latency and goodput against load), batching (cost per query against latency).")
         {
             RuntimeCommand("runtime", "Runtime vs output tokens per prompt size, with the fitted lines (Figure 3).", output, (s, m, t) => RuntimeFigures.RuntimeVsOutputTokens(s, m, t)),
-            RuntimeCommand("prompt-encoding", "Prompt-encoding time PE vs prompt size: per-size intercepts and the fitted PE (Figure 4).", output, (_, m, t) => RuntimeFigures.PromptEncoding(m, t)),
+            RuntimeCommand("prompt-encoding", "Prompt-encoding time PE vs prompt size: per-size intercepts and the fitted PE (Figure 4).", output, (s, m, t) => RuntimeFigures.PromptEncoding(s, m, t)),
             RuntimeCommand("predicted", "Predicted vs measured runtime for every sample, with y = x (Figure 7).", output, (s, m, t) => RuntimeFigures.PredictedVsMeasured(s, m, t)),
             ParetoPlot(output),
             LoadStudyPlot(output),
@@ -25,7 +25,7 @@ internal static class PlotCommand
         return command;
     }
 
-    private static Option<FileInfo> OutputOption() => new("--output", "-o") { Description = "Figure file: .png or .svg.", Required = true };
+    private static Option<FileInfo> OutputOption() => new("--output", "-o") { Description = "Figure file: .png or .svg (SVG draws every line solid: Skia cannot dash there).", Required = true };
 
     private static Command RuntimeCommand(string name, string description, TextWriter output, Func<IReadOnlyList<ProfilingSample>, RuntimeModel, string, Plot> draw)
     {

@@ -3,7 +3,10 @@ using SkiaSharp;
 
 namespace LlmEff.Cli.Plotting;
 
-/// <summary>Saves one or more ScottPlot plots (a grid when several) as PNG or SVG, chosen by the file extension.</summary>
+/// <summary>
+/// Saves one or more ScottPlot plots (a grid when several) as PNG or SVG, chosen by the file extension. SVG draws every
+/// line solid (Skia's SVG canvas cannot dash); use PNG where the dashed fitted lines and dotted diagonals matter.
+/// </summary>
 internal static class FigureFile
 {
     public static void Save(IReadOnlyList<Plot> plots, int columns, string path, int panelWidth = 520, int panelHeight = 400)
@@ -43,6 +46,13 @@ internal static class FigureFile
         }
         else
         {
+            // Skia's SVG canvas has no path effects: a dashed or dotted line would come out solid anyway, with a native
+            // "Unsupported path effect" line on stderr for every stroke. Solid it is, said in the doc, without the noise.
+            foreach (var line in plots.SelectMany(p => p.GetPlottables()).OfType<IHasLine>())
+            {
+                line.LinePattern = LinePattern.Solid;
+            }
+
             using var canvas = SKSvgCanvas.Create(new SKRect(0, 0, width, height), stream);
             canvas.Clear(SKColors.White);
             figure.Render(canvas, rectangle);

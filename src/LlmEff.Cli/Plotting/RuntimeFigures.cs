@@ -41,13 +41,27 @@ internal static class RuntimeFigures
         return plot;
     }
 
-    /// <summary>Figure 4: each prompt size's fitted intercept (the raw PE estimate) and the model's PE function.</summary>
-    public static Plot PromptEncoding(RuntimeModel model, string title)
+    /// <summary>
+    /// Figure 4: each prompt size's intercept in <paramref name="samples"/> (the raw PE estimate: its line through the
+    /// output lengths) and the model's PE function. The intercepts are the samples' own, so a model given with --model is
+    /// drawn against the data the figure is titled with, not against the samples it was fitted on.
+    /// </summary>
+    public static Plot PromptEncoding(IReadOnlyList<ProfilingSample> samples, RuntimeModel model, string title)
     {
         var plot = new Plot();
-        if (model.PromptSizeFits.Count > 0)
+        IReadOnlyList<PromptSizeFit> intercepts;
+        try
         {
-            var fits = model.PromptSizeFits.OrderBy(f => f.PromptTokens).ToArray();
+            intercepts = RuntimeModel.Fit(samples, new RuntimeFitOptions { KeepNonPhysicalFit = true, RSquaredWarningThreshold = 0 }).PromptSizeFits;
+        }
+        catch (ArgumentException)
+        {
+            intercepts = []; // too few output lengths per prompt size for a line: the PE function alone
+        }
+
+        if (intercepts.Count > 0)
+        {
+            var fits = intercepts.OrderBy(f => f.PromptTokens).ToArray();
             var points = plot.Add.ScatterPoints(fits.Select(f => (double)f.PromptTokens).ToArray(), fits.Select(f => f.InterceptSeconds).ToArray());
             points.LegendText = "per-prompt-size intercept";
             points.MarkerSize = 8;

@@ -60,7 +60,7 @@ internal static class BatchedRuntimeModelJson
         }
         catch (JsonException ex)
         {
-            throw new InvalidDataException($"Not valid JSON ({ex.Message}); write the file again with BatchedRuntimeModel.ToJson() or 'llmeff fit --batched'.", ex);
+            throw new InvalidDataException($"Not valid JSON ({ex.Message}); write the file again with BatchedRuntimeModel.ToJson() or 'llmeff profile torch --batch-sizes' (its <model>-batched-runtime-model.json).", ex);
         }
 
         if (parsed is not JsonObject root)

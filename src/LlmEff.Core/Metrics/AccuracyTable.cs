@@ -21,7 +21,11 @@ public static class AccuracyTable
     /// <summary>Reads an accuracy file of either layout.</summary>
     /// <param name="path">The CSV file.</param>
     /// <param name="accuracyColumn">The accuracy column; default <c>accuracy</c> (HELM runs: <c>exact_match</c>).</param>
-    /// <param name="denoisedTablePath">HELM's <c>inference_denoised_runtimes.json</c>, to add a <c>denoised</c> metric to HELM run files; null for none.</param>
+    /// <param name="denoisedTablePath">
+    /// HELM's <c>inference_denoised_runtimes.json</c>, to add a <c>denoised</c> metric to HELM run files; null for none. Its
+    /// runtimes are estimated with HELM's own rule (<see cref="PromptEncodingMode.HelmNextKeyScaled"/>), as the file's raw
+    /// and idealized columns were and as <c>helm-denoised:</c> names resolve, so the metrics compare like with like.
+    /// </param>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/> (or at <paramref name="denoisedTablePath"/>).</exception>
     /// <exception cref="InvalidDataException">A malformed header or row, or a duplicate (scenario, model) row; the message gives file, line and column.</exception>
     /// <exception cref="ArgumentException"><paramref name="denoisedTablePath"/> was given for a generic file.</exception>
@@ -34,7 +38,7 @@ public static class AccuracyTable
         }
 
         using var reader = new StreamReader(path);
-        var denoised = denoisedTablePath is null ? null : HelmEfficiencyTables.ReadFile(denoisedTablePath, metric: RuntimeMetric.Denoised);
+        var denoised = denoisedTablePath is null ? null : HelmEfficiencyTables.ReadFile(denoisedTablePath, PromptEncodingMode.HelmNextKeyScaled, RuntimeMetric.Denoised);
         return Read(reader, Path.GetFileName(path), accuracyColumn, denoised);
     }
 

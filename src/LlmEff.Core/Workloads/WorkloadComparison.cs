@@ -15,7 +15,8 @@ public sealed record WorkloadComparison
         Baseline = baseline;
         Candidate = candidate;
         Speedups = baseline.RuntimeSeconds.Zip(candidate.RuntimeSeconds, (x, y) => x / y).ToArray();
-        CostRatios = baseline.DollarCostUsd is { } ca && candidate.DollarCostUsd is { } cb ? ca.Zip(cb, (x, y) => y / x).ToArray() : null;
+        // A baseline that costs nothing (an accelerator priced at 0) gives no ratio: B/0 is no number a summary can hold.
+        CostRatios = baseline.DollarCostUsd is { } ca && candidate.DollarCostUsd is { } cb && ca.All(x => x > 0) ? ca.Zip(cb, (x, y) => y / x).ToArray() : null;
         SpeedupSummary = RatioSummary.Of(Speedups);
         CostRatioSummary = CostRatios is null ? null : RatioSummary.Of(CostRatios);
     }
@@ -32,7 +33,7 @@ public sealed record WorkloadComparison
     /// <summary>Per query, baseline runtime / candidate runtime: above 1 when the candidate is faster.</summary>
     public IReadOnlyList<double> Speedups { get; }
 
-    /// <summary>Per query, candidate cost / baseline cost: below 1 when the candidate is cheaper; null when either cost is unknown.</summary>
+    /// <summary>Per query, candidate cost / baseline cost: below 1 when the candidate is cheaper; null when either cost is unknown or the baseline costs nothing.</summary>
     public IReadOnlyList<double>? CostRatios { get; }
 
     /// <summary>Mean, median, minimum and maximum of <see cref="Speedups"/>.</summary>
@@ -44,8 +45,8 @@ public sealed record WorkloadComparison
     /// <summary>Total baseline runtime / total candidate runtime.</summary>
     public double TotalSpeedup => Baseline.TotalRuntimeSeconds / Candidate.TotalRuntimeSeconds;
 
-    /// <summary>Total candidate cost / total baseline cost, when both are known.</summary>
-    public double? TotalCostRatio => Candidate.TotalDollarCostUsd / Baseline.TotalDollarCostUsd;
+    /// <summary>Total candidate cost / total baseline cost, when both are known and the baseline costs something.</summary>
+    public double? TotalCostRatio => Baseline.TotalDollarCostUsd is > 0 ? Candidate.TotalDollarCostUsd / Baseline.TotalDollarCostUsd : null;
 
     /// <summary>Total candidate energy / total baseline energy, when both are known.</summary>
     public double? TotalEnergyRatio => Candidate.TotalEnergyJoules / Baseline.TotalEnergyJoules;
@@ -62,29 +63,31 @@ public sealed record WorkloadComparison
         return new(workload, WorkloadEstimator.Estimate(workload, baseline), WorkloadEstimator.Estimate(workload, candidate));
     }
 
-    /// <summary>One sentence on the totals: whether B is faster or slower, and cheaper or more expensive, than A.</summary>
+    /// <summary>
+    /// One sentence on the totals: whether B is faster, as fast or slower than A, and cheaper, as expensive or more expensive;
+    /// within half a percent two totals count as equal rather than flipping on rounding noise.
+    /// </summary>
     public string Verdict
     {
         get
         {
-            // Within half a percent the two are reported as equally fast rather than flipping on rounding noise.
-            if (Math.Abs(TotalSpeedup - 1) < 0.005 && (TotalCostRatio is null || Math.Abs(TotalCostRatio.Value - 1) < 0.005))
+            // +1 where B is better (faster, cheaper), −1 worse, 0 within half a percent.
+            static int Side(double ratioInFavourOfB) => Math.Abs(ratioInFavourOfB - 1) < 0.005 ? 0 : ratioInFavourOfB > 1 ? 1 : -1;
+            var speed = Side(TotalSpeedup);
+            int? cost = TotalCostRatio is { } c ? Side(1 / c) : null;
+            if (speed == 0 && (cost ?? 0) == 0)
             {
-                return "A and B are equally fast" + (TotalCostRatio is null ? string.Empty : " and equally expensive") + " on this workload.";
+                return "A and B are equally fast" + (cost is null ? string.Empty : " and equally expensive") + " on this workload.";
             }
 
-            var faster = TotalSpeedup >= 1 ? "faster" : "slower";
-            var cheaper = TotalCostRatio is { } c ? (c <= 1 ? " and cheaper" : " but more expensive") : string.Empty;
-            if (TotalSpeedup < 1 && TotalCostRatio is > 1)
+            var time = speed switch { 1 => "faster than A", -1 => "slower than A", _ => "as fast as A" };
+            if (cost is not { } side)
             {
-                cheaper = " and more expensive";
-            }
-            else if (TotalSpeedup < 1 && TotalCostRatio is <= 1)
-            {
-                cheaper = " but cheaper";
+                return $"B is {time} on this workload.";
             }
 
-            return $"B is {faster}{cheaper} than A on this workload.";
+            var money = side switch { 1 => "cheaper", -1 => "more expensive", _ => "as expensive" };
+            return $"B is {time} {((speed >= 0) == (side >= 0) ? "and" : "but")} {money} on this workload.";
         }
     }
 

@@ -82,4 +82,31 @@ public class WorkloadComparisonTests
     [Fact]
     public void Compute_NullArguments_AreNamed()
         => Assert.Equal("workload", Assert.Throws<ArgumentNullException>(() => WorkloadComparison.Compute(null!, new ServingConfiguration("A", SlowModel), new ServingConfiguration("B", FastModel))).ParamName);
+
+    [Fact]
+    public void Verdict_SaysAsFastWhenTheRuntimesAreEqual_AndNamesTheCostSide()
+    {
+        // The same model on a dearer accelerator: equally fast, more expensive (it once said "faster").
+        var a = new ServingConfiguration("A", SlowModel) { Accelerator = Accelerators.A100_80GB };
+        var b = new ServingConfiguration("B", SlowModel) { Accelerator = Accelerators.H100_SXM };
+        Assert.Equal("B is as fast as A but more expensive on this workload.", WorkloadComparison.Compute(Queries, a, b).Verdict);
+        Assert.Equal("B is as fast as A and cheaper on this workload.", WorkloadComparison.Compute(Queries, b, a).Verdict);
+        Assert.Equal("A and B are equally fast and equally expensive on this workload.", WorkloadComparison.Compute(Queries, a, a).Verdict);
+        Assert.Equal("B is faster than A and cheaper on this workload.", WorkloadComparison.Compute(Queries, a with { Runtime = SlowModel }, a with { Runtime = FastModel }).Verdict);
+        // Twice the time on an accelerator at 0.42 of the price: slower, but cheaper.
+        Assert.Equal("B is slower than A but cheaper on this workload.", WorkloadComparison.Compute(Queries, b with { Runtime = FastModel }, a).Verdict);
+    }
+
+    [Fact]
+    public void AFreeBaseline_GivesNoCostRatio_InsteadOfThrowing()
+    {
+        // An accelerator priced at 0 is allowed; B/0 is no ratio, so the cost side is unknown and the rest stands.
+        var free = (Accelerators.H100_SXM with { HourlyPriceUsd = 0 }).Validate();
+        var c = WorkloadComparison.Compute(Queries, new ServingConfiguration("A", SlowModel) { Accelerator = free }, new ServingConfiguration("B", FastModel) { Accelerator = Accelerators.H100_SXM });
+
+        Assert.Null(c.CostRatios);
+        Assert.Null(c.TotalCostRatio);
+        Assert.Equal(2, c.TotalSpeedup, 1e-12);
+        Assert.Equal("B is faster than A on this workload.", c.Verdict);
+    }
 }
