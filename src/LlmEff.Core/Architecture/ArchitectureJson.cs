@@ -55,6 +55,8 @@ public static class ArchitectureJson
         JsonObject root;
         try
         {
+            // Names match in any case and with or without underscores here, so "layers" and "Layers" are one property twice.
+            Serialization.JsonDuplicateKeys.Check(json.Replace("_", string.Empty, StringComparison.Ordinal), ReadOptions, StringComparer.OrdinalIgnoreCase);
             root = JsonNode.Parse(json, documentOptions: ReadOptions) as JsonObject
                 ?? throw new InvalidDataException($"The architecture is not a JSON object; expected an object such as {Example}.");
         }

@@ -56,6 +56,11 @@ internal static class BatchedRuntimeModelJson
         JsonNode? parsed;
         try
         {
+            if (!string.IsNullOrWhiteSpace(json))
+            {
+                Serialization.JsonDuplicateKeys.Check(json);
+            }
+
             parsed = string.IsNullOrWhiteSpace(json) ? null : JsonNode.Parse(json);
         }
         catch (JsonException ex)
@@ -107,6 +112,11 @@ internal static class BatchedRuntimeModelJson
             {
                 throw new InvalidDataException($"batches[{i}].model: {ex.Message}", ex);
             }
+        }
+
+        if (root["accelerator_count"] is not null && Int(root, "accelerator_count", "accelerator_count") < 1)
+        {
+            throw new InvalidDataException("accelerator_count: a model is served by 1 or more accelerators; fix the value or remove it.");
         }
 
         var metadata = new RuntimeModelMetadata

@@ -26,6 +26,7 @@ public static class HelmEfficiencyTables
         JsonNode? root;
         try
         {
+            Serialization.JsonDuplicateKeys.Check(json);
             root = JsonNode.Parse(json);
         }
         catch (JsonException ex)
@@ -69,13 +70,22 @@ public static class HelmEfficiencyTables
                 knots.Add(new PiecewiseLinearKnot(p, value.GetValue<double>()));
             }
 
-            result[name] = RuntimeModel.Create(
-                new PiecewiseLinearFunction(knots),
-                g,
-                0.0,
-                overhead,
-                mode,
-                new RuntimeModelMetadata { ModelName = name, Metric = metric, Source = "HELM efficiency table" });
+            try
+            {
+                result[name] = RuntimeModel.Create(
+                    new PiecewiseLinearFunction(knots),
+                    g,
+                    0.0,
+                    overhead,
+                    mode,
+                    new RuntimeModelMetadata { ModelName = name, Metric = metric, Source = "HELM efficiency table" });
+            }
+            catch (ArgumentException ex)
+            {
+                // A negative runtime, a knot twice (keys "256" and "0256"): named by the entry, as the file is by the callers.
+                var reason = ex.Message.Split('\n')[0].Replace($" (Parameter '{ex.ParamName}')", string.Empty, StringComparison.Ordinal);
+                throw new InvalidDataException($"HELM table entry '{name}': {reason}", ex);
+            }
         }
 
         return result;

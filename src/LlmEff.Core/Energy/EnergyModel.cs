@@ -108,7 +108,7 @@ public sealed record EnergyModel
     /// </summary>
     /// <param name="promptEncodingJoules">Knots of <c>E_pe(p)</c>: X is the prompt size in tokens (0 or more), Y the joules.</param>
     /// <param name="perOutputTokenJoules"><c>e</c>: joules per output token after the first; finite and 0 or more.</param>
-    /// <exception cref="ArgumentException">No knots, a prompt size that is negative or not a whole number, or a non-finite or duplicate knot.</exception>
+    /// <exception cref="ArgumentException">No knots, a prompt size that is negative or not a whole number, energy below 0 J, or a non-finite or duplicate knot.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="perOutputTokenJoules"/> is negative or not finite.</exception>
     public static EnergyModel Create(IEnumerable<PiecewiseLinearKnot> promptEncodingJoules, double perOutputTokenJoules)
     {
@@ -118,6 +118,12 @@ public sealed record EnergyModel
         if (knots.FindIndex(k => !(k.X >= 0 && k.X <= int.MaxValue && k.X == Math.Floor(k.X))) is var bad and >= 0)
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"promptEncodingJoules[{bad}] is at prompt size {knots[bad].X}; prompt sizes are whole token counts, 0 or more."), nameof(promptEncodingJoules));
+        }
+
+        // Encoding a prompt takes energy: a knot below 0 J (as the fit refuses) would make queries cost nothing.
+        if (knots.FindIndex(k => !(double.IsFinite(k.Y) && k.Y >= 0)) is var negative and >= 0)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"promptEncodingJoules[{negative}] (p = {knots[negative].X}) is {knots[negative].Y} J; encoding a prompt takes energy, so give knots of 0 J or more (re-fit if these came from a fit)."), nameof(promptEncodingJoules));
         }
 
         if (!double.IsFinite(perOutputTokenJoules) || perOutputTokenJoules < 0)

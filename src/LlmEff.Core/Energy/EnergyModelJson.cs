@@ -78,6 +78,7 @@ public static class EnergyModelJson
         JsonNode? node;
         try
         {
+            Serialization.JsonDuplicateKeys.Check(json);
             node = JsonNode.Parse(json);
         }
         catch (JsonException ex)

@@ -55,6 +55,16 @@ public static class RuntimeModelJson
                 ex);
         }
 
+        try
+        {
+            JsonDuplicateKeys.Check(json);
+        }
+        catch (JsonException ex)
+        {
+            document.Dispose();
+            throw new InvalidDataException($"{ex.Message} Write the file again with 'llmeff fit --output' or RuntimeModel.ToJson().", ex);
+        }
+
         using (document)
         {
             CheckSchema(document.RootElement);
@@ -244,7 +254,8 @@ public static class RuntimeModelJson
                 d.PerOutputTokenContextSeconds ?? 0,
                 d.OverheadSeconds,
                 d.PromptEncodingMode ?? PromptEncodingMode.Interpolate,
-                keptNonPhysical: d.Aggregation is not null && warnings is { Length: > 0 },
+                // Only a fit that kept what it found non-physical, and says so in its warnings, may carry such values.
+                keptNonPhysical: d.Aggregation is not null && warnings is not null && warnings.Any(w => w.Kind is RuntimeFitWarningKind.NonPositiveDecodeTime or RuntimeFitWarningKind.NegativePromptEncoding),
                 contextKneeTokens: d.ContextKneeTokens ?? 0);
         }
         catch (ArgumentException ex)
@@ -282,7 +293,7 @@ public static class RuntimeModelJson
                 f.DistinctOutputLengths,
                 (f.Residuals ?? []).Select((r, j) => FromDto(r, $"prompt_size_fits[{i}].residuals[{j}]")).ToArray());
         }).ToArray();
-        return new RuntimeModel(
+        var model = new RuntimeModel(
             pe,
             d.PerOutputTokenSeconds,
             d.OverheadSeconds,
@@ -295,6 +306,16 @@ public static class RuntimeModelJson
             d.PromptEncodingMode ?? PromptEncodingMode.Interpolate,
             warnings,
             d.ContextKneeTokens ?? 0);
+
+        // The values are each valid; together they may still make a step or a query take no time within the profiled
+        // range (a falling context slope, say). A kept fit names that in its warnings; any other file is refused.
+        var kept = warnings?.Select(w => w.Kind).ToHashSet() ?? [];
+        if (RuntimeModelPhysics.Check(model, 0).FirstOrDefault(w => w.Kind is not RuntimeFitWarningKind.LowRSquared && !kept.Contains(w.Kind)) is { } problem)
+        {
+            throw new InvalidDataException($"{problem.Message} Fix the values or re-fit the model ('llmeff fit').");
+        }
+
+        return model;
     }
 
     private static SampleResidual FromDto(ResidualDto r, string where)

@@ -86,6 +86,11 @@ public static class WorkloadJson
             while (Next(ref reader, bytes, where) != JsonTokenType.EndObject)
             {
                 var property = reader.GetString();
+                if ((property == "queries" && queries is not null) || (property == "name" && name is not null))
+                {
+                    throw Error(bytes, reader, where, $"'{property}' is given twice; give it once (the second would replace the first without a word)");
+                }
+
                 Next(ref reader, bytes, where);
                 switch (property)
                 {
@@ -106,6 +111,13 @@ public static class WorkloadJson
         else
         {
             throw Error(bytes, reader, where, "expected an object with \"queries\" or an array of queries");
+        }
+
+        // One workload per file: a second one pasted below, or stray text, is refused rather than dropped (the reader
+        // throws at content after the value; whitespace and comments end the file).
+        if (reader.Read())
+        {
+            throw Error(bytes, reader, where, "unexpected content after the workload; give one workload per file");
         }
 
         if (queries is null || queries.Count == 0)

@@ -60,6 +60,8 @@ public class ArchitectureJsonTests
     [InlineData("""{"name": " ", "hidden_size": 64, "layers": 2, "heads": 8, "vocabulary_size": 100, "max_context_tokens": 64}""", "non-empty name")]
     [InlineData("[1, 2]", "not a JSON object")]
     [InlineData("not json", "Not valid JSON")]
+    // One property twice, in the same or another spelling: the last would win without a word.
+    [InlineData("""{"name": "x", "hidden_size": 64, "layers": 2, "Layers": 200, "heads": 8, "vocabulary_size": 100, "max_context_tokens": 64}""", "twice")]
     public void Parse_BadInput_SaysWhatIsWrong(string json, string fragment)
     {
         var ex = Assert.Throws<InvalidDataException>(() => ArchitectureJson.Parse(json));

@@ -118,6 +118,8 @@ public class BatchedRuntimeModelTests
         });
         var json = model.ToJson();
         var back = BatchedRuntimeModel.FromJson(json);
+        Assert.Contains("accelerator_count", Assert.Throws<InvalidDataException>(() => BatchedRuntimeModel.FromJson(json.Replace("\"accelerator_count\": 1", "\"accelerator_count\": -3", StringComparison.Ordinal))).Message, StringComparison.Ordinal);
+        Assert.Contains("twice", Assert.Throws<InvalidDataException>(() => BatchedRuntimeModel.FromJson(json.Replace("\"accelerator_count\": 1", "\"accelerator_count\": 1, \"accelerator_count\": 2", StringComparison.Ordinal))).Message, StringComparison.Ordinal);
 
         Assert.Contains("\"schema\": \"llmeff.batched-runtime-model\"", json, StringComparison.Ordinal);
         Assert.Equal(model.ProfiledBatchSizes, back.ProfiledBatchSizes);

@@ -61,6 +61,18 @@ public class HelmEfficiencyTablesTests
     [InlineData("{\"m\": {\"runtime_for_prompt_tokens\": {\"1\": 1}}}")]
     public void Malformed_Throws(string json) => Assert.Throws<InvalidDataException>(() => HelmEfficiencyTables.Read(json));
 
+    [Theory]
+    [InlineData("{\"a/m\": {\"runtime_per_output_token\": -0.01, \"runtime_for_prompt_tokens\": {\"1\": 0.1}}}", "g must be")]
+    [InlineData("{\"a/m\": {\"runtime_per_output_token\": 0.01, \"runtime_for_prompt_tokens\": {\"256\": 0.1, \"0256\": 0.2}}}", "256")]
+    [InlineData("{\"a/m\": {\"runtime_per_output_token\": 0.01, \"runtime_for_prompt_tokens\": {\"1\": 0.1}}, \"a/m\": {}}", "twice")]
+    public void BadValues_NameTheEntry(string json, string fragment)
+    {
+        var ex = Assert.Throws<InvalidDataException>(() => HelmEfficiencyTables.Read(json));
+        Assert.Contains(fragment, ex.Message, StringComparison.Ordinal);
+        Assert.Contains("a/m", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void SharedTables_LoadEveryModel()
     {

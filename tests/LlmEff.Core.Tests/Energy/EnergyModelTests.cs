@@ -132,6 +132,8 @@ public class EnergyModelTests
         // Prompt sizes are whole token counts: the JSON form stores them as integers, and a fractional knot would move there.
         Assert.Contains("100.5", Assert.Throws<ArgumentException>(() => EnergyModel.Create([new(100.5, 10), new(200, 20)], 1)).Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => EnergyModel.Create([new(1e10, 10)], 1));
+        // Encoding a prompt takes energy: a knot below 0 J once made queries cost 0 J.
+        Assert.Contains("-100 J", Assert.Throws<ArgumentException>(() => EnergyModel.Create([new(1, 10), new(32, -100)], 1)).Message, StringComparison.Ordinal);
         Assert.Equal("MinimumDistinctOutputLengths", Assert.Throws<ArgumentOutOfRangeException>(() => EnergyModel.Fit(Samples(), new EnergyFitOptions { MinimumDistinctOutputLengths = 1 })).ParamName);
     }
 

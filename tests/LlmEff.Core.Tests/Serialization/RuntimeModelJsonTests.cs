@@ -102,6 +102,12 @@ public class RuntimeModelJsonBadInputTests
     [InlineData("\"per_output_token_seconds\": 0.03,", "", "per_output_token_seconds")]
     [InlineData("\"overhead_seconds\": 0", "\"overhead_seconds\": \"none\"", "overhead_seconds")]
     [InlineData("\"overhead_seconds\": 0", "\"overhead_seconds\": 0, \"aggregation\": \"Maximum\"", "aggregation")]
+    // Each valid alone, together a step that takes no time within the profiled contexts: refused, not predicted as 0 s.
+    [InlineData("\"per_output_token_seconds\": 0.03", "\"per_output_token_seconds\": 0.03, \"per_output_token_context_seconds\": -0.001", "falls to")]
+    // A key twice: the second would replace the first without a word.
+    [InlineData("\"overhead_seconds\": 0", "\"overhead_seconds\": 0, \"overhead_seconds\": 5", "twice")]
+    // A kept non-physical fit carries the warning that names it; an unrelated warning does not make a negative g acceptable.
+    [InlineData("\"per_output_token_seconds\": 0.03", "\"per_output_token_seconds\": -0.05, \"aggregation\": \"Minimum\", \"warnings\": [{\"kind\": \"LowRSquared\", \"message\": \"x\"}]", "per_output_token_seconds")]
     public void EditedField_IsNamed(string find, string replace, string expected)
     {
         var json = Valid;

@@ -70,6 +70,10 @@ public class WorkloadIoTests
     [InlineData("{\"queries\": [\n{\"prompt_tokens\": 5,, }]}", "line 2", "malformed JSON")]
     [InlineData("{\"name\": \"x\"}", "no queries", "")]
     [InlineData("42", "line 1, column 1", "expected an object")]
+    // A second workload pasted below the first, or stray text: refused, not dropped.
+    [InlineData("{\"queries\": [{\"prompt_tokens\": 5, \"output_tokens\": 1}]}\n{\"queries\": [{\"prompt_tokens\": 9, \"output_tokens\": 9}]}", "line 2", "")]
+    [InlineData("[{\"prompt_tokens\": 5, \"output_tokens\": 1}] garbage", "line 1", "")]
+    [InlineData("{\"queries\": [{\"prompt_tokens\": 5, \"output_tokens\": 1}],\n\"queries\": [{\"prompt_tokens\": 1, \"output_tokens\": 1}]}", "line 2", "given twice")]
     public void Json_Errors_NameLineAndColumn(string json, string where, string what)
     {
         var e = Assert.Throws<InvalidDataException>(() => WorkloadJson.Deserialize(json, "w", "test.json"));
