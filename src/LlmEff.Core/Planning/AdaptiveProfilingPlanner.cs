@@ -82,7 +82,7 @@ public sealed class AdaptiveProfilingPlanner
         ArgumentNullException.ThrowIfNull(measured);
         var samples = measured.ToList();
         options = (options ?? FitOptions) with { KeepNonPhysicalFit = true };
-        var model = RuntimeModel.Fit(samples, options);
+        var model = RuntimeModelFitter.Fit(samples, options, logger: null, cancellationToken);
         var done = samples.Select(s => (s.PromptTokens, s.OutputTokens)).ToHashSet();
         var left = _prompts.SelectMany(p => _outputs.Select(o => (PromptTokens: p, OutputTokens: o))).Where(k => !done.Contains(k)).ToList();
         var report = RuntimeModel.CrossValidate(samples, options, cancellationToken);

@@ -20,21 +20,21 @@ internal static class RuntimeCrossValidation
     }
 
     /// <summary>The error used to choose a decode model: RMS of leave-one-output-length-out errors, else of leave-one-prompt-size-out.</summary>
-    public static double SelectionError(RuntimeModelFitter.Point[] points, RuntimeFitOptions options)
+    public static double SelectionError(RuntimeModelFitter.Point[] points, RuntimeFitOptions options, CancellationToken cancellationToken = default)
     {
-        var errors = LeaveOneOutputLengthOut(points, options, CancellationToken.None);
+        var errors = LeaveOneOutputLengthOut(points, options, cancellationToken);
         if (errors.Count == 0)
         {
-            errors = LeaveOnePromptSizeOut(points, options, CancellationToken.None);
+            errors = LeaveOnePromptSizeOut(points, options, cancellationToken);
         }
 
         return errors.Count == 0 ? double.PositiveInfinity : Math.Sqrt(errors.Sum(e => e * e) / errors.Count);
     }
 
     /// <summary>RMS of leave-one-configuration-out errors (each swept configuration predicted from the rest); +∞ when there are none.</summary>
-    public static double ConfigurationError(RuntimeModelFitter.Point[] points, RuntimeFitOptions options)
+    public static double ConfigurationError(RuntimeModelFitter.Point[] points, RuntimeFitOptions options, CancellationToken cancellationToken = default)
     {
-        var errors = LeaveOneConfigurationOut(points, options, CancellationToken.None);
+        var errors = LeaveOneConfigurationOut(points, options, cancellationToken);
         return errors.Count == 0 ? double.PositiveInfinity : Math.Sqrt(errors.Sum(e => e * e) / errors.Count);
     }
 

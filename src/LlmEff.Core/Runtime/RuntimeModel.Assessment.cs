@@ -17,7 +17,7 @@ public sealed partial class RuntimeModel
         var points = RuntimeModelFitter.Aggregate(RuntimeModelFitter.Validate(samples), options.Aggregation);
         if (options.Decode is DecodeModel.Auto or DecodeModel.ContextHinge)
         {
-            var chosen = RuntimeModelFitter.FitPoints(points, options);
+            var chosen = RuntimeModelFitter.FitPoints(points, options, cancellationToken);
             options = options with { Decode = chosen.Decode, ContextKneeTokens = chosen.ContextKneeTokens };
         }
 
@@ -51,7 +51,7 @@ public sealed partial class RuntimeModel
         options.Validate();
         var points = RuntimeModelFitter.Aggregate(RuntimeModelFitter.Validate(samples), options.Aggregation);
         // The central model is refused or kept like Fit's; the replicates below fit resampled noise and are never checked.
-        var model = RuntimeModelFitter.RefuseOrKeep(RuntimeModelFitter.FitPoints(points, options), options, logger: null);
+        var model = RuntimeModelFitter.RefuseOrKeep(RuntimeModelFitter.FitPoints(points, options, cancellationToken), options, logger: null);
         var fixedOptions = options with { Decode = model.Decode, ContextKneeTokens = model.ContextKneeTokens, AllowSingleOutputLength = true };
         var predicted = points.Select(p => model.Predict(p.PromptTokens, p.OutputTokens)).ToArray();
         // A kept non-physical fit can predict 0 (clamped) somewhere: no relative residual exists there, so those points
@@ -74,7 +74,7 @@ public sealed partial class RuntimeModel
                 resampled[i] = predicted[i] > 0 ? points[i] with { Seconds = Math.Max(predicted[i] * (1 + e), 1e-12) } : points[i];
             }
 
-            replicates[b] = RuntimeModelFitter.FitPoints(resampled, fixedOptions);
+            replicates[b] = RuntimeModelFitter.FitPoints(resampled, fixedOptions, cancellationToken);
         }
 
         return new BootstrapResult(model, replicates, level);

@@ -14,13 +14,13 @@ internal static partial class RuntimeModelFitter
         public int PromptTokens(Point[] points) => points[Start].PromptTokens;
     }
 
-    public static RuntimeModel Fit(IEnumerable<ProfilingSample> samples, RuntimeFitOptions options, ILogger? logger)
+    public static RuntimeModel Fit(IEnumerable<ProfilingSample> samples, RuntimeFitOptions options, ILogger? logger, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(samples);
         options.Validate();
         logger ??= NullLogger.Instance;
         var points = Aggregate(Validate(samples), options.Aggregation);
-        return RefuseOrKeep(FitPoints(points, options), options, logger);
+        return RefuseOrKeep(FitPoints(points, options, cancellationToken), options, logger);
     }
 
     /// <summary>
@@ -46,8 +46,10 @@ internal static partial class RuntimeModelFitter
     }
 
     /// <summary>Fits already validated and aggregated points (sorted by p, then o); used by cross-validation too.</summary>
-    internal static RuntimeModel FitPoints(Point[] points, RuntimeFitOptions options)
+    internal static RuntimeModel FitPoints(Point[] points, RuntimeFitOptions options, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
+
         var groups = GroupByPrompt(points, options);
         switch (options.Decode)
         {
@@ -63,7 +65,7 @@ internal static partial class RuntimeModelFitter
 
                 // No knee with a rising slope: the straight context line, unless its slope falls with the context too, which
                 // a step reading a growing KV cache cannot do (as Auto judges it): then the constant decode.
-                if (FitHinge(points, groups, options) is { } fitted)
+                if (FitHinge(points, groups, options, cancellationToken) is { } fitted)
                 {
                     return fitted;
                 }
@@ -87,8 +89,8 @@ internal static partial class RuntimeModelFitter
             return constant;
         }
 
-        var constantError = RuntimeCrossValidation.SelectionError(points, options with { Decode = DecodeModel.Constant });
-        var contextError = RuntimeCrossValidation.SelectionError(points, options with { Decode = DecodeModel.ContextLinear });
+        var constantError = RuntimeCrossValidation.SelectionError(points, options with { Decode = DecodeModel.Constant }, cancellationToken);
+        var contextError = RuntimeCrossValidation.SelectionError(points, options with { Decode = DecodeModel.ContextLinear }, cancellationToken);
         var chosen = contextError < constantError ? context : constant;
         if (!options.AutoConsidersHinge)
         {
@@ -99,14 +101,14 @@ internal static partial class RuntimeModelFitter
         // SelectionError cannot judge it on an adaptive design: with two output lengths it falls back to leaving prompt
         // sizes out, whose error is the interpolation of PE at the single-output prompt sizes and moved by at most 0.06
         // percentage points between decode models on the Megatron designs (docs/benchmarks.md). Leaving each configuration out predicts every sweep's long query from the other sweeps' decode.
-        var hinge = FitHinge(points, groups, options);
+        var hinge = FitHinge(points, groups, options, cancellationToken);
         if (hinge is null)
         {
             return chosen;
         }
 
-        var hingeError = RuntimeCrossValidation.ConfigurationError(points, options with { Decode = DecodeModel.ContextHinge, ContextKneeTokens = hinge.ContextKneeTokens });
-        var chosenError = RuntimeCrossValidation.ConfigurationError(points, options with { Decode = chosen.Decode, ContextKneeTokens = 0 });
+        var hingeError = RuntimeCrossValidation.ConfigurationError(points, options with { Decode = DecodeModel.ContextHinge, ContextKneeTokens = hinge.ContextKneeTokens }, cancellationToken);
+        var chosenError = RuntimeCrossValidation.ConfigurationError(points, options with { Decode = chosen.Decode, ContextKneeTokens = 0 }, cancellationToken);
         return hingeError < chosenError ? hinge : chosen;
     }
 
@@ -115,7 +117,7 @@ internal static partial class RuntimeModelFitter
     /// between the smallest and largest swept ones, among knees whose <c>g0</c> and <c>g1</c> come out positive (a step's time
     /// neither vanishes nor falls as the KV cache grows). Null when no knee qualifies.
     /// </summary>
-    private static RuntimeModel? FitHinge(Point[] points, List<Group> groups, RuntimeFitOptions options)
+    private static RuntimeModel? FitHinge(Point[] points, List<Group> groups, RuntimeFitOptions options, CancellationToken cancellationToken)
     {
         var swept = groups.Where(g => g.DistinctOutputs >= options.MinimumDistinctOutputLengths).Select(g => g.PromptTokens(points)).ToArray();
         if (swept.Length < 2)
@@ -129,6 +131,8 @@ internal static partial class RuntimeModelFitter
         var bestSquares = double.PositiveInfinity;
         foreach (var knee in points.Select(p => p.PromptTokens).Where(p => p > lowest && p < highest).Distinct())
         {
+            cancellationToken.ThrowIfCancellationRequested();
+
             var model = FitCore(points, groups, DecodeModel.ContextLinear, options, knee);
             var squares = model.Residuals.Sum(r => r.ResidualSeconds * r.ResidualSeconds);
             if (!double.IsFinite(squares) || !(model.PerOutputTokenSeconds > 0) || !(model.PerOutputTokenContextSeconds > 0))

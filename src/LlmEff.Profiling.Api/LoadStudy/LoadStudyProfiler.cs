@@ -328,16 +328,21 @@ public sealed class LoadStudyProfiler
 
     private sealed class LevelCounter(int index, int levels, LoadStudyMode mode, double load, IProgress<LoadStudyProgress>? progress)
     {
+        private readonly object _gate = new();
         private int _finished;
         private int _failed;
 
         public int Failed => Volatile.Read(ref _failed);
 
+        // One report at a time, its counts taken together: requests of a level finish on many threads.
         public void Report(ApiSampleRecord record)
         {
-            var failed = record.Status == ApiSampleStatus.Failed ? Interlocked.Increment(ref _failed) : Volatile.Read(ref _failed);
-            var finished = Interlocked.Increment(ref _finished);
-            progress?.Report(new LoadStudyProgress(index, levels, mode, load, finished, failed, record));
+            lock (_gate)
+            {
+                var failed = record.Status == ApiSampleStatus.Failed ? Interlocked.Increment(ref _failed) : Volatile.Read(ref _failed);
+                var finished = Interlocked.Increment(ref _finished);
+                progress?.Report(new LoadStudyProgress(index, levels, mode, load, finished, failed, record));
+            }
         }
     }
 }

@@ -4,6 +4,8 @@ namespace LlmEff.Profiling.Api;
 /// <summary>Counters of one run, shared by its concurrent requests.</summary>
 internal sealed class RunState(long total, BudgetTracker budget, Random random, IProgress<ApiProfilingProgress>? progress)
 {
+    private readonly object _reportGate = new();
+
     private long _finished;
     private long _skipped;
     private long _failed;
@@ -40,9 +42,14 @@ internal sealed class RunState(long total, BudgetTracker budget, Random random, 
         }
     }
 
+    // Requests finish on many threads: one at a time here, so a handler is never entered twice at once and the counts
+    // it sees only grow, each report a consistent snapshot.
     public void Report(ApiSampleRecord record)
     {
-        var finished = Interlocked.Increment(ref _finished);
-        progress?.Report(new ApiProfilingProgress(finished, total, Skipped, Failed, record));
+        lock (_reportGate)
+        {
+            var finished = Interlocked.Increment(ref _finished);
+            progress?.Report(new ApiProfilingProgress(finished, total, Skipped, Failed, record));
+        }
     }
 }

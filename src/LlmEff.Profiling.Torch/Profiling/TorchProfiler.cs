@@ -248,7 +248,7 @@ public sealed partial class TorchProfiler
             progress?.Report(new ProfilingProgress(completed, points.Count, resumed, sample));
         }
 
-        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), software, DateTimeOffset.UtcNow)
+        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), software, Options.TimeProvider.GetUtcNow())
         {
             ResumedSamples = resumed,
             SamplesPath = samplesPath,
@@ -339,7 +339,7 @@ public sealed partial class TorchProfiler
             progress?.Report(new ProfilingProgress(completed, points.Count, resumed, sample));
         }
 
-        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.UsesAttentionKernel, expertKernels: false) + ", static batches", DateTimeOffset.UtcNow)
+        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.UsesAttentionKernel, expertKernels: false) + ", static batches", Options.TimeProvider.GetUtcNow())
         {
             ResumedSamples = resumed,
             SamplesPath = samplesPath,

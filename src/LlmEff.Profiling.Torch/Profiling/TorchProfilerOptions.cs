@@ -68,8 +68,8 @@ public sealed record TorchProfilerOptions
     public TimeSpan IdleBeforeEachQuery { get; init; }
 
     /// <summary>
-    /// Clock of the <see cref="IdleBeforeEachQuery"/> waits; a test passes a fake one. Runtimes are always measured with
-    /// the stopwatch. Default <see cref="TimeProvider.System"/>.
+    /// Clock of the <see cref="IdleBeforeEachQuery"/> waits and of the profile's <c>MeasuredUtc</c> stamp; a test passes a
+    /// fake one. Runtimes are always measured with the stopwatch. Default <see cref="TimeProvider.System"/>.
     /// </summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 

@@ -62,4 +62,20 @@ public class FitAssessmentTests
         Assert.NotNull(assessment.CrossValidation.Combined);
         Assert.Equal(50, assessment.Bootstrap.Resamples);
     }
+
+    [Fact]
+    public void AutoSelection_ObservesTheCancellationToken()
+    {
+        // Choosing the decode model refits once per fold and per knee; a cancelled run stops there instead of finishing
+        // the choice first (once seconds to tens of seconds on large grids).
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        var samples = Generate(1, _ => 0, 1);
+        var auto = new RuntimeFitOptions { Decode = DecodeModel.Auto };
+
+        Assert.ThrowsAny<OperationCanceledException>(() => RuntimeModelFitter.Fit(samples, auto, null, cancelled.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => RuntimeModelFitter.Fit(samples, auto with { Decode = DecodeModel.ContextHinge }, null, cancelled.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => RuntimeModel.CrossValidate(samples, auto, cancelled.Token));
+        Assert.NotNull(RuntimeModelFitter.Fit(samples, auto, null, CancellationToken.None)); // the same fit, not cancelled
+    }
 }

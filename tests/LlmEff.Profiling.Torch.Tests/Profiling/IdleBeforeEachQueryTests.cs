@@ -70,6 +70,7 @@ public sealed class IdleBeforeEachQueryTests
 
         Assert.Empty(clock.Waits);
         Assert.DoesNotContain("idle", profile.ToMetadata().Notes, StringComparison.Ordinal);
+        Assert.Equal(clock.GetUtcNow(), profile.MeasuredUtc); // stamped on the options' clock, as everything timed but runtimes
     }
 
     [Fact]
