@@ -187,8 +187,14 @@ public static class AccuracyTable
             return null;
         }
 
-        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
+        if (!(double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)))
+        {
+            throw new InvalidDataException($"{file}:{fields.LineOf(index)}:{fields.CharacterOf(index)}: '{text}' in column '{header[index]}' is not a finite number.");
+        }
+
+        // Accuracies, runtimes and costs are never negative; a negative runtime would dominate the frontier.
+        return value >= 0
             ? value
-            : throw new InvalidDataException($"{file}:{fields.LineOf(index)}:{fields.CharacterOf(index)}: '{text}' in column '{header[index]}' is not a finite number.");
+            : throw new InvalidDataException($"{file}:{fields.LineOf(index)}:{fields.CharacterOf(index)}: '{text}' in column '{header[index]}' is negative; accuracies and efficiency metrics are 0 or more.");
     }
 }

@@ -57,9 +57,10 @@ public static class ProfilingSampleCsv
         {
             samples.Add(new ProfilingSample(ParseInt(table, row, cp), ParseInt(table, row, co), ParseDouble(table, row, cr))
             {
-                Trial = ct >= 0 && !string.IsNullOrWhiteSpace(row[ct]) ? ParseInt(table, row, ct) : null,
-                Concurrency = cc >= 0 && !string.IsNullOrWhiteSpace(row[cc]) ? ParseInt(table, row, cc) : null,
-                EnergyJoules = ce >= 0 && !string.IsNullOrWhiteSpace(row[ce]) ? ParseDouble(table, row, ce) : null,
+                Trial = ct >= 0 && !string.IsNullOrWhiteSpace(row[ct]) ? ParseAtLeast(table, row, ct, 0, "a trial is numbered from 0") : null,
+                // 0 is a request-rate load study's (no fixed number in flight).
+                Concurrency = cc >= 0 && !string.IsNullOrWhiteSpace(row[cc]) ? ParseAtLeast(table, row, cc, 0, "concurrency counts requests in flight, 0 or more") : null,
+                EnergyJoules = ce >= 0 && !string.IsNullOrWhiteSpace(row[ce]) ? ParseEnergy(table, row, ce) : null,
                 Source = cs >= 0 && row[cs].Length > 0 ? row[cs] : null,
                 BatchSize = cb >= 0 && !string.IsNullOrWhiteSpace(row[cb]) ? ParseBatchSize(table, row, cb) : null,
             });
@@ -123,6 +124,21 @@ public static class ProfilingSampleCsv
         return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v)
             ? v
             : throw new InvalidDataException($"{table.Location(row, column)}: '{text}' is not an integer.");
+    }
+
+    private static int ParseAtLeast(CsvTable table, CsvRecord row, int column, int minimum, string why)
+    {
+        var v = ParseInt(table, row, column);
+        return v >= minimum ? v : throw new InvalidDataException($"{table.Location(row, column)}: {v} is out of range: {why}.");
+    }
+
+    // An empty cell means not measured; a measured energy is finite and positive (a fit once dropped the rest unsaid).
+    private static double ParseEnergy(CsvTable table, CsvRecord row, int column)
+    {
+        var v = ParseDouble(table, row, column);
+        return double.IsFinite(v) && v > 0
+            ? v
+            : throw new InvalidDataException($"{table.Location(row, column)}: energy_joules {row[column].Trim()} is no measured energy: give a finite, positive number of joules, or leave the cell empty where none was measured.");
     }
 
     private static int ParseBatchSize(CsvTable table, CsvRecord row, int column)

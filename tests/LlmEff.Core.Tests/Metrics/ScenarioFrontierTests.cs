@@ -98,6 +98,16 @@ public class ScenarioFrontierTests
     }
 
     [Fact]
+    public void Read_NegativeMetricOrAccuracy_IsRefused_NotPutOnTheFrontier()
+    {
+        // A negative runtime would dominate every real model.
+        var metric = Assert.Throws<InvalidDataException>(() => Rows("model,accuracy,idealized\na,0.5,-1.2\nb,0.7,2\n"));
+        Assert.StartsWith("acc.csv:2:", metric.Message, StringComparison.Ordinal);
+        Assert.Contains("'idealized' is negative", metric.Message, StringComparison.Ordinal);
+        Assert.Contains("'accuracy' is negative", Assert.Throws<InvalidDataException>(() => Rows("model,accuracy,idealized\na,-3,1\n")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Read_DuplicateRow_NamesFileLinesAndKey()
     {
         var ex = Assert.Throws<InvalidDataException>(() => Rows("model,scenario,accuracy,runtime_s\nA,s1,0.5,1\nB,s1,0.4,2\nA,s1,0.6,3\n"));

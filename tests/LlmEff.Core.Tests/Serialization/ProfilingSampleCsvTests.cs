@@ -35,6 +35,11 @@ public class ProfilingSampleCsvTests
     [InlineData("prompt_tokens,output_tokens,runtime_seconds\n1,1,abc\n", "line 2, column 3 (runtime_seconds)")]
     [InlineData("prompt_tokens,output_tokens,runtime_seconds\n1,1\n", "line 2")]
     [InlineData("", "empty")]
+    // A measured energy is positive, a trial numbered from 0, a concurrency 0 or more: the rest was dropped or kept unsaid.
+    [InlineData("prompt_tokens,output_tokens,runtime_seconds,energy_joules\n1,1,0.1,-100\n", "energy_joules -100")]
+    [InlineData("prompt_tokens,output_tokens,runtime_seconds,energy_joules\n1,1,0.1,NaN\n", "energy_joules NaN")]
+    [InlineData("prompt_tokens,output_tokens,runtime_seconds,trial\n1,1,0.1,-1\n", "trial is numbered from 0")]
+    [InlineData("prompt_tokens,output_tokens,runtime_seconds,concurrency\n1,1,0.1,-3\n", "concurrency counts")]
     public void Read_Malformed_GivesLineAndColumn(string csv, string expected)
     {
         var ex = Assert.Throws<InvalidDataException>(() => ProfilingSampleCsv.Read(new StringReader(csv), "x.csv"));
