@@ -55,10 +55,12 @@ public static class ArchitectureJson
         JsonObject root;
         try
         {
-            // Names match in any case and with or without underscores here, so "layers" and "Layers" are one property twice.
-            Serialization.JsonDuplicateKeys.Check(json.Replace("_", string.Empty, StringComparison.Ordinal), ReadOptions, StringComparer.OrdinalIgnoreCase);
             root = JsonNode.Parse(json, documentOptions: ReadOptions) as JsonObject
                 ?? throw new InvalidDataException($"The architecture is not a JSON object; expected an object such as {Example}.");
+
+            // Checked after the parse, so a syntax error keeps its own position. Names match in any case and with or
+            // without underscores here, so "layers" and "Layers" are one property twice.
+            Serialization.JsonDuplicateKeys.Check(json, ReadOptions, Key);
         }
         catch (JsonException ex)
         {

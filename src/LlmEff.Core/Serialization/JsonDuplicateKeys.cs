@@ -11,27 +11,27 @@ internal static class JsonDuplicateKeys
     /// <summary>Throws <see cref="JsonException"/> naming the first repeated property and where it is; valid JSON otherwise passes.</summary>
     /// <param name="json">The text, already known to parse or about to be parsed (a parse error is thrown as the parser's).</param>
     /// <param name="options">The parser's options (comments, trailing commas, depth), as the reader uses them.</param>
-    /// <param name="comparer">How names compare: ordinal, or ignoring case for readers that match names that way.</param>
-    public static void Check(string json, JsonDocumentOptions options = default, StringComparer? comparer = null)
+    /// <param name="key">What makes two names the same for the reader (e.g. case and underscores ignored); null: the names as written.</param>
+    public static void Check(string json, JsonDocumentOptions options = default, Func<string, string>? key = null)
     {
         using var document = JsonDocument.Parse(json, options);
-        Walk(document.RootElement, "$", comparer ?? StringComparer.Ordinal);
+        Walk(document.RootElement, "$", key ?? (name => name));
     }
 
-    private static void Walk(JsonElement element, string path, StringComparer comparer)
+    private static void Walk(JsonElement element, string path, Func<string, string> key)
     {
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
-                var seen = new HashSet<string>(comparer);
+                var seen = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var property in element.EnumerateObject())
                 {
-                    if (!seen.Add(property.Name))
+                    if (!seen.Add(key(property.Name)))
                     {
                         throw new JsonException($"{path} names \"{property.Name}\" twice; give each property once.");
                     }
 
-                    Walk(property.Value, $"{path}.{property.Name}", comparer);
+                    Walk(property.Value, $"{path}.{property.Name}", key);
                 }
 
                 break;
@@ -39,7 +39,7 @@ internal static class JsonDuplicateKeys
                 var i = 0;
                 foreach (var item in element.EnumerateArray())
                 {
-                    Walk(item, $"{path}[{i++}]", comparer);
+                    Walk(item, $"{path}[{i++}]", key);
                 }
 
                 break;

@@ -143,6 +143,11 @@ public static class WorkloadJson
             while (Next(ref reader, bytes, where) != JsonTokenType.EndObject)
             {
                 var property = reader.GetString();
+                if ((property == "prompt_tokens" && p is not null) || (property == "output_tokens" && o is not null))
+                {
+                    throw Error(bytes, reader, where, $"'{property}' is given twice in one query; give it once");
+                }
+
                 Next(ref reader, bytes, where);
                 switch (property)
                 {

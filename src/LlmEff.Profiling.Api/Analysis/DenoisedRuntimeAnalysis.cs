@@ -167,11 +167,13 @@ public static class DenoisedRuntimeAnalysis
     }
 
     // A resumed run sends a failed request again and journals the answer beside the failure, so a request counts as failed
-    // only while no record of its key has another status; its last failure stands for it.
+    // only while no record of its key has another status; its last failure stands for it. A request the run was cancelled
+    // on (journaled so that its attempts count against the budget) was interrupted, not failed.
     private static ApiSampleRecord[] StillFailed(ApiSampleRecord[] all)
         => all.GroupBy(r => r.Key)
             .Where(g => g.All(r => r.Status == ApiSampleStatus.Failed))
             .Select(g => g.Last())
+            .Where(r => r.Attempts.Count == 0 || r.Attempts[^1].Failure != EndpointFailureKind.Cancelled)
             .ToArray();
 
     // Why nothing could be fitted, in the words of the journal: the failures' and exclusions' most common reasons.

@@ -62,6 +62,8 @@ public class ArchitectureJsonTests
     [InlineData("not json", "Not valid JSON")]
     // One property twice, in the same or another spelling: the last would win without a word.
     [InlineData("""{"name": "x", "hidden_size": 64, "layers": 2, "Layers": 200, "heads": 8, "vocabulary_size": 100, "max_context_tokens": 64}""", "twice")]
+    // A syntax error keeps its own position (the duplicate check once reported it shifted by the underscores before it).
+    [InlineData("""{"name": "tiny", "hidden_size": 64, "max_context_tokens": 2048, "vocabulary_size": 1000 "layers": 2, "heads": 8}""", "BytePositionInLine: 88")]
     public void Parse_BadInput_SaysWhatIsWrong(string json, string fragment)
     {
         var ex = Assert.Throws<InvalidDataException>(() => ArchitectureJson.Parse(json));

@@ -74,6 +74,7 @@ public class WorkloadIoTests
     [InlineData("{\"queries\": [{\"prompt_tokens\": 5, \"output_tokens\": 1}]}\n{\"queries\": [{\"prompt_tokens\": 9, \"output_tokens\": 9}]}", "line 2", "")]
     [InlineData("[{\"prompt_tokens\": 5, \"output_tokens\": 1}] garbage", "line 1", "")]
     [InlineData("{\"queries\": [{\"prompt_tokens\": 5, \"output_tokens\": 1}],\n\"queries\": [{\"prompt_tokens\": 1, \"output_tokens\": 1}]}", "line 2", "given twice")]
+    [InlineData("{\"queries\": [{\"prompt_tokens\": 100,\n\"prompt_tokens\": 900, \"output_tokens\": 10}]}", "line 2", "given twice in one query")]
     public void Json_Errors_NameLineAndColumn(string json, string where, string what)
     {
         var e = Assert.Throws<InvalidDataException>(() => WorkloadJson.Deserialize(json, "w", "test.json"));

@@ -159,6 +159,7 @@ public sealed class FaultInjectionTests
         var before = ApiSampleJournal.Read(options.JournalPath);
         Assert.Equal(5, before.Count(r => r.Status == ApiSampleStatus.Succeeded));
         Assert.Equal(EndpointFailureKind.Cancelled, Assert.Single(before, r => r.Status == ApiSampleStatus.Failed).Attempts[^1].Failure);
+        Assert.Equal(0, DenoisedRuntimeAnalysis.Analyze(before).FailedRequests); // interrupted, not failed
 
         // A kill can also tear the line being written; the resumed run drops it.
         File.AppendAllText(options.JournalPath, "{\"prompt_tokens\":16,\"outp");
