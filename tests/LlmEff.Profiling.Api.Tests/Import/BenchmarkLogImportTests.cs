@@ -296,29 +296,17 @@ public sealed class BenchmarkLogImportTests
     [Fact]
     public void GenAiPerf_ReasoningChunks_MarkTheFirstToken()
     {
-        var sent = 1_000_000_000_000L;
         var payload = JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = "hi" } }, model = "m", stream = true, max_tokens = 4 });
-        string Chunk(string delta, string? finish = null) => $"data: {{\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{(finish is null ? "null" : $"\"{finish}\"")}}}]}}\n\n";
-        var root = new JsonObject
-        {
-            ["experiments"] = new JsonArray(new JsonObject
-            {
-                ["requests"] = new JsonArray(new JsonObject
-                {
-                    ["timestamp"] = sent,
-                    ["request_inputs"] = new JsonObject { ["payload"] = payload },
-                    ["response_timestamps"] = new JsonArray(sent + 100_000_000L, sent + 200_000_000L, sent + 300_000_000L, sent + 400_000_000L, sent + 400_000_001L),
-                    ["response_outputs"] = new JsonArray(
-                        new JsonObject { ["response"] = Chunk("{\"reasoning_content\":\"Let\"}") },
-                        new JsonObject { ["response"] = Chunk("{\"reasoning_content\":\" me\"}") },
-                        new JsonObject { ["response"] = Chunk("{\"content\":\"Hi\"}") },
-                        new JsonObject { ["response"] = Chunk("{\"content\":\"!\"}", "length") + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4,\"completion_tokens_details\":{\"reasoning_tokens\":2}}}\n\n" },
-                        new JsonObject { ["response"] = "data: [DONE]\n\n" }),
-                }),
-            }),
-        };
+        var log = OneGenAiPerfRequest(
+            payload,
+            [100_000_000L, 200_000_000L, 300_000_000L, 400_000_000L, 400_000_001L],
+            StreamChunk("{\"reasoning_content\":\"Let\"}"),
+            StreamChunk("{\"reasoning_content\":\" me\"}"),
+            StreamChunk("{\"content\":\"Hi\"}"),
+            StreamChunk("{\"content\":\"!\"}", "length") + "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":4,\"completion_tokens_details\":{\"reasoning_tokens\":2}}}\n\n",
+            "data: [DONE]\n\n");
 
-        var sample = Assert.Single(Import(BenchmarkLogFormat.GenAiPerf, root.ToJsonString()).Samples);
+        var sample = Assert.Single(Import(BenchmarkLogFormat.GenAiPerf, log).Samples);
         Assert.Equal(4, sample.OutputTokens);
         Assert.Equal(0.1, sample.TimeToFirstTokenSeconds!.Value, 6); // the first reasoning chunk, not the first visible one
     }
@@ -326,27 +314,39 @@ public sealed class BenchmarkLogImportTests
     [Fact]
     public void GenAiPerf_ReasoningChunks_CountWhenTheTokenizerCounts()
     {
-        var sent = 1_000_000_000_000L;
         var payload = JsonSerializer.Serialize(new { messages = new[] { new { role = "user", content = "hi" } }, model = "m", stream = true });
-        string Chunk(string delta, string? finish = null) => $"data: {{\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{(finish is null ? "null" : $"\"{finish}\"")}}}]}}\n\n";
-        var root = new JsonObject
+        var log = OneGenAiPerfRequest(
+            payload,
+            [100_000_000L, 300_000_000L, 400_000_000L],
+            StreamChunk("{\"reasoning_content\":\"Let me think about the dog\"}"),
+            StreamChunk("{\"content\":\"Hi!\"}", "stop"),
+            "data: [DONE]\n\n");
+        var tokenizer = SyntheticPromptFactory.ForEncoding("cl100k_base").Tokenizer;
+
+        var sample = Assert.Single(Import(BenchmarkLogFormat.GenAiPerf, log, new BenchmarkImportOptions { Tokenizer = tokenizer }).Samples);
+
+        Assert.Equal(tokenizer.CountTokens("Let me think about the dog") + tokenizer.CountTokens("Hi!"), sample.OutputTokens);
+    }
+
+    private static string StreamChunk(string delta, string? finish = null)
+        => $"data: {{\"choices\":[{{\"index\":0,\"delta\":{delta},\"finish_reason\":{(finish is null ? "null" : $"\"{finish}\"")}}}]}}\n\n";
+
+    // A GenAI-Perf profile export holding one request sent at t = 1000 s, its responses at the given offsets (ns).
+    private static string OneGenAiPerfRequest(string payload, long[] responseOffsetsNanoseconds, params string[] responses)
+    {
+        const long Sent = 1_000_000_000_000L;
+        return new JsonObject
         {
             ["experiments"] = new JsonArray(new JsonObject
             {
                 ["requests"] = new JsonArray(new JsonObject
                 {
-                    ["timestamp"] = sent,
+                    ["timestamp"] = Sent,
                     ["request_inputs"] = new JsonObject { ["payload"] = payload },
-                    ["response_timestamps"] = new JsonArray(sent + 100_000_000L, sent + 300_000_000L, sent + 400_000_000L),
-                    ["response_outputs"] = new JsonArray(
-                        new JsonObject { ["response"] = Chunk("{\"reasoning_content\":\"Let me think about the dog\"}") },
-                        new JsonObject { ["response"] = Chunk("{\"content\":\"Hi!\"}", "stop") },
-                        new JsonObject { ["response"] = "data: [DONE]\n\n" }),
+                    ["response_timestamps"] = new JsonArray(responseOffsetsNanoseconds.Select(d => (JsonNode)(Sent + d)).ToArray()),
+                    ["response_outputs"] = new JsonArray(responses.Select(r => (JsonNode)new JsonObject { ["response"] = r }).ToArray()),
                 }),
             }),
-        };
-        var tokenizer = SyntheticPromptFactory.ForEncoding("cl100k_base").Tokenizer;
-        var sample = Assert.Single(Import(BenchmarkLogFormat.GenAiPerf, root.ToJsonString(), new BenchmarkImportOptions { Tokenizer = tokenizer }).Samples);
-        Assert.Equal(tokenizer.CountTokens("Let me think about the dog") + tokenizer.CountTokens("Hi!"), sample.OutputTokens);
+        }.ToJsonString();
     }
 }
