@@ -128,6 +128,13 @@ public static class LlmEffCommand
             message = actual >= 0 ? message[..actual] : message;
         }
 
+        // "Does not exist" misleads when the path names a folder: say what it is, keep the message's fix.
+        if (ex is FileNotFoundException { FileName: { } path } && Directory.Exists(path))
+        {
+            var fix = message.IndexOf("; ", StringComparison.Ordinal);
+            message = $"'{path}' is a folder, not a file{(fix >= 0 ? message[fix..] : "; pass a file.")}";
+        }
+
         message = Printable(message.ReplaceLineEndings(" ").Trim());
         if (ex is RuntimeFitException || ex.InnerException is RuntimeFitException)
         {

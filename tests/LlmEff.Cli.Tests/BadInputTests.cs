@@ -46,6 +46,7 @@ public sealed class BadInputTests : IDisposable
         { "unknown subcommand", ["profile", "tourch"], ["'tourch'", "Closest: 'torch'", "llmeff profile --help"] },
         { "no command", [], ["Required command", "llmeff --help"] },
         { "word for a count", ["estimate", "--batch", "eight"], ["'eight'", "--batch", "as a whole number", "llmeff estimate --help"] },
+        { "folder for a file", ["fit", "@empty-dir"], ["empty-dir' is a folder, not a file", "prompt_tokens,output_tokens,runtime_seconds"] },
         { "word for a number", ["pareto", "--log-unit", "tiny"], ["'tiny'", "--log-unit", "as a number"] },
 
         // fit: files

@@ -44,6 +44,14 @@ internal static class RuntimeModelPhysics
             throw new ArgumentOutOfRangeException(nameof(perOutputTokenSeconds), perOutputTokenSeconds, "g must be a finite, non-negative number of seconds per output token.");
         }
 
+        // Beyond what any query takes (as a sample's runtime is bounded): another unit or column, and sums of it overflow.
+        if (perOutputTokenSeconds > MaximumSampleSeconds || promptEncoding.Knots.Any(k => k.Y > MaximumSampleSeconds) || overheadSeconds > MaximumSampleSeconds)
+        {
+            throw new ArgumentOutOfRangeException(
+                perOutputTokenSeconds > MaximumSampleSeconds ? nameof(perOutputTokenSeconds) : overheadSeconds > MaximumSampleSeconds ? nameof(overheadSeconds) : nameof(promptEncoding),
+                string.Create(inv, $"a time above {MaximumSampleSeconds:G1} s (about 32 years) is in another unit or from another column; give seconds."));
+        }
+
         if (!double.IsFinite(perOutputTokenContextSeconds))
         {
             throw new ArgumentOutOfRangeException(nameof(perOutputTokenContextSeconds), perOutputTokenContextSeconds, "g1 must be a finite number of seconds per context token; pass 0 for the paper's constant-g model.");

@@ -272,6 +272,17 @@ public static class RuntimeModelJson
             throw new InvalidDataException($"{field}: {OneLine(ex)} Fix the value or re-fit the model ('llmeff fit').", ex);
         }
 
+        // Provenance prices and counts: checked here, where the file is named, rather than when a cost is first computed.
+        if (d.Metadata?.AcceleratorCount is < 1)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"metadata.accelerator_count: {d.Metadata.AcceleratorCount} accelerators; a model is served by 1 or more: fix the value or remove it."));
+        }
+
+        if (d.Metadata?.AcceleratorHourlyPriceUsd is { } price && !(double.IsFinite(price) && price >= 0))
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"metadata.accelerator_hourly_price_usd: {price} is no hourly price; give a finite number of dollars, 0 or more, or remove it."));
+        }
+
         if (d.RSquared is { } r2 && !(r2 <= 1))
         {
             throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"r_squared: {r2} is above 1, which no fit gives (R² is at most 1); the file was edited or is not a fit: re-fit the model or remove r_squared."));

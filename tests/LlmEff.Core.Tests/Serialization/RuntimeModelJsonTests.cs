@@ -119,6 +119,22 @@ public class RuntimeModelJsonBadInputTests
     }
 
     [Theory]
+    [InlineData("\"per_output_token_seconds\": 0.03", "\"per_output_token_seconds\": 1e308", "per_output_token_seconds")]
+    [InlineData("\"accelerator_count\": 2", "\"accelerator_count\": -3", "metadata.accelerator_count")]
+    [InlineData("\"accelerator_hourly_price_usd\": 5", "\"accelerator_hourly_price_usd\": -3", "metadata.accelerator_hourly_price_usd")]
+    public void AbsurdValuesAndProvenance_AreNamedAsTheFileIsRead(string find, string replace, string expected)
+    {
+        // A g of 1e308 s once reached the workload sums and failed there as "values[0] is Infinity"; a negative price
+        // failed at the first cost, under the accelerator's name.
+        var json = RuntimeModel.Create([(1, 0.02), (512, 0.1)], 0.03, metadata: new RuntimeModelMetadata { AcceleratorCount = 2, AcceleratorHourlyPriceUsd = 5 }).ToJson();
+        Assert.Contains(find, json, StringComparison.Ordinal);
+
+        var ex = Assert.Throws<InvalidDataException>(() => RuntimeModel.FromJson(json.Replace(find, replace, StringComparison.Ordinal)));
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("", "empty")]
     [InlineData("   ", "empty")]
     [InlineData("[1, 2]", "is an object")]
