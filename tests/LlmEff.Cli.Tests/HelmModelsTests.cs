@@ -155,6 +155,8 @@ public class HelmModelsTests
 
         var tnlg = doc.RootElement.GetProperty("helm_models").EnumerateArray().Single(m => m.GetProperty("name").GetString() == "helm:microsoft/TNLGv2_530B");
         Assert.Equal(24, tnlg.GetProperty("accelerator_count").GetInt32());
+        // The JSON holds the text table's PE(512) column too.
+        Assert.Equal(LlmEff.Core.Catalog.ModelCatalog.Resolve("helm:microsoft/TNLGv2_530B", helm: new LlmEff.Core.Catalog.HelmTableOptions(dir)).Model.PromptEncodingSeconds(512), tnlg.GetProperty("prompt_encoding_512_seconds").GetDouble(), 12);
     }
 
     [Fact]

@@ -97,6 +97,22 @@ public class ParetoCommandTests
         var table = Run("pareto", "-a", path, "--metric", "cost_usd");
         Assert.True(table.Code == 0, table.Err);
         Assert.Contains("no f2 ranking", table.Out, StringComparison.Ordinal);
+        Assert.False(doc.RootElement.TryGetProperty("mean_ranks", out _)); // one scenario: nothing to rank over
+    }
+
+    [Fact]
+    public void Pareto_Json_HoldsTheMeanRanksTheTextPrints()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("acc.csv", "model,scenario,accuracy,runtime_s\nA,s1,0.5,1\nB,s1,0.4,2\nA,s2,0.7,1\nB,s2,0.8,3\n");
+
+        var (code, output, err) = Run("pareto", "-a", path, "--metric", "runtime_s", "--json");
+
+        Assert.True(code == 0, err);
+        using var doc = JsonDocument.Parse(output);
+        var a = doc.RootElement.GetProperty("mean_ranks").EnumerateArray().Single(m => m.GetProperty("model").GetString() == "A");
+        Assert.Equal((2, 2), (a.GetProperty("scenarios").GetInt32(), a.GetProperty("on_frontier").GetInt32()));
+        Assert.Equal(1.0, a.GetProperty("mean_f1_rank").GetDouble()); // 0.5/1 > 0.4/2 and 0.7/1 > 0.8/3
     }
 
     [Fact]

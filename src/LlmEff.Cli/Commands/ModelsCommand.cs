@@ -194,6 +194,7 @@ internal static class ModelsCommand
                 WriteOptional(w, "accelerator_count", p.Model.Metadata.AcceleratorCount);
                 w.WriteString("hardware", p.Model.Metadata.Hardware);
                 w.WriteString("source", p.Model.Metadata.Source);
+                w.WriteNumber("prompt_encoding_512_seconds", p.Model.PromptEncodingSeconds(512)); // the text table's PE(512) column
                 w.WriteNumber("per_output_token_seconds", p.Model.PerOutputTokenSeconds);
                 w.WriteNumber("overhead_seconds", p.Model.OverheadSeconds);
                 w.WriteEndObject();

@@ -160,6 +160,33 @@ internal static class ParetoCommand
             }
 
             w.WriteEndArray();
+
+            // The text's mean-rank table (Figure 10), where there are several scenarios to rank over.
+            if (frontiers.Count > 1)
+            {
+                w.WriteStartArray("mean_ranks");
+                foreach (var m in ModelMeanRank.Over(frontiers))
+                {
+                    w.WriteStartObject();
+                    w.WriteString("model", m.Model);
+                    w.WriteNumber("scenarios", m.Scenarios);
+                    w.WriteNumber("on_frontier", m.OnFrontier);
+                    if (m.MeanF1Rank is { } f1)
+                    {
+                        w.WriteNumber("mean_f1_rank", f1);
+                    }
+
+                    if (m.MeanF2Rank is { } f2)
+                    {
+                        w.WriteNumber("mean_f2_rank", f2);
+                    }
+
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+
             w.WriteEndObject();
         }
 
