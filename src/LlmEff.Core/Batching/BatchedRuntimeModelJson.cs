@@ -53,15 +53,14 @@ internal static class BatchedRuntimeModelJson
     public static BatchedRuntimeModel Deserialize(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
-        JsonNode? parsed;
+        JsonNode? parsed = null;
         try
         {
             if (!string.IsNullOrWhiteSpace(json))
             {
                 Serialization.JsonDuplicateKeys.Check(json);
+                parsed = JsonNode.Parse(json);
             }
-
-            parsed = string.IsNullOrWhiteSpace(json) ? null : JsonNode.Parse(json);
         }
         catch (JsonException ex)
         {
@@ -114,7 +113,8 @@ internal static class BatchedRuntimeModelJson
             }
         }
 
-        if (root["accelerator_count"] is not null && Int(root, "accelerator_count", "accelerator_count") < 1)
+        var acceleratorCount = root["accelerator_count"] is null ? (int?)null : Int(root, "accelerator_count", "accelerator_count");
+        if (acceleratorCount < 1)
         {
             throw new InvalidDataException("accelerator_count: a model is served by 1 or more accelerators; fix the value or remove it.");
         }
@@ -123,7 +123,7 @@ internal static class BatchedRuntimeModelJson
         {
             ModelName = Text(root, "model_name"),
             Hardware = Text(root, "hardware"),
-            AcceleratorCount = root["accelerator_count"] is null ? null : Int(root, "accelerator_count", "accelerator_count"),
+            AcceleratorCount = acceleratorCount,
             AcceleratorName = Text(root, "accelerator_name"),
             Software = Text(root, "software"),
             Source = Text(root, "source"),

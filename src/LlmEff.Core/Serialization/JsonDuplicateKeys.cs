@@ -15,8 +15,11 @@ internal static class JsonDuplicateKeys
     public static void Check(string json, JsonDocumentOptions options = default, Func<string, string>? key = null)
     {
         using var document = JsonDocument.Parse(json, options);
-        Walk(document.RootElement, "$", key ?? (name => name));
+        Check(document.RootElement, key);
     }
+
+    /// <summary>As <see cref="Check(string, JsonDocumentOptions, Func{string, string}?)"/>, on a document a reader has parsed already.</summary>
+    public static void Check(JsonElement root, Func<string, string>? key = null) => Walk(root, "$", key ?? (name => name));
 
     private static void Walk(JsonElement element, string path, Func<string, string> key)
     {

@@ -55,18 +55,17 @@ public static class RuntimeModelJson
                 ex);
         }
 
-        try
-        {
-            JsonDuplicateKeys.Check(json);
-        }
-        catch (JsonException ex)
-        {
-            document.Dispose();
-            throw new InvalidDataException($"{ex.Message} Write the file again with 'llmeff fit --output' or RuntimeModel.ToJson().", ex);
-        }
-
         using (document)
         {
+            try
+            {
+                JsonDuplicateKeys.Check(document.RootElement);
+            }
+            catch (JsonException ex)
+            {
+                throw new InvalidDataException($"{ex.Message} Write the file again with 'llmeff fit --output' or RuntimeModel.ToJson().", ex);
+            }
+
             CheckSchema(document.RootElement);
             CheckRequiredFields(document.RootElement);
         }
