@@ -79,16 +79,17 @@ public static class AcceleratorPlanner
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(requirements);
-        var kv = architecture.KeyValueHeads;
         for (var t = 1; t <= Math.Min(requirements.MaxTensorParallelDegree, architecture.Heads); t++)
         {
-            var dividesHeads = architecture.Heads % t == 0;
-            var fitsKv = kv % t == 0 || t % kv == 0;
             var powerOfTwo = (t & (t - 1)) == 0;
-            if (dividesHeads && fitsKv && (powerOfTwo || !requirements.PowerOfTwoTensorParallel))
+            if (SplitsHeadsEvenly(architecture, t) && (powerOfTwo || !requirements.PowerOfTwoTensorParallel))
             {
                 yield return t;
             }
         }
     }
+
+    /// <summary>Whether <paramref name="degree"/> ranks split the heads evenly: it divides the heads, and divides the key/value heads or is a multiple of them.</summary>
+    internal static bool SplitsHeadsEvenly(TransformerArchitecture architecture, int degree)
+        => architecture.Heads % degree == 0 && (architecture.KeyValueHeads % degree == 0 || degree % architecture.KeyValueHeads == 0);
 }

@@ -61,12 +61,10 @@ public sealed record TensorParallelCollectives(TransformerArchitecture Architect
         ArgumentNullException.ThrowIfNull(Link);
         ArgumentOutOfRangeException.ThrowIfLessThan(Layers, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(TensorParallel, 1);
-        var kv = Architecture.KeyValueHeads;
-        static bool Fits(int heads, int kv, int t) => heads % t == 0 && (kv % t == 0 || t % kv == 0);
-        if (!Fits(Architecture.Heads, kv, TensorParallel))
+        if (!AcceleratorPlanner.SplitsHeadsEvenly(Architecture, TensorParallel))
         {
-            var valid = Enumerable.Range(1, Architecture.Heads).Where(d => Fits(Architecture.Heads, kv, d));
-            throw new ArgumentException($"{Architecture.Name}: tensor-parallel degree {TensorParallel} does not split its {Architecture.Heads} heads and {kv} key/value heads evenly (it must divide the heads, and divide the key/value heads or be a multiple of them); valid degrees are {string.Join(", ", valid)}.", nameof(TensorParallel));
+            var valid = Enumerable.Range(1, Architecture.Heads).Where(d => AcceleratorPlanner.SplitsHeadsEvenly(Architecture, d));
+            throw new ArgumentException($"{Architecture.Name}: tensor-parallel degree {TensorParallel} does not split its {Architecture.Heads} heads and {Architecture.KeyValueHeads} key/value heads evenly (it must divide the heads, and divide the key/value heads or be a multiple of them); valid degrees are {string.Join(", ", valid)}.", nameof(TensorParallel));
         }
 
         if (!double.IsFinite(ActivationBytes) || ActivationBytes <= 0)
