@@ -45,8 +45,7 @@ internal sealed class BudgetTracker
     {
         lock (_gate)
         {
-            _extraPrompt = Math.Max(_extraPrompt, promptTokens);
-            _extraOutput = Math.Max(_extraOutput, outputTokens);
+            ObserveExtraLocked(promptTokens, outputTokens);
         }
     }
 
@@ -87,10 +86,15 @@ internal sealed class BudgetTracker
             _outputTokens += usedOutput;
             if (usedPrompt > 0 || usedOutput > 0)
             {
-                _extraPrompt = Math.Max(_extraPrompt, usedPrompt - reservedPrompt);
-                _extraOutput = Math.Max(_extraOutput, usedOutput - reservedOutput);
+                ObserveExtraLocked(usedPrompt - reservedPrompt, usedOutput - reservedOutput);
             }
         }
+    }
+
+    private void ObserveExtraLocked(long promptTokens, long outputTokens)
+    {
+        _extraPrompt = Math.Max(_extraPrompt, promptTokens);
+        _extraOutput = Math.Max(_extraOutput, outputTokens);
     }
 
     private bool FitsLocked(int requests, long promptTokens, long outputTokens)
