@@ -111,6 +111,9 @@ internal static class EstimateCommand
 
         /// <summary>Measured over idealized energy of the workload: how far below the <c>t × n × W</c> upper bound the GPU stayed.</summary>
         public double? MeasuredOverIdealized => TotalMeasuredEnergyJoules / TotalEnergyJoules;
+
+        /// <summary>Priced (cost or energy) although the model records no GPU count: on one GPU, which the output says.</summary>
+        public bool PricedOnAssumedGpu => Accelerators is null && (TotalDollarCostUsd is not null || TotalEnergyJoules is not null);
     }
 
     private static EstimateRow Estimate(string name, RuntimeModel model, EnergyModel? energy, Workload workload, Accelerator? accelerator)
@@ -158,7 +161,7 @@ internal static class EstimateCommand
         [
             r.Model,
             // Priced without a recorded count, a row is priced on one GPU: marked, never silently (a 175B model on one GPU is not).
-            r.Accelerators?.ToString(inv) ?? (r.TotalDollarCostUsd is null && r.TotalEnergyJoules is null ? "-" : "1*"),
+            r.Accelerators?.ToString(inv) ?? (r.PricedOnAssumedGpu ? "1*" : "-"),
             r.PromptEncoding512Seconds.ToString("F3", inv),
             r.PerOutputTokenSeconds.ToString("F3", inv),
             r.MeanSeconds.ToString("F3", inv),
@@ -187,7 +190,7 @@ internal static class EstimateCommand
             _ => $" of each model's accelerator ({string.Join(", ", used)})",
         };
         output.WriteLine("cost and energy: idealized (paper §4.2), runtime × GPUs × hourly price or board power" + on + "; '-' where the hardware is unknown (pass --accelerator).");
-        if (rows.Any(r => r.Accelerators is null && (r.TotalDollarCostUsd is not null || r.TotalEnergyJoules is not null)))
+        if (rows.Any(r => r.PricedOnAssumedGpu))
         {
             output.WriteLine("1*: the model does not record how many GPUs serve it, so its cost and energy are for one GPU; a model that needs several costs that many times more (record accelerator_count in its metadata).");
         }
@@ -217,7 +220,7 @@ internal static class EstimateCommand
                 {
                     w.WriteNumber("accelerators", a);
                 }
-                else if (r.TotalDollarCostUsd is not null || r.TotalEnergyJoules is not null)
+                else if (r.PricedOnAssumedGpu)
                 {
                     // Priced on one GPU because the model records no count: said, so a reader does not take it as measured.
                     w.WriteNumber("accelerators", 1);

@@ -290,7 +290,7 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
             need,
             free,
             need.GpusNeeded(Math.Max(1, (total ?? free) - GpuMemoryRequirement.FixedOverheadBytes)),
-            string.Create(CultureInfo.InvariantCulture, $"its weights are resident already, so the KV cache and workspace ({extra / (double)(1L << 30):F1} GiB) must fit the free memory; the largest batch that fits at {capacityTokens} tokens of context is {largest}; use batch sizes up to {largest}, a shorter context, or a tensor-parallel shard."));
+            string.Create(CultureInfo.InvariantCulture, $"its weights are resident already, so the KV cache and workspace ({extra / (double)(1L << 30):F1} GiB) must fit the free memory; {GpuMemoryRequirement.BatchAdvice(capacityTokens, largest)}"));
     }
 
     private static string? GraphsUnavailableReason(Device device)

@@ -56,6 +56,11 @@ public sealed record GpuMemoryRequirement(long WeightBytes, long KvCacheBytes, l
             Workspace(architecture, shard, precision, maxPromptTokens, batchSize));
     }
 
+    /// <summary>What to do when a batch does not fit, given <see cref="LargestBatchSize"/>'s answer: the one advice the profiler's check and the batched decoder's give.</summary>
+    internal static string BatchAdvice(int capacityTokens, int largest) => largest < 1
+        ? "not even one query fits beside the weights; use a tensor-parallel shard or a shorter context."
+        : FormattableString.Invariant($"the largest batch that fits at {capacityTokens} tokens of context is {largest}; use batch sizes up to {largest}, a shorter context, or a tensor-parallel shard.");
+
     /// <summary>The largest batch whose <see cref="EstimateBatched"/> fits <paramref name="availableBytes"/>; 0 when not even one query fits.</summary>
     public static int LargestBatchSize(TransformerArchitecture architecture, ShardShape shard, ModelPrecision precision, int capacityTokens, int maxPromptTokens, long availableBytes)
     {

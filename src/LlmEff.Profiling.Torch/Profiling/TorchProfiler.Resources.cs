@@ -70,12 +70,7 @@ public sealed partial class TorchProfiler
     }
 
     private string BatchAdvice(TransformerArchitecture architecture, ShardShape shape, ProfilingPlan plan, long freeBytes)
-    {
-        var largest = GpuMemoryRequirement.LargestBatchSize(architecture, shape, Options.Model.Precision, plan.CapacityTokens, PromptTokensOfWorkspace(plan), freeBytes);
-        return largest < 1
-            ? "Not even one query fits beside the weights; use a tensor-parallel shard or a shorter context."
-            : FormattableString.Invariant($"The largest batch that fits at {plan.CapacityTokens} tokens of context is {largest}; use batch sizes up to {largest}, a shorter context, or a tensor-parallel shard.");
-    }
+        => GpuMemoryRequirement.BatchAdvice(plan.CapacityTokens, GpuMemoryRequirement.LargestBatchSize(architecture, shape, Options.Model.Precision, plan.CapacityTokens, PromptTokensOfWorkspace(plan), freeBytes));
 
     private static string ShardAdvice(TransformerArchitecture architecture, ShardShape shape, GpuMemoryRequirement need, long freeBytes)
     {
