@@ -112,7 +112,7 @@ public sealed class AdaptiveProfilingPlanner
             }
         }
 
-        if (ConfirmShare > 0 && _outputs.Length > 2 && NextConfirmation(runtimes, oMin) is { } confirm)
+        if (ConfirmShare > 0 && NextConfirmation(runtimes, oMin) is { } confirm)
         {
             return confirm;
         }
@@ -180,6 +180,11 @@ public sealed class AdaptiveProfilingPlanner
 
     private ConfigurationQuery? NextConfirmation(Dictionary<(int P, int O), double> runtimes, int oMin)
     {
+        if (_outputs.Length <= 2)
+        {
+            return null; // no confirmations with two output lengths (see IsConfirmation)
+        }
+
         var o2 = _outputs[1];
         var confirmed = runtimes.Keys.Count(k => IsConfirmation(runtimes, k));
         if (confirmed >= ConfirmShare * (runtimes.Count + 1))
