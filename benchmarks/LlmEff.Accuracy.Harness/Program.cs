@@ -40,6 +40,8 @@ foreach (var file in Directory.GetFiles(folder, "*.csv").Order(StringComparer.Or
                 rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, "current", target, currentDesign, AdaptiveProfilingPlanner.FitOptions));
                 // The same design fitted without the hinge decode model in DecodeModel.Auto (the fit before it was added).
                 rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, "current, Auto without hinge", target, currentDesign, AdaptiveProfilingPlanner.FitOptions with { AutoConsidersHinge = false }));
+                // The same planner with two short-output checks (the error estimate's trade: see AdaptiveProfilingPlanner.ShortOutputChecks).
+                rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, "current, 2 short checks", target, Checked(grid, budget), AdaptiveProfilingPlanner.FitOptions));
                 if (Environment.GetEnvironmentVariable("ABLATE") == "1")
                 {
                     // Ablations: the previous sweep share, the robust loss, and knot confirmation with the robust loss that pools it.
@@ -75,6 +77,11 @@ Console.WriteLine(FormattableString.Invariant($"{rows.Count} designs scored in {
 
 static List<ProfilingSample> Baseline(ProfilingGrid grid, int budget)
     => new BaselinePlanner(grid.PromptTokens, grid.OutputTokens)
+        .RunAsync(budget, (q, _) => ValueTask.FromResult(grid.Measure(q.PromptTokens, q.OutputTokens)))
+        .GetAwaiter().GetResult().ToList();
+
+static List<ProfilingSample> Checked(ProfilingGrid grid, int budget)
+    => new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens) { ShortOutputChecks = 2 }
         .RunAsync(budget, (q, _) => ValueTask.FromResult(grid.Measure(q.PromptTokens, q.OutputTokens)))
         .GetAwaiter().GetResult().ToList();
 

@@ -29,6 +29,12 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
     /// <summary>Mean of <c>1/t²</c> over the points the configuration folds predict: how much rounding their errors already hold.</summary>
     internal double ConfigurationFoldInverseSquareSeconds { get; init; }
 
+    /// <summary>The measured runtime of each point the configuration folds predict, in the order of <see cref="ConfigurationFoldErrors"/>.</summary>
+    internal IReadOnlyList<double> ConfigurationFoldSeconds { get; init; } = [];
+
+    /// <summary>How much longer the longest query a configuration fold predicts must be than the shortest for the two-part error model (see <see cref="EstimateHeldOutError(RuntimeModel, IEnumerable{ValueTuple{int, int}})"/>).</summary>
+    internal const double TwoComponentRuntimeSpan = 4;
+
     /// <summary>
     /// The clock step the fitted runtimes were recorded at (every one a whole multiple of it, e.g. 0.001 for logs rounded to
     /// the millisecond), detected from the samples; 0 when none was found (a continuous clock, or fewer than eight distinct
@@ -83,6 +89,11 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
     /// its rounding whatever the model (A100 GPT-J-6B as measured: fold p90 0.16% against a real held-out p90 of 0.50%).
     /// The rounding is spread as a normal of the same variance (eight equal-probability points), so the result is
     /// deterministic. With no resolution detected it equals <see cref="EstimateHeldOutError(double)"/> at that share.
+    /// Where the configuration folds predict both short and long queries (runtimes 4× apart or more, as when the planner's
+    /// <see cref="Planning.AdaptiveProfilingPlanner.ShortOutputChecks"/> are on), their squared errors are instead fitted as
+    /// <c>r² + s²/t²</c>, a relative part and an absolute one (the noise of one measurement and of its anchor, which weighs on
+    /// short queries most; at least the two roundings), and each unmeasured configuration of a profiled prompt size gets a
+    /// normal error of that variance at its predicted runtime <c>t</c>.
     /// </summary>
     /// <param name="model">The model fitted on the same samples (its profiled prompt sizes and predictions are used).</param>
     /// <param name="unmeasured">Configurations to estimate the error at (prompt tokens, output tokens); at least one.</param>
@@ -101,21 +112,32 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
         var profiled = model.PromptSizeFits.Select(f => f.PromptTokens).ToHashSet();
         var share = configurations.Count(c => !profiled.Contains(c.PromptTokens)) / (double)configurations.Length;
         var folds = EstimateHeldOutError(share);
-        if (folds is null || !(MeasurementResolutionSeconds > 0))
+        // Two roundings (held-out and the anchor of its prediction), each of variance step²/12.
+        var roundingVariance = MeasurementResolutionSeconds * MeasurementResolutionSeconds * 2.0 / 12.0;
+        var twoComponent = SpansShortAndLongQueries();
+        if (folds is null || (!twoComponent && !(roundingVariance > 0)))
         {
             return folds;
         }
 
-        // Relative rounding variance of each configuration: two roundings (held-out and the anchor of its prediction). A fold's
-        // error already holds the rounding of the point it predicts, so only the excess over the folds' mean is added: nothing
-        // where the folds predict runtimes as short as the held-out ones (the paper's design), most where they predict long queries.
-        var variance = MeasurementResolutionSeconds * MeasurementResolutionSeconds * 2.0 / 12.0;
-        var inverseSquare = configurations.Select(c => 1 / Math.Pow(Math.Max(model.Predict(c.PromptTokens, c.OutputTokens), MeasurementResolutionSeconds), 2)).ToArray();
+        var seconds = configurations.Select(c => Math.Max(model.Predict(c.PromptTokens, c.OutputTokens), Math.Max(MeasurementResolutionSeconds, 1e-9))).ToArray();
+        var inverseSquare = seconds.Select(t => 1 / (t * t)).ToArray();
         var points = new List<(double Error, double Weight)>();
         // The prompt-size folds predict whole left-out prompt sizes, their shortest queries included, so their errors hold the
         // rounding of short queries already (with it added again, the paper design's estimate on GPT-J-6B went from 1.66× to 2.4×).
         Spread(PromptFoldErrors, share, double.PositiveInfinity);
-        Spread(ConfigurationFoldErrors, 1 - share, ConfigurationFoldInverseSquareSeconds);
+        if (twoComponent)
+        {
+            TwoComponent(1 - share);
+        }
+        else
+        {
+            // A fold's error already holds the rounding of the point it predicts, so only the excess over the folds' mean is
+            // added: nothing where the folds predict runtimes as short as the held-out ones (the paper's design), most where
+            // they predict long queries.
+            Spread(ConfigurationFoldErrors, 1 - share, ConfigurationFoldInverseSquareSeconds);
+        }
+
         points.Sort(static (a, b) => a.Error.CompareTo(b.Error));
         var errors = points.Select(x => x.Error).ToArray();
         var weights = points.Select(x => x.Weight).ToArray();
@@ -129,7 +151,7 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
                 return;
             }
 
-            var noise = inverseSquare.Select(x => Math.Sqrt(Math.Max(0, variance * (x - foldInverseSquare)))).ToArray();
+            var noise = inverseSquare.Select(x => roundingVariance > 0 && x > foldInverseSquare ? Math.Sqrt(roundingVariance * (x - foldInverseSquare)) : 0).ToArray();
             var each = weight / (foldErrors.Count * noise.Length * NormalNodes.Length);
             foreach (var e in foldErrors)
             {
@@ -142,5 +164,55 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
                 }
             }
         }
+
+        // Configuration folds at both short and long queries: their squared errors fitted as r² + s²/t² (a relative part, the
+        // model's, and an absolute one, the noise of a measurement and of the anchor it is predicted from, which weighs most on
+        // short queries), and each unmeasured configuration of a profiled prompt size given a normal error of that variance at
+        // its predicted runtime. The folds' own quantiles would be read off a handful of long queries and a couple of short ones.
+        void TwoComponent(double weight)
+        {
+            var atProfiled = seconds.Where((_, i) => profiled.Contains(configurations[i].PromptTokens)).ToArray();
+            if (weight <= 0 || atProfiled.Length == 0)
+            {
+                return;
+            }
+
+            var (relative, absolute) = FitRelativeAndAbsoluteVariance(ConfigurationFoldErrors, ConfigurationFoldSeconds);
+            absolute = Math.Max(absolute, roundingVariance);
+            var each = weight / (atProfiled.Length * NormalNodes.Length);
+            foreach (var t in atProfiled)
+            {
+                var sd = Math.Sqrt(relative + (absolute / (t * t)));
+                foreach (var z in NormalNodes)
+                {
+                    points.Add((Math.Abs(sd * z), each));
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether the configuration folds predict queries whose runtimes differ by at least <see cref="TwoComponentRuntimeSpan"/>× (three folds at least): enough to tell a relative error from an absolute one.</summary>
+    private bool SpansShortAndLongQueries()
+        => ConfigurationFoldSeconds.Count == ConfigurationFoldErrors.Count && ConfigurationFoldSeconds.Count >= 3
+            && ConfigurationFoldSeconds.Max() >= TwoComponentRuntimeSpan * ConfigurationFoldSeconds.Min();
+
+    /// <summary>
+    /// Least squares of <c>e² = r² + s²/t²</c> over fold errors <c>e</c> at runtimes <c>t</c>, both terms kept non-negative:
+    /// <c>r²</c> the relative variance, <c>s²</c> the absolute one in seconds².
+    /// </summary>
+    internal static (double Relative, double AbsoluteSeconds2) FitRelativeAndAbsoluteVariance(IReadOnlyList<double> errors, IReadOnlyList<double> seconds)
+    {
+        var u = seconds.Select(t => 1 / (t * t)).ToArray();
+        var y = errors.Select(e => e * e).ToArray();
+        double mu = u.Average(), my = y.Average();
+        var suu = u.Sum(x => (x - mu) * (x - mu));
+        var slope = suu > 0 ? u.Zip(y, (a, b) => (a - mu) * (b - my)).Sum() / suu : 0;
+        if (slope <= 0)
+        {
+            return (my, 0);
+        }
+
+        var intercept = my - (slope * mu);
+        return intercept >= 0 ? (intercept, slope) : (0, u.Zip(y, (a, b) => a * b).Sum() / u.Sum(a => a * a));
     }
 }

@@ -7,13 +7,15 @@ internal static class RuntimeCrossValidation
     {
         var byPrompt = LeaveOnePromptSizeOut(points, options, cancellationToken);
         var byOutput = LeaveOneOutputLengthOut(points, options, cancellationToken);
-        var byConfiguration = LeaveOneConfigurationOut(points, options, cancellationToken);
+        var configurationSeconds = new List<double>();
+        var byConfiguration = LeaveOneConfigurationOut(points, options, cancellationToken, configurationSeconds);
         var pooled = byPrompt.Concat(byOutput).Concat(byConfiguration).ToArray();
         return new CrossValidationReport(Summary(byPrompt), Summary(byOutput), Summary(byConfiguration))
         {
             Combined = Summary(pooled),
             PromptFoldErrors = byPrompt,
             ConfigurationFoldErrors = byConfiguration,
+            ConfigurationFoldSeconds = configurationSeconds,
             MeasurementResolutionSeconds = MeasurementResolution.DetectStepSeconds(points.Select(p => p.Seconds)),
             ConfigurationFoldInverseSquareSeconds = MeanInverseSquare(ConfigurationFoldTestPoints(points)),
         };
@@ -52,7 +54,8 @@ internal static class RuntimeCrossValidation
         return errors;
     }
 
-    internal static List<double> LeaveOneConfigurationOut(RuntimeModelFitter.Point[] points, RuntimeFitOptions options, CancellationToken cancellationToken)
+    /// <summary>Leave-one-configuration-out errors; <paramref name="seconds"/>, when given, receives each predicted point's measured runtime in the same order.</summary>
+    internal static List<double> LeaveOneConfigurationOut(RuntimeModelFitter.Point[] points, RuntimeFitOptions options, CancellationToken cancellationToken, List<double>? seconds = null)
     {
         // The configuration at each prompt size's smallest output length stays in: it anchors PE(p), and an unprofiled
         // configuration of a profiled prompt size always has that anchor. Leaving it out would instead test rebuilding
@@ -67,7 +70,7 @@ internal static class RuntimeCrossValidation
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            TryFold(points, p => p.PromptTokens == point.PromptTokens && p.OutputTokens == point.OutputTokens, options, errors);
+            TryFold(points, p => p.PromptTokens == point.PromptTokens && p.OutputTokens == point.OutputTokens, options, errors, seconds);
         }
 
         return errors;
@@ -106,7 +109,7 @@ internal static class RuntimeCrossValidation
 
     private static ErrorSummary? Summary(IReadOnlyCollection<double> errors) => errors.Count > 0 ? ErrorSummary.FromRelativeErrors(errors) : null;
 
-    private static void TryFold(RuntimeModelFitter.Point[] points, Func<RuntimeModelFitter.Point, bool> leaveOut, RuntimeFitOptions options, List<double> errors)
+    private static void TryFold(RuntimeModelFitter.Point[] points, Func<RuntimeModelFitter.Point, bool> leaveOut, RuntimeFitOptions options, List<double> errors, List<double>? seconds = null)
     {
         var train = points.Where(p => !leaveOut(p)).ToArray();
         var test = points.Where(leaveOut).ToArray();
@@ -124,6 +127,7 @@ internal static class RuntimeCrossValidation
         foreach (var t in test)
         {
             errors.Add((model.Predict(t.PromptTokens, t.OutputTokens) - t.Seconds) / t.Seconds);
+            seconds?.Add(t.Seconds);
         }
     }
 }

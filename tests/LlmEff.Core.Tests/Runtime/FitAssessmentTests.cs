@@ -78,4 +78,21 @@ public class FitAssessmentTests
         Assert.ThrowsAny<OperationCanceledException>(() => RuntimeModel.CrossValidate(samples, auto, cancelled.Token));
         Assert.NotNull(RuntimeModelFitter.Fit(samples, auto, null, CancellationToken.None)); // the same fit, not cancelled
     }
+
+    [Fact]
+    public void RelativeAndAbsoluteVariance_AreToldApartByTheFoldsRuntimes()
+    {
+        double[] seconds = [0.05, 0.1, 1.0, 2.0, 3.0, 0.07];
+        // 2 ms of absolute scatter: a relative error of 0.002 / t, alternating in sign.
+        var absolute = seconds.Select((t, i) => (i % 2 == 0 ? 1 : -1) * 0.002 / t).ToArray();
+        var (r2, s2) = CrossValidationReport.FitRelativeAndAbsoluteVariance(absolute, seconds);
+        Assert.Equal(0.0, r2, 1e-12);
+        Assert.Equal(4e-6, s2, 1e-12);
+
+        // 1 % relative error whatever the runtime: no absolute part.
+        var relative = seconds.Select((_, i) => i % 2 == 0 ? 0.01 : -0.01).ToArray();
+        (r2, s2) = CrossValidationReport.FitRelativeAndAbsoluteVariance(relative, seconds);
+        Assert.Equal(1e-4, r2, 1e-12);
+        Assert.Equal(0.0, s2, 1e-12);
+    }
 }

@@ -43,9 +43,10 @@ public class MeasurementResolutionTests
     }
 
     [Fact]
-    public void EstimateHeldOutError_WithoutADetectedStep_IsTheFoldsEstimate()
+    public void EstimateHeldOutError_WithoutADetectedStep_IsTheFoldsEstimate_WhenTheFoldsPredictQueriesOfOneLength()
     {
-        var samples = Noisy(false);
+        // Anchors at o = 1 and sweeps at 32 and 64 only: the configuration folds predict runtimes within 2× of each other.
+        var samples = Noisy(false).Where(s => s.OutputTokens is 1 or 32 or 64).ToList();
         var model = RuntimeModel.Fit(samples);
         var report = RuntimeModel.CrossValidate(samples);
         (int, int)[] unmeasured = [(64, 2), (128, 3), (1, 3)];
@@ -53,5 +54,20 @@ public class MeasurementResolutionTests
         Assert.Equal(0.0, report.MeasurementResolutionSeconds);
         Assert.Equal(report.EstimateHeldOutError(1.0 / 3), report.EstimateHeldOutError(model, unmeasured));
         Assert.Equal("unmeasured", Assert.Throws<ArgumentException>(() => report.EstimateHeldOutError(model, [])).ParamName);
+    }
+
+    [Fact]
+    public void EstimateHeldOutError_WhenTheFoldsPredictShortAndLongQueries_WeighsTheirAbsoluteScatterAtEachRuntime()
+    {
+        // Folds from 2 to 64 output tokens (runtimes 40 ms to 1.3 s) with 0.15 ms of absolute scatter: the estimate at short
+        // unmeasured queries is larger than at long ones, where the relative error of the same scatter is small.
+        var samples = Noisy(false);
+        var model = RuntimeModel.Fit(samples);
+        var report = RuntimeModel.CrossValidate(samples);
+
+        var atShort = report.EstimateHeldOutError(model, [(64, 2), (128, 3), (1, 3)])!;
+        var atLong = report.EstimateHeldOutError(model, [(64, 60), (128, 50), (1, 40)])!;
+        Assert.True(atShort.P90 > 2 * atLong.P90, $"short {atShort}, long {atLong}");
+        Assert.Equal(atShort, report.EstimateHeldOutError(model, [(64, 2), (128, 3), (1, 3)]));
     }
 }
