@@ -171,6 +171,7 @@ internal static class FitCommand
         BenchmarkExclusionReason.LengthMismatch => "output length not the requested one",
         BenchmarkExclusionReason.MissingTokenCounts => "missing token counts",
         BenchmarkExclusionReason.MissingTiming => "missing runtime",
+        BenchmarkExclusionReason.Warmup => "warm-up",
         _ => reason.ToString(),
     };
 

@@ -47,7 +47,13 @@ internal static class AiPerfLogReader
     {
         var metadata = JsonLog.Get(r, "metadata") ?? default;
         var metrics = JsonLog.Get(r, "metrics") ?? default;
-        string? failure = null, cutShort = null;
+        string? failure = null, cutShort = null, warmup = null;
+        // AIPerf writes its warm-up requests into the same file, tagged by phase; its own exporters keep "profiling" only.
+        if (JsonLog.Text(metadata, "benchmark_phase") is { } phase && !phase.Equals("profiling", StringComparison.OrdinalIgnoreCase))
+        {
+            warmup = $"benchmark_phase '{phase}', not 'profiling'";
+        }
+
         if (JsonLog.True(metadata, "was_cancelled"))
         {
             cutShort = "cancelled by AIPerf (was_cancelled)";
@@ -79,6 +85,7 @@ internal static class AiPerfLogReader
             StartSeconds = JsonLog.Number(metadata, "request_start_ns") is { } ns ? ns / 1e9 : null,
             Failure = failure,
             CutShort = cutShort,
+            Warmup = warmup,
         };
     }
 

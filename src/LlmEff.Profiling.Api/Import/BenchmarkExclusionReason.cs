@@ -21,4 +21,7 @@ public enum BenchmarkExclusionReason
 
     /// <summary>The end-to-end runtime is missing, not finite or not positive.</summary>
     MissingTiming,
+
+    /// <summary>The tool marked the request as a warm-up one, sent before the measured run (AIPerf's <c>benchmark_phase</c>).</summary>
+    Warmup,
 }

@@ -72,6 +72,11 @@ internal sealed class ImportCollector(BenchmarkLogFormat format, string sourceNa
     private static BenchmarkLogExclusion? Check(int index, ImportedRequest r)
     {
         var inv = CultureInfo.InvariantCulture;
+        if (r.Warmup is not null)
+        {
+            return new(index, BenchmarkExclusionReason.Warmup, r.Warmup);
+        }
+
         if (r.Failure is not null)
         {
             return new(index, BenchmarkExclusionReason.Failed, r.Failure);

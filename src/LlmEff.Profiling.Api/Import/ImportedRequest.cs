@@ -25,6 +25,9 @@ internal sealed record ImportedRequest
     /// <summary>The tool's error for a failed request; null when it succeeded.</summary>
     public string? Failure { get; init; }
 
+    /// <summary>Why the request is a warm-up one, not part of the measured run; null when it is measured.</summary>
+    public string? Warmup { get; init; }
+
     /// <summary>Why the answer was cut short; null when it was complete.</summary>
     public string? CutShort { get; init; }
 

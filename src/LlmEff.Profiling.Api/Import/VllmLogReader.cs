@@ -12,8 +12,48 @@ internal static class VllmLogReader
     public static string Read(string text, ImportCollector c)
     {
         var expected = BenchmarkLogImport.Expected(BenchmarkLogFormat.Vllm);
-        using var document = JsonLog.Parse(text, c.SourceName, expected);
-        var root = document.RootElement;
+        if (AppendedRuns(text) is not { } runs)
+        {
+            using var document = JsonLog.Parse(text, c.SourceName, expected);
+            return ReadRun(document.RootElement, text, c, expected, previousEnd: null, out _);
+        }
+
+        // `vllm bench serve --append-result` appends each run's result as one more line. The runs ran one after another, so
+        // each one's send times are moved to start where the previous one ended: the load inside a run stays as it was.
+        string? description = null;
+        double? end = null;
+        foreach (var (line, json) in runs)
+        {
+            using var document = JsonLog.ParseLine(json, line, c.SourceName, expected);
+            description = ReadRun(document.RootElement, json, c, expected, end, out end);
+        }
+
+        c.Note(string.Create(CultureInfo.InvariantCulture, $"{runs.Count} runs appended to one file (--append-result), read one after another"));
+        return description!;
+    }
+
+    /// <summary>The lines of a file holding one result object per line, as <c>--append-result</c> writes it; null when the text is one JSON document.</summary>
+    private static List<(int Line, string Json)>? AppendedRuns(string text)
+    {
+        var lines = text.Split('\n').Select((l, i) => (Line: i + 1, Json: l.Trim().TrimStart('\uFEFF'))).Where(l => l.Json.Length > 0).ToList();
+        if (lines.Count < 2 || !lines.All(l => l.Json.StartsWith('{') && l.Json.EndsWith('}')))
+        {
+            return null;
+        }
+
+        try
+        {
+            using var whole = JsonDocument.Parse(text);
+            return null;
+        }
+        catch (JsonException)
+        {
+            return lines;
+        }
+    }
+
+    private static string ReadRun(JsonElement root, string text, ImportCollector c, string expected, double? previousEnd, out double? end)
+    {
         if (root.ValueKind != JsonValueKind.Object || !JsonLog.Has(root, "input_lens") || !JsonLog.Has(root, "output_lens"))
         {
             throw BenchmarkLogImport.WrongTool(text, c.SourceName, BenchmarkLogFormat.Vllm);
@@ -42,18 +82,27 @@ internal static class VllmLogReader
             c.Note("runtime = ttft + sum of itls (this vLLM version saves no per-request latencies)");
         }
 
+        var sends = Enumerable.Range(0, n).Select(i => starts is { } s ? JsonLog.Number(s[i]) : null).ToArray();
+        var shift = previousEnd is { } after && sends.Where(x => x is { } v && double.IsFinite(v)).Select(x => x!.Value).DefaultIfEmpty(double.NaN).Min() is var first && double.IsFinite(first) ? after - first : 0;
+        end = previousEnd;
         for (var i = 0; i < n; i++)
         {
             var error = errors is { } e && e[i].ValueKind == JsonValueKind.String ? e[i].GetString() : null;
             var ttft = ttfts is { } t ? JsonLog.Number(t[i]) : null;
             double? runtime = latencies is { } l ? JsonLog.Number(l[i]) : Sum(ttft, itls!.Value[i]);
+            var send = sends[i] + shift;
+            if (send is { } at && runtime is { } r && double.IsFinite(at + r))
+            {
+                end = Math.Max(end ?? double.NegativeInfinity, at + r);
+            }
+
             c.Add(new ImportedRequest
             {
                 PromptTokens = JsonLog.Count(inputs[i]),
                 OutputTokens = JsonLog.Count(outputs[i]),
                 RuntimeSeconds = runtime,
                 TimeToFirstTokenSeconds = ttft,
-                StartSeconds = starts is { } s ? JsonLog.Number(s[i]) : null,
+                StartSeconds = send,
                 Failure = string.IsNullOrEmpty(error) ? null : error,
             });
         }
