@@ -32,9 +32,11 @@ internal static class BatchedEstimate
         output.WriteLine();
         string[] header = ["model", "GPUs", "b", "mean latency s", "p90 latency s", "mean TPOT ms", "cost $/query", "energy J/query", "total cost $", "extrapolated"];
         var rows = new List<string[]>();
+        var anyAssumedGpu = false;
         foreach (var (path, model) in models)
         {
             var name = model.Metadata.ModelName ?? Path.GetFileNameWithoutExtension(path);
+            CliInputs.CheckWorkloadFits(name, model.Metadata, workload);
             if (model.IsBatchSizeExtrapolated(batchSize))
             {
                 error.WriteLine(string.Create(inv, $"llmeff: warning: {name}: batch {batchSize} lies outside the profiled batch sizes {model.MinimumProfiledBatchSize}..{model.MaximumProfiledBatchSize}; its runtimes are extrapolated from the nearest profiled segment."));
@@ -42,6 +44,9 @@ internal static class BatchedEstimate
 
             var hardware = accelerator ?? Accelerators.ForProfile(model.Metadata);
             var n = model.Metadata.AcceleratorCount ?? 1;
+            // As estimate without --batch: a model that does not record its GPU count is priced on one, and marked so.
+            var assumedGpu = model.Metadata.AcceleratorCount is null && hardware is not null;
+            anyAssumedGpu |= assumedGpu;
             var latencies = new double[workload.Count];
             double tpot = 0, costPerQuery = 0, energyPerQuery = 0;
             int extrapolated = 0, decoding = 0;
@@ -70,7 +75,7 @@ internal static class BatchedEstimate
             rows.Add(
             [
                 name,
-                n.ToString(inv),
+                assumedGpu ? "1*" : n.ToString(inv),
                 batchSize.ToString(inv),
                 latencies.Average().ToString("F3", inv),
                 Percentiles.Of(latencies, 90).ToString("F3", inv),
@@ -94,6 +99,11 @@ internal static class BatchedEstimate
         output.WriteLine("latency: the whole batch's runtime t(p, o, b); cost and energy per query: t × GPUs × hourly price or board power / b (idealized, paper §4.2 shared by the batch); '-' where the hardware is unknown (pass --accelerator).");
         output.WriteLine("mean TPOT: decode time over o − 1 steps, averaged over the queries with o > 1; '-' when every query has o = 1.");
         output.WriteLine("extrapolated: queries whose prompt size or batch size lies outside what was profiled.");
+        if (anyAssumedGpu)
+        {
+            output.WriteLine(EstimateCommand.AssumedGpuFootnote);
+        }
+
         return 0;
     }
 

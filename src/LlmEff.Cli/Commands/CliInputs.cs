@@ -104,9 +104,12 @@ internal static partial class CliInputs
     /// catalogued architecture (Table 3 rows, roofline estimates, measured profiles): such a query cannot run, and the
     /// estimate would be an extrapolation of nothing measured.
     /// </summary>
-    public static void CheckWorkloadFits(string name, RuntimeModel model, Workload workload)
+    public static void CheckWorkloadFits(string name, RuntimeModel model, Workload workload) => CheckWorkloadFits(name, model.Metadata, workload);
+
+    /// <summary>As <see cref="CheckWorkloadFits(string, RuntimeModel, Workload)"/> for the metadata of any kind of model (a batched one's too).</summary>
+    public static void CheckWorkloadFits(string name, RuntimeModelMetadata metadata, Workload workload)
     {
-        if (model.Metadata.ModelName is not { } modelName || !ArchitectureCatalog.TryGet(modelName, out var architecture))
+        if (metadata.ModelName is not { } modelName || !ArchitectureCatalog.TryGet(modelName, out var architecture))
         {
             return;
         }

@@ -13,6 +13,9 @@ namespace LlmEff.Cli.Commands;
 /// <summary><c>llmeff estimate</c>: runtime of a workload under one or more runtime models.</summary>
 internal static class EstimateCommand
 {
+    /// <summary>The footnote of a '1*' in the GPUs column, with or without --batch.</summary>
+    internal const string AssumedGpuFootnote = "1*: the model does not record how many GPUs serve it, so its cost and energy are for one GPU; a model that needs several costs that many times more (record accelerator_count in its metadata).";
+
     public static Command Create(TextWriter output, TextWriter error)
     {
         var models = new Option<string[]>("--model", "-m")
@@ -192,7 +195,7 @@ internal static class EstimateCommand
         output.WriteLine("cost and energy: idealized (paper §4.2), runtime × GPUs × hourly price or board power" + on + "; '-' where the hardware is unknown (pass --accelerator).");
         if (rows.Any(r => r.PricedOnAssumedGpu))
         {
-            output.WriteLine("1*: the model does not record how many GPUs serve it, so its cost and energy are for one GPU; a model that needs several costs that many times more (record accelerator_count in its metadata).");
+            output.WriteLine(AssumedGpuFootnote);
         }
         if (measured)
         {

@@ -84,6 +84,7 @@ public static class MemoryTraffic
     public static BytesMoved ForwardPass(TransformerArchitecture architecture, int newTokens, int cachedTokens, int batchSize, InferencePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(architecture);
+        architecture.Validate();
         ArgumentNullException.ThrowIfNull(precision);
         ArgumentOutOfRangeException.ThrowIfLessThan(newTokens, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(cachedTokens);

@@ -28,6 +28,7 @@ public static class TransformerFlops
     public static double ForwardPass(TransformerArchitecture architecture, int newTokens, int cachedTokens, int batchSize = 1, FlopCountOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(architecture);
+        architecture.Validate(); // a hand-built shape with, say, negative layers would count negative FLOPs
         ArgumentOutOfRangeException.ThrowIfLessThan(newTokens, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(cachedTokens);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);

@@ -19,8 +19,9 @@ public static class BatchServing
     /// <param name="batchSize">Queries per batch <c>b</c>; at least 1.</param>
     /// <param name="accelerator">Prices the accelerator-seconds and gives the power.</param>
     /// <param name="acceleratorCount">Accelerators serving a batch, <c>n</c>; at least 1.</param>
-    /// <param name="memory">When given, the batch must fit it: checked before anything else.</param>
+    /// <param name="memory">When given, the batch must fit it: checked before anything else. Its context must hold the query's <c>p + o − 1</c> positions.</param>
     /// <exception cref="ArgumentOutOfRangeException">A count is out of range, or the batch does not fit <paramref name="memory"/> (the message gives the memory needed and the largest batch that fits).</exception>
+    /// <exception cref="ArgumentException"><paramref name="memory"/> was planned for a shorter context than the query's.</exception>
     public static BatchedQueryCost PerQuery(
         BatchedRuntimeModel model,
         int promptTokens,
@@ -38,6 +39,7 @@ public static class BatchServing
         }
 
         ArgumentOutOfRangeException.ThrowIfLessThan(acceleratorCount, 1);
+        EnsureContext(memory, promptTokens, outputTokens);
         memory?.EnsureFits(batchSize);
         var prediction = model.Explain(promptTokens, outputTokens, batchSize);
         return new BatchedQueryCost(
@@ -49,9 +51,10 @@ public static class BatchServing
     }
 
     /// <summary>
-    /// The batch size with the lowest cost per query whose latency meets <paramref name="bound"/>, among 1 up to the
-    /// smallest of: the memory limit (<paramref name="memory"/>), <paramref name="maxBatchSize"/>, and, unless
-    /// <paramref name="allowExtrapolation"/>, the largest profiled batch size.
+    /// The batch size with the lowest cost per query whose latency meets <paramref name="bound"/>, from the smallest profiled
+    /// batch size (1 when <paramref name="allowExtrapolation"/>) up to the smallest of: the memory limit
+    /// (<paramref name="memory"/>), <paramref name="maxBatchSize"/>, and, unless <paramref name="allowExtrapolation"/>, the
+    /// largest profiled batch size.
     /// </summary>
     /// <param name="model">The batched runtime model.</param>
     /// <param name="promptTokens">Prompt size <c>p</c> of every query.</param>
@@ -63,6 +66,7 @@ public static class BatchServing
     /// <param name="maxBatchSize">Caller's cap on the batch size; null for none.</param>
     /// <param name="allowExtrapolation">Consider batch sizes beyond the profiled range (their runtimes are extrapolated). Default false.</param>
     /// <exception cref="ArgumentOutOfRangeException">A count is out of range, or not even one query fits <paramref name="memory"/>.</exception>
+    /// <exception cref="ArgumentException"><paramref name="memory"/> was planned for a shorter context than the queries'.</exception>
     public static BatchChoice ChooseBatchSize(
         BatchedRuntimeModel model,
         int promptTokens,
@@ -82,6 +86,8 @@ public static class BatchServing
             throw new ArgumentOutOfRangeException(nameof(maxBatchSize), maxBatchSize, "A batch-size cap is 1 or more, or null for none.");
         }
 
+        EnsureContext(memory, promptTokens, outputTokens);
+        var first = allowExtrapolation ? 1 : model.MinimumProfiledBatchSize;
         var limit = allowExtrapolation ? int.MaxValue : model.MaximumProfiledBatchSize;
         var limitedBy = "profiled range";
         if (maxBatchSize is { } cap && cap <= limit)
@@ -102,8 +108,14 @@ public static class BatchServing
             throw new ArgumentException("With extrapolation allowed and neither a memory plan nor a cap, the batch size is unbounded; pass memory or maxBatchSize.", nameof(allowExtrapolation));
         }
 
-        var candidates = new List<BatchedQueryCost>(limit);
-        for (var b = 1; b <= limit; b++)
+        if (limit < first)
+        {
+            return new BatchChoice(null, [], limit, limitedBy, string.Create(CultureInfo.InvariantCulture,
+                $"No batch size to consider: the {limitedBy} allows at most {limit}, below the smallest profiled batch size {first}; profile smaller batches or allow extrapolation."));
+        }
+
+        var candidates = new List<BatchedQueryCost>(limit - first + 1);
+        for (var b = first; b <= limit; b++)
         {
             candidates.Add(PerQuery(model, promptTokens, outputTokens, b, accelerator, acceleratorCount, memory));
         }
@@ -113,7 +125,7 @@ public static class BatchServing
         if (feasible.Length == 0)
         {
             return new BatchChoice(null, candidates, limit, limitedBy, string.Create(CultureInfo.InvariantCulture,
-                $"No batch size from 1 to {limit} meets {bound}: even batch 1 takes {candidates[0].LatencySeconds:G4} s end to end and {candidates[0].TimePerOutputTokenSeconds * 1e3:G4} ms per output token; relax the bound or use faster hardware."));
+                $"No batch size from {first} to {limit} meets {bound}: even batch {first} takes {candidates[0].LatencySeconds:G4} s end to end and {candidates[0].TimePerOutputTokenSeconds * 1e3:G4} ms per output token; relax the bound or use faster hardware."));
         }
 
         var best = feasible.MinBy(c => c.CostPerQueryUsd)!;
@@ -124,5 +136,14 @@ public static class BatchServing
                 : "where cost per query stops falling";
         return new BatchChoice(best, candidates, limit, limitedBy, string.Create(CultureInfo.InvariantCulture,
             $"Batch {best.BatchSize}: {best.CostPerQueryUsd:G4} USD and {best.EnergyPerQueryJoules:G4} J per query, {best.LatencySeconds:G4} s end to end ({why}){(best.Prediction.IsExtrapolated ? "; extrapolated beyond the profiled range" : string.Empty)}."));
+    }
+
+    private static void EnsureContext(BatchMemoryPlan? memory, int promptTokens, int outputTokens)
+    {
+        var needed = (long)promptTokens + outputTokens - 1;
+        if (memory is not null && needed > memory.ContextTokens)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"The memory plan holds {memory.ContextTokens} tokens of KV cache per query, but a query of p = {promptTokens}, o = {outputTokens} needs {needed}; build it with BatchMemoryPlan.For(..., contextTokens: {needed})."), nameof(memory));
+        }
     }
 }

@@ -185,10 +185,10 @@ public sealed class BatchedRuntimeModel
         var pe = Lerp(lo.PromptEncodingSeconds + lo.OverheadSeconds, hi.PromptEncodingSeconds + hi.OverheadSeconds, w);
         var decode = Lerp(lo.GenerationSeconds, hi.GenerationSeconds, w);
         var total = pe + decode;
-        if (!(total > 0))
+        if (!(pe >= 0 && decode >= 0 && total > 0))
         {
             // Only a kept non-physical per-batch-size fit (see their Warnings) or a falling trend extended past the
-            // profiled range gets here; a runtime of zero or less is never returned.
+            // profiled range gets here; a runtime of zero or less, or a part of it below zero, is never returned.
             throw new InvalidOperationException(IsBatchSizeExtrapolated(batchSize)
                 ? FormattableString.Invariant($"Batch size {batchSize} lies outside the profiled {_batchSizes[0]}..{_batchSizes[^1]}, and following the nearest profiled segment gives a non-physical runtime (prompt encoding {pe:G4} s, decode {decode:G4} s); profile that batch size.")
                 : FormattableString.Invariant($"Between the profiled batch sizes {_batchSizes[k]} and {_batchSizes[k + 1]} the runtime of (p = {promptTokens}, o = {outputTokens}) comes out non-physical (prompt encoding {pe:G4} s, decode {decode:G4} s): the per-batch-size fits are not physical; see their Warnings and profile again with more trials."));

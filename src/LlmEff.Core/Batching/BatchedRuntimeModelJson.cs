@@ -134,7 +134,9 @@ internal static class BatchedRuntimeModelJson
                     ? parsedMetric
                     : throw new InvalidDataException($"The field 'metric' is \"{metric}\"; write one of {string.Join(", ", Enum.GetNames<RuntimeMetric>())}.")
                 : default,
-            AcceleratorHourlyPriceUsd = root["accelerator_hourly_price_usd"] is null ? null : Num(root, "accelerator_hourly_price_usd", "accelerator_hourly_price_usd"),
+            AcceleratorHourlyPriceUsd = root["accelerator_hourly_price_usd"] is null ? null : Num(root, "accelerator_hourly_price_usd", "accelerator_hourly_price_usd") is var price && price >= 0
+                ? price
+                : throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture, $"accelerator_hourly_price_usd: {price} is no hourly price; give a finite number of dollars, 0 or more, or remove it.")),
             MeasuredUtc = Text(root, "measured_utc") is { } measured
                 ? DateTimeOffset.TryParse(measured, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var when)
                     ? when

@@ -19,6 +19,7 @@ public static class RooflineEstimator
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(accelerator);
+        architecture.Validate();
         ArgumentOutOfRangeException.ThrowIfLessThan(acceleratorCount, 1);
         var o = (options ?? RooflineOptions.Default).Validate();
         accelerator.Validate();
@@ -38,6 +39,7 @@ public static class RooflineEstimator
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(accelerator);
+        architecture.Validate();
         var o = (options ?? RooflineOptions.Default).Validate();
         var knots = Knots(architecture, o)
             .Select(p => (p, ForwardPassSeconds(architecture, accelerator, acceleratorCount, p, 0, o)))
@@ -69,6 +71,7 @@ public static class RooflineEstimator
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(accelerator);
+        architecture.Validate();
         ArgumentNullException.ThrowIfNull(measured);
         ArgumentOutOfRangeException.ThrowIfLessThan(acceleratorCount, 1);
         var o = (baseOptions ?? RooflineOptions.Default).Validate();

@@ -38,6 +38,7 @@ public sealed record ScenarioFrontier(
     {
         ArgumentNullException.ThrowIfNull(rows);
         ArgumentNullException.ThrowIfNull(options);
+        CheckLogUnit(options);
         var metric = options.Metric;
         return rows
             .Where(r => r.Metrics.ContainsKey(metric))
@@ -68,6 +69,8 @@ public sealed record ScenarioFrontier(
             throw new ArgumentException($"MinimumModels (--min-models) is {options.MinimumModels}; it must be at least 1.", nameof(options));
         }
 
+        CheckLogUnit(options);
+
         var metrics = rows.SelectMany(r => r.Metrics.Keys).Distinct(StringComparer.Ordinal).ToArray();
         if (!metrics.Contains(options.Metric, StringComparer.Ordinal))
         {
@@ -84,6 +87,15 @@ public sealed record ScenarioFrontier(
         }
 
         return result;
+    }
+
+    // A NaN or infinite unit would fail every "smallest > unit" test and drop f2 with a note about the data, not the unit.
+    private static void CheckLogUnit(ScenarioFrontierOptions options)
+    {
+        if (options.Rank && !(double.IsFinite(options.LogUnit) && options.LogUnit > 0))
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"LogUnit (--log-unit) is {options.LogUnit}; f2's log unit must be a finite, positive number in the metric's units (for runtimes a positive number of seconds, e.g. 0.001)."), nameof(options));
+        }
     }
 
     private static ScenarioFrontier For(string scenario, CapabilityEfficiencyPoint[] points, ScenarioFrontierOptions options)
