@@ -88,9 +88,9 @@ internal static class ProfileCommand
             }
 
             var seconds = parse.GetValue(timeout);
-            if (!double.IsFinite(seconds) || seconds <= 0 || seconds > TimeSpan.MaxValue.TotalSeconds / 2)
+            if (!double.IsFinite(seconds) || seconds <= 0 || seconds > (uint.MaxValue - 1.0) / 1000)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--timeout {seconds}: give the seconds allowed per request, a positive number such as 30."));
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--timeout {seconds}: give the seconds allowed per request, a positive number such as 30 (at most 4294967, about 49 days)."));
             }
 
             var attempts = parse.GetValue(maxAttempts);

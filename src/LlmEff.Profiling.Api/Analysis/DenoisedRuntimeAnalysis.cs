@@ -173,8 +173,13 @@ public static class DenoisedRuntimeAnalysis
         => all.GroupBy(r => r.Key)
             .Where(g => g.All(r => r.Status == ApiSampleStatus.Failed))
             .Select(g => g.Last())
-            .Where(r => r.Attempts.Count == 0 || r.Attempts[^1].Failure != EndpointFailureKind.Cancelled)
+            .Where(r => r.Attempts.Count == 0 || !Interrupted(r.Attempts[^1]))
             .ToArray();
+
+    // A request the run stopped on did not fail for good: cancelled in flight, or cancelled while waiting for a retry
+    // that had been scheduled (the last attempt carries its delay).
+    private static bool Interrupted(ApiAttempt last)
+        => last.Failure == EndpointFailureKind.Cancelled || last.DelayBeforeRetrySeconds is not null;
 
     // Why nothing could be fitted, in the words of the journal: the failures' and exclusions' most common reasons.
     private static string Describe(ApiSampleRecord[] all, List<SampleExclusion> exclusions)

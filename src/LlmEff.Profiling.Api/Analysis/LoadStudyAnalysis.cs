@@ -7,7 +7,9 @@ public static class LoadStudyAnalysis
 {
     /// <summary>
     /// Summarises successful records per (requested <c>p</c>, <c>o</c>, load), ordered by configuration then load; the
-    /// load is <see cref="ApiSampleRecord.EffectiveConcurrency"/>, the requests really in flight.
+    /// load is <see cref="ApiSampleRecord.EffectiveConcurrency"/>, the requests really in flight. Answers of another length
+    /// than the one asked for (<see cref="ApiSampleRecord.OutputLengthMismatch"/>, an early end of sequence) are left out,
+    /// as <see cref="DenoisedRuntimeAnalysis"/> leaves them out: an 8-token answer would be the "minimum" of 64 tokens.
     /// </summary>
     /// <param name="records">Journal records of a run with several concurrency levels.</param>
     public static IReadOnlyList<LoadStudyPoint> Analyze(IEnumerable<ApiSampleRecord> records)
@@ -15,7 +17,7 @@ public static class LoadStudyAnalysis
         ArgumentNullException.ThrowIfNull(records);
         var points = new List<LoadStudyPoint>();
         var byConfiguration = records
-            .Where(r => r.Status == ApiSampleStatus.Succeeded && r.RuntimeSeconds is > 0)
+            .Where(r => r.Status == ApiSampleStatus.Succeeded && r.RuntimeSeconds is > 0 && !r.OutputLengthMismatch)
             .GroupBy(r => (r.PromptTokens, r.OutputTokens))
             .OrderBy(g => g.Key.PromptTokens).ThenBy(g => g.Key.OutputTokens);
         foreach (var configuration in byConfiguration)

@@ -45,9 +45,14 @@ public sealed record ProfilingBudget
             throw new ArgumentOutOfRangeException(nameof(MaxDollars), MaxDollars, "MaxDollars must be non-negative, or null for no cap.");
         }
 
-        if (DollarsPerMillionPromptTokens < 0 || DollarsPerMillionOutputTokens < 0)
+        if (DollarsPerMillionPromptTokens < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(DollarsPerMillionPromptTokens), DollarsPerMillionPromptTokens, "Token prices must be non-negative.");
+        }
+
+        if (DollarsPerMillionOutputTokens < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DollarsPerMillionOutputTokens), DollarsPerMillionOutputTokens, "Token prices must be non-negative.");
         }
 
         if (MaxDollars is not null && DollarsPerMillionPromptTokens == 0 && DollarsPerMillionOutputTokens == 0)

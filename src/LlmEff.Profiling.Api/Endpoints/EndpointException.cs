@@ -17,6 +17,15 @@ public sealed class EndpointException : Exception
         RetryAfter = retryAfter;
     }
 
+    /// <summary>A client error that repeating can mend (a field the server refused, sent again without it).</summary>
+    internal EndpointException(EndpointFailureKind kind, string message, int? statusCode, bool transient)
+        : this(kind, message, statusCode)
+    {
+        _transient = transient;
+    }
+
+    private readonly bool? _transient;
+
     /// <summary>The failure class.</summary>
     public EndpointFailureKind Kind { get; }
 
@@ -27,7 +36,7 @@ public sealed class EndpointException : Exception
     public TimeSpan? RetryAfter { get; }
 
     /// <summary>True when repeating the request may succeed (everything but <see cref="EndpointFailureKind.ClientError"/>).</summary>
-    public bool IsTransient => Kind != EndpointFailureKind.ClientError;
+    public bool IsTransient => _transient ?? Kind != EndpointFailureKind.ClientError;
 
     /// <summary>Classifies an HTTP status code: 429 rate limit, 408 timeout, 5xx server error, other 4xx client error.</summary>
     public static EndpointFailureKind Classify(int statusCode) => statusCode switch

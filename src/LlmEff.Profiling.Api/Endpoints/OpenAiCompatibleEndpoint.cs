@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
@@ -87,6 +88,11 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
         return new UriBuilder(address) { UserName = string.Empty, Password = string.Empty }.Uri;
     }
 
+    /// <summary>The request settings a journal header records (see <see cref="ApiJournalHeader.RequestSettings"/>).</summary>
+    internal string RequestSettings => string.Create(
+        CultureInfo.InvariantCulture,
+        $"ignore_eos {(_options.IgnoreEos ? "on" : "off")}, min_tokens {(_options.SendMinTokens ? "on" : "off")}, prompt as {(_options.SendTokenIds ? "token ids" : "text")}, temperature {_options.Temperature:R}");
+
     /// <inheritdoc />
     public async Task<EndpointResponse> SendAsync(EndpointRequest request, CancellationToken cancellationToken)
     {
@@ -99,9 +105,10 @@ public sealed class OpenAiCompatibleEndpoint : IProfilingEndpoint, IDisposable
         }
         catch (EndpointException ex) when (withMinTokens && ex.StatusCode == 400 && ex.Message.Contains("min_tokens", StringComparison.Ordinal))
         {
-            // A server that does not know the field (hosted APIs) says so at once; it stays off for the rest of the run.
+            // A server that does not know the field (hosted APIs) says so at once; it stays off for the rest of the run. The
+            // refusal is an attempt like any other (budgeted and journaled by the caller), retried without the field.
             _minTokensRefused = true;
-            return await SendOnceAsync(request, false, cancellationToken).ConfigureAwait(false);
+            throw new EndpointException(EndpointFailureKind.ClientError, $"{ex.Message} (the server does not take min_tokens; the request goes again without it)", ex.StatusCode, transient: true);
         }
     }
 

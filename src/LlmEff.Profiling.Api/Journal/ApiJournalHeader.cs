@@ -33,6 +33,29 @@ public sealed record ApiJournalHeader
     /// <summary>The plan: grid, trials, concurrency levels, streaming and seed.</summary>
     public ApiJournalPlan? Plan { get; init; }
 
+    /// <summary>
+    /// What each request asks of the server beyond the plan, when the endpoint exposes it: <c>ignore_eos</c>, <c>min_tokens</c>,
+    /// prompts as token ids, temperature. Each changes what the model computes or when it stops, so a journal is not resumed
+    /// with other settings.
+    /// </summary>
+    public string? RequestSettings { get; init; }
+
+    /// <summary>The header of a run of <paramref name="endpoint"/> over prompts counted in <paramref name="encoding"/> with <paramref name="plan"/>.</summary>
+    internal static ApiJournalHeader For(IProfilingEndpoint endpoint, string encoding, ApiJournalPlan plan)
+    {
+        var openAi = endpoint as OpenAiCompatibleEndpoint;
+        return new ApiJournalHeader
+        {
+            Model = openAi?.Model,
+            Url = openAi?.Address.AbsoluteUri,
+            Api = openAi is null ? null : (openAi.Api == OpenAiApiKind.Completions ? "completions" : "chat_completions"),
+            Endpoint = endpoint.Description,
+            Encoding = encoding,
+            Plan = plan,
+            RequestSettings = openAi?.RequestSettings,
+        };
+    }
+
     /// <summary>True when the header names what was measured (journals of older versions only carry the schema).</summary>
     [JsonIgnore]
     public bool HasIdentity => Model is not null || Endpoint is not null || Plan is not null;
@@ -47,6 +70,7 @@ public sealed record ApiJournalHeader
         Compare("api", Api, other.Api);
         Compare("endpoint", Endpoint, other.Endpoint);
         Compare("encoding", Encoding, other.Encoding);
+        Compare("request_settings", RequestSettings, other.RequestSettings);
         if (Plan is not null && other.Plan is not null)
         {
             Compare("prompt_tokens", Join(Plan.PromptTokens), Join(other.Plan.PromptTokens));

@@ -128,21 +128,12 @@ public sealed class LoadStudyProfiler
 
     private ApiJournalHeader Header()
     {
-        var openAi = _endpoint as OpenAiCompatibleEndpoint;
-        return new ApiJournalHeader
+        return ApiJournalHeader.For(_endpoint, _prompts.EncodingName, new ApiJournalPlan(_options.PromptTokens, _options.OutputTokens, 1, _options.ConcurrencyLevels ?? [], _options.Stream, _options.Seed)
         {
-            Model = openAi?.Model,
-            Url = openAi?.Address.AbsoluteUri,
-            Api = openAi is null ? null : (openAi.Api == OpenAiApiKind.Completions ? "completions" : "chat_completions"),
-            Endpoint = _endpoint.Description,
-            Encoding = _prompts.EncodingName,
-            Plan = new ApiJournalPlan(_options.PromptTokens, _options.OutputTokens, 1, _options.ConcurrencyLevels ?? [], _options.Stream, _options.Seed)
-            {
-                RequestRates = _options.RequestRates is { Count: > 0 } rates ? rates : null,
-                DurationSeconds = _options.Duration?.TotalSeconds,
-                MaxRequestsPerLevel = _options.MaxRequestsPerLevel,
-            },
-        };
+            RequestRates = _options.RequestRates is { Count: > 0 } rates ? rates : null,
+            DurationSeconds = _options.Duration?.TotalSeconds,
+            MaxRequestsPerLevel = _options.MaxRequestsPerLevel,
+        });
     }
 
     // c workers, each sending its next request as soon as the previous one finished: c requests always in flight.

@@ -111,18 +111,7 @@ public sealed class ApiProfiler
 
     // What the journal must agree with before anything is appended to it.
     private ApiJournalHeader Header()
-    {
-        var openAi = _endpoint as OpenAiCompatibleEndpoint;
-        return new ApiJournalHeader
-        {
-            Model = openAi?.Model,
-            Url = openAi?.Address.AbsoluteUri,
-            Api = openAi is null ? null : (openAi.Api == OpenAiApiKind.Completions ? "completions" : "chat_completions"),
-            Endpoint = _endpoint.Description,
-            Encoding = _prompts.EncodingName,
-            Plan = new ApiJournalPlan(_options.PromptTokens, _options.OutputTokens, _options.Trials, _options.ConcurrencyLevels, _options.Stream, _options.Seed),
-        };
-    }
+        => ApiJournalHeader.For(_endpoint, _prompts.EncodingName, new ApiJournalPlan(_options.PromptTokens, _options.OutputTokens, _options.Trials, _options.ConcurrencyLevels, _options.Stream, _options.Seed));
 
     // Trials are the outer loop inside each concurrency level so that slow periods of a shared API spread over
     // all configurations instead of hitting every trial of one.
@@ -257,7 +246,8 @@ public sealed class ApiProfiler
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
-                // Cancelled before the retry: the attempts made are journaled, so a resumed run counts them.
+                // Cancelled before the retry: the attempts made are journaled, so a resumed run counts them; the last one's
+                // scheduled retry delay tells the analysis the request was interrupted, not failed for good.
                 journal.Append(Failed(key, attempts, startedUtc, prompt));
                 throw;
             }

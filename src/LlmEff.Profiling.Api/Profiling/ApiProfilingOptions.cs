@@ -25,6 +25,9 @@ public sealed record ApiProfilingOptions
     /// <summary>Time allowed for one attempt, end to end; a slower one counts as a timeout and is retried. Default 120 s.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
+    /// <summary>The longest <see cref="RequestTimeout"/> a timer can wait: 2³² − 2 milliseconds, about 49.7 days.</summary>
+    internal static readonly TimeSpan MaxRequestTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1.0);
+
     /// <summary>Retries of transient failures. Default <see cref="RetryPolicy.Default"/>.</summary>
     public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
 
@@ -84,9 +87,9 @@ public sealed record ApiProfilingOptions
         CheckList(OutputTokens, nameof(OutputTokens), 1, "output lengths must be at least 1 token");
         CheckList(ConcurrencyLevels, nameof(ConcurrencyLevels), 1, "concurrency levels must be at least 1");
         ArgumentOutOfRangeException.ThrowIfLessThan(Trials, 1, nameof(Trials));
-        if (RequestTimeout <= TimeSpan.Zero)
+        if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > ApiProfilingOptions.MaxRequestTimeout)
         {
-            throw new ArgumentOutOfRangeException(nameof(RequestTimeout), RequestTimeout, "RequestTimeout must be positive.");
+            throw new ArgumentOutOfRangeException(nameof(RequestTimeout), RequestTimeout, "RequestTimeout must be positive and at most 49 days (the longest a .NET timer waits).");
         }
 
         ArgumentNullException.ThrowIfNull(Retry, nameof(Retry));
