@@ -5,7 +5,7 @@ using LlmEff.Core;
 using LlmEff.Core.Evaluation;
 using LlmEff.Core.Planning;
 
-// dotnet run -c Release --project benchmarks/LlmEff.Accuracy.Harness -- [grid folder] [seeds]   (ABLATE=1 adds the ablation rows)
+// dotnet run -c Release --project benchmarks/LlmEff.Accuracy.Harness -- [grid folder] [seeds]   (ABLATE=1 adds the ablation rows, LATE=1 the late short-output checks)
 // Scores adaptive profiling (this build's planner and fit, and the previous planner as baseline) at 30 and 50 queries on
 // each measured grid and on seeded noisier variants of it, against the noise-relaxed bar of AccuracyTarget.
 // ... -- noise-floor [grid folder] [seeds] [budget]: the held-out p90 of the measured grid itself used as the prediction of
@@ -42,6 +42,15 @@ foreach (var file in Directory.GetFiles(folder, "*.csv").Order(StringComparer.Or
                 rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, "current, Auto without hinge", target, currentDesign, AdaptiveProfilingPlanner.FitOptions with { AutoConsidersHinge = false }));
                 // The same planner with two short-output checks (the error estimate's trade: see AdaptiveProfilingPlanner.ShortOutputChecks).
                 rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, "current, 2 short checks", target, Checked(grid, budget), AdaptiveProfilingPlanner.FitOptions));
+                if (Environment.GetEnvironmentVariable("LATE") == "1")
+                {
+                    // Experiment (not kept, docs/benchmarks.md): the same checks taken late, once 40 or 44 configurations are measured.
+                    foreach (var from in new[] { 40, 44 })
+                    {
+                        rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, FormattableString.Invariant($"current, 2 short checks from {from}"), target, LateChecks(grid, budget, from, 2), AdaptiveProfilingPlanner.FitOptions));
+                    }
+                }
+
                 if (Environment.GetEnvironmentVariable("ABLATE") == "1")
                 {
                     // Ablations: the previous sweep share, the robust loss, and knot confirmation with the robust loss that pools it.
@@ -84,6 +93,28 @@ static List<ProfilingSample> Checked(ProfilingGrid grid, int budget)
     => new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens) { ShortOutputChecks = 2 }
         .RunAsync(budget, (q, _) => ValueTask.FromResult(grid.Measure(q.PromptTokens, q.OutputTokens)))
         .GetAwaiter().GetResult().ToList();
+
+// The shipped planner without checks up to `from` configurations, then the checks of ShortOutputChecks (the smallest, middle
+// and largest prompt sizes at the second-smallest output length, in that order), then the shipped planner again up to the
+// budget. The planner counts the checks as sweeps when it continues, as it does with ShortOutputChecks.
+static List<ProfilingSample> LateChecks(ProfilingGrid grid, int budget, int from, int checks)
+{
+    ValueTask<ProfilingSample> Measure(ConfigurationQuery q, CancellationToken _) => ValueTask.FromResult(grid.Measure(q.PromptTokens, q.OutputTokens));
+    var planner = new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens);
+    var samples = planner.RunAsync(Math.Min(from, budget), Measure).GetAwaiter().GetResult().ToList();
+    int pMin = grid.PromptTokens.Min(), pMax = grid.PromptTokens.Max();
+    var pMid = grid.PromptTokens.Order().MinBy(p => Math.Abs(p - ((pMin + pMax) / 2.0)));
+    var o2 = grid.OutputTokens.Order().ElementAt(1);
+    foreach (var p in new[] { pMin, pMid, pMax }.Distinct().Take(checks))
+    {
+        if (samples.Count < budget && !samples.Any(s => s.PromptTokens == p && s.OutputTokens == o2))
+        {
+            samples.Add(grid.Measure(p, o2));
+        }
+    }
+
+    return planner.RunAsync(budget, Measure, samples).GetAwaiter().GetResult().ToList();
+}
 
 static List<ProfilingSample> Design(ProfilingGrid grid, int budget, double confirmShare, double decodeShare)
     => new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens) { ConfirmShare = confirmShare, DecodeShare = decodeShare }
