@@ -93,4 +93,24 @@ public class FitCommandTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public void Fit_AllAggregation_CountsConfigurationsNotSamples()
+    {
+        // With All every sample is its own residual; the header once reported the 27 samples as 27 configurations.
+        using var dir = new TempDir();
+        var csv = dir.File("s.csv");
+        var samples = from p in new[] { 1, 256, 512 }
+                      from o in new[] { 1, 8, 32 }
+                      from t in Enumerable.Range(0, 3)
+                      select new ProfilingSample(p, o, 0.02 + (0.0001 * p) + (0.03 * (o - 1)) + (0.0001 * t)) { Trial = t };
+        ProfilingSampleCsv.WriteFile(csv, samples);
+
+        var (code, output, err) = CliRunner.Run("fit", csv, "--aggregation", "All", "--bootstrap", "0");
+
+        Assert.True(code == 0, err);
+        Assert.Contains("27 samples, 9 configurations", output, StringComparison.Ordinal);
+        var minimum = CliRunner.Run("fit", csv, "--bootstrap", "0");
+        Assert.Contains("27 samples, 9 configurations after Minimum aggregation", minimum.Out, StringComparison.Ordinal);
+    }
 }

@@ -129,6 +129,23 @@ public class PlotCommandTests
         AssertOneLineError(Run("plot", "runtime", csv, "-o", dir.File("f.png")), "line 3");
     }
 
+    [Theory]
+    [InlineData("runtime")]
+    [InlineData("prompt-encoding")]
+    [InlineData("predicted")]
+    public void Plot_HeaderOnlySamplesWithAModel_NamesTheFile(string figure)
+    {
+        // With --model nothing is fitted, so an empty CSV once reached the figure and failed as "Sequence contains no elements".
+        using var dir = new TempDir();
+        var model = dir.File("m.json", Core.RuntimeModel.Fit(Core.Serialization.ProfilingSampleCsv.Read(new StringReader(Samples()), "s.csv")).ToJson());
+        var empty = dir.File("e.csv", "prompt_tokens,output_tokens,runtime_seconds\n");
+
+        var r = Run("plot", figure, empty, "--model", model, "-o", dir.File("f.png"));
+
+        AssertOneLineError(r, "e.csv", "no samples");
+        Assert.DoesNotContain("Sequence contains no elements", r.Err, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task PlotSvg_DrawsSolidLines_WithoutANativeComplaintPerStroke()
     {

@@ -229,7 +229,11 @@ internal static class FitCommand
     private static void Print(TextWriter o, string name, int count, RuntimeModel m, CrossValidationReport cv, BootstrapResult? bootstrap)
     {
         var inv = CultureInfo.InvariantCulture;
-        o.WriteLine(string.Create(inv, $"{name}: {count} samples, {m.Residuals.Count} configurations after {m.Aggregation} aggregation"));
+        // Residuals are one per fitted point: one per configuration after Minimum, Mean or Median, one per sample with All.
+        var configurations = m.Residuals.Select(r => (r.PromptTokens, r.OutputTokens)).Distinct().Count();
+        o.WriteLine(m.Aggregation == TrialAggregation.All
+            ? string.Create(inv, $"{name}: {count} samples, {configurations} configurations, every sample fitted (All aggregation)")
+            : string.Create(inv, $"{name}: {count} samples, {configurations} configurations after {m.Aggregation} aggregation"));
         o.WriteLine(string.Create(inv, $"g = {m.PerOutputTokenSeconds * 1e3:F3} ms/token{Interval(bootstrap?.PerOutputTokenSeconds, 1e3, "ms")}"));
         if (m.Decode is DecodeModel.ContextLinear or DecodeModel.ContextHinge)
         {

@@ -45,6 +45,12 @@ internal static class PlotCommand
 
             CliInputs.EnsureText(samplesFile.FullName, "a samples CSV (prompt_tokens,output_tokens,runtime_seconds)");
             var data = ProfilingSampleCsv.ReadFile(samplesFile.FullName);
+            if (data.Count == 0)
+            {
+                // Every figure draws the measured samples, so a header alone is refused whether or not --model gives the model.
+                throw new ArgumentException($"{samplesFile.Name}: no samples, only a header; the figure draws measured runtimes, so pass a CSV with data rows prompt_tokens,output_tokens,runtime_seconds (e.g. written by 'llmeff profile').");
+            }
+
             var runtime = parse.GetValue(model) is { } m ? LoadModel(m) : CliInputs.Fit(samplesFile, data, new RuntimeFitOptions { KeepNonPhysicalFit = parse.GetValue(keep) });
             FitWarnings.Print(output, runtime);
             var target = parse.GetValue(file)!.FullName;

@@ -13,16 +13,20 @@ public sealed record ErrorSummary(int Count, double Median, double P90, double M
     public static ErrorSummary FromRelativeErrors(IEnumerable<double> relativeErrors)
     {
         ArgumentNullException.ThrowIfNull(relativeErrors);
-        var sorted = relativeErrors.Select(Math.Abs).Order().ToArray();
+        var sorted = relativeErrors.Select(Math.Abs).ToArray();
         if (sorted.Length == 0)
         {
             throw new ArgumentException("No errors to summarise; pass at least one point.", nameof(relativeErrors));
         }
 
-        if (!double.IsFinite(sorted[^1]))
+        // Checked before sorting, so the index is the caller's (a NaN would also sort first and pass a look at the largest).
+        var bad = Array.FindIndex(sorted, e => !double.IsFinite(e));
+        if (bad >= 0)
         {
-            throw new ArgumentException("A relative error is not finite; check for zero or missing observations.", nameof(relativeErrors));
+            throw new ArgumentException($"{nameof(relativeErrors)}[{bad}] is not finite; check for zero or missing observations.", nameof(relativeErrors));
         }
+
+        Array.Sort(sorted);
 
         return new ErrorSummary(
             sorted.Length,

@@ -63,12 +63,15 @@ public static class Percentiles
 
     /// <summary>
     /// The <paramref name="percent"/>-th percentile of <paramref name="values"/> where value <c>i</c> counts with weight
-    /// <c>weights[i]</c>: the weighted form of type 7 by Akinshin (2023, "Weighted quantile estimators"). It reduces to
-    /// <see cref="Of"/> exactly when all weights are equal. With normalised cumulative weights <c>t[0] = 0 &lt; t[1] &lt; … &lt; t[n] = 1</c>
-    /// over the sorted values, Kish's effective sample size <c>n* = (Σw)² / Σw²</c> and <c>h = (n* − 1)·P/100 + 1</c>, the
-    /// result is <c>Σ x[i]·(F(t[i+1]) − F(t[i]))</c> with <c>F</c> the uniform distribution function on
-    /// <c>[(h − 1)/n*, h/n*]</c>: an average of the values whose cumulative weight falls in a window of width <c>1/n*</c>.
-    /// With unequal weights, <c>P = 0</c> and <c>P = 100</c> therefore average the smallest (largest) values over that window rather than return the extreme one.
+    /// <c>weights[i]</c>: the weighted form of type 7 by Akinshin (2023, "Weighted quantile estimators"). With normalised
+    /// cumulative weights <c>t[0] = 0 &lt; t[1] &lt; … &lt; t[n] = 1</c> over the sorted values, Kish's effective sample size
+    /// <c>n* = (Σw)² / Σw²</c> and <c>h = (n* − 1)·P/100 + 1</c>, the result is <c>Σ x[i]·(F(t[i+1]) − F(t[i]))</c> with
+    /// <c>F</c> the uniform distribution function on <c>[(h − 1)/n*, h/n*]</c>: an average of the values whose cumulative
+    /// weight falls in a window of width <c>1/n*</c>. When all weights are equal (<c>n* = n</c>) that window covers the two
+    /// values type 7 interpolates between, in type 7's proportions, and the result is <see cref="Of"/>'s bit for bit: the
+    /// weights are taken relative to the largest (so equal ones are exactly 1) and the average is summed from the nearer end
+    /// as <see cref="Of"/> interpolates. With unequal weights, <c>P = 0</c> and <c>P = 100</c> average the smallest
+    /// (largest) values over the window rather than return the extreme one.
     /// </summary>
     /// <param name="values">At least one finite value, any order.</param>
     /// <param name="weights">One positive finite weight per value; only their ratios matter.</param>
@@ -96,32 +99,74 @@ public static class Percentiles
         }
 
         var order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToArray();
+        var x = order.Select(i => values[i]).ToArray();
+
+        // Only the weights' ratios matter; relative to the largest, equal weights are exactly 1, so their sums below are
+        // whole numbers and the positions are those of Of, bit for bit.
+        var largest = weights.Max();
         double total = 0, squares = 0;
-        foreach (var w in weights)
-        {
-            total += w;
-            squares += w * w;
-        }
-
-        var effectiveCount = total * total / squares;
-        var h = ((effectiveCount - 1) * (percent / 100)) + 1;
-        var lower = (h - 1) / effectiveCount;
-        var upper = h / effectiveCount;
-        double Window(double t) => Math.Clamp((t - lower) / (upper - lower), 0, 1);
-
-        double result = 0, cumulative = 0;
         foreach (var i in order)
         {
-            var start = cumulative / total;
-            cumulative += weights[i];
-            var share = Window(cumulative / total) - Window(start);
-            if (share > 0)
-            {
-                result += share * values[i];
-            }
+            var r = weights[i] / largest;
+            total += r;
+            squares += r * r;
         }
 
-        return result;
+        // Positions in units of 1/n*: value k spans [u[k], u[k + 1]] and the window [pos, pos + 1], where pos is type 7's
+        // position (n* − 1)·P/100 (Of's, when n* = n).
+        var effectiveCount = total * total / squares;
+        var scale = effectiveCount / total;
+        var u = new double[x.Length + 1];
+        double cumulative = 0;
+        for (var k = 0; k < x.Length; k++)
+        {
+            cumulative += weights[order[k]] / largest;
+            u[k + 1] = scale * cumulative;
+        }
+
+        var pos = (effectiveCount - 1) * (percent / 100);
+
+        // The values the window covers: from the one holding its lower end to the one holding its upper end.
+        var first = 0;
+        while (first + 1 < x.Length && u[first + 1] <= pos)
+        {
+            first++;
+        }
+
+        var last = first;
+        while (last + 1 < x.Length && u[last + 1] - pos < 1)
+        {
+            last++;
+        }
+
+        if (first == last)
+        {
+            return x[first];
+        }
+
+        // The window average Σ x[k]·share[k], summed by parts from the end nearer the result, as Of interpolates (this keeps
+        // it within the covered values and, for equal weights, makes it Of's a + (b − a)·f or b − (b − a)·(1 − f)).
+        // Above(k): the window's share at or after value k; Below(k): its share before value k.
+        double Above(int k) => Math.Clamp(pos - (u[k] - 1), 0, 1);
+        double Below(int k) => Math.Clamp(u[k] - pos, 0, 1);
+        if (Above(first + 1) < 0.5)
+        {
+            var fromBelow = x[first];
+            for (var k = first + 1; k <= last; k++)
+            {
+                fromBelow += (x[k] - x[k - 1]) * Above(k);
+            }
+
+            return fromBelow;
+        }
+
+        var fromAbove = x[last];
+        for (var k = last; k > first; k--)
+        {
+            fromAbove -= (x[k] - x[k - 1]) * Below(k);
+        }
+
+        return fromAbove;
     }
 
     private static double Interpolate(IReadOnlyList<double> sorted, double percent)

@@ -42,8 +42,9 @@ public sealed record RuntimeFitOptions
 
     /// <summary>
     /// When set, keep at most this many <c>PE</c> knots, placed where the curve bends: starting from the end points, the
-    /// knot the current interpolant misses by most is added until the count is reached. Null (default) keeps every
-    /// profiled prompt size. Useful with dense, noisy prompt sweeps.
+    /// knot the current interpolant misses by most is added until the count is reached. The count is of the model's knots:
+    /// with <see cref="OverheadMode.ZeroPromptAnchor"/> the anchor <c>PE(0) = 0</c> is one of them (always kept, as the
+    /// smallest prompt size). Null (default) keeps every profiled prompt size. Useful with dense, noisy prompt sweeps.
     /// </summary>
     public int? MaximumKnots { get; init; }
 

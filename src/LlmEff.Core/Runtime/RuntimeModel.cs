@@ -141,7 +141,7 @@ public sealed partial class RuntimeModel
     /// <summary>Builds a model with every parameter: the context-growth term <c>g1</c> and HELM's PE mode included.</summary>
     /// <param name="promptEncoding"><c>PE</c> knots (prompt sizes of 0 or more; at 1 or more for <see cref="PromptEncodingMode.HelmNextKeyScaled"/>), values of 0 s or more.</param>
     /// <param name="perOutputTokenSeconds"><c>g</c> (or <c>g0</c>) in seconds; finite and non-negative.</param>
-    /// <param name="perOutputTokenContextSeconds"><c>g1</c> in seconds per context token; finite.</param>
+    /// <param name="perOutputTokenContextSeconds"><c>g1</c> in seconds per context token; finite, and with <c>g0 + g1·i</c> at 0 s or more at every context from the smallest to the largest knot.</param>
     /// <param name="overheadSeconds">Fixed overhead in seconds; finite and non-negative.</param>
     /// <param name="promptEncodingMode">How PE is read off the knots.</param>
     /// <param name="metadata">Provenance.</param>
@@ -155,13 +155,13 @@ public sealed partial class RuntimeModel
         RuntimeModelMetadata? metadata = null)
     {
         RuntimeModelPhysics.ValidateParameters(promptEncoding, perOutputTokenSeconds, perOutputTokenContextSeconds, overheadSeconds, promptEncodingMode);
-        return new RuntimeModel(promptEncoding, perOutputTokenSeconds, overheadSeconds, double.NaN, null, null, null, metadata, perOutputTokenContextSeconds, promptEncodingMode);
+        return RefuseNegativeDecode(new RuntimeModel(promptEncoding, perOutputTokenSeconds, overheadSeconds, double.NaN, null, null, null, metadata, perOutputTokenContextSeconds, promptEncodingMode));
     }
 
     /// <summary>Builds a flat-then-linear (<see cref="DecodeModel.ContextHinge"/>) model: generating at context <c>i</c> costs <c>g0 + g1·max(0, i − c0)</c>.</summary>
     /// <param name="promptEncoding"><c>PE</c> knots (prompt sizes of 0 or more), values of 0 s or more.</param>
     /// <param name="perOutputTokenSeconds"><c>g0</c> in seconds, the per-token time up to the knee; finite and non-negative.</param>
-    /// <param name="perOutputTokenContextSeconds"><c>g1</c> in seconds per context token past the knee; finite.</param>
+    /// <param name="perOutputTokenContextSeconds"><c>g1</c> in seconds per context token past the knee; finite, and with <c>g0 + g1·max(0, i − c0)</c> at 0 s or more at every context from the smallest to the largest knot.</param>
     /// <param name="contextKneeTokens"><c>c0</c>, the knee in tokens of context; 0 or more (0 is <see cref="DecodeModel.ContextLinear"/>).</param>
     /// <param name="overheadSeconds">Fixed overhead in seconds; finite and non-negative.</param>
     /// <param name="metadata">Provenance.</param>
@@ -175,8 +175,18 @@ public sealed partial class RuntimeModel
         RuntimeModelMetadata? metadata = null)
     {
         RuntimeModelPhysics.ValidateParameters(promptEncoding, perOutputTokenSeconds, perOutputTokenContextSeconds, overheadSeconds, PromptEncodingMode.Interpolate, contextKneeTokens: contextKneeTokens);
-        return new RuntimeModel(promptEncoding, perOutputTokenSeconds, overheadSeconds, double.NaN, null, null, null, metadata, perOutputTokenContextSeconds, PromptEncodingMode.Interpolate, contextKneeTokens: contextKneeTokens);
+        return RefuseNegativeDecode(new RuntimeModel(promptEncoding, perOutputTokenSeconds, overheadSeconds, double.NaN, null, null, null, metadata, perOutputTokenContextSeconds, PromptEncodingMode.Interpolate, contextKneeTokens: contextKneeTokens));
     }
+
+    // Each parameter valid alone, together a step that takes less than no time within the knots' contexts (a falling g1):
+    // refused here in the words FromJson uses, so that every model Create returns can be written and read back.
+    private static RuntimeModel RefuseNegativeDecode(RuntimeModel model)
+        => RuntimeModelPhysics.FirstGivenProblem(model, new HashSet<RuntimeFitWarningKind>()) is { } problem
+            ? throw new ArgumentOutOfRangeException(
+                "perOutputTokenContextSeconds",
+                model.PerOutputTokenContextSeconds,
+                $"{problem.Message} A decode step cannot take less than no time: give a g1 that keeps g0 + g1·i at 0 s or more up to the largest PE knot, or 0 for the paper's constant-g model.")
+            : model;
 
     /// <summary>Builds a model from <c>PE</c> knots given as (prompt tokens, seconds) pairs.</summary>
     public static RuntimeModel Create(

@@ -217,14 +217,16 @@ internal static partial class RuntimeModelFitter
             knots = PromptEncodingKnots.MakeMonotone(knots, weights);
         }
 
-        if (options.MaximumKnots is { } maxKnots && knots.Count > maxKnots)
-        {
-            knots = PromptEncodingKnots.SelectWhereCurveBends(knots, maxKnots);
-        }
-
+        // The anchor PE(0) = 0 is a knot of the model like any other, so it counts toward MaximumKnots; as the smallest prompt
+        // size it is an end point and always kept.
         if (options.Overhead == OverheadMode.ZeroPromptAnchor)
         {
             knots.Add(new PiecewiseLinearKnot(0, 0.0));
+        }
+
+        if (options.MaximumKnots is { } maxKnots && knots.Count > maxKnots)
+        {
+            knots = PromptEncodingKnots.SelectWhereCurveBends(knots, maxKnots);
         }
 
         var pe = new PiecewiseLinearFunction(knots);

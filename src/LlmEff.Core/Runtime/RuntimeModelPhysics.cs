@@ -78,8 +78,26 @@ internal static class RuntimeModelPhysics
         }
     }
 
+    /// <summary>
+    /// Refuses given parameters (<see cref="RuntimeModel.Create(PiecewiseLinearFunction, double, double, double, PromptEncodingMode, RuntimeModelMetadata?)"/>
+    /// and <see cref="RuntimeModel.FromJson"/>) that are each valid but together are not: a per-token time <c>g0 + g1·i</c> that
+    /// falls below 0 s, or a runtime below 0 s, within the contexts the model covers. Findings of a kind in
+    /// <paramref name="kept"/> (a kept fit's own warnings) are not refused.
+    /// </summary>
+    /// <returns>The first problem, or null.</returns>
+    public static RuntimeFitWarning? FirstGivenProblem(RuntimeModel model, IReadOnlySet<RuntimeFitWarningKind> kept)
+        => Check(model, 0, givenParameters: true).FirstOrDefault(w => w.Kind is not RuntimeFitWarningKind.LowRSquared && !kept.Contains(w.Kind));
+
     /// <summary>What is not physical about a fitted model, in the order: decode time, PE knots, predictions, R².</summary>
-    public static List<RuntimeFitWarning> Check(RuntimeModel model, double rSquaredThreshold)
+    /// <param name="model">The model.</param>
+    /// <param name="rSquaredThreshold">R² below this is a finding.</param>
+    /// <param name="givenParameters">
+    /// True for parameters someone gave (<see cref="RuntimeModel.Create(PiecewiseLinearFunction, double, double, RuntimeModelMetadata?)"/>,
+    /// <see cref="RuntimeModel.FromJson"/>): a per-token time of exactly 0 s is then allowed (a table may neglect decode, as
+    /// HELM's do with <c>runtime_per_output_token = 0</c>), and only one that falls below 0 s is a finding. A fit whose
+    /// decode slope comes out 0 or less measured nothing of decode, so for fits it must be positive.
+    /// </param>
+    public static List<RuntimeFitWarning> Check(RuntimeModel model, double rSquaredThreshold, bool givenParameters = false)
     {
         var inv = CultureInfo.InvariantCulture;
         var findings = new List<RuntimeFitWarning>();
@@ -94,7 +112,7 @@ internal static class RuntimeModelPhysics
         var highContext = (double)prompts[^1] + Math.Max(0, maxO - 2);
         var knee = model.ContextKneeTokens;
         var lowestDecode = Math.Min(g0 + (g1 * Math.Max(0, lowContext - knee)), g0 + (g1 * Math.Max(0, highContext - knee)));
-        if (!(g0 > 0) || !(lowestDecode > 0))
+        if (givenParameters ? !(g0 >= 0) || !(lowestDecode >= 0) : !(g0 > 0) || !(lowestDecode > 0))
         {
             var what = g1 == 0
                 ? string.Create(inv, $"g = {g0 * 1e3:G4} ms/token is not positive (runtime does not grow with the output length).")

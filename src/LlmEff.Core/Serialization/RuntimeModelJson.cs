@@ -317,10 +317,11 @@ public static class RuntimeModelJson
             warnings,
             d.ContextKneeTokens ?? 0);
 
-        // The values are each valid; together they may still make a step or a query take no time within the profiled
-        // range (a falling context slope, say). A kept fit names that in its warnings; any other file is refused.
+        // The values are each valid; together they may still make a step or a query take less than no time within the
+        // profiled range (a falling context slope, say): Create refuses the same. A kept fit names that in its warnings;
+        // any other file is refused.
         var kept = warnings?.Select(w => w.Kind).ToHashSet() ?? [];
-        if (RuntimeModelPhysics.Check(model, 0).FirstOrDefault(w => w.Kind is not RuntimeFitWarningKind.LowRSquared && !kept.Contains(w.Kind)) is { } problem)
+        if (RuntimeModelPhysics.FirstGivenProblem(model, kept) is { } problem)
         {
             throw new InvalidDataException($"{problem.Message} Fix the values or re-fit the model ('llmeff fit').");
         }

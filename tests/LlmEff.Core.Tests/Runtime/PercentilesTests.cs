@@ -86,9 +86,73 @@ public class PercentilesTests
     [InlineData(100)]
     public void Weighted_EqualWeights_IsOf(double percent)
     {
+        // One percentile definition: with equal weights the weighted form is Of bit for bit, not just to rounding, so a
+        // summary does not change in its last digit with how its points happen to be weighted.
         double[] values = [0.3, 0.01, 0.2, 0.05, 0.11, 0.07, 0.4];
         var weights = Enumerable.Repeat(0.1, values.Length).ToArray();
-        Assert.Equal(Percentiles.Of(values, percent), Percentiles.Weighted(values, weights, percent), 12);
+        Assert.Equal(Percentiles.Of(values, percent), Percentiles.Weighted(values, weights, percent));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(25)]
+    [InlineData(50)]
+    [InlineData(90)]
+    [InlineData(100)]
+    public void Weighted_EqualWeightsThatDoNotSumExactly_IsOfExactly(double percent)
+    {
+        // Weights of 1/7 do not add up to 1 in floating point; P = 0 once came out a hair above the minimum.
+        double[] values = [0.01, 0.02, 0.05, 0.07, 0.11, 0.13, 0.2];
+        var weights = values.Select(_ => 1.0 / 7).ToArray();
+        Assert.Equal(Percentiles.Of(values, percent), Percentiles.Weighted(values, weights, percent));
+    }
+
+    [Fact]
+    public void Weighted_MatchesTheWindowAverageAsDefined()
+    {
+        // The summation by parts (nearer end first) is the documented window average Σ x[i]·(F(t[i+1]) − F(t[i])),
+        // computed here directly, for random values, weights (ties and dominant weights included) and percents.
+        var rng = new Random(7);
+        for (var trial = 0; trial < 500; trial++)
+        {
+            var n = rng.Next(1, 12);
+            var values = Enumerable.Range(0, n).Select(_ => Math.Round(rng.NextDouble() * 10, rng.Next(0, 3))).ToArray();
+            var weights = Enumerable.Range(0, n).Select(_ => rng.Next(4) == 0 ? 50 * rng.NextDouble() + 1e-3 : rng.NextDouble() + 1e-3).ToArray();
+            var percent = rng.Next(3) == 0 ? rng.Next(0, 2) * 100.0 : rng.NextDouble() * 100;
+
+            Assert.Equal(WindowAverage(values, weights, percent), Percentiles.Weighted(values, weights, percent), 9);
+        }
+    }
+
+    private static double WindowAverage(double[] values, double[] weights, double percent)
+    {
+        var order = Enumerable.Range(0, values.Length).OrderBy(i => values[i]).ToArray();
+        double total = weights.Sum(), squares = weights.Sum(w => w * w);
+        var effective = total * total / squares;
+        var h = ((effective - 1) * percent / 100) + 1;
+        double lower = (h - 1) / effective, upper = h / effective;
+        double F(double t) => Math.Clamp((t - lower) / (upper - lower), 0, 1);
+        double result = 0, cumulative = 0;
+        foreach (var i in order)
+        {
+            var start = cumulative / total;
+            cumulative += weights[i];
+            result += values[i] * (F(cumulative / total) - F(start));
+        }
+
+        return result;
+    }
+
+    [Fact]
+    public void Weighted_UnequalWeights_AveragesOverTheWindow()
+    {
+        // n* = (1 + 1 + 2)² / (1 + 1 + 4) = 8/3; the median's window [(h − 1)/n*, h/n*] with h = 11/6 is [5/16, 11/16] of
+        // the cumulative weight: 3/16 of it over value 2 (cumulative 1/4 to 1/2), 3/16 over value 3 (1/2 to 1), so 2.5.
+        Assert.Equal(2.5, Percentiles.Weighted([1, 2, 3], [1, 1, 2], 50), 12);
+        Assert.Equal(2.5, Percentiles.Weighted([3, 1, 2], [2, 1, 1], 50), 12);
+
+        // The 90th percentile's window [(n* − 1)·0.9/n*, ((n* − 1)·0.9 + 1)/n*] = [9/16, 15/16], all over value 3.
+        Assert.Equal(3, Percentiles.Weighted([1, 2, 3], [1, 1, 2], 90), 12);
     }
 
     [Fact]
@@ -117,5 +181,16 @@ public class PercentilesTests
         var summary = ErrorSummary.FromRelativeErrors(errors.Select(e => -e));
         Assert.Equal(0.055, summary.Median, 12);
         Assert.Equal(0.091, summary.P90, 12);
+    }
+
+    [Fact]
+    public void ErrorSummary_NonFiniteError_IsNamedAtTheCallersIndex()
+    {
+        // The errors are sorted into a copy before they are summarised; a NaN must be reported as the caller's argument
+        // and position, not the copy's (a NaN sorts first, so its index there would point elsewhere).
+        var ex = Assert.ThrowsAny<ArgumentException>(() => ErrorSummary.FromRelativeErrors([0.1, double.NaN]));
+
+        Assert.Equal("relativeErrors", ex.ParamName);
+        Assert.Contains("relativeErrors[1]", ex.Message, StringComparison.Ordinal);
     }
 }

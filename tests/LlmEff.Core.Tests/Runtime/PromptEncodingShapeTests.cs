@@ -34,6 +34,19 @@ public class PromptEncodingShapeTests
     }
 
     [Fact]
+    public void MaximumKnots_CountsTheZeroPromptAnchor()
+    {
+        // The anchor PE(0) = 0 is a knot of the model: added after the selection, it once made MaximumKnots = 2 give 3 knots.
+        var samples = SyntheticSamples.Generate(1, _ => 0, 1, prompts: [0, 1, 256, 512, 1024, 1536], overhead: 0.05);
+
+        var model = RuntimeModel.Fit(samples, new RuntimeFitOptions { Overhead = OverheadMode.ZeroPromptAnchor, MaximumKnots = 2, KeepNonPhysicalFit = true });
+
+        Assert.Equal([0.0, 1536.0], model.PromptEncoding.Knots.Select(k => k.X));
+        Assert.Equal(0.0, model.PromptEncodingSeconds(0));
+        Assert.Equal(0.05, model.OverheadSeconds, 1e-9);
+    }
+
+    [Fact]
     public void MaximumKnots_BelowTwo_Throws()
         => Assert.Throws<ArgumentOutOfRangeException>(() => RuntimeModel.Fit(WithPe((1, 0.1), (2, 0.2)), new RuntimeFitOptions { MaximumKnots = 1 }));
 }
