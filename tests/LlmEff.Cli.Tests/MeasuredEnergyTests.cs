@@ -135,15 +135,19 @@ public class MeasuredEnergyTests
     public void ProfileTorch_SamplesWithEnergy_WriteTheEnergyCompanionThatEstimateReads()
     {
         LlmEff.Tests.Shared.LibTorchAvailability.Require();
-        // The samples file already holds every point of the plan with energy (as an NVML run writes them), so the run
-        // resumes all of them on the CPU and goes straight to the fits: the energy path of 'profile torch' without a GPU.
+        // The samples file holds every point of the plan with energy (as an NVML run writes them), so the run resumes all
+        // of them on the CPU and goes straight to the fits: the energy path of 'profile torch' without a GPU. A first run
+        // records this CPU setup beside the file (samples without one are set aside, not resumed); its samples are then
+        // replaced by ones with energy.
         using var dir = new TempDir();
         var arch = dir.File("tiny.json", """{"name": "tiny-gpt", "hidden_size": 32, "layers": 2, "heads": 4, "vocabulary_size": 97, "max_context_tokens": 64}""");
         var outDir = Path.Combine(dir.Path, "out");
-        Directory.CreateDirectory(outDir);
+        string[] profile = ["profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "1,8", "--outputs", "1,2,4", "--trials", "1", "--warmup", "0", "--keep-non-physical", "--out", outDir];
+        var first = Run(profile);
+        Assert.True(first.Code == 0, first.Err);
         ProfilingSampleCsv.WriteFile(Path.Combine(outDir, "tiny-gpt-samples.csv"), Samples([1, 8], [1, 2, 4], "torchsharp:tiny-gpt:fp32"));
 
-        var run = Run("profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "1,8", "--outputs", "1,2,4", "--trials", "1", "--warmup", "0", "--out", outDir);
+        var run = Run(profile);
 
         Assert.True(run.Code == 0, run.Err);
         Assert.Contains("(6 resumed)", run.Out, StringComparison.Ordinal);

@@ -155,8 +155,14 @@ internal static partial class ProfileTorchCommand
                 throw new ArgumentException($"--gpus {total}: give 1 or more GPUs.");
             }
 
-            var valid = ModelShard.ValidTensorParallelDegrees(architecture);
-            var degree = valid.Where(d => d <= 8 && total % d == 0).DefaultIfEmpty(1).Max();
+            var valid = ModelShard.ValidTensorParallelDegrees(architecture).Where(d => d <= 8).ToArray();
+            var degree = valid.Where(d => total % d == 0).DefaultIfEmpty(1).Max();
+            if (total / degree > architecture.Layers)
+            {
+                // Refused here, naming the option, rather than by the shard's check as a pipeline-stage count the user did not give.
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--gpus {total}: {architecture.Name} splits tensor-parallel {string.Join(", ", valid)} ways, so {total} GPUs are {degree} x {total / degree} pipeline stages, more than its {architecture.Layers} layers; give N x S GPUs with N one of {string.Join(", ", valid)} and S at most {architecture.Layers} (e.g. --gpus {valid.Max()})."));
+            }
+
             return options with { TensorParallelDegree = degree, PipelineStages = total / degree };
         }
 

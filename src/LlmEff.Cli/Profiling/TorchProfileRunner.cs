@@ -40,7 +40,8 @@ internal static class TorchProfileRunner
         }
         catch (ArgumentOutOfRangeException ex)
         {
-            throw new ArgumentException(OneLine(ex.Message), ex);
+            // Without the "(Parameter 'PipelineStages')" and "Actual value" lines the library appends.
+            throw new ArgumentException(LlmEffCommand.Describe(ex), ex);
         }
         finally
         {

@@ -48,4 +48,44 @@ public sealed record ParallelProfileOptions
     /// profile of stage 1 whenever they hold as many layers (they differ from it in nothing else).
     /// </summary>
     public bool ProfileEveryStage { get; init; }
+
+    /// <summary>
+    /// Checks the options a run would otherwise refuse only after timing its shards (the collectives' model reads the
+    /// activation size and links once the stages are fitted); <paramref name="paramName"/> names the argument that holds them.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option that is out of range or missing; the message names it and the fix.</exception>
+    internal ParallelProfileOptions Validate(string paramName)
+    {
+        if (Accelerator is null || PipelineLink is null || FitOptions is null)
+        {
+            var missing = Accelerator is null ? nameof(Accelerator) : PipelineLink is null ? nameof(PipelineLink) : nameof(FitOptions);
+            throw new ArgumentException($"ParallelProfileOptions.{missing} is null; leave it at its default.", paramName);
+        }
+
+        if (TensorParallelDegree is < 1)
+        {
+            throw new ArgumentOutOfRangeException(paramName, TensorParallelDegree, "ParallelProfileOptions.TensorParallelDegree must be 1 or more, or null for Core's minimum-accelerator layout.");
+        }
+
+        if (PipelineStages is < 1)
+        {
+            throw new ArgumentOutOfRangeException(paramName, PipelineStages, "ParallelProfileOptions.PipelineStages must be 1 or more, or null for Core's minimum-accelerator layout.");
+        }
+
+        if (!double.IsFinite(ActivationBytes) || ActivationBytes <= 0)
+        {
+            throw new ArgumentOutOfRangeException(paramName, ActivationBytes, "ParallelProfileOptions.ActivationBytes must be a positive number of bytes per activation element sent between ranks: 2 for bf16/fp16 (the default), 4 for fp32.");
+        }
+
+        if (!Enum.IsDefined(Execution))
+        {
+            throw new ArgumentOutOfRangeException(paramName, Execution, "ParallelProfileOptions.Execution must be Emulated or Real.");
+        }
+
+        // Their own checks name the link or accelerator and the field.
+        Accelerator.Validate();
+        PipelineLink.Validate();
+        TensorParallelLink?.Validate();
+        return this;
+    }
 }

@@ -39,15 +39,18 @@ public sealed class ParallelProfiler
 
     /// <summary>
     /// The layout used for <paramref name="architecture"/>: the options' degrees, or Core's minimum-accelerator layout
-    /// on <see cref="ParallelProfileOptions.Accelerator"/> for those left null.
+    /// on <see cref="ParallelProfileOptions.Accelerator"/> for those left null. Core's plan checks the heads only; where its
+    /// degree does not split the FFN width (<see cref="ModelShard.ValidTensorParallelDegrees"/>), the largest valid degree
+    /// below it is taken, with as many more pipeline stages (a divisor of the layers where one fits) as the memory needs.
     /// </summary>
+    /// <exception cref="InvalidOperationException">No layout holds the model on the accelerator.</exception>
     public (int TensorParallelDegree, int PipelineStages) Layout(TransformerArchitecture architecture, ProfilingPlan plan)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(plan);
-        if (Options.TensorParallelDegree is { } n && Options.PipelineStages is { } s)
+        if (Options.TensorParallelDegree is { } given && Options.PipelineStages is { } stages)
         {
-            return (n, s);
+            return (given, stages);
         }
 
         var serving = AcceleratorPlanner.MinimumAccelerators(architecture, Options.Accelerator, new ServingRequirements
@@ -55,7 +58,41 @@ public sealed class ParallelProfiler
             ContextTokens = Math.Min(architecture.MaxContextTokens, plan.CapacityTokens),
             Precision = ProfilerOptions.Model.Precision.BytesPerElement() == 4 ? new Core.Analysis.InferencePrecision(4, 4) : Core.Analysis.InferencePrecision.Bf16,
         });
-        return (Options.TensorParallelDegree ?? serving.TensorParallelDegree, Options.PipelineStages ?? serving.PipelineStages);
+        var n = Options.TensorParallelDegree ?? serving.TensorParallelDegree;
+        var valid = ModelShard.ValidTensorParallelDegrees(architecture);
+        if (Options.TensorParallelDegree is not null || valid.Contains(n))
+        {
+            return (n, Options.PipelineStages ?? serving.PipelineStages);
+        }
+
+        // A shard of Core's degree could not be built (e.g. YaLM's FFN width 27,308 is not divisible by 8): step down to
+        // a degree that splits every matrix, and make up the memory with pipeline stages. Degree 1 is always valid.
+        var degree = valid.Where(d => d < n).Max();
+        return (degree, Options.PipelineStages ?? StagesToFit(architecture, serving, degree));
+    }
+
+    // The fewest pipeline stages from the plan's up with which `degree` ranks per stage hold the plan's memory, preferring a
+    // divisor of the layers as Core's planner does. The KV cache is counted as at the plan's degree (replicated key/value
+    // heads make it no smaller at a lower degree), so the stages are enough.
+    private static int StagesToFit(TransformerArchitecture architecture, ServingPlan serving, int degree)
+    {
+        var needed = (int)Math.Ceiling(serving.RequiredBytes / (degree * serving.UsableBytesPerAccelerator));
+        var from = Math.Max(serving.PipelineStages, needed);
+        if (from > architecture.Layers)
+        {
+            throw new InvalidOperationException(FormattableString.Invariant(
+                $"{architecture.Name} needs {serving.RequiredBytes / 1e9:F1} GB, but at tensor-parallel degree {degree} (the largest of {string.Join(", ", ModelShard.ValidTensorParallelDegrees(architecture))} that splits its FFN width {architecture.RoutedFfnHiddenSize}) even one layer per stage on {serving.Accelerator.Name} does not hold it; set the layout (TensorParallelDegree, PipelineStages) or use a larger accelerator."));
+        }
+
+        for (var stages = from; stages <= architecture.Layers; stages++)
+        {
+            if (architecture.Layers % stages == 0)
+            {
+                return stages;
+            }
+        }
+
+        return from;
     }
 
     /// <summary>
@@ -71,6 +108,8 @@ public sealed class ParallelProfiler
         ArgumentNullException.ThrowIfNull(plan);
         plan.Validate();
         architecture.Validate();
+        // Before any shard is timed: the activation size and links are first read when the collectives are added.
+        Options.Validate(nameof(Options));
         var (n, stages) = Layout(architecture, plan);
         if (Options.Execution == ParallelExecution.Real)
         {

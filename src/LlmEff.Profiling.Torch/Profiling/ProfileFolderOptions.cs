@@ -46,12 +46,13 @@ public sealed record ProfileFolderOptions
 
     /// <summary>
     /// The samples' <c>source</c> label of a single-device run: <see cref="TorchProfilerOptions.SourceLabel"/>, or
-    /// <c>torchsharp:&lt;model&gt;:&lt;bf16|fp16|fp32&gt;</c>. A run resumes only a samples file with the same label.
+    /// <c>torchsharp:&lt;model&gt;:&lt;bf16|fp16|fp32&gt;</c>. A run resumes only a samples file with the same label and the
+    /// same setup recorded beside it (<c>{samples}.setup.json</c>: architecture shape, device, shard and seeds).
     /// </summary>
     public string SourceLabel => Profiler.SourceLabel ?? $"torchsharp:{Architecture.Name}:{Profiler.Model.Precision.ShortName()}";
 
     /// <summary>Checks the options, naming the property and the fix.</summary>
-    /// <exception cref="ArgumentException">A missing architecture or folder, an invalid plan, or a plan longer than the architecture's context.</exception>
+    /// <exception cref="ArgumentException">A missing architecture or folder, an invalid plan, a plan longer than the architecture's context, or invalid profiler or layout options.</exception>
     public ProfileFolderOptions Validate()
     {
         if (Architecture is null)
@@ -71,6 +72,8 @@ public sealed record ProfileFolderOptions
         Architecture.Validate();
         Plan.Validate();
         EnergyFitOptions.Validate();
+        TorchProfiler.CheckOptions(Profiler, nameof(Profiler));
+        Parallel?.Validate(nameof(Parallel));
         if (Plan.IsBatched && !Plan.BatchSizes.Contains(1))
         {
             throw new ArgumentException($"Plan.BatchSizes {string.Join(",", Plan.BatchSizes)}: include 1, so the folder's batch-1 runtime model is measured too (e.g. 1,4,16).", nameof(Plan));

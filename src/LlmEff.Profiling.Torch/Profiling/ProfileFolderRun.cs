@@ -10,8 +10,9 @@ namespace LlmEff.Profiling.Torch;
 internal static class ProfileFolderRun
 {
     /// <summary>
-    /// The checks that need no model, run before the profiling thread starts so a caller sees them at once: the layout (a
-    /// degree that does not fit throws), and whether the samples file may be resumed.
+    /// The checks that need no model, run before the profiling thread starts so a caller sees them at once and nothing is
+    /// written: the profiler's and the layout's options, the layout (a degree or stage count that does not fit throws), and
+    /// whether each samples file the run appends to may be resumed (its label and recorded setup).
     /// </summary>
     public static (int TensorParallelDegree, int PipelineStages) Prepare(ProfileFolderOptions options, ILoggerFactory loggers)
     {
@@ -21,22 +22,29 @@ internal static class ProfileFolderRun
         {
             // Layout (batch sizes included), GPU count and the samples file are all checked before NCCL starts or a shard is built.
             new ParallelProfiler(options.Profiler, options.Parallel, loggers).RealDevices(architecture, options.Plan, n, stages, () => TorchSharp.torch.cuda.device_count());
-            CheckResumable(Path.Combine(options.OutputDirectory, ProfileFiles.RealSamplesFileName(architecture, n)), options.Profiler.SourceLabel ?? TorchProfiler.RealSourceLabel(architecture, options.Profiler.Model.Precision, n), options.Resume);
+            _ = ModelShard.TensorParallel(n).Resolve(architecture);
+            TorchProfiler.RealSetupOf(options.Profiler, architecture, n, options.Plan)
+                .CheckResumable(Path.Combine(options.OutputDirectory, ProfileFiles.RealSamplesFileName(architecture, n)), options.Resume);
             return (n, stages);
         }
 
         ParallelProfiler.CheckBatchedLayout(architecture, options.Plan, n, stages);
         if ((n, stages) == (1, 1))
         {
-            // Checked before the model is built (minutes for a large one); the profiler checks the label again as it resumes.
-            CheckResumable(Path.Combine(options.OutputDirectory, ProfileFiles.SamplesFileName(architecture)), options.SourceLabel, options.Resume);
+            // Checked before the model is built (minutes for a large one); the profiler checks again as it resumes.
+            TorchProfiler.SetupOf(options.Profiler, architecture, ModelShard.Full, options.Plan)
+                .CheckResumable(Path.Combine(options.OutputDirectory, ProfileFiles.SamplesFileName(architecture)), options.Resume);
+            return (n, stages);
         }
-        else if (!options.Resume)
+
+        // Every stage's shard is resolved (a degree or stage count that does not fit throws, naming the valid ones) and
+        // every stage's samples file checked before the first stage is built, not when the run reaches that stage.
+        for (var s = 0; s < stages; s++)
         {
-            for (var s = 0; s < stages; s++)
-            {
-                CheckResumable(Path.Combine(options.OutputDirectory, ProfileFiles.StageSamplesFileName(architecture, n, stages, s)), null, resume: false);
-            }
+            var shard = new ModelShard { TensorParallelDegree = n, PipelineStages = stages, PipelineStage = s };
+            _ = shard.Resolve(architecture);
+            TorchProfiler.SetupOf(options.Profiler, architecture, shard, options.Plan)
+                .CheckResumable(Path.Combine(options.OutputDirectory, ProfileFiles.StageSamplesFileName(architecture, n, stages, s)), options.Resume);
         }
 
         return (n, stages);
@@ -152,25 +160,5 @@ internal static class ProfileFolderRun
             BatchedModel = result.BatchedModel,
             BatchedModelPath = batchedPath,
         };
-    }
-
-    /// <summary>Refuses a samples file of another model or precision, or any samples when the run must not resume.</summary>
-    private static void CheckResumable(string samplesPath, string? label, bool resume)
-    {
-        if (!File.Exists(samplesPath) || new FileInfo(samplesPath).Length == 0)
-        {
-            return;
-        }
-
-        if (!resume)
-        {
-            throw new InvalidOperationException($"{samplesPath} already holds samples; set ProfileFolderOptions.Resume = true to continue that run, or choose another output folder.");
-        }
-
-        var foreign = ProfilingSampleCsvWriter.ReadForResume(samplesPath).FirstOrDefault(s => s.Source != label);
-        if (foreign is not null)
-        {
-            throw new InvalidOperationException($"{samplesPath} holds samples of '{foreign.Source}', not '{label}'; resume only with the same model and precision, or choose another output folder.");
-        }
     }
 }

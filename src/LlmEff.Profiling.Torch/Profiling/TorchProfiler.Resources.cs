@@ -36,10 +36,6 @@ public sealed partial class TorchProfiler
         return FormattableString.Invariant($"tensor-parallel rank {s.TensorParallelRank} of {s.TensorParallelDegree}, stage {s.PipelineStage} of {s.PipelineStages} ({shape.Layers} layers{(shape.HasEmbedding ? ", embedding" : string.Empty)}{(shape.HasHead ? ", head" : string.Empty)}) ");
     }
 
-    private static string ShardLabel(ShardShape shape) => shape.IsFull
-        ? string.Empty
-        : FormattableString.Invariant($":tp{shape.Shard.TensorParallelDegree}r{shape.Shard.TensorParallelRank}:pp{shape.Shard.PipelineStages}s{shape.Shard.PipelineStage}");
-
     internal void CheckMemory(TransformerArchitecture architecture, ShardShape shape, ProfilingPlan plan, Device device)
     {
         if (device.type != DeviceType.CUDA)

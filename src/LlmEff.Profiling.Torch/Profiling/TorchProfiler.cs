@@ -13,7 +13,8 @@ namespace LlmEff.Profiling.Torch;
 /// Measures idealized runtimes (paper §3.2, §3.4): builds a random-weight decoder, then times greedy generation for every
 /// point of a <see cref="ProfilingPlan"/> with <c>cuda.synchronize()</c> around a stopwatch (model construction and
 /// prompt creation are not timed). Samples are appended to a CSV as they are measured; rerunning with the same file
-/// skips the (p, o, trial) points already there.
+/// skips the (p, o, trial) points already there, when the setup recorded beside it (architecture shape, device, shard,
+/// seeds) is this run's.
 /// </summary>
 public sealed partial class TorchProfiler
 {
@@ -22,34 +23,64 @@ public sealed partial class TorchProfiler
     /// <summary>Creates a profiler.</summary>
     public TorchProfiler(TorchProfilerOptions? options = null, ILogger<TorchProfiler>? logger = null)
     {
-        Options = options ?? TorchProfilerOptions.Default;
-        Options.Model.Validate();
-        if (Options.IdleBeforeEachQuery < TimeSpan.Zero)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), Options.IdleBeforeEachQuery, "TorchProfilerOptions.IdleBeforeEachQuery is negative; use TimeSpan.Zero to time the grid back to back, or a positive idle time (0.5 s lets the GPU settle after a heavy prefill).");
-        }
-
-        if (Options.TimeProvider is null)
-        {
-            throw new ArgumentException("TorchProfilerOptions.TimeProvider is null; leave it at TimeProvider.System unless a test passes a fake clock.", nameof(options));
-        }
-
-        // Checked here, not at the first energy measurement after the model is built and warmed up.
-        if (Options.EnergyWindowIntervals < 1)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), Options.EnergyWindowIntervals, "TorchProfilerOptions.EnergyWindowIntervals must be 1 or more (default 10: a measurement spans ten counter updates).");
-        }
-
-        if (Options.EnergyTrials < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), Options.EnergyTrials, "TorchProfilerOptions.EnergyTrials must be 0 (no energy) or more (default 1: the first trial's points).");
-        }
-
+        Options = CheckOptions(options ?? TorchProfilerOptions.Default, nameof(options));
         _logger = (ILogger?)logger ?? NullLogger<TorchProfiler>.Instance;
     }
 
     /// <summary>The options in use.</summary>
     public TorchProfilerOptions Options { get; }
+
+    /// <summary>
+    /// Checks the options a profiler would refuse, so a folder run refuses them before it starts rather than on its
+    /// profiling thread; <paramref name="paramName"/> names the argument that holds them.
+    /// </summary>
+    /// <exception cref="ArgumentException">An option that is out of range or missing; the message names it and the fix.</exception>
+    internal static TorchProfilerOptions CheckOptions(TorchProfilerOptions options, string paramName)
+    {
+        if (options.Model is null)
+        {
+            throw new ArgumentException("TorchProfilerOptions.Model is null; leave it at DecoderOptions.Default or set the precision and seed.", paramName);
+        }
+
+        options.Model.Validate();
+        if (string.IsNullOrWhiteSpace(options.Device))
+        {
+            throw new ArgumentException("TorchProfilerOptions.Device is empty; give a TorchSharp device: cuda, cuda:N or cpu.", paramName);
+        }
+
+        if (options.Shard is null)
+        {
+            throw new ArgumentException("TorchProfilerOptions.Shard is null; leave it at ModelShard.Full for the whole model.", paramName);
+        }
+
+        if (options.IdleBeforeEachQuery < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(paramName, options.IdleBeforeEachQuery, "TorchProfilerOptions.IdleBeforeEachQuery is negative; use TimeSpan.Zero to time the grid back to back, or a positive idle time (0.5 s lets the GPU settle after a heavy prefill).");
+        }
+
+        if (options.TimeProvider is null)
+        {
+            throw new ArgumentException("TorchProfilerOptions.TimeProvider is null; leave it at TimeProvider.System unless a test passes a fake clock.", paramName);
+        }
+
+        // Checked here, not at the first energy measurement after the model is built and warmed up.
+        if (options.EnergyWindowIntervals < 1)
+        {
+            throw new ArgumentOutOfRangeException(paramName, options.EnergyWindowIntervals, "TorchProfilerOptions.EnergyWindowIntervals must be 1 or more (default 10: a measurement spans ten counter updates).");
+        }
+
+        if (options.EnergyTrials < 0)
+        {
+            throw new ArgumentOutOfRangeException(paramName, options.EnergyTrials, "TorchProfilerOptions.EnergyTrials must be 0 (no energy) or more (default 1: the first trial's points).");
+        }
+
+        if (options.ReusableMemoryBytes < 0)
+        {
+            throw new ArgumentOutOfRangeException(paramName, options.ReusableMemoryBytes, "TorchProfilerOptions.ReusableMemoryBytes is negative; leave it at 0 unless this process has already released a model.");
+        }
+
+        return options;
+    }
 
     /// <summary>
     /// Profiles a model into a folder in one call: the whole model on one device, or an emulated tensor/pipeline layout from
@@ -66,7 +97,7 @@ public sealed partial class TorchProfiler
     /// <returns>The fitted models, where they were written, and the profile(s) behind them.</returns>
     /// <exception cref="ArgumentException">Invalid options (the message names the property and the fix); thrown before the task starts.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A layout that does not fit the architecture; thrown before the task starts.</exception>
-    /// <exception cref="InvalidOperationException">The samples file holds another model or precision, or must not be resumed (thrown before the task starts); or the samples could not be fitted.</exception>
+    /// <exception cref="InvalidOperationException">The samples file holds another model, precision or setup (architecture shape, device, seeds), or must not be resumed (thrown before the task starts); or the samples could not be fitted.</exception>
     /// <exception cref="InsufficientGpuMemoryException">The model (or a shard) does not fit the GPU; the message says how to split it.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static Task<ProfileFolderResult> ProfileToFolderAsync(ProfileFolderOptions options, IProgress<ProfilingProgress>? progress = null, ILoggerFactory? loggers = null, CancellationToken cancellationToken = default)
@@ -130,11 +161,11 @@ public sealed partial class TorchProfiler
         CheckPlan(plan, decoder.CapacityTokens, "GreedyDecoder(model, plan.CapacityTokens)");
 
         var model = decoder.Model;
-        var label = Options.SourceLabel ?? $"torchsharp:{model.Architecture.Name}:{model.Precision.ShortName()}{ShardLabel(model.Shape)}";
+        var setup = SetupOf(model, plan);
         var meter = OpenEnergyMeter(model.Device);
         var query = new QueryRunner(model, [model.Device], (prompt, o) => decoder.Generate(prompt, o));
         Func<Tensor, int, double, double>? energy = meter is null ? null : (prompt, o, seconds) => MeasureEnergy(meter, decoder, prompt, o, seconds);
-        return RunQueries(query, label, plan, samplesPath, meter, energy, DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.UsesAttentionKernel, decoder.UsesExpertKernels), progress, cancellationToken);
+        return RunQueries(query, setup, plan, samplesPath, meter, energy, DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.UsesAttentionKernel, decoder.UsesExpertKernels), progress, cancellationToken);
     }
 
     /// <summary>
@@ -157,9 +188,10 @@ public sealed partial class TorchProfiler
         var shards = decoder.Shards;
         var model = shards[0];
         var label = Options.SourceLabel ?? RealSourceLabel(model.Architecture, model.Precision, decoder.Ranks);
+        var setup = SamplesSetup.Of(label, model.Architecture, model.Precision, RealShardName(decoder.Ranks), model.Device.ToString(), model.Options.Seed, plan.Seed);
         var query = new QueryRunner(model, shards.Select(s => s.Device).ToArray(), decoder.Generate);
         var software = DescribeSoftware(model.Precision) + $", {decoder.Ranks} ranks driven from one host thread, eager steps, all-reduce through {decoder.AllReduceName}";
-        var profile = RunQueries(query, label, plan, samplesPath, meter: null, energy: null, software, progress, cancellationToken);
+        var profile = RunQueries(query, setup, plan, samplesPath, meter: null, energy: null, software, progress, cancellationToken);
         var devices = string.Join(", ", shards.Select(s => s.Device.ToString()).Distinct());
         // No shard: the profile times the whole model over its ranks, collectives included.
         return profile with { Hardware = $"{DescribeHardware(model.Device)}; {decoder.Ranks} ranks on {devices}", Shard = null };
@@ -167,7 +199,25 @@ public sealed partial class TorchProfiler
 
     /// <summary>The samples' source label of a real N-way run, also checked by a folder run before anything is built.</summary>
     internal static string RealSourceLabel(TransformerArchitecture architecture, ModelPrecision precision, int ranks)
-        => $"torchsharp:{architecture.Name}:{precision.ShortName()}:tp{ranks}-real";
+        => $"torchsharp:{architecture.Name}:{precision.ShortName()}:{RealShardName(ranks)}";
+
+    /// <summary>The samples' source label of one shard (or the whole model) on one device: <c>torchsharp:&lt;model&gt;:&lt;dtype&gt;[:tpNrR:ppSsT]</c>.</summary>
+    internal static string SourceLabel(TransformerArchitecture architecture, ModelPrecision precision, ModelShard shard)
+        => $"torchsharp:{architecture.Name}:{precision.ShortName()}{(shard.IsFull ? string.Empty : ":" + SamplesSetup.ShardName(shard))}";
+
+    /// <summary>The setup a samples file of a one-device run records, also checked by a folder run before anything is built.</summary>
+    internal static SamplesSetup SetupOf(TorchProfilerOptions options, TransformerArchitecture architecture, ModelShard shard, ProfilingPlan plan)
+        => SamplesSetup.Of(options.SourceLabel ?? SourceLabel(architecture, options.Model.Precision, shard), architecture, options.Model.Precision, SamplesSetup.ShardName(shard), options.Device, options.Model.Seed, plan.Seed);
+
+    /// <summary>The setup of a real N-way run, also checked by a folder run before anything is built.</summary>
+    internal static SamplesSetup RealSetupOf(TorchProfilerOptions options, TransformerArchitecture architecture, int ranks, ProfilingPlan plan)
+        => SamplesSetup.Of(options.SourceLabel ?? RealSourceLabel(architecture, options.Model.Precision, ranks), architecture, options.Model.Precision, RealShardName(ranks), options.Device, options.Model.Seed, plan.Seed);
+
+    private static string RealShardName(int ranks) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"tp{ranks}-real");
+
+    // The setup of samples timed on a built model: its own shard, device and weights seed.
+    private SamplesSetup SetupOf(DecoderTransformer model, ProfilingPlan plan)
+        => SamplesSetup.Of(Options.SourceLabel ?? SourceLabel(model.Architecture, model.Precision, model.Shape.Shard), model.Architecture, model.Precision, SamplesSetup.ShardName(model.Shape.Shard), model.Device.ToString(), model.Options.Seed, plan.Seed);
 
     // The plan is valid and the decoder's KV cache holds its longest query; `create` says how to build one that does.
     private static void CheckPlan(ProfilingPlan plan, int decoderCapacityTokens, string create)
@@ -187,20 +237,16 @@ public sealed partial class TorchProfiler
     }
 
     /// <summary>The batch-1 profiling loop shared by one device and real tensor-parallel ranks: resume, warm-up, timing, energy, progress.</summary>
-    private TorchProfile RunQueries(QueryRunner query, string label, ProfilingPlan plan, string? samplesPath, GpuEnergyMeter? meter, Func<Tensor, int, double, double>? energy, string software, IProgress<ProfilingProgress>? progress, CancellationToken cancellationToken)
+    private TorchProfile RunQueries(QueryRunner query, SamplesSetup setup, ProfilingPlan plan, string? samplesPath, GpuEnergyMeter? meter, Func<Tensor, int, double, double>? energy, string software, IProgress<ProfilingProgress>? progress, CancellationToken cancellationToken)
     {
         var model = query.Model;
+        var label = setup.Source;
         var points = plan.Points().ToList();
         var done = new Dictionary<(int, int, int), ProfilingSample>();
         if (samplesPath is not null)
         {
-            foreach (var s in ProfilingSampleCsvWriter.ReadForResume(samplesPath))
+            foreach (var s in setup.Resume(samplesPath, _logger))
             {
-                if (s.Source != label)
-                {
-                    throw new InvalidOperationException($"{samplesPath} holds samples of '{s.Source}', not '{label}'; resume only into a file of the same model and precision, or choose another file.");
-                }
-
                 // A batched run writes to the same file under the same label: its rows are not batch-1 points. Each point is
                 // written once; should one appear twice, the first stands.
                 if ((s.BatchSize ?? 1) == 1)
@@ -280,18 +326,14 @@ public sealed partial class TorchProfiler
         }
 
         var model = decoder.Model;
-        var label = Options.SourceLabel ?? $"torchsharp:{model.Architecture.Name}:{model.Precision.ShortName()}{ShardLabel(model.Shape)}";
+        var setup = SetupOf(model, plan);
+        var label = setup.Source;
         var points = plan.BatchedPoints().ToList();
         var done = new Dictionary<(int, int, int, int), ProfilingSample>();
         if (samplesPath is not null)
         {
-            foreach (var s in ProfilingSampleCsvWriter.ReadForResume(samplesPath))
+            foreach (var s in setup.Resume(samplesPath, _logger))
             {
-                if (s.Source != label)
-                {
-                    throw new InvalidOperationException($"{samplesPath} holds samples of '{s.Source}', not '{label}'; resume only into a file of the same model and precision, or choose another file.");
-                }
-
                 done.TryAdd((s.PromptTokens, s.OutputTokens, s.BatchSize ?? 1, s.Trial ?? 0), s);
             }
         }

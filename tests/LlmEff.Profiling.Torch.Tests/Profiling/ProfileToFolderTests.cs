@@ -133,7 +133,7 @@ public sealed class ProfileToFolderTests : IDisposable
         var samples = from p in Plan.PromptTokens
                       from o in Plan.OutputTokens
                       select new ProfilingSample(p, o, 0.01 + (1e-4 * p) + (0.01 * (o - 1))) { Trial = 0, Source = "torchsharp:tiny-gpt:fp32", EnergyJoules = 5 + (0.01 * p) + (2.0 * (o - 1)) };
-        ProfilingSampleCsv.WriteFile(Path.Combine(_dir, "tiny-gpt-samples.csv"), samples);
+        WriteAsThisSetups(samples);
 
         var result = await TorchProfiler.ProfileToFolderAsync(Options, cancellationToken: TestContext.Current.CancellationToken);
 
@@ -152,7 +152,7 @@ public sealed class ProfileToFolderTests : IDisposable
         var samples = from p in Plan.PromptTokens
                       from o in Plan.OutputTokens
                       select new ProfilingSample(p, o, 0.01 + (0.01 * (o - 1))) { Trial = 0, Source = "torchsharp:tiny-gpt:fp32", EnergyJoules = 10.0 - o };
-        ProfilingSampleCsv.WriteFile(Path.Combine(_dir, "tiny-gpt-samples.csv"), samples);
+        WriteAsThisSetups(samples);
 
         var result = await TorchProfiler.ProfileToFolderAsync(Options, cancellationToken: TestContext.Current.CancellationToken);
 
@@ -183,6 +183,14 @@ public sealed class ProfileToFolderTests : IDisposable
         Assert.NotNull(result.Parallel);
         Assert.Null(result.Profile);
         Assert.Null(result.Energy);
+    }
+
+    // Samples as this CPU run would have written them: the file and the setup recorded beside it, so the run resumes them.
+    private void WriteAsThisSetups(IEnumerable<ProfilingSample> samples)
+    {
+        var path = Path.Combine(_dir, ProfileFiles.SamplesFileName(TinyArchitectures.Gpt));
+        ProfilingSampleCsv.WriteFile(path, samples);
+        TorchProfiler.SetupOf(Options.Profiler, TinyArchitectures.Gpt, ModelShard.Full, Options.Plan).Write(SamplesSetup.PathFor(path));
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -117,6 +117,7 @@ public sealed class TorchProfilerTests : IDisposable
         var plan = new ProfilingPlan { PromptTokens = [2], OutputTokens = [1, 3], Trials = 1, WarmupRuns = 0, BatchSizes = [1, 10] };
         var path = Path.Combine(_dir, "batched.csv");
         File.WriteAllText(path, ProfilingSampleCsv.Header + "\n2,1,0.001,0,,,torchsharp:tiny-llama:fp32,1\n2,1,9.5,0,,,torchsharp:tiny-llama:fp32,1");
+        TorchProfiler.SetupOf(CpuOptions, TinyArchitectures.Llama, ModelShard.Full, plan).Write(SamplesSetup.PathFor(path));
         using var model = DecoderTransformer.Create(TinyArchitectures.Llama, CpuOptions.Model);
         using var decoder = new BatchedGreedyDecoder(model, plan.CapacityTokens, plan.BatchSizes, CudaGraphMode.Off);
 
