@@ -61,7 +61,15 @@ internal sealed record SamplesSetup(string Source, string Model, string Architec
         }
 
         var index = d == "cuda" ? 0 : int.TryParse(d.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var i) ? i : 0;
-        return NvmlGpu.TryOpen(index) is { } gpu ? gpu.Query().Name : "cuda";
+        try
+        {
+            return NvmlGpu.TryOpen(index) is { } gpu ? gpu.Query().Name : "cuda";
+        }
+        catch (InvalidOperationException)
+        {
+            // NVML loaded but could not name the board (a driver mismatch): the device type still guards a resume.
+            return "cuda";
+        }
     }
 
     /// <summary>
