@@ -30,7 +30,7 @@ internal static partial class ProfileTorchCommand
         var outputs = new Option<string>("--outputs") { Description = "Output lengths, comma-separated; at least two.", DefaultValueFactory = _ => string.Join(',', paper.OutputTokens) };
         var trials = new Option<int>("--trials") { Description = "Timed trials per (p, o); the fit takes the minimum.", DefaultValueFactory = _ => paper.Trials };
         var warmup = new Option<int>("--warmup") { Description = "Untimed generations per prompt size before timing.", DefaultValueFactory = _ => paper.WarmupRuns };
-        var outDir = new Option<DirectoryInfo>("--out") { Description = "Folder for <model>-samples.csv (appended as measured; rerun to resume), <model>-runtime-model.json and, with energy, <model>-runtime-model.energy.json.", Required = true };
+        var outDir = new Option<DirectoryInfo>("--out") { Description = "Folder for <model>-samples.csv (appended as measured; rerun to resume with the same model, device and seeds, checked against <model>-samples.setup.json), <model>-runtime-model.json and, with energy, <model>-runtime-model.energy.json.", Required = true };
         var noEnergy = new Option<bool>("--no-energy") { Description = "Do not measure GPU energy with NVML (saves the repeated energy runs)." };
         var gpus = new Option<int?>("--gpus") { Description = "Emulate a deployment over N GPUs: the largest valid tensor-parallel degree up to 8 that divides N, the rest as pipeline stages." };
         var tensorParallel = new Option<int?>("--tensor-parallel") { Description = "Tensor-parallel degree N: rank 0's shard is timed on this device and the all-reduces are modelled." };
