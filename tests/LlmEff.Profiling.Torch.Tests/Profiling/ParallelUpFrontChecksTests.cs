@@ -9,26 +9,13 @@ namespace LlmEff.Profiling.Torch.Tests.Profiling;
 /// </summary>
 public sealed class ParallelUpFrontChecksTests : IDisposable
 {
-    private static readonly TorchProfilerOptions Cpu = new()
-    {
-        Device = "cpu",
-        Model = new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 3 },
-    };
+    private static readonly TorchProfilerOptions Cpu = TinyFolderRun.Cpu;
 
-    private static readonly ProfilingPlan Plan = new() { PromptTokens = [1, 8], OutputTokens = [1, 2, 4], Trials = 1, WarmupRuns = 0 };
-
-    private static readonly RuntimeFitOptions Lenient = new() { RSquaredWarningThreshold = 0, KeepNonPhysicalFit = true };
+    private static readonly ProfilingPlan Plan = TinyFolderRun.Plan;
 
     private readonly string _dir = Directory.CreateTempSubdirectory("llmeff-upfront-").FullName;
 
-    private ProfileFolderOptions Options => new()
-    {
-        Architecture = TinyArchitectures.Gpt,
-        OutputDirectory = Path.Combine(_dir, "out"),
-        Plan = Plan,
-        Profiler = Cpu,
-        FitOptions = Lenient,
-    };
+    private ProfileFolderOptions Options => TinyFolderRun.In(Path.Combine(_dir, "out"));
 
     [TorchFact]
     public void A_tensor_parallel_degree_that_does_not_divide_the_heads_is_refused_before_the_task_starts()

@@ -6,28 +6,11 @@ namespace LlmEff.Profiling.Torch.Tests.Profiling;
 
 public sealed class ProfileToFolderTests : IDisposable
 {
-    private static readonly TorchProfilerOptions Cpu = new()
-    {
-        Device = "cpu",
-        Model = new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 3 },
-    };
-
-    private static readonly ProfilingPlan Plan = new() { PromptTokens = [1, 8], OutputTokens = [1, 2, 4], Trials = 1, WarmupRuns = 0 };
-
-    // A tiny model timed on a shared CPU is noise: these tests check files and resume, so the fit keeps what it gets
-    // (with its warnings) instead of refusing it.
-    private static readonly RuntimeFitOptions Lenient = new() { RSquaredWarningThreshold = 0, KeepNonPhysicalFit = true };
+    private static readonly ProfilingPlan Plan = TinyFolderRun.Plan;
 
     private readonly string _dir = Directory.CreateTempSubdirectory("llmeff-folder-").FullName;
 
-    private ProfileFolderOptions Options => new()
-    {
-        Architecture = TinyArchitectures.Gpt,
-        OutputDirectory = _dir,
-        Plan = Plan,
-        Profiler = Cpu,
-        FitOptions = Lenient,
-    };
+    private ProfileFolderOptions Options => TinyFolderRun.In(_dir);
 
     [TorchFact]
     public async Task A_batch_1_rerun_after_a_batched_run_resumes_only_batch_1_samples()

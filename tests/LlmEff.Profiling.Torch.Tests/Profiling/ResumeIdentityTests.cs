@@ -6,26 +6,13 @@ namespace LlmEff.Profiling.Torch.Tests.Profiling;
 /// <summary>A resumed folder run must not silently mix in samples of another architecture shape or another device.</summary>
 public sealed class ResumeIdentityTests : IDisposable
 {
-    private static readonly TorchProfilerOptions Cpu = new()
-    {
-        Device = "cpu",
-        Model = new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 3 },
-    };
+    private static readonly TorchProfilerOptions Cpu = TinyFolderRun.Cpu;
 
-    private static readonly ProfilingPlan Plan = new() { PromptTokens = [1, 8], OutputTokens = [1, 2, 4], Trials = 1, WarmupRuns = 0 };
-
-    private static readonly RuntimeFitOptions Lenient = new() { RSquaredWarningThreshold = 0, KeepNonPhysicalFit = true };
+    private static readonly ProfilingPlan Plan = TinyFolderRun.Plan;
 
     private readonly string _dir = Directory.CreateTempSubdirectory("llmeff-resume-").FullName;
 
-    private ProfileFolderOptions Options => new()
-    {
-        Architecture = TinyArchitectures.Gpt,
-        OutputDirectory = _dir,
-        Plan = Plan,
-        Profiler = Cpu,
-        FitOptions = Lenient,
-    };
+    private ProfileFolderOptions Options => TinyFolderRun.In(_dir);
 
     [TorchFact]
     public async Task Resuming_with_an_architecture_of_the_same_name_but_another_shape_is_refused()
