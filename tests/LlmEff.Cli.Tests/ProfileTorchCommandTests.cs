@@ -297,4 +297,20 @@ public class ProfileTorchCommandTests
         Assert.Equal(lines.Skip(1).Take(3), File.ReadAllLines(samplesPath).Skip(1).Take(3));
         Assert.Equal(6, ProfilingSampleCsv.ReadFile(samplesPath).Count);
     }
+
+    [Fact]
+    public void Gpus_that_give_more_pipeline_stages_than_layers_fail_with_one_line_before_anything_starts()
+    {
+        LibTorchAvailability.Require();
+        using var dir = new TempDir();
+        var outDir = System.IO.Path.Combine(dir.Path, "out");
+
+        // 3 GPUs: no tensor-parallel degree of 8 heads divides 3, so the layout is 1 x 3, but the model has 2 layers.
+        var result = Run("profile", "torch", "--arch-file", dir.File("tiny.json", TinyJson), "--device", "cpu", "--precision", "fp32", "--prompts", "1,8", "--outputs", "1,2", "--trials", "1", "--warmup", "0", "--gpus", "3", "--out", outDir);
+
+        // Like --pipeline-stages 3: one line naming the option, before the "profiling ..." header and before the folder exists.
+        AssertOneLineError(result, "--gpus 3");
+        Assert.DoesNotContain("(Parameter '", result.Err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(outDir));
+    }
 }
