@@ -7,7 +7,7 @@ public sealed class RunSettingsAndBudgetTests
 {
     private static readonly EmulatedLatency Fast = new() { OverheadSeconds = 0.001, PromptBaseSeconds = 0.001, PromptSecondsPerToken = 0, PerOutputTokenSeconds = 0.0002, NoiseMeanSeconds = 0 };
 
-    // 1. Resuming a journal with --ignore-eos toggled silently mixes answers generated under different rules.
+    // Resuming a journal with --ignore-eos toggled silently mixes answers generated under different rules.
     [Fact(Timeout = 60_000)]
     public async Task Resume_WithIgnoreEosToggled_IsRefused()
     {
@@ -36,7 +36,7 @@ public sealed class RunSettingsAndBudgetTests
             .RunAsync(cancellationToken: TestContext.Current.CancellationToken));
     }
 
-    // 2. The request re-sent after a min_tokens refusal is an HTTP request the budget never counts.
+    // The request re-sent after a min_tokens refusal is an HTTP request the budget never counts.
     [Fact(Timeout = 60_000)]
     public async Task MinTokensRefusal_ResentRequest_CountsAgainstMaxRequests()
     {
@@ -60,7 +60,7 @@ public sealed class RunSettingsAndBudgetTests
         Assert.True(emulator.ReceivedCount <= 1, $"MaxRequests = 1, but the server received {emulator.ReceivedCount} requests; the budget counted {result.Usage.Requests}.");
     }
 
-    // 3. A RequestTimeout beyond the timer's range passes Validate and fails mid-run, naming 'delay'.
+    // A RequestTimeout beyond the timer's range passes Validate and fails mid-run, naming 'delay'.
     [Fact]
     public void RequestTimeout_BeyondTimerRange_IsRefusedUpFront_NamingTheOption()
     {
@@ -87,7 +87,7 @@ public sealed class RunSettingsAndBudgetTests
         Assert.Equal(nameof(ProfilingBudget.DollarsPerMillionOutputTokens), ex.ParamName);
     }
 
-    // 5. Figure 6's minimum over trials takes a shorter (early-EOS) answer as the runtime of the requested length.
+    // Figure 6's minimum over trials takes a shorter (early-EOS) answer as the runtime of the requested length.
     [Fact]
     public void LoadStudyAnalysis_MinimumOverTrials_IgnoresAnswersOfAnotherLength()
     {
