@@ -88,9 +88,10 @@ internal static class ProfileCommand
             }
 
             var seconds = parse.GetValue(timeout);
-            if (!double.IsFinite(seconds) || seconds <= 0 || seconds > (uint.MaxValue - 1.0) / 1000)
+            var longest = ApiProfilingOptions.MaxRequestTimeout.TotalSeconds;
+            if (!double.IsFinite(seconds) || seconds <= 0 || seconds > longest)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--timeout {seconds}: give the seconds allowed per request, a positive number such as 30 (at most 4294967, about 49 days)."));
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--timeout {seconds}: give the seconds allowed per request, a positive number such as 30 (at most {Math.Floor(longest)}, about 49 days)."));
             }
 
             var attempts = parse.GetValue(maxAttempts);

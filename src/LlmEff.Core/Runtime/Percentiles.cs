@@ -104,10 +104,10 @@ public static class Percentiles
         // Only the weights' ratios matter; relative to the largest, equal weights are exactly 1, so their sums below are
         // whole numbers and the positions are those of Of, bit for bit.
         var largest = weights.Max();
+        var relative = order.Select(i => weights[i] / largest).ToArray();
         double total = 0, squares = 0;
-        foreach (var i in order)
+        foreach (var r in relative)
         {
-            var r = weights[i] / largest;
             total += r;
             squares += r * r;
         }
@@ -120,7 +120,7 @@ public static class Percentiles
         double cumulative = 0;
         for (var k = 0; k < x.Length; k++)
         {
-            cumulative += weights[order[k]] / largest;
+            cumulative += relative[k];
             u[k + 1] = scale * cumulative;
         }
 

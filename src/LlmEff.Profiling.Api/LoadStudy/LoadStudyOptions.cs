@@ -106,11 +106,7 @@ public sealed record LoadStudyOptions
             throw new ArgumentOutOfRangeException(nameof(MaxRequestsPerLevel), MaxRequestsPerLevel, "MaxRequestsPerLevel must be at least 1.");
         }
 
-        if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > ApiProfilingOptions.MaxRequestTimeout)
-        {
-            throw new ArgumentOutOfRangeException(nameof(RequestTimeout), RequestTimeout, "RequestTimeout must be positive and at most 49 days (the longest a .NET timer waits).");
-        }
-
+        ApiProfilingOptions.CheckRequestTimeout(RequestTimeout);
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
     }
 

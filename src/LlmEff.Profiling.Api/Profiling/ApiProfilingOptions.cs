@@ -26,7 +26,7 @@ public sealed record ApiProfilingOptions
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(120);
 
     /// <summary>The longest <see cref="RequestTimeout"/> a timer can wait: 2³² − 2 milliseconds, about 49.7 days.</summary>
-    internal static readonly TimeSpan MaxRequestTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1.0);
+    public static readonly TimeSpan MaxRequestTimeout = TimeSpan.FromMilliseconds(uint.MaxValue - 1.0);
 
     /// <summary>Retries of transient failures. Default <see cref="RetryPolicy.Default"/>.</summary>
     public RetryPolicy Retry { get; init; } = RetryPolicy.Default;
@@ -87,16 +87,21 @@ public sealed record ApiProfilingOptions
         CheckList(OutputTokens, nameof(OutputTokens), 1, "output lengths must be at least 1 token");
         CheckList(ConcurrencyLevels, nameof(ConcurrencyLevels), 1, "concurrency levels must be at least 1");
         ArgumentOutOfRangeException.ThrowIfLessThan(Trials, 1, nameof(Trials));
-        if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > ApiProfilingOptions.MaxRequestTimeout)
-        {
-            throw new ArgumentOutOfRangeException(nameof(RequestTimeout), RequestTimeout, "RequestTimeout must be positive and at most 49 days (the longest a .NET timer waits).");
-        }
-
+        CheckRequestTimeout(RequestTimeout);
         ArgumentNullException.ThrowIfNull(Retry, nameof(Retry));
         ArgumentNullException.ThrowIfNull(Budget, nameof(Budget));
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
         Retry.Validate();
         Budget.Validate();
+    }
+
+    /// <summary>The one check of a request timeout, for the profiler's options and the load study's alike.</summary>
+    internal static void CheckRequestTimeout(TimeSpan requestTimeout)
+    {
+        if (requestTimeout <= TimeSpan.Zero || requestTimeout > MaxRequestTimeout)
+        {
+            throw new ArgumentOutOfRangeException(nameof(RequestTimeout), requestTimeout, "RequestTimeout must be positive and at most 49 days (the longest a .NET timer waits).");
+        }
     }
 
     private static void CheckList(IReadOnlyList<int>? values, string name, int min, string rule)

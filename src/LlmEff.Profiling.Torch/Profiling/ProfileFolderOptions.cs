@@ -49,7 +49,7 @@ public sealed record ProfileFolderOptions
     /// <c>torchsharp:&lt;model&gt;:&lt;bf16|fp16|fp32&gt;</c>. A run resumes only a samples file with the same label and the
     /// same setup recorded beside it (<c>{samples}.setup.json</c>: architecture shape, device, shard and seeds).
     /// </summary>
-    public string SourceLabel => Profiler.SourceLabel ?? $"torchsharp:{Architecture.Name}:{Profiler.Model.Precision.ShortName()}";
+    public string SourceLabel => Profiler.SourceLabel ?? TorchProfiler.SourceLabel(Architecture, Profiler.Model.Precision, ModelShard.Full);
 
     /// <summary>Checks the options, naming the property and the fix.</summary>
     /// <exception cref="ArgumentException">A missing architecture or folder, an invalid plan, a plan longer than the architecture's context, or invalid profiler or layout options.</exception>

@@ -35,8 +35,11 @@ internal sealed record SamplesSetup(string Source, string Model, string Architec
         => new(source, architecture.Name, HashOf(architecture), precision.ShortName(), shard, DeviceName(device), weightsSeed, promptSeed);
 
     /// <summary>The setup file of a samples file: <c>x-samples.csv</c> → <c>x-samples.setup.json</c>.</summary>
-    public static string PathFor(string samplesPath)
-        => (samplesPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? samplesPath[..^4] : samplesPath) + ".setup.json";
+    public static string PathFor(string samplesPath) => Stem(samplesPath) + ".setup.json";
+
+    // The samples file's path without its .csv, to which the setup and set-aside files add their own endings.
+    private static string Stem(string samplesPath)
+        => samplesPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? samplesPath[..^4] : samplesPath;
 
     /// <summary>The shard's part of labels and setups: <c>full</c>, or <c>tpNrR:ppSsT</c>.</summary>
     public static string ShardName(ModelShard shard) => shard.IsFull
@@ -106,7 +109,7 @@ internal sealed record SamplesSetup(string Source, string Model, string Architec
         var setupPath = PathFor(samplesPath);
         if (samples.Count > 0 && Check(samplesPath, samples) is null)
         {
-            var aside = UnusedPath((samplesPath.EndsWith(".csv", StringComparison.OrdinalIgnoreCase) ? samplesPath[..^4] : samplesPath) + ".unverified", ".csv");
+            var aside = UnusedPath(Stem(samplesPath) + ".unverified", ".csv");
             File.Move(samplesPath, aside);
             logger.LogWarning(
                 "{Path} held {Count} samples with no record of the setup they were measured with ({Setup} is missing), so they may be of another device or architecture shape; moved them to {Aside} and measuring afresh",

@@ -187,8 +187,7 @@ public sealed partial class TorchProfiler
 
         var shards = decoder.Shards;
         var model = shards[0];
-        var label = Options.SourceLabel ?? RealSourceLabel(model.Architecture, model.Precision, decoder.Ranks);
-        var setup = SamplesSetup.Of(label, model.Architecture, model.Precision, RealShardName(decoder.Ranks), model.Device.ToString(), model.Options.Seed, plan.Seed);
+        var setup = SamplesSetup.Of(Options.SourceLabel ?? RealSourceLabel(model.Architecture, model.Precision, decoder.Ranks), model.Architecture, model.Precision, RealShardName(decoder.Ranks), model.Device.ToString(), model.Options.Seed, plan.Seed);
         var query = new QueryRunner(model, shards.Select(s => s.Device).ToArray(), decoder.Generate);
         var software = DescribeSoftware(model.Precision) + $", {decoder.Ranks} ranks driven from one host thread, eager steps, all-reduce through {decoder.AllReduceName}";
         var profile = RunQueries(query, setup, plan, samplesPath, meter: null, energy: null, software, progress, cancellationToken);
