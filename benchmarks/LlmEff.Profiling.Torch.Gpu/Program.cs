@@ -37,6 +37,12 @@ if (Array.IndexOf(args, "--attention-variant") is var av and >= 0)
 {
     DecodeAttention.VariantInUse = int.Parse(args[av + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
+// An experiment's weight prefetch (WeightPrefetch: 0 off, 1 rotary kernel, 2 attention kernel, 3 rotary kernel in bulk):
+// the fused step asks the L2 for each layer's output projection while attention runs.
+if (Array.IndexOf(args, "--weight-prefetch") is var wp and >= 0)
+{
+    DecodeKernels.WeightPrefetchInUse = (WeightPrefetch)int.Parse(args[wp + 1], System.Globalization.CultureInfo.InvariantCulture);
+}
 // An experiment's switch: the batched fused step's output and down projections leave their residual adds to the next norm.
 BatchedGreedyDecoder.DeferResidualAddsInUse = Array.IndexOf(args, "--defer-residual-adds") >= 0;
 var results = new Dictionary<string, object?>
@@ -48,6 +54,7 @@ var results = new Dictionary<string, object?>
     ["attention_target_warps"] = DecodeAttention.TargetWarpsInUse,
     ["attention_variant"] = DecodeAttention.VariantInUse,
     ["defer_residual_adds"] = BatchedGreedyDecoder.DeferResidualAddsInUse,
+    ["weight_prefetch"] = DecodeKernels.WeightPrefetchInUse.ToString(),
 };
 if (NvmlGpu.TryOpen(0) is { } gpu)
 {

@@ -124,7 +124,7 @@ public sealed partial class BatchedGreedyDecoder
             {
                 if (kernels is not null)
                 {
-                    kernels.RotaryCache(qkv, bucket.Queries!, bucket.Cache[i], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream);
+                    kernels.RotaryCache(qkv, bucket.Queries!, bucket.Cache[i], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream, attention is { PrefetchesWeights: true } ? null : block.OutWeight);
                 }
                 else
                 {
@@ -136,7 +136,7 @@ public sealed partial class BatchedGreedyDecoder
             {
                 if (attention is not null)
                 {
-                    attention.Run(bucket.Queries!, bucket.Cache[i], _position, bucket.Attention!, bucket.AttentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(bucket.Size, s.KeyValueHeads, lb), lb, stream);
+                    attention.Run(bucket.Queries!, bucket.Cache[i], _position, bucket.Attention!, bucket.AttentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(bucket.Size, s.KeyValueHeads, lb), lb, stream, block.OutWeight);
                 }
                 else
                 {

@@ -16,7 +16,7 @@ internal sealed unsafe class DecodeKernels
     /// <summary>Largest row a norm launch handles: 1024 threads × 24 values held per thread.</summary>
     public const int MaxNormWidth = 1024 * 24;
 
-    private const string Source = """
+    private const string Source = RuntimeKernels.Prefetch + """
         __device__ float block_sum(float v, float* sh) {
             for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
             int w = threadIdx.x >> 5, l = threadIdx.x & 31, nw = (blockDim.x + 31) >> 5;
@@ -111,9 +111,11 @@ internal sealed unsafe class DecodeKernels
 
         // One block per row of qkv [B, H + 2KV, HD] (query blockIdx.y); q rows go to q_out [B, H, HD], k and v rows to
         // query b's cache [T, H + 2KV, HD] at pos (caches cache_stride values apart). Rotary (cs != 0) on q, k:
-        // out = round(round(x·c) + roll(x, HD/2)·s), as qk.mul_(c).addcmul_(roll, s).
-        extern "C" __global__ void rotary_cache(const T* qkv, T* q_out, T* cache, const long long* pos, const T* cs, const T* sn, int H, int KV, int HD, long long cache_stride) {
+        // out = round(round(x·c) + roll(x, HD/2)·s), as qk.mul_(c).addcmul_(roll, s). With pf, first asks the L2 for
+        // pf_bytes from pf (the layer's output projection, read after attention; see l2_prefetch).
+        extern "C" __global__ void rotary_cache(const T* qkv, T* q_out, T* cache, const long long* pos, const T* cs, const T* sn, int H, int KV, int HD, long long cache_stride, const char* pf, long long pf_bytes) {
             int r = blockIdx.x, d = threadIdx.x;
+            if (pf) l2_prefetch(pf, pf_bytes);
             if (d >= HD) return;
             qkv += (long long)blockIdx.y * (H + 2 * KV) * HD;
             q_out += (long long)blockIdx.y * H * HD;
@@ -142,8 +144,8 @@ internal sealed unsafe class DecodeKernels
         }
         """;
 
-    // By element type and device: an NVRTC module is loaded into one device's context.
-    private static readonly Dictionary<(ScalarType, int), (DecodeKernels?, string?)> Compiled = [];
+    // By element type, device and prefetch mode: an NVRTC module is loaded into one device's context.
+    private static readonly Dictionary<(ScalarType, int, WeightPrefetch), (DecodeKernels?, string?)> Compiled = [];
 
     private readonly CudaRuntimeCompiler _compiler;
     private readonly IntPtr _norm;
@@ -152,15 +154,22 @@ internal sealed unsafe class DecodeKernels
     private readonly IntPtr _rotary;
     private readonly IntPtr _siluMul;
 
-    private DecodeKernels(CudaRuntimeCompiler compiler, IReadOnlyDictionary<string, IntPtr> functions)
+    private DecodeKernels(CudaRuntimeCompiler compiler, IReadOnlyDictionary<string, IntPtr> functions, WeightPrefetch prefetch)
     {
         _compiler = compiler;
+        Prefetch = prefetch;
         _norm = functions["fused_norm"];
         _norm4 = functions["fused_norm4"];
         _norm8 = functions["fused_norm8"];
         _rotary = functions["rotary_cache"];
         _siluMul = functions["silu_mul"];
     }
+
+    /// <summary>The weight prefetch <see cref="For(ScalarType, int)"/> compiles: off unless an experiment (the GPU harness) sets it; set it before building a decoder.</summary>
+    internal static WeightPrefetch WeightPrefetchInUse { get; set; }
+
+    /// <summary>The weight prefetch these kernels were compiled with.</summary>
+    public WeightPrefetch Prefetch { get; }
 
     /// <summary>The kernels for <paramref name="dtype"/> on CUDA device 0 (compiled once per process), or null with the reason.</summary>
     public static (DecodeKernels? Kernels, string? Reason) For(ScalarType dtype) => For(dtype, 0);
@@ -169,8 +178,11 @@ internal sealed unsafe class DecodeKernels
     /// The kernels for <paramref name="dtype"/> on CUDA device <paramref name="device"/> (compiled there once per process,
     /// the device made current meanwhile), or null with the reason. Launch them only on that device's streams.
     /// </summary>
-    public static (DecodeKernels? Kernels, string? Reason) For(ScalarType dtype, int device) =>
-        CudaGraph.OnDevice(device, () => RuntimeKernels.Compile(Compiled, (dtype, device), dtype, "fused decode kernels", string.Empty, Source, ["fused_norm", "fused_norm4", "fused_norm8", "rotary_cache", "silu_mul"], (c, f) => new DecodeKernels(c, f)));
+    public static (DecodeKernels? Kernels, string? Reason) For(ScalarType dtype, int device)
+    {
+        var prefetch = WeightPrefetchInUse;
+        return CudaGraph.OnDevice(device, () => RuntimeKernels.Compile(Compiled, (dtype, device, prefetch), dtype, "fused decode kernels", $"#define PF_MODE {(int)prefetch}\n", Source, ["fused_norm", "fused_norm4", "fused_norm8", "rotary_cache", "silu_mul"], (c, f) => new DecodeKernels(c, f, prefetch)));
+    }
 
     /// <summary>
     /// Per row of <paramref name="x"/> (its last dimension is the norm's width, the weight's length): the row +=
@@ -214,16 +226,18 @@ internal sealed unsafe class DecodeKernels
     /// <summary>
     /// Rotates the queries and keys of each query's <paramref name="qkv"/> row <c>[b, H + 2KV, HD]</c> (when tables are
     /// given) into <paramref name="queries"/> <c>[b, H, HD]</c> and, with the values, into that query's cache
-    /// <c>[T, H + 2KV, HD]</c> (consecutive in <paramref name="cacheLayer"/>) at <paramref name="position"/>.
+    /// <c>[T, H + 2KV, HD]</c> (consecutive in <paramref name="cacheLayer"/>) at <paramref name="position"/>. Where these
+    /// kernels prefetch (<see cref="Prefetch"/>), first asks the L2 for the contiguous <paramref name="prefetch"/>.
     /// </summary>
-    public void RotaryCache(Tensor qkv, Tensor queries, Tensor cacheLayer, Tensor position, Tensor? cos, Tensor? signedSin, int heads, int keyValueHeads, int headDim, IntPtr stream)
+    public void RotaryCache(Tensor qkv, Tensor queries, Tensor cacheLayer, Tensor position, Tensor? cos, Tensor? signedSin, int heads, int keyValueHeads, int headDim, IntPtr stream, Tensor? prefetch = null)
     {
+        var (pf, pfBytes) = PrefetchArguments(Prefetch == WeightPrefetch.Off ? null : prefetch);
         var rowValues = (long)(heads + (2 * keyValueHeads)) * headDim;
         var batch = (uint)(qkv.numel() / rowValues);
         var cacheStride = cacheLayer.numel() / batch;
         IntPtr pq = Ptr(qkv), po = Ptr(queries), pc = Ptr(cacheLayer), pp = Ptr(position), pcs = cos is null ? 0 : Ptr(cos), psn = signedSin is null ? 0 : Ptr(signedSin);
         int hh = heads, kv = keyValueHeads, hd = headDim;
-        var args = stackalloc void*[] { &pq, &po, &pc, &pp, &pcs, &psn, &hh, &kv, &hd, &cacheStride };
+        var args = stackalloc void*[] { &pq, &po, &pc, &pp, &pcs, &psn, &hh, &kv, &hd, &cacheStride, &pf, &pfBytes };
         _compiler.Launch(_rotary, (uint)(heads + (2 * keyValueHeads)), batch, 1, (uint)(((headDim + 31) / 32) * 32), stream, args);
     }
 
@@ -238,6 +252,22 @@ internal sealed unsafe class DecodeKernels
         IntPtr pg = Ptr(gateUp), po = Ptr(output);
         var args = stackalloc void*[] { &pg, &po, &n, &stride, &up };
         _compiler.Launch(_siluMul, (uint)((n + 255) / 256), rows, 1, 256, stream, args);
+    }
+
+    /// <summary>A kernel's prefetch arguments for <paramref name="weights"/> (null: none): its data pointer and its whole bytes, which must be contiguous.</summary>
+    internal static (IntPtr Pointer, long Bytes) PrefetchArguments(Tensor? weights)
+    {
+        if (weights is null)
+        {
+            return (IntPtr.Zero, 0);
+        }
+
+        if (!weights.is_contiguous())
+        {
+            throw new ArgumentException("Weights to prefetch must be contiguous.", nameof(weights));
+        }
+
+        return (Ptr(weights), weights.numel() * weights.ElementSize);
     }
 
     private static IntPtr Ptr(Tensor t) => NcclTensors.DataPointer(t);

@@ -149,6 +149,9 @@ public sealed class DecoderBlock : nn.Module
     /// <summary>The attention output projection's bias on the rank that adds it, or null.</summary>
     internal Tensor? OutBias => out_bias;
 
+    /// <summary>The output projection's weight (contiguous), which the fused step may ask the L2 for ahead of its GEMM (<see cref="WeightPrefetch"/>).</summary>
+    internal Tensor OutWeight => out_weight;
+
     /// <summary>The FFN down projection's bias on the rank that adds it, or null.</summary>
     internal Tensor? DownBias => down_bias;
 

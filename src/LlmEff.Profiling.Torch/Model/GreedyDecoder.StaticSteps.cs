@@ -121,7 +121,7 @@ public sealed partial class GreedyDecoder
                 {
                     if (kernels is not null)
                     {
-                        _attention!.Run(_queries!.unsqueeze(0), _cache[i], _position, _attended, _attentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(1, s.KeyValueHeads, lb), lb, stream);
+                        _attention!.Run(_queries!.unsqueeze(0), _cache[i], _position, _attended, _attentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(1, s.KeyValueHeads, lb), lb, stream, block.OutWeight);
                     }
                     else
                     {
@@ -204,7 +204,9 @@ public sealed partial class GreedyDecoder
         if (kernels is not null)
         {
             var s = Model.Shape;
-            kernels.RotaryCache(qkv, _queries!, _cache[layer], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream);
+            // The layer's output projection is read after attention: the kernel may ask the L2 for it (WeightPrefetch).
+            var prefetch = _attention is { PrefetchesWeights: true } && _attended is not null ? null : Model.Blocks[layer].OutWeight;
+            kernels.RotaryCache(qkv, _queries!, _cache[layer], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream, prefetch);
         }
         else
         {

@@ -31,6 +31,35 @@ internal static class RuntimeKernels
         """;
 
     /// <summary>
+    /// <c>l2_prefetch(p, bytes)</c>: asks the L2 cache for <c>[p, p + bytes)</c> ahead of the kernel that reads it, the
+    /// lines spread over every thread of the launching grid; returns at once (nothing waits for the lines). <c>PF_MODE</c>
+    /// (a <see cref="Torch.WeightPrefetch"/> value, 0 when not defined) picks one prefetch per 128-byte line with priority
+    /// evict_last (1, 2: so the streaming reads in between do not push them out first) or bulk prefetches of 16 KB (3).
+    /// </summary>
+    public const string Prefetch = """
+        #ifndef PF_MODE
+        #define PF_MODE 0
+        #endif
+        __device__ __forceinline__ void l2_prefetch(const char* p, long long bytes) {
+        #if PF_MODE != 0
+            const long long nt = (long long)gridDim.x * gridDim.y * gridDim.z * blockDim.x;
+            const long long t = ((long long)(blockIdx.z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x) * blockDim.x + threadIdx.x;
+        #if PF_MODE == 3
+            #pragma unroll 1
+            for (long long o = t * 16384; o < bytes; o += nt * 16384) {
+                unsigned int n = (unsigned int)(bytes - o < 16384 ? bytes - o : 16384) & ~15u;
+                if (n) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" :: "l"(p + o), "r"(n) : "memory");
+            }
+        #else
+            #pragma unroll 1
+            for (long long o = t * 128; o < bytes; o += nt * 128) asm volatile("prefetch.global.L2::evict_last [%0];" :: "l"(p + o));
+        #endif
+        #endif
+        }
+
+        """;
+
+    /// <summary>
     /// The kernel set of <paramref name="key"/> from <paramref name="cache"/>, or compiled now: <see cref="ElementType"/>
     /// for <paramref name="dtype"/>, then <paramref name="defines"/> and <paramref name="source"/>, its
     /// <paramref name="kernels"/> handed to <paramref name="create"/>. Null with the reason where the dtype is not bf16

@@ -88,6 +88,20 @@ public sealed class FusedKernelLimitsTests
         Assert.Contains("multiples of 32", DecodeAttention.For(torch.ScalarType.BFloat16, 80, 1).Reason, StringComparison.Ordinal);
     }
 
+    /// <summary>The weights a fused kernel asks the L2 for are one contiguous span: its pointer and every byte of it, or nothing.</summary>
+    [TorchFact]
+    public void Weights_to_prefetch_are_passed_as_one_contiguous_span()
+    {
+        Assert.Equal(WeightPrefetch.Off, DecodeKernels.WeightPrefetchInUse);
+        Assert.Equal((IntPtr.Zero, 0L), DecodeKernels.PrefetchArguments(null));
+        using var w = torch.zeros(64, 48, dtype: torch.ScalarType.BFloat16);
+        var (pointer, bytes) = DecodeKernels.PrefetchArguments(w);
+        Assert.NotEqual(IntPtr.Zero, pointer);
+        Assert.Equal(64L * 48 * 2, bytes);
+        using var transposed = w.t();
+        Assert.Equal("weights", Assert.Throws<ArgumentException>(() => DecodeKernels.PrefetchArguments(transposed)).ParamName);
+    }
+
     [Theory]
     [InlineData(true, 8, 2048, 768, null)] // Qwen3-30B-A3B
     [InlineData(true, 2, 4096, 7168, null)] // Mixtral-8x7B, 2-way shard
