@@ -195,6 +195,20 @@ internal static class KernelCheck
                     r[$"{name}_b{batch}_warps{target}"] = string.Create(CultureInfo.InvariantCulture, $"{chunks} chunks {us:F2} us ({Share(us)} of copy)");
                 }
 
+                // The kernel's cost apart from its reads: the same split over the window with the device-held position at
+                // 31 (one tile of keys), 255 and 1,535 (the sweep's) of one query, so the time at one tile is launch, setup
+                // and merge.
+                if (batch == 1)
+                {
+                    foreach (var last in new[] { 31, 255, Position })
+                    {
+                        using var near = tensor(new long[] { last }, ScalarType.Int64, device);
+                        var (chunks, us) = Time(kernel, caches, DecodeAttention.TargetWarps, (k, cache, workspace, c) =>
+                            k.Run(queries, cache, near, output, workspace, heads, kvHeads, c, Window, CudaGraph.CurrentRawStream()));
+                        r[$"{name}_b1_position{last}"] = string.Create(CultureInfo.InvariantCulture, $"{chunks} chunks {us:F2} us");
+                    }
+                }
+
                 foreach (var (variant, v) in variants.Select((k, v) => (k, v)).Where(x => x.k is not null && x.v > 0))
                 {
                     var (chunks, us) = Time(variant!, caches, DecodeAttention.TargetWarps, Engine);
