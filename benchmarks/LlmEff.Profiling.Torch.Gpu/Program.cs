@@ -37,7 +37,7 @@ if (Array.IndexOf(args, "--attention-variant") is var av and >= 0)
 {
     DecodeAttention.VariantInUse = int.Parse(args[av + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
-// An experiment's weight prefetch (WeightPrefetch: 0 off, 1 rotary kernel, 2 attention kernel, 3 rotary kernel in bulk):
+// An experiment's weight prefetch (WeightPrefetch: 0 off, 1 rotary kernel, 2 attention kernel, 3 rotary kernel in bulk, 4 as 2 and 8 MiB of the FFN):
 // the fused step asks the L2 for each layer's output projection while attention runs.
 if (Array.IndexOf(args, "--weight-prefetch") is var wp and >= 0)
 {

@@ -79,12 +79,12 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     bfj) step bfj 300 --batching --model gpt-j ;;
     bfl) step bfl 300 --batching --model Meta-Llama-3 ;;
     tp) step tp 240 --tp-real --nccl ;;
-    blp1|blp2|blp3) step $s 140 --batching --steps-only --weight-prefetch "${s#blp}" --model Meta-Llama-3 ;;
-    bjp1|bjp2|bjp3) step $s 140 --batching --steps-only --weight-prefetch "${s#bjp}" --model gpt-j ;;
+    blp1|blp2|blp3|blp4) step $s 140 --batching --steps-only --weight-prefetch "${s#blp}" --model Meta-Llama-3 ;;
+    bjp1|bjp2|bjp3|bjp4) step $s 140 --batching --steps-only --weight-prefetch "${s#bjp}" --model gpt-j ;;
     mqp1|mqp3) step $s 150 --moe --weight-prefetch "${s#mqp}" --model Qwen ;;
     mxp1|mxp2|mxp3) step $s 150 --moe --weight-prefetch "${s#mxp}" --model Mixtral ;;
     mq) step mq 150 --moe --model Qwen ;;
     mx) step mx 150 --moe --model Mixtral ;;
-    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt blv bjv blx mqv bj bl bj1 bl1 bjs bls bfj bfl tp mq mx blp1-3 bjp1-3 mqp1 mqp3 mxp1-3)" | tee -a "$OUT/summary.txt" ;;
+    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt blv bjv blx mqv bj bl bj1 bl1 bjs bls bfj bfl tp mq mx blp1-4 bjp1-4 mqp1 mqp3 mxp1-3)" | tee -a "$OUT/summary.txt" ;;
   esac
 done

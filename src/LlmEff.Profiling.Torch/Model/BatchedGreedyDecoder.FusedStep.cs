@@ -136,7 +136,7 @@ public sealed partial class BatchedGreedyDecoder
             {
                 if (attention is not null)
                 {
-                    attention.Run(bucket.Queries!, bucket.Cache[i], _position, bucket.Attention!, bucket.AttentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(bucket.Size, s.KeyValueHeads, lb), lb, stream, block.OutWeight);
+                    attention.Run(bucket.Queries!, bucket.Cache[i], _position, bucket.Attention!, bucket.AttentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(bucket.Size, s.KeyValueHeads, lb), lb, stream, block.OutWeight, block.FfnInputWeight);
                 }
                 else
                 {

@@ -111,9 +111,10 @@ internal sealed unsafe class DecodeAttention
         // online softmax, then the tile's values row by row with lane l holding values l·E .. l·E + E − 1 (coalesced) and
         // each position's probability broadcast by a shuffle. One chunk (gridDim.x == 1): writes the normalised output,
         // heads in the output projection's (group, KV head) order; else the chunk's [HD unnormalised sums, max, sum of
-        // exponentials] per head to part [B, H, S, HD + 2]. With pf (PF_MODE 2), asks the L2 for pf_bytes from pf (the
-        // output projection's weights) once its first tile's loads are in flight, so the requests wait behind them.
-        extern "C" __global__ void __launch_bounds__(WARPS * 32, MINB) decode_attention(const T* q, const T* cache, const long long* pos, T* out, float* part, int H, int KV, long long cache_stride, long long rs, long long hs, long long ko, long long vo, int C, float scale, const char* pf, long long pf_bytes) {
+        // exponentials] per head to part [B, H, S, HD + 2]. With pf (PF_MODE 2, 4), asks the L2 for pf_bytes from pf (the
+        // output projection's weights), then pf2_bytes from pf2, once its first tile's loads are in flight, so the
+        // requests wait behind them.
+        extern "C" __global__ void __launch_bounds__(WARPS * 32, MINB) decode_attention(const T* q, const T* cache, const long long* pos, T* out, float* part, int H, int KV, long long cache_stride, long long rs, long long hs, long long ko, long long vo, int C, float scale, const char* pf, long long pf_bytes, const char* pf2, long long pf2_bytes) {
             __shared__ float sq[G][HD];
             __shared__ float sh[WARPS][G][HD + 2];
             __shared__ uint4 sk[WARPS][32][5]; // a fifth column staggers the rows over the banks
@@ -153,8 +154,8 @@ internal sealed unsafe class DecodeAttention
                 vslice vs[VB];
                 #pragma unroll
                 for (int u = 0; u < VB; u++) if (u < n) vs[u] = ld_vslice(vb + (t + u) * rs + l * E);
-        #if PF_MODE == 2
-                if (pf) { l2_prefetch(pf, pf_bytes); pf = nullptr; }
+        #if PF_MODE == 2 || PF_MODE == 4
+                if (pf) { l2_prefetch(pf, pf_bytes); if (pf2) l2_prefetch(pf2, pf2_bytes); pf = nullptr; }
         #endif
                 float sc[G];
                 #pragma unroll
@@ -214,8 +215,8 @@ internal sealed unsafe class DecodeAttention
                 }
             }
 
-        #if PF_MODE == 2
-            if (pf) l2_prefetch(pf, pf_bytes); // a warp without tiles
+        #if PF_MODE == 2 || PF_MODE == 4
+            if (pf) { l2_prefetch(pf, pf_bytes); if (pf2) l2_prefetch(pf2, pf2_bytes); } // a warp without tiles
         #endif
             #pragma unroll
             for (int g = 0; g < G; g++) {
@@ -287,18 +288,20 @@ internal sealed unsafe class DecodeAttention
     private readonly CudaRuntimeCompiler _compiler;
     private readonly IntPtr _chunk;
     private readonly IntPtr _merge;
+    private readonly WeightPrefetch _prefetchMode;
 
-    private DecodeAttention(CudaRuntimeCompiler compiler, IReadOnlyDictionary<string, IntPtr> functions, int headDim, int groups, bool prefetches)
+    private DecodeAttention(CudaRuntimeCompiler compiler, IReadOnlyDictionary<string, IntPtr> functions, int headDim, int groups, WeightPrefetch prefetch)
     {
         _compiler = compiler;
-        PrefetchesWeights = prefetches;
+        _prefetchMode = prefetch;
+        PrefetchesWeights = prefetch is WeightPrefetch.Attention or WeightPrefetch.AttentionAndFfn;
         _chunk = functions["decode_attention"];
         _merge = functions["decode_attention_merge"];
         HeadDim = headDim;
         Groups = groups;
     }
 
-    /// <summary>Whether <see cref="Run(Tensor, Tensor, Tensor, Tensor, Tensor?, int, int, int, int, IntPtr, Tensor?)"/> asks the L2 for the weights it is given (<see cref="WeightPrefetch.Attention"/>); the rotary kernel does not then.</summary>
+    /// <summary>Whether <see cref="Run(Tensor, Tensor, Tensor, Tensor, Tensor?, int, int, int, int, IntPtr, Tensor?, Tensor?)"/> asks the L2 for the weights it is given (<see cref="WeightPrefetch.Attention"/>, <see cref="WeightPrefetch.AttentionAndFfn"/>); the rotary kernel does not then.</summary>
     public bool PrefetchesWeights { get; }
 
     /// <summary>Values per head.</summary>
@@ -335,7 +338,7 @@ internal sealed unsafe class DecodeAttention
         var (minBlocks, valueRows) = Variants[variant];
         var prefetch = DecodeKernels.WeightPrefetchInUse;
         var defines = string.Create(CultureInfo.InvariantCulture, $"#define HD {headDim}\n#define G {groups}\n#define WARPS {Warps}\n#define MINB {minBlocks}\n#define VBMAX {valueRows}\n#define PF_MODE {(int)prefetch}\n");
-        return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups, variant, prefetch), dtype, "decode attention kernels", defines, Source, ["decode_attention", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups, prefetch == WeightPrefetch.Attention));
+        return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups, variant, prefetch), dtype, "decode attention kernels", defines, Source, ["decode_attention", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups, prefetch));
     }
 
     /// <summary>
@@ -383,21 +386,23 @@ internal sealed unsafe class DecodeAttention
     /// <paramref name="output"/> <c>[b, H·HD]</c> = softmax(q·Kᵀ/√HD)·V over positions 0..<paramref name="position"/> of
     /// each query's cache, for <paramref name="queries"/> <c>[b, H, HD]</c> and caches <c>[T, H + 2KV, HD]</c>
     /// consecutive in <paramref name="cacheLayer"/>; heads in (group, KV head) order, as the output projection takes them.
-    /// Where this kernel prefetches (<see cref="PrefetchesWeights"/>), also asks the L2 for the contiguous <paramref name="prefetch"/>.
+    /// Where this kernel prefetches (<see cref="PrefetchesWeights"/>), also asks the L2 for the contiguous <paramref name="prefetch"/>,
+    /// then (<see cref="WeightPrefetch.AttentionAndFfn"/>) for the first <see cref="DecodeKernels.FfnPrefetchBytes"/> of <paramref name="prefetchNext"/>.
     /// </summary>
-    public void Run(Tensor queries, Tensor cacheLayer, Tensor position, Tensor output, Tensor? workspace, int heads, int keyValueHeads, int chunks, int windowTokens, IntPtr stream, Tensor? prefetch = null) =>
-        Run(queries, cacheLayer, position, output, workspace, heads, keyValueHeads, chunks, windowTokens, (long)(heads + (2 * keyValueHeads)) * HeadDim, HeadDim, (long)heads * HeadDim, (long)keyValueHeads * HeadDim, stream, prefetch);
+    public void Run(Tensor queries, Tensor cacheLayer, Tensor position, Tensor output, Tensor? workspace, int heads, int keyValueHeads, int chunks, int windowTokens, IntPtr stream, Tensor? prefetch = null, Tensor? prefetchNext = null) =>
+        Run(queries, cacheLayer, position, output, workspace, heads, keyValueHeads, chunks, windowTokens, (long)(heads + (2 * keyValueHeads)) * HeadDim, HeadDim, (long)heads * HeadDim, (long)keyValueHeads * HeadDim, stream, prefetch, prefetchNext);
 
     /// <summary>
-    /// As <see cref="Run(Tensor, Tensor, Tensor, Tensor, Tensor?, int, int, int, int, IntPtr, Tensor?)"/> for any cache layout with rows of
+    /// As <see cref="Run(Tensor, Tensor, Tensor, Tensor, Tensor?, int, int, int, int, IntPtr, Tensor?, Tensor?)"/> for any cache layout with rows of
     /// <see cref="HeadDim"/> values: in elements, <paramref name="positionStride"/> between positions, <paramref name="headStride"/>
     /// between KV heads, <paramref name="keyOffset"/> to the first key row and <paramref name="valueOffset"/> from a head's
     /// key row to its value row (the engine's <c>[T, H + 2KV, HD]</c> layout: (H + 2KV)·HD, HD, H·HD, KV·HD). For measuring
     /// other layouts against the engine's.
     /// </summary>
-    public void Run(Tensor queries, Tensor cacheLayer, Tensor position, Tensor output, Tensor? workspace, int heads, int keyValueHeads, int chunks, int windowTokens, long positionStride, long headStride, long keyOffset, long valueOffset, IntPtr stream, Tensor? prefetch = null)
+    public void Run(Tensor queries, Tensor cacheLayer, Tensor position, Tensor output, Tensor? workspace, int heads, int keyValueHeads, int chunks, int windowTokens, long positionStride, long headStride, long keyOffset, long valueOffset, IntPtr stream, Tensor? prefetch = null, Tensor? prefetchNext = null)
     {
         var (pf, pfBytes) = DecodeKernels.PrefetchArguments(PrefetchesWeights ? prefetch : null);
+        var (pf2, pf2Bytes) = DecodeKernels.PrefetchArguments(PrefetchesWeights && _prefetchMode == WeightPrefetch.AttentionAndFfn ? prefetchNext : null, DecodeKernels.FfnPrefetchBytes);
         var batch = (int)queries.shape[0];
         if (chunks > 1 && (workspace is null || workspace.numel() < WorkspaceFloats(batch, heads, HeadDim, chunks)))
         {
@@ -411,7 +416,7 @@ internal sealed unsafe class DecodeAttention
         IntPtr pq = Ptr(queries), pc = Ptr(cacheLayer), pp = Ptr(position), po = Ptr(output), pw = workspace is null ? 0 : Ptr(workspace);
         int h = heads, kv = keyValueHeads, s = (windowTokens + chunkTokens - 1) / chunkTokens;
         long rs = positionStride, hs = headStride, ko = keyOffset, vo = valueOffset;
-        var args = stackalloc void*[] { &pq, &pc, &pp, &po, &pw, &h, &kv, &cacheStride, &rs, &hs, &ko, &vo, &chunkTokens, &scale, &pf, &pfBytes };
+        var args = stackalloc void*[] { &pq, &pc, &pp, &po, &pw, &h, &kv, &cacheStride, &rs, &hs, &ko, &vo, &chunkTokens, &scale, &pf, &pfBytes, &pf2, &pf2Bytes };
         _compiler.Launch(_chunk, (uint)s, (uint)keyValueHeads, (uint)batch, Warps * 32, stream, args);
         if (s > 1)
         {

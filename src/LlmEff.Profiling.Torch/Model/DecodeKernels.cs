@@ -168,6 +168,9 @@ internal sealed unsafe class DecodeKernels
     /// <summary>The weight prefetch <see cref="For(ScalarType, int)"/> compiles: off unless an experiment (the GPU harness) sets it; set it before building a decoder.</summary>
     internal static WeightPrefetch WeightPrefetchInUse { get; set; }
 
+    /// <summary>How much of a dense FFN's first weight <see cref="WeightPrefetch.AttentionAndFfn"/> asks for: 8 MiB, which with a 4,096-wide model's 32 MiB output projection stays under an H100's 50 MB L2.</summary>
+    internal static long FfnPrefetchBytes { get; set; } = 8L << 20;
+
     /// <summary>The weight prefetch these kernels were compiled with.</summary>
     public WeightPrefetch Prefetch { get; }
 
@@ -254,8 +257,8 @@ internal sealed unsafe class DecodeKernels
         _compiler.Launch(_siluMul, (uint)((n + 255) / 256), rows, 1, 256, stream, args);
     }
 
-    /// <summary>A kernel's prefetch arguments for <paramref name="weights"/> (null: none): its data pointer and its whole bytes, which must be contiguous.</summary>
-    internal static (IntPtr Pointer, long Bytes) PrefetchArguments(Tensor? weights)
+    /// <summary>A kernel's prefetch arguments for <paramref name="weights"/> (null: none): its data pointer and its bytes up to <paramref name="maxBytes"/>, which must be contiguous.</summary>
+    internal static (IntPtr Pointer, long Bytes) PrefetchArguments(Tensor? weights, long maxBytes = long.MaxValue)
     {
         if (weights is null)
         {
@@ -267,7 +270,7 @@ internal sealed unsafe class DecodeKernels
             throw new ArgumentException("Weights to prefetch must be contiguous.", nameof(weights));
         }
 
-        return (Ptr(weights), weights.numel() * weights.ElementSize);
+        return (Ptr(weights), Math.Min(maxBytes, weights.numel() * weights.ElementSize));
     }
 
     private static IntPtr Ptr(Tensor t) => NcclTensors.DataPointer(t);

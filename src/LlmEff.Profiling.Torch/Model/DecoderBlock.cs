@@ -152,6 +152,9 @@ public sealed class DecoderBlock : nn.Module
     /// <summary>The output projection's weight (contiguous), which the fused step may ask the L2 for ahead of its GEMM (<see cref="WeightPrefetch"/>).</summary>
     internal Tensor OutWeight => out_weight;
 
+    /// <summary>The dense FFN's first weight as its GEMM reads it (gate and up, or up; the padded store where there is one); null for a mixture.</summary>
+    internal Tensor? FfnInputWeight => _ffnStores?[0] ?? up_weight;
+
     /// <summary>The FFN down projection's bias on the rank that adds it, or null.</summary>
     internal Tensor? DownBias => down_bias;
 

@@ -19,4 +19,7 @@ internal enum WeightPrefetch
 
     /// <summary>The rotary + cache-write kernel issues bulk L2 prefetches of 16 KB (sm_90's copy engine sends the lines).</summary>
     RotaryBulk = 3,
+
+    /// <summary>As <see cref="Attention"/>, and then the first <see cref="DecodeKernels.FfnPrefetchBytes"/> of a dense FFN's first weight.</summary>
+    AttentionAndFfn = 4,
 }

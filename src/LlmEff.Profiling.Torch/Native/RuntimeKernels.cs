@@ -34,7 +34,7 @@ internal static class RuntimeKernels
     /// <c>l2_prefetch(p, bytes)</c>: asks the L2 cache for <c>[p, p + bytes)</c> ahead of the kernel that reads it, the
     /// lines spread over every thread of the launching grid; returns at once (nothing waits for the lines). <c>PF_MODE</c>
     /// (a <see cref="Torch.WeightPrefetch"/> value, 0 when not defined) picks one prefetch per 128-byte line with priority
-    /// evict_last (1, 2: so the streaming reads in between do not push them out first) or bulk prefetches of 16 KB (3).
+    /// evict_last (1, 2, 4: so the streaming reads in between do not push them out first) or bulk prefetches of 16 KB (3).
     /// </summary>
     public const string Prefetch = """
         #ifndef PF_MODE
