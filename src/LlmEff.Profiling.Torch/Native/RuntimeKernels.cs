@@ -45,8 +45,11 @@ internal static class RuntimeKernels
             const long long nt = (long long)gridDim.x * gridDim.y * gridDim.z * blockDim.x;
             const long long t = ((long long)(blockIdx.z * gridDim.y + blockIdx.y) * gridDim.x + blockIdx.x) * blockDim.x + threadIdx.x;
         #if PF_MODE == 3
+            // Block-fastest, so that the few requests spread over every block's SM (each SM's copy engine sends its own).
+            const long long nb = (long long)gridDim.x * gridDim.y * gridDim.z;
+            const long long tb = (long long)threadIdx.x * nb + (t / blockDim.x);
             #pragma unroll 1
-            for (long long o = t * 16384; o < bytes; o += nt * 16384) {
+            for (long long o = tb * 16384; o < bytes; o += nt * 16384) {
                 unsigned int n = (unsigned int)(bytes - o < 16384 ? bytes - o : 16384) & ~15u;
                 if (n) asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" :: "l"(p + o), "r"(n) : "memory");
             }
