@@ -5,7 +5,14 @@
 # root after ../shared/gpu/pack.sh (carry .gpu):
 #   STEPS="kc bj bl" END=400 bash benchmarks/LlmEff.Profiling.Torch.Gpu/gpu-steps.sh
 # END is the wall-clock budget in seconds for all steps (a step that would start with under 30 s left is skipped).
+# Where this machine's TorchSharp was patched for the CPU tests (../shared/torchsharp-cpu), pack.sh does not carry the
+# shim the patched library needs: copy $NUGET_PACKAGES/torchsharp/*/runtimes/linux-x64/native/libiosinit.so into
+# .gpu/app/LlmEff.Profiling.Torch.Gpu/ after packing (checked below before any step runs).
 set -u
+L=.gpu/app/LlmEff.Profiling.Torch.Gpu/libLibTorchSharp.so
+if readelf -d "$L" 2>/dev/null | grep -q 'libiosinit.so' && [ ! -f "$(dirname "$L")/libiosinit.so" ]; then
+  echo "$L needs libiosinit.so beside it (CPU-patched TorchSharp): copy it from the NuGet folder after pack.sh" >&2; exit 2
+fi
 A="bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu"
 OUT=${OUT:?set OUT to the folder to bring back}
 W=/tmp/llmeff-steps; mkdir -p "$W"; T0=$(date +%s); END=${END:-540}
