@@ -24,15 +24,30 @@ namespace LlmEff.Profiling.Torch;
 /// <param name="Device">The GPU's name (NVML), <c>cuda</c> where NVML does not answer, or <c>cpu</c>.</param>
 /// <param name="WeightsSeed">Seed of the random weights (a mixture of experts routes by them).</param>
 /// <param name="PromptSeed">Seed of the random prompts.</param>
-internal sealed record SamplesSetup(string Source, string Model, string ArchitectureHash, string Precision, string Shard, string Device, long WeightsSeed, long PromptSeed)
+/// <param name="Engine">
+/// The measurement settings that change a runtime without changing the model: CUDA-graph mode, idle time before each query
+/// and FFN width alignment (<see cref="EngineOf(TorchProfilerOptions)"/>). Null when read from a setup written before it was recorded, and then
+/// not compared.
+/// </param>
+internal sealed record SamplesSetup(string Source, string Model, string ArchitectureHash, string Precision, string Shard, string Device, long WeightsSeed, long PromptSeed, string? Engine)
 {
     private const int FormatVersion = 1;
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
     /// <summary>The setup of a run of <paramref name="shard"/> of <paramref name="architecture"/> on <paramref name="device"/> (a TorchSharp device string).</summary>
-    public static SamplesSetup Of(string source, TransformerArchitecture architecture, ModelPrecision precision, string shard, string device, long weightsSeed, long promptSeed)
-        => new(source, architecture.Name, HashOf(architecture), precision.ShortName(), shard, DeviceName(device), weightsSeed, promptSeed);
+    public static SamplesSetup Of(string source, TransformerArchitecture architecture, ModelPrecision precision, string shard, string device, long weightsSeed, long promptSeed, string engine)
+        => new(source, architecture.Name, HashOf(architecture), precision.ShortName(), shard, DeviceName(device), weightsSeed, promptSeed, engine);
+
+    /// <summary>
+    /// The settings of <paramref name="options"/> that change measured runtimes of the same model on the same device:
+    /// whether decode steps replay CUDA graphs, the idle time before each query, and whether an odd FFN width is padded.
+    /// </summary>
+    public static string EngineOf(TorchProfilerOptions options) => EngineOf(options, options.Model);
+
+    /// <summary>As <see cref="EngineOf(TorchProfilerOptions)"/> for a model built with <paramref name="model"/>'s options.</summary>
+    public static string EngineOf(TorchProfilerOptions options, DecoderOptions model)
+        => string.Create(CultureInfo.InvariantCulture, $"cuda graphs {options.CudaGraphs}, idle {options.IdleBeforeEachQuery.TotalSeconds:0.###} s before each query, ffn width aligned {model.AlignFfnWidth}");
 
     /// <summary>The setup file of a samples file: <c>x-samples.csv</c> → <c>x-samples.setup.json</c>.</summary>
     public static string PathFor(string samplesPath) => Stem(samplesPath) + ".setup.json";
@@ -133,6 +148,11 @@ internal sealed record SamplesSetup(string Source, string Model, string Architec
         Add("device", recorded.Device, Device);
         Add("weights seed", recorded.WeightsSeed.ToString(CultureInfo.InvariantCulture), WeightsSeed.ToString(CultureInfo.InvariantCulture));
         Add("prompt seed", recorded.PromptSeed.ToString(CultureInfo.InvariantCulture), PromptSeed.ToString(CultureInfo.InvariantCulture));
+        if (recorded.Engine is not null && Engine is not null)
+        {
+            Add("measurement settings", recorded.Engine, Engine);
+        }
+
         return differences;
 
         void Add(string what, string then, string now)
@@ -164,7 +184,8 @@ internal sealed record SamplesSetup(string Source, string Model, string Architec
                 Text(root, "shard"),
                 Text(root, "device"),
                 (root["weights_seed"] ?? throw new JsonException("no weights_seed")).GetValue<long>(),
-                (root["prompt_seed"] ?? throw new JsonException("no prompt_seed")).GetValue<long>());
+                (root["prompt_seed"] ?? throw new JsonException("no prompt_seed")).GetValue<long>(),
+                root["engine"]?.GetValue<string>());
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
@@ -189,6 +210,11 @@ internal sealed record SamplesSetup(string Source, string Model, string Architec
             ["weights_seed"] = WeightsSeed,
             ["prompt_seed"] = PromptSeed,
         };
+        if (Engine is not null)
+        {
+            root["engine"] = Engine;
+        }
+
         var dir = Path.GetDirectoryName(Path.GetFullPath(setupPath));
         if (!string.IsNullOrEmpty(dir))
         {
@@ -212,7 +238,7 @@ internal sealed record SamplesSetup(string Source, string Model, string Architec
         if (recorded is not null && DifferencesFrom(recorded) is { Count: > 0 } differences)
         {
             throw new InvalidOperationException(
-                $"{samplesPath} holds samples of another setup: {string.Join("; ", differences)} (as recorded in {Path.GetFileName(setupPath)} vs this run's); resume only with the same architecture, device and seeds, or choose another output file or folder.");
+                $"{samplesPath} holds samples of another setup: {string.Join("; ", differences)} (as recorded in {Path.GetFileName(setupPath)} vs this run's); resume only with the same architecture, device, seeds and measurement settings, or choose another output file or folder.");
         }
 
         return recorded;

@@ -187,7 +187,7 @@ public sealed partial class TorchProfiler
 
         var shards = decoder.Shards;
         var model = shards[0];
-        var setup = SamplesSetup.Of(Options.SourceLabel ?? RealSourceLabel(model.Architecture, model.Precision, decoder.Ranks), model.Architecture, model.Precision, RealShardName(decoder.Ranks), model.Device.ToString(), model.Options.Seed, plan.Seed);
+        var setup = SamplesSetup.Of(Options.SourceLabel ?? RealSourceLabel(model.Architecture, model.Precision, decoder.Ranks), model.Architecture, model.Precision, RealShardName(decoder.Ranks), model.Device.ToString(), model.Options.Seed, plan.Seed, SamplesSetup.EngineOf(Options, model.Options));
         var query = new QueryRunner(model, shards.Select(s => s.Device).ToArray(), decoder.Generate);
         var software = DescribeSoftware(model.Precision) + $", {decoder.Ranks} ranks driven from one host thread, eager steps, all-reduce through {decoder.AllReduceName}";
         var profile = RunQueries(query, setup, plan, samplesPath, meter: null, energy: null, software, progress, cancellationToken);
@@ -206,17 +206,17 @@ public sealed partial class TorchProfiler
 
     /// <summary>The setup a samples file of a one-device run records, also checked by a folder run before anything is built.</summary>
     internal static SamplesSetup SetupOf(TorchProfilerOptions options, TransformerArchitecture architecture, ModelShard shard, ProfilingPlan plan)
-        => SamplesSetup.Of(options.SourceLabel ?? SourceLabel(architecture, options.Model.Precision, shard), architecture, options.Model.Precision, SamplesSetup.ShardName(shard), options.Device, options.Model.Seed, plan.Seed);
+        => SamplesSetup.Of(options.SourceLabel ?? SourceLabel(architecture, options.Model.Precision, shard), architecture, options.Model.Precision, SamplesSetup.ShardName(shard), options.Device, options.Model.Seed, plan.Seed, SamplesSetup.EngineOf(options));
 
     /// <summary>The setup of a real N-way run, also checked by a folder run before anything is built.</summary>
     internal static SamplesSetup RealSetupOf(TorchProfilerOptions options, TransformerArchitecture architecture, int ranks, ProfilingPlan plan)
-        => SamplesSetup.Of(options.SourceLabel ?? RealSourceLabel(architecture, options.Model.Precision, ranks), architecture, options.Model.Precision, RealShardName(ranks), options.Device, options.Model.Seed, plan.Seed);
+        => SamplesSetup.Of(options.SourceLabel ?? RealSourceLabel(architecture, options.Model.Precision, ranks), architecture, options.Model.Precision, RealShardName(ranks), options.Device, options.Model.Seed, plan.Seed, SamplesSetup.EngineOf(options));
 
     private static string RealShardName(int ranks) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"tp{ranks}-real");
 
     // The setup of samples timed on a built model: its own shard, device and weights seed.
     private SamplesSetup SetupOf(DecoderTransformer model, ProfilingPlan plan)
-        => SamplesSetup.Of(Options.SourceLabel ?? SourceLabel(model.Architecture, model.Precision, model.Shape.Shard), model.Architecture, model.Precision, SamplesSetup.ShardName(model.Shape.Shard), model.Device.ToString(), model.Options.Seed, plan.Seed);
+        => SamplesSetup.Of(Options.SourceLabel ?? SourceLabel(model.Architecture, model.Precision, model.Shape.Shard), model.Architecture, model.Precision, SamplesSetup.ShardName(model.Shape.Shard), model.Device.ToString(), model.Options.Seed, plan.Seed, SamplesSetup.EngineOf(Options, model.Options));
 
     // The plan is valid and the decoder's KV cache holds its longest query; `create` says how to build one that does.
     private static void CheckPlan(ProfilingPlan plan, int decoderCapacityTokens, string create)

@@ -78,5 +78,35 @@ public sealed class ResumeIdentityTests : IDisposable
         Assert.Equal(6, again.ResumedSamples);
     }
 
+    [TorchFact]
+    public async Task Samples_timed_with_other_measurement_settings_are_refused_naming_them()
+    {
+        await TorchProfiler.ProfileToFolderAsync(Options, cancellationToken: TestContext.Current.CancellationToken);
+
+        // Same model, device and seeds, but each query now waits before it runs: its runtimes are not the first run's.
+        var rested = Options with { Profiler = Cpu with { IdleBeforeEachQuery = TimeSpan.FromSeconds(0.5) } };
+        var ex = Assert.Throws<InvalidOperationException>(() => { _ = TorchProfiler.ProfileToFolderAsync(rested, cancellationToken: TestContext.Current.CancellationToken); });
+
+        Assert.Contains("measurement settings", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("idle 0 s before each query", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("idle 0.5 s before each query", ex.Message, StringComparison.Ordinal);
+    }
+
+    [TorchFact]
+    public async Task A_setup_recorded_before_the_measurement_settings_still_resumes()
+    {
+        await TorchProfiler.ProfileToFolderAsync(Options, cancellationToken: TestContext.Current.CancellationToken);
+        var setupPath = SamplesSetup.PathFor(Path.Combine(_dir, "tiny-gpt-samples.csv"));
+        var recorded = SamplesSetup.TryRead(setupPath)!;
+        Assert.NotNull(recorded.Engine);
+        (recorded with { Engine = null }).Write(setupPath);
+        Assert.DoesNotContain("engine", File.ReadAllText(setupPath), StringComparison.Ordinal);
+
+        var again = await TorchProfiler.ProfileToFolderAsync(Options, cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(6, again.ResumedSamples);
+        Assert.Equal(recorded.Engine, SamplesSetup.TryRead(setupPath)!.Engine);
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 }
