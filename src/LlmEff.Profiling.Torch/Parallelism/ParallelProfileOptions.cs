@@ -44,8 +44,8 @@ public sealed record ParallelProfileOptions
     public ParallelExecution Execution { get; init; }
 
     /// <summary>
-    /// Time every distinct stage (default). When false and there are more than two stages, the middle stages reuse the
-    /// profile of stage 1 whenever they hold as many layers (they differ from it in nothing else).
+    /// Time every stage. Default false: with more than two stages, the middle stages reuse the profile of stage 1 whenever
+    /// they hold as many layers (they differ from it in nothing else).
     /// </summary>
     public bool ProfileEveryStage { get; init; }
 

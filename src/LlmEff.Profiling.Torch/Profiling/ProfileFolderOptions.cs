@@ -47,7 +47,7 @@ public sealed record ProfileFolderOptions
     /// <summary>
     /// The samples' <c>source</c> label of a single-device run: <see cref="TorchProfilerOptions.SourceLabel"/>, or
     /// <c>torchsharp:&lt;model&gt;:&lt;bf16|fp16|fp32&gt;</c>. A run resumes only a samples file with the same label and the
-    /// same setup recorded beside it (<c>{samples}.setup.json</c>: architecture shape, device, shard and seeds).
+    /// same setup recorded beside it (<c>{samples}.setup.json</c>: architecture shape, device, shard, seeds and measurement settings).
     /// </summary>
     public string SourceLabel => Profiler.SourceLabel ?? TorchProfiler.SourceLabel(Architecture, Profiler.Model.Precision, ModelShard.Full);
 

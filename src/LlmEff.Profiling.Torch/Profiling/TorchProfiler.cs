@@ -189,7 +189,7 @@ public sealed partial class TorchProfiler
         var model = shards[0];
         var setup = SamplesSetup.Of(Options.SourceLabel ?? RealSourceLabel(model.Architecture, model.Precision, decoder.Ranks), model.Architecture, model.Precision, RealShardName(decoder.Ranks), model.Device.ToString(), model.Options.Seed, plan.Seed, SamplesSetup.EngineOf(Options, model.Options));
         var query = new QueryRunner(model, shards.Select(s => s.Device).ToArray(), decoder.Generate);
-        var software = DescribeSoftware(model.Precision) + $", {decoder.Ranks} ranks driven from one host thread, eager steps, all-reduce through {decoder.AllReduceName}";
+        var software = DescribeSoftware(model.Precision) + $", {decoder.Ranks} ranks driven from one host thread, {(decoder.UsesCudaGraphs ? "captured CUDA-graph steps" : "eager steps")}, all-reduce through {decoder.AllReduceName}";
         var profile = RunQueries(query, setup, plan, samplesPath, meter: null, energy: null, software, progress, cancellationToken);
         var devices = string.Join(", ", shards.Select(s => s.Device.ToString()).Distinct());
         // No shard: the profile times the whole model over its ranks, collectives included.
