@@ -55,7 +55,7 @@ public static class LlmEffCommand
             }
 
             var command = string.Join(' ', path);
-            var errors = string.Join("; ", parse.Errors.Select(e => Plain(e.Message.ReplaceLineEndings(" ").Trim().TrimEnd('.'))));
+            var errors = string.Join("; ", parse.Errors.Select(e => Plain(OptionNamed(e, Regex.Replace(e.Message, @"\s+", " ").Trim().TrimEnd('.')))));
             // A mistyped command gets the closest command names, as a mistyped model name gets the closest models.
             var unknown = parse.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith('-'));
             var names = parse.CommandResult.Command.Subcommands.Select(c => c.Name).ToArray();
@@ -101,6 +101,21 @@ public static class LlmEffCommand
         "System.Boolean" => "as true or false",
         var type => $"as a {type[(type.LastIndexOf('.') + 1)..]}",
     });
+
+    // A value outside an option's list ("Argument 'x' not recognized. Must be one of: 'a' 'b'") does not say which option.
+    private static string OptionNamed(ParseError error, string message)
+    {
+        var option = error.SymbolResult switch
+        {
+            OptionResult o => o.Option.Name,
+            ArgumentResult { Parent: OptionResult o } => o.Option.Name,
+            _ => null,
+        };
+        var list = Regex.Match(message, @"^Argument '(.*)' not recognized\. Must be one of: (.*)$");
+        return option is null || !list.Success
+            ? message
+            : $"{option} '{list.Groups[1].Value}' is not one of {string.Join(", ", Regex.Matches(list.Groups[2].Value, "'[^']*'").Select(m => m.Value))}";
+    }
 
     // A binary file's bytes echoed in a message would garble the terminal: control characters and undecodable bytes become '?'.
     private static string Printable(string message)

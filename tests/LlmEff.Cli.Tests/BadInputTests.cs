@@ -23,6 +23,7 @@ public sealed class BadInputTests : IDisposable
         }
 
         Directory.CreateDirectory(_dir.File("empty-dir"));
+        Directory.CreateDirectory(_dir.File("fig-dir.png"));
         Directory.CreateDirectory(_dir.File("binary-grid"));
         File.Copy(_dir.File("binary.csv"), Path.Combine(_dir.File("binary-grid"), "grid.csv"));
         Directory.CreateDirectory(_dir.File("nan-grid"));
@@ -69,6 +70,15 @@ public sealed class BadInputTests : IDisposable
         { "fit too few bootstrap", ["fit", "@good.csv", "--bootstrap", "5"], ["--bootstrap 5", "20 to 100000"] },
         { "fit unknown aggregation", ["fit", "@good.csv", "--aggregation", "Max"], ["'Max'", "--aggregation", "llmeff fit --help"] },
         { "fit no samples", ["fit"], ["samples", "llmeff fit --help"] },
+        // output files: checked before any work (a missing folder, or a folder given as the file)
+        { "fit output in a missing folder", ["fit", "@good.csv", "--bootstrap", "0", "-o", "@nodir/m.json"], ["--output", "nodir", "does not exist", "create it first"] },
+        { "fit output is a folder", ["fit", "@good.csv", "--bootstrap", "0", "-o", "@empty-dir"], ["--output", "empty-dir' is a folder", "file name inside it"] },
+        { "compare per-query in a missing folder", ["compare", "OpenAI/davinci", "AI21/J1-Jumbo v1", "--per-query", "@nodir/q.csv"], ["--per-query", "does not exist"] },
+        { "accuracy output in a missing folder", ["accuracy", "--data", "@design-grid", "-o", "@nodir/r.md"], ["--output", "does not exist"] },
+        { "plot output is a folder", ["plot", "runtime", "@good.csv", "-o", "@fig-dir.png"], ["fig-dir.png' is a folder", ".png or .svg file name"] },
+        { "api journal is a folder", ["profile", "api", "--url", "http://127.0.0.1:9/v1/", "--model", "m", "--journal", "@empty-dir"], ["--journal", "is a folder"] },
+        { "api model output in a missing folder", Api("--output", "@nodir/m.json"), ["--output", "does not exist"] },
+
         // fit: benchmark logs of other tools
         { "fit unknown --from", ["fit", "@vllm.json", "--from", "sglang"], ["--from sglang", "vllm|aiperf|genai-perf|llmperf|guidellm"] },
         { "fit log of another tool", ["fit", "@vllm.json", "--from", "llmperf"], ["vllm.json", "is not a llmperf log", "number_output_tokens", "--from vllm"] },
@@ -128,6 +138,8 @@ public sealed class BadInputTests : IDisposable
         { "estimate unknown accelerator", ["estimate", "--accelerator", "Z100"], ["unknown accelerator 'Z100'", "Closest:"] },
         { "estimate unknown metric", ["estimate", "--metric", "fast"], ["'fast'", "llmeff estimate --help"] },
         { "estimate missing HELM folder", ["estimate", "-m", "helm:openai/davinci", "--helm-tables", "@nowhere"], ["--helm-tables", "does not exist", "omit the option"] },
+
+        { "estimate metric misspelled", ["estimate", "--metric", "denoise"], ["--metric 'denoise' is not one of 'idealized', 'denoised'"] },
 
         // compare
         { "compare unknown model", ["compare", "OpenAI/davinci", "davinc"], ["unknown model 'davinc'", "Closest:", "OpenAI/davinci"] },

@@ -20,6 +20,7 @@ internal static class AccuracyCommand
         };
         command.SetAction((parse, cancellationToken) =>
         {
+            CliInputs.CheckOutputFile(parse.GetValue(file), "--output");
             var folder = parse.GetValue(data)?.FullName ?? FindDefaultData()
                 ?? throw new DirectoryNotFoundException("No grid folder given and shared/data/megatron was not found above the current folder; pass --data DIR.");
             if (!Directory.Exists(folder))

@@ -31,6 +31,7 @@ internal static class CompareCommand
         helm.AddTo(command);
         command.SetAction(parse =>
         {
+            CliInputs.CheckOutputFile(parse.GetValue(perQuery), "--per-query");
             var workload = CliInputs.ReadWorkload(parse.GetValue(workloadFile));
             var metricValue = parse.GetValue(metric) == "denoised" ? RuntimeMetric.Denoised : RuntimeMetric.Idealized;
             var helmTables = helm.Read(parse);

@@ -45,6 +45,7 @@ internal static class FitCommand
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--bootstrap {b}: give 0 to skip the bootstrap, or 20 to {MaximumResamples} refits (200 is plenty for 95% intervals)."));
             }
 
+            CliInputs.CheckOutputFile(parse.GetValue(model), "--output");
             var fromValue = parse.GetValue(from);
             if (!file.Exists)
             {

@@ -56,6 +56,18 @@ internal static class ProfileCommand
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
+            // Every file this run writes, checked before the first request: the writes come after a paid run.
+            // The journal's folder is created for it, so only a folder given as the journal is refused there.
+            if (parse.GetValue(journal) is { } journalFile && Directory.Exists(journalFile.FullName))
+            {
+                CliInputs.CheckOutputFile(journalFile, "--journal");
+            }
+
+            foreach (var (option, path) in new[] { ("--export-requests", parse.GetValue(exportRequests)), ("--summary", parse.GetValue(summary)), ("--output", parse.GetValue(modelJson)) })
+            {
+                CliInputs.CheckOutputFile(path, option);
+            }
+
             var load = ProfileLoadStudy.ParseFlags(
                 parse.GetValue(concurrency), parse.GetValue(requestRate), parse.GetValue(duration), parse.GetValue(maxRequests), parse.GetValue(slo),
                 parse.GetValue(exportRequests), parse.GetValue(summary));

@@ -23,6 +23,11 @@ internal static class FigureFile
             throw new DirectoryNotFoundException($"output folder '{directory}' does not exist; create it first.");
         }
 
+        if (Directory.Exists(path))
+        {
+            throw new ArgumentException($"output '{path}' is a folder; give a .png or .svg file name inside it.");
+        }
+
         var rows = (plots.Count + columns - 1) / columns;
         var width = panelWidth * Math.Min(columns, plots.Count);
         var height = panelHeight * rows;

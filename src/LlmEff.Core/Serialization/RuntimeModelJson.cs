@@ -124,7 +124,9 @@ public static class RuntimeModelJson
         var schema = root.TryGetProperty("schema", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
         if (schema != SchemaName)
         {
-            throw new InvalidDataException($"Expected \"schema\": \"{SchemaName}\" but found {(schema is null ? "none" : $"\"{schema}\"")}; this file is not an LlmEff runtime model (a workload, energy model or HELM table goes to another option).");
+            throw new InvalidDataException(schema == Batching.BatchedRuntimeModel.JsonSchemaName
+                ? $"Expected \"schema\": \"{SchemaName}\" but found \"{schema}\": this is a batched runtime model, read by BatchedRuntimeModel.FromJson (in the CLI, estimate with --batch B or plot batching)."
+                : $"Expected \"schema\": \"{SchemaName}\" but found {(schema is null ? "none" : $"\"{schema}\"")}; this file is not an LlmEff runtime model (a workload, energy model or HELM table goes to another option).");
         }
 
         if (!root.TryGetProperty("schema_version", out var v))

@@ -134,6 +134,16 @@ public class BatchedRuntimeModelTests
     }
 
     [Fact]
+    public void A_batched_models_json_read_as_a_batch_one_model_is_refused_naming_the_reader()
+    {
+        var batched = BatchedRuntimeModel.Fit(Grid(LinearTruth, [1, 4, 16]));
+        var ex = Assert.Throws<InvalidDataException>(() => RuntimeModel.FromJson(batched.ToJson()));
+        Assert.Contains("batched runtime model", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("BatchedRuntimeModel.FromJson", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("--batch B", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Json_OfABatchOneModel_IsRefused_Saying_Why()
     {
         var single = RuntimeModel.Fit(Grid(LinearTruth, [1]));
