@@ -19,6 +19,9 @@ public sealed class ApiSampleJournal : IDisposable
     /// <summary>The <c>schema_version</c> this version writes and reads.</summary>
     public const int SchemaVersion = 1;
 
+    // The longest time a record may claim, as RuntimeModelPhysics allows a sample: anything longer is another unit.
+    private const double MaximumSeconds = 1e9;
+
     private readonly StreamWriter _writer;
     private readonly object _gate = new();
 
@@ -103,7 +106,7 @@ public sealed class ApiSampleJournal : IDisposable
     }
 
     /// <summary>Reads every complete record of a journal; a missing or empty file gives none, a torn last line is ignored.</summary>
-    /// <exception cref="InvalidDataException">Wrong header or schema version, or a corrupt line before the last (named by line number).</exception>
+    /// <exception cref="InvalidDataException">Wrong header or schema version, a corrupt line before the last, or a record with impossible timings (negative, non-finite or above 1e9 s, or a first token after the end); each named by line number.</exception>
     public static IReadOnlyList<ApiSampleRecord> Read(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -135,15 +138,19 @@ public sealed class ApiSampleJournal : IDisposable
                 continue;
             }
 
+            ApiSampleRecord record;
             try
             {
-                records.Add(JsonSerializer.Deserialize(lines[i], ApiJournalJsonContext.Default.ApiSampleRecord)
-                    ?? throw new JsonException("the line is null"));
+                record = JsonSerializer.Deserialize(lines[i], ApiJournalJsonContext.Default.ApiSampleRecord)
+                    ?? throw new JsonException("the line is null");
             }
             catch (JsonException ex)
             {
                 throw new InvalidDataException($"{path}, line {i + 1}: not a valid sample record ({ex.Message}); remove or repair that line to resume.", ex);
             }
+
+            CheckTimings(path, i + 1, record);
+            records.Add(record);
         }
 
         return records;
@@ -230,6 +237,36 @@ public sealed class ApiSampleJournal : IDisposable
         if (number != SchemaVersion)
         {
             throw new InvalidDataException($"{path}: journal schema_version {number}, but this LlmEff reads version {SchemaVersion}; use the matching LlmEff version or start a new journal.");
+        }
+    }
+
+    // A hand-edited or foreign journal can hold timings no request has: a negative runtime would silently drop the
+    // record from every latency, a first token after the end makes TPOT negative, 1e300 s prints 300 digits.
+    private static void CheckTimings(string path, int line, ApiSampleRecord record)
+    {
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        void Check(double? value, string name)
+        {
+            if (value is { } v && (!double.IsFinite(v) || v < 0 || v > MaximumSeconds))
+            {
+                throw new InvalidDataException(string.Create(inv,
+                    $"{path}, line {line}: \"{name}\" is {v:G4}, not a time in seconds between 0 and {MaximumSeconds:G1} (about 32 years); remove or repair that line (times are in seconds)."));
+            }
+        }
+
+        Check(record.RuntimeSeconds, "runtime_seconds");
+        Check(record.TimeToFirstTokenSeconds, "time_to_first_token_seconds");
+        Check(record.TimeToFirstContentTokenSeconds, "time_to_first_content_token_seconds");
+        if (record.RuntimeSeconds is { } e2e)
+        {
+            foreach (var (first, name) in new[] { (record.TimeToFirstTokenSeconds, "time_to_first_token_seconds"), (record.TimeToFirstContentTokenSeconds, "time_to_first_content_token_seconds") })
+            {
+                if (first is { } f && f > e2e)
+                {
+                    throw new InvalidDataException(string.Create(inv,
+                        $"{path}, line {line}: \"{name}\" = {f:G4} s is after the end of the request (\"runtime_seconds\" = {e2e:G4} s); a first token cannot come after the last: remove or repair that line."));
+                }
+            }
         }
     }
 

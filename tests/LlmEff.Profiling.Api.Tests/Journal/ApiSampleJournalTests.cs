@@ -90,6 +90,28 @@ public sealed class ApiSampleJournalTests
         Assert.Contains("schema_version 2", Assert.Throws<InvalidDataException>(() => ApiSampleJournal.Read(future)).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(1.0, 5.0, "time_to_first_token_seconds")] // first token after the end: TPOT would be negative
+    [InlineData(-1.0, null, "runtime_seconds")] // was dropped from every latency without a word
+    [InlineData(1e300, null, "runtime_seconds")] // printed as 300 digits
+    [InlineData(1.0, -0.5, "time_to_first_token_seconds")]
+    public void ImpossibleTimings_AreRefusedNamingFileLineAndField(double runtime, double? ttft, string field)
+    {
+        using var dir = new TempDirectory();
+        var path = dir.File("j.jsonl");
+        using (var journal = ApiSampleJournal.OpenAppend(path))
+        {
+            journal.Append(Record(0));
+            journal.Append(Record(1) with { RuntimeSeconds = runtime, TimeToFirstTokenSeconds = ttft });
+        }
+
+        var error = Assert.Throws<InvalidDataException>(() => ApiSampleJournal.Read(path));
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.Contains("line 3", error.Message, StringComparison.Ordinal);
+        Assert.Contains(field, error.Message, StringComparison.Ordinal);
+        Assert.Contains("repair that line", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void FailedOrEmptyRecords_GiveNoProfilingSample()
     {
