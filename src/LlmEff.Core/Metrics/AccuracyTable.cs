@@ -14,7 +14,9 @@ namespace LlmEff.Core.Metrics;
 /// (<c>inference_idealized_runtime</c>), accuracy <c>exact_match</c>; rows without a model are summaries and are skipped.
 /// With a HELM denoised table, a <c>denoised</c> metric is added from the run's mean prompt and output tokens.</item>
 /// </list>
-/// A model may appear once per scenario; a second row for the same pair is an error naming both lines.
+/// A model may appear once per scenario; a second row for the same pair is an error naming both lines. Accuracies are
+/// fractions in [0, 1] or percentages in [0, 100], one scale per file: a column with a value above 1 is percentages and
+/// may hold no non-zero value below 1 (write such a column as fractions). A file must have at least one row with an accuracy.
 /// </summary>
 public static class AccuracyTable
 {
@@ -73,6 +75,7 @@ public static class AccuracyTable
         var promptTokens = Array.IndexOf(header, "num_prompt_tokens") is var pi and >= 0 ? pi : Array.IndexOf(header, "num_tokens_in_prompt");
         var outputTokens = Array.IndexOf(header, "num_output_tokens");
         var rows = new List<AccuracyRow>();
+        var accuracies = new List<(double Value, int Line)>();
         foreach (var fields in csv.Rows)
         {
             var arguments = fields[0];
@@ -91,6 +94,8 @@ public static class AccuracyTable
                 continue; // the scenario has no accuracy (e.g. RAFT terms-of-service without exact_match)
             }
 
+            accuracies.Add((acc.Value, fields.LineOf(accuracy)));
+
             var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
             Add(metrics, "raw", Number(fields, raw, header, file));
             Add(metrics, "idealized", Number(fields, idealized, header, file));
@@ -107,7 +112,8 @@ public static class AccuracyTable
             rows.Add(new AccuracyRow(scenario, model, acc.Value, metrics));
         }
 
-        return rows;
+        CheckScale(accuracies, header[accuracy], file);
+        return CheckNotEmpty(rows, file);
     }
 
     private static List<AccuracyRow> ReadGeneric(CsvTable csv, string file, string[] header, string accuracyColumn, bool withDenoisedTable)
@@ -123,6 +129,7 @@ public static class AccuracyTable
         var scenario = Array.IndexOf(header, "scenario");
         var metricColumns = Enumerable.Range(0, header.Length).Where(i => i != model && i != accuracy && i != scenario && header[i].Length > 0).ToArray();
         var rows = new List<AccuracyRow>();
+        var accuracies = new List<(double Value, int Line)>();
         foreach (var fields in csv.Rows)
         {
             var name = fields[model].Trim();
@@ -133,6 +140,7 @@ public static class AccuracyTable
 
             var acc = Number(fields, accuracy, header, file)
                 ?? throw new InvalidDataException($"{file}:{fields.LineOf(accuracy)}:{fields.CharacterOf(accuracy)}: empty accuracy; every row needs one.");
+            accuracies.Add((acc, fields.LineOf(accuracy)));
             var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
             foreach (var c in metricColumns)
             {
@@ -144,7 +152,34 @@ public static class AccuracyTable
             rows.Add(new AccuracyRow(scenarioName, name, acc, metrics));
         }
 
-        return rows;
+        CheckScale(accuracies, header[accuracy], file);
+        return CheckNotEmpty(rows, file);
+    }
+
+    // A header without rows would otherwise reach the frontier as "no metric 'x'; it has ." for a column that exists.
+    private static List<AccuracyRow> CheckNotEmpty(List<AccuracyRow> rows, string file)
+        => rows.Count > 0
+            ? rows
+            : throw new InvalidDataException($"{file}: no data rows with an accuracy, only a header; add one row per model (and scenario) with its accuracy and metrics.");
+
+    // Accuracies are fractions in [0, 1] or percentages in [0, 100]. A column with a value above 1 is percentages, so a
+    // non-zero value below 1 in it is a fraction among percentages (1.5 beside 0.7 would top the frontier). A model
+    // truly below 1 % can be written with the whole column as fractions.
+    private static void CheckScale(List<(double Value, int Line)> accuracies, string column, string file)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        if (accuracies.FirstOrDefault(a => a.Value > 100) is { Line: > 0 } over)
+        {
+            throw new InvalidDataException(string.Create(inv,
+                $"{file}:{over.Line}: accuracy {over.Value:G6} in column '{column}' is above 100; accuracies are fractions in [0, 1] or percentages in [0, 100]: fix that row or rescale the column."));
+        }
+
+        if (accuracies.FirstOrDefault(a => a.Value > 1) is { Line: > 0 } percent
+            && accuracies.FirstOrDefault(a => a.Value is > 0 and < 1) is { Line: > 0 } fraction)
+        {
+            throw new InvalidDataException(string.Create(inv,
+                $"{file}:{percent.Line}: accuracy {percent.Value:G6} in column '{column}' is a percentage but line {fraction.Line} has {fraction.Value:G6}, a fraction; give every accuracy as a fraction in [0, 1] or every one as a percentage in [0, 100]."));
+        }
     }
 
     // A second row for one (scenario, model) would make the frontier and rankings ambiguous, so it is refused here.

@@ -59,7 +59,7 @@ public sealed record ScenarioFrontier(
     /// <param name="options">Metric, filters and rankings.</param>
     /// <param name="sourceName">The rows' file name, for messages.</param>
     /// <exception cref="KeyNotFoundException">An unknown metric, scenario or model; the message names the closest.</exception>
-    /// <exception cref="ArgumentException">No scenario has enough models, or <see cref="ScenarioFrontierOptions.MinimumModels"/> is below 1.</exception>
+    /// <exception cref="ArgumentException">No rows, no scenario has enough models, or <see cref="ScenarioFrontierOptions.MinimumModels"/> is below 1.</exception>
     public static IReadOnlyList<ScenarioFrontier> Analyze(IReadOnlyList<AccuracyRow> rows, ScenarioFrontierOptions options, string sourceName = "the accuracy file")
     {
         ArgumentNullException.ThrowIfNull(rows);
@@ -71,11 +71,18 @@ public sealed record ScenarioFrontier(
 
         CheckLogUnit(options);
 
+        // Without rows the metric check below would say "it has ." of a column that may well exist.
+        if (rows.Count == 0)
+        {
+            throw new ArgumentException($"{sourceName} has no data rows; add one row per model (and scenario) with its accuracy and metrics.", nameof(rows));
+        }
+
         var metrics = rows.SelectMany(r => r.Metrics.Keys).Distinct(StringComparer.Ordinal).ToArray();
         if (!metrics.Contains(options.Metric, StringComparer.Ordinal))
         {
             var hint = options.Metric == "denoised" ? " (HELM run files get 'denoised' only with a denoised table, --denoised-table)" : string.Empty;
-            throw new KeyNotFoundException($"no metric '{options.Metric}' in {sourceName}{hint}; it has {string.Join(", ", metrics)}. {NameSuggestions.Describe(options.Metric, metrics)}");
+            var has = metrics.Length > 0 ? $"it has {string.Join(", ", metrics)}. {NameSuggestions.Describe(options.Metric, metrics)}" : "no row has a value in any metric column; fill in the metric.";
+            throw new KeyNotFoundException($"no metric '{options.Metric}' in {sourceName}{hint}; {has}");
         }
 
         CheckNames(rows, options.Models, r => r.Model, "model");

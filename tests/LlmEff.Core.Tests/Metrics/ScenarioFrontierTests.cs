@@ -108,6 +108,36 @@ public class ScenarioFrontierTests
     }
 
     [Fact]
+    public void Read_AccuracyScales_FractionsOrPercentages_NotMixed()
+    {
+        // 1.5 beside 0.7 and 0.9 would top the frontier; 150 beside percentages is above any percentage.
+        var mixed = Assert.Throws<InvalidDataException>(() => Rows("model,accuracy,runtime\na,0.7,1\nb,1.5,2\nc,0.9,3\n"));
+        Assert.StartsWith("acc.csv:3:", mixed.Message, StringComparison.Ordinal);
+        Assert.Contains("line 2 has 0.7", mixed.Message, StringComparison.Ordinal);
+        Assert.Contains("every accuracy as a fraction in [0, 1] or every one as a percentage in [0, 100]", mixed.Message, StringComparison.Ordinal);
+        var over = Assert.Throws<InvalidDataException>(() => Rows("model,accuracy,runtime\na,70,1\nb,150,2\nc,100,3\n"));
+        Assert.StartsWith("acc.csv:3:", over.Message, StringComparison.Ordinal);
+        Assert.Contains("above 100", over.Message, StringComparison.Ordinal);
+
+        // One scale per column is fine, zeros and 1 % included.
+        Assert.Equal(3, Rows("model,accuracy,runtime\na,70,1\nb,0,2\nc,1,3\n").Count);
+        Assert.Equal(3, Rows("model,accuracy,runtime\na,0.7,1\nb,1,2\nc,0,3\n").Count);
+    }
+
+    [Fact]
+    public void Read_HeaderOnly_SaysThereAreNoRows_NotThatTheMetricIsMissing()
+    {
+        var ex = Assert.Throws<InvalidDataException>(() => Rows("model,accuracy,runtime\n"));
+        Assert.StartsWith("acc.csv: no data rows", ex.Message, StringComparison.Ordinal);
+        var analyze = Assert.Throws<ArgumentException>(() => ScenarioFrontier.Analyze([], new ScenarioFrontierOptions("runtime"), "hdr.csv"));
+        Assert.StartsWith("hdr.csv has no data rows", analyze.Message, StringComparison.Ordinal);
+        // Rows without any metric value: no "it has . Closest: ." either.
+        var empty = Assert.Throws<KeyNotFoundException>(() => ScenarioFrontier.Analyze(Rows("model,accuracy,runtime\na,0.5,\n"), new ScenarioFrontierOptions("runtime")));
+        Assert.DoesNotContain("Closest", empty.Message, StringComparison.Ordinal);
+        Assert.Contains("fill in the metric", empty.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Read_DuplicateRow_NamesFileLinesAndKey()
     {
         var ex = Assert.Throws<InvalidDataException>(() => Rows("model,scenario,accuracy,runtime_s\nA,s1,0.5,1\nB,s1,0.4,2\nA,s1,0.6,3\n"));
