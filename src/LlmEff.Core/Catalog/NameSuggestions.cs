@@ -4,9 +4,9 @@ namespace LlmEff.Core.Catalog;
 public static class NameSuggestions
 {
     /// <summary>
-    /// The <paramref name="count"/> candidates closest to <paramref name="name"/>, case-insensitive: a typo of a whole name
-    /// first (an edit or two, about one in eight characters), then those containing it (or contained in it), then by edit
-    /// distance.
+    /// The <paramref name="count"/> candidates closest to <paramref name="name"/>, case-insensitive: those it begins first,
+    /// then a typo of a whole name (an edit or two, about one in eight characters), then those containing it (or contained
+    /// in it), then by edit distance.
     /// </summary>
     /// <param name="name">The unknown name.</param>
     /// <param name="candidates">The known names.</param>
@@ -20,9 +20,12 @@ public static class NameSuggestions
         return candidates
             .Distinct(StringComparer.Ordinal)
             .Select(c => (Name: c, Key: Key(c), Short: Key(c[(c.LastIndexOfAny([':', '/']) + 1)..])))
-            // A one-character slip of a full name ("…-bf17" for "…-bf16") outranks a short name that happens to be inside it.
-            .OrderBy(x => query.Length > 0 && EditDistance(query, x.Key) <= Math.Max(1, query.Length / 8) ? 0
-                : query.Length > 0 && (x.Key.Contains(query, StringComparison.Ordinal) || query.Contains(x.Short, StringComparison.Ordinal)) ? 1 : 2)
+            // A name the typed one begins ("H100" of "H100-SXM") comes first: otherwise the one-character slip rule below
+            // would offer "H200". Then a one-character slip of a full name ("…-bf17" for "…-bf16") outranks a short name
+            // that happens to be inside it.
+            .OrderBy(x => query.Length > 0 && (x.Key.StartsWith(query, StringComparison.Ordinal) || x.Short.StartsWith(query, StringComparison.Ordinal)) ? 0
+                : query.Length > 0 && EditDistance(query, x.Key) <= Math.Max(1, query.Length / 8) ? 1
+                : query.Length > 0 && (x.Key.Contains(query, StringComparison.Ordinal) || query.Contains(x.Short, StringComparison.Ordinal)) ? 2 : 3)
             .ThenBy(x => Math.Min(EditDistance(query, x.Key), EditDistance(query, x.Short)))
             .ThenBy(x => x.Name, StringComparer.Ordinal)
             .Take(count)
@@ -30,12 +33,18 @@ public static class NameSuggestions
             .ToArray();
     }
 
-    /// <summary>"Closest: 'a', 'b', 'c'." for an error message.</summary>
+    /// <summary>"Closest: 'a', 'b', 'c'." for an error message; "No names are known to suggest from." without candidates.</summary>
     /// <param name="name">The unknown name.</param>
     /// <param name="candidates">The known names.</param>
     /// <param name="count">How many to name at most.</param>
     public static string Describe(string name, IEnumerable<string> candidates, int count = 3)
-        => "Closest: " + string.Join(", ", Closest(name, candidates, count).Select(c => $"'{c}'")) + ".";
+    {
+        var closest = Closest(name, candidates, count);
+        // An empty catalog (an empty HELM tables folder) would otherwise print "Closest: ."
+        return closest.Count == 0
+            ? "No names are known to suggest from."
+            : "Closest: " + string.Join(", ", closest.Select(c => $"'{c}'")) + ".";
+    }
 
     // Case-folded letters and digits only, so "llama3-8b" finds "Meta-Llama-3-8B"; zeros read as O because
     // HELM spells BLOOM "BL00M".

@@ -204,6 +204,22 @@ public class ModelCatalogTests
         Assert.Throws<ArgumentOutOfRangeException>(() => NameSuggestions.Closest("x", ["y"], 0));
     }
 
+    [Fact]
+    public void NameSuggestions_NamesTheTypedOneBegins_ComeBeforeAOneCharacterSlip()
+    {
+        // "H100" is one character from "H200" (and zeros read as O), but it begins "H100-SXM" and "H100-PCIe".
+        var closest = NameSuggestions.Closest("H100", ["A100-80GB", "H200", "H100-SXM", "H100-PCIe"], 2);
+        Assert.Equal(["H100-PCIe", "H100-SXM"], closest.Order(StringComparer.Ordinal));
+        Assert.Equal("Closest: 'H100-SXM', 'H100-PCIe', 'H200'.", NameSuggestions.Describe("h100", ["H200", "H100-SXM", "H100-PCIe"]));
+    }
+
+    [Fact]
+    public void NameSuggestions_Describe_WithoutCandidates_SaysSo()
+    {
+        // An empty HELM tables folder used to print "Closest: ."
+        Assert.Equal("No names are known to suggest from.", NameSuggestions.Describe("openai/ada", []));
+    }
+
     private static string EmptyDirectory()
     {
         var path = Path.Combine(Path.GetTempPath(), $"llmeff-empty-{Guid.NewGuid():N}");
