@@ -15,8 +15,8 @@ namespace LlmEff.Core.Metrics;
 /// With a HELM denoised table, a <c>denoised</c> metric is added from the run's mean prompt and output tokens.</item>
 /// </list>
 /// A model may appear once per scenario; a second row for the same pair is an error naming both lines. Accuracies are
-/// fractions in [0, 1] or percentages in [0, 100], one scale per file: a column with a value above 1 is percentages and
-/// may hold no non-zero value below 1 (write such a column as fractions). A file must have at least one row with an accuracy.
+/// fractions in [0, 1] or percentages in [0, 100], one scale per column, told by its median non-zero score (above 1: percentages): a value
+/// above 100, or above 1 in a column of fractions, is an error naming its line. A file must have at least one row with an accuracy.
 /// </summary>
 public static class AccuracyTable
 {
@@ -162,9 +162,8 @@ public static class AccuracyTable
             ? rows
             : throw new InvalidDataException($"{file}: no data rows with an accuracy, only a header; add one row per model (and scenario) with its accuracy and metrics.");
 
-    // Accuracies are fractions in [0, 1] or percentages in [0, 100]. A column with a value above 1 is percentages, so a
-    // non-zero value below 1 in it is a fraction among percentages (1.5 beside 0.7 would top the frontier). A model
-    // truly below 1 % can be written with the whole column as fractions.
+    // Accuracies are fractions in [0, 1] or percentages in [0, 100]. The median non-zero score tells which: above 1, percentages
+    // (where 0.8 may be a real 0.8 %); else fractions, where a value above 1 (1.5 beside 0.7 and 0.9) would top the frontier.
     private static void CheckScale(List<(double Value, int Line)> accuracies, string column, string file)
     {
         var inv = CultureInfo.InvariantCulture;
@@ -174,11 +173,12 @@ public static class AccuracyTable
                 $"{file}:{over.Line}: accuracy {over.Value:G6} in column '{column}' is above 100; accuracies are fractions in [0, 1] or percentages in [0, 100]: fix that row or rescale the column."));
         }
 
-        if (accuracies.FirstOrDefault(a => a.Value > 1) is { Line: > 0 } percent
-            && accuracies.FirstOrDefault(a => a.Value is > 0 and < 1) is { Line: > 0 } fraction)
+        var scored = accuracies.Where(a => a.Value > 0).Select(a => a.Value).ToArray();
+        if (scored.Length > 0 && Percentiles.Of(scored, 50) <= 1
+            && accuracies.FirstOrDefault(a => a.Value > 1) is { Line: > 0 } percent)
         {
             throw new InvalidDataException(string.Create(inv,
-                $"{file}:{percent.Line}: accuracy {percent.Value:G6} in column '{column}' is a percentage but line {fraction.Line} has {fraction.Value:G6}, a fraction; give every accuracy as a fraction in [0, 1] or every one as a percentage in [0, 100]."));
+                $"{file}:{percent.Line}: accuracy {percent.Value:G6} in column '{column}' is above 1 while most of the column are fractions; give every accuracy as a fraction in [0, 1] or every one as a percentage in [0, 100]."));
         }
     }
 

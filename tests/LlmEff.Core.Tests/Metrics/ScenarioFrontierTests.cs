@@ -113,14 +113,15 @@ public class ScenarioFrontierTests
         // 1.5 beside 0.7 and 0.9 would top the frontier; 150 beside percentages is above any percentage.
         var mixed = Assert.Throws<InvalidDataException>(() => Rows("model,accuracy,runtime\na,0.7,1\nb,1.5,2\nc,0.9,3\n"));
         Assert.StartsWith("acc.csv:3:", mixed.Message, StringComparison.Ordinal);
-        Assert.Contains("line 2 has 0.7", mixed.Message, StringComparison.Ordinal);
+        Assert.Contains("above 1 while most of the column are fractions", mixed.Message, StringComparison.Ordinal);
         Assert.Contains("every accuracy as a fraction in [0, 1] or every one as a percentage in [0, 100]", mixed.Message, StringComparison.Ordinal);
         var over = Assert.Throws<InvalidDataException>(() => Rows("model,accuracy,runtime\na,70,1\nb,150,2\nc,100,3\n"));
         Assert.StartsWith("acc.csv:3:", over.Message, StringComparison.Ordinal);
         Assert.Contains("above 100", over.Message, StringComparison.Ordinal);
 
-        // One scale per column is fine, zeros and 1 % included.
+        // One scale per column is fine, zeros and 1 % included, and a percentage column may hold a score under 1 %.
         Assert.Equal(3, Rows("model,accuracy,runtime\na,70,1\nb,0,2\nc,1,3\n").Count);
+        Assert.Equal(3, Rows("model,accuracy,runtime\na,70,1\nb,0.8,2\nc,45,3\n").Count);
         Assert.Equal(3, Rows("model,accuracy,runtime\na,0.7,1\nb,1,2\nc,0,3\n").Count);
     }
 
