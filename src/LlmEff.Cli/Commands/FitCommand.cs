@@ -222,7 +222,7 @@ internal static class FitCommand
         {
             // The runtime model stands without it; say why there is no energy model.
             output.WriteLine();
-            output.WriteLine($"warning: no energy model from the samples with energy_joules: {ex.Message}");
+            output.WriteLine($"warning: no energy model from the samples with energy_joules: {LlmEffCommand.Describe(ex)}");
             return null;
         }
     }

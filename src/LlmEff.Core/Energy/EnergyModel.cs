@@ -144,7 +144,7 @@ public sealed record EnergyModel
     /// <param name="samples">Samples with measured energy; each prompt size swept over 2 or more output lengths.</param>
     /// <param name="options">Fit options; null for <see cref="EnergyFitOptions.Default"/>.</param>
     /// <param name="logger">Receives a warning when R² is below <see cref="EnergyFitOptions.RSquaredWarningThreshold"/>; null for none.</param>
-    /// <exception cref="ArgumentException">A sample lacks energy or has a zero, negative, NaN or infinite energy; the samples cannot be fitted; or the fitted energy per output token is negative (the message says which and how to fix it).</exception>
+    /// <exception cref="ArgumentException">A sample lacks energy or has a zero, negative, NaN or infinite energy; the samples cannot be fitted; the fitted energy per output token is negative; or the energies give a mean decode power above 10,000 W, as millijoules passed for joules do (the message says which and how to fix it).</exception>
     public static EnergyModel Fit(IEnumerable<ProfilingSample> samples, EnergyFitOptions? options = null, ILogger<EnergyModel>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(samples);
@@ -196,6 +196,7 @@ public sealed record EnergyModel
                 nameof(samples));
         }
 
+        CheckDecodePower(list, fitted.PerOutputTokenSeconds, fitOptions);
         var model = new EnergyModel(fitted.PromptEncoding, fitted.PerOutputTokenSeconds, fitted.RSquared, options.Aggregation, residuals);
         if (model.RSquared < options.RSquaredWarningThreshold)
         {
@@ -203,6 +204,31 @@ public sealed record EnergyModel
         }
 
         return model;
+    }
+
+    /// <summary>
+    /// Mean decode power, in watts, above which a fit is refused: no accelerator's board draws this much, while energies in
+    /// NVML's raw millijoules come out a thousand times too high (300 kW for a 300 W GPU). A whole 8-GPU node at 700 W
+    /// still passes.
+    /// </summary>
+    internal const double MaximumPlausibleDecodePowerWatts = 10_000;
+
+    /// <summary>Refuses energies whose decode power (<c>e / g</c>, g fitted from the same samples' runtimes) no hardware draws.</summary>
+    private static void CheckDecodePower(List<ProfilingSample> samples, double perOutputTokenJoules, RuntimeFitOptions fitOptions)
+    {
+        if (!(perOutputTokenJoules > 0))
+        {
+            return;
+        }
+
+        var g = RuntimeModelFitter.Fit(samples, fitOptions, NullLogger.Instance).PerOutputTokenSeconds;
+        // A g of 0 or less is the runtime fit's problem, reported there; it gives no power to judge.
+        if (g > 0 && perOutputTokenJoules / g > MaximumPlausibleDecodePowerWatts)
+        {
+            throw new ArgumentException(
+                string.Create(CultureInfo.InvariantCulture, $"The samples' energies give a mean decode power of {perOutputTokenJoules / g:F0} W (e = {perOutputTokenJoules:G4} J per output token at g = {g * 1e3:G4} ms), above what any accelerator, or a node of eight, draws ({MaximumPlausibleDecodePowerWatts:N0} W): EnergyJoules (a samples CSV's energy_joules) must be in joules, and NVML reports millijoules, so divide the energies by 1,000."),
+                nameof(samples));
+        }
     }
 
     /// <summary>A copy with the fit statistics read back from JSON.</summary>

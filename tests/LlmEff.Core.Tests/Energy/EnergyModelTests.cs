@@ -149,6 +149,21 @@ public class EnergyModelTests
     }
 
     [Fact]
+    public void Fit_EnergiesInMillijoules_AreRefusedSayingJoules()
+    {
+        // NVML's raw millijoules make the 400 W decode 400 kW, more than any board draws.
+        var samples = Samples().Select(s => s with { EnergyJoules = s.EnergyJoules * 1000 }).ToList();
+        var ex = Assert.Throws<ArgumentException>(() => EnergyModel.Fit(samples));
+        Assert.Equal("samples", ex.ParamName);
+        Assert.Contains("400000 W", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("must be in joules", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("millijoules", ex.Message, StringComparison.Ordinal);
+
+        // Eight GPUs' summed joules (3.2 kW here) are still fitted.
+        Assert.Equal(64, EnergyModel.Fit(Samples().Select(s => s with { EnergyJoules = s.EnergyJoules * 8 })).PerOutputTokenJoules, 1e-6);
+    }
+
+    [Fact]
     public void Fit_OneOutputLength_SaysToSweepOutputs()
     {
         var samples = Samples().Where(s => s.OutputTokens == 8).ToList();
