@@ -147,6 +147,14 @@ public sealed class BadInputTests : IDisposable
         // g = 0 and PE = 0 are each valid given parameters (Create writes this file, so FromJson reads it back); what compare
         // cannot do is divide by a predicted 0 s, so it refuses the model by name before computing a speedup.
         { "compare zero runtime", ["compare", "OpenAI/davinci", "@zero-model.json"], ["model 'zero-model'", "predicts 0 s", "no speedup", "positive PE and g"] },
+        // estimate and plot refuse the same model: it would be estimated at 0 s and $0, or drawn as a runtime.
+        { "estimate zero runtime", ["estimate", "-m", "@zero-model.json"], ["model 'zero-model'", "predicts 0 s", "positive PE and g"] },
+        { "plot zero-runtime model", ["plot", "runtime", "@good.csv", "-m", "@zero-model.json", "-o", "@fig.png"], ["zero-model.json", "predicts 0 s", "positive PE and g"] },
+        { "plot predicted zero-runtime model", ["plot", "predicted", "@good.csv", "-m", "@zero-model.json", "-o", "@fig.png"], ["zero-model.json", "predicts 0 s"] },
+        // An empty name is refused naming the option or argument and what to pass.
+        { "estimate empty model", ["estimate", "-m", ""], ["--model \"\"", "empty model name", "llmeff models"] },
+        { "compare empty A", ["compare", "", "OpenAI/davinci"], ["compare A (the first model) is empty", "llmeff models"] },
+        { "compare empty B", ["compare", "OpenAI/davinci", " "], ["compare B (the second model) is empty", "llmeff models"] },
         { "compare beyond context", ["compare", "OpenAI/davinci", "AI21/J1-Jumbo v1", "-w", "@workload-long.csv"], ["beyond OpenAI/davinci's 2048", "truncate or drop"] },
         { "compare truncated workload JSON", ["compare", "OpenAI/davinci", "AI21/J1-Jumbo v1", "-w", "@truncated.json"], ["truncated.json"] },
         { "compare unknown accelerator", ["compare", "OpenAI/davinci", "AI21/J1-Jumbo v1", "--accelerator-b", "V99"], ["unknown accelerator 'V99'", "Closest:"] },

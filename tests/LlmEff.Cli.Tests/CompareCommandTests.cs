@@ -82,8 +82,17 @@ public class CompareCommandTests
         var (code, output, err) = Run("compare", "OpenAI/davinci", "OpenAI/davinci", "--metric", "denoised");
 
         Assert.True(code == 0, err);
-        Assert.Contains("(GPU count not recorded: priced as 1)", output, StringComparison.Ordinal);
         Assert.Contains("A and B are equally fast", output, StringComparison.Ordinal);
+
+        // Neither side has hardware, so neither was priced: "priced as 1" would contradict the unknown cost below it.
+        Assert.Contains("(GPU count not recorded) vs A", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("priced as 1", output, StringComparison.Ordinal);
+        Assert.Contains("total idealized cost: unknown", output, StringComparison.Ordinal);
+
+        // Priced on an accelerator, A says it was priced as one GPU; unpriced B still does not.
+        var priced = Run("compare", "OpenAI/davinci", "OpenAI/davinci", "--metric", "denoised", "--accelerator-a", "A100-80GB");
+        Assert.True(priced.Code == 0, priced.Err);
+        Assert.Contains("(GPU count not recorded) vs A = OpenAI/davinci (GPU count not recorded: priced as 1)", priced.Out, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -27,9 +27,7 @@ internal static class BatchedEstimate
         }
 
         // Every model is loaded before anything is printed: a bad file fails with its one error line and no half table.
-        var models = modelPaths.Select(path => (Path: path, Model: Load(path))).ToArray();
-        output.WriteLine(string.Create(inv, $"idealized runtime of workload '{workload.Name}' ({workload.Count:N0} queries), each served in a static batch of {batchSize} queries of its (p, o)"));
-        output.WriteLine();
+        var models = modelPaths.Select(path => (Path: path, Model: Load(path, "--model"))).ToArray();
         string[] header = ["model", "GPUs", "b", "mean latency s", "p90 latency s", "mean TPOT ms", "cost $/query", "energy J/query", "total cost $", "extrapolated"];
         var rows = new List<string[]>();
         var anyAssumedGpu = false;
@@ -87,6 +85,9 @@ internal static class BatchedEstimate
             ]);
         }
 
+        // Every row is computed (and checked) before the title, so a query that fails leaves nothing on stdout.
+        output.WriteLine(string.Create(inv, $"idealized runtime of workload '{workload.Name}' ({workload.Count:N0} queries), each served in a static batch of {batchSize} queries of its (p, o)"));
+        output.WriteLine();
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Max(c => c[i].Length))).ToArray();
         output.WriteLine(string.Join("  ", header.Select((h, i) => i == 0 ? h.PadRight(widths[i]) : h.PadLeft(widths[i]))));
         output.WriteLine(string.Join("  ", widths.Select(w => new string('-', w))));
@@ -108,11 +109,13 @@ internal static class BatchedEstimate
     }
 
     /// <summary>Reads a batched runtime model file, saying what to pass instead when it is something else.</summary>
-    internal static BatchedRuntimeModel Load(string path)
+    /// <param name="path">The file.</param>
+    /// <param name="what">What the command calls it in messages: estimate's <c>--model</c>, plot batching's <c>&lt;model&gt;</c>.</param>
+    internal static BatchedRuntimeModel Load(string path, string what)
     {
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"--model '{path}': no such file; pass a <model>-batched-runtime-model.json written by 'llmeff profile torch --batch-sizes'.", path);
+            throw new FileNotFoundException($"{what} '{path}': no such file; pass a <model>-batched-runtime-model.json written by 'llmeff profile torch --batch-sizes'.", path);
         }
 
         try
@@ -121,7 +124,7 @@ internal static class BatchedEstimate
         }
         catch (InvalidDataException ex)
         {
-            throw new ArgumentException($"--model {ex.Message}", ex);
+            throw new ArgumentException($"{what} {ex.Message}", ex);
         }
     }
 }

@@ -35,6 +35,12 @@ internal static class CompareCommand
             var workload = CliInputs.ReadWorkload(parse.GetValue(workloadFile));
             var metricValue = parse.GetValue(metric) == "denoised" ? RuntimeMetric.Denoised : RuntimeMetric.Idealized;
             var helmTables = helm.Read(parse);
+            // ModelCatalog's own message for an empty name names neither argument nor what to pass.
+            if (string.IsNullOrWhiteSpace(parse.GetValue(a)) || string.IsNullOrWhiteSpace(parse.GetValue(b)))
+            {
+                throw new ArgumentException($"compare {(string.IsNullOrWhiteSpace(parse.GetValue(a)) ? "A (the first model)" : "B (the second model)")} is empty; pass a runtime-model JSON file, a profile name, roofline:NAME or helm:NAME (see 'llmeff models').");
+            }
+
             var baseline = Configure(ModelCatalog.Resolve(parse.GetValue(a)!, metricValue, helmTables), parse.GetValue(acceleratorA));
             var candidate = Configure(ModelCatalog.Resolve(parse.GetValue(b)!, metricValue, helmTables), parse.GetValue(acceleratorB));
             if (string.Equals(baseline.Name, candidate.Name, StringComparison.Ordinal))

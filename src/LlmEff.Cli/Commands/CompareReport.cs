@@ -14,7 +14,8 @@ internal static class CompareReport
     {
         var inv = CultureInfo.InvariantCulture;
         var (workload, baseline, candidate) = (comparison.Workload, comparison.Baseline, comparison.Candidate);
-        string Count(WorkloadEstimate e, bool known) => known ? string.Create(inv, $"{e.AcceleratorCount} accelerator(s)") : "GPU count not recorded: priced as 1";
+        // "priced as 1" only where a price was applied: a side without hardware has no cost to have assumed a count for.
+        string Count(WorkloadEstimate e, bool known) => known ? string.Create(inv, $"{e.AcceleratorCount} accelerator(s)") : e.TotalDollarCostUsd is null && e.TotalEnergyJoules is null ? "GPU count not recorded" : "GPU count not recorded: priced as 1";
         output.WriteLine(string.Create(inv, $"B = {candidate.ConfigurationName} ({Count(candidate, candidateCountKnown)}) vs A = {baseline.ConfigurationName} ({Count(baseline, baselineCountKnown)}), workload '{workload.Name}' ({workload.Count:N0} queries)"));
         output.WriteLine();
         var rows = new List<string[]>

@@ -62,10 +62,21 @@ internal static class EstimateCommand
             foreach (var m in selected)
             {
                 CliInputs.CheckWorkloadFits(m.Name, m.Model, workload);
+                // A model predicting 0 s would price the workload at $0 and 0 J: refused, as compare does, unless it is a
+                // non-physical fit kept on purpose (--keep-non-physical), whose warnings are printed just below.
+                if (m.Model.Warnings.Count == 0)
+                {
+                    CliInputs.CheckPositiveRuntimes(m.Name, m.Model, workload);
+                }
                 FitWarnings.Print(error, m.Model, m.Name);
             }
 
             var rows = selected.Select(m => Estimate(m.Name, m.Model, m.Energy, workload, hardware)).ToList();
+            foreach (var r in rows.Where(r => r.MeasuredOverIdealized > 1))
+            {
+                // On its own GPUs measured energy cannot exceed t × n × board power: above 1 is a unit or GPU-count error, said.
+                error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"llmeff: warning: {r.Model}: measured energy is {r.MeasuredOverIdealized:F3} × the idealized t × n × W bound on {r.AcceleratorName}, which it cannot exceed; check that the energy is in joules and the model's accelerator_count."));
+            }
 
             // --metric picks Table 3's rows; a model file or profile carries its own metric, which is what its runtime is.
             var metrics = selected.Select(m => m.Model.Metadata.Metric is RuntimeMetric.Unspecified ? metricValue : m.Model.Metadata.Metric).Distinct().ToArray();
@@ -93,6 +104,11 @@ internal static class EstimateCommand
 
         return names.Select(n =>
         {
+            if (string.IsNullOrWhiteSpace(n))
+            {
+                throw new ArgumentException("--model \"\": empty model name; pass a Table 3 name (e.g. \"OpenAI/davinci\"), a profile name, roofline:NAME, helm:NAME or a runtime-model JSON path (see 'llmeff models').");
+            }
+
             var (name, model) = ModelCatalog.Resolve(n, metric, helm);
             return (name, model, ModelCatalog.ResolveEnergy(n));
         }).ToList();
@@ -112,8 +128,14 @@ internal static class EstimateCommand
         /// <summary>Measured joules per output token (<c>e</c>), when the profile carries energy.</summary>
         public double? MeasuredPerOutputTokenJoules { get; init; }
 
-        /// <summary>Measured over idealized energy of the workload: how far below the <c>t × n × W</c> upper bound the GPU stayed.</summary>
-        public double? MeasuredOverIdealized => TotalMeasuredEnergyJoules / TotalEnergyJoules;
+        /// <summary>The profile's own accelerator, where the measured energy came from, when it is not the one pricing the row.</summary>
+        public string? MeasuredAcceleratorName { get; init; }
+
+        /// <summary>
+        /// Measured over idealized energy of the workload: how far below the <c>t × n × W</c> upper bound the GPU stayed; null
+        /// when priced on another accelerator than the one measured, where the ratio compares two GPUs and means nothing.
+        /// </summary>
+        public double? MeasuredOverIdealized => MeasuredAcceleratorName is null ? TotalMeasuredEnergyJoules / TotalEnergyJoules : null;
 
         /// <summary>Priced (cost or energy) although the model records no GPU count: on one GPU, which the output says.</summary>
         public bool PricedOnAssumedGpu => Accelerators is null && (TotalDollarCostUsd is not null || TotalEnergyJoules is not null);
@@ -121,7 +143,10 @@ internal static class EstimateCommand
 
     private static EstimateRow Estimate(string name, RuntimeModel model, EnergyModel? energy, Workload workload, Accelerator? accelerator)
     {
-        accelerator ??= CliInputs.DefaultAccelerator(model);
+        var own = CliInputs.DefaultAccelerator(model);
+        accelerator ??= own;
+        // Measured energy is of the profile's own GPUs; a model that names none is taken to run on the accelerator passed.
+        var measuredElsewhere = energy is not null && own is not null && accelerator is not null && !string.Equals(own.Name, accelerator.Name, StringComparison.Ordinal);
         var estimate = WorkloadEstimator.Estimate(workload, ServingConfiguration.For(model, accelerator) with { Name = name });
         var seconds = estimate.RuntimeSeconds.ToArray();
         var extrapolated = 0;
@@ -148,6 +173,7 @@ internal static class EstimateCommand
             TotalEnergyJoules = estimate.TotalEnergyJoules,
             TotalMeasuredEnergyJoules = energy?.PredictTotalJoules(workload.PromptTokens, workload.OutputTokens),
             MeasuredPerOutputTokenJoules = energy?.PerOutputTokenJoules,
+            MeasuredAcceleratorName = measuredElsewhere ? own!.Name : null,
         };
     }
 
@@ -200,6 +226,10 @@ internal static class EstimateCommand
         if (measured)
         {
             output.WriteLine("measured energy: the profile's NVML energy model E(p,o) = E_pe(p) + (o-1)·e summed over the workload; measured/ideal is how far below the idealized t × n × W bound the GPUs stayed.");
+            foreach (var r in rows.Where(r => r.MeasuredAcceleratorName is not null))
+            {
+                output.WriteLine($"measured/ideal '-' for {r.Model}: its energy was measured on {r.MeasuredAcceleratorName}, priced here on {r.AcceleratorName}; a ratio across two accelerators means nothing (drop --accelerator for it).");
+            }
         }
 
         output.WriteLine("extrapolated: queries whose prompt size lies outside the model's profiled prompt sizes (PE taken from the nearest segment).");
@@ -255,6 +285,12 @@ internal static class EstimateCommand
                 {
                     w.WriteNumber("total_measured_energy_joules", measuredEnergy);
                     w.WriteNumber("measured_energy_per_output_token_joules", r.MeasuredPerOutputTokenJoules!.Value);
+                    if (r.MeasuredAcceleratorName is { } measuredOn)
+                    {
+                        // Says why the ratio is absent: measured on other GPUs than those pricing the row.
+                        w.WriteString("measured_on_accelerator", measuredOn);
+                    }
+
                     if (r.MeasuredOverIdealized is { } ratio)
                     {
                         w.WriteNumber("measured_over_idealized_energy", ratio);

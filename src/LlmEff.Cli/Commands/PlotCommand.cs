@@ -3,6 +3,7 @@ using LlmEff.Cli.Plotting;
 using LlmEff.Core;
 using LlmEff.Core.Metrics;
 using LlmEff.Core.Serialization;
+using LlmEff.Core.Workloads;
 using LlmEff.Profiling.Api;
 using ScottPlot;
 
@@ -51,7 +52,7 @@ internal static class PlotCommand
                 throw new ArgumentException($"{samplesFile.Name}: no samples, only a header; the figure draws measured runtimes, so pass a CSV with data rows prompt_tokens,output_tokens,runtime_seconds (e.g. written by 'llmeff profile').");
             }
 
-            var runtime = parse.GetValue(model) is { } m ? LoadModel(m) : CliInputs.Fit(samplesFile, data, new RuntimeFitOptions { KeepNonPhysicalFit = parse.GetValue(keep) });
+            var runtime = parse.GetValue(model) is { } m ? LoadModel(m, data) : CliInputs.Fit(samplesFile, data, new RuntimeFitOptions { KeepNonPhysicalFit = parse.GetValue(keep) });
             FitWarnings.Print(output, runtime);
             var target = parse.GetValue(file)!.FullName;
             FigureFile.Save([draw(data, runtime, parse.GetValue(title) ?? samplesFile.Name)], 1, target, 720, 520);
@@ -92,8 +93,18 @@ internal static class PlotCommand
         return command;
     }
 
-    private static RuntimeModel LoadModel(FileInfo file)
-        => file.Exists ? RuntimeModelJson.Load(file.FullName) : throw new FileNotFoundException($"model file '{file.FullName}' does not exist.", file.FullName);
+    private static RuntimeModel LoadModel(FileInfo file, IReadOnlyList<ProfilingSample> samples)
+    {
+        var model = file.Exists ? RuntimeModelJson.Load(file.FullName) : throw new FileNotFoundException($"model file '{file.FullName}' does not exist.", file.FullName);
+        // A model predicting 0 s would draw a flat line at zero as if it were a runtime: refused, as compare does, unless
+        // it is a non-physical fit kept on purpose, whose warnings the command prints.
+        if (model.Warnings.Count == 0)
+        {
+            CliInputs.CheckPositiveRuntimes(file.Name, model, new Workload(file.Name, samples.Select(s => new WorkloadQuery(s.PromptTokens, s.OutputTokens))));
+        }
+
+        return model;
+    }
 
     private static Command BatchingPlot(TextWriter output)
     {
@@ -111,7 +122,7 @@ internal static class PlotCommand
         };
         command.SetAction(parse =>
         {
-            var batched = BatchedEstimate.Load(parse.GetValue(model)!.FullName);
+            var batched = BatchedEstimate.Load(parse.GetValue(model)!.FullName, "<model>");
             var hardware = parse.GetValue(accelerator) is { } name ? CliInputs.Accelerator(name) : LlmEff.Core.Hardware.Accelerators.ForProfile(batched.Metadata)
                 ?? throw new ArgumentException("the model names no known accelerator; pass --accelerator (e.g. H100-SXM) to price the GPU time.");
             var (p, o) = (parse.GetValue(prompt), parse.GetValue(outputs));
@@ -120,15 +131,23 @@ internal static class PlotCommand
                 throw new ArgumentException($"--prompt-tokens {p} --output-tokens {o}: give a prompt of 0 or more tokens and at least 1 output token.");
             }
 
-            var bound = new LlmEff.Core.Batching.BatchLatencyBound { MaxTimePerOutputTokenSeconds = parse.GetValue(tpot) / 1e3, MaxEndToEndSeconds = parse.GetValue(e2e) };
-            try
+            // As estimate: a query longer than the model's context cannot run, so it is not priced.
+            CliInputs.CheckWorkloadFits(batched.Metadata.ModelName ?? parse.GetValue(model)!.Name, batched.Metadata, new Workload("--prompt-tokens/--output-tokens", [new WorkloadQuery(p, o)]));
+
+            // Each bound is checked here in its own unit, so the message names one option (the library speaks of seconds).
+            var maxTpotMs = parse.GetValue(tpot);
+            if (maxTpotMs is { } ms && !(double.IsFinite(ms) && ms > 0))
             {
-                bound.Validate();
+                throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--max-tpot-ms {ms}: give a positive number of milliseconds per output token (e.g. 50), or omit it for no bound."));
             }
-            catch (ArgumentOutOfRangeException ex)
+
+            var maxLatency = parse.GetValue(e2e);
+            if (maxLatency is { } sec && !(double.IsFinite(sec) && sec > 0))
             {
-                throw new ArgumentException($"--max-tpot-ms/--max-latency: {ex.Message.Split('\n')[0]}", ex);
+                throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--max-latency {sec}: give a positive number of seconds end to end (e.g. 10), or omit it for no bound."));
             }
+
+            var bound = new LlmEff.Core.Batching.BatchLatencyBound { MaxTimePerOutputTokenSeconds = maxTpotMs / 1e3, MaxEndToEndSeconds = maxLatency };
 
             var accelerators = batched.Metadata.AcceleratorCount ?? 1;
             var choice = LlmEff.Core.Batching.BatchServing.ChooseBatchSize(batched, p, o, hardware, accelerators, bound: bound);
