@@ -134,7 +134,7 @@ internal static partial class CliInputs
         }
     }
 
-    /// <summary>Refuses a model that predicts 0 s for a query of the workload: a ratio of runtimes (a speedup) needs positive runtimes.</summary>
+    /// <summary>Refuses a model that predicts 0 s for a query of the workload: a speedup, a cost or an energy of it would be nonsense.</summary>
     public static void CheckPositiveRuntimes(string name, RuntimeModel model, Workload workload)
     {
         var seconds = model.PredictBatch(workload.PromptTokens, workload.OutputTokens);
@@ -144,7 +144,7 @@ internal static partial class CliInputs
             var q = workload[zero];
             throw new ArgumentException(string.Create(
                 CultureInfo.InvariantCulture,
-                $"model '{name}' predicts {seconds[zero]} s for query {zero + 1} (p = {q.PromptTokens}, o = {q.OutputTokens}), so no speedup can be computed; give the model a positive PE and g (re-fit it, or check its JSON)."));
+                $"model '{name}' predicts {seconds[zero]} s for query {zero + 1} (p = {q.PromptTokens}, o = {q.OutputTokens}), which no real query takes: no speedup, cost or energy follows from it; give the model a positive PE and g (re-fit it, or check its JSON)."));
         }
     }
 
