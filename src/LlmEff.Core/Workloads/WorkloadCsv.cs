@@ -84,7 +84,10 @@ public static class WorkloadCsv
         var text = row[column].Trim();
         if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value))
         {
-            throw new InvalidDataException($"{table.Location(row, column)}: '{text}' is not a whole number of tokens.");
+            // A whole number past int's range is a count no context holds, not a malformed one: say which it is.
+            throw new InvalidDataException(long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _) || System.Numerics.BigInteger.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
+                ? $"{table.Location(row, column)}: {text} tokens is beyond any model's context (at most {int.MaxValue.ToString("N0", CultureInfo.InvariantCulture)} here); check the column holds token counts."
+                : $"{table.Location(row, column)}: '{text}' is not a whole number of tokens.");
         }
 
         if (value < minimum)

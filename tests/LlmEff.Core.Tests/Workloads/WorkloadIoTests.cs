@@ -38,6 +38,7 @@ public class WorkloadIoTests
     [InlineData("prompt_tokens,output_tokens\n10,5\n12,x\n", "line 3, column 2 (output_tokens): 'x'")]
     [InlineData("prompt_tokens,output_tokens\n-1,5\n", "line 2, column 1 (prompt_tokens): -1")]
     [InlineData("prompt_tokens,output_tokens\n10,0\n", "line 2, column 2 (output_tokens): 0")]
+    [InlineData("prompt_tokens,output_tokens\n99999999999,5\n", "line 2, column 1 (prompt_tokens): 99999999999 tokens is beyond any model's context")]
     [InlineData("prompt_tokens,output_tokens\n10\n", "line 2, column 2 (output_tokens): missing")]
     [InlineData("prompt,output\n10,5\n", "line 1")]
     [InlineData("prompt_tokens,output_tokens\n", "no queries")]
