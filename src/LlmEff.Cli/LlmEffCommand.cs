@@ -39,7 +39,7 @@ public static class LlmEffCommand
             FitCommand.Create(output),
             ModelsCommand.Create(output),
             CompareCommand.Create(output, error),
-            ParetoCommand.Create(output),
+            ParetoCommand.Create(output, error),
             PlotCommand.Create(output),
             ProfileCommand.Create(output, error),
         };

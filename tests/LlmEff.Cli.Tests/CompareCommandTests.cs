@@ -93,6 +93,14 @@ public class CompareCommandTests
         var priced = Run("compare", "OpenAI/davinci", "OpenAI/davinci", "--metric", "denoised", "--accelerator-a", "A100-80GB");
         Assert.True(priced.Code == 0, priced.Err);
         Assert.Contains("(GPU count not recorded) vs A = OpenAI/davinci (GPU count not recorded: priced as 1)", priced.Out, StringComparison.Ordinal);
+
+        // The JSON says the same: a count of 1 that was assumed, not recorded.
+        var json = Run("compare", "OpenAI/davinci", "OpenAI/davinci", "--metric", "denoised", "--json");
+        using var doc = JsonDocument.Parse(json.Out);
+        Assert.True(doc.RootElement.GetProperty("a").GetProperty("accelerators_assumed").GetBoolean());
+        var recorded = Run("compare", "roofline:OpenAI/davinci@A100-80GB", "OpenAI/davinci", "--json");
+        using var both = JsonDocument.Parse(recorded.Out);
+        Assert.False(both.RootElement.GetProperty("a").TryGetProperty("accelerators_assumed", out _));
     }
 
     [Fact]

@@ -46,6 +46,18 @@ public class ParetoCommandTests
     }
 
     [Fact]
+    public void Pareto_AModelWithoutTheMetric_IsNamedAsLeftOut()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("acc.csv", "model,scenario,accuracy,runtime_s\nA,s1,0.5,\nB,s1,0.4,2\nC,s1,0.9,4\n");
+        var (code, output, err) = Run("pareto", "-a", path, "--metric", "runtime_s", "--models", "A", "--models", "B", "--models", "C");
+
+        Assert.True(code == 0, err);
+        Assert.Contains("(2 models", output, StringComparison.Ordinal);
+        Assert.Contains("A has no 'runtime_s' value in scenario s1; left out of that frontier", err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Pareto_MalformedNumber_ReportsLineAndColumn()
     {
         using var dir = new TempDir();

@@ -80,7 +80,8 @@ internal static class BatchedEstimate
                 decoding == 0 ? "-" : (tpot / decoding * 1e3).ToString("F2", inv),
                 hardware is null ? "-" : (costPerQuery / workload.Count).ToString("E3", inv),
                 hardware is null ? "-" : (energyPerQuery / workload.Count).ToString("F2", inv),
-                hardware is null ? "-" : costPerQuery.ToString("F4", inv),
+                // Four decimals would show a workload of a few cheap queries as $0.0000 beside a non-zero cost per query.
+                hardware is null ? "-" : costPerQuery.ToString(costPerQuery is > 0 and < 0.01 ? "E3" : "F4", inv),
                 extrapolated.ToString(inv),
             ]);
         }

@@ -8,7 +8,7 @@ namespace LlmEff.Cli.Commands;
 /// <summary><c>llmeff pareto</c>: capability vs an efficiency metric per scenario, the Pareto frontier and the f1/f2 rankings (paper §5.4, Figures 9–10).</summary>
 internal static class ParetoCommand
 {
-    public static Command Create(TextWriter output)
+    public static Command Create(TextWriter output, TextWriter error)
     {
         var accuracies = new Option<FileInfo>("--accuracies", "-a")
         {
@@ -45,7 +45,8 @@ internal static class ParetoCommand
                     Models = parse.GetValue(models),
                     MinimumModels = minimumModels,
                     LogUnit = parse.GetValue(logUnit),
-                });
+                },
+                error);
             if (parse.GetValue(json))
             {
                 WriteJson(output, parse.GetValue(metric)!, frontiers);
@@ -60,11 +61,27 @@ internal static class ParetoCommand
         return command;
     }
 
-    /// <summary>Reads the file, checks the metric, scenario and model names (suggesting close ones), and computes each scenario's frontier.</summary>
-    public static IReadOnlyList<ScenarioFrontier> Analyze(string path, string? accuracyColumn, string? denoisedTable, ScenarioFrontierOptions options)
+    /// <summary>
+    /// Reads the file, checks the metric, scenario and model names (suggesting close ones), and computes each scenario's
+    /// frontier; a note on <paramref name="notes"/> names each model of an analysed scenario left out for lacking the metric.
+    /// </summary>
+    public static IReadOnlyList<ScenarioFrontier> Analyze(string path, string? accuracyColumn, string? denoisedTable, ScenarioFrontierOptions options, TextWriter? notes = null)
     {
         CliInputs.EnsureText(path, "an accuracy CSV (model,accuracy[,scenario] and metric columns)");
-        return ScenarioFrontier.Analyze(AccuracyTable.ReadFile(path, accuracyColumn, denoisedTable), options, Path.GetFileName(path));
+        var rows = AccuracyTable.ReadFile(path, accuracyColumn, denoisedTable);
+        var frontiers = ScenarioFrontier.Analyze(rows, options, Path.GetFileName(path));
+        if (notes is not null)
+        {
+            // A model named (or in the file) but without the metric would otherwise vanish from its frontier unsaid.
+            var analysed = frontiers.Select(f => f.Scenario).ToHashSet(StringComparer.Ordinal);
+            foreach (var r in rows.Where(r => analysed.Contains(r.Scenario) && !r.Metrics.ContainsKey(options.Metric)
+                && (options.Models is not { Count: > 0 } models || models.Contains(r.Model, StringComparer.Ordinal))))
+            {
+                notes.WriteLine($"llmeff: note: {r.Model} has no '{options.Metric}' value in scenario {r.Scenario}; left out of that frontier.");
+            }
+        }
+
+        return frontiers;
     }
 
     private static void WriteTables(TextWriter output, string metric, IReadOnlyList<ScenarioFrontier> frontiers)

@@ -164,6 +164,12 @@ public sealed record WorkloadComparison
         w.WriteStartObject(name);
         w.WriteString("configuration", e.ConfigurationName);
         w.WriteNumber("accelerators", e.AcceleratorCount);
+        if (e.AcceleratorCountAssumed)
+        {
+            // The count is the default 1, not a recorded one: said, as estimate --json says it.
+            w.WriteBoolean("accelerators_assumed", true);
+        }
+
         w.WriteNumber("total_seconds", e.TotalRuntimeSeconds);
         if (e.TotalDollarCostUsd is { } cost)
         {

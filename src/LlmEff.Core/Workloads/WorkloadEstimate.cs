@@ -3,11 +3,12 @@ namespace LlmEff.Core.Workloads;
 /// <summary>Per-query and aggregate runtime, idealized cost, energy and FLOPs of one workload under one configuration.</summary>
 public sealed class WorkloadEstimate
 {
-    internal WorkloadEstimate(string configurationName, string workloadName, int acceleratorCount, double[] runtimeSeconds, double[]? dollarCostUsd, double[]? energyJoules, double[]? flops)
+    internal WorkloadEstimate(string configurationName, string workloadName, int acceleratorCount, bool acceleratorCountAssumed, double[] runtimeSeconds, double[]? dollarCostUsd, double[]? energyJoules, double[]? flops)
     {
         ConfigurationName = configurationName;
         WorkloadName = workloadName;
         AcceleratorCount = acceleratorCount;
+        AcceleratorCountAssumed = acceleratorCountAssumed;
         RuntimeSeconds = runtimeSeconds;
         DollarCostUsd = dollarCostUsd;
         EnergyJoules = energyJoules;
@@ -22,6 +23,12 @@ public sealed class WorkloadEstimate
 
     /// <summary>Accelerators per request used for cost and energy.</summary>
     public int AcceleratorCount { get; }
+
+    /// <summary>
+    /// Whether <see cref="AcceleratorCount"/> is the default 1 because neither the configuration nor the runtime's metadata
+    /// gave a count (a denoised API model, or a fit without hardware), so costs and energies of it rest on that assumption.
+    /// </summary>
+    public bool AcceleratorCountAssumed { get; }
 
     /// <summary>Predicted runtime of each query, seconds.</summary>
     public IReadOnlyList<double> RuntimeSeconds { get; }

@@ -45,7 +45,8 @@ public static class WorkloadEstimator
             }
         }
 
-        return new WorkloadEstimate(configuration.Name, workload.Name, n, runtimes, cost, energy, flops);
+        var assumed = configuration.AcceleratorCount is null && configuration.Runtime.Metadata.AcceleratorCount is null;
+        return new WorkloadEstimate(configuration.Name, workload.Name, n, assumed, runtimes, cost, energy, flops);
     }
 
     /// <summary>Estimates <paramref name="workload"/> under each configuration, in the given order.</summary>
