@@ -1,5 +1,6 @@
 using System.Globalization;
 using LlmEff.Core;
+using LlmEff.Core.Architecture;
 using LlmEff.Core.Batching;
 using LlmEff.Core.Hardware;
 using LlmEff.Core.Workloads;
@@ -35,13 +36,25 @@ internal static class BatchedEstimate
         {
             var name = model.Metadata.ModelName ?? Path.GetFileNameWithoutExtension(path);
             CliInputs.CheckWorkloadFits(name, model.Metadata, workload);
+            var hardware = accelerator ?? Accelerators.ForProfile(model.Metadata);
+            var n = model.Metadata.AcceleratorCount ?? 1;
+            // A batch whose weights and KV caches exceed the accelerators' memory cannot run, however cheap its price would be.
+            if (hardware is not null && model.Metadata.ModelName is { } archName && ArchitectureCatalog.TryGet(archName, out var architecture))
+            {
+                var context = Enumerable.Range(0, workload.Count).Max(i => workload.PromptTokens[i] + workload.OutputTokens[i] - 1);
+                BatchMemoryPlan.For(architecture, hardware, Math.Max(1, context), tensorParallelDegree: n).EnsureFits(batchSize);
+            }
+            else
+            {
+                error.WriteLine($"llmeff: note: {name}: memory not checked ({(hardware is null ? "no accelerator: pass --accelerator" : "its architecture is not in the catalog")}); a batch of {batchSize} is priced as if it fit.");
+            }
+
+            // After the memory check: a batch that cannot run gets its one error line, not a warning first.
             if (model.IsBatchSizeExtrapolated(batchSize))
             {
                 error.WriteLine(string.Create(inv, $"llmeff: warning: {name}: batch {batchSize} lies outside the profiled batch sizes {model.MinimumProfiledBatchSize}..{model.MaximumProfiledBatchSize}; its runtimes are extrapolated from the nearest profiled segment."));
             }
 
-            var hardware = accelerator ?? Accelerators.ForProfile(model.Metadata);
-            var n = model.Metadata.AcceleratorCount ?? 1;
             // As estimate without --batch: a model that does not record its GPU count is priced on one, and marked so.
             var assumedGpu = model.Metadata.AcceleratorCount is null && hardware is not null;
             anyAssumedGpu |= assumedGpu;
