@@ -74,11 +74,17 @@ public sealed class BatchedRuntimeModel
             throw new ArgumentException("No samples to fit; profile at least two batch sizes (e.g. llmeff profile torch --batch-sizes 1,4,16).", nameof(samples));
         }
 
-        foreach (var s in list)
+        // Nulls first: the grouping by batch size below would dereference them.
+        for (var i = 0; i < list.Count; i++)
         {
-            if (s.BatchSize is < 1)
+            if (list[i] is null)
             {
-                throw new ArgumentException($"A sample has batch size {s.BatchSize}; a batch holds 1 or more queries.", nameof(samples));
+                throw new ArgumentException($"samples[{i}] is null; remove null entries.", nameof(samples));
+            }
+
+            if (list[i].BatchSize is < 1)
+            {
+                throw new ArgumentException($"A sample has batch size {list[i].BatchSize}; a batch holds 1 or more queries.", nameof(samples));
             }
         }
 

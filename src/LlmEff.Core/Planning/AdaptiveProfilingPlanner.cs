@@ -25,6 +25,9 @@ public sealed class AdaptiveProfilingPlanner
     private readonly int[] _prompts;
     private readonly int[] _outputs;
     private readonly int _shortOutputChecks;
+    private readonly double _decodeShare = 0.15;
+    private readonly double _confirmShare;
+    private readonly double _confirmNoiseThreshold = 0.005;
 
     /// <summary>Creates a planner over the candidate prompt sizes and output lengths.</summary>
     /// <exception cref="ArgumentException">Fewer than two candidates on either axis, or an invalid token count.</exception>
@@ -49,7 +52,12 @@ public sealed class AdaptiveProfilingPlanner
     /// Share of queries spent on output-length sweeps (outputs above the smallest). Default 0.15: on noisy grids a new
     /// prompt size buys more than another sweep point once three sweeps pin the decode slope (see docs/accuracy.md).
     /// </summary>
-    public double DecodeShare { get; init; } = 0.15;
+    /// <exception cref="ArgumentOutOfRangeException">Not in [0, 1].</exception>
+    public double DecodeShare
+    {
+        get => _decodeShare;
+        init => _decodeShare = ValidShare(value, nameof(DecodeShare));
+    }
 
     /// <summary>
     /// Largest share of queries spent confirming knots: where a prompt size measured once breaks the order of its
@@ -60,7 +68,12 @@ public sealed class AdaptiveProfilingPlanner
     /// confirmation at every budget up to 50 (docs/accuracy.md). Turn it on where repeats of one configuration scatter more
     /// than neighbouring prompt sizes differ.
     /// </summary>
-    public double ConfirmShare { get; init; }
+    /// <exception cref="ArgumentOutOfRangeException">Not in [0, 1].</exception>
+    public double ConfirmShare
+    {
+        get => _confirmShare;
+        init => _confirmShare = ValidShare(value, nameof(ConfirmShare));
+    }
 
     /// <summary>
     /// Queries spent, right after the seed, at the second-smallest output length of the smallest, middle and largest prompt
@@ -77,7 +90,15 @@ public sealed class AdaptiveProfilingPlanner
     }
 
     /// <summary>Relative break of order between neighbouring knots beyond which a lone knot is confirmed. Default 0.005.</summary>
-    public double ConfirmNoiseThreshold { get; init; } = 0.005;
+    /// <exception cref="ArgumentOutOfRangeException">Negative, NaN or infinite.</exception>
+    public double ConfirmNoiseThreshold
+    {
+        get => _confirmNoiseThreshold;
+
+        // 0 is meaningful (confirm any break of order); NaN would silently turn confirmations off and a negative value
+        // would confirm knots that keep the order.
+        init => _confirmNoiseThreshold = double.IsFinite(value) && value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(ConfirmNoiseThreshold), value, "Give a finite relative break of order, 0 or more (e.g. 0.005 for 0.5 %; 0 confirms any break).");
+    }
 
     /// <summary>The fit options that suit the planner's designs: single-output prompt sizes allowed, decode model chosen by cross-validation.</summary>
     public static RuntimeFitOptions FitOptions { get; } = new() { AllowSingleOutputLength = true, Decode = DecodeModel.Auto };
@@ -107,12 +128,20 @@ public sealed class AdaptiveProfilingPlanner
 
     /// <summary>The next query to measure, or null when every candidate has been measured.</summary>
     /// <param name="measured">Everything measured so far (any trials; the minimum runtime per configuration is used).</param>
+    /// <exception cref="ArgumentException"><paramref name="measured"/> holds a null sample.</exception>
     public ConfigurationQuery? Next(IEnumerable<ProfilingSample> measured)
     {
         ArgumentNullException.ThrowIfNull(measured);
         var runtimes = new Dictionary<(int P, int O), double>();
+        var index = 0;
         foreach (var s in measured)
         {
+            if (s is null)
+            {
+                throw new ArgumentException($"measured[{index}] is null; remove null entries.", nameof(measured));
+            }
+
+            index++;
             var key = (s.PromptTokens, s.OutputTokens);
             runtimes[key] = runtimes.TryGetValue(key, out var t) ? Math.Min(t, s.RuntimeSeconds) : s.RuntimeSeconds;
         }
@@ -156,7 +185,9 @@ public sealed class AdaptiveProfilingPlanner
     /// <param name="progress">Reports each finished query.</param>
     /// <param name="cancellationToken">Stops between queries; what was measured is in the samples already written.</param>
     /// <returns>Every sample, earlier ones included.</returns>
-    /// <exception cref="InvalidOperationException"><paramref name="measure"/> answered a query with a sample of another configuration, and the planner would ask that query again.</exception>
+    /// <exception cref="ArgumentException"><paramref name="alreadyMeasured"/> holds a null sample.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="measure"/> answered a query with a sample of another configuration, and the planner would ask that query again;
+    /// or it returned null, or a runtime that is not finite and positive.</exception>
     public async Task<IReadOnlyList<ProfilingSample>> RunAsync(
         int budget,
         Func<ConfigurationQuery, CancellationToken, ValueTask<ProfilingSample>> measure,
@@ -167,6 +198,14 @@ public sealed class AdaptiveProfilingPlanner
         ArgumentOutOfRangeException.ThrowIfLessThan(budget, 6);
         ArgumentNullException.ThrowIfNull(measure);
         var samples = alreadyMeasured?.ToList() ?? [];
+        for (var i = 0; i < samples.Count; i++)
+        {
+            if (samples[i] is null)
+            {
+                throw new ArgumentException($"alreadyMeasured[{i}] is null; remove null entries.", nameof(alreadyMeasured));
+            }
+        }
+
         var configurations = samples.Select(s => (s.PromptTokens, s.OutputTokens)).ToHashSet();
         var answered = new Dictionary<ConfigurationQuery, ProfilingSample>();
         while (configurations.Count < budget)
@@ -186,7 +225,20 @@ public sealed class AdaptiveProfilingPlanner
                     $"measure answered the query (p = {query.PromptTokens}, o = {query.OutputTokens}) with a sample of (p = {other.PromptTokens}, o = {other.OutputTokens}), so the planner would ask it again for ever. Return the sample of the configuration asked for (an API that stops early: send ignore_eos or min_tokens), or leave that configuration out of the candidates."));
             }
 
-            var sample = await measure(query, cancellationToken).ConfigureAwait(false);
+            var sample = await measure(query, cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"measure returned null for the configuration (p = {query.PromptTokens}, o = {query.OutputTokens}). Return the measured sample: retry a failed query in the callback, or leave that configuration out of the candidates."));
+
+            // A NaN, infinite or non-positive runtime (a failed or mistimed query) would be fitted as a measurement and
+            // poison the model; the run's samples are what the caller fits.
+            if (!double.IsFinite(sample.RuntimeSeconds) || sample.RuntimeSeconds <= 0)
+            {
+                throw new InvalidOperationException(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"measure returned a runtime of {sample.RuntimeSeconds} s for the configuration (p = {query.PromptTokens}, o = {query.OutputTokens}); a runtime must be finite and positive. Retry a failed query in the callback, or leave that configuration out of the candidates."));
+            }
+
             answered[query] = sample;
             samples.Add(sample);
             configurations.Add((query.PromptTokens, query.OutputTokens));
@@ -195,6 +247,10 @@ public sealed class AdaptiveProfilingPlanner
 
         return samples;
     }
+
+    // Shares of the budget; NaN would silently never trigger and values outside [0, 1] mean nothing.
+    private static double ValidShare(double value, string name)
+        => value is >= 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(name, value, "Give a share of the queries between 0 and 1 (e.g. 0.15 for 15 %).");
 
     // A confirmation is the second output length at a prompt size measured at no other output length above the smallest.
     // With only two output lengths the second is the largest, and a query there is a sweep: there are no confirmations.

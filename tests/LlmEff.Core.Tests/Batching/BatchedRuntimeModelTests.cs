@@ -90,6 +90,16 @@ public class BatchedRuntimeModelTests
     }
 
     [Fact]
+    public void Fit_NullSample_NamesItsIndex()
+    {
+        var samples = Grid(LinearTruth, Batches);
+        samples.Insert(3, null!);
+        var ex = Assert.Throws<ArgumentException>(() => BatchedRuntimeModel.Fit(samples));
+        Assert.Equal("samples", ex.ParamName);
+        Assert.Contains("samples[3] is null", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FallingTrend_ExtrapolatedToNonPhysical_Throws()
     {
         // Runtime falling with b (impossible, but a noisy fit can show it): far enough out, the extension crosses zero.

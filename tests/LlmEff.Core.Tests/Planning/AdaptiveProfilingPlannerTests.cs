@@ -181,6 +181,82 @@ public class AdaptiveProfilingPlannerTests
         Assert.Equal("ShortOutputChecks", Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveProfilingPlanner(Prompts, Outputs) { ShortOutputChecks = -1 }).ParamName);
     }
 
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(-0.1)]
+    [InlineData(1.5)]
+    [InlineData(double.PositiveInfinity)]
+    public void Shares_OutOfRange_NameTheProperty(double share)
+    {
+        Assert.Equal("DecodeShare", Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveProfilingPlanner(Prompts, Outputs) { DecodeShare = share }).ParamName);
+        Assert.Equal("ConfirmShare", Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveProfilingPlanner(Prompts, Outputs) { ConfirmShare = share }).ParamName);
+    }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(-0.01)]
+    [InlineData(double.PositiveInfinity)]
+    public void ConfirmNoiseThreshold_Invalid_NamesTheProperty(double threshold)
+    {
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveProfilingPlanner(Prompts, Outputs) { ConfirmNoiseThreshold = threshold });
+        Assert.Equal("ConfirmNoiseThreshold", ex.ParamName);
+        Assert.Contains("0 or more", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Options_AtTheirBounds_AreAccepted()
+    {
+        var planner = new AdaptiveProfilingPlanner(Prompts, Outputs) { DecodeShare = 1, ConfirmShare = 0, ConfirmNoiseThreshold = 0 };
+        Assert.Equal(1, planner.DecodeShare);
+        Assert.Equal(0, planner.ConfirmNoiseThreshold);
+    }
+
+    [Fact]
+    public void Next_NullSample_NamesItsIndex()
+    {
+        var measured = Seeds();
+        measured.Insert(2, null!);
+        var ex = Assert.Throws<ArgumentException>(() => new AdaptiveProfilingPlanner(Prompts, Outputs).Next(measured));
+        Assert.Equal("measured", ex.ParamName);
+        Assert.Contains("measured[2] is null", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_NullAlreadyMeasuredSample_NamesItsIndex()
+    {
+        var ex = await Assert.ThrowsAsync<ArgumentException>(() => new AdaptiveProfilingPlanner(Prompts, Outputs).RunAsync(
+            8, Measure, alreadyMeasured: [new ProfilingSample(1, 1, 0.1), null!], cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Equal("alreadyMeasured", ex.ParamName);
+        Assert.Contains("alreadyMeasured[1] is null", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_MeasureReturningNull_NamesTheConfiguration()
+    {
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => new AdaptiveProfilingPlanner(Prompts, Outputs).RunAsync(
+            8, (_, _) => ValueTask.FromResult<ProfilingSample>(null!), cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("returned null", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("(p = 1, o = 1)", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(double.NaN)]
+    [InlineData(-0.5)]
+    [InlineData(0.0)]
+    [InlineData(double.PositiveInfinity)]
+    public async Task RunAsync_MeasureReturningAnImpossibleRuntime_NamesTheConfigurationAndValue(double runtime)
+    {
+        // The third query fails: the seed's (1, 64).
+        var calls = 0;
+        var ex = await Assert.ThrowsAsync<InvalidOperationException>(() => new AdaptiveProfilingPlanner(Prompts, Outputs).RunAsync(
+            8,
+            (q, ct) => ++calls == 3 ? ValueTask.FromResult(new ProfilingSample(q.PromptTokens, q.OutputTokens, runtime)) : Measure(q, ct),
+            cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("(p = 1, o = 64)", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(runtime.ToString(System.Globalization.CultureInfo.InvariantCulture), ex.Message, StringComparison.Ordinal);
+        Assert.Contains("finite and positive", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task ShortOutputChecks_LetTheEstimateSeeTheScatterOfShortQueries()
     {
