@@ -49,7 +49,23 @@ public sealed class Workload
     public ReadOnlySpan<int> OutputTokens => _outputTokens;
 
     /// <summary>The i-th query.</summary>
-    public WorkloadQuery this[int index] => new(_promptTokens[index], _outputTokens[index]);
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="index"/> is outside [0, <see cref="Count"/>).</exception>
+    public WorkloadQuery this[int index]
+    {
+        get
+        {
+            // A raw array index would throw IndexOutOfRangeException without saying which range is valid.
+            if ((uint)index >= (uint)_promptTokens.Length)
+            {
+                throw new ArgumentOutOfRangeException(nameof(index), index, $"Workload '{Name}' has {Count} queries; give an index from 0 to {Count - 1}.");
+            }
+
+            return new(_promptTokens[index], _outputTokens[index]);
+        }
+    }
+
+    // The most queries CreateSynthetic makes (about 80 MB of token counts), documented on it.
+    private const int MaxSyntheticQueries = 10_000_000;
 
     /// <summary>
     /// The built-in sample workload (no files needed): 1,000 few-shot-evaluation-like queries, seed 2023.
@@ -60,9 +76,18 @@ public sealed class Workload
     public static Workload Sample { get; } = CreateSynthetic("sample", 1_000, seed: 2023);
 
     /// <summary>A deterministic synthetic workload of <paramref name="count"/> queries with the mix described on <see cref="Sample"/>.</summary>
+    /// <param name="name">The workload's name.</param>
+    /// <param name="count">Number of queries, from 1 to 10,000,000.</param>
+    /// <param name="seed">Seed of the random generator.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> is below 1 or above 10,000,000.</exception>
     public static Workload CreateSynthetic(string name, int count, int seed)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        // Capped so that a huge count fails here, naming count, rather than as OutOfMemoryException mid-allocation.
+        if (count < 1 || count > MaxSyntheticQueries)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), count, $"Give a query count from 1 to {MaxSyntheticQueries:N0}.");
+        }
+
         var rng = new Random(seed);
         var queries = new WorkloadQuery[count];
         for (var i = 0; i < count; i++)

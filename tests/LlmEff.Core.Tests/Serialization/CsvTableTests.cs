@@ -75,4 +75,25 @@ public class CsvTableTests
         var e = Assert.Throws<FileNotFoundException>(() => CsvTable.ReadFile(path));
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Record_IndexOutOfRange_NamesIndexAndValidRange()
+    {
+        var row = CsvTable.Read(new StringReader("a,b\n1,2\n")).Rows[0];
+        Assert.Equal("2", row[1]);
+        Assert.Equal(2, row.LineOf(1));
+        Assert.Equal(3, row.CharacterOf(1));
+        var thrown = new[]
+        {
+            Assert.Throws<ArgumentOutOfRangeException>(() => row[5]),
+            Assert.Throws<ArgumentOutOfRangeException>(() => row[2]),
+            Assert.Throws<ArgumentOutOfRangeException>(() => row.LineOf(99)),
+            Assert.Throws<ArgumentOutOfRangeException>(() => row.CharacterOf(-1)),
+        };
+        foreach (var e in thrown)
+        {
+            Assert.Equal("index", e.ParamName);
+            Assert.Contains("from 0 to 1", e.Message, StringComparison.Ordinal);
+        }
+    }
 }

@@ -103,4 +103,27 @@ public class WorkloadIoTests
             dir.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public void Indexer_OutOfRange_NamesIndexAndValidRange()
+    {
+        var w = new Workload("w", [new WorkloadQuery(1, 1)]);
+        Assert.Equal(new WorkloadQuery(1, 1), w[0]);
+        foreach (var index in new[] { 5, 1, -1 })
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => w[index]);
+            Assert.Equal("index", e.ParamName);
+            Assert.Contains("from 0 to 0", e.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void CreateSynthetic_HugeCount_IsRefusedNamingCount()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Workload.CreateSynthetic("s", int.MaxValue, 1));
+        Assert.Equal("count", e.ParamName);
+        Assert.Contains("10,000,000", e.Message, StringComparison.Ordinal);
+        Assert.Equal("count", Assert.Throws<ArgumentOutOfRangeException>(() => Workload.CreateSynthetic("s", 10_000_001, 1)).ParamName);
+        Assert.Equal("count", Assert.Throws<ArgumentOutOfRangeException>(() => Workload.CreateSynthetic("s", 0, 1)).ParamName);
+    }
 }
