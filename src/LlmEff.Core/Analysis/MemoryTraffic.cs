@@ -13,6 +13,7 @@ public static class MemoryTraffic
     public static double WeightBytes(TransformerArchitecture architecture, InferencePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(architecture);
+        architecture.Validate(); // a hand-built shape with, say, negative heads would give negative bytes
         ArgumentNullException.ThrowIfNull(precision);
         return architecture.ParameterCount * precision.Validate().WeightBytesPerParameter;
     }
@@ -21,6 +22,7 @@ public static class MemoryTraffic
     public static double KvCacheBytesPerToken(TransformerArchitecture architecture, InferencePrecision precision)
     {
         ArgumentNullException.ThrowIfNull(architecture);
+        architecture.Validate(); // a hand-built shape with, say, negative heads would give negative bytes
         ArgumentNullException.ThrowIfNull(precision);
         return architecture.KvCacheElementsPerToken * precision.Validate().KvCacheBytesPerElement;
     }
@@ -28,6 +30,8 @@ public static class MemoryTraffic
     /// <summary>KV-cache bytes for <paramref name="batchSize"/> sequences of <paramref name="contextTokens"/> tokens (at most the sliding window of them, where the model has one).</summary>
     public static double KvCacheBytes(TransformerArchitecture architecture, InferencePrecision precision, int contextTokens, int batchSize = 1)
     {
+        ArgumentNullException.ThrowIfNull(architecture);
+        architecture.Validate(); // before KvCacheTokens reads the window; KvCacheBytesPerToken checks the rest
         ArgumentOutOfRangeException.ThrowIfNegative(contextTokens);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
         return KvCacheBytesPerToken(architecture, precision) * architecture.KvCacheTokens(contextTokens) * (double)batchSize;

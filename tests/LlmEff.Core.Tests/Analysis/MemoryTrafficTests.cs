@@ -105,4 +105,14 @@ public class MemoryTrafficTests
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => MemoryTraffic.WeightBytes(gptj, new InferencePrecision(0, 2)));
         Assert.Equal("WeightBytesPerParameter", e.ParamName);
     }
+
+    [Fact]
+    public void InvalidArchitecture_IsRefused_NotGivenNegativeBytes()
+    {
+        // Negative heads used to give negative bytes; the same check TransformerFlops makes now runs here.
+        var bad = ArchitectureCatalog.Get("meta-llama/Meta-Llama-3-8B") with { Heads = -32, KeyValueHeads = -8 };
+        Assert.Equal("Heads", Assert.Throws<ArgumentOutOfRangeException>(() => MemoryTraffic.WeightBytes(bad, InferencePrecision.Fp16)).ParamName);
+        Assert.Equal("Heads", Assert.Throws<ArgumentOutOfRangeException>(() => MemoryTraffic.KvCacheBytesPerToken(bad, InferencePrecision.Fp16)).ParamName);
+        Assert.Equal("Heads", Assert.Throws<ArgumentOutOfRangeException>(() => MemoryTraffic.KvCacheBytes(bad, InferencePrecision.Fp16, 2048)).ParamName);
+    }
 }
