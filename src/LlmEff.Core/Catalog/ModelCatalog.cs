@@ -64,6 +64,7 @@ public static class ModelCatalog
     /// <param name="metric">Which Table 3 row a Table 3 name selects; measured profiles are idealized and ignore it.</param>
     /// <returns>The runtime model with its provenance metadata.</returns>
     /// <exception cref="KeyNotFoundException">No built-in profile has that name; the message names the closest ones.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="name"/> is a Table 3 name and <paramref name="metric"/> is not one of its rows (Idealized, Denoised).</exception>
     public static RuntimeModel GetProfile(string name, RuntimeMetric metric = RuntimeMetric.Idealized)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -83,6 +84,7 @@ public static class ModelCatalog
     /// <exception cref="FileNotFoundException">The value names a <c>.json</c> file that does not exist, or HELM's tables are not found.</exception>
     /// <exception cref="InvalidDataException">A file or table is not in the expected format; the message names it.</exception>
     /// <exception cref="KeyNotFoundException">No such name; the message names the closest ones.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="spec"/> is a Table 3 name and <paramref name="metric"/> is not one of its rows (Idealized, Denoised).</exception>
     public static ResolvedModel Resolve(string spec, RuntimeMetric metric = RuntimeMetric.Idealized, HelmTableOptions? helm = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(spec);
@@ -187,8 +189,18 @@ public static class ModelCatalog
     }
 
     private static ShippedProfile? FindBuiltIn(string name, RuntimeMetric metric)
-        => Table3Profiles.FirstOrDefault(p => string.Equals(p.Name, name.Trim(), StringComparison.OrdinalIgnoreCase) && p.Model.Metadata.Metric == metric)
-           ?? FindMeasured(name);
+    {
+        var rows = Table3Profiles.Where(p => string.Equals(p.Name, name.Trim(), StringComparison.OrdinalIgnoreCase)).ToArray();
+        var row = rows.FirstOrDefault(p => p.Model.Metadata.Metric == metric);
+        if (row is null && rows.Length > 0)
+        {
+            // The name is right but Table 3 has no row of that metric; blaming the name (KeyNotFoundException) misleads.
+            var served = string.Join(", ", rows.Select(p => $"RuntimeMetric.{p.Model.Metadata.Metric}"));
+            throw new ArgumentOutOfRangeException(nameof(metric), metric, $"Table 3 has no {metric} row for '{rows[0].Name}'; pass one of {served}.");
+        }
+
+        return row ?? FindMeasured(name);
+    }
 
     private static IReadOnlyList<ShippedProfile> LoadMeasured()
     {

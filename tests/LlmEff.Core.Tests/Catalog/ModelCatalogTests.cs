@@ -226,4 +226,20 @@ public class ModelCatalogTests
         Directory.CreateDirectory(path);
         return path;
     }
+
+    [Fact]
+    public void Table3Name_WithAMetricItHasNoRowFor_BlamesTheMetricNotTheName()
+    {
+        foreach (var metric in new[] { RuntimeMetric.Unspecified, RuntimeMetric.Raw, (RuntimeMetric)99 })
+        {
+            var resolve = Assert.Throws<ArgumentOutOfRangeException>(() => ModelCatalog.Resolve("OpenAI/davinci", metric));
+            Assert.Equal("metric", resolve.ParamName);
+            Assert.Contains("RuntimeMetric.Idealized, RuntimeMetric.Denoised", resolve.Message, StringComparison.Ordinal);
+            Assert.Equal("metric", Assert.Throws<ArgumentOutOfRangeException>(() => ModelCatalog.GetProfile("OpenAI/davinci", metric)).ParamName);
+        }
+
+        // Measured profiles ignore the metric, and an unknown name is still blamed on the name.
+        Assert.NotNull(ModelCatalog.GetProfile(ModelCatalog.MeasuredProfiles[0].Name, RuntimeMetric.Unspecified));
+        Assert.Throws<KeyNotFoundException>(() => ModelCatalog.GetProfile("OpenAI/davinchi", RuntimeMetric.Unspecified));
+    }
 }
