@@ -98,6 +98,13 @@ public static class Percentiles
             }
         }
 
+        var result = WeightedCore(values, weights, percent);
+        // Values near ±double.MaxValue: a difference of two overflows. Halving is exact, so the halves' percentile, doubled, is it.
+        return double.IsFinite(result) ? result : 2 * WeightedCore(values.Select(v => v / 2).ToArray(), weights, percent);
+    }
+
+    private static double WeightedCore(IReadOnlyList<double> values, IReadOnlyList<double> weights, double percent)
+    {
         var order = Enumerable.Range(0, values.Count).OrderBy(i => values[i]).ToArray();
         var x = order.Select(i => values[i]).ToArray();
 
@@ -181,6 +188,12 @@ public static class Percentiles
 
         var a = sorted[below];
         var b = sorted[below + 1];
+        if (!double.IsFinite(b - a))
+        {
+            // Values near ±double.MaxValue: their difference overflows. Halving is exact, so interpolate the halves and double.
+            double ha = a / 2, hb = b / 2;
+            return 2 * (fraction < 0.5 ? ha + ((hb - ha) * fraction) : hb - ((hb - ha) * (1 - fraction)));
+        }
 
         // Interpolating from the nearer end, as NumPy does, keeps the result within [a, b] and exact at both ends.
         return fraction < 0.5 ? a + ((b - a) * fraction) : b - ((b - a) * (1 - fraction));

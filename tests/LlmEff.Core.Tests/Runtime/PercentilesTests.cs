@@ -193,4 +193,15 @@ public class PercentilesTests
         Assert.Equal("relativeErrors", ex.ParamName);
         Assert.Contains("relativeErrors[1]", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Values_near_the_largest_double_do_not_overflow()
+    {
+        // Their differences overflow; the percentile of finite values is finite, and here exactly what halving gives.
+        Assert.Equal(0, Percentiles.Of([-1e308, 1e308], 50));
+        Assert.Equal(-0.68e308, Percentiles.Of([-1.7e308, 1.7e308], 30), 1e294); // a + (b − a)·0.3
+        Assert.True(double.IsFinite(Percentiles.Of([-1.7e308, 1.7e308], 70)));
+        Assert.Equal(0, Percentiles.Weighted([-1e308, 1e308], [1, 1], 50));
+        Assert.True(double.IsFinite(Percentiles.Weighted([-1.7e308, 1.7e308, 1.7e308], [1, 2, 1], 30)));
+    }
 }
