@@ -58,6 +58,8 @@ public class ArchitectureJsonTests
     [InlineData("""{"name": "x", "hidden_size": "big", "layers": 2, "heads": 8, "vocabulary_size": 100, "max_context_tokens": 64}""", "$.hidden_size")]
     [InlineData("""{"name": "x", "hidden_size": null, "layers": 2, "heads": 8, "vocabulary_size": 100, "max_context_tokens": 64}""", "$.hidden_size")]
     [InlineData("""{"name": " ", "hidden_size": 64, "layers": 2, "heads": 8, "vocabulary_size": 100, "max_context_tokens": 64}""", "non-empty name")]
+    // A count the architecture refuses is named by its JSON key, not the record's property name.
+    [InlineData("""{"name": "x", "hidden_size": 64, "layers": 0, "heads": 8, "vocabulary_size": 100, "max_context_tokens": 64}""", "$.layers: ")]
     [InlineData("[1, 2]", "not a JSON object")]
     [InlineData("not json", "Not valid JSON")]
     // One property twice, in the same or another spelling: the last would win without a word.
@@ -68,6 +70,15 @@ public class ArchitectureJsonTests
     {
         var ex = Assert.Throws<InvalidDataException>(() => ArchitectureJson.Parse(json));
         Assert.Contains(fragment, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_ACountOutOfRange_IsOneLineNamingTheKey()
+    {
+        var ex = Assert.Throws<InvalidDataException>(() => ArchitectureJson.Parse("""{"name": "x", "hidden_size": 64, "layers": 0, "heads": 8, "vocabulary_size": 100, "max_context_tokens": 64}"""));
+        Assert.StartsWith("$.layers: ", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', ex.Message);
     }
 
     [Fact]
