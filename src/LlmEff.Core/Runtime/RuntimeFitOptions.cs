@@ -15,7 +15,7 @@ public sealed record RuntimeFitOptions
     /// <summary>How a black-box API's fixed overhead is handled (§3.5). Default <see cref="OverheadMode.None"/>.</summary>
     public OverheadMode Overhead { get; init; } = OverheadMode.None;
 
-    /// <summary>The overhead in seconds used with <see cref="OverheadMode.Fixed"/>. Default 0.</summary>
+    /// <summary>The overhead in seconds used with <see cref="OverheadMode.Fixed"/>. Default 0; a positive value with another mode is refused when fitting.</summary>
     public double FixedOverheadSeconds { get; init; }
 
     /// <summary>
@@ -100,6 +100,12 @@ public sealed record RuntimeFitOptions
         if (!double.IsFinite(FixedOverheadSeconds) || FixedOverheadSeconds < 0)
         {
             throw new ArgumentOutOfRangeException(nameof(FixedOverheadSeconds), FixedOverheadSeconds, "FixedOverheadSeconds must be a finite, non-negative number of seconds.");
+        }
+
+        if (FixedOverheadSeconds > 0 && Overhead != OverheadMode.Fixed)
+        {
+            // The value is used only with Fixed: ignoring it would fit a model without the overhead the caller gave.
+            throw new ArgumentException($"FixedOverheadSeconds = {FixedOverheadSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} is used only with Overhead = OverheadMode.Fixed, but Overhead is {Overhead}; set Overhead = OverheadMode.Fixed, or leave FixedOverheadSeconds at 0.", nameof(FixedOverheadSeconds));
         }
 
         if (!Enum.IsDefined(Decode))

@@ -55,6 +55,10 @@ public class RuntimeModelBadInputTests
     public void Fit_InvalidOptions_Throws()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => RuntimeModel.Fit(SyntheticSamples.Generate(1, _ => 0, 1), new RuntimeFitOptions { FixedOverheadSeconds = double.NaN }));
+        // An overhead given without the mode that uses it would be ignored: refused, naming both.
+        var ignored = Assert.Throws<ArgumentException>(() => RuntimeModel.Fit(SyntheticSamples.Generate(1, _ => 0, 1), new RuntimeFitOptions { FixedOverheadSeconds = 0.2 }));
+        Assert.Equal("FixedOverheadSeconds", ignored.ParamName);
+        Assert.Contains("Overhead = OverheadMode.Fixed", ignored.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentOutOfRangeException>(() => RuntimeModel.Fit(SyntheticSamples.Generate(1, _ => 0, 1), new RuntimeFitOptions { MinimumDistinctOutputLengths = 1 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => RuntimeModel.Fit(SyntheticSamples.Generate(1, _ => 0, 1), new RuntimeFitOptions { Aggregation = (TrialAggregation)42 }));
     }
