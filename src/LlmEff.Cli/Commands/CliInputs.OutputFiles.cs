@@ -6,9 +6,10 @@ internal static partial class CliInputs
     /// <summary>
     /// Refuses an output file that cannot be written: its folder missing, or the path an existing folder. Checked up
     /// front, naming <paramref name="option"/>, since otherwise the write fails only after all the work with .NET's
-    /// message ("Could not find a part of the path", "Access to the path is denied").
+    /// message ("Could not find a part of the path", "Access to the path is denied"). <paramref name="kind"/> names the
+    /// file the fix asks for (a figure's ".png or .svg file").
     /// </summary>
-    public static void CheckOutputFile(FileInfo? file, string option)
+    public static void CheckOutputFile(FileInfo? file, string option, string kind = "file")
     {
         if (file is null)
         {
@@ -17,7 +18,7 @@ internal static partial class CliInputs
 
         if (Directory.Exists(file.FullName))
         {
-            throw new ArgumentException($"{option} '{file.FullName}' is a folder; give a file name inside it.");
+            throw new ArgumentException($"{option} '{file.FullName}' is a folder; give a {kind} name inside it.");
         }
 
         var folder = Path.GetDirectoryName(file.FullName);

@@ -67,7 +67,7 @@ internal static class CompareCommand
             }
             else
             {
-                CompareReport.WriteSummary(output, comparison, baseline.Runtime.Metadata.AcceleratorCount is not null, candidate.Runtime.Metadata.AcceleratorCount is not null);
+                CompareReport.WriteSummary(output, comparison);
                 if (parse.GetValue(perQuery) is { } written)
                 {
                     output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"per-query results written to {written.FullName}"));

@@ -8,15 +8,13 @@ internal static class CompareReport
 {
     /// <param name="output">Where to write.</param>
     /// <param name="comparison">The comparison.</param>
-    /// <param name="baselineCountKnown">Whether A's model records how many accelerators serve it (else it is priced on one).</param>
-    /// <param name="candidateCountKnown">The same for B.</param>
-    public static void WriteSummary(TextWriter output, WorkloadComparison comparison, bool baselineCountKnown = true, bool candidateCountKnown = true)
+    public static void WriteSummary(TextWriter output, WorkloadComparison comparison)
     {
         var inv = CultureInfo.InvariantCulture;
         var (workload, baseline, candidate) = (comparison.Workload, comparison.Baseline, comparison.Candidate);
         // "priced as 1" only where a price was applied: a side without hardware has no cost to have assumed a count for.
-        string Count(WorkloadEstimate e, bool known) => known ? string.Create(inv, $"{e.AcceleratorCount} accelerator(s)") : e.TotalDollarCostUsd is null && e.TotalEnergyJoules is null ? "GPU count not recorded" : "GPU count not recorded: priced as 1";
-        output.WriteLine(string.Create(inv, $"B = {candidate.ConfigurationName} ({Count(candidate, candidateCountKnown)}) vs A = {baseline.ConfigurationName} ({Count(baseline, baselineCountKnown)}), workload '{workload.Name}' ({workload.Count:N0} queries)"));
+        string Count(WorkloadEstimate e) => !e.AcceleratorCountAssumed ? string.Create(inv, $"{e.AcceleratorCount} accelerator(s)") : e.TotalDollarCostUsd is null && e.TotalEnergyJoules is null ? "GPU count not recorded" : "GPU count not recorded: priced as 1";
+        output.WriteLine(string.Create(inv, $"B = {candidate.ConfigurationName} ({Count(candidate)}) vs A = {baseline.ConfigurationName} ({Count(baseline)}), workload '{workload.Name}' ({workload.Count:N0} queries)"));
         output.WriteLine();
         var rows = new List<string[]>
         {

@@ -1,3 +1,4 @@
+using LlmEff.Cli.Commands;
 using ScottPlot;
 using SkiaSharp;
 
@@ -17,16 +18,7 @@ internal static class FigureFile
             throw new ArgumentException($"output '{path}' must end in .png or .svg (the format is chosen by extension).");
         }
 
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(directory))
-        {
-            throw new DirectoryNotFoundException($"output folder '{directory}' does not exist; create it first.");
-        }
-
-        if (Directory.Exists(path))
-        {
-            throw new ArgumentException($"output '{path}' is a folder; give a .png or .svg file name inside it.");
-        }
+        CliInputs.CheckOutputFile(new FileInfo(path), "output", ".png or .svg file");
 
         var rows = (plots.Count + columns - 1) / columns;
         var width = panelWidth * Math.Min(columns, plots.Count);
