@@ -129,7 +129,7 @@ public static class ArchitectureJson
         catch (ArgumentException ex)
         {
             // Validate names the record's property (Layers); the reader of a file needs its JSON key ($.layers).
-            var key = ex.ParamName is { Length: > 0 } p ? System.Text.RegularExpressions.Regex.Replace(p, "(?<=[a-z0-9])([A-Z])", "_$1").ToLowerInvariant() : null;
+            var key = ex.ParamName is { Length: > 0 } p ? JsonNamingPolicy.SnakeCaseLower.ConvertName(p) : null;
             var message = ex.ParamName is { } param ? ex.Message.Replace($" (Parameter '{param}')", string.Empty, StringComparison.Ordinal) : ex.Message;
             // ArgumentOutOfRangeException adds "Actual value was ..." on a line of its own; the value is in the message already.
             var actual = message.IndexOf(Environment.NewLine + "Actual value was", StringComparison.Ordinal);

@@ -30,17 +30,7 @@ public static class CommunicationModel
     private static void Check(double bytes, int ranks, Interconnect interconnect)
     {
         ArgumentNullException.ThrowIfNull(interconnect);
-        // A negative or NaN latency or bandwidth would give Infinity or NaN seconds instead of an error. Checked here
-        // rather than through Interconnect.Validate so that the exception names this method's parameter.
-        if (!double.IsFinite(interconnect.LatencySeconds) || interconnect.LatencySeconds < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(interconnect), interconnect.LatencySeconds, $"Interconnect '{interconnect.Name}' has latency {interconnect.LatencySeconds} s; give a finite, non-negative LatencySeconds (see Interconnects for measured links).");
-        }
-
-        if (!double.IsFinite(interconnect.BusBandwidthBytesPerSecond) || interconnect.BusBandwidthBytesPerSecond <= 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(interconnect), interconnect.BusBandwidthBytesPerSecond, $"Interconnect '{interconnect.Name}' has bus bandwidth {interconnect.BusBandwidthBytesPerSecond} B/s; give a finite, positive BusBandwidthBytesPerSecond (see Interconnects for measured links).");
-        }
+        interconnect.ValidateTiming(nameof(interconnect));
 
         if (!double.IsFinite(bytes) || bytes < 0)
         {

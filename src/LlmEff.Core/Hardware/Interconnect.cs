@@ -15,14 +15,23 @@ public sealed record Interconnect(string Name, double LatencySeconds, double Bus
     public Interconnect Validate()
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(Name);
+        return ValidateTiming(null);
+    }
+
+    /// <summary>
+    /// The latency and bandwidth checks of <see cref="Validate"/>, naming <paramref name="parameter"/> (a caller's argument
+    /// holding this link) instead of the property where given: a negative or NaN value would give Infinity or NaN seconds.
+    /// </summary>
+    internal Interconnect ValidateTiming(string? parameter)
+    {
         if (!double.IsFinite(LatencySeconds) || LatencySeconds < 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(LatencySeconds), LatencySeconds, $"{Name}: latency is a finite, non-negative number of seconds.");
+            throw new ArgumentOutOfRangeException(parameter ?? nameof(LatencySeconds), LatencySeconds, $"Interconnect '{Name}' has latency {LatencySeconds} s; give a finite, non-negative LatencySeconds (see Interconnects for measured links).");
         }
 
         if (!double.IsFinite(BusBandwidthBytesPerSecond) || BusBandwidthBytesPerSecond <= 0)
         {
-            throw new ArgumentOutOfRangeException(nameof(BusBandwidthBytesPerSecond), BusBandwidthBytesPerSecond, $"{Name}: bus bandwidth is a finite, positive number of bytes per second.");
+            throw new ArgumentOutOfRangeException(parameter ?? nameof(BusBandwidthBytesPerSecond), BusBandwidthBytesPerSecond, $"Interconnect '{Name}' has bus bandwidth {BusBandwidthBytesPerSecond} B/s; give a finite, positive BusBandwidthBytesPerSecond (see Interconnects for measured links).");
         }
 
         return this;

@@ -294,7 +294,6 @@ internal sealed unsafe class DecodeAttention
     {
         _compiler = compiler;
         _prefetchMode = prefetch;
-        PrefetchesWeights = prefetch is WeightPrefetch.Attention or WeightPrefetch.AttentionAndFfn;
         _chunk = functions["decode_attention"];
         _merge = functions["decode_attention_merge"];
         HeadDim = headDim;
@@ -302,7 +301,7 @@ internal sealed unsafe class DecodeAttention
     }
 
     /// <summary>Whether <see cref="Run(Tensor, Tensor, Tensor, Tensor, Tensor?, int, int, int, int, IntPtr, Tensor?, Tensor?)"/> asks the L2 for the weights it is given (<see cref="WeightPrefetch.Attention"/>, <see cref="WeightPrefetch.AttentionAndFfn"/>); the rotary kernel does not then.</summary>
-    public bool PrefetchesWeights { get; }
+    public bool PrefetchesWeights => _prefetchMode is WeightPrefetch.Attention or WeightPrefetch.AttentionAndFfn;
 
     /// <summary>Values per head.</summary>
     public int HeadDim { get; }

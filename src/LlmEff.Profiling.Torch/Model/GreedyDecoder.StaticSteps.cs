@@ -205,7 +205,7 @@ public sealed partial class GreedyDecoder
         {
             var s = Model.Shape;
             // The layer's output projection is read after attention: the kernel may ask the L2 for it (WeightPrefetch).
-            var prefetch = _attention is { PrefetchesWeights: true } && _attended is not null ? null : Model.Blocks[layer].OutWeight;
+            var prefetch = _attention is { PrefetchesWeights: true } ? null : Model.Blocks[layer].OutWeight;
             kernels.RotaryCache(qkv, _queries!, _cache[layer], _position, Model.Positions.Cos, Model.Positions.SignedSin, s.Heads, s.KeyValueHeads, s.HeadDim, stream, prefetch);
         }
         else
