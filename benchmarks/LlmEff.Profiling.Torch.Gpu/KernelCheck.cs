@@ -146,7 +146,8 @@ internal static class KernelCheck
         r["copy_bytes_per_second"] = bandwidth;
         foreach (var (name, heads, kvHeads, headDim) in new[] { ("gptj", 16, 16, 256), ("llama", 32, 8, 128), ("qwen3moe", 32, 4, 128) })
         {
-            var (kernel, reason) = DecodeAttention.For(dtype, headDim, heads / kvHeads);
+            // The warp-tile form at the targets and variants below (the engine's for every shape before the pipelined form).
+            var (kernel, reason) = DecodeAttention.For(dtype, headDim, heads / kvHeads, 0, AttentionKernelForm.WarpTiles);
             if (kernel is null)
             {
                 r[name] = reason;
@@ -163,6 +164,11 @@ internal static class KernelCheck
                 r[$"{name}_variant{v}"] = compiled is null ? why : $"min blocks {DecodeAttention.Variants[v].MinBlocks}, value rows {DecodeAttention.Variants[v].ValueRows}: {compiled.ChunkKernelRegisters} registers, {compiled.ChunkKernelLocalBytes} local bytes";
             }
 
+            // The pipelined form where it serves the shape (else For gives the warp-tile form, not timed again).
+            var pipelined = DecodeAttention.For(dtype, headDim, heads / kvHeads, 0, AttentionKernelForm.Pipelined).Kernel is { Form: AttentionKernelForm.Pipelined } p1 ? p1 : null;
+            r[$"{name}_form1_registers"] = pipelined?.ChunkKernelRegisters;
+            r[$"{name}_engine_form"] = DecodeAttention.EngineForm(dtype, headDim, heads / kvHeads).ToString();
+
             foreach (var batch in new[] { 1, 2, 4, 8, 16, 32 })
             {
                 using var scope = NewDisposeScope();
@@ -175,14 +181,17 @@ internal static class KernelCheck
                 var at = tensor(new long[] { Position }, ScalarType.Int64, device);
                 var output = empty([batch, heads * headDim], dtype, device);
 
-                // One kernel over the caches of a set, split for a target of busy warps: chunks and µs per call.
-                (int Chunks, double Us) Time(DecodeAttention k, Tensor[] set, int target, Action<DecodeAttention, Tensor, Tensor?, int> run)
+                // One kernel over the caches of a set cut into some chunks: chunks and µs per call.
+                (int Chunks, double Us) TimeSplit(DecodeAttention k, Tensor[] set, int chunks, Action<DecodeAttention, Tensor, Tensor?, int> run)
                 {
-                    var chunks = DecodeAttention.Chunks(batch, kvHeads, Window, target);
-                    var workspace = chunks > 1 ? empty([DecodeAttention.WorkspaceFloats(batch, heads, headDim, chunks)], ScalarType.Float32, device) : null;
+                    var workspace = chunks > 1 ? zeros([DecodeAttention.WorkspaceFloats(batch, heads, headDim, chunks)], ScalarType.Float32, device) : null;
                     var i = 0;
                     return (chunks, GraphSecondsPerCall(() => run(k, set[i++ % set.Length], workspace, chunks), 32) * 1e6);
                 }
+
+                // The same, split for a target of busy warps.
+                (int Chunks, double Us) Time(DecodeAttention k, Tensor[] set, int target, Action<DecodeAttention, Tensor, Tensor?, int> run) =>
+                    TimeSplit(k, set, DecodeAttention.Chunks(batch, kvHeads, Window, target, k.Form), run);
 
                 string Share(double us) => string.Create(CultureInfo.InvariantCulture, $"{kvBytes / (us * 1e-6) / bandwidth:P0}");
 
@@ -193,6 +202,25 @@ internal static class KernelCheck
                 {
                     var (chunks, us) = Time(kernel, caches, target, Engine);
                     r[$"{name}_b{batch}_warps{target}"] = string.Create(CultureInfo.InvariantCulture, $"{chunks} chunks {us:F2} us ({Share(us)} of copy)");
+                }
+
+                // The pipelined form at three split targets and at its own split (DecodeAttention.Split), and at one tile
+                // of context (position 31) of one query.
+                string Us((int Chunks, double Us) t) => string.Create(CultureInfo.InvariantCulture, $"{t.Chunks} chunks {t.Us:F2} us ({Share(t.Us)} of copy)");
+                if (pipelined is not null)
+                {
+                    foreach (var target in new[] { 1056, 2112, 4224 })
+                    {
+                        r[$"{name}_b{batch}_form1_warps{target}"] = Us(Time(pipelined, caches, target, Engine));
+                    }
+
+                    r[$"{name}_b{batch}_form1_split"] = Us(TimeSplit(pipelined, caches, pipelined.Split(batch, kvHeads, Window), Engine));
+                    if (batch == 1)
+                    {
+                        using var near = tensor(new long[] { 31 }, ScalarType.Int64, device);
+                        r[$"{name}_b1_form1_position31"] = Us(TimeSplit(pipelined, caches, pipelined.Split(1, kvHeads, Window), (k, cache, workspace, c) =>
+                            k.Run(queries, cache, near, output, workspace, heads, kvHeads, c, Window, CudaGraph.CurrentRawStream())));
+                    }
                 }
 
                 // The kernel's cost apart from its reads: the same split over the window with the device-held position at
@@ -390,36 +418,42 @@ internal static class KernelCheck
         r["silu_mul_identical"] = (wantAct == act).to(ScalarType.Float32).mean().item<float>();
         r["silu_mul_max_abs_diff"] = (wantAct.to(ScalarType.Float32) - act.to(ScalarType.Float32)).abs().max().item<float>();
 
-        // Decode attention against SDPA over positions 0..pos: GPT-J-like (MHA, HD 256), Llama-3-like (GQA 4), MQA of HD 64;
-        // one and several chunks.
-        foreach (var (heads, kvHeads, headDim) in new[] { (16, 16, 256), (32, 8, 128), (8, 1, 64) })
+        // Decode attention against SDPA over positions 0..pos: GPT-J-like (MHA, HD 256), Llama-3-like (GQA 4), MQA of HD 64,
+        // Qwen3-like (GQA 8); one and several chunks (and the kernel's own split); each form.
+        foreach (var form in Enum.GetValues<AttentionKernelForm>())
         {
-            var (kernel, reason) = DecodeAttention.For(dtype, headDim, heads / kvHeads);
-            var key = $"attention_h{heads}_kv{kvHeads}_hd{headDim}";
-            if (kernel is null)
+            foreach (var (heads, kvHeads, headDim) in new[] { (16, 16, 256), (32, 8, 128), (8, 1, 64), (32, 4, 128) })
             {
-                r[key] = reason;
-                continue;
-            }
-
-            foreach (var (batch, position, window) in new[] { (1, 1500, 1536), (5, 257, 384), (2, 0, 128) })
-            {
-                var qkvw = heads + (2 * kvHeads);
-                var caches = randn([batch, window, qkvw, headDim], dtype, generator: g).to(device);
-                var queries = randn([batch, heads, headDim], dtype, generator: g).to(device);
-                var at = tensor(new long[] { position }, ScalarType.Int64, device);
-                var keys = caches.narrow(1, 0, position + 1).narrow(2, heads, kvHeads).permute(0, 2, 1, 3);
-                var values = caches.narrow(1, 0, position + 1).narrow(2, heads + kvHeads, kvHeads).permute(0, 2, 1, 3);
-                var expected = ((Tensor)refs.invoke("attn", queries.unsqueeze(2), keys, values, heads / kvHeads)).to(ScalarType.Float32);
-                foreach (var chunks in new[] { 1, DecodeAttention.Chunks(batch, kvHeads, window) }.Distinct())
+                var (kernel, reason) = DecodeAttention.For(dtype, headDim, heads / kvHeads, 0, form);
+                var key = $"attention_form{(int)form}_h{heads}_kv{kvHeads}_hd{headDim}";
+                if (kernel is null)
                 {
-                    var output = zeros([batch, heads * headDim], dtype, device);
-                    var workspace = chunks > 1 ? zeros([DecodeAttention.WorkspaceFloats(batch, heads, headDim, chunks)], ScalarType.Float32, device) : null;
-                    kernel.Run(queries, caches, at, output, workspace, heads, kvHeads, chunks, window, IntPtr.Zero);
-                    cuda.synchronize();
-                    var diff = (expected - output.to(ScalarType.Float32)).abs().max().item<float>();
-                    r[$"{key}_b{batch}_pos{position}_chunks{chunks}_max_abs_diff"] = diff;
-                    r[$"{key}_b{batch}_pos{position}_chunks{chunks}_max_abs_ref"] = expected.abs().max().item<float>();
+                    r[key] = reason;
+                    continue;
+                }
+
+                r[key + "_compiled_form"] = kernel.Form.ToString();
+                r[key + "_registers"] = kernel.ChunkKernelRegisters;
+                foreach (var (batch, position, window) in new[] { (1, 1500, 1536), (5, 257, 384), (2, 0, 128), (3, 40, 4256) })
+                {
+                    var qkvw = heads + (2 * kvHeads);
+                    var caches = randn([batch, window, qkvw, headDim], dtype, generator: g).to(device);
+                    var queries = randn([batch, heads, headDim], dtype, generator: g).to(device);
+                    var at = tensor(new long[] { position }, ScalarType.Int64, device);
+                    var keys = caches.narrow(1, 0, position + 1).narrow(2, heads, kvHeads).permute(0, 2, 1, 3);
+                    var values = caches.narrow(1, 0, position + 1).narrow(2, heads + kvHeads, kvHeads).permute(0, 2, 1, 3);
+                    var expected = ((Tensor)refs.invoke("attn", queries.unsqueeze(2), keys, values, heads / kvHeads)).to(ScalarType.Float32);
+                    foreach (var chunks in new[] { 1, DecodeAttention.Chunks(batch, kvHeads, window, form: kernel.Form), kernel.Split(batch, kvHeads, window) }.Distinct())
+                    {
+                        var workspace = chunks > 1 ? zeros([DecodeAttention.WorkspaceFloats(batch, heads, headDim, chunks)], ScalarType.Float32, device) : null;
+                        var output = zeros([batch, heads * headDim], dtype, device);
+                        kernel.Run(queries, caches, at, output, workspace, heads, kvHeads, chunks, window, IntPtr.Zero);
+
+                        cuda.synchronize();
+                        var name = $"{key}_b{batch}_pos{position}_chunks{chunks}";
+                        r[name + "_max_abs_diff"] = (expected - output.to(ScalarType.Float32)).abs().max().item<float>();
+                        r[name + "_max_abs_ref"] = expected.abs().max().item<float>();
+                    }
                 }
             }
         }

@@ -30,7 +30,12 @@ var device = smoke ? CPU : torch.device("cuda:0");
 // An experiment's split of the decode attention: busy warps its chunks aim for (the engine's default otherwise).
 if (Array.IndexOf(args, "--attention-target-warps") is var tw and >= 0)
 {
-    DecodeAttention.TargetWarpsInUse = int.Parse(args[tw + 1], System.Globalization.CultureInfo.InvariantCulture);
+    DecodeAttention.TargetWarpsOverride = int.Parse(args[tw + 1], System.Globalization.CultureInfo.InvariantCulture);
+}
+// An experiment's form of the decode attention kernel (AttentionKernelForm: 0 warp tiles, 1 pipelined; the engine's choice per head shape otherwise).
+if (Array.IndexOf(args, "--attention-form") is var af and >= 0)
+{
+    DecodeAttention.FormInUse = (AttentionKernelForm)int.Parse(args[af + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
 // An experiment's compile-time variant of the decode attention kernel (DecodeAttention.Variants; 0 is the engine's).
 if (Array.IndexOf(args, "--attention-variant") is var av and >= 0)
@@ -51,7 +56,8 @@ var results = new Dictionary<string, object?>
     ["cuda_available"] = torch.cuda.is_available(),
     ["device"] = TorchProfiler.DescribeHardware(device),
     ["software"] = TorchProfiler.DescribeSoftware(ModelPrecision.BFloat16),
-    ["attention_target_warps"] = DecodeAttention.TargetWarpsInUse,
+    ["attention_target_warps"] = DecodeAttention.TargetWarpsOverride,
+    ["attention_form"] = DecodeAttention.FormInUse?.ToString() ?? "engine's (per head shape)",
     ["attention_variant"] = DecodeAttention.VariantInUse,
     ["defer_residual_adds"] = BatchedGreedyDecoder.DeferResidualAddsInUse,
     ["weight_prefetch"] = DecodeKernels.WeightPrefetchInUse.ToString(),

@@ -4,6 +4,7 @@
 # one-line summary per step and one tarball of every step's result folder. Run on the GPU machine from the repository
 # root after ../shared/gpu/pack.sh (carry .gpu):
 #   STEPS="kc bj bl" END=400 bash benchmarks/LlmEff.Profiling.Torch.Gpu/gpu-steps.sh
+# TW, when set, is the attention split's busy-warp target for the blf/bjf steps (--attention-target-warps).
 # END is the wall-clock budget in seconds for all steps (a step that would start with under 30 s left is skipped).
 # Where this machine's TorchSharp was patched for the CPU tests (../shared/torchsharp-cpu), pack.sh does not carry the
 # shim the patched library needs: copy $NUGET_PACKAGES/torchsharp/*/runtimes/linux-x64/native/libiosinit.so into
@@ -90,8 +91,13 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     bjp1|bjp2|bjp3|bjp4) step $s 140 --batching --steps-only --weight-prefetch "${s#bjp}" --model gpt-j ;;
     mqp1|mqp3) step $s 150 --moe --weight-prefetch "${s#mqp}" --model Qwen ;;
     mxp1|mxp2|mxp3) step $s 150 --moe --weight-prefetch "${s#mxp}" --model Mixtral ;;
+    # The decode attention kernel in one form for every shape (AttentionKernelForm: 0 warp tiles, 1 pipelined), not the engine's choice.
+    blf0|blf1) step $s 140 --batching --steps-only --attention-form "${s#blf}" ${TW:+--attention-target-warps $TW} --model Meta-Llama-3 ;;
+    bjf0|bjf1) step $s 140 --batching --steps-only --attention-form "${s#bjf}" ${TW:+--attention-target-warps $TW} --model gpt-j ;;
+    mqf0|mqf1) step $s 150 --moe --attention-form "${s#mqf}" --model Qwen ;;
+    gcf0|gcf1) step $s 150 --graph-check --graph-check-only --attention-form "${s#gcf}" ;;
     mq) step mq 150 --moe --model Qwen ;;
     mx) step mx 150 --moe --model Mixtral ;;
-    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt blv bjv blx mqv bj bl bj1 bl1 bjs bls bfj bfl tp mq mx blp1-4 bjp1-4 mqp1 mqp3 mxp1-3)" | tee -a "$OUT/summary.txt" ;;
+    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt blv bjv blx mqv bj bl bj1 bl1 bjs bls bfj bfl tp mq mx blp1-4 bjp1-4 mqp1 mqp3 mxp1-3 blf0-1 bjf0-1 mqf0-1 gcf0-1)" | tee -a "$OUT/summary.txt" ;;
   esac
 done

@@ -50,7 +50,7 @@ public sealed partial class BatchedGreedyDecoder
 
     /// <summary>Context chunks of the attention kernel for a bucket of <paramref name="batch"/> queries in its longest window, the most over its windows (0 without the kernel).</summary>
     private int MostAttentionChunks(int batch) =>
-        _attention is null ? 0 : DecodeAttention.MostChunks(batch, Model.Shape.KeyValueHeads, WindowTokens, CapacityTokens);
+        _attention is null ? 0 : _attention.MostSplits(batch, Model.Shape.KeyValueHeads, WindowTokens, CapacityTokens);
 
     /// <summary>The step a graph captures: the fused sequence where the kernels exist, else the one TorchScript call.</summary>
     private void Step(Bucket bucket, int window)
@@ -136,7 +136,7 @@ public sealed partial class BatchedGreedyDecoder
             {
                 if (attention is not null)
                 {
-                    attention.Run(bucket.Queries!, bucket.Cache[i], _position, bucket.Attention!, bucket.AttentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(bucket.Size, s.KeyValueHeads, lb), lb, stream, block.OutWeight, block.FfnInputWeight);
+                    attention.Run(bucket.Queries!, bucket.Cache[i], _position, bucket.Attention!, bucket.AttentionWorkspace, s.Heads, s.KeyValueHeads, attention.Split(bucket.Size, s.KeyValueHeads, lb), lb, stream, block.OutWeight, block.FfnInputWeight);
                 }
                 else
                 {

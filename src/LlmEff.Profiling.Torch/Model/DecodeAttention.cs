@@ -12,7 +12,7 @@ namespace LlmEff.Profiling.Torch;
 /// <c>[T, H + 2KV, HD]</c> layout, no strided views) and only the positions up to the device-held one, not the whole
 /// window the graph was captured for.
 /// </summary>
-internal sealed unsafe class DecodeAttention
+internal sealed unsafe partial class DecodeAttention
 {
     /// <summary>Warps per block of the chunk kernel.</summary>
     private const int Warps = 4;
@@ -20,260 +20,25 @@ internal sealed unsafe class DecodeAttention
     /// <summary>Busy warps the split aims for: eight per SM of an H100's 132, enough loads in flight to saturate its memory.</summary>
     internal const int TargetWarps = 1056;
 
-    /// <summary>The busy warps <see cref="Chunks"/> aims for when not told: <see cref="TargetWarps"/> unless an experiment (the GPU harness) sets another; set it before building a decoder.</summary>
-    internal static int TargetWarpsInUse { get; set; } = TargetWarps;
+    /// <summary>Busy warps the pipelined form's split aims for under a target (<see cref="Chunks"/>): four blocks of four warps per SM of an H100. Its own split (<see cref="Split"/>) is from its occupancy.</summary>
+    internal const int PipelinedTargetWarps = 2112;
+
+    /// <summary>The busy warps the splits aim for, for every form; null (each form's own) unless an experiment (the GPU harness) sets it; set it before building a decoder.</summary>
+    internal static int? TargetWarpsOverride { get; set; }
+
+    /// <summary>The form <see cref="For(ScalarType, int, int)"/> compiles: null for the engine's (<see cref="EngineForm"/>) unless an experiment (the GPU harness) sets one; set it before building a decoder.</summary>
+    internal static AttentionKernelForm? FormInUse { get; set; }
+
+    /// <summary>The busy warps the split of <paramref name="form"/> aims for: <see cref="TargetWarpsOverride"/>, else <see cref="TargetWarps"/> or <see cref="PipelinedTargetWarps"/>.</summary>
+    internal static int TargetWarpsFor(AttentionKernelForm form) => TargetWarpsOverride ?? (form == AttentionKernelForm.WarpTiles ? TargetWarps : PipelinedTargetWarps);
 
     /// <summary>Positions of a warp's tile; chunks are whole tiles.</summary>
     private const int TileTokens = 32;
 
-    private const string Source = RuntimeKernels.Prefetch + """
-        #define E (HD / 32)
-        #define NEG_INF (-__int_as_float(0x7f800000))
-        #if LLMEFF_FP32
-        #define VE 4
-        #else
-        #define VE 8
-        #endif
+    /// <summary>Tiles a block of the pipelined forms aims to stream (<see cref="Split"/>).</summary>
+    private const int PipelinedBlockTiles = 7;
 
-        __device__ __forceinline__ float warp_sum(float v) {
-            #pragma unroll
-            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-            return v;
-        }
-
-        __device__ __forceinline__ float warp_max(float v) {
-            #pragma unroll
-            for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-            return v;
-        }
-
-        // The VE values of a 16-byte load, to fp32.
-        __device__ __forceinline__ void unpack(uint4 u, float* o) {
-        #if LLMEFF_FP32
-            o[0] = __uint_as_float(u.x); o[1] = __uint_as_float(u.y); o[2] = __uint_as_float(u.z); o[3] = __uint_as_float(u.w);
-        #else
-            unsigned int w[4] = { u.x, u.y, u.z, u.w };
-            #pragma unroll
-            for (int i = 0; i < 4; i++) { o[2 * i] = __uint_as_float(w[i] << 16); o[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u); }
-        #endif
-        }
-
-        // Lane l's E consecutive values of a row, raw (16- or 8-byte loads where the slice is that wide), so a tile's
-        // loads can all be issued before any is used.
-        struct vslice {
-        #if E % VE == 0
-            uint4 u[E / VE];
-        #elif E * 16 / VE == 8
-            uint2 u;
-        #else
-            T u[E];
-        #endif
-        };
-
-        __device__ __forceinline__ vslice ld_vslice(const T* p) {
-            vslice s;
-        #if E % VE == 0
-            #pragma unroll
-            for (int i = 0; i < E / VE; i++) s.u[i] = ((const uint4*)p)[i];
-        #elif E * 16 / VE == 8
-            s.u = *(const uint2*)p;
-        #else
-            #pragma unroll
-            for (int e = 0; e < E; e++) s.u[e] = p[e];
-        #endif
-            return s;
-        }
-
-        __device__ __forceinline__ void unpack_vslice(const vslice& s, float* o) {
-        #if E % VE == 0
-            #pragma unroll
-            for (int i = 0; i < E / VE; i++) unpack(s.u[i], o + i * VE);
-        #elif E * 16 / VE == 8
-        #if LLMEFF_FP32
-            o[0] = __uint_as_float(s.u.x); o[1] = __uint_as_float(s.u.y);
-        #else
-            o[0] = __uint_as_float(s.u.x << 16); o[1] = __uint_as_float(s.u.x & 0xffff0000u);
-            o[2] = __uint_as_float(s.u.y << 16); o[3] = __uint_as_float(s.u.y & 0xffff0000u);
-        #endif
-        #else
-            #pragma unroll
-            for (int e = 0; e < E; e++) o[e] = ld(s.u[e]);
-        #endif
-        }
-
-        // Value rows whose slices a lane holds at once: up to 256 bytes of them, and at most VBMAX rows.
-        #define VB0 ((256 / (E * 16 / VE)) < 32 ? (256 / (E * 16 / VE)) : 32)
-        #define VB (VB0 < VBMAX ? VB0 : VBMAX)
-
-        // Block (s, kv, b): positions [s·C, min(L, s·C + C)) of query b's cache for the G query heads of KV head kv, with
-        // L = *pos + 1 and C a multiple of 32. Each warp takes tiles of 32 positions: lane l scores position t + l against
-        // the G queries (its key row staged through shared memory; queries in shared memory), one warp max per head and tile for the
-        // online softmax, then the tile's values row by row with lane l holding values l·E .. l·E + E − 1 (coalesced) and
-        // each position's probability broadcast by a shuffle. One chunk (gridDim.x == 1): writes the normalised output,
-        // heads in the output projection's (group, KV head) order; else the chunk's [HD unnormalised sums, max, sum of
-        // exponentials] per head to part [B, H, S, HD + 2]. With pf (PF_MODE 2, 4), asks the L2 for pf_bytes from pf (the
-        // output projection's weights), then pf2_bytes from pf2, once its first tile's loads are in flight, so the
-        // requests wait behind them.
-        extern "C" __global__ void __launch_bounds__(WARPS * 32, MINB) decode_attention(const T* q, const T* cache, const long long* pos, T* out, float* part, int H, int KV, long long cache_stride, long long rs, long long hs, long long ko, long long vo, int C, float scale, const char* pf, long long pf_bytes, const char* pf2, long long pf2_bytes) {
-            __shared__ float sq[G][HD];
-            __shared__ float sh[WARPS][G][HD + 2];
-            __shared__ uint4 sk[WARPS][32][5]; // a fifth column staggers the rows over the banks
-            const int s = blockIdx.x, kv = blockIdx.y, b = blockIdx.z, S = gridDim.x;
-            const int w = threadIdx.x >> 5, l = threadIdx.x & 31;
-            const int L = (int)(*pos) + 1;
-            const int j0 = s * C, j1 = min(L, j0 + C);
-            const T* qb = q + ((long long)b * H + kv * G) * HD;
-            const T* kb = cache + b * cache_stride + ko + kv * hs;
-            const T* vb = kb + vo;
-            for (int i = threadIdx.x; i < G * HD; i += WARPS * 32) sq[i / HD][i % HD] = ld(qb[i]) * scale;
-            __syncthreads();
-            float acc[G][E], m[G], sum[G];
-            #pragma unroll
-            for (int g = 0; g < G; g++) {
-                m[g] = NEG_INF; sum[g] = 0.f;
-                #pragma unroll
-                for (int e = 0; e < E; e++) acc[g][e] = 0.f;
-            }
-
-            for (int t = j0 + w * 32; t < j1; t += WARPS * 32) {
-                const int j = t + l;
-                const bool ok = j < j1;
-                const int n = min(32, j1 - t);
-                // Every load of the tile first (one memory latency, not one per row): the keys 64 bytes of each row a
-                // piece (4 lanes a row, 8 rows an instruction, coalesced) and this lane's slices of the first VB values.
-                uint4 kq[HD / (4 * VE)][4];
-                #pragma unroll
-                for (int i = 0; i < HD / (4 * VE); i++) {
-                    #pragma unroll
-                    for (int k = 0; k < 4; k++) {
-                        const int r = k * 8 + (l >> 2);
-                        kq[i][k] = r < n ? ((const uint4*)(kb + (t + r) * rs))[i * 4 + (l & 3)] : make_uint4(0u, 0u, 0u, 0u);
-                    }
-                }
-
-                vslice vs[VB];
-                #pragma unroll
-                for (int u = 0; u < VB; u++) if (u < n) vs[u] = ld_vslice(vb + (t + u) * rs + l * E);
-        #if PF_MODE == 2 || PF_MODE == 4
-                if (pf) { l2_prefetch(pf, pf_bytes); if (pf2) l2_prefetch(pf2, pf2_bytes); pf = nullptr; }
-        #endif
-                float sc[G];
-                #pragma unroll
-                for (int g = 0; g < G; g++) sc[g] = 0.f;
-                // Each piece through the warp's shared rows, so that each lane reads back its own row.
-                #pragma unroll
-                for (int i = 0; i < HD / (4 * VE); i++) {
-                    #pragma unroll
-                    for (int k = 0; k < 4; k++) sk[w][k * 8 + (l >> 2)][l & 3] = kq[i][k];
-                    __syncwarp();
-                    #pragma unroll
-                    for (int c = 0; c < 4; c++) {
-                        float k8[VE];
-                        unpack(sk[w][l][c], k8);
-                        #pragma unroll
-                        for (int g = 0; g < G; g++) {
-                            #pragma unroll
-                            for (int e = 0; e < VE; e++) sc[g] += sq[g][(i * 4 + c) * VE + e] * k8[e];
-                        }
-                    }
-
-                    __syncwarp();
-                }
-
-                #pragma unroll
-                for (int g = 0; g < G; g++) {
-                    const float x = ok ? sc[g] : NEG_INF;
-                    const float mn = fmaxf(m[g], warp_max(x));
-                    const float c = __expf(m[g] - mn);
-                    sc[g] = ok ? __expf(x - mn) : 0.f;
-                    sum[g] = sum[g] * c + sc[g];
-                    #pragma unroll
-                    for (int e = 0; e < E; e++) acc[g][e] *= c;
-                    m[g] = mn;
-                }
-
-                #pragma unroll
-                for (int u0 = 0; u0 < 32; u0 += VB) {
-                    if (u0 > 0) {
-                        #pragma unroll
-                        for (int u = 0; u < VB; u++) if (u0 + u < n) vs[u] = ld_vslice(vb + (t + u0 + u) * rs + l * E);
-                    }
-
-                    #pragma unroll
-                    for (int u = 0; u < VB; u++) {
-                        if (u0 + u < n) {
-                            float v[E];
-                            unpack_vslice(vs[u], v);
-                            #pragma unroll
-                            for (int g = 0; g < G; g++) {
-                                const float p = __shfl_sync(0xffffffffu, sc[g], u0 + u);
-                                #pragma unroll
-                                for (int e = 0; e < E; e++) acc[g][e] += p * v[e];
-                            }
-                        }
-                    }
-                }
-            }
-
-        #if PF_MODE == 2 || PF_MODE == 4
-            if (pf) { l2_prefetch(pf, pf_bytes); if (pf2) l2_prefetch(pf2, pf2_bytes); } // a warp without tiles
-        #endif
-            #pragma unroll
-            for (int g = 0; g < G; g++) {
-                const float total = warp_sum(sum[g]);
-                #pragma unroll
-                for (int e = 0; e < E; e++) sh[w][g][l * E + e] = acc[g][e];
-                if (l == 0) { sh[w][g][HD] = m[g]; sh[w][g][HD + 1] = total; }
-            }
-
-            __syncthreads();
-            for (int i = threadIdx.x; i < G * HD; i += WARPS * 32) {
-                int g = i / HD, d = i - g * HD;
-                float M = NEG_INF;
-                #pragma unroll
-                for (int ww = 0; ww < WARPS; ww++) M = fmaxf(M, sh[ww][g][HD]);
-                float num = 0.f, den = 0.f;
-                if (M != NEG_INF) {
-                    #pragma unroll
-                    for (int ww = 0; ww < WARPS; ww++) {
-                        float f = __expf(sh[ww][g][HD] - M);
-                        num += f * sh[ww][g][d];
-                        den += f * sh[ww][g][HD + 1];
-                    }
-                }
-
-                int h = kv * G + g;
-                if (S == 1) {
-                    out[(long long)b * H * HD + (g * KV + kv) * HD + d] = st(num / den);
-                } else {
-                    float* pp = part + (((long long)b * H + h) * S + s) * (HD + 2);
-                    pp[d] = num;
-                    if (d == 0) { pp[HD] = M; pp[HD + 1] = den; }
-                }
-            }
-        }
-
-        // Block (h, b), one thread per value: merges the S chunks of head h of query b.
-        extern "C" __global__ void decode_attention_merge(const float* part, T* out, int H, int KV, int S) {
-            const int h = blockIdx.x, b = blockIdx.y, d = threadIdx.x;
-            if (d >= HD) return;
-            const float* p = part + ((long long)b * H + h) * S * (HD + 2);
-            float M = NEG_INF;
-            #pragma unroll 8
-            for (int s = 0; s < S; s++) M = fmaxf(M, p[s * (HD + 2) + HD]);
-            float num = 0.f, den = 0.f;
-            #pragma unroll 8
-            for (int s = 0; s < S; s++) {
-                float ms = p[s * (HD + 2) + HD];
-                if (ms != NEG_INF) { float f = __expf(ms - M); num += f * p[s * (HD + 2) + d]; den += f * p[s * (HD + 2) + HD + 1]; }
-            }
-
-            int kv = h / G, g = h - kv * G;
-            out[(long long)b * H * HD + (g * KV + kv) * HD + d] = st(num / den);
-        }
-        """;
-
-    private static readonly Dictionary<(ScalarType, int, int, int, WeightPrefetch), (DecodeAttention?, string?)> Compiled = [];
+    private static readonly Dictionary<(ScalarType, int, int, int, WeightPrefetch, AttentionKernelForm), (DecodeAttention?, string?)> Compiled = [];
 
     /// <summary>
     /// Compile-time variants of the chunk kernel, for measuring register pressure against resident warps: the fewest resident
@@ -289,19 +54,27 @@ internal sealed unsafe class DecodeAttention
     private readonly IntPtr _chunk;
     private readonly IntPtr _merge;
     private readonly WeightPrefetch _prefetchMode;
+    private readonly Lazy<int> _residentBlocks;
+    private readonly Lazy<int> _multiprocessors;
 
-    private DecodeAttention(CudaRuntimeCompiler compiler, IReadOnlyDictionary<string, IntPtr> functions, int headDim, int groups, WeightPrefetch prefetch)
+    private DecodeAttention(CudaRuntimeCompiler compiler, IReadOnlyDictionary<string, IntPtr> functions, int headDim, int groups, WeightPrefetch prefetch, AttentionKernelForm form)
     {
         _compiler = compiler;
         _prefetchMode = prefetch;
-        _chunk = functions["decode_attention"];
+        Form = form;
+        _chunk = functions[form == AttentionKernelForm.WarpTiles ? "decode_attention" : "decode_attention_pipe"];
         _merge = functions["decode_attention_merge"];
         HeadDim = headDim;
         Groups = groups;
+        _residentBlocks = new(() => Math.Max(1, compiler.ResidentBlocks(_chunk, Warps * 32)));
+        _multiprocessors = new(() => Math.Max(1, compiler.Multiprocessors()));
     }
 
-    /// <summary>Whether <see cref="Run(Tensor, Tensor, Tensor, Tensor, Tensor?, int, int, int, int, IntPtr, Tensor?, Tensor?)"/> asks the L2 for the weights it is given (<see cref="WeightPrefetch.Attention"/>, <see cref="WeightPrefetch.AttentionAndFfn"/>); the rotary kernel does not then.</summary>
-    public bool PrefetchesWeights => _prefetchMode is WeightPrefetch.Attention or WeightPrefetch.AttentionAndFfn;
+    /// <summary>How this kernel reads its chunks.</summary>
+    public AttentionKernelForm Form { get; }
+
+    /// <summary>Whether <see cref="Run(Tensor, Tensor, Tensor, Tensor, Tensor?, int, int, int, int, IntPtr, Tensor?, Tensor?)"/> asks the L2 for the weights it is given (<see cref="WeightPrefetch.Attention"/>, <see cref="WeightPrefetch.AttentionAndFfn"/>, warp-tile form only); the rotary kernel does not then.</summary>
+    public bool PrefetchesWeights => Form == AttentionKernelForm.WarpTiles && _prefetchMode is WeightPrefetch.Attention or WeightPrefetch.AttentionAndFfn;
 
     /// <summary>Values per head.</summary>
     public int HeadDim { get; }
@@ -323,35 +96,77 @@ internal sealed unsafe class DecodeAttention
                 ? $"the decode attention kernel keeps at most 32 values per lane; {groups} query heads per KV head of {headDim} values need {groups * headDim / 32}."
                 : null;
 
-    /// <summary>The kernel for <paramref name="dtype"/>, head size and group size on the current CUDA device (compiled once per process), or null with the reason.</summary>
-    public static (DecodeAttention? Kernel, string? Reason) For(ScalarType dtype, int headDim, int groups) => For(dtype, headDim, groups, VariantInUse);
+    /// <summary>
+    /// Why the pipelined forms do not serve heads of <paramref name="headDim"/> values of <paramref name="dtype"/> in groups of
+    /// <paramref name="groups"/> (the warp-tile form then runs), or null when they do: a row must be 4, 8, 16 or 32 pieces of
+    /// 16 bytes (one warp's lanes sum it), and a thread keeps at most 64 query and 64 output values.
+    /// </summary>
+    public static string? PipelinedUnsupportedReason(ScalarType dtype, int headDim, int groups)
+    {
+        var perPiece = dtype == ScalarType.Float32 ? 4 : 8;
+        var pieces = headDim / perPiece;
+        return headDim % perPiece != 0 || pieces is not (4 or 8 or 16 or 32)
+            ? $"the pipelined decode attention reads rows of 64, 128, 256 or 512 bytes, not {headDim} values of {dtype}."
+            : groups * perPiece > 64
+                ? $"the pipelined decode attention keeps at most 64 values per thread; {groups} query heads per KV head need {groups * perPiece}."
+                : null;
+    }
 
-    /// <summary>As <see cref="For(ScalarType, int, int)"/>, compiled as <see cref="Variants"/>[<paramref name="variant"/>].</summary>
-    internal static (DecodeAttention? Kernel, string? Reason) For(ScalarType dtype, int headDim, int groups, int variant)
+    /// <summary>
+    /// The form the engine runs for heads of <paramref name="headDim"/> values of <paramref name="dtype"/> in groups of
+    /// <paramref name="groups"/>: the pipelined one where it serves the shape and a KV head serves at most four query heads,
+    /// else the warp tiles. Measured on an H100 at b = 1 … 32 and 1,536 positions (docs/benchmarks.md): pipelined 13–18 %
+    /// faster per layer for Llama-3-8B's heads (G = 4) at b = 4–16 and GPT-J's (G = 1) at b = 2–4, within 3 % elsewhere;
+    /// with eight query heads a KV head (Qwen3-30B-A3B) its arithmetic per byte made it 8 % slower at one query.
+    /// </summary>
+    public static AttentionKernelForm EngineForm(ScalarType dtype, int headDim, int groups) =>
+        groups <= 4 && PipelinedUnsupportedReason(dtype, headDim, groups) is null ? AttentionKernelForm.Pipelined : AttentionKernelForm.WarpTiles;
+
+    /// <summary>The kernel for <paramref name="dtype"/>, head size and group size on the current CUDA device (compiled once per process), or null with the reason.</summary>
+    public static (DecodeAttention? Kernel, string? Reason) For(ScalarType dtype, int headDim, int groups) =>
+        For(dtype, headDim, groups, VariantInUse, FormInUse ?? EngineForm(dtype, headDim, groups));
+
+    /// <summary>
+    /// As <see cref="For(ScalarType, int, int)"/>, in <paramref name="form"/> (the warp-tile form where a pipelined one does
+    /// not serve the shape), the warp-tile form compiled as <see cref="Variants"/>[<paramref name="variant"/>].
+    /// </summary>
+    internal static (DecodeAttention? Kernel, string? Reason) For(ScalarType dtype, int headDim, int groups, int variant, AttentionKernelForm form = AttentionKernelForm.WarpTiles)
     {
         if (UnsupportedReason(headDim, groups) is { } unsupported)
         {
             return (null, unsupported);
         }
 
+        if (form != AttentionKernelForm.WarpTiles && PipelinedUnsupportedReason(dtype, headDim, groups) is null)
+        {
+            var pipelined = string.Create(CultureInfo.InvariantCulture, $"#define HD {headDim}\n#define G {groups}\n#define WARPS {Warps}\n#define ST 4\n");
+            return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups, 0, WeightPrefetch.Off, form), dtype, "decode attention kernels", pipelined, PipelinedSource, ["decode_attention_pipe", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups, WeightPrefetch.Off, form));
+        }
+
         var (minBlocks, valueRows) = Variants[variant];
         var prefetch = DecodeKernels.WeightPrefetchInUse;
         var defines = string.Create(CultureInfo.InvariantCulture, $"#define HD {headDim}\n#define G {groups}\n#define WARPS {Warps}\n#define MINB {minBlocks}\n#define VBMAX {valueRows}\n#define PF_MODE {(int)prefetch}\n");
-        return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups, variant, prefetch), dtype, "decode attention kernels", defines, Source, ["decode_attention", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups, prefetch));
+        return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups, variant, prefetch, AttentionKernelForm.WarpTiles), dtype, "decode attention kernels", defines, WarpTilesSource, ["decode_attention", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups, prefetch, AttentionKernelForm.WarpTiles));
     }
 
     /// <summary>
     /// How many chunks to cut a context of up to <paramref name="windowTokens"/> positions into, for a batch of
-    /// <paramref name="batch"/> queries with <paramref name="keyValueHeads"/> KV heads: each warp of a chunk takes the
-    /// same number of <see cref="TileTokens"/>-position tiles, as few as keep about <see cref="TargetWarps"/> warps
-    /// busy (one each when the whole context has fewer tiles than that), so each chunk is <see cref="ChunkTokens"/> long.
+    /// <paramref name="batch"/> queries with <paramref name="keyValueHeads"/> KV heads, for the kernel of
+    /// <paramref name="form"/> (<see cref="FormInUse"/>, else the warp tiles, when not told): in the warp-tile form each warp of a chunk takes
+    /// the same number of <see cref="TileTokens"/>-position tiles, as few as keep about <see cref="TargetWarps"/> warps
+    /// busy (one each when the whole context has fewer tiles than that); in the pipelined forms each block (four warps)
+    /// streams as few tiles as keep about <see cref="PipelinedTargetWarps"/> warps busy. Each chunk is
+    /// <see cref="ChunkTokens"/> long.
     /// </summary>
-    public static int Chunks(int batch, int keyValueHeads, int windowTokens, int? targetWarps = null)
+    public static int Chunks(int batch, int keyValueHeads, int windowTokens, int? targetWarps = null, AttentionKernelForm? form = null)
     {
-        var target = targetWarps ?? TargetWarpsInUse;
+        var kernelForm = form ?? FormInUse ?? AttentionKernelForm.WarpTiles;
+        var target = targetWarps ?? TargetWarpsFor(kernelForm);
         var tiles = (windowTokens + TileTokens - 1) / TileTokens;
-        var tilesPerWarp = Math.Max(1, (int)(((long)batch * keyValueHeads * tiles + target - 1) / target));
-        var chunkTiles = tilesPerWarp * Warps;
+        var all = (long)batch * keyValueHeads * tiles;
+        var chunkTiles = kernelForm == AttentionKernelForm.WarpTiles
+            ? Math.Max(1, (int)((all + target - 1) / target)) * Warps
+            : Math.Max(1, (int)((all + (target / Warps) - 1) / (target / Warps)));
         return (tiles + chunkTiles - 1) / chunkTiles;
     }
 
@@ -360,12 +175,12 @@ internal sealed unsafe class DecodeAttention
     /// of <paramref name="capacityTokens"/> (the last one shorter): what a workspace serving every window must hold. Not
     /// always the longest window's count, since a longer context can move every warp to two tiles and halve the chunks.
     /// </summary>
-    public static int MostChunks(int batch, int keyValueHeads, int windowTokens, int capacityTokens)
+    public static int MostChunks(int batch, int keyValueHeads, int windowTokens, int capacityTokens, AttentionKernelForm? form = null)
     {
         var most = 0;
         for (var end = windowTokens; end - windowTokens < capacityTokens; end += windowTokens)
         {
-            most = Math.Max(most, Chunks(batch, keyValueHeads, Math.Min(end, capacityTokens)));
+            most = Math.Max(most, Chunks(batch, keyValueHeads, Math.Min(end, capacityTokens), form: form));
         }
 
         return most;
@@ -400,9 +215,57 @@ internal sealed unsafe class DecodeAttention
     /// </summary>
     public void Run(Tensor queries, Tensor cacheLayer, Tensor position, Tensor output, Tensor? workspace, int heads, int keyValueHeads, int chunks, int windowTokens, long positionStride, long headStride, long keyOffset, long valueOffset, IntPtr stream, Tensor? prefetch = null, Tensor? prefetchNext = null)
     {
+        Launch(queries, (int)queries.shape[0], cacheLayer, position, output, workspace, heads, keyValueHeads, chunks, windowTokens, positionStride, headStride, keyOffset, valueOffset, stream, prefetch, prefetchNext);
+    }
+
+    /// <summary>
+    /// How many chunks this kernel cuts a context of up to <paramref name="windowTokens"/> positions into for
+    /// <paramref name="batch"/> queries with <paramref name="keyValueHeads"/> KV heads. The warp-tile form, or any form
+    /// under <see cref="TargetWarpsOverride"/>, as <see cref="Chunks"/>. The pipelined form from its occupancy: no more
+    /// blocks than can be resident at once (one wave), and up to <see cref="PipelinedBlockTiles"/> tiles a block (fourteen
+    /// stages, so the pipeline's fill and each block's fixed work are a small part of it) while that leaves at least 1.5
+    /// blocks per SM. On an H100 that rule gives, for Llama-3-8B's heads at b = 1 … 32, the fastest of the splits measured
+    /// (docs/benchmarks.md).
+    /// </summary>
+    public int Split(int batch, int keyValueHeads, int windowTokens)
+    {
+        if (Form == AttentionKernelForm.WarpTiles || TargetWarpsOverride is not null)
+        {
+            return Chunks(batch, keyValueHeads, windowTokens, form: Form);
+        }
+
+        return PipelinedSplit(batch, keyValueHeads, windowTokens, _residentBlocks.Value, _multiprocessors.Value);
+    }
+
+    /// <summary><see cref="Split"/>'s rule for the pipelined form, given the blocks that can be resident and the SMs.</summary>
+    internal static int PipelinedSplit(int batch, int keyValueHeads, int windowTokens, int residentBlocks, int multiprocessors)
+    {
+        var tiles = (windowTokens + TileTokens - 1) / TileTokens;
+        var heads = (long)batch * keyValueHeads;
+        var all = heads * tiles;
+        var resident = Math.Max(1, residentBlocks);
+        var fewest = Math.Max(1, multiprocessors * 3 / 2);
+        var perBlock = Math.Max(1, Math.Max((all + resident - 1) / resident, Math.Min(PipelinedBlockTiles, all / fewest)));
+        // Whole tiles a chunk, and never more chunks than keep every (query, KV head)'s blocks in one wave.
+        return (int)Math.Max(1, Math.Min((tiles + perBlock - 1) / perBlock, resident / heads));
+    }
+
+    /// <summary>As <see cref="MostChunks"/> for <see cref="Split"/>: the most chunks any captured window asks for.</summary>
+    public int MostSplits(int batch, int keyValueHeads, int windowTokens, int capacityTokens)
+    {
+        var most = 0;
+        for (var end = windowTokens; end - windowTokens < capacityTokens; end += windowTokens)
+        {
+            most = Math.Max(most, Split(batch, keyValueHeads, Math.Min(end, capacityTokens)));
+        }
+
+        return most;
+    }
+
+    private void Launch(Tensor queries, int batch, Tensor cacheLayer, Tensor position, Tensor output, Tensor? workspace, int heads, int keyValueHeads, int chunks, int windowTokens, long positionStride, long headStride, long keyOffset, long valueOffset, IntPtr stream, Tensor? prefetch, Tensor? prefetchNext)
+    {
         var (pf, pfBytes) = DecodeKernels.PrefetchArguments(PrefetchesWeights ? prefetch : null);
         var (pf2, pf2Bytes) = DecodeKernels.PrefetchArguments(PrefetchesWeights && _prefetchMode == WeightPrefetch.AttentionAndFfn ? prefetchNext : null, DecodeKernels.FfnPrefetchBytes);
-        var batch = (int)queries.shape[0];
         if (chunks > 1 && (workspace is null || workspace.numel() < WorkspaceFloats(batch, heads, HeadDim, chunks)))
         {
             throw new ArgumentException($"{chunks} chunks need a workspace of {WorkspaceFloats(batch, heads, HeadDim, chunks)} floats.", nameof(workspace));
@@ -415,8 +278,17 @@ internal sealed unsafe class DecodeAttention
         IntPtr pq = Ptr(queries), pc = Ptr(cacheLayer), pp = Ptr(position), po = Ptr(output), pw = workspace is null ? 0 : Ptr(workspace);
         int h = heads, kv = keyValueHeads, s = (windowTokens + chunkTokens - 1) / chunkTokens;
         long rs = positionStride, hs = headStride, ko = keyOffset, vo = valueOffset;
-        var args = stackalloc void*[] { &pq, &pc, &pp, &po, &pw, &h, &kv, &cacheStride, &rs, &hs, &ko, &vo, &chunkTokens, &scale, &pf, &pfBytes, &pf2, &pf2Bytes };
-        _compiler.Launch(_chunk, (uint)s, (uint)keyValueHeads, (uint)batch, Warps * 32, stream, args);
+        if (Form == AttentionKernelForm.WarpTiles)
+        {
+            var args = stackalloc void*[] { &pq, &pc, &pp, &po, &pw, &h, &kv, &cacheStride, &rs, &hs, &ko, &vo, &chunkTokens, &scale, &pf, &pfBytes, &pf2, &pf2Bytes };
+            _compiler.Launch(_chunk, (uint)s, (uint)keyValueHeads, (uint)batch, Warps * 32, stream, args);
+        }
+        else
+        {
+            var args = stackalloc void*[] { &pq, &pc, &pp, &po, &pw, &h, &kv, &cacheStride, &rs, &hs, &ko, &vo, &chunkTokens, &scale };
+            _compiler.Launch(_chunk, (uint)s, (uint)keyValueHeads, (uint)batch, Warps * 32, stream, args);
+        }
+
         if (s > 1)
         {
             var merge = stackalloc void*[] { &pw, &po, &h, &kv, &s };

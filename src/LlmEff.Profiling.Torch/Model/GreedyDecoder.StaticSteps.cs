@@ -121,7 +121,7 @@ public sealed partial class GreedyDecoder
                 {
                     if (kernels is not null)
                     {
-                        _attention!.Run(_queries!.unsqueeze(0), _cache[i], _position, _attended, _attentionWorkspace, s.Heads, s.KeyValueHeads, DecodeAttention.Chunks(1, s.KeyValueHeads, lb), lb, stream, block.OutWeight, block.FfnInputWeight);
+                        _attention!.Run(_queries!.unsqueeze(0), _cache[i], _position, _attended, _attentionWorkspace, s.Heads, s.KeyValueHeads, _attention.Split(1, s.KeyValueHeads, lb), lb, stream, block.OutWeight, block.FfnInputWeight);
                     }
                     else
                     {

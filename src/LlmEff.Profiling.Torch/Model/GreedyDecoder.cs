@@ -133,7 +133,7 @@ public sealed partial class GreedyDecoder : IDisposable
                 _kernels = fusedKernels ? FusedKernelsFor(model) : null;
                 _expertKernels = _kernels is null ? null : ExpertKernelsFor(model);
                 _attention = _kernels is null || _attended is null || !attentionKernel ? null : DecodeAttention.For(dtype, s.HeadDim, s.Groups).Kernel;
-                var chunks = _attention is null ? 0 : DecodeAttention.MostChunks(1, s.KeyValueHeads, WindowTokens, CapacityTokens);
+                var chunks = _attention?.MostSplits(1, s.KeyValueHeads, WindowTokens, CapacityTokens) ?? 0;
                 _attentionWorkspace = chunks > 1 ? zeros([DecodeAttention.WorkspaceFloats(1, s.Heads, s.HeadDim, chunks)], ScalarType.Float32, model.Device) : null;
                 _graphs = CaptureGraphs();
             }

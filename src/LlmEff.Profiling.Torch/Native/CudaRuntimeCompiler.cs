@@ -25,6 +25,7 @@ internal sealed unsafe class CudaRuntimeCompiler
     private readonly delegate* unmanaged<int*, int, IntPtr, int> _funcGetAttribute;
     private readonly delegate* unmanaged<int*, int> _ctxGetDevice;
     private readonly delegate* unmanaged<int*, int, int, int> _deviceGetAttribute;
+    private readonly delegate* unmanaged<int*, IntPtr, int, nuint, int> _occupancy;
 
     private CudaRuntimeCompiler(IntPtr nvrtc, IntPtr driver)
     {
@@ -42,6 +43,7 @@ internal sealed unsafe class CudaRuntimeCompiler
         _funcGetAttribute = (delegate* unmanaged<int*, int, IntPtr, int>)F(driver, "cuFuncGetAttribute");
         _ctxGetDevice = (delegate* unmanaged<int*, int>)F(driver, "cuCtxGetDevice");
         _deviceGetAttribute = (delegate* unmanaged<int*, int, int, int>)F(driver, "cuDeviceGetAttribute");
+        _occupancy = (delegate* unmanaged<int*, IntPtr, int, nuint, int>)F(driver, "cuOccupancyMaxActiveBlocksPerMultiprocessor");
     }
 
     /// <summary>The process's compiler, or null with the reason (no NVRTC, no driver, not Linux x86-64).</summary>
@@ -135,6 +137,26 @@ internal sealed unsafe class CudaRuntimeCompiler
         int value;
         Check(_funcGetAttribute(&value, 4, function), "cuFuncGetAttribute(NUM_REGS)");
         return value;
+    }
+
+    /// <summary>
+    /// Blocks of <paramref name="blockThreads"/> threads of <paramref name="function"/> that can be resident at once on the
+    /// current device (its registers and shared memory against each SM's, times the SM count).
+    /// </summary>
+    public int ResidentBlocks(IntPtr function, int blockThreads)
+    {
+        int perSm;
+        Check(_occupancy(&perSm, function, blockThreads, 0), "cuOccupancyMaxActiveBlocksPerMultiprocessor");
+        return perSm * Multiprocessors();
+    }
+
+    /// <summary>SMs of the current device (CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT).</summary>
+    public int Multiprocessors()
+    {
+        int device, sms;
+        Check(_ctxGetDevice(&device), "cuCtxGetDevice");
+        Check(_deviceGetAttribute(&sms, 16, device), "cuDeviceGetAttribute(MULTIPROCESSOR_COUNT)");
+        return sms;
     }
 
     /// <summary>Local memory bytes per thread of a compiled kernel (CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES): its register spills and local arrays.</summary>

@@ -44,7 +44,8 @@ public sealed class FusedKernelLimitsTests
     [InlineData(4, 528, 4)] // half: 4 per warp, 16 per chunk
     public void A_split_target_other_than_the_engines_changes_only_the_tiles_per_warp(int batch, int targetWarps, int chunks)
     {
-        Assert.Equal(1056, DecodeAttention.TargetWarpsInUse);
+        Assert.Null(DecodeAttention.TargetWarpsOverride);
+        Assert.Equal(1056, DecodeAttention.TargetWarpsFor(AttentionKernelForm.WarpTiles));
         Assert.Equal(chunks, DecodeAttention.Chunks(batch, 8, 1664, targetWarps));
     }
 
@@ -77,6 +78,62 @@ public sealed class FusedKernelLimitsTests
     [Fact]
     public void Decode_attention_workspace_holds_each_chunks_sums_max_and_total() =>
         Assert.Equal(2L * 32 * 5 * (128 + 2), DecodeAttention.WorkspaceFloats(2, 32, 128, 5));
+
+    [Theory]
+    // Llama-3-8B's heads on an H100 (132 SMs, 4 resident blocks each): 52 tiles of a 1,664-position window per KV head.
+    [InlineData(1, 8, 528, 26)] // 416 tiles: 2 a block keep 1.5 blocks per SM
+    [InlineData(2, 8, 528, 13)] // 4 a block
+    [InlineData(4, 8, 528, 8)] // 7 a block: 8 chunks (the last one shorter)
+    [InlineData(8, 8, 528, 8)] // 64 (query, KV head) pairs: 8 chunks fill the 528 resident blocks
+    [InlineData(16, 8, 528, 4)] // 6,656 tiles: one wave of 528 blocks needs 13 a block
+    [InlineData(32, 8, 528, 2)]
+    // Qwen3-30B-A3B's (2 resident blocks per SM) and GPT-J's (5) heads.
+    [InlineData(1, 4, 264, 52)] // 208 tiles: fewer than 1.5 blocks per SM even one tile each
+    [InlineData(16, 4, 264, 4)]
+    [InlineData(32, 16, 660, 1)] // 512 pairs: a second chunk would need a second wave
+    public void The_pipelined_split_fills_one_wave_with_blocks_of_up_to_seven_tiles(int batch, int kvHeads, int resident, int chunks) =>
+        Assert.Equal(chunks, DecodeAttention.PipelinedSplit(batch, kvHeads, 1664, resident, 132));
+
+    [Theory]
+    [InlineData(1, 8, 1664, 52)] // 416 tiles for 528 blocks: one tile each
+    [InlineData(4, 8, 1664, 13)] // 1,664 tiles: 4 per block, 13 chunks
+    [InlineData(16, 8, 1664, 4)] // 6,656 tiles: 13 per block, 4 chunks
+    [InlineData(32, 16, 1664, 2)] // 26,624 tiles: 51 per block, so 2 chunks of the 52 tiles
+    public void Under_a_split_target_the_pipelined_form_gives_each_block_as_few_tiles_as_keep_it_busy(int batch, int kvHeads, int window, int chunks)
+    {
+        Assert.Equal(chunks, DecodeAttention.Chunks(batch, kvHeads, window, form: AttentionKernelForm.Pipelined));
+    }
+
+    [Theory]
+    [InlineData(torch.ScalarType.BFloat16, 128, 4)] // Llama-3-8B
+    [InlineData(torch.ScalarType.BFloat16, 128, 8)] // Qwen3-30B-A3B
+    [InlineData(torch.ScalarType.BFloat16, 256, 1)] // GPT-J
+    [InlineData(torch.ScalarType.BFloat16, 64, 8)]
+    [InlineData(torch.ScalarType.Float32, 128, 16)]
+    public void The_pipelined_form_serves_the_catalogs_head_layouts(torch.ScalarType dtype, int headDim, int groups) =>
+        Assert.Null(DecodeAttention.PipelinedUnsupportedReason(dtype, headDim, groups));
+
+    [Theory]
+    [InlineData(torch.ScalarType.BFloat16, 96, 1, "rows of 64, 128, 256 or 512 bytes")] // 12 pieces: not a power of two
+    [InlineData(torch.ScalarType.Float32, 256, 1, "rows of 64, 128, 256 or 512 bytes")] // 1,024 bytes: wider than a warp's lanes
+    [InlineData(torch.ScalarType.BFloat16, 64, 16, "at most 64 values per thread")]
+    public void The_pipelined_form_leaves_to_the_warp_tiles_what_it_cannot_hold(torch.ScalarType dtype, int headDim, int groups, string why)
+    {
+        var reason = DecodeAttention.PipelinedUnsupportedReason(dtype, headDim, groups);
+        Assert.NotNull(reason);
+        Assert.Contains(why, reason, StringComparison.Ordinal);
+        Assert.Equal(AttentionKernelForm.WarpTiles, DecodeAttention.EngineForm(dtype, headDim, groups));
+    }
+
+    [Theory]
+    [InlineData(128, 4, true)] // Llama-3-8B
+    [InlineData(256, 1, true)] // GPT-J
+    [InlineData(128, 8, false)] // Qwen3-30B-A3B: eight query heads a KV head
+    public void The_engine_streams_the_heads_where_streaming_measured_faster(int headDim, int groups, bool pipelined)
+    {
+        Assert.Null(DecodeAttention.FormInUse);
+        Assert.Equal(pipelined ? AttentionKernelForm.Pipelined : AttentionKernelForm.WarpTiles, DecodeAttention.EngineForm(torch.ScalarType.BFloat16, headDim, groups));
+    }
 
     /// <summary>A dtype the kernels are not built for is answered with the reason, before any CUDA call (the step then keeps the libtorch ops).</summary>
     [TorchFact]
