@@ -165,6 +165,9 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
     /// </summary>
     public bool UsesAttentionKernel => UsesFusedKernels && _attention is not null;
 
+    /// <summary>The form of the decode attention kernel the captured steps run, or null without it.</summary>
+    internal AttentionKernelForm? AttentionForm => UsesAttentionKernel ? _attention!.Form : null;
+
     /// <summary>The TorchScript source of the batched passes (for inspection).</summary>
     public string Source { get; }
 

@@ -93,19 +93,25 @@ public sealed partial class TorchProfiler
 
     /// <summary>The engine and its versions.</summary>
     public static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs = false, bool fusedKernels = false) =>
-        DescribeSoftware(precision, cudaGraphs, fusedKernels, attentionKernel: false, expertKernels: false);
+        DescribeSoftware(precision, cudaGraphs, fusedKernels, attention: null, expertKernels: false);
 
-    /// <summary>The engine and its versions, naming each run-time compiled kernel set its decode steps use.</summary>
-    internal static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs, bool fusedKernels, bool attentionKernel, bool expertKernels)
+    /// <summary>The engine and its versions, naming each run-time compiled kernel set its decode steps use (and the attention kernel's form, which changes its times).</summary>
+    internal static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs, bool fusedKernels, AttentionKernelForm? attention, bool expertKernels)
     {
+        var form = attention switch
+        {
+            AttentionKernelForm.Pipelined => "pipelined ",
+            AttentionKernelForm.WarpTiles => "warp-tile ",
+            _ => string.Empty,
+        };
         var kernels = !fusedKernels
             ? string.Empty
-            : (attentionKernel, expertKernels) switch
+            : (attention is not null, expertKernels) switch
             {
                 (false, false) => " and NVRTC-fused norm/rotary kernels",
-                (true, false) => " and NVRTC-fused norm/rotary and decode attention kernels",
+                (true, false) => $" and NVRTC-fused norm/rotary and {form}decode attention kernels",
                 (false, true) => " and NVRTC-fused norm/rotary and expert kernels",
-                _ => " and NVRTC-fused norm/rotary, decode attention and expert kernels",
+                _ => $" and NVRTC-fused norm/rotary, {form}decode attention and expert kernels",
             };
         return $"LlmEff TorchScript KV-cached greedy decoder{(cudaGraphs ? " with CUDA-graph decode steps" : string.Empty)}{kernels}, TorchSharp {typeof(torch).Assembly.GetName().Version}, {RuntimeInformation.FrameworkDescription}, {precision.ShortName()}";
     }
