@@ -14,13 +14,10 @@ internal sealed partial class DecodeAttention
     /// </summary>
     private const string PipelinedSource = """
         #if LLMEFF_FP32
-        #define VE 4
         #define ES 4
         #else
-        #define VE 8
         #define ES 2
         #endif
-        #define NEG_INF (-__int_as_float(0x7f800000))
         #define NT (WARPS * 32)
         #define TPR (HD / VE)
         #define RPP (NT / TPR)
@@ -33,28 +30,6 @@ internal sealed partial class DecodeAttention
         #define REDB (RPP * G * HD * 4)
         #define SMEMB (ST * STAGEB > REDB ? ST * STAGEB : REDB)
         #define GW ((G + WARPS - 1) / WARPS)
-
-        __device__ __forceinline__ float warp_sum(float v) {
-            #pragma unroll
-            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-            return v;
-        }
-
-        __device__ __forceinline__ float warp_max(float v) {
-            #pragma unroll
-            for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-            return v;
-        }
-
-        __device__ __forceinline__ void unpack(uint4 u, float* o) {
-        #if LLMEFF_FP32
-            o[0] = __uint_as_float(u.x); o[1] = __uint_as_float(u.y); o[2] = __uint_as_float(u.z); o[3] = __uint_as_float(u.w);
-        #else
-            unsigned int w[4] = { u.x, u.y, u.z, u.w };
-            #pragma unroll
-            for (int i = 0; i < 4; i++) { o[2 * i] = __uint_as_float(w[i] << 16); o[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u); }
-        #endif
-        }
 
         // Stage si's key and value rows of this block's chunk into buffer si % ST; rows at or past j1 are zero-filled (no
         // read), so a masked row multiplies zeros, never stale bits.
@@ -212,25 +187,6 @@ internal sealed partial class DecodeAttention
                 }
             }
 
-        }
-
-        // Block (h, b), one thread per value: merges the S chunks of head h of query b.
-        extern "C" __global__ void decode_attention_merge(const float* part, T* out, int H, int KV, int S) {
-            const int h = blockIdx.x, b = blockIdx.y, d = threadIdx.x;
-            if (d >= HD) return;
-            const float* p = part + ((long long)b * H + h) * S * (HD + 2);
-            float M = NEG_INF;
-            #pragma unroll 8
-            for (int s = 0; s < S; s++) M = fmaxf(M, p[s * (HD + 2) + HD]);
-            float num = 0.f, den = 0.f;
-            #pragma unroll 8
-            for (int s = 0; s < S; s++) {
-                float ms = p[s * (HD + 2) + HD];
-                if (ms != NEG_INF) { float f = __expf(ms - M); num += f * p[s * (HD + 2) + d]; den += f * p[s * (HD + 2) + HD + 1]; }
-            }
-
-            int kv = h / G, g = h - kv * G;
-            out[(long long)b * H * HD + (g * KV + kv) * HD + d] = st(num / den);
         }
         """;
 }

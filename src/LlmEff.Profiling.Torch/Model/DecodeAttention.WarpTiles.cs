@@ -5,36 +5,6 @@ internal sealed partial class DecodeAttention
 {
     private const string WarpTilesSource = RuntimeKernels.Prefetch + """
         #define E (HD / 32)
-        #define NEG_INF (-__int_as_float(0x7f800000))
-        #if LLMEFF_FP32
-        #define VE 4
-        #else
-        #define VE 8
-        #endif
-
-        __device__ __forceinline__ float warp_sum(float v) {
-            #pragma unroll
-            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-            return v;
-        }
-
-        __device__ __forceinline__ float warp_max(float v) {
-            #pragma unroll
-            for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-            return v;
-        }
-
-        // The VE values of a 16-byte load, to fp32.
-        __device__ __forceinline__ void unpack(uint4 u, float* o) {
-        #if LLMEFF_FP32
-            o[0] = __uint_as_float(u.x); o[1] = __uint_as_float(u.y); o[2] = __uint_as_float(u.z); o[3] = __uint_as_float(u.w);
-        #else
-            unsigned int w[4] = { u.x, u.y, u.z, u.w };
-            #pragma unroll
-            for (int i = 0; i < 4; i++) { o[2 * i] = __uint_as_float(w[i] << 16); o[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u); }
-        #endif
-        }
-
         // Lane l's E consecutive values of a row, raw (16- or 8-byte loads where the slice is that wide), so a tile's
         // loads can all be issued before any is used.
         struct vslice {
@@ -228,25 +198,6 @@ internal sealed partial class DecodeAttention
                     if (d == 0) { pp[HD] = M; pp[HD + 1] = den; }
                 }
             }
-        }
-
-        // Block (h, b), one thread per value: merges the S chunks of head h of query b.
-        extern "C" __global__ void decode_attention_merge(const float* part, T* out, int H, int KV, int S) {
-            const int h = blockIdx.x, b = blockIdx.y, d = threadIdx.x;
-            if (d >= HD) return;
-            const float* p = part + ((long long)b * H + h) * S * (HD + 2);
-            float M = NEG_INF;
-            #pragma unroll 8
-            for (int s = 0; s < S; s++) M = fmaxf(M, p[s * (HD + 2) + HD]);
-            float num = 0.f, den = 0.f;
-            #pragma unroll 8
-            for (int s = 0; s < S; s++) {
-                float ms = p[s * (HD + 2) + HD];
-                if (ms != NEG_INF) { float f = __expf(ms - M); num += f * p[s * (HD + 2) + d]; den += f * p[s * (HD + 2) + HD + 1]; }
-            }
-
-            int kv = h / G, g = h - kv * G;
-            out[(long long)b * H * HD + (g * KV + kv) * HD + d] = st(num / den);
         }
         """;
 }

@@ -38,6 +38,59 @@ internal sealed unsafe partial class DecodeAttention
     /// <summary>Tiles a block of the pipelined forms aims to stream (<see cref="Split"/>).</summary>
     private const int PipelinedBlockTiles = 7;
 
+    /// <summary>What both forms' sources share: warp reductions, the 16-byte unpack to fp32, and the kernel that merges the chunks.</summary>
+    private const string CommonSource = """
+        #define NEG_INF (-__int_as_float(0x7f800000))
+        #if LLMEFF_FP32
+        #define VE 4
+        #else
+        #define VE 8
+        #endif
+
+        __device__ __forceinline__ float warp_sum(float v) {
+            #pragma unroll
+            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+            return v;
+        }
+
+        __device__ __forceinline__ float warp_max(float v) {
+            #pragma unroll
+            for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+            return v;
+        }
+
+        // The VE values of a 16-byte load, to fp32.
+        __device__ __forceinline__ void unpack(uint4 u, float* o) {
+        #if LLMEFF_FP32
+            o[0] = __uint_as_float(u.x); o[1] = __uint_as_float(u.y); o[2] = __uint_as_float(u.z); o[3] = __uint_as_float(u.w);
+        #else
+            unsigned int w[4] = { u.x, u.y, u.z, u.w };
+            #pragma unroll
+            for (int i = 0; i < 4; i++) { o[2 * i] = __uint_as_float(w[i] << 16); o[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u); }
+        #endif
+        }
+
+
+        // Block (h, b), one thread per value: merges the S chunks of head h of query b.
+        extern "C" __global__ void decode_attention_merge(const float* part, T* out, int H, int KV, int S) {
+            const int h = blockIdx.x, b = blockIdx.y, d = threadIdx.x;
+            if (d >= HD) return;
+            const float* p = part + ((long long)b * H + h) * S * (HD + 2);
+            float M = NEG_INF;
+            #pragma unroll 8
+            for (int s = 0; s < S; s++) M = fmaxf(M, p[s * (HD + 2) + HD]);
+            float num = 0.f, den = 0.f;
+            #pragma unroll 8
+            for (int s = 0; s < S; s++) {
+                float ms = p[s * (HD + 2) + HD];
+                if (ms != NEG_INF) { float f = __expf(ms - M); num += f * p[s * (HD + 2) + d]; den += f * p[s * (HD + 2) + HD + 1]; }
+            }
+
+            int kv = h / G, g = h - kv * G;
+            out[(long long)b * H * HD + (g * KV + kv) * HD + d] = st(num / den);
+        }
+        """;
+
     private static readonly Dictionary<(ScalarType, int, int, int, WeightPrefetch, AttentionKernelForm), (DecodeAttention?, string?)> Compiled = [];
 
     /// <summary>
@@ -140,13 +193,13 @@ internal sealed unsafe partial class DecodeAttention
         if (form != AttentionKernelForm.WarpTiles && PipelinedUnsupportedReason(dtype, headDim, groups) is null)
         {
             var pipelined = string.Create(CultureInfo.InvariantCulture, $"#define HD {headDim}\n#define G {groups}\n#define WARPS {Warps}\n#define ST 4\n");
-            return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups, 0, WeightPrefetch.Off, form), dtype, "decode attention kernels", pipelined, PipelinedSource, ["decode_attention_pipe", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups, WeightPrefetch.Off, form));
+            return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups, 0, WeightPrefetch.Off, form), dtype, "decode attention kernels", pipelined, CommonSource + PipelinedSource, ["decode_attention_pipe", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups, WeightPrefetch.Off, form));
         }
 
         var (minBlocks, valueRows) = Variants[variant];
         var prefetch = DecodeKernels.WeightPrefetchInUse;
         var defines = string.Create(CultureInfo.InvariantCulture, $"#define HD {headDim}\n#define G {groups}\n#define WARPS {Warps}\n#define MINB {minBlocks}\n#define VBMAX {valueRows}\n#define PF_MODE {(int)prefetch}\n");
-        return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups, variant, prefetch, AttentionKernelForm.WarpTiles), dtype, "decode attention kernels", defines, WarpTilesSource, ["decode_attention", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups, prefetch, AttentionKernelForm.WarpTiles));
+        return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups, variant, prefetch, AttentionKernelForm.WarpTiles), dtype, "decode attention kernels", defines, CommonSource + WarpTilesSource, ["decode_attention", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups, prefetch, AttentionKernelForm.WarpTiles));
     }
 
     /// <summary>
