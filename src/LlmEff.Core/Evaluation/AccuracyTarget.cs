@@ -19,7 +19,7 @@ public sealed record AccuracyTarget(ErrorSummary Floor, double P90Bar, double Ma
     public const double DefaultMax = 0.08;
 
     /// <summary>The bar for <paramref name="grid"/> with fixed targets <paramref name="p90"/> and <paramref name="max"/>.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">A target that is not a positive fraction.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A target that is not a positive fraction, or a maximum below the p90.</exception>
     public static AccuracyTarget For(ProfilingGrid grid, double p90 = DefaultP90, double max = DefaultMax)
     {
         ArgumentNullException.ThrowIfNull(grid);
@@ -31,6 +31,11 @@ public sealed record AccuracyTarget(ErrorSummary Floor, double P90Bar, double Ma
         if (!(max > 0 && max < 10))
         {
             throw new ArgumentOutOfRangeException(nameof(max), max, "The maximum target is a positive fraction (0.08 = 8%).");
+        }
+
+        if (max < p90)
+        {
+            throw new ArgumentOutOfRangeException(nameof(max), max, FormattableString.Invariant($"The maximum target ({max:P1}) is below the p90 target ({p90:P1}), which no error set can meet both ways: give a maximum at least the p90."));
         }
 
         var floor = FullGridFloor(grid);

@@ -35,6 +35,9 @@ public class AccuracyTargetTests
     {
         Assert.Equal("p90", Assert.Throws<ArgumentOutOfRangeException>(() => AccuracyTarget.For(Grid(0), p90: 0)).ParamName);
         Assert.Equal("max", Assert.Throws<ArgumentOutOfRangeException>(() => AccuracyTarget.For(Grid(0), max: double.NaN)).ParamName);
+        var inverted = Assert.Throws<ArgumentOutOfRangeException>(() => AccuracyTarget.For(Grid(0), p90: 0.05, max: 0.03));
+        Assert.Equal("max", inverted.ParamName);
+        Assert.Contains("below the p90 target", inverted.Message, StringComparison.Ordinal);
     }
 
     [Fact]
