@@ -39,18 +39,33 @@ public sealed partial class BatchedGreedyDecoder
     /// The fused kernels for <paramref name="model"/> on the current CUDA device, each null where it does not serve the
     /// model: the single-query step's kernels where that step takes them, and the attention kernel beside them.
     /// </summary>
-    private static (DecodeKernels? Kernels, DecodeAttention? Attention) FusedKernelsFor(DecoderTransformer model)
+    private static (DecodeKernels? Kernels, DecodeAttention? Attention, DecodeAttention? Wide) FusedKernelsFor(DecoderTransformer model)
     {
         var kernels = GreedyDecoder.FusedKernelsFor(model);
-        var attention = kernels is null || model.Architecture.Positions == PositionalScheme.Alibi
-            ? null
-            : DecodeAttention.For(model.Precision.ToScalarType(), model.Shape.HeadDim, model.Shape.Groups).Kernel;
-        return (kernels, attention);
+        if (kernels is null || model.Architecture.Positions == PositionalScheme.Alibi)
+        {
+            return (kernels, null, null);
+        }
+
+        var dtype = model.Precision.ToScalarType();
+        var attention = DecodeAttention.For(dtype, model.Shape.HeadDim, model.Shape.Groups).Kernel;
+        // The engine's pipelined form gives way to the warp tiles where a bucket has many (query, KV head) pairs.
+        var wide = attention is { Form: AttentionKernelForm.Pipelined } && DecodeAttention.FormInUse is null
+            ? DecodeAttention.For(dtype, model.Shape.HeadDim, model.Shape.Groups, DecodeAttention.VariantInUse, AttentionKernelForm.WarpTiles).Kernel
+            : null;
+        return (kernels, attention, wide);
     }
+
+    /// <summary>
+    /// The attention kernel for a bucket of <paramref name="batch"/> queries (null without the kernel): the engine's form,
+    /// except the warp tiles from <see cref="DecodeAttention.PipelinedMostPairs"/> (query, KV head) pairs on.
+    /// </summary>
+    private DecodeAttention? AttentionFor(int batch) =>
+        _attentionWide is not null && (long)batch * Model.Shape.KeyValueHeads >= DecodeAttention.PipelinedMostPairs ? _attentionWide : _attention;
 
     /// <summary>Context chunks of the attention kernel for a bucket of <paramref name="batch"/> queries in its longest window, the most over its windows (0 without the kernel).</summary>
     private int MostAttentionChunks(int batch) =>
-        _attention is null ? 0 : _attention.MostSplits(batch, Model.Shape.KeyValueHeads, WindowTokens, CapacityTokens);
+        AttentionFor(batch)?.MostSplits(batch, Model.Shape.KeyValueHeads, WindowTokens, CapacityTokens) ?? 0;
 
     /// <summary>The step a graph captures: the fused sequence where the kernels exist, else the one TorchScript call.</summary>
     private void Step(Bucket bucket, int window)
@@ -61,7 +76,7 @@ public sealed partial class BatchedGreedyDecoder
         }
         else
         {
-            DecodeFused(bucket, window, _kernels, _attention, CudaGraph.CurrentRawStream());
+            DecodeFused(bucket, window, _kernels, AttentionFor(bucket.Size), CudaGraph.CurrentRawStream());
         }
     }
 
@@ -246,7 +261,7 @@ public sealed partial class BatchedGreedyDecoder
         var bucket = _views[k];
         return StepPieces.MeasureAttached(
             p => _pieces = p,
-            () => DecodeFused(bucket, window, _kernels, _attention, CudaGraph.CurrentRawStream()),
+            () => DecodeFused(bucket, window, _kernels, AttentionFor(bucket.Size), CudaGraph.CurrentRawStream()),
             () =>
             {
                 _position.fill_(start);

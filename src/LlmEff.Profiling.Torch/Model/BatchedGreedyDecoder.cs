@@ -28,6 +28,7 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
     private StepPieces? _pieces;
     private readonly DecodeKernels? _kernels;
     private readonly DecodeAttention? _attention;
+    private readonly DecodeAttention? _attentionWide;
 
     /// <summary>Compiles the batched passes and allocates one KV cache per query of the largest bucket; on a CUDA GPU, captures each bucket's decode step (<see cref="CudaGraphMode.Auto"/>).</summary>
     /// <param name="model">The model (a whole model or a shard); it must outlive this decoder.</param>
@@ -100,9 +101,10 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
         var unavailable = cudaGraphs == CudaGraphMode.Off ? null : GraphsUnavailableReason(model.Device);
         if (cudaGraphs != CudaGraphMode.Off && unavailable is null && fusedKernels)
         {
-            (_kernels, _attention) = FusedKernelsFor(model);
+            (_kernels, _attention, _attentionWide) = FusedKernelsFor(model);
             // Without the attention kernel the fused step runs SDPA over the window (f_attn_ref) between the same pieces.
             _attention = attentionKernel ? _attention : null;
+            _attentionWide = attentionKernel ? _attentionWide : null;
         }
 
         _views = [.. _buckets.Select(b => new Bucket(b, _cache, _token, _history, s, dtype, model.Device, MostAttentionChunks(b), model.Architecture.Block == BlockLayout.Parallel))];
@@ -165,8 +167,10 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
     /// </summary>
     public bool UsesAttentionKernel => UsesFusedKernels && _attention is not null;
 
-    /// <summary>The form of the decode attention kernel the captured steps run, or null without it.</summary>
-    internal AttentionKernelForm? AttentionForm => UsesAttentionKernel ? _attention!.Form : null;
+    /// <summary>The forms of the decode attention kernel the captured steps run, by bucket ("pipelined", "pipelined and warp-tile"), or null without it.</summary>
+    internal string? AttentionForms => !UsesAttentionKernel
+        ? null
+        : string.Join(" and ", _buckets.Select(b => AttentionFor(b)!.Form).Distinct().Select(f => f == AttentionKernelForm.Pipelined ? "pipelined" : "warp-tile"));
 
     /// <summary>The TorchScript source of the batched passes (for inspection).</summary>
     public string Source { get; }

@@ -35,6 +35,13 @@ internal sealed unsafe partial class DecodeAttention
     /// <summary>Positions of a warp's tile; chunks are whole tiles.</summary>
     private const int TileTokens = 32;
 
+    /// <summary>
+    /// (Query, KV head) pairs from which a batch's step runs the warp tiles even where the engine's form is the pipelined
+    /// one: with that much work the warp tiles read the caches at 80–97 % of the copy rate, and measured 2.6 µs a layer
+    /// faster for Llama-3-8B at b = 32 (256 pairs) and 3.8 µs for GPT-J at b = 16 (256), on an H100.
+    /// </summary>
+    internal const int PipelinedMostPairs = 256;
+
     /// <summary>Tiles a block of the pipelined forms aims to stream (<see cref="Split"/>).</summary>
     private const int PipelinedBlockTiles = 7;
 

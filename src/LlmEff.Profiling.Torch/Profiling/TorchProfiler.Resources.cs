@@ -95,15 +95,10 @@ public sealed partial class TorchProfiler
     public static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs = false, bool fusedKernels = false) =>
         DescribeSoftware(precision, cudaGraphs, fusedKernels, attention: null, expertKernels: false);
 
-    /// <summary>The engine and its versions, naming each run-time compiled kernel set its decode steps use (and the attention kernel's form, which changes its times).</summary>
-    internal static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs, bool fusedKernels, AttentionKernelForm? attention, bool expertKernels)
+    /// <summary>The engine and its versions, naming each run-time compiled kernel set its decode steps use (and the attention kernel's forms, which change its times).</summary>
+    internal static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs, bool fusedKernels, string? attention, bool expertKernels)
     {
-        var form = attention switch
-        {
-            AttentionKernelForm.Pipelined => "pipelined ",
-            AttentionKernelForm.WarpTiles => "warp-tile ",
-            _ => string.Empty,
-        };
+        var form = attention is null ? string.Empty : attention + " ";
         var kernels = !fusedKernels
             ? string.Empty
             : (attention is not null, expertKernels) switch

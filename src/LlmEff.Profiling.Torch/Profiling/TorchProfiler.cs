@@ -165,7 +165,7 @@ public sealed partial class TorchProfiler
         var meter = OpenEnergyMeter(model.Device);
         var query = new QueryRunner(model, [model.Device], (prompt, o) => decoder.Generate(prompt, o));
         Func<Tensor, int, double, double>? energy = meter is null ? null : (prompt, o, seconds) => MeasureEnergy(meter, decoder, prompt, o, seconds);
-        return RunQueries(query, setup, plan, samplesPath, meter, energy, DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.AttentionForm, decoder.UsesExpertKernels), progress, cancellationToken);
+        return RunQueries(query, setup, plan, samplesPath, meter, energy, DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.AttentionForms, decoder.UsesExpertKernels), progress, cancellationToken);
     }
 
     /// <summary>
@@ -380,7 +380,7 @@ public sealed partial class TorchProfiler
             progress?.Report(new ProfilingProgress(completed, points.Count, resumed, sample));
         }
 
-        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.AttentionForm, expertKernels: false) + ", static batches", Options.TimeProvider.GetUtcNow())
+        return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.AttentionForms, expertKernels: false) + ", static batches", Options.TimeProvider.GetUtcNow())
         {
             ResumedSamples = resumed,
             SamplesPath = samplesPath,
