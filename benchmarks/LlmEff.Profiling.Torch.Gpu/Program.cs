@@ -233,8 +233,10 @@ if (args.Contains("--batching"))
     var batching = new List<object?>();
     results["batching"] = batching;
     // Whole models (decode step against its bound, held-out batches) and a Table 1 model's shard (emulated tensor parallel).
+    // --max-batch N: the whole models' batch sizes up to N only (a shorter device call), 32 by default.
+    var maxBatch = Array.IndexOf(args, "--max-batch") is var mb and >= 0 ? int.Parse(args[mb + 1], System.Globalization.CultureInfo.InvariantCulture) : 32;
     var runs = BatchingModels(smoke)
-        .Select(m => (m.Arch, Run: (Func<Dictionary<string, object?>>)(() => BatchingBenchmark.Run(m.Arch, m.Options, device, smoke, smoke ? 4 : 32, outDir, bandwidth, matmul, log, markdown, args.Contains("--steps-only"), args.Contains("--one-call-step"), !args.Contains("--no-attention-kernel")))))
+        .Select(m => (m.Arch, Run: (Func<Dictionary<string, object?>>)(() => BatchingBenchmark.Run(m.Arch, m.Options, device, smoke, smoke ? 4 : maxBatch, outDir, bandwidth, matmul, log, markdown, args.Contains("--steps-only"), args.Contains("--one-call-step"), !args.Contains("--no-attention-kernel")))))
         .Concat(BatchingParallelModels(smoke).Select(m => (m.Arch, Run: (Func<Dictionary<string, object?>>)(() =>
             BatchingBenchmark.RunParallel(m.Arch, m.TensorParallel, smoke ? new DecoderOptions { Precision = ModelPrecision.Float32 } : DecoderOptions.Default, device, smoke, smoke ? 4 : 32, outDir, log, markdown)))));
     foreach (var (arch, run) in runs)

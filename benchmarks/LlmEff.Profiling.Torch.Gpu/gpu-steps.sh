@@ -4,7 +4,8 @@
 # one-line summary per step and one tarball of every step's result folder. Run on the GPU machine from the repository
 # root after ../shared/gpu/pack.sh (carry .gpu):
 #   STEPS="kc bj bl" END=400 bash benchmarks/LlmEff.Profiling.Torch.Gpu/gpu-steps.sh
-# TW, when set, is the attention split's busy-warp target for the blf/bjf steps (--attention-target-warps).
+# TW, when set, is the attention split's busy-warp target for the blf/bjf steps (--attention-target-warps); MAXB, when
+# set, limits the bl/blf steps' batch sizes to MAXB (--max-batch).
 # END is the wall-clock budget in seconds for all steps (a step that would start with under 30 s left is skipped).
 # Where this machine's TorchSharp was patched for the CPU tests (../shared/torchsharp-cpu), pack.sh does not carry the
 # shim the patched library needs: copy $NUGET_PACKAGES/torchsharp/*/runtimes/linux-x64/native/libiosinit.so into
@@ -48,7 +49,7 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     as) step as 120 --attention-sweep --attention-sweep-only ;;
     gs) step gs 120 --gemm-sweep --gemm-sweep-only ;;
     bj) step bj 140 --batching --steps-only --model gpt-j ;;
-    bl) step bl 140 --batching --steps-only --model Meta-Llama-3 ;;
+    bl) step bl 140 --batching --steps-only ${MAXB:+--max-batch $MAXB} --model Meta-Llama-3 ;;
     blt|bjt)
       # The batched step with the attention split the sweep (step "as", run before) found best for the model's shape:
       # the busy-warp target whose times over b = 1 … 32 have the lowest geometric mean relative to the default's.
@@ -92,7 +93,7 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     mqp1|mqp3) step $s 150 --moe --weight-prefetch "${s#mqp}" --model Qwen ;;
     mxp1|mxp2|mxp3) step $s 150 --moe --weight-prefetch "${s#mxp}" --model Mixtral ;;
     # The decode attention kernel in one form for every shape (AttentionKernelForm: 0 warp tiles, 1 pipelined), not the engine's choice.
-    blf0|blf1) step $s 140 --batching --steps-only --attention-form "${s#blf}" ${TW:+--attention-target-warps $TW} --model Meta-Llama-3 ;;
+    blf0|blf1) step $s 140 --batching --steps-only --attention-form "${s#blf}" ${TW:+--attention-target-warps $TW} ${MAXB:+--max-batch $MAXB} --model Meta-Llama-3 ;;
     bjf0|bjf1) step $s 140 --batching --steps-only --attention-form "${s#bjf}" ${TW:+--attention-target-warps $TW} --model gpt-j ;;
     mqf0|mqf1) step $s 150 --moe --attention-form "${s#mqf}" --model Qwen ;;
     gcf0|gcf1) step $s 150 --graph-check --graph-check-only --attention-form "${s#gcf}" ;;
