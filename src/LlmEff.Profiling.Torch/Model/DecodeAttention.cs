@@ -10,7 +10,8 @@ namespace LlmEff.Profiling.Torch;
 /// chunk's keys and values once for all the query heads of the group (GQA), keeps an online softmax in fp32, and a
 /// second kernel merges the chunks. Unlike the SDPA call it replaces, it reads the cache in place (the
 /// <c>[T, H + 2KV, HD]</c> layout, no strided views) and only the positions up to the device-held one, not the whole
-/// window the graph was captured for.
+/// window the graph was captured for. Two forms (<see cref="AttentionKernelForm"/>): warp tiles held in registers, and a
+/// pipelined one streaming through shared memory; the engine picks one per head shape (<see cref="EngineForm"/>).
 /// </summary>
 internal sealed unsafe partial class DecodeAttention
 {
