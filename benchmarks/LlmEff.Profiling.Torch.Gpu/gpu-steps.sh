@@ -51,15 +51,15 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     bj) step bj 140 --batching --steps-only --model gpt-j ;;
     bl) step bl 140 --batching --steps-only ${MAXB:+--max-batch $MAXB} --model Meta-Llama-3 ;;
     blt|bjt)
-      # The batched step with the attention split the sweep (step "as", run before) found best for the model's shape:
-      # the busy-warp target whose times over b = 1 … 32 have the lowest geometric mean relative to the default's.
+      # The batched step with the warp-tile attention (form 0) at the split the sweep (step "as", run before) found best for
+      # the model's shape: the busy-warp target whose times over b = 1 … 32 have the lowest geometric mean relative to 1,056.
       m=llama; M=Meta-Llama-3; [ "$s" = bjt ] && { m=gptj; M=gpt-j; }
       tw=$(best $m 'warps{c}' "528 1056 1584 2112 3168 4224" "1 2 4 8 16 32" 1056)
       echo "$s: attention target warps $tw" | tee -a "$OUT/summary.txt"
-      step $s 140 --batching --steps-only --attention-target-warps "$tw" --model $M ;;
+      step $s 140 --batching --steps-only --attention-form 0 --attention-target-warps "$tw" --model $M ;;
     blv|bjv|blx|mqv)
-      # The batched step with the attention kernel variant the sweep (step "as", run before) found best for the model's
-      # shape: the lowest geometric mean over b = 1 … 32 (b = 1 for the mixture) of its time relative to variant 0 (the engine's).
+      # The batched step with the warp-tile attention (form 0) in the variant the sweep (step "as", run before) found best
+      # for the model's shape: the lowest geometric mean over b = 1 … 32 (b = 1 for the mixture) of its time relative to variant 0.
       # blx: the same with the residual adds of the output and down projections left to the next norm.
       # mqv: Qwen3-30B-A3B's single-query step (the --moe figures) with the variant best for its shape (G = 8).
       m=llama; M=Meta-Llama-3; [ "$s" = bjv ] && { m=gptj; M=gpt-j; }; [ "$s" = mqv ] && m=qwen3moe
@@ -67,8 +67,8 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
       bs="1 2 4 8 16 32"; [ "$s" = mqv ] && bs=1
       av=$(best $m 'variant{c}' "1 2 3 4 5 6 7" "$bs" 0)
       echo "$s: attention variant $av" | tee -a "$OUT/summary.txt"
-      if [ "$s" = mqv ]; then step mqv 150 --moe --attention-variant "$av" --model Qwen
-      else step $s 140 --batching --steps-only --attention-variant "$av" $x --model $M; fi ;;
+      if [ "$s" = mqv ]; then step mqv 150 --moe --attention-form 0 --attention-variant "$av" --model Qwen
+      else step $s 140 --batching --steps-only --attention-form 0 --attention-variant "$av" $x --model $M; fi ;;
     blT|bjT|gsT)
       # libtorch's TunableOp: every GEMM shape timed against cuBLAS/cuBLASLt's candidate algorithms on its first (eager)
       # call, the fastest kept (also inside the captured graphs); the results file comes back with the step's folder.
