@@ -88,8 +88,9 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     bfj) step bfj 300 --batching --model gpt-j ;;
     bfl) step bfl 300 --batching --model Meta-Llama-3 ;;
     tp) step tp 240 --tp-real --nccl ;;
-    blp1|blp2|blp3|blp4) step $s 140 --batching --steps-only --weight-prefetch "${s#blp}" --model Meta-Llama-3 ;;
-    bjp1|bjp2|bjp3|bjp4) step $s 140 --batching --steps-only --weight-prefetch "${s#bjp}" --model gpt-j ;;
+    # The weight prefetch experiments ran with the warp-tile attention (which issues modes 2 and 4 itself).
+    blp1|blp2|blp3|blp4) step $s 140 --batching --steps-only --attention-form 0 --weight-prefetch "${s#blp}" --model Meta-Llama-3 ;;
+    bjp1|bjp2|bjp3|bjp4) step $s 140 --batching --steps-only --attention-form 0 --weight-prefetch "${s#bjp}" --model gpt-j ;;
     mqp1|mqp3) step $s 150 --moe --weight-prefetch "${s#mqp}" --model Qwen ;;
     mxp1|mxp2|mxp3) step $s 150 --moe --weight-prefetch "${s#mxp}" --model Mixtral ;;
     # The decode attention kernel in one form for every shape (AttentionKernelForm: 0 warp tiles, 1 pipelined), not the engine's choice.
