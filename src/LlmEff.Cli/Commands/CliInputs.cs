@@ -134,9 +134,19 @@ internal static partial class CliInputs
         }
     }
 
-    /// <summary>Refuses a model that predicts 0 s for a query of the workload: a speedup, a cost or an energy of it would be nonsense.</summary>
-    public static void CheckPositiveRuntimes(string name, RuntimeModel model, Workload workload)
+    /// <summary>
+    /// Refuses a model that predicts 0 s for a query of the workload: a speedup, a cost or an energy of it would be nonsense.
+    /// With <paramref name="unlessKept"/>, a non-physical fit kept on purpose (<c>--keep-non-physical</c>, its warnings
+    /// printed by the command) passes: an estimate or a plot of it shows what the user asked to see, where a ratio of it
+    /// (compare) has no value at all.
+    /// </summary>
+    public static void CheckPositiveRuntimes(string name, RuntimeModel model, Workload workload, bool unlessKept = false)
     {
+        if (unlessKept && model.Warnings.Count > 0)
+        {
+            return;
+        }
+
         var seconds = model.PredictBatch(workload.PromptTokens, workload.OutputTokens);
         var zero = Array.FindIndex(seconds, s => !(s > 0));
         if (zero >= 0)

@@ -62,12 +62,9 @@ internal static class EstimateCommand
             foreach (var m in selected)
             {
                 CliInputs.CheckWorkloadFits(m.Name, m.Model, workload);
-                // A model predicting 0 s would price the workload at $0 and 0 J: refused, as compare does, unless it is a
-                // non-physical fit kept on purpose (--keep-non-physical), whose warnings are printed just below.
-                if (m.Model.Warnings.Count == 0)
-                {
-                    CliInputs.CheckPositiveRuntimes(m.Name, m.Model, workload);
-                }
+                // A model predicting 0 s would price the workload at $0 and 0 J: refused, unless it is a non-physical fit
+                // kept on purpose, whose warnings are printed just below.
+                CliInputs.CheckPositiveRuntimes(m.Name, m.Model, workload, unlessKept: true);
                 FitWarnings.Print(error, m.Model, m.Name);
             }
 

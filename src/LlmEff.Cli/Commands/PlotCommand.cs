@@ -96,12 +96,9 @@ internal static class PlotCommand
     private static RuntimeModel LoadModel(FileInfo file, IReadOnlyList<ProfilingSample> samples)
     {
         var model = file.Exists ? RuntimeModelJson.Load(file.FullName) : throw new FileNotFoundException($"model file '{file.FullName}' does not exist.", file.FullName);
-        // A model predicting 0 s would draw a flat line at zero as if it were a runtime: refused, as compare does, unless
-        // it is a non-physical fit kept on purpose, whose warnings the command prints.
-        if (model.Warnings.Count == 0)
-        {
-            CliInputs.CheckPositiveRuntimes(file.Name, model, new Workload(file.Name, samples.Select(s => new WorkloadQuery(s.PromptTokens, s.OutputTokens))));
-        }
+        // A model predicting 0 s would draw a flat line at zero as if it were a runtime: refused, unless it is a
+        // non-physical fit kept on purpose, whose warnings the command prints.
+        CliInputs.CheckPositiveRuntimes(file.Name, model, new Workload(file.Name, samples.Select(s => new WorkloadQuery(s.PromptTokens, s.OutputTokens))), unlessKept: true);
 
         return model;
     }
