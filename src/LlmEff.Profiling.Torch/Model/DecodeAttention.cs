@@ -198,16 +198,27 @@ internal sealed unsafe partial class DecodeAttention
             return (null, unsupported);
         }
 
-        if (form != AttentionKernelForm.WarpTiles && PipelinedUnsupportedReason(dtype, headDim, groups) is null)
+        var compiled = form != AttentionKernelForm.WarpTiles && PipelinedUnsupportedReason(dtype, headDim, groups) is null ? form : AttentionKernelForm.WarpTiles;
+        var prefetch = compiled == AttentionKernelForm.WarpTiles ? DecodeKernels.WeightPrefetchInUse : WeightPrefetch.Off;
+        var v = compiled == AttentionKernelForm.WarpTiles ? variant : 0;
+        return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups, v, prefetch, compiled), dtype, SourceFor(headDim, groups, compiled, v, prefetch), (c, f) => new DecodeAttention(c, f, headDim, groups, prefetch, compiled));
+    }
+
+    /// <summary>
+    /// The source NVRTC compiles for heads of <paramref name="headDim"/> values in groups of <paramref name="groups"/> in
+    /// <paramref name="form"/> (the warp tiles as <see cref="Variants"/>[<paramref name="variant"/>], with
+    /// <paramref name="prefetch"/>); for a shape the form serves.
+    /// </summary>
+    internal static KernelSource SourceFor(int headDim, int groups, AttentionKernelForm form, int variant = 0, WeightPrefetch prefetch = WeightPrefetch.Off)
+    {
+        if (form == AttentionKernelForm.Pipelined)
         {
-            var pipelined = string.Create(CultureInfo.InvariantCulture, $"#define HD {headDim}\n#define G {groups}\n#define WARPS {Warps}\n#define ST 4\n");
-            return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups, 0, WeightPrefetch.Off, form), dtype, "decode attention kernels", pipelined, CommonSource + PipelinedSource, ["decode_attention_pipe", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups, WeightPrefetch.Off, form));
+            return new("decode attention kernels", string.Create(CultureInfo.InvariantCulture, $"#define HD {headDim}\n#define G {groups}\n#define WARPS {Warps}\n#define ST 4\n"), CommonSource + "\n" + PipelinedSource, ["decode_attention_pipe", "decode_attention_merge"]);
         }
 
         var (minBlocks, valueRows) = Variants[variant];
-        var prefetch = DecodeKernels.WeightPrefetchInUse;
         var defines = string.Create(CultureInfo.InvariantCulture, $"#define HD {headDim}\n#define G {groups}\n#define WARPS {Warps}\n#define MINB {minBlocks}\n#define VBMAX {valueRows}\n#define PF_MODE {(int)prefetch}\n");
-        return RuntimeKernels.Compile(Compiled, (dtype, headDim, groups, variant, prefetch, AttentionKernelForm.WarpTiles), dtype, "decode attention kernels", defines, CommonSource + WarpTilesSource, ["decode_attention", "decode_attention_merge"], (c, f) => new DecodeAttention(c, f, headDim, groups, prefetch, AttentionKernelForm.WarpTiles));
+        return new("decode attention kernels", defines, CommonSource + "\n" + WarpTilesSource, ["decode_attention", "decode_attention_merge"]);
     }
 
     /// <summary>

@@ -184,8 +184,12 @@ internal sealed unsafe class DecodeKernels
     public static (DecodeKernels? Kernels, string? Reason) For(ScalarType dtype, int device)
     {
         var prefetch = WeightPrefetchInUse;
-        return CudaGraph.OnDevice(device, () => RuntimeKernels.Compile(Compiled, (dtype, device, prefetch), dtype, "fused decode kernels", $"#define PF_MODE {(int)prefetch}\n", Source, ["fused_norm", "fused_norm4", "fused_norm8", "rotary_cache", "silu_mul"], (c, f) => new DecodeKernels(c, f, prefetch)));
+        return CudaGraph.OnDevice(device, () => RuntimeKernels.Compile(Compiled, (dtype, device, prefetch), dtype, SourceFor(prefetch), (c, f) => new DecodeKernels(c, f, prefetch)));
     }
+
+    /// <summary>The source NVRTC compiles for <paramref name="prefetch"/>.</summary>
+    internal static KernelSource SourceFor(WeightPrefetch prefetch) =>
+        new("fused decode kernels", $"#define PF_MODE {(int)prefetch}\n", Source, ["fused_norm", "fused_norm4", "fused_norm8", "rotary_cache", "silu_mul"]);
 
     /// <summary>
     /// Per row of <paramref name="x"/> (its last dimension is the norm's width, the weight's length): the row +=

@@ -142,7 +142,10 @@ internal sealed unsafe class MixtureOfExpertsKernels
 
     /// <summary>The kernels for <paramref name="dtype"/> on the current CUDA device (compiled once per process), or null with the reason.</summary>
     public static (MixtureOfExpertsKernels? Kernels, string? Reason) For(ScalarType dtype) =>
-        RuntimeKernels.Compile(Compiled, dtype, dtype, "the mixture kernels", string.Empty, Source, ["moe_gate_up", "moe_down"], (c, f) => new MixtureOfExpertsKernels(c, f));
+        RuntimeKernels.Compile(Compiled, dtype, dtype, SourceOf, (c, f) => new MixtureOfExpertsKernels(c, f));
+
+    /// <summary>The source NVRTC compiles.</summary>
+    internal static KernelSource SourceOf { get; } = new("the mixture kernels", string.Empty, Source, ["moe_gate_up", "moe_down"]);
 
     /// <summary>
     /// The routed experts of one token: <paramref name="residual"/> <c>[1, h]</c> += Σ gates·expert(<paramref name="normed"/>)

@@ -222,7 +222,8 @@ internal sealed unsafe class CudaRuntimeCompiler
         }
     }
 
-    private static IntPtr FindNvrtc()
+    /// <summary>NVRTC loaded from <c>LLMEFF_NVRTC</c>, the usual sonames (CUDA 13, 12, 11.2 as Debian ships it) or beside a PyTorch wheel's libtorch, or zero.</summary>
+    internal static IntPtr FindNvrtc()
     {
         var candidates = new List<string>();
         if (Environment.GetEnvironmentVariable("LLMEFF_NVRTC") is { Length: > 0 } explicitPath)
@@ -230,7 +231,7 @@ internal sealed unsafe class CudaRuntimeCompiler
             candidates.Add(explicitPath);
         }
 
-        candidates.AddRange(["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"]);
+        candidates.AddRange(["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so", "libnvrtc.so.11.2"]);
 
         // Beside the loaded libtorch: a PyTorch wheel's site-packages/nvidia/<pkg>/lib.
         foreach (var torchLib in LoadedLibrary.LoadedPaths("libtorch_cuda.so"))

@@ -62,14 +62,17 @@ internal static class RuntimeKernels
 
         """;
 
+    /// <summary>The whole program NVRTC compiles for <paramref name="source"/> in <paramref name="dtype"/>: the element type's definitions, then its defines and source.</summary>
+    public static string Text(ScalarType dtype, KernelSource source) =>
+        (dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty) + ElementType + source.Defines + source.Source;
+
     /// <summary>
-    /// The kernel set of <paramref name="key"/> from <paramref name="cache"/>, or compiled now: <see cref="ElementType"/>
-    /// for <paramref name="dtype"/>, then <paramref name="defines"/> and <paramref name="source"/>, its
-    /// <paramref name="kernels"/> handed to <paramref name="create"/>. Null with the reason where the dtype is not bf16
+    /// The kernel set of <paramref name="key"/> from <paramref name="cache"/>, or compiled now: <see cref="Text"/> of
+    /// <paramref name="source"/> for <paramref name="dtype"/>, its kernels handed to <paramref name="create"/>. Null with the reason where the dtype is not bf16
     /// or fp32, NVRTC or the driver is missing, or compiling fails (the caller then runs the libtorch ops instead).
     /// </summary>
     public static (TKernels? Kernels, string? Reason) Compile<TKey, TKernels>(
-        Dictionary<TKey, (TKernels?, string?)> cache, TKey key, ScalarType dtype, string what, string defines, string source, string[] kernels,
+        Dictionary<TKey, (TKernels?, string?)> cache, TKey key, ScalarType dtype, KernelSource source,
         Func<CudaRuntimeCompiler, IReadOnlyDictionary<string, IntPtr>, TKernels> create)
         where TKey : notnull
         where TKernels : class
@@ -84,7 +87,7 @@ internal static class RuntimeKernels
             (TKernels?, string?) result;
             if (dtype is not (ScalarType.BFloat16 or ScalarType.Float32))
             {
-                result = (null, $"{what} are built for bf16 and fp32, not {dtype}.");
+                result = (null, $"{source.What} are built for bf16 and fp32, not {dtype}.");
             }
             else
             {
@@ -93,8 +96,7 @@ internal static class RuntimeKernels
                 var (compiler, reason) = CudaRuntimeCompiler.Load();
                 try
                 {
-                    var text = (dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty) + ElementType + defines + source;
-                    result = compiler is null ? (null, reason) : (create(compiler, compiler.Compile(text, $"llmeff_{kernels[0]}.cu", kernels)), null);
+                    result = compiler is null ? (null, reason) : (create(compiler, compiler.Compile(Text(dtype, source), $"llmeff_{source.Kernels[0]}.cu", source.Kernels)), null);
                 }
                 catch (InvalidOperationException e)
                 {

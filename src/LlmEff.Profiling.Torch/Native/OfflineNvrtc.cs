@@ -1,0 +1,104 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace LlmEff.Profiling.Torch;
+
+/// <summary>
+/// NVRTC alone, without a GPU or a driver: compiles a program for a named architecture and returns the compiler's log
+/// (with ptxas's register and spill counts). The CPU tests compile every run-time kernel set this way where NVRTC is
+/// installed, so a kernel that does not compile, or spills, is found before a device call.
+/// </summary>
+internal static unsafe class OfflineNvrtc
+{
+    private static readonly Lazy<IntPtr> Library = new(CudaRuntimeCompiler.FindNvrtc, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    /// <summary>Whether NVRTC could be loaded (<see cref="CudaRuntimeCompiler.FindNvrtc"/>'s search).</summary>
+    public static bool IsAvailable => Library.Value != IntPtr.Zero;
+
+    /// <summary>NVRTC's version as major·10 + minor (118 for CUDA 11.8), or 0 where it is not loaded.</summary>
+    public static int Version
+    {
+        get
+        {
+            if (!IsAvailable)
+            {
+                return 0;
+            }
+
+            var version = (delegate* unmanaged<int*, int*, int>)NativeLibrary.GetExport(Library.Value, "nvrtcVersion");
+            int major, minor;
+            return version(&major, &minor) == 0 ? (major * 10) + minor : 0;
+        }
+    }
+
+    /// <summary>
+    /// Compiles <paramref name="program"/> for <c>sm_<paramref name="architecture"/></c> with ptxas's verbose report:
+    /// whether it compiled, and the log (errors, or registers, spills and shared memory per kernel).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">NVRTC is not available (<see cref="IsAvailable"/>).</exception>
+    public static (bool Compiled, string Log) Compile(string program, string name, int architecture)
+    {
+        if (!IsAvailable)
+        {
+            throw new InvalidOperationException("NVRTC (libnvrtc.so) was not found; set LLMEFF_NVRTC to its path.");
+        }
+
+        var lib = Library.Value;
+        var create = (delegate* unmanaged<IntPtr*, byte*, byte*, int, byte**, byte**, int>)NativeLibrary.GetExport(lib, "nvrtcCreateProgram");
+        var compile = (delegate* unmanaged<IntPtr, int, byte**, int>)NativeLibrary.GetExport(lib, "nvrtcCompileProgram");
+        var logSize = (delegate* unmanaged<IntPtr, nuint*, int>)NativeLibrary.GetExport(lib, "nvrtcGetProgramLogSize");
+        var getLog = (delegate* unmanaged<IntPtr, byte*, int>)NativeLibrary.GetExport(lib, "nvrtcGetProgramLog");
+        var destroy = (delegate* unmanaged<IntPtr*, int>)NativeLibrary.GetExport(lib, "nvrtcDestroyProgram");
+        IntPtr handle;
+        fixed (byte* s = Utf8(program), n = Utf8(name))
+        {
+            if (create(&handle, s, n, 0, null, null) != 0)
+            {
+                throw new InvalidOperationException("nvrtcCreateProgram failed.");
+            }
+        }
+
+        try
+        {
+            var options = new[] { Utf8($"--gpu-architecture=sm_{architecture}"), Utf8("--std=c++17"), Utf8("--ptxas-options=-v") };
+            var pins = options.Select(o => GCHandle.Alloc(o, GCHandleType.Pinned)).ToArray();
+            try
+            {
+                var pointers = stackalloc byte*[options.Length];
+                for (var i = 0; i < options.Length; i++)
+                {
+                    pointers[i] = (byte*)pins[i].AddrOfPinnedObject();
+                }
+
+                var rc = compile(handle, options.Length, pointers);
+                nuint size;
+                var log = string.Empty;
+                if (logSize(handle, &size) == 0 && size > 0)
+                {
+                    var buffer = new byte[(int)size];
+                    fixed (byte* b = buffer)
+                    {
+                        getLog(handle, b);
+                    }
+
+                    log = Encoding.UTF8.GetString(buffer).TrimEnd('\0');
+                }
+
+                return (rc == 0, log);
+            }
+            finally
+            {
+                foreach (var pin in pins)
+                {
+                    pin.Free();
+                }
+            }
+        }
+        finally
+        {
+            destroy(&handle);
+        }
+    }
+
+    private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s + '\0');
+}

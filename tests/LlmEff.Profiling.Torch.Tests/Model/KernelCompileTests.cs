@@ -1,0 +1,150 @@
+using System.Text.RegularExpressions;
+using static TorchSharp.torch;
+
+namespace LlmEff.Profiling.Torch.Tests.Model;
+
+/// <summary>
+/// Every run-time compiled kernel set compiles for the GPUs the engine's figures come from (sm_80, sm_90) in bf16 and
+/// fp32, with NVRTC alone (no GPU, no driver), where NVRTC is installed (.ci/run installs Debian's): a kernel that does
+/// not compile, or a pipelined attention kernel that spills, is found here rather than in a device call. Whether the
+/// kernels compute the right values is the GPU harness's <c>--kernel-check</c>.
+/// </summary>
+public sealed partial class KernelCompileTests
+{
+    private static readonly int[] Architectures = [80, 90];
+    private static readonly ScalarType[] Types = [ScalarType.BFloat16, ScalarType.Float32];
+
+    [Theory]
+    [InlineData(256, 1)] // GPT-J
+    [InlineData(128, 4)] // Llama-3-8B, Mistral
+    [InlineData(128, 8)] // Qwen3-30B-A3B
+    [InlineData(64, 8)]
+    [InlineData(64, 16)]
+    [InlineData(32, 8)]
+    public void Decode_attention_compiles_in_every_form_that_serves_the_shape(int headDim, int groups)
+    {
+        SkipWithoutNvrtc();
+        Assert.Null(DecodeAttention.UnsupportedReason(headDim, groups));
+        foreach (var dtype in Types)
+        {
+            var forms = DecodeAttention.PipelinedUnsupportedReason(dtype, headDim, groups) is null
+                ? new[] { AttentionKernelForm.WarpTiles, AttentionKernelForm.Pipelined }
+                : [AttentionKernelForm.WarpTiles];
+            foreach (var form in forms)
+            {
+                foreach (var sm in Architectures)
+                {
+                    var kernels = Compile(dtype, DecodeAttention.SourceFor(headDim, groups, form), sm);
+                    if (form == AttentionKernelForm.Pipelined)
+                    {
+                        // Nothing in local memory: its stages live in shared memory, its slices in registers.
+                        Assert.Equal(0, kernels["decode_attention_pipe"].SpillBytes);
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void The_pipelined_attention_keeps_llamas_heads_in_128_registers_so_four_blocks_fit_an_sm()
+    {
+        SkipWithoutNvrtc();
+        var kernels = Compile(ScalarType.BFloat16, DecodeAttention.SourceFor(128, 4, AttentionKernelForm.Pipelined), 90);
+        Assert.InRange(kernels["decode_attention_pipe"].Registers, 1, 128);
+    }
+
+    [Fact]
+    public void The_warp_tile_variants_compile()
+    {
+        SkipWithoutNvrtc();
+        for (var variant = 0; variant < DecodeAttention.Variants.Length; variant++)
+        {
+            Compile(ScalarType.BFloat16, DecodeAttention.SourceFor(128, 4, AttentionKernelForm.WarpTiles, variant), 90);
+        }
+    }
+
+    [Fact]
+    public void The_fused_decode_kernels_compile_in_every_prefetch_mode()
+    {
+        SkipWithoutNvrtc();
+        foreach (var mode in Enum.GetValues<WeightPrefetch>())
+        {
+            // The bulk L2 prefetch is PTX 8.0 (CUDA 12); an older NVRTC cannot emit it.
+            if (mode == WeightPrefetch.RotaryBulk && OfflineNvrtc.Version < 120)
+            {
+                continue;
+            }
+
+            foreach (var dtype in Types)
+            {
+                foreach (var sm in Architectures)
+                {
+                    Compile(dtype, DecodeKernels.SourceFor(mode), sm);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void The_mixture_kernels_compile()
+    {
+        SkipWithoutNvrtc();
+        foreach (var dtype in Types)
+        {
+            foreach (var sm in Architectures)
+            {
+                Compile(dtype, MixtureOfExpertsKernels.SourceOf, sm);
+            }
+        }
+    }
+
+    private static void SkipWithoutNvrtc()
+    {
+        if (!OfflineNvrtc.IsAvailable)
+        {
+            Assert.Skip("NVRTC (libnvrtc.so) is not installed here; .ci/run installs Debian's libnvrtc11.2, or set LLMEFF_NVRTC.");
+        }
+    }
+
+    /// <summary>Compiles and asserts success; each kernel's registers and bytes spilled to local memory, from ptxas's report.</summary>
+    private static Dictionary<string, (int Registers, int SpillBytes)> Compile(ScalarType dtype, KernelSource source, int architecture)
+    {
+        var (compiled, log) = OfflineNvrtc.Compile(RuntimeKernels.Text(dtype, source), "test.cu", architecture);
+        Assert.True(compiled, $"{source.What} ({dtype}, sm_{architecture}) did not compile:\n{log}");
+        var kernels = new Dictionary<string, (int, int)>();
+        string? current = null;
+        var spill = 0;
+        foreach (var line in log.Split('\n'))
+        {
+            if (EntryPattern().Match(line) is { Success: true } entry)
+            {
+                current = entry.Groups[1].Value;
+            }
+            else if (SpillPattern().Match(line) is { Success: true } s)
+            {
+                spill = int.Parse(s.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else if (current is not null && RegistersPattern().Match(line) is { Success: true } r)
+            {
+                kernels[current] = (int.Parse(r.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), spill);
+                current = null;
+            }
+        }
+
+        foreach (var name in source.Kernels)
+        {
+            Assert.True(kernels.ContainsKey(name), $"ptxas reported no kernel '{name}' for {source.What}:\n{log}");
+        }
+
+        return kernels;
+    }
+
+    [GeneratedRegex(@"Compiling entry function '(\w+)'")]
+    private static partial Regex EntryPattern();
+
+    [GeneratedRegex(@"(\d+) bytes spill stores")]
+    private static partial Regex SpillPattern();
+
+    [GeneratedRegex(@"Used (\d+) registers")]
+    private static partial Regex RegistersPattern();
+}
