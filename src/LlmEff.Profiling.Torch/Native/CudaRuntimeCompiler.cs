@@ -66,28 +66,10 @@ internal sealed unsafe class CudaRuntimeCompiler
 
         try
         {
-            var options = new[] { Utf8($"--gpu-architecture=sm_{major}{minor}"), Utf8("--std=c++17") };
-            var handles = options.Select(o => GCHandle.Alloc(o, GCHandleType.Pinned)).ToArray();
-            try
+            var rc = OfflineNvrtc.CompileProgram(_compileProgram, program, $"--gpu-architecture=sm_{major}{minor}", "--std=c++17");
+            if (rc != 0)
             {
-                var ptrs = stackalloc byte*[options.Length];
-                for (var i = 0; i < options.Length; i++)
-                {
-                    ptrs[i] = (byte*)handles[i].AddrOfPinnedObject();
-                }
-
-                var rc = _compileProgram(program, options.Length, ptrs);
-                if (rc != 0)
-                {
-                    throw new InvalidOperationException($"NVRTC could not compile {name} for sm_{major}{minor} (error {rc}): {Log(program)}");
-                }
-            }
-            finally
-            {
-                foreach (var h in handles)
-                {
-                    h.Free();
-                }
+                throw new InvalidOperationException($"NVRTC could not compile {name} for sm_{major}{minor} (error {rc}): {Log(program)}");
             }
 
             nuint size;

@@ -60,43 +60,48 @@ internal static unsafe class OfflineNvrtc
 
         try
         {
-            var options = new[] { Utf8($"--gpu-architecture=sm_{architecture}"), Utf8("--std=c++17"), Utf8("--ptxas-options=-v") };
-            var pins = options.Select(o => GCHandle.Alloc(o, GCHandleType.Pinned)).ToArray();
-            try
+            var rc = CompileProgram(compile, handle, $"--gpu-architecture=sm_{architecture}", "--std=c++17", "--ptxas-options=-v");
+            nuint size;
+            var log = string.Empty;
+            if (logSize(handle, &size) == 0 && size > 0)
             {
-                var pointers = stackalloc byte*[options.Length];
-                for (var i = 0; i < options.Length; i++)
+                var buffer = new byte[(int)size];
+                fixed (byte* b = buffer)
                 {
-                    pointers[i] = (byte*)pins[i].AddrOfPinnedObject();
+                    getLog(handle, b);
                 }
 
-                var rc = compile(handle, options.Length, pointers);
-                nuint size;
-                var log = string.Empty;
-                if (logSize(handle, &size) == 0 && size > 0)
-                {
-                    var buffer = new byte[(int)size];
-                    fixed (byte* b = buffer)
-                    {
-                        getLog(handle, b);
-                    }
-
-                    log = Encoding.UTF8.GetString(buffer).TrimEnd('\0');
-                }
-
-                return (rc == 0, log);
+                log = Encoding.UTF8.GetString(buffer).TrimEnd('\0');
             }
-            finally
-            {
-                foreach (var pin in pins)
-                {
-                    pin.Free();
-                }
-            }
+
+            return (rc == 0, log);
         }
         finally
         {
             destroy(&handle);
+        }
+    }
+
+    /// <summary><c>nvrtcCompileProgram</c> of <paramref name="program"/> with <paramref name="options"/> (pinned as NUL-terminated UTF-8 for the call); its result code.</summary>
+    internal static int CompileProgram(delegate* unmanaged<IntPtr, int, byte**, int> compile, IntPtr program, params string[] options)
+    {
+        var pins = options.Select(o => GCHandle.Alloc(Utf8(o), GCHandleType.Pinned)).ToArray();
+        try
+        {
+            var pointers = stackalloc byte*[pins.Length];
+            for (var i = 0; i < pins.Length; i++)
+            {
+                pointers[i] = (byte*)pins[i].AddrOfPinnedObject();
+            }
+
+            return compile(program, pins.Length, pointers);
+        }
+        finally
+        {
+            foreach (var pin in pins)
+            {
+                pin.Free();
+            }
         }
     }
 
