@@ -39,7 +39,7 @@ public sealed partial class BatchedGreedyDecoder
     /// The fused kernels for <paramref name="model"/> on the current CUDA device, each null where it does not serve the
     /// model: the single-query step's kernels where that step takes them, and the attention kernel beside them.
     /// </summary>
-    private static (DecodeKernels? Kernels, DecodeAttention? Attention, DecodeAttention? Wide) FusedKernelsFor(DecoderTransformer model)
+    private static (DecodeKernels? Kernels, DecodeAttention? Attention, DecodeAttention? Wide) FusedKernelsFor(DecoderTransformer model, int maxBatch)
     {
         var kernels = GreedyDecoder.FusedKernelsFor(model);
         if (kernels is null || model.Architecture.Positions == PositionalScheme.Alibi)
@@ -49,8 +49,10 @@ public sealed partial class BatchedGreedyDecoder
 
         var dtype = model.Precision.ToScalarType();
         var attention = DecodeAttention.For(dtype, model.Shape.HeadDim, model.Shape.Groups).Kernel;
-        // The engine's pipelined form gives way to the warp tiles where a bucket has many (query, KV head) pairs.
+        // The engine's pipelined form gives way to the warp tiles where a bucket has many (query, KV head) pairs: compiled
+        // only where the largest bucket has that many.
         var wide = attention is { Form: AttentionKernelForm.Pipelined } && DecodeAttention.FormInUse is null
+            && (long)maxBatch * model.Shape.KeyValueHeads >= DecodeAttention.PipelinedMostPairs
             ? DecodeAttention.For(dtype, model.Shape.HeadDim, model.Shape.Groups, DecodeAttention.VariantInUse, AttentionKernelForm.WarpTiles).Kernel
             : null;
         return (kernels, attention, wide);

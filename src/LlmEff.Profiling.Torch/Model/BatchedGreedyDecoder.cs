@@ -101,7 +101,7 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
         var unavailable = cudaGraphs == CudaGraphMode.Off ? null : GraphsUnavailableReason(model.Device);
         if (cudaGraphs != CudaGraphMode.Off && unavailable is null && fusedKernels)
         {
-            (_kernels, _attention, _attentionWide) = FusedKernelsFor(model);
+            (_kernels, _attention, _attentionWide) = FusedKernelsFor(model, maxBatch);
             // Without the attention kernel the fused step runs SDPA over the window (f_attn_ref) between the same pieces.
             _attention = attentionKernel ? _attention : null;
             _attentionWide = attentionKernel ? _attentionWide : null;
@@ -170,7 +170,7 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
     /// <summary>The forms of the decode attention kernel the captured steps run, by bucket ("pipelined", "pipelined and warp-tile"), or null without it.</summary>
     internal string? AttentionForms => !UsesAttentionKernel
         ? null
-        : string.Join(" and ", _buckets.Select(b => AttentionFor(b)!.Form).Distinct().Select(f => f == AttentionKernelForm.Pipelined ? "pipelined" : "warp-tile"));
+        : string.Join(" and ", _buckets.Select(b => AttentionFor(b)!.FormName).Distinct());
 
     /// <summary>The TorchScript source of the batched passes (for inspection).</summary>
     public string Source { get; }

@@ -134,6 +134,9 @@ internal sealed unsafe partial class DecodeAttention
     /// <summary>How this kernel reads its chunks.</summary>
     public AttentionKernelForm Form { get; }
 
+    /// <summary>The form as a profile's software string names it: "pipelined" or "warp-tile".</summary>
+    public string FormName => Form == AttentionKernelForm.Pipelined ? "pipelined" : "warp-tile";
+
     /// <summary>Whether <see cref="Run(Tensor, Tensor, Tensor, Tensor, Tensor?, int, int, int, int, IntPtr, Tensor?, Tensor?)"/> asks the L2 for the weights it is given (<see cref="WeightPrefetch.Attention"/>, <see cref="WeightPrefetch.AttentionAndFfn"/>, warp-tile form only); the rotary kernel does not then.</summary>
     public bool PrefetchesWeights => Form == AttentionKernelForm.WarpTiles && _prefetchMode is WeightPrefetch.Attention or WeightPrefetch.AttentionAndFfn;
 

@@ -171,7 +171,7 @@ public sealed partial class GreedyDecoder : IDisposable
     internal bool UsesAttentionKernel => UsesFusedKernels && _attention is not null;
 
     /// <summary>The form of the decode attention kernel the captured steps run ("pipelined", "warp-tile"), or null without it.</summary>
-    internal string? AttentionForms => UsesAttentionKernel ? (_attention!.Form == AttentionKernelForm.Pipelined ? "pipelined" : "warp-tile") : null;
+    internal string? AttentionForms => UsesAttentionKernel ? _attention!.FormName : null;
 
     /// <summary>True when a mixture's captured step runs its routed experts with <see cref="MixtureOfExpertsKernels"/>.</summary>
     internal bool UsesExpertKernels => UsesFusedKernels && _expertKernels is not null;

@@ -188,7 +188,7 @@ internal sealed unsafe class CudaRuntimeCompiler
             return (null, "the CUDA driver (libcuda.so.1) is not loadable.");
         }
 
-        var nvrtc = FindNvrtc();
+        var nvrtc = OfflineNvrtc.Handle;
         if (nvrtc == IntPtr.Zero)
         {
             return (null, "NVRTC (libnvrtc.so) was not found; set LLMEFF_NVRTC to its path (PyTorch wheels ship it under site-packages/nvidia/*/lib).");

@@ -15,6 +15,9 @@ internal static unsafe class OfflineNvrtc
     /// <summary>Whether NVRTC could be loaded (<see cref="CudaRuntimeCompiler.FindNvrtc"/>'s search).</summary>
     public static bool IsAvailable => Library.Value != IntPtr.Zero;
 
+    /// <summary>The process's NVRTC library handle (searched for once), or zero; the run-time compiler binds to the same one.</summary>
+    internal static IntPtr Handle => Library.Value;
+
     /// <summary>NVRTC's version as major·10 + minor (118 for CUDA 11.8), or 0 where it is not loaded.</summary>
     public static int Version
     {
