@@ -48,6 +48,11 @@ if (Array.IndexOf(args, "--weight-prefetch") is var wp and >= 0)
 {
     DecodeKernels.WeightPrefetchInUse = (WeightPrefetch)int.Parse(args[wp + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
+// An experiment's switch: every run-time kernel launched as a programmatic dependent of the kernel before it (sm_90+).
+if (args.Contains("--dependent-launch"))
+{
+    CudaRuntimeCompiler.DependentLaunches = true;
+}
 // An experiment's switch: the batched fused step's output and down projections leave their residual adds to the next norm.
 BatchedGreedyDecoder.DeferResidualAddsInUse = Array.IndexOf(args, "--defer-residual-adds") >= 0;
 var results = new Dictionary<string, object?>
@@ -58,6 +63,7 @@ var results = new Dictionary<string, object?>
     ["software"] = TorchProfiler.DescribeSoftware(ModelPrecision.BFloat16),
     ["attention_target_warps"] = DecodeAttention.TargetWarpsOverride,
     ["attention_form"] = DecodeAttention.FormInUse?.ToString() ?? "engine's (per head shape)",
+    ["dependent_launches"] = CudaRuntimeCompiler.DependentLaunches,
     ["attention_variant"] = DecodeAttention.VariantInUse,
     ["defer_residual_adds"] = BatchedGreedyDecoder.DeferResidualAddsInUse,
     ["weight_prefetch"] = DecodeKernels.WeightPrefetchInUse.ToString(),

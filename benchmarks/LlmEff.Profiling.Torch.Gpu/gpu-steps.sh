@@ -98,8 +98,15 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     bjf0|bjf1) step $s 140 --batching --steps-only --attention-form "${s#bjf}" ${TW:+--attention-target-warps $TW} --model gpt-j ;;
     mqf0|mqf1) step $s 150 --moe --attention-form "${s#mqf}" --model Qwen ;;
     gcf0|gcf1) step $s 150 --graph-check --graph-check-only --attention-form "${s#gcf}" ;;
+    # Every run-time kernel launched as a programmatic dependent of the one before it (--dependent-launch).
+    kcd) step kcd 120 --kernel-check --kernel-check-only --dependent-launch ;;
+    gcd) step gcd 150 --graph-check --graph-check-only --dependent-launch ;;
+    bld) step bld 140 --batching --steps-only --dependent-launch ${MAXB:+--max-batch $MAXB} --model Meta-Llama-3 ;;
+    bjd) step bjd 140 --batching --steps-only --dependent-launch --model gpt-j ;;
+    mqd) step mqd 150 --moe --dependent-launch --model Qwen ;;
+    mxd) step mxd 150 --moe --dependent-launch --model Mixtral ;;
     mq) step mq 150 --moe --model Qwen ;;
     mx) step mx 150 --moe --model Mixtral ;;
-    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt blv bjv blx mqv bj bl bj1 bl1 bjs bls bfj bfl tp mq mx blp1-4 bjp1-4 mqp1 mqp3 mxp1-3 blf0-1 bjf0-1 mqf0-1 gcf0-1)" | tee -a "$OUT/summary.txt" ;;
+    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt blv bjv blx mqv bj bl bj1 bl1 bjs bls bfj bfl tp mq mx blp1-4 bjp1-4 mqp1 mqp3 mxp1-3 blf0-1 bjf0-1 mqf0-1 gcf0-1 kcd gcd bld bjd mqd mxd)" | tee -a "$OUT/summary.txt" ;;
   esac
 done

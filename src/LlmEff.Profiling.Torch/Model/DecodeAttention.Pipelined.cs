@@ -51,6 +51,20 @@ internal sealed partial class DecodeAttention
             __shared__ __align__(16) unsigned char smem[SMEMB];
             __shared__ float sp[G][TK];
             __shared__ float sc[G], sm[G], ss[G];
+            {
+                // Before the wait: the position and the cache rows below it, which earlier steps wrote and the kernel before
+                // this one (the rotary kernel: the queries and the row at the position) does not write; this chunk's first
+                // stages of them are asked of the L2 while that kernel ends.
+                const int j0 = blockIdx.x * C, pj1 = min(min((int)(*pos), j0 + C), j0 + ST * TK);
+                const T* kb = cache + blockIdx.z * cache_stride + ko + blockIdx.y * hs;
+                const int lines = (ROWB + 127) / 128, n = (pj1 - j0) * 2 * lines;
+                for (int i = threadIdx.x; i < n; i += NT) {
+                    const int row = i / (2 * lines), rem = i - row * 2 * lines, half = rem / lines, line = rem - half * lines;
+                    const char* a = (const char*)(kb + (half ? vo : 0) + (long long)(j0 + row) * rs) + line * 128;
+                    asm volatile("prefetch.global.L2 [%0];" :: "l"(a));
+                }
+            }
+            GRID_DEPENDENCY();
             const int s = blockIdx.x, kv = blockIdx.y, b = blockIdx.z, S = gridDim.x;
             const int tid = threadIdx.x, w = tid >> 5, l = tid & 31;
             const int rg = tid / TPR, sl = tid - rg * TPR;

@@ -65,6 +65,7 @@ internal sealed partial class DecodeAttention
             __shared__ float sq[G][HD];
             __shared__ float sh[WARPS][G][HD + 2];
             __shared__ uint4 sk[WARPS][32][5]; // a fifth column staggers the rows over the banks
+            GRID_DEPENDENCY();
             const int s = blockIdx.x, kv = blockIdx.y, b = blockIdx.z, S = gridDim.x;
             const int w = threadIdx.x >> 5, l = threadIdx.x & 31;
             const int L = (int)(*pos) + 1;

@@ -81,6 +81,7 @@ internal sealed unsafe partial class DecodeAttention
 
         // Block (h, b), one thread per value: merges the S chunks of head h of query b.
         extern "C" __global__ void decode_attention_merge(const float* part, T* out, int H, int KV, int S) {
+            GRID_DEPENDENCY();
             const int h = blockIdx.x, b = blockIdx.y, d = threadIdx.x;
             if (d >= HD) return;
             const float* p = part + ((long long)b * H + h) * S * (HD + 2);

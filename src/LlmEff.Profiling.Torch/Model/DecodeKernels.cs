@@ -96,16 +96,19 @@ internal sealed unsafe class DecodeKernels
         // narrower instances serve rows up to 4 and 8 values a thread (hidden sizes up to 4,096 and 8,192).
         extern "C" __global__ void __launch_bounds__(1024) fused_norm(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm, int add_rows) {
             __shared__ float sh[33];
+            GRID_DEPENDENCY();
             norm_row<24>(x, add, w, b, y, h, eps, layer_norm, add_rows, sh);
         }
 
         extern "C" __global__ void __launch_bounds__(1024) fused_norm4(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm, int add_rows) {
             __shared__ float sh[33];
+            GRID_DEPENDENCY();
             norm_row<4>(x, add, w, b, y, h, eps, layer_norm, add_rows, sh);
         }
 
         extern "C" __global__ void __launch_bounds__(1024) fused_norm8(T* x, const T* add, const T* w, const T* b, T* y, int h, float eps, int layer_norm, int add_rows) {
             __shared__ float sh[33];
+            GRID_DEPENDENCY();
             norm_row<8>(x, add, w, b, y, h, eps, layer_norm, add_rows, sh);
         }
 
@@ -115,7 +118,8 @@ internal sealed unsafe class DecodeKernels
         // pf_bytes from pf (the layer's output projection, read after attention; see l2_prefetch).
         extern "C" __global__ void rotary_cache(const T* qkv, T* q_out, T* cache, const long long* pos, const T* cs, const T* sn, int H, int KV, int HD, long long cache_stride, const char* pf, long long pf_bytes) {
             int r = blockIdx.x, d = threadIdx.x;
-            if (pf) l2_prefetch(pf, pf_bytes);
+            if (pf) l2_prefetch(pf, pf_bytes); // weights: nothing before this kernel writes them
+            GRID_DEPENDENCY();
             if (d >= HD) return;
             qkv += (long long)blockIdx.y * (H + 2 * KV) * HD;
             q_out += (long long)blockIdx.y * H * HD;
@@ -136,6 +140,7 @@ internal sealed unsafe class DecodeKernels
         // Gated FFN activation of gu [rows, stride] (gate in columns 0..n-1, up from column up): out [rows, n] =
         // round(round(silu(gate)) · up), as torch.silu(gate) * up rounds.
         extern "C" __global__ void silu_mul(const T* gu, T* out, int n, int stride, int up) {
+            GRID_DEPENDENCY();
             int i = blockIdx.x * blockDim.x + threadIdx.x;
             if (i >= n) return;
             const T* row = gu + (long long)blockIdx.y * stride;

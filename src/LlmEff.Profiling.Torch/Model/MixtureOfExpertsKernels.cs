@@ -37,6 +37,7 @@ internal sealed unsafe class MixtureOfExpertsKernels
         }
         #endif
         #define MAXK 16
+        #define PRE 4 // 16-byte pieces a lane of moe_gate_up loads of each row before the wait
 
         __device__ __forceinline__ float warp_sum(float v) {
             #pragma unroll
@@ -54,6 +55,7 @@ internal sealed unsafe class MixtureOfExpertsKernels
                 int e = (blockIdx.x - fblocks) * warps + (threadIdx.x >> 5);
                 if (k != 0 || e >= E) return;
                 const V* rv = (const V*)(router + (long long)e * h);
+                GRID_DEPENDENCY();
                 float a = 0.f;
                 #pragma unroll 4
                 for (int i = l; i < h / VN; i += 32) a += dotv(rv[i], yv[i]);
@@ -63,12 +65,30 @@ internal sealed unsafe class MixtureOfExpertsKernels
             }
             int u = blockIdx.x * warps + (threadIdx.x >> 5);
             if (u >= F) return;
+            // Before the wait: the routing table, the position and the expert's weights, none of which the kernel before
+            // this one (the norm that writes y) writes, so the first pieces of both rows are on their way while it ends.
             long long e = routes[(*pos) * K + k];
             const V* g = (const V*)(w + (e * 2 * F + u) * (long long)h);
             const V* up = (const V*)(w + (e * 2 * F + F + u) * (long long)h);
+            V g0[PRE], u0[PRE];
+            #pragma unroll
+            for (int t = 0; t < PRE; t++) {
+                const int i = l + 32 * t;
+                if (i < h / VN) { g0[t] = g[i]; u0[t] = up[i]; }
+            }
+            GRID_DEPENDENCY();
             float a = 0.f, b = 0.f;
+            #pragma unroll
+            for (int t = 0; t < PRE; t++) {
+                const int i = l + 32 * t;
+                if (i < h / VN) {
+                    V x = yv[i];
+                    a += dotv(g0[t], x);
+                    b += dotv(u0[t], x);
+                }
+            }
             #pragma unroll 4
-            for (int i = l; i < h / VN; i += 32) {
+            for (int i = l + 32 * PRE; i < h / VN; i += 32) {
                 V x = yv[i];
                 a += dotv(g[i], x);
                 b += dotv(up[i], x);
@@ -85,6 +105,7 @@ internal sealed unsafe class MixtureOfExpertsKernels
         // softmax(logits.gather(idx).float()).to(T); z_k = round(down row j of expert routes[pos, k] ([h, F]) · act[k]) for
         // each k, then out = round(Σ_k gates[k] · z_k) (+ shared[j], rounded) and x[j] = round(x[j] + out).
         extern "C" __global__ void moe_down(const T* act, const T* w, const long long* routes, const long long* pos, const T* logits, const T* shared, T* x, int h, int F, int K) {
+            GRID_DEPENDENCY();
             int j = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), l = threadIdx.x & 31;
             if (j >= h) return;
             const long long* idx = routes + (*pos) * K;

@@ -22,10 +22,15 @@ internal sealed unsafe class CudaRuntimeCompiler
     private readonly delegate* unmanaged<IntPtr*, void*, int> _moduleLoadData;
     private readonly delegate* unmanaged<IntPtr*, IntPtr, byte*, int> _moduleGetFunction;
     private readonly delegate* unmanaged<IntPtr, uint, uint, uint, uint, uint, uint, uint, IntPtr, void**, void**, int> _launch;
+    private readonly delegate* unmanaged<LaunchConfig*, IntPtr, void**, void**, int> _launchEx; // null before CUDA 12
     private readonly delegate* unmanaged<int*, int, IntPtr, int> _funcGetAttribute;
     private readonly delegate* unmanaged<int*, int> _ctxGetDevice;
     private readonly delegate* unmanaged<int*, int, int, int> _deviceGetAttribute;
     private readonly delegate* unmanaged<int*, IntPtr, int, nuint, int> _occupancy;
+    private int _computeMajor;
+
+    // CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION (cuda.h).
+    private const int ProgrammaticStreamSerialization = 6;
 
     private CudaRuntimeCompiler(IntPtr nvrtc, IntPtr driver)
     {
@@ -40,6 +45,7 @@ internal sealed unsafe class CudaRuntimeCompiler
         _moduleLoadData = (delegate* unmanaged<IntPtr*, void*, int>)F(driver, "cuModuleLoadData");
         _moduleGetFunction = (delegate* unmanaged<IntPtr*, IntPtr, byte*, int>)F(driver, "cuModuleGetFunction");
         _launch = (delegate* unmanaged<IntPtr, uint, uint, uint, uint, uint, uint, uint, IntPtr, void**, void**, int>)F(driver, "cuLaunchKernel");
+        _launchEx = NativeLibrary.TryGetExport(driver, "cuLaunchKernelEx", out var launchEx) ? (delegate* unmanaged<LaunchConfig*, IntPtr, void**, void**, int>)launchEx : null;
         _funcGetAttribute = (delegate* unmanaged<int*, int, IntPtr, int>)F(driver, "cuFuncGetAttribute");
         _ctxGetDevice = (delegate* unmanaged<int*, int>)F(driver, "cuCtxGetDevice");
         _deviceGetAttribute = (delegate* unmanaged<int*, int, int, int>)F(driver, "cuDeviceGetAttribute");
@@ -107,10 +113,43 @@ internal sealed unsafe class CudaRuntimeCompiler
     public void Launch(IntPtr function, uint gridX, uint blockX, IntPtr stream, void** arguments) =>
         Launch(function, gridX, 1, 1, blockX, stream, arguments);
 
+    /// <summary>
+    /// Whether kernels are launched as programmatic dependents of the kernel before them on sm_90 and later
+    /// (<c>cuLaunchKernelEx</c> with programmatic stream serialization), so that each is scheduled while its predecessor
+    /// drains and starts at <c>GRID_DEPENDENCY()</c> (<see cref="RuntimeKernels.GridDependency"/>) the moment that
+    /// predecessor's writes are visible. Off by default; a process sets it before its first launch.
+    /// </summary>
+    public static bool DependentLaunches { get; set; }
+
     /// <summary>Launches <paramref name="function"/> on a three-dimensional grid of one-dimensional blocks.</summary>
     public void Launch(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, IntPtr stream, void** arguments)
     {
-        Check(_launch(function, gridX, gridY, gridZ, blockX, 1, 1, 0, stream, arguments, null), "cuLaunchKernel");
+        if (!DependentLaunches || _launchEx is null || ComputeMajor() < 9)
+        {
+            Check(_launch(function, gridX, gridY, gridZ, blockX, 1, 1, 0, stream, arguments, null), "cuLaunchKernel");
+            return;
+        }
+
+        var attribute = new LaunchAttribute { Id = ProgrammaticStreamSerialization, Value = 1 };
+        var config = new LaunchConfig
+        {
+            GridX = gridX, GridY = gridY, GridZ = gridZ, BlockX = blockX, BlockY = 1, BlockZ = 1,
+            Stream = stream, Attributes = &attribute, AttributeCount = 1,
+        };
+        Check(_launchEx(&config, function, arguments, null), "cuLaunchKernelEx");
+    }
+
+    private int ComputeMajor()
+    {
+        if (_computeMajor == 0)
+        {
+            int device, major;
+            Check(_ctxGetDevice(&device), "cuCtxGetDevice");
+            Check(_deviceGetAttribute(&major, 75, device), "cuDeviceGetAttribute(major)");
+            _computeMajor = major;
+        }
+
+        return _computeMajor;
     }
 
     /// <summary>Registers per thread of a compiled kernel (CU_FUNC_ATTRIBUTE_NUM_REGS).</summary>
@@ -237,5 +276,26 @@ internal sealed unsafe class CudaRuntimeCompiler
         }
 
         return IntPtr.Zero;
+    }
+
+    // cuda.h's CUlaunchConfig (x86-64 layout).
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct LaunchConfig
+    {
+        public uint GridX, GridY, GridZ, BlockX, BlockY, BlockZ, SharedMemoryBytes;
+        public IntPtr Stream;
+        public LaunchAttribute* Attributes;
+        public uint AttributeCount;
+    }
+
+    // cuda.h's CUlaunchAttribute: a 4-byte id padded to 8, then a 64-byte value union whose first int is the flag used here.
+    [StructLayout(LayoutKind.Explicit, Size = 72)]
+    internal struct LaunchAttribute
+    {
+        [FieldOffset(0)]
+        public int Id;
+
+        [FieldOffset(8)]
+        public int Value;
     }
 }

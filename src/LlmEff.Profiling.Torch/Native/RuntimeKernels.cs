@@ -31,6 +31,22 @@ internal static class RuntimeKernels
         """;
 
     /// <summary>
+    /// <c>GRID_DEPENDENCY()</c>, the first statement of every kernel here: on sm_90 and later it waits until the kernel
+    /// before it in the stream has finished and its writes are visible (<c>griddepcontrol.wait</c>), then lets the kernel
+    /// after it be scheduled (<c>griddepcontrol.launch_dependents</c>). With <see cref="CudaRuntimeCompiler.DependentLaunches"/>
+    /// a kernel is launched before its predecessor ends, so its blocks are resident and waiting when the data is ready
+    /// instead of being launched after; what it reads and writes is ordered exactly as without. Empty before sm_90.
+    /// </summary>
+    public const string GridDependency = """
+        #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+        #define GRID_DEPENDENCY() asm volatile("griddepcontrol.wait;\n\tgriddepcontrol.launch_dependents;" ::: "memory")
+        #else
+        #define GRID_DEPENDENCY()
+        #endif
+
+        """;
+
+    /// <summary>
     /// <c>l2_prefetch(p, bytes)</c>: asks the L2 cache for <c>[p, p + bytes)</c> ahead of the kernel that reads it, the
     /// lines spread over every thread of the launching grid; returns at once (nothing waits for the lines). <c>PF_MODE</c>
     /// (a <see cref="Torch.WeightPrefetch"/> value, 0 when not defined) picks one prefetch per 128-byte line with priority
@@ -62,9 +78,9 @@ internal static class RuntimeKernels
 
         """;
 
-    /// <summary>The whole program NVRTC compiles for <paramref name="source"/> in <paramref name="dtype"/>: the element type's definitions, then its defines and source.</summary>
+    /// <summary>The whole program NVRTC compiles for <paramref name="source"/> in <paramref name="dtype"/>: the element type's definitions and <see cref="GridDependency"/>, then its defines and source.</summary>
     public static string Text(ScalarType dtype, KernelSource source) =>
-        (dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty) + ElementType + source.Defines + source.Source;
+        (dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty) + ElementType + GridDependency + source.Defines + source.Source;
 
     /// <summary>
     /// The kernel set of <paramref name="key"/> from <paramref name="cache"/>, or compiled now: <see cref="Text"/> of
