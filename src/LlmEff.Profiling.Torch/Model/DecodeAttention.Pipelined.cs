@@ -51,6 +51,7 @@ internal sealed partial class DecodeAttention
             __shared__ __align__(16) unsigned char smem[SMEMB];
             __shared__ float sp[G][TK];
             __shared__ float sc[G], sm[G], ss[G];
+            #if DEPENDENT_LAUNCH
             {
                 // Before the wait: the position and the cache rows below it, which earlier steps wrote and the kernel before
                 // this one (the rotary kernel: the queries and the row at the position) does not write; this chunk's first
@@ -64,6 +65,7 @@ internal sealed partial class DecodeAttention
                     asm volatile("prefetch.global.L2 [%0];" :: "l"(a));
                 }
             }
+            #endif
             GRID_DEPENDENCY();
             const int s = blockIdx.x, kv = blockIdx.y, b = blockIdx.z, S = gridDim.x;
             const int tid = threadIdx.x, w = tid >> 5, l = tid & 31;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -28,6 +29,7 @@ internal sealed unsafe class CudaRuntimeCompiler
     private readonly delegate* unmanaged<int*, int, int, int> _deviceGetAttribute;
     private readonly delegate* unmanaged<int*, IntPtr, int, nuint, int> _occupancy;
     private int _computeMajor;
+    private readonly ConcurrentDictionary<IntPtr, byte> _dependents = new(); // kernels built to wait for their predecessor
 
     // CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION (cuda.h).
     private const int ProgrammaticStreamSerialization = 6;
@@ -55,8 +57,12 @@ internal sealed unsafe class CudaRuntimeCompiler
     /// <summary>The process's compiler, or null with the reason (no NVRTC, no driver, not Linux x86-64).</summary>
     public static (CudaRuntimeCompiler? Value, string? Reason) Load() => Shared.Value;
 
-    /// <summary>Compiles <paramref name="source"/> for the current device and returns the named kernels.</summary>
-    public IReadOnlyDictionary<string, IntPtr> Compile(string source, string name, IEnumerable<string> kernels)
+    /// <summary>
+    /// Compiles <paramref name="source"/> for the current device and returns the named kernels; with
+    /// <paramref name="dependentLaunches"/> (a program built with <c>LLMEFF_DEPENDENT_LAUNCH</c>, whose kernels all wait at
+    /// <c>GRID_DEPENDENCY()</c>) they are launched as programmatic dependents on sm_90 and later.
+    /// </summary>
+    public IReadOnlyDictionary<string, IntPtr> Compile(string source, string name, IEnumerable<string> kernels, bool dependentLaunches = false)
     {
         int device, major, minor;
         Check(_ctxGetDevice(&device), "cuCtxGetDevice (no current CUDA context: run a CUDA tensor operation first)");
@@ -99,6 +105,10 @@ internal sealed unsafe class CudaRuntimeCompiler
                 }
 
                 result[kernel] = function;
+                if (dependentLaunches)
+                {
+                    _dependents.TryAdd(function, 0);
+                }
             }
 
             return result;
@@ -114,17 +124,18 @@ internal sealed unsafe class CudaRuntimeCompiler
         Launch(function, gridX, 1, 1, blockX, stream, arguments);
 
     /// <summary>
-    /// Whether kernels are launched as programmatic dependents of the kernel before them on sm_90 and later
-    /// (<c>cuLaunchKernelEx</c> with programmatic stream serialization), so that each is scheduled while its predecessor
-    /// drains and starts at <c>GRID_DEPENDENCY()</c> (<see cref="RuntimeKernels.GridDependency"/>) the moment that
-    /// predecessor's writes are visible. Off by default; a process sets it before its first launch.
+    /// Whether kernel sets compiled from now on are built and launched as programmatic dependents of the kernel before
+    /// them on sm_90 and later (<c>cuLaunchKernelEx</c> with programmatic stream serialization), so that each is scheduled
+    /// while its predecessor drains and starts at <c>GRID_DEPENDENCY()</c> (<see cref="RuntimeKernels.GridDependency"/>)
+    /// the moment that predecessor's writes are visible. Off by default (not yet timed on a GPU). A set already compiled
+    /// keeps the way it was built: only kernels that wait are ever launched this way.
     /// </summary>
     public static bool DependentLaunches { get; set; }
 
     /// <summary>Launches <paramref name="function"/> on a three-dimensional grid of one-dimensional blocks.</summary>
     public void Launch(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, IntPtr stream, void** arguments)
     {
-        if (!DependentLaunches || _launchEx is null || ComputeMajor() < 9)
+        if (_launchEx is null || !_dependents.ContainsKey(function) || ComputeMajor() < 9)
         {
             Check(_launch(function, gridX, gridY, gridZ, blockX, 1, 1, 0, stream, arguments, null), "cuLaunchKernel");
             return;

@@ -31,16 +31,20 @@ internal static class RuntimeKernels
         """;
 
     /// <summary>
-    /// <c>GRID_DEPENDENCY()</c>, the first statement of every kernel here: on sm_90 and later it waits until the kernel
-    /// before it in the stream has finished and its writes are visible (<c>griddepcontrol.wait</c>), then lets the kernel
-    /// after it be scheduled (<c>griddepcontrol.launch_dependents</c>). With <see cref="CudaRuntimeCompiler.DependentLaunches"/>
-    /// a kernel is launched before its predecessor ends, so its blocks are resident and waiting when the data is ready
-    /// instead of being launched after; what it reads and writes is ordered exactly as without. Empty before sm_90.
+    /// <c>GRID_DEPENDENCY()</c>, the first statement of every kernel here before it touches memory another kernel writes:
+    /// in a program built for dependent launches (<c>LLMEFF_DEPENDENT_LAUNCH</c>, see
+    /// <see cref="CudaRuntimeCompiler.DependentLaunches"/>) on sm_90 and later it waits until the kernel before it in the
+    /// stream has finished and its writes are visible (<c>griddepcontrol.wait</c>), then lets the kernel after it be
+    /// scheduled (<c>griddepcontrol.launch_dependents</c>), and <c>DEPENDENT_LAUNCH</c> is 1 so that a kernel may start
+    /// reading what its predecessor does not write before the wait. Elsewhere both are empty / 0 and the program is the
+    /// one launched in order.
     /// </summary>
     public const string GridDependency = """
-        #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+        #if defined(LLMEFF_DEPENDENT_LAUNCH) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+        #define DEPENDENT_LAUNCH 1
         #define GRID_DEPENDENCY() asm volatile("griddepcontrol.wait;\n\tgriddepcontrol.launch_dependents;" ::: "memory")
         #else
+        #define DEPENDENT_LAUNCH 0
         #define GRID_DEPENDENCY()
         #endif
 
@@ -78,9 +82,15 @@ internal static class RuntimeKernels
 
         """;
 
-    /// <summary>The whole program NVRTC compiles for <paramref name="source"/> in <paramref name="dtype"/>: the element type's definitions and <see cref="GridDependency"/>, then its defines and source.</summary>
-    public static string Text(ScalarType dtype, KernelSource source) =>
-        (dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty) + ElementType + GridDependency + source.Defines + source.Source;
+    /// <summary>
+    /// The whole program NVRTC compiles for <paramref name="source"/> in <paramref name="dtype"/>: the element type's
+    /// definitions and <see cref="GridDependency"/>, then its defines and source; built for dependent launches where
+    /// <paramref name="dependentLaunches"/> is true (by default, as <see cref="CudaRuntimeCompiler.DependentLaunches"/> is set).
+    /// </summary>
+    public static string Text(ScalarType dtype, KernelSource source, bool? dependentLaunches = null) =>
+        (dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty)
+        + (dependentLaunches ?? CudaRuntimeCompiler.DependentLaunches ? "#define LLMEFF_DEPENDENT_LAUNCH 1\n" : string.Empty)
+        + ElementType + GridDependency + source.Defines + source.Source;
 
     /// <summary>
     /// The kernel set of <paramref name="key"/> from <paramref name="cache"/>, or compiled now: <see cref="Text"/> of
@@ -110,9 +120,10 @@ internal static class RuntimeKernels
                 // A runtime call makes libtorch's (primary) context current on this thread, which the driver API needs.
                 cuda.synchronize();
                 var (compiler, reason) = CudaRuntimeCompiler.Load();
+                var dependent = CudaRuntimeCompiler.DependentLaunches;
                 try
                 {
-                    result = compiler is null ? (null, reason) : (create(compiler, compiler.Compile(Text(dtype, source), $"llmeff_{source.Kernels[0]}.cu", source.Kernels)), null);
+                    result = compiler is null ? (null, reason) : (create(compiler, compiler.Compile(Text(dtype, source, dependent), $"llmeff_{source.Kernels[0]}.cu", source.Kernels, dependent)), null);
                 }
                 catch (InvalidOperationException e)
                 {

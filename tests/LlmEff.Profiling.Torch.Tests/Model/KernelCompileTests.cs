@@ -61,6 +61,18 @@ public sealed partial class KernelCompileTests
     }
 
     [Fact]
+    public void The_engines_bf16_kernels_compile_for_dependent_launches_on_sm_90()
+    {
+        SkipWithoutNvrtc();
+        var pipelined = Compile(ScalarType.BFloat16, DecodeAttention.SourceFor(128, 4, AttentionKernelForm.Pipelined), 90, dependentLaunches: true);
+        Assert.InRange(pipelined["decode_attention_pipe"].Registers, 1, 128);
+        Assert.Equal(0, pipelined["decode_attention_pipe"].SpillBytes);
+        Compile(ScalarType.BFloat16, DecodeAttention.SourceFor(128, 8, AttentionKernelForm.WarpTiles), 90, dependentLaunches: true);
+        Compile(ScalarType.BFloat16, DecodeKernels.SourceFor(WeightPrefetch.Off), 90, dependentLaunches: true);
+        Compile(ScalarType.BFloat16, MixtureOfExpertsKernels.SourceOf, 90, dependentLaunches: true);
+    }
+
+    [Fact]
     public void The_warp_tile_variants_compile()
     {
         SkipWithoutNvrtc();
@@ -108,9 +120,9 @@ public sealed partial class KernelCompileTests
     }
 
     /// <summary>Compiles and asserts success; each kernel's registers and bytes spilled to local memory, from ptxas's report.</summary>
-    private static Dictionary<string, (int Registers, int SpillBytes)> Compile(ScalarType dtype, KernelSource source, int architecture)
+    private static Dictionary<string, (int Registers, int SpillBytes)> Compile(ScalarType dtype, KernelSource source, int architecture, bool dependentLaunches = false)
     {
-        var (compiled, log) = OfflineNvrtc.Compile(RuntimeKernels.Text(dtype, source), "test.cu", architecture);
+        var (compiled, log) = OfflineNvrtc.Compile(RuntimeKernels.Text(dtype, source, dependentLaunches), "test.cu", architecture);
         Assert.True(compiled, $"{source.What} ({dtype}, sm_{architecture}) did not compile:\n{log}");
         var kernels = new Dictionary<string, (int, int)>();
         string? current = null;

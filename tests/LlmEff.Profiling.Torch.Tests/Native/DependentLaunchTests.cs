@@ -52,12 +52,15 @@ public sealed partial class DependentLaunchTests
     }
 
     [Fact]
-    public void The_program_defines_the_wait_for_sm_90_only()
+    public void Only_a_program_built_for_dependent_launches_waits_and_only_on_sm_90()
     {
-        var text = RuntimeKernels.Text(TorchSharp.torch.ScalarType.BFloat16, MixtureOfExpertsKernels.SourceOf);
-        Assert.Contains("__CUDA_ARCH__ >= 900", text);
-        Assert.Contains("griddepcontrol.wait", text);
-        Assert.True(text.IndexOf("#define GRID_DEPENDENCY", StringComparison.Ordinal) < text.IndexOf("GRID_DEPENDENCY();", StringComparison.Ordinal));
+        var built = RuntimeKernels.Text(TorchSharp.torch.ScalarType.BFloat16, MixtureOfExpertsKernels.SourceOf, dependentLaunches: true);
+        var plain = RuntimeKernels.Text(TorchSharp.torch.ScalarType.BFloat16, MixtureOfExpertsKernels.SourceOf, dependentLaunches: false);
+        Assert.StartsWith("#define LLMEFF_DEPENDENT_LAUNCH 1\n", built, StringComparison.Ordinal);
+        Assert.DoesNotContain("#define LLMEFF_DEPENDENT_LAUNCH", plain, StringComparison.Ordinal);
+        Assert.Equal(plain, RuntimeKernels.Text(TorchSharp.torch.ScalarType.BFloat16, MixtureOfExpertsKernels.SourceOf));
+        Assert.Contains("#if defined(LLMEFF_DEPENDENT_LAUNCH) && defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900", plain, StringComparison.Ordinal);
+        Assert.True(plain.IndexOf("#define GRID_DEPENDENCY", StringComparison.Ordinal) < plain.IndexOf("GRID_DEPENDENCY();", StringComparison.Ordinal));
     }
 
     [Fact]
