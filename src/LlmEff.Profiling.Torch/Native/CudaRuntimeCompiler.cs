@@ -13,13 +13,6 @@ internal sealed unsafe class CudaRuntimeCompiler
 {
     private static readonly Lazy<(CudaRuntimeCompiler? Value, string? Reason)> Shared = new(Create, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    private readonly delegate* unmanaged<IntPtr*, byte*, byte*, int, byte**, byte**, int> _createProgram;
-    private readonly delegate* unmanaged<IntPtr, int, byte**, int> _compileProgram;
-    private readonly delegate* unmanaged<IntPtr, nuint*, int> _logSize;
-    private readonly delegate* unmanaged<IntPtr, byte*, int> _log;
-    private readonly delegate* unmanaged<IntPtr, nuint*, int> _cubinSize;
-    private readonly delegate* unmanaged<IntPtr, byte*, int> _cubin;
-    private readonly delegate* unmanaged<IntPtr*, int> _destroyProgram;
     private readonly delegate* unmanaged<IntPtr*, void*, int> _moduleLoadData;
     private readonly delegate* unmanaged<IntPtr*, IntPtr, byte*, int> _moduleGetFunction;
     private readonly delegate* unmanaged<IntPtr, uint, uint, uint, uint, uint, uint, uint, IntPtr, void**, void**, int> _launch;
@@ -34,16 +27,9 @@ internal sealed unsafe class CudaRuntimeCompiler
     // CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION (cuda.h).
     private const int ProgrammaticStreamSerialization = 6;
 
-    private CudaRuntimeCompiler(IntPtr nvrtc, IntPtr driver)
+    private CudaRuntimeCompiler(IntPtr driver)
     {
         IntPtr F(IntPtr lib, string name) => NativeLibrary.GetExport(lib, name);
-        _createProgram = (delegate* unmanaged<IntPtr*, byte*, byte*, int, byte**, byte**, int>)F(nvrtc, "nvrtcCreateProgram");
-        _compileProgram = (delegate* unmanaged<IntPtr, int, byte**, int>)F(nvrtc, "nvrtcCompileProgram");
-        _logSize = (delegate* unmanaged<IntPtr, nuint*, int>)F(nvrtc, "nvrtcGetProgramLogSize");
-        _log = (delegate* unmanaged<IntPtr, byte*, int>)F(nvrtc, "nvrtcGetProgramLog");
-        _cubinSize = (delegate* unmanaged<IntPtr, nuint*, int>)F(nvrtc, "nvrtcGetCUBINSize");
-        _cubin = (delegate* unmanaged<IntPtr, byte*, int>)F(nvrtc, "nvrtcGetCUBIN");
-        _destroyProgram = (delegate* unmanaged<IntPtr*, int>)F(nvrtc, "nvrtcDestroyProgram");
         _moduleLoadData = (delegate* unmanaged<IntPtr*, void*, int>)F(driver, "cuModuleLoadData");
         _moduleGetFunction = (delegate* unmanaged<IntPtr*, IntPtr, byte*, int>)F(driver, "cuModuleGetFunction");
         _launch = (delegate* unmanaged<IntPtr, uint, uint, uint, uint, uint, uint, uint, IntPtr, void**, void**, int>)F(driver, "cuLaunchKernel");
@@ -68,55 +54,36 @@ internal sealed unsafe class CudaRuntimeCompiler
         Check(_ctxGetDevice(&device), "cuCtxGetDevice (no current CUDA context: run a CUDA tensor operation first)");
         Check(_deviceGetAttribute(&major, 75, device), "cuDeviceGetAttribute(major)");
         Check(_deviceGetAttribute(&minor, 76, device), "cuDeviceGetAttribute(minor)");
-        IntPtr program;
-        var src = Utf8(source);
-        var nm = Utf8(name);
-        fixed (byte* s = src, n = nm)
+        var (compiled, log, cubin) = OfflineNvrtc.Compile(source, name, (major * 10) + minor, verbose: false);
+        if (!compiled)
         {
-            Check(_createProgram(&program, s, n, 0, null, null), "nvrtcCreateProgram");
+            throw new InvalidOperationException($"NVRTC could not compile {name} for sm_{major}{minor}: {(log.Length > 0 ? log : "(no log)")}");
         }
 
-        try
+        IntPtr module;
+        fixed (byte* img = cubin)
         {
-            var rc = OfflineNvrtc.CompileProgram(_compileProgram, program, $"--gpu-architecture=sm_{major}{minor}", "--std=c++17");
-            if (rc != 0)
-            {
-                throw new InvalidOperationException($"NVRTC could not compile {name} for sm_{major}{minor} (error {rc}): {Log(program)}");
-            }
-
-            nuint size;
-            Check(_cubinSize(program, &size), "nvrtcGetCUBINSize");
-            var image = new byte[(int)size];
-            IntPtr module;
-            fixed (byte* img = image)
-            {
-                Check(_cubin(program, img), "nvrtcGetCUBIN");
-                Check(_moduleLoadData(&module, img), "cuModuleLoadData");
-            }
-
-            var result = new Dictionary<string, IntPtr>();
-            foreach (var kernel in kernels)
-            {
-                IntPtr function;
-                var kn = Utf8(kernel);
-                fixed (byte* k = kn)
-                {
-                    Check(_moduleGetFunction(&function, module, k), $"cuModuleGetFunction({kernel})");
-                }
-
-                result[kernel] = function;
-                if (dependentLaunches)
-                {
-                    _dependents.TryAdd(function, 0);
-                }
-            }
-
-            return result;
+            Check(_moduleLoadData(&module, img), "cuModuleLoadData");
         }
-        finally
+
+        var result = new Dictionary<string, IntPtr>();
+        foreach (var kernel in kernels)
         {
-            _destroyProgram(&program);
+            IntPtr function;
+            var kn = Utf8(kernel);
+            fixed (byte* k = kn)
+            {
+                Check(_moduleGetFunction(&function, module, k), $"cuModuleGetFunction({kernel})");
+            }
+
+            result[kernel] = function;
+            if (dependentLaunches)
+            {
+                _dependents.TryAdd(function, 0);
+            }
         }
+
+        return result;
     }
 
     /// <summary>Launches <paramref name="function"/> on <paramref name="stream"/> (0: the legacy default stream).</summary>
@@ -199,23 +166,6 @@ internal sealed unsafe class CudaRuntimeCompiler
         return value;
     }
 
-    private string Log(IntPtr program)
-    {
-        nuint size;
-        if (_logSize(program, &size) != 0 || size == 0)
-        {
-            return "(no log)";
-        }
-
-        var buffer = new byte[(int)size];
-        fixed (byte* b = buffer)
-        {
-            _log(program, b);
-        }
-
-        return Encoding.UTF8.GetString(buffer).TrimEnd('\0');
-    }
-
     private static void Check(int rc, string what)
     {
         if (rc != 0)
@@ -246,7 +196,7 @@ internal sealed unsafe class CudaRuntimeCompiler
 
         try
         {
-            return (new CudaRuntimeCompiler(nvrtc, driver), null);
+            return (new CudaRuntimeCompiler(driver), null);
         }
         catch (EntryPointNotFoundException e)
         {

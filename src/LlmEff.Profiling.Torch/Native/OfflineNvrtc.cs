@@ -5,8 +5,9 @@ namespace LlmEff.Profiling.Torch;
 
 /// <summary>
 /// NVRTC alone, without a GPU or a driver: compiles a program for a named architecture and returns the compiler's log
-/// (with ptxas's register and spill counts). The CPU tests compile every run-time kernel set this way where NVRTC is
-/// installed, so a kernel that does not compile, or spills, is found before a device call.
+/// (with ptxas's register and spill counts) and the cubin. The run-time compiler loads that cubin on the device; the CPU
+/// tests compile every run-time kernel set this way where NVRTC is installed, so a kernel that does not compile, or
+/// spills, is found before a device call.
 /// </summary>
 internal static unsafe class OfflineNvrtc
 {
@@ -35,11 +36,12 @@ internal static unsafe class OfflineNvrtc
     }
 
     /// <summary>
-    /// Compiles <paramref name="program"/> for <c>sm_<paramref name="architecture"/></c> with ptxas's verbose report:
-    /// whether it compiled, and the log (errors, or registers, spills and shared memory per kernel).
+    /// Compiles <paramref name="program"/> for <c>sm_<paramref name="architecture"/></c>: whether it compiled, the log
+    /// (errors; with <paramref name="verbose"/>, ptxas's registers, spills and shared memory per kernel) and the cubin
+    /// (null where it did not compile). The run-time compiler loads that cubin into the device's context.
     /// </summary>
-    /// <exception cref="InvalidOperationException">NVRTC is not available (<see cref="IsAvailable"/>).</exception>
-    public static (bool Compiled, string Log) Compile(string program, string name, int architecture)
+    /// <exception cref="InvalidOperationException">NVRTC is not available (<see cref="IsAvailable"/>), or one of its calls failed.</exception>
+    public static (bool Compiled, string Log, byte[]? Cubin) Compile(string program, string name, int architecture, bool verbose = true)
     {
         if (!IsAvailable)
         {
@@ -47,11 +49,13 @@ internal static unsafe class OfflineNvrtc
         }
 
         var lib = Library.Value;
-        var create = (delegate* unmanaged<IntPtr*, byte*, byte*, int, byte**, byte**, int>)NativeLibrary.GetExport(lib, "nvrtcCreateProgram");
-        var compile = (delegate* unmanaged<IntPtr, int, byte**, int>)NativeLibrary.GetExport(lib, "nvrtcCompileProgram");
-        var logSize = (delegate* unmanaged<IntPtr, nuint*, int>)NativeLibrary.GetExport(lib, "nvrtcGetProgramLogSize");
-        var getLog = (delegate* unmanaged<IntPtr, byte*, int>)NativeLibrary.GetExport(lib, "nvrtcGetProgramLog");
-        var destroy = (delegate* unmanaged<IntPtr*, int>)NativeLibrary.GetExport(lib, "nvrtcDestroyProgram");
+        var create = (delegate* unmanaged<IntPtr*, byte*, byte*, int, byte**, byte**, int>)Export(lib, "nvrtcCreateProgram");
+        var compile = (delegate* unmanaged<IntPtr, int, byte**, int>)Export(lib, "nvrtcCompileProgram");
+        var logSize = (delegate* unmanaged<IntPtr, nuint*, int>)Export(lib, "nvrtcGetProgramLogSize");
+        var getLog = (delegate* unmanaged<IntPtr, byte*, int>)Export(lib, "nvrtcGetProgramLog");
+        var cubinSize = (delegate* unmanaged<IntPtr, nuint*, int>)Export(lib, "nvrtcGetCUBINSize");
+        var getCubin = (delegate* unmanaged<IntPtr, byte*, int>)Export(lib, "nvrtcGetCUBIN");
+        var destroy = (delegate* unmanaged<IntPtr*, int>)Export(lib, "nvrtcDestroyProgram");
         IntPtr handle;
         fixed (byte* s = Utf8(program), n = Utf8(name))
         {
@@ -63,7 +67,10 @@ internal static unsafe class OfflineNvrtc
 
         try
         {
-            var rc = CompileProgram(compile, handle, $"--gpu-architecture=sm_{architecture}", "--std=c++17", "--ptxas-options=-v");
+            string[] options = verbose
+                ? [$"--gpu-architecture=sm_{architecture}", "--std=c++17", "--ptxas-options=-v"]
+                : [$"--gpu-architecture=sm_{architecture}", "--std=c++17"];
+            var rc = CompileProgram(compile, handle, options);
             nuint size;
             var log = string.Empty;
             if (logSize(handle, &size) == 0 && size > 0)
@@ -77,7 +84,26 @@ internal static unsafe class OfflineNvrtc
                 log = Encoding.UTF8.GetString(buffer).TrimEnd('\0');
             }
 
-            return (rc == 0, log);
+            if (rc != 0)
+            {
+                return (false, log, null);
+            }
+
+            if (cubinSize(handle, &size) != 0)
+            {
+                throw new InvalidOperationException("nvrtcGetCUBINSize failed.");
+            }
+
+            var cubin = new byte[(int)size];
+            fixed (byte* c = cubin)
+            {
+                if (getCubin(handle, c) != 0)
+                {
+                    throw new InvalidOperationException("nvrtcGetCUBIN failed.");
+                }
+            }
+
+            return (true, log, cubin);
         }
         finally
         {
@@ -85,8 +111,8 @@ internal static unsafe class OfflineNvrtc
         }
     }
 
-    /// <summary><c>nvrtcCompileProgram</c> of <paramref name="program"/> with <paramref name="options"/> (pinned as NUL-terminated UTF-8 for the call); its result code.</summary>
-    internal static int CompileProgram(delegate* unmanaged<IntPtr, int, byte**, int> compile, IntPtr program, params string[] options)
+    // nvrtcCompileProgram of the program with the options (pinned as NUL-terminated UTF-8 for the call); its result code.
+    private static int CompileProgram(delegate* unmanaged<IntPtr, int, byte**, int> compile, IntPtr program, params string[] options)
     {
         var pins = options.Select(o => GCHandle.Alloc(Utf8(o), GCHandleType.Pinned)).ToArray();
         try
@@ -107,6 +133,13 @@ internal static unsafe class OfflineNvrtc
             }
         }
     }
+
+    // An entry point of the loaded NVRTC; one it lacks (an NVRTC older than CUDA 11.1 has no cubin output) is reported
+    // as the compile failure the callers handle, not as a missing symbol.
+    private static IntPtr Export(IntPtr lib, string name) =>
+        NativeLibrary.TryGetExport(lib, name, out var address)
+            ? address
+            : throw new InvalidOperationException($"The NVRTC found lacks {name}; CUDA 11.1 or later is needed (set LLMEFF_NVRTC to a newer libnvrtc.so).");
 
     private static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s + '\0');
 }

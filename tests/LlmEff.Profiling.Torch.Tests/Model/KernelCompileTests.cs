@@ -111,6 +111,16 @@ public sealed partial class KernelCompileTests
         }
     }
 
+    [Fact]
+    public void A_program_that_does_not_compile_gives_the_log_and_no_cubin()
+    {
+        SkipWithoutNvrtc();
+        var (compiled, log, cubin) = OfflineNvrtc.Compile("extern \"C\" __global__ void k(float* x) { x[0] = undeclared; }", "bad.cu", 90);
+        Assert.False(compiled);
+        Assert.Null(cubin);
+        Assert.Contains("undeclared", log, StringComparison.Ordinal);
+    }
+
     private static void SkipWithoutNvrtc()
     {
         if (!OfflineNvrtc.IsAvailable)
@@ -122,8 +132,11 @@ public sealed partial class KernelCompileTests
     /// <summary>Compiles and asserts success; each kernel's registers and bytes spilled to local memory, from ptxas's report.</summary>
     private static Dictionary<string, (int Registers, int SpillBytes)> Compile(ScalarType dtype, KernelSource source, int architecture, bool dependentLaunches = false)
     {
-        var (compiled, log) = OfflineNvrtc.Compile(RuntimeKernels.Text(dtype, source, dependentLaunches), "test.cu", architecture);
+        var (compiled, log, cubin) = OfflineNvrtc.Compile(RuntimeKernels.Text(dtype, source, dependentLaunches), "test.cu", architecture);
         Assert.True(compiled, $"{source.What} ({dtype}, sm_{architecture}) did not compile:\n{log}");
+        // What the run-time compiler hands cuModuleLoadData: an ELF image.
+        Assert.NotNull(cubin);
+        Assert.Equal("\u007fELF"u8.ToArray(), cubin[..4]);
         var kernels = new Dictionary<string, (int, int)>();
         string? current = null;
         var spill = 0;
