@@ -105,10 +105,20 @@ internal sealed unsafe class MixtureOfExpertsKernels
         // softmax(logits.gather(idx).float()).to(T); z_k = round(down row j of expert routes[pos, k] ([h, F]) · act[k]) for
         // each k, then out = round(Σ_k gates[k] · z_k) (+ shared[j], rounded) and x[j] = round(x[j] + out).
         extern "C" __global__ void moe_down(const T* act, const T* w, const long long* routes, const long long* pos, const T* logits, const T* shared, T* x, int h, int F, int K) {
-            GRID_DEPENDENCY();
             int j = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5), l = threadIdx.x & 31;
             if (j >= h) return;
             const long long* idx = routes + (*pos) * K;
+        #if DEPENDENT_LAUNCH
+            // Before the wait: the routing table, the position and each chosen expert's down row, none of which the kernel
+            // before this one (moe_gate_up, which writes act and the logits) writes; a lane's first piece of every row is
+            // on its way while that kernel's last blocks finish.
+            V w0[MAXK];
+            #pragma unroll
+            for (int k = 0; k < MAXK; k++) {
+                if (k < K && l < F / VN) w0[k] = ((const V*)(w + (idx[k] * h + j) * (long long)F))[l];
+            }
+        #endif
+            GRID_DEPENDENCY();
             float z[MAXK];
             #pragma unroll
             for (int k = 0; k < MAXK; k++) {
@@ -116,7 +126,12 @@ internal sealed unsafe class MixtureOfExpertsKernels
                 if (k < K) {
                     const V* row = (const V*)(w + (idx[k] * h + j) * (long long)F);
                     const V* av = (const V*)(act + (long long)k * F);
-                    for (int i = l; i < F / VN; i += 32) z[k] += dotv(row[i], av[i]);
+                    int i = l;
+        #if DEPENDENT_LAUNCH
+                    if (i < F / VN) z[k] += dotv(w0[k], av[i]);
+                    i += 32;
+        #endif
+                    for (; i < F / VN; i += 32) z[k] += dotv(row[i], av[i]);
                 }
             }
             float m = -__int_as_float(0x7f800000), s = 0.f;
