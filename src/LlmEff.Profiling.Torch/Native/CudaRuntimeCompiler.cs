@@ -94,8 +94,9 @@ internal sealed unsafe class CudaRuntimeCompiler
     /// Whether kernel sets compiled from now on are built and launched as programmatic dependents of the kernel before
     /// them on sm_90 and later (<c>cuLaunchKernelEx</c> with programmatic stream serialization), so that each is scheduled
     /// while its predecessor drains and starts at <c>GRID_DEPENDENCY()</c> (<see cref="RuntimeKernels.GridDependency"/>)
-    /// the moment that predecessor's writes are visible. Off by default (not yet timed on a GPU). A set already compiled
-    /// keeps the way it was built: only kernels that wait are ever launched this way.
+    /// the moment that predecessor's writes are visible. Off by default. A set already compiled keeps the way it was
+    /// built: only kernels that wait are ever launched this way. The device's compute capability is read once per process
+    /// (the GPUs of one process are alike).
     /// </summary>
     public static bool DependentLaunches { get; set; }
 
