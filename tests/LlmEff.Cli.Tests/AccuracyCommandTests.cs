@@ -79,8 +79,31 @@ public class AccuracyCommandTests
             // The exact fits' held-out errors are rounding: no estimate / real ratio is printed against them.
             var adaptiveRow = report.Split('\n').First(l => l.StartsWith("| exact.csv |", StringComparison.Ordinal) && l.Contains("adaptive (LlmEff)", StringComparison.Ordinal) && l.Contains("| yes |", StringComparison.Ordinal));
             Assert.EndsWith("| – | – |", adaptiveRow.TrimEnd(), StringComparison.Ordinal);
+            Assert.Contains("here every grid's runtimes are whole multiples of 1 ms", report, StringComparison.Ordinal);
             Assert.DoesNotContain("Megatron", report, StringComparison.Ordinal);
             Assert.DoesNotContain("GPT-NeoX", report, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Accuracy_NamesTheClockStepOfEachGrid()
+    {
+        // One grid in whole milliseconds, one from a continuous clock: the report says which is which, not a fixed "1 ms".
+        var dir = Directory.CreateTempSubdirectory("llmeff-acc-clock");
+        try
+        {
+            var configurations = (from p in new[] { 10, 100, 300, 600, 900, 1200, 1500 } from o in new[] { 1, 4, 16 } select (p, o)).ToList();
+            File.WriteAllLines(Path.Combine(dir.FullName, "a.csv"), ["prompt_tokens,output_tokens,runtime_seconds", .. configurations.Select(c => FormattableString.Invariant($"{c.p},{c.o},{Math.Round(0.02 + (0.00011 * c.p) + (0.0203 * (c.o - 1)), 3)}"))]);
+            File.WriteAllLines(Path.Combine(dir.FullName, "b.csv"), ["prompt_tokens,output_tokens,runtime_seconds", .. configurations.Select(c => FormattableString.Invariant($"{c.p},{c.o},{0.02 + (0.00011 * c.p) + (0.0203 * (c.o - 1)) + (1e-7 * Math.Sqrt((c.p * c.o) + 2))}"))]);
+            var output = new StringWriter();
+            var code = LlmEffCommand.Run(["accuracy", "--data", dir.FullName], output, new StringWriter());
+
+            Assert.Equal(0, code);
+            Assert.Contains("rounded to a clock step (here `a.csv`: 1 ms, `b.csv`: none)", output.ToString(), StringComparison.Ordinal);
         }
         finally
         {

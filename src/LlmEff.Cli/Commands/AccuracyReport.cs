@@ -22,7 +22,7 @@ internal static class AccuracyReport
         md.AppendLine("Errors are |predicted − measured| / measured. *Estimate* is the fit's own error estimate from the same samples");
         md.AppendLine("(`CrossValidationReport.EstimateHeldOutError`): leave-one-prompt-size-out errors for held-out configurations at unprofiled");
         md.AppendLine("prompt sizes, leave-one-configuration-out errors for the rest, mixed in the proportion the held-out set has; where the runtimes are");
-        md.AppendLine("rounded to a clock step (1 ms in these logs), the configuration folds' errors are widened by the rounding of a short held-out query and its anchor.");
+        md.AppendLine(CultureInfo.InvariantCulture, $"rounded to a clock step ({ClockSteps(grids)}), the configuration folds' errors are widened by the rounding of a short held-out query and its anchor.");
         md.AppendLine("Medians and p90s are type-7 percentiles: linear interpolation between closest ranks (`Percentiles`, the default of NumPy and Excel's PERCENTILE.INC).");
         md.AppendLine();
         md.AppendLine("Methods:");
@@ -173,4 +173,14 @@ internal static class AccuracyReport
     private static string Ratio(double? estimate, double real) => estimate is { } e && real > 1e-6 ? (e / real).ToString("F2", CultureInfo.InvariantCulture) : "–";
 
     private static string Check(bool ok) => ok ? "yes" : "**no**";
+
+    // The clock steps the grids' runtimes are rounded to, as the estimate detects them: one phrase for all when alike.
+    private static string ClockSteps(IReadOnlyList<ProfilingGrid> grids)
+    {
+        static string Step(double s) => s > 0 ? FormattableString.Invariant($"{s * 1e3:G3} ms") : "none";
+        var steps = grids.Select(g => g.MeasurementResolutionSeconds).ToList();
+        return steps.Distinct().Count() == 1
+            ? steps[0] > 0 ? $"here every grid's runtimes are whole multiples of {Step(steps[0])}" : "none of these grids is"
+            : "here " + string.Join(", ", grids.Select((g, i) => $"`{g.Name}`: {Step(steps[i])}"));
+    }
 }

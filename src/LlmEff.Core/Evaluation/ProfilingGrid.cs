@@ -59,6 +59,13 @@ public sealed class ProfilingGrid
     /// <summary>Number of configurations.</summary>
     public int Count => _runtimes.Count;
 
+    /// <summary>
+    /// The clock step the grid's runtimes are recorded at, read off the values (e.g. 0.001 for logs in whole
+    /// milliseconds); 0 where none is detected (a continuous clock). The fit's error estimate widens short held-out
+    /// queries by it (<see cref="CrossValidationReport.MeasurementResolutionSeconds"/>).
+    /// </summary>
+    public double MeasurementResolutionSeconds => MeasurementResolution.DetectStepSeconds(_runtimes.Values);
+
     /// <summary>The measured runtime of a configuration, as a sample.</summary>
     /// <exception cref="KeyNotFoundException">The grid does not hold that configuration.</exception>
     public ProfilingSample Measure(int promptTokens, int outputTokens)
