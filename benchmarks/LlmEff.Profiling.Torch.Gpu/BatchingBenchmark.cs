@@ -46,6 +46,7 @@ internal static class BatchingBenchmark
         using var model = DecoderTransformer.Create(arch, options, device);
         var weightBytesRead = (arch.ParameterCount - arch.EmbeddingParameters + (arch.TiedEmbeddings ? (long)arch.VocabularySize * arch.HiddenSize : 0)) * (double)precision.BytesPerElement();
         var kvPerTokenPerQuery = arch.KvCacheElementsPerToken * (double)precision.BytesPerElement();
+        var gpu = device.type == DeviceType.CUDA ? NvmlGpu.TryOpen(0) : null;
 
         // 1. Decode step at p = stepPrompt: (t(p, 1 + n) − t(p, 1)) / n, minimum of 3 after a warm-up. One engine per process
         // (the largest bucket's caches fill the GPU, and libtorch keeps a freed decoder's memory): the fused step, or with
@@ -93,8 +94,12 @@ internal static class BatchingBenchmark
 
                 // The decode steps alone: clock started after the prefill has finished (minimum of 3); and that prefill's own
                 // time inside a generating run, beside t1's (where the two differ, the end-to-end step is not the loop's).
+                // NVML's SM clock and clock-event reasons right after each pass's prefill and after its decode (lowest clock,
+                // reasons OR-ed over the passes): whether the power limiter holds the clocks down into the decode steps.
                 var loop = double.MaxValue;
                 var prefillInRun = double.MaxValue;
+                int? clockAfterPrefill = null, clockAfterDecode = null;
+                ulong? reasonsAfterPrefill = null, reasonsAfterDecode = null;
                 for (var pass = 0; pass < 3; pass++)
                 {
                     using var prompt = Prompts(arch, device, b, stepPrompt, pass);
@@ -105,10 +110,12 @@ internal static class BatchingBenchmark
                     {
                         DeviceLimits.Sync(device);
                         prefillInRun = Math.Min(prefillInRun, whole.Elapsed.TotalSeconds);
+                        (clockAfterPrefill, reasonsAfterPrefill) = Clocks(gpu, clockAfterPrefill, reasonsAfterPrefill); // before the loop's clock starts
                         clock = Stopwatch.StartNew();
                     });
                     DeviceLimits.Sync(device);
                     loop = Math.Min(loop, clock!.Elapsed.TotalSeconds / n);
+                    (clockAfterDecode, reasonsAfterDecode) = Clocks(gpu, clockAfterDecode, reasonsAfterDecode);
                 }
 
                 // The same end-to-end step with each run started after half a second idle (b >= 8, where the end-to-end step
@@ -131,7 +138,14 @@ internal static class BatchingBenchmark
                 {
                     ["b"] = b, ["step_seconds"] = step, ["step_after_idle_seconds"] = afterIdle, ["decode_loop_step_seconds"] = loop, ["memory_bound_seconds"] = memBound, ["compute_bound_seconds"] = computeBound,
                     ["over_larger_bound"] = step / bound, ["prefill_seconds"] = t1, ["prefill_in_generating_run_seconds"] = prefillInRun, ["prefill_tokens_per_second"] = b * stepPrompt / t1,
+                    ["sm_clock_after_prefill_mhz"] = clockAfterPrefill, ["clock_reasons_after_prefill"] = reasonsAfterPrefill,
+                    ["sm_clock_after_decode_mhz"] = clockAfterDecode, ["clock_reasons_after_decode"] = reasonsAfterDecode,
                 });
+                if (gpu is not null)
+                {
+                    log.LogInformation("{Model} b={B}: SM clock after prefill {C1} MHz (reasons 0x{R1:x}), after decode {C2} MHz (reasons 0x{R2:x})", arch.Name, b, clockAfterPrefill, reasonsAfterPrefill ?? 0, clockAfterDecode, reasonsAfterDecode ?? 0);
+                }
+
                 log.LogInformation("{Model} {What} b={B}: decode step {Step:F3} ms (after idle {Idle} ms, decode loop alone {Loop:F3} ms), bound {Bound:F3} ms ({Kind}), {Ratio:F2}x; prefill {Pf:F4} s (in a generating run {PfRun:F4} s)", arch.Name, what, b, step * 1e3, afterIdle is { } ai ? (ai * 1e3).ToString("F3", CultureInfo.InvariantCulture) : "-", loop * 1e3, bound * 1e3, memBound >= computeBound ? "memory" : "compute", step / bound, t1, prefillInRun);
                 if (decoder.UsesFusedKernels)
                 {
@@ -377,6 +391,18 @@ internal static class BatchingBenchmark
     }
 
     /// <summary>The prediction, or null where a non-physical fit has none (counted as a 100% error by Evaluate).</summary>
+    // The GPU's SM clock and clock-event reasons now, folded into the lowest clock and the OR of the reasons so far.
+    private static (int? Clock, ulong? Reasons) Clocks(NvmlGpu? gpu, int? lowest, ulong? reasons)
+    {
+        if (gpu?.SmClockMegahertz() is not { } mhz)
+        {
+            return (lowest, reasons);
+        }
+
+        var now = gpu.ClockEventReasons();
+        return (Math.Min(lowest ?? int.MaxValue, mhz), now is null ? reasons : (reasons ?? 0) | now);
+    }
+
     private static double? PredictOrNull(BatchedRuntimeModel fit, int p, int o, int b)
     {
         try

@@ -10,6 +10,7 @@ namespace LlmEff.Profiling.Torch;
 public sealed unsafe class NvmlGpu
 {
     private const int Success = 0;
+    private const int SmClockDomain = 1; // NVML_CLOCK_SM
     private static readonly Lazy<Api?> Loaded = new(Api.TryLoad);
     private readonly IntPtr _device;
 
@@ -85,6 +86,26 @@ public sealed unsafe class NvmlGpu
         return Loaded.Value!.GetPowerLimit(_device, &milliwatts) == Success ? milliwatts / 1000.0 : null;
     }
 
+    /// <summary>The SM clock now in MHz (<c>nvmlDeviceGetClockInfo</c>, graphics/SM domain), or null where unsupported.</summary>
+    public int? SmClockMegahertz()
+    {
+        var api = Loaded.Value!;
+        uint mhz;
+        return api.GetClockInfo is not null && api.GetClockInfo(_device, SmClockDomain, &mhz) == Success ? (int)mhz : null;
+    }
+
+    /// <summary>
+    /// Why the clocks are below their maximum now, as NVML's bit mask (<c>nvmlDeviceGetCurrentClocksEventReasons</c>, or
+    /// its older name <c>...ThrottleReasons</c>): 0x1 idle, 0x4 software power cap, 0x8 hardware slowdown, 0x20 software
+    /// thermal, 0x40 hardware thermal, 0x80 hardware power brake; 0 when at full clocks; null where unsupported.
+    /// </summary>
+    public ulong? ClockEventReasons()
+    {
+        var api = Loaded.Value!;
+        ulong reasons;
+        return api.GetClockEventReasons is not null && api.GetClockEventReasons(_device, &reasons) == Success ? reasons : null;
+    }
+
     private static void Check(int code, string function)
     {
         if (code != Success)
@@ -111,6 +132,10 @@ public sealed unsafe class NvmlGpu
         public delegate* unmanaged<IntPtr, ulong*, int> GetTotalEnergy;
         public delegate* unmanaged<IntPtr, uint*, int> GetPowerUsage;
         public delegate* unmanaged<IntPtr, uint*, int> GetPowerLimit;
+
+        // Optional (diagnostics): null where the driver lacks them.
+        public delegate* unmanaged<IntPtr, int, uint*, int> GetClockInfo;
+        public delegate* unmanaged<IntPtr, ulong*, int> GetClockEventReasons;
 
         public static Api? TryLoad()
         {
@@ -139,6 +164,8 @@ public sealed unsafe class NvmlGpu
                     GetTotalEnergy = (delegate* unmanaged<IntPtr, ulong*, int>)F("nvmlDeviceGetTotalEnergyConsumption"),
                     GetPowerUsage = (delegate* unmanaged<IntPtr, uint*, int>)F("nvmlDeviceGetPowerUsage"),
                     GetPowerLimit = (delegate* unmanaged<IntPtr, uint*, int>)F("nvmlDeviceGetEnforcedPowerLimit"),
+                    GetClockInfo = (delegate* unmanaged<IntPtr, int, uint*, int>)F("nvmlDeviceGetClockInfo"),
+                    GetClockEventReasons = (delegate* unmanaged<IntPtr, ulong*, int>)(F("nvmlDeviceGetCurrentClocksEventReasons") is var r and not 0 ? r : F("nvmlDeviceGetCurrentClocksThrottleReasons")),
                 };
                 return api.GetHandleByIndex is null || api.GetName is null || api.GetMemoryInfo is null || api.GetDriverVersion is null
                     || api.GetCudaDriverVersion is null || api.GetTotalEnergy is null || api.GetPowerUsage is null || api.GetPowerLimit is null ? null : api;
