@@ -116,13 +116,21 @@ public static class ParallelComposition
             AcceleratorCount = accelerators,
             Notes = Join(first.Notes, string.Create(CultureInfo.InvariantCulture, $"{stages.Count} pipeline stages composed with stage-to-stage transfers over {stageLink.Name} ({stageLink.Source})")),
         };
-        return RuntimeModel.Create(
-            new PiecewiseLinearFunction(knots),
-            stages.Sum(s => s.PerOutputTokenSeconds) + Transfer(1),
-            stages.Sum(s => s.PerOutputTokenContextSeconds),
-            knee,
-            stages.Sum(s => s.OverheadSeconds),
-            metadata).WithWarnings(stages.SelectMany(s => s.Warnings).Distinct().ToArray());
+        var pe = new PiecewiseLinearFunction(knots);
+        var g = stages.Sum(s => s.PerOutputTokenSeconds) + Transfer(1);
+        var g1 = stages.Sum(s => s.PerOutputTokenContextSeconds);
+        var overhead = stages.Sum(s => s.OverheadSeconds);
+        var warnings = stages.SelectMany(s => s.Warnings).Distinct().ToArray();
+        if (warnings.Length == 0)
+        {
+            return RuntimeModel.Create(pe, g, g1, knee, overhead, metadata);
+        }
+
+        // A stage fit kept non-physical (its warnings say why) makes the chain so too, as a shard does with its
+        // collectives added; its sum may then be what the stage alone would be refused for (a negative g). The kept
+        // stage's record (its trials' aggregation) comes along, so the file of the chain loads as a kept fit's does.
+        RuntimeModelPhysics.ValidateParameters(pe, g, g1, overhead, PromptEncodingMode.Interpolate, keptNonPhysical: true, contextKneeTokens: knee);
+        return new RuntimeModel(pe, g, overhead, double.NaN, null, null, stages.First(s => s.Warnings.Count > 0).Aggregation, metadata, g1, PromptEncodingMode.Interpolate, warnings, knee);
     }
 
     private static string Join(string? a, string b) => string.IsNullOrEmpty(a) ? b : a + "; " + b;

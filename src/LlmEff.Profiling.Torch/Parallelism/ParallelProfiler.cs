@@ -175,9 +175,9 @@ public sealed class ParallelProfiler
             }
 
             var fit = plan.IsBatched ? batchedShard!.BatchModels[0] : profile.Fit(Options.FitOptions);
-            // A negative g kept on purpose (KeepNonPhysicalFit: the fit's warnings say so) passes through one stage as it is;
-            // chaining stages adds their g, which a negative one would make meaningless, so that is refused either way.
-            if (fit.PerOutputTokenSeconds < 0 && (stages > 1 || !Options.FitOptions.KeepNonPhysicalFit))
+            // A negative g kept on purpose (KeepNonPhysicalFit: the fit's warnings say so) passes through, into the chained
+            // stages too, which then carry its warnings (ParallelComposition.ComposePipeline).
+            if (fit.PerOutputTokenSeconds < 0 && !Options.FitOptions.KeepNonPhysicalFit)
             {
                 throw new InvalidOperationException(FormattableString.Invariant(
                     $"{architecture.Name} stage {s}: the fitted per-output-token time is negative ({fit.PerOutputTokenSeconds:G3} s): the timings are noisier than a decode step. Profile on an idle device, with more trials or longer outputs."));

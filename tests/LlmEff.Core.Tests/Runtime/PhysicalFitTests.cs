@@ -142,6 +142,26 @@ public class PhysicalFitTests
     }
 
     [Fact]
+    public void A_pipeline_with_a_stage_kept_at_a_negative_g_is_kept_too_with_its_warnings()
+    {
+        var kept = RuntimeModel.Fit(Shrinking(), new RuntimeFitOptions { KeepNonPhysicalFit = true });
+        var physical = RuntimeModel.Create([(1, 0.02), (1536, 0.3)], 0.01);
+
+        var pipeline = LlmEff.Core.Parallelism.ParallelComposition.ComposePipeline([physical, kept], 4096, LlmEff.Core.Hardware.Interconnects.InfiniBandHdr);
+
+        Assert.Equal(kept.Warnings, pipeline.Warnings);
+        Assert.True(pipeline.PerOutputTokenSeconds < 0);
+        Assert.Equal(kept.PerOutputTokenSeconds + physical.PerOutputTokenSeconds, pipeline.PerOutputTokenSeconds, 4);
+        Assert.All(new[] { (1, 1), (512, 64), (1536, 2000) }, q => Assert.True(pipeline.Predict(q.Item1, q.Item2) >= 0));
+        // Its file loads as a kept fit's does (the kept stage's record comes along).
+        var back = RuntimeModelJson.Deserialize(pipeline.ToJson());
+        Assert.Equal(pipeline.PerOutputTokenSeconds, back.PerOutputTokenSeconds, 12);
+        Assert.Equal(pipeline.Warnings.Count, back.Warnings.Count);
+        // Physical stages alone still compose through the checks of RuntimeModel.Create.
+        Assert.Empty(LlmEff.Core.Parallelism.ParallelComposition.ComposePipeline([physical, physical], 4096, LlmEff.Core.Hardware.Interconnects.InfiniBandHdr).Warnings);
+    }
+
+    [Fact]
     public void EditedFile_WithNegativeG_AndNoFitRecord_IsRejectedEvenWithWarnings()
     {
         // Only a fit's own record (aggregation plus warnings) may carry a negative g; a given model may not.
