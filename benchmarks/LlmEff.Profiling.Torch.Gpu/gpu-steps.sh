@@ -6,6 +6,8 @@
 #   STEPS="kc bj bl" END=400 bash benchmarks/LlmEff.Profiling.Torch.Gpu/gpu-steps.sh
 # TW, when set, is the attention split's busy-warp target for the blf/bjf steps (--attention-target-warps); MAXB, when
 # set, limits the bl/blf steps' batch sizes to MAXB (--max-batch).
+# Steps ending in d (kcd gcd bld bjd mqd mxd) are their step with every run-time kernel launched as a programmatic
+# dependent of the one before it (--dependent-launch); run each beside its plain step in the same call to compare.
 # END is the wall-clock budget in seconds for all steps (a step that would start with under 30 s left is skipped).
 # Where this machine's TorchSharp was patched for the CPU tests (../shared/torchsharp-cpu), pack.sh does not carry the
 # shim the patched library needs: copy $NUGET_PACKAGES/torchsharp/*/runtimes/linux-x64/native/libiosinit.so into
