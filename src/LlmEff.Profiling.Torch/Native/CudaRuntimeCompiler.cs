@@ -21,8 +21,7 @@ internal sealed unsafe class CudaRuntimeCompiler
     private readonly delegate* unmanaged<int*, int> _ctxGetDevice;
     private readonly delegate* unmanaged<int*, int, int, int> _deviceGetAttribute;
     private readonly delegate* unmanaged<int*, IntPtr, int, nuint, int> _occupancy;
-    private int _computeMajor;
-    private readonly ConcurrentDictionary<IntPtr, byte> _dependents = new(); // kernels built to wait for their predecessor
+    private readonly ConcurrentDictionary<IntPtr, byte> _dependents = new(); // kernels built to wait, on a device that can launch them early
 
     // CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION (cuda.h).
     private const int ProgrammaticStreamSerialization = 6;
@@ -50,10 +49,8 @@ internal sealed unsafe class CudaRuntimeCompiler
     /// </summary>
     public IReadOnlyDictionary<string, IntPtr> Compile(string source, string name, IEnumerable<string> kernels, bool dependentLaunches = false)
     {
-        int device, major, minor;
-        Check(_ctxGetDevice(&device), "cuCtxGetDevice (no current CUDA context: run a CUDA tensor operation first)");
-        Check(_deviceGetAttribute(&major, 75, device), "cuDeviceGetAttribute(major)");
-        Check(_deviceGetAttribute(&minor, 76, device), "cuDeviceGetAttribute(minor)");
+        var major = DeviceAttribute(75, "COMPUTE_CAPABILITY_MAJOR");
+        var minor = DeviceAttribute(76, "COMPUTE_CAPABILITY_MINOR");
         var (compiled, log, cubin) = OfflineNvrtc.Compile(source, name, (major * 10) + minor, verbose: false);
         if (!compiled)
         {
@@ -66,6 +63,8 @@ internal sealed unsafe class CudaRuntimeCompiler
             Check(_moduleLoadData(&module, img), "cuModuleLoadData");
         }
 
+        // Programmatic dependent launches exist from sm_90 and CUDA 12 (cuLaunchKernelEx).
+        var early = dependentLaunches && major >= 9 && _launchEx is not null;
         var result = new Dictionary<string, IntPtr>();
         foreach (var kernel in kernels)
         {
@@ -77,7 +76,7 @@ internal sealed unsafe class CudaRuntimeCompiler
             }
 
             result[kernel] = function;
-            if (dependentLaunches)
+            if (early)
             {
                 _dependents.TryAdd(function, 0);
             }
@@ -95,15 +94,14 @@ internal sealed unsafe class CudaRuntimeCompiler
     /// them on sm_90 and later (<c>cuLaunchKernelEx</c> with programmatic stream serialization), so that each is scheduled
     /// while its predecessor drains and starts at <c>GRID_DEPENDENCY()</c> (<see cref="RuntimeKernels.GridDependency"/>)
     /// the moment that predecessor's writes are visible. Off by default. A set already compiled keeps the way it was
-    /// built: only kernels that wait are ever launched this way. The device's compute capability is read once per process
-    /// (the GPUs of one process are alike).
+    /// built: only kernels that wait are ever launched this way.
     /// </summary>
     public static bool DependentLaunches { get; set; }
 
     /// <summary>Launches <paramref name="function"/> on a three-dimensional grid of one-dimensional blocks.</summary>
     public void Launch(IntPtr function, uint gridX, uint gridY, uint gridZ, uint blockX, IntPtr stream, void** arguments)
     {
-        if (_launchEx is null || !_dependents.ContainsKey(function) || ComputeMajor() < 9)
+        if (!_dependents.ContainsKey(function))
         {
             Check(_launch(function, gridX, gridY, gridZ, blockX, 1, 1, 0, stream, arguments, null), "cuLaunchKernel");
             return;
@@ -116,19 +114,6 @@ internal sealed unsafe class CudaRuntimeCompiler
             Stream = stream, Attributes = &attribute, AttributeCount = 1,
         };
         Check(_launchEx(&config, function, arguments, null), "cuLaunchKernelEx");
-    }
-
-    private int ComputeMajor()
-    {
-        if (_computeMajor == 0)
-        {
-            int device, major;
-            Check(_ctxGetDevice(&device), "cuCtxGetDevice");
-            Check(_deviceGetAttribute(&major, 75, device), "cuDeviceGetAttribute(major)");
-            _computeMajor = major;
-        }
-
-        return _computeMajor;
     }
 
     /// <summary>Registers per thread of a compiled kernel (CU_FUNC_ATTRIBUTE_NUM_REGS).</summary>
@@ -151,12 +136,15 @@ internal sealed unsafe class CudaRuntimeCompiler
     }
 
     /// <summary>SMs of the current device (CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT).</summary>
-    public int Multiprocessors()
+    public int Multiprocessors() => DeviceAttribute(16, "MULTIPROCESSOR_COUNT");
+
+    // A CUdevice_attribute of the current context's device.
+    private int DeviceAttribute(int attribute, string name)
     {
-        int device, sms;
-        Check(_ctxGetDevice(&device), "cuCtxGetDevice");
-        Check(_deviceGetAttribute(&sms, 16, device), "cuDeviceGetAttribute(MULTIPROCESSOR_COUNT)");
-        return sms;
+        int device, value;
+        Check(_ctxGetDevice(&device), "cuCtxGetDevice (no current CUDA context: run a CUDA tensor operation first)");
+        Check(_deviceGetAttribute(&value, attribute, device), $"cuDeviceGetAttribute({name})");
+        return value;
     }
 
     /// <summary>Local memory bytes per thread of a compiled kernel (CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES): its register spills and local arrays.</summary>
