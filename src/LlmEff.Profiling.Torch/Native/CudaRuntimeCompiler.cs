@@ -193,41 +193,6 @@ internal sealed unsafe class CudaRuntimeCompiler
         }
     }
 
-    /// <summary>NVRTC loaded from <c>LLMEFF_NVRTC</c>, the usual sonames (CUDA 13, 12, 11.2 as Debian ships it) or beside a PyTorch wheel's libtorch, or zero.</summary>
-    internal static IntPtr FindNvrtc()
-    {
-        var candidates = new List<string>();
-        if (Environment.GetEnvironmentVariable("LLMEFF_NVRTC") is { Length: > 0 } explicitPath)
-        {
-            candidates.Add(explicitPath);
-        }
-
-        candidates.AddRange(["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so", "libnvrtc.so.11.2"]);
-
-        // Beside the loaded libtorch: a PyTorch wheel's site-packages/nvidia/<pkg>/lib.
-        foreach (var torchLib in LoadedLibrary.LoadedPaths("libtorch_cuda.so"))
-        {
-            var sitePackages = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(torchLib)));
-            var nvidia = sitePackages is null ? null : Path.Combine(sitePackages, "nvidia");
-            if (nvidia is not null && Directory.Exists(nvidia))
-            {
-                candidates.AddRange(Directory.EnumerateFiles(nvidia, "libnvrtc.so*", SearchOption.AllDirectories)
-                    .Where(f => !f.Contains("builtins", StringComparison.Ordinal))
-                    .OrderByDescending(f => f, StringComparer.Ordinal));
-            }
-        }
-
-        foreach (var candidate in candidates)
-        {
-            if (NativeLibrary.TryLoad(candidate, out var handle))
-            {
-                return handle;
-            }
-        }
-
-        return IntPtr.Zero;
-    }
-
     // cuda.h's CUlaunchConfig (x86-64 layout).
     [StructLayout(LayoutKind.Sequential)]
     internal struct LaunchConfig

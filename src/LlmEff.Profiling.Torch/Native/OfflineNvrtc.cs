@@ -11,9 +11,9 @@ namespace LlmEff.Profiling.Torch;
 /// </summary>
 internal static unsafe class OfflineNvrtc
 {
-    private static readonly Lazy<IntPtr> Library = new(CudaRuntimeCompiler.FindNvrtc, LazyThreadSafetyMode.ExecutionAndPublication);
+    private static readonly Lazy<IntPtr> Library = new(Find, LazyThreadSafetyMode.ExecutionAndPublication);
 
-    /// <summary>Whether NVRTC could be loaded (<see cref="CudaRuntimeCompiler.FindNvrtc"/>'s search).</summary>
+    /// <summary>Whether NVRTC could be loaded (<see cref="Find"/>'s search).</summary>
     public static bool IsAvailable => Library.Value != IntPtr.Zero;
 
     /// <summary>The process's NVRTC library handle (searched for once), or zero; the run-time compiler binds to the same one.</summary>
@@ -109,6 +109,41 @@ internal static unsafe class OfflineNvrtc
         {
             destroy(&handle);
         }
+    }
+
+    /// <summary>NVRTC loaded from <c>LLMEFF_NVRTC</c>, the usual sonames (CUDA 13, 12, 11.2 as Debian ships it) or beside a PyTorch wheel's libtorch, or zero.</summary>
+    private static IntPtr Find()
+    {
+        var candidates = new List<string>();
+        if (Environment.GetEnvironmentVariable("LLMEFF_NVRTC") is { Length: > 0 } explicitPath)
+        {
+            candidates.Add(explicitPath);
+        }
+
+        candidates.AddRange(["libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so", "libnvrtc.so.11.2"]);
+
+        // Beside the loaded libtorch: a PyTorch wheel's site-packages/nvidia/<pkg>/lib.
+        foreach (var torchLib in LoadedLibrary.LoadedPaths("libtorch_cuda.so"))
+        {
+            var sitePackages = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetDirectoryName(torchLib)));
+            var nvidia = sitePackages is null ? null : Path.Combine(sitePackages, "nvidia");
+            if (nvidia is not null && Directory.Exists(nvidia))
+            {
+                candidates.AddRange(Directory.EnumerateFiles(nvidia, "libnvrtc.so*", SearchOption.AllDirectories)
+                    .Where(f => !f.Contains("builtins", StringComparison.Ordinal))
+                    .OrderByDescending(f => f, StringComparer.Ordinal));
+            }
+        }
+
+        foreach (var candidate in candidates)
+        {
+            if (NativeLibrary.TryLoad(candidate, out var handle))
+            {
+                return handle;
+            }
+        }
+
+        return IntPtr.Zero;
     }
 
     // nvrtcCompileProgram of the program with the options (pinned as NUL-terminated UTF-8 for the call); its result code.
