@@ -85,11 +85,11 @@ internal static class RuntimeKernels
     /// <summary>
     /// The whole program NVRTC compiles for <paramref name="source"/> in <paramref name="dtype"/>: the element type's
     /// definitions and <see cref="GridDependency"/>, then its defines and source; built for dependent launches where
-    /// <paramref name="dependentLaunches"/> is true (by default, as <see cref="CudaRuntimeCompiler.DependentLaunches"/> is set).
+    /// <paramref name="dependentLaunches"/> is true (<see cref="Compile"/> passes <see cref="CudaRuntimeCompiler.DependentLaunches"/>).
     /// </summary>
-    public static string Text(ScalarType dtype, KernelSource source, bool? dependentLaunches = null) =>
+    public static string Text(ScalarType dtype, KernelSource source, bool dependentLaunches = false) =>
         (dtype == ScalarType.Float32 ? "#define LLMEFF_FP32 1\n" : string.Empty)
-        + (dependentLaunches ?? CudaRuntimeCompiler.DependentLaunches ? "#define LLMEFF_DEPENDENT_LAUNCH 1\n" : string.Empty)
+        + (dependentLaunches ? "#define LLMEFF_DEPENDENT_LAUNCH 1\n" : string.Empty)
         + ElementType + GridDependency + source.Defines + source.Source;
 
     /// <summary>
