@@ -5,7 +5,7 @@ using LlmEff.Core;
 using LlmEff.Core.Evaluation;
 using LlmEff.Core.Planning;
 
-// dotnet run -c Release --project benchmarks/LlmEff.Accuracy.Harness -- [grid folder] [seeds]   (ABLATE=1 adds the ablation rows, LATE=1 the late short-output checks)
+// dotnet run -c Release --project benchmarks/LlmEff.Accuracy.Harness -- [grid folder] [seeds]   (ABLATE=1 adds the ablation rows, LATE=1 the late short-output checks, SHARES="0.1 0.12" the planner at those sweep shares)
 // Scores adaptive profiling (this build's planner and fit, and the previous planner as baseline) at 30 and 50 queries on
 // each measured grid and on seeded noisier variants of it, against the noise-relaxed bar of AccuracyTarget.
 // ... -- noise-floor [grid folder] [seeds] [budget]: the held-out p90 of the measured grid itself used as the prediction of
@@ -49,6 +49,12 @@ foreach (var file in Directory.GetFiles(folder, "*.csv").Order(StringComparer.Or
                     {
                         rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, FormattableString.Invariant($"current, 2 short checks from {from}"), target, LateChecks(grid, budget, from, 2), AdaptiveProfilingPlanner.FitOptions));
                     }
+                }
+
+                foreach (var sh in (Environment.GetEnvironmentVariable("SHARES") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    var share = double.Parse(sh, CultureInfo.InvariantCulture);
+                    rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, FormattableString.Invariant($"sweeps {share}"), target, Design(grid, budget, 0, share), AdaptiveProfilingPlanner.FitOptions));
                 }
 
                 if (Environment.GetEnvironmentVariable("ABLATE") == "1")
