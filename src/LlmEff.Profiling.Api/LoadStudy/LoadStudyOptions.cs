@@ -54,8 +54,8 @@ public sealed record LoadStudyOptions
     internal void Validate()
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(JournalPath, nameof(JournalPath));
-        CheckList(PromptTokens, nameof(PromptTokens), 0, "prompt sizes must be non-negative token counts");
-        CheckList(OutputTokens, nameof(OutputTokens), 1, "output lengths must be at least 1 token");
+        ApiProfilingOptions.CheckList(PromptTokens, nameof(PromptTokens), 0, "prompt sizes must be non-negative token counts");
+        ApiProfilingOptions.CheckList(OutputTokens, nameof(OutputTokens), 1, "output lengths must be at least 1 token");
         var hasConcurrency = ConcurrencyLevels is { Count: > 0 };
         var hasRates = RequestRates is { Count: > 0 };
         if (hasConcurrency == hasRates)
@@ -69,7 +69,7 @@ public sealed record LoadStudyOptions
 
         if (hasConcurrency)
         {
-            CheckList(ConcurrencyLevels, nameof(ConcurrencyLevels), 1, "concurrency levels must be at least 1 request in flight");
+            ApiProfilingOptions.CheckList(ConcurrencyLevels, nameof(ConcurrencyLevels), 1, "concurrency levels must be at least 1 request in flight");
             if (ConcurrencyLevels!.Max() is var highest && highest > MaximumConcurrency)
             {
                 throw new ArgumentOutOfRangeException(nameof(ConcurrencyLevels), highest, $"ConcurrencyLevels: at most {MaximumConcurrency} requests in flight.");
@@ -108,26 +108,5 @@ public sealed record LoadStudyOptions
 
         ApiProfilingOptions.CheckRequestTimeout(RequestTimeout);
         ArgumentNullException.ThrowIfNull(TimeProvider, nameof(TimeProvider));
-    }
-
-    private static void CheckList(IReadOnlyList<int>? values, string name, int min, string rule)
-    {
-        if (values is null || values.Count == 0)
-        {
-            throw new ArgumentException($"{name} is empty; give at least one value ({rule}).", name);
-        }
-
-        foreach (var v in values)
-        {
-            if (v < min)
-            {
-                throw new ArgumentOutOfRangeException(name, v, $"{name} contains {v}: {rule}.");
-            }
-        }
-
-        if (values.Distinct().Count() != values.Count)
-        {
-            throw new ArgumentException($"{name} lists a value twice ({string.Join(", ", values)}); give each once.", name);
-        }
     }
 }

@@ -83,9 +83,9 @@ public sealed record ApiProfilingOptions
     internal void Validate()
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(JournalPath, nameof(JournalPath));
-        CheckList(PromptTokens, nameof(PromptTokens), 0, "prompt sizes must be non-negative token counts");
-        CheckList(OutputTokens, nameof(OutputTokens), 1, "output lengths must be at least 1 token");
-        CheckList(ConcurrencyLevels, nameof(ConcurrencyLevels), 1, "concurrency levels must be at least 1");
+        CheckList(PromptTokens, nameof(PromptTokens), 0, "prompt sizes must be non-negative token counts", " and raise Trials for repeats");
+        CheckList(OutputTokens, nameof(OutputTokens), 1, "output lengths must be at least 1 token", " and raise Trials for repeats");
+        CheckList(ConcurrencyLevels, nameof(ConcurrencyLevels), 1, "concurrency levels must be at least 1", " and raise Trials for repeats");
         ArgumentOutOfRangeException.ThrowIfLessThan(Trials, 1, nameof(Trials));
         CheckRequestTimeout(RequestTimeout);
         ArgumentNullException.ThrowIfNull(Retry, nameof(Retry));
@@ -104,7 +104,8 @@ public sealed record ApiProfilingOptions
         }
     }
 
-    private static void CheckList(IReadOnlyList<int>? values, string name, int min, string rule)
+    /// <summary>A candidate list's checks, shared by the profiling and load-study options: non-empty, every value at least <paramref name="min"/>, no value twice (<paramref name="repeatHint"/> ends that message).</summary>
+    internal static void CheckList(IReadOnlyList<int>? values, string name, int min, string rule, string repeatHint = "")
     {
         if (values is null || values.Count == 0)
         {
@@ -121,7 +122,7 @@ public sealed record ApiProfilingOptions
 
         if (values.Distinct().Count() != values.Count)
         {
-            throw new ArgumentException($"{name} lists a value twice ({string.Join(", ", values)}); give each once and raise Trials for repeats.", name);
+            throw new ArgumentException($"{name} lists a value twice ({string.Join(", ", values)}); give each once{repeatHint}.", name);
         }
     }
 }

@@ -98,7 +98,7 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
         _token = zeros([maxBatch], ScalarType.Int64, model.Device);
         _position = zeros([1], ScalarType.Int64, model.Device);
         _history = zeros([maxBatch, capacityTokens + 1L], ScalarType.Int64, model.Device);
-        var unavailable = cudaGraphs == CudaGraphMode.Off ? null : GraphsUnavailableReason(model.Device);
+        var unavailable = cudaGraphs == CudaGraphMode.Off ? null : CudaGraph.UnavailableReasonFor(model.Device);
         if (cudaGraphs != CudaGraphMode.Off && unavailable is null && fusedKernels)
         {
             (_kernels, _attention, _attentionWide) = FusedKernelsFor(model, maxBatch);
@@ -298,21 +298,6 @@ public sealed partial class BatchedGreedyDecoder : IDisposable
             free,
             need.GpusNeeded(Math.Max(1, (total ?? free) - GpuMemoryRequirement.FixedOverheadBytes)),
             string.Create(CultureInfo.InvariantCulture, $"its weights are resident already, so the KV cache and workspace ({extra / (double)(1L << 30):F1} GiB) must fit the free memory; {GpuMemoryRequirement.BatchAdvice(capacityTokens, largest)}"));
-    }
-
-    private static string? GraphsUnavailableReason(Device device)
-    {
-        if (device.type != DeviceType.CUDA)
-        {
-            return $"the model is on {device}, and CUDA graphs need a CUDA device.";
-        }
-
-        if (device.index > 0)
-        {
-            return $"the model is on {device}; CUDA graphs are captured on the current device, cuda:0.";
-        }
-
-        return CudaGraph.IsAvailable ? null : CudaGraph.UnavailableReason;
     }
 
     private Tensor Invoke(Bucket bucket, string function, params object[] leading) =>

@@ -281,22 +281,6 @@ public sealed partial class GreedyDecoder
     private void DecodeStatic(int window) =>
         InvokeWithModel("decode_static", _token, _position, _history, WindowLength(window)).Dispose();
 
-    private static string? GraphsUnavailableReason(Device device)
-    {
-        if (device.type != DeviceType.CUDA)
-        {
-            return $"the model is on {device}, and CUDA graphs need a CUDA device.";
-        }
-
-        if (device.index > 0)
-        {
-            // Capture and replay use the current device's streams, which TorchSharp cannot switch.
-            return $"the model is on {device}; CUDA graphs are captured on the current device, cuda:0.";
-        }
-
-        return CudaGraph.IsAvailable ? null : CudaGraph.UnavailableReason;
-    }
-
     /// <summary>
     /// Captures one decode step per window. Every window first runs once eagerly on the capture stream, so cuBLAS handles,
     /// workspaces and kernels exist before capture; each step starts from position 0 (any position inside the window

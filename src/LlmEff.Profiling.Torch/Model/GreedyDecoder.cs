@@ -127,7 +127,7 @@ public sealed partial class GreedyDecoder : IDisposable
 
         if (cudaGraphs != CudaGraphMode.Off)
         {
-            var unavailable = GraphsUnavailableReason(model.Device);
+            var unavailable = CudaGraph.UnavailableReasonFor(model.Device);
             if (unavailable is null)
             {
                 _kernels = fusedKernels ? FusedKernelsFor(model) : null;

@@ -34,6 +34,23 @@ internal sealed unsafe partial class CudaGraph : IDisposable
     public static string UnavailableReason =>
         "CUDA graphs need libtorch's CUDA backend on Linux (libtorch_cuda.so and libc10_cuda.so with the at::cuda::CUDAGraph and c10::cuda stream entry points); none was found in this process.";
 
+    /// <summary>Why a one-device decoder on <paramref name="device"/> cannot capture its steps, or null when it can.</summary>
+    internal static string? UnavailableReasonFor(TorchSharp.torch.Device device)
+    {
+        if (device.type != DeviceType.CUDA)
+        {
+            return $"the model is on {device}, and CUDA graphs need a CUDA device.";
+        }
+
+        if (device.index > 0)
+        {
+            // Capture and replay use the current device's streams, which TorchSharp cannot switch.
+            return $"the model is on {device}; CUDA graphs are captured on the current device, cuda:0.";
+        }
+
+        return IsAvailable ? null : UnavailableReason;
+    }
+
     /// <summary>
     /// Captures the CUDA work that <paramref name="body"/> issues on the calling thread. The capture runs on a side stream
     /// (CUDA cannot capture the default stream), which becomes current for the body and is restored afterwards; the caller
