@@ -28,16 +28,18 @@ foreach (var file in Directory.GetFiles(folder, "*.csv").Order(StringComparer.Or
     {
         for (var seed = 0; seed < (scale == 1 ? 1 : seeds); seed++)
         {
-            var grid = scale == 1
-                ? NoisyGrid.FromCsv(file, new NoisyGridOptions { NoiseScale = 1, MinimumStdDevSeconds = 0 })
-                : NoisyGrid.FromCsv(file, new NoisyGridOptions { NoiseScale = scale, PromptLineResidual = lines, Seed = seed + 1 });
+            var (grid, repeat) = scale == 1
+                ? NoisyGrid.FromCsvWithRepeats(file, new NoisyGridOptions { NoiseScale = 1, MinimumStdDevSeconds = 0 })
+                : NoisyGrid.FromCsvWithRepeats(file, new NoisyGridOptions { NoiseScale = scale, PromptLineResidual = lines, Seed = seed + 1 });
             var target = AccuracyTarget.For(grid);
             var oldTarget = FloorWithoutHinge(grid);
             foreach (var budget in budgets)
             {
                 rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, "baseline", target, Baseline(grid, budget), BaselinePlanner.FitOptions));
-                var currentDesign = AccuracyStudy.AdaptiveDesign(grid, budget);
+                // The shipped planner, its repeated anchors answered with fresh draws of their noise (a grid would repeat its value).
+                var currentDesign = Repeated(grid, repeat, budget, new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens).RepeatedAnchors);
                 rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, "current", target, currentDesign, AdaptiveProfilingPlanner.FitOptions));
+                rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, "current, no repeated anchors", target, AccuracyStudy.AdaptiveDesign(grid, budget), AdaptiveProfilingPlanner.FitOptions));
                 // The same design fitted without the hinge decode model in DecodeModel.Auto (the fit before it was added).
                 rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, "current, Auto without hinge", target, currentDesign, AdaptiveProfilingPlanner.FitOptions with { AutoConsidersHinge = false }));
                 // The same planner with two short-output checks (the error estimate's trade: see AdaptiveProfilingPlanner.ShortOutputChecks).
@@ -48,6 +50,16 @@ foreach (var file in Directory.GetFiles(folder, "*.csv").Order(StringComparer.Or
                     foreach (var from in new[] { 40, 44 })
                     {
                         rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, FormattableString.Invariant($"current, 2 short checks from {from}"), target, LateChecks(grid, budget, from, 2), AdaptiveProfilingPlanner.FitOptions));
+                    }
+                }
+
+                foreach (var rp in (Environment.GetEnvironmentVariable("REPEATS") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    var count = int.Parse(rp, CultureInfo.InvariantCulture);
+                    var repeated = Repeated(grid, repeat, budget, count);
+                    foreach (var agg in new[] { TrialAggregation.Mean, TrialAggregation.Minimum })
+                    {
+                        rows.Add(Score(grid, Path.GetFileNameWithoutExtension(file), name, seed, budget, oldTarget, FormattableString.Invariant($"{count} repeats, {agg}"), target, repeated, AdaptiveProfilingPlanner.FitOptions with { Aggregation = agg }));
                     }
                 }
 
@@ -96,7 +108,7 @@ static List<ProfilingSample> Baseline(ProfilingGrid grid, int budget)
         .GetAwaiter().GetResult().ToList();
 
 static List<ProfilingSample> Checked(ProfilingGrid grid, int budget)
-    => new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens) { ShortOutputChecks = 2 }
+    => new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens) { ShortOutputChecks = 2, RepeatedAnchors = 0 }
         .RunAsync(budget, (q, _) => ValueTask.FromResult(grid.Measure(q.PromptTokens, q.OutputTokens)))
         .GetAwaiter().GetResult().ToList();
 
@@ -106,7 +118,7 @@ static List<ProfilingSample> Checked(ProfilingGrid grid, int budget)
 static List<ProfilingSample> LateChecks(ProfilingGrid grid, int budget, int from, int checks)
 {
     ValueTask<ProfilingSample> Measure(ConfigurationQuery q, CancellationToken _) => ValueTask.FromResult(grid.Measure(q.PromptTokens, q.OutputTokens));
-    var planner = new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens);
+    var planner = new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens) { RepeatedAnchors = 0 };
     var samples = planner.RunAsync(Math.Min(from, budget), Measure).GetAwaiter().GetResult().ToList();
     int pMin = grid.PromptTokens.Min(), pMax = grid.PromptTokens.Max();
     var pMid = grid.PromptTokens.Order().MinBy(p => Math.Abs(p - ((pMin + pMax) / 2.0)));
@@ -123,9 +135,24 @@ static List<ProfilingSample> LateChecks(ProfilingGrid grid, int budget, int from
 }
 
 static List<ProfilingSample> Design(ProfilingGrid grid, int budget, double confirmShare, double decodeShare)
-    => new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens) { ConfirmShare = confirmShare, DecodeShare = decodeShare }
+    => new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens) { ConfirmShare = confirmShare, DecodeShare = decodeShare, RepeatedAnchors = 0 }
         .RunAsync(budget, (q, _) => ValueTask.FromResult(grid.Measure(q.PromptTokens, q.OutputTokens)))
         .GetAwaiter().GetResult().ToList();
+
+// The shipped planner with `count` repeated anchors, each repeat answered with a fresh draw of that configuration's noise.
+static List<ProfilingSample> Repeated(ProfilingGrid grid, Func<int, int, int, double> repeat, int budget, int count)
+{
+    var trials = new Dictionary<(int, int), int>();
+    ValueTask<ProfilingSample> Measure(ConfigurationQuery q, CancellationToken _)
+    {
+        var k = trials.GetValueOrDefault((q.PromptTokens, q.OutputTokens));
+        trials[(q.PromptTokens, q.OutputTokens)] = k + 1;
+        return ValueTask.FromResult(new ProfilingSample(q.PromptTokens, q.OutputTokens, repeat(q.PromptTokens, q.OutputTokens, k)) { Trial = k });
+    }
+
+    return new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens) { RepeatedAnchors = count }
+        .RunAsync(budget, Measure).GetAwaiter().GetResult().ToList();
+}
 
 static Row Score(ProfilingGrid grid, string file, string variant, int seed, int budget, AccuracyTarget oldTarget, string planner, AccuracyTarget target, List<ProfilingSample> design, RuntimeFitOptions options)
 {

@@ -117,11 +117,14 @@ public static class AccuracyStudy
         }
     }
 
-    /// <summary>The adaptive planner's design on this grid within <paramref name="budget"/> queries.</summary>
+    /// <summary>
+    /// The adaptive planner's design on this grid within <paramref name="budget"/> queries, without repeated anchors: a grid
+    /// answers a repeated query with the value it holds, not a new measurement, so a repeat would cost a sweep and show no noise.
+    /// </summary>
     public static List<ProfilingSample> AdaptiveDesign(ProfilingGrid grid, int budget)
     {
         ArgumentNullException.ThrowIfNull(grid);
-        var planner = new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens);
+        var planner = new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens) { RepeatedAnchors = 0 };
         return planner.RunAsync(budget, (q, _) => ValueTask.FromResult(grid.Measure(q.PromptTokens, q.OutputTokens)))
             .GetAwaiter().GetResult().ToList();
     }

@@ -44,6 +44,22 @@ public static class NoisyGrid
     }
 
     /// <summary>
+    /// <see cref="FromCsv"/>'s grid (the same draws) and a function that measures a configuration again: trial <c>k ≥ 1</c> of
+    /// <c>(p, o)</c> keeps the line offset <c>δ_p</c> (a systematic residual repeats do not average out) and draws its own point
+    /// noise, seeded by the options' seed, <c>p</c>, <c>o</c> and <c>k</c>; trial 0 is the grid's value.
+    /// </summary>
+    internal static (ProfilingGrid Grid, Func<int, int, int, double> Repeat) FromCsvWithRepeats(string path, NoisyGridOptions options)
+    {
+        var table = CsvTable.ReadFile(path);
+        int cp = table.IndexOf("prompt_tokens"), co = table.IndexOf("output_tokens"), cs = table.IndexOf("stddev_seconds");
+        var stdDev = table.Rows.ToDictionary(
+            r => (int.Parse(r[cp], CultureInfo.InvariantCulture), int.Parse(r[co], CultureInfo.InvariantCulture)),
+            r => double.Parse(r[cs], CultureInfo.InvariantCulture));
+        var measured = new ProfilingGrid(Path.GetFileName(path), ProfilingSampleCsv.ReadFile(path));
+        return CreateWithRepeats(measured, (p, o) => stdDev.TryGetValue((p, o), out var s) ? s : 0, options);
+    }
+
+    /// <summary>
     /// The noisier variant of <paramref name="grid"/>: runtime <c>t(p, o) × (1 + δ_p) + sqrt(k² − 1) × σ(p, o) × z</c>
     /// with <c>k = NoiseScale</c>, <c>σ</c> at least <see cref="NoisyGridOptions.MinimumStdDevSeconds"/>, <c>δ_p</c> drawn once
     /// per prompt size with standard deviation <see cref="NoisyGridOptions.PromptLineResidual"/>, and standard normal <c>z</c>.
@@ -57,6 +73,11 @@ public static class NoisyGrid
         ArgumentNullException.ThrowIfNull(grid);
         ArgumentNullException.ThrowIfNull(stdDevSeconds);
         ArgumentNullException.ThrowIfNull(options);
+        return CreateWithRepeats(grid, stdDevSeconds, options).Grid;
+    }
+
+    internal static (ProfilingGrid Grid, Func<int, int, int, double> Repeat) CreateWithRepeats(ProfilingGrid grid, Func<int, int, double> stdDevSeconds, NoisyGridOptions options)
+    {
         options.Validate();
         var random = new Random(options.Seed);
         var lineOffset = grid.PromptTokens.ToDictionary(p => p, _ => options.PromptLineResidual * Normal(random));
@@ -64,13 +85,31 @@ public static class NoisyGrid
         var samples = new List<ProfilingSample>(grid.Count);
         foreach (var s in grid.All())
         {
-            var sigma = Math.Max(options.MinimumStdDevSeconds, stdDevSeconds(s.PromptTokens, s.OutputTokens));
-            var noisy = (s.RuntimeSeconds * (1 + lineOffset[s.PromptTokens])) + (extra * sigma * Normal(random));
-            samples.Add(s with { RuntimeSeconds = Math.Max(0.1 * s.RuntimeSeconds, noisy) });
+            samples.Add(s with { RuntimeSeconds = Draw(s.PromptTokens, s.OutputTokens, s.RuntimeSeconds, Normal(random)) });
         }
 
         var name = string.Create(CultureInfo.InvariantCulture, $"{grid.Name} (noise ×{options.NoiseScale:0.#}, lines {options.PromptLineResidual:0.#%}, seed {options.Seed})");
-        return new ProfilingGrid(name, samples);
+        var noisy = new ProfilingGrid(name, samples);
+        return (noisy, Repeat);
+
+        double Draw(int p, int o, double t, double z)
+        {
+            var sigma = Math.Max(options.MinimumStdDevSeconds, stdDevSeconds(p, o));
+            return Math.Max(0.1 * t, (t * (1 + lineOffset[p])) + (extra * sigma * z));
+        }
+
+        double Repeat(int p, int o, int trial)
+        {
+            if (trial == 0)
+            {
+                return noisy.Measure(p, o).RuntimeSeconds;
+            }
+
+            // HashCode is randomized per process; this mix is not, so a repeat draws the same in every run.
+            var key = unchecked((((((long)options.Seed * 1_000_003) + p) * 1_000_033) + o) * 1_000_037) + trial;
+            var r = new Random((int)(unchecked((ulong)key * 0x9E3779B97F4A7C15UL) >> 33));
+            return Draw(p, o, grid.Measure(p, o).RuntimeSeconds, Normal(r));
+        }
     }
 
     private static double Normal(Random random)

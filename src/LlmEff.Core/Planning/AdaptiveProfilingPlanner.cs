@@ -25,6 +25,7 @@ public sealed class AdaptiveProfilingPlanner
     private readonly int[] _prompts;
     private readonly int[] _outputs;
     private readonly int _shortOutputChecks;
+    private readonly int _repeatedAnchors = 2;
     private readonly double _decodeShare = 0.15;
     private readonly double _confirmShare;
     private readonly double _confirmNoiseThreshold = 0.005;
@@ -89,6 +90,24 @@ public sealed class AdaptiveProfilingPlanner
         init => _shortOutputChecks = value is >= 0 and <= 3 ? value : throw new ArgumentOutOfRangeException(nameof(ShortOutputChecks), value, "Give 0 to 3 short-output checks (the smallest, middle and largest prompt sizes at the second-smallest output length).");
     }
 
+    /// <summary>
+    /// Anchors measured a second time once every candidate prompt size has its smallest-output anchor (0 to 8): the ones with
+    /// the shortest runtimes, where a measurement's noise weighs most relative to the runtime, one query each. Their spread is
+    /// the noise that single-shot queries cannot show (<see cref="CrossValidationReport.TrialNoiseSeconds"/>), which the error
+    /// estimate (<see cref="Assess"/>) then adds for each unmeasured configuration and the anchor it is predicted from; the fit
+    /// pools each repeated anchor's trials (<see cref="RuntimeFitOptions.Aggregation"/>). They cost sweeps, not prompt sizes:
+    /// a budget too small to anchor every candidate prompt size makes none. Default 2 (two pairs of trials): on the Megatron
+    /// grids' noisier variants at 50 queries they brought the estimate within 2× of the real held-out p90 in 62 of 64 designs
+    /// instead of 53, at the price of two late sweeps (docs/benchmarks.md). Set 0 where a repeat cannot be a new measurement
+    /// (a table of measured runtimes answers it with the same value).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Not in [0, 8].</exception>
+    public int RepeatedAnchors
+    {
+        get => _repeatedAnchors;
+        init => _repeatedAnchors = value is >= 0 and <= 8 ? value : throw new ArgumentOutOfRangeException(nameof(RepeatedAnchors), value, "Give 0 to 8 repeated anchors (2 gives the error estimate two pairs of trials to read the noise from).");
+    }
+
     /// <summary>Relative break of order between neighbouring knots beyond which a lone knot is confirmed. Default 0.005.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Negative, NaN or infinite.</exception>
     public double ConfirmNoiseThreshold
@@ -133,6 +152,7 @@ public sealed class AdaptiveProfilingPlanner
     {
         ArgumentNullException.ThrowIfNull(measured);
         var runtimes = new Dictionary<(int P, int O), double>();
+        var trials = new Dictionary<(int P, int O), int>();
         var index = 0;
         foreach (var s in measured)
         {
@@ -144,6 +164,7 @@ public sealed class AdaptiveProfilingPlanner
             index++;
             var key = (s.PromptTokens, s.OutputTokens);
             runtimes[key] = runtimes.TryGetValue(key, out var t) ? Math.Min(t, s.RuntimeSeconds) : s.RuntimeSeconds;
+            trials[key] = trials.GetValueOrDefault(key) + 1;
         }
 
         int pMin = _prompts[0], pMax = _prompts[^1], oMin = _outputs[0], oMax = _outputs[^1];
@@ -169,6 +190,11 @@ public sealed class AdaptiveProfilingPlanner
             return confirm;
         }
 
+        if (NextRepeat(runtimes, trials, oMin) is { } repeat)
+        {
+            return repeat;
+        }
+
         var sweeps = runtimes.Keys.Count(k => k.O != oMin && !IsConfirmation(runtimes, k));
         var wantSweep = sweeps < DecodeShare * (runtimes.Count + 1);
         var pe = wantSweep ? null : NextPromptEncodingQuery(runtimes, oMin);
@@ -179,7 +205,7 @@ public sealed class AdaptiveProfilingPlanner
     /// Measures up to <paramref name="budget"/> configuration queries chosen by <see cref="Next"/>, continuing from
     /// <paramref name="alreadyMeasured"/> (a resumed run repeats nothing; earlier samples count against the budget).
     /// </summary>
-    /// <param name="budget">Total distinct configurations to have measured; at least 6 (the seed).</param>
+    /// <param name="budget">Total queries to have made: distinct configurations, plus the second trials of repeated anchors (<see cref="RepeatedAnchors"/>); at least 6 (the seed).</param>
     /// <param name="measure">Runs one query and returns its sample; write it to disk there so a crash loses nothing.</param>
     /// <param name="alreadyMeasured">Samples from an interrupted run, or null.</param>
     /// <param name="progress">Reports each finished query.</param>
@@ -208,7 +234,7 @@ public sealed class AdaptiveProfilingPlanner
 
         var configurations = samples.Select(s => (s.PromptTokens, s.OutputTokens)).ToHashSet();
         var answered = new Dictionary<ConfigurationQuery, ProfilingSample>();
-        while (configurations.Count < budget)
+        while (QueriesSpent(samples, configurations.Count) < budget)
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (Next(samples) is not { } query)
@@ -218,7 +244,7 @@ public sealed class AdaptiveProfilingPlanner
 
             // Next plans from the samples' own configurations, so a sample of another configuration than asked would have
             // it ask the same query again, for ever.
-            if (answered.TryGetValue(query, out var other))
+            if (answered.TryGetValue(query, out var other) && (other.PromptTokens, other.OutputTokens) != (query.PromptTokens, query.OutputTokens))
             {
                 throw new InvalidOperationException(string.Create(
                     CultureInfo.InvariantCulture,
@@ -242,10 +268,23 @@ public sealed class AdaptiveProfilingPlanner
             answered[query] = sample;
             samples.Add(sample);
             configurations.Add((query.PromptTokens, query.OutputTokens));
-            progress?.Report(new PlannerProgress(configurations.Count, budget, query));
+            progress?.Report(new PlannerProgress(QueriesSpent(samples, configurations.Count), budget, query));
         }
 
         return samples;
+    }
+
+    // The budget counts queries: each configuration once, and each repeated anchor's extra trials (RepeatedAnchors). Other
+    // repeated configurations (trials an earlier run brought in) do not count, as before repeats existed.
+    private int QueriesSpent(List<ProfilingSample> samples, int configurations)
+    {
+        if (RepeatedAnchors == 0)
+        {
+            return configurations;
+        }
+
+        var oMin = _outputs[0];
+        return configurations + samples.Where(s => s.OutputTokens == oMin).GroupBy(s => s.PromptTokens).Sum(g => Math.Min(g.Count(), 2) - 1);
     }
 
     // Shares of the budget; NaN would silently never trigger and values outside [0, 1] mean nothing.
@@ -294,6 +333,20 @@ public sealed class AdaptiveProfilingPlanner
         }
 
         return best;
+    }
+
+    // Once every candidate prompt size is anchored, the shortest anchors not yet measured twice, up to RepeatedAnchors of them.
+    private ConfigurationQuery? NextRepeat(Dictionary<(int P, int O), double> runtimes, Dictionary<(int P, int O), int> trials, int oMin)
+    {
+        if (RepeatedAnchors == 0 || _prompts.Any(p => !runtimes.ContainsKey((p, oMin))))
+        {
+            return null;
+        }
+
+        var repeated = _prompts.Count(p => trials[(p, oMin)] >= 2);
+        return repeated >= RepeatedAnchors
+            ? null
+            : _prompts.Where(p => trials[(p, oMin)] < 2).OrderBy(p => runtimes[(p, oMin)]).ThenBy(p => p).Select(p => (ConfigurationQuery?)new ConfigurationQuery(p, oMin)).First();
     }
 
     private ConfigurationQuery? NextPromptEncodingQuery(Dictionary<(int P, int O), double> runtimes, int oMin)

@@ -43,6 +43,21 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
     /// </summary>
     public double MeasurementResolutionSeconds { get; init; }
 
+    /// <summary>
+    /// Standard deviation of one trial's runtime, in seconds, from configurations measured more than once (the absolute part
+    /// of their spread: where the repeated configurations span runtimes 4× apart or more, variance <c>s² + r²·t²</c> is fitted
+    /// and <c>s</c> kept); 0 when no configuration was measured twice. Single-shot fold errors cannot show a held-out
+    /// measurement's own noise, nor that of the anchor its prediction rests on;
+    /// <see cref="EstimateHeldOutError(RuntimeModel, IEnumerable{ValueTuple{int, int}})"/> adds both from this.
+    /// </summary>
+    public double TrialNoiseSeconds { get; init; }
+
+    /// <summary>The median number of trials per configuration in the samples (1 for single-shot designs).</summary>
+    public int TrialsPerConfiguration { get; init; } = 1;
+
+    /// <summary>How the trials were combined per configuration (the fit options'); sets how much of <see cref="TrialNoiseSeconds"/> a configuration's value keeps.</summary>
+    internal TrialAggregation Aggregation { get; init; } = TrialAggregation.Minimum;
+
     /// <summary>Every fold's points pooled (whichever folds exist); null when none could be computed.</summary>
     public ErrorSummary? Combined { get; init; }
 
@@ -84,7 +99,9 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
     /// whose prompt size the model never profiled), the configuration folds' errors widened by the rounding of <see cref="MeasurementResolutionSeconds"/>
     /// of the held-out measurement and of the measurement its prediction rests on (two roundings, each of variance
     /// <c>step²/12</c>, relative to the predicted runtime of every configuration), less the rounding the folds' own predicted
-    /// points already carry (their mean relative variance). The folds alone see the model's error at
+    /// points already carry (their mean relative variance). Where configurations were measured more than once, each of the
+    /// two measurements' variance is instead the larger of that rounding and <see cref="TrialNoiseSeconds"/>² times what
+    /// aggregating <see cref="TrialsPerConfiguration"/> trials leaves of it (1/n for the mean, about 0.56 for the minimum of 3). The folds alone see the model's error at
     /// the swept long queries, where a millisecond is nothing; a held-out short query of a few tens of milliseconds deviates by
     /// its rounding whatever the model (A100 GPT-J-6B as measured: fold p90 0.16% against a real held-out p90 of 0.50%).
     /// The rounding is spread as a normal of the same variance (eight equal-probability points), so the result is
@@ -112,10 +129,14 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
         var profiled = model.PromptSizeFits.Select(f => f.PromptTokens).ToHashSet();
         var share = configurations.Count(c => !profiled.Contains(c.PromptTokens)) / (double)configurations.Length;
         var folds = EstimateHeldOutError(share);
-        // Two roundings (held-out and the anchor of its prediction), each of variance step²/12.
-        var roundingVariance = MeasurementResolutionSeconds * MeasurementResolutionSeconds * 2.0 / 12.0;
+        // Two measurements' noise (the held-out one and the anchor of its prediction), each the larger of the clock's
+        // rounding (variance step²/12) and what the trials' spread leaves after aggregation.
+        var perMeasurement = Math.Max(
+            MeasurementResolutionSeconds * MeasurementResolutionSeconds / 12.0,
+            TrialNoiseSeconds * TrialNoiseSeconds * TrialNoise.AggregateFactor(Aggregation, TrialsPerConfiguration));
+        var noiseVariance = 2.0 * perMeasurement;
         var twoComponent = SpansShortAndLongQueries();
-        if (folds is null || (!twoComponent && !(roundingVariance > 0)))
+        if (folds is null || (!twoComponent && !(noiseVariance > 0)))
         {
             return folds;
         }
@@ -151,7 +172,7 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
                 return;
             }
 
-            var noise = inverseSquare.Select(x => roundingVariance > 0 && x > foldInverseSquare ? Math.Sqrt(roundingVariance * (x - foldInverseSquare)) : 0).ToArray();
+            var noise = inverseSquare.Select(x => noiseVariance > 0 && x > foldInverseSquare ? Math.Sqrt(noiseVariance * (x - foldInverseSquare)) : 0).ToArray();
             var each = weight / (foldErrors.Count * noise.Length * NormalNodes.Length);
             foreach (var e in foldErrors)
             {
@@ -178,7 +199,7 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
             }
 
             var (relative, absolute) = FitRelativeAndAbsoluteVariance(ConfigurationFoldErrors, ConfigurationFoldSeconds);
-            absolute = Math.Max(absolute, roundingVariance);
+            absolute = Math.Max(absolute, noiseVariance);
             var each = weight / (atProfiled.Length * NormalNodes.Length);
             foreach (var t in atProfiled)
             {

@@ -14,14 +14,21 @@ public sealed partial class RuntimeModel
         ArgumentNullException.ThrowIfNull(samples);
         options ??= RuntimeFitOptions.Default;
         options.Validate();
-        var points = RuntimeModelFitter.Aggregate(RuntimeModelFitter.Validate(samples), options.Aggregation);
+        var validated = RuntimeModelFitter.Validate(samples);
+        var (noiseSeconds2, trials) = TrialNoise.From(validated);
+        var points = RuntimeModelFitter.Aggregate(validated, options.Aggregation);
         if (options.Decode is DecodeModel.Auto or DecodeModel.ContextHinge)
         {
             var chosen = RuntimeModelFitter.FitPoints(points, options, cancellationToken);
             options = options with { Decode = chosen.Decode, ContextKneeTokens = chosen.ContextKneeTokens };
         }
 
-        return RuntimeCrossValidation.Run(points, options, cancellationToken);
+        return RuntimeCrossValidation.Run(points, options, cancellationToken) with
+        {
+            TrialNoiseSeconds = Math.Sqrt(noiseSeconds2),
+            TrialsPerConfiguration = trials,
+            Aggregation = options.Aggregation,
+        };
     }
 
     /// <summary>Bootstrap intervals for <c>PE</c>, <c>g</c> and predictions (residual bootstrap, deterministic under <paramref name="seed"/>).</summary>

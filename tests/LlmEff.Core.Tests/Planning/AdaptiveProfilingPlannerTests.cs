@@ -36,10 +36,46 @@ public class AdaptiveProfilingPlannerTests
         var a = await planner.RunAsync(14, Measure, cancellationToken: TestContext.Current.CancellationToken);
         var b = await planner.RunAsync(14, Measure, cancellationToken: TestContext.Current.CancellationToken);
 
+        // 14 queries: every prompt size is anchored by the 13th, so the 14th measures the shortest anchor again.
         Assert.Equal(14, a.Count);
         Assert.Equal(a, b);
-        Assert.Equal(14, a.Select(s => (s.PromptTokens, s.OutputTokens)).Distinct().Count());
+        Assert.Equal(13, a.Select(s => (s.PromptTokens, s.OutputTokens)).Distinct().Count());
+        Assert.Equal([1], a.GroupBy(s => (s.PromptTokens, s.OutputTokens)).Where(g => g.Count() == 2).Select(g => g.Key.PromptTokens));
+
+        var single = await new AdaptiveProfilingPlanner(Prompts, Outputs) { RepeatedAnchors = 0 }.RunAsync(14, Measure, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(14, single.Select(s => (s.PromptTokens, s.OutputTokens)).Distinct().Count());
     }
+
+    [Fact]
+    public async Task RepeatedAnchors_WaitForEveryPromptSizeAndCountAgainstTheBudget()
+    {
+        var planner = new AdaptiveProfilingPlanner(Prompts, Outputs) { RepeatedAnchors = 3 };
+
+        // Ten prompt sizes: until each has its anchor no query repeats one (a budget of 12 spends none on repeats).
+        var early = await planner.RunAsync(12, Measure, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(12, early.Select(s => (s.PromptTokens, s.OutputTokens)).Distinct().Count());
+        Assert.Contains(early, s => s.OutputTokens == 1 && s.PromptTokens == 768);
+
+        var queries = new List<ConfigurationQuery>();
+        var full = await planner.RunAsync(20, (q, ct) => { queries.Add(q); return Measure(q, ct); }, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(20, full.Count);
+        var repeated = full.GroupBy(s => (s.PromptTokens, s.OutputTokens)).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        Assert.Equal([(1, 1), (64, 1), (128, 1)], repeated.Order());
+
+        // The repeats come right after the last anchor, shortest first, and a resumed run counts them.
+        var allAnchored = Enumerable.Range(0, queries.Count).First(i => Prompts.All(p => queries.Take(i + 1).Contains(new ConfigurationQuery(p, 1))));
+        Assert.Equal([new(1, 1), new(64, 1), new(128, 1)], queries.Skip(allAnchored + 1).Take(3));
+        var calls = 0;
+        var resumed = await planner.RunAsync(20, (q, ct) => { calls++; return Measure(q, ct); }, alreadyMeasured: full.Take(15), cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(5, calls);
+        Assert.Equal(full, resumed);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(9)]
+    public void RepeatedAnchors_OutOfRangeIsRefused(int count)
+        => Assert.Equal("RepeatedAnchors", Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveProfilingPlanner(Prompts, Outputs) { RepeatedAnchors = count }).ParamName);
 
     [Fact]
     public async Task RunAsync_ResumesWithoutRepeatingQueries()
@@ -111,7 +147,7 @@ public class AdaptiveProfilingPlannerTests
         var design = await planner.RunAsync(16, Measure, cancellationToken: TestContext.Current.CancellationToken);
         var assessment = planner.Assess(design, cancellationToken: TestContext.Current.CancellationToken);
 
-        Assert.Equal((Prompts.Length * Outputs.Length) - 16, assessment.UnmeasuredConfigurations);
+        Assert.Equal((Prompts.Length * Outputs.Length) - design.Select(s => (s.PromptTokens, s.OutputTokens)).Distinct().Count(), assessment.UnmeasuredConfigurations);
         Assert.NotNull(assessment.EstimatedHeldOutError);
         Assert.Equal(0.03, assessment.Model.PerOutputTokenSeconds, 1e-9);
         Assert.False(assessment.BudgetTooSmallFor(0.01));
