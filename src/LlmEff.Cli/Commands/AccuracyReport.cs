@@ -30,7 +30,7 @@ internal static class AccuracyReport
         md.AppendLine("- **paper (§3.4)**: the paper's prompt sizes P = {1, 256, 512, 1024, 1536} (each replaced by the grid's nearest where the grid lacks it) × every output length; per-prompt lines, one `g`, linear interpolation.");
         md.AppendLine("- **paper design, LlmEff fit**: the same queries, `DecodeModel.Auto` (constant `g`, `g0 + g1·i` or the hinge `g0 + g1·max(0, i − c0)`, chosen by cross-validation) and monotone `PE`.");
         md.AppendLine("- **HELM estimator**: the paper's fitted knots read the way HELM reads its tables (`PromptEncodingMode.HelmNextKeyScaled`: next larger key scaled by p/key).");
-        md.AppendLine("- **adaptive (LlmEff)**: `AdaptiveProfilingPlanner`, as many queries as the paper's design, chosen one at a time from the grid, fitted with `AdaptiveProfilingPlanner.FitOptions`.");
+        md.AppendLine("- **adaptive (LlmEff)**: `AdaptiveProfilingPlanner`, as many queries as the paper's design, chosen one at a time from the grid, fitted with `AdaptiveProfilingPlanner.FitOptions`; without repeated anchors (`RepeatedAnchors = 0`), since a grid answers a repeated query with the value it holds, not a new measurement.");
         md.AppendLine();
         md.AppendLine("| grid | method | queries | profiling s | median | p90 | max | estimate median | estimate p90 | decode |");
         md.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
