@@ -48,6 +48,29 @@ public class ProfileCommandTests
     }
 
     [Fact]
+    public async Task ProfileApi_Adaptive_AsksThePlannersQueries_PrintsItsOwnEstimate_AndResumes()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency(), seed: 7);
+        using var dir = new TempDir();
+        string[] args =
+        [
+            "profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "", "--token-ids",
+            "--journal", dir.File("adaptive.jsonl"), "--prompts", "1,32,64,128,192,256,384,512", "--outputs", "1,8,16,32", "--trials", "1",
+            "--adaptive", "14", "-o", dir.File("model.json"),
+        ];
+        var output = new StringWriter();
+
+        Assert.Equal(0, LlmEffCommand.Run(args, output, new StringWriter()));
+        // 14 queries of one request: 12 configurations (every prompt size anchored, four sweeps), then the two shortest anchors again.
+        Assert.Equal(14, emulator.ReceivedCount);
+        Assert.Contains("adaptive: the fit's own estimate at the 20 candidates not measured: median", output.ToString(), StringComparison.Ordinal);
+        Assert.InRange(RuntimeModelJson.Load(dir.File("model.json")).PerOutputTokenSeconds, 0.001, 0.01);
+
+        Assert.Equal(0, LlmEffCommand.Run(args, new StringWriter(), new StringWriter()));
+        Assert.Equal(14, emulator.ReceivedCount);
+    }
+
+    [Fact]
     public async Task ProfileApi_WithTokenIds_ExportsRequestsThatFitTheSameModelThroughTheImporter()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency(), seed: 5);
@@ -163,6 +186,8 @@ public class ProfileCommandTests
     [InlineData("--prompts", "8,8", "--prompts and --outputs must not repeat a value; use --trials")]
     [InlineData("--timeout", "0", "--timeout 0")]
     [InlineData("--max-attempts", "0", "--max-attempts 0")]
+    [InlineData("--adaptive", "5", "--adaptive 5: give at least 6 queries")]
+    [InlineData("--adaptive", "10", "--adaptive chooses among the --prompts × --outputs candidates")]
     public async Task ProfileApi_BadPlan_FailsBeforeSendingAnything(string option, string value, string fragment)
     {
         await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency());

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using LlmEff.Core;
+using LlmEff.Core.Planning;
 using LlmEff.Core.Serialization;
 using LlmEff.Profiling.Api;
 using Microsoft.Extensions.Logging;
@@ -49,10 +50,11 @@ internal static class ProfileCommand
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed per request attempt before it counts as a timeout and is retried.", DefaultValueFactory = _ => 120 };
         var maxAttempts = new Option<int>("--max-attempts") { Description = "Attempts per request, the first included; transient failures (429, 5xx, timeouts, dropped connections) are retried with backoff.", DefaultValueFactory = _ => RetryPolicy.Default.MaxAttempts };
         var modelJson = new Option<FileInfo?>("--output", "-o") { Description = "Write the fitted denoised model as JSON here." };
+        var adaptive = new Option<int?>("--adaptive") { Description = "Adaptive profiling: the planner chooses this many queries among the --prompts × --outputs candidates (give a dense list), each --trials times, one request at a time; the fit reports its own error estimate at the candidates not measured." };
         var command = new Command("api", "Profile a model behind an OpenAI-compatible endpoint: synthetic exact-size prompts, trials, retries, resumable journal; prints the denoised fit.")
         {
             url, model, chat, tokenIds, keyEnv, encoding, journal, prompts, outputs, trials, stream, ignoreEos, noMinTokens, fitReported, maxRequests, timeout, maxAttempts, modelJson,
-            concurrency, requestRate, duration, seed, slo, exportRequests, summary,
+            concurrency, requestRate, duration, seed, slo, exportRequests, summary, adaptive,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -74,7 +76,7 @@ internal static class ProfileCommand
             if (load is not null)
             {
                 // Flags of the grid run have no meaning in a load study; ignoring one would surprise, so it is refused.
-                foreach (var (name, given) in new[] { ("--trials", Given(trials)), ("--max-attempts", Given(maxAttempts)), ("--output", Given(modelJson)), ("--fit-reported-length", parse.GetValue(fitReported)) })
+                foreach (var (name, given) in new[] { ("--trials", Given(trials)), ("--max-attempts", Given(maxAttempts)), ("--output", Given(modelJson)), ("--fit-reported-length", parse.GetValue(fitReported)), ("--adaptive", Given(adaptive)) })
                 {
                     if (given)
                     {
@@ -130,6 +132,7 @@ internal static class ProfileCommand
                 RequestTimeout = TimeSpan.FromSeconds(seconds),
                 Retry = RetryPolicy.Default with { MaxAttempts = attempts },
                 Budget = parse.GetValue(maxRequests) is { } cap ? new ProfilingBudget { MaxRequests = cap } : ProfilingBudget.Unlimited,
+                AdaptiveBudget = parse.GetValue(adaptive),
             };
             // Every flag is checked before the endpoint is built, which needs the API key: a typo gets its own answer first.
             CheckApiFlags(options, parse.GetValue(maxRequests));
@@ -203,7 +206,8 @@ internal static class ProfileCommand
                 output.WriteLine($"requests written to {requestsFile.FullName}");
             }
 
-            var report = DenoisedRuntimeAnalysis.Analyze(result.Records, fitReportedLength: parse.GetValue(fitReported));
+            // An adaptive design measures most prompt sizes at one output length: the planner's fit options allow that.
+            var report = DenoisedRuntimeAnalysis.Analyze(result.Records, options.AdaptiveBudget is null ? null : AdaptiveProfilingPlanner.FitOptions, fitReportedLength: parse.GetValue(fitReported));
             var m = report.Model;
             FitWarnings.Print(output, m);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"denoised g = {m.PerOutputTokenSeconds * 1e3:F3} ms/token, R² = {m.RSquared:F4}, mean CV = {report.MeanCoefficientOfVariation:F3}, raw runs above the denoised fit: {report.ShareAboveDenoised:P1}"));
@@ -219,6 +223,13 @@ internal static class ProfileCommand
                 output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  PE({knot.X}) = {knot.Y * 1e3:F2} ms"));
             }
 
+            if (result.Assessment is { } assessment)
+            {
+                output.WriteLine(assessment.EstimatedHeldOutError is { } e
+                    ? string.Create(CultureInfo.InvariantCulture, $"adaptive: the fit's own estimate at the {assessment.UnmeasuredConfigurations} candidates not measured: median {e.Median:P2}, p90 {e.P90:P2}; one request's noise, read from repeated ones: {NoiseMilliseconds(result):F2} ms")
+                    : $"adaptive: {assessment.UnmeasuredConfigurations} candidates not measured, and too few queries to estimate the error there (cross-validation needs three prompt sizes and a sweep); raise --adaptive.");
+            }
+
             if (parse.GetValue(modelJson) is { } target)
             {
                 RuntimeModelJson.Save(m.WithMetadata(m.Metadata with { ModelName = endpointOptions.Model, Metric = RuntimeMetric.Denoised, Source = endpoint.Description }), target.FullName);
@@ -230,6 +241,13 @@ internal static class ProfileCommand
         return command;
     }
 
+    // The trials' noise the estimate added (CrossValidationReport.TrialNoiseSeconds), from the same requests it was fitted on.
+    private static double NoiseMilliseconds(ApiProfilingResult result)
+    {
+        var samples = result.Records.Where(r => r.Concurrency == 1).Select(r => r.ToProfilingSample()).OfType<ProfilingSample>().ToList();
+        return RuntimeModel.CrossValidate(samples, AdaptiveProfilingPlanner.FitOptions with { KeepNonPhysicalFit = true }).TrialNoiseSeconds * 1e3;
+    }
+
     /// <summary>The most trials per configuration the profilers accept: beyond it the minimum no longer moves, only the bill.</summary>
     internal const int MaximumTrials = 10_000;
 
@@ -238,6 +256,16 @@ internal static class ProfileCommand
         if (options.Trials is < 1 or > MaximumTrials)
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--trials {options.Trials}: give 1 to {MaximumTrials} trials per configuration (the paper used 10)."));
+        }
+
+        if (options.AdaptiveBudget is < 6)
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--adaptive {options.AdaptiveBudget}: give at least 6 queries (the planner starts with the smallest, middle and largest prompt size at the smallest and largest output length)."));
+        }
+
+        if (options.AdaptiveBudget is not null && (options.PromptTokens.Count < 3 || options.OutputTokens.Count < 2))
+        {
+            throw new ArgumentException("--adaptive chooses among the --prompts × --outputs candidates: give at least three prompt sizes and two output lengths, more for it to choose from (e.g. --prompts 1,64,128,256,384,512,768,1024,1536).");
         }
 
         if (maxRequests is < 1)

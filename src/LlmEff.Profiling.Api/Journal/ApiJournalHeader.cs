@@ -82,6 +82,7 @@ public sealed record ApiJournalHeader
             Compare("request_rates", JoinRates(Plan.RequestRates), JoinRates(other.Plan.RequestRates));
             Compare("duration_seconds", Plan.DurationSeconds?.ToString("R", CultureInfo.InvariantCulture) ?? "none", other.Plan.DurationSeconds?.ToString("R", CultureInfo.InvariantCulture) ?? "none");
             Compare("max_requests_per_level", Plan.MaxRequestsPerLevel?.ToString(CultureInfo.InvariantCulture) ?? "none", other.Plan.MaxRequestsPerLevel?.ToString(CultureInfo.InvariantCulture) ?? "none");
+            Compare("adaptive_budget", Plan.AdaptiveBudget?.ToString(CultureInfo.InvariantCulture) ?? "none", other.Plan.AdaptiveBudget?.ToString(CultureInfo.InvariantCulture) ?? "none");
         }
 
         return differences;

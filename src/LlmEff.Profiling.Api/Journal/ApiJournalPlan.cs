@@ -23,4 +23,7 @@ public sealed record ApiJournalPlan(
 
     /// <summary>Requests per load-study level; null without a count cap.</summary>
     public int? MaxRequestsPerLevel { get; init; }
+
+    /// <summary>Queries of an adaptive run (<see cref="ApiProfilingOptions.AdaptiveBudget"/>); null for a grid run.</summary>
+    public int? AdaptiveBudget { get; init; }
 }

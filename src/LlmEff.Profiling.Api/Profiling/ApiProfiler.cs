@@ -1,3 +1,5 @@
+using LlmEff.Core;
+using LlmEff.Core.Planning;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -59,33 +61,9 @@ public sealed class ApiProfiler
             _logger.LogInformation(
                 "Profiling {Endpoint}: {Planned} planned requests, {Finished} already in {Journal}.",
                 _endpoint.Description, _options.PlannedRequests, finished.Count, journal.Path);
-            foreach (var (p, o, trial, concurrency) in Plan())
-            {
-                var pending = Enumerable.Range(0, concurrency)
-                    .Select(slot => new ApiRequestKey(p, o, trial, concurrency, slot, _options.Stream))
-                    .Where(key => !finished.Contains(key))
-                    .ToArray();
-                state.Skip(concurrency - pending.Length);
-                if (pending.Length == 0)
-                {
-                    continue;
-                }
-
-                // A partial batch would measure a different load, so the whole batch must fit the budget.
-                if (!budget.CanAfford(pending.Length, p, o))
-                {
-                    stop = ProfilingStopReason.BudgetExhausted;
-                    break;
-                }
-
-                var gate = new BatchGate(pending.Length);
-                var results = await Task.WhenAll(pending.Select(key => ExecuteAsync(key, journal, state, gate, cancellationToken))).ConfigureAwait(false);
-                if (results.Any(r => !r))
-                {
-                    stop = ProfilingStopReason.BudgetExhausted;
-                    break;
-                }
-            }
+            stop = _options.AdaptiveBudget is { } queries
+                ? await RunAdaptiveAsync(queries, previous, finished, journal, state, cancellationToken).ConfigureAwait(false)
+                : await RunGridAsync(finished, journal, state, cancellationToken).ConfigureAwait(false);
         }
 
         var usage = budget.Usage;
@@ -96,9 +74,11 @@ public sealed class ApiProfiler
                 usage.Requests, usage.Tokens, usage.Dollars);
         }
 
+        var records = ApiSampleJournal.Read(_options.JournalPath);
         return new ApiProfilingResult
         {
-            Records = ApiSampleJournal.Read(_options.JournalPath),
+            Records = records,
+            Assessment = _options.AdaptiveBudget is null ? null : Assess(records, cancellationToken),
             StopReason = stop,
             AttemptsThisRun = state.Attempts,
             Skipped = state.Skipped,
@@ -111,7 +91,147 @@ public sealed class ApiProfiler
 
     // What the journal must agree with before anything is appended to it.
     private ApiJournalHeader Header()
-        => ApiJournalHeader.For(_endpoint, _prompts.EncodingName, new ApiJournalPlan(_options.PromptTokens, _options.OutputTokens, _options.Trials, _options.ConcurrencyLevels, _options.Stream, _options.Seed));
+        => ApiJournalHeader.For(_endpoint, _prompts.EncodingName, new ApiJournalPlan(_options.PromptTokens, _options.OutputTokens, _options.Trials, _options.ConcurrencyLevels, _options.Stream, _options.Seed) { AdaptiveBudget = _options.AdaptiveBudget });
+
+    private async Task<ProfilingStopReason> RunGridAsync(HashSet<ApiRequestKey> finished, ApiSampleJournal journal, RunState state, CancellationToken cancellationToken)
+    {
+        foreach (var (p, o, trial, concurrency) in Plan())
+        {
+            var pending = Enumerable.Range(0, concurrency)
+                .Select(slot => new ApiRequestKey(p, o, trial, concurrency, slot, _options.Stream))
+                .Where(key => !finished.Contains(key))
+                .ToArray();
+            state.Skip(concurrency - pending.Length);
+            if (pending.Length == 0)
+            {
+                continue;
+            }
+
+            // A partial batch would measure a different load, so the whole batch must fit the budget.
+            if (!state.Budget.CanAfford(pending.Length, p, o))
+            {
+                return ProfilingStopReason.BudgetExhausted;
+            }
+
+            var gate = new BatchGate(pending.Length);
+            var results = await Task.WhenAll(pending.Select(key => ExecuteAsync(key, journal, state, gate, cancellationToken))).ConfigureAwait(false);
+            if (results.Any(r => !r))
+            {
+                return ProfilingStopReason.BudgetExhausted;
+            }
+        }
+
+        return ProfilingStopReason.Completed;
+    }
+
+    // The planner asks; each query is the configuration's trials, one request at a time. A resumed run rebuilds the planner's
+    // samples from the journal, so it asks the same queries again and only the requests not yet finished are sent.
+    private async Task<ProfilingStopReason> RunAdaptiveAsync(int queries, IReadOnlyList<ApiSampleRecord> previous, HashSet<ApiRequestKey> finished, ApiSampleJournal journal, RunState state, CancellationToken cancellationToken)
+    {
+        var planner = Planner();
+        var answered = previous.Where(r => r.Status == ApiSampleStatus.Succeeded && r.RuntimeSeconds is > 0).ToList();
+        var stop = ProfilingStopReason.Completed;
+        try
+        {
+            await planner.RunAsync(queries, MeasureAsync, PlannerSamples(answered, finished), progress: null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AdaptiveStop ex)
+        {
+            stop = ex.Reason;
+        }
+
+        return stop;
+
+        async ValueTask<ProfilingSample> MeasureAsync(ConfigurationQuery query, CancellationToken ct)
+        {
+            var (p, o) = (query.PromptTokens, query.OutputTokens);
+            ApiRequestKey[] keys;
+            if (_options.Trials == 1)
+            {
+                // One trial a query: a query asked again is the planner's repeated anchor, the configuration's next trial.
+                var next = Enumerable.Range(0, int.MaxValue).First(t => !finished.Contains(Key(p, o, t)));
+                keys = [Key(p, o, next)];
+            }
+            else
+            {
+                keys = Enumerable.Range(0, _options.Trials).Select(t => Key(p, o, t)).Where(k => !finished.Contains(k)).ToArray();
+                state.Skip(_options.Trials - keys.Length);
+            }
+
+            var fresh = new List<ApiSampleRecord>();
+            foreach (var key in keys)
+            {
+                if (!state.Budget.CanAfford(1, p, o))
+                {
+                    throw new AdaptiveStop(ProfilingStopReason.BudgetExhausted);
+                }
+
+                if (!await ExecuteAsync(key, journal, state, new BatchGate(1), ct, fresh.Add).ConfigureAwait(false))
+                {
+                    throw new AdaptiveStop(ProfilingStopReason.BudgetExhausted);
+                }
+
+                if (fresh[^1].Status != ApiSampleStatus.Failed)
+                {
+                    finished.Add(key);
+                }
+            }
+
+            // The planner reads the configuration's fastest answer (the denoised runtime); the fit later reads every trial.
+            var runtimes = answered.Concat(fresh)
+                .Where(r => r.PromptTokens == p && r.OutputTokens == o && r.Status == ApiSampleStatus.Succeeded && r.RuntimeSeconds is > 0 && (_options.Trials > 1 || keys.Contains(r.Key)))
+                .Select(r => r.RuntimeSeconds!.Value)
+                .ToList();
+            answered.AddRange(fresh.Where(r => r.Status == ApiSampleStatus.Succeeded && r.RuntimeSeconds is > 0));
+            return runtimes.Count > 0
+                ? new ProfilingSample(p, o, runtimes.Min()) { Trial = keys.Length == 1 ? keys[0].Trial : null }
+                : throw new AdaptiveStop(ProfilingStopReason.Unanswered);
+        }
+
+        ApiRequestKey Key(int p, int o, int trial) => new(p, o, trial, 1, 0, _options.Stream);
+    }
+
+    private AdaptiveProfilingPlanner Planner()
+        => _options.Trials == 1
+            ? new AdaptiveProfilingPlanner(_options.PromptTokens, _options.OutputTokens)
+            : new AdaptiveProfilingPlanner(_options.PromptTokens, _options.OutputTokens) { RepeatedAnchors = 0 }; // the trials show the noise
+
+    // What the planner has already measured: with one trial a query, every answered request (a configuration's second one is a
+    // repeated anchor); with several, one sample per configuration whose trials are all finished (the fastest answer), so a
+    // query cut short by a stop is asked again and sends only its missing trials.
+    private List<ProfilingSample> PlannerSamples(List<ApiSampleRecord> answered, HashSet<ApiRequestKey> finished)
+    {
+        if (_options.Trials == 1)
+        {
+            return answered.Select(r => new ProfilingSample(r.PromptTokens, r.OutputTokens, r.RuntimeSeconds!.Value) { Trial = r.Trial }).ToList();
+        }
+
+        return answered
+            .GroupBy(r => (r.PromptTokens, r.OutputTokens))
+            .Where(g => Enumerable.Range(0, _options.Trials).All(t => finished.Contains(new ApiRequestKey(g.Key.PromptTokens, g.Key.OutputTokens, t, 1, 0, _options.Stream))))
+            .Select(g => new ProfilingSample(g.Key.PromptTokens, g.Key.OutputTokens, g.Min(r => r.RuntimeSeconds!.Value)))
+            .ToList();
+    }
+
+    // The fit of every answered request, with the planner's own estimate at the candidates not measured; null while the seed is unfinished.
+    private PlanAssessment? Assess(IReadOnlyList<ApiSampleRecord> records, CancellationToken cancellationToken)
+    {
+        var samples = records.Where(r => r.Concurrency == 1).Select(r => r.ToProfilingSample()).OfType<ProfilingSample>().ToList();
+        try
+        {
+            return Planner().Assess(samples, cancellationToken: cancellationToken);
+        }
+        catch (ArgumentException ex)
+        {
+            _logger.LogWarning("The adaptive run's answers cannot be fitted yet: {Reason}", ex.Message);
+            return null;
+        }
+    }
+
+    private sealed class AdaptiveStop(ProfilingStopReason reason) : Exception
+    {
+        public ProfilingStopReason Reason { get; } = reason;
+    }
 
     // Trials are the outer loop inside each concurrency level so that slow periods of a shared API spread over
     // all configurations instead of hitting every trial of one.
@@ -133,7 +253,7 @@ public sealed class ApiProfiler
     }
 
     /// <returns>False when the budget refused an attempt (the run must stop).</returns>
-    private async Task<bool> ExecuteAsync(ApiRequestKey key, ApiSampleJournal journal, RunState state, BatchGate gate, CancellationToken cancellationToken)
+    private async Task<bool> ExecuteAsync(ApiRequestKey key, ApiSampleJournal journal, RunState state, BatchGate gate, CancellationToken cancellationToken, Action<ApiSampleRecord>? finished = null)
     {
         var clock = _options.TimeProvider;
         SyntheticPrompt prompt;
@@ -173,7 +293,7 @@ public sealed class ApiProfiler
                 if (attempts.Count > 0)
                 {
                     state.CountFailure(); // journaled as failed, so counted as failed
-                    Finish(journal, state, Failed(key, attempts, startedUtc, prompt));
+                    Finish(journal, state, Failed(key, attempts, startedUtc, prompt), finished);
                 }
 
                 return false;
@@ -195,7 +315,7 @@ public sealed class ApiProfiler
                     gate.Done();
                     var record = Succeeded(key, response, attempts, number, startedUtc, prompt, inFlight);
                     state.Budget.EndAttempt(key.PromptTokens, key.OutputTokens, record.EffectivePromptTokens, record.EffectiveOutputTokens);
-                    Finish(journal, state, record);
+                    Finish(journal, state, record, finished);
                     return true;
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -231,7 +351,7 @@ public sealed class ApiProfiler
                     "p={PromptTokens} o={OutputTokens} trial={Trial} failed for good after {Attempts} attempts: {Failure} {Message}",
                     key.PromptTokens, key.OutputTokens, key.Trial, number, failure.Kind, failure.Message);
                 state.CountFailure();
-                Finish(journal, state, Failed(key, attempts, startedUtc, prompt));
+                Finish(journal, state, Failed(key, attempts, startedUtc, prompt), finished);
                 return true;
             }
 
@@ -254,9 +374,10 @@ public sealed class ApiProfiler
         }
     }
 
-    private void Finish(ApiSampleJournal journal, RunState state, ApiSampleRecord record)
+    private void Finish(ApiSampleJournal journal, RunState state, ApiSampleRecord record, Action<ApiSampleRecord>? finished)
     {
         journal.Append(record);
+        finished?.Invoke(record);
         if (record.Issue is not null)
         {
             var level = state.CountSuspect() == 1 ? LogLevel.Warning : LogLevel.Debug;

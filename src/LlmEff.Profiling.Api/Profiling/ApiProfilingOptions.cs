@@ -19,6 +19,16 @@ public sealed record ApiProfilingOptions
     /// <summary>Concurrent requests per batch, one pass over the grid per level (load study, Figure 6). Default <c>{1}</c>.</summary>
     public IReadOnlyList<int> ConcurrencyLevels { get; init; } = [1];
 
+    /// <summary>
+    /// Queries of an adaptive run, or null (default) to measure the whole grid. When set, LlmEff.Core's
+    /// <see cref="LlmEff.Core.Planning.AdaptiveProfilingPlanner"/> chooses the configurations one at a time among
+    /// <see cref="PromptTokens"/> × <see cref="OutputTokens"/> (the candidates), each measured <see cref="Trials"/> times at
+    /// concurrency 1; with one trial a query, the planner's repeated anchors show the noise instead. Fit the records with
+    /// <see cref="LlmEff.Core.Planning.AdaptiveProfilingPlanner.FitOptions"/>; <see cref="ApiProfilingResult.Assessment"/>
+    /// holds the fit's own error estimate at the candidates not measured. At least 6; needs <see cref="ConcurrencyLevels"/> = {1}.
+    /// </summary>
+    public int? AdaptiveBudget { get; init; }
+
     /// <summary>Stream answers, recording time to first token and inter-token gaps. Default false.</summary>
     public bool Stream { get; init; }
 
@@ -78,7 +88,9 @@ public sealed record ApiProfilingOptions
     }
 
     /// <summary>Requests the plan holds: <c>Σ_c c · |P| · |O| · trials</c>.</summary>
-    public long PlannedRequests => ConcurrencyLevels.Sum(c => (long)c) * PromptTokens.Count * OutputTokens.Count * Trials;
+    public long PlannedRequests => AdaptiveBudget is { } queries
+        ? (long)queries * Trials
+        : ConcurrencyLevels.Sum(c => (long)c) * PromptTokens.Count * OutputTokens.Count * Trials;
 
     internal void Validate()
     {
@@ -87,6 +99,24 @@ public sealed record ApiProfilingOptions
         CheckList(OutputTokens, nameof(OutputTokens), 1, "output lengths must be at least 1 token", " and raise Trials for repeats");
         CheckList(ConcurrencyLevels, nameof(ConcurrencyLevels), 1, "concurrency levels must be at least 1", " and raise Trials for repeats");
         ArgumentOutOfRangeException.ThrowIfLessThan(Trials, 1, nameof(Trials));
+        if (AdaptiveBudget is { } queries)
+        {
+            if (queries < 6)
+            {
+                throw new ArgumentOutOfRangeException(nameof(AdaptiveBudget), queries, "AdaptiveBudget counts the queries of an adaptive run; give at least 6 (the planner's seed: smallest, middle and largest prompt size at the smallest and largest output length).");
+            }
+
+            if (ConcurrencyLevels is not [1])
+            {
+                throw new ArgumentException($"An adaptive run measures one request at a time; ConcurrencyLevels is {string.Join(",", ConcurrencyLevels)}. Leave it at {{1}}, or drop AdaptiveBudget for a load study.", nameof(ConcurrencyLevels));
+            }
+
+            if (PromptTokens.Count < 2 || OutputTokens.Count < 2)
+            {
+                throw new ArgumentException($"An adaptive run chooses among candidate prompt sizes and output lengths; give at least two of each (here {PromptTokens.Count} and {OutputTokens.Count}).", nameof(PromptTokens));
+            }
+        }
+
         CheckRequestTimeout(RequestTimeout);
         ArgumentNullException.ThrowIfNull(Retry, nameof(Retry));
         ArgumentNullException.ThrowIfNull(Budget, nameof(Budget));

@@ -1,3 +1,4 @@
+using LlmEff.Core.Planning;
 
 namespace LlmEff.Profiling.Api;
 
@@ -24,6 +25,13 @@ public sealed record ApiProfilingResult
 
     /// <summary>What the whole journal has spent.</summary>
     public required BudgetUsage Usage { get; init; }
+
+    /// <summary>
+    /// An adaptive run's fit and its own estimate of the error at the candidates it did not measure
+    /// (<see cref="LlmEff.Core.Planning.AdaptiveProfilingPlanner.Assess"/> over the journal's answered requests); null for a grid
+    /// run, or when the answers cannot be fitted yet (a run stopped before its seed was measured).
+    /// </summary>
+    public PlanAssessment? Assessment { get; init; }
 
     /// <summary>The journal file.</summary>
     public required string JournalPath { get; init; }

@@ -8,4 +8,10 @@ public enum ProfilingStopReason
 
     /// <summary>The next batch could exceed a <see cref="ProfilingBudget"/> cap; rerun with a larger budget to continue.</summary>
     BudgetExhausted = 1,
+
+    /// <summary>
+    /// An adaptive run's query got no usable answer (every trial failed for good or was suspect), so the planner cannot choose
+    /// the next one; the journal keeps the attempts, and a rerun asks that query again.
+    /// </summary>
+    Unanswered = 2,
 }
