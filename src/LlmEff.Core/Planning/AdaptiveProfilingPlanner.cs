@@ -274,8 +274,8 @@ public sealed class AdaptiveProfilingPlanner
         return samples;
     }
 
-    // The budget counts queries: each configuration once, and each repeated anchor's extra trials (RepeatedAnchors). Other
-    // repeated configurations (trials an earlier run brought in) do not count, as before repeats existed.
+    // The budget counts queries: each configuration once, and, with RepeatedAnchors on, each anchor's second trial (the
+    // planner's repeat, or one an earlier run brought in). Further trials, and repeats of other configurations, do not count.
     private int QueriesSpent(List<ProfilingSample> samples, int configurations)
     {
         if (RepeatedAnchors == 0)

@@ -73,6 +73,10 @@ public sealed class ApiProfiler
                 "Budget reached after {Requests} requests, {Tokens} tokens, ${Dollars}; stopped cleanly. Rerun with a larger budget to continue from the journal.",
                 usage.Requests, usage.Tokens, usage.Dollars);
         }
+        else if (stop == ProfilingStopReason.Unanswered)
+        {
+            _logger.LogWarning("An adaptive query got no usable answer (every trial failed or was suspect), so the planner cannot choose the next one; stopped. The attempts are journaled: rerun to retry that query.");
+        }
 
         var records = ApiSampleJournal.Read(_options.JournalPath);
         return new ApiProfilingResult

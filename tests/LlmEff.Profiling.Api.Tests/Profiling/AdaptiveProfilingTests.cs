@@ -71,6 +71,27 @@ public sealed class AdaptiveProfilingTests
     }
 
     [Fact]
+    public async Task AQueryWithoutAUsableAnswer_StopsTheRun_AndARerunAsksItAgain()
+    {
+        using var dir = new TempDirectory();
+        var options = Options(dir, budget: 12, trials: 1) with { Retry = Harness.FastRetry with { MaxAttempts = 1 } };
+
+        // The fourth request (the seed's fourth query, p = 1024 at o = 64) is refused for good: the planner cannot go on without it.
+        var refusing = new StubEndpoint((n, request, _) => n == 3
+            ? throw new EndpointException(EndpointFailureKind.ClientError, "400 bad request", 400)
+            : Task.FromResult(StubEndpoint.Ok(request)));
+        var first = await new ApiProfiler(refusing, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(ProfilingStopReason.Unanswered, first.StopReason);
+        Assert.Equal(4, refusing.Calls);
+        Assert.Equal(1, first.Failed);
+
+        var answering = new StubEndpoint((_, request, _) => Task.FromResult(StubEndpoint.Ok(request)));
+        var second = await new ApiProfiler(answering, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(ProfilingStopReason.Completed, second.StopReason);
+        Assert.Equal(12 - 3, answering.Calls);
+    }
+
+    [Fact]
     public async Task AJournalOfAGridRunIsNotResumedAdaptively()
     {
         using var dir = new TempDirectory();
