@@ -226,7 +226,7 @@ internal static class ProfileCommand
             if (result.Assessment is { } assessment)
             {
                 output.WriteLine(assessment.EstimatedHeldOutError is { } e
-                    ? string.Create(CultureInfo.InvariantCulture, $"adaptive: the fit's own estimate at the {assessment.UnmeasuredConfigurations} candidates not measured: median {e.Median:P2}, p90 {e.P90:P2}; one request's noise, read from repeated ones: {NoiseMilliseconds(result):F2} ms")
+                    ? string.Create(CultureInfo.InvariantCulture, $"adaptive: the fit's own estimate at the {assessment.UnmeasuredConfigurations} candidates not measured: median {e.Median:P2}, p90 {e.P90:P2}; one request's noise, read from repeated ones: {assessment.TrialNoiseSeconds * 1e3:F2} ms")
                     : $"adaptive: {assessment.UnmeasuredConfigurations} candidates not measured, and too few queries to estimate the error there (cross-validation needs three prompt sizes and a sweep); raise --adaptive.");
             }
 
@@ -239,13 +239,6 @@ internal static class ProfileCommand
             return 0;
         });
         return command;
-    }
-
-    // The trials' noise the estimate added (CrossValidationReport.TrialNoiseSeconds), from the same requests it was fitted on.
-    private static double NoiseMilliseconds(ApiProfilingResult result)
-    {
-        var samples = result.Records.Where(r => r.Concurrency == 1).Select(r => r.ToProfilingSample()).OfType<ProfilingSample>().ToList();
-        return RuntimeModel.CrossValidate(samples, AdaptiveProfilingPlanner.FitOptions with { KeepNonPhysicalFit = true }).TrialNoiseSeconds * 1e3;
     }
 
     /// <summary>The most trials per configuration the profilers accept: beyond it the minimum no longer moves, only the bill.</summary>

@@ -10,6 +10,12 @@ namespace LlmEff.Core.Planning;
 public sealed record PlanAssessment(RuntimeModel Model, ErrorSummary? EstimatedHeldOutError, int UnmeasuredConfigurations)
 {
     /// <summary>
+    /// The noise of one measurement, in seconds, read from configurations measured more than once (repeated anchors or
+    /// trials; <see cref="CrossValidationReport.TrialNoiseSeconds"/>), which the estimate includes; 0 when none was.
+    /// </summary>
+    public double TrialNoiseSeconds { get; init; }
+
+    /// <summary>
     /// Whether the budget was too small for <paramref name="targetP90"/>: the estimated p90 exceeds it, or there is no
     /// estimate at all (then nothing vouches for the model).
     /// </summary>

@@ -217,10 +217,15 @@ public sealed class ApiProfiler
             .ToList();
     }
 
-    // The fit of every answered request, with the planner's own estimate at the candidates not measured; null while the seed is unfinished.
+    // The fit of every answered request, with the planner's own estimate at the candidates not measured; null while the seed is
+    // unfinished. Requests count at the sizes asked, the planner's candidates (a chat template's extra prompt tokens would
+    // otherwise leave every candidate "unmeasured"); an answer of another length than asked is left out, as the fit leaves it.
     private PlanAssessment? Assess(IReadOnlyList<ApiSampleRecord> records, CancellationToken cancellationToken)
     {
-        var samples = records.Where(r => r.Concurrency == 1).Select(r => r.ToProfilingSample()).OfType<ProfilingSample>().ToList();
+        var samples = records
+            .Where(r => r.Concurrency == 1 && r.Status == ApiSampleStatus.Succeeded && r.RuntimeSeconds is > 0 && (r.ReportedOutputTokens ?? r.OutputTokens) == r.OutputTokens)
+            .Select(r => new ProfilingSample(r.PromptTokens, r.OutputTokens, r.RuntimeSeconds!.Value) { Trial = r.Trial, Source = r.Endpoint })
+            .ToList();
         try
         {
             return Planner().Assess(samples, cancellationToken: cancellationToken);
