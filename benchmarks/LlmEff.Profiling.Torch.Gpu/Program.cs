@@ -48,8 +48,13 @@ if (Array.IndexOf(args, "--weight-prefetch") is var wp and >= 0)
 {
     DecodeKernels.WeightPrefetchInUse = (WeightPrefetch)int.Parse(args[wp + 1], System.Globalization.CultureInfo.InvariantCulture);
 }
-// An experiment's switch: every run-time kernel launched as a programmatic dependent of the kernel before it (sm_90+).
-if (args.Contains("--dependent-launch"))
+// The engine launches every run-time kernel as a programmatic dependent of the kernel before it (sm_90+);
+// --no-dependent-launch measures them launched one after another (--dependent-launch asks for the default explicitly).
+if (args.Contains("--no-dependent-launch"))
+{
+    CudaRuntimeCompiler.DependentLaunches = false;
+}
+else if (args.Contains("--dependent-launch"))
 {
     CudaRuntimeCompiler.DependentLaunches = true;
 }

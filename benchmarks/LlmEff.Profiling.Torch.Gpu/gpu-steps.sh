@@ -6,8 +6,9 @@
 #   STEPS="kc bj bl" END=400 bash benchmarks/LlmEff.Profiling.Torch.Gpu/gpu-steps.sh
 # TW, when set, is the attention split's busy-warp target for the blf/bjf steps (--attention-target-warps); MAXB, when
 # set, limits the bl/blf steps' batch sizes to MAXB (--max-batch).
-# Steps ending in d (kcd gcd bld bjd mqd mxd) are their step with every run-time kernel launched as a programmatic
-# dependent of the one before it (--dependent-launch); run each beside its plain step in the same call to compare.
+# Every run-time kernel is launched as a programmatic dependent of the one before it (the engine's default on sm_90+);
+# steps ending in n (kcn gcn bln bjn mqn mxn) are their step with the kernels launched one after another
+# (--no-dependent-launch), and those ending in d ask for the default explicitly; run each beside its plain step to compare.
 # END is the wall-clock budget in seconds for all steps (a step that would start with under 30 s left is skipped).
 # Where this machine's TorchSharp was patched for the CPU tests (../shared/torchsharp-cpu), pack.sh does not carry the
 # shim the patched library needs: copy $NUGET_PACKAGES/torchsharp/*/runtimes/linux-x64/native/libiosinit.so into
@@ -107,8 +108,14 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     bjd) step bjd 140 --batching --steps-only --dependent-launch --model gpt-j ;;
     mqd) step mqd 150 --moe --dependent-launch --model Qwen ;;
     mxd) step mxd 150 --moe --dependent-launch --model Mixtral ;;
+    kcn) step kcn 120 --kernel-check --kernel-check-only --no-dependent-launch ;;
+    gcn) step gcn 150 --graph-check --graph-check-only --no-dependent-launch ;;
+    bln) step bln 140 --batching --steps-only --no-dependent-launch ${MAXB:+--max-batch $MAXB} --model Meta-Llama-3 ;;
+    bjn) step bjn 140 --batching --steps-only --no-dependent-launch --model gpt-j ;;
+    mqn) step mqn 150 --moe --no-dependent-launch --model Qwen ;;
+    mxn) step mxn 150 --moe --no-dependent-launch --model Mixtral ;;
     mq) step mq 150 --moe --model Qwen ;;
     mx) step mx 150 --moe --model Mixtral ;;
-    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt blv bjv blx mqv bj bl bj1 bl1 bjs bls bfj bfl tp mq mx blp1-4 bjp1-4 mqp1 mqp3 mxp1-3 blf0-1 bjf0-1 mqf0-1 gcf0-1 kcd gcd bld bjd mqd mxd)" | tee -a "$OUT/summary.txt" ;;
+    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt blv bjv blx mqv bj bl bj1 bl1 bjs bls bfj bfl tp mq mx blp1-4 bjp1-4 mqp1 mqp3 mxp1-3 blf0-1 bjf0-1 mqf0-1 gcf0-1 kcd gcd bld bjd mqd mxd kcn gcn bln bjn mqn mxn)" | tee -a "$OUT/summary.txt" ;;
   esac
 done

@@ -108,6 +108,12 @@ public sealed partial class TorchProfiler
                 (false, true) => " and NVRTC-fused norm/rotary and expert kernels",
                 _ => $" and NVRTC-fused norm/rotary, {form}decode attention and expert kernels",
             };
+        // Kernels that start while their predecessor drains change the step's time, so a profile says so.
+        if (fusedKernels && CudaRuntimeCompiler.Load().Value is { LaunchesDependents: true })
+        {
+            kernels += " (launched as programmatic dependents)";
+        }
+
         return $"LlmEff TorchScript KV-cached greedy decoder{(cudaGraphs ? " with CUDA-graph decode steps" : string.Empty)}{kernels}, TorchSharp {typeof(torch).Assembly.GetName().Version}, {RuntimeInformation.FrameworkDescription}, {precision.ShortName()}";
     }
 }

@@ -75,9 +75,9 @@ public sealed partial class DependentLaunchTests
     }
 
     [Fact]
-    public void Dependent_launches_are_off_unless_a_process_asks()
+    public void Dependent_launches_are_on_unless_a_process_turns_them_off()
     {
-        Assert.False(CudaRuntimeCompiler.DependentLaunches);
+        Assert.True(CudaRuntimeCompiler.DependentLaunches);
     }
 
     // An assignment through an index ("x[i] =", "x[i] +=", group 1 the array) or a dereference ("*p ="), not a comparison.
