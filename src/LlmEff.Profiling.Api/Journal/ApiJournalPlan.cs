@@ -24,6 +24,6 @@ public sealed record ApiJournalPlan(
     /// <summary>Requests per load-study level; null without a count cap.</summary>
     public int? MaxRequestsPerLevel { get; init; }
 
-    /// <summary>Queries of an adaptive run (<see cref="ApiProfilingOptions.AdaptiveBudget"/>); null for a grid run.</summary>
+    /// <summary>Queries of an adaptive run (<see cref="ApiProfilingOptions.AdaptiveBudget"/>); null for a grid run. A journal is resumed in the same mode, with any budget.</summary>
     public int? AdaptiveBudget { get; init; }
 }

@@ -45,6 +45,11 @@ public sealed class AdaptiveProfilingTests
         var again = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(16, endpoint.Requests);
         Assert.Equal(16, again.Records.Count);
+
+        // A larger budget continues the same run: the planner's first 16 queries are the ones already journaled.
+        var more = await new ApiProfiler(endpoint, Harness.Cl100k, options with { AdaptiveBudget = 20 }).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(20, endpoint.Requests);
+        Assert.Equal(20, more.Records.Count);
     }
 
     [Fact(Timeout = 60_000)]
@@ -101,7 +106,7 @@ public sealed class AdaptiveProfilingTests
         await new ApiProfiler(endpoint, Harness.Cl100k, grid).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
 
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => new ApiProfiler(endpoint, Harness.Cl100k, grid with { AdaptiveBudget = 6 }).RunAsync(cancellationToken: TestContext.Current.CancellationToken));
-        Assert.Contains("adaptive_budget", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("adaptive", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
