@@ -18,29 +18,8 @@ public static class NoisyGrid
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         ArgumentNullException.ThrowIfNull(options);
-        var samples = ProfilingSampleCsv.ReadFile(path);
-        var table = CsvTable.ReadFile(path);
-        int cp = table.IndexOf("prompt_tokens"), co = table.IndexOf("output_tokens"), cs = table.IndexOf("stddev_seconds");
-        if (cs < 0)
-        {
-            throw new InvalidDataException($"{table.SourceName}: line {table.HeaderLineNumber}: no 'stddev_seconds' column; a noisy variant scales each point's measured standard deviation, so give the grid with its repeat standard deviations.");
-        }
-
-        var stdDev = new Dictionary<(int P, int O), double>();
-        foreach (var row in table.Rows)
-        {
-            if (!int.TryParse(row[cp], NumberStyles.Integer, CultureInfo.InvariantCulture, out var p)
-                || !int.TryParse(row[co], NumberStyles.Integer, CultureInfo.InvariantCulture, out var o)
-                || !double.TryParse(row[cs], NumberStyles.Float, CultureInfo.InvariantCulture, out var s) || !(s >= 0) || !double.IsFinite(s))
-            {
-                throw new InvalidDataException($"{table.Location(row, cs)}: expected token counts and a finite, non-negative stddev_seconds.");
-            }
-
-            stdDev[(p, o)] = s;
-        }
-
-        var grid = new ProfilingGrid(Path.GetFileName(path), samples);
-        return Create(grid, (p, o) => stdDev.TryGetValue((p, o), out var s) ? s : 0, options);
+        var (grid, stdDev) = ReadWithStdDev(path);
+        return Create(grid, stdDev, options);
     }
 
     /// <summary>
@@ -50,13 +29,10 @@ public static class NoisyGrid
     /// </summary>
     internal static (ProfilingGrid Grid, Func<int, int, int, double> Repeat) FromCsvWithRepeats(string path, NoisyGridOptions options)
     {
-        var table = CsvTable.ReadFile(path);
-        int cp = table.IndexOf("prompt_tokens"), co = table.IndexOf("output_tokens"), cs = table.IndexOf("stddev_seconds");
-        var stdDev = table.Rows.ToDictionary(
-            r => (int.Parse(r[cp], CultureInfo.InvariantCulture), int.Parse(r[co], CultureInfo.InvariantCulture)),
-            r => double.Parse(r[cs], CultureInfo.InvariantCulture));
-        var measured = new ProfilingGrid(Path.GetFileName(path), ProfilingSampleCsv.ReadFile(path));
-        return CreateWithRepeats(measured, (p, o) => stdDev.TryGetValue((p, o), out var s) ? s : 0, options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        ArgumentNullException.ThrowIfNull(options);
+        var (grid, stdDev) = ReadWithStdDev(path);
+        return CreateWithRepeats(grid, stdDev, options);
     }
 
     /// <summary>
@@ -110,6 +86,33 @@ public static class NoisyGrid
             var r = new Random((int)(unchecked((ulong)key * 0x9E3779B97F4A7C15UL) >> 33));
             return Draw(p, o, grid.Measure(p, o).RuntimeSeconds, Normal(r));
         }
+    }
+
+    // The measured grid of a CSV and each configuration's measured standard deviation (its stddev_seconds column).
+    private static (ProfilingGrid Grid, Func<int, int, double> StdDevSeconds) ReadWithStdDev(string path)
+    {
+        var samples = ProfilingSampleCsv.ReadFile(path);
+        var table = CsvTable.ReadFile(path);
+        int cp = table.IndexOf("prompt_tokens"), co = table.IndexOf("output_tokens"), cs = table.IndexOf("stddev_seconds");
+        if (cs < 0)
+        {
+            throw new InvalidDataException($"{table.SourceName}: line {table.HeaderLineNumber}: no 'stddev_seconds' column; a noisy variant scales each point's measured standard deviation, so give the grid with its repeat standard deviations.");
+        }
+
+        var stdDev = new Dictionary<(int P, int O), double>();
+        foreach (var row in table.Rows)
+        {
+            if (!int.TryParse(row[cp], NumberStyles.Integer, CultureInfo.InvariantCulture, out var p)
+                || !int.TryParse(row[co], NumberStyles.Integer, CultureInfo.InvariantCulture, out var o)
+                || !double.TryParse(row[cs], NumberStyles.Float, CultureInfo.InvariantCulture, out var s) || !(s >= 0) || !double.IsFinite(s))
+            {
+                throw new InvalidDataException($"{table.Location(row, cs)}: expected token counts and a finite, non-negative stddev_seconds.");
+            }
+
+            stdDev[(p, o)] = s;
+        }
+
+        return (new ProfilingGrid(Path.GetFileName(path), samples), (p, o) => stdDev.TryGetValue((p, o), out var s) ? s : 0);
     }
 
     private static double Normal(Random random)
