@@ -26,8 +26,17 @@ public static class LlmEffCommand
     /// <see cref="CancelledExitCode"/>), never in a stack trace; <c>--verbose</c> adds the trace.
     /// </summary>
     public static int Run(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+        => Run(args, output, error, TimeProvider.System, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="Run(string[], TextWriter, TextWriter, CancellationToken)"/>, timing requests to an endpoint (and waiting
+    /// between their retries) on <paramref name="clock"/>: tests pass a clock their emulated server moves, so that what a
+    /// run measures does not depend on how busy the machine is.
+    /// </summary>
+    internal static int Run(string[] args, TextWriter output, TextWriter error, TimeProvider clock, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
+        ArgumentNullException.ThrowIfNull(clock);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
         var verbose = new Option<bool>("--verbose") { Description = "Show stack traces on errors.", Recursive = true };
@@ -41,7 +50,7 @@ public static class LlmEffCommand
             CompareCommand.Create(output, error),
             ParetoCommand.Create(output, error),
             PlotCommand.Create(output),
-            ProfileCommand.Create(output, error),
+            ProfileCommand.Create(output, error, clock),
         };
 
         var parse = root.Parse(args);

@@ -12,6 +12,18 @@ internal static class CliRunner
     }
 
     /// <summary>
+    /// As <see cref="Run"/>, with requests timed on <paramref name="clock"/>: give the same clock to the emulator
+    /// (<see cref="Emulator.OpenAiEmulator.VirtualClock"/>) and a run measures exactly its emulated runtimes.
+    /// </summary>
+    public static (int Code, string Out, string Err) RunOn(TimeProvider clock, params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var code = LlmEffCommand.Run(args, output, error, clock, CancellationToken.None);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    /// <summary>
     /// The tool as a child process, for what only a process shows (a kill, native libraries writing to the real stderr).
     /// It runs under this test host's runtime config and dependencies: its ASP.NET Core framework (for the emulator)
     /// supplies Microsoft.Extensions.* in place of the package copies the tool ships with, so they are not in this folder.

@@ -1,5 +1,6 @@
 using LlmEff.Core.Serialization;
 using LlmEff.Profiling.Api.Tests.Emulator;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmEff.Cli.Tests;
 
@@ -10,6 +11,8 @@ public class ProfileCommandTests
     {
         // Emulated API: overhead 10 ms + PE 5 ms + 0.1 ms/token, g = 2 ms, non-negative noise (see EmulatedLatency).
         await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency(), seed: 3, apiKey: "sk-secret-test-key");
+        var clock = new FakeTimeProvider();
+        emulator.VirtualClock = clock;
         var dir = Directory.CreateTempSubdirectory("llmeff-profile");
         Environment.SetEnvironmentVariable("LLMEFF_TEST_KEY", "sk-secret-test-key");
         try
@@ -21,19 +24,18 @@ public class ProfileCommandTests
             var output = new StringWriter();
             var error = new StringWriter();
 
-            Assert.Equal(0, LlmEffCommand.Run(args, output, error));
+            Assert.Equal(0, LlmEffCommand.Run(args, output, error, clock, CancellationToken.None));
             Assert.Equal(27, emulator.ReceivedCount);
             var model = RuntimeModelJson.Load(modelPath);
-            // Timed over real HTTP on whatever machine runs the tests: only a loose range here (the profiler's recovery
-            // of g is checked deterministically in LlmEff.Profiling.Api.Tests' DenoisedFitTests).
-            Assert.InRange(model.PerOutputTokenSeconds, 0.001, 0.01);
+            // Timed on the emulator's clock: the noise is only in the prompt part, so the minimum over trials finds g.
+            Assert.Equal(0.002, model.PerOutputTokenSeconds, 1e-4);
             Assert.Equal(LlmEff.Core.RuntimeMetric.Denoised, model.Metadata.Metric);
             Assert.Contains("denoised g =", output.ToString(), StringComparison.Ordinal);
             Assert.Contains("output length: 0 answers (0.0 %) generated another length than asked", output.ToString(), StringComparison.Ordinal);
             Assert.Equal(27, LlmEff.Core.Serialization.ProfilingSampleCsv.ReadFile(requests).Count);
 
             // A second run finds every request in the journal and sends nothing.
-            Assert.Equal(0, LlmEffCommand.Run(args, new StringWriter(), new StringWriter()));
+            Assert.Equal(0, LlmEffCommand.Run(args, new StringWriter(), new StringWriter(), clock, CancellationToken.None));
             Assert.Equal(27, emulator.ReceivedCount);
 
             // The key never reaches the output or the files.
@@ -51,6 +53,8 @@ public class ProfileCommandTests
     public async Task ProfileApi_Adaptive_AsksThePlannersQueries_PrintsItsOwnEstimate_AndResumes()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency(), seed: 7);
+        var clock = new FakeTimeProvider();
+        emulator.VirtualClock = clock;
         using var dir = new TempDir();
         string[] args =
         [
@@ -58,22 +62,62 @@ public class ProfileCommandTests
             "--journal", dir.File("adaptive.jsonl"), "--prompts", "1,32,64,128,192,256,384,512", "--outputs", "1,8,16,32", "--trials", "1",
             "--adaptive", "14", "-o", dir.File("model.json"),
         ];
-        var output = new StringWriter();
 
-        Assert.Equal(0, LlmEffCommand.Run(args, output, new StringWriter()));
+        var run = CliRunner.RunOn(clock, args);
+
+        Assert.True(run.Code == 0, run.Err);
         // 14 queries of one request: 12 configurations (every prompt size anchored, four sweeps), then the two shortest anchors again.
         Assert.Equal(14, emulator.ReceivedCount);
-        Assert.Contains("adaptive: the fit's own estimate at the 20 candidates not measured: median", output.ToString(), StringComparison.Ordinal);
-        Assert.InRange(RuntimeModelJson.Load(dir.File("model.json")).PerOutputTokenSeconds, 0.001, 0.01);
+        Assert.Contains("adaptive: the fit's own estimate at the 20 candidates not measured: median", run.Out, StringComparison.Ordinal);
+        // One trial a query: each sweep's two ends carry their own prompt noise (mean 4 ms, over 7 to 31 steps of g).
+        Assert.Equal(0.002, RuntimeModelJson.Load(dir.File("model.json")).PerOutputTokenSeconds, 5e-4);
 
-        Assert.Equal(0, LlmEffCommand.Run(args, new StringWriter(), new StringWriter()));
+        var again = CliRunner.RunOn(clock, args);
+        Assert.True(again.Code == 0, again.Err);
         Assert.Equal(14, emulator.ReceivedCount);
+        Assert.Equal(run.Out.Split('\n').Where(l => l.StartsWith("  PE(", StringComparison.Ordinal)), again.Out.Split('\n').Where(l => l.StartsWith("  PE(", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task ProfileApi_NonPhysicalFit_IsPrintedButNotWritten_UnlessKept_AndTheJournalKeepsTheRequests()
+    {
+        // A server whose long answers come back sooner than short ones: the denoised fit finds g < 0.
+        await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency { NoiseMeanSeconds = 0, PerOutputTokenSeconds = -0.0002 });
+        var clock = new FakeTimeProvider();
+        emulator.VirtualClock = clock;
+        using var dir = new TempDir();
+        var modelPath = dir.File("model.json");
+        string[] args = ["profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "", "--journal", dir.File("j.jsonl"), "--prompts", "1,64", "--outputs", "1,8", "--trials", "2", "-o", modelPath];
+
+        var refused = CliRunner.RunOn(clock, args);
+
+        // After the status line of the run, one error line and no trace.
+        Assert.Equal(1, refused.Code);
+        var error = Assert.Single(refused.Err.Split('\n', '\r'), l => l.StartsWith("llmeff:", StringComparison.Ordinal));
+        Assert.All(
+            new[] { "llmeff: error: the denoised fit is not physical", "not written to model.json", "rerun with more --trials", "--keep-non-physical" },
+            f => Assert.Contains(f, error, StringComparison.Ordinal));
+        Assert.DoesNotContain("   at ", refused.Err, StringComparison.Ordinal);
+        Assert.Contains("warning: ", refused.Out, StringComparison.Ordinal);
+        Assert.Contains("denoised g = -0.200 ms/token", refused.Out, StringComparison.Ordinal);
+        Assert.False(File.Exists(modelPath));
+        Assert.Equal(8, emulator.ReceivedCount);
+
+        // Kept on purpose: the journal answers every request, and the model carries its warnings.
+        var kept = CliRunner.RunOn(clock, [.. args, "--keep-non-physical"]);
+        Assert.True(kept.Code == 0, kept.Err);
+        Assert.Equal(8, emulator.ReceivedCount);
+        var model = RuntimeModelJson.Load(modelPath);
+        Assert.Equal(-0.0002, model.PerOutputTokenSeconds, 1e-9);
+        Assert.Contains(model.Warnings, w => w.Kind == LlmEff.Core.RuntimeFitWarningKind.NonPositiveDecodeTime);
     }
 
     [Fact]
     public async Task ProfileApi_WithTokenIds_ExportsRequestsThatFitTheSameModelThroughTheImporter()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency(), seed: 5);
+        var clock = new FakeTimeProvider();
+        emulator.VirtualClock = clock;
         using var dir = new TempDir();
         string[] profile =
         [
@@ -82,12 +126,12 @@ public class ProfileCommandTests
             "-o", dir.File("profiled.json"), "--export-requests", dir.File("requests.json"),
         ];
 
-        var run = CliRunner.Run(profile);
+        var run = CliRunner.RunOn(clock, profile);
         Assert.True(run.Code == 0, run.Err);
         Assert.All(emulator.Requests, r => Assert.Matches("^[0-9]+(,[0-9]+)*$", r.PromptKey));
 
         // The export is a log like any other tool's: autodetected, every request kept, the same denoised fit.
-        // Real HTTP timings on a busy machine can fit below the R² bar; profile api keeps such a fit, so the refit must too.
+        // Two trials of the emulator's noise can fit below the R² bar; profile api keeps such a fit, so the refit must too.
         var refit = CliRunner.Run(["fit", dir.File("requests.json"), "--keep-non-physical", "-o", dir.File("refit.json")]);
         Assert.True(refit.Code == 0, refit.Err);
         Assert.Contains("llmeff", refit.Out, StringComparison.Ordinal);
@@ -244,6 +288,8 @@ public class ProfileCommandTests
     public async Task ProfileApi_PasswordInTheUrl_IsNeverPrinted_AndAnotherModelCannotReuseTheJournal()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency { NoiseMeanSeconds = 0 });
+        var clock = new FakeTimeProvider();
+        emulator.VirtualClock = clock;
         using var dir = new TempDir();
         var password = "pw" + Guid.NewGuid().ToString("N");
         var url = new UriBuilder(emulator.BaseAddress) { UserName = "alice", Password = password }.Uri.AbsoluteUri;
@@ -251,7 +297,7 @@ public class ProfileCommandTests
         var modelPath = dir.File("model.json");
         string[] args = ["profile", "api", "--url", url, "--model", "emulated", "--api-key-env", "", "--journal", journal, "--prompts", "1,64", "--outputs", "1,8", "--trials", "2", "-o", modelPath];
 
-        var result = CliRunner.Run(args);
+        var result = CliRunner.RunOn(clock, args);
 
         Assert.True(result.Code == 0, result.Err);
         Assert.Contains("left out 0 whose token counts cannot be trusted", result.Out, StringComparison.Ordinal);
@@ -260,7 +306,7 @@ public class ProfileCommandTests
             Assert.DoesNotContain(password, text, StringComparison.Ordinal);
         }
 
-        var other = CliRunner.Run([.. args.Select(a => a == "emulated" ? "another" : a)]);
+        var other = CliRunner.RunOn(clock, [.. args.Select(a => a == "emulated" ? "another" : a)]);
         CliRunner.AssertOneLineError(other, "is the journal of another run", "model: 'emulated' vs 'another'");
         Assert.DoesNotContain(password, other.Err, StringComparison.Ordinal);
         Assert.Equal(8, emulator.ReceivedCount);

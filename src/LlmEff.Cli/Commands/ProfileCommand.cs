@@ -15,15 +15,15 @@ namespace LlmEff.Cli.Commands;
 /// </summary>
 internal static class ProfileCommand
 {
-    public static Command Create(TextWriter output, TextWriter error)
+    public static Command Create(TextWriter output, TextWriter error, TimeProvider clock)
     {
         var profile = new Command("profile", "Measure a model and fit its runtime model: `torch` for a random-weight decoder on a GPU (idealized runtime), `api` for a black-box endpoint (denoised runtime).");
         profile.Add(ProfileTorchCommand.Create(output, error));
-        profile.Add(CreateApi(output, error));
+        profile.Add(CreateApi(output, error, clock));
         return profile;
     }
 
-    private static Command CreateApi(TextWriter output, TextWriter error)
+    private static Command CreateApi(TextWriter output, TextWriter error, TimeProvider clock)
     {
         var url = new Option<string>("--url") { Description = "Base address of the OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1/ .", Required = true };
         var model = new Option<string>("--model") { Description = "Model name the endpoint expects.", Required = true };
@@ -50,11 +50,13 @@ internal static class ProfileCommand
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed per request attempt before it counts as a timeout and is retried.", DefaultValueFactory = _ => 120 };
         var maxAttempts = new Option<int>("--max-attempts") { Description = "Attempts per request, the first included; transient failures (429, 5xx, timeouts, dropped connections) are retried with backoff.", DefaultValueFactory = _ => RetryPolicy.Default.MaxAttempts };
         var modelJson = new Option<FileInfo?>("--output", "-o") { Description = "Write the fitted denoised model as JSON here." };
+        var keep = FitWarnings.KeepOption();
+        keep.Description = "Write the --output model even where the denoised fit is not physical (g <= 0, a negative PE knot or prediction), with its warnings; without it such a fit is printed but not written. A low R² alone is only a warning.";
         var adaptive = new Option<int?>("--adaptive") { Description = "Adaptive profiling: the planner chooses this many queries among the --prompts × --outputs candidates (give a dense list), each --trials times, one request at a time; the fit reports its own error estimate at the candidates not measured." };
         var command = new Command("api", "Profile a model behind an OpenAI-compatible endpoint: synthetic exact-size prompts, trials, retries, resumable journal; prints the denoised fit.")
         {
             url, model, chat, tokenIds, keyEnv, encoding, journal, prompts, outputs, trials, stream, ignoreEos, noMinTokens, fitReported, maxRequests, timeout, maxAttempts, modelJson,
-            concurrency, requestRate, duration, seed, slo, exportRequests, summary, adaptive,
+            concurrency, requestRate, duration, seed, slo, exportRequests, summary, adaptive, keep,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -76,7 +78,7 @@ internal static class ProfileCommand
             if (load is not null)
             {
                 // Flags of the grid run have no meaning in a load study; ignoring one would surprise, so it is refused.
-                foreach (var (name, given) in new[] { ("--trials", Given(trials)), ("--max-attempts", Given(maxAttempts)), ("--output", Given(modelJson)), ("--fit-reported-length", parse.GetValue(fitReported)), ("--adaptive", Given(adaptive)) })
+                foreach (var (name, given) in new[] { ("--trials", Given(trials)), ("--max-attempts", Given(maxAttempts)), ("--output", Given(modelJson)), ("--fit-reported-length", parse.GetValue(fitReported)), ("--adaptive", Given(adaptive)), ("--keep-non-physical", parse.GetValue(keep)) })
                 {
                     if (given)
                     {
@@ -95,6 +97,7 @@ internal static class ProfileCommand
                 IgnoreEos = parse.GetValue(ignoreEos),
                 SendMinTokens = !parse.GetValue(noMinTokens),
                 SendTokenIds = parse.GetValue(tokenIds),
+                TimeProvider = clock,
             };
             if (endpointOptions.SendTokenIds && endpointOptions.Api == OpenAiApiKind.ChatCompletions)
             {
@@ -118,7 +121,7 @@ internal static class ProfileCommand
             {
                 return await ProfileLoadStudy.RunAsync(
                     load, endpointOptions, parse.GetValue(journal)!.FullName, parse.GetValue(prompts), parse.GetValue(outputs), parse.GetValue(encoding)!,
-                    TimeSpan.FromSeconds(seconds), parse.GetValue(seed), output, error, cancellationToken).ConfigureAwait(false);
+                    TimeSpan.FromSeconds(seconds), parse.GetValue(seed), clock, output, error, cancellationToken).ConfigureAwait(false);
             }
 
             var options = new ApiProfilingOptions
@@ -133,6 +136,7 @@ internal static class ProfileCommand
                 Retry = RetryPolicy.Default with { MaxAttempts = attempts },
                 Budget = parse.GetValue(maxRequests) is { } cap ? new ProfilingBudget { MaxRequests = cap } : ProfilingBudget.Unlimited,
                 AdaptiveBudget = parse.GetValue(adaptive),
+                TimeProvider = clock,
             };
             // Every flag is checked before the endpoint is built, which needs the API key: a typo gets its own answer first.
             CheckApiFlags(options, parse.GetValue(maxRequests));
@@ -158,12 +162,12 @@ internal static class ProfileCommand
             var logger = new ErrorLogger<ApiProfiler>(error, gate, () => statusOpen = false, () => statusOpen);
             using var endpoint = new OpenAiCompatibleEndpoint(endpointOptions);
             var profiler = new ApiProfiler(endpoint, promptFactory, options, logger);
-            var clock = Stopwatch.StartNew();
+            var sinceStart = Stopwatch.StartNew();
             var progress = new SynchronousProgress<ApiProfilingProgress>(p =>
             {
                 // One status line, rewritten in place: points done, failures and an ETA from the rate so far.
                 var done = p.Finished - p.Skipped;
-                var rate = done > 0 ? clock.Elapsed.TotalSeconds / done : double.NaN;
+                var rate = done > 0 ? sinceStart.Elapsed.TotalSeconds / done : double.NaN;
                 var eta = double.IsFinite(rate) ? TimeSpan.FromSeconds(rate * (p.Total - p.Finished)) : (TimeSpan?)null;
                 lock (gate)
                 {
@@ -232,6 +236,14 @@ internal static class ProfileCommand
 
             if (parse.GetValue(modelJson) is { } target)
             {
+                // A model file is what later commands trust: one with warnings counts as kept on purpose. Noisy timings
+                // that fit a g <= 0 (too few trials on a busy server) must not become that by default; a low R² alone
+                // is what black-box timings often give, and stays a printed warning.
+                if (!parse.GetValue(keep) && m.Warnings.FirstOrDefault(w => w.Kind is not RuntimeFitWarningKind.LowRSquared) is { } impossible)
+                {
+                    throw new InvalidOperationException($"the denoised fit is not physical ({impossible.Message.TrimEnd('.')}), so it was not written to {target.Name}. The journal keeps every request: rerun with more --trials{(options.AdaptiveBudget is null ? string.Empty : " or a larger --adaptive")} to add to them, or pass --keep-non-physical to write this fit with its warnings.");
+                }
+
                 RuntimeModelJson.Save(m.WithMetadata(m.Metadata with { ModelName = endpointOptions.Model, Metric = RuntimeMetric.Denoised, Source = endpoint.Description }), target.FullName);
                 output.WriteLine($"model written to {target.FullName}");
             }

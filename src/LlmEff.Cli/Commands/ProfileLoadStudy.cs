@@ -66,12 +66,14 @@ internal static class ProfileLoadStudy
         string encoding,
         TimeSpan requestTimeout,
         int seed,
+        TimeProvider clock,
         TextWriter output,
         TextWriter error,
         CancellationToken cancellationToken)
     {
         var options = new LoadStudyOptions
         {
+            TimeProvider = clock,
             JournalPath = journalPath,
             PromptTokens = ProfileCommand.ParseList(prompts ?? "512", "--prompts"),
             OutputTokens = ProfileCommand.ParseList(outputs ?? "64", "--outputs"),

@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Time.Testing;
 
 namespace LlmEff.Profiling.Api.Tests.Emulator;
 
@@ -44,6 +45,13 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
 
     /// <summary>The clock HTTP-date <c>Retry-After</c> headers are written against (the client's fake clock in tests).</summary>
     public TimeProvider Clock { get; set; } = TimeProvider.System;
+
+    /// <summary>
+    /// When set, the emulated latency is not slept but added to this clock, which the client times its requests on: one
+    /// request at a time, the client then measures exactly the emulated runtimes, however busy the machine is. (Requests
+    /// in flight together would move it for each other; leave it null for concurrency.)
+    /// </summary>
+    public FakeTimeProvider? VirtualClock { get; set; }
 
     /// <summary>The key clients must send as a bearer token; null accepts anyone.</summary>
     public string? ApiKey { get; init; }
@@ -98,7 +106,7 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
 
     private async Task HandleAsync(HttpContext ctx, bool chat)
     {
-        var start = Stopwatch.GetTimestamp();
+        var start = VirtualClock?.GetTimestamp() ?? Stopwatch.GetTimestamp();
         var number = Interlocked.Increment(ref _count) - 1;
         var fault = Faults?.Invoke(number);
         if (ApiKey is not null && ctx.Request.Headers.Authorization.ToString() != $"Bearer {ApiKey}")
@@ -311,8 +319,19 @@ internal sealed class OpenAiEmulator : IAsyncDisposable
     // Absolute deadlines keep timer overshoot from accumulating over the tokens of a stream. Task.Delay ticks in
     // ~4 ms steps on this kind of VM while Thread.Sleep is within ~0.1 ms, so the last few milliseconds sleep and
     // the last fraction of one spins.
-    private static async Task DelayUntil(long start, double seconds, CancellationToken aborted)
+    private async Task DelayUntil(long start, double seconds, CancellationToken aborted)
     {
+        if (VirtualClock is { } clock)
+        {
+            var due = TimeSpan.FromSeconds(seconds) - clock.GetElapsedTime(start);
+            if (due > TimeSpan.Zero)
+            {
+                clock.Advance(due);
+            }
+
+            return;
+        }
+
         var remaining = TimeSpan.FromSeconds(seconds) - Stopwatch.GetElapsedTime(start);
         if (remaining > TimeSpan.FromMilliseconds(10))
         {
