@@ -5,7 +5,7 @@ using LlmEff.Core;
 using LlmEff.Core.Evaluation;
 using LlmEff.Core.Planning;
 
-// dotnet run -c Release --project benchmarks/LlmEff.Accuracy.Harness -- [grid folder] [seeds]   (ABLATE=1 adds the ablation rows, LATE=1 the late short-output checks, SHARES="0.1 0.12" the planner at those sweep shares)
+// dotnet run -c Release --project benchmarks/LlmEff.Accuracy.Harness -- [grid folder] [seeds]   (ABLATE=1 adds the ablation rows, LATE=1 the late short-output checks, SHARES="0.1 0.12" the planner at those sweep shares, DUMP="grid,variant,seed,budget,planner" one design's errors taken apart)
 // Scores adaptive profiling (this build's planner and fit, and the previous planner as baseline) at 30 and 50 queries on
 // each measured grid and on seeded noisier variants of it, against the noise-relaxed bar of AccuracyTarget.
 // ... -- noise-floor [grid folder] [seeds] [budget]: the held-out p90 of the measured grid itself used as the prediction of
@@ -163,6 +163,11 @@ static Row Score(ProfilingGrid grid, string file, string variant, int seed, int 
     // The estimate with the runtimes' clock resolution, and the folds alone (the estimate before it) from the same report.
     var estimate = report.EstimateHeldOutError(model, grid.Unmeasured(design));
     var foldsEstimate = report.EstimateHeldOutError(grid.ShareAtUnprofiledPromptSizes(design));
+    if (DesignDump.Wanted(file, variant, seed, budget, planner))
+    {
+        DesignDump.Write(grid, design, model, report, estimate, heldOut);
+    }
+
     return new Row(file, variant, seed, budget, planner, DecodeLabel(model), design.Count, heldOut, target, target.IsMetBy(heldOut), oldTarget.IsMetBy(heldOut), estimate, foldsEstimate);
 }
 

@@ -69,6 +69,7 @@ public class ProfileCommandTests
         // 14 queries of one request: 12 configurations (every prompt size anchored, four sweeps), then the two shortest anchors again.
         Assert.Equal(14, emulator.ReceivedCount);
         Assert.Contains("adaptive: the fit's own estimate at the 20 candidates not measured: median", run.Out, StringComparison.Ordinal);
+        Assert.Contains("one request's noise, read from 2 repeated queries:", run.Out, StringComparison.Ordinal);
         // One trial a query: each sweep's two ends carry their own prompt noise (mean 4 ms, over 7 to 31 steps of g).
         Assert.Equal(0.002, RuntimeModelJson.Load(dir.File("model.json")).PerOutputTokenSeconds, 5e-4);
 
@@ -76,6 +77,12 @@ public class ProfileCommandTests
         Assert.True(again.Code == 0, again.Err);
         Assert.Equal(14, emulator.ReceivedCount);
         Assert.Equal(run.Out.Split('\n').Where(l => l.StartsWith("  PE(", StringComparison.Ordinal)), again.Out.Split('\n').Where(l => l.StartsWith("  PE(", StringComparison.Ordinal)));
+
+        // A budget that ends before every prompt size is anchored repeats nothing: the noise is said to be unread, not 0 ms.
+        var small = CliRunner.RunOn(clock, [.. args.Select(a => a == "14" ? "10" : a.EndsWith("adaptive.jsonl", StringComparison.Ordinal) ? dir.File("small.jsonl") : a)]);
+        Assert.True(small.Code == 0, small.Err);
+        Assert.Contains("no query was measured twice, so it leaves out the noise of one request and may read low", small.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("repeated queries", small.Out, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -140,7 +140,7 @@ public sealed partial class AdaptiveProfilingPlanner
         var left = _prompts.SelectMany(p => _outputs.Select(o => (PromptTokens: p, OutputTokens: o))).Where(k => !done.Contains(k)).ToList();
         var report = RuntimeModel.CrossValidate(samples, options, cancellationToken);
         var estimate = left.Count == 0 ? report.EstimateHeldOutError(0) : report.EstimateHeldOutError(model, left);
-        return new PlanAssessment(model, estimate, left.Count) { TrialNoiseSeconds = report.TrialNoiseSeconds };
+        return new PlanAssessment(model, estimate, left.Count) { TrialNoiseSeconds = report.TrialNoiseSeconds, RepeatedConfigurations = report.RepeatedConfigurations };
     }
 
     /// <summary>The next query to measure, or null when every candidate has been measured.</summary>

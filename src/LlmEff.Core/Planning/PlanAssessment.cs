@@ -16,6 +16,12 @@ public sealed record PlanAssessment(RuntimeModel Model, ErrorSummary? EstimatedH
     public double TrialNoiseSeconds { get; init; }
 
     /// <summary>
+    /// Configurations the run measured more than once (<see cref="CrossValidationReport.RepeatedConfigurations"/>); 0 when
+    /// none was, and then <see cref="TrialNoiseSeconds"/> is not a reading of the noise and the estimate leaves it out.
+    /// </summary>
+    public int RepeatedConfigurations { get; init; }
+
+    /// <summary>
     /// Whether the budget was too small for <paramref name="targetP90"/>: the estimated p90 exceeds it, or there is no
     /// estimate at all (then nothing vouches for the model).
     /// </summary>

@@ -52,6 +52,14 @@ public sealed record CrossValidationReport(ErrorSummary? LeaveOnePromptSizeOut, 
     /// </summary>
     public double TrialNoiseSeconds { get; init; }
 
+    /// <summary>
+    /// Configurations measured more than once, which <see cref="TrialNoiseSeconds"/> is read from. 0 means the noise of one
+    /// measurement was not read at all (rather than read as 0): where the configuration folds predict only long queries,
+    /// the estimate then leaves out the noise of the short ones and may read low; measure each configuration twice, or let
+    /// the planner repeat its anchors (<see cref="Planning.AdaptiveProfilingPlanner.RepeatedAnchors"/>).
+    /// </summary>
+    public int RepeatedConfigurations { get; init; }
+
     /// <summary>The median number of trials per configuration in the samples (1 for single-shot designs).</summary>
     public int TrialsPerConfiguration { get; init; } = 1;
 

@@ -15,7 +15,7 @@ public sealed partial class RuntimeModel
         options ??= RuntimeFitOptions.Default;
         options.Validate();
         var validated = RuntimeModelFitter.Validate(samples);
-        var (noiseSeconds2, trials) = TrialNoise.From(validated);
+        var (noiseSeconds2, trials, repeated) = TrialNoise.From(validated);
         var points = RuntimeModelFitter.Aggregate(validated, options.Aggregation);
         if (options.Decode is DecodeModel.Auto or DecodeModel.ContextHinge)
         {
@@ -27,6 +27,7 @@ public sealed partial class RuntimeModel
         {
             TrialNoiseSeconds = Math.Sqrt(noiseSeconds2),
             TrialsPerConfiguration = trials,
+            RepeatedConfigurations = repeated,
             Aggregation = options.Aggregation,
         };
     }

@@ -12,10 +12,11 @@ internal static class TrialNoise
     private static readonly double[] MinimumVariance = [1.0, 0.6817, 0.5595, 0.4917, 0.4475, 0.4159, 0.3919, 0.3729, 0.3574, 0.3443];
 
     /// <summary>
-    /// The absolute noise variance of one trial (seconds²) and the median number of trials per configuration, from the
-    /// validated (not yet aggregated) points; (0, 1) when no configuration was measured twice.
+    /// The absolute noise variance of one trial (seconds²), the median number of trials per configuration and the number of
+    /// configurations measured more than once, from the validated (not yet aggregated) points; (0, 1, 0) when no
+    /// configuration was measured twice.
     /// </summary>
-    public static (double AbsoluteSeconds2, int TrialsPerConfiguration) From(IReadOnlyList<RuntimeModelFitter.Point> points)
+    public static (double AbsoluteSeconds2, int TrialsPerConfiguration, int RepeatedConfigurations) From(IReadOnlyList<RuntimeModelFitter.Point> points)
     {
         var groups = points.GroupBy(p => (p.PromptTokens, p.OutputTokens)).Select(g => g.Select(p => p.Seconds).ToArray()).ToList();
         var counts = groups.Select(g => g.Length).Order().ToArray();
@@ -23,7 +24,7 @@ internal static class TrialNoise
         var repeated = groups.Where(g => g.Length >= 2).ToList();
         if (repeated.Count == 0)
         {
-            return (0, typical);
+            return (0, typical, 0);
         }
 
         var variances = repeated.Select(g =>
@@ -38,10 +39,10 @@ internal static class TrialNoise
         // all of it is taken as absolute, the part that weighs on the short queries a planner repeats.
         if (seconds.Length >= 3 && seconds.Max() >= CrossValidationReport.TwoComponentRuntimeSpan * seconds.Min())
         {
-            return (FitAbsoluteVariance(variances, seconds, freedom), typical);
+            return (FitAbsoluteVariance(variances, seconds, freedom), typical, repeated.Count);
         }
 
-        return (variances.Zip(freedom, (v, f) => v * f).Sum() / freedom.Sum(), typical);
+        return (variances.Zip(freedom, (v, f) => v * f).Sum() / freedom.Sum(), typical, repeated.Count);
     }
 
     /// <summary>

@@ -13,11 +13,20 @@ public class TrialNoiseTests
         var repeated = Generate(4, r => 0.002 * Gaussian(r), 3);
         var report = RuntimeModel.CrossValidate(repeated, new RuntimeFitOptions { Aggregation = TrialAggregation.Mean });
         Assert.Equal(4, report.TrialsPerConfiguration);
+        Assert.Equal(repeated.Select(s => (s.PromptTokens, s.OutputTokens)).Distinct().Count(), report.RepeatedConfigurations);
         Assert.InRange(report.TrialNoiseSeconds, 0.0015, 0.0025);
 
         var single = RuntimeModel.CrossValidate(repeated.Where(s => s.Trial == 0).ToList());
         Assert.Equal(0.0, single.TrialNoiseSeconds);
         Assert.Equal(1, single.TrialsPerConfiguration);
+        Assert.Equal(0, single.RepeatedConfigurations);
+
+        // Two configurations measured twice: read from those two, while the typical configuration stays single-shot.
+        var two = repeated.Where(s => s.Trial == 0 || (s.Trial == 1 && s.OutputTokens == repeated.Min(x => x.OutputTokens) && s.PromptTokens <= repeated.Select(x => x.PromptTokens).Distinct().Order().ElementAt(1))).ToList();
+        var fromTwo = RuntimeModel.CrossValidate(two);
+        Assert.Equal(2, fromTwo.RepeatedConfigurations);
+        Assert.Equal(1, fromTwo.TrialsPerConfiguration);
+        Assert.True(fromTwo.TrialNoiseSeconds > 0, $"noise {fromTwo.TrialNoiseSeconds}");
     }
 
     [Fact]

@@ -40,6 +40,7 @@ public sealed class AdaptiveProfilingTests
         Assert.Equal((8 * 4) - 14, assessment.UnmeasuredConfigurations);
         Assert.NotNull(assessment.EstimatedHeldOutError);
         Assert.True(assessment.TrialNoiseSeconds > 0, "the repeated anchors' noise");
+        Assert.Equal(2, assessment.RepeatedConfigurations);
 
         // The same command again: the planner rebuilds its samples from the journal and asks for nothing new.
         var again = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
