@@ -18,7 +18,9 @@ public class MeasuredProfileTests
         var gptj = output.Split('\n').Single(l => l.StartsWith("gptj-6b-h100-bf16 ", StringComparison.Ordinal));
         Assert.Contains("measured", gptj, StringComparison.Ordinal);
         Assert.Contains("NVIDIA H100 80GB HBM3", gptj, StringComparison.Ordinal);
-        Assert.Contains("TorchSharp 0.107.0.0", gptj, StringComparison.Ordinal);
+        // The software stack is named by its key in the row and spelled out in the legend below the table.
+        var key = gptj.Split("  ", StringSplitOptions.RemoveEmptyEntries).Select(c => c.Trim()).Single(c => System.Text.RegularExpressions.Regex.IsMatch(c, "^S[0-9]+$"));
+        Assert.Contains("TorchSharp 0.107.0.0", output.Split('\n').Single(l => l.StartsWith($"  {key}: ", StringComparison.Ordinal)), StringComparison.Ordinal);
         Assert.Contains("2026-11", gptj, StringComparison.Ordinal);
         Assert.Contains("0.9994", gptj, StringComparison.Ordinal); // r_squared 0.99944 in gptj-6b-h100-bf16.json
         Assert.Contains("llama3-8b-h100-bf16 ", output, StringComparison.Ordinal);

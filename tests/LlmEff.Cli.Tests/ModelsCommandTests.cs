@@ -25,6 +25,12 @@ public class ModelsCommandTests
         Assert.Contains("table3-denoised", output, StringComparison.Ordinal);
         Assert.Contains("arXiv 2305.02440", output, StringComparison.Ordinal);
         Assert.Contains("Megatron-LM", output, StringComparison.Ordinal);
+        // Each software stack is spelled out once in the legend; the profiles' table rows name it by key and stay short.
+        var stacks = LlmEff.Core.Catalog.ModelCatalog.Profiles.Select(p => p.Model.Metadata.Software).OfType<string>().Where(s => s.Length > 24).Distinct().ToList();
+        Assert.NotEmpty(stacks);
+        Assert.All(stacks, (stack, i) => Assert.Single(output.Split('\n'), l => l == $"  S{i + 1}: {stack}"));
+        var table = output.Split('\n').TakeWhile(l => l != "software:").ToList();
+        Assert.All(table, l => Assert.True(l.Length < 300, $"{l.Length} characters: {l}"));
         foreach (var name in ArchitectureCatalog.Names)
         {
             Assert.Contains("roofline:" + name, output, StringComparison.Ordinal);

@@ -13,6 +13,9 @@ namespace LlmEff.Cli.Commands;
 /// </summary>
 internal static class ModelsCommand
 {
+    // Software names up to this long ("Megatron-LM", "black-box API") stay in the table; longer ones go to the legend.
+    private const int ShortSoftware = 24;
+
     public static Command Create(TextWriter output)
     {
         var json = new Option<bool>("--json") { Description = "Write JSON instead of tables." };
@@ -61,6 +64,10 @@ internal static class ModelsCommand
         var inv = CultureInfo.InvariantCulture;
         output.WriteLine("Shipped runtime profiles (--model NAME; add --metric denoised for the Table 3 denoised rows):");
         output.WriteLine();
+        // A software stack is a sentence (a pipeline-parallel profile names one per stage): the table gives each distinct
+        // stack a short key and the legend below spells it out once, so that the table fits a terminal.
+        var stacks = profiles.Select(p => p.Model.Metadata.Software).OfType<string>().Where(s => s.Length > ShortSoftware).Distinct(StringComparer.Ordinal).ToList();
+        string StackKey(string? software) => software is null ? "-" : software.Length <= ShortSoftware ? software : "S" + (stacks.IndexOf(software) + 1).ToString(inv);
         TextTable.Write(
             output,
             ["name", "kind", "GPUs", "hardware", "software", "measured", "R²", "emulated", "source"],
@@ -70,13 +77,24 @@ internal static class ModelsCommand
                 p.Kind,
                 p.Model.Metadata.AcceleratorCount?.ToString(inv) ?? "-",
                 p.Model.Metadata.Hardware ?? "-",
-                p.Model.Metadata.Software ?? "-",
+                StackKey(p.Model.Metadata.Software),
                 p.Model.Metadata.MeasuredUtc?.ToString("yyyy-MM", inv) ?? "-",
                 p.Model.IsFitted && double.IsFinite(p.Model.RSquared) ? p.Model.RSquared.ToString("F4", inv) : "-",
                 p.Model.Metadata.Emulated ? "yes" : "no",
                 p.Model.Metadata.Source ?? "-",
             }).ToList(),
             leftAlignedColumns: 9);
+        if (stacks.Count > 0)
+        {
+            output.WriteLine();
+            output.WriteLine("software:");
+        }
+
+        for (var i = 0; i < stacks.Count; i++)
+        {
+            output.WriteLine($"  S{(i + 1).ToString(inv)}: {stacks[i]}");
+        }
+
         if (ModelCatalog.MeasuredProfiles.Count == 0)
         {
             output.WriteLine("(no measured profiles are embedded in this build; fit your own with 'llmeff fit samples.csv -o model.json' and pass the file)");
