@@ -102,7 +102,7 @@ public class ProfileCommandTests
         Assert.Equal(1, refused.Code);
         var error = Assert.Single(refused.Err.Split('\n', '\r'), l => l.StartsWith("llmeff:", StringComparison.Ordinal));
         Assert.All(
-            new[] { "llmeff: error: the denoised fit is not physical", "not written to model.json", "rerun with more --trials", "--keep-non-physical" },
+            new[] { "llmeff: error: the denoised fit is not physical", "not written to model.json", "rerun with more --trials (only the new trials are sent)", "--keep-non-physical" },
             f => Assert.Contains(f, error, StringComparison.Ordinal));
         Assert.DoesNotContain("   at ", refused.Err, StringComparison.Ordinal);
         Assert.Contains("warning: ", refused.Out, StringComparison.Ordinal);
@@ -110,10 +110,15 @@ public class ProfileCommandTests
         Assert.False(File.Exists(modelPath));
         Assert.Equal(8, emulator.ReceivedCount);
 
+        // As the error says, more trials into the same journal send only the new ones (the fit stays g < 0 here: the server is so).
+        var more = CliRunner.RunOn(clock, [.. args.Select(a => a == "2" ? "3" : a)]);
+        Assert.Equal(1, more.Code);
+        Assert.Equal(12, emulator.ReceivedCount);
+
         // Kept on purpose: the journal answers every request, and the model carries its warnings.
         var kept = CliRunner.RunOn(clock, [.. args, "--keep-non-physical"]);
         Assert.True(kept.Code == 0, kept.Err);
-        Assert.Equal(8, emulator.ReceivedCount);
+        Assert.Equal(12, emulator.ReceivedCount);
         var model = RuntimeModelJson.Load(modelPath);
         Assert.Equal(-0.0002, model.PerOutputTokenSeconds, 1e-9);
         Assert.Contains(model.Warnings, w => w.Kind == LlmEff.Core.RuntimeFitWarningKind.NonPositiveDecodeTime);

@@ -245,7 +245,7 @@ internal static class ProfileCommand
                 // is what black-box timings often give, and stays a printed warning.
                 if (!parse.GetValue(keep) && m.Warnings.FirstOrDefault(w => w.Kind is not RuntimeFitWarningKind.LowRSquared) is { } impossible)
                 {
-                    throw new InvalidOperationException($"the denoised fit is not physical ({impossible.Message.TrimEnd('.')}), so it was not written to {target.Name}. The journal keeps every request: rerun with more --trials{(options.AdaptiveBudget is null ? string.Empty : " or a larger --adaptive")} to add to them, or pass --keep-non-physical to write this fit with its warnings.");
+                    throw new InvalidOperationException($"the denoised fit is not physical ({impossible.Message.TrimEnd('.')}), so it was not written to {target.Name}. The journal keeps every request: rerun with {(options.AdaptiveBudget is null ? "more --trials (only the new trials are sent)" : "a larger --adaptive (only the new queries are sent)")}, or pass --keep-non-physical to write this fit with its warnings.");
                 }
 
                 RuntimeModelJson.Save(m.WithMetadata(m.Metadata with { ModelName = endpointOptions.Model, Metric = RuntimeMetric.Denoised, Source = endpoint.Description }), target.FullName);

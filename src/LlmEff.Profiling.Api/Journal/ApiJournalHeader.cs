@@ -75,7 +75,21 @@ public sealed record ApiJournalHeader
         {
             Compare("prompt_tokens", Join(Plan.PromptTokens), Join(other.Plan.PromptTokens));
             Compare("output_tokens", Join(Plan.OutputTokens), Join(other.Plan.OutputTokens));
-            Compare("trials", Plan.Trials.ToString(CultureInfo.InvariantCulture), other.Plan.Trials.ToString(CultureInfo.InvariantCulture));
+            if (Plan.AdaptiveBudget is null && other.Plan.AdaptiveBudget is null)
+            {
+                // A grid journal takes more trials: the new ones are sent and the recorded ones kept, as a noisy endpoint
+                // needs. Fewer would leave recorded trials out of the run's own plan.
+                if (Plan.Trials > other.Plan.Trials)
+                {
+                    differences.Add(string.Create(CultureInfo.InvariantCulture, $"trials: '{Plan.Trials}' vs '{other.Plan.Trials}' (a grid journal resumes with as many trials or more)"));
+                }
+            }
+            else
+            {
+                // An adaptive query is its trials: with another count the planner's queries would not be the recorded ones.
+                Compare("trials", Plan.Trials.ToString(CultureInfo.InvariantCulture), other.Plan.Trials.ToString(CultureInfo.InvariantCulture));
+            }
+
             Compare("concurrency_levels", Join(Plan.ConcurrencyLevels), Join(other.Plan.ConcurrencyLevels));
             Compare("stream", Plan.Stream ? "true" : "false", other.Plan.Stream ? "true" : "false");
             Compare("seed", Plan.Seed.ToString(CultureInfo.InvariantCulture), other.Plan.Seed.ToString(CultureInfo.InvariantCulture));

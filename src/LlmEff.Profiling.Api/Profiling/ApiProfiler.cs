@@ -76,7 +76,14 @@ public sealed partial class ApiProfiler
             _logger.LogWarning("An adaptive query got no usable answer (every trial failed or was suspect), so the planner cannot choose the next one; stopped. The attempts are journaled: rerun to retry that query.");
         }
 
+        // A grid journal may hold more trials than this run asks for (one run added trials, a later one asks for fewer than
+        // that but as many as the journal was begun with): the result is this run's plan.
         var records = ApiSampleJournal.Read(_options.JournalPath);
+        if (_options.AdaptiveBudget is null)
+        {
+            records = records.Where(r => r.Trial < _options.Trials).ToList();
+        }
+
         return new ApiProfilingResult
         {
             Records = records,

@@ -13,7 +13,10 @@ public sealed record ApiProfilingOptions
     /// <summary>Output lengths <c>o</c>; at least two distinct values per prompt size for the fit. Default <c>{1, 2, 4, 8, 16, 32, 64}</c>.</summary>
     public IReadOnlyList<int> OutputTokens { get; init; } = [1, 2, 4, 8, 16, 32, 64];
 
-    /// <summary>Trials per configuration; the denoised fit takes their minimum. Default 10 (the paper's Figure 6).</summary>
+    /// <summary>
+    /// Trials per configuration; the denoised fit takes their minimum. Default 10 (the paper's Figure 6). A grid run's journal
+    /// resumes with as many trials or more (the new trials are sent, the recorded ones kept); an adaptive run's with the same.
+    /// </summary>
     public int Trials { get; init; } = 10;
 
     /// <summary>Concurrent requests per batch, one pass over the grid per level (load study, Figure 6). Default <c>{1}</c>.</summary>

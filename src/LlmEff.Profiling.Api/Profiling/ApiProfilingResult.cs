@@ -5,7 +5,10 @@ namespace LlmEff.Profiling.Api;
 /// <summary>The outcome of <see cref="ApiProfiler.RunAsync"/>.</summary>
 public sealed record ApiProfilingResult
 {
-    /// <summary>Every record in the journal after the run, earlier runs' included.</summary>
+    /// <summary>
+    /// Every record in the journal after the run, earlier runs' included; of a grid run, those of its first
+    /// <see cref="ApiProfilingOptions.Trials"/> trials (an earlier run may have added more).
+    /// </summary>
     public required IReadOnlyList<ApiSampleRecord> Records { get; init; }
 
     /// <summary>Why the run ended.</summary>

@@ -108,6 +108,12 @@ public sealed class AdaptiveProfilingTests
 
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => new ApiProfiler(endpoint, Harness.Cl100k, grid with { AdaptiveBudget = 6 }).RunAsync(cancellationToken: TestContext.Current.CancellationToken));
         Assert.Contains("adaptive", ex.Message, StringComparison.Ordinal);
+
+        // An adaptive query is its trials, so an adaptive journal resumes with the same count only (a grid journal takes more).
+        var adaptive = Options(dir, budget: 8, trials: 1) with { JournalPath = dir.File("adaptive.jsonl") };
+        await new ApiProfiler(endpoint, Harness.Cl100k, adaptive).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        var trials = await Assert.ThrowsAsync<InvalidDataException>(() => new ApiProfiler(endpoint, Harness.Cl100k, adaptive with { Trials = 2 }).RunAsync(cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("trials: '1' vs '2'", trials.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -301,8 +301,8 @@ public sealed class FaultInjectionTests
         Assert.Contains("model: 'emulated-model' vs 'another-model'", error.Message, StringComparison.Ordinal);
 
         using var same = Harness.Endpoint(emulator);
-        var plan = await Assert.ThrowsAsync<InvalidDataException>(() => new ApiProfiler(same, Harness.Cl100k, options with { Trials = 3 }).RunAsync(cancellationToken: TestContext.Current.CancellationToken));
-        Assert.Contains("trials: '1' vs '3'", plan.Message, StringComparison.Ordinal);
+        var plan = await Assert.ThrowsAsync<InvalidDataException>(() => new ApiProfiler(same, Harness.Cl100k, options with { OutputTokens = [1, 4] }).RunAsync(cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("output_tokens: '1,2' vs '1,4'", plan.Message, StringComparison.Ordinal);
         var chat = await Assert.ThrowsAsync<InvalidDataException>(() => new ApiProfiler(Harness.Endpoint(emulator, o => o with { Api = OpenAiApiKind.ChatCompletions, SendTokenIds = false }), Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken));
         Assert.Contains("api: 'completions' vs 'chat_completions'", chat.Message, StringComparison.Ordinal);
         Assert.Equal(2, emulator.ReceivedCount); // refused before anything was sent

@@ -24,6 +24,37 @@ public sealed class ResumeAndBudgetTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task GridJournal_TakesMoreTrials_SendingOnlyTheNewOnes_AndRefusesFewerThanItBeganWith()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(Fast);
+        using var endpoint = Harness.Endpoint(emulator);
+        using var dir = new TempDirectory();
+        var options = Options(dir) with { Trials = 2 };
+        var first = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(8, first.Records.Count);
+
+        // Noisy answers: the same journal with four trials sends trials 2 and 3 only, and the result holds all four.
+        var more = await new ApiProfiler(endpoint, Harness.Cl100k, options with { Trials = 4 }).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(ProfilingStopReason.Completed, more.StopReason);
+        Assert.Equal(16, emulator.ReceivedCount);
+        Assert.Equal(8, more.Skipped);
+        Assert.Equal(16, more.Records.Count);
+        Assert.Equal([0, 1, 2, 3], more.Records.Select(r => r.Trial).Distinct().Order());
+        AssertNoRepeats(emulator);
+
+        // Three trials (at least the two the journal began with): nothing sent, the run's plan is its first three trials.
+        var three = await new ApiProfiler(endpoint, Harness.Cl100k, options with { Trials = 3 }).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(16, emulator.ReceivedCount);
+        Assert.Equal(12, three.Records.Count);
+        Assert.DoesNotContain(three.Records, r => r.Trial == 3);
+
+        // Fewer than it began with would leave recorded trials out of what the journal says it measured.
+        var fewer = await Assert.ThrowsAsync<InvalidDataException>(() => new ApiProfiler(endpoint, Harness.Cl100k, options with { Trials = 1 }).RunAsync(cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("trials: '2' vs '1' (a grid journal resumes with as many trials or more)", fewer.Message, StringComparison.Ordinal);
+        Assert.Equal(16, emulator.ReceivedCount);
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task CancelledRun_ResumesWithoutRepeatingFinishedRequests()
     {
         await using var emulator = await OpenAiEmulator.StartAsync(Fast);
