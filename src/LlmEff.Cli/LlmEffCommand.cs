@@ -159,7 +159,8 @@ public static class LlmEffCommand
             message = $"'{path}' is a folder, not a file{(fix >= 0 ? message[fix..] : "; pass a file.")}";
         }
 
-        message = Printable(message.ReplaceLineEndings(" ").Trim());
+        message = Printable(message.ReplaceLineEndings(" ").Trim())
+            .Replace("(drop the plan's AdaptiveBudget)", "(drop --adaptive)", StringComparison.Ordinal);
         if (ex is RuntimeFitException || ex.InnerException is RuntimeFitException)
         {
             return message.Replace("set RuntimeFitOptions.KeepNonPhysicalFit", "pass --keep-non-physical", StringComparison.Ordinal);

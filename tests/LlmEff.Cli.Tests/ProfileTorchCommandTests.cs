@@ -75,6 +75,45 @@ public class ProfileTorchCommandTests
     }
 
     [Fact]
+    public void ProfileTorch_Adaptive_TimesThePlannersQueries_PrintsItsOwnEstimate_AndResumes()
+    {
+        LibTorchAvailability.Require();
+        using var dir = new TempDir();
+        var arch = dir.File("tiny.json", TinyJson);
+        var outDir = System.IO.Path.Combine(dir.Path, "out");
+        string[] args = ["profile", "torch", "--arch-file", arch, "--device", "cpu", "--precision", "fp32", "--prompts", "1,2,4,6,8,12,16", "--outputs", "1,2,4,8", "--trials", "2", "--warmup", "1", "--adaptive", "9", "--out", outDir, "--keep-non-physical"];
+
+        var first = Run(args);
+
+        Assert.True(first.Code == 0, first.Err);
+        var samplesPath = System.IO.Path.Combine(outDir, "tiny-llama-samples.csv");
+        var samples = ProfilingSampleCsv.ReadFile(samplesPath);
+        Assert.Equal(18, samples.Count); // 9 queries x 2 trials
+        Assert.Equal(9, samples.Select(s => (s.PromptTokens, s.OutputTokens)).Distinct().Count());
+        Assert.Contains("18/18 points", first.Err, StringComparison.Ordinal);
+        Assert.Contains("adaptive: the fit's own estimate at the 19 candidates not measured", first.Out, StringComparison.Ordinal);
+        Assert.Contains("one query's noise, read from 9 repeated queries", first.Out, StringComparison.Ordinal);
+
+        var again = Run(args);
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Contains("(18 resumed)", again.Out, StringComparison.Ordinal);
+        Assert.Equal(18, ProfilingSampleCsv.ReadFile(samplesPath).Count);
+    }
+
+    [Fact]
+    public void ProfileTorch_AdaptiveWithBatchesAParallelLayoutOrTooFewPrompts_FailsWithOneLineNamingTheFlag()
+    {
+        using var dir = new TempDir();
+        var arch = dir.File("tiny.json", TinyJson);
+        string[] common = ["profile", "torch", "--arch-file", arch, "--device", "cpu", "--out", dir.Path, "--outputs", "1,8"];
+        AssertOneLineError(Run([.. common, "--prompts", "1,8,16", "--adaptive", "5"]), "--adaptive 5", "at least 6");
+        AssertOneLineError(Run([.. common, "--prompts", "1,8,16", "--adaptive", "8", "--batch-sizes", "1,2"]), "--adaptive times single queries", "--batch-sizes");
+        AssertOneLineError(Run([.. common, "--prompts", "1,16", "--adaptive", "8"]), "--adaptive", "at least three prompt sizes");
+        AssertOneLineError(Run([.. common, "--prompts", "1,8,16", "--adaptive", "8", "--tensor-parallel", "2"]), "--adaptive profiles the whole model on one GPU", "2-way");
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.csv"));
+    }
+
+    [Fact]
     public void ProfileTorch_IntoSamplesOfAnotherPrecision_FailsWithOneLine()
     {
         LibTorchAvailability.Require();

@@ -229,13 +229,7 @@ internal static class ProfileCommand
 
             if (result.Assessment is { } assessment)
             {
-                // Without a repeated query the noise of one request is unread, not 0: say so instead of printing 0.00 ms.
-                var noise = assessment.RepeatedConfigurations > 0
-                    ? string.Create(CultureInfo.InvariantCulture, $"one request's noise, read from {assessment.RepeatedConfigurations} repeated queries: {assessment.TrialNoiseSeconds * 1e3:F2} ms")
-                    : "no query was measured twice, so it leaves out the noise of one request and may read low (give --trials 2, or an --adaptive budget that anchors every prompt size and then repeats)";
-                output.WriteLine(assessment.EstimatedHeldOutError is { } e
-                    ? string.Create(CultureInfo.InvariantCulture, $"adaptive: the fit's own estimate at the {assessment.UnmeasuredConfigurations} candidates not measured: median {e.Median:P2}, p90 {e.P90:P2}; {noise}")
-                    : $"adaptive: {assessment.UnmeasuredConfigurations} candidates not measured, and too few queries to estimate the error there (cross-validation needs three prompt sizes and a sweep); raise --adaptive.");
+                output.WriteLine(AdaptiveEstimateLine.Describe(assessment, "request"));
             }
 
             if (parse.GetValue(modelJson) is { } target)

@@ -40,10 +40,11 @@ internal static partial class ProfileTorchCommand
         var real = new Option<bool>("--real") { Description = "Run every tensor-parallel rank for real, one per GPU (from --device's index up) with NCCL all-reduces, instead of emulating the ranks from rank 0's shard; give the degree with --gpus or --tensor-parallel (one pipeline stage). Needs that many GPUs and NCCL." };
         var idle = new Option<double>("--idle-ms") { Description = "Idle milliseconds before each timed query or batch (0: back to back, as the paper profiled; 500 lets the GPU settle after heavy prefills, which at b = 16 lowered g by 9 % on an H100).", DefaultValueFactory = _ => 0 };
         var keep = FitWarnings.KeepOption();
+        var adaptive = new Option<int?>("--adaptive") { Description = "Adaptive profiling: the planner chooses this many queries among the --prompts × --outputs candidates (give a dense list), each --trials times; the fit reports its own error estimate at the candidates not measured. One GPU, batch size 1." };
         var cudaGraphs = new Option<string>("--cuda-graphs") { Description = "Replay decode steps as CUDA graphs: auto (where the GPU and libtorch allow), off (eager, one TorchScript dispatch per op), or required (fail where unavailable).", DefaultValueFactory = _ => "auto" };
         var command = new Command("torch", "Profile a random-weight decoder built from an architecture on a GPU (or CPU) with TorchSharp: idealized runtime, live progress, resumable samples, fitted model with provenance.")
         {
-            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, real, accelerator, cudaGraphs, batchSizes, idle, keep,
+            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, real, accelerator, cudaGraphs, batchSizes, idle, keep, adaptive,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -52,6 +53,12 @@ internal static partial class ProfileTorchCommand
             if (!(idleMs >= 0) || double.IsInfinity(idleMs))
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--idle-ms {idleMs}: give zero (back to back) or a positive number of milliseconds, e.g. 500."));
+            }
+
+            var budget = parse.GetValue(adaptive);
+            if (budget is < 6)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--adaptive {budget}: give at least 6 queries (the planner starts with the smallest, middle and largest prompt size at the shortest and longest output)."));
             }
 
             var options = new ProfileFolderOptions
@@ -70,6 +77,27 @@ internal static partial class ProfileTorchCommand
                 Parallel = ParallelLayout(architecture, parse.GetValue(gpus), parse.GetValue(tensorParallel), parse.GetValue(stages), parse.GetValue(accelerator)!, parse.GetValue(real)),
                 FitOptions = RuntimeFitOptions.Default with { KeepNonPhysicalFit = parse.GetValue(keep) },
             };
+            if (budget is not null)
+            {
+                // Checked here so that the message names the flags; the library refuses the same with its property names.
+                if (options.Plan.IsBatched)
+                {
+                    throw new ArgumentException("--adaptive times single queries; drop --batch-sizes, or drop --adaptive to time the batches on the grid.");
+                }
+
+                if (options.Plan.PromptTokens.Count < 3)
+                {
+                    throw new ArgumentException("--adaptive chooses among the --prompts × --outputs candidates: give at least three prompt sizes, more for it to choose from (e.g. --prompts 1,64,128,256,384,512,768,1024,1536).");
+                }
+
+                if (options.Parallel is { } layout && (layout.TensorParallelDegree ?? 1, layout.PipelineStages ?? 1) != (1, 1))
+                {
+                    throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--adaptive profiles the whole model on one GPU; the layout here is {layout.TensorParallelDegree ?? 1}-way tensor parallel over {layout.PipelineStages ?? 1} stage(s) ({architecture.Name} on {parse.GetValue(accelerator)}). Drop --adaptive to profile the layout on the grid."));
+                }
+
+                options = options with { Plan = options.Plan with { AdaptiveBudget = budget } };
+            }
+
             if (options.Profiler.CudaGraphs == CudaGraphMode.Required && options.Profiler.Device == "cpu")
             {
                 throw new ArgumentException("--cuda-graphs required needs a CUDA device; use --device cuda or --cuda-graphs auto.");

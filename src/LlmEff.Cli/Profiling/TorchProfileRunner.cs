@@ -131,6 +131,11 @@ internal static class TorchProfileRunner
         output.WriteLine(string.Create(inv, $"g = {model.PerOutputTokenSeconds * 1e3:F3} ms/token, R² = {model.RSquared:F4}"));
         WriteKnotsAndWarnings(model, output);
 
+        if (result.Assessment is { } assessment)
+        {
+            output.WriteLine(Commands.AdaptiveEstimateLine.Describe(assessment, "query"));
+        }
+
         output.WriteLine($"samples: {result.SamplesPaths[0]}");
         output.WriteLine($"model written to {result.ModelPath}");
         if (result.Energy is not { } energy)

@@ -26,6 +26,12 @@ public sealed record ProfileFolderResult(
     /// <summary>Where <see cref="BatchedModel"/> was written; null when there is none.</summary>
     public string? BatchedModelPath { get; init; }
 
+    /// <summary>
+    /// An adaptive plan's fit with its own estimate of the error at the candidates it did not measure
+    /// (<see cref="TorchProfile.Assess"/>); null for a grid.
+    /// </summary>
+    public Core.Planning.PlanAssessment? Assessment { get; init; }
+
     /// <summary>The single-device profile (samples, hardware, powers); null for an emulated layout.</summary>
     public TorchProfile? Profile { get; init; }
 

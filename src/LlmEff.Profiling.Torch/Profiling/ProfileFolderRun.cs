@@ -18,6 +18,12 @@ internal static class ProfileFolderRun
     {
         var architecture = options.Architecture;
         var (n, stages) = options.Parallel is null ? (1, 1) : new ParallelProfiler(options.Profiler, options.Parallel, loggers).Layout(architecture, options.Plan);
+        if (options.Plan.IsAdaptive && (n, stages) != (1, 1))
+        {
+            // Each stage's planner would choose other configurations than the next stage's, and ranks must run the same queries.
+            throw new ArgumentException(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"An adaptive plan profiles the whole model on one device; the layout here is {n}-way tensor parallel over {stages} pipeline stage(s). Profile the layout on the grid (drop the plan's AdaptiveBudget), or the whole model on one GPU."), nameof(options));
+        }
+
         if (IsReal(options, (n, stages)))
         {
             // Layout (batch sizes included), GPU count and the samples file are all checked before NCCL starts or a shard is built.
@@ -105,6 +111,7 @@ internal static class ProfileFolderRun
         return new ProfileFolderResult(architecture, 1, 1, [samplesPath], model, modelPath)
         {
             Profile = profile,
+            Assessment = profile.Assess(options.FitOptions, cancellationToken),
             Energy = energy,
             EnergyModelPath = energyPath,
         };

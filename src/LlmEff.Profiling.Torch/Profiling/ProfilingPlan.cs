@@ -41,6 +41,19 @@ public sealed record ProfilingPlan
     public long Seed { get; init; }
 
     /// <summary>
+    /// Queries of an adaptive run, or null (default) to time the whole grid. When set, LlmEff.Core's
+    /// <see cref="Core.Planning.AdaptiveProfilingPlanner"/> chooses the configurations one at a time among
+    /// <see cref="PromptTokens"/> × <see cref="OutputTokens"/> (the candidates: give a dense list), each timed
+    /// <see cref="Trials"/> times; with one trial a query, the planner's repeated anchors show the noise instead. The
+    /// warm-up runs at the smallest, middle and largest candidate prompt size only, and the fit allows prompt sizes measured
+    /// at one output length (<see cref="TorchProfile.Fit"/>). Batch size 1 on one device only (no batches, no parallel layout).
+    /// </summary>
+    public int? AdaptiveBudget { get; init; }
+
+    /// <summary>True when <see cref="AdaptiveBudget"/> is set.</summary>
+    public bool IsAdaptive => AdaptiveBudget is not null;
+
+    /// <summary>
     /// <paramref name="plan"/> (default <see cref="Paper"/>) for <paramref name="architecture"/>: unchanged for a dense
     /// model; for a mixture of experts with the prompt sizes added at which a prompt is expected to have reached half,
     /// nine tenths and 99 % of each layer's experts (<see cref="Core.Analysis.MemoryTraffic.RoutedTokensToTouch"/>). Prefill
@@ -77,8 +90,23 @@ public sealed record ProfilingPlan
     /// <summary>KV-cache positions the plan needs: <c>max p + max o - 1</c>.</summary>
     public int CapacityTokens => MaxPromptTokens + MaxOutputTokens - 1;
 
-    /// <summary>Timed queries in the plan.</summary>
-    public int TotalQueries => PromptTokens.Count * OutputTokens.Count * Trials * BatchSizes.Count;
+    /// <summary>Timed queries in the plan (an adaptive plan: its queries times the trials).</summary>
+    public int TotalQueries => AdaptiveBudget is { } queries ? queries * Trials : PromptTokens.Count * OutputTokens.Count * Trials * BatchSizes.Count;
+
+    /// <summary>The prompt sizes the warm-up runs: every one of a grid; an adaptive plan's smallest, middle and largest candidate (its seed).</summary>
+    internal IReadOnlyList<int> WarmupPromptTokens
+    {
+        get
+        {
+            if (!IsAdaptive)
+            {
+                return PromptTokens;
+            }
+
+            var sorted = PromptTokens.Order().ToArray();
+            return new[] { sorted[0], sorted[sorted.Length / 2], sorted[^1] }.Distinct().ToArray();
+        }
+    }
 
     /// <summary>The timed points in measurement order: trial-major, so slow drift spreads over all points instead of one prompt size.</summary>
     public IEnumerable<(int PromptTokens, int OutputTokens, int Trial)> Points()
@@ -148,6 +176,24 @@ public sealed record ProfilingPlan
 
         ArgumentOutOfRangeException.ThrowIfLessThan(Trials, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(WarmupRuns);
+        if (AdaptiveBudget is { } queries)
+        {
+            if (queries < 6)
+            {
+                throw new ArgumentOutOfRangeException(nameof(AdaptiveBudget), queries, "AdaptiveBudget counts the queries of an adaptive run; give at least 6 (the planner's seed: smallest, middle and largest prompt size at the smallest and largest output length).");
+            }
+
+            if (IsBatched)
+            {
+                throw new ArgumentException($"An adaptive run times single queries; BatchSizes is {string.Join(",", BatchSizes)}. Leave it at {{1}}, or drop AdaptiveBudget to time the batches on the grid.", nameof(BatchSizes));
+            }
+
+            if (PromptTokens.Count < 2)
+            {
+                throw new ArgumentException($"An adaptive run chooses among candidate prompt sizes; give at least two (here {PromptTokens.Count}), more for it to choose from.", nameof(PromptTokens));
+            }
+        }
+
         return this;
     }
 }

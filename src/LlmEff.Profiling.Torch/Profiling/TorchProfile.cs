@@ -106,14 +106,51 @@ public sealed record TorchProfile(
         };
     }
 
-    /// <summary>Fits the paper's runtime model to <see cref="Samples"/>, with this profile's provenance unless the options carry their own.</summary>
+    /// <summary>
+    /// Fits the paper's runtime model to <see cref="Samples"/>, with this profile's provenance unless the options carry their
+    /// own. The samples of an adaptive plan (<see cref="ProfilingPlan.AdaptiveBudget"/>) measure most prompt sizes at one output
+    /// length: their fit allows that, and where the decode model is left at its default it is chosen by cross-validation
+    /// (<see cref="Core.Planning.AdaptiveProfilingPlanner.FitOptions"/>).
+    /// </summary>
     /// <exception cref="RuntimeFitException">
     /// The fit is not physical (noisy timings: a busy device, no warm-up, too few trials) and <see cref="RuntimeFitOptions.KeepNonPhysicalFit"/> is not set.
     /// </exception>
     public RuntimeModel Fit(RuntimeFitOptions? options = null, ILogger? logger = null)
     {
-        options ??= RuntimeFitOptions.Default;
+        options = FitOptionsFor(options);
         return RuntimeModel.Fit(Samples, options with { Metadata = options.Metadata ?? ToMetadata() }, logger);
+    }
+
+    /// <summary>
+    /// An adaptive plan's fit with the planner's own estimate of its error at the candidates it did not measure
+    /// (<see cref="Core.Planning.AdaptiveProfilingPlanner.Assess"/>; non-physical fits kept, with their warnings); null for a grid.
+    /// </summary>
+    /// <param name="options">Fit options, adapted as <see cref="Fit"/> adapts them; null for the planner's.</param>
+    /// <param name="cancellationToken">Stops between cross-validation folds.</param>
+    public Core.Planning.PlanAssessment? Assess(RuntimeFitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        if (!Plan.IsAdaptive)
+        {
+            return null;
+        }
+
+        options = FitOptionsFor(options);
+        return TorchProfiler.Planner(Plan).Assess(Samples, options with { Metadata = options.Metadata ?? ToMetadata() }, cancellationToken);
+    }
+
+    private RuntimeFitOptions FitOptionsFor(RuntimeFitOptions? options)
+    {
+        if (!Plan.IsAdaptive)
+        {
+            return options ?? RuntimeFitOptions.Default;
+        }
+
+        options ??= Core.Planning.AdaptiveProfilingPlanner.FitOptions;
+        return options with
+        {
+            AllowSingleOutputLength = true,
+            Decode = options.Decode == RuntimeFitOptions.Default.Decode ? Core.Planning.AdaptiveProfilingPlanner.FitOptions.Decode : options.Decode,
+        };
     }
 
     /// <summary>Fits the batched runtime model to <see cref="Samples"/> of a batched plan (two or more batch sizes), with this profile's provenance.</summary>

@@ -240,7 +240,6 @@ public sealed partial class TorchProfiler
     {
         var model = query.Model;
         var label = setup.Source;
-        var points = plan.Points().ToList();
         var done = new Dictionary<(int, int, int), ProfilingSample>();
         if (samplesPath is not null)
         {
@@ -255,42 +254,31 @@ public sealed partial class TorchProfiler
             }
         }
 
-        var resumed = points.Count(done.ContainsKey);
+        // A grid's points are known up front; an adaptive plan's are the planner's, so its resumed count is what the file
+        // holds at the candidates.
+        var points = plan.IsAdaptive ? null : plan.Points().ToList();
+        var resumed = points?.Count(done.ContainsKey) ?? done.Keys.Count(k => plan.PromptTokens.Contains(k.Item1) && plan.OutputTokens.Contains(k.Item2));
         double? idleWatts = null;
-        if (meter is not null && resumed < points.Count)
-        {
-            Synchronize(model.Device);
-            idleWatts = meter.AveragePowerWatts(1.0);
-            _logger.LogInformation("Energy: NVML counter updates every {Interval:F4} s; idle power {Idle:F1} W", meter.CounterIntervalSeconds, idleWatts);
-        }
-
         using var writer = samplesPath is null ? null : ProfilingSampleCsvWriter.OpenAppend(samplesPath);
-        var samples = points.Where(done.ContainsKey).Select(pt => done[pt]).ToList();
-        _logger.LogInformation("Profiling {Model}: {Total} points ({Resumed} resumed from {Path})", model.Architecture.Name, points.Count, resumed, samplesPath ?? "(no file)");
-        if (resumed < points.Count)
-        {
-            Warmup(query, plan, cancellationToken);
-        }
-
+        var samples = points is null
+            ? done.Where(d => plan.PromptTokens.Contains(d.Key.Item1) && plan.OutputTokens.Contains(d.Key.Item2)).Select(d => d.Value).ToList()
+            : points.Where(done.ContainsKey).Select(pt => done[pt]).ToList();
+        _logger.LogInformation("Profiling {Model}: {Total} points ({Resumed} resumed from {Path})", model.Architecture.Name, plan.TotalQueries, resumed, samplesPath ?? "(no file)");
+        var started = false;
         var completed = resumed;
-        foreach (var (p, o, trial) in points)
+        if (points is null)
         {
-            if (done.ContainsKey((p, o, trial)))
+            RunAdaptive(plan, done, Time, cancellationToken);
+        }
+        else
+        {
+            foreach (var (p, o, trial) in points)
             {
-                continue;
+                if (!done.ContainsKey((p, o, trial)))
+                {
+                    Time(p, o, trial);
+                }
             }
-
-            cancellationToken.ThrowIfCancellationRequested();
-            using var prompt = RandomPrompt(model, p, plan.Seed, trial);
-            IdleBeforeQuery(cancellationToken);
-            var seconds = query.Time(prompt, o);
-            double? joules = energy is not null && trial < Options.EnergyTrials ? energy(prompt, o, seconds) : null;
-            var sample = new ProfilingSample(p, o, seconds) { Trial = trial, Source = label, EnergyJoules = joules };
-            writer?.Write(sample);
-            samples.Add(sample);
-            completed++;
-            _logger.LogDebug("p={Prompt} o={Output} trial={Trial}: {Seconds:F6} s", p, o, trial, seconds);
-            progress?.Report(new ProfilingProgress(completed, points.Count, resumed, sample));
         }
 
         return new TorchProfile(model.Architecture, model.Precision, plan, samples, DescribeHardware(model.Device), software, Options.TimeProvider.GetUtcNow())
@@ -304,6 +292,38 @@ public sealed partial class TorchProfiler
             EnergyCounterResolutionJoules = meter is null ? null : GpuEnergyMeter.CounterResolutionJoules,
             BoardPowerWatts = meter?.Gpu.PowerLimitWatts(),
         };
+
+        // Times one point and records it everywhere at once (file, samples, progress); the idle power and the warm-up come
+        // before the first point this run times, so a run with nothing left to time builds nothing more than the model.
+        ProfilingSample Time(int p, int o, int trial)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!started)
+            {
+                started = true;
+                if (meter is not null)
+                {
+                    Synchronize(model.Device);
+                    idleWatts = meter.AveragePowerWatts(1.0);
+                    _logger.LogInformation("Energy: NVML counter updates every {Interval:F4} s; idle power {Idle:F1} W", meter.CounterIntervalSeconds, idleWatts);
+                }
+
+                Warmup(query, plan, cancellationToken);
+            }
+
+            using var prompt = RandomPrompt(model, p, plan.Seed, trial);
+            IdleBeforeQuery(cancellationToken);
+            var seconds = query.Time(prompt, o);
+            double? joules = energy is not null && trial < Options.EnergyTrials ? energy(prompt, o, seconds) : null;
+            var sample = new ProfilingSample(p, o, seconds) { Trial = trial, Source = label, EnergyJoules = joules };
+            writer?.Write(sample);
+            samples.Add(sample);
+            done[(p, o, trial)] = sample;
+            completed++;
+            _logger.LogDebug("p={Prompt} o={Output} trial={Trial}: {Seconds:F6} s", p, o, trial, seconds);
+            progress?.Report(new ProfilingProgress(completed, plan.TotalQueries, resumed, sample));
+            return sample;
+        }
     }
 
     /// <summary>Waits <see cref="TorchProfilerOptions.IdleBeforeEachQuery"/> on the options' clock (nothing when zero).</summary>
@@ -320,7 +340,7 @@ public sealed partial class TorchProfiler
         var sw = Stopwatch.StartNew();
         for (var r = 0; r < plan.WarmupRuns; r++)
         {
-            foreach (var p in plan.PromptTokens)
+            foreach (var p in plan.WarmupPromptTokens)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 using var prompt = RandomPrompt(query.Model, p, plan.Seed, -1 - r);

@@ -1,0 +1,70 @@
+using LlmEff.Core;
+using LlmEff.Core.Planning;
+
+namespace LlmEff.Profiling.Torch;
+
+// Adaptive plans (ProfilingPlan.AdaptiveBudget): LlmEff.Core's planner chooses the configurations.
+public sealed partial class TorchProfiler
+{
+    /// <summary>
+    /// Lets the planner choose <see cref="ProfilingPlan.AdaptiveBudget"/> queries among the plan's candidates; each query
+    /// times the configuration's trials through <paramref name="time"/>, which writes every sample as it is measured. A
+    /// resumed run hands the planner what the file holds, so it asks the same queries again and times only what is missing.
+    /// </summary>
+    private static void RunAdaptive(ProfilingPlan plan, Dictionary<(int, int, int), ProfilingSample> done, Func<int, int, int, ProfilingSample> time, CancellationToken cancellationToken)
+    {
+        var planner = Planner(plan);
+        var trials = plan.Trials;
+        planner.RunAsync(plan.AdaptiveBudget!.Value, Measure, PlannerSamples(plan, done), progress: null, cancellationToken).GetAwaiter().GetResult();
+
+        // Synchronous: every TorchSharp call stays on the profiling thread.
+        ValueTask<ProfilingSample> Measure(ConfigurationQuery query, CancellationToken ct)
+        {
+            var (p, o) = (query.PromptTokens, query.OutputTokens);
+            if (trials == 1)
+            {
+                // One trial a query: a query asked again is the planner's repeated anchor, the configuration's next trial.
+                var next = Enumerable.Range(0, int.MaxValue).First(t => !done.ContainsKey((p, o, t)));
+                return ValueTask.FromResult(time(p, o, next));
+            }
+
+            for (var t = 0; t < trials; t++)
+            {
+                if (!done.ContainsKey((p, o, t)))
+                {
+                    time(p, o, t);
+                }
+            }
+
+            return ValueTask.FromResult(Fastest(done, p, o, trials));
+        }
+    }
+
+    /// <summary>The planner of an adaptive plan: with one trial a query it repeats anchors to read the noise; with several the trials show it.</summary>
+    internal static AdaptiveProfilingPlanner Planner(ProfilingPlan plan)
+        => plan.Trials == 1
+            ? new AdaptiveProfilingPlanner(plan.PromptTokens, plan.OutputTokens)
+            : new AdaptiveProfilingPlanner(plan.PromptTokens, plan.OutputTokens) { RepeatedAnchors = 0 };
+
+    // What the planner has measured already: with one trial a query, every sample at a candidate (a configuration's second is a
+    // repeated anchor); with several, one per configuration whose trials are all in the file (the fastest), so a query cut short
+    // is asked again and times only its missing trials.
+    private static List<ProfilingSample> PlannerSamples(ProfilingPlan plan, Dictionary<(int, int, int), ProfilingSample> done)
+    {
+        var candidates = done.Keys.Where(k => plan.PromptTokens.Contains(k.Item1) && plan.OutputTokens.Contains(k.Item2)).ToList();
+        if (plan.Trials == 1)
+        {
+            return candidates.OrderBy(k => k.Item3).Select(k => done[k]).ToList();
+        }
+
+        return candidates
+            .Select(k => (k.Item1, k.Item2))
+            .Distinct()
+            .Where(c => Enumerable.Range(0, plan.Trials).All(t => done.ContainsKey((c.Item1, c.Item2, t))))
+            .Select(c => Fastest(done, c.Item1, c.Item2, plan.Trials))
+            .ToList();
+    }
+
+    private static ProfilingSample Fastest(Dictionary<(int, int, int), ProfilingSample> done, int p, int o, int trials)
+        => new(p, o, Enumerable.Range(0, trials).Min(t => done[(p, o, t)].RuntimeSeconds));
+}
