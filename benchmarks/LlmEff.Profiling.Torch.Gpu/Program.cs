@@ -17,6 +17,8 @@ using static TorchSharp.torch;
 //   dotnet run --project benchmarks/LlmEff.Profiling.Torch.Gpu -- --batching --smoke   (the same on the CPU, tiny model)
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --moe --out "$OUT"      (mixture-of-experts models, about 2 minutes each, each in
 //                                                                         its own child process and folder; --model NAME runs one here)
+//   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --dense-grid --out "$OUT" (Llama-3-8B on a 27 x 10 grid, then adaptive plans of
+//                                                                         20, 30, 50 queries scored on it; --smoke: tiny, CPU)
 //   bash .gpu/run.sh LlmEff.Profiling.Torch.Gpu --nccl --out "$OUT"     (only the NCCL all-reduce latencies over all
 //                                                                         visible GPUs, a few seconds, then stop)
 var smoke = args.Contains("--smoke");
@@ -158,6 +160,14 @@ if (args.Contains("--moe") && perProcess)
 if (args.Contains("--batching") && perProcess)
 {
     return PerProcess("batching", BatchingModels(smoke).Select(m => m.Arch.Name).Concat(BatchingParallelModels(smoke).Select(m => m.Arch.Name)));
+}
+
+if (args.Contains("--dense-grid"))
+{
+    // Adaptive profiling against a dense grid of the same model in the same process (DenseGridBenchmark), about 4 minutes.
+    results["dense_grid"] = DenseGridBenchmark.Run(device, smoke, outDir);
+    Finish();
+    return 0;
 }
 
 if (args.Contains("--moe"))

@@ -48,6 +48,7 @@ PY
 for s in ${STEPS:-kc gc bj bl mq mx}; do
   case $s in
     kc) step kc 120 --kernel-check --kernel-check-only ;;
+    dg) step dg 330 --dense-grid ;;
     gc) step gc 150 --graph-check --graph-check-only ;;
     as) step as 120 --attention-sweep --attention-sweep-only ;;
     gs) step gs 120 --gemm-sweep --gemm-sweep-only ;;
