@@ -19,6 +19,13 @@ public sealed record EnergyFitOptions
     public int MinimumDistinctOutputLengths { get; init; } = 2;
 
     /// <summary>
+    /// Whether prompt sizes measured at one output length take part (their energy-encoding knot then rests on the shared
+    /// per-token energy), as an adaptive profiling run measures most prompt sizes. Default false: every prompt size needs
+    /// <see cref="MinimumDistinctOutputLengths"/> (the paper's grid); the runtime fit's <see cref="RuntimeFitOptions.AllowSingleOutputLength"/> likewise.
+    /// </summary>
+    public bool AllowSingleOutputLength { get; init; }
+
+    /// <summary>
     /// R² below which the fit logs a warning. Default 0.95: lower than the runtime fit's 0.99 because an energy counter that
     /// updates every ~100 ms quantises short queries.
     /// </summary>

@@ -173,6 +173,7 @@ public sealed record EnergyModel
             Aggregation = options.Aggregation,
             PromptEncodingShape = options.PromptEncodingShape,
             MinimumDistinctOutputLengths = options.MinimumDistinctOutputLengths,
+            AllowSingleOutputLength = options.AllowSingleOutputLength,
             Decode = DecodeModel.Constant,
             Overhead = OverheadMode.None,
 

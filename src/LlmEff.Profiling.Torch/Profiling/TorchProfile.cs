@@ -74,7 +74,7 @@ public sealed record TorchProfile(
     /// <see cref="TorchProfilerOptions.EnergyTrials"/> trials only), with this run's idle and board power, the counter's
     /// resolution and update interval, and provenance. The energy is that of the one GPU that was timed.
     /// </summary>
-    /// <param name="options">Fit options; null for <see cref="EnergyFitOptions.Default"/>.</param>
+    /// <param name="options">Fit options; null for <see cref="EnergyFitOptions.Default"/> (an adaptive plan's allow prompt sizes measured at one output length).</param>
     /// <param name="logger">Receives the fit's warnings; null for none.</param>
     /// <exception cref="InvalidOperationException">No sample carries energy (see <see cref="HasEnergy"/>).</exception>
     /// <exception cref="ArgumentException">The energies cannot be fitted, e.g. a negative energy per output token (the message says how to measure instead).</exception>
@@ -84,6 +84,12 @@ public sealed record TorchProfile(
         if (energy.Count == 0)
         {
             throw new InvalidOperationException($"No sample of {Architecture.Name} carries EnergyJoules; profile on a CUDA GPU with NVML and TorchProfilerOptions.MeasureEnergy = true.");
+        }
+
+        // An adaptive plan measures most prompt sizes at one output length, as its runtime fit allows (see Fit).
+        if (Plan.IsAdaptive)
+        {
+            options = (options ?? EnergyFitOptions.Default) with { AllowSingleOutputLength = true };
         }
 
         var runtime = ToMetadata();

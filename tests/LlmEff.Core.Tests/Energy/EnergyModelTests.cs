@@ -45,6 +45,19 @@ public class EnergyModelTests
     }
 
     [Fact]
+    public void Fit_PromptSizesMeasuredAtOneOutputLength_AreRefusedUnlessAllowed_ThenRestOnTheSharedTokenEnergy()
+    {
+        // An adaptive design: sweeps at 1 and 1536, every other prompt size at o = 1 only.
+        var design = Samples().Where(s => s.PromptTokens is 1 or 1536 || s.OutputTokens == 1).ToList();
+
+        Assert.Throws<ArgumentException>(() => EnergyModel.Fit(design));
+        var model = EnergyModel.Fit(design, new EnergyFitOptions { AllowSingleOutputLength = true });
+        Assert.Equal(400 * 0.02, model.PerOutputTokenJoules, 1e-9);
+        Assert.Equal([1, 256, 512, 1024, 1536], model.ProfiledPromptTokens);
+        Assert.Equal(Energy(512, 17), model.PredictJoules(512, 17), 1e-9);
+    }
+
+    [Fact]
     public void Fit_NoisyEnergy_RSquaredBelowOne_AndLogsBelowTheThreshold()
     {
         var logger = new EnergyLogger();
