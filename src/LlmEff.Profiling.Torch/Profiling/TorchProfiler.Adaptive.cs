@@ -11,7 +11,7 @@ public sealed partial class TorchProfiler
     /// times the configuration's trials through <paramref name="time"/>, which writes every sample as it is measured. A
     /// resumed run hands the planner what the file holds, so it asks the same queries again and times only what is missing.
     /// </summary>
-    private static void RunAdaptive(ProfilingPlan plan, Dictionary<(int, int, int), ProfilingSample> done, Func<int, int, int, ProfilingSample> time, CancellationToken cancellationToken)
+    private static void RunAdaptive(ProfilingPlan plan, Dictionary<(int P, int O, int Trial), ProfilingSample> done, Func<int, int, int, ProfilingSample> time, CancellationToken cancellationToken)
     {
         var planner = Planner(plan);
         var trials = plan.Trials;
@@ -49,22 +49,22 @@ public sealed partial class TorchProfiler
     // What the planner has measured already: with one trial a query, every sample at a candidate (a configuration's second is a
     // repeated anchor); with several, one per configuration whose trials are all in the file (the fastest), so a query cut short
     // is asked again and times only its missing trials.
-    private static List<ProfilingSample> PlannerSamples(ProfilingPlan plan, Dictionary<(int, int, int), ProfilingSample> done)
+    private static List<ProfilingSample> PlannerSamples(ProfilingPlan plan, Dictionary<(int P, int O, int Trial), ProfilingSample> done)
     {
-        var candidates = done.Keys.Where(k => plan.PromptTokens.Contains(k.Item1) && plan.OutputTokens.Contains(k.Item2)).ToList();
+        var candidates = done.Keys.Where(k => plan.PromptTokens.Contains(k.P) && plan.OutputTokens.Contains(k.O)).ToList();
         if (plan.Trials == 1)
         {
-            return candidates.OrderBy(k => k.Item3).Select(k => done[k]).ToList();
+            return candidates.OrderBy(k => k.Trial).Select(k => done[k]).ToList();
         }
 
         return candidates
-            .Select(k => (k.Item1, k.Item2))
+            .Select(k => (k.P, k.O))
             .Distinct()
-            .Where(c => Enumerable.Range(0, plan.Trials).All(t => done.ContainsKey((c.Item1, c.Item2, t))))
-            .Select(c => Fastest(done, c.Item1, c.Item2, plan.Trials))
+            .Where(c => Enumerable.Range(0, plan.Trials).All(t => done.ContainsKey((c.P, c.O, t))))
+            .Select(c => Fastest(done, c.P, c.O, plan.Trials))
             .ToList();
     }
 
-    private static ProfilingSample Fastest(Dictionary<(int, int, int), ProfilingSample> done, int p, int o, int trials)
+    private static ProfilingSample Fastest(Dictionary<(int P, int O, int Trial), ProfilingSample> done, int p, int o, int trials)
         => new(p, o, Enumerable.Range(0, trials).Min(t => done[(p, o, t)].RuntimeSeconds));
 }
