@@ -37,6 +37,30 @@ public class AccuracyCommandTests
     }
 
     [Fact]
+    public void Accuracy_OnAGridOfShortPrompts_ThePaperGridsCellsSayHowManyQueriesItCouldSpend()
+    {
+        // Prompt sizes up to 32: the paper's 256 ... 1536 all stand in as 32, so its design has two prompt sizes, not five.
+        var dir = Directory.CreateTempSubdirectory("llmeff-acc-short");
+        try
+        {
+            var lines = new List<string> { "prompt_tokens,output_tokens,runtime_seconds" };
+            lines.AddRange(from p in new[] { 1, 4, 8, 12, 16, 24, 32 } from o in new[] { 1, 2, 4, 8 } select FormattableString.Invariant($"{p},{o},{0.002 + (0.0001 * p) + (0.001 * (o - 1))}"));
+            File.WriteAllLines(Path.Combine(dir.FullName, "short.csv"), lines);
+            var output = new StringWriter();
+            var error = new StringWriter();
+
+            Assert.Equal(0, LlmEffCommand.Run(["accuracy", "--data", dir.FullName], output, error));
+            var row = output.ToString().Split('\n').Single(l => l.StartsWith("| short.csv | paper grid |", StringComparison.Ordinal));
+            Assert.Contains("(4 queries)", row, StringComparison.Ordinal);  // budget 10: 2 prompt sizes × 2 output lengths
+            Assert.Contains("(8 queries)", row, StringComparison.Ordinal);  // budget 20: 2 × 4
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void Accuracy_ASmallGrid_SaysWhatItNeedsInOneLine()
     {
         var dir = Directory.CreateTempSubdirectory("llmeff-acc-small");

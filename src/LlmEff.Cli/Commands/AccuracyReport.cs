@@ -69,7 +69,8 @@ internal static class AccuracyReport
         md.AppendLine("## Error against number of queries");
         md.AppendLine();
         md.AppendLine("The paper's grid at a budget of 5·k queries uses its five prompt sizes × k output lengths spread over the grid's; the adaptive");
-        md.AppendLine("planner gets the same budget. Cells are held-out p90 / max; – where the grid is too small for that budget (nothing would be held out).");
+        md.AppendLine("planner gets the same budget. Cells are held-out p90 / max; – where the grid is too small for that budget (nothing would be held out);");
+        md.AppendLine("a count in brackets where the strategy could spend fewer queries than the budget (a grid whose prompt sizes stand in for fewer than the paper's five).");
         md.AppendLine();
         md.AppendLine("| grid | strategy | " + string.Join(" | ", Budgets.Select(b => b.ToString(CultureInfo.InvariantCulture))) + " |");
         md.AppendLine("|---|---|" + string.Concat(Budgets.Select(_ => "---:|")));
@@ -80,7 +81,9 @@ internal static class AccuracyReport
             curves.Add((grid, curve));
             foreach (var strategy in new[] { "paper grid", "adaptive" })
             {
-                var cells = Budgets.Select(b => curve.FirstOrDefault(c => c.Strategy == strategy && c.Queries == b) is { } c ? $"{Pct(c.HeldOut.P90)} / {Pct(c.HeldOut.Max)}" : "–");
+                var cells = Budgets.Select(b => curve.FirstOrDefault(c => c.Strategy == strategy && c.Budget == b) is { } c
+                    ? $"{Pct(c.HeldOut.P90)} / {Pct(c.HeldOut.Max)}{(c.Queries == b ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" ({c.Queries} queries)"))}"
+                    : "–");
                 md.AppendLine(CultureInfo.InvariantCulture, $"| {grid.Name} | {strategy} | {string.Join(" | ", cells)} |");
             }
         }

@@ -70,7 +70,7 @@ public static class AccuracyStudy
             if (outputs >= 2 && outputs <= grid.OutputTokens.Count && PaperPromptSizes(grid).Count * outputs < grid.Count)
             {
                 var design = PaperDesign(grid, outputs);
-                points.Add(new BudgetCurvePoint("paper grid", design.Count, grid.HeldOutError(RuntimeModel.Fit(design, StudyOptions(new RuntimeFitOptions())), design)));
+                points.Add(new BudgetCurvePoint("paper grid", design.Count, grid.HeldOutError(RuntimeModel.Fit(design, StudyOptions(new RuntimeFitOptions())), design)) { Budget = budget });
             }
 
             if (budget < 6 || budget >= grid.Count)
@@ -79,7 +79,7 @@ public static class AccuracyStudy
             }
 
             var adaptive = AdaptiveDesign(grid, budget);
-            points.Add(new BudgetCurvePoint("adaptive", adaptive.Count, grid.HeldOutError(RuntimeModel.Fit(adaptive, StudyOptions(AdaptiveProfilingPlanner.FitOptions)), adaptive)));
+            points.Add(new BudgetCurvePoint("adaptive", adaptive.Count, grid.HeldOutError(RuntimeModel.Fit(adaptive, StudyOptions(AdaptiveProfilingPlanner.FitOptions)), adaptive)) { Budget = budget });
         }
 
         return points;
