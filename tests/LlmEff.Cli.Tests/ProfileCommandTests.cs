@@ -86,6 +86,34 @@ public class ProfileCommandTests
     }
 
     [Fact]
+    public async Task ProfileApi_AdaptiveWithATarget_StopsOnceItIsMet_AndSaysSo()
+    {
+        await using var emulator = await OpenAiEmulator.StartAsync(new EmulatedLatency(), seed: 7);
+        var clock = new FakeTimeProvider();
+        emulator.VirtualClock = clock;
+        using var dir = new TempDir();
+        string[] args =
+        [
+            "profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "", "--token-ids",
+            "--journal", dir.File("adaptive.jsonl"), "--prompts", "1,32,64,128,192,256,384,512", "--outputs", "1,8,16,32", "--trials", "1",
+            "--adaptive", "30", "--target-p90", "0.5",
+        ];
+
+        var run = CliRunner.RunOn(clock, args);
+
+        Assert.True(run.Code == 0, run.Err);
+        // Eight anchors and the seed's three sweeps, then the first repeat reads the noise and the loose target is met.
+        Assert.Equal(12, emulator.ReceivedCount);
+        Assert.Contains("stopped: TargetReached", run.Out, StringComparison.Ordinal);
+
+        var bad = CliRunner.RunOn(clock, [.. args.Select(a => a == "0.5" ? "5" : a)]);
+        CliRunner.AssertOneLineError(bad, "--target-p90 5", "between 0 and 1");
+        var gridRun = CliRunner.RunOn(clock, ["profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "", "--journal", dir.File("grid.jsonl"), "--prompts", "1,64", "--outputs", "1,8", "--target-p90", "0.05"]);
+        CliRunner.AssertOneLineError(gridRun, "--target-p90", "give --adaptive N too");
+        Assert.Equal(12, emulator.ReceivedCount);
+    }
+
+    [Fact]
     public async Task ProfileApi_NonPhysicalFit_IsPrintedButNotWritten_UnlessKept_AndTheJournalKeepsTheRequests()
     {
         // A server whose long answers come back sooner than short ones: the denoised fit finds g < 0.

@@ -110,6 +110,8 @@ public class ProfileTorchCommandTests
         AssertOneLineError(Run([.. common, "--prompts", "1,8,16", "--adaptive", "8", "--batch-sizes", "1,2"]), "--adaptive times single queries", "--batch-sizes");
         AssertOneLineError(Run([.. common, "--prompts", "1,16", "--adaptive", "8"]), "--adaptive", "at least three prompt sizes");
         AssertOneLineError(Run([.. common, "--prompts", "1,8,16", "--adaptive", "8", "--tensor-parallel", "2"]), "--adaptive profiles the whole model on one GPU", "2-way");
+        AssertOneLineError(Run([.. common, "--prompts", "1,8,16", "--target-p90", "0.02"]), "--target-p90", "give --adaptive N too");
+        AssertOneLineError(Run([.. common, "--prompts", "1,8,16", "--adaptive", "8", "--target-p90", "2"]), "--target-p90 2", "between 0 and 1");
         Assert.Empty(Directory.GetFiles(dir.Path, "*.csv"));
     }
 

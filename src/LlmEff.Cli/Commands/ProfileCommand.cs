@@ -23,6 +23,24 @@ internal static class ProfileCommand
         return profile;
     }
 
+    /// <summary>The <c>--target-p90</c> of an adaptive run (profile api and profile torch), checked so that the message names the flags.</summary>
+    internal static double? TargetP90(double? target, bool adaptive)
+    {
+        if (target is not { } t)
+        {
+            return null;
+        }
+
+        if (!adaptive)
+        {
+            throw new ArgumentException("--target-p90 stops an adaptive run early; give --adaptive N too (a grid run measures every configuration).");
+        }
+
+        return t > 0 && t < 1
+            ? t
+            : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--target-p90 {t}: give the relative error to stop at as a fraction between 0 and 1, e.g. 0.02 for 2 %."));
+    }
+
     private static Command CreateApi(TextWriter output, TextWriter error, TimeProvider clock)
     {
         var url = new Option<string>("--url") { Description = "Base address of the OpenAI-compatible API, e.g. http://127.0.0.1:8000/v1/ .", Required = true };
@@ -50,13 +68,14 @@ internal static class ProfileCommand
         var timeout = new Option<double>("--timeout") { Description = "Seconds allowed per request attempt before it counts as a timeout and is retried.", DefaultValueFactory = _ => 120 };
         var maxAttempts = new Option<int>("--max-attempts") { Description = "Attempts per request, the first included; transient failures (429, 5xx, timeouts, dropped connections) are retried with backoff.", DefaultValueFactory = _ => RetryPolicy.Default.MaxAttempts };
         var modelJson = new Option<FileInfo?>("--output", "-o") { Description = "Write the fitted denoised model as JSON here." };
+        var targetP90 = new Option<double?>("--target-p90") { Description = "With --adaptive: stop before the budget once the fit's own p90 estimate is at or below this relative error (0.02 for 2 %) and the noise of one request has been read from a repeated one." };
         var keep = FitWarnings.KeepOption();
         keep.Description = "Write the --output model even where the denoised fit is not physical (g <= 0, a negative PE knot or prediction), with its warnings; without it such a fit is printed but not written. A low R² alone is only a warning.";
         var adaptive = new Option<int?>("--adaptive") { Description = "Adaptive profiling: the planner chooses this many queries among the --prompts × --outputs candidates (give a dense list), each --trials times, one request at a time; the fit reports its own error estimate at the candidates not measured." };
         var command = new Command("api", "Profile a model behind an OpenAI-compatible endpoint: synthetic exact-size prompts, trials, retries, resumable journal; prints the denoised fit.")
         {
             url, model, chat, tokenIds, keyEnv, encoding, journal, prompts, outputs, trials, stream, ignoreEos, noMinTokens, fitReported, maxRequests, timeout, maxAttempts, modelJson,
-            concurrency, requestRate, duration, seed, slo, exportRequests, summary, adaptive, keep,
+            concurrency, requestRate, duration, seed, slo, exportRequests, summary, adaptive, keep, targetP90,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -78,7 +97,7 @@ internal static class ProfileCommand
             if (load is not null)
             {
                 // Flags of the grid run have no meaning in a load study; ignoring one would surprise, so it is refused.
-                foreach (var (name, given) in new[] { ("--trials", Given(trials)), ("--max-attempts", Given(maxAttempts)), ("--output", Given(modelJson)), ("--fit-reported-length", parse.GetValue(fitReported)), ("--adaptive", Given(adaptive)), ("--keep-non-physical", parse.GetValue(keep)) })
+                foreach (var (name, given) in new[] { ("--trials", Given(trials)), ("--max-attempts", Given(maxAttempts)), ("--output", Given(modelJson)), ("--fit-reported-length", parse.GetValue(fitReported)), ("--adaptive", Given(adaptive)), ("--keep-non-physical", parse.GetValue(keep)), ("--target-p90", Given(targetP90)) })
                 {
                     if (given)
                     {
@@ -136,6 +155,7 @@ internal static class ProfileCommand
                 Retry = RetryPolicy.Default with { MaxAttempts = attempts },
                 Budget = parse.GetValue(maxRequests) is { } cap ? new ProfilingBudget { MaxRequests = cap } : ProfilingBudget.Unlimited,
                 AdaptiveBudget = parse.GetValue(adaptive),
+                AdaptiveTargetP90 = ProfileCommand.TargetP90(parse.GetValue(targetP90), parse.GetValue(adaptive) is not null),
                 TimeProvider = clock,
             };
             // Every flag is checked before the endpoint is built, which needs the API key: a typo gets its own answer first.

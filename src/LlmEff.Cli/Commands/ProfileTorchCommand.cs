@@ -41,10 +41,11 @@ internal static partial class ProfileTorchCommand
         var idle = new Option<double>("--idle-ms") { Description = "Idle milliseconds before each timed query or batch (0: back to back, as the paper profiled; 500 lets the GPU settle after heavy prefills, which at b = 16 lowered g by 9 % on an H100).", DefaultValueFactory = _ => 0 };
         var keep = FitWarnings.KeepOption();
         var adaptive = new Option<int?>("--adaptive") { Description = "Adaptive profiling: the planner chooses this many queries among the --prompts × --outputs candidates (give a dense list), each --trials times; the fit reports its own error estimate at the candidates not measured. One GPU, batch size 1." };
+        var targetP90 = new Option<double?>("--target-p90") { Description = "With --adaptive: stop before the budget once the fit's own p90 estimate is at or below this relative error (0.02 for 2 %) and the noise of one query has been read from a repeated one." };
         var cudaGraphs = new Option<string>("--cuda-graphs") { Description = "Replay decode steps as CUDA graphs: auto (where the GPU and libtorch allow), off (eager, one TorchScript dispatch per op), or required (fail where unavailable).", DefaultValueFactory = _ => "auto" };
         var command = new Command("torch", "Profile a random-weight decoder built from an architecture on a GPU (or CPU) with TorchSharp: idealized runtime, live progress, resumable samples, fitted model with provenance.")
         {
-            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, real, accelerator, cudaGraphs, batchSizes, idle, keep, adaptive,
+            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, real, accelerator, cudaGraphs, batchSizes, idle, keep, adaptive, targetP90,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -56,6 +57,7 @@ internal static partial class ProfileTorchCommand
             }
 
             var budget = parse.GetValue(adaptive);
+            var target = ProfileCommand.TargetP90(parse.GetValue(targetP90), budget is not null);
             if (budget is < 6)
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--adaptive {budget}: give at least 6 queries (the planner starts with the smallest, middle and largest prompt size at the shortest and longest output)."));
@@ -95,7 +97,7 @@ internal static partial class ProfileTorchCommand
                     throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--adaptive profiles the whole model on one GPU; the layout here is {layout.TensorParallelDegree ?? 1}-way tensor parallel over {layout.PipelineStages ?? 1} stage(s) ({architecture.Name} on {parse.GetValue(accelerator)}). Drop --adaptive to profile the layout on the grid."));
                 }
 
-                options = options with { Plan = options.Plan with { AdaptiveBudget = budget } };
+                options = options with { Plan = options.Plan with { AdaptiveBudget = budget, AdaptiveTargetP90 = target } };
             }
 
             if (options.Profiler.CudaGraphs == CudaGraphMode.Required && options.Profiler.Device == "cpu")

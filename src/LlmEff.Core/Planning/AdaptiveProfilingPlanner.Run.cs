@@ -7,7 +7,8 @@ public sealed partial class AdaptiveProfilingPlanner
 {
     /// <summary>
     /// Measures up to <paramref name="budget"/> configuration queries chosen by <see cref="Next"/>, continuing from
-    /// <paramref name="alreadyMeasured"/> (a resumed run repeats nothing; earlier samples count against the budget).
+    /// <paramref name="alreadyMeasured"/> (a resumed run repeats nothing; earlier samples count against the budget), and
+    /// sooner where <see cref="TargetP90"/> is met.
     /// </summary>
     /// <param name="budget">Total queries to have made: distinct configurations, plus the second trials of repeated anchors (<see cref="RepeatedAnchors"/>); at least 6 (the seed).</param>
     /// <param name="measure">Runs one query and returns its sample; write it to disk there so a crash loses nothing.</param>
@@ -41,7 +42,7 @@ public sealed partial class AdaptiveProfilingPlanner
         while (QueriesSpent(samples, configurations.Count) < budget)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (Next(samples) is not { } query)
+            if (TargetMet(samples, cancellationToken) || Next(samples) is not { } query)
             {
                 break;
             }
@@ -76,6 +77,25 @@ public sealed partial class AdaptiveProfilingPlanner
         }
 
         return samples;
+    }
+
+    // TargetP90's rule, checked before each query (so a resumed run that met it asks nothing more). Before a prompt size is
+    // swept at two outputs nothing can be fitted, and before a repeat the noise is unread: no assessment is needed then.
+    private bool TargetMet(List<ProfilingSample> samples, CancellationToken cancellationToken)
+    {
+        if (TargetP90 is not { } target || samples.Count < 6 || samples.GroupBy(s => (s.PromptTokens, s.OutputTokens)).All(g => g.Count() < 2))
+        {
+            return false;
+        }
+
+        try
+        {
+            return Assess(samples, cancellationToken: cancellationToken).MeetsTarget(target);
+        }
+        catch (ArgumentException)
+        {
+            return false; // not fittable yet
+        }
     }
 
     // The budget counts queries: each configuration once, and, with RepeatedAnchors on, each anchor's second trial (the

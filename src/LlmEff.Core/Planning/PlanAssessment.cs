@@ -35,4 +35,13 @@ public sealed record PlanAssessment(RuntimeModel Model, ErrorSummary? EstimatedH
 
         return EstimatedHeldOutError is not { } e || e.P90 > targetP90;
     }
+
+    /// <summary>
+    /// Whether the run may stop for <paramref name="targetP90"/>: the noise of one measurement was read from a repeated one
+    /// (<see cref="RepeatedConfigurations"/> above 0; without it the estimate leaves the noise out and reads low) and the
+    /// estimated p90 is at or below the target. The stopping rule of <see cref="AdaptiveProfilingPlanner.TargetP90"/>.
+    /// </summary>
+    /// <param name="targetP90">Required 90th-percentile relative error (0.02 = 2%).</param>
+    public bool MeetsTarget(double targetP90)
+        => !BudgetTooSmallFor(targetP90) && RepeatedConfigurations > 0;
 }

@@ -27,6 +27,13 @@ public sealed partial class ApiProfiler
 
         async ValueTask<ProfilingSample> MeasureAsync(ConfigurationQuery query, CancellationToken ct)
         {
+            // The target is checked on every answered request, trials included (the planner sees one sample a configuration).
+            if (_options.AdaptiveTargetP90 is { } target && TryAssess(answered, ct) is { } assessment && assessment.MeetsTarget(target))
+            {
+                _logger.LogInformation("Target reached: estimated held-out p90 {Estimate:P2} at or below {Target:P2}, noise read from {Repeated} repeated queries; stopping before the budget.", assessment.EstimatedHeldOutError!.P90, target, assessment.RepeatedConfigurations);
+                throw new AdaptiveStop(ProfilingStopReason.TargetReached);
+            }
+
             var (p, o) = (query.PromptTokens, query.OutputTokens);
             ApiRequestKey[] keys;
             if (_options.Trials == 1)
@@ -105,13 +112,9 @@ public sealed partial class ApiProfiler
     // otherwise leave every candidate "unmeasured"); an answer of another length than asked is left out, as the fit leaves it.
     private PlanAssessment? Assess(IReadOnlyList<ApiSampleRecord> records, CancellationToken cancellationToken)
     {
-        var samples = records
-            .Where(r => r.Concurrency == 1 && Answered(r) && (r.ReportedOutputTokens ?? r.OutputTokens) == r.OutputTokens)
-            .Select(r => new ProfilingSample(r.PromptTokens, r.OutputTokens, r.RuntimeSeconds!.Value) { Trial = r.Trial, Source = r.Endpoint })
-            .ToList();
         try
         {
-            return Planner().Assess(samples, cancellationToken: cancellationToken);
+            return Planner().Assess(PlannerInput(records), cancellationToken: cancellationToken);
         }
         catch (ArgumentException ex)
         {
@@ -119,6 +122,32 @@ public sealed partial class ApiProfiler
             return null;
         }
     }
+
+    // The same assessment during the run, quietly null while nothing can be fitted or no configuration has two answers (the
+    // noise is unread then, so the target cannot be met).
+    private PlanAssessment? TryAssess(IReadOnlyList<ApiSampleRecord> records, CancellationToken cancellationToken)
+    {
+        var samples = PlannerInput(records);
+        if (samples.Count < 6 || samples.GroupBy(s => (s.PromptTokens, s.OutputTokens)).All(g => g.Count() < 2))
+        {
+            return null;
+        }
+
+        try
+        {
+            return Planner().Assess(samples, cancellationToken: cancellationToken);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private static List<ProfilingSample> PlannerInput(IReadOnlyList<ApiSampleRecord> records)
+        => records
+            .Where(r => r.Concurrency == 1 && Answered(r) && (r.ReportedOutputTokens ?? r.OutputTokens) == r.OutputTokens)
+            .Select(r => new ProfilingSample(r.PromptTokens, r.OutputTokens, r.RuntimeSeconds!.Value) { Trial = r.Trial, Source = r.Endpoint })
+            .ToList();
 
     private sealed class AdaptiveStop(ProfilingStopReason reason) : Exception
     {

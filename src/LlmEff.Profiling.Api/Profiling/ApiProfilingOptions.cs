@@ -32,6 +32,14 @@ public sealed record ApiProfilingOptions
     /// </summary>
     public int? AdaptiveBudget { get; init; }
 
+    /// <summary>
+    /// An adaptive run's 90th-percentile relative error to stop at (0.02 = 2 %), or null (default) to spend the whole
+    /// <see cref="AdaptiveBudget"/>. Before each new query the run is assessed on every answered request, trials included; once
+    /// the noise of one request has been read from a repeated one and the estimated p90 is at or below this
+    /// (<see cref="LlmEff.Core.Planning.PlanAssessment.MeetsTarget"/>), it stops with <see cref="ProfilingStopReason.TargetReached"/>.
+    /// </summary>
+    public double? AdaptiveTargetP90 { get; init; }
+
     /// <summary>Stream answers, recording time to first token and inter-token gaps. Default false.</summary>
     public bool Stream { get; init; }
 
@@ -117,6 +125,19 @@ public sealed record ApiProfilingOptions
             if (PromptTokens.Count < 2 || OutputTokens.Count < 2)
             {
                 throw new ArgumentException($"An adaptive run chooses among candidate prompt sizes and output lengths; give at least two of each (here {PromptTokens.Count} and {OutputTokens.Count}).", nameof(PromptTokens));
+            }
+        }
+
+        if (AdaptiveTargetP90 is { } target)
+        {
+            if (AdaptiveBudget is null)
+            {
+                throw new ArgumentException("AdaptiveTargetP90 stops an adaptive run; set AdaptiveBudget too (a grid run measures every configuration).", nameof(AdaptiveTargetP90));
+            }
+
+            if (!(target > 0 && target < 1))
+            {
+                throw new ArgumentOutOfRangeException(nameof(AdaptiveTargetP90), target, "Give the relative error to stop at as a fraction between 0 and 1 (0.02 for 2 %), or null to spend the whole budget.");
             }
         }
 

@@ -14,4 +14,11 @@ public enum ProfilingStopReason
     /// the next one; the journal keeps the attempts, and a rerun asks that query again.
     /// </summary>
     Unanswered = 2,
+
+    /// <summary>
+    /// An adaptive run met <see cref="ApiProfilingOptions.AdaptiveTargetP90"/> before its budget: the noise of one request was
+    /// read from a repeated one and the fit's own p90 estimate was at or below the target. A rerun with the same target sends
+    /// nothing; without it (or with a lower one) the run continues.
+    /// </summary>
+    TargetReached = 3,
 }

@@ -50,6 +50,14 @@ public sealed record ProfilingPlan
     /// </summary>
     public int? AdaptiveBudget { get; init; }
 
+    /// <summary>
+    /// An adaptive plan's 90th-percentile relative error to stop at (0.02 = 2 %), or null (default) to spend the whole
+    /// <see cref="AdaptiveBudget"/>: before each new query the samples, trials included, are assessed, and once the noise of
+    /// one query has been read from a repeated one and the estimated p90 is at or below this
+    /// (<see cref="Core.Planning.PlanAssessment.MeetsTarget"/>), no further query is timed.
+    /// </summary>
+    public double? AdaptiveTargetP90 { get; init; }
+
     /// <summary>True when <see cref="AdaptiveBudget"/> is set.</summary>
     public bool IsAdaptive => AdaptiveBudget is not null;
 
@@ -191,6 +199,19 @@ public sealed record ProfilingPlan
             if (PromptTokens.Count < 2)
             {
                 throw new ArgumentException($"An adaptive run chooses among candidate prompt sizes; give at least two (here {PromptTokens.Count}), more for it to choose from.", nameof(PromptTokens));
+            }
+        }
+
+        if (AdaptiveTargetP90 is { } target)
+        {
+            if (AdaptiveBudget is null)
+            {
+                throw new ArgumentException("AdaptiveTargetP90 stops an adaptive run; set AdaptiveBudget too (a grid measures every point).", nameof(AdaptiveTargetP90));
+            }
+
+            if (!(target > 0 && target < 1))
+            {
+                throw new ArgumentOutOfRangeException(nameof(AdaptiveTargetP90), target, "Give the relative error to stop at as a fraction between 0 and 1 (0.02 for 2 %), or null to spend the whole budget.");
             }
         }
 

@@ -1,5 +1,6 @@
 using LlmEff.Core;
 using LlmEff.Core.Planning;
+using Microsoft.Extensions.Logging;
 
 namespace LlmEff.Profiling.Torch;
 
@@ -11,15 +12,29 @@ public sealed partial class TorchProfiler
     /// times the configuration's trials through <paramref name="time"/>, which writes every sample as it is measured. A
     /// resumed run hands the planner what the file holds, so it asks the same queries again and times only what is missing.
     /// </summary>
-    private static void RunAdaptive(ProfilingPlan plan, Dictionary<(int P, int O, int Trial), ProfilingSample> done, Func<int, int, int, ProfilingSample> time, CancellationToken cancellationToken)
+    private void RunAdaptive(ProfilingPlan plan, Dictionary<(int P, int O, int Trial), ProfilingSample> done, Func<int, int, int, ProfilingSample> time, CancellationToken cancellationToken)
     {
         var planner = Planner(plan);
         var trials = plan.Trials;
-        planner.RunAsync(plan.AdaptiveBudget!.Value, Measure, PlannerSamples(plan, done), progress: null, cancellationToken).GetAwaiter().GetResult();
+        try
+        {
+            planner.RunAsync(plan.AdaptiveBudget!.Value, Measure, PlannerSamples(plan, done), progress: null, cancellationToken).GetAwaiter().GetResult();
+        }
+        catch (TargetReached)
+        {
+            // The plan's target is met: the samples so far are the run.
+        }
 
         // Synchronous: every TorchSharp call stays on the profiling thread.
         ValueTask<ProfilingSample> Measure(ConfigurationQuery query, CancellationToken ct)
         {
+            // The target is checked on every sample, trials included (the planner sees one sample a configuration).
+            if (plan.AdaptiveTargetP90 is { } target && TryAssess(planner, plan, done, ct) is { } assessment && assessment.MeetsTarget(target))
+            {
+                _logger.LogInformation("Target reached: estimated held-out p90 {Estimate:P2} at or below {Target:P2}, noise read from {Repeated} repeated queries; stopping before the budget.", assessment.EstimatedHeldOutError!.P90, target, assessment.RepeatedConfigurations);
+                throw new TargetReached();
+            }
+
             var (p, o) = (query.PromptTokens, query.OutputTokens);
             if (trials == 1)
             {
@@ -65,6 +80,29 @@ public sealed partial class TorchProfiler
             .ToList();
     }
 
+    // The run so far, quietly null while nothing can be fitted or no configuration has two samples (the noise is unread then).
+    private static PlanAssessment? TryAssess(AdaptiveProfilingPlanner planner, ProfilingPlan plan, Dictionary<(int P, int O, int Trial), ProfilingSample> done, CancellationToken cancellationToken)
+    {
+        var samples = done.Where(d => plan.PromptTokens.Contains(d.Key.P) && plan.OutputTokens.Contains(d.Key.O)).Select(d => d.Value).ToList();
+        if (samples.Count < 6 || samples.GroupBy(s => (s.PromptTokens, s.OutputTokens)).All(g => g.Count() < 2))
+        {
+            return null;
+        }
+
+        try
+        {
+            return planner.Assess(samples, cancellationToken: cancellationToken);
+        }
+        catch (ArgumentException)
+        {
+            return null;
+        }
+    }
+
     private static ProfilingSample Fastest(Dictionary<(int P, int O, int Trial), ProfilingSample> done, int p, int o, int trials)
         => new(p, o, Enumerable.Range(0, trials).Min(t => done[(p, o, t)].RuntimeSeconds));
+
+    private sealed class TargetReached : Exception
+    {
+    }
 }

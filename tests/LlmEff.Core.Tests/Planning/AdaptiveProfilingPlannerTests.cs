@@ -71,6 +71,52 @@ public class AdaptiveProfilingPlannerTests
         Assert.Equal(full, resumed);
     }
 
+    [Fact]
+    public async Task TargetP90_StopsOnceTheNoiseIsReadAndTheEstimateMeetsIt_AndAResumedRunAsksNothingMore()
+    {
+        // A repeat answers with 1 ms more than the first trial: the noise is read once an anchor is measured twice.
+        var trials = new Dictionary<(int, int), int>();
+        ValueTask<ProfilingSample> Noisy(ConfigurationQuery q, CancellationToken ct)
+        {
+            var k = trials.GetValueOrDefault((q.PromptTokens, q.OutputTokens));
+            trials[(q.PromptTokens, q.OutputTokens)] = k + 1;
+            return ValueTask.FromResult(new ProfilingSample(q.PromptTokens, q.OutputTokens, Truth(q.PromptTokens, q.OutputTokens) + (0.001 * k)) { Trial = k });
+        }
+
+        var loose = new AdaptiveProfilingPlanner(Prompts, Outputs) { TargetP90 = 0.5 };
+        var stopped = await loose.RunAsync(30, Noisy, cancellationToken: TestContext.Current.CancellationToken);
+        // Every prompt size anchored (10), the seed's three sweeps, then the first repeat: the rule is met right after it.
+        Assert.Equal(14, stopped.Count);
+        Assert.Single(stopped, s => s.Trial == 1);
+        Assert.True(loose.Assess(stopped).MeetsTarget(0.5));
+
+        var calls = 0;
+        var resumed = await loose.RunAsync(30, (q, ct) => { calls++; return Noisy(q, ct); }, stopped, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(0, calls);
+        Assert.Equal(stopped.Count, resumed.Count);
+
+        // A target no fit reaches: the whole budget is spent, as without one.
+        trials.Clear();
+        var tight = await new AdaptiveProfilingPlanner(Prompts, Outputs) { TargetP90 = 1e-9 }.RunAsync(30, Noisy, cancellationToken: TestContext.Current.CancellationToken);
+        trials.Clear();
+        var without = await new AdaptiveProfilingPlanner(Prompts, Outputs).RunAsync(30, Noisy, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(without.Select(s => (s.PromptTokens, s.OutputTokens, s.Trial)), tight.Select(s => (s.PromptTokens, s.OutputTokens, s.Trial)));
+    }
+
+    [Fact]
+    public void MeetsTarget_NeedsTheNoiseRead_AndTargetP90_IsAFraction()
+    {
+        var samples = Seeds();
+        var assessment = new AdaptiveProfilingPlanner(Prompts, Outputs).Assess(samples);
+        Assert.Equal(0, assessment.RepeatedConfigurations);
+        Assert.False(assessment.MeetsTarget(0.99)); // an estimate that leaves the noise out never stops a run
+        Assert.True((assessment with { RepeatedConfigurations = 1 }).MeetsTarget(0.99));
+        foreach (var bad in new[] { 0.0, 1.0, -0.1, double.NaN })
+        {
+            Assert.Equal("TargetP90", Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveProfilingPlanner(Prompts, Outputs) { TargetP90 = bad }).ParamName);
+        }
+    }
+
     [Theory]
     [InlineData(-1)]
     [InlineData(9)]

@@ -98,6 +98,52 @@ public sealed class AdaptiveProfilingTests
         Assert.Equal(12 - 3, answering.Calls);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task ATarget_StopsTheRunOnceTheNoiseIsReadAndTheEstimateMeetsIt_AndARerunSendsNothing()
+    {
+        using var dir = new TempDirectory();
+        var endpoint = new SimulatedEndpoint(Model, seed: 3);
+        var options = Options(dir, budget: 30, trials: 1) with { AdaptiveTargetP90 = 0.5 };
+
+        var result = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        // Every prompt size anchored (8) and the seed's three sweeps, then the first repeated anchor: the noise is read, the
+        // loose target is met, and the next query is not sent.
+        Assert.Equal(ProfilingStopReason.TargetReached, result.StopReason);
+        Assert.Equal(12, endpoint.Requests);
+        Assert.True(result.Assessment!.MeetsTarget(0.5));
+
+        var again = await new ApiProfiler(endpoint, Harness.Cl100k, options).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(ProfilingStopReason.TargetReached, again.StopReason);
+        Assert.Equal(12, endpoint.Requests);
+
+        // Without the target the same journal continues to the budget.
+        var rest = await new ApiProfiler(endpoint, Harness.Cl100k, options with { AdaptiveTargetP90 = null }).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(ProfilingStopReason.Completed, rest.StopReason);
+        Assert.Equal(30, endpoint.Requests);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task ATarget_WithSeveralTrials_ReadsTheNoiseFromTheTrials()
+    {
+        using var dir = new TempDirectory();
+        var endpoint = new SimulatedEndpoint(Model, seed: 4);
+        var result = await new ApiProfiler(endpoint, Harness.Cl100k, Options(dir, budget: 30, trials: 2) with { AdaptiveTargetP90 = 0.5 }).RunAsync(cancellationToken: TestContext.Current.CancellationToken);
+
+        Assert.Equal(ProfilingStopReason.TargetReached, result.StopReason);
+        Assert.True(endpoint.Requests < 60, $"{endpoint.Requests} requests");
+        Assert.Equal(0, endpoint.Requests % 2); // whole queries: both trials of each
+    }
+
+    [Fact]
+    public void ATarget_WithoutAnAdaptiveBudgetOrOutOfRange_IsRefusedNamingTheOption()
+    {
+        using var dir = new TempDirectory();
+        var endpoint = new SimulatedEndpoint(Model, seed: 1);
+        Assert.Equal("AdaptiveTargetP90", Assert.Throws<ArgumentException>(() => new ApiProfiler(endpoint, Harness.Cl100k, Options(dir, 12, 1) with { AdaptiveBudget = null, AdaptiveTargetP90 = 0.02 })).ParamName);
+        Assert.Equal("AdaptiveTargetP90", Assert.Throws<ArgumentOutOfRangeException>(() => new ApiProfiler(endpoint, Harness.Cl100k, Options(dir, 12, 1) with { AdaptiveTargetP90 = 2 })).ParamName);
+    }
+
     [Fact]
     public async Task AJournalOfAGridRunIsNotResumedAdaptively()
     {

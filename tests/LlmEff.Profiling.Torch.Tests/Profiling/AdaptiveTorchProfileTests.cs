@@ -100,6 +100,24 @@ public sealed class AdaptiveTorchProfileTests : IDisposable
         Assert.Equal(2, result.Assessment!.RepeatedConfigurations);
     }
 
+    [TorchFact]
+    public async Task A_target_stops_the_run_once_the_noise_is_read_and_the_estimate_meets_it_and_a_rerun_times_nothing()
+    {
+        // Two trials a query read the noise from the first; a target no CPU timing can miss (99 %) then stops the run as soon
+        // as the fit has an estimate at all.
+        var options = Options(budget: 12, trials: 2) with { Plan = Options(12, 2).Plan with { AdaptiveTargetP90 = 0.99 } };
+        var first = await TorchProfiler.ProfileToFolderAsync(options, cancellationToken: TestContext.Current.CancellationToken);
+
+        var samples = ProfilingSampleCsv.ReadFile(first.SamplesPaths[0]);
+        Assert.True(samples.Count < 24, $"{samples.Count} samples");
+        Assert.Equal(0, samples.Count % 2);
+        Assert.True(first.Assessment!.MeetsTarget(0.99));
+
+        var again = await TorchProfiler.ProfileToFolderAsync(options, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(samples.Count, again.ResumedSamples);
+        Assert.Equal(samples.Count, ProfilingSampleCsv.ReadFile(first.SamplesPaths[0]).Count);
+    }
+
     [Fact]
     public void Adaptive_plans_that_cannot_run_are_refused_naming_the_property()
     {
@@ -107,6 +125,8 @@ public sealed class AdaptiveTorchProfileTests : IDisposable
         Assert.Equal("BatchSizes", Assert.Throws<ArgumentException>(() => new ProfilingPlan { AdaptiveBudget = 8, BatchSizes = [1, 4] }.Validate()).ParamName);
         Assert.Equal("PromptTokens", Assert.Throws<ArgumentException>(() => new ProfilingPlan { AdaptiveBudget = 8, PromptTokens = [512] }.Validate()).ParamName);
         Assert.Equal(8 * 3, new ProfilingPlan { AdaptiveBudget = 8 }.TotalQueries);
+        Assert.Equal("AdaptiveTargetP90", Assert.Throws<ArgumentException>(() => new ProfilingPlan { AdaptiveTargetP90 = 0.02 }.Validate()).ParamName);
+        Assert.Equal("AdaptiveTargetP90", Assert.Throws<ArgumentOutOfRangeException>(() => new ProfilingPlan { AdaptiveBudget = 8, AdaptiveTargetP90 = 1.5 }.Validate()).ParamName);
     }
 
     [TorchFact]
