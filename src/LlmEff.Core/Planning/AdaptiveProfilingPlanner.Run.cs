@@ -79,24 +79,38 @@ public sealed partial class AdaptiveProfilingPlanner
         return samples;
     }
 
-    // TargetP90's rule, checked before each query (so a resumed run that met it asks nothing more). Before a prompt size is
-    // swept at two outputs nothing can be fitted, and before a repeat the noise is unread: no assessment is needed then.
-    private bool TargetMet(List<ProfilingSample> samples, CancellationToken cancellationToken)
+    /// <summary>
+    /// The assessment of a run with <paramref name="measured"/> when it may stop for <paramref name="targetP90"/>
+    /// (<see cref="PlanAssessment.MeetsTarget"/>), else null; no assessment is made while the rule cannot hold (no configuration
+    /// measured twice, so the noise is unread) or nothing can be fitted yet. <see cref="TargetP90"/>'s check, and the one the
+    /// profilers apply to every trial.
+    /// </summary>
+    /// <param name="measured">The run's samples, every trial included.</param>
+    /// <param name="targetP90">Required 90th-percentile relative error (0.02 = 2%).</param>
+    /// <param name="cancellationToken">Stops between cross-validation folds.</param>
+    public PlanAssessment? AssessmentMeetingTarget(IEnumerable<ProfilingSample> measured, double targetP90, CancellationToken cancellationToken = default)
     {
-        if (TargetP90 is not { } target || samples.Count < 6 || samples.GroupBy(s => (s.PromptTokens, s.OutputTokens)).All(g => g.Count() < 2))
+        ArgumentNullException.ThrowIfNull(measured);
+        var samples = measured.ToList();
+        if (samples.Count < 6 || samples.GroupBy(s => (s.PromptTokens, s.OutputTokens)).All(g => g.Count() < 2))
         {
-            return false;
+            return null;
         }
 
         try
         {
-            return Assess(samples, cancellationToken: cancellationToken).MeetsTarget(target);
+            var assessment = Assess(samples, cancellationToken: cancellationToken);
+            return assessment.MeetsTarget(targetP90) ? assessment : null;
         }
         catch (ArgumentException)
         {
-            return false; // not fittable yet
+            return null; // not fittable yet
         }
     }
+
+    // TargetP90's rule, checked before each query (so a resumed run that met it asks nothing more).
+    private bool TargetMet(List<ProfilingSample> samples, CancellationToken cancellationToken)
+        => TargetP90 is { } target && AssessmentMeetingTarget(samples, target, cancellationToken) is not null;
 
     // The budget counts queries: each configuration once, and, with RepeatedAnchors on, each anchor's second trial (the
     // planner's repeat, or one an earlier run brought in). Further trials, and repeats of other configurations, do not count.

@@ -28,7 +28,7 @@ public sealed partial class ApiProfiler
         async ValueTask<ProfilingSample> MeasureAsync(ConfigurationQuery query, CancellationToken ct)
         {
             // The target is checked on every answered request, trials included (the planner sees one sample a configuration).
-            if (_options.AdaptiveTargetP90 is { } target && TryAssess(answered, ct) is { } assessment && assessment.MeetsTarget(target))
+            if (_options.AdaptiveTargetP90 is { } target && planner.AssessmentMeetingTarget(PlannerInput(answered), target, ct) is { } assessment)
             {
                 _logger.LogInformation("Target reached: estimated held-out p90 {Estimate:P2} at or below {Target:P2}, noise read from {Repeated} repeated queries; stopping before the budget.", assessment.EstimatedHeldOutError!.P90, target, assessment.RepeatedConfigurations);
                 throw new AdaptiveStop(ProfilingStopReason.TargetReached);
@@ -119,26 +119,6 @@ public sealed partial class ApiProfiler
         catch (ArgumentException ex)
         {
             _logger.LogWarning("The adaptive run's answers cannot be fitted yet: {Reason}", ex.Message);
-            return null;
-        }
-    }
-
-    // The same assessment during the run, quietly null while nothing can be fitted or no configuration has two answers (the
-    // noise is unread then, so the target cannot be met).
-    private PlanAssessment? TryAssess(IReadOnlyList<ApiSampleRecord> records, CancellationToken cancellationToken)
-    {
-        var samples = PlannerInput(records);
-        if (samples.Count < 6 || samples.GroupBy(s => (s.PromptTokens, s.OutputTokens)).All(g => g.Count() < 2))
-        {
-            return null;
-        }
-
-        try
-        {
-            return Planner().Assess(samples, cancellationToken: cancellationToken);
-        }
-        catch (ArgumentException)
-        {
             return null;
         }
     }

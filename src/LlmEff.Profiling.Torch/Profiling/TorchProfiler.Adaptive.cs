@@ -29,7 +29,7 @@ public sealed partial class TorchProfiler
         ValueTask<ProfilingSample> Measure(ConfigurationQuery query, CancellationToken ct)
         {
             // The target is checked on every sample, trials included (the planner sees one sample a configuration).
-            if (plan.AdaptiveTargetP90 is { } target && TryAssess(planner, plan, done, ct) is { } assessment && assessment.MeetsTarget(target))
+            if (plan.AdaptiveTargetP90 is { } target && planner.AssessmentMeetingTarget(done.Where(d => plan.PromptTokens.Contains(d.Key.P) && plan.OutputTokens.Contains(d.Key.O)).Select(d => d.Value), target, ct) is { } assessment)
             {
                 _logger.LogInformation("Target reached: estimated held-out p90 {Estimate:P2} at or below {Target:P2}, noise read from {Repeated} repeated queries; stopping before the budget.", assessment.EstimatedHeldOutError!.P90, target, assessment.RepeatedConfigurations);
                 throw new TargetReached();
@@ -78,25 +78,6 @@ public sealed partial class TorchProfiler
             .Where(c => Enumerable.Range(0, plan.Trials).All(t => done.ContainsKey((c.P, c.O, t))))
             .Select(c => Fastest(done, c.P, c.O, plan.Trials))
             .ToList();
-    }
-
-    // The run so far, quietly null while nothing can be fitted or no configuration has two samples (the noise is unread then).
-    private static PlanAssessment? TryAssess(AdaptiveProfilingPlanner planner, ProfilingPlan plan, Dictionary<(int P, int O, int Trial), ProfilingSample> done, CancellationToken cancellationToken)
-    {
-        var samples = done.Where(d => plan.PromptTokens.Contains(d.Key.P) && plan.OutputTokens.Contains(d.Key.O)).Select(d => d.Value).ToList();
-        if (samples.Count < 6 || samples.GroupBy(s => (s.PromptTokens, s.OutputTokens)).All(g => g.Count() < 2))
-        {
-            return null;
-        }
-
-        try
-        {
-            return planner.Assess(samples, cancellationToken: cancellationToken);
-        }
-        catch (ArgumentException)
-        {
-            return null;
-        }
     }
 
     private static ProfilingSample Fastest(Dictionary<(int P, int O, int Trial), ProfilingSample> done, int p, int o, int trials)

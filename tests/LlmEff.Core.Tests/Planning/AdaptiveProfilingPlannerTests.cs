@@ -111,6 +111,11 @@ public class AdaptiveProfilingPlannerTests
         Assert.Equal(0, assessment.RepeatedConfigurations);
         Assert.False(assessment.MeetsTarget(0.99)); // an estimate that leaves the noise out never stops a run
         Assert.True((assessment with { RepeatedConfigurations = 1 }).MeetsTarget(0.99));
+        var planner = new AdaptiveProfilingPlanner(Prompts, Outputs);
+        Assert.Null(planner.AssessmentMeetingTarget(samples, 0.99));
+        var repeated = samples.Append(samples[0] with { RuntimeSeconds = samples[0].RuntimeSeconds + 0.001, Trial = 1 }).ToList();
+        Assert.True(planner.AssessmentMeetingTarget(repeated, 0.99)!.MeetsTarget(0.99));
+        Assert.Null(planner.AssessmentMeetingTarget(repeated, 1e-9));
         foreach (var bad in new[] { 0.0, 1.0, -0.1, double.NaN })
         {
             Assert.Equal("TargetP90", Assert.Throws<ArgumentOutOfRangeException>(() => new AdaptiveProfilingPlanner(Prompts, Outputs) { TargetP90 = bad }).ParamName);
