@@ -49,6 +49,14 @@ public class ProfileCommandTests
         }
     }
 
+    // An adaptive run of one request a query over 8 prompt sizes × 4 output lengths, journaled in dir.
+    private static string[] AdaptiveRun(OpenAiEmulator emulator, TempDir dir, int budget) =>
+    [
+        "profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "", "--token-ids",
+        "--journal", dir.File("adaptive.jsonl"), "--prompts", "1,32,64,128,192,256,384,512", "--outputs", "1,8,16,32", "--trials", "1",
+        "--adaptive", budget.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ];
+
     [Fact]
     public async Task ProfileApi_Adaptive_AsksThePlannersQueries_PrintsItsOwnEstimate_AndResumes()
     {
@@ -56,12 +64,7 @@ public class ProfileCommandTests
         var clock = new FakeTimeProvider();
         emulator.VirtualClock = clock;
         using var dir = new TempDir();
-        string[] args =
-        [
-            "profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "", "--token-ids",
-            "--journal", dir.File("adaptive.jsonl"), "--prompts", "1,32,64,128,192,256,384,512", "--outputs", "1,8,16,32", "--trials", "1",
-            "--adaptive", "14", "-o", dir.File("model.json"),
-        ];
+        string[] args = [.. AdaptiveRun(emulator, dir, budget: 14), "-o", dir.File("model.json")];
 
         var run = CliRunner.RunOn(clock, args);
 
@@ -92,12 +95,7 @@ public class ProfileCommandTests
         var clock = new FakeTimeProvider();
         emulator.VirtualClock = clock;
         using var dir = new TempDir();
-        string[] args =
-        [
-            "profile", "api", "--url", emulator.BaseAddress.ToString(), "--model", "emulated", "--api-key-env", "", "--token-ids",
-            "--journal", dir.File("adaptive.jsonl"), "--prompts", "1,32,64,128,192,256,384,512", "--outputs", "1,8,16,32", "--trials", "1",
-            "--adaptive", "30", "--target-p90", "0.5",
-        ];
+        string[] args = [.. AdaptiveRun(emulator, dir, budget: 30), "--target-p90", "0.5"];
 
         var run = CliRunner.RunOn(clock, args);
 
