@@ -12,7 +12,7 @@ using LlmEff.Core.Planning;
 // each noisy variant (a noise-free model's error), beside the current design's p90 and the bar.
 if (args.Length > 0 && args[0] == "early-stop")
 {
-    // ... -- early-stop [grid folder] [seeds] [budget]: the stopping rule "noise read and estimate p90 at or below the bar".
+    // ... -- early-stop [grid folder] [seeds] [budget]: the stopping rule "noise read and estimate p90 at or below the bar" (SCALE=0.8: that share of the bar).
     EarlyStop.Run(args.Length > 1 ? args[1] : FindData()!, args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3, args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 50);
     return;
 }
