@@ -123,7 +123,7 @@ public sealed partial class AdaptiveProfilingPlanner
     /// <see cref="RunAsync"/> stops before the next query once <see cref="Assess"/> says the run meets it
     /// (<see cref="PlanAssessment.MeetsTarget"/>: the noise read from a repeat, and the estimated p90 at or below the target).
     /// On the Megatron logs' noisier variants, with each grid's own bar as the target and a budget of 50, runs stopped after
-    /// 34.5 queries on average and met the bar in 58 of 64 designs, against 62 with the whole budget (docs/benchmarks.md).
+    /// 35.0 queries on average and met the bar in 58 of 64 designs, against 62 with the whole budget (docs/benchmarks.md).
     /// With several trials a query, the samples the planner sees are one per configuration, so there the caller applies the
     /// rule to every trial (the API and GPU profilers do).
     /// </summary>

@@ -101,17 +101,21 @@ public sealed class AdaptiveTorchProfileTests : IDisposable
     }
 
     [TorchFact]
-    public async Task A_target_stops_the_run_once_the_noise_is_read_and_the_estimate_meets_it_and_a_rerun_times_nothing()
+    public async Task A_target_stops_the_run_only_where_the_rule_holds_and_a_rerun_times_nothing()
     {
-        // Two trials a query read the noise from the first; a target no CPU timing can miss (99 %) then stops the run as soon
-        // as the fit has an estimate at all.
+        // Whether CPU timings of a tiny model meet even a 99 % target depends on how busy the machine is (the rule itself is
+        // checked deterministically in LlmEff.Core's planner tests and the API profiler's): here, a run that stopped early
+        // must have met the rule, every query has both trials, and a rerun finds the run in the file.
         var options = Options(budget: 12, trials: 2) with { Plan = Options(12, 2).Plan with { AdaptiveTargetP90 = 0.99 } };
         var first = await TorchProfiler.ProfileToFolderAsync(options, cancellationToken: TestContext.Current.CancellationToken);
 
         var samples = ProfilingSampleCsv.ReadFile(first.SamplesPaths[0]);
-        Assert.True(samples.Count < 24, $"{samples.Count} samples");
-        Assert.Equal(0, samples.Count % 2);
-        Assert.True(first.Assessment!.MeetsTarget(0.99));
+        Assert.InRange(samples.Count, 6, 24); // at least three queries: the rule needs six samples and a sweep
+        Assert.All(samples.GroupBy(s => (s.PromptTokens, s.OutputTokens)), g => Assert.Equal(2, g.Count()));
+        if (samples.Count < 24)
+        {
+            Assert.True(first.Assessment!.MeetsTarget(0.99), "stopped early without meeting the target");
+        }
 
         var again = await TorchProfiler.ProfileToFolderAsync(options, cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(samples.Count, again.ResumedSamples);
