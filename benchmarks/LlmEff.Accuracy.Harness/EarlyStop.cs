@@ -28,20 +28,14 @@ internal static class EarlyStop
                 {
                     var (grid, repeat) = NoisyGrid.FromCsvWithRepeats(file, new NoisyGridOptions { NoiseScale = scale, PromptLineResidual = lines, Seed = seed + 1 });
                     var target = AccuracyTarget.For(grid);
-                    var trials = new Dictionary<(int, int), int>();
-                    ValueTask<ProfilingSample> Measure(ConfigurationQuery q, CancellationToken _)
-                    {
-                        var k = trials.GetValueOrDefault((q.PromptTokens, q.OutputTokens));
-                        trials[(q.PromptTokens, q.OutputTokens)] = k + 1;
-                        return ValueTask.FromResult(new ProfilingSample(q.PromptTokens, q.OutputTokens, repeat(q.PromptTokens, q.OutputTokens, k)) { Trial = k });
-                    }
+                    var measure = FreshRepeats.Measure(repeat);
 
                     // The shipped rule (AdaptiveProfilingPlanner.TargetP90), then the same run continued to the whole budget.
                     var planner = new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens) { TargetP90 = targetShare * target.P90Bar };
-                    var early = planner.RunAsync(budget, Measure).GetAwaiter().GetResult().ToList();
+                    var early = planner.RunAsync(budget, measure).GetAwaiter().GetResult().ToList();
                     int? stopAt = early.Count < budget ? early.Count : null;
                     var atStop = stopAt is null ? (ErrorSummary?)null : grid.HeldOutError(RuntimeModel.Fit(early, AdaptiveProfilingPlanner.FitOptions with { KeepNonPhysicalFit = true }), early);
-                    var samples = new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens).RunAsync(budget, Measure, early).GetAwaiter().GetResult().ToList();
+                    var samples = new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens).RunAsync(budget, measure, early).GetAwaiter().GetResult().ToList();
                     var whole = grid.HeldOutError(RuntimeModel.Fit(samples, AdaptiveProfilingPlanner.FitOptions with { KeepNonPhysicalFit = true }), samples);
                     var met = atStop is { } s ? s.P90 <= target.P90Bar : whole.P90 <= target.P90Bar;
                     stopped.Add((name, stopAt ?? budget, met, whole.P90 <= target.P90Bar));

@@ -150,16 +150,8 @@ static List<ProfilingSample> Design(ProfilingGrid grid, int budget, double confi
 // The shipped planner with `count` repeated anchors, each repeat answered with a fresh draw of that configuration's noise.
 static List<ProfilingSample> Repeated(ProfilingGrid grid, Func<int, int, int, double> repeat, int budget, int count)
 {
-    var trials = new Dictionary<(int, int), int>();
-    ValueTask<ProfilingSample> Measure(ConfigurationQuery q, CancellationToken _)
-    {
-        var k = trials.GetValueOrDefault((q.PromptTokens, q.OutputTokens));
-        trials[(q.PromptTokens, q.OutputTokens)] = k + 1;
-        return ValueTask.FromResult(new ProfilingSample(q.PromptTokens, q.OutputTokens, repeat(q.PromptTokens, q.OutputTokens, k)) { Trial = k });
-    }
-
     return new AdaptiveProfilingPlanner(grid.PromptTokens, grid.OutputTokens) { RepeatedAnchors = count }
-        .RunAsync(budget, Measure).GetAwaiter().GetResult().ToList();
+        .RunAsync(budget, FreshRepeats.Measure(repeat)).GetAwaiter().GetResult().ToList();
 }
 
 static Row Score(ProfilingGrid grid, string file, string variant, int seed, int budget, AccuracyTarget oldTarget, string planner, AccuracyTarget target, List<ProfilingSample> design, RuntimeFitOptions options)

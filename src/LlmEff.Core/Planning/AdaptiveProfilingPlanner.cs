@@ -29,6 +29,21 @@ public sealed partial class AdaptiveProfilingPlanner
     private readonly double _confirmNoiseThreshold = 0.005;
     private readonly double? _targetP90;
 
+    /// <summary>
+    /// The planner for a run whose every query is <paramref name="trialsPerQuery"/> timed trials of its configuration: with
+    /// one, the default (its <see cref="RepeatedAnchors"/> read the noise of one measurement); with several, the trials show
+    /// that noise already, so no anchor is repeated (<see cref="RepeatedAnchors"/> = 0). The API and GPU profilers use it.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="trialsPerQuery"/> is below 1.</exception>
+    /// <exception cref="ArgumentException">As the constructor.</exception>
+    public static AdaptiveProfilingPlanner ForTrialsPerQuery(IEnumerable<int> candidatePromptTokens, IEnumerable<int> candidateOutputTokens, int trialsPerQuery)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(trialsPerQuery, 1);
+        return trialsPerQuery == 1
+            ? new AdaptiveProfilingPlanner(candidatePromptTokens, candidateOutputTokens)
+            : new AdaptiveProfilingPlanner(candidatePromptTokens, candidateOutputTokens) { RepeatedAnchors = 0 };
+    }
+
     /// <summary>Creates a planner over the candidate prompt sizes and output lengths.</summary>
     /// <exception cref="ArgumentException">Fewer than two candidates on either axis, or an invalid token count.</exception>
     public AdaptiveProfilingPlanner(IEnumerable<int> candidatePromptTokens, IEnumerable<int> candidateOutputTokens)

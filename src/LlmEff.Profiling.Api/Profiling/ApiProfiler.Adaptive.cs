@@ -86,9 +86,7 @@ public sealed partial class ApiProfiler
     private static bool Answered(ApiSampleRecord r) => r.Status == ApiSampleStatus.Succeeded && r.RuntimeSeconds is > 0;
 
     private AdaptiveProfilingPlanner Planner()
-        => _options.Trials == 1
-            ? new AdaptiveProfilingPlanner(_options.PromptTokens, _options.OutputTokens)
-            : new AdaptiveProfilingPlanner(_options.PromptTokens, _options.OutputTokens) { RepeatedAnchors = 0 }; // the trials show the noise
+        => AdaptiveProfilingPlanner.ForTrialsPerQuery(_options.PromptTokens, _options.OutputTokens, _options.Trials);
 
     // What the planner has already measured: with one trial a query, every answered request (a configuration's second one is a
     // repeated anchor); with several, one sample per configuration whose trials are all finished (the fastest answer), so a

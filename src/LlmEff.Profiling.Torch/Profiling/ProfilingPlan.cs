@@ -101,6 +101,9 @@ public sealed record ProfilingPlan
     /// <summary>Timed queries in the plan (an adaptive plan: its queries times the trials).</summary>
     public int TotalQueries => AdaptiveBudget is { } queries ? queries * Trials : PromptTokens.Count * OutputTokens.Count * Trials * BatchSizes.Count;
 
+    /// <summary>Whether (p, o) is on the plan's grid: one of its points, or of an adaptive plan's candidates.</summary>
+    internal bool IsCandidate(int promptTokens, int outputTokens) => PromptTokens.Contains(promptTokens) && OutputTokens.Contains(outputTokens);
+
     /// <summary>The prompt sizes the warm-up runs: every one of a grid; an adaptive plan's smallest, middle and largest candidate (its seed).</summary>
     internal IReadOnlyList<int> WarmupPromptTokens
     {

@@ -29,7 +29,7 @@ public sealed partial class TorchProfiler
         ValueTask<ProfilingSample> Measure(ConfigurationQuery query, CancellationToken ct)
         {
             // The target is checked on every sample, trials included (the planner sees one sample a configuration).
-            if (plan.AdaptiveTargetP90 is { } target && planner.AssessmentMeetingTarget(done.Where(d => plan.PromptTokens.Contains(d.Key.P) && plan.OutputTokens.Contains(d.Key.O)).Select(d => d.Value), target, ct) is { } assessment)
+            if (plan.AdaptiveTargetP90 is { } target && planner.AssessmentMeetingTarget(done.Where(d => plan.IsCandidate(d.Key.P, d.Key.O)).Select(d => d.Value), target, ct) is { } assessment)
             {
                 _logger.LogInformation("Target reached: estimated held-out p90 {Estimate:P2} at or below {Target:P2}, noise read from {Repeated} repeated queries; stopping before the budget.", assessment.EstimatedHeldOutError!.P90, target, assessment.RepeatedConfigurations);
                 throw new TargetReached();
@@ -55,18 +55,16 @@ public sealed partial class TorchProfiler
         }
     }
 
-    /// <summary>The planner of an adaptive plan: with one trial a query it repeats anchors to read the noise; with several the trials show it.</summary>
+    /// <summary>The planner of an adaptive plan (<see cref="AdaptiveProfilingPlanner.ForTrialsPerQuery"/>).</summary>
     internal static AdaptiveProfilingPlanner Planner(ProfilingPlan plan)
-        => plan.Trials == 1
-            ? new AdaptiveProfilingPlanner(plan.PromptTokens, plan.OutputTokens)
-            : new AdaptiveProfilingPlanner(plan.PromptTokens, plan.OutputTokens) { RepeatedAnchors = 0 };
+        => AdaptiveProfilingPlanner.ForTrialsPerQuery(plan.PromptTokens, plan.OutputTokens, plan.Trials);
 
     // What the planner has measured already: with one trial a query, every sample at a candidate (a configuration's second is a
     // repeated anchor); with several, one per configuration whose trials are all in the file (the fastest), so a query cut short
     // is asked again and times only its missing trials.
     private static List<ProfilingSample> PlannerSamples(ProfilingPlan plan, Dictionary<(int P, int O, int Trial), ProfilingSample> done)
     {
-        var candidates = done.Keys.Where(k => plan.PromptTokens.Contains(k.P) && plan.OutputTokens.Contains(k.O)).ToList();
+        var candidates = done.Keys.Where(k => plan.IsCandidate(k.P, k.O)).ToList();
         if (plan.Trials == 1)
         {
             return candidates.OrderBy(k => k.Trial).Select(k => done[k]).ToList();

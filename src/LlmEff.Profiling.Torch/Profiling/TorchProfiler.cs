@@ -257,11 +257,11 @@ public sealed partial class TorchProfiler
         // A grid's points are known up front; an adaptive plan's are the planner's, so its resumed count is what the file
         // holds at the candidates.
         var points = plan.IsAdaptive ? null : plan.Points().ToList();
-        var resumed = points?.Count(done.ContainsKey) ?? done.Keys.Count(k => plan.PromptTokens.Contains(k.P) && plan.OutputTokens.Contains(k.O));
+        var resumed = points?.Count(done.ContainsKey) ?? done.Keys.Count(k => plan.IsCandidate(k.P, k.O));
         double? idleWatts = null;
         using var writer = samplesPath is null ? null : ProfilingSampleCsvWriter.OpenAppend(samplesPath);
         var samples = points is null
-            ? done.Where(d => plan.PromptTokens.Contains(d.Key.P) && plan.OutputTokens.Contains(d.Key.O)).Select(d => d.Value).ToList()
+            ? done.Where(d => plan.IsCandidate(d.Key.P, d.Key.O)).Select(d => d.Value).ToList()
             : points.Where(done.ContainsKey).Select(pt => done[pt]).ToList();
         _logger.LogInformation("Profiling {Model}: {Total} points ({Resumed} resumed from {Path})", model.Architecture.Name, plan.TotalQueries, resumed, samplesPath ?? "(no file)");
         var started = false;

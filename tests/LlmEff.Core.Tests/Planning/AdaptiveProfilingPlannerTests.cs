@@ -104,6 +104,14 @@ public class AdaptiveProfilingPlannerTests
     }
 
     [Fact]
+    public void ForTrialsPerQuery_RepeatsAnchorsOnlyWhereOneTrialCannotShowTheNoise()
+    {
+        Assert.Equal(2, AdaptiveProfilingPlanner.ForTrialsPerQuery(Prompts, Outputs, 1).RepeatedAnchors);
+        Assert.Equal(0, AdaptiveProfilingPlanner.ForTrialsPerQuery(Prompts, Outputs, 3).RepeatedAnchors);
+        Assert.Equal("trialsPerQuery", Assert.Throws<ArgumentOutOfRangeException>(() => AdaptiveProfilingPlanner.ForTrialsPerQuery(Prompts, Outputs, 0)).ParamName);
+    }
+
+    [Fact]
     public void MeetsTarget_NeedsTheNoiseRead_AndTargetP90_IsAFraction()
     {
         var samples = Seeds();
