@@ -59,25 +59,54 @@ internal static partial class BatchingBenchmark
                 var n = stepOutputs - 1;
 
                 // Best of passes 1..3 of t(p, 1) and t(p, 1 + n), pass 0 (when run) a warm-up; with idleMs, each run after that idle.
-                (double One, double Many) BestRuns(bool warmUp, int idleMs)
+                // With alternate, even passes time t(p, 1 + n) first: then the best of each term is a run that followed a generating
+                // run's decode, where in order t(p, 1 + n) always follows t(p, 1)'s prefill (the power limiter's lowered clocks).
+                // PrefillOfMany: the prefill inside the best t(p, 1 + n) (a sync at its end; 0 unless splitMany), so the step
+                // splits into its decode part and the excess of that prefill over t(p, 1).
+                (double One, double Many, double PrefillOfMany) BestRuns(bool warmUp, int idleMs, bool alternate = false, bool splitMany = false)
                 {
                     var one = double.MaxValue;
                     var many = double.MaxValue;
+                    var prefillOfMany = 0.0;
                     for (var pass = warmUp ? 0 : 1; pass < 4; pass++)
                     {
                         using var prompt = Prompts(arch, device, b, stepPrompt, pass);
-                        Idle(idleMs);
-                        var a = Time(decoder, prompt, 1, device);
-                        Idle(idleMs);
-                        var c = Time(decoder, prompt, stepOutputs, device);
+                        double a = 0, c = 0, pc = 0;
+                        void RunOne()
+                        {
+                            Idle(idleMs);
+                            a = Time(decoder, prompt, 1, device);
+                        }
+
+                        void RunMany()
+                        {
+                            Idle(idleMs);
+                            (c, pc) = splitMany ? TimeSplit(decoder, prompt, stepOutputs, device) : (Time(decoder, prompt, stepOutputs, device), 0.0);
+                        }
+
+                        if (alternate && pass % 2 == 0)
+                        {
+                            RunMany();
+                            RunOne();
+                        }
+                        else
+                        {
+                            RunOne();
+                            RunMany();
+                        }
+
                         if (pass > 0)
                         {
                             one = Math.Min(one, a);
-                            many = Math.Min(many, c);
+                            if (c < many)
+                            {
+                                many = c;
+                                prefillOfMany = pc;
+                            }
                         }
                     }
 
-                    return (one, many);
+                    return (one, many, prefillOfMany);
                 }
 
                 // Back to back means no call at all: even Sleep(0) yields the thread between the timed runs.
@@ -89,8 +118,16 @@ internal static partial class BatchingBenchmark
                     }
                 }
 
-                var (t1, tn) = BestRuns(warmUp: true, idleMs: 0);
+                var (t1, tn, _) = BestRuns(warmUp: true, idleMs: 0);
                 var step = (tn - t1) / n;
+
+                // The same back-to-back runs with the generating run's prefill timed inside it (a sync at its end): the step is
+                // that run's decode part plus the excess of its prefill over t(p, 1)'s, per step. And in alternating order.
+                var (s1, sn, sPrefill) = BestRuns(warmUp: false, idleMs: 0, splitMany: true);
+                var stepDecodePart = (sn - sPrefill) / n;
+                var prefillExcessPerStep = (sPrefill - s1) / n;
+                var (a1, an, _) = BestRuns(warmUp: false, idleMs: 0, alternate: true);
+                var stepAlternating = (an - a1) / n;
 
                 // The decode steps alone: clock started after the prefill has finished (minimum of 3); and that prefill's own
                 // time inside a generating run, beside t1's (where the two differ, the end-to-end step is not the loop's).
@@ -125,7 +162,7 @@ internal static partial class BatchingBenchmark
                 double? afterIdle = null;
                 if (b >= Math.Min(8, profiled[^1]))
                 {
-                    var (i1, iN) = BestRuns(warmUp: false, idleMs: 500);
+                    var (i1, iN, _) = BestRuns(warmUp: false, idleMs: 500);
                     afterIdle = (iN - i1) / n;
                 }
 
@@ -136,8 +173,8 @@ internal static partial class BatchingBenchmark
                 var bound = Math.Max(memBound, computeBound);
                 list.Add(new Dictionary<string, object?>
                 {
-                    ["b"] = b, ["step_seconds"] = step, ["step_after_idle_seconds"] = afterIdle, ["decode_loop_step_seconds"] = loop, ["memory_bound_seconds"] = memBound, ["compute_bound_seconds"] = computeBound,
-                    ["over_larger_bound"] = step / bound, ["prefill_seconds"] = t1, ["prefill_in_generating_run_seconds"] = prefillInRun, ["prefill_tokens_per_second"] = b * stepPrompt / t1,
+                    ["b"] = b, ["step_seconds"] = step, ["step_alternating_seconds"] = stepAlternating, ["step_decode_part_seconds"] = stepDecodePart, ["prefill_excess_per_step_seconds"] = prefillExcessPerStep, ["step_after_idle_seconds"] = afterIdle, ["decode_loop_step_seconds"] = loop, ["memory_bound_seconds"] = memBound, ["compute_bound_seconds"] = computeBound,
+                    ["over_larger_bound"] = step / bound, ["alternating_over_larger_bound"] = stepAlternating / bound, ["prefill_seconds"] = t1, ["prefill_in_generating_run_seconds"] = prefillInRun, ["prefill_tokens_per_second"] = b * stepPrompt / t1,
                     ["sm_clock_after_prefill_mhz"] = clockAfterPrefill, ["clock_reasons_after_prefill"] = reasonsAfterPrefill,
                     ["sm_clock_after_decode_mhz"] = clockAfterDecode, ["clock_reasons_after_decode"] = reasonsAfterDecode,
                 });
@@ -146,6 +183,7 @@ internal static partial class BatchingBenchmark
                     log.LogInformation("{Model} b={B}: SM clock after prefill {C1} MHz (reasons 0x{R1:x}), after decode {C2} MHz (reasons 0x{R2:x})", arch.Name, b, clockAfterPrefill, reasonsAfterPrefill ?? 0, clockAfterDecode, reasonsAfterDecode ?? 0);
                 }
 
+                log.LogInformation("{Model} {What} b={B}: in alternating order {Alt:F3} ms ({AltRatio:F2}x); back to back split: decode part {Dec:F3} ms + prefill excess {Ex:F3} ms a step", arch.Name, what, b, stepAlternating * 1e3, stepAlternating / bound, stepDecodePart * 1e3, prefillExcessPerStep * 1e3);
                 log.LogInformation("{Model} {What} b={B}: decode step {Step:F3} ms (after idle {Idle} ms, decode loop alone {Loop:F3} ms), bound {Bound:F3} ms ({Kind}), {Ratio:F2}x; prefill {Pf:F4} s (in a generating run {PfRun:F4} s)", arch.Name, what, b, step * 1e3, afterIdle is { } ai ? (ai * 1e3).ToString("F3", CultureInfo.InvariantCulture) : "-", loop * 1e3, bound * 1e3, memBound >= computeBound ? "memory" : "compute", step / bound, t1, prefillInRun);
                 if (decoder.UsesFusedKernels)
                 {
@@ -175,13 +213,13 @@ internal static partial class BatchingBenchmark
         void StepTable()
         {
             markdown.AppendLine(CultureInfo.InvariantCulture, $"Engine: {engine} (fused kernels {decoder.UsesFusedKernels}, decode attention kernel {decoder.UsesAttentionKernel}).\n");
-            markdown.AppendLine("| b | decode step (ms) | runs after 0.5 s idle (ms) | decode loop alone (ms) | step as graph replays (ms) | memory bound (ms) | compute bound (ms) | step / larger bound | prefill p=" + stepPrompt + " (s) |");
-            markdown.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            markdown.AppendLine("| b | decode step (ms) | alternating order (ms) | back to back: decode part + prefill excess (ms) | runs after 0.5 s idle (ms) | decode loop alone (ms) | step as graph replays (ms) | memory bound (ms) | compute bound (ms) | step / larger bound | prefill p=" + stepPrompt + " (s) |");
+            markdown.AppendLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var s in steps)
             {
                 var replayed = s.TryGetValue("pieces_us", out var pieces) && pieces is Dictionary<string, double> us ? (us["step"] / 1e3).ToString("F3", CultureInfo.InvariantCulture) : "-";
                 var idle = s["step_after_idle_seconds"] is double d ? (d * 1e3).ToString("F3", CultureInfo.InvariantCulture) : "-";
-                markdown.AppendLine(CultureInfo.InvariantCulture, $"| {s["b"]} | {(double)s["step_seconds"]! * 1e3:F3} | {idle} | {(double)s["decode_loop_step_seconds"]! * 1e3:F3} | {replayed} | {(double)s["memory_bound_seconds"]! * 1e3:F3} | {(double)s["compute_bound_seconds"]! * 1e3:F3} | {(double)s["over_larger_bound"]!:F2} | {(double)s["prefill_seconds"]!:F4} |");
+                markdown.AppendLine(CultureInfo.InvariantCulture, $"| {s["b"]} | {(double)s["step_seconds"]! * 1e3:F3} | {(double)s["step_alternating_seconds"]! * 1e3:F3} | {(double)s["step_decode_part_seconds"]! * 1e3:F3} + {(double)s["prefill_excess_per_step_seconds"]! * 1e3:F3} | {idle} | {(double)s["decode_loop_step_seconds"]! * 1e3:F3} | {replayed} | {(double)s["memory_bound_seconds"]! * 1e3:F3} | {(double)s["compute_bound_seconds"]! * 1e3:F3} | {(double)s["over_larger_bound"]!:F2} | {(double)s["prefill_seconds"]!:F4} |");
             }
         }
 
@@ -364,6 +402,21 @@ internal static partial class BatchingBenchmark
         using var generator = new Generator((ulong)((Seed * 1_000_003L) + (b * 7919L) + (p * 31L) + salt));
         using var ids = randint(0, arch.VocabularySize, [b, p], ScalarType.Int64, CPU, generator: generator);
         return device.type == DeviceType.CPU ? ids.clone() : ids.to(device);
+    }
+
+    // One generating run with a sync after its prefill: (whole run, its prefill) in seconds.
+    private static (double Whole, double Prefill) TimeSplit(BatchedGreedyDecoder decoder, Tensor prompt, int outputTokens, Device device)
+    {
+        DeviceLimits.Sync(device);
+        var sw = Stopwatch.StartNew();
+        var prefill = 0.0;
+        using var output = decoder.Generate(prompt, outputTokens, () =>
+        {
+            DeviceLimits.Sync(device);
+            prefill = sw.Elapsed.TotalSeconds;
+        });
+        DeviceLimits.Sync(device);
+        return (sw.Elapsed.TotalSeconds, prefill);
     }
 
     private static double Time(BatchedGreedyDecoder decoder, Tensor prompt, int outputTokens, Device device)

@@ -28,16 +28,18 @@ internal static class DenseGridBenchmark
         int[] outputs = smoke ? [1, 2, 4, 8] : Outputs;
         int[] budgets = smoke ? [8, 12] : Budgets;
         var options = new DecoderOptions { Precision = smoke ? ModelPrecision.Float32 : ModelPrecision.BFloat16 };
-        var profiler = new TorchProfiler(new TorchProfilerOptions { Device = device.ToString(), Model = options, MeasureEnergy = false }, new ConsoleLogger<TorchProfiler>());
+        var profiler = new TorchProfiler(new TorchProfilerOptions { Device = device.ToString(), Model = options, MeasureEnergy = false, PrefillGraphMaxTokens = PrefillGraphSetting.MaxTokens }, new ConsoleLogger<TorchProfiler>());
         var grid = new ProfilingPlan { PromptTokens = prompts, OutputTokens = outputs, Trials = 2, WarmupRuns = 1 };
         var r = new Dictionary<string, object?> { ["model"] = arch.Name, ["prompts"] = prompts, ["outputs"] = outputs };
 
         using var model = DecoderTransformer.Create(arch, options, device);
-        using var decoder = new GreedyDecoder(model, grid.CapacityTokens);
+        using var decoder = new GreedyDecoder(model, grid.CapacityTokens, CudaGraphMode.Auto, GreedyDecoder.DefaultWindowTokens, prefillGraphMaxTokens: PrefillGraphSetting.MaxTokens);
         var clock = Stopwatch.StartNew();
         var dense = profiler.Run(decoder, grid, Path.Combine(outDir, "dense-samples.csv"));
         r["dense_seconds"] = clock.Elapsed.TotalSeconds;
         r["software"] = dense.Software;
+        r["prefill_graph_max_tokens"] = decoder.PrefillGraphMaxTokens;
+        r["captured_prefill_sizes"] = decoder.CapturedPrefillSizes.Order().ToArray();
         r["hardware"] = dense.Hardware;
         WriteGridCsv(dense.Samples, Path.Combine(outDir, "dense-grid.csv"));
         var truth = new ProfilingGrid(arch.Name, dense.Samples.GroupBy(s => (s.PromptTokens, s.OutputTokens)).Select(g => g.MinBy(s => s.RuntimeSeconds)!));

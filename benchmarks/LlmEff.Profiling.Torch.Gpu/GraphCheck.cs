@@ -59,6 +59,7 @@ internal static class GraphCheck
                 }
 
                 r["uses_cuda_graphs"] = graphs.UsesCudaGraphs;
+                r["captured_prefill_sizes"] = graphs.CapturedPrefillSizes.Order().ToArray();
                 r["uses_fused_kernels"] = graphs.UsesFusedKernels;
                 r["uses_expert_kernels"] = graphs.UsesExpertKernels;
                 r["uses_attention_kernel"] = graphs.UsesAttentionKernel;

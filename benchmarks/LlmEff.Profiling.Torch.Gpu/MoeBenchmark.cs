@@ -70,7 +70,7 @@ internal static class MoeBenchmark
     private static void HeldOut(Dictionary<string, object?> r, TransformerArchitecture arch, int tp, DecoderOptions options, Device device, ProfilingPlan plan, RuntimeModel fit, CudaGraphMode graphs)
     {
         using var model = DecoderTransformer.CreateShard(arch, tp > 1 ? ModelShard.TensorParallel(tp) : ModelShard.Full, options, device);
-        using var decoder = new GreedyDecoder(model, plan.MaxPromptTokens + plan.MaxOutputTokens, graphs);
+        using var decoder = new GreedyDecoder(model, plan.MaxPromptTokens + plan.MaxOutputTokens, graphs, GreedyDecoder.DefaultWindowTokens, prefillGraphMaxTokens: PrefillGraphSetting.MaxTokens);
         var rng = new Random(12345);
         var held = Enumerable.Range(0, 6).Select(i => (P: rng.Next(1, plan.MaxPromptTokens + 1), O: rng.Next(1, plan.MaxOutputTokens + 1), I: i)).ToList();
         var best = new double[held.Count];
@@ -158,6 +158,7 @@ internal static class MoeBenchmark
                 Device = device.ToString(),
                 Model = smoke ? new DecoderOptions { Precision = ModelPrecision.Float32 } : DecoderOptions.Default,
                 CudaGraphs = graphs,
+                PrefillGraphMaxTokens = PrefillGraphSetting.MaxTokens,
             };
             var parallel = tp > 1 ? new ParallelProfileOptions { TensorParallelDegree = tp, Accelerator = Accelerators.H100_SXM } : null;
             var sw = Stopwatch.StartNew();

@@ -52,6 +52,12 @@ if (Array.IndexOf(args, "--weight-prefetch") is var wp and >= 0)
 }
 // The engine launches every run-time kernel as a programmatic dependent of the kernel before it (sm_90+);
 // --no-dependent-launch measures them launched one after another (--dependent-launch asks for the default explicitly).
+// --no-prefill-graphs: single-query prefill interpreted at every prompt size (the baseline of the prefill graphs).
+if (args.Contains("--no-prefill-graphs"))
+{
+    PrefillGraphSetting.MaxTokens = 0;
+}
+
 if (args.Contains("--no-dependent-launch"))
 {
     CudaRuntimeCompiler.DependentLaunches = false;

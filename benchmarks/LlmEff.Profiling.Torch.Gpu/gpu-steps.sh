@@ -49,11 +49,16 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
   case $s in
     kc) step kc 120 --kernel-check --kernel-check-only ;;
     dg) step dg 330 --dense-grid ;;
+    # Steps ending in i: single-query prefill interpreted at every prompt size (--no-prefill-graphs), the baseline of the
+    # prefill graphs (the engine replays prompts of up to 512 tokens as CUDA graphs).
+    dgi) step dgi 330 --dense-grid --no-prefill-graphs ;;
+    mqi) step mqi 150 --moe --no-prefill-graphs --model Qwen ;;
+    mxi) step mxi 150 --moe --no-prefill-graphs --model Mixtral ;;
     gc) step gc 150 --graph-check --graph-check-only ;;
     as) step as 120 --attention-sweep --attention-sweep-only ;;
     gs) step gs 120 --gemm-sweep --gemm-sweep-only ;;
-    bj) step bj 140 --batching --steps-only --model gpt-j ;;
-    bl) step bl 140 --batching --steps-only ${MAXB:+--max-batch $MAXB} --model Meta-Llama-3 ;;
+    bj) step bj 220 --batching --steps-only --model gpt-j ;;
+    bl) step bl 220 --batching --steps-only ${MAXB:+--max-batch $MAXB} --model Meta-Llama-3 ;;
     blt|bjt)
       # The batched step with the warp-tile attention (form 0) at the split the sweep (step "as", run before) found best for
       # the model's shape: the busy-warp target whose times over b = 1 … 32 have the lowest geometric mean relative to 1,056.
@@ -117,6 +122,6 @@ for s in ${STEPS:-kc gc bj bl mq mx}; do
     mxn) step mxn 150 --moe --no-dependent-launch --model Mixtral ;;
     mq) step mq 150 --moe --model Qwen ;;
     mx) step mx 150 --moe --model Mixtral ;;
-    *) echo "unknown step $s (kc gc as gs gsT blT bjT blt bjt blv bjv blx mqv bj bl bj1 bl1 bjs bls bfj bfl tp mq mx blp1-4 bjp1-4 mqp1 mqp3 mxp1-3 blf0-1 bjf0-1 mqf0-1 gcf0-1 kcd gcd bld bjd mqd mxd kcn gcn bln bjn mqn mxn)" | tee -a "$OUT/summary.txt" ;;
+    *) echo "unknown step $s (kc gc dg dgi mqi mxi as gs gsT blT bjT blt bjt blv bjv blx mqv bj bl bj1 bl1 bjs bls bfj bfl tp mq mx blp1-4 bjp1-4 mqp1 mqp3 mxp1-3 blf0-1 bjf0-1 mqf0-1 gcf0-1 kcd gcd bld bjd mqd mxd kcn gcn bln bjn mqn mxn)" | tee -a "$OUT/summary.txt" ;;
   esac
 done

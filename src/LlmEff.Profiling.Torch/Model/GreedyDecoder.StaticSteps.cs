@@ -24,7 +24,7 @@ public sealed partial class GreedyDecoder
     {
         using var inference = inference_mode();
         TorchScriptExecutor.UsePlainInterpreter();
-        InvokeWithModel("prefill_static", promptTokens, _token, _position, _history).Dispose();
+        PrefillStatic(promptTokens, p);
         for (var i = 1; i < outputTokens; i++)
         {
             step(WindowIndex(p + i - 1));

@@ -72,12 +72,15 @@ public sealed partial class GreedyDecoder : IDisposable
     /// <paramref name="attentionKernel"/> puts the split-KV decode attention kernel in the fused step (off by default:
     /// for a single query SDPA's decode kernel measured as fast or faster on an H100, and the kernel's fp32 softmax
     /// rounds bf16 outputs differently from SDPA's, so greedy tokens can differ from the eager decoder's).
+    /// <paramref name="prefillGraphMaxTokens"/> is <see cref="PrefillGraphMaxTokens"/> where decode steps are captured (0:
+    /// every prefill interpreted, as before prefill graphs).
     /// </remarks>
-    internal GreedyDecoder(DecoderTransformer model, int capacityTokens, CudaGraphMode cudaGraphs, int windowTokens, bool fusedKernels = true, bool attentionKernel = false)
+    internal GreedyDecoder(DecoderTransformer model, int capacityTokens, CudaGraphMode cudaGraphs, int windowTokens, bool fusedKernels = true, bool attentionKernel = false, int prefillGraphMaxTokens = DefaultPrefillGraphMaxTokens)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacityTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(windowTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(prefillGraphMaxTokens);
         if (!Enum.IsDefined(cudaGraphs))
         {
             throw new ArgumentOutOfRangeException(nameof(cudaGraphs), cudaGraphs, "Use CudaGraphMode.Auto, Off or Required.");
@@ -136,6 +139,7 @@ public sealed partial class GreedyDecoder : IDisposable
                 var chunks = _attention?.MostSplits(1, s.KeyValueHeads, WindowTokens, CapacityTokens) ?? 0;
                 _attentionWorkspace = chunks > 1 ? zeros([DecodeAttention.WorkspaceFloats(1, s.Heads, s.HeadDim, chunks)], ScalarType.Float32, model.Device) : null;
                 _graphs = CaptureGraphs();
+                PrefillGraphMaxTokens = Math.Min(prefillGraphMaxTokens, capacityTokens);
             }
             else if (cudaGraphs == CudaGraphMode.Required)
             {
@@ -275,6 +279,7 @@ public sealed partial class GreedyDecoder : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        DisposePrefillGraphs();
         foreach (var graph in _graphs ?? [])
         {
             graph.Dispose();

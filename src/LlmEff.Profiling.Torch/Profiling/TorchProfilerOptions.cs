@@ -59,6 +59,15 @@ public sealed record TorchProfilerOptions
     public CudaGraphMode CudaGraphs { get; init; } = CudaGraphMode.Auto;
 
     /// <summary>
+    /// Largest prompt whose prefill is replayed as a CUDA graph where decode steps are captured (one graph per prompt size,
+    /// captured before its first timed query). Default <see cref="GreedyDecoder.DefaultPrefillGraphMaxTokens"/> (512): an
+    /// interpreted prefill of a few tokens is bound by the host issuing its ops, and its time swings with the host's state
+    /// (on an H100, Llama-3-8B's PE(1) between 7.4 and 12.7 ms). 0 interprets every prefill, as profiles measured before
+    /// prefill graphs did. Batched and real tensor-parallel runs interpret their prefill.
+    /// </summary>
+    public int PrefillGraphMaxTokens { get; init; } = GreedyDecoder.DefaultPrefillGraphMaxTokens;
+
+    /// <summary>
     /// Idle time before each timed query or batch (warm-up runs and energy repetitions are not delayed). Default zero: the
     /// grid is timed back to back, as the paper profiled. Timing a run right after another heavy prefill can slow its
     /// decode steps: on an H100, 16 Llama-3-8B queries at p = 1,536 decoded 9 % slower per step back to back than after

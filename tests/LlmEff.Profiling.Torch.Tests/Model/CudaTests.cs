@@ -70,6 +70,36 @@ public sealed class CudaTests
         }
     }
 
+    [TorchTheory]
+    [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
+    public void Cuda_prefill_graphs_give_the_eager_tokens_and_are_captured_once_per_prompt_size(string name)
+    {
+        RequireCuda();
+        var arch = TinyArchitectures.ByName(name);
+        var options = new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 4, InitStandardDeviation = 0.2 };
+        using var model = DecoderTransformer.Create(arch, options, CUDA);
+        using var graphs = new GreedyDecoder(model, 45, CudaGraphMode.Required, windowTokens: 8, prefillGraphMaxTokens: 12);
+        using var interpreted = new GreedyDecoder(model, 45, CudaGraphMode.Required, windowTokens: 8, prefillGraphMaxTokens: 0);
+        using var eager = new GreedyDecoder(model, 45, CudaGraphMode.Off);
+        Assert.Equal(12, graphs.PrefillGraphMaxTokens);
+        graphs.PreparePrefill(5);
+        Assert.Equal([5], graphs.CapturedPrefillSizes);
+
+        // 5 and 12 replay captured prefills (5 twice, from two prompts), 20 is interpreted.
+        foreach (var (p, o, trial) in new[] { (5, 41, 0), (12, 3, 0), (5, 9, 1), (20, 20, 0) })
+        {
+            using var prompt = TorchProfiler.RandomPrompt(model, p, 1, trial);
+            using var want = eager.Generate(prompt, o).cpu();
+            using var got = graphs.Generate(prompt, o).cpu();
+            using var plain = interpreted.Generate(prompt, o).cpu();
+            Assert.Equal(want.data<long>().ToArray(), got.data<long>().ToArray());
+            Assert.Equal(want.data<long>().ToArray(), plain.data<long>().ToArray());
+        }
+
+        Assert.Equal([5, 12], graphs.CapturedPrefillSizes.Order());
+        Assert.Empty(interpreted.CapturedPrefillSizes);
+    }
+
     [TorchFact]
     public void Nvml_reports_the_gpu_and_its_memory()
     {

@@ -169,4 +169,19 @@ public sealed class StaticShapeDecodingTests
             Assert.Equal(eager.data<long>().ToArray(), got.data<long>().ToArray());
         }
     }
+
+    [TorchFact]
+    public void Prefill_graphs_are_off_where_decode_steps_are_not_captured_and_prepare_checks_the_prompt()
+    {
+        using var model = DecoderTransformer.Create(TinyArchitectures.Llama, Fp32);
+        using var decoder = new GreedyDecoder(model, 23, CudaGraphMode.Off, windowTokens: 4, prefillGraphMaxTokens: 16);
+        Assert.Equal(0, decoder.PrefillGraphMaxTokens);
+        decoder.PreparePrefill(5);
+        Assert.Empty(decoder.CapturedPrefillSizes);
+        Assert.Throws<ArgumentOutOfRangeException>(() => decoder.PreparePrefill(0));
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => decoder.PreparePrefill(24));
+        Assert.Contains("larger capacity", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("CUDA-graph prefill up to 512 tokens", TorchProfiler.DescribeSoftware(ModelPrecision.BFloat16, cudaGraphs: true, fusedKernels: false, attention: null, expertKernels: false, prefillGraphMaxTokens: 512), StringComparison.Ordinal);
+        Assert.DoesNotContain("prefill", TorchProfiler.DescribeSoftware(ModelPrecision.BFloat16, cudaGraphs: false, fusedKernels: false, attention: null, expertKernels: false), StringComparison.Ordinal);
+    }
 }

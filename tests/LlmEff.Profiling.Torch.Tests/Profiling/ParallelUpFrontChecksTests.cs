@@ -63,6 +63,17 @@ public sealed class ParallelUpFrontChecksTests : IDisposable
     }
 
     [TorchFact]
+    public void A_negative_prefill_graph_limit_is_refused_before_the_task_starts()
+    {
+        var options = Options with { Profiler = Cpu with { PrefillGraphMaxTokens = -1 } };
+
+        var ex = Assert.ThrowsAny<ArgumentException>(() => { _ = TorchProfiler.ProfileToFolderAsync(options, cancellationToken: TestContext.Current.CancellationToken); });
+        Assert.Equal("Profiler", ex.ParamName);
+        Assert.Contains("PrefillGraphMaxTokens", ex.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(options.OutputDirectory));
+    }
+
+    [TorchFact]
     public async Task A_negative_activation_size_is_refused_before_any_point_is_measured()
     {
         // Wide enough, with long enough outputs, that the shard's fit is positive on a CPU (as ProfileToFolderTests' layout test).
