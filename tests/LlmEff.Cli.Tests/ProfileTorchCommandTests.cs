@@ -189,6 +189,7 @@ public class ProfileTorchCommandTests
     [InlineData("--cuda-graphs", "always", "always")]
     [InlineData("--cuda-graphs", "required", "--cuda-graphs required needs a CUDA device")]
     [InlineData("--idle-ms", "-5", "--idle-ms -5")]
+    [InlineData("--prefill-graph-max", "-1", "--prefill-graph-max -1")]
     public void ProfileTorch_BadOptions_FailWithOneLineNamingTheOption(string option, string value, string fragment)
     {
         using var dir = new TempDir();

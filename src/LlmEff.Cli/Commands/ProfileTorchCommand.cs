@@ -30,7 +30,7 @@ internal static partial class ProfileTorchCommand
         var outputs = new Option<string>("--outputs") { Description = "Output lengths, comma-separated; at least two.", DefaultValueFactory = _ => string.Join(',', paper.OutputTokens) };
         var trials = new Option<int>("--trials") { Description = "Timed trials per (p, o); the fit takes the minimum.", DefaultValueFactory = _ => paper.Trials };
         var warmup = new Option<int>("--warmup") { Description = "Untimed generations per prompt size before timing.", DefaultValueFactory = _ => paper.WarmupRuns };
-        var outDir = new Option<DirectoryInfo>("--out") { Description = "Folder for <model>-samples.csv (appended as measured; rerun to resume with the same model, device, seeds, --cuda-graphs and --idle-ms, checked against <model>-samples.setup.json), <model>-runtime-model.json and, with energy, <model>-runtime-model.energy.json.", Required = true };
+        var outDir = new Option<DirectoryInfo>("--out") { Description = "Folder for <model>-samples.csv (appended as measured; rerun to resume with the same model, device, seeds, --cuda-graphs, --idle-ms and --prefill-graph-max, checked against <model>-samples.setup.json), <model>-runtime-model.json and, with energy, <model>-runtime-model.energy.json.", Required = true };
         var noEnergy = new Option<bool>("--no-energy") { Description = "Do not measure GPU energy with NVML (saves the repeated energy runs)." };
         var gpus = new Option<int?>("--gpus") { Description = "Emulate a deployment over N GPUs: the largest valid tensor-parallel degree up to 8 that divides N, the rest as pipeline stages." };
         var tensorParallel = new Option<int?>("--tensor-parallel") { Description = "Tensor-parallel degree N: rank 0's shard is timed on this device and the all-reduces are modelled." };
@@ -42,10 +42,11 @@ internal static partial class ProfileTorchCommand
         var keep = FitWarnings.KeepOption();
         var adaptive = new Option<int?>("--adaptive") { Description = "Adaptive profiling: the planner chooses this many queries among the --prompts × --outputs candidates (give a dense list), each --trials times; the fit reports its own error estimate at the candidates not measured. One GPU, batch size 1." };
         var targetP90 = new Option<double?>("--target-p90") { Description = "With --adaptive: stop before the budget once the fit's own p90 estimate is at or below this relative error (0.02 for 2 %) and the noise of one query has been read from a repeated one." };
+        var prefillGraphs = new Option<int>("--prefill-graph-max") { Description = "Replay the prefill of prompts up to this many tokens as CUDA graphs where decode steps are captured (an interpreted short prefill is bound by the host and its time swings with it); 0 interprets every prefill, as profiles measured before prefill graphs did.", DefaultValueFactory = _ => GreedyDecoder.DefaultPrefillGraphMaxTokens };
         var cudaGraphs = new Option<string>("--cuda-graphs") { Description = "Replay decode steps as CUDA graphs: auto (where the GPU and libtorch allow), off (eager, one TorchScript dispatch per op), or required (fail where unavailable).", DefaultValueFactory = _ => "auto" };
         var command = new Command("torch", "Profile a random-weight decoder built from an architecture on a GPU (or CPU) with TorchSharp: idealized runtime, live progress, resumable samples, fitted model with provenance.")
         {
-            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, real, accelerator, cudaGraphs, batchSizes, idle, keep, adaptive, targetP90,
+            arch, archFile, device, precision, seed, prompts, outputs, trials, warmup, outDir, noEnergy, gpus, tensorParallel, stages, real, accelerator, cudaGraphs, prefillGraphs, batchSizes, idle, keep, adaptive, targetP90,
         };
         command.SetAction((parse, cancellationToken) =>
         {
@@ -54,6 +55,12 @@ internal static partial class ProfileTorchCommand
             if (!(idleMs >= 0) || double.IsInfinity(idleMs))
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--idle-ms {idleMs}: give zero (back to back) or a positive number of milliseconds, e.g. 500."));
+            }
+
+            var prefillMax = parse.GetValue(prefillGraphs);
+            if (prefillMax < 0)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--prefill-graph-max {prefillMax}: give 0 (interpret every prefill) or a prompt size, e.g. {GreedyDecoder.DefaultPrefillGraphMaxTokens} (the default)."));
             }
 
             var budget = parse.GetValue(adaptive);
@@ -75,6 +82,7 @@ internal static partial class ProfileTorchCommand
                     MeasureEnergy = !parse.GetValue(noEnergy),
                     CudaGraphs = ParseCudaGraphs(parse.GetValue(cudaGraphs)!),
                     IdleBeforeEachQuery = TimeSpan.FromMilliseconds(idleMs),
+                    PrefillGraphMaxTokens = prefillMax,
                 },
                 Parallel = ParallelLayout(architecture, parse.GetValue(gpus), parse.GetValue(tensorParallel), parse.GetValue(stages), parse.GetValue(accelerator)!, parse.GetValue(real)),
                 FitOptions = RuntimeFitOptions.Default with { KeepNonPhysicalFit = parse.GetValue(keep) },

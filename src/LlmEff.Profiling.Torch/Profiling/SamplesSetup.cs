@@ -25,8 +25,8 @@ namespace LlmEff.Profiling.Torch;
 /// <param name="WeightsSeed">Seed of the random weights (a mixture of experts routes by them).</param>
 /// <param name="PromptSeed">Seed of the random prompts.</param>
 /// <param name="Engine">
-/// The measurement settings that change a runtime without changing the model: CUDA-graph mode, idle time before each query
-/// and FFN width alignment (<see cref="EngineOf(TorchProfilerOptions)"/>). Null when read from a setup written before it was recorded, and then
+/// The measurement settings that change a runtime without changing the model: CUDA-graph mode, idle time before each query,
+/// FFN width alignment and prefill graphs (<see cref="EngineOf(TorchProfilerOptions)"/>). Null when read from a setup written before it was recorded, and then
 /// not compared.
 /// </param>
 internal sealed record SamplesSetup(string Source, string Model, string ArchitectureHash, string Precision, string Shard, string Device, long WeightsSeed, long PromptSeed, string? Engine)
@@ -41,13 +41,14 @@ internal sealed record SamplesSetup(string Source, string Model, string Architec
 
     /// <summary>
     /// The settings of <paramref name="options"/> that change measured runtimes of the same model on the same device:
-    /// whether decode steps replay CUDA graphs, the idle time before each query, and whether an odd FFN width is padded.
+    /// whether decode steps replay CUDA graphs, the idle time before each query, whether an odd FFN width is padded, and up to
+    /// which prompt size prefill replays CUDA graphs (left out at 0, so setups written before prefill graphs still match it).
     /// </summary>
     public static string EngineOf(TorchProfilerOptions options) => EngineOf(options, options.Model);
 
     /// <summary>As <see cref="EngineOf(TorchProfilerOptions)"/> for a model built with <paramref name="model"/>'s options.</summary>
     public static string EngineOf(TorchProfilerOptions options, DecoderOptions model)
-        => string.Create(CultureInfo.InvariantCulture, $"cuda graphs {options.CudaGraphs}, idle {options.IdleBeforeEachQuery.TotalSeconds:0.###} s before each query, ffn width aligned {model.AlignFfnWidth}");
+        => string.Create(CultureInfo.InvariantCulture, $"cuda graphs {options.CudaGraphs}, idle {options.IdleBeforeEachQuery.TotalSeconds:0.###} s before each query, ffn width aligned {model.AlignFfnWidth}{(options.PrefillGraphMaxTokens > 0 ? $", prefill graphs up to {options.PrefillGraphMaxTokens} tokens" : string.Empty)}");
 
     /// <summary>The setup file of a samples file: <c>x-samples.csv</c> → <c>x-samples.setup.json</c>.</summary>
     public static string PathFor(string samplesPath) => Stem(samplesPath) + ".setup.json";
