@@ -21,8 +21,8 @@ public class MeasuredProfileTests
         // The software stack is named by its key in the row and spelled out in the legend below the table.
         var key = gptj.Split("  ", StringSplitOptions.RemoveEmptyEntries).Select(c => c.Trim()).Single(c => System.Text.RegularExpressions.Regex.IsMatch(c, "^S[0-9]+$"));
         Assert.Contains("TorchSharp 0.107.0.0", output.Split('\n').Single(l => l.StartsWith($"  {key}: ", StringComparison.Ordinal)), StringComparison.Ordinal);
-        Assert.Contains("2026-11", gptj, StringComparison.Ordinal);
-        Assert.Contains("0.9994", gptj, StringComparison.Ordinal); // r_squared 0.99944 in gptj-6b-h100-bf16.json
+        Assert.Contains("2026-12", gptj, StringComparison.Ordinal);
+        Assert.Contains("0.9993", gptj, StringComparison.Ordinal); // r_squared 0.99931 in gptj-6b-h100-bf16.json
         Assert.Contains("llama3-8b-h100-bf16 ", output, StringComparison.Ordinal);
         Assert.DoesNotContain("no measured profiles are embedded", output, StringComparison.Ordinal);
     }
@@ -43,10 +43,11 @@ public class MeasuredProfileTests
         Assert.StartsWith("NVIDIA H100 80GB HBM3", llama.GetProperty("hardware").GetString(), StringComparison.Ordinal);
         Assert.Contains("bf16", llama.GetProperty("software").GetString(), StringComparison.Ordinal);
         Assert.False(llama.GetProperty("emulated").GetBoolean());
-        Assert.False(llama.GetProperty("measured_energy").GetBoolean()); // that run measured no energy
-        // From llama3-8b-h100-bf16.json: g = 6.549 ms/token, R² = 0.99939.
-        Assert.Equal(0.006549401158475881, llama.GetProperty("per_output_token_seconds").GetDouble(), 1e-15);
-        Assert.Equal(0.9993932533972025, llama.GetProperty("r_squared").GetDouble(), 1e-12);
+        Assert.True(llama.GetProperty("measured_energy").GetBoolean()); // llama3-8b-h100-bf16.energy.json beside it
+        Assert.False(profiles["table1-ai21-j1-grande-v1-h100-tp1"].GetProperty("measured_energy").GetBoolean());
+        // From llama3-8b-h100-bf16.json: g = 6.157 ms/token, R² = 0.99980.
+        Assert.Equal(0.006157411080640783, llama.GetProperty("per_output_token_seconds").GetDouble(), 1e-15);
+        Assert.Equal(0.9998036586380527, llama.GetProperty("r_squared").GetDouble(), 1e-12);
         Assert.Equal("EleutherAI/gpt-j-6b", profiles["gptj-6b-h100-bf16"].GetProperty("model_name").GetString());
     }
 
@@ -60,13 +61,14 @@ public class MeasuredProfileTests
         var row = doc.RootElement.GetProperty("models")[0];
         Assert.Equal("gptj-6b-h100-bf16", row.GetProperty("model").GetString());
         // PE(512) and g are the knot and slope stored in gptj-6b-h100-bf16.json.
-        Assert.Equal(0.012574982242736898, row.GetProperty("prompt_encoding_512_seconds").GetDouble(), 1e-15);
-        Assert.Equal(0.005497891919630736, row.GetProperty("per_output_token_seconds").GetDouble(), 1e-15);
+        Assert.Equal(0.011330459489546571, row.GetProperty("prompt_encoding_512_seconds").GetDouble(), 1e-15);
+        Assert.Equal(0.004996017220562947, row.GetProperty("per_output_token_seconds").GetDouble(), 1e-15);
         Assert.Equal(1, row.GetProperty("accelerators").GetInt32());
         // NVML named an "H100 80GB HBM3" (SXM5), so idealized energy is t × 1 × 700 W (Accelerators.H100_SXM).
         Assert.Equal("H100-SXM", row.GetProperty("accelerator").GetString());
         Assert.Equal(row.GetProperty("total_seconds").GetDouble() * Accelerators.H100_SXM.BoardPowerWatts, row.GetProperty("total_energy_joules").GetDouble(), 1e-6);
-        Assert.False(row.TryGetProperty("total_measured_energy_joules", out _));
+        // The profile ships its measured energy model (gptj-6b-h100-bf16.energy.json): shown beside the idealized one.
+        Assert.True(row.GetProperty("total_measured_energy_joules").GetDouble() > 0);
         // The total is the shipped file's model summed over the built-in sample workload.
         var file = SourceFile("src", "LlmEff.Core", "Catalog", "Profiles", "gptj-6b-h100-bf16.json");
         var model = RuntimeModelJson.Load(file);
