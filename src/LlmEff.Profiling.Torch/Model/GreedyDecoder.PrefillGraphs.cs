@@ -68,11 +68,11 @@ public sealed partial class GreedyDecoder
             InvokeWithModel("prefill_static", tokens, _token, _position, _history).Dispose();
         }
 
-        // Once on the capture stream first, so that handles and workspaces exist before capture (as for the decode steps).
-        CudaGraph.RunOnSideStream(Prefill, stream);
         CudaGraph graph;
         try
         {
+            // Once on the capture stream first, so that handles and workspaces exist before capture (as for the decode steps).
+            CudaGraph.RunOnSideStream(Prefill, stream);
             graph = CudaGraph.Capture(Prefill, stream);
         }
         catch

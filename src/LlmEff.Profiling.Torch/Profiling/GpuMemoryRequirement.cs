@@ -90,6 +90,13 @@ public sealed record GpuMemoryRequirement(long WeightBytes, long KvCacheBytes, l
         return lo;
     }
 
+    /// <summary>
+    /// Memory the captured prefill graphs keep (<see cref="GreedyDecoder.PrefillGraphMaxTokens"/>): each graph's pool holds
+    /// the activations of its prompt size, for every size of <paramref name="promptTokens"/> up to <paramref name="maxGraphTokens"/>.
+    /// </summary>
+    internal static long PrefillGraphBytes(TransformerArchitecture architecture, ShardShape shard, ModelPrecision precision, IEnumerable<int> promptTokens, int maxGraphTokens)
+        => promptTokens.Distinct().Where(p => p <= maxGraphTokens).Sum(p => Workspace(architecture, shard, precision, p, 1) - FixedOverheadBytes);
+
     private static long Workspace(TransformerArchitecture architecture, ShardShape shard, ModelPrecision precision, int promptTokens, int batchSize)
     {
         long bytes = precision.BytesPerElement();

@@ -12,13 +12,21 @@ public sealed partial class TorchProfiler
     /// <summary>
     /// Memory the plan needs for <paramref name="architecture"/> (the configured shard of it) at this profiler's precision.
     /// A batched plan's workspace is sized for prompts of the whole capacity, as <see cref="BatchedGreedyDecoder"/> checks it,
-    /// so a batch this check lets through is not refused after the weights are built.
+    /// so a batch this check lets through is not refused after the weights are built. A single-query plan's workspace also
+    /// holds the prefill graphs of its prompt sizes up to <see cref="TorchProfilerOptions.PrefillGraphMaxTokens"/>.
     /// </summary>
     public GpuMemoryRequirement MemoryRequirement(TransformerArchitecture architecture, ProfilingPlan plan)
     {
         ArgumentNullException.ThrowIfNull(architecture);
         ArgumentNullException.ThrowIfNull(plan);
-        return GpuMemoryRequirement.EstimateBatched(architecture, Options.Shard.Resolve(architecture), Options.Model.Precision, plan.CapacityTokens, PromptTokensOfWorkspace(plan), plan.MaxBatchSize);
+        var shard = Options.Shard.Resolve(architecture);
+        var need = GpuMemoryRequirement.EstimateBatched(architecture, shard, Options.Model.Precision, plan.CapacityTokens, PromptTokensOfWorkspace(plan), plan.MaxBatchSize);
+        if (plan.IsBatched || Options.CudaGraphs == CudaGraphMode.Off)
+        {
+            return need;
+        }
+
+        return need with { WorkspaceBytes = need.WorkspaceBytes + GpuMemoryRequirement.PrefillGraphBytes(architecture, shard, Options.Model.Precision, plan.PromptTokens, Options.PrefillGraphMaxTokens) };
     }
 
     private static int PromptTokensOfWorkspace(ProfilingPlan plan) => plan.IsBatched ? plan.CapacityTokens : plan.MaxPromptTokens;

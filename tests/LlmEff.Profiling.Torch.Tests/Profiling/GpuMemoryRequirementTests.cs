@@ -48,4 +48,22 @@ public sealed class GpuMemoryRequirementTests
         var decoder = GpuMemoryRequirement.EstimateBatched(arch, ModelShard.Full.Resolve(arch), ModelPrecision.BFloat16, plan.CapacityTokens, plan.CapacityTokens, 64);
         Assert.Equal(decoder.TotalBytes, profiler.TotalBytes);
     }
+
+    [Fact]
+    public void A_single_query_plan_counts_the_prefill_graphs_of_its_short_prompts()
+    {
+        // The paper's plan replays P = 1, 256 and 512 as prefill graphs (default limit 512), each keeping its activations.
+        var arch = LlmEff.Core.Architecture.ArchitectureCatalog.Get("meta-llama/Meta-Llama-3-8B");
+        var plan = ProfilingPlan.Paper;
+        var graphs = new TorchProfiler(new TorchProfilerOptions()).MemoryRequirement(arch, plan);
+        var interpreted = new TorchProfiler(new TorchProfilerOptions { PrefillGraphMaxTokens = 0 }).MemoryRequirement(arch, plan);
+        var noGraphs = new TorchProfiler(new TorchProfilerOptions { CudaGraphs = CudaGraphMode.Off }).MemoryRequirement(arch, plan);
+        var one = GpuMemoryRequirement.Estimate(arch, ModelPrecision.BFloat16, 1, 1).WorkspaceBytes - GpuMemoryRequirement.FixedOverheadBytes;
+        var p256 = GpuMemoryRequirement.Estimate(arch, ModelPrecision.BFloat16, 256, 256).WorkspaceBytes - GpuMemoryRequirement.FixedOverheadBytes;
+        var p512 = GpuMemoryRequirement.Estimate(arch, ModelPrecision.BFloat16, 512, 512).WorkspaceBytes - GpuMemoryRequirement.FixedOverheadBytes;
+
+        Assert.Equal(interpreted.WorkspaceBytes + one + p256 + p512, graphs.WorkspaceBytes);
+        Assert.Equal(interpreted.TotalBytes, noGraphs.TotalBytes);
+        Assert.Equal(interpreted.WeightBytes + interpreted.KvCacheBytes, graphs.WeightBytes + graphs.KvCacheBytes);
+    }
 }
