@@ -7,6 +7,14 @@ namespace LlmEff.Profiling.Torch.Tests.Model;
 [Collection(CudaCollection.Name)]
 public sealed class CudaTests
 {
+    // A tiny variant in fp32 with large random weights (distinct greedy tokens) on the GPU; skips without CUDA.
+    private static DecoderTransformer TinyOnCuda(string name, out LlmEff.Core.Architecture.TransformerArchitecture arch)
+    {
+        RequireCuda();
+        arch = TinyArchitectures.ByName(name);
+        return DecoderTransformer.Create(arch, new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 4, InitStandardDeviation = 0.2 }, CUDA);
+    }
+
     private static void RequireCuda()
     {
         if (!cuda.is_available())
@@ -19,10 +27,7 @@ public sealed class CudaTests
     [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
     public void Cuda_incremental_decoding_matches_the_full_forward_pass(string name)
     {
-        RequireCuda();
-        var arch = TinyArchitectures.ByName(name);
-        var options = new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 4, InitStandardDeviation = 0.2 };
-        using var model = DecoderTransformer.Create(arch, options, CUDA);
+        using var model = TinyOnCuda(name, out var arch);
         using var decoder = new GreedyDecoder(model, 16);
         using var tokens = randint(0, arch.VocabularySize, [1, 12], ScalarType.Int64, generator: new Generator(2)).cuda();
         using var full = model.call(tokens).cpu();
@@ -53,10 +58,7 @@ public sealed class CudaTests
     [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
     public void Cuda_graph_replays_give_the_eager_tokens_across_windows(string name)
     {
-        RequireCuda();
-        var arch = TinyArchitectures.ByName(name);
-        var options = new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 4, InitStandardDeviation = 0.2 };
-        using var model = DecoderTransformer.Create(arch, options, CUDA);
+        using var model = TinyOnCuda(name, out var arch);
         using var graphs = new GreedyDecoder(model, 45, CudaGraphMode.Required, windowTokens: 8);
         using var eager = new GreedyDecoder(model, 45, CudaGraphMode.Off);
         Assert.True(graphs.UsesCudaGraphs);
@@ -74,10 +76,7 @@ public sealed class CudaTests
     [MemberData(nameof(TinyArchitectures.Names), MemberType = typeof(TinyArchitectures))]
     public void Cuda_prefill_graphs_give_the_eager_tokens_and_are_captured_once_per_prompt_size(string name)
     {
-        RequireCuda();
-        var arch = TinyArchitectures.ByName(name);
-        var options = new DecoderOptions { Precision = ModelPrecision.Float32, Seed = 4, InitStandardDeviation = 0.2 };
-        using var model = DecoderTransformer.Create(arch, options, CUDA);
+        using var model = TinyOnCuda(name, out var arch);
         using var graphs = new GreedyDecoder(model, 45, CudaGraphMode.Required, windowTokens: 8, prefillGraphMaxTokens: 12);
         using var interpreted = new GreedyDecoder(model, 45, CudaGraphMode.Required, windowTokens: 8, prefillGraphMaxTokens: 0);
         using var eager = new GreedyDecoder(model, 45, CudaGraphMode.Off);
