@@ -42,8 +42,11 @@ internal static class TrialNoise
             return (FitAbsoluteVariance(variances, seconds, freedom), typical, repeated.Count);
         }
 
-        return (variances.Zip(freedom, (v, f) => v * f).Sum() / freedom.Sum(), typical, repeated.Count);
+        return (Pooled(variances, freedom), typical, repeated.Count);
     }
+
+    // The pooled sample variance: each configuration's weighted by its degrees of freedom.
+    private static double Pooled(double[] variances, double[] freedom) => variances.Zip(freedom, (v, f) => v * f).Sum() / freedom.Sum();
 
     /// <summary>
     /// <c>s²</c> of <c>v = s² + r²·t²</c> (both non-negative) by iteratively reweighted least squares: a sample variance with
@@ -53,7 +56,7 @@ internal static class TrialNoise
     internal static double FitAbsoluteVariance(double[] variances, double[] seconds, double[] freedom)
     {
         var x = seconds.Select(t => t * t).ToArray();
-        var pooled = variances.Zip(freedom, (v, f) => v * f).Sum() / freedom.Sum();
+        var pooled = Pooled(variances, freedom);
         double s2 = pooled, r2 = 0;
         for (var iteration = 0; iteration < 20; iteration++)
         {
