@@ -155,7 +155,7 @@ public sealed partial class TorchProfiler
 
         using var decoder = new GreedyDecoder(model, plan.CapacityTokens, Options.CudaGraphs, GreedyDecoder.DefaultWindowTokens, prefillGraphMaxTokens: Options.PrefillGraphMaxTokens);
         Synchronize(device);
-        _logger.LogInformation("Built {Model} {Shard}({Parameters} parameters, {Precision}) on {Device} in {Seconds:F1} s; decode steps {Graphs}", architecture.Name, Describe(shape), shape.ParameterCount(architecture), Options.Model.Precision, device, build.Elapsed.TotalSeconds, decoder.UsesFusedKernels ? "replay CUDA graphs with fused kernels" : decoder.UsesCudaGraphs ? "replay CUDA graphs" : "run eagerly");
+        _logger.LogInformation("Built {Model} {Shard}({Parameters} parameters, {Precision}) on {Device} in {Seconds:F1} s; decode steps {Graphs}; {Prefill}", architecture.Name, Describe(shape), shape.ParameterCount(architecture), Options.Model.Precision, device, build.Elapsed.TotalSeconds, decoder.UsesFusedKernels ? "replay CUDA graphs with fused kernels" : decoder.UsesCudaGraphs ? "replay CUDA graphs" : "run eagerly", decoder.PrefillGraphMaxTokens > 0 ? $"prefill of prompts up to {decoder.PrefillGraphMaxTokens} tokens replays CUDA graphs" : "prefill interpreted");
         return Run(decoder, plan, samplesPath, progress, cancellationToken);
     }
 
