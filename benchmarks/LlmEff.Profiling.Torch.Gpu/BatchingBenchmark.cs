@@ -58,75 +58,19 @@ internal static partial class BatchingBenchmark
             {
                 var n = stepOutputs - 1;
 
-                // Best of passes 1..3 of t(p, 1) and t(p, 1 + n), pass 0 (when run) a warm-up; with idleMs, each run after that idle.
-                // With alternate, even passes time t(p, 1 + n) first: then the best of each term is a run that followed a generating
-                // run's decode, where in order t(p, 1 + n) always follows t(p, 1)'s prefill (the power limiter's lowered clocks).
-                // PrefillOfMany: the prefill inside the best t(p, 1 + n) (a sync at its end; 0 unless splitMany), so the step
-                // splits into its decode part and the excess of that prefill over t(p, 1).
-                (double One, double Many, double PrefillOfMany) BestRuns(bool warmUp, int idleMs, bool alternate = false, bool splitMany = false)
-                {
-                    var one = double.MaxValue;
-                    var many = double.MaxValue;
-                    var prefillOfMany = 0.0;
-                    for (var pass = warmUp ? 0 : 1; pass < 4; pass++)
-                    {
-                        using var prompt = Prompts(arch, device, b, stepPrompt, pass);
-                        double a = 0, c = 0, pc = 0;
-                        void RunOne()
-                        {
-                            Idle(idleMs);
-                            a = Time(decoder, prompt, 1, device);
-                        }
+                // The two runs of a step's difference at this b (BestRuns says how each option times them).
+                (double One, double Many, double PrefillOfMany) Best(bool warmUp, int idleMs, bool alternate = false, bool splitMany = false)
+                    => BestRuns(decoder, pass => Prompts(arch, device, b, stepPrompt, pass), stepOutputs, device, warmUp, idleMs, alternate, splitMany);
 
-                        void RunMany()
-                        {
-                            Idle(idleMs);
-                            (c, pc) = splitMany ? TimeSplit(decoder, prompt, stepOutputs, device) : (Time(decoder, prompt, stepOutputs, device), 0.0);
-                        }
-
-                        if (alternate && pass % 2 == 0)
-                        {
-                            RunMany();
-                            RunOne();
-                        }
-                        else
-                        {
-                            RunOne();
-                            RunMany();
-                        }
-
-                        if (pass > 0)
-                        {
-                            one = Math.Min(one, a);
-                            if (c < many)
-                            {
-                                many = c;
-                                prefillOfMany = pc;
-                            }
-                        }
-                    }
-
-                    return (one, many, prefillOfMany);
-                }
-
-                // Back to back means no call at all: even Sleep(0) yields the thread between the timed runs.
-                static void Idle(int ms)
-                {
-                    if (ms > 0)
-                    {
-                        Thread.Sleep(ms);
-                    }
-                }
-
-                var (t1, tn, _) = BestRuns(warmUp: true, idleMs: 0);
+                var (t1, tn, _) = Best(warmUp: true, idleMs: 0);
                 var step = (tn - t1) / n;
 
                 // The same back-to-back runs with the generating run's prefill timed inside it (a sync at its end): the step is
                 // that run's decode part plus the excess of its prefill over t(p, 1)'s, per step. And in alternating order.
-                var (s1, sn, sPrefill) = BestRuns(warmUp: false, idleMs: 0, splitMany: true);
+                var (s1, sn, sPrefill) = Best(warmUp: false, idleMs: 0, splitMany: true);
                 var stepDecodePart = (sn - sPrefill) / n;
                 var prefillExcessPerStep = (sPrefill - s1) / n;
-                var (a1, an, _) = BestRuns(warmUp: false, idleMs: 0, alternate: true);
+                var (a1, an, _) = Best(warmUp: false, idleMs: 0, alternate: true);
                 var stepAlternating = (an - a1) / n;
 
                 // The decode steps alone: clock started after the prefill has finished (minimum of 3); and that prefill's own
@@ -162,7 +106,7 @@ internal static partial class BatchingBenchmark
                 double? afterIdle = null;
                 if (b >= Math.Min(8, profiled[^1]))
                 {
-                    var (i1, iN, _) = BestRuns(warmUp: false, idleMs: 500);
+                    var (i1, iN, _) = Best(warmUp: false, idleMs: 500);
                     afterIdle = (iN - i1) / n;
                 }
 
@@ -373,18 +317,6 @@ internal static partial class BatchingBenchmark
     }
 
     /// <summary>The prediction, or null where a non-physical fit has none (counted as a 100% error by Evaluate).</summary>
-    // The GPU's SM clock and clock-event reasons now, folded into the lowest clock and the OR of the reasons so far.
-    private static (int? Clock, ulong? Reasons) Clocks(NvmlGpu? gpu, int? lowest, ulong? reasons)
-    {
-        if (gpu?.SmClockMegahertz() is not { } mhz)
-        {
-            return (lowest, reasons);
-        }
-
-        var now = gpu.ClockEventReasons();
-        return (Math.Min(lowest ?? int.MaxValue, mhz), now is null ? reasons : (reasons ?? 0) | now);
-    }
-
     private static double? PredictOrNull(BatchedRuntimeModel fit, int p, int o, int b)
     {
         try
@@ -405,27 +337,5 @@ internal static partial class BatchingBenchmark
         return device.type == DeviceType.CPU ? ids.clone() : ids.to(device);
     }
 
-    // One generating run with a sync after its prefill: (whole run, its prefill) in seconds.
-    private static (double Whole, double Prefill) TimeSplit(BatchedGreedyDecoder decoder, Tensor prompt, int outputTokens, Device device)
-    {
-        DeviceLimits.Sync(device);
-        var sw = Stopwatch.StartNew();
-        var prefill = 0.0;
-        using var output = decoder.Generate(prompt, outputTokens, () =>
-        {
-            DeviceLimits.Sync(device);
-            prefill = sw.Elapsed.TotalSeconds;
-        });
-        DeviceLimits.Sync(device);
-        return (sw.Elapsed.TotalSeconds, prefill);
-    }
 
-    private static double Time(BatchedGreedyDecoder decoder, Tensor prompt, int outputTokens, Device device)
-    {
-        DeviceLimits.Sync(device);
-        var sw = Stopwatch.StartNew();
-        using var output = decoder.Generate(prompt, outputTokens);
-        DeviceLimits.Sync(device);
-        return sw.Elapsed.TotalSeconds;
-    }
 }
